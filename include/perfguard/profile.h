@@ -1,0 +1,230 @@
+/*
+ * profile.h - the profile data model, the hook's wire format, and exports.
+ *
+ * A profile is a table of functions keyed by their stable id (SPEC §6),
+ * one dense sample row per trial, caller->callee edges and a
+ * calling-context tree (both summed over trials). Profiles of single
+ * trials, as the hook writes them, are merged into a multi-trial profile.
+ * A results set (struct pg_results) bundles one profile per benchmark
+ * with the commit and environment it was measured in.
+ *
+ * Invariants: function 0..nfuncs-1 have unique ids; every trial row has
+ * exactly nfuncs samples (functions a trial never saw are zero); tree
+ * node 0 is the root (func = PG_NO_FUNC) and parents precede children.
+ */
+#ifndef PERFGUARD_PROFILE_H
+#define PERFGUARD_PROFILE_H
+
+#include "perfguard/util.h"
+
+#define PG_NO_FUNC UINT32_MAX
+
+enum pg_func_flags {
+	PG_FUNC_BUILTIN = 1u << 0,   /* a C function (<builtin>:...) */
+	PG_FUNC_GENERATOR = 1u << 1, /* generator or coroutine code */
+	PG_FUNC_TINY = 1u << 2,	     /* mean time per call below resolution */
+};
+
+struct pg_func {
+	char *id;   /* stable id: "pkg/mod.py:Class.meth", "<builtin>:len" */
+	char *file; /* path for display/annotations (may be NULL) */
+	int line;   /* first line, display only; 0 if unknown */
+	unsigned flags;
+};
+
+/* One function's measurements in one trial (times after compensation). */
+struct pg_sample {
+	uint64_t calls;	  /* calls (a coroutine object counts once) */
+	uint64_t pcalls;  /* primitive (non-recursive) calls */
+	uint64_t resumes; /* generator/coroutine resumptions */
+	int64_t self_ns;
+	int64_t incl_ns; /* recursion counted once */
+};
+
+struct pg_trial {
+	int64_t wall_ns;	   /* wall time of the measured interval */
+	int64_t cpu_ns;		   /* process CPU time of the trial (rusage) */
+	int64_t total_ns;	   /* sum of all self times */
+	uint64_t events;	   /* hook events seen */
+	uint64_t unmatched;	   /* returns that matched no call (reported) */
+	uint32_t threads;	   /* threads that ran profiled code */
+	struct pg_sample *samples; /* nfuncs entries */
+};
+
+struct pg_edge {
+	uint32_t caller, callee; /* function indexes */
+	uint64_t calls, pcalls;
+	int64_t self_ns, incl_ns; /* callee's time when called from caller */
+};
+
+struct pg_node {
+	uint32_t parent; /* node index; node 0 (root) has parent 0 */
+	uint32_t func;	 /* PG_NO_FUNC for the root */
+	uint64_t calls;
+	int64_t self_ns, incl_ns;
+};
+
+struct pg_profile {
+	struct pg_func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct pg_map func_index; /* id -> index */
+
+	struct pg_trial *trials;
+	size_t ntrials, trials_cap;
+
+	struct pg_edge *edges; /* summed over trials */
+	size_t nedges, edges_cap;
+	struct pg_map edge_index; /* "caller\ncallee" -> index */
+
+	struct pg_node *nodes; /* summed over trials */
+	size_t nnodes, nodes_cap;
+	struct pg_map node_index; /* "parent\nfunc" -> index */
+
+	char mechanism[32];   /* "monitoring" | "setprofile" */
+	char timer[32];	      /* "tsc" | "clock_gettime" */
+	double event_cost_ns; /* calibrated per-event cost subtracted */
+	char python[64];      /* e.g. "3.12.1" */
+};
+
+void pg_profile_init(struct pg_profile *p);
+void pg_profile_release(struct pg_profile *p);
+
+/*
+ * Index of function `id`, adding it (with file/line/flags) if new; new
+ * functions get zero samples in every existing trial.
+ */
+uint32_t pg_profile_intern(struct pg_profile *p, const char *id,
+			   const char *file, int line, unsigned flags);
+/* Index of `id` or PG_NO_FUNC. */
+uint32_t pg_profile_find(const struct pg_profile *p, const char *id);
+/* Append an empty trial row; returns its index. */
+size_t pg_profile_add_trial(struct pg_profile *p);
+/* Add to edge caller->callee (creating it). */
+void pg_profile_add_edge(struct pg_profile *p, const struct pg_edge *e);
+/* Child node of `parent` for `func` (creating it); returns its index. */
+uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func);
+
+/*
+ * Append every trial of src to dst, remapping functions by id and adding
+ * edges and tree nodes. src is unchanged.
+ */
+void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src);
+
+/*
+ * Parse one trial as written by the hook (the wire format documented in
+ * src/profile/wire.c) into p (which must be freshly initialised). Hostile
+ * input gets PG_EINVALID with a line number, never a crash.
+ */
+int pg_profile_parse_wire(struct pg_profile *p, const char *text, size_t len);
+
+/* Per-function summary across trials (medians; spread as MAD). */
+struct pg_func_summary {
+	uint32_t func;
+	double calls, pcalls, resumes; /* medians */
+	double self_ns, incl_ns;       /* medians */
+	double self_mad_ns;	       /* median absolute deviation */
+	double self_share;	       /* median self / median total, 0..1 */
+};
+
+enum pg_sort_key {
+	PG_SORT_TOTTIME,
+	PG_SORT_CUMTIME,
+	PG_SORT_CALLS,
+	PG_SORT_NAME,
+};
+
+/*
+ * Summaries of every function, sorted by key (descending times/calls,
+ * ascending name). *out is newly allocated with p->nfuncs entries.
+ */
+void pg_profile_summarise(const struct pg_profile *p, enum pg_sort_key key,
+			  struct pg_func_summary **out);
+
+/*
+ * Exports. Each appends to `out`.
+ * - table: cProfile-style text (ncalls, tottime, percall, cumtime, percall,
+ *   function); limit 0 = all rows.
+ * - pstats: Python marshal of the dict pstats.Stats loads (with callers).
+ * - collapsed: "a;b;c <self µs>" lines from the calling-context tree.
+ * - speedscope: speedscope's file format (one sampled profile per tree).
+ * - json: perfguard's own profile JSON (same shape as in results sets).
+ */
+int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
+			    size_t limit, struct pg_buf *out);
+int pg_profile_export_pstats(const struct pg_profile *p, struct pg_buf *out);
+int pg_profile_export_collapsed(const struct pg_profile *p, struct pg_buf *out);
+int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
+				 struct pg_buf *out);
+int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out);
+
+/* JSON (de)serialisation of one profile, shared with results sets. */
+void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w);
+int pg_profile_read_json(struct pg_profile *p, const struct pg_json *j);
+
+/* ---- results sets ------------------------------------------------ */
+
+/* Where and how a results set was measured (SPEC §5). */
+struct pg_fingerprint {
+	char *cpu;	    /* model name */
+	int cores;	    /* online CPUs */
+	char *os;	    /* "Linux 6.1.0-... x86_64" */
+	char *python;	    /* version, e.g. "3.12.1" */
+	char *python_build; /* implementation + compiler/build flags */
+	char *perfguard;    /* PG_VERSION */
+	char *hook;	    /* mechanism + timer, e.g. "monitoring/tsc" */
+	char *suite_hash;   /* hex hash of the suite file */
+};
+
+enum pg_bench_status {
+	PG_BENCH_OK = 0,
+	PG_BENCH_FAILED,  /* non-zero exit or crash */
+	PG_BENCH_TIMEOUT, /* killed after the timeout */
+	PG_BENCH_SKIPPED, /* not run (e.g. after an interrupt) */
+};
+
+/* hyperfine's measurement of the unprofiled script. */
+struct pg_wall {
+	double *times_s; /* every run */
+	size_t ntimes;
+	double mean_s, median_s, stddev_s, user_s, system_s;
+};
+
+struct pg_bench_result {
+	char *name;
+	enum pg_bench_status status;
+	char *error;  /* what went wrong (NULL when ok) */
+	char *output; /* last bytes of the failing trial's output, or NULL */
+	int rounds;   /* trials measured */
+	struct pg_profile profile;
+	bool has_wall;
+	struct pg_wall wall;
+};
+
+struct pg_results {
+	int schema;   /* 1 */
+	char *commit; /* hex object id, or NULL outside git */
+	bool dirty;
+	char *created; /* ISO 8601 */
+	char *clock;   /* "wall" | "cpu" */
+	struct pg_fingerprint fp;
+	struct pg_bench_result *benches;
+	size_t nbenches, benches_cap;
+};
+
+void pg_results_init(struct pg_results *r);
+void pg_results_release(struct pg_results *r);
+/* Append a new zeroed benchmark named `name`; returns it. */
+struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
+					     const char *name);
+/* The benchmark named `name`, or NULL. */
+struct pg_bench_result *pg_results_find(const struct pg_results *r,
+					const char *name);
+/* Fill fp with this machine's CPU, cores and OS (python fields untouched). */
+void pg_fingerprint_detect(struct pg_fingerprint *fp);
+void pg_fingerprint_release(struct pg_fingerprint *fp);
+/* True when every field matches. *what_out names the first difference. */
+bool pg_fingerprint_equal(const struct pg_fingerprint *a,
+			  const struct pg_fingerprint *b,
+			  const char **what_out);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * runner.h - running Python under the hook, one trial at a time.
+ *
+ * A trial is a fresh interpreter process: the hook loaded, the script run
+ * as __main__ with its argv, env and cwd, stdout/stderr captured into a
+ * bounded tail (or passed through), killed with its whole process group
+ * past its timeout. The hook's wire output is parsed into a profile. The
+ * runner also finds the hook built for an interpreter, and runs hyperfine
+ * for unprofiled wall times.
+ */
+#ifndef PERFGUARD_RUNNER_H
+#define PERFGUARD_RUNNER_H
+
+#include "perfguard/profile.h"
+#include "perfguard/suite.h"
+
+/* How much of a failing trial's output is kept for the reports. */
+#define PG_OUTPUT_TAIL_BYTES (64 * 1024)
+
+/* What an interpreter is, and where its hook lives. */
+struct pg_python {
+	char *exe;	/* as given (name on PATH or path) */
+	char *version;	/* "3.12.1" */
+	char *tag;	/* "cp312" (+ "d" for debug builds) */
+	char *build;	/* implementation and compiler, for fingerprints */
+	char *hook_dir; /* directory holding the perfguard package */
+	int major, minor;
+};
+
+/*
+ * Query `exe` and find its hook. PG_ENOTFOUND (exit 2) when the
+ * interpreter is missing; PG_EUSAGE with the build command when no hook
+ * was built for its version.
+ */
+int pg_python_probe(const char *exe, struct pg_python *out);
+void pg_python_release(struct pg_python *py);
+
+struct pg_trial_spec {
+	const struct pg_python *py;
+	const char *script;	 /* path (absolute or relative to cwd) */
+	const char *const *args; /* script arguments */
+	size_t nargs;
+	const char *cwd; /* working directory; also the project root */
+	const struct pg_env_var *env;
+	size_t nenv;
+	int64_t timeout_ms; /* 0 = none */
+	bool passthrough;   /* child output goes to our stdout/stderr */
+	bool profile;	    /* false: run without the hook */
+};
+
+struct pg_trial_outcome {
+	enum pg_bench_status status;
+	int exit_code;	 /* or -signal */
+	int64_t wall_ns; /* process wall time */
+	int64_t cpu_ns;	 /* user + system of the child */
+	char *output;	 /* captured tail (NULL with passthrough) */
+	char *error;	 /* what went wrong, or NULL */
+};
+
+/*
+ * Run one trial. On PG_BENCH_OK with spec->profile, `prof` (freshly
+ * initialised) holds the trial's profile. Returns 0 whenever the trial
+ * ran (whatever its status); negative only when it could not be started
+ * or was interrupted (PG_EINTR).
+ */
+int pg_runner_trial(const struct pg_trial_spec *spec,
+		    struct pg_trial_outcome *outcome, struct pg_profile *prof);
+void pg_trial_outcome_release(struct pg_trial_outcome *o);
+
+/*
+ * Time the unprofiled script with hyperfine (`-N`, warmups, runs) and
+ * parse its JSON export into *out. PG_EUSAGE when hyperfine is missing.
+ */
+int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
+			struct pg_wall *out);
+/* Parse hyperfine's --export-json text (first result). */
+int pg_hyperfine_parse(const char *text, size_t len, struct pg_wall *out);
+void pg_wall_release(struct pg_wall *w);
+
+/* Set by the SIGINT/SIGTERM handler; the runner kills children and stops. */
+extern volatile int pg_runner_interrupted;
+/* Install SIGINT/SIGTERM handlers that set pg_runner_interrupted. */
+void pg_runner_install_signals(void);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * stats.h - the numerics and the verdict rules (SPEC §6).
+ *
+ * Pure functions over arrays of doubles: summaries, the Mann-Whitney rank
+ * test, Hodges-Lehmann shift estimates with distribution-free confidence
+ * intervals, Benjamini-Hochberg, and on top of them pg_stats_judge, which
+ * turns two multi-trial profiles into verdicts. No I/O, no allocation
+ * visible to callers except where stated.
+ */
+#ifndef PERFGUARD_STATS_H
+#define PERFGUARD_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perfguard/profile.h"
+#include "perfguard/suite.h"
+
+/* ---- numerics ------------------------------------------------------ */
+
+double pg_stats_mean(const double *x, size_t n);
+/* Median of x (x is not modified). n == 0 -> NAN. */
+double pg_stats_median(const double *x, size_t n);
+/* Quantile q in [0,1], linear interpolation (type 7). */
+double pg_stats_quantile(const double *x, size_t n, double q);
+/* Median absolute deviation (unscaled). */
+double pg_stats_mad(const double *x, size_t n);
+/* Sample standard deviation (n-1). */
+double pg_stats_stddev(const double *x, size_t n);
+
+/*
+ * Mann-Whitney U test of "b tends to be larger than a" (one-sided,
+ * alternative: b > a). Exact distribution when na, nb <= 20 and there
+ * are no ties, else normal approximation with tie and continuity
+ * correction. Returns the p-value; *u_out (may be NULL) gets U of b.
+ */
+double pg_stats_mann_whitney_greater(const double *a, size_t na,
+				     const double *b, size_t nb, double *u_out);
+/* Two-sided version. */
+double pg_stats_mann_whitney_two_sided(const double *a, size_t na,
+				       const double *b, size_t nb);
+
+/*
+ * Hodges-Lehmann estimate of the shift b - a (median of all pairwise
+ * differences) with a distribution-free confidence interval at level
+ * `conf` (e.g. 0.95) from the Mann-Whitney distribution.
+ */
+void pg_stats_hodges_lehmann(const double *a, size_t na, const double *b,
+			     size_t nb, double conf, double *est_out,
+			     double *lo_out, double *hi_out);
+
+/*
+ * Benjamini-Hochberg adjusted p-values (q-values): q[i] for p[i], n tests.
+ * q must have room for n values.
+ */
+void pg_stats_bh(const double *p, size_t n, double *q);
+
+/* Standard normal CDF and its inverse. */
+double pg_stats_norm_cdf(double z);
+double pg_stats_norm_ppf(double p);
+
+/* ---- verdicts ----------------------------------------------------- */
+
+enum pg_metric {
+	PG_METRIC_SELF,	 /* a function's self time */
+	PG_METRIC_INCL,	 /* a function's inclusive time */
+	PG_METRIC_CALLS, /* a function's call count (exact) */
+	PG_METRIC_TOTAL, /* the benchmark's profiled total */
+	PG_METRIC_WALL,	 /* hyperfine wall time of the unprofiled script */
+};
+
+enum pg_verdict_kind {
+	PG_VERDICT_UNCHANGED,  /* judged, no change beyond the threshold */
+	PG_VERDICT_REGRESSED,  /* fails the check */
+	PG_VERDICT_IMPROVED,   /* reported, never fails */
+	PG_VERDICT_UNCLEAR,    /* judged, not yet conclusive (more rounds) */
+	PG_VERDICT_NOT_JUDGED, /* below min_share, untracked or ignored */
+	PG_VERDICT_NEW,	       /* only on head */
+	PG_VERDICT_GONE,       /* only on base */
+};
+
+struct pg_verdict {
+	const char *bench;   /* borrowed from the suite/results */
+	const char *func_id; /* NULL for PG_METRIC_TOTAL / PG_METRIC_WALL */
+	const char *file;    /* for annotations, may be NULL */
+	int line;
+	enum pg_metric metric;
+	enum pg_verdict_kind kind;
+	double base_value, head_value; /* medians: ns, or calls */
+	double change_pct;	       /* estimated change, + = slower */
+	double ci_lo_pct, ci_hi_pct;   /* its confidence interval */
+	double p;		       /* one-sided p of "head slower" */
+	double q;		       /* BH-adjusted over the whole check */
+	double threshold_pct;
+	double share_pct; /* max of the two sides' share of the benchmark */
+	uint64_t base_calls, head_calls; /* medians, exact per trial */
+	size_t base_n, head_n;		 /* trials used */
+};
+
+struct pg_verdicts {
+	struct pg_verdict *v;
+	size_t n, cap;
+};
+
+/*
+ * Judge one benchmark: compare base and head profiles of `b` with its
+ * thresholds and track/ignore patterns, appending one verdict per
+ * function seen on either side plus PG_METRIC_TOTAL (and PG_METRIC_WALL
+ * when both sides have wall samples). q-values are not set here: call
+ * pg_stats_finish once every benchmark of the check has been judged.
+ */
+void pg_stats_judge(const struct pg_bench *b,
+		    const struct pg_bench_result *base,
+		    const struct pg_bench_result *head,
+		    struct pg_verdicts *out);
+
+/*
+ * Apply Benjamini-Hochberg over every judged verdict of the check at the
+ * suite's fdr and set each verdict's final kind. Returns the number of
+ * regressions.
+ */
+size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
+
+/* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
+bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);
+
+void pg_verdicts_release(struct pg_verdicts *v);
+
+/* "self time", "inclusive time", "calls", "total", "wall time". */
+const char *pg_metric_name(enum pg_metric m);
+const char *pg_verdict_kind_name(enum pg_verdict_kind k);
+
+/*
+ * The one-line statement of a verdict (SPEC §6), e.g.
+ * "Template.render self time +12.4% [+9.8%, +15.1%], p=3e-05 (q=0.01),
+ * 3.1 ms -> 3.5 ms, calls 400 -> 400". Appends to out.
+ */
+void pg_verdict_format(const struct pg_verdict *v, struct pg_buf *out);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * util.h - the ground floor every perfguard module stands on.
+ *
+ * Error state (one thread-local message plus a negative code), checked
+ * allocation, size-capped growable byte buffers, a string-keyed hash map,
+ * files (capped reads, atomic writes), clocks, and a small JSON writer and
+ * DOM reader. Nothing here prints or exits; nothing here knows about
+ * Python, git or YAML.
+ */
+#ifndef PERFGUARD_UTIL_H
+#define PERFGUARD_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PG_VERSION "0.1.0"
+
+/* ---- errors -------------------------------------------------------- */
+
+/*
+ * Error codes. Functions return 0 on success or one of these (negative).
+ * The cli maps them to exit codes: PG_EUSAGE/PG_EINVALID -> 2, the rest -> 3.
+ */
+enum pg_error_code {
+	PG_OK = 0,
+	PG_EUSAGE = -1,	   /* bad flag or argument */
+	PG_EINVALID = -2,  /* bad input file or configuration */
+	PG_ENOTFOUND = -3, /* a named thing (file, ref, baseline) is missing */
+	PG_EIO = -4,	   /* a system call failed */
+	PG_ENOMEM = -5,	   /* allocation failed */
+	PG_ELIMIT = -6,	   /* a size cap was hit */
+	PG_ECHILD = -7,	   /* a child process crashed, timed out or failed */
+	PG_EGIT = -8,	   /* libgit2 or the store failed */
+	PG_ECORRUPT = -9,  /* stored data is corrupt or foreign */
+	PG_EINTR = -10,	   /* interrupted by a signal (Ctrl-C) */
+};
+
+/*
+ * Record `code` with a printf-style message for the current thread and
+ * return `code`, so callers can write `return pg_error_set(...)`.
+ */
+int pg_error_set(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Like pg_error_set, appending ": strerror(errno)". */
+int pg_error_errno(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prefix the current message with "<prefix>: " and return the current code. */
+int pg_error_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The last message set on this thread ("" if none). Never NULL. */
+const char *pg_error_message(void);
+
+/* The last code set on this thread (PG_OK if none). */
+int pg_error_code(void);
+
+/* Forget the last error. */
+void pg_error_clear(void);
+
+/* ---- allocation ----------------------------------------------------- */
+
+/*
+ * Checked allocation: on failure these abort with a message (running out
+ * of memory while profiling is not recoverable in a useful way, and
+ * checking every small allocation hides the real logic). Buffers fed by
+ * the outside world are capped separately (struct pg_buf).
+ */
+void *pg_malloc(size_t size);
+void *pg_calloc(size_t n, size_t size);
+void *pg_realloc(void *ptr, size_t size);
+/* Grow *ptr (holding *cap elements of elem_size) to hold at least need. */
+void pg_grow(void **ptr, size_t *cap, size_t need, size_t elem_size);
+char *pg_strdup(const char *s); /* NULL -> NULL */
+char *pg_strndup(const char *s, size_t n);
+/* Newly allocated printf result. */
+char *pg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Append `item` to a vector `v` of `n` items with capacity `cap`. */
+#define PG_VEC_PUSH(v, n, cap, item)                                           \
+	do {                                                                   \
+		pg_grow((void **)&(v), &(cap), (n) + 1, sizeof(*(v)));         \
+		(v)[(n)++] = (item);                                           \
+	} while (0)
+
+/* ---- buffers -------------------------------------------------------- */
+
+/*
+ * A growable NUL-terminated byte buffer with an optional cap. With cap 0
+ * it is unbounded; otherwise an append that would exceed the cap fails
+ * with PG_ELIMIT and leaves the buffer unchanged.
+ */
+struct pg_buf {
+	char *data; /* always NUL-terminated when len > 0 or after init */
+	size_t len;
+	size_t alloc;
+	size_t cap; /* 0 = unbounded */
+};
+
+void pg_buf_init(struct pg_buf *b, size_t cap);
+void pg_buf_release(struct pg_buf *b);
+void pg_buf_reset(struct pg_buf *b);
+int pg_buf_add(struct pg_buf *b, const void *data, size_t len);
+int pg_buf_puts(struct pg_buf *b, const char *s);
+int pg_buf_putc(struct pg_buf *b, char c);
+int pg_buf_printf(struct pg_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int pg_buf_vprintf(struct pg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Hand the data to the caller (who frees it) and reset the buffer. */
+char *pg_buf_detach(struct pg_buf *b, size_t *len_out);
+
+/*
+ * A ring that keeps only the last `cap` bytes written to it (bounded
+ * capture of child output); `dropped` counts what fell off the front.
+ */
+struct pg_tail {
+	char *data;
+	size_t cap, start, len;
+	uint64_t dropped;
+};
+void pg_tail_init(struct pg_tail *t, size_t cap);
+void pg_tail_release(struct pg_tail *t);
+void pg_tail_add(struct pg_tail *t, const void *data, size_t len);
+/* The kept bytes in order, NUL-terminated, newly allocated. */
+char *pg_tail_string(const struct pg_tail *t);
+
+/* ---- strings ------------------------------------------------------- */
+
+bool pg_str_starts(const char *s, const char *prefix);
+bool pg_str_ends(const char *s, const char *suffix);
+/* Shell-style glob match (*, ?, [...]); `*` also matches '/'. */
+bool pg_glob_match(const char *pattern, const char *s);
+/* Levenshtein distance, for "did you mean" hints. */
+size_t pg_edit_distance(const char *a, const char *b);
+
+/* A vector of owned strings. */
+struct pg_strvec {
+	char **v;
+	size_t n, cap;
+};
+void pg_strvec_push(struct pg_strvec *sv, const char *s); /* copies s */
+void pg_strvec_release(struct pg_strvec *sv);
+
+/* ---- hash map ------------------------------------------------------- */
+
+/*
+ * Open-addressing map from NUL-terminated string keys to size_t values.
+ * Keys are copied. Lookups are O(1) expected.
+ */
+struct pg_map {
+	struct pg_map_slot *slots;
+	size_t nslots, count;
+};
+void pg_map_init(struct pg_map *m);
+void pg_map_release(struct pg_map *m);
+/* Set key -> value (inserting or replacing). */
+void pg_map_put(struct pg_map *m, const char *key, size_t value);
+/* 1 and *value_out set if present, 0 otherwise. */
+int pg_map_get(const struct pg_map *m, const char *key, size_t *value_out);
+
+/* 64-bit FNV-1a. */
+uint64_t pg_hash64(const void *data, size_t len, uint64_t seed);
+
+/* ---- files ---------------------------------------------------------- */
+
+/*
+ * Read a whole file into a new NUL-terminated buffer. Fails with
+ * PG_ENOTFOUND if missing, PG_ELIMIT if larger than max_bytes.
+ */
+int pg_file_read(const char *path, size_t max_bytes, char **out,
+		 size_t *len_out);
+
+/*
+ * Write data to path atomically: a temp file in the same directory,
+ * fsync, rename. Parent directories are created. On failure the old file
+ * (if any) is untouched and no temp file is left.
+ */
+int pg_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* mkdir -p. */
+int pg_mkdirs(const char *path, int mode);
+/* rm -rf (does not follow symlinks). Missing path is not an error. */
+int pg_remove_tree(const char *path);
+/* Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX. */
+int pg_mkdtemp(const char *prefix, char **out);
+bool pg_path_exists(const char *path);
+bool pg_path_is_dir(const char *path);
+/* Join two path parts with one '/'. New string. */
+char *pg_path_join(const char *a, const char *b);
+/* Absolute canonical path (realpath). New string, or NULL with errno. */
+char *pg_realpath(const char *path);
+/* Directory of the running executable. New string. */
+char *pg_self_dir(void);
+
+/* ---- clocks ---------------------------------------------------------- */
+
+int64_t pg_clock_monotonic_ns(void);
+/* Seconds since the epoch, UTC, formatted as ISO 8601 into out[32]. */
+void pg_clock_iso8601(char out[32]);
+
+/* ---- JSON ------------------------------------------------------------ */
+
+/*
+ * JSON writer: appends to a pg_buf, tracks nesting and commas. Strings are
+ * escaped; invalid UTF-8 is replaced by U+FFFD so the output is always
+ * valid JSON. Doubles are written with %.17g (round-trip exact); NaN and
+ * infinities are written as null.
+ */
+struct pg_jw {
+	struct pg_buf *out;
+	int depth;
+	bool need_comma[64];
+	bool pretty;
+};
+void pg_jw_init(struct pg_jw *w, struct pg_buf *out, bool pretty);
+void pg_jw_obj_begin(struct pg_jw *w);
+void pg_jw_obj_end(struct pg_jw *w);
+void pg_jw_arr_begin(struct pg_jw *w);
+void pg_jw_arr_end(struct pg_jw *w);
+void pg_jw_key(struct pg_jw *w, const char *key);
+void pg_jw_str(struct pg_jw *w, const char *s); /* NULL -> null */
+void pg_jw_strn(struct pg_jw *w, const char *s, size_t len);
+void pg_jw_int(struct pg_jw *w, int64_t v);
+void pg_jw_uint(struct pg_jw *w, uint64_t v);
+void pg_jw_double(struct pg_jw *w, double v);
+void pg_jw_bool(struct pg_jw *w, bool v);
+void pg_jw_null(struct pg_jw *w);
+/* Write `s` as a JSON string literal into a buffer (escaping). */
+void pg_json_escape(struct pg_buf *out, const char *s, size_t len);
+
+/* JSON DOM reader. */
+enum pg_json_type {
+	PG_JSON_NULL,
+	PG_JSON_BOOL,
+	PG_JSON_NUMBER,
+	PG_JSON_STRING,
+	PG_JSON_ARRAY,
+	PG_JSON_OBJECT,
+};
+
+struct pg_json {
+	enum pg_json_type type;
+	bool boolean;
+	double number;	 /* every number, as a double */
+	int64_t integer; /* exact value when is_integer */
+	bool is_integer; /* the literal had no fraction/exponent and fits */
+	char *string;	 /* STRING: NUL-terminated (may embed NUL: use len) */
+	size_t len;	 /* STRING: byte length; ARRAY/OBJECT: item count */
+	char **keys;	 /* OBJECT: keys[i] names items[i] */
+	struct pg_json **items; /* ARRAY/OBJECT children */
+	int line, col;		/* 1-based position of the value in the text */
+};
+
+/*
+ * Parse `len` bytes of JSON text into a new tree (free with
+ * pg_json_free). Rejects trailing garbage, nesting deeper than 256,
+ * invalid UTF-8 and unescaped control characters, with PG_EINVALID and
+ * "line:col: message" in the error.
+ */
+int pg_json_parse(const char *text, size_t len, struct pg_json **out);
+void pg_json_free(struct pg_json *j);
+/* Member `key` of an object, or NULL (also when j is not an object). */
+const struct pg_json *pg_json_get(const struct pg_json *j, const char *key);
+/* Typed member lookups: return 0 and set *out, or PG_EINVALID naming key. */
+int pg_json_get_str(const struct pg_json *j, const char *key, const char **out);
+int pg_json_get_i64(const struct pg_json *j, const char *key, int64_t *out);
+int pg_json_get_u64(const struct pg_json *j, const char *key, uint64_t *out);
+int pg_json_get_double(const struct pg_json *j, const char *key, double *out);
+int pg_json_get_bool(const struct pg_json *j, const char *key, bool *out);
+/* Member that must be an array/object: returns it or NULL + error set. */
+const struct pg_json *pg_json_get_array(const struct pg_json *j,
+					const char *key);
+const struct pg_json *pg_json_get_object(const struct pg_json *j,
+					 const char *key);
+
+#endif
