@@ -42,13 +42,15 @@ struct pg_sample {
 };
 
 struct pg_trial {
-	int64_t wall_ns;	   /* wall time of the measured interval */
-	int64_t cpu_ns;		   /* process CPU time of the trial (rusage) */
-	int64_t total_ns;	   /* sum of all self times */
-	uint64_t events;	   /* hook events seen */
-	uint64_t unmatched;	   /* returns that matched no call (reported) */
-	uint32_t threads;	   /* threads that ran profiled code */
-	struct pg_sample *samples; /* nfuncs entries */
+	int64_t wall_ns;    /* wall time of the measured interval */
+	int64_t cpu_ns;	    /* process CPU time of the trial (rusage) */
+	int64_t total_ns;   /* sum of all self times */
+	uint64_t events;    /* hook events seen */
+	uint64_t unmatched; /* returns that matched no call (reported) */
+	uint32_t threads;   /* threads that ran profiled code */
+	/* nfuncs meaningful entries, room for funcs_cap (rows grow with the
+	 * function table); create rows with pg_profile_add_trial only. */
+	struct pg_sample *samples;
 };
 
 struct pg_edge {
@@ -97,16 +99,22 @@ uint32_t pg_profile_intern(struct pg_profile *p, const char *id,
 			   const char *file, int line, unsigned flags);
 /* Index of `id` or PG_NO_FUNC. */
 uint32_t pg_profile_find(const struct pg_profile *p, const char *id);
-/* Append an empty trial row; returns its index. */
+/* Append an empty (all-zero) trial row; returns its index. */
 size_t pg_profile_add_trial(struct pg_profile *p);
 /* Add to edge caller->callee (creating it). */
 void pg_profile_add_edge(struct pg_profile *p, const struct pg_edge *e);
-/* Child node of `parent` for `func` (creating it); returns its index. */
+/*
+ * Child node of `parent` for `func` (creating it, and the root first if the
+ * tree is empty); returns its index, or PG_NO_FUNC if parent is not a node
+ * or func is PG_NO_FUNC. Node indexes stay valid; node pointers do not.
+ */
 uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func);
 
 /*
  * Append every trial of src to dst, remapping functions by id and adding
- * edges and tree nodes. src is unchanged.
+ * edges and tree nodes. Flags are or-ed; mechanism/timer/python and
+ * event_cost_ns are taken from src when dst has none. src (which must be
+ * valid, as every parser guarantees) is unchanged; dst == src is a no-op.
  */
 void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src);
 
@@ -213,13 +221,20 @@ struct pg_results {
 
 void pg_results_init(struct pg_results *r);
 void pg_results_release(struct pg_results *r);
-/* Append a new zeroed benchmark named `name`; returns it. */
+/*
+ * Append a new zeroed benchmark named `name` (copied) with an initialised
+ * profile; returns it. The pointer is valid until the next add.
+ */
 struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
 					     const char *name);
 /* The benchmark named `name`, or NULL. */
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name);
-/* Fill fp with this machine's CPU, cores and OS (python fields untouched). */
+/*
+ * Fill fp with this machine's CPU model (/proc/cpuinfo), online cores, OS
+ * ("sysname release machine") and perfguard version, replacing (freeing)
+ * old values; python, hook and suite fields are untouched.
+ */
 void pg_fingerprint_detect(struct pg_fingerprint *fp);
 void pg_fingerprint_release(struct pg_fingerprint *fp);
 /* True when every field matches. *what_out names the first difference. */
