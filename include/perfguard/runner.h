@@ -77,6 +77,59 @@ int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 int pg_hyperfine_parse(const char *text, size_t len, struct pg_wall *out);
 void pg_wall_release(struct pg_wall *w);
 
+/* ---- benchmarks of a suite, on one or more sides ------------------- */
+
+/* One tree being measured: the working tree (head) or a base checkout. */
+struct pg_side {
+	const char *label; /* "base" / "head", for progress and errors */
+	const char *root;  /* directory the suite's scripts are relative to */
+	struct pg_results *results; /* benchmarks are appended/extended here */
+};
+
+/* Progress of a run, for the cli to display. */
+struct pg_progress {
+	const char *bench;
+	const char *side;
+	int trial, trials; /* 1-based trial of this call, and its count */
+	bool warmup;
+	int64_t elapsed_ns, eta_ns; /* eta_ns < 0 when unknown */
+};
+
+struct pg_session {
+	const struct pg_suite *suite;
+	const struct pg_python *py;
+	struct pg_side *sides;
+	size_t nsides;
+	uint64_t seed; /* order of sides within each round */
+	void (*progress)(void *ctx, const struct pg_progress *p);
+	void *ctx;
+	int64_t started_ns;
+};
+
+/*
+ * Start a results set for a side: schema, commit, dirty flag, clock,
+ * creation time and the environment fingerprint (machine, interpreter,
+ * suite hash; the hook field is filled from the first trial).
+ */
+void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
+			     const struct pg_python *py, const char *commit,
+			     bool dirty);
+
+/* Run the suite's `prepare` command in dir (no-op when empty). */
+int pg_runner_prepare(const struct pg_suite *s, const char *dir);
+
+/*
+ * Run `rounds` more measured rounds of benchmark b on every side, trials
+ * of the sides alternating in an order shuffled per round; the first call
+ * for a benchmark also runs its warmups (and, for wall: true, hyperfine
+ * after the profiled rounds). A failing trial marks that side's
+ * benchmark failed (status, error, output tail) and stops the benchmark;
+ * that is not an error of this function. Returns PG_EINTR when
+ * interrupted, PG_EUSAGE when hyperfine is missing, 0 otherwise.
+ */
+int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
+			   int rounds);
+
 /* Set by the SIGINT/SIGTERM handler; the runner kills children and stops. */
 extern volatile int pg_runner_interrupted;
 /* Install SIGINT/SIGTERM handlers that set pg_runner_interrupted. */

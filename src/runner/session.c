@@ -1,0 +1,259 @@
+/*
+ * session.c - the measuring loop: benchmarks of a suite on one or more
+ * sides (base and head checkouts), trials interleaved.
+ *
+ * Within a round every side runs one trial, in an order shuffled per
+ * round, so that whatever the machine does (a noisy neighbour, thermal
+ * drift) falls on both sides alike and round t of one side can be paired
+ * with round t of the other. Wall times from hyperfine are taken the same
+ * way, one unprofiled run per side per round. The loop never judges: it
+ * only fills each side's results set.
+ */
+#include "spawn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
+			     const struct pg_python *py, const char *commit,
+			     bool dirty)
+{
+	char created[32];
+	pg_clock_iso8601(created);
+	r->schema = 1;
+	r->commit = pg_strdup(commit);
+	r->dirty = dirty;
+	r->created = pg_strdup(created);
+	r->clock = pg_strdup(s->clock == PG_CLOCK_CPU ? "cpu" : "wall");
+	pg_fingerprint_detect(&r->fp);
+	r->fp.python = pg_strdup(py->version);
+	r->fp.python_build = pg_strdup(py->build);
+	r->fp.perfguard = pg_strdup(PG_VERSION);
+	r->fp.suite_hash = pg_strdup(s->hash);
+}
+
+int pg_runner_prepare(const struct pg_suite *s, const char *dir)
+{
+	if (!s->prepare || !*s->prepare)
+		return 0;
+	const char *argv[] = {"/bin/sh", "-c", s->prepare, NULL};
+	struct spawn_spec spec = {
+	    .argv = argv,
+	    .cwd = dir,
+	    .timeout_ms = s->timeout_ms * 10,
+	    .tail_bytes = PG_OUTPUT_TAIL_BYTES,
+	};
+	struct spawn_result r;
+	int rc = pg_spawn(&spec, &r);
+	if (!rc && (r.timed_out || r.exit_code != 0))
+		rc = pg_error_set(PG_ECHILD,
+				  "prepare command `%s` failed in %s (%s):\n%s",
+				  s->prepare, dir,
+				  r.timed_out ? "timed out" : "non-zero exit",
+				  r.output ? r.output : "");
+	free(r.output);
+	return rc;
+}
+
+/* xorshift64*: a small deterministic generator for the side order. */
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static void shuffle(size_t *order, size_t n, uint64_t *state)
+{
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = next_random(state) % i;
+		size_t t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+}
+
+static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
+			   const struct pg_side *side, char *script,
+			   struct pg_trial_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->py = s->py;
+	spec->script = script;
+	spec->args = (const char *const *)b->args.v;
+	spec->nargs = b->args.n;
+	spec->cwd = side->root;
+	spec->env = b->env;
+	spec->nenv = b->nenv;
+	spec->timeout_ms = s->suite->timeout_ms;
+	spec->profile = true;
+}
+
+static void mark_failed(struct pg_bench_result *br, struct pg_trial_outcome *o)
+{
+	br->status = o->status;
+	free(br->error);
+	free(br->output);
+	br->error = o->error;
+	br->output = o->output;
+	o->error = o->output = NULL;
+}
+
+static void report(struct pg_session *s, const struct pg_bench *b,
+		   const char *side, int trial, int trials, bool warmup,
+		   int done, int total)
+{
+	if (!s->progress)
+		return;
+	struct pg_progress p = {
+	    .bench = b->name,
+	    .side = side,
+	    .trial = trial,
+	    .trials = trials,
+	    .warmup = warmup,
+	    .elapsed_ns = pg_clock_monotonic_ns() - s->started_ns,
+	    .eta_ns = -1,
+	};
+	if (done > 0) {
+		int64_t per = p.elapsed_ns / done;
+		p.eta_ns = per * (total - done);
+	}
+	s->progress(s->ctx, &p);
+}
+
+/* Record the hook's mechanism in the fingerprint on the first trial. */
+static void note_hook(struct pg_results *r, const struct pg_profile *p)
+{
+	if (r->fp.hook || !p->mechanism[0])
+		return;
+	r->fp.hook = pg_asprintf("%s/%s", p->mechanism, p->timer);
+}
+
+/* Append one hyperfine run of the unprofiled script to br->wall. */
+static int wall_run(struct pg_session *s, const struct pg_trial_spec *spec,
+		    struct pg_bench_result *br)
+{
+	struct pg_wall one;
+	struct pg_trial_spec plain = *spec;
+	plain.profile = false;
+	int rc = pg_runner_hyperfine(&plain, 0, 1, &one);
+	if (rc == PG_EUSAGE || rc == PG_EINTR)
+		return rc;
+	if (rc) {
+		br->status = PG_BENCH_FAILED;
+		free(br->error);
+		br->error = pg_strdup(pg_error_message());
+		return 0;
+	}
+	struct pg_wall *w = &br->wall;
+	w->times_s =
+	    pg_realloc(w->times_s, (w->ntimes + one.ntimes) * sizeof(double));
+	memcpy(w->times_s + w->ntimes, one.times_s,
+	       one.ntimes * sizeof(double));
+	w->ntimes += one.ntimes;
+	w->user_s = (w->user_s * (double)(w->ntimes - one.ntimes) +
+		     one.user_s * (double)one.ntimes) /
+		    (double)w->ntimes;
+	w->system_s = (w->system_s * (double)(w->ntimes - one.ntimes) +
+		       one.system_s * (double)one.ntimes) /
+		      (double)w->ntimes;
+	br->has_wall = true;
+	pg_wall_release(&one);
+	(void)s;
+	return 0;
+}
+
+/* Recompute mean/median/stddev of the accumulated wall times. */
+static void wall_summarise(struct pg_wall *w)
+{
+	if (!w->ntimes)
+		return;
+	double *sorted = pg_malloc(w->ntimes * sizeof(double));
+	memcpy(sorted, w->times_s, w->ntimes * sizeof(double));
+	double sum = 0;
+	for (size_t i = 0; i < w->ntimes; i++)
+		sum += sorted[i];
+	for (size_t i = 1; i < w->ntimes; i++) {
+		double v = sorted[i];
+		size_t j = i;
+		for (; j > 0 && sorted[j - 1] > v; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = v;
+	}
+	size_t n = w->ntimes;
+	w->mean_s = sum / (double)n;
+	w->median_s =
+	    n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	double ss = 0;
+	for (size_t i = 0; i < n; i++)
+		ss += (sorted[i] - w->mean_s) * (sorted[i] - w->mean_s);
+	w->stddev_s = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+	free(sorted);
+}
+
+int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
+			   int rounds)
+{
+	size_t n = s->nsides;
+	int rc = 0;
+	struct pg_bench_result **br = pg_calloc(n, sizeof(*br));
+	char **scripts = pg_calloc(n, sizeof(*scripts));
+	size_t *order = pg_calloc(n, sizeof(*order));
+	bool first = false;
+	for (size_t i = 0; i < n; i++) {
+		struct pg_results *r = s->sides[i].results;
+		br[i] = pg_results_find(r, b->name);
+		if (!br[i]) {
+			br[i] = pg_results_add_bench(r, b->name);
+			first = true;
+		}
+		scripts[i] = pg_path_join(s->sides[i].root, b->script);
+	}
+	int warm = first ? s->suite->warmup : 0;
+	int total = (warm + rounds) * (int)n, done = 0;
+	for (int round = 0; round < warm + rounds && !rc; round++) {
+		bool warmup = round < warm;
+		shuffle(order, n, &s->seed);
+		for (size_t k = 0; k < n && !rc; k++) {
+			size_t i = order[k];
+			if (br[i]->status != PG_BENCH_OK)
+				continue;
+			struct pg_trial_spec spec;
+			trial_spec_for(s, b, &s->sides[i], scripts[i], &spec);
+			int shown = warmup ? round + 1 : round - warm + 1;
+			report(s, b, s->sides[i].label, shown,
+			       warmup ? warm : rounds, warmup, done, total);
+			struct pg_trial_outcome o;
+			struct pg_profile prof;
+			pg_profile_init(&prof);
+			rc = pg_runner_trial(&spec, &o, &prof);
+			done++;
+			if (!rc && o.status != PG_BENCH_OK) {
+				mark_failed(br[i], &o);
+			} else if (!rc && !warmup) {
+				note_hook(s->sides[i].results, &prof);
+				pg_profile_merge(&br[i]->profile, &prof);
+				br[i]->rounds++;
+				if (b->wall)
+					rc = wall_run(s, &spec, br[i]);
+			}
+			pg_trial_outcome_release(&o);
+			pg_profile_release(&prof);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		wall_summarise(&br[i]->wall);
+		free(scripts[i]);
+	}
+	free(scripts);
+	free(order);
+	free(br);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * spawn.h - the runner's internal process helper (not a public interface).
+ */
+#ifndef PG_RUNNER_SPAWN_H
+#define PG_RUNNER_SPAWN_H
+
+#include "perfguard/runner.h"
+
+struct spawn_spec {
+	const char *const *argv; /* argv[0] is looked up on PATH */
+	const char *cwd;	 /* NULL = inherit */
+	const struct pg_env_var *env;
+	size_t nenv;
+	int64_t timeout_ms; /* 0 = none */
+	bool passthrough;   /* inherit stdout/stderr instead of capturing */
+	size_t tail_bytes;  /* how much output to keep when capturing */
+};
+
+struct spawn_result {
+	int exit_code; /* exit status, or -signal */
+	bool timed_out;
+	int64_t wall_ns, cpu_ns;
+	char *output; /* captured tail (NULL with passthrough); caller frees */
+	uint64_t output_dropped;
+};
+
+/*
+ * Run a child to completion (or timeout, after which its process group is
+ * killed). Returns 0 when it ran, whatever its exit status; PG_EINTR when
+ * interrupted (the child is killed); PG_EIO when it could not start.
+ * Exec failure shows as exit code 127 (not found) or 126.
+ */
+int pg_spawn(const struct spawn_spec *s, struct spawn_result *r);
+
+/* Run argv and capture its output (1 MiB tail); *out newly allocated. */
+int pg_spawn_capture(const char *const *argv, const char *cwd,
+		     int64_t timeout_ms, char **out, int *exit_code);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * trial.c - one profiled (or plain) run of a Python script.
+ *
+ * Builds the command line of the hook protocol (docs/hook-protocol.md),
+ * gives the child a private file for the hook's output, runs it through
+ * pg_spawn and parses what the hook wrote. A trial that fails still
+ * returns its captured output for the reports; its profile is parsed
+ * whenever the hook managed to write one (a script that raises still has
+ * a profile worth printing).
+ */
+#include "spawn.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The hook's output can be large for big programs, but not unbounded. */
+#define WIRE_MAX_BYTES (256u * 1024u * 1024u)
+
+static const char boot_code[] =
+    "import sys; sys.path.append(sys.argv.pop(1)); import perfguard._boot";
+
+static char *describe_failure(const struct spawn_result *r, int64_t timeout_ms)
+{
+	if (r->timed_out)
+		return pg_asprintf("timed out after %.3gs and was killed",
+				   (double)timeout_ms / 1000.0);
+	if (r->exit_code < 0)
+		return pg_asprintf("killed by signal %d (%s)", -r->exit_code,
+				   strsignal(-r->exit_code));
+	return pg_asprintf("exited with status %d", r->exit_code);
+}
+
+int pg_runner_trial(const struct pg_trial_spec *spec,
+		    struct pg_trial_outcome *outcome, struct pg_profile *prof)
+{
+	memset(outcome, 0, sizeof(*outcome));
+	int rc = 0;
+	char *tmpdir = NULL, *wire_path = NULL, *text = NULL;
+	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
+	struct pg_env_var *env = pg_calloc(spec->nenv + 3, sizeof(*env));
+	size_t argc = 0, nenv = 0;
+
+	argv[argc++] = spec->py->exe;
+	if (spec->profile) {
+		if ((rc = pg_mkdtemp("perfguard-trial", &tmpdir)))
+			goto cleanup;
+		wire_path = pg_path_join(tmpdir, "profile.wire");
+		argv[argc++] = "-c";
+		argv[argc++] = boot_code;
+		argv[argc++] = spec->py->hook_dir;
+		env[nenv++] =
+		    (struct pg_env_var){"PERFGUARD_WIRE_OUT", wire_path};
+		env[nenv++] = (struct pg_env_var){
+		    "PERFGUARD_ROOT", (char *)(spec->cwd ? spec->cwd : ".")};
+	}
+	argv[argc++] = spec->script;
+	for (size_t i = 0; i < spec->nargs; i++)
+		argv[argc++] = spec->args[i];
+	env[nenv++] = (struct pg_env_var){"PYTHONHASHSEED", "0"};
+	for (size_t i = 0; i < spec->nenv; i++)
+		env[nenv++] = spec->env[i];
+
+	struct spawn_spec s = {
+	    .argv = argv,
+	    .cwd = spec->cwd,
+	    .env = env,
+	    .nenv = nenv,
+	    .timeout_ms = spec->timeout_ms,
+	    .passthrough = spec->passthrough,
+	    .tail_bytes = PG_OUTPUT_TAIL_BYTES,
+	};
+	struct spawn_result r;
+	rc = pg_spawn(&s, &r);
+	outcome->output = r.output;
+	if (rc)
+		goto cleanup;
+	outcome->exit_code = r.exit_code;
+	outcome->wall_ns = r.wall_ns;
+	outcome->cpu_ns = r.cpu_ns;
+	if (r.timed_out) {
+		outcome->status = PG_BENCH_TIMEOUT;
+	} else if (r.exit_code == 127 || r.exit_code == 126) {
+		outcome->status = PG_BENCH_FAILED;
+	} else if (r.exit_code != 0) {
+		outcome->status = PG_BENCH_FAILED;
+	}
+	if (outcome->status != PG_BENCH_OK)
+		outcome->error = describe_failure(&r, spec->timeout_ms);
+	if (!spec->profile || r.timed_out)
+		goto cleanup;
+
+	size_t len = 0;
+	int read_rc = pg_file_read(wire_path, WIRE_MAX_BYTES, &text, &len);
+	if (read_rc == PG_ENOTFOUND) {
+		if (outcome->status == PG_BENCH_OK) {
+			outcome->status = PG_BENCH_FAILED;
+			outcome->error = pg_strdup(
+			    "the hook wrote no profile (did the script "
+			    "call os._exit or exec another program?)");
+		}
+		goto cleanup;
+	}
+	if (read_rc) {
+		if (!outcome->error)
+			outcome->error = pg_strdup(pg_error_message());
+		outcome->status = PG_BENCH_FAILED;
+		goto cleanup;
+	}
+	if (pg_profile_parse_wire(prof, text, len) != 0) {
+		char *why = pg_asprintf("the hook's output is unreadable: %s",
+					pg_error_message());
+		free(outcome->error);
+		outcome->error = why;
+		outcome->status = PG_BENCH_FAILED;
+		goto cleanup;
+	}
+	if (prof->ntrials > 0) {
+		prof->trials[prof->ntrials - 1].cpu_ns = r.cpu_ns;
+	}
+cleanup:
+	free(text);
+	if (tmpdir)
+		pg_remove_tree(tmpdir);
+	free(tmpdir);
+	free(wire_path);
+	free(argv);
+	free(env);
+	return rc;
+}
+
+void pg_trial_outcome_release(struct pg_trial_outcome *o)
+{
+	free(o->output);
+	free(o->error);
+	memset(o, 0, sizeof(*o));
+}
