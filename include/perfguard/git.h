@@ -20,7 +20,10 @@ struct pg_repo; /* opaque: wraps git_repository */
 int pg_git_open(const char *dir, struct pg_repo **out);
 void pg_git_close(struct pg_repo *r);
 
-/* Absolute path of the worktree root (borrowed, valid while open). */
+/*
+ * Absolute path of the worktree root without a trailing slash (borrowed,
+ * valid while open); NULL for a bare repository.
+ */
 const char *pg_git_workdir(const struct pg_repo *r);
 
 /*
@@ -41,21 +44,49 @@ int pg_git_merge_base(struct pg_repo *r, const char *a, const char *b,
 int pg_git_parent(struct pg_repo *r, const char *commit, unsigned n,
 		  char out[41]);
 
-/* True when tracked files differ from HEAD (untracked files ignored). */
+/*
+ * True when tracked files differ from HEAD, in the index or the worktree
+ * (untracked and ignored files and submodule changes do not count).
+ */
 int pg_git_is_dirty(struct pg_repo *r, bool *out);
 
 /* True when the repository is a shallow clone. */
 bool pg_git_is_shallow(struct pg_repo *r);
 
 /*
- * Write the tree of `commit` into a new temporary directory (returned in
- * *dir_out, caller removes it with pg_remove_tree). The repository's
- * worktree and index are not touched.
+ * Write the tree of `commit` (any revision) into a new temporary
+ * directory (returned in *dir_out, newly allocated; the caller removes it
+ * with pg_remove_tree). Blobs are written byte for byte (no eol or filter
+ * conversion) with mode 0644 or 0755, symlinks as symlinks, submodules as
+ * empty directories. The repository's worktree and index are not touched.
+ * On failure nothing is left behind. Unsafe entry names ("..", ".git",
+ * names with '/') are refused with PG_ECORRUPT.
  */
 int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out);
 
 /* Commit summary line and time (seconds since epoch); out strings new. */
 int pg_git_commit_info(struct pg_repo *r, const char *commit,
 		       char **subject_out, int64_t *time_out);
+
+/*
+ * The base commit `perfguard check` compares HEAD against (SPEC §5), for
+ * an `against` revision the cli already picked (--against, else the
+ * suite's `against`); NULL tries "origin/main", then "main".
+ *
+ * When github_event_path names a GitHub `pull_request` event file
+ * (GITHUB_EVENT_PATH) and HEAD is GitHub's test merge commit of that pull
+ * request (a two-parent commit whose second parent is the event's
+ * pull_request.head.sha, or HEAD equals pull_request.merge_commit_sha),
+ * the base is HEAD's first parent. Otherwise it is merge-base(HEAD,
+ * against). An unreadable or non-pull_request event file is ignored.
+ *
+ * *how_out (newly allocated, may be NULL to skip) describes the choice for
+ * reports, e.g. "merge-base of HEAD and origin/main". PG_ENOTFOUND when
+ * the revision is unknown or shares no history with HEAD (with the
+ * shallow-clone hint when it applies).
+ */
+int pg_git_base_for_check(struct pg_repo *r, const char *against,
+			  const char *github_event_path, char out[41],
+			  char **how_out);
 
 #endif
