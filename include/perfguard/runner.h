@@ -40,7 +40,8 @@ struct pg_trial_spec {
 	const char *script;	 /* path (absolute or relative to cwd) */
 	const char *const *args; /* script arguments */
 	size_t nargs;
-	const char *cwd; /* working directory; also the project root */
+	const char *cwd;  /* working directory */
+	const char *root; /* project root for function ids; NULL = cwd */
 	const struct pg_env_var *env;
 	size_t nenv;
 	int64_t timeout_ms; /* 0 = none */
@@ -109,7 +110,7 @@ struct pg_session {
 /*
  * Start a results set for a side: schema, commit, dirty flag, clock,
  * creation time and the environment fingerprint (machine, interpreter,
- * suite hash; the hook field is filled from the first trial).
+ * suite hash, hook mechanism).
  */
 void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 			     const struct pg_python *py, const char *commit,
@@ -129,6 +130,15 @@ int pg_runner_prepare(const struct pg_suite *s, const char *dir);
  */
 int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			   int rounds);
+
+/*
+ * Run argv (argv[0] looked up on PATH) in cwd and capture its output (a
+ * 1 MiB tail; *out newly allocated). *exit_code is the exit status, -9
+ * after the timeout, 127 when the program is missing. Returns 0 when it
+ * ran, PG_EINTR when interrupted.
+ */
+int pg_runner_capture(const char *const *argv, const char *cwd,
+		      int64_t timeout_ms, char **out, int *exit_code);
 
 /* Set by the SIGINT/SIGTERM handler; the runner kills children and stops. */
 extern volatile int pg_runner_interrupted;

@@ -67,7 +67,7 @@ int pg_python_probe(const char *exe, struct pg_python *out)
 	const char *argv[] = {exe, "-c", probe_code, NULL};
 	char *text = NULL;
 	int code = 0;
-	int rc = pg_spawn_capture(argv, NULL, 60000, &text, &code);
+	int rc = pg_runner_capture(argv, NULL, 60000, &text, &code);
 	if (rc)
 		return rc;
 	char *lines[4];

@@ -32,6 +32,9 @@ void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 	r->fp.python_build = pg_strdup(py->build);
 	r->fp.perfguard = pg_strdup(PG_VERSION);
 	r->fp.suite_hash = pg_strdup(s->hash);
+	/* Known before any trial runs, so `check --baseline auto` can decide
+	 * whether a stored baseline fits without measuring first. */
+	r->fp.hook = pg_strdup(py->minor >= 12 ? "monitoring" : "setprofile");
 }
 
 int pg_runner_prepare(const struct pg_suite *s, const char *dir)
@@ -126,14 +129,6 @@ static void report(struct pg_session *s, const struct pg_bench *b,
 		p.eta_ns = per * (total - done);
 	}
 	s->progress(s->ctx, &p);
-}
-
-/* Record the hook's mechanism in the fingerprint on the first trial. */
-static void note_hook(struct pg_results *r, const struct pg_profile *p)
-{
-	if (r->fp.hook || !p->mechanism[0])
-		return;
-	r->fp.hook = pg_asprintf("%s/%s", p->mechanism, p->timer);
 }
 
 /* Append one hyperfine run of the unprofiled script to br->wall. */
@@ -238,7 +233,6 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			if (!rc && o.status != PG_BENCH_OK) {
 				mark_failed(br[i], &o);
 			} else if (!rc && !warmup) {
-				note_hook(s->sides[i].results, &prof);
 				pg_profile_merge(&br[i]->profile, &prof);
 				br[i]->rounds++;
 				if (b->wall)

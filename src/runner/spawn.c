@@ -186,8 +186,8 @@ int pg_spawn(const struct spawn_spec *s, struct spawn_result *r)
 	return rc;
 }
 
-int pg_spawn_capture(const char *const *argv, const char *cwd,
-		     int64_t timeout_ms, char **out, int *exit_code)
+int pg_runner_capture(const char *const *argv, const char *cwd,
+		      int64_t timeout_ms, char **out, int *exit_code)
 {
 	struct spawn_spec s = {
 	    .argv = argv,

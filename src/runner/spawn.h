@@ -32,8 +32,4 @@ struct spawn_result {
  */
 int pg_spawn(const struct spawn_spec *s, struct spawn_result *r);
 
-/* Run argv and capture its output (1 MiB tail); *out newly allocated. */
-int pg_spawn_capture(const char *const *argv, const char *cwd,
-		     int64_t timeout_ms, char **out, int *exit_code);
-
 #endif

@@ -54,7 +54,9 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 		env[nenv++] =
 		    (struct pg_env_var){"PERFGUARD_WIRE_OUT", wire_path};
 		env[nenv++] = (struct pg_env_var){
-		    "PERFGUARD_ROOT", (char *)(spec->cwd ? spec->cwd : ".")};
+		    "PERFGUARD_ROOT", (char *)(spec->root  ? spec->root
+					       : spec->cwd ? spec->cwd
+							   : ".")};
 	}
 	argv[argc++] = spec->script;
 	for (size_t i = 0; i < spec->nargs; i++)

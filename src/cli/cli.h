@@ -1,0 +1,192 @@
+/*
+ * cli.h - what the commands share: options every command takes, the exit
+ * code rules of SPEC §3, messages, progress, and finding the suite and
+ * repository. The cli is the only module that prints or exits.
+ */
+#ifndef PG_CLI_H
+#define PG_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "perfguard/git.h"
+#include "perfguard/profile.h"
+#include "perfguard/runner.h"
+#include "perfguard/store.h"
+#include "perfguard/suite.h"
+
+/* Exit codes, one meaning each (SPEC §3). */
+enum {
+	PG_EXIT_OK = 0,
+	PG_EXIT_REGRESSION = 1,
+	PG_EXIT_USAGE = 2,
+	PG_EXIT_FAULT = 3,
+	PG_EXIT_INTERRUPTED = 130,
+};
+
+enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
+/* Options every command takes. */
+struct cli_common {
+	const char *suite_path; /* -s/--suite, NULL = default lookup */
+	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
+	enum cli_color color;
+	bool help;
+};
+
+/* Long options of struct cli_common, to splice into a command's table. */
+#define CLI_COMMON_LONG_OPTIONS                                                \
+	{"suite", required_argument, NULL, 's'},                               \
+	    {"quiet", no_argument, NULL, 'q'},                                 \
+	    {"verbose", no_argument, NULL, 'v'},                               \
+	    {"color", required_argument, NULL, 1000},                          \
+	{                                                                      \
+		"help", no_argument, NULL, 'h'                                 \
+	}
+#define CLI_COMMON_SHORT_OPTIONS "s:qvh"
+
+/*
+ * Handle option c if it is a common one: 1 handled, 0 not common,
+ * negative PG_EUSAGE (message set) for a bad value.
+ */
+int cli_common_option(int c, const char *arg, struct cli_common *common);
+
+/* Map an error code to its exit code (SPEC §3). */
+int cli_exit_code(int err);
+
+/* Print "perfguard: <message>" for the current error; return exit code. */
+int cli_fail(int err);
+/* Print "perfguard: <message>" (usage errors) and return 2. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Informational line on stderr unless quiet. */
+void cli_note(const struct cli_common *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Should output to `f` be coloured? */
+bool cli_use_color(const struct cli_common *c, FILE *f);
+
+/*
+ * The project root: the git worktree containing the current directory,
+ * or the current directory. New string.
+ */
+char *cli_project_root(void);
+
+/*
+ * Find and load the suite (-s, else perfguard.yml / perfguard.yaml in the
+ * project root). Errors carry their exit-2 codes.
+ */
+int cli_load_suite(const struct cli_common *c, const char *root,
+		   struct pg_suite *out);
+
+/* Progress callback for pg_session: a live line on a terminal, else one
+ * line per benchmark. ctx is the struct cli_common. */
+void cli_progress(void *ctx, const struct pg_progress *p);
+/* End the progress display (clears the live line). */
+void cli_progress_done(const struct cli_common *c);
+
+/* Parse a positive integer option value; PG_EUSAGE naming opt if bad. */
+int cli_parse_count(const char *opt, const char *arg, int min, int *out);
+
+/* Write data to path atomically, or to stdout when path is "-". */
+int cli_write_output(const char *path, const char *data, size_t len);
+
+/* ---- measuring (measure.c) ---------------------------------------- */
+
+/* The benchmarks a command works on (borrowed from the suite). */
+struct cli_selection {
+	const struct pg_bench **benches;
+	size_t n;
+};
+
+/*
+ * Select benchmarks by name (all when names is empty). An unknown name is
+ * PG_EUSAGE listing the suite's benchmarks.
+ */
+int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
+	       struct cli_selection *out);
+void cli_selection_release(struct cli_selection *sel);
+
+/*
+ * Print every failed benchmark of r (error and the tail of its output)
+ * to stderr; returns how many failed.
+ */
+size_t cli_print_failures(const struct pg_results *r, const char *side);
+
+/*
+ * Commit and dirty state of the tree at root; outside git (or in a
+ * repository without commits) *commit_out is NULL.
+ */
+void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
+
+/* ---- judging and reports (judge.c) -------------------------------- */
+
+/* Where check/compare write their reports. */
+struct cli_report_opts {
+	const char *junit, *summary, *json;
+	int junit_flavor; /* enum pg_junit_flavor */
+	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
+};
+
+#define CLI_REPORT_LONG_OPTIONS                                                \
+	{"junit", required_argument, NULL, 2000},                              \
+	    {"junit-flavor", required_argument, NULL, 2001},                   \
+	    {"summary", required_argument, NULL, 2002},                        \
+	    {"json", required_argument, NULL, 2003},                           \
+	    {"annotations", no_argument, NULL, 2004},                          \
+	{                                                                      \
+		"no-annotations", no_argument, NULL, 2005                      \
+	}
+
+/* Like cli_common_option, for the report options. */
+int cli_report_option(int c, const char *arg, struct cli_report_opts *o);
+
+/* What is being compared, for the reports. */
+struct cli_comparison {
+	const struct pg_suite *suite;
+	const struct cli_selection *sel;
+	const struct pg_results *base, *head;
+	const char *base_label, *head_label, *mode;
+};
+
+/*
+ * Judge `benches` of one benchmark (helper for adaptive rounds): true
+ * when some verdict of it is still unclear.
+ */
+bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
+		       const struct pg_results *base,
+		       const struct pg_results *head);
+
+/*
+ * Judge every selected benchmark, print the terminal report, write the
+ * requested files and annotations, and return the exit code: 3 when a
+ * benchmark failed on either side (or a report could not be written), 1
+ * when something regressed, else 0.
+ */
+int cli_judge_and_report(const struct cli_common *c,
+			 const struct cli_report_opts *o,
+			 const struct cli_comparison *cmp);
+
+/* ---- stores (baseline.c) ---------------------------------------- */
+
+/* Open the suite's baseline store (git notes or directory). */
+int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
+		   const char *root, struct pg_store **out);
+
+/*
+ * Load a results set named by `what`: a results file if such a file
+ * exists, else a revision whose stored baseline is loaded (repo/store
+ * may be NULL outside git).
+ */
+int cli_load_results(const char *what, struct pg_repo *repo,
+		     struct pg_store *store, struct pg_results *out);
+
+/* Commands. argv[0] is the command name. */
+int cmd_profile(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+
+/* Help text of a command, for `perfguard help CMD` and CMD --help. */
+void cli_print_help(const char *command, FILE *f);
+
+#endif

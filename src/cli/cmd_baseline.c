@@ -1,0 +1,548 @@
+/*
+ * cmd_baseline.c - `perfguard baseline update|show|list|drop|prune`.
+ *
+ * A baseline is one results set per commit, kept in the suite's store
+ * (git notes by default). `update` measures HEAD (or another commit, in a
+ * temporary checkout) and records it only when every benchmark ran: a
+ * failed run never becomes a baseline. `--push` shares notes with the git
+ * command line, so CI credentials work, merging on a rejected push.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "perfguard/stats.h"
+
+int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
+		   const char *root, struct pg_store **out)
+{
+	if (s->store_kind == PG_STORE_DIR) {
+		char *dir = pg_path_join(root, s->store_path);
+		int rc = pg_store_open(repo, PG_STORE_BACKEND_DIR, dir, out);
+		free(dir);
+		return rc;
+	}
+	return pg_store_open(repo, PG_STORE_BACKEND_NOTES, s->store_ref, out);
+}
+
+int cli_load_results(const char *what, struct pg_repo *repo,
+		     struct pg_store *store, struct pg_results *out)
+{
+	if (pg_path_exists(what))
+		return pg_results_load(what, out);
+	if (!repo || !store)
+		return pg_error_set(PG_ENOTFOUND,
+				    "%s: no such results file (and no git "
+				    "repository to look up a baseline in)",
+				    what);
+	char oid[41];
+	int rc = pg_git_resolve(repo, what, oid);
+	if (rc)
+		return pg_error_set(PG_ENOTFOUND,
+				    "%s: neither a results file nor a known "
+				    "revision",
+				    what);
+	rc = pg_store_load(store, oid, out);
+	if (rc == PG_ENOTFOUND)
+		return pg_error_set(PG_ENOTFOUND,
+				    "no stored baseline for %s (%.10s): record "
+				    "one with `perfguard baseline update`",
+				    what, oid);
+	return rc;
+}
+
+/* What every subcommand needs: the suite, the repository, the store. */
+struct baseline_ctx {
+	struct cli_common common;
+	char *root;
+	struct pg_suite suite;
+	struct pg_repo *repo;
+	struct pg_store *store;
+};
+
+static int open_ctx(struct baseline_ctx *b)
+{
+	int rc;
+	b->root = cli_project_root();
+	if ((rc = cli_load_suite(&b->common, b->root, &b->suite)))
+		return rc;
+	if ((rc = pg_git_open(b->root, &b->repo))) {
+		pg_error_wrap("baselines are kept per commit and need a git "
+			      "repository");
+		return rc;
+	}
+	return cli_open_store(&b->suite, b->repo, b->root, &b->store);
+}
+
+static void close_ctx(struct baseline_ctx *b)
+{
+	pg_store_close(b->store);
+	if (b->repo)
+		pg_git_close(b->repo);
+	pg_suite_release(&b->suite);
+	free(b->root);
+}
+
+/* Run a git command line in root; 0 on success, else PG_EGIT. */
+static int run_git(const char *root, const char *const *args, char **output)
+{
+	const char *argv[16] = {"git", "-C", root};
+	size_t n = 3;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	char *out = NULL;
+	int code = 0;
+	int rc = pg_runner_capture(argv, root, 300000, &out, &code);
+	if (!rc && code != 0)
+		rc = pg_error_set(PG_EGIT, "`git %s` failed (exit %d): %s",
+				  args[0], code, out ? out : "");
+	if (output)
+		*output = out;
+	else
+		free(out);
+	return rc;
+}
+
+/*
+ * Push the notes ref to remote; when the remote moved on, fetch its notes,
+ * merge them into ours (union; same commit: newer wins) and try again.
+ */
+static int push_notes(struct baseline_ctx *b, const char *remote)
+{
+	const char *ref = b->suite.store_ref;
+	char *spec = pg_asprintf("%s:%s", ref, ref);
+	char *tmp_ref = pg_asprintf("refs/perfguard/remote-notes");
+	char *fetch_spec = pg_asprintf("+%s:%s", ref, tmp_ref);
+	int rc = 0;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		const char *push[] = {"push", remote, spec, NULL};
+		rc = run_git(b->root, push, NULL);
+		if (rc == 0)
+			break;
+		cli_note(&b->common,
+			 "push of %s to %s was rejected; fetching and merging "
+			 "its notes (attempt %d)",
+			 ref, remote, attempt + 1);
+		const char *fetch[] = {"fetch", remote, fetch_spec, NULL};
+		if ((rc = run_git(b->root, fetch, NULL)))
+			break;
+		if ((rc = pg_store_merge_ref(b->store, tmp_ref)))
+			break;
+	}
+	free(spec);
+	free(tmp_ref);
+	free(fetch_spec);
+	return rc;
+}
+
+static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"commit", required_argument, NULL, 'c'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"push", required_argument, NULL, 'p'},
+	    {"allow-dirty", no_argument, NULL, 'd'},
+	    {"trials", required_argument, NULL, 't'},
+	    {"bench", required_argument, NULL, 'b'},
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	const char *commit_rev = NULL, *from = NULL, *remote = NULL;
+	bool allow_dirty = false;
+	int trials = 0, c, rc = 0;
+	struct pg_strvec names = {0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
+				NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &b->common))) {
+			if (rc < 0)
+				goto out;
+			continue;
+		}
+		switch (c) {
+		case 'c':
+			commit_rev = optarg;
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 'p':
+			remote = optarg;
+			break;
+		case 'd':
+			allow_dirty = true;
+			break;
+		case 't':
+			if ((rc = cli_parse_count("--trials", optarg, 1,
+						  &trials)))
+				goto out;
+			break;
+		case 'b':
+			pg_strvec_push(&names, optarg);
+			break;
+		default:
+			rc = pg_error_set(PG_EUSAGE,
+					  "see `perfguard help baseline`");
+			goto out;
+		}
+	}
+	if (b->common.help) {
+		cli_print_help("baseline", stdout);
+		goto out;
+	}
+	if (optind < argc) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "baseline update takes no arguments ('%s')",
+				  argv[optind]);
+		goto out;
+	}
+	if ((rc = open_ctx(b)))
+		goto out;
+	char oid[41], head_oid[41];
+	if ((rc = pg_git_head(b->repo, head_oid)))
+		goto out;
+	struct pg_results results;
+	pg_results_init(&results);
+	struct pg_python py = {0};
+	struct cli_selection sel = {0};
+	char *tree = NULL;
+	if (from) {
+		if ((rc = pg_results_load(from, &results)))
+			goto done;
+		const char *rev = commit_rev ? commit_rev : results.commit;
+		if (!rev) {
+			rc = pg_error_set(PG_EUSAGE,
+					  "%s names no commit: pass --commit "
+					  "REF",
+					  from);
+			goto done;
+		}
+		if ((rc = pg_git_resolve(b->repo, rev, oid)))
+			goto done;
+		if (results.dirty && !allow_dirty) {
+			rc = pg_error_set(PG_EUSAGE,
+					  "%s was measured on a dirty tree: a "
+					  "baseline must describe its commit "
+					  "(--allow-dirty to record it anyway)",
+					  from);
+			goto done;
+		}
+	} else {
+		const char *rev = commit_rev ? commit_rev : "HEAD";
+		if ((rc = pg_git_resolve(b->repo, rev, oid)))
+			goto done;
+		bool on_head = !strcmp(oid, head_oid), dirty = false;
+		if (on_head && (rc = pg_git_is_dirty(b->repo, &dirty)))
+			goto done;
+		if (dirty && !allow_dirty) {
+			rc = pg_error_set(PG_EUSAGE,
+					  "the working tree has uncommitted "
+					  "changes, so its results would not "
+					  "describe commit %.10s: commit or "
+					  "stash them, or pass --allow-dirty",
+					  oid);
+			goto done;
+		}
+		const char *where = b->root;
+		if (!on_head) {
+			if ((rc = pg_git_materialise(b->repo, oid, &tree)))
+				goto done;
+			where = tree;
+		}
+		if ((rc = cli_select(&b->suite, &names, &sel)) ||
+		    (rc = pg_python_probe(b->suite.python, &py)))
+			goto done;
+		pg_runner_begin_results(&results, &b->suite, &py, oid, dirty);
+		if ((rc = pg_runner_prepare(&b->suite, where)))
+			goto done;
+		struct pg_side side = {"head", where, &results};
+		struct pg_session session = {
+		    .suite = &b->suite,
+		    .py = &py,
+		    .sides = &side,
+		    .nsides = 1,
+		    .seed = (uint64_t)pg_clock_monotonic_ns(),
+		    .progress = cli_progress,
+		    .ctx = &b->common,
+		    .started_ns = pg_clock_monotonic_ns(),
+		};
+		for (size_t i = 0; i < sel.n && !rc; i++)
+			rc = pg_runner_bench_rounds(&session, sel.benches[i],
+						    trials ? trials
+							   : b->suite.trials);
+		cli_progress_done(&b->common);
+		if (rc)
+			goto done;
+		if (cli_print_failures(&results, "baseline")) {
+			rc = pg_error_set(PG_ECHILD,
+					  "a benchmark failed: nothing was "
+					  "recorded for %.10s",
+					  oid);
+			goto done;
+		}
+	}
+	if ((rc = pg_store_save(b->store, oid, &results)))
+		goto done;
+	cli_note(&b->common, "recorded the baseline of %.10s (%zu benchmarks)",
+		 oid, results.nbenches);
+	if (remote) {
+		if (b->suite.store_kind != PG_STORE_GIT_NOTES) {
+			rc = pg_error_set(PG_EUSAGE,
+					  "--push needs the git-notes store "
+					  "(the suite uses a directory)");
+			goto done;
+		}
+		if ((rc = push_notes(b, remote)))
+			goto done;
+		cli_note(&b->common, "pushed %s to %s", b->suite.store_ref,
+			 remote);
+	}
+done:
+	if (tree) {
+		pg_remove_tree(tree);
+		free(tree);
+	}
+	cli_selection_release(&sel);
+	pg_python_release(&py);
+	pg_results_release(&results);
+out:
+	pg_strvec_release(&names);
+	return rc;
+}
+
+/* Leading arguments after the subcommand, with only common options. */
+static int simple_args(struct baseline_ctx *b, int argc, char **argv,
+		       int *limit, int *keep)
+{
+	static const struct option options[] = {
+	    {"limit", required_argument, NULL, 'l'},
+	    {"keep", required_argument, NULL, 'k'},
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
+				NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &b->common))) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (c == 'l' && limit)
+			rc = cli_parse_count("--limit", optarg, 1, limit);
+		else if (c == 'k' && keep)
+			rc = cli_parse_count("--keep", optarg, 0, keep);
+		else
+			rc = pg_error_set(PG_EUSAGE,
+					  "see `perfguard help baseline`");
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void print_results_summary(const struct pg_results *r)
+{
+	printf("commit       %s%s\n", r->commit ? r->commit : "(none)",
+	       r->dirty ? " (dirty)" : "");
+	printf("created      %s\n", r->created ? r->created : "?");
+	printf("environment  %s, %d cores, %s\n", r->fp.cpu ? r->fp.cpu : "?",
+	       r->fp.cores, r->fp.os ? r->fp.os : "?");
+	printf("python       %s (%s), hook %s, perfguard %s\n",
+	       r->fp.python ? r->fp.python : "?",
+	       r->fp.python_build ? r->fp.python_build : "?",
+	       r->fp.hook ? r->fp.hook : "?",
+	       r->fp.perfguard ? r->fp.perfguard : "?");
+	for (size_t i = 0; i < r->nbenches; i++) {
+		const struct pg_bench_result *b = &r->benches[i];
+		const struct pg_profile *p = &b->profile;
+		printf("\n%s: %d rounds, %zu functions%s\n", b->name, b->rounds,
+		       p->nfuncs, b->status == PG_BENCH_OK ? "" : " (FAILED)");
+		if (!p->ntrials)
+			continue;
+		struct pg_func_summary *sum = NULL;
+		pg_profile_summarise(p, PG_SORT_TOTTIME, &sum);
+		for (size_t k = 0; k < p->nfuncs && k < 10; k++)
+			printf("  %6.2f%%  %10.3f ms  %s\n",
+			       sum[k].self_share * 100, sum[k].self_ns / 1e6,
+			       p->funcs[sum[k].func].id);
+		free(sum);
+	}
+}
+
+static int baseline_show(struct baseline_ctx *b, int argc, char **argv)
+{
+	int rc = simple_args(b, argc, argv, NULL, NULL);
+	if (rc || (rc = open_ctx(b)))
+		return rc;
+	const char *rev = optind < argc ? argv[optind] : "HEAD";
+	struct pg_results r;
+	pg_results_init(&r);
+	rc = cli_load_results(rev, b->repo, b->store, &r);
+	if (!rc)
+		print_results_summary(&r);
+	pg_results_release(&r);
+	return rc;
+}
+
+struct dated_entry {
+	struct pg_store_entry e;
+	int64_t time;
+	char *subject;
+};
+
+static int by_time_desc(const void *pa, const void *pb)
+{
+	const struct dated_entry *a = pa, *b = pb;
+	return a->time < b->time ? 1 : a->time > b->time ? -1 : 0;
+}
+
+/* Stored entries, newest commit first, with subject lines. */
+static int dated_entries(struct baseline_ctx *b, struct dated_entry **out,
+			 size_t *n_out)
+{
+	struct pg_store_entry *entries = NULL;
+	size_t n = 0;
+	int rc = pg_store_list(b->store, &entries, &n);
+	if (rc)
+		return rc;
+	struct dated_entry *d = pg_calloc(n, sizeof(*d));
+	for (size_t i = 0; i < n; i++) {
+		d[i].e = entries[i];
+		if (pg_git_commit_info(b->repo, entries[i].commit,
+				       &d[i].subject, &d[i].time) != 0) {
+			pg_error_clear();
+			d[i].subject = pg_strdup("(commit not in this clone)");
+		}
+	}
+	free(entries);
+	qsort(d, n, sizeof(*d), by_time_desc);
+	*out = d;
+	*n_out = n;
+	return 0;
+}
+
+static void free_dated(struct dated_entry *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].subject);
+	free(d);
+}
+
+static int baseline_list(struct baseline_ctx *b, int argc, char **argv)
+{
+	int limit = 20;
+	int rc = simple_args(b, argc, argv, &limit, NULL);
+	if (rc || (rc = open_ctx(b)))
+		return rc;
+	struct dated_entry *d = NULL;
+	size_t n = 0;
+	if ((rc = dated_entries(b, &d, &n)))
+		return rc;
+	for (size_t i = 0; i < n && (int)i < limit; i++) {
+		char date[32] = "?";
+		if (d[i].time) {
+			time_t t = (time_t)d[i].time;
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+		}
+		struct pg_results r;
+		pg_results_init(&r);
+		const char *env = "?";
+		char *env_text = NULL;
+		if (pg_store_load(b->store, d[i].e.commit, &r) == 0) {
+			env_text = pg_asprintf("py%s %s", r.fp.python,
+					       r.fp.hook ? r.fp.hook : "");
+			env = env_text;
+		} else {
+			pg_error_clear();
+			env = "(unreadable)";
+		}
+		printf("%.10s  %s  %8zu B  %-24s  %s\n", d[i].e.commit, date,
+		       d[i].e.size_bytes, env, d[i].subject);
+		free(env_text);
+		pg_results_release(&r);
+	}
+	if (n == 0)
+		cli_note(&b->common, "no baselines stored yet");
+	free_dated(d, n);
+	return 0;
+}
+
+static int baseline_drop(struct baseline_ctx *b, int argc, char **argv)
+{
+	int rc = simple_args(b, argc, argv, NULL, NULL);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return pg_error_set(PG_EUSAGE,
+				    "usage: perfguard baseline drop REF");
+	if ((rc = open_ctx(b)))
+		return rc;
+	char oid[41];
+	if ((rc = pg_git_resolve(b->repo, argv[optind], oid)))
+		return rc;
+	if ((rc = pg_store_drop(b->store, oid)))
+		return rc;
+	cli_note(&b->common, "dropped the baseline of %.10s", oid);
+	return 0;
+}
+
+static int baseline_prune(struct baseline_ctx *b, int argc, char **argv)
+{
+	int keep = -1;
+	int rc = simple_args(b, argc, argv, NULL, &keep);
+	if (rc)
+		return rc;
+	if (keep < 0)
+		return pg_error_set(PG_EUSAGE,
+				    "usage: perfguard baseline prune --keep N");
+	if ((rc = open_ctx(b)))
+		return rc;
+	struct dated_entry *d = NULL;
+	size_t n = 0;
+	if ((rc = dated_entries(b, &d, &n)))
+		return rc;
+	size_t dropped = 0;
+	for (size_t i = (size_t)keep; i < n && !rc; i++) {
+		rc = pg_store_drop(b->store, d[i].e.commit);
+		dropped += rc == 0;
+	}
+	free_dated(d, n);
+	if (!rc)
+		cli_note(&b->common, "pruned %zu baselines, kept %zu", dropped,
+			 n - dropped);
+	return rc;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct baseline_ctx *b, int argc, char **argv);
+	} subs[] = {
+	    {"update", baseline_update}, {"show", baseline_show},
+	    {"list", baseline_list},	 {"drop", baseline_drop},
+	    {"prune", baseline_prune},
+	};
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		cli_print_help("baseline", argc < 2 ? stderr : stdout);
+		return argc < 2 ? PG_EXIT_USAGE : PG_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		struct baseline_ctx b = {0};
+		int rc = subs[i].fn(&b, argc - 1, argv + 1);
+		close_ctx(&b);
+		return rc ? cli_fail(rc) : PG_EXIT_OK;
+	}
+	return cli_usage_error("'baseline %s' is not a subcommand: use update, "
+			       "show, list, drop or prune",
+			       argv[1]);
+}

@@ -1,0 +1,285 @@
+/*
+ * cmd_check.c - `perfguard check`: the gate.
+ *
+ * Resolves the base commit (SPEC §5), then either loads its stored
+ * baseline or materialises its tree in a temporary directory and runs
+ * base and head interleaved in this same job. Benchmarks whose verdict is
+ * still unclear get more rounds, up to max_trials. The temporary tree is
+ * removed on every path out, Ctrl-C included; the user's worktree and
+ * index are never touched.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum baseline_mode { BASELINE_AUTO, BASELINE_RERUN, BASELINE_STORED };
+
+struct check_opts {
+	struct cli_common common;
+	struct cli_report_opts report;
+	const char *against;
+	enum baseline_mode baseline;
+	struct pg_strvec names;
+	int trials;
+};
+
+static int parse_args(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option options[] = {
+	    {"against", required_argument, NULL, 'a'},
+	    {"baseline", required_argument, NULL, 'B'},
+	    {"bench", required_argument, NULL, 'b'},
+	    {"trials", required_argument, NULL, 't'},
+	    CLI_REPORT_LONG_OPTIONS,
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
+				NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &o->common)) ||
+		    (rc = cli_report_option(c, optarg, &o->report))) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		switch (c) {
+		case 'a':
+			o->against = optarg;
+			break;
+		case 'B':
+			if (!strcmp(optarg, "auto"))
+				o->baseline = BASELINE_AUTO;
+			else if (!strcmp(optarg, "rerun"))
+				o->baseline = BASELINE_RERUN;
+			else if (!strcmp(optarg, "stored"))
+				o->baseline = BASELINE_STORED;
+			else
+				return pg_error_set(PG_EUSAGE,
+						    "--baseline takes auto, "
+						    "rerun or stored, not '%s'",
+						    optarg);
+			break;
+		case 'b':
+			pg_strvec_push(&o->names, optarg);
+			break;
+		case 't':
+			if ((rc = cli_parse_count("--trials", optarg, 1,
+						  &o->trials)))
+				return rc;
+			break;
+		default:
+			return pg_error_set(PG_EUSAGE,
+					    "see `perfguard help check`");
+		}
+	}
+	if (optind < argc)
+		return pg_error_set(PG_EUSAGE,
+				    "check takes no arguments ('%s'); did you "
+				    "mean --against %s?",
+				    argv[optind], argv[optind]);
+	return 0;
+}
+
+/* Run base and head interleaved; more rounds where verdicts are unclear. */
+static int measure_both(struct check_opts *o, const struct pg_suite *suite,
+			const struct cli_selection *sel,
+			const struct pg_python *py, struct pg_side *sides,
+			size_t nsides, const struct pg_results *stored_base)
+{
+	struct pg_session session = {
+	    .suite = suite,
+	    .py = py,
+	    .sides = sides,
+	    .nsides = nsides,
+	    .seed = (uint64_t)pg_clock_monotonic_ns(),
+	    .progress = cli_progress,
+	    .ctx = &o->common,
+	    .started_ns = pg_clock_monotonic_ns(),
+	};
+	int trials = o->trials ? o->trials : suite->trials;
+	int max_trials =
+	    suite->max_trials > trials ? suite->max_trials : trials;
+	const struct pg_results *base =
+	    stored_base ? stored_base : sides[0].results;
+	const struct pg_results *head = sides[nsides - 1].results;
+	int rc = 0;
+	for (size_t i = 0; i < sel->n && !rc; i++) {
+		const struct pg_bench *b = sel->benches[i];
+		rc = pg_runner_bench_rounds(&session, b, trials);
+		int done = trials;
+		while (!rc && done < max_trials &&
+		       cli_bench_unclear(suite, b, base, head)) {
+			int more = trials / 2 > 2 ? trials / 2 : 2;
+			if (more > max_trials - done)
+				more = max_trials - done;
+			cli_note(&o->common,
+				 "%s: verdict unclear after %d rounds, adding "
+				 "%d",
+				 b->name, done, more);
+			rc = pg_runner_bench_rounds(&session, b, more);
+			done += more;
+		}
+	}
+	cli_progress_done(&o->common);
+	return rc;
+}
+
+static char *short_label(const char *name, const char *commit, bool dirty)
+{
+	return pg_asprintf("%s @ %.10s%s", name, commit ? commit : "worktree",
+			   dirty ? " (dirty)" : "");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_opts o = {.report.annotations = -1};
+	int rc = parse_args(argc, argv, &o);
+	if (rc) {
+		pg_strvec_release(&o.names);
+		return cli_fail(rc);
+	}
+	if (o.common.help) {
+		pg_strvec_release(&o.names);
+		cli_print_help("check", stdout);
+		return PG_EXIT_OK;
+	}
+	int exit_code = PG_EXIT_OK;
+	char *root = cli_project_root();
+	char *how = NULL, *base_dir = NULL, *base_label = NULL,
+	     *head_label = NULL;
+	const char *mode = "rerun";
+	char head_oid[41] = "", base_oid[41] = "";
+	bool dirty = false, have_stored = false;
+	struct pg_suite suite = {0};
+	struct pg_python py = {0};
+	struct pg_repo *repo = NULL;
+	struct pg_store *store = NULL;
+	struct cli_selection sel = {0};
+	struct pg_results base, head, stored;
+	pg_results_init(&base);
+	pg_results_init(&head);
+	pg_results_init(&stored);
+
+	if ((rc = cli_load_suite(&o.common, root, &suite)) ||
+	    (rc = cli_select(&suite, &o.names, &sel)))
+		goto fail;
+	if ((rc = pg_git_open(root, &repo))) {
+		pg_error_wrap("check compares commits and needs a git "
+			      "repository");
+		goto fail;
+	}
+	if ((rc = pg_git_head(repo, head_oid)))
+		goto fail;
+	if ((rc = pg_git_is_dirty(repo, &dirty)))
+		goto fail;
+	const char *against = o.against ? o.against : suite.against;
+	const char *event = NULL;
+	const char *event_name = getenv("GITHUB_EVENT_NAME");
+	if (event_name && !strcmp(event_name, "pull_request"))
+		event = getenv("GITHUB_EVENT_PATH");
+	if ((rc = pg_git_base_for_check(repo, against, event, base_oid, &how)))
+		goto fail;
+	if ((rc = pg_python_probe(suite.python, &py)))
+		goto fail;
+
+	/* Stored baseline of the base commit, when asked or when it fits. */
+	if (o.baseline != BASELINE_RERUN) {
+		if ((rc = cli_open_store(&suite, repo, root, &store)))
+			goto fail;
+		rc = pg_store_load(store, base_oid, &stored);
+		if (rc == 0) {
+			have_stored = true;
+		} else if (rc == PG_ENOTFOUND && o.baseline == BASELINE_AUTO) {
+			pg_error_clear();
+			rc = 0;
+		} else if (rc == PG_ENOTFOUND) {
+			pg_error_set(PG_ENOTFOUND,
+				     "no stored baseline for the base commit "
+				     "%.10s (%s): record one with `perfguard "
+				     "baseline update` on that commit, fetch "
+				     "them with `git fetch origin "
+				     "refs/notes/perfguard:refs/notes/"
+				     "perfguard`, or use --baseline rerun",
+				     base_oid, how);
+			goto fail;
+		} else {
+			goto fail;
+		}
+	}
+	pg_runner_begin_results(&head, &suite, &py, head_oid, dirty);
+	if (have_stored && o.baseline == BASELINE_AUTO) {
+		const char *what = NULL;
+		if (!pg_fingerprint_equal(&stored.fp, &head.fp, &what)) {
+			cli_note(&o.common,
+				 "stored baseline of %.10s was measured in "
+				 "another environment (%s differs): rerunning "
+				 "the base instead",
+				 base_oid, what ? what : "fingerprint");
+			have_stored = false;
+		}
+	}
+	cli_note(&o.common, "base is %.10s (%s); %s", base_oid, how,
+		 have_stored ? "using its stored baseline"
+			     : "running base and head side by side");
+
+	struct pg_side sides[2];
+	size_t nsides = 0;
+	if (have_stored) {
+		mode = "stored";
+	} else {
+		if ((rc = pg_git_materialise(repo, base_oid, &base_dir)))
+			goto fail;
+		pg_runner_begin_results(&base, &suite, &py, base_oid, false);
+		if ((rc = pg_runner_prepare(&suite, base_dir)))
+			goto fail;
+		sides[nsides++] = (struct pg_side){"base", base_dir, &base};
+	}
+	if ((rc = pg_runner_prepare(&suite, root)))
+		goto fail;
+	sides[nsides++] = (struct pg_side){"head", root, &head};
+	rc = measure_both(&o, &suite, &sel, &py, sides, nsides,
+			  have_stored ? &stored : NULL);
+	if (rc)
+		goto fail;
+
+	base_label = short_label(against ? against : "base", base_oid, false);
+	head_label = short_label("HEAD", head_oid, dirty);
+	cli_print_failures(have_stored ? &stored : &base, "base");
+	cli_print_failures(&head, "head");
+	struct cli_comparison cmp = {
+	    .suite = &suite,
+	    .sel = &sel,
+	    .base = have_stored ? &stored : &base,
+	    .head = &head,
+	    .base_label = base_label,
+	    .head_label = head_label,
+	    .mode = mode,
+	};
+	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
+	goto cleanup;
+fail:
+	cli_progress_done(&o.common);
+	exit_code = cli_fail(rc);
+cleanup:
+	if (base_dir)
+		pg_remove_tree(base_dir);
+	free(base_dir);
+	free(base_label);
+	free(head_label);
+	free(how);
+	free(root);
+	pg_results_release(&base);
+	pg_results_release(&head);
+	pg_results_release(&stored);
+	cli_selection_release(&sel);
+	pg_store_close(store);
+	if (repo)
+		pg_git_close(repo);
+	pg_python_release(&py);
+	pg_suite_release(&suite);
+	pg_strvec_release(&o.names);
+	return exit_code;
+}

@@ -1,0 +1,121 @@
+/*
+ * cmd_compare.c - `perfguard compare A B`: judge two existing results
+ * sets (files, or commits with stored baselines) by exactly the rules and
+ * reports of `check`, without running anything.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Without a suite file, judge with the default thresholds: build a suite
+ * naming the head's benchmarks, so defaults live in one place (suite).
+ */
+static int default_suite(const struct pg_results *head, const char *root,
+			 struct pg_suite *out)
+{
+	struct pg_buf yaml;
+	pg_buf_init(&yaml, 0);
+	pg_buf_puts(&yaml, "benchmarks:\n");
+	for (size_t i = 0; i < head->nbenches; i++)
+		pg_buf_printf(&yaml, "  - {name: '%s', script: unused.py}\n",
+			      head->benches[i].name);
+	int rc =
+	    pg_suite_parse("(default suite)", yaml.data, yaml.len, root, out);
+	pg_buf_release(&yaml);
+	return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    CLI_REPORT_LONG_OPTIONS,
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli_common common = {0};
+	struct cli_report_opts report = {.annotations = -1};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
+				NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &common)) ||
+		    (rc = cli_report_option(c, optarg, &report))) {
+			if (rc < 0)
+				return cli_fail(rc);
+			continue;
+		}
+		return cli_usage_error("see `perfguard help compare`");
+	}
+	if (common.help) {
+		cli_print_help("compare", stdout);
+		return PG_EXIT_OK;
+	}
+	if (argc - optind != 2)
+		return cli_usage_error("compare takes two results (files or "
+				       "commits with stored baselines): "
+				       "perfguard compare BASE HEAD");
+	const char *a = argv[optind], *b = argv[optind + 1];
+	int exit_code = PG_EXIT_OK;
+	char *root = cli_project_root();
+	struct pg_repo *repo = NULL;
+	struct pg_store *store = NULL;
+	struct pg_suite suite = {0};
+	struct pg_strvec none = {0};
+	struct cli_selection sel = {0};
+	struct pg_results base, head;
+	pg_results_init(&base);
+	pg_results_init(&head);
+	bool have_suite = false;
+
+	rc = cli_load_suite(&common, root, &suite);
+	if (rc == 0) {
+		have_suite = true;
+	} else if (rc != PG_ENOTFOUND || common.suite_path) {
+		goto fail;
+	}
+	pg_error_clear();
+	if (pg_git_open(root, &repo) == 0) {
+		if (have_suite)
+			rc = cli_open_store(&suite, repo, root, &store);
+		else
+			rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+					   "refs/notes/perfguard", &store);
+		if (rc)
+			goto fail;
+	}
+	pg_error_clear();
+	if ((rc = cli_load_results(a, repo, store, &base)) ||
+	    (rc = cli_load_results(b, repo, store, &head)))
+		goto fail;
+	if (!have_suite && (rc = default_suite(&head, root, &suite)))
+		goto fail;
+	if ((rc = cli_select(&suite, &none, &sel)))
+		goto fail;
+	cli_print_failures(&base, "base");
+	cli_print_failures(&head, "head");
+	struct cli_comparison cmp = {
+	    .suite = &suite,
+	    .sel = &sel,
+	    .base = &base,
+	    .head = &head,
+	    .base_label = a,
+	    .head_label = b,
+	    .mode = "files",
+	};
+	exit_code = cli_judge_and_report(&common, &report, &cmp);
+	goto cleanup;
+fail:
+	exit_code = cli_fail(rc);
+cleanup:
+	cli_selection_release(&sel);
+	pg_results_release(&base);
+	pg_results_release(&head);
+	pg_suite_release(&suite);
+	pg_store_close(store);
+	if (repo)
+		pg_git_close(repo);
+	free(root);
+	return exit_code;
+}

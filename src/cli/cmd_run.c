@@ -1,0 +1,155 @@
+/*
+ * cmd_run.c - `perfguard run`: measure the suite on the working tree.
+ *
+ * Warmups, trials, hyperfine wall times; the results set is written
+ * atomically (also when some benchmark failed: the others are kept and
+ * the failures recorded), and no verdict is given. Exit 3 when a
+ * benchmark failed, 130 when interrupted (no file written then).
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "perfguard/stats.h"
+#include "perfguard/store.h"
+
+/* One line per benchmark: rounds, median profiled total, top function. */
+static void print_summary(const struct pg_results *r)
+{
+	for (size_t i = 0; i < r->nbenches; i++) {
+		const struct pg_bench_result *b = &r->benches[i];
+		if (b->status != PG_BENCH_OK || !b->profile.ntrials)
+			continue;
+		const struct pg_profile *p = &b->profile;
+		double *totals = pg_calloc(p->ntrials, sizeof(double));
+		for (size_t t = 0; t < p->ntrials; t++)
+			totals[t] = (double)p->trials[t].total_ns / 1e6;
+		double med = pg_stats_median(totals, p->ntrials);
+		free(totals);
+		struct pg_func_summary *sum = NULL;
+		pg_profile_summarise(p, PG_SORT_TOTTIME, &sum);
+		printf("%-24s %3d rounds  profiled %9.2f ms", b->name,
+		       b->rounds, med);
+		if (b->has_wall)
+			printf("  wall %8.2f ms", b->wall.median_s * 1e3);
+		if (p->nfuncs)
+			printf("  top %s (%.1f%%)", p->funcs[sum[0].func].id,
+			       sum[0].self_share * 100);
+		printf("\n");
+		free(sum);
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"bench", required_argument, NULL, 'b'},
+	    {"trials", required_argument, NULL, 't'},
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli_common common = {0};
+	struct pg_strvec names = {0};
+	const char *output = NULL;
+	int trials = 0, c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
+				options, NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &common)) < 0)
+			return cli_fail(rc);
+		if (rc)
+			continue;
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'b':
+			pg_strvec_push(&names, optarg);
+			break;
+		case 't':
+			if ((rc = cli_parse_count("--trials", optarg, 1,
+						  &trials)))
+				return cli_fail(rc);
+			break;
+		default:
+			pg_strvec_release(&names);
+			return cli_usage_error("see `perfguard help run`");
+		}
+	}
+	if (common.help) {
+		pg_strvec_release(&names);
+		cli_print_help("run", stdout);
+		return PG_EXIT_OK;
+	}
+	if (optind < argc) {
+		pg_strvec_release(&names);
+		return cli_usage_error("run takes no arguments ('%s'); see "
+				       "`perfguard help run`",
+				       argv[optind]);
+	}
+
+	int exit_code = PG_EXIT_OK;
+	char *root = cli_project_root(), *commit = NULL, *path = NULL;
+	bool dirty = false;
+	struct pg_suite suite = {0};
+	struct pg_python py = {0};
+	struct pg_results results;
+	struct cli_selection sel = {0};
+	pg_results_init(&results);
+	if ((rc = cli_load_suite(&common, root, &suite)) ||
+	    (rc = cli_select(&suite, &names, &sel)) ||
+	    (rc = pg_python_probe(suite.python, &py))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
+	}
+	cli_head_state(root, &commit, &dirty);
+	pg_runner_begin_results(&results, &suite, &py, commit, dirty);
+	if ((rc = pg_runner_prepare(&suite, root))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
+	}
+	struct pg_side side = {"head", root, &results};
+	struct pg_session session = {
+	    .suite = &suite,
+	    .py = &py,
+	    .sides = &side,
+	    .nsides = 1,
+	    .seed = (uint64_t)pg_clock_monotonic_ns(),
+	    .progress = cli_progress,
+	    .ctx = &common,
+	    .started_ns = pg_clock_monotonic_ns(),
+	};
+	for (size_t i = 0; i < sel.n && !rc; i++)
+		rc = pg_runner_bench_rounds(&session, sel.benches[i],
+					    trials ? trials : suite.trials);
+	cli_progress_done(&common);
+	if (rc) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
+	}
+	path = output ? pg_strdup(output)
+		      : pg_asprintf("%s/.perfguard/results/%s%s.json", root,
+				    commit ? commit : "worktree",
+				    dirty ? "-dirty" : "");
+	if ((rc = pg_results_save(&results, path))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
+	}
+	if (common.verbosity >= 0)
+		print_summary(&results);
+	cli_note(&common, "results written to %s", path);
+	if (cli_print_failures(&results, "head"))
+		exit_code = PG_EXIT_FAULT;
+cleanup:
+	free(path);
+	free(commit);
+	free(root);
+	cli_selection_release(&sel);
+	pg_results_release(&results);
+	pg_python_release(&py);
+	pg_suite_release(&suite);
+	pg_strvec_release(&names);
+	return exit_code;
+}

@@ -1,0 +1,226 @@
+/*
+ * common.c - helpers every command uses: common options, exit codes,
+ * messages, progress display, locating the project and its suite.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_common_option(int c, const char *arg, struct cli_common *common)
+{
+	switch (c) {
+	case 's':
+		common->suite_path = arg;
+		return 1;
+	case 'q':
+		common->verbosity = -1;
+		return 1;
+	case 'v':
+		common->verbosity++;
+		return 1;
+	case 'h':
+		common->help = true;
+		return 1;
+	case 1000:
+		if (!strcmp(arg, "auto"))
+			common->color = CLI_COLOR_AUTO;
+		else if (!strcmp(arg, "always"))
+			common->color = CLI_COLOR_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			common->color = CLI_COLOR_NEVER;
+		else
+			return pg_error_set(PG_EUSAGE,
+					    "--color takes auto, always or "
+					    "never, not '%s'",
+					    arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_exit_code(int err)
+{
+	switch (err) {
+	case PG_OK:
+		return PG_EXIT_OK;
+	case PG_EUSAGE:
+	case PG_EINVALID:
+	case PG_ENOTFOUND:
+		return PG_EXIT_USAGE;
+	case PG_EINTR:
+		return PG_EXIT_INTERRUPTED;
+	default:
+		return PG_EXIT_FAULT;
+	}
+}
+
+int cli_fail(int err)
+{
+	const char *msg = pg_error_message();
+	fprintf(stderr, "perfguard: %s\n", *msg ? msg : "failed");
+	return cli_exit_code(err);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("perfguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return PG_EXIT_USAGE;
+}
+
+void cli_note(const struct cli_common *c, const char *fmt, ...)
+{
+	if (c && c->verbosity < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("perfguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+bool cli_use_color(const struct cli_common *c, FILE *f)
+{
+	if (c->color == CLI_COLOR_ALWAYS)
+		return true;
+	if (c->color == CLI_COLOR_NEVER || getenv("NO_COLOR"))
+		return false;
+	return isatty(fileno(f));
+}
+
+char *cli_project_root(void)
+{
+	struct pg_repo *repo = NULL;
+	char *root = NULL;
+	if (pg_git_open(".", &repo) == 0) {
+		root = pg_strdup(pg_git_workdir(repo));
+		size_t n = strlen(root);
+		if (n > 1 && root[n - 1] == '/')
+			root[n - 1] = '\0';
+		pg_git_close(repo);
+	} else {
+		pg_error_clear();
+		root = pg_realpath(".");
+		if (!root)
+			root = pg_strdup(".");
+	}
+	return root;
+}
+
+int cli_load_suite(const struct cli_common *c, const char *root,
+		   struct pg_suite *out)
+{
+	if (c->suite_path) {
+		char *abs = pg_realpath(c->suite_path);
+		if (!abs)
+			return pg_error_set(PG_ENOTFOUND,
+					    "%s: no such suite file",
+					    c->suite_path);
+		free(abs);
+		return pg_suite_load(c->suite_path, root, out);
+	}
+	static const char *const names[] = {"perfguard.yml", "perfguard.yaml"};
+	for (size_t i = 0; i < 2; i++) {
+		char *path = pg_path_join(root, names[i]);
+		if (pg_path_exists(path)) {
+			int rc = pg_suite_load(path, root, out);
+			free(path);
+			return rc;
+		}
+		free(path);
+	}
+	return pg_error_set(PG_ENOTFOUND,
+			    "no perfguard.yml or perfguard.yaml in %s: create "
+			    "one (see configs/perfguard.example.yml) or pass "
+			    "--suite FILE",
+			    root);
+}
+
+static bool progress_live;
+
+static void format_duration(char *out, size_t n, int64_t ns)
+{
+	int64_t s = ns / 1000000000;
+	if (s >= 3600)
+		snprintf(out, n, "%lldh%02lldm", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
+	else
+		snprintf(out, n, "%lldm%02llds", (long long)(s / 60),
+			 (long long)(s % 60));
+}
+
+void cli_progress(void *ctx, const struct pg_progress *p)
+{
+	const struct cli_common *c = ctx;
+	if (c->verbosity < 0)
+		return;
+	char elapsed[32], eta[32] = "?";
+	format_duration(elapsed, sizeof(elapsed), p->elapsed_ns);
+	if (p->eta_ns >= 0)
+		format_duration(eta, sizeof(eta), p->eta_ns);
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\r\033[K%s [%s] %s %d/%d  elapsed %s  eta %s",
+			p->bench, p->side, p->warmup ? "warmup" : "trial",
+			p->trial, p->trials, elapsed, eta);
+		fflush(stderr);
+		progress_live = true;
+		return;
+	}
+	/* Not a terminal: one line per batch of rounds of a benchmark. */
+	static char last_bench[256];
+	static int last_trials;
+	if (p->warmup || p->trial != 1)
+		return;
+	if (strcmp(last_bench, p->bench) != 0 || p->trials != last_trials ||
+	    c->verbosity > 0) {
+		fprintf(stderr, "perfguard: %s: %d round%s (elapsed %s)\n",
+			p->bench, p->trials, p->trials == 1 ? "" : "s",
+			elapsed);
+		snprintf(last_bench, sizeof(last_bench), "%s", p->bench);
+		last_trials = p->trials;
+	}
+}
+
+void cli_progress_done(const struct cli_common *c)
+{
+	(void)c;
+	if (progress_live) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		progress_live = false;
+	}
+}
+
+int cli_parse_count(const char *opt, const char *arg, int min, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < min || v > 1000000)
+		return pg_error_set(PG_EUSAGE,
+				    "%s takes a whole number of at least %d, "
+				    "not '%s'",
+				    opt, min, arg);
+	*out = (int)v;
+	return 0;
+}
+
+int cli_write_output(const char *path, const char *data, size_t len)
+{
+	if (!strcmp(path, "-")) {
+		fwrite(data, 1, len, stdout);
+		fflush(stdout);
+		return 0;
+	}
+	return pg_file_write_atomic(path, data, len);
+}

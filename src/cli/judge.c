@@ -1,0 +1,174 @@
+/*
+ * judge.c - from two results sets to verdicts and reports, shared by
+ * `check` and `compare` so both say exactly the same thing.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "perfguard/report.h"
+#include "perfguard/stats.h"
+
+int cli_report_option(int c, const char *arg, struct cli_report_opts *o)
+{
+	switch (c) {
+	case 2000:
+		o->junit = arg;
+		return 1;
+	case 2001:
+		if (!strcmp(arg, "strict"))
+			o->junit_flavor = PG_JUNIT_STRICT;
+		else if (!strcmp(arg, "annotated"))
+			o->junit_flavor = PG_JUNIT_ANNOTATED;
+		else
+			return pg_error_set(PG_EUSAGE,
+					    "--junit-flavor takes strict or "
+					    "annotated, not '%s'",
+					    arg);
+		return 1;
+	case 2002:
+		o->summary = arg;
+		return 1;
+	case 2003:
+		o->json = arg;
+		return 1;
+	case 2004:
+		o->annotations = 1;
+		return 1;
+	case 2005:
+		o->annotations = 0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Judge one benchmark if it ran on both sides; false if it cannot be. */
+static bool judge_bench(const struct pg_bench *b, const struct pg_results *base,
+			const struct pg_results *head, struct pg_verdicts *v)
+{
+	const struct pg_bench_result *rb = pg_results_find(base, b->name);
+	const struct pg_bench_result *rh = pg_results_find(head, b->name);
+	if (!rb || !rh || rb->status != PG_BENCH_OK ||
+	    rh->status != PG_BENCH_OK || !rb->profile.ntrials ||
+	    !rh->profile.ntrials)
+		return false;
+	pg_stats_judge(b, rb, rh, v);
+	return true;
+}
+
+bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
+		       const struct pg_results *base,
+		       const struct pg_results *head)
+{
+	struct pg_verdicts v = {0};
+	bool unclear = false;
+	if (judge_bench(b, base, head, &v)) {
+		pg_stats_finish(&v, suite->thresholds.fdr);
+		unclear = pg_stats_bench_unclear(&v, b->name);
+	}
+	pg_verdicts_release(&v);
+	return unclear;
+}
+
+static int write_report(const char *what, const char *path,
+			const struct pg_buf *b)
+{
+	int rc = cli_write_output(path, b->data, b->len);
+	if (rc)
+		pg_error_wrap("cannot write the %s report", what);
+	return rc;
+}
+
+int cli_judge_and_report(const struct cli_common *c,
+			 const struct cli_report_opts *o,
+			 const struct cli_comparison *cmp)
+{
+	struct pg_verdicts v = {0};
+	bool failed = false;
+	for (size_t i = 0; i < cmp->sel->n; i++) {
+		const struct pg_bench *b = cmp->sel->benches[i];
+		const struct pg_bench_result *rb =
+		    pg_results_find(cmp->base, b->name);
+		const struct pg_bench_result *rh =
+		    pg_results_find(cmp->head, b->name);
+		if (rh && rh->status != PG_BENCH_OK)
+			failed = true;
+		if (rb && rb->status != PG_BENCH_OK)
+			failed = true;
+		if (!rh)
+			cli_note(c, "benchmark %s has no results on head",
+				 b->name);
+		else if (!rb)
+			cli_note(c,
+				 "benchmark %s has no results on base (a new "
+				 "benchmark?): not compared",
+				 b->name);
+		judge_bench(b, cmp->base, cmp->head, &v);
+	}
+	size_t regressions = pg_stats_finish(&v, cmp->suite->thresholds.fdr);
+	const char *what = NULL;
+	bool mismatch =
+	    !pg_fingerprint_equal(&cmp->base->fp, &cmp->head->fp, &what);
+	struct pg_check_report report = {
+	    .base = cmp->base,
+	    .head = cmp->head,
+	    .verdicts = &v,
+	    .base_label = cmp->base_label,
+	    .head_label = cmp->head_label,
+	    .mode = cmp->mode,
+	    .fingerprint_mismatch = mismatch,
+	    .mismatch_what = what,
+	    .regressions = regressions,
+	    .failed = failed,
+	};
+	if (mismatch)
+		cli_note(c,
+			 "warning: base and head were measured in different "
+			 "environments (%s differs); the comparison may "
+			 "reflect the machine, not the code",
+			 what ? what : "fingerprint");
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	int rc = 0;
+	if (c->verbosity >= 0 || regressions) {
+		rc =
+		    pg_report_terminal(&report, cli_use_color(c, stdout), &out);
+		fputs(out.data, stdout);
+	}
+	if (!rc && o->junit) {
+		pg_buf_reset(&out);
+		rc = pg_report_junit(&report, o->junit_flavor, &out);
+		if (!rc)
+			rc = write_report("JUnit", o->junit, &out);
+	}
+	if (!rc && o->summary) {
+		pg_buf_reset(&out);
+		rc = pg_report_markdown(&report, &out);
+		if (!rc)
+			rc = write_report("Markdown", o->summary, &out);
+	}
+	if (!rc && o->json) {
+		pg_buf_reset(&out);
+		rc = pg_report_json(&report, &out);
+		if (!rc)
+			rc = write_report("JSON", o->json, &out);
+	}
+	const char *gha = getenv("GITHUB_ACTIONS");
+	bool annotate = o->annotations == 1 ||
+			(o->annotations < 0 && gha && !strcmp(gha, "true"));
+	if (!rc && annotate) {
+		pg_buf_reset(&out);
+		rc = pg_report_annotations(&report, &out);
+		fputs(out.data, stdout);
+	}
+	fflush(stdout);
+	pg_buf_release(&out);
+	pg_verdicts_release(&v);
+	if (rc)
+		return cli_fail(rc);
+	if (failed)
+		return PG_EXIT_FAULT;
+	return regressions ? PG_EXIT_REGRESSION : PG_EXIT_OK;
+}

@@ -1,0 +1,86 @@
+/*
+ * measure.c - what `run`, `check` and `baseline update` share: choosing
+ * benchmarks, reporting benchmarks that failed, and the head's commit.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
+	       struct cli_selection *out)
+{
+	out->benches = pg_calloc(s->nbenches, sizeof(*out->benches));
+	out->n = 0;
+	for (size_t i = 0; i < s->nbenches; i++) {
+		bool wanted = names->n == 0;
+		for (size_t j = 0; j < names->n && !wanted; j++)
+			wanted = !strcmp(names->v[j], s->benches[i].name);
+		if (wanted)
+			out->benches[out->n++] = &s->benches[i];
+	}
+	for (size_t j = 0; j < names->n; j++) {
+		if (pg_suite_find(s, names->v[j]))
+			continue;
+		struct pg_buf known;
+		pg_buf_init(&known, 0);
+		for (size_t i = 0; i < s->nbenches; i++)
+			pg_buf_printf(&known, "%s%s", i ? ", " : "",
+				      s->benches[i].name);
+		int rc = pg_error_set(PG_EUSAGE,
+				      "no benchmark named '%s' in %s (it has: "
+				      "%s)",
+				      names->v[j], s->path, known.data);
+		pg_buf_release(&known);
+		cli_selection_release(out);
+		return rc;
+	}
+	return 0;
+}
+
+void cli_selection_release(struct cli_selection *sel)
+{
+	free(sel->benches);
+	sel->benches = NULL;
+	sel->n = 0;
+}
+
+size_t cli_print_failures(const struct pg_results *r, const char *side)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < r->nbenches; i++) {
+		const struct pg_bench_result *b = &r->benches[i];
+		if (b->status == PG_BENCH_OK)
+			continue;
+		failed++;
+		fprintf(stderr, "perfguard: benchmark %s (%s) %s\n", b->name,
+			side, b->error ? b->error : "failed");
+		if (b->output && *b->output) {
+			fprintf(stderr, "---- last output of %s ----\n%s",
+				b->name, b->output);
+			if (b->output[strlen(b->output) - 1] != '\n')
+				fputc('\n', stderr);
+			fprintf(stderr, "----\n");
+		}
+	}
+	return failed;
+}
+
+void cli_head_state(const char *root, char **commit_out, bool *dirty_out)
+{
+	*commit_out = NULL;
+	*dirty_out = false;
+	struct pg_repo *repo = NULL;
+	if (pg_git_open(root, &repo) != 0) {
+		pg_error_clear();
+		return;
+	}
+	char oid[41];
+	if (pg_git_head(repo, oid) == 0) {
+		*commit_out = pg_strdup(oid);
+		if (pg_git_is_dirty(repo, dirty_out) != 0)
+			*dirty_out = true;
+	}
+	pg_error_clear();
+	pg_git_close(repo);
+}
