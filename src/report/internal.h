@@ -1,0 +1,107 @@
+/*
+ * internal.h - what the report writers share: a grouped view of a check
+ * report and small formatting helpers.
+ *
+ * struct pg_report_view indexes the flat verdict array by benchmark once,
+ * so each writer walks benchmarks in a stable order (head's, then
+ * base-only ones, then any named only by verdicts) without quadratic
+ * scans. The view borrows everything from the report; it owns only its
+ * index arrays. Nothing here writes a format of its own.
+ */
+#ifndef PG_REPORT_INTERNAL_H
+#define PG_REPORT_INTERNAL_H
+
+#include "perfguard/report.h"
+
+/* Captured output kept in any report (the tail, which says what failed). */
+#define PG_REPORT_OUTPUT_MAX_BYTES (64 * 1024)
+
+/* One benchmark of the check, as the writers see it. */
+struct pg_report_bench {
+	const char *name;
+	const struct pg_bench_result *base; /* NULL when not in base */
+	const struct pg_bench_result *head; /* NULL when not in head */
+	const struct pg_verdict **verdicts; /* this benchmark's, in order */
+	size_t nverdicts, verdicts_cap;
+	const struct pg_verdict *total; /* PG_METRIC_TOTAL verdict or NULL */
+	const struct pg_verdict *wall;	/* PG_METRIC_WALL verdict or NULL */
+	size_t judged, regressed, improved, unclear;
+};
+
+/* A verdict together with the index of its benchmark in the view. */
+struct pg_report_item {
+	const struct pg_verdict *v;
+	size_t bench;
+	size_t order; /* position in the report's verdicts, for stable sorts */
+};
+
+struct pg_report_view {
+	const struct pg_check_report *r;
+	struct pg_report_bench *benches;
+	size_t nbenches, benches_cap;
+	/* Regressions: by benchmark, then worst (largest change) first. */
+	struct pg_report_item *regressions;
+	size_t nregressions, regressions_cap;
+	/* Improvements: by benchmark, then best (most negative) first. */
+	struct pg_report_item *improvements;
+	size_t nimprovements, improvements_cap;
+	size_t judged;	       /* judged verdicts over the whole check */
+	size_t failed_benches; /* benchmarks that failed on either side */
+};
+
+/* Build the view of r (which must outlive it). Never fails. */
+void pg_report_view_build(struct pg_report_view *view,
+			  const struct pg_check_report *r);
+void pg_report_view_release(struct pg_report_view *view);
+
+/* True for verdicts that were judged (unchanged/regressed/improved/unclear). */
+bool pg_report_is_judged(const struct pg_verdict *v);
+
+/* True when the benchmark did not run cleanly on either side. */
+bool pg_report_bench_failed(const struct pg_report_bench *b);
+
+/* The failing side's result (head first), or NULL when both ran. */
+const struct pg_bench_result *
+pg_report_bench_failure(const struct pg_report_bench *b, const char **side);
+
+/* Stable short names used in JSON and compact tables. */
+const char *pg_report_metric_token(enum pg_metric m);
+const char *pg_report_kind_token(enum pg_verdict_kind k);
+const char *pg_report_status_token(enum pg_bench_status s);
+
+/* A duration in ns with 3 significant digits: "3.12 ms"; "-" for NaN. */
+const char *pg_report_fmt_ns(double ns, char *out, size_t n);
+/*
+ * "3.1 ms → 3.5 ms", or for a call-count verdict "400 → 800 calls"
+ * (stats stores times in base/head_value for every metric).
+ */
+const char *pg_report_fmt_values(const struct pg_verdict *v, char *out,
+				 size_t n);
+/*
+ * The change a reader ranks by: the time estimate, or for a call-count
+ * verdict the growth in calls (NAN when base had none).
+ */
+double pg_report_change(const struct pg_verdict *v);
+/* "+12.4%" (sign always shown; "n/a" for NaN). */
+const char *pg_report_fmt_pct(double pct, char *out, size_t n);
+/* "[+9.8%, +15.1%]"; "exact" for calls; "" when not finite. */
+const char *pg_report_fmt_ci(const struct pg_verdict *v, char *out, size_t n);
+/* "0.0012" / "3e-05"; "-" when not finite (and for calls, exact). */
+const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
+			    size_t n);
+
+/*
+ * The last at most max_bytes bytes of s (starting on a UTF-8 boundary
+ * when possible); *dropped_out gets how many bytes were left off the
+ * front. Returns a pointer into s.
+ */
+const char *pg_report_tail(const char *s, size_t max_bytes, size_t *len_out,
+			   size_t *dropped_out);
+
+/*
+ * Coefficient of variation (stddev / mean) of a side's per-trial profiled
+ * totals, as a fraction; NAN with fewer than two trials.
+ */
+double pg_report_total_cv(const struct pg_bench_result *b);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * view.c - the grouped view every report writer walks, and the shared
+ * formatting of values, percentages, intervals and captured output.
+ *
+ * Invariant: benchmarks appear once each, in head order, then base-only
+ * ones, then names only verdicts mention; every verdict is indexed under
+ * exactly one benchmark. Regressions and improvements are sorted with a
+ * total order (benchmark, change, original position), so every writer
+ * prints the same rows in the same order. This file formats no report.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool pg_report_is_judged(const struct pg_verdict *v)
+{
+	switch (v->kind) {
+	case PG_VERDICT_UNCHANGED:
+	case PG_VERDICT_REGRESSED:
+	case PG_VERDICT_IMPROVED:
+	case PG_VERDICT_UNCLEAR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool side_failed(const struct pg_bench_result *b)
+{
+	return b && b->status != PG_BENCH_OK;
+}
+
+bool pg_report_bench_failed(const struct pg_report_bench *b)
+{
+	return side_failed(b->head) || side_failed(b->base);
+}
+
+const struct pg_bench_result *
+pg_report_bench_failure(const struct pg_report_bench *b, const char **side)
+{
+	if (side_failed(b->head)) {
+		if (side)
+			*side = "head";
+		return b->head;
+	}
+	if (side_failed(b->base)) {
+		if (side)
+			*side = "base";
+		return b->base;
+	}
+	return NULL;
+}
+
+static size_t bench_slot(struct pg_report_view *view, struct pg_map *index,
+			 const char *name)
+{
+	size_t i;
+	if (pg_map_get(index, name, &i))
+		return i;
+	struct pg_report_bench b = {.name = name};
+	PG_VEC_PUSH(view->benches, view->nbenches, view->benches_cap, b);
+	pg_map_put(index, name, view->nbenches - 1);
+	return view->nbenches - 1;
+}
+
+static int cmp_double(double a, double b)
+{
+	/* NaN sorts last in either direction: it says nothing. */
+	if (isnan(a) || isnan(b))
+		return isnan(a) - isnan(b);
+	return (a > b) - (a < b);
+}
+
+static int cmp_order(const struct pg_report_item *x,
+		     const struct pg_report_item *y)
+{
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_regression(const void *a, const void *b)
+{
+	const struct pg_report_item *x = a, *y = b;
+	if (x->bench != y->bench)
+		return x->bench < y->bench ? -1 : 1;
+	int c;
+	double cx = pg_report_change(x->v), cy = pg_report_change(y->v);
+	if (isnan(cx) || isnan(cy))
+		c = cmp_double(cx, cy);
+	else
+		c = -cmp_double(cx, cy);
+	return c ? c : cmp_order(x, y);
+}
+
+static int cmp_improvement(const void *a, const void *b)
+{
+	const struct pg_report_item *x = a, *y = b;
+	if (x->bench != y->bench)
+		return x->bench < y->bench ? -1 : 1;
+	int c = cmp_double(pg_report_change(x->v), pg_report_change(y->v));
+	return c ? c : cmp_order(x, y);
+}
+
+void pg_report_view_build(struct pg_report_view *view,
+			  const struct pg_check_report *r)
+{
+	memset(view, 0, sizeof(*view));
+	view->r = r;
+	struct pg_map index;
+	pg_map_init(&index);
+
+	if (r->head) {
+		for (size_t i = 0; i < r->head->nbenches; i++) {
+			const struct pg_bench_result *h = &r->head->benches[i];
+			size_t s =
+			    bench_slot(view, &index, h->name ? h->name : "");
+			view->benches[s].head = h;
+		}
+	}
+	if (r->base) {
+		for (size_t i = 0; i < r->base->nbenches; i++) {
+			const struct pg_bench_result *b = &r->base->benches[i];
+			size_t s =
+			    bench_slot(view, &index, b->name ? b->name : "");
+			if (!view->benches[s].base)
+				view->benches[s].base = b;
+		}
+	}
+	size_t nv = r->verdicts ? r->verdicts->n : 0;
+	for (size_t i = 0; i < nv; i++) {
+		const struct pg_verdict *v = &r->verdicts->v[i];
+		size_t s = bench_slot(view, &index, v->bench ? v->bench : "");
+		struct pg_report_bench *b = &view->benches[s];
+		PG_VEC_PUSH(b->verdicts, b->nverdicts, b->verdicts_cap, v);
+		if (v->metric == PG_METRIC_TOTAL && !b->total)
+			b->total = v;
+		if (v->metric == PG_METRIC_WALL && !b->wall)
+			b->wall = v;
+		if (pg_report_is_judged(v)) {
+			b->judged++;
+			view->judged++;
+		}
+		struct pg_report_item item = {.v = v, .bench = s, .order = i};
+		if (v->kind == PG_VERDICT_REGRESSED) {
+			b->regressed++;
+			PG_VEC_PUSH(view->regressions, view->nregressions,
+				    view->regressions_cap, item);
+		} else if (v->kind == PG_VERDICT_IMPROVED) {
+			b->improved++;
+			PG_VEC_PUSH(view->improvements, view->nimprovements,
+				    view->improvements_cap, item);
+		} else if (v->kind == PG_VERDICT_UNCLEAR) {
+			b->unclear++;
+		}
+	}
+	pg_map_release(&index);
+
+	if (view->nregressions)
+		qsort(view->regressions, view->nregressions,
+		      sizeof(*view->regressions), cmp_regression);
+	if (view->nimprovements)
+		qsort(view->improvements, view->nimprovements,
+		      sizeof(*view->improvements), cmp_improvement);
+	for (size_t i = 0; i < view->nbenches; i++)
+		if (pg_report_bench_failed(&view->benches[i]))
+			view->failed_benches++;
+}
+
+void pg_report_view_release(struct pg_report_view *view)
+{
+	for (size_t i = 0; i < view->nbenches; i++)
+		free(view->benches[i].verdicts);
+	free(view->benches);
+	free(view->regressions);
+	free(view->improvements);
+	memset(view, 0, sizeof(*view));
+}
+
+const char *pg_report_metric_token(enum pg_metric m)
+{
+	switch (m) {
+	case PG_METRIC_SELF:
+		return "self";
+	case PG_METRIC_INCL:
+		return "incl";
+	case PG_METRIC_CALLS:
+		return "calls";
+	case PG_METRIC_TOTAL:
+		return "total";
+	case PG_METRIC_WALL:
+		return "wall";
+	}
+	return "unknown";
+}
+
+const char *pg_report_kind_token(enum pg_verdict_kind k)
+{
+	switch (k) {
+	case PG_VERDICT_UNCHANGED:
+		return "unchanged";
+	case PG_VERDICT_REGRESSED:
+		return "regressed";
+	case PG_VERDICT_IMPROVED:
+		return "improved";
+	case PG_VERDICT_UNCLEAR:
+		return "unclear";
+	case PG_VERDICT_NOT_JUDGED:
+		return "not_judged";
+	case PG_VERDICT_NEW:
+		return "new";
+	case PG_VERDICT_GONE:
+		return "gone";
+	}
+	return "unknown";
+}
+
+const char *pg_report_status_token(enum pg_bench_status s)
+{
+	switch (s) {
+	case PG_BENCH_OK:
+		return "ok";
+	case PG_BENCH_FAILED:
+		return "failed";
+	case PG_BENCH_TIMEOUT:
+		return "timeout";
+	case PG_BENCH_SKIPPED:
+		return "skipped";
+	}
+	return "unknown";
+}
+
+const char *pg_report_fmt_ns(double ns, char *out, size_t n)
+{
+	static const char *units[] = {"ns", "µs", "ms", "s"};
+	if (!isfinite(ns)) {
+		snprintf(out, n, "-");
+		return out;
+	}
+	size_t u = 0;
+	double x = ns;
+	/* Move up before %.3g would round 999.7 to "1e+03". */
+	while (u < 3 && fabs(x) >= 999.5) {
+		x /= 1000;
+		u++;
+	}
+	snprintf(out, n, "%.3g %s", x, units[u]);
+	return out;
+}
+
+const char *pg_report_fmt_values(const struct pg_verdict *v, char *out,
+				 size_t n)
+{
+	if (v->metric == PG_METRIC_CALLS) {
+		snprintf(out, n, "%llu → %llu calls",
+			 (unsigned long long)v->base_calls,
+			 (unsigned long long)v->head_calls);
+	} else {
+		char a[32], b[32];
+		snprintf(out, n, "%s → %s",
+			 pg_report_fmt_ns(v->base_value, a, sizeof(a)),
+			 pg_report_fmt_ns(v->head_value, b, sizeof(b)));
+	}
+	return out;
+}
+
+double pg_report_change(const struct pg_verdict *v)
+{
+	if (v->metric != PG_METRIC_CALLS)
+		return v->change_pct;
+	if (!v->base_calls)
+		return NAN;
+	return ((double)v->head_calls - (double)v->base_calls) /
+	       (double)v->base_calls * 100;
+}
+
+const char *pg_report_fmt_pct(double pct, char *out, size_t n)
+{
+	if (!isfinite(pct))
+		snprintf(out, n, "n/a");
+	else
+		snprintf(out, n, "%+.1f%%", pct);
+	return out;
+}
+
+const char *pg_report_fmt_ci(const struct pg_verdict *v, char *out, size_t n)
+{
+	if (v->metric == PG_METRIC_CALLS)
+		snprintf(out, n, "exact");
+	else if (!isfinite(v->ci_lo_pct) || !isfinite(v->ci_hi_pct))
+		snprintf(out, n, "%s", "");
+	else
+		snprintf(out, n, "[%+.1f%%, %+.1f%%]", v->ci_lo_pct,
+			 v->ci_hi_pct);
+	return out;
+}
+
+const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
+			    size_t n)
+{
+	if (!isfinite(q) || (v && v->metric == PG_METRIC_CALLS))
+		snprintf(out, n, "-");
+	else if (q >= 0.001 || q == 0)
+		snprintf(out, n, "%.3g", q);
+	else
+		snprintf(out, n, "%.0e", q);
+	return out;
+}
+
+const char *pg_report_tail(const char *s, size_t max_bytes, size_t *len_out,
+			   size_t *dropped_out)
+{
+	size_t len = s ? strlen(s) : 0;
+	size_t start = len > max_bytes ? len - max_bytes : 0;
+	/* Skip at most three continuation bytes to start on a character. */
+	for (int i = 0; i < 3 && start > 0 && start < len &&
+			((unsigned char)s[start] & 0xC0) == 0x80;
+	     i++)
+		start++;
+	*len_out = len - start;
+	*dropped_out = start;
+	return s ? s + start : "";
+}
+
+double pg_report_total_cv(const struct pg_bench_result *b)
+{
+	if (!b || b->profile.ntrials < 2)
+		return NAN;
+	size_t n = b->profile.ntrials;
+	double *x = pg_malloc(n * sizeof(*x));
+	for (size_t i = 0; i < n; i++)
+		x[i] = (double)b->profile.trials[i].total_ns;
+	double mean = pg_stats_mean(x, n);
+	double cv = mean > 0 ? pg_stats_stddev(x, n) / mean : NAN;
+	free(x);
+	return cv;
+}
