@@ -19,6 +19,23 @@
 
 #define PG_NO_FUNC UINT32_MAX
 
+/* Caps on hook output (pg_profile_parse_wire) and profile JSON. */
+#define PG_WIRE_MAX_LINE  65536	    /* bytes per line */
+#define PG_WIRE_MAX_FUNCS (1 << 20) /* functions per profile */
+#define PG_WIRE_MAX_EDGES (1 << 24) /* edges per profile */
+#define PG_WIRE_MAX_NODES (1 << 24) /* tree nodes per profile */
+/* Largest accepted |time| in ns (~13 days): sums of many cannot overflow. */
+#define PG_MAX_NS ((int64_t)1 << 50)
+
+/* a + b for times, saturating at INT64_MIN/INT64_MAX instead of overflowing. */
+static inline int64_t pg_sat_add_ns(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 enum pg_func_flags {
 	PG_FUNC_BUILTIN = 1u << 0,   /* a C function (<builtin>:...) */
 	PG_FUNC_GENERATOR = 1u << 1, /* generator or coroutine code */
@@ -119,9 +136,12 @@ uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func);
 void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src);
 
 /*
- * Parse one trial as written by the hook (the wire format documented in
- * src/profile/wire.c) into p (which must be freshly initialised). Hostile
- * input gets PG_EINVALID with a line number, never a crash.
+ * Parse one trial as written by the hook (docs/hook-protocol.md, version 1)
+ * into p, which must be freshly initialised (else PG_EINVALID). Hostile
+ * input gets PG_EINVALID with "line N: ...", never a crash; see wire.c for
+ * the rules and the PG_WIRE_MAX_* caps. trial 0's total_ns is the sum of
+ * self times; cpu_ns is left 0 for the runner. On error p holds partial
+ * data: release it.
  */
 int pg_profile_parse_wire(struct pg_profile *p, const char *text, size_t len);
 

@@ -124,8 +124,8 @@ void pg_profile_add_edge(struct pg_profile *p, const struct pg_edge *e)
 	struct pg_edge *d = &p->edges[idx];
 	d->calls += e->calls;
 	d->pcalls += e->pcalls;
-	d->self_ns += e->self_ns;
-	d->incl_ns += e->incl_ns;
+	d->self_ns = pg_sat_add_ns(d->self_ns, e->self_ns);
+	d->incl_ns = pg_sat_add_ns(d->incl_ns, e->incl_ns);
 }
 
 /* Create the root node if the tree is empty. */
@@ -210,8 +210,8 @@ void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src)
 				    dst, nmap[sn->parent], fmap[sn->func]);
 			struct pg_node *dn = &dst->nodes[nmap[i]];
 			dn->calls += sn->calls;
-			dn->self_ns += sn->self_ns;
-			dn->incl_ns += sn->incl_ns;
+			dn->self_ns = pg_sat_add_ns(dn->self_ns, sn->self_ns);
+			dn->incl_ns = pg_sat_add_ns(dn->incl_ns, sn->incl_ns);
 		}
 		free(nmap);
 	}

@@ -245,6 +245,195 @@ static void fingerprint_equal_names_first_difference(void **state)
 	pg_fingerprint_release(&b);
 }
 
+/* ---- wire ------------------------------------------------------------ */
+
+#define WIRE_HEAD                                                              \
+	"perfguard-wire\t1\n"                                                  \
+	"mechanism\tmonitoring\n"                                              \
+	"timer\ttsc\n"                                                         \
+	"python\t3.12.1\n"                                                     \
+	"event_cost_ns\t12.5\n"                                                \
+	"wall_ns\t5000000\n"                                                   \
+	"threads\t1\n"                                                         \
+	"events\t40\n"                                                         \
+	"unmatched\t0\n"
+
+static const char wire_ok[] =
+    WIRE_HEAD "F\t0\t0\t10\tapp.py:main\t/src/app.py\n"
+	      "F\t1\t1\t0\t<builtin>:len\t\n"
+	      "F\t2\t2\t20\tapp.py:gen\tapp.py\n"
+	      "S\t0\t1\t1\t0\t1000\t9000\n"
+	      "S\t1\t10\t10\t0\t2000\t2000\n"
+	      "S\t2\t2\t2\t6\t6000\t6000\n"
+	      "E\t0\t1\t10\t10\t2000\t2000\n"
+	      "E\t0\t2\t2\t2\t6000\t6000\n"
+	      "N\t1\t0\t0\t1\t1000\t9000\n"
+	      "N\t2\t1\t1\t10\t2000\t2000\n"
+	      "N\t3\t1\t2\t2\t6000\t6000\n"
+	      "end\t3\n";
+
+static int parse_wire_text(struct pg_profile *p, const char *text)
+{
+	pg_profile_init(p);
+	return pg_profile_parse_wire(p, text, strlen(text));
+}
+
+static void parse_wire_reads_a_valid_trial(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	assert_int_equal(p.nfuncs, 3);
+	assert_int_equal(p.ntrials, 1);
+	assert_string_equal(p.mechanism, "monitoring");
+	assert_string_equal(p.timer, "tsc");
+	assert_string_equal(p.python, "3.12.1");
+	assert_true(p.event_cost_ns == 12.5);
+	assert_int_equal(p.trials[0].wall_ns, 5000000);
+	assert_int_equal(p.trials[0].events, 40);
+	assert_int_equal(p.trials[0].threads, 1);
+	assert_int_equal(p.trials[0].total_ns, 9000);
+	assert_string_equal(p.funcs[1].id, "<builtin>:len");
+	assert_null(p.funcs[1].file);
+	assert_int_equal(p.funcs[1].flags, PG_FUNC_BUILTIN);
+	assert_string_equal(p.funcs[0].file, "/src/app.py");
+	assert_int_equal(p.funcs[2].line, 20);
+	assert_int_equal(p.trials[0].samples[2].resumes, 6);
+	assert_int_equal(p.trials[0].samples[1].calls, 10);
+	assert_int_equal(p.nedges, 2);
+	assert_int_equal(p.edges[1].callee, 2);
+	assert_int_equal(p.nnodes, 4);
+	assert_int_equal(p.nodes[3].parent, 1);
+	assert_int_equal(p.nodes[3].func, 2);
+	assert_int_equal(p.nodes[1].incl_ns, 9000);
+	pg_profile_release(&p);
+}
+
+/* wire_ok with the first occurrence of `from` replaced by `to`. */
+static char *wire_edit(const char *from, const char *to)
+{
+	const char *at = strstr(wire_ok, from);
+	assert_non_null(at);
+	return pg_asprintf("%.*s%s%s", (int)(at - wire_ok), wire_ok, to,
+			   at + strlen(from));
+}
+
+static void parse_wire_rejects_broken_input_with_line_numbers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to, *error;
+	} cases[] = {
+	    {"perfguard-wire\t1", "perfguard-wire\t2", "line 1: unsupported"},
+	    {"perfguard-wire\t1", "hello", "line 1: not perfguard"},
+	    {"timer\ttsc\n", "", "line 9: record before all headers"},
+	    {"timer\ttsc", "timer\trdtsc", "line 3: unknown timer"},
+	    {"threads\t1", "threads\t1\tx", "line 7: 'threads' record"},
+	    {"events\t40", "events\t-4", "line 8: number expected"},
+	    {"wall_ns\t5000000", "wall_ns\t99999999999999999999",
+	     "line 6: number out of range"},
+	    {"event_cost_ns\t12.5", "event_cost_ns\tnan", "line 5:"},
+	    {"F\t1\t", "F\t2\t", "line 11: F index 2 out of order"},
+	    {"F\t1\t1\t0\t<builtin>:len", "F\t1\t1\t0\tapp.py:main",
+	     "line 11: duplicate function id"},
+	    {"F\t1\t1\t", "F\t1\t9\t", "line 11: number out of range"},
+	    {"F\t2\t2\t20\tapp.py:gen\t", "F\t2\t2\t20\t\t",
+	     "line 12: empty function id"},
+	    {"S\t2\t2", "S\t3\t2", "line 15: function index 3 does not"},
+	    {"S\t2\t2", "S\t1\t2", "line 15: second S record"},
+	    {"S\t2\t2\t2\t6\t6000\t6000\n", "", "function 2 has no S"},
+	    {"E\t0\t2", "E\t0\t7", "line 17: callee index 7"},
+	    {"E\t0\t2", "E\t0\t1", "line 17: duplicate edge"},
+	    {"N\t2\t1", "N\t2\t2", "line 19: parent node index 2"},
+	    {"N\t3\t1", "N\t4\t1", "line 20: N index 4 out of order"},
+	    {"N\t3\t1\t2", "N\t3\t1\t1", "line 20: duplicate node"},
+	    {"N\t1\t0\t0", "N\t1\t0\t5", "line 18: function index 5"},
+	    {"end\t3", "end\t4", "line 21: 'end' says 4"},
+	    {"end\t3\n", "", "truncated"},
+	    {"end\t3\n", "end\t3\nS\t0\t1\t1\t0\t1\t1\n",
+	     "line 22: data after"},
+	    {"S\t0\t1\t1\t0\t1000\t9000\n",
+	     "S\t0\t1\t1\t0\t1000\t9000\nF\t3\t0\t0\tx\t\n",
+	     "line 14: F record after"},
+	    {"unmatched\t0", "unmatched\t0\nbogus\t1",
+	     "line 10: unknown record"},
+	    {"S\t0\t1\t1\t0\t1000", "S\t0\t1\t1\t0\t1125899906842625",
+	     "line 13: number out of range"},
+	    {"python\t3.12.1", "python\t3.12.1\r", NULL},
+	    {"python\t3.12.1",
+	     "python\t3.12.1.0000000000000000000000000000"
+	     "0000000000000000000000000000000000000",
+	     "line 4: bad python"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = wire_edit(cases[i].from, cases[i].to);
+		struct pg_profile p;
+		int rc = parse_wire_text(&p, text);
+		if (rc != PG_EINVALID)
+			fail_msg("case %zu parsed: %s", i, text);
+		if (cases[i].error &&
+		    !strstr(pg_error_message(), cases[i].error))
+			fail_msg("case %zu: error '%s' lacks '%s'", i,
+				 pg_error_message(), cases[i].error);
+		pg_profile_release(&p);
+		free(text);
+	}
+}
+
+static void parse_wire_caps_line_length(void **state)
+{
+	(void)state;
+	size_t n = PG_WIRE_MAX_LINE + 10;
+	char *id = pg_malloc(n + 1);
+	memset(id, 'a', n);
+	id[n] = '\0';
+	char *line = pg_asprintf("F\t0\t0\t0\t%s\t\n", id);
+	char *text = wire_edit("F\t0\t0\t10\tapp.py:main\t/src/app.py\n", line);
+	struct pg_profile p;
+	assert_int_equal(parse_wire_text(&p, text), PG_EINVALID);
+	assert_non_null(strstr(pg_error_message(), "line 10: line longer"));
+	pg_profile_release(&p);
+	free(text);
+	free(line);
+	free(id);
+}
+
+static void parse_wire_refuses_a_used_profile(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	assert_int_equal(pg_profile_parse_wire(&p, wire_ok, strlen(wire_ok)),
+			 PG_EINVALID);
+	pg_profile_release(&p);
+}
+
+static void merged_wire_trials_keep_per_trial_rows(void **state)
+{
+	(void)state;
+	struct pg_profile a, b, m;
+	assert_int_equal(parse_wire_text(&a, wire_ok), 0);
+	char *text =
+	    wire_edit("S\t1\t10\t10\t0\t2000", "S\t1\t11\t11\t0\t2500");
+	assert_int_equal(parse_wire_text(&b, text), 0);
+	pg_profile_init(&m);
+	pg_profile_merge(&m, &a);
+	pg_profile_merge(&m, &b);
+	assert_int_equal(m.ntrials, 2);
+	assert_int_equal(m.nfuncs, 3);
+	assert_int_equal(m.trials[0].samples[1].self_ns, 2000);
+	assert_int_equal(m.trials[1].samples[1].self_ns, 2500);
+	assert_int_equal(m.trials[1].samples[1].calls, 11);
+	assert_int_equal(m.edges[0].calls, 20);
+	assert_int_equal(m.nodes[2].calls, 20);
+	assert_int_equal(m.nodes[3].self_ns, 12000);
+	assert_string_equal(m.timer, "tsc");
+	pg_profile_release(&a);
+	pg_profile_release(&b);
+	pg_profile_release(&m);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +445,11 @@ int main(void)
 	    cmocka_unit_test(results_find_returns_added_benchmarks),
 	    cmocka_unit_test(fingerprint_detect_fills_machine_fields),
 	    cmocka_unit_test(fingerprint_equal_names_first_difference),
+	    cmocka_unit_test(parse_wire_reads_a_valid_trial),
+	    cmocka_unit_test(parse_wire_rejects_broken_input_with_line_numbers),
+	    cmocka_unit_test(parse_wire_caps_line_length),
+	    cmocka_unit_test(parse_wire_refuses_a_used_profile),
+	    cmocka_unit_test(merged_wire_trials_keep_per_trial_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
