@@ -17,11 +17,22 @@
 /* Hard cap on a serialised results set we are willing to read. */
 #define PG_RESULTS_MAX_BYTES (512u * 1024u * 1024u)
 
-/* Serialise r as JSON into out. */
+/* Append r as compact JSON (one line plus '\n') to out. */
 void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
-/* Parse JSON text into r (freshly initialised). PG_ECORRUPT on bad data. */
+/*
+ * Parse JSON text into r, which this initialises (any old content is not
+ * freed). PG_ECORRUPT with the JSON path of the problem for invalid JSON,
+ * foreign JSON (no "format": "perfguard-results"), another schema number
+ * or a wrong field; r is then empty (releasing it is still fine).
+ * Unknown members are ignored.
+ */
 int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
-/* File helpers: atomic save, capped load. */
+/*
+ * File helpers: atomic save (parent directories created); load reads at
+ * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file
+ * is missing, PG_ECORRUPT prefixed with the path on bad content. load
+ * initialises r like pg_results_read_json.
+ */
 int pg_results_save(const struct pg_results *r, const char *path);
 int pg_results_load(const char *path, struct pg_results *r);
 
@@ -30,27 +41,46 @@ struct pg_store; /* opaque */
 enum pg_store_backend { PG_STORE_BACKEND_NOTES, PG_STORE_BACKEND_DIR };
 
 /*
- * Open a store. NOTES: `where` is the notes ref (e.g.
- * "refs/notes/perfguard") in repo; DIR: `where` is a directory path.
+ * Open a store. NOTES: `where` is the notes ref (must be refs/notes/...,
+ * e.g. "refs/notes/perfguard") in repo, which must stay open while the
+ * store is used. DIR: `where` is a directory path, taken relative to the
+ * worktree root when relative and repo is given (repo may be NULL); it
+ * need not exist yet. PG_EINVALID for a bad ref name or missing argument.
  */
 int pg_store_open(struct pg_repo *repo, enum pg_store_backend kind,
 		  const char *where, struct pg_store **out);
 void pg_store_close(struct pg_store *s);
 
-/* Save r as the baseline of commit (replacing an older one). */
+/*
+ * Save r as the baseline of commit (replacing an older one). commit is a
+ * full 40-hex id (PG_EINVALID otherwise, and when r->commit names another
+ * commit). NOTES: compare-and-swap on the ref, retried with backoff while
+ * other writers win (PG_EGIT if it never settles); DIR: atomic write.
+ */
 int pg_store_save(struct pg_store *s, const char *commit,
 		  const struct pg_results *r);
-/* Load the baseline of commit. PG_ENOTFOUND when there is none. */
+/*
+ * Load the baseline of commit into out (initialised here). PG_ENOTFOUND
+ * when there is none; PG_ECORRUPT "baseline of <commit> is corrupt: ..."
+ * when the stored data does not parse or records another commit.
+ */
 int pg_store_load(struct pg_store *s, const char *commit,
 		  struct pg_results *out);
-/* Remove the baseline of commit. PG_ENOTFOUND when there is none. */
+/*
+ * Remove the baseline of commit (compare-and-swap like save for NOTES).
+ * PG_ENOTFOUND when there is none.
+ */
 int pg_store_drop(struct pg_store *s, const char *commit);
 
 struct pg_store_entry {
 	char commit[41];
 	size_t size_bytes;
 };
-/* Every stored commit (unordered); *out newly allocated. */
+/*
+ * Every stored commit (unordered) with the stored size in bytes; *out
+ * newly allocated (free()), NULL when empty. A store whose ref or
+ * directory does not exist yet is empty, not an error.
+ */
 int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 		  size_t *n_out);
 

@@ -1,0 +1,457 @@
+/*
+ * store.c - baselines keyed by commit: git notes or one file per commit.
+ *
+ * Notes backend: the results set of a commit is the note blob attached to
+ * that commit under the store's notes ref. Every update is a
+ * compare-and-swap: read the ref's current notes commit (or "none"),
+ * build a new notes commit on top of it without touching the ref
+ * (git_note_commit_create / git_note_commit_remove), then move the ref
+ * only if it still points where we read it (git_reference_create_matching
+ * with the old id, the zero id standing for "must not exist"). libgit2
+ * checks the old value under the ref's lock, so a concurrent writer makes
+ * us fail with GIT_EMODIFIED or GIT_ELOCKED, and we start again from the
+ * top after a short randomised backoff. No writer ever loses another's
+ * note.
+ *
+ * Dir backend: `<dir>/<commit>.json`, written atomically.
+ *
+ * Invariants: keys are full 40-hex commit ids (lowercased); a stored
+ * results set that does not parse, or records another commit, is
+ * PG_ECORRUPT "baseline of <commit> is corrupt: ...", never "missing".
+ *
+ * Deliberately not done: pushing or fetching notes (the cli runs git for
+ * that); garbage collection of old notes commits.
+ */
+#include "../git/git_private.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "perfguard/store.h"
+
+/* Compare-and-swap attempts before giving up on a busy notes ref. */
+#define CAS_MAX_ATTEMPTS 100
+/* Upper bound of one backoff sleep, in milliseconds. */
+#define CAS_MAX_BACKOFF_MS 64
+
+struct pg_store {
+	enum pg_store_backend kind;
+	struct pg_repo *repo; /* borrowed; NULL allowed for DIR */
+	char *ref;	      /* NOTES */
+	char *dir;	      /* DIR */
+};
+
+/* Lowercase 40-hex key from commit, or PG_EINVALID. */
+static int commit_key(const char *commit, char out[41])
+{
+	if (!commit || strlen(commit) != 40 ||
+	    strspn(commit, "0123456789abcdefABCDEF") != 40)
+		return pg_error_set(PG_EINVALID,
+				    "'%s' is not a full commit id (40 hex "
+				    "digits)",
+				    commit ? commit : "(null)");
+	for (int i = 0; i < 40; i++)
+		out[i] = (char)tolower((unsigned char)commit[i]);
+	out[40] = '\0';
+	return 0;
+}
+
+static int not_stored(const char *key)
+{
+	return pg_error_set(PG_ENOTFOUND, "no baseline is stored for commit %s",
+			    key);
+}
+
+/* Parse a stored results set of commit `key`; PG_ECORRUPT naming it. */
+static int parse_stored(const char *key, const char *text, size_t len,
+			struct pg_results *out)
+{
+	int rc = pg_results_read_json(out, text, len);
+	if (rc == 0 && out->commit && strcasecmp(out->commit, key) != 0) {
+		rc = pg_error_set(PG_ECORRUPT, "it records commit %s",
+				  out->commit);
+		pg_results_release(out);
+	}
+	if (rc < 0) {
+		char *msg = pg_strdup(pg_error_message());
+		rc = pg_error_set(PG_ECORRUPT, "baseline of %s is corrupt: %s",
+				  key, msg);
+		free(msg);
+	}
+	return rc;
+}
+
+/* The results set must be about the commit it is stored under. */
+static int check_commit(const char *key, const struct pg_results *r)
+{
+	if (r->commit && strcasecmp(r->commit, key) != 0)
+		return pg_error_set(PG_EINVALID,
+				    "the results set was measured on %s, not "
+				    "on %s",
+				    r->commit, key);
+	return 0;
+}
+
+int pg_store_open(struct pg_repo *repo, enum pg_store_backend kind,
+		  const char *where, struct pg_store **out)
+{
+	*out = NULL;
+	if (!where || !where[0])
+		return pg_error_set(
+		    PG_EINVALID, "the store needs a %s",
+		    kind == PG_STORE_BACKEND_NOTES ? "notes ref" : "directory");
+	struct pg_store *s = pg_calloc(1, sizeof(*s));
+	s->kind = kind;
+	s->repo = repo;
+	if (kind == PG_STORE_BACKEND_NOTES) {
+		int valid = 0;
+		if (!repo) {
+			free(s);
+			return pg_error_set(PG_EINVALID,
+					    "a git-notes store needs a git "
+					    "repository");
+		}
+		if (!pg_str_starts(where, "refs/notes/") ||
+		    git_reference_name_is_valid(&valid, where) < 0 || !valid) {
+			free(s);
+			return pg_error_set(PG_EINVALID,
+					    "'%s' is not a valid notes ref "
+					    "(expected refs/notes/<name>)",
+					    where);
+		}
+		s->ref = pg_strdup(where);
+	} else {
+		const char *wd = repo ? pg_git_workdir(repo) : NULL;
+		s->dir = where[0] != '/' && wd ? pg_path_join(wd, where)
+					       : pg_strdup(where);
+	}
+	*out = s;
+	return 0;
+}
+
+void pg_store_close(struct pg_store *s)
+{
+	if (!s)
+		return;
+	free(s->ref);
+	free(s->dir);
+	free(s);
+}
+
+/* ---- notes backend --------------------------------------------------- */
+
+static int signature(git_repository *repo, git_signature **out)
+{
+	if (git_signature_default(out, repo) == 0)
+		return 0;
+	/* No user.name/email configured (typical on CI runners). */
+	if (git_signature_now(out, "perfguard", "perfguard@localhost") < 0)
+		return pg_git_fail("cannot make a signature for the notes "
+				   "commit");
+	return 0;
+}
+
+static void backoff(unsigned attempt, unsigned *seed)
+{
+	unsigned span = 1u << (attempt < 6 ? attempt : 6);
+	if (span > CAS_MAX_BACKOFF_MS)
+		span = CAS_MAX_BACKOFF_MS;
+	long us = 200 + (long)(rand_r(seed) % (span * 1000u));
+	struct timespec ts = {.tv_sec = us / 1000000,
+			      .tv_nsec = (us % 1000000) * 1000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Set (text != NULL) or remove (text == NULL) the note of target under
+ * s->ref by compare-and-swap, retrying while other writers win.
+ */
+static int notes_update(struct pg_store *s, const char *key, const char *text)
+{
+	git_repository *repo = pg_git_raw(s->repo);
+	git_oid target;
+	int rc = pg_git_parse_oid(&target, key);
+	if (rc < 0)
+		return rc;
+	git_signature *sig = NULL;
+	if ((rc = signature(repo, &sig)) < 0)
+		return rc;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	char msg[128];
+	snprintf(msg, sizeof(msg), "perfguard: %s baseline of %s",
+		 text ? "save" : "drop", key);
+
+	for (unsigned attempt = 0; attempt < CAS_MAX_ATTEMPTS; attempt++) {
+		git_oid old, next;
+		git_commit *parent = NULL;
+		git_reference *ref = NULL;
+		memset(&old, 0, sizeof(old)); /* zero id: "must not exist" */
+		int grc = git_reference_name_to_id(&old, repo, s->ref);
+		if (grc < 0 && grc != GIT_ENOTFOUND) {
+			rc = pg_git_fail("cannot read %s", s->ref);
+			break;
+		}
+		if (grc == 0 && git_commit_lookup(&parent, repo, &old) < 0) {
+			rc = pg_git_fail("%s does not point to a notes commit",
+					 s->ref);
+			break;
+		}
+		if (text) {
+			grc =
+			    git_note_commit_create(&next, NULL, repo, parent,
+						   sig, sig, &target, text, 1);
+		} else if (!parent) {
+			grc = GIT_ENOTFOUND;
+		} else {
+			grc = git_note_commit_remove(&next, repo, parent, sig,
+						     sig, &target);
+		}
+		git_commit_free(parent);
+		if (grc == GIT_ENOTFOUND && !text) {
+			rc = not_stored(key);
+			break;
+		}
+		if (grc < 0) {
+			rc = pg_git_fail("cannot build the notes commit for "
+					 "%s",
+					 key);
+			break;
+		}
+		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
+						    1, &old, msg);
+		git_reference_free(ref);
+		if (grc == 0) {
+			rc = 0;
+			goto done;
+		}
+		if (grc != GIT_EMODIFIED && grc != GIT_ELOCKED &&
+		    grc != GIT_EEXISTS) {
+			rc = pg_git_fail("cannot update %s", s->ref);
+			break;
+		}
+		/* Another writer moved the ref: start again on top of it. */
+		backoff(attempt, &seed);
+		rc = pg_error_set(PG_EGIT,
+				  "%s kept changing under us (%d attempts); "
+				  "try again",
+				  s->ref, CAS_MAX_ATTEMPTS);
+	}
+done:
+	git_signature_free(sig);
+	return rc;
+}
+
+static int notes_load(struct pg_store *s, const char *key,
+		      struct pg_results *out)
+{
+	git_repository *repo = pg_git_raw(s->repo);
+	git_oid target;
+	int rc = pg_git_parse_oid(&target, key);
+	if (rc < 0)
+		return rc;
+	git_note *note = NULL;
+	git_blob *blob = NULL;
+	int grc = git_note_read(&note, repo, s->ref, &target);
+	if (grc == GIT_ENOTFOUND)
+		return not_stored(key);
+	if (grc < 0)
+		return pg_git_fail("cannot read the note of %s in %s", key,
+				   s->ref);
+	if (git_blob_lookup(&blob, repo, git_note_id(note)) < 0) {
+		rc = pg_git_fail("cannot read the note of %s in %s", key,
+				 s->ref);
+		goto cleanup;
+	}
+	git_object_size_t size = git_blob_rawsize(blob);
+	if (size > PG_RESULTS_MAX_BYTES) {
+		rc = pg_error_set(PG_ECORRUPT,
+				  "baseline of %s is corrupt: the note is "
+				  "larger than %u bytes",
+				  key, PG_RESULTS_MAX_BYTES);
+		goto cleanup;
+	}
+	rc = parse_stored(key, git_blob_rawcontent(blob), (size_t)size, out);
+cleanup:
+	git_blob_free(blob);
+	git_note_free(note);
+	return rc;
+}
+
+struct list_ctx {
+	git_odb *odb;
+	struct pg_store_entry *v;
+	size_t n, cap;
+	int rc;
+};
+
+static int list_note(const git_oid *blob_id, const git_oid *annotated,
+		     void *payload)
+{
+	struct list_ctx *c = payload;
+	struct pg_store_entry e;
+	size_t len = 0;
+	git_object_t type;
+	if (git_odb_read_header(&len, &type, c->odb, blob_id) < 0) {
+		c->rc = pg_git_fail("cannot read a note blob");
+		return -1;
+	}
+	git_oid_tostr(e.commit, sizeof(e.commit), annotated);
+	e.size_bytes = len;
+	PG_VEC_PUSH(c->v, c->n, c->cap, e);
+	return 0;
+}
+
+static int notes_list(struct pg_store *s, struct list_ctx *c)
+{
+	git_repository *repo = pg_git_raw(s->repo);
+	if (git_repository_odb(&c->odb, repo) < 0)
+		return pg_git_fail("cannot open the object database");
+	int grc = git_note_foreach(repo, s->ref, list_note, c);
+	git_odb_free(c->odb);
+	if (c->rc < 0)
+		return c->rc;
+	if (grc == GIT_ENOTFOUND)
+		return 0; /* no notes ref yet: an empty store */
+	if (grc < 0)
+		return pg_git_fail("cannot list the notes in %s", s->ref);
+	return 0;
+}
+
+/* ---- dir backend ----------------------------------------------------- */
+
+static char *dir_path(struct pg_store *s, const char *key)
+{
+	return pg_asprintf("%s/%s.json", s->dir, key);
+}
+
+static int dir_load(struct pg_store *s, const char *key, struct pg_results *out)
+{
+	char *path = dir_path(s, key);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len);
+	if (rc == PG_ENOTFOUND)
+		rc = not_stored(key);
+	else if (rc == PG_ELIMIT)
+		rc = pg_error_set(PG_ECORRUPT,
+				  "baseline of %s is corrupt: %s is larger "
+				  "than %u bytes",
+				  key, path, PG_RESULTS_MAX_BYTES);
+	else if (rc == 0)
+		rc = parse_stored(key, text, len, out);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static int dir_drop(struct pg_store *s, const char *key)
+{
+	char *path = dir_path(s, key);
+	int rc = 0;
+	if (unlink(path) < 0)
+		rc = errno == ENOENT
+			 ? not_stored(key)
+			 : pg_error_errno(PG_EIO, "cannot remove %s", path);
+	free(path);
+	return rc;
+}
+
+static int dir_list(struct pg_store *s, struct list_ctx *c)
+{
+	DIR *d = opendir(s->dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return pg_error_errno(PG_EIO, "cannot list %s", s->dir);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		struct pg_store_entry e;
+		if (strlen(name) != 45 || strcmp(name + 40, ".json") != 0 ||
+		    strspn(name, "0123456789abcdef") != 40)
+			continue;
+		char *path = pg_asprintf("%s/%s", s->dir, name);
+		struct stat st;
+		int ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+		free(path);
+		if (!ok)
+			continue;
+		memcpy(e.commit, name, 40);
+		e.commit[40] = '\0';
+		e.size_bytes = (size_t)st.st_size;
+		PG_VEC_PUSH(c->v, c->n, c->cap, e);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+int pg_store_save(struct pg_store *s, const char *commit,
+		  const struct pg_results *r)
+{
+	char key[41];
+	int rc = commit_key(commit, key);
+	if (rc < 0 || (rc = check_commit(key, r)) < 0)
+		return rc;
+	if (s->kind == PG_STORE_BACKEND_DIR) {
+		char *path = dir_path(s, key);
+		rc = pg_results_save(r, path);
+		free(path);
+		return rc;
+	}
+	struct pg_buf b;
+	pg_buf_init(&b, 0);
+	pg_results_write_json(r, &b);
+	rc = notes_update(s, key, b.data ? b.data : "");
+	pg_buf_release(&b);
+	return rc;
+}
+
+int pg_store_load(struct pg_store *s, const char *commit,
+		  struct pg_results *out)
+{
+	pg_results_init(out);
+	char key[41];
+	int rc = commit_key(commit, key);
+	if (rc < 0)
+		return rc;
+	return s->kind == PG_STORE_BACKEND_DIR ? dir_load(s, key, out)
+					       : notes_load(s, key, out);
+}
+
+int pg_store_drop(struct pg_store *s, const char *commit)
+{
+	char key[41];
+	int rc = commit_key(commit, key);
+	if (rc < 0)
+		return rc;
+	return s->kind == PG_STORE_BACKEND_DIR ? dir_drop(s, key)
+					       : notes_update(s, key, NULL);
+}
+
+int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
+		  size_t *n_out)
+{
+	struct list_ctx c = {0};
+	int rc = s->kind == PG_STORE_BACKEND_DIR ? dir_list(s, &c)
+						 : notes_list(s, &c);
+	if (rc < 0) {
+		free(c.v);
+		c.v = NULL;
+		c.n = 0;
+	}
+	*out = c.v;
+	*n_out = c.n;
+	return rc;
+}
