@@ -123,12 +123,6 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .regressions = regressions,
 	    .failed = failed,
 	};
-	if (mismatch)
-		cli_note(c,
-			 "warning: base and head were measured in different "
-			 "environments (%s differs); the comparison may "
-			 "reflect the machine, not the code",
-			 what ? what : "fingerprint");
 	struct pg_buf out;
 	pg_buf_init(&out, 0);
 	int rc = 0;
