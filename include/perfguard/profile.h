@@ -120,6 +120,8 @@ uint32_t pg_profile_find(const struct pg_profile *p, const char *id);
 size_t pg_profile_add_trial(struct pg_profile *p);
 /* Add to edge caller->callee (creating it). */
 void pg_profile_add_edge(struct pg_profile *p, const struct pg_edge *e);
+/* The root node's index (0), creating the root if the tree is empty. */
+uint32_t pg_profile_root(struct pg_profile *p);
 /*
  * Child node of `parent` for `func` (creating it, and the root first if the
  * tree is empty); returns its index, or PG_NO_FUNC if parent is not a node
@@ -185,7 +187,15 @@ int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 				 struct pg_buf *out);
 int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out);
 
-/* JSON (de)serialisation of one profile, shared with results sets. */
+/*
+ * JSON (de)serialisation of one profile, shared with results sets; the
+ * shape is documented in docs/results-format.md. write_json writes one
+ * object value at the writer's position. read_json fills p, which must be
+ * freshly initialised (else PG_EINVALID), and validates everything:
+ * PG_ECORRUPT with the position on any bad type, range, length, index or
+ * duplicate. On error p holds partial data: release it. Per-trial times
+ * must be within +-PG_MAX_NS. Write then read is exact.
+ */
 void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w);
 int pg_profile_read_json(struct pg_profile *p, const struct pg_json *j);
 

@@ -128,19 +128,19 @@ void pg_profile_add_edge(struct pg_profile *p, const struct pg_edge *e)
 	d->incl_ns = pg_sat_add_ns(d->incl_ns, e->incl_ns);
 }
 
-/* Create the root node if the tree is empty. */
-static void ensure_root(struct pg_profile *p)
+uint32_t pg_profile_root(struct pg_profile *p)
 {
 	if (p->nnodes)
-		return;
+		return 0;
 	pg_grow((void **)&p->nodes, &p->nodes_cap, 1, sizeof(*p->nodes));
 	p->nodes[0] = (struct pg_node){.parent = 0, .func = PG_NO_FUNC};
 	p->nnodes = 1;
+	return 0;
 }
 
 uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func)
 {
-	ensure_root(p);
+	pg_profile_root(p);
 	if (parent >= p->nnodes || func == PG_NO_FUNC)
 		return PG_NO_FUNC;
 	char key[32];
@@ -201,7 +201,7 @@ void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src)
 
 	if (src->nnodes) {
 		uint32_t *nmap = pg_malloc(src->nnodes * sizeof(*nmap));
-		ensure_root(dst);
+		pg_profile_root(dst);
 		nmap[0] = 0;
 		for (size_t i = 0; i < src->nnodes; i++) {
 			const struct pg_node *sn = &src->nodes[i];

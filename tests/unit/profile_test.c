@@ -434,6 +434,202 @@ static void merged_wire_trials_keep_per_trial_rows(void **state)
 	free(text);
 }
 
+/* ---- profile JSON ---------------------------------------------------- */
+
+/* A deterministic profile exercising every field and corner. */
+static void build_rich_profile(struct pg_profile *p, size_t nfuncs,
+			       size_t ntrials)
+{
+	pg_profile_init(p);
+	snprintf(p->mechanism, sizeof(p->mechanism), "setprofile");
+	snprintf(p->timer, sizeof(p->timer), "clock_gettime");
+	snprintf(p->python, sizeof(p->python), "3.9.18");
+	p->event_cost_ns = 23.456789012345678;
+	char id[64];
+	for (size_t i = 0; i < nfuncs; i++) {
+		snprintf(id, sizeof(id), "pkg/m%zu.py:f\"\\%zu\xc3\xa9", i % 7,
+			 i);
+		pg_profile_intern(p, id, i % 3 ? "pkg/m.py" : NULL, (int)i,
+				  (unsigned)(i % 8));
+	}
+	uint64_t x = 88172645463325252ull;
+	for (size_t t = 0; t < ntrials; t++) {
+		size_t ti = pg_profile_add_trial(p);
+		struct pg_trial *tr = &p->trials[ti];
+		tr->wall_ns = 1000000 + (int64_t)t;
+		tr->cpu_ns = 900000;
+		tr->total_ns = -5;
+		tr->events = UINT64_C(1) << 40;
+		tr->unmatched = t;
+		tr->threads = 3;
+		for (size_t i = 0; i < nfuncs; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			struct pg_sample *s = &tr->samples[i];
+			s->calls = x % 1000;
+			s->pcalls = t == 1 ? s->calls / 2 : s->calls;
+			s->resumes = t == 2 ? i : 0;
+			s->self_ns = (int64_t)(x % 100000) - 10;
+			s->incl_ns = i == 0 ? PG_MAX_NS : (int64_t)(x % 999999);
+		}
+	}
+	for (size_t i = 0; i + 1 < nfuncs; i++) {
+		struct pg_edge e = {.caller = (uint32_t)i,
+				    .callee = (uint32_t)(i + 1),
+				    .calls = i,
+				    .pcalls = i / 2,
+				    .self_ns = INT64_MAX - (int64_t)i,
+				    .incl_ns = -(int64_t)i};
+		pg_profile_add_edge(p, &e);
+	}
+	uint32_t node = pg_profile_root(p);
+	for (size_t i = 0; i < nfuncs; i++) {
+		node = pg_profile_child(p, i % 5 ? node : 0, (uint32_t)i);
+		p->nodes[node].calls = i;
+		p->nodes[node].self_ns = (int64_t)i * 3;
+		p->nodes[node].incl_ns = (int64_t)i * 7;
+	}
+}
+
+static void assert_profiles_equal(const struct pg_profile *a,
+				  const struct pg_profile *b)
+{
+	assert_string_equal(a->mechanism, b->mechanism);
+	assert_string_equal(a->timer, b->timer);
+	assert_string_equal(a->python, b->python);
+	assert_true(a->event_cost_ns == b->event_cost_ns);
+	assert_int_equal(a->nfuncs, b->nfuncs);
+	for (size_t i = 0; i < a->nfuncs; i++) {
+		assert_string_equal(a->funcs[i].id, b->funcs[i].id);
+		if (a->funcs[i].file)
+			assert_string_equal(a->funcs[i].file, b->funcs[i].file);
+		else
+			assert_null(b->funcs[i].file);
+		assert_int_equal(a->funcs[i].line, b->funcs[i].line);
+		assert_int_equal(a->funcs[i].flags, b->funcs[i].flags);
+	}
+	assert_int_equal(a->ntrials, b->ntrials);
+	for (size_t t = 0; t < a->ntrials; t++) {
+		const struct pg_trial *x = &a->trials[t], *y = &b->trials[t];
+		assert_int_equal(x->wall_ns, y->wall_ns);
+		assert_int_equal(x->cpu_ns, y->cpu_ns);
+		assert_int_equal(x->total_ns, y->total_ns);
+		assert_int_equal(x->events, y->events);
+		assert_int_equal(x->unmatched, y->unmatched);
+		assert_int_equal(x->threads, y->threads);
+		assert_memory_equal(x->samples, y->samples,
+				    a->nfuncs * sizeof(*x->samples));
+	}
+	assert_int_equal(a->nedges, b->nedges);
+	assert_memory_equal(a->edges, b->edges, a->nedges * sizeof(*a->edges));
+	assert_int_equal(a->nnodes, b->nnodes);
+	assert_memory_equal(a->nodes, b->nodes, a->nnodes * sizeof(*a->nodes));
+}
+
+static int read_profile_text(const char *text, size_t len,
+			     struct pg_profile *out)
+{
+	struct pg_json *j;
+	pg_profile_init(out);
+	int rc = pg_json_parse(text, len, &j);
+	if (rc)
+		return rc;
+	rc = pg_profile_read_json(out, j);
+	pg_json_free(j);
+	return rc;
+}
+
+static void profile_json_round_trip_is_exact(void **state)
+{
+	(void)state;
+	struct pg_profile p, q;
+	struct pg_buf a, b;
+	build_rich_profile(&p, 50, 4);
+	pg_buf_init(&a, 0);
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_json(&p, &a), 0);
+	assert_int_equal(read_profile_text(a.data, a.len, &q), 0);
+	assert_profiles_equal(&p, &q);
+	/* Writing the copy gives the same bytes. */
+	assert_int_equal(pg_profile_export_json(&q, &b), 0);
+	assert_string_equal(a.data, b.data);
+	/* Compact columns: trial 0 has neither pcalls nor resumes. */
+	assert_non_null(strstr(a.data, "\"pcalls\""));
+	pg_profile_release(&p);
+	pg_profile_release(&q);
+	pg_buf_release(&a);
+	pg_buf_release(&b);
+}
+
+static void profile_json_of_empty_profile_round_trips(void **state)
+{
+	(void)state;
+	struct pg_profile p, q;
+	struct pg_buf a;
+	pg_profile_init(&p);
+	pg_buf_init(&a, 0);
+	assert_int_equal(pg_profile_export_json(&p, &a), 0);
+	assert_int_equal(read_profile_text(a.data, a.len, &q), 0);
+	assert_profiles_equal(&p, &q);
+	pg_profile_release(&p);
+	pg_profile_release(&q);
+	pg_buf_release(&a);
+}
+
+static void profile_json_rejects_inconsistent_data(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to;
+	} cases[] = {
+	    {"\"calls\":[", "\"calls\":[1,"},	     /* row too long */
+	    {"\"self_ns\":[", "\"self_ns\":[-1.5,"}, /* not integer */
+	    {"\"incl_ns\":[1125899906842624",
+	     "\"incl_ns\":[1125899906842625"},	/* > PG_MAX_NS */
+	    {"\"caller\":[0", "\"caller\":[4"}, /* out of range */
+	    {"\"caller\":[0,1,2],\"callee\":[1,2,3]",
+	     "\"caller\":[1,1,2],\"callee\":[2,2,3]"}, /* duplicate */
+	    {"\"func\":[-1", "\"func\":[0"},	       /* root not root */
+	    {"\"parent\":[0,0", "\"parent\":[0,2"},    /* child first */
+	    {"\"flags\":1", "\"flags\":8"},	       /* unknown flag */
+	    {"\"line\":1", "\"line\":-1"},
+	    {"m1.py:f\\\"\\\\1", "m0.py:f\\\"\\\\0"}, /* dup id */
+	    {"\"mechanism\":\"setprofile\"", "\"mechanism\":7"},
+	    {"\"event_cost_ns\":23", "\"event_cost_ns\":-23"},
+	    {"\"threads\":3", "\"threads\":4294967296"},
+	    {"\"trials\":[", "\"trials\":[7,"},
+	    {"\"functions\":[", "\"functions\":[{},"},
+	    {"\"edges\":{", "\"edges\":{\"x\":0,"}, /* fine: extra */
+	    {"\"file\":null", "\"file\":1"},
+	    {"\"nodes\":{\"parent\":[", "\"nodes\":{\"parent\":[0,"},
+	};
+	struct pg_profile p;
+	struct pg_buf a;
+	build_rich_profile(&p, 4, 2);
+	pg_buf_init(&a, 0);
+	pg_profile_export_json(&p, &a);
+	pg_profile_release(&p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *at = strstr(a.data, cases[i].from);
+		if (!at)
+			fail_msg("case %zu: '%s' not in %s", i, cases[i].from,
+				 a.data);
+		char *text =
+		    pg_asprintf("%.*s%s%s", (int)(at - a.data), a.data,
+				cases[i].to, at + strlen(cases[i].from));
+		struct pg_profile q;
+		int rc = read_profile_text(text, strlen(text), &q);
+		pg_profile_release(&q);
+		bool extra_ok = i == 15;
+		if (extra_ok ? rc != 0 : rc != PG_ECORRUPT)
+			fail_msg("case %zu: rc %d (%s) for %s", i, rc,
+				 pg_error_message(), text);
+		free(text);
+	}
+	pg_buf_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +646,9 @@ int main(void)
 	    cmocka_unit_test(parse_wire_caps_line_length),
 	    cmocka_unit_test(parse_wire_refuses_a_used_profile),
 	    cmocka_unit_test(merged_wire_trials_keep_per_trial_rows),
+	    cmocka_unit_test(profile_json_round_trip_is_exact),
+	    cmocka_unit_test(profile_json_of_empty_profile_round_trips),
+	    cmocka_unit_test(profile_json_rejects_inconsistent_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
