@@ -1,0 +1,232 @@
+"""Run a script under the perfguard hook (docs/hook-protocol.md).
+
+Started as::
+
+    python -c "import sys; sys.path.append(sys.argv.pop(1)); import perfguard._boot" \
+        <hooks/<tag>> <script> [args...]
+
+Importing this module does everything: it removes the hook directory from
+sys.path again, makes sys.argv and sys.path[0] what ``python script.py``
+would, calibrates the hook, runs the script as ``__main__`` with the hook on
+(only the script's own code is profiled: the hook starts and stops inside
+the C function that evaluates it), writes PERFGUARD_WIRE_OUT also when the
+script raises or exits, and exits with the script's status. Failures of the
+hook itself print ``perfguard-hook: ...`` and exit 2.
+"""
+
+import os
+import sys
+
+
+def _fail(msg):
+    sys.stderr.write("perfguard-hook: %s\n" % msg)
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+_hook_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path
+               if not p or os.path.abspath(p) != _hook_dir]
+
+try:
+    from perfguard import _hook
+except ImportError as e:
+    _fail("the hook in %s does not fit this Python %s (%s): build it with "
+          "cmake -DPG_PYTHONS=%s" % (_hook_dir, sys.version.split()[0], e,
+                                     sys.executable))
+
+_CWD = os.getcwd()
+_ROOT = os.environ.get("PERFGUARD_ROOT") or ""
+
+
+def _prefixes():
+    import sysconfig
+    std = []
+    for key in ("stdlib", "platstdlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            for q in (os.path.abspath(p), os.path.realpath(p)):
+                if q not in std:
+                    std.append(q)
+    roots = []
+    if _ROOT:
+        for q in (os.path.abspath(_ROOT), os.path.realpath(_ROOT)):
+            if q not in roots:
+                roots.append(q)
+    return std, roots
+
+
+_STD, _ROOTS = _prefixes()
+
+
+def _below(path, base):
+    if path == base or not path.startswith(base.rstrip(os.sep) + os.sep):
+        return None
+    return path[len(base.rstrip(os.sep)) + 1:]
+
+
+def _file_id(filename):
+    """The id prefix and display path of a code object's file."""
+    if not filename or filename.startswith("<"):
+        return filename or "?", ""
+    path = os.path.normpath(os.path.join(_CWD, filename))
+    candidates = [path, os.path.realpath(path)]
+    for p in candidates:
+        parts = p.split(os.sep)
+        for i in range(len(parts) - 1, -1, -1):
+            if parts[i] in ("site-packages", "dist-packages"):
+                return "<site>/" + "/".join(parts[i + 1:]), path
+    for p in candidates:
+        for base in _STD:
+            rel = _below(p, base)
+            if rel is not None:
+                return "<stdlib>/" + rel.replace(os.sep, "/"), path
+    for p in candidates:
+        for base in _ROOTS:
+            rel = _below(p, base)
+            if rel is not None:
+                return rel.replace(os.sep, "/"), path
+    return path, path
+
+
+def _unwrap(v):
+    out = []
+    for attr in ("__func__", "fget", "fset", "fdel", "__wrapped__"):
+        f = getattr(v, attr, None)
+        if f is not None:
+            out.append(f)
+    out.append(v)
+    return out
+
+
+def _qualname(code, cls):
+    q = getattr(code, "co_qualname", None)
+    if q:
+        return q
+    # 3.9/3.10: find the class that defines this code, once per code object.
+    for k in getattr(cls, "__mro__", ()) or ():
+        try:
+            items = list(vars(k).values())
+        except TypeError:
+            continue
+        for v in items:
+            for f in _unwrap(v):
+                if getattr(f, "__code__", None) is code:
+                    return "%s.%s" % (k.__qualname__, code.co_name)
+    return code.co_name
+
+
+def _type_name(k):
+    mod = getattr(k, "__module__", None)
+    name = getattr(k, "__qualname__", None) or k.__name__
+    return name if mod in (None, "builtins") else "%s.%s" % (mod, name)
+
+
+def _builtin_name(obj):
+    if isinstance(obj, tuple):
+        cls, name = obj
+        for k in getattr(cls, "__mro__", (cls,)):
+            if name in vars(k):
+                return "%s.%s" % (_type_name(k), name)
+        return "%s.%s" % (_type_name(cls), name)
+    objclass = getattr(obj, "__objclass__", None)
+    if objclass is not None:
+        return "%s.%s" % (_type_name(objclass), obj.__name__)
+    self = getattr(obj, "__self__", None)
+    mod = getattr(self, "__name__", None) if self is not None else None
+    if not isinstance(mod, str):
+        mod = getattr(obj, "__module__", None)
+    if mod in (None, "builtins"):
+        return obj.__name__
+    return "%s.%s" % (mod, obj.__name__)
+
+
+def _describe(obj, cls, builtin):
+    """(id, file, line) of a function the hook saw."""
+    if builtin:
+        return "<builtin>:" + _builtin_name(obj), "", 0
+    prefix, path = _file_id(obj.co_filename)
+    return (prefix + ":" + _qualname(obj, cls), path,
+            obj.co_firstlineno)
+
+
+def _cal_target():
+    pass
+
+
+def _cal_loop(n, f=_cal_target):
+    for _ in range(n):
+        f()
+
+
+def _cal_c_loop(n, f=len, x=()):
+    for _ in range(n):
+        f(x)
+
+
+def _status(code):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def _main():
+    out = os.environ.get("PERFGUARD_WIRE_OUT")
+    if not out:
+        _fail("PERFGUARD_WIRE_OUT is not set")
+    if len(sys.argv) < 2:
+        _fail("usage: ... <hooks/<tag>> <script> [args...]")
+    script = os.path.abspath(sys.argv[1])
+    sys.argv = sys.argv[1:]
+    if sys.path and sys.path[0] == "":
+        sys.path[0] = os.path.dirname(script)
+    else:
+        sys.path.insert(0, os.path.dirname(script))
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        code = compile(source, script, "exec", dont_inherit=True)
+    except OSError as e:
+        sys.stderr.write("%s: can't open file %r: %s\n"
+                         % (sys.executable, script, e))
+        return 2
+    except SyntaxError:
+        import traceback
+        traceback.print_exc(limit=0)
+        return 1
+
+    import types
+    import builtins
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__cached__ = None
+    main.__builtins__ = builtins
+    main.__spec__ = None
+    sys.modules["__main__"] = main
+
+    _hook.calibrate(_cal_loop, _cal_c_loop, 20000)
+    status = 0
+    try:
+        _hook.run(code, main.__dict__)
+    except SystemExit as e:
+        status = _status(e.code)
+    except BaseException as e:
+        tb = e.__traceback__
+        sys.excepthook(type(e), e, tb.tb_next if tb and tb.tb_next else tb)
+        status = 1
+    try:
+        _hook.write(out, _describe)
+    except OSError as e:
+        _fail("cannot write %s: %s" % (out, e))
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    return status
+
+
+raise SystemExit(_main())
