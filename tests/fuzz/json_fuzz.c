@@ -4,14 +4,15 @@
  * Any input either fails with PG_EINVALID or parses; a parsed tree is
  * written back with the writer and must parse again to an equal tree
  * (numbers compared exactly, non-finite values excepted since the writer
- * turns them into null).
+ * turns them into null). A tree that reads as a profile must export to
+ * JSON that reads again and exports to the same bytes.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfguard/util.h"
+#include "perfguard/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,6 +86,33 @@ static void check_equal(const struct pg_json *a, const struct pg_json *b)
 	}
 }
 
+static void check_profile(const struct pg_json *j)
+{
+	struct pg_profile p, q;
+	struct pg_buf a, b;
+	struct pg_json *k = NULL;
+	pg_profile_init(&p);
+	pg_profile_init(&q);
+	pg_buf_init(&a, 0);
+	pg_buf_init(&b, 0);
+	int rc = pg_profile_read_json(&p, j);
+	if (rc && rc != PG_ECORRUPT)
+		abort();
+	if (!rc) {
+		if (pg_profile_export_json(&p, &a) ||
+		    pg_json_parse(a.data, a.len, &k) ||
+		    pg_profile_read_json(&q, k) ||
+		    pg_profile_export_json(&q, &b) || a.len != b.len ||
+		    memcmp(a.data, b.data, a.len))
+			abort();
+	}
+	pg_json_free(k);
+	pg_buf_release(&a);
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+	pg_profile_release(&q);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pg_json *j = NULL;
@@ -103,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pg_json_parse(b.data, b.len, &k))
 		abort();
 	check_equal(j, k);
+	check_profile(j);
 	pg_json_free(k);
 	pg_json_free(j);
 	pg_buf_release(&b);
