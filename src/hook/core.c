@@ -656,8 +656,7 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		uint32_t i = of[o].first;
 		uint64_t count = of[o].calls ? of[o].calls : of[o].resumes;
 		double mean_ns =
-		    count ? (double)ns_of(of[o].incl_ticks, npt) / (double)count
-			  : 0;
+		    count ? (double)of[o].incl_ticks * npt / (double)count : 0;
 		if (count && mean_ns < info->tiny_ns)
 			of[o].flags |= PG_HOOK_TINY;
 		fprintf(out, "F\t%u\t%u\t%d\t", o, of[o].flags,
