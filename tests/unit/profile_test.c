@@ -2,6 +2,7 @@
  * profile_test.c - unit tests of the profile model, results sets,
  * fingerprints, the wire parser, profile JSON and the exports.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -630,6 +631,175 @@ static void profile_json_rejects_inconsistent_data(void **state)
 	pg_buf_release(&a);
 }
 
+/* ---- summaries and exports -------------------------------------------- */
+
+static void summarise_takes_medians_and_mad_across_trials(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	pg_profile_init(&p);
+	pg_profile_intern(&p, "a", NULL, 0, 0);
+	pg_profile_intern(&p, "b", NULL, 0, 0);
+	const int64_t self_a[] = {100, 300, 200, 1000};
+	for (size_t t = 0; t < 4; t++) {
+		size_t ti = pg_profile_add_trial(&p);
+		p.trials[ti].samples[0].calls = 2;
+		p.trials[ti].samples[0].pcalls = 1;
+		p.trials[ti].samples[0].self_ns = self_a[t];
+		p.trials[ti].samples[1].calls = 5;
+		p.trials[ti].samples[1].self_ns = 10;
+		p.trials[ti].total_ns = self_a[t] + 10;
+	}
+	struct pg_func_summary *s;
+	pg_profile_summarise(&p, PG_SORT_TOTTIME, &s);
+	assert_int_equal(s[0].func, 0);
+	assert_true(s[0].self_ns == 250);     /* median of 100 200 300 1000 */
+	assert_true(s[0].self_mad_ns == 100); /* |.|: 150 50 50 750 */
+	assert_true(s[0].calls == 2 && s[0].pcalls == 1);
+	assert_true(fabs(s[0].self_share - 250.0 / 260.0) < 1e-12);
+	assert_int_equal(s[1].func, 1);
+	free(s);
+	pg_profile_summarise(&p, PG_SORT_CALLS, &s);
+	assert_int_equal(s[0].func, 1);
+	free(s);
+	pg_profile_summarise(&p, PG_SORT_NAME, &s);
+	assert_int_equal(s[0].func, 0);
+	free(s);
+	pg_profile_release(&p);
+}
+
+static void table_looks_like_cprofile(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	struct pg_buf b;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	p.trials[0].samples[0].pcalls = 0; /* show "calls/pcalls" */
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_table(&p, PG_SORT_CUMTIME, 2, &b),
+			 0);
+	assert_non_null(strstr(b.data, "        13 function calls (12 "
+				       "primitive calls) in 0.000 seconds\n"));
+	assert_non_null(strstr(b.data, "Ordered by: cumulative time\n"));
+	assert_non_null(strstr(b.data, "List reduced from 3 to 2 due to "
+				       "restriction <2>\n"));
+	assert_non_null(strstr(b.data,
+			       "   ncalls  tottime  percall  cumtime"
+			       "  percall filename:lineno(function)\n"));
+	assert_non_null(strstr(b.data, "      1/0    0.000    0.000    0.000"
+				       "          app.py:main\n"));
+	assert_non_null(strstr(b.data, "app.py:gen\n"));
+	assert_null(strstr(b.data, "<builtin>:len"));
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
+static void table_of_several_trials_has_a_spread_column(void **state)
+{
+	(void)state;
+	struct pg_profile a, m;
+	struct pg_buf b;
+	pg_profile_init(&m);
+	for (int t = 0; t < 3; t++) {
+		assert_int_equal(parse_wire_text(&a, wire_ok), 0);
+		a.trials[0].samples[0].self_ns = 1000000000 + t * 500000000;
+		a.trials[0].samples[0].incl_ns = 3000000000;
+		pg_profile_merge(&m, &a);
+		pg_profile_release(&a);
+	}
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_table(&m, PG_SORT_TOTTIME, 0, &b),
+			 0);
+	assert_non_null(strstr(b.data, "(median of 3 trials)"));
+	assert_non_null(strstr(b.data, "  percall   spread filename"));
+	assert_non_null(strstr(b.data, "        1    1.500    1.500    3.000"
+				       "    3.000    33.3% app.py:main\n"));
+	pg_buf_release(&b);
+	pg_profile_release(&m);
+}
+
+static void collapsed_lists_tree_paths_with_self_microseconds(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	struct pg_buf b;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_collapsed(&p, &b), 0);
+	assert_string_equal(b.data, "app.py:main 1\n"
+				    "app.py:main;<builtin>:len 2\n"
+				    "app.py:main;app.py:gen 6\n");
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
+static void speedscope_export_is_a_sampled_profile(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	struct pg_buf b;
+	struct pg_json *j;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_speedscope(&p, "bench", &b), 0);
+	assert_int_equal(pg_json_parse(b.data, b.len, &j), 0);
+	const char *schema;
+	assert_int_equal(pg_json_get_str(j, "$schema", &schema), 0);
+	assert_string_equal(
+	    schema, "https://www.speedscope.app/file-format-schema.json");
+	const struct pg_json *frames =
+	    pg_json_get_array(pg_json_get_object(j, "shared"), "frames");
+	assert_non_null(frames);
+	assert_int_equal(frames->len, 3);
+	const struct pg_json *prof = pg_json_get_array(j, "profiles")->items[0];
+	const struct pg_json *samples = pg_json_get_array(prof, "samples");
+	const struct pg_json *weights = pg_json_get_array(prof, "weights");
+	assert_int_equal(samples->len, 3);
+	assert_int_equal(weights->len, 3);
+	assert_int_equal(samples->items[2]->len, 2);
+	assert_int_equal(samples->items[2]->items[1]->integer, 2);
+	assert_int_equal(weights->items[2]->integer, 6000);
+	int64_t end;
+	assert_int_equal(pg_json_get_i64(prof, "endValue", &end), 0);
+	assert_int_equal(end, 9000);
+	pg_json_free(j);
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
+static void pstats_export_is_a_marshal_dict(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	struct pg_buf b;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_pstats(&p, &b), 0);
+	assert_int_equal(b.data[0], '{');
+	assert_int_equal(b.data[b.len - 1], '0');
+	assert_non_null(memmem(b.data, b.len, "<built-in method len>", 21));
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
+static void exports_respect_a_capped_buffer(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	struct pg_buf b;
+	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	pg_buf_init(&b, 16);
+	assert_int_equal(pg_profile_export_pstats(&p, &b), PG_ELIMIT);
+	assert_int_equal(pg_profile_export_speedscope(&p, NULL, &b), PG_ELIMIT);
+	assert_int_equal(pg_profile_export_json(&p, &b), PG_ELIMIT);
+	assert_int_equal(pg_profile_export_table(&p, PG_SORT_NAME, 0, &b),
+			 PG_ELIMIT);
+	assert_int_equal(pg_profile_export_collapsed(&p, &b), PG_ELIMIT);
+	assert_int_equal(b.len, 0);
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +819,13 @@ int main(void)
 	    cmocka_unit_test(profile_json_round_trip_is_exact),
 	    cmocka_unit_test(profile_json_of_empty_profile_round_trips),
 	    cmocka_unit_test(profile_json_rejects_inconsistent_data),
+	    cmocka_unit_test(summarise_takes_medians_and_mad_across_trials),
+	    cmocka_unit_test(table_looks_like_cprofile),
+	    cmocka_unit_test(table_of_several_trials_has_a_spread_column),
+	    cmocka_unit_test(collapsed_lists_tree_paths_with_self_microseconds),
+	    cmocka_unit_test(speedscope_export_is_a_sampled_profile),
+	    cmocka_unit_test(pstats_export_is_a_marshal_dict),
+	    cmocka_unit_test(exports_respect_a_capped_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
