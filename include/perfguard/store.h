@@ -84,4 +84,21 @@ struct pg_store_entry {
 int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 		  size_t *n_out);
 
+/*
+ * Union the notes of another notes ref (e.g. the remote's notes fetched
+ * into refs/notes/perfguard-remote) into this NOTES store's ref, so that
+ * pushing ours afterwards is a fast-forward for the remote. A commit noted
+ * only on their side gets their note; one noted on both keeps the results
+ * set with the newer `created` (a side that does not parse loses; ours
+ * wins ties); notes only on our side stay. When theirs is already
+ * contained in ours nothing changes; when ours is contained in theirs (or
+ * missing) our ref fast-forwards to theirs; otherwise a notes merge commit
+ * with parents (ours, theirs) is made. The ref moves by compare-and-swap
+ * like save. *taken_out (may be NULL) is the number of their notes
+ * adopted. PG_ENOTFOUND when other_ref does not exist, PG_EINVALID for a
+ * DIR store or a bad ref name.
+ */
+int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
+		       size_t *taken_out);
+
 #endif

@@ -455,3 +455,242 @@ int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 	*n_out = c.n;
 	return rc;
 }
+
+/* ---- merging another notes ref ---------------------------------------- */
+
+struct note_pair {
+	git_oid blob, annotated;
+};
+
+struct pair_vec {
+	struct note_pair *v;
+	size_t n, cap;
+};
+
+static int collect_note(const git_oid *blob_id, const git_oid *annotated,
+			void *payload)
+{
+	struct pair_vec *pv = payload;
+	struct note_pair p = {.blob = *blob_id, .annotated = *annotated};
+	PG_VEC_PUSH(pv->v, pv->n, pv->cap, p);
+	return 0;
+}
+
+/*
+ * The `created` of the results set in blob (newly allocated), or NULL
+ * when the blob is not a results set we can read (or holds a NUL).
+ */
+static char *blob_created(git_repository *repo, const git_oid *id)
+{
+	git_blob *blob = NULL;
+	char *created = NULL;
+	if (git_blob_lookup(&blob, repo, id) < 0) {
+		pg_error_clear();
+		return NULL;
+	}
+	size_t len = (size_t)git_blob_rawsize(blob);
+	const char *text = git_blob_rawcontent(blob);
+	struct pg_results r;
+	if (len <= PG_RESULTS_MAX_BYTES && !memchr(text, '\0', len) &&
+	    pg_results_read_json(&r, text, len) == 0) {
+		created = r.created;
+		r.created = NULL;
+		pg_results_release(&r);
+	}
+	pg_error_clear();
+	git_blob_free(blob);
+	return created;
+}
+
+/* Should their note replace ours? */
+static bool theirs_is_newer(git_repository *repo, const git_oid *ours,
+			    const git_oid *theirs)
+{
+	if (git_oid_equal(ours, theirs))
+		return false;
+	char *a = blob_created(repo, ours);
+	char *b = blob_created(repo, theirs);
+	bool yes = b && (!a || strcmp(b, a) > 0);
+	free(a);
+	free(b);
+	return yes;
+}
+
+/*
+ * One merge attempt: compute the new value of our ref from `old` (zero
+ * when missing) and `theirs`; *next_out unchanged (== old) means nothing
+ * to do.
+ */
+static int merge_once(git_repository *repo, const git_signature *sig,
+		      const git_oid *old, const git_oid *theirs,
+		      const char *other_ref, git_oid *next_out,
+		      size_t *taken_out)
+{
+	*next_out = *old;
+	*taken_out = 0;
+	if (git_oid_equal(old, theirs) ||
+	    (!git_oid_is_zero(old) &&
+	     git_graph_descendant_of(repo, old, theirs) == 1))
+		return 0; /* theirs already in ours */
+	bool fast_forward = git_oid_is_zero(old) ||
+			    git_graph_descendant_of(repo, theirs, old) == 1;
+	git_commit *ours_c = NULL, *theirs_c = NULL, *cur = NULL;
+	git_tree *tree = NULL;
+	struct pair_vec pv = {0};
+	int rc = 0;
+	if ((!git_oid_is_zero(old) &&
+	     git_commit_lookup(&ours_c, repo, old) < 0) ||
+	    git_commit_lookup(&theirs_c, repo, theirs) < 0) {
+		rc = pg_git_fail("cannot read the notes commits to merge");
+		goto cleanup;
+	}
+	if (git_note_foreach(repo, other_ref, collect_note, &pv) < 0) {
+		rc = pg_git_fail("cannot list the notes in %s", other_ref);
+		goto cleanup;
+	}
+	if (fast_forward) {
+		/* Their history holds ours: count what changes, take it. */
+		for (size_t i = 0; i < pv.n; i++) {
+			git_note *mine = NULL;
+			if (!ours_c ||
+			    git_note_commit_read(&mine, repo, ours_c,
+						 &pv.v[i].annotated) < 0 ||
+			    !git_oid_equal(git_note_id(mine), &pv.v[i].blob))
+				(*taken_out)++;
+			git_note_free(mine);
+		}
+		pg_error_clear();
+		*next_out = *theirs;
+		goto cleanup;
+	}
+	cur = ours_c;
+	for (size_t i = 0; i < pv.n; i++) {
+		git_note *mine = NULL;
+		bool take;
+		int grc = git_note_commit_read(&mine, repo, ours_c,
+					       &pv.v[i].annotated);
+		if (grc == GIT_ENOTFOUND) {
+			take = true;
+		} else if (grc < 0) {
+			rc = pg_git_fail("cannot read our notes");
+			goto cleanup;
+		} else {
+			take = theirs_is_newer(repo, git_note_id(mine),
+					       &pv.v[i].blob);
+			git_note_free(mine);
+		}
+		if (!take)
+			continue;
+		git_blob *blob = NULL;
+		if (git_blob_lookup(&blob, repo, &pv.v[i].blob) < 0) {
+			rc = pg_git_fail("cannot read a note of %s", other_ref);
+			goto cleanup;
+		}
+		/* git_note_commit_create takes a C string: copy the blob. */
+		char *text = pg_strndup(git_blob_rawcontent(blob),
+					(size_t)git_blob_rawsize(blob));
+		git_blob_free(blob);
+		git_oid next;
+		grc = git_note_commit_create(&next, NULL, repo, cur, sig, sig,
+					     &pv.v[i].annotated, text, 1);
+		free(text);
+		git_commit *next_c = NULL;
+		if (grc < 0 || git_commit_lookup(&next_c, repo, &next) < 0) {
+			rc = pg_git_fail("cannot build the merged notes");
+			goto cleanup;
+		}
+		if (cur != ours_c)
+			git_commit_free(cur);
+		cur = next_c;
+		(*taken_out)++;
+	}
+	if (git_commit_tree(&tree, cur) < 0) {
+		rc = pg_git_fail("cannot read the merged notes tree");
+		goto cleanup;
+	}
+	const git_commit *parents[2] = {ours_c, theirs_c};
+	char msg[512];
+	snprintf(msg, sizeof(msg), "perfguard: merge notes from %s", other_ref);
+	if (git_commit_create(next_out, repo, NULL, sig, sig, NULL, msg, tree,
+			      2, parents) < 0)
+		rc = pg_git_fail("cannot create the notes merge commit");
+cleanup:
+	if (cur != ours_c)
+		git_commit_free(cur);
+	git_tree_free(tree);
+	git_commit_free(ours_c);
+	git_commit_free(theirs_c);
+	free(pv.v);
+	return rc;
+}
+
+int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
+		       size_t *taken_out)
+{
+	size_t taken = 0;
+	if (taken_out)
+		*taken_out = 0;
+	if (s->kind != PG_STORE_BACKEND_NOTES)
+		return pg_error_set(PG_EINVALID,
+				    "only a git-notes store can merge a "
+				    "notes ref");
+	int valid = 0;
+	if (!other_ref || git_reference_name_is_valid(&valid, other_ref) < 0 ||
+	    !valid || !pg_str_starts(other_ref, "refs/"))
+		return pg_error_set(PG_EINVALID, "'%s' is not a valid ref name",
+				    other_ref ? other_ref : "(null)");
+	git_repository *repo = pg_git_raw(s->repo);
+	git_signature *sig = NULL;
+	int rc = signature(repo, &sig);
+	if (rc < 0)
+		return rc;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (unsigned attempt = 0; attempt < CAS_MAX_ATTEMPTS; attempt++) {
+		git_oid old, theirs, next;
+		memset(&old, 0, sizeof(old));
+		int grc = git_reference_name_to_id(&theirs, repo, other_ref);
+		if (grc == GIT_ENOTFOUND) {
+			rc = pg_error_set(PG_ENOTFOUND, "no notes ref '%s'",
+					  other_ref);
+			break;
+		}
+		if (grc < 0) {
+			rc = pg_git_fail("cannot read %s", other_ref);
+			break;
+		}
+		grc = git_reference_name_to_id(&old, repo, s->ref);
+		if (grc < 0 && grc != GIT_ENOTFOUND) {
+			rc = pg_git_fail("cannot read %s", s->ref);
+			break;
+		}
+		rc = merge_once(repo, sig, &old, &theirs, other_ref, &next,
+				&taken);
+		if (rc < 0)
+			break;
+		if (git_oid_equal(&next, &old))
+			break; /* nothing to do */
+		git_reference *ref = NULL;
+		char msg[512];
+		snprintf(msg, sizeof(msg), "perfguard: merge notes from %s",
+			 other_ref);
+		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
+						    1, &old, msg);
+		git_reference_free(ref);
+		if (grc == 0)
+			break;
+		if (grc != GIT_EMODIFIED && grc != GIT_ELOCKED &&
+		    grc != GIT_EEXISTS) {
+			rc = pg_git_fail("cannot update %s", s->ref);
+			break;
+		}
+		backoff(attempt, &seed);
+		rc = pg_error_set(PG_EGIT,
+				  "%s kept changing under us (%d attempts); "
+				  "try again",
+				  s->ref, CAS_MAX_ATTEMPTS);
+	}
+	git_signature_free(sig);
+	if (rc == 0 && taken_out)
+		*taken_out = taken;
+	return rc;
+}

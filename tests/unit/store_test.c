@@ -572,6 +572,85 @@ static void concurrent_writers_never_lose_each_others_notes(void **state)
 	free(dir);
 }
 
+/* Save a results set for commit with the given created/clock into s. */
+static void save_as(struct pg_store *s, const char *commit, const char *created,
+		    const char *clock)
+{
+	struct pg_results r;
+	make_results(&r, commit);
+	free(r.created);
+	r.created = pg_strdup(created);
+	free(r.clock);
+	r.clock = pg_strdup(clock);
+	assert_int_equal(pg_store_save(s, commit, &r), 0);
+	pg_results_release(&r);
+}
+
+static void assert_clock(struct pg_store *s, const char *commit,
+			 const char *want)
+{
+	struct pg_results back;
+	assert_int_equal(pg_store_load(s, commit, &back), 0);
+	assert_string_equal(back.clock, want);
+	pg_results_release(&back);
+}
+
+static void merge_ref_unions_notes_keeping_the_newer(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_open(&fx, PG_STORE_BACKEND_NOTES);
+	struct pg_store *theirs = NULL;
+	assert_int_equal(pg_store_open(fx.repo, PG_STORE_BACKEND_NOTES,
+				       "refs/notes/theirs", &theirs),
+			 0);
+	size_t taken = 99;
+	assert_int_equal(
+	    pg_store_merge_ref(fx.store, "refs/notes/theirs", &taken),
+	    PG_ENOTFOUND);
+
+	/* ours: c0 newer than theirs, c1 older than theirs. */
+	save_as(fx.store, fx.ids[0], "2024-05-02T00:00:00Z", "ours");
+	save_as(fx.store, fx.ids[1], "2024-05-01T00:00:00Z", "ours");
+	/* theirs: c0 older, c1 newer, c2 only there. */
+	save_as(theirs, fx.ids[0], "2024-05-01T00:00:00Z", "theirs");
+	save_as(theirs, fx.ids[1], "2024-05-03T00:00:00Z", "theirs");
+	save_as(theirs, fx.ids[2], "2024-05-01T00:00:00Z", "theirs");
+
+	assert_int_equal(
+	    pg_store_merge_ref(fx.store, "refs/notes/theirs", &taken), 0);
+	assert_int_equal(taken, 2);
+	assert_int_equal(list_count(fx.store, NULL, NULL), 3);
+	assert_clock(fx.store, fx.ids[0], "ours");
+	assert_clock(fx.store, fx.ids[1], "theirs");
+	assert_clock(fx.store, fx.ids[2], "theirs");
+	/* Pushing ours now fast-forwards a remote that has theirs. */
+	sh(fx.dir, "git merge-base --is-ancestor refs/notes/theirs "
+		   "refs/notes/perfguard");
+	char *before = sh_out(fx.dir, "git rev-parse refs/notes/perfguard");
+	assert_int_equal(
+	    pg_store_merge_ref(fx.store, "refs/notes/theirs", &taken), 0);
+	assert_int_equal(taken, 0);
+	char *after = sh_out(fx.dir, "git rev-parse refs/notes/perfguard");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* Into an empty ref: ours becomes theirs. */
+	struct pg_store *empty = NULL;
+	assert_int_equal(pg_store_open(fx.repo, PG_STORE_BACKEND_NOTES,
+				       "refs/notes/empty", &empty),
+			 0);
+	assert_int_equal(pg_store_merge_ref(empty, "refs/notes/theirs", &taken),
+			 0);
+	assert_int_equal(taken, 3);
+	sh(fx.dir, "test $(git rev-parse refs/notes/empty) = "
+		   "$(git rev-parse refs/notes/theirs)");
+	pg_store_close(empty);
+	pg_store_close(theirs);
+	fixture_close(&fx);
+}
+
 int main(void)
 {
 	setenv("GIT_AUTHOR_NAME", "Perf Guard", 1);
@@ -591,6 +670,7 @@ int main(void)
 	    cmocka_unit_test(corrupt_note_is_corrupt_not_missing),
 	    cmocka_unit_test(corrupt_dir_file_is_corrupt_not_missing),
 	    cmocka_unit_test(concurrent_writers_never_lose_each_others_notes),
+	    cmocka_unit_test(merge_ref_unions_notes_keeping_the_newer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
