@@ -99,11 +99,31 @@ def _unwrap(v):
     return out
 
 
+_FUNC_QUALNAMES = None
+
+
+def _func_qualnames():
+    """code -> __qualname__ of the live functions (one heap walk)."""
+    global _FUNC_QUALNAMES
+    if _FUNC_QUALNAMES is None:
+        import gc
+        import types
+        _FUNC_QUALNAMES = {}
+        for o in gc.get_objects():
+            if isinstance(o, types.FunctionType):
+                _FUNC_QUALNAMES.setdefault(o.__code__, o.__qualname__)
+    return _FUNC_QUALNAMES
+
+
 def _qualname(code, cls):
     q = getattr(code, "co_qualname", None)
     if q:
         return q
-    # 3.9/3.10: find the class that defines this code, once per code object.
+    # 3.9/3.10: a live function object knows its qualified name; else find
+    # the class that defines this code from its first argument's type.
+    q = _func_qualnames().get(code)
+    if q:
+        return q
     for k in getattr(cls, "__mro__", ()) or ():
         try:
             items = list(vars(k).values())
@@ -215,7 +235,10 @@ def _main():
         status = _status(e.code)
     except BaseException as e:
         tb = e.__traceback__
-        sys.excepthook(type(e), e, tb.tb_next if tb and tb.tb_next else tb)
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next  # hide the boot frame, as python script.py
+            e.__traceback__ = tb
+        sys.excepthook(type(e), e, tb)
         status = 1
     try:
         _hook.write(out, _describe)

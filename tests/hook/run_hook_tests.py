@@ -1,0 +1,401 @@
+"""Hook tests for one interpreter: run scripts through the boot protocol
+(docs/hook-protocol.md) and check the wire output.
+
+Usage: <python> run_hook_tests.py <build>/hooks/<tag>
+
+Runs under the interpreter being tested, which also runs the scripts. Call
+counts are exact (the scripts count their own calls independently where it
+is not obvious); timing checks are only generous comparisons.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HOOK_DIR = None
+BOOT = ("import sys; sys.path.append(sys.argv.pop(1)); "
+        "import perfguard._boot")
+
+
+class Wire:
+    """A parsed, validated wire file."""
+
+    def __init__(self, text):
+        lines = text.split("\n")
+        assert lines[-1] == "", "no final newline"
+        lines = lines[:-1]
+        assert lines[0] == "perfguard-wire\t1", lines[0]
+        self.header = {}
+        keys = ["mechanism", "timer", "python", "event_cost_ns", "wall_ns",
+                "threads", "events", "unmatched"]
+        for key, line in zip(keys, lines[1:9]):
+            k, v = line.split("\t")
+            assert k == key, (k, key)
+            self.header[k] = v
+        self.funcs, self.stats, self.edges, self.nodes = [], [], [], []
+        order = "FSEN"
+        last = 0
+        for line in lines[9:-1]:
+            p = line.split("\t")
+            kind = order.index(p[0])
+            assert kind >= last, "records out of order: " + line
+            last = kind
+            if p[0] == "F":
+                assert len(p) == 6 and int(p[1]) == len(self.funcs), line
+                self.funcs.append({"flags": int(p[2]), "line": int(p[3]),
+                                   "id": p[4], "file": p[5]})
+            elif p[0] == "S":
+                assert len(p) == 7 and int(p[1]) == len(self.stats), line
+                c, pc, r, s, i = map(int, p[2:])
+                self.stats.append({"calls": c, "pcalls": pc, "resumes": r,
+                                   "self": s, "incl": i})
+            elif p[0] == "E":
+                assert len(p) == 7, line
+                self.edges.append(tuple(map(int, p[1:])))
+            else:
+                assert len(p) == 7 and int(p[1]) == len(self.nodes) + 1
+                node, parent, func = map(int, p[1:4])
+                assert parent < node and func < len(self.funcs), line
+                self.nodes.append(tuple(map(int, p[1:])))
+        end = lines[-1].split("\t")
+        assert end == ["end", str(len(self.funcs))], lines[-1]
+        assert len(self.stats) == len(self.funcs)
+        ids = [f["id"] for f in self.funcs]
+        assert len(set(ids)) == len(ids), "duplicate ids"
+        self.by_id = {f["id"]: dict(self.stats[i], **f)
+                      for i, f in enumerate(self.funcs)}
+
+    def __getitem__(self, fid):
+        return self.by_id[fid]
+
+    def get(self, fid):
+        return self.by_id.get(fid)
+
+    def index(self, fid):
+        return [f["id"] for f in self.funcs].index(fid)
+
+
+class HookTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = os.path.realpath(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_script(self, source, name="prog.py", args=(), status=0):
+        path = os.path.join(self.root, "pkg", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(source))
+        out = os.path.join(self.root, "wire.txt")
+        env = dict(os.environ, PERFGUARD_WIRE_OUT=out,
+                   PERFGUARD_ROOT=self.root)
+        p = subprocess.run([sys.executable, "-c", BOOT, HOOK_DIR, path]
+                           + list(args), env=env, cwd=self.root,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=300)
+        self.assertEqual(p.returncode, status, p.stderr)
+        self.stdout, self.stderr = p.stdout, p.stderr
+        with open(out) as f:
+            wire = Wire(f.read())
+        for fid, s in wire.by_id.items():
+            self.assertLessEqual(s["pcalls"], s["calls"], fid)
+        return wire
+
+    def test_header_names_mechanism_and_counts_no_unmatched(self):
+        w = self.run_script("def f():\n    pass\nf()\n")
+        want = "monitoring" if sys.version_info >= (3, 12) else "setprofile"
+        self.assertEqual(w.header["mechanism"], want)
+        self.assertIn(w.header["timer"], ("tsc", "clock_gettime"))
+        self.assertEqual(w.header["python"], sys.version.split()[0])
+        self.assertEqual(w.header["unmatched"], "0")
+        self.assertEqual(w.header["threads"], "1")
+        self.assertGreater(int(w.header["events"]), 0)
+        self.assertGreater(int(w.header["wall_ns"]), 0)
+
+    def test_recursion_counts_calls_exactly_and_ids_are_relative(self):
+        w = self.run_script("""
+            def fib(n):
+                return n if n < 2 else fib(n - 1) + fib(n - 2)
+            fib(20)
+        """)
+        fib = w["pkg/prog.py:fib"]
+        self.assertEqual(fib["calls"], 21891)
+        self.assertEqual(fib["pcalls"], 1)
+        self.assertEqual(fib["line"], 2)
+        self.assertEqual(fib["file"], os.path.join(self.root, "pkg",
+                                                   "prog.py"))
+        mod = w["pkg/prog.py:<module>"]
+        self.assertEqual(mod["calls"], 1)
+        self.assertGreaterEqual(mod["incl"], fib["incl"])
+        # Only the script ran: no boot code, no runpy.
+        for fid in w.by_id:
+            self.assertNotIn("_boot", fid)
+            self.assertNotIn("runpy", fid)
+        # fib calls itself 21890 times; the edge says so.
+        i = w.index("pkg/prog.py:fib")
+        self.assertIn(21890, [e[2] for e in w.edges
+                              if e[0] == i and e[1] == i])
+
+    def test_methods_properties_and_class_methods_have_qualified_names(self):
+        w = self.run_script("""
+            class Rect:
+                def __init__(self, w, h):
+                    self._w, self._h = w, h
+                @property
+                def width(self):
+                    return self._w
+                def area(self):
+                    return self.width * self._h
+                @classmethod
+                def square(cls, s):
+                    return cls(s, s)
+                @staticmethod
+                def unit():
+                    return 1
+            class Square(Rect):
+                def area(self):
+                    return super().area() + Rect.unit()
+            total = 0
+            for i in range(50):
+                total += Square.square(i).area()
+            for i in range(30):
+                total += Rect(i, 2).area()
+        """)
+        self.assertEqual(w["pkg/prog.py:Rect.__init__"]["calls"], 80)
+        self.assertEqual(w["pkg/prog.py:Rect.area"]["calls"], 80)
+        self.assertEqual(w["pkg/prog.py:Square.area"]["calls"], 50)
+        self.assertEqual(w["pkg/prog.py:Rect.width"]["calls"], 80)
+        self.assertEqual(w["pkg/prog.py:Rect.square"]["calls"], 50)
+        self.assertEqual(w["pkg/prog.py:Rect.unit"]["calls"], 50)
+        self.assertEqual(w.header["unmatched"], "0")
+
+    def test_generator_is_one_call_however_often_it_resumes(self):
+        w = self.run_script("""
+            def gen(n):
+                for i in range(n):
+                    yield i
+            total = 0
+            for k in range(7):
+                for v in gen(5):
+                    total += v
+            g = gen(3)
+            next(g)  # started, left suspended: one call, no resume
+        """)
+        g = w["pkg/prog.py:gen"]
+        self.assertEqual(g["calls"], 8)
+        self.assertTrue(g["flags"] & 2)
+        # Each of the 7 consumed generators resumes after each of its 5
+        # yields (closing a suspended one may or may not resume it,
+        # depending on the version, so the 8th stays suspended).
+        self.assertEqual(g["resumes"], 7 * 5)
+        self.assertEqual(w.header["unmatched"], "0")
+
+    def test_asyncio_tasks_count_coroutines_once(self):
+        w = self.run_script("""
+            import asyncio
+            calls = {"helper": 0}
+            def helper(x):
+                calls["helper"] += 1
+                return x + 1
+            async def worker(i, k):
+                v = 0
+                for _ in range(k):
+                    v = helper(v)
+                    await asyncio.sleep(0)
+                return v
+            async def main():
+                res = await asyncio.gather(*(worker(i, 4)
+                                             for i in range(200)))
+                assert sum(res) == 800
+            asyncio.run(main())
+            print(calls["helper"])
+        """)
+        self.assertEqual(int(self.stdout), 800)
+        self.assertEqual(w["pkg/prog.py:helper"]["calls"], 800)
+        worker = w["pkg/prog.py:worker"]
+        self.assertEqual(worker["calls"], 200)
+        self.assertEqual(worker["resumes"], 200 * 4)
+        self.assertTrue(worker["flags"] & 2)
+        self.assertEqual(w["pkg/prog.py:main"]["calls"], 1)
+
+    def test_four_threads_count_exactly_and_inclusive_covers_self(self):
+        w = self.run_script("""
+            import threading
+            def leaf(x):
+                return x * 2
+            def work(n):
+                s = 0
+                for i in range(n):
+                    s += leaf(i)
+                return s
+            def run():
+                for _ in range(100):
+                    work(50)
+            ts = [threading.Thread(target=run) for _ in range(4)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+        """)
+        self.assertEqual(w["pkg/prog.py:run"]["calls"], 4)
+        self.assertEqual(w["pkg/prog.py:work"]["calls"], 400)
+        self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 20000)
+        self.assertGreaterEqual(int(w.header["threads"]), 5)
+        for fid, s in w.by_id.items():
+            self.assertGreaterEqual(s["incl"], s["self"], fid)
+
+    def test_exceptions_unwinding_through_frames_match_every_return(self):
+        w = self.run_script("""
+            def inner(i):
+                if i % 2:
+                    raise ValueError(i)
+                return i
+            def middle(i):
+                return inner(i) + 1
+            def outer(i):
+                try:
+                    return middle(i)
+                except ValueError:
+                    return -1
+            for i in range(100):
+                outer(i)
+            try:
+                int("x")
+            except ValueError:
+                pass
+        """)
+        for name, calls in (("inner", 100), ("middle", 100),
+                            ("outer", 100)):
+            self.assertEqual(w["pkg/prog.py:" + name]["calls"], calls)
+        self.assertEqual(w.header["unmatched"], "0")
+        self.assertEqual(w["pkg/prog.py:<module>"]["calls"], 1)
+
+    def test_sys_exit_status_is_the_scripts_and_output_is_written(self):
+        src = """
+            import sys
+            def f():
+                sys.exit(int(sys.argv[1]))
+            f()
+        """
+        w = self.run_script(src, args=["0"], status=0)
+        self.assertEqual(w["pkg/prog.py:f"]["calls"], 1)
+        w = self.run_script(src, args=["3"], status=3)
+        self.assertEqual(w["pkg/prog.py:f"]["calls"], 1)
+        self.assertEqual(w.header["unmatched"], "0")
+
+    def test_uncaught_exception_exits_1_with_traceback(self):
+        w = self.run_script("""
+            def boom():
+                raise RuntimeError("boom here")
+            boom()
+        """, status=1)
+        self.assertIn("RuntimeError: boom here", self.stderr)
+        self.assertNotIn("_boot", self.stderr)
+        self.assertEqual(w["pkg/prog.py:boom"]["calls"], 1)
+
+    def test_argv_path_and_main_are_those_of_python_script(self):
+        self.run_script("""
+            import os, sys
+            assert __name__ == "__main__"
+            assert sys.argv == [__file__, "a", "b"], sys.argv
+            assert os.path.isabs(__file__)
+            assert sys.path[0] == os.path.dirname(__file__), sys.path[0]
+            assert not any("hooks" in p for p in sys.path), sys.path
+            import sys as s2; assert s2.modules["__main__"].__dict__ is globals()
+        """, args=["a", "b"])
+
+    def test_measure_narrows_to_its_blocks(self):
+        w = self.run_script("""
+            import perfguard
+            def before():
+                return sum(range(10))
+            def inside(n):
+                return n + 1
+            def between():
+                return 2
+            @perfguard.measure
+            def decorated():
+                return inside(5)
+            def run():
+                before()
+                with perfguard.measure():
+                    for i in range(10):
+                        inside(i)
+                between()
+                with perfguard.measure():
+                    inside(0)
+                decorated()
+            before()
+            run()
+            before()
+        """)
+        self.assertIsNone(w.get("pkg/prog.py:before"))
+        self.assertIsNone(w.get("pkg/prog.py:between"))
+        self.assertIsNone(w.get("pkg/prog.py:run"))
+        self.assertEqual(w["pkg/prog.py:inside"]["calls"], 12)
+        self.assertEqual(w["pkg/prog.py:decorated"]["calls"], 1)
+        self.assertEqual(w.header["unmatched"], "0")
+        for fid in w.by_id:
+            self.assertNotIn("perfguard", fid)
+
+    def test_builtins_and_stdlib_have_their_prefixes(self):
+        w = self.run_script("""
+            import json, time
+            def counted():
+                out = []
+                for i in range(10):
+                    out.append(len(",".join(["a", str(i)])))
+                time.sleep(0.001)
+                return out
+            json.dumps({"a": counted()})
+        """)
+        # Imports call builtins too: count the calls from counted().
+        caller = w.index("pkg/prog.py:counted")
+        for fid, n in (("<builtin>:len", 10), ("<builtin>:str.join", 10),
+                       ("<builtin>:list.append", 10),
+                       ("<builtin>:time.sleep", 1)):
+            callee = w.index(fid)
+            self.assertEqual([e[2] for e in w.edges
+                              if e[:2] == (caller, callee)], [n], fid)
+            self.assertGreaterEqual(w[fid]["calls"], n)
+        self.assertTrue(w["<builtin>:len"]["flags"] & 1)
+        self.assertEqual(w["<builtin>:len"]["file"], "")
+        self.assertEqual(w["<stdlib>/json/__init__.py:dumps"]["calls"], 1)
+
+    def test_three_times_the_work_gets_more_self_time(self):
+        w = self.run_script("""
+            def spin(n):
+                x = 0
+                for i in range(n):
+                    x += i * i
+                return x
+            def small():
+                return spin(20000)
+            def big():
+                return spin(100000)
+            for _ in range(8):
+                small()
+                big()
+        """)
+        small = w["pkg/prog.py:small"]
+        big = w["pkg/prog.py:big"]
+        self.assertGreater(big["incl"], small["incl"])
+        spin = w["pkg/prog.py:spin"]
+        self.assertGreater(spin["self"], small["self"] + big["self"])
+
+
+def main():
+    global HOOK_DIR
+    if len(sys.argv) < 2:
+        sys.exit("usage: run_hook_tests.py <build>/hooks/<tag> [tests]")
+    HOOK_DIR = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
