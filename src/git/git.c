@@ -85,6 +85,15 @@ int pg_git_open(const char *dir, struct pg_repo **out)
 		return pg_error_set(PG_ENOTFOUND,
 				    "'%s' is not inside a git repository", dir);
 	}
+	if (rc == GIT_EOWNER) {
+		git_libgit2_shutdown();
+		return pg_error_set(
+		    PG_EGIT,
+		    "the repository at '%s' is owned by another "
+		    "user; if you trust it, run `git config "
+		    "--global --add safe.directory <its path>`",
+		    dir);
+	}
 	if (rc < 0) {
 		int err =
 		    pg_git_fail("cannot open the repository at '%s'", dir);
