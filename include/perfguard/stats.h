@@ -29,25 +29,53 @@ double pg_stats_mad(const double *x, size_t n);
 double pg_stats_stddev(const double *x, size_t n);
 
 /*
- * Mann-Whitney U test of "b tends to be larger than a" (one-sided,
- * alternative: b > a). Exact distribution when na, nb <= 20 and there
- * are no ties, else normal approximation with tie and continuity
- * correction. Returns the p-value; *u_out (may be NULL) gets U of b.
+ * Mann-Whitney U test. U is the U of b: the number of pairs (a_i, b_j)
+ * with b_j > a_i, ties counting one half (scipy's U1 of
+ * mannwhitneyu(b, a)). PG_MWU_AUTO follows scipy's method='auto': the
+ * exact null distribution when either sample has at most 8 values and
+ * there are no ties, else the normal approximation with tie and
+ * continuity correction. PG_MWU_EXACT ignores ties (as scipy does); it
+ * and PG_MWU_PREFER_EXACT fall back to the approximation when
+ * na + nb > PG_STATS_EXACT_MAX_N.
+ * Returns the p-value in [0, 1] (NAN when a sample is empty); *u_out
+ * (may be NULL) gets U of b.
  */
+#define PG_STATS_EXACT_MAX_N 60
+enum pg_mwu_method {
+	PG_MWU_AUTO,	     /* scipy's 'auto' */
+	PG_MWU_EXACT,	     /* exact null distribution (ties ignored) */
+	PG_MWU_ASYMPTOTIC,   /* normal approximation */
+	PG_MWU_PREFER_EXACT, /* exact when feasible and no ties */
+};
+double pg_stats_mann_whitney(const double *a, size_t na, const double *b,
+			     size_t nb, bool two_sided,
+			     enum pg_mwu_method method, double *u_out);
+/* One-sided, alternative "b tends to be larger than a"; PG_MWU_AUTO. */
 double pg_stats_mann_whitney_greater(const double *a, size_t na,
 				     const double *b, size_t nb, double *u_out);
-/* Two-sided version. */
+/* Two-sided version; PG_MWU_AUTO. */
 double pg_stats_mann_whitney_two_sided(const double *a, size_t na,
 				       const double *b, size_t nb);
+/* Can the exact U distribution be computed for these sizes? */
+bool pg_stats_exact_feasible(size_t na, size_t nb);
 
 /*
- * Hodges-Lehmann estimate of the shift b - a (median of all pairwise
- * differences) with a distribution-free confidence interval at level
- * `conf` (e.g. 0.95) from the Mann-Whitney distribution.
+ * Hodges-Lehmann estimate of the shift b - a (median of all na*nb
+ * pairwise differences b_j - a_i) with a distribution-free confidence
+ * interval at level `conf` (e.g. 0.95): the k-th smallest and k-th
+ * largest difference, k = pg_stats_hl_rank(na, nb, conf). Outputs may be
+ * NULL; all NAN when a sample is empty.
  */
 void pg_stats_hodges_lehmann(const double *a, size_t na, const double *b,
 			     size_t nb, double conf, double *est_out,
 			     double *lo_out, double *hi_out);
+/*
+ * The 1-based order statistic k of the Moses interval: the smallest k
+ * with P(U <= k) >= (1 - conf) / 2 under the exact null distribution
+ * (R's qwilcox), or floor(mn/2 - z * sqrt(mn(na+nb+1)/12)) when the exact
+ * distribution is not feasible; clamped to 1..ceil(mn/2).
+ */
+size_t pg_stats_hl_rank(size_t na, size_t nb, double conf);
 
 /*
  * Benjamini-Hochberg adjusted p-values (q-values): q[i] for p[i], n tests.
@@ -91,6 +119,7 @@ struct pg_verdict {
 	double ci_lo_pct, ci_hi_pct;   /* its confidence interval */
 	double p;		       /* one-sided p of "head slower" */
 	double q;		       /* BH-adjusted over the whole check */
+	double p_faster, q_faster;     /* the same for "head faster" */
 	double threshold_pct;
 	double share_pct; /* max of the two sides' share of the benchmark */
 	uint64_t base_calls, head_calls; /* medians, exact per trial */
@@ -105,9 +134,15 @@ struct pg_verdicts {
 /*
  * Judge one benchmark: compare base and head profiles of `b` with its
  * thresholds and track/ignore patterns, appending one verdict per
- * function seen on either side plus PG_METRIC_TOTAL (and PG_METRIC_WALL
- * when both sides have wall samples). q-values are not set here: call
- * pg_stats_finish once every benchmark of the check has been judged.
+ * function seen on either side (base's functions in order, then those
+ * only on head) plus PG_METRIC_TOTAL (and PG_METRIC_WALL when both sides
+ * have wall samples), in that order. A function whose call count grew
+ * beyond calls_pct gets metric PG_METRIC_CALLS and kind REGRESSED (its
+ * time estimate is still filled in). Verdict strings are borrowed from b
+ * and the profiles, which must outlive the verdicts. Nothing is appended
+ * when either side has no trials. Method: docs/statistics.md.
+ * q-values are not set here: call pg_stats_finish once every benchmark
+ * of the check has been judged.
  */
 void pg_stats_judge(const struct pg_bench *b,
 		    const struct pg_bench_result *base,
@@ -116,10 +151,21 @@ void pg_stats_judge(const struct pg_bench *b,
 
 /*
  * Apply Benjamini-Hochberg over every judged verdict of the check at the
- * suite's fdr and set each verdict's final kind. Returns the number of
- * regressions.
+ * suite's fdr and set each verdict's final kind: REGRESSED when q <= fdr
+ * and the estimate exceeds the threshold; IMPROVED symmetrically (with
+ * q_faster); UNCLEAR when not regressed, the interval reaches above the
+ * threshold and q <= min(0.5, 50 * fdr) (suggestive: worth more rounds);
+ * else UNCHANGED. Idempotent: may be called again after re-judging.
+ * Returns the number of regressions (calls regressions included).
  */
 size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
+
+/*
+ * Does this verdict take part in the check's statistics (a time, total or
+ * wall verdict of a judged function or benchmark)? Calls regressions,
+ * NEW, GONE and NOT_JUDGED verdicts do not.
+ */
+bool pg_verdict_judged(const struct pg_verdict *v);
 
 /* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);

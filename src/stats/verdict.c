@@ -1,0 +1,652 @@
+/*
+ * verdict.c - the verdict rules of SPEC §6 on top of the numerics.
+ *
+ * pg_stats_judge compares the per-trial samples of one benchmark's base
+ * and head profiles. Function times are first divided by a per-trial
+ * speed factor (the median, over "reference" functions that hold a
+ * meaningful share on both sides, of their time in that trial relative
+ * to their pooled median), which cancels what the machine did to a
+ * whole trial without diluting a slowdown in a dominant function the way
+ * a plain share of the total would. The rank test and the Hodges-Lehmann
+ * interval then work on the logarithm of these normalised values, so
+ * estimates are ratios. Totals and wall times are tested raw. Call
+ * counts are compared exactly. pg_stats_finish applies Benjamini-Hochberg
+ * over every judged verdict of the check and sets the final kinds.
+ * docs/statistics.md explains and measures the method.
+ *
+ * Verdict strings are borrowed from the suite and the profiles, which
+ * must outlive the verdicts. Nothing here prints.
+ */
+#include "perfguard/stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Median self time per trial below which self time is not trusted. */
+#define RESOLUTION_NS 1000.0
+/* Share (both sides) a function needs to serve as a speed reference. */
+#define REF_MIN_SHARE 0.005
+/* Fewer reference functions than this: fall back to the trial total. */
+#define REF_MIN_COUNT 5
+/* Level of the displayed confidence intervals. */
+#define CI_LEVEL 0.95
+/*
+ * A verdict is unclear (worth more rounds) when its interval reaches
+ * above the threshold and its q is at most min(UNCLEAR_Q_MAX,
+ * UNCLEAR_Q_FACTOR * fdr): suggestive, not yet conclusive.
+ */
+#define UNCLEAR_Q_FACTOR 50
+#define UNCLEAR_Q_MAX	 0.5
+
+enum column { COL_SELF, COL_INCL, COL_CALLS };
+
+/* One side of the comparison: a profile and its per-trial totals. */
+struct side {
+	const struct pg_profile *p;
+	size_t n;
+	double *total_ns; /* n */
+	double *speed;	  /* n, scratch: per-trial speed factor */
+};
+
+struct judge_ctx {
+	struct side base, head;
+	/* Reference functions: (base index, head index) and pooled median. */
+	uint32_t *ref_b, *ref_h;
+	double *ref_median;
+	size_t nref;
+	double *scratch; /* max(nref, n) */
+};
+
+static void column(const struct side *s, uint32_t f, enum column what,
+		   double *out)
+{
+	for (size_t t = 0; t < s->n; t++) {
+		if (f == PG_NO_FUNC) {
+			out[t] = 0;
+			continue;
+		}
+		const struct pg_sample *x = &s->p->trials[t].samples[f];
+		out[t] = what == COL_SELF   ? (double)x->self_ns
+			 : what == COL_INCL ? (double)x->incl_ns
+					    : (double)x->calls;
+	}
+}
+
+static double column_median(const struct side *s, uint32_t f, enum column what,
+			    double *buf)
+{
+	if (f == PG_NO_FUNC)
+		return 0;
+	column(s, f, what, buf);
+	return pg_stats_median(buf, s->n);
+}
+
+static void side_init(struct side *s, const struct pg_profile *p)
+{
+	s->p = p;
+	s->n = p->ntrials;
+	s->total_ns = pg_malloc((s->n ? s->n : 1) * sizeof(double));
+	s->speed = pg_malloc((s->n ? s->n : 1) * sizeof(double));
+	for (size_t t = 0; t < s->n; t++) {
+		const struct pg_trial *tr = &p->trials[t];
+		double total = (double)tr->total_ns;
+		if (total <= 0) {
+			total = 0;
+			for (size_t f = 0; f < p->nfuncs; f++)
+				total += (double)tr->samples[f].self_ns;
+		}
+		s->total_ns[t] = total;
+	}
+}
+
+static void side_release(struct side *s)
+{
+	free(s->total_ns);
+	free(s->speed);
+}
+
+static bool present(const struct side *s, uint32_t f)
+{
+	if (f == PG_NO_FUNC)
+		return false;
+	for (size_t t = 0; t < s->n; t++) {
+		const struct pg_sample *x = &s->p->trials[t].samples[f];
+		if (x->calls > 0 || x->self_ns > 0 || x->incl_ns > 0)
+			return true;
+	}
+	return false;
+}
+
+static unsigned func_flags(const struct side *s, uint32_t f)
+{
+	return f == PG_NO_FUNC ? 0 : s->p->funcs[f].flags;
+}
+
+/*
+ * A reference function must be comparable on both sides: present in
+ * every trial, above resolution, a meaningful share on both sides, and
+ * the same call count (a function whose calls changed did change).
+ */
+static bool is_reference(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
+			 double *buf)
+{
+	if (fb == PG_NO_FUNC || fh == PG_NO_FUNC)
+		return false;
+	if ((func_flags(&c->base, fb) | func_flags(&c->head, fh)) &
+	    PG_FUNC_TINY)
+		return false;
+	const struct side *sides[2] = {&c->base, &c->head};
+	uint32_t fs[2] = {fb, fh};
+	double calls[2];
+	for (int k = 0; k < 2; k++) {
+		const struct side *s = sides[k];
+		column(s, fs[k], COL_SELF, buf);
+		for (size_t t = 0; t < s->n; t++)
+			if (buf[t] <= 0)
+				return false;
+		double med = pg_stats_median(buf, s->n);
+		double tot = pg_stats_median(s->total_ns, s->n);
+		if (med < RESOLUTION_NS || !(tot > 0) ||
+		    med / tot < REF_MIN_SHARE)
+			return false;
+		calls[k] = column_median(s, fs[k], COL_CALLS, buf);
+	}
+	return calls[0] == calls[1];
+}
+
+static void find_references(struct judge_ctx *c)
+{
+	const struct pg_profile *bp = c->base.p, *hp = c->head.p;
+	size_t n = c->base.n + c->head.n;
+	double *buf = pg_malloc(n * sizeof(*buf));
+	c->ref_b = pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(uint32_t));
+	c->ref_h = pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(uint32_t));
+	c->ref_median =
+	    pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(double));
+	c->nref = 0;
+	for (uint32_t fb = 0; fb < bp->nfuncs; fb++) {
+		uint32_t fh = pg_profile_find(hp, bp->funcs[fb].id);
+		if (!is_reference(c, fb, fh, buf))
+			continue;
+		column(&c->base, fb, COL_SELF, buf);
+		column(&c->head, fh, COL_SELF, buf + c->base.n);
+		c->ref_b[c->nref] = fb;
+		c->ref_h[c->nref] = fh;
+		c->ref_median[c->nref] = pg_stats_median(buf, n);
+		c->nref++;
+	}
+	free(buf);
+	size_t scratch = c->nref > n ? c->nref : n;
+	c->scratch = pg_malloc((scratch ? scratch : 1) * sizeof(double));
+}
+
+/*
+ * Per-trial speed factors of both sides, leaving reference `skip` out
+ * (SIZE_MAX: none), so a function's own change does not move the factor
+ * it is divided by. Without enough references: total / pooled median.
+ */
+static void speed_factors(struct judge_ctx *c, size_t skip)
+{
+	size_t usable = c->nref - (skip < c->nref ? 1 : 0);
+	struct side *sides[2] = {&c->base, &c->head};
+	if (usable < REF_MIN_COUNT) {
+		size_t n = c->base.n + c->head.n;
+		memcpy(c->scratch, c->base.total_ns,
+		       c->base.n * sizeof(double));
+		memcpy(c->scratch + c->base.n, c->head.total_ns,
+		       c->head.n * sizeof(double));
+		double pooled = pg_stats_median(c->scratch, n);
+		for (int k = 0; k < 2; k++)
+			for (size_t t = 0; t < sides[k]->n; t++)
+				sides[k]->speed[t] =
+				    pooled > 0 ? sides[k]->total_ns[t] / pooled
+					       : 1;
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct side *s = sides[k];
+		const uint32_t *idx = k == 0 ? c->ref_b : c->ref_h;
+		for (size_t t = 0; t < s->n; t++) {
+			size_t m = 0;
+			for (size_t g = 0; g < c->nref; g++) {
+				if (g == skip)
+					continue;
+				double x = (double)s->p->trials[t]
+					       .samples[idx[g]]
+					       .self_ns;
+				c->scratch[m++] = x / c->ref_median[g];
+			}
+			s->speed[t] = pg_stats_median(c->scratch, m);
+		}
+	}
+}
+
+/*
+ * Test head against base on log values and fill the verdict's p-values,
+ * estimate and interval (as percentages of change).
+ */
+static void compare_logs(const double *lb, size_t nb, const double *lh,
+			 size_t nh, struct pg_verdict *v)
+{
+	v->p = pg_stats_mann_whitney(lb, nb, lh, nh, false, PG_MWU_PREFER_EXACT,
+				     NULL);
+	v->p_faster = pg_stats_mann_whitney(lh, nh, lb, nb, false,
+					    PG_MWU_PREFER_EXACT, NULL);
+	double est, lo, hi;
+	pg_stats_hodges_lehmann(lb, nb, lh, nh, CI_LEVEL, &est, &lo, &hi);
+	v->change_pct = expm1(est) * 100;
+	v->ci_lo_pct = expm1(lo) * 100;
+	v->ci_hi_pct = expm1(hi) * 100;
+}
+
+static double safe_log(double x)
+{
+	return log(x > 1e-300 ? x : 1e-300);
+}
+
+/* Raw values (ns) of both sides, tested without normalisation. */
+static void compare_raw(const double *b, size_t nb, const double *h, size_t nh,
+			struct pg_verdict *v)
+{
+	double *lb = pg_malloc((nb + nh + 1) * sizeof(double));
+	double *lh = lb + nb;
+	for (size_t i = 0; i < nb; i++)
+		lb[i] = safe_log(b[i]);
+	for (size_t i = 0; i < nh; i++)
+		lh[i] = safe_log(h[i]);
+	compare_logs(lb, nb, lh, nh, v);
+	v->base_value = pg_stats_median(b, nb);
+	v->head_value = pg_stats_median(h, nh);
+	free(lb);
+}
+
+static struct pg_verdict *push(struct pg_verdicts *out)
+{
+	pg_grow((void **)&out->v, &out->cap, out->n + 1, sizeof(*out->v));
+	struct pg_verdict *v = &out->v[out->n++];
+	memset(v, 0, sizeof(*v));
+	v->p = v->q = v->p_faster = v->q_faster = NAN;
+	v->change_pct = v->ci_lo_pct = v->ci_hi_pct = NAN;
+	return v;
+}
+
+static uint64_t median_calls(const struct side *s, uint32_t f, double *buf)
+{
+	double m = column_median(s, f, COL_CALLS, buf);
+	return m > 0 ? (uint64_t)llround(m) : 0;
+}
+
+/* Does every head trial call f more often than every base trial? */
+static bool calls_grew(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
+		       double calls_pct, double *buf)
+{
+	if (calls_pct < 0)
+		return false;
+	column(&c->base, fb, COL_CALLS, buf);
+	double max_b = 0, med_b = pg_stats_median(buf, c->base.n);
+	for (size_t t = 0; t < c->base.n; t++)
+		max_b = fmax(max_b, buf[t]);
+	column(&c->head, fh, COL_CALLS, buf);
+	double min_h = INFINITY, med_h = pg_stats_median(buf, c->head.n);
+	for (size_t t = 0; t < c->head.n; t++)
+		min_h = fmin(min_h, buf[t]);
+	if (!(min_h > max_b) || !(med_b > 0))
+		return false;
+	return (med_h - med_b) / med_b * 100 > calls_pct;
+}
+
+static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
+			   uint32_t fb, uint32_t fh, struct pg_verdicts *out)
+{
+	const struct side *sb = &c->base, *sh = &c->head;
+	const struct pg_func *fn =
+	    fb != PG_NO_FUNC ? &sb->p->funcs[fb] : &sh->p->funcs[fh];
+	size_t nb = sb->n, nh = sh->n;
+	double *buf = pg_malloc((nb + nh) * 2 * sizeof(double));
+	double *lb = buf + nb + nh, *lh = lb + nb;
+
+	bool in_b = present(sb, fb), in_h = present(sh, fh);
+	bool tiny = (func_flags(sb, fb) | func_flags(sh, fh)) & PG_FUNC_TINY;
+	double self_b = column_median(sb, fb, COL_SELF, buf);
+	double self_h = column_median(sh, fh, COL_SELF, buf);
+	double incl_b = column_median(sb, fb, COL_INCL, buf);
+	double incl_h = column_median(sh, fh, COL_INCL, buf);
+	double tot_b = pg_stats_median(sb->total_ns, nb);
+	double tot_h = pg_stats_median(sh->total_ns, nh);
+	double share_b = tot_b > 0 ? self_b / tot_b : 0;
+	double share_h = tot_h > 0 ? self_h / tot_h : 0;
+	double ishare_b = tot_b > 0 ? incl_b / tot_b : 0;
+	double ishare_h = tot_h > 0 ? incl_h / tot_h : 0;
+	double min_share = b->thresholds.min_share_pct / 100;
+	bool tracked = pg_suite_tracks(b, fn->id);
+
+	/* Self time below resolution, or flagged tiny: inclusive time. */
+	bool incl = tiny || (self_b < RESOLUTION_NS && self_h < RESOLUTION_NS);
+	enum column col = incl ? COL_INCL : COL_SELF;
+
+	struct pg_verdict *v = push(out);
+	v->bench = b->name;
+	v->func_id = fn->id;
+	v->file = fn->file;
+	v->line = fn->line;
+	v->metric = incl ? PG_METRIC_INCL : PG_METRIC_SELF;
+	v->threshold_pct = b->thresholds.function_pct;
+	v->share_pct = fmax(share_b, share_h) * 100;
+	v->base_value = incl ? incl_b : self_b;
+	v->head_value = incl ? incl_h : self_h;
+	v->base_calls = median_calls(sb, fb, buf);
+	v->head_calls = median_calls(sh, fh, buf);
+	v->base_n = nb;
+	v->head_n = nh;
+
+	if (!tracked) {
+		v->kind = PG_VERDICT_NOT_JUDGED;
+		goto done;
+	}
+	if (!in_b || !in_h) {
+		v->kind = in_h	 ? PG_VERDICT_NEW
+			  : in_b ? PG_VERDICT_GONE
+				 : PG_VERDICT_NOT_JUDGED;
+		goto done;
+	}
+
+	/* Normalise by the speed factors, leaving f itself out of them. */
+	size_t skip = SIZE_MAX;
+	for (size_t g = 0; g < c->nref; g++)
+		if (c->ref_b[g] == fb)
+			skip = g;
+	speed_factors(c, skip);
+	column(sb, fb, col, buf);
+	for (size_t t = 0; t < nb; t++)
+		lb[t] = safe_log(fmax(buf[t], 1) / sb->speed[t]);
+	column(sh, fh, col, buf);
+	for (size_t t = 0; t < nh; t++)
+		lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
+	compare_logs(lb, nb, lh, nh, v);
+
+	/*
+	 * The share that admits a function is its self time, except for
+	 * tiny functions judged on inclusive time. Calls are checked also
+	 * when only the inclusive share is large (an extra call to a cheap
+	 * helper that does real work underneath).
+	 */
+	double judged_share =
+	    incl && tiny ? fmax(ishare_b, ishare_h) : fmax(share_b, share_h);
+	bool judged = judged_share >= min_share;
+	bool calls_checked = judged || fmax(ishare_b, ishare_h) >= min_share;
+	if (calls_checked &&
+	    calls_grew(c, fb, fh, b->thresholds.calls_pct, buf)) {
+		v->metric = PG_METRIC_CALLS;
+		v->kind = PG_VERDICT_REGRESSED;
+		v->p = v->q = 0;
+		goto done;
+	}
+	v->kind = judged ? PG_VERDICT_UNCHANGED : PG_VERDICT_NOT_JUDGED;
+done:
+	free(buf);
+}
+
+static void judge_whole(const struct pg_bench *b, enum pg_metric metric,
+			const double *base, size_t nb, const double *head,
+			size_t nh, struct pg_verdicts *out)
+{
+	struct pg_verdict *v = push(out);
+	v->bench = b->name;
+	v->metric = metric;
+	v->kind = PG_VERDICT_UNCHANGED;
+	v->threshold_pct = b->thresholds.total_pct;
+	v->share_pct = 100;
+	v->base_n = nb;
+	v->head_n = nh;
+	compare_raw(base, nb, head, nh, v);
+}
+
+void pg_stats_judge(const struct pg_bench *b,
+		    const struct pg_bench_result *base,
+		    const struct pg_bench_result *head, struct pg_verdicts *out)
+{
+	if (base->profile.ntrials == 0 || head->profile.ntrials == 0)
+		return;
+	struct judge_ctx c = {0};
+	side_init(&c.base, &base->profile);
+	side_init(&c.head, &head->profile);
+	find_references(&c);
+
+	const struct pg_profile *bp = &base->profile, *hp = &head->profile;
+	for (uint32_t fb = 0; fb < bp->nfuncs; fb++)
+		judge_function(&c, b, fb, pg_profile_find(hp, bp->funcs[fb].id),
+			       out);
+	for (uint32_t fh = 0; fh < hp->nfuncs; fh++)
+		if (pg_profile_find(bp, hp->funcs[fh].id) == PG_NO_FUNC)
+			judge_function(&c, b, PG_NO_FUNC, fh, out);
+
+	judge_whole(b, PG_METRIC_TOTAL, c.base.total_ns, c.base.n,
+		    c.head.total_ns, c.head.n, out);
+
+	if (base->has_wall && head->has_wall && base->wall.ntimes > 0 &&
+	    head->wall.ntimes > 0) {
+		size_t nb = base->wall.ntimes, nh = head->wall.ntimes;
+		double *w = pg_malloc((nb + nh) * sizeof(double));
+		for (size_t i = 0; i < nb; i++)
+			w[i] = base->wall.times_s[i] * 1e9;
+		for (size_t i = 0; i < nh; i++)
+			w[nb + i] = head->wall.times_s[i] * 1e9;
+		judge_whole(b, PG_METRIC_WALL, w, nb, w + nb, nh, out);
+		free(w);
+	}
+
+	free(c.ref_b);
+	free(c.ref_h);
+	free(c.ref_median);
+	free(c.scratch);
+	side_release(&c.base);
+	side_release(&c.head);
+}
+
+bool pg_verdict_judged(const struct pg_verdict *v)
+{
+	if (v->metric == PG_METRIC_CALLS)
+		return false;
+	switch (v->kind) {
+	case PG_VERDICT_UNCHANGED:
+	case PG_VERDICT_REGRESSED:
+	case PG_VERDICT_IMPROVED:
+	case PG_VERDICT_UNCLEAR:
+		return !isnan(v->p) && !isnan(v->p_faster);
+	default:
+		return false;
+	}
+}
+
+size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
+{
+	size_t m = 0, regressions = 0;
+	for (size_t i = 0; i < vs->n; i++)
+		m += pg_verdict_judged(&vs->v[i]);
+	double *p = pg_malloc((m ? m : 1) * 4 * sizeof(double));
+	double *pf = p + m, *q = pf + m, *qf = q + m;
+	size_t k = 0;
+	for (size_t i = 0; i < vs->n; i++) {
+		if (!pg_verdict_judged(&vs->v[i]))
+			continue;
+		p[k] = vs->v[i].p;
+		pf[k] = vs->v[i].p_faster;
+		k++;
+	}
+	pg_stats_bh(p, m, q);
+	pg_stats_bh(pf, m, qf);
+	double unclear_q = fmin(UNCLEAR_Q_MAX, UNCLEAR_Q_FACTOR * fdr);
+	k = 0;
+	for (size_t i = 0; i < vs->n; i++) {
+		struct pg_verdict *v = &vs->v[i];
+		if (!pg_verdict_judged(v)) {
+			if (v->kind == PG_VERDICT_REGRESSED)
+				regressions++;
+			continue;
+		}
+		v->q = q[k];
+		v->q_faster = qf[k];
+		k++;
+		bool slower = v->q <= fdr, faster = v->q_faster <= fdr;
+		double thr = v->threshold_pct;
+		if (slower && v->change_pct > thr)
+			v->kind = PG_VERDICT_REGRESSED;
+		else if (faster && v->change_pct < -thr)
+			v->kind = PG_VERDICT_IMPROVED;
+		else if (v->q <= unclear_q && v->ci_hi_pct > thr)
+			v->kind = PG_VERDICT_UNCLEAR;
+		else
+			v->kind = PG_VERDICT_UNCHANGED;
+		regressions += v->kind == PG_VERDICT_REGRESSED;
+	}
+	free(p);
+	return regressions;
+}
+
+bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].kind == PG_VERDICT_UNCLEAR && v->v[i].bench &&
+		    strcmp(v->v[i].bench, name) == 0)
+			return true;
+	return false;
+}
+
+void pg_verdicts_release(struct pg_verdicts *v)
+{
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+const char *pg_metric_name(enum pg_metric m)
+{
+	switch (m) {
+	case PG_METRIC_SELF:
+		return "self time";
+	case PG_METRIC_INCL:
+		return "inclusive time";
+	case PG_METRIC_CALLS:
+		return "calls";
+	case PG_METRIC_TOTAL:
+		return "total";
+	case PG_METRIC_WALL:
+		return "wall time";
+	}
+	return "?";
+}
+
+const char *pg_verdict_kind_name(enum pg_verdict_kind k)
+{
+	switch (k) {
+	case PG_VERDICT_UNCHANGED:
+		return "unchanged";
+	case PG_VERDICT_REGRESSED:
+		return "regressed";
+	case PG_VERDICT_IMPROVED:
+		return "improved";
+	case PG_VERDICT_UNCLEAR:
+		return "unclear";
+	case PG_VERDICT_NOT_JUDGED:
+		return "not judged";
+	case PG_VERDICT_NEW:
+		return "new";
+	case PG_VERDICT_GONE:
+		return "gone";
+	}
+	return "?";
+}
+
+/* ---- the one-line statement ----------------------------------------- */
+
+/* A duration in ns with 3 significant digits and a unit by magnitude. */
+static void put_duration(struct pg_buf *out, double ns)
+{
+	static const char *units[] = {"ns", "µs", "ms", "s"};
+	if (isnan(ns)) {
+		pg_buf_puts(out, "?");
+		return;
+	}
+	size_t u = 0;
+	double x = ns;
+	/* 999.96 would print as "1e+03" in the smaller unit: move up. */
+	while (u < 3 && fabs(x) >= 999.5) {
+		x /= 1000;
+		u++;
+	}
+	pg_buf_printf(out, "%.3g %s", x, units[u]);
+}
+
+static void put_pct(struct pg_buf *out, double pct)
+{
+	if (isnan(pct))
+		pg_buf_puts(out, "?");
+	else
+		pg_buf_printf(out, "%+.1f%%", pct);
+}
+
+static void put_estimate(struct pg_buf *out, const struct pg_verdict *v)
+{
+	put_pct(out, v->change_pct);
+	pg_buf_puts(out, " [");
+	put_pct(out, v->ci_lo_pct);
+	pg_buf_puts(out, ", ");
+	put_pct(out, v->ci_hi_pct);
+	pg_buf_puts(out, "]");
+}
+
+/* "pkg/mod.py:Class.meth" -> "Class.meth", as SPEC §6 shows it. */
+static const char *display_name(const struct pg_verdict *v)
+{
+	if (!v->func_id)
+		return v->bench ? v->bench : "?";
+	const char *colon = strrchr(v->func_id, ':');
+	return colon && colon[1] ? colon + 1 : v->func_id;
+}
+
+void pg_verdict_format(const struct pg_verdict *v, struct pg_buf *out)
+{
+	const char *name = display_name(v);
+	if (v->kind == PG_VERDICT_NEW || v->kind == PG_VERDICT_GONE) {
+		bool is_new = v->kind == PG_VERDICT_NEW;
+		pg_buf_printf(out, "%s %s, %s ", name, is_new ? "new" : "gone",
+			      pg_metric_name(v->metric));
+		put_duration(out, is_new ? v->head_value : v->base_value);
+		pg_buf_printf(out, ", calls %llu",
+			      (unsigned long long)(is_new ? v->head_calls
+							  : v->base_calls));
+		return;
+	}
+	if (v->metric == PG_METRIC_CALLS) {
+		double pct =
+		    v->base_calls
+			? ((double)v->head_calls - (double)v->base_calls) /
+			      (double)v->base_calls * 100
+			: NAN;
+		pg_buf_printf(out, "%s calls %llu → %llu (", name,
+			      (unsigned long long)v->base_calls,
+			      (unsigned long long)v->head_calls);
+		put_pct(out, pct);
+		pg_buf_puts(out, "), self time ");
+		put_estimate(out, v);
+		pg_buf_puts(out, ", ");
+		put_duration(out, v->base_value);
+		pg_buf_puts(out, " → ");
+		put_duration(out, v->head_value);
+		return;
+	}
+	pg_buf_printf(out, "%s %s ", name, pg_metric_name(v->metric));
+	put_estimate(out, v);
+	pg_buf_printf(out, ", p=%.1g", v->p);
+	if (!isnan(v->q))
+		pg_buf_printf(out, " (q=%.1g)", v->q);
+	pg_buf_puts(out, ", ");
+	put_duration(out, v->base_value);
+	pg_buf_puts(out, " → ");
+	put_duration(out, v->head_value);
+	if (v->func_id)
+		pg_buf_printf(out, ", calls %llu → %llu",
+			      (unsigned long long)v->base_calls,
+			      (unsigned long long)v->head_calls);
+}

@@ -1,0 +1,601 @@
+/*
+ * stats_test.c - unit tests of the stats module: the numerics against
+ * reference values computed with scipy (tests/stats/make_reference.py ->
+ * tests/stats/reference.h), and the verdict rules on synthetic profiles
+ * (tests/stats/sim.h: seeded, so deterministic).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perfguard/stats.h"
+
+#include "../stats/reference.h"
+#include "../stats/sim.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* |got - want| within rel * |want| + abs_tol; NaN only equals NaN. */
+static void assert_close(double got, double want, double rel, double abs_tol,
+			 const char *what, size_t i)
+{
+	if (isnan(want) && isnan(got))
+		return;
+	double tol = rel * fabs(want) + abs_tol;
+	if (!(fabs(got - want) <= tol)) {
+		print_error("%s[%zu]: got %.17g, want %.17g\n", what, i, got,
+			    want);
+		fail();
+	}
+}
+
+/* ---- numerics -------------------------------------------------------- */
+
+static void summaries_match_numpy(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_OF(ref_summaries); i++) {
+		const struct ref_summary *r = &ref_summaries[i];
+		assert_close(pg_stats_mean(r->x, r->n), r->mean, 1e-12, 0,
+			     "mean", i);
+		assert_close(pg_stats_median(r->x, r->n), r->median, 1e-12, 0,
+			     "median", i);
+		assert_close(pg_stats_quantile(r->x, r->n, 0.1), r->q10, 1e-12,
+			     0, "q10", i);
+		assert_close(pg_stats_quantile(r->x, r->n, 0.25), r->q25, 1e-12,
+			     0, "q25", i);
+		assert_close(pg_stats_quantile(r->x, r->n, 0.9), r->q90, 1e-12,
+			     0, "q90", i);
+		assert_close(pg_stats_mad(r->x, r->n), r->mad, 1e-12, 1e-12,
+			     "mad", i);
+		assert_close(pg_stats_stddev(r->x, r->n), r->stddev, 1e-10,
+			     1e-12, "stddev", i);
+	}
+}
+
+static void summaries_of_nothing_are_nan(void **state)
+{
+	(void)state;
+	double x = 1;
+	assert_true(isnan(pg_stats_mean(&x, 0)));
+	assert_true(isnan(pg_stats_median(&x, 0)));
+	assert_true(isnan(pg_stats_mad(&x, 0)));
+	assert_true(isnan(pg_stats_stddev(&x, 1)));
+}
+
+static void mann_whitney_matches_scipy(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_OF(ref_mwus); i++) {
+		const struct ref_mwu *r = &ref_mwus[i];
+		double u;
+		double pg = pg_stats_mann_whitney(r->a, r->na, r->b, r->nb,
+						  false, r->method, &u);
+		double p2 = pg_stats_mann_whitney(r->a, r->na, r->b, r->nb,
+						  true, r->method, NULL);
+		assert_close(u, r->u, 0, 1e-9, "u", i);
+		assert_close(pg, r->p_greater, 1e-9, 1e-15, "p_greater", i);
+		assert_close(p2, r->p_two_sided, 1e-9, 1e-15, "p_two_sided", i);
+		if (r->method == PG_MWU_AUTO) {
+			assert_close(pg_stats_mann_whitney_greater(
+					 r->a, r->na, r->b, r->nb, NULL),
+				     r->p_greater, 1e-9, 1e-15, "greater", i);
+			assert_close(pg_stats_mann_whitney_two_sided(
+					 r->a, r->na, r->b, r->nb),
+				     r->p_two_sided, 1e-9, 1e-15, "two", i);
+		}
+	}
+}
+
+static void exact_mann_whitney_counts_arrangements(void **state)
+{
+	(void)state;
+	/* b above a in 1 of the C(4,2) = 6 arrangements. */
+	double a[] = {1, 2}, b[] = {3, 4};
+	double u;
+	double p = pg_stats_mann_whitney(a, 2, b, 2, false, PG_MWU_EXACT, &u);
+	assert_close(u, 4, 0, 0, "u", 0);
+	assert_close(p, 1.0 / 6, 1e-15, 0, "p", 0);
+	/* The smallest p of 10 vs 10: 1 / C(20,10). */
+	double x[10], y[10];
+	for (int i = 0; i < 10; i++)
+		x[i] = i, y[i] = 100 + i;
+	p = pg_stats_mann_whitney(x, 10, y, 10, false, PG_MWU_PREFER_EXACT,
+				  NULL);
+	assert_close(p, 1.0 / 184756, 1e-12, 0, "p", 1);
+}
+
+static void mann_whitney_of_empty_sample_is_nan(void **state)
+{
+	(void)state;
+	double a[] = {1, 2};
+	assert_true(isnan(pg_stats_mann_whitney_greater(a, 2, a, 0, NULL)));
+	assert_true(isnan(pg_stats_mann_whitney_two_sided(a, 0, a, 2)));
+}
+
+static void hodges_lehmann_matches_reference(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_OF(ref_hls); i++) {
+		const struct ref_hl *r = &ref_hls[i];
+		double est, lo, hi;
+		assert_int_equal(pg_stats_hl_rank(r->na, r->nb, r->conf), r->k);
+		pg_stats_hodges_lehmann(r->a, r->na, r->b, r->nb, r->conf, &est,
+					&lo, &hi);
+		assert_close(est, r->est, 1e-12, 1e-15, "est", i);
+		assert_close(lo, r->lo, 1e-12, 1e-15, "lo", i);
+		assert_close(hi, r->hi, 1e-12, 1e-15, "hi", i);
+		assert_true(lo <= est && est <= hi);
+	}
+}
+
+static void bh_matches_reference(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_OF(ref_bhs); i++) {
+		const struct ref_bh *r = &ref_bhs[i];
+		double q[64];
+		assert_true(r->n <= N_OF(q));
+		pg_stats_bh(r->p, r->n, q);
+		for (size_t j = 0; j < r->n; j++)
+			assert_close(q[j], r->q[j], 1e-12, 1e-300, "q", j);
+	}
+}
+
+static void normal_distribution_matches_scipy(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_OF(ref_cdfs); i++)
+		assert_close(pg_stats_norm_cdf(ref_cdfs[i].z), ref_cdfs[i].cdf,
+			     1e-13, 1e-300, "cdf", i);
+	for (size_t i = 0; i < N_OF(ref_ppfs); i++)
+		assert_close(pg_stats_norm_ppf(ref_ppfs[i].p), ref_ppfs[i].z,
+			     1e-7 * (ref_ppfs[i].p > 0.999) + 1e-13, 1e-14,
+			     "ppf", i);
+	assert_true(isinf(pg_stats_norm_ppf(0)) && pg_stats_norm_ppf(0) < 0);
+	assert_true(isinf(pg_stats_norm_ppf(1)) && pg_stats_norm_ppf(1) > 0);
+	assert_true(isnan(pg_stats_norm_ppf(1.5)));
+}
+
+/* ---- verdicts -------------------------------------------------------- */
+
+/* One benchmark, judged and finished; returns the number of regressions. */
+struct one {
+	struct sim_bench sb;
+	struct pg_bench b;
+	struct sim_check c;
+	struct pg_verdicts v;
+	size_t regressions;
+};
+
+static void one_init(struct one *o, uint64_t seed, double function_pct)
+{
+	memset(o, 0, sizeof(*o));
+	struct sim_rng rng = {seed};
+	sim_bench_init(&o->sb, 30, 50e6, 0.15, 0.03, 0.08, &rng);
+	sim_pg_bench(&o->b, "bench", function_pct);
+}
+
+static void one_run(struct one *o, size_t trials, uint64_t seed)
+{
+	struct sim_rng rng = {seed};
+	sim_judge(&o->c, &o->sb, &o->b, trials, &rng, &o->v);
+	o->regressions = pg_stats_finish(&o->v, o->b.thresholds.fdr);
+}
+
+static void one_release(struct one *o)
+{
+	pg_verdicts_release(&o->v);
+	sim_check_release(&o->c);
+	sim_pg_bench_release(&o->b);
+}
+
+static size_t count_kind(const struct pg_verdicts *v, enum pg_verdict_kind k)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->n; i++)
+		n += v->v[i].kind == k;
+	return n;
+}
+
+static void identical_code_rarely_fails(void **state)
+{
+	(void)state;
+	/* 200 A/A checks, 30 functions, machine sd 15%, noise 3-8%. */
+	size_t failed = 0, judged = 0;
+	for (uint64_t seed = 1; seed <= 200; seed++) {
+		struct one o;
+		one_init(&o, seed, 10);
+		one_run(&o, 10, seed * 7919);
+		failed += o.regressions > 0;
+		for (size_t i = 0; i < o.v.n; i++)
+			judged += pg_verdict_judged(&o.v.v[i]);
+		one_release(&o);
+	}
+	/* About 25 judged functions per benchmark plus the total. */
+	assert_true(judged > 200 * 20);
+	/* BH at 0.01 under the complete null: about 2 expected at most. */
+	assert_true(failed <= 2);
+}
+
+static void threefold_slowdown_is_named_alone(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 42, 10);
+	o.sb.f[7].factor = 3;
+	one_run(&o, 10, 43);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[7].id, 0);
+	assert_non_null(v);
+	assert_int_equal(v->kind, PG_VERDICT_REGRESSED);
+	assert_int_equal(v->metric, PG_METRIC_SELF);
+	assert_true(v->change_pct > 150 && v->change_pct < 250);
+	assert_true(v->ci_lo_pct < v->change_pct &&
+		    v->change_pct < v->ci_hi_pct);
+	assert_true(v->q <= 0.01);
+	/* Only that function fails (the total may too: it grew ~6%). */
+	for (size_t i = 0; i < o.v.n; i++)
+		if (o.v.v[i].func_id && &o.v.v[i] != v)
+			assert_int_not_equal(o.v.v[i].kind,
+					     PG_VERDICT_REGRESSED);
+	one_release(&o);
+}
+
+static void dominant_function_slowdown_is_not_diluted(void **state)
+{
+	(void)state;
+	/* Function 0 holds 25% of the benchmark; +15% on head. */
+	size_t found = 0;
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		struct one o;
+		one_init(&o, seed, 10);
+		o.sb.f[0].factor = 1.15;
+		one_run(&o, 20, seed + 100);
+		const struct pg_verdict *v = sim_find(&o.v, o.sb.f[0].id, 0);
+		found += v->kind == PG_VERDICT_REGRESSED;
+		assert_true(v->change_pct > 8 && v->change_pct < 22);
+		for (size_t i = 0; i < o.v.n; i++)
+			if (o.v.v[i].func_id && &o.v.v[i] != v)
+				assert_int_not_equal(o.v.v[i].kind,
+						     PG_VERDICT_REGRESSED);
+		one_release(&o);
+	}
+	assert_true(found >= 9);
+}
+
+static void one_extra_call_is_a_regression_without_statistics(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 5, 10);
+	o.sb.f[10].extra_calls = 1;
+	one_run(&o, 10, 6);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[10].id, 0);
+	assert_int_equal(v->metric, PG_METRIC_CALLS);
+	assert_int_equal(v->kind, PG_VERDICT_REGRESSED);
+	assert_true(v->head_calls == v->base_calls + 1);
+	assert_true(v->q == 0);
+	assert_true(o.regressions >= 1);
+	one_release(&o);
+}
+
+static void calls_off_ignores_call_growth(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 5, 10);
+	o.b.thresholds.calls_pct = -1;
+	o.sb.f[10].extra_calls = 50;
+	one_run(&o, 10, 6);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[10].id, 0);
+	assert_int_equal(v->metric, PG_METRIC_SELF);
+	assert_int_not_equal(v->kind, PG_VERDICT_REGRESSED);
+	one_release(&o);
+}
+
+static void improvement_is_reported_and_never_fails(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 9, 10);
+	o.sb.f[1].factor = 0.5;
+	one_run(&o, 10, 10);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[1].id, 0);
+	assert_int_equal(v->kind, PG_VERDICT_IMPROVED);
+	assert_true(v->change_pct < -40 && v->change_pct > -60);
+	assert_int_equal(count_kind(&o.v, PG_VERDICT_REGRESSED), 0);
+	assert_int_equal(o.regressions, 0);
+	one_release(&o);
+}
+
+static void function_below_min_share_is_not_judged(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 11, 10);
+	o.b.thresholds.min_share_pct = 5;
+	o.sb.f[12].factor = 1.5; /* ~1.9% of the benchmark -> ~2.8% */
+	one_run(&o, 10, 12);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[12].id, 0);
+	assert_int_equal(v->kind, PG_VERDICT_NOT_JUDGED);
+	assert_false(pg_verdict_judged(v));
+	assert_true(v->share_pct > 1 && v->share_pct < 5);
+	/* Still measured for the report. */
+	assert_true(v->change_pct > 30);
+	assert_true(isnan(v->q));
+	assert_int_equal(o.regressions, 0);
+	one_release(&o);
+}
+
+static void ignored_function_is_not_judged(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 13, 10);
+	pg_strvec_push(&o.b.ignore, "app/mod2.py:*");
+	o.sb.f[2].factor = 3; /* app/mod2.py:func2 */
+	one_run(&o, 10, 14);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[2].id, 0);
+	assert_int_equal(v->kind, PG_VERDICT_NOT_JUDGED);
+	one_release(&o);
+}
+
+static void new_and_gone_functions_are_reported_not_failed(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 15, 10);
+	o.sb.f[3].head_only = true;
+	o.sb.f[4].base_only = true;
+	one_run(&o, 10, 16);
+	assert_int_equal(sim_find(&o.v, o.sb.f[3].id, 0)->kind, PG_VERDICT_NEW);
+	assert_int_equal(sim_find(&o.v, o.sb.f[4].id, 0)->kind,
+			 PG_VERDICT_GONE);
+	for (size_t i = 0; i < o.v.n; i++)
+		if (o.v.v[i].func_id)
+			assert_int_not_equal(o.v.v[i].kind,
+					     PG_VERDICT_REGRESSED);
+	one_release(&o);
+}
+
+static void tiny_function_is_judged_on_inclusive_time(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 17, 10);
+	o.sb.f[5].flags = PG_FUNC_TINY;
+	one_run(&o, 10, 18);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[5].id, 0);
+	assert_int_equal(v->metric, PG_METRIC_INCL);
+	assert_true(pg_verdict_judged(v));
+	one_release(&o);
+}
+
+static void total_and_wall_time_are_judged(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 19, 10);
+	for (size_t i = 0; i < o.sb.nf; i++)
+		o.sb.f[i].factor =
+		    1.3; /* everything slower: only totals see it */
+	struct sim_rng rng = {20};
+	memset(&o.c, 0, sizeof(o.c));
+	pg_profile_init(&o.c.base.profile);
+	pg_profile_init(&o.c.head.profile);
+	sim_side(&o.sb, false, 10, &rng, &o.c.base);
+	sim_side(&o.sb, true, 10, &rng, &o.c.head);
+	double wb[10], wh[10];
+	for (int i = 0; i < 10; i++) {
+		wb[i] = 1.0 + 0.01 * i;
+		wh[i] = 1.5 + 0.01 * i;
+	}
+	o.c.base.has_wall = o.c.head.has_wall = true;
+	o.c.base.wall.times_s = wb;
+	o.c.base.wall.ntimes = 10;
+	o.c.head.wall.times_s = wh;
+	o.c.head.wall.ntimes = 10;
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	o.regressions = pg_stats_finish(&o.v, 0.01);
+	const struct pg_verdict *t = sim_find(&o.v, NULL, PG_METRIC_TOTAL);
+	const struct pg_verdict *w = sim_find(&o.v, NULL, PG_METRIC_WALL);
+	assert_non_null(t);
+	assert_non_null(w);
+	assert_int_equal(t->kind, PG_VERDICT_REGRESSED);
+	assert_int_equal(w->kind, PG_VERDICT_REGRESSED);
+	assert_true(w->change_pct > 45 && w->change_pct < 55);
+	assert_true(fabs(w->base_value - 1.045e9) < 1e3);
+	/* The uniform slowdown is the machine's to the speed factor. */
+	for (size_t i = 0; i < o.v.n; i++)
+		if (o.v.v[i].func_id)
+			assert_int_not_equal(o.v.v[i].kind,
+					     PG_VERDICT_REGRESSED);
+	o.c.base.wall.times_s = o.c.head.wall.times_s = NULL;
+	one_release(&o);
+}
+
+static void empty_side_appends_nothing(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 21, 10);
+	memset(&o.c, 0, sizeof(o.c));
+	pg_profile_init(&o.c.base.profile);
+	pg_profile_init(&o.c.head.profile);
+	struct sim_rng rng = {22};
+	sim_side(&o.sb, false, 5, &rng, &o.c.base);
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	assert_int_equal(o.v.n, 0);
+	one_release(&o);
+}
+
+static struct pg_verdict fake(const char *bench, const char *id, double p,
+			      double change)
+{
+	struct pg_verdict v;
+	memset(&v, 0, sizeof(v));
+	v.bench = bench;
+	v.func_id = id;
+	v.metric = PG_METRIC_SELF;
+	v.kind = PG_VERDICT_UNCHANGED;
+	v.p = p;
+	v.p_faster = 1 - p;
+	v.change_pct = change;
+	v.ci_lo_pct = change - 5;
+	v.ci_hi_pct = change + 5;
+	v.threshold_pct = 10;
+	return v;
+}
+
+static void fdr_is_controlled_across_benchmarks(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	struct pg_verdict v = fake("a", "m.py:f", 0.004, 20);
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	/* Alone, p = 0.004 passes fdr 0.01. */
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 1);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_REGRESSED);
+	/* With 9 unremarkable functions of another benchmark it does not:
+	 * q = 0.04, still suggestive, so unclear. */
+	for (int i = 0; i < 9; i++) {
+		v = fake("b", "m.py:g", 0.5, 0);
+		PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	}
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 0);
+	assert_close(vs.v[0].q, 0.04, 1e-12, 0, "q", 0);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	assert_true(pg_stats_bench_unclear(&vs, "a"));
+	assert_false(pg_stats_bench_unclear(&vs, "b"));
+	/* Calls regressions and unjudged verdicts are not in the family. */
+	v = fake("b", "m.py:h", 0, 0);
+	v.metric = PG_METRIC_CALLS;
+	v.kind = PG_VERDICT_REGRESSED;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	v = fake("b", "m.py:i", 1e-9, 50);
+	v.kind = PG_VERDICT_NOT_JUDGED;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 1);
+	assert_close(vs.v[0].q, 0.04, 1e-12, 0, "q", 0);
+	assert_int_equal(vs.v[11].kind, PG_VERDICT_NOT_JUDGED);
+	/* Finishing again gives the same answer. */
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 1);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	pg_verdicts_release(&vs);
+}
+
+static void significant_change_below_threshold_is_not_a_regression(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	struct pg_verdict v = fake("a", "m.py:f", 1e-6, 3);
+	v.ci_lo_pct = 2;
+	v.ci_hi_pct = 4;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 0);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCHANGED);
+	/* Its interval reaching above the threshold: unclear. */
+	vs.v[0].ci_hi_pct = 12;
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	pg_verdicts_release(&vs);
+}
+
+static void verdict_line_reads_like_the_spec(void **state)
+{
+	(void)state;
+	struct pg_verdict v =
+	    fake("render", "myapp/render.py:Template.render", 3e-5, 12.4);
+	v.ci_lo_pct = 9.8;
+	v.ci_hi_pct = 15.1;
+	v.q = 0.01;
+	v.base_value = 3.1e6;
+	v.head_value = 3.5e6;
+	v.base_calls = v.head_calls = 400;
+	struct pg_buf b;
+	pg_buf_init(&b, 0);
+	pg_verdict_format(&v, &b);
+	assert_string_equal(
+	    b.data, "Template.render self time +12.4% [+9.8%, +15.1%], "
+		    "p=3e-05 (q=0.01), 3.1 ms → 3.5 ms, calls 400 → 400");
+
+	pg_buf_reset(&b);
+	v.func_id = NULL;
+	v.metric = PG_METRIC_TOTAL;
+	v.change_pct = -2;
+	v.ci_lo_pct = -3.25;
+	v.ci_hi_pct = 0.5;
+	v.p = 0.9;
+	v.q = NAN;
+	v.base_value = 999.7;
+	v.head_value = 1.5e9;
+	pg_verdict_format(&v, &b);
+	assert_string_equal(b.data, "render total -2.0% [-3.2%, +0.5%], p=0.9, "
+				    "1 µs → 1.5 s");
+
+	pg_buf_reset(&b);
+	v = fake("render", "<builtin>:len", 0, 1);
+	v.metric = PG_METRIC_CALLS;
+	v.base_calls = 400;
+	v.head_calls = 500;
+	v.base_value = 12;
+	v.head_value = 15.5e3;
+	pg_verdict_format(&v, &b);
+	assert_string_equal(b.data,
+			    "len calls 400 → 500 (+25.0%), self time +1.0% "
+			    "[-4.0%, +6.0%], 12 ns → 15.5 µs");
+	pg_buf_release(&b);
+}
+
+static void names_are_stable(void **state)
+{
+	(void)state;
+	assert_string_equal(pg_metric_name(PG_METRIC_SELF), "self time");
+	assert_string_equal(pg_metric_name(PG_METRIC_INCL), "inclusive time");
+	assert_string_equal(pg_metric_name(PG_METRIC_CALLS), "calls");
+	assert_string_equal(pg_metric_name(PG_METRIC_TOTAL), "total");
+	assert_string_equal(pg_metric_name(PG_METRIC_WALL), "wall time");
+	assert_string_equal(pg_verdict_kind_name(PG_VERDICT_REGRESSED),
+			    "regressed");
+	assert_string_equal(pg_verdict_kind_name(PG_VERDICT_NOT_JUDGED),
+			    "not judged");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(summaries_match_numpy),
+	    cmocka_unit_test(summaries_of_nothing_are_nan),
+	    cmocka_unit_test(mann_whitney_matches_scipy),
+	    cmocka_unit_test(exact_mann_whitney_counts_arrangements),
+	    cmocka_unit_test(mann_whitney_of_empty_sample_is_nan),
+	    cmocka_unit_test(hodges_lehmann_matches_reference),
+	    cmocka_unit_test(bh_matches_reference),
+	    cmocka_unit_test(normal_distribution_matches_scipy),
+	    cmocka_unit_test(identical_code_rarely_fails),
+	    cmocka_unit_test(threefold_slowdown_is_named_alone),
+	    cmocka_unit_test(dominant_function_slowdown_is_not_diluted),
+	    cmocka_unit_test(one_extra_call_is_a_regression_without_statistics),
+	    cmocka_unit_test(calls_off_ignores_call_growth),
+	    cmocka_unit_test(improvement_is_reported_and_never_fails),
+	    cmocka_unit_test(function_below_min_share_is_not_judged),
+	    cmocka_unit_test(ignored_function_is_not_judged),
+	    cmocka_unit_test(new_and_gone_functions_are_reported_not_failed),
+	    cmocka_unit_test(tiny_function_is_judged_on_inclusive_time),
+	    cmocka_unit_test(total_and_wall_time_are_judged),
+	    cmocka_unit_test(empty_side_appends_nothing),
+	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
+	    cmocka_unit_test(
+		significant_change_below_threshold_is_not_a_regression),
+	    cmocka_unit_test(verdict_line_reads_like_the_spec),
+	    cmocka_unit_test(names_are_stable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
