@@ -248,7 +248,7 @@ static int parse_func(struct wire *w)
 static int parse_sample(struct wire *w)
 {
 	struct pg_profile *p = w->p;
-	uint32_t f;
+	uint32_t f = 0;
 	int rc = expect_fields(w, 7);
 	if (rc ||
 	    (rc = parse_index(w, w->fields[1], p->nfuncs, "function", &f)))
@@ -294,7 +294,7 @@ static int parse_edge(struct wire *w)
 static int parse_node(struct wire *w)
 {
 	struct pg_profile *p = w->p;
-	uint32_t parent, func;
+	uint32_t parent = 0, func = 0;
 	int64_t node, self_ns, incl_ns;
 	uint64_t calls;
 	int rc = expect_fields(w, 7);
