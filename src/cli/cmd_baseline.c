@@ -129,7 +129,7 @@ static int push_notes(struct baseline_ctx *b, const char *remote)
 		const char *fetch[] = {"fetch", remote, fetch_spec, NULL};
 		if ((rc = run_git(b->root, fetch, NULL)))
 			break;
-		if ((rc = pg_store_merge_ref(b->store, tmp_ref)))
+		if ((rc = pg_store_merge_ref(b->store, tmp_ref, NULL)))
 			break;
 	}
 	free(spec);
