@@ -44,7 +44,7 @@ SLOW_DOWN = os.path.join(TOP, "ci", "slow-down.py")
 PROFILE_SNIPPET = r"""
 import cProfile, json, os, pstats, runpy, sys
 root, script = sys.argv[1], sys.argv[2]
-sys.argv = [script]
+sys.argv = sys.argv[2:]
 sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
 prof = cProfile.Profile()
 prof.enable()
@@ -81,13 +81,14 @@ def hook_tag(python):
     return out.stdout.strip()
 
 
-def profile_hook(python, hooks, root, script):
+def profile_hook(python, hooks, root, script, args=()):
     """Profile with perfguard's own hook (docs/hook-protocol.md): self
     times with the per-event cost subtracted, as perfguard judges them."""
     wire = os.path.join(root, ".wire.txt")
     env = dict(os.environ, PERFGUARD_WIRE_OUT=wire, PERFGUARD_ROOT=root)
     subprocess.run([python, "-c", "import sys; sys.path.append(sys.argv.pop("
-                    "1)); import perfguard._boot", hooks, script],
+                    "1)); import perfguard._boot", hooks, script]
+                   + list(args),
                    cwd=root, env=env, check=True, capture_output=True)
     ids = {}
     out = {}
@@ -111,6 +112,143 @@ def profile(python, root, bench, hooks=None):
     out = subprocess.run([python, "-c", PROFILE_SNIPPET, root, script],
                          cwd=root, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+# Runs under the profiler: loads records.py from several copies of the
+# demo as separate modules and calls each copy's split_fields on the same
+# lines in small interleaved batches, so that whatever else the machine
+# does weighs on every copy alike.
+INPROC_DRIVER = r"""
+import importlib.util, sys
+copies = sys.argv[1:]
+sys.path.insert(0, copies[0])
+mods = []
+for i, root in enumerate(copies):
+    spec = importlib.util.spec_from_file_location(
+        "records_%d" % i, root + "/loglens/records.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mods.append(mod)
+with open(copies[0] + "/data/access.log", encoding="utf-8") as fh:
+    lines = fh.read().splitlines()
+for rnd in range(ROUNDS):
+    for start in range(0, len(lines), 50):
+        batch = lines[start:start + 50]
+        order = mods if rnd % 2 == 0 else mods[::-1]
+        for mod in order:
+            split = mod.split_fields
+            for line in batch:
+                split(line)
+"""
+
+
+def inproc(python, runs, pcts, work, hooks):
+    """split_fields' self-time growth per --slowdown PCT (and for the
+    full pass), measured side by side in one process."""
+    changes = [[]] + [["--slowdown", "%g" % p] for p in pcts]
+    copies = []
+    for i, change in enumerate(changes):
+        root = os.path.join(work, "copy%d" % i)
+        shutil.rmtree(root, ignore_errors=True)
+        copy_demo(root, change or None)
+        copies.append(root)
+    full = os.path.join(work, "full")
+    shutil.rmtree(full, ignore_errors=True)
+    copy_demo(full, [])
+    copies.append(full)
+    names = ["base"] + ["--slowdown %g" % p for p in pcts] + ["full pass"]
+    driver = os.path.join(work, "driver.py")
+    with open(driver, "w") as fh:
+        fh.write(INPROC_DRIVER.replace("ROUNDS", "6"))
+    growth = {name: [] for name in names[1:]}
+    for _ in range(runs):
+        if hooks:
+            prof = profile_hook(python, hooks, work, driver, copies)
+        else:
+            out = subprocess.run([python, "-c", PROFILE_SNIPPET, work, driver]
+                                 + copies, cwd=work, check=True,
+                                 capture_output=True, text=True)
+            prof = json.loads(out.stdout)
+        selfs = [prof["copy%d/loglens/records.py:split_fields" % i][1]
+                 for i in range(len(changes))]
+        selfs.append(prof["full/loglens/records.py:split_fields"][1])
+        for name, value in zip(names[1:], selfs[1:]):
+            growth[name].append(pct(value, selfs[0]))
+    print("split_fields self-time growth, in one process (%s, %d runs):" %
+          ("perfguard hook" if hooks else "cProfile", runs))
+    for name in names[1:]:
+        values = sorted(growth[name])
+        print("  %-14s median %+6.1f%%  (range %+.1f%% .. %+.1f%%)" % (
+            name, statistics.median(values), values[0], values[-1]))
+
+
+# Runs under callgrind: split every line of the log once with one copy's
+# split_fields ("null": a function that does nothing, for the baseline).
+CALLGRIND_DRIVER = r"""
+import sys
+root, mode = sys.argv[1], sys.argv[2]
+sys.path.insert(0, root)
+from loglens import records
+with open(root + "/data/access.log", encoding="utf-8") as fh:
+    lines = fh.read().splitlines()
+split = records.split_fields if mode != "null" else (lambda line: None)
+for line in lines:
+    split(line)
+"""
+
+
+def callgrind_run(python, work, root, mode, name):
+    out_file = os.path.join(work, "callgrind.%s" % name)
+    subprocess.run(["valgrind", "--tool=callgrind",
+                    "--callgrind-out-file=" + out_file, python,
+                    os.path.join(work, "cg_driver.py"), root, mode],
+                   check=True, capture_output=True)
+    total = None
+    with open(out_file) as fh:
+        for line in fh:
+            if line.startswith("totals:") or line.startswith("summary:"):
+                total = int(line.split()[1])
+    return total, out_file
+
+
+def callgrind_inclusive(out_file, function):
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", out_file],
+                         check=True, capture_output=True, text=True).stdout
+    best = 0
+    for line in out.splitlines():
+        if (":%s " % function) in line or line.rstrip().endswith(
+                ":" + function):
+            best = max(best, int(line.split()[0].replace(",", "")))
+    return best
+
+
+def callgrind(python, pcts, work):
+    """Instruction counts (deterministic, whatever the machine's load):
+    split_fields' self cost = its cumulative cost minus str.find's, and
+    each change's extra cost relative to it."""
+    exe = subprocess.run([python, "-c", "import sys; print(sys.executable)"],
+                         check=True, capture_output=True,
+                         text=True).stdout.strip()
+    with open(os.path.join(work, "cg_driver.py"), "w") as fh:
+        fh.write(CALLGRIND_DRIVER)
+    base = os.path.join(work, "cg-base")
+    shutil.rmtree(base, ignore_errors=True)
+    copy_demo(base)
+    null_total, _ = callgrind_run(exe, work, base, "null", "null")
+    base_total, base_out = callgrind_run(exe, work, base, "split", "base")
+    find = callgrind_inclusive(base_out, "unicode_find")
+    self_cost = base_total - null_total - find
+    print("split_fields on %d lines: cumulative %.2fM instructions, "
+          "str.find %.2fM, self %.2fM" % (3000, (base_total - null_total)
+                                          / 1e6, find / 1e6, self_cost / 1e6))
+    for change in [[]] + [["--slowdown", "%g" % p] for p in pcts]:
+        root = os.path.join(work, "cg-var")
+        shutil.rmtree(root, ignore_errors=True)
+        copy_demo(root, change)
+        total, _ = callgrind_run(exe, work, root, "split", "var")
+        print("  %-14s +%.2fM = %+.2f%% of split_fields' self cost" % (
+            " ".join(change) or "full pass", (total - base_total) / 1e6,
+            100.0 * (total - base_total) / self_cost))
 
 
 def summarize(runs, stat):
@@ -205,6 +343,13 @@ def main():
     ap.add_argument("--pct", type=float, nargs="*", default=[10, 5, 3])
     ap.add_argument("--min-share", type=float, default=0.01)
     ap.add_argument("--shares", action="store_true")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count split_fields' instructions per --pct with "
+                    "valgrind (deterministic; how slow-down.py's constants "
+                    "were set)")
+    ap.add_argument("--inproc", action="store_true",
+                    help="measure split_fields' growth per --pct side by "
+                    "side in one process (robust on a busy machine)")
     ap.add_argument("--stat", choices=["min", "median"], default="min")
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--only", choices=["default", "pct", "extra-call"])
@@ -218,6 +363,12 @@ def main():
         hooks = os.path.join(os.path.abspath(args.hook),
                              hook_tag(args.python))
     with tempfile.TemporaryDirectory(prefix="pg-calibrate-") as work:
+        if args.callgrind:
+            callgrind(args.python, args.pct, work)
+            return
+        if args.inproc:
+            inproc(args.python, args.runs, args.pct, work, hooks)
+            return
         if args.shares:
             shares(args.python, args.runs, work, args.top, stat, hooks)
             return
