@@ -77,7 +77,7 @@ class Case(unittest.TestCase):
         for rel, text in files.items():
             self.write(rel, text, root)
         git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", message)
+        git(root, "commit", "-q", "--allow-empty", "-m", message)
         return git(root, "rev-parse", "HEAD")
 
     def assertExit(self, proc, code):
