@@ -613,12 +613,36 @@ static int get_bool(struct ctx *c, const char *key, bool *out)
 }
 
 /*
+ * Offset of a '[' that opens no class in glob pattern p (pg_glob_match
+ * would silently take it literally), or -1 when every class is closed.
+ */
+static long unclosed_class_at(const char *p)
+{
+	for (const char *q = p; *q; q++) {
+		if (*q != '[')
+			continue;
+		const char *r = q + 1;
+		if (*r == '!' || *r == '^')
+			r++;
+		if (*r == ']')
+			r++; /* a leading ']' is a member */
+		while (*r && *r != ']')
+			r++;
+		if (!*r)
+			return q - p;
+		q = r;
+	}
+	return -1;
+}
+
+/*
  * A list of strings appended to *out. Numbers and other scalars are kept
- * as written; nulls are refused. With `nonempty`, "" is refused too.
+ * as written; nulls are refused. With `globs`, items are glob patterns:
+ * "" and unclosed '[' classes are refused too.
  * `item` names one element for messages ("a string"), `items` several.
  */
 static int get_strlist(struct ctx *c, const char *key, const char *item,
-		       const char *items, bool nonempty, struct pg_strvec *out)
+		       const char *items, bool globs, struct pg_strvec *out)
 {
 	char buf[GOT_BYTES];
 	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
@@ -639,10 +663,15 @@ static int get_strlist(struct ctx *c, const char *key, const char *item,
 		rc = want_scalar(c, key, item);
 		if (rc)
 			return rc;
-		if (nonempty && slen(c) == 0)
+		if (globs && slen(c) == 0)
 			return fail(c, c->ev.start_mark,
 				    "each item of '%s' must be %s, got ''", key,
 				    item);
+		if (globs && unclosed_class_at(sval(c)) >= 0)
+			return fail(c, c->ev.start_mark,
+				    "pattern %s in '%s' has an unclosed '[' "
+				    "(write [[] for a literal '[')",
+				    got(c, buf), key);
 		pg_strvec_push(out, sval(c));
 	}
 }

@@ -442,6 +442,17 @@ static void tracks_is_track_minus_ignore(void **state)
 	parse_ok("", &s);
 	assert_true(pg_suite_tracks(&s.benches[0], "<site>/jinja2/x.py:f"));
 	pg_suite_release(&s);
+
+	/* classes, negated classes and a literal '[' */
+	parse_ok("track: [\"m/[ab].py:*\", \"x[!0-9]\", \"[]]\", \"l[[]0]\"]\n",
+		 &s);
+	assert_true(pg_suite_tracks(&s.benches[0], "m/a.py:f"));
+	assert_false(pg_suite_tracks(&s.benches[0], "m/c.py:f"));
+	assert_true(pg_suite_tracks(&s.benches[0], "xy"));
+	assert_false(pg_suite_tracks(&s.benches[0], "x1"));
+	assert_true(pg_suite_tracks(&s.benches[0], "]"));
+	assert_true(pg_suite_tracks(&s.benches[0], "l[0]"));
+	pg_suite_release(&s);
 }
 
 static void benchmark_track_replaces_and_ignore_adds(void **state)
