@@ -5,10 +5,11 @@
  * Mechanism: sys.monitoring with C callbacks (builtin function objects) on
  * Python 3.12+, PyEval_SetProfile on every thread before that (existing
  * threads directly, new ones through a threading.setprofile trampoline).
- * Every callback brackets itself with two timer reads; the bracketed time
- * is excluded from the thread's logical clock and the remaining per-event
- * cost (dispatch outside the bracket) is calibrated once and compensated
- * by the core.
+ * A callback reads the clock once (rdtsc costs ~20 ns on some VMs, so a
+ * second read would cost more than it measures); its own typical cost is
+ * part of the per-event cost calibrated at start-up and compensated by the
+ * core. Rare expensive paths (a function seen for the first time, a new
+ * thread) read the clock again and exclude their time.
  *
  * Invariants: callbacks never raise and never leave an exception set; all
  * state is guarded by the GIL; functions are keyed by their code object
@@ -48,6 +49,20 @@ static int measure_depth; /* nesting of measure() blocks */
 static int64_t wall_mark_ns, wall_total_ns;
 static pid_t owner_pid;
 static __thread struct pg_hook_thread *tls_thread;
+/* Set by the rare expensive paths of a callback (a new thread or epoch, a
+ * function seen for the first time): only then is the callback's own time
+ * measured and excluded. The common path reads the clock once and its
+ * cost is part of the calibrated per-event cost. */
+static int slow_path;
+
+/* End of a callback that started at t0 on th. */
+static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
+{
+	if (slow_path) {
+		th->paused_ticks += pg_hook_ticks(&timer) - t0;
+		slow_path = 0;
+	}
+}
 
 #define N_HOOK_METHODS	  7
 #define N_MEASURE_METHODS 2
@@ -91,6 +106,7 @@ static struct pg_hook_thread *thread_get(void)
 	}
 	th->epoch = core.epoch;
 	th->allowance = 2 * frame_depth();
+	slow_path = 1;
 	return th;
 }
 
@@ -132,6 +148,7 @@ static uint32_t code_func(PyObject *code, PyFrameObject *frame)
 		return f;
 	PyCodeObject *co = (PyCodeObject *)code;
 	uint32_t flags = (co->co_flags & GEN_FLAGS) ? PG_HOOK_GENERATOR : 0;
+	slow_path = 1;
 	PyObject *cls = NULL;
 #if PY_VERSION_HEX < 0x030B0000
 	/* No co_qualname: remember the first argument's class. */
@@ -179,6 +196,7 @@ static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
 	if (f != PG_HOOK_NONE)
 		return f;
 	PyObject *obj = NULL;
+	slow_path = 1;
 	if (PyCFunction_Check(callable)) {
 		PyObject *self = ((PyCFunctionObject *)callable)->m_self;
 		if (self && !PyModule_Check(self)) {
@@ -241,7 +259,7 @@ static void py_event(PyObject *const *args, Py_ssize_t nargs, int enter,
 		else
 			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
 	}
-	th->paused_ticks += pg_hook_ticks(&timer) - t0;
+	callback_done(th, t0);
 }
 
 static PyObject *cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
@@ -296,7 +314,7 @@ static void c_event(PyObject *const *args, Py_ssize_t nargs, int enter)
 		else
 			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
 	}
-	th->paused_ticks += pg_hook_ticks(&timer) - t0;
+	callback_done(th, t0);
 }
 
 static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
@@ -460,7 +478,7 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		else
 			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
 	}
-	th->paused_ticks += pg_hook_ticks(&timer) - t0;
+	callback_done(th, t0);
 	return 0;
 }
 
