@@ -34,7 +34,7 @@ struct pg_bench {
 	char *name;
 	char *script; /* as written, relative to the repository root */
 	struct pg_strvec args;
-	struct pg_env_var *env;
+	struct pg_env_var *env; /* in file order; null values become "" */
 	size_t nenv;
 	bool wall;
 	struct pg_thresholds thresholds; /* suite defaults + overrides */
@@ -45,7 +45,8 @@ struct pg_bench {
 
 struct pg_suite {
 	char *path; /* the file it was loaded from */
-	char *root; /* directory scripts are relative to */
+	char *root; /* directory scripts are relative to, as given (or the
+		       file's directory, "." when it has none) */
 	char *hash; /* hex FNV-1a of the file's bytes */
 	char *python;
 	int trials, max_trials, warmup;
@@ -56,8 +57,10 @@ struct pg_suite {
 	struct pg_thresholds thresholds;
 	struct pg_strvec track, ignore;
 	enum pg_store_kind store_kind;
+	/* Both always set (defaults below); store_kind says which applies. */
 	char *store_ref;  /* git-notes ref, default refs/notes/perfguard */
-	char *store_path; /* dir store path, relative to root */
+	char *store_path; /* dir store path, relative to root, default
+			     .perfguard/baselines */
 	struct pg_bench *benches;
 	size_t nbenches;
 };
@@ -65,15 +68,21 @@ struct pg_suite {
 /*
  * Load and validate `path`. `root` is the directory scripts are
  * relative to (NULL: the file's directory). Checks that scripts exist.
- * On error returns PG_EINVALID (or PG_ENOTFOUND for a missing file) with
- * "path:line:col: message" set; *out is then untouched.
+ * On error returns PG_EINVALID with "path:line:col: message" set (1-based,
+ * at the offending node), PG_ENOTFOUND with "path: no such file", or
+ * PG_EIO if the file cannot be read; *out is then untouched. On success
+ * the caller owns *out and frees it with pg_suite_release.
  */
 int pg_suite_load(const char *path, const char *root, struct pg_suite *out);
 
-/* Same, from memory (`name` is used in messages; scripts not checked). */
+/*
+ * Same, from memory: `len` bytes of `text` (need not be NUL-terminated);
+ * `name` is used in messages and as s->path; scripts are not checked.
+ */
 int pg_suite_parse(const char *name, const char *text, size_t len,
 		   const char *root, struct pg_suite *out);
 
+/* Free everything *s owns and zero it; NULL and repeated calls are fine. */
 void pg_suite_release(struct pg_suite *s);
 
 /* The benchmark named `name`, or NULL. */

@@ -179,11 +179,15 @@ static const char *excerpt(char *out, const char *s, size_t len)
 	return out;
 }
 
+static bool is_null(const struct ctx *c);
+
 /* The current event as a phrase: "'abc'", "a mapping", "a list". */
 static const char *got(const struct ctx *c, char *out)
 {
 	switch (c->ev.type) {
 	case YAML_SCALAR_EVENT:
+		if (is_null(c) && c->ev.data.scalar.length == 0)
+			return "nothing";
 		out[0] = '\'';
 		excerpt(out + 1, (const char *)c->ev.data.scalar.value,
 			c->ev.data.scalar.length);

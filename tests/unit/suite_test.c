@@ -564,6 +564,34 @@ static void example_configs_are_valid_suites(void **state)
 	}
 }
 
+static void crlf_line_ends_and_a_bom_are_accepted(void **state)
+{
+	(void)state;
+	static const char text[] = "\xEF\xBB\xBFtrials: 4\r\n"
+				   "benchmarks:\r\n"
+				   "  - name: a\r\n"
+				   "    script: a.py\r\n";
+	struct pg_suite s;
+	assert_int_equal(pg_suite_parse("t.yml", text, strlen(text), NULL, &s),
+			 0);
+	assert_int_equal(s.trials, 4);
+	assert_string_equal(s.benches[0].script, "a.py");
+	pg_suite_release(&s);
+	/* positions still count lines and columns, not bytes */
+	static const char bad[] = "\xEF\xBB\xBFtrials: 4\r\nwarmup: x\r\n";
+	assert_int_equal(pg_suite_parse("t.yml", bad, strlen(bad), NULL, &s),
+			 PG_EINVALID);
+	assert_true(pg_str_starts(pg_error_message(), "t.yml:2:9: "));
+}
+
+static void a_missing_value_is_called_nothing(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(parse_bad("trials:\n"), "got nothing"));
+	assert_non_null(strstr(parse_bad("thresholds:\n"), "got nothing"));
+	assert_non_null(strstr(parse_bad("track: ~\n"), "got '~'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +616,8 @@ int main(void)
 	    cmocka_unit_test(
 		unknown_keys_list_the_choices_when_nothing_is_close),
 	    cmocka_unit_test(example_configs_are_valid_suites),
+	    cmocka_unit_test(crlf_line_ends_and_a_bom_are_accepted),
+	    cmocka_unit_test(a_missing_value_is_called_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
