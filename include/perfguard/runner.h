@@ -47,6 +47,7 @@ struct pg_trial_spec {
 	int64_t timeout_ms; /* 0 = none */
 	bool passthrough;   /* child output goes to our stdout/stderr */
 	bool profile;	    /* false: run without the hook */
+	bool cpu_clock;	    /* hook excludes time the thread did not run */
 };
 
 struct pg_trial_outcome {

@@ -121,7 +121,7 @@ int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 		quote_word(&cmd, spec->args[i]);
 	}
 	snprintf(warm, sizeof(warm), "%d", warmup);
-	snprintf(nruns, sizeof(nruns), "%d", runs < 2 ? 2 : runs);
+	snprintf(nruns, sizeof(nruns), "%d", runs < 1 ? 1 : runs);
 	const char *argv[] = {"hyperfine",     "-N",	  "--style", "none",
 			      "--warmup",      warm,	  "--runs",  nruns,
 			      "--export-json", json_path, cmd.data,  NULL};

@@ -97,6 +97,7 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->nenv = b->nenv;
 	spec->timeout_ms = s->suite->timeout_ms;
 	spec->profile = true;
+	spec->cpu_clock = s->suite->clock == PG_CLOCK_CPU;
 }
 
 static void mark_failed(struct pg_bench_result *br, struct pg_trial_outcome *o)

@@ -40,7 +40,7 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	int rc = 0;
 	char *tmpdir = NULL, *wire_path = NULL, *text = NULL;
 	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
-	struct pg_env_var *env = pg_calloc(spec->nenv + 3, sizeof(*env));
+	struct pg_env_var *env = pg_calloc(spec->nenv + 4, sizeof(*env));
 	size_t argc = 0, nenv = 0;
 
 	argv[argc++] = spec->py->exe;

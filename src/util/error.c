@@ -30,8 +30,8 @@ static void compose(const char *a, const char *sep, const char *b)
 	memcpy(error_message, tmp, n + 1);
 }
 
-static int set_message(int code, const char *suffix, const char *fmt,
-		       va_list ap)
+__attribute__((format(printf, 3, 0))) static int
+set_message(int code, const char *suffix, const char *fmt, va_list ap)
 {
 	char tmp[sizeof(error_message)];
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
