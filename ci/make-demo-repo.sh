@@ -2,7 +2,8 @@
 # Build a throwaway git repository from the loglens demo (benches/demo)
 # with a regression to find:
 #
-#   ci/make-demo-repo.sh [--slowdown PCT | --extra-call | --aa] DIR
+#   ci/make-demo-repo.sh [--slowdown PCT | --extra-call | --aa]
+#                        [--function-threshold PCT] DIR
 #
 # main holds one commit, "demo: baseline" (the project as in benches/demo).
 # The branch feature, checked out at the end, adds one commit:
@@ -12,7 +13,9 @@
 #                    split_fields' self time grows by about PCT %
 #   --extra-call     histogram() calls bucket_of() once more per call
 #   --aa             an empty commit: head identical to base
-# and the id (path:qualname) of the function made slower is printed on
+# --function-threshold sets the suite's function threshold (both sides)
+# instead of the demo's 10%.  The id (path:qualname) of the function made
+# slower is printed on
 # stdout (nothing for --aa); progress goes to stderr.
 #
 # DIR is recreated when it holds an earlier demo repository; any other
@@ -28,6 +31,7 @@ usage() {
 
 mode=()
 dir=""
+threshold=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--slowdown)
@@ -38,6 +42,11 @@ while [ $# -gt 0 ]; do
 	--slowdown=*)
 		mode=(--slowdown "${1#*=}")
 		shift
+		;;
+	--function-threshold)
+		[ $# -ge 2 ] || usage
+		threshold=$2
+		shift 2
 		;;
 	--extra-call | --aa)
 		mode=("$1")
@@ -56,11 +65,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$dir" ] || usage
-if [ "${mode[0]:-}" = --slowdown ] &&
-	! [[ ${mode[1]} =~ ^[0-9]+([.][0-9]+)?$ ]]; then
-	echo "make-demo-repo.sh: --slowdown takes a percentage, e.g. 10" >&2
-	exit 2
-fi
+for pct in "${mode[1]:-1}" "${threshold:-1}"; do
+	if ! [[ $pct =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+		echo "make-demo-repo.sh: $pct: a percentage is a number, e.g. 10" >&2
+		exit 2
+	fi
+done
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 demo=$here/../benches/demo
@@ -93,6 +103,10 @@ g() { git -C "$dir" "$@"; }
 
 (cd "$demo" && tar --exclude=__pycache__ --exclude=.perfguard -cf - .) |
 	(cd "$dir" && tar -xf -)
+if [ -n "$threshold" ]; then
+	sed -i "s/^  function: .*/  function: $threshold%/" "$dir/perfguard.yml"
+fi
+
 g init -q -b main
 # Marks the repository as ours, so that a later run may recreate it.
 echo "made by ci/make-demo-repo.sh; safe to delete" >"$dir/.git/perfguard-demo"

@@ -132,8 +132,10 @@ def classify(report, target):
     }
 
 
-def make_repo(scenario, repo):
-    out = subprocess.run(["bash", MAKE_REPO] + SCENARIOS[scenario][0] + [repo],
+def make_repo(scenario, repo, threshold=None):
+    extra = ["--function-threshold", "%g" % threshold] if threshold else []
+    out = subprocess.run(["bash", MAKE_REPO] + SCENARIOS[scenario][0] + extra
+                         + [repo],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("make-demo-repo.sh failed: %s" % out.stderr.strip())
@@ -162,9 +164,9 @@ def tail(path, lines=5):
         return ""
 
 
-def run_scenario(perfguard, scenario, checks, work, log):
+def run_scenario(perfguard, scenario, checks, work, log, threshold=None):
     repo = os.path.join(work, "repo-" + scenario)
-    target = make_repo(scenario, repo)
+    target = make_repo(scenario, repo, threshold)
     rows = []
     for i in range(checks):
         out_json = os.path.join(work, "%s-%02d.json" % (scenario, i))
@@ -278,6 +280,10 @@ def main():
     ap.add_argument("--work", metavar="DIR",
                     help="keep repositories, reports and logs here "
                     "(default: a temporary directory, removed at the end)")
+    ap.add_argument("--function-threshold", type=float, metavar="PCT",
+                    help="the suite's function threshold (default: the "
+                    "demo's 10%%; an effect equal to the threshold is named "
+                    "about half the time, see docs/statistics.md)")
     ap.add_argument("--parse", metavar="FILE.json")
     ap.add_argument("--target", metavar="FUNC_ID")
     args = ap.parse_args()
@@ -320,7 +326,8 @@ def main():
                                              SCENARIOS[scenario][1],
                                              args.checks), file=sys.stderr)
                 target, rows = run_scenario(perfguard, scenario, args.checks,
-                                            work, log)
+                                            work, log,
+                                            args.function_threshold)
                 summaries.append(summarize(scenario, target, rows))
     except RuntimeError as exc:
         print("gate.py: %s" % exc, file=sys.stderr)
@@ -328,7 +335,9 @@ def main():
     finally:
         if tmp:
             tmp.cleanup()
-    print("perfguard gate on the loglens demo (%s)" % perfguard)
+    print("perfguard gate on the loglens demo (%s, function threshold %s)"
+          % (perfguard, "%g%%" % args.function_threshold
+             if args.function_threshold else "10% (the suite's)"))
     print_table(summaries)
     if any(s["errors"] for s in summaries):
         return 3
