@@ -33,6 +33,29 @@ static char *describe_failure(const struct spawn_result *r, int64_t timeout_ms)
 	return pg_asprintf("exited with status %d", r->exit_code);
 }
 
+/*
+ * Make source paths below the project root relative to it, as function
+ * ids are: base and head run in different directories, and annotations
+ * must name files as the repository does.
+ */
+static void relativise_files(struct pg_profile *prof, const char *root)
+{
+	char *real = pg_realpath(root);
+	const char *bases[2] = {root, real};
+	for (size_t i = 0; i < prof->nfuncs; i++) {
+		char *file = prof->funcs[i].file;
+		for (int k = 0; k < 2 && file; k++) {
+			size_t n = bases[k] ? strlen(bases[k]) : 0;
+			if (n && !strncmp(file, bases[k], n) &&
+			    file[n] == '/') {
+				memmove(file, file + n + 1, strlen(file + n));
+				break;
+			}
+		}
+	}
+	free(real);
+}
+
 int pg_runner_trial(const struct pg_trial_spec *spec,
 		    struct pg_trial_outcome *outcome, struct pg_profile *prof)
 {
@@ -119,9 +142,9 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 		outcome->status = PG_BENCH_FAILED;
 		goto cleanup;
 	}
-	if (prof->ntrials > 0) {
+	if (prof->ntrials > 0)
 		prof->trials[prof->ntrials - 1].cpu_ns = r.cpu_ns;
-	}
+	relativise_files(prof, spec->root ? spec->root : spec->cwd);
 cleanup:
 	free(text);
 	if (tmpdir)
