@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check with cProfile what ci/slow-down.py's changes do to the demo.
+"""Measure what ci/slow-down.py's changes do to the demo.
 
 For each change (the default regression, --slowdown PCT for a few PCT,
 --extra-call) this copies benches/demo twice, applies the change to one
@@ -10,11 +10,17 @@ the largest self-time change among the other functions holding at least
 --min-share of the benchmark (plus any call-count change there).
 
     python3 benches/gate/calibrate.py [--runs 9] [--python python3]
-        [--bench parse] [--pct 10 5 3] [--shares] [--hook BUILD/hooks]
+        [--bench parse] [--pct 10 5 3] [--only default|pct|extra-call]
+        [--hook BUILD/hooks] [--stat min|median]
+    python3 benches/gate/calibrate.py --shares [--runs 5] [--hook ...]
+    python3 benches/gate/calibrate.py --callgrind [--pct 10 5 3]
 
---shares instead prints each benchmark's top functions with their median
-share of the profiled total and the range over the runs (the table in
-benches/demo/README.md).
+--shares instead prints each benchmark's top functions with their share
+of the profiled total and the range of that share over the runs (the
+table in benches/demo/README.md).  --callgrind counts split_fields'
+instructions under valgrind for the full pass and each --slowdown PCT: a
+deterministic figure, whatever else the machine runs, from which
+slow-down.py's constants were set.
 
 cProfile times with the wall clock, and other jobs on the machine only
 ever add to a time, so each function's time is its minimum over the
@@ -112,74 +118,6 @@ def profile(python, root, bench, hooks=None):
     out = subprocess.run([python, "-c", PROFILE_SNIPPET, root, script],
                          cwd=root, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
-
-
-# Runs under the profiler: loads records.py from several copies of the
-# demo as separate modules and calls each copy's split_fields on the same
-# lines in small interleaved batches, so that whatever else the machine
-# does weighs on every copy alike.
-INPROC_DRIVER = r"""
-import importlib.util, sys
-copies = sys.argv[1:]
-sys.path.insert(0, copies[0])
-mods = []
-for i, root in enumerate(copies):
-    spec = importlib.util.spec_from_file_location(
-        "records_%d" % i, root + "/loglens/records.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    mods.append(mod)
-with open(copies[0] + "/data/access.log", encoding="utf-8") as fh:
-    lines = fh.read().splitlines()
-for rnd in range(ROUNDS):
-    for start in range(0, len(lines), 50):
-        batch = lines[start:start + 50]
-        order = mods if rnd % 2 == 0 else mods[::-1]
-        for mod in order:
-            split = mod.split_fields
-            for line in batch:
-                split(line)
-"""
-
-
-def inproc(python, runs, pcts, work, hooks):
-    """split_fields' self-time growth per --slowdown PCT (and for the
-    full pass), measured side by side in one process."""
-    changes = [[]] + [["--slowdown", "%g" % p] for p in pcts]
-    copies = []
-    for i, change in enumerate(changes):
-        root = os.path.join(work, "copy%d" % i)
-        shutil.rmtree(root, ignore_errors=True)
-        copy_demo(root, change or None)
-        copies.append(root)
-    full = os.path.join(work, "full")
-    shutil.rmtree(full, ignore_errors=True)
-    copy_demo(full, [])
-    copies.append(full)
-    names = ["base"] + ["--slowdown %g" % p for p in pcts] + ["full pass"]
-    driver = os.path.join(work, "driver.py")
-    with open(driver, "w") as fh:
-        fh.write(INPROC_DRIVER.replace("ROUNDS", "6"))
-    growth = {name: [] for name in names[1:]}
-    for _ in range(runs):
-        if hooks:
-            prof = profile_hook(python, hooks, work, driver, copies)
-        else:
-            out = subprocess.run([python, "-c", PROFILE_SNIPPET, work, driver]
-                                 + copies, cwd=work, check=True,
-                                 capture_output=True, text=True)
-            prof = json.loads(out.stdout)
-        selfs = [prof["copy%d/loglens/records.py:split_fields" % i][1]
-                 for i in range(len(changes))]
-        selfs.append(prof["full/loglens/records.py:split_fields"][1])
-        for name, value in zip(names[1:], selfs[1:]):
-            growth[name].append(pct(value, selfs[0]))
-    print("split_fields self-time growth, in one process (%s, %d runs):" %
-          ("perfguard hook" if hooks else "cProfile", runs))
-    for name in names[1:]:
-        values = sorted(growth[name])
-        print("  %-14s median %+6.1f%%  (range %+.1f%% .. %+.1f%%)" % (
-            name, statistics.median(values), values[0], values[-1]))
 
 
 # Runs under callgrind: split every line of the log once with one copy's
@@ -347,9 +285,6 @@ def main():
                     help="count split_fields' instructions per --pct with "
                     "valgrind (deterministic; how slow-down.py's constants "
                     "were set)")
-    ap.add_argument("--inproc", action="store_true",
-                    help="measure split_fields' growth per --pct side by "
-                    "side in one process (robust on a busy machine)")
     ap.add_argument("--stat", choices=["min", "median"], default="min")
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--only", choices=["default", "pct", "extra-call"])
@@ -366,22 +301,18 @@ def main():
         if args.callgrind:
             callgrind(args.python, args.pct, work)
             return
-        if args.inproc:
-            inproc(args.python, args.runs, args.pct, work, hooks)
-            return
         if args.shares:
             shares(args.python, args.runs, work, args.top, stat, hooks)
             return
         changes = []
         if args.only in (None, "default"):
-            changes.append(("parse", []))
+            changes.append((args.bench, []))
         if args.only in (None, "pct"):
-            changes += [("parse", ["--slowdown", "%g" % p]) for p in args.pct]
+            changes += [(args.bench, ["--slowdown", "%g" % p])
+                        for p in args.pct]
         if args.only in (None, "extra-call"):
             changes.append(("report", ["--extra-call"]))
         for bench, change in changes:
-            if args.bench != "parse" and bench == "parse":
-                bench = args.bench
             compare(args.python, bench, args.runs, change, args.min_share,
                     work, stat, hooks)
 
