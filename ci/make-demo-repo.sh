@@ -15,8 +15,7 @@
 #   --aa             an empty commit: head identical to base
 # --function-threshold sets the suite's function threshold (both sides)
 # instead of the demo's 10%.  The id (path:qualname) of the function made
-# slower is printed on
-# stdout (nothing for --aa); progress goes to stderr.
+# slower is printed on stdout (nothing for --aa); progress goes to stderr.
 #
 # DIR is recreated when it holds an earlier demo repository; any other
 # non-empty DIR is refused.  Commits use a fixed identity and fixed dates
