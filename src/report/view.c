@@ -302,7 +302,7 @@ const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 	if (!isfinite(q) || (v && v->metric == PG_METRIC_CALLS))
 		snprintf(out, n, "-");
 	else if (q >= 0.001 || q == 0)
-		snprintf(out, n, "%.3g", q);
+		snprintf(out, n, "%.2g", q);
 	else
 		snprintf(out, n, "%.0e", q);
 	return out;
