@@ -222,6 +222,17 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 		}
 		if ((rc = pg_git_resolve(b->repo, rev, oid)))
 			goto done;
+		if (results.commit && strcmp(results.commit, oid) != 0) {
+			/* Asked for explicitly: the results now stand for oid. */
+			cli_note(&b->common,
+				 "recording results measured on %.10s as the "
+				 "baseline of %.10s",
+				 results.commit, oid);
+			free(results.commit);
+			results.commit = pg_strdup(oid);
+		} else if (!results.commit) {
+			results.commit = pg_strdup(oid);
+		}
 		if (results.dirty && !allow_dirty) {
 			rc = pg_error_set(PG_EUSAGE,
 					  "%s was measured on a dirty tree: a "

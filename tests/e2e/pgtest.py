@@ -33,10 +33,17 @@ def run(args, cwd, env=None, timeout=600, input=None):
                           input=input)
 
 
+_clock = [1700000000]
+
+
 def git(cwd, *args):
-    """Run git in cwd with a fixed identity; return stdout."""
+    """Run git in cwd with a fixed identity and a clock that advances one
+    minute per call, so commit dates order commits; return stdout."""
+    _clock[0] += 60
+    date = "%d +0000" % _clock[0]
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t",
+               GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
     r = subprocess.run(["git"] + list(args), cwd=cwd, env=env,
                        capture_output=True, text=True, check=True)
     return r.stdout.strip()

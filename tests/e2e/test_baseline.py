@@ -1,0 +1,230 @@
+"""End-to-end tests of baselines: `perfguard baseline ...`, stored
+baselines in `check`, concurrent writers, pushing notes, and GitHub's
+pull-request environment."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from pgtest import Case, PERFGUARD, PYTHON, git, run
+
+APP = """
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i % 7
+    return total
+
+def main():
+    for _ in range({rounds}):
+        work(20000)
+
+main()
+"""
+
+SUITE = """
+python: {python}
+trials: 3
+max_trials: 3
+warmup: 0
+timeout: 60s
+against: main
+benchmarks:
+  - name: app
+    script: app.py
+"""
+
+
+class BaselineTests(Case):
+    def make(self, suite_extra=""):
+        return self.repo({"app.py": APP.format(rounds=5),
+                          "perfguard.yml": SUITE.format(python=PYTHON) + suite_extra})
+
+    def notes(self, root):
+        out = git(root, "notes", "--ref=perfguard", "list")
+        return {line.split()[1] for line in out.splitlines()}
+
+    def test_update_show_list_drop(self):
+        root = self.make()
+        head = git(root, "rev-parse", "HEAD")
+        self.assertExit(run(["baseline", "update"], cwd=root), 0)
+        self.assertEqual(self.notes(root), {head})
+        note = json.loads(git(root, "notes", "--ref=perfguard", "show", head))
+        self.assertEqual(note["commit"], head)
+        show = run(["baseline", "show"], cwd=root)
+        self.assertExit(show, 0)
+        self.assertIn("app.py:work", show.stdout)
+        self.assertIn(head, show.stdout)
+        lst = run(["baseline", "list"], cwd=root)
+        self.assertExit(lst, 0)
+        self.assertIn(head[:10], lst.stdout)
+        self.assertIn("base", lst.stdout)
+        self.assertExit(run(["baseline", "drop", "HEAD"], cwd=root), 0)
+        self.assertEqual(self.notes(root), set())
+        self.assertExit(run(["baseline", "drop", "HEAD"], cwd=root), 2)
+
+    def test_update_refuses_a_dirty_tree_unless_allowed(self):
+        root = self.make()
+        self.write("app.py", APP.format(rounds=6), root)
+        p = run(["baseline", "update"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("--allow-dirty", p.stderr)
+        self.assertExit(run(["baseline", "update", "--allow-dirty"], cwd=root), 0)
+
+    def test_failed_benchmark_records_nothing(self):
+        root = self.make()
+        self.commit(root, {"app.py": "raise SystemExit(4)\n"})
+        self.assertExit(run(["baseline", "update"], cwd=root), 3)
+        self.assertEqual(self.notes(root), set())
+
+    def test_from_file_and_prune(self):
+        root = self.make()
+        commits = [git(root, "rev-parse", "HEAD")]
+        self.assertExit(run(["run", "-o", "r.json"], cwd=root), 0)
+        for i in range(3):
+            commits.append(self.commit(root, {"f%d.txt" % i: "x"}))
+        for c in commits:
+            self.assertExit(run(["baseline", "update", "--from", "r.json",
+                                 "--commit", c, "--allow-dirty"], cwd=root), 0)
+        self.assertEqual(self.notes(root), set(commits))
+        self.assertExit(run(["baseline", "prune", "--keep", "2"], cwd=root), 0)
+        self.assertEqual(self.notes(root), set(commits[-2:]))
+
+    def test_check_uses_a_stored_baseline_and_says_so(self):
+        root = self.make()
+        self.assertExit(run(["baseline", "update"], cwd=root), 0)
+        self.commit(root, {"app.py": APP.format(rounds=15)}, branch="feature")
+        p = run(["check", "--baseline", "stored"], cwd=root)
+        self.assertExit(p, 1)
+        self.assertIn("stored baseline", p.stderr)
+        self.assertIn("app.py:work", p.stdout)
+        auto = run(["check"], cwd=root)
+        self.assertExit(auto, 1)
+        self.assertIn("stored baseline", auto.stderr)
+
+    def test_stored_without_a_baseline_is_exit_2_and_auto_reruns(self):
+        root = self.make()
+        self.commit(root, {"x.txt": "x"}, branch="feature")
+        p = run(["check", "--baseline", "stored"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("baseline update", p.stderr)
+        auto = run(["check"], cwd=root)
+        self.assertExit(auto, 0)
+        self.assertIn("side by side", auto.stderr)
+
+    def test_auto_reruns_when_the_fingerprint_differs(self):
+        root = self.make()
+        self.assertExit(run(["run", "-o", "r.json"], cwd=root), 0)
+        doc = json.loads(self.read("r.json", root))
+        doc["fingerprint"]["cpu"] = "Some Other CPU"
+        with open(os.path.join(root, "r.json"), "w") as f:
+            json.dump(doc, f)
+        self.assertExit(run(["baseline", "update", "--from", "r.json"], cwd=root), 0)
+        self.commit(root, {"x.txt": "x"}, branch="feature")
+        auto = run(["check"], cwd=root)
+        self.assertExit(auto, 0)
+        self.assertIn("another environment", auto.stderr)
+        stored = run(["check", "--baseline", "stored", "--junit", "j.xml"], cwd=root)
+        self.assertIn(stored.returncode, (0, 1))
+        self.assertIn("cpu", stored.stdout.lower())
+
+    def test_corrupt_note_is_exit_3_naming_the_commit(self):
+        root = self.make()
+        head = git(root, "rev-parse", "HEAD")
+        git(root, "notes", "--ref=perfguard", "add", "-m", "{not json", head)
+        self.commit(root, {"x.txt": "x"}, branch="feature")
+        p = run(["check", "--baseline", "stored"], cwd=root)
+        self.assertExit(p, 3)
+        self.assertIn(head[:10], p.stderr)
+        self.assertExit(run(["baseline", "show", head], cwd=root), 3)
+
+    def test_eight_concurrent_writers_lose_no_note(self):
+        root = self.make()
+        self.assertExit(run(["run", "-o", "r.json"], cwd=root), 0)
+        commits = [git(root, "rev-parse", "HEAD")]
+        for i in range(7):
+            commits.append(self.commit(root, {"f%d.txt" % i: "x"}))
+        procs = [subprocess.Popen([PERFGUARD, "baseline", "update", "--from", "r.json",
+                                   "--commit", c, "--allow-dirty"], cwd=root,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for c in commits]
+        for p in procs:
+            p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0)
+        self.assertEqual(self.notes(root), set(commits))
+
+    def test_killed_writer_leaves_the_store_intact(self):
+        root = self.make()
+        first = git(root, "rev-parse", "HEAD")
+        self.assertExit(run(["baseline", "update"], cwd=root), 0)
+        second = self.commit(root, {"app.py": APP.format(rounds=400)})
+        p = subprocess.Popen([PERFGUARD, "baseline", "update"], cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        p.kill()
+        p.communicate()
+        self.assertEqual(self.notes(root), {first})
+        self.assertExit(run(["baseline", "show", first], cwd=root), 0)
+        self.assertExit(run(["baseline", "update"], cwd=root), 0)
+        self.assertEqual(self.notes(root), {first, second})
+
+    def test_push_from_two_clones_loses_no_note(self):
+        origin = self.make()
+        remote = os.path.join(self.tmp, "remote.git")
+        git(self.tmp, "clone", "-q", "--bare", origin, remote)
+        clones = []
+        for name in ("one", "two"):
+            path = os.path.join(self.tmp, name)
+            git(self.tmp, "clone", "-q", remote, path)
+            git(path, "checkout", "-q", "-b", name)
+            self.commit(path, {name + ".txt": name})
+            git(path, "push", "-q", "origin", name)
+            clones.append(path)
+        for path in clones:
+            self.assertExit(run(["run", "-o", "r.json"], cwd=path), 0)
+            self.assertExit(run(["baseline", "update", "--from", "r.json",
+                                 "--allow-dirty"], cwd=path), 0)
+        procs = [subprocess.Popen([PERFGUARD, "baseline", "update", "--from", "r.json",
+                                   "--allow-dirty", "--push", "origin"], cwd=path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for path in clones]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+        listed = git(remote, "notes", "--ref=perfguard", "list")
+        noted = {line.split()[1] for line in listed.splitlines()}
+        heads = {git(path, "rev-parse", "HEAD") for path in clones}
+        self.assertTrue(heads <= noted, (heads, noted))
+
+    def test_directory_store(self):
+        root = self.make("store: {kind: dir, path: .perfguard/baselines}\n")
+        head = git(root, "rev-parse", "HEAD")
+        self.assertExit(run(["baseline", "update", "--allow-dirty"], cwd=root), 0)
+        path = os.path.join(root, ".perfguard/baselines/%s.json" % head)
+        self.assertTrue(os.path.exists(path))
+        self.assertEqual(git(root, "notes", "--ref=perfguard", "list"), "")
+
+    def test_github_pull_request_merge_commit_uses_first_parent(self):
+        root = self.make()
+        main = git(root, "rev-parse", "HEAD")
+        pr_head = self.commit(root, {"x.txt": "x"}, branch="feature")
+        git(root, "checkout", "-q", "main")
+        main2 = self.commit(root, {"y.txt": "y"})
+        git(root, "checkout", "-q", "--detach", main2)
+        git(root, "merge", "-q", "--no-ff", "-m", "Merge feature", pr_head)
+        merge = git(root, "rev-parse", "HEAD")
+        event = self.write("event.json", json.dumps({
+            "pull_request": {"head": {"sha": pr_head}, "merge_commit_sha": merge}}))
+        env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": event,
+               "GITHUB_ACTIONS": "true"}
+        p = run(["check", "--summary", "summary.md"], cwd=root, env=env)
+        self.assertExit(p, 0)
+        self.assertIn(main2[:10], p.stderr)
+        self.assertNotIn(main[:10] + " (merge-base", p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(root, "summary.md")))
+
+
+if __name__ == "__main__":
+    unittest.main()
