@@ -180,6 +180,12 @@ int pg_file_read(const char *path, size_t max_bytes, char **out,
  */
 int pg_file_write_atomic(const char *path, const void *data, size_t len);
 
+/*
+ * Append data to path (created if missing) with one O_APPEND write loop;
+ * for logs and GitHub's step summary, which others append to as well.
+ */
+int pg_file_append(const char *path, const void *data, size_t len);
+
 /* mkdir -p. */
 int pg_mkdirs(const char *path, int mode);
 /* rm -rf (does not follow symlinks). Missing path is not an error. */

@@ -149,7 +149,7 @@ int cmd_check(int argc, char **argv)
 	int exit_code = PG_EXIT_OK;
 	char *root = cli_project_root();
 	char *how = NULL, *base_dir = NULL, *base_label = NULL,
-	     *head_label = NULL;
+	     *github_base = NULL, *head_label = NULL;
 	const char *mode = "rerun";
 	char head_oid[41] = "", base_oid[41] = "";
 	bool dirty = false, have_stored = false;
@@ -175,7 +175,16 @@ int cmd_check(int argc, char **argv)
 		goto fail;
 	if ((rc = pg_git_is_dirty(repo, &dirty)))
 		goto fail;
+	/* --against, the suite's against, GitHub's base branch, defaults. */
 	const char *against = o.against ? o.against : suite.against;
+	const char *base_ref = getenv("GITHUB_BASE_REF");
+	if (!against && base_ref && *base_ref) {
+		github_base = pg_asprintf("origin/%s", base_ref);
+		char probe[41];
+		if (pg_git_resolve(repo, github_base, probe) == 0)
+			against = github_base;
+		pg_error_clear();
+	}
 	const char *event = NULL;
 	const char *event_name = getenv("GITHUB_EVENT_NAME");
 	if (event_name && !strcmp(event_name, "pull_request"))
@@ -270,6 +279,7 @@ cleanup:
 	free(base_label);
 	free(head_label);
 	free(how);
+	free(github_base);
 	free(root);
 	pg_results_release(&base);
 	pg_results_release(&head);

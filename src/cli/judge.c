@@ -72,10 +72,19 @@ bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
 	return unclear;
 }
 
+/*
+ * Reports replace their file atomically, except GitHub's step summary,
+ * which other commands of the same step may have written to: append.
+ */
 static int write_report(const char *what, const char *path,
 			const struct pg_buf *b)
 {
-	int rc = cli_write_output(path, b->data, b->len);
+	const char *step_summary = getenv("GITHUB_STEP_SUMMARY");
+	int rc;
+	if (step_summary && !strcmp(path, step_summary))
+		rc = pg_file_append(path, b->data, b->len);
+	else
+		rc = cli_write_output(path, b->data, b->len);
 	if (rc)
 		pg_error_wrap("cannot write the %s report", what);
 	return rc;
@@ -137,11 +146,18 @@ int cli_judge_and_report(const struct cli_common *c,
 		if (!rc)
 			rc = write_report("JUnit", o->junit, &out);
 	}
-	if (!rc && o->summary) {
+	/* On GitHub the step summary is written even without --summary. */
+	const char *gha = getenv("GITHUB_ACTIONS");
+	const char *step_summary = getenv("GITHUB_STEP_SUMMARY");
+	bool on_github = gha && !strcmp(gha, "true");
+	const char *summary = o->summary;
+	if (!summary && on_github && step_summary && *step_summary)
+		summary = step_summary;
+	if (!rc && summary) {
 		pg_buf_reset(&out);
 		rc = pg_report_markdown(&report, &out);
 		if (!rc)
-			rc = write_report("Markdown", o->summary, &out);
+			rc = write_report("Markdown", summary, &out);
 	}
 	if (!rc && o->json) {
 		pg_buf_reset(&out);
@@ -149,9 +165,8 @@ int cli_judge_and_report(const struct cli_common *c,
 		if (!rc)
 			rc = write_report("JSON", o->json, &out);
 	}
-	const char *gha = getenv("GITHUB_ACTIONS");
-	bool annotate = o->annotations == 1 ||
-			(o->annotations < 0 && gha && !strcmp(gha, "true"));
+	bool annotate =
+	    o->annotations == 1 || (o->annotations < 0 && on_github);
 	if (!rc && annotate) {
 		pg_buf_reset(&out);
 		rc = pg_report_annotations(&report, &out);

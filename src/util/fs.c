@@ -159,6 +159,29 @@ cleanup:
 	return rc;
 }
 
+int pg_file_append(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return pg_error_errno(PG_EIO, "cannot open %s", path);
+	const char *p = data;
+	int rc = 0;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = pg_error_errno(PG_EIO, "cannot write %s", path);
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) != 0 && !rc)
+		rc = pg_error_errno(PG_EIO, "cannot write %s", path);
+	return rc;
+}
+
 int pg_remove_tree(const char *path)
 {
 	struct stat st;

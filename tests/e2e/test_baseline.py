@@ -219,11 +219,28 @@ class BaselineTests(Case):
             "pull_request": {"head": {"sha": pr_head}, "merge_commit_sha": merge}}))
         env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": event,
                "GITHUB_ACTIONS": "true"}
-        p = run(["check", "--summary", "summary.md"], cwd=root, env=env)
+        summary = self.write("step-summary.md", "earlier step output\n")
+        env["GITHUB_STEP_SUMMARY"] = summary
+        p = run(["check"], cwd=root, env=env)
         self.assertExit(p, 0)
         self.assertIn(main2[:10], p.stderr)
         self.assertNotIn(main[:10] + " (merge-base", p.stderr)
-        self.assertTrue(os.path.exists(os.path.join(root, "summary.md")))
+        text = self.read("step-summary.md")
+        self.assertTrue(text.startswith("earlier step output\n"), text[:80])
+        self.assertIn("perfguard", text)
+
+    def test_github_base_ref_names_the_base_branch(self):
+        origin = self.repo({"app.py": APP.format(rounds=5),
+                            "perfguard.yml": SUITE.format(python=PYTHON).replace("against: main\n", "")})
+        develop = self.commit(origin, {"d.txt": "d"}, branch="develop")
+        clone = os.path.join(self.tmp, "clone")
+        git(self.tmp, "clone", "-q", origin, clone)
+        git(clone, "checkout", "-q", "-b", "topic", "origin/develop")
+        self.commit(clone, {"t.txt": "t"})
+        p = run(["check"], cwd=clone, env={"GITHUB_BASE_REF": "develop"})
+        self.assertExit(p, 0)
+        self.assertIn("origin/develop", p.stderr)
+        self.assertIn(develop[:10], p.stderr)
 
 
 if __name__ == "__main__":
