@@ -91,6 +91,29 @@ class ProfileTests(Case):
         self.assertExit(p, 2)
         self.assertIn("not found", p.stderr)
 
+    def test_interpreter_without_a_built_hook_is_exit_2_naming_the_build(self):
+        script = self.write("ok.py", "pass\n")
+        lonely = os.path.join(self.tmp, "bin")
+        os.makedirs(lonely)
+        import shutil
+        shutil.copy(os.environ.get("PERFGUARD", "perfguard"), lonely)
+        p = subprocess.run([os.path.join(lonely, "perfguard"), "profile", "--python",
+                            PYTHON, script], cwd=self.tmp, capture_output=True,
+                           text=True, env={k: v for k, v in os.environ.items()
+                                           if k != "PERFGUARD_HOOK_DIR"})
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("no perfguard hook is built", p.stderr)
+        self.assertIn("-DPG_PYTHONS=", p.stderr)
+
+    def test_unsupported_python_is_exit_2(self):
+        old = "/root/.pyenv/versions/3.8.18/bin/python3"
+        if not os.path.exists(old):
+            self.skipTest("no Python 3.8 here")
+        script = self.write("ok.py", "pass\n")
+        p = run(["profile", "--python", old, script], cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("3.9 to 3.13", p.stderr)
+
     def test_pstats_export_loads_in_pstats_with_callers(self):
         script = self.write("fib.py", FIB)
         out = os.path.join(self.tmp, "fib.pstats")
