@@ -16,6 +16,30 @@
 #include <string.h>
 #include <math.h>
 
+/*
+ * The timer the hook will pick on this machine, by the hook's own rule
+ * (src/hook/timer.c): the TSC when the CPU's is constant and non-stop and
+ * the kernel's clocksource is tsc. Known before any trial, so that a
+ * stored baseline's fingerprint can be compared before measuring.
+ */
+static const char *expected_timer(void)
+{
+	char *flags = NULL, *source = NULL;
+	size_t len;
+	bool tsc = false;
+	if (pg_file_read("/sys/devices/system/clocksource/clocksource0/"
+			 "current_clocksource",
+			 4096, &source, &len) == 0 &&
+	    pg_file_read("/proc/cpuinfo", 16 * 1024 * 1024, &flags, &len) == 0)
+		tsc = pg_str_starts(source, "tsc") &&
+		      strstr(flags, " constant_tsc") &&
+		      strstr(flags, " nonstop_tsc");
+	pg_error_clear();
+	free(flags);
+	free(source);
+	return tsc ? "tsc" : "clock_gettime";
+}
+
 void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 			     const struct pg_python *py, const char *commit,
 			     bool dirty)
@@ -34,7 +58,9 @@ void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 	r->fp.suite_hash = pg_strdup(s->hash);
 	/* Known before any trial runs, so `check --baseline auto` can decide
 	 * whether a stored baseline fits without measuring first. */
-	r->fp.hook = pg_strdup(py->minor >= 12 ? "monitoring" : "setprofile");
+	r->fp.hook = pg_asprintf(
+	    "%s/%s%s", py->minor >= 12 ? "monitoring" : "setprofile",
+	    expected_timer(), s->clock == PG_CLOCK_CPU ? "+cpu" : "");
 }
 
 int pg_runner_prepare(const struct pg_suite *s, const char *dir)
