@@ -140,6 +140,40 @@ class CheckTests(Case):
         lines = [l for l in p.stdout.splitlines() if l.startswith("::error ")]
         self.assertTrue(any("file=app.py" in l and "slow_part" in l for l in lines), p.stdout)
 
+    def test_shallow_clone_without_the_base_names_the_fix(self):
+        root = self.make()
+        self.commit(root, {"more.txt": "x"})
+        shallow = os.path.join(self.tmp, "shallow")
+        git(self.tmp, "clone", "-q", "--depth", "1", "--branch", "feature",
+            "file://" + root, shallow)
+        p = run(["check", "--against", "HEAD~2"], cwd=shallow)
+        self.assertExit(p, 2)
+        self.assertIn("fetch-depth: 0", p.stderr)
+
+    def test_ctrl_c_removes_the_base_checkout_and_exits_130(self):
+        root = self.make()
+        self.commit(root, {"bench.py": "import time\ntime.sleep(60)\n"})
+        git(root, "checkout", "-q", "main")
+        self.commit(root, {"bench.py": "import time\ntime.sleep(60)\n"}, message="slow base")
+        git(root, "checkout", "-q", "feature")
+        tmpdir = os.path.join(self.tmp, "tmp")
+        os.makedirs(tmpdir)
+        env = dict(os.environ, TMPDIR=tmpdir)
+        proc = subprocess.Popen([os.environ.get("PERFGUARD", "perfguard"), "check"],
+                                cwd=root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        import time
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(
+                n.startswith("perfguard-trial") for n in os.listdir(tmpdir)):
+            time.sleep(0.1)
+        self.assertTrue(os.listdir(tmpdir), "check never started a trial")
+        proc.send_signal(2)
+        proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130)
+        self.assertEqual(os.listdir(tmpdir), [])
+        self.assertEqual(git(root, "status", "--porcelain"), "")
+
     def test_compare_gives_the_same_verdict_from_files(self):
         root = self.make(head_repeat=3)
         git(root, "checkout", "-q", "main")
