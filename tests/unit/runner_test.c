@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "perfguard/runner.h"
 
@@ -40,6 +41,27 @@ static void capture_reports_a_missing_program_as_127(void **state)
 	free(out);
 }
 
+/* True once pid is gone or a zombie; gives up after about 10 s. */
+static bool wait_until_dead(pid_t pid)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 1000; i++) {
+		char *stat = NULL;
+		size_t len;
+		if (pg_file_read(proc, 4096, &stat, &len) != 0)
+			return true;
+		const char *close_paren = strrchr(stat, ')');
+		bool dead = close_paren &&
+			    (close_paren[2] == 'Z' || close_paren[2] == 'X');
+		free(stat);
+		if (dead)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void capture_kills_the_whole_group_after_the_timeout(void **state)
 {
 	(void)state;
@@ -60,16 +82,9 @@ static void capture_kills_the_whole_group_after_the_timeout(void **state)
 	assert_int_equal(pg_file_read(pidfile, 64, &pid_text, &len), 0);
 	pid_t grandchild = (pid_t)atoi(pid_text);
 	assert_true(grandchild > 0);
-	/* Reaped by init or gone: either way no longer running sleep. */
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/%d/stat", (int)grandchild);
-	char *stat = NULL;
-	if (pg_file_read(proc, 4096, &stat, &len) == 0) {
-		const char *close_paren = strrchr(stat, ')');
-		assert_non_null(close_paren);
-		assert_true(close_paren[2] == 'Z' || close_paren[2] == 'X');
-		free(stat);
-	}
+	/* SIGKILL is delivered asynchronously: wait (boundedly) until the
+	 * grandchild is gone or a zombie; it must not keep running. */
+	assert_true(wait_until_dead(grandchild));
 	free(pid_text);
 	free(out);
 	pg_remove_tree(dir);
