@@ -75,7 +75,7 @@ static void capture_kills_the_whole_group_after_the_timeout(void **state)
 	setenv("PG_PIDFILE", pidfile, 1);
 	char *out = NULL;
 	int code = 0;
-	assert_int_equal(pg_runner_capture(argv, NULL, 300, &out, &code), 0);
+	assert_int_equal(pg_runner_capture(argv, NULL, 1000, &out, &code), 0);
 	assert_int_equal(code, -SIGKILL);
 	char *pid_text = NULL;
 	size_t len;
