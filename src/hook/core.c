@@ -1,18 +1,15 @@
 /*
- * core.c - accounting for the profiling hook: stacks, function table,
- * edges, calling-context tree, compensation, and the wire writer.
+ * core.c - accounting for the profiling hook: the calling-context tree,
+ * per-thread stacks, the derivation of per-function figures and edges from
+ * the tree, and the wire writer.
  *
- * Hot path: pg_hook_core_enter/leave do a one-entry cache check on the
- * parent node (usually a hit in loops), else one hash probe, and touch a
- * handful of counters. Compensation: a frame that saw n events (its own
- * pair plus everything inside) loses the calibrated cost that falls
- * inside a frame for its own pair (inner_cost_ticks) plus the average
- * per-event cost for every event strictly inside it; its self time is
- * what remains after its children's compensated inclusive times, so each
- * frame pays for the part of its children's call overhead that falls
- * outside their own brackets (e.g. frame objects made before the call
- * event and freed after the return event). Values are not clamped per
- * frame (that would bias them upwards); totals are clamped at 0 on output.
+ * The per-event work is in core.h (inline); this file has the slow paths
+ * (hash probe, node creation, stack growth, unmatched leaves) and the
+ * write-time work. Compensated times may be slightly negative for a single
+ * node (calibration error on an empty body); they are never clamped per
+ * node or per frame (that would bias them upwards), only the totals written
+ * are clamped at 0, and a function's inclusive time is written as at least
+ * its self time.
  *
  * It does not know about Python, clocks, or files beyond the FILE * given.
  */
@@ -54,12 +51,6 @@ static void map_release(struct pg_hook_map *m)
 	free(m->vals);
 	m->keys = NULL;
 	m->vals = NULL;
-}
-
-static void map_clear(struct pg_hook_map *m)
-{
-	memset(m->vals, 0xff, (m->mask + 1) * sizeof(*m->vals));
-	m->count = 0;
 }
 
 static uint32_t map_get(const struct pg_hook_map *m, uint64_t key)
@@ -121,21 +112,27 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
+static void root_init(struct pg_hook_core *core)
+{
+	core->nodes[0] = (struct pg_hook_node){
+	    .parent = 0, .func = PG_HOOK_NONE, .last_child = PG_HOOK_NONE};
+	core->nnodes = 1;
+}
+
 int pg_hook_core_init(struct pg_hook_core *core)
 {
 	memset(core, 0, sizeof(*core));
-	if (map_init(&core->func_map, 1024) ||
-	    map_init(&core->edge_map, 1024) || map_init(&core->node_map, 1024))
+	if (map_init(&core->func_map, 1024))
 		goto fail;
-	if (grow((void **)&core->nodes, &core->nodes_cap, 1,
+	if (grow((void **)&core->nodes, &core->nodes_cap, 1024,
 		 sizeof(*core->nodes)))
 		goto fail;
-	core->nodes[0] = (struct pg_hook_node){.parent = 0,
-					       .func = PG_HOOK_NONE,
-					       .edge = PG_HOOK_NONE,
-					       .last_func = PG_HOOK_NONE,
-					       .last_child = PG_HOOK_NONE};
-	core->nnodes = 1;
+	core->node_slots = malloc(2048 * sizeof(*core->node_slots));
+	if (!core->node_slots)
+		goto fail;
+	memset(core->node_slots, 0xff, 2048 * sizeof(*core->node_slots));
+	core->node_mask = 2047;
+	root_init(core);
 	return 0;
 fail:
 	pg_hook_core_release(core);
@@ -145,17 +142,13 @@ fail:
 void pg_hook_core_release(struct pg_hook_core *core)
 {
 	map_release(&core->func_map);
-	map_release(&core->edge_map);
-	map_release(&core->node_map);
 	free(core->funcs);
-	free(core->edges);
 	free(core->nodes);
+	free(core->node_slots);
 	struct pg_hook_thread *th = core->threads;
 	while (th) {
 		struct pg_hook_thread *next = th->next;
 		free(th->stack);
-		free(th->func_depth);
-		free(th->edge_depth);
 		free(th);
 		th = next;
 	}
@@ -197,159 +190,109 @@ struct pg_hook_thread *pg_hook_core_thread_new(struct pg_hook_core *core)
 	return th;
 }
 
+/* ---- the tree ------------------------------------------------------------ */
+
+static uint32_t node_slot(uint32_t parent, const void *key, uint32_t mask)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)key ^ (uint64_t)parent << 40) *
+		     0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 32) & mask;
+}
+
+uint32_t pg_hook_core_lookup(struct pg_hook_core *core, uint32_t parent,
+			     const void *key)
+{
+	uint32_t i = node_slot(parent, key, core->node_mask);
+	uint32_t n;
+	while ((n = core->node_slots[i]) != PG_HOOK_NONE) {
+		const struct pg_hook_node *nd = &core->nodes[n];
+		if (nd->key == key && nd->parent == parent) {
+			core->nodes[parent].last_child = n;
+			return n;
+		}
+		i = (i + 1) & core->node_mask;
+	}
+	return PG_HOOK_NONE;
+}
+
+static void slot_put(uint32_t *slots, uint32_t mask, uint32_t parent,
+		     const void *key, uint32_t n)
+{
+	uint32_t i = node_slot(parent, key, mask);
+	while (slots[i] != PG_HOOK_NONE)
+		i = (i + 1) & mask;
+	slots[i] = n;
+}
+
+/* Double the slot table (kept at most half full). Returns 0 or -1. */
+static int grow_slots(struct pg_hook_core *core)
+{
+	uint32_t cap = (core->node_mask + 1) * 2;
+	uint32_t *slots = malloc((size_t)cap * sizeof(*slots));
+	if (!slots)
+		return -1;
+	memset(slots, 0xff, (size_t)cap * sizeof(*slots));
+	for (uint32_t n = 1; n < core->nnodes; n++)
+		slot_put(slots, cap - 1, core->nodes[n].parent,
+			 core->nodes[n].key, n);
+	free(core->node_slots);
+	core->node_slots = slots;
+	core->node_mask = cap - 1;
+	return 0;
+}
+
+uint32_t pg_hook_core_new_child(struct pg_hook_core *core, uint32_t parent,
+				const void *key, uint32_t func, uint32_t kind)
+{
+	if (core->nnodes >= PG_HOOK_MAX_NODES) {
+		core->dropped_nodes++;
+		return PG_HOOK_NONE;
+	}
+	if ((core->nnodes + 1) * 2 > core->node_mask + 1 && grow_slots(core))
+		goto oom;
+	if (grow((void **)&core->nodes, &core->nodes_cap, core->nnodes + 1,
+		 sizeof(*core->nodes)))
+		goto oom;
+	uint32_t n = core->nnodes++;
+	core->nodes[n] = (struct pg_hook_node){
+	    .key = key,
+	    .parent = parent,
+	    .func = func,
+	    .last_child = PG_HOOK_NONE,
+	    .kind = kind,
+	};
+	slot_put(core->node_slots, core->node_mask, parent, key, n);
+	core->nodes[parent].last_child = n;
+	return n;
+oom:
+	core->errors++;
+	return PG_HOOK_NONE;
+}
+
 /* ---- events -------------------------------------------------------------- */
 
-static uint32_t edge_for(struct pg_hook_core *core, uint32_t caller,
-			 uint32_t callee)
+int pg_hook_core_grow_stack(struct pg_hook_thread *th)
 {
-	uint64_t key = (uint64_t)caller << 32 | callee;
-	uint32_t e = map_get(&core->edge_map, key);
-	if (e != PG_HOOK_NONE)
-		return e;
-	if (grow((void **)&core->edges, &core->edges_cap, core->nedges + 1,
-		 sizeof(*core->edges)) ||
-	    map_put(&core->edge_map, key, core->nedges))
-		return PG_HOOK_NONE;
-	e = core->nedges++;
-	core->edges[e] =
-	    (struct pg_hook_edge){.caller = caller, .callee = callee};
-	return e;
-}
-
-/* The child of node pnode for func (created on first use), or NONE. */
-static uint32_t child_for(struct pg_hook_core *core, uint32_t pnode,
-			  uint32_t func)
-{
-	struct pg_hook_node *p = &core->nodes[pnode];
-	if (p->last_func == func)
-		return p->last_child;
-	uint64_t key = (uint64_t)pnode << 32 | func;
-	uint32_t n = map_get(&core->node_map, key);
-	if (n == PG_HOOK_NONE) {
-		if (core->nnodes >= PG_HOOK_MAX_NODES) {
-			core->dropped_nodes++;
-			return PG_HOOK_NONE;
-		}
-		uint32_t edge = PG_HOOK_NONE;
-		if (pnode != 0) {
-			edge = edge_for(core, p->func, func);
-			if (edge == PG_HOOK_NONE)
-				return PG_HOOK_NONE;
-		}
-		if (grow((void **)&core->nodes, &core->nodes_cap,
-			 core->nnodes + 1, sizeof(*core->nodes)) ||
-		    map_put(&core->node_map, key, core->nnodes))
-			return PG_HOOK_NONE;
-		n = core->nnodes++;
-		core->nodes[n] = (struct pg_hook_node){
-		    .parent = pnode,
-		    .func = func,
-		    .edge = edge,
-		    .last_func = PG_HOOK_NONE,
-		    .last_child = PG_HOOK_NONE,
-		};
-		p = &core->nodes[pnode]; /* nodes may have moved */
-	}
-	p->last_func = func;
-	p->last_child = n;
-	return n;
-}
-
-void pg_hook_core_enter(struct pg_hook_core *core, struct pg_hook_thread *th,
-			uint32_t func, int resume, int64_t now_ticks)
-{
-	if (grow((void **)&th->stack, &th->cap, th->depth + 1,
-		 sizeof(*th->stack)) ||
-	    grow((void **)&th->func_depth, &th->func_depth_cap, func + 1,
-		 sizeof(*th->func_depth))) {
-		core->errors++;
-		return;
-	}
-	th->ran = 1;
-	struct pg_hook_frame *parent =
-	    th->depth ? &th->stack[th->depth - 1] : NULL;
-	uint32_t node = PG_HOOK_NONE, edge = PG_HOOK_NONE;
-	if (!parent) {
-		node = child_for(core, 0, func);
-	} else if (parent->node != PG_HOOK_NONE) {
-		node = child_for(core, parent->node, func);
-		if (node != PG_HOOK_NONE)
-			edge = core->nodes[node].edge;
-	}
-	if (parent && node == PG_HOOK_NONE)
-		edge = edge_for(core, parent->func, func);
-	if (edge != PG_HOOK_NONE &&
-	    grow((void **)&th->edge_depth, &th->edge_depth_cap, edge + 1,
-		 sizeof(*th->edge_depth)))
-		edge = PG_HOOK_NONE, core->errors++;
-
-	struct pg_hook_frame *fr = &th->stack[th->depth++];
-	fr->func = func;
-	fr->node = node;
-	fr->edge = edge;
-	fr->start_ticks = now_ticks;
-	fr->child_ticks = 0;
-	fr->events = th->events;
-	fr->c_events = th->c_events;
-
-	struct pg_hook_func *f = &core->funcs[func];
-	uint32_t fd = th->func_depth[func]++;
-	uint32_t ed = edge != PG_HOOK_NONE ? th->edge_depth[edge]++ : 0;
-	if (resume) {
-		f->resumes++;
-		return;
-	}
-	f->calls++;
-	if (fd == 0)
-		f->pcalls++;
-	if (node != PG_HOOK_NONE)
-		core->nodes[node].calls++;
-	if (edge != PG_HOOK_NONE) {
-		core->edges[edge].calls++;
-		if (ed == 0)
-			core->edges[edge].pcalls++;
-	}
+	return grow((void **)&th->stack, &th->cap, th->depth + 1,
+		    sizeof(*th->stack));
 }
 
 /* Pop the top frame of th at now_ticks and charge it. */
-static void pop(struct pg_hook_core *core, struct pg_hook_thread *th,
-		int64_t now_ticks)
+static void pop_top(struct pg_hook_core *core, struct pg_hook_thread *th,
+		    int64_t now_ticks)
 {
 	struct pg_hook_frame *fr = &th->stack[--th->depth];
-	int is_c = (core->funcs[fr->func].flags & PG_HOOK_BUILTIN) != 0;
-	/* Events strictly inside the frame (its own exit is counted). */
-	uint64_t c_events = th->c_events - fr->c_events - (uint64_t)is_c;
-	uint64_t py_events = th->events - fr->events - 1 - c_events;
-	double comp =
-	    (is_c ? core->c_inner_cost_ticks : core->inner_cost_ticks) +
-	    (double)py_events * core->event_cost_ticks +
-	    (double)c_events * core->c_event_cost_ticks;
-	int64_t incl = now_ticks - fr->start_ticks - (int64_t)llround(comp);
-	int64_t self = incl - fr->child_ticks;
-	if (th->depth)
-		th->stack[th->depth - 1].child_ticks += incl;
-
-	struct pg_hook_func *f = &core->funcs[fr->func];
-	f->self_ticks += self;
-	if (--th->func_depth[fr->func] == 0)
-		f->incl_ticks += incl;
-	if (fr->node != PG_HOOK_NONE) {
-		core->nodes[fr->node].self_ticks += self;
-		core->nodes[fr->node].incl_ticks += incl;
-	}
-	if (fr->edge != PG_HOOK_NONE) {
-		struct pg_hook_edge *e = &core->edges[fr->edge];
-		e->self_ticks += self;
-		if (--th->edge_depth[fr->edge] == 0)
-			e->incl_ticks += incl;
-	}
+	int64_t v = ((int64_t)now_ticks << PG_HOOK_FP) - th->ovh_fp;
+	th->ovh_fp += core->leave_fp[fr->kind];
+	if (fr->node != PG_HOOK_NONE)
+		core->nodes[fr->node].incl_fp += v - fr->enter_fp;
 }
 
-void pg_hook_core_leave(struct pg_hook_core *core, struct pg_hook_thread *th,
-			uint32_t func, int64_t now_ticks)
+void pg_hook_core_pop_slow(struct pg_hook_core *core, struct pg_hook_thread *th,
+			   const void *key, int64_t now_ticks)
 {
 	uint32_t i = th->depth;
-	while (i > 0 && th->stack[i - 1].func != func)
+	while (i > 0 && th->stack[i - 1].key != key)
 		i--;
 	if (i == 0) {
 		if (th->allowance > 0)
@@ -361,45 +304,29 @@ void pg_hook_core_leave(struct pg_hook_core *core, struct pg_hook_thread *th,
 	/* Frames above the match lost their exit: close them here. */
 	while (th->depth > i) {
 		core->unmatched++;
-		pop(core, th, now_ticks);
+		pop_top(core, th, now_ticks);
 	}
-	pop(core, th, now_ticks);
+	pop_top(core, th, now_ticks);
 }
 
 void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks)
 {
 	while (th->depth > 0)
-		pop(core, th, now_ticks);
+		pop_top(core, th, now_ticks);
 }
 
 void pg_hook_core_reset(struct pg_hook_core *core)
 {
-	for (uint32_t i = 0; i < core->nfuncs; i++) {
-		struct pg_hook_func *f = &core->funcs[i];
-		f->calls = f->pcalls = f->resumes = 0;
-		f->self_ticks = f->incl_ticks = 0;
-	}
-	core->nedges = 0;
-	map_clear(&core->edge_map);
-	core->nnodes = 1;
-	map_clear(&core->node_map);
-	core->nodes[0].last_func = PG_HOOK_NONE;
-	core->nodes[0].last_child = PG_HOOK_NONE;
+	memset(core->node_slots, 0xff,
+	       ((size_t)core->node_mask + 1) * sizeof(*core->node_slots));
+	root_init(core);
 	core->unmatched = 0;
 	core->dropped_nodes = 0;
 	for (struct pg_hook_thread *th = core->threads; th; th = th->next) {
 		th->allowance += th->depth;
 		th->depth = 0;
-		if (th->func_depth)
-			memset(th->func_depth, 0,
-			       th->func_depth_cap * sizeof(*th->func_depth));
-		if (th->edge_depth)
-			memset(th->edge_depth, 0,
-			       th->edge_depth_cap * sizeof(*th->edge_depth));
 		th->events = 0;
-		th->c_events = 0;
-		th->ran = 0;
 	}
 }
 
@@ -407,7 +334,7 @@ uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core)
 {
 	uint32_t n = 0;
 	for (const struct pg_hook_thread *th = core->threads; th; th = th->next)
-		n += th->ran != 0;
+		n += th->events != 0;
 	return n;
 }
 
@@ -419,11 +346,134 @@ uint64_t pg_hook_core_events(const struct pg_hook_core *core)
 	return n;
 }
 
+/* ---- derivation from the tree -------------------------------------------- */
+
+void pg_hook_core_summary_free(struct pg_hook_summary *s)
+{
+	free(s->funcs);
+	free(s->edges);
+	free(s->node_self_fp);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * One depth-first walk of the tree keeps, per function and per edge, how
+ * many nodes of it are on the current path: a node whose function (edge)
+ * is not already on its path is the outermost one, and only those add
+ * pcalls and inclusive time (recursion counted once), exactly as a stack
+ * would have seen it at call time.
+ */
+int pg_hook_core_summarize(const struct pg_hook_core *core,
+			   struct pg_hook_summary *out)
+{
+	uint32_t nn = core->nnodes, nf = core->nfuncs;
+	memset(out, 0, sizeof(*out));
+	out->funcs = calloc(nf ? nf : 1, sizeof(*out->funcs));
+	out->edges = calloc(nn, sizeof(*out->edges));
+	out->node_self_fp = calloc(nn, sizeof(*out->node_self_fp));
+	uint32_t *first = malloc(nn * sizeof(*first));
+	uint32_t *next = malloc(nn * sizeof(*next));
+	uint32_t *edge_of = malloc(nn * sizeof(*edge_of));
+	uint32_t *fdepth = calloc(nf ? nf : 1, sizeof(*fdepth));
+	uint32_t *edepth = calloc(nn, sizeof(*edepth));
+	uint32_t *stack = malloc(nn * sizeof(*stack));
+	struct pg_hook_map emap = {0};
+	int rc = -1;
+	if (!out->funcs || !out->edges || !out->node_self_fp || !first ||
+	    !next || !edge_of || !fdepth || !edepth || !stack ||
+	    map_init(&emap, 64))
+		goto done;
+	/* Children lists (in creation order) and node self times. */
+	for (uint32_t n = 0; n < nn; n++)
+		first[n] = next[n] = PG_HOOK_NONE;
+	for (uint32_t n = nn; n-- > 1;) {
+		uint32_t p = core->nodes[n].parent;
+		next[n] = first[p];
+		first[p] = n;
+	}
+	for (uint32_t n = 1; n < nn; n++) {
+		out->node_self_fp[n] += core->nodes[n].incl_fp;
+		if (core->nodes[n].parent)
+			out->node_self_fp[core->nodes[n].parent] -=
+			    core->nodes[n].incl_fp;
+	}
+	/* Edges: one per (caller function, callee function). */
+	for (uint32_t n = 1; n < nn; n++) {
+		uint32_t p = core->nodes[n].parent;
+		edge_of[n] = PG_HOOK_NONE;
+		if (p == 0)
+			continue;
+		uint32_t a = core->nodes[p].func, b = core->nodes[n].func;
+		uint64_t key = (uint64_t)a << 32 | b;
+		uint32_t e = map_get(&emap, key);
+		if (e == PG_HOOK_NONE) {
+			e = out->nedges++;
+			if (map_put(&emap, key, e))
+				goto done;
+			out->edges[e].caller = a;
+			out->edges[e].callee = b;
+		}
+		edge_of[n] = e;
+	}
+	/* Depth-first walk; stack entries: node, with the top bit set once
+	 * its children are done (then its counters are released). */
+	uint32_t sp = 0;
+	for (uint32_t c = first[0]; c != PG_HOOK_NONE; c = next[c])
+		stack[sp++] = c;
+	while (sp) {
+		uint32_t n = stack[--sp];
+		const struct pg_hook_node *nd = &core->nodes[n & 0x7fffffffu];
+		if (n & 0x80000000u) {
+			n &= 0x7fffffffu;
+			fdepth[nd->func]--;
+			if (edge_of[n] != PG_HOOK_NONE)
+				edepth[edge_of[n]]--;
+			continue;
+		}
+		struct pg_hook_fstat *f = &out->funcs[nd->func];
+		f->calls += nd->calls;
+		f->resumes += nd->resumes;
+		f->self_fp += out->node_self_fp[n];
+		if (fdepth[nd->func]++ == 0) {
+			f->pcalls += nd->calls;
+			f->incl_fp += nd->incl_fp;
+		}
+		uint32_t e = edge_of[n];
+		if (e != PG_HOOK_NONE) {
+			struct pg_hook_edge *ed = &out->edges[e];
+			ed->calls += nd->calls;
+			ed->self_fp += out->node_self_fp[n];
+			if (edepth[e]++ == 0) {
+				ed->pcalls += nd->calls;
+				ed->incl_fp += nd->incl_fp;
+			}
+		}
+		/* The closing marker sits below the children; the stack holds
+		 * at most one marker per ancestor plus their pending siblings,
+		 * which is at most nn entries overall. */
+		stack[sp++] = n | 0x80000000u;
+		for (uint32_t c = first[n]; c != PG_HOOK_NONE; c = next[c])
+			stack[sp++] = c;
+	}
+	rc = 0;
+done:
+	map_release(&emap);
+	free(first);
+	free(next);
+	free(edge_of);
+	free(fdepth);
+	free(edepth);
+	free(stack);
+	if (rc)
+		pg_hook_core_summary_free(out);
+	return rc;
+}
+
 /* ---- writer -------------------------------------------------------------- */
 
 struct out_func {
 	uint64_t calls, pcalls, resumes;
-	int64_t self_ticks, incl_ticks;
+	int64_t self_fp, incl_fp;
 	uint32_t flags, first; /* first: function index that named it */
 	int dup;	       /* 1 for the first of an id, 2, 3... after */
 };
@@ -447,9 +497,10 @@ static void put_clean(FILE *out, const char *s)
 		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, out);
 }
 
-static int64_t ns_of(int64_t ticks, double ns_per_tick)
+static int64_t ns_of(int64_t fp, double ns_per_tick)
 {
-	int64_t ns = (int64_t)llround((double)ticks * ns_per_tick);
+	int64_t ns = (int64_t)llround((double)fp * ns_per_tick /
+				      (double)(1 << PG_HOOK_FP));
 	return ns < 0 ? 0 : ns;
 }
 
@@ -458,6 +509,7 @@ static int64_t ns_of(int64_t ticks, double ns_per_tick)
  * are numbered in order of first appearance (function index order).
  */
 static int assign_outputs(const struct pg_hook_core *core,
+			  const struct pg_hook_fstat *fs,
 			  const struct pg_hook_wire_info *info, uint32_t *map,
 			  uint32_t *nout, int *dup)
 {
@@ -476,8 +528,7 @@ static int assign_outputs(const struct pg_hook_core *core,
 	 * out; nothing refers to them. */
 	uint32_t live = 0;
 	for (uint32_t i = 0; i < n; i++)
-		if (core->funcs[order[i]].calls ||
-		    core->funcs[order[i]].resumes)
+		if (fs[order[i]].calls || fs[order[i]].resumes)
 			order[live++] = order[i];
 	n = live;
 	for (uint32_t a = 0; a < n;) {
@@ -509,8 +560,7 @@ static int assign_outputs(const struct pg_hook_core *core,
 	uint32_t next = 0;
 	n = core->nfuncs;
 	for (uint32_t i = 0; i < n; i++)
-		if (map[i] == PG_HOOK_NONE &&
-		    (core->funcs[i].calls || core->funcs[i].resumes))
+		if (map[i] == PG_HOOK_NONE && (fs[i].calls || fs[i].resumes))
 			map[i] = next++ | 0x80000000u;
 	for (uint32_t i = 0; i < n; i++)
 		if (map[i] != PG_HOOK_NONE && !(map[i] & 0x80000000u))
@@ -522,20 +572,20 @@ static int assign_outputs(const struct pg_hook_core *core,
 	return 0;
 }
 
-static int write_edges(const struct pg_hook_core *core, const uint32_t *map,
+static int write_edges(const struct pg_hook_summary *sum, const uint32_t *map,
 		       double npt, FILE *out)
 {
 	struct pg_hook_map m;
 	struct pg_hook_edge *merged =
-	    calloc(core->nedges ? core->nedges : 1, sizeof(*merged));
+	    calloc(sum->nedges ? sum->nedges : 1, sizeof(*merged));
 	uint32_t nm = 0;
 	if (!merged || map_init(&m, 64)) {
 		free(merged);
 		return -1;
 	}
 	int rc = 0;
-	for (uint32_t i = 0; i < core->nedges; i++) {
-		const struct pg_hook_edge *e = &core->edges[i];
+	for (uint32_t i = 0; i < sum->nedges; i++) {
+		const struct pg_hook_edge *e = &sum->edges[i];
 		uint32_t c = map[e->caller], d = map[e->callee];
 		uint64_t key = (uint64_t)c << 32 | d;
 		uint32_t j = map_get(&m, key);
@@ -550,28 +600,35 @@ static int write_edges(const struct pg_hook_core *core, const uint32_t *map,
 		}
 		merged[j].calls += e->calls;
 		merged[j].pcalls += e->pcalls;
-		merged[j].self_ticks += e->self_ticks;
-		merged[j].incl_ticks += e->incl_ticks;
+		merged[j].self_fp += e->self_fp;
+		merged[j].incl_fp += e->incl_fp;
 	}
 	for (uint32_t j = 0; j < nm; j++)
 		fprintf(out,
 			"E\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64
 			"\t%" PRId64 "\n",
 			merged[j].caller, merged[j].callee, merged[j].calls,
-			merged[j].pcalls, ns_of(merged[j].self_ticks, npt),
-			ns_of(merged[j].incl_ticks, npt));
+			merged[j].pcalls, ns_of(merged[j].self_fp, npt),
+			ns_of(merged[j].incl_fp, npt));
 done:
 	map_release(&m);
 	free(merged);
 	return rc;
 }
 
-static int write_nodes(const struct pg_hook_core *core, const uint32_t *map,
+struct out_node {
+	uint32_t parent, func;
+	uint64_t calls;
+	int64_t self_fp, incl_fp;
+};
+
+static int write_nodes(const struct pg_hook_core *core,
+		       const struct pg_hook_summary *sum, const uint32_t *map,
 		       double npt, FILE *out)
 {
 	struct pg_hook_map m;
 	uint32_t *to = malloc(core->nnodes * sizeof(*to));
-	struct pg_hook_node *merged = calloc(core->nnodes, sizeof(*merged));
+	struct out_node *merged = calloc(core->nnodes, sizeof(*merged));
 	uint32_t nm = 1; /* output node 0 is the root */
 	if (!to || !merged || map_init(&m, 64)) {
 		free(to);
@@ -597,16 +654,16 @@ static int write_nodes(const struct pg_hook_core *core, const uint32_t *map,
 		}
 		to[i] = j;
 		merged[j].calls += n->calls;
-		merged[j].self_ticks += n->self_ticks;
-		merged[j].incl_ticks += n->incl_ticks;
+		merged[j].self_fp += sum->node_self_fp[i];
+		merged[j].incl_fp += n->incl_fp;
 	}
 	for (uint32_t j = 1; j < nm; j++)
 		fprintf(out,
 			"N\t%u\t%u\t%u\t%" PRIu64 "\t%" PRId64 "\t%" PRId64
 			"\n",
 			j, merged[j].parent, merged[j].func, merged[j].calls,
-			ns_of(merged[j].self_ticks, npt),
-			ns_of(merged[j].incl_ticks, npt));
+			ns_of(merged[j].self_fp, npt),
+			ns_of(merged[j].incl_fp, npt));
 done:
 	map_release(&m);
 	free(to);
@@ -618,28 +675,32 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		       const struct pg_hook_wire_info *info, FILE *out)
 {
 	uint32_t n = core->nfuncs, nout = 0;
+	struct pg_hook_summary sum;
+	if (pg_hook_core_summarize(core, &sum))
+		return -1;
 	uint32_t *map = malloc((n ? n : 1) * sizeof(*map));
 	int *dup = malloc((n ? n : 1) * sizeof(*dup));
 	struct out_func *of = calloc(n ? n : 1, sizeof(*of));
 	int rc = -1;
 	if (!map || !dup || !of)
 		goto done;
-	if (assign_outputs(core, info, map, &nout, dup))
+	if (assign_outputs(core, sum.funcs, info, map, &nout, dup))
 		goto done;
 	for (uint32_t i = n; i-- > 0;)
 		if (map[i] != PG_HOOK_NONE)
 			of[map[i]].first = i; /* ends at the lowest index */
 	for (uint32_t i = 0; i < n; i++) {
-		const struct pg_hook_func *f = &core->funcs[i];
+		const struct pg_hook_fstat *f = &sum.funcs[i];
 		if (map[i] == PG_HOOK_NONE)
 			continue;
 		struct out_func *o = &of[map[i]];
 		o->calls += f->calls;
 		o->pcalls += f->pcalls;
 		o->resumes += f->resumes;
-		o->self_ticks += f->self_ticks;
-		o->incl_ticks += f->incl_ticks;
-		o->flags |= f->flags & (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR);
+		o->self_fp += f->self_fp;
+		o->incl_fp += f->incl_fp;
+		o->flags |= core->funcs[i].flags &
+			    (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR);
 	}
 	double npt = info->ns_per_tick;
 	fprintf(out, "perfguard-wire\t1\n");
@@ -647,16 +708,18 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 	fprintf(out, "timer\t%s\n", info->timer);
 	fputs("python\t", out);
 	put_clean(out, info->python);
-	fprintf(out, "\nevent_cost_ns\t%.3f\n", core->event_cost_ticks * npt);
+	fprintf(out, "\nevent_cost_ns\t%.3f\n", info->event_cost_ns);
 	fprintf(out, "wall_ns\t%" PRId64 "\n", info->wall_ns);
 	fprintf(out, "threads\t%u\n", pg_hook_core_threads_ran(core));
 	fprintf(out, "events\t%" PRIu64 "\n", pg_hook_core_events(core));
 	fprintf(out, "unmatched\t%" PRIu64 "\n", core->unmatched);
 	for (uint32_t o = 0; o < nout; o++) {
 		uint32_t i = of[o].first;
-		uint64_t count = of[o].calls ? of[o].calls : of[o].resumes;
-		double mean_ns =
-		    count ? (double)of[o].incl_ticks * npt / (double)count : 0;
+		uint64_t count = of[o].calls + of[o].resumes;
+		double mean_ns = count ? (double)of[o].self_fp * npt /
+					     (double)(1 << PG_HOOK_FP) /
+					     (double)count
+				       : 0;
 		if (count && mean_ns < info->tiny_ns)
 			of[o].flags |= PG_HOOK_TINY;
 		fprintf(out, "F\t%u\t%u\t%d\t", o, of[o].flags,
@@ -668,15 +731,17 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		put_clean(out, info->files ? info->files[i] : NULL);
 		fputc('\n', out);
 	}
-	for (uint32_t o = 0; o < nout; o++)
+	for (uint32_t o = 0; o < nout; o++) {
+		int64_t self = ns_of(of[o].self_fp, npt);
+		int64_t incl = ns_of(of[o].incl_fp, npt);
 		fprintf(out,
 			"S\t%u\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64
 			"\t%" PRId64 "\n",
-			o, of[o].calls, of[o].pcalls, of[o].resumes,
-			ns_of(of[o].self_ticks, npt),
-			ns_of(of[o].incl_ticks, npt));
-	if (write_edges(core, map, npt, out) ||
-	    write_nodes(core, map, npt, out))
+			o, of[o].calls, of[o].pcalls, of[o].resumes, self,
+			incl < self ? self : incl);
+	}
+	if (write_edges(&sum, map, npt, out) ||
+	    write_nodes(core, &sum, map, npt, out))
 		goto done;
 	fprintf(out, "end\t%u\n", nout);
 	rc = ferror(out) ? -1 : 0;
@@ -684,5 +749,6 @@ done:
 	free(map);
 	free(dup);
 	free(of);
+	pg_hook_core_summary_free(&sum);
 	return rc;
 }

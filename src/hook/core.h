@@ -1,18 +1,34 @@
 /*
  * core.h - the hook's pure-C accounting core: per-thread call stacks, the
- * function table, caller->callee edges, the calling-context tree, overhead
- * compensation and the wire-format writer.
+ * calling-context tree (CCT), overhead compensation, the derivation of
+ * per-function figures and caller->callee edges from the tree, and the
+ * wire-format writer.
  *
- * The core never sees Python: functions are identified by an opaque key
+ * The core never sees Python: callables are identified by an opaque key
  * (a code object or a PyMethodDef pointer) and times are ticks of whatever
  * clock the caller uses. The Python glue (hook.c) turns interpreter events
- * into pg_hook_core_enter / pg_hook_core_leave calls.
+ * into pg_hook_core_child / _push / _pop calls.
  *
- * Invariants: all accumulators are global and all mutation happens under
- * one lock held by the caller (the GIL), so threads only own their stacks
- * and depth counters. Times on a thread are "logical" ticks: the caller
- * excludes the time spent inside its own callbacks. Every enter is matched
- * by a leave, by pg_hook_core_close_thread, or by pg_hook_core_reset.
+ * Hot path: an event reads the clock once (in the glue), finds the child
+ * node of the current node by key (one-entry cache on the parent, else one
+ * hash probe), pushes or pops a 24-byte frame and bumps one node's
+ * counters. Nothing else is accumulated per event: per-function calls,
+ * pcalls, resumes, self and inclusive time, and all edges, are derived at
+ * write time from the tree (pg_hook_core_summarize), which is exact
+ * because a node's path is the thread's stack at the time of the call.
+ *
+ * Compensation is a per-thread "virtual clock": every event of kind k adds
+ * the calibrated costs enter_fp[k] (part inside the callee's bracket) or
+ * leave_fp[k] (part outside: the rest of the pair's cost) to the thread's
+ * overhead accumulator, and every timestamp is the clock minus the
+ * accumulator. So a frame loses the inner part of its own pair and the
+ * full cost of every pair inside it, and its parent loses the outer part.
+ * Optionally (cpu mode) time the thread was not running is added to the
+ * accumulator too (pg_hook_core_lost).
+ *
+ * Invariants: all shared state is mutated under one lock held by the
+ * caller (the GIL); threads own their stacks and accumulators. Node i's
+ * parent has an index < i. Times are fixed point: ticks << PG_HOOK_FP.
  *
  * It deliberately does not read clocks, allocate per event once tables are
  * warm, or report errors other than by counting them: it runs inside
@@ -25,12 +41,22 @@
 #include <stdio.h>
 
 #define PG_HOOK_NONE	  UINT32_MAX
-#define PG_HOOK_MAX_NODES (1u << 21)
+#define PG_HOOK_DETACHED  (UINT32_MAX - 1) /* a frame below a full tree */
+#define PG_HOOK_MAX_NODES (1u << 22)
+#define PG_HOOK_FP	  4 /* fixed-point fraction bits of times */
 
 enum pg_hook_flags {
 	PG_HOOK_BUILTIN = 1u << 0,   /* a C function */
 	PG_HOOK_GENERATOR = 1u << 1, /* generator or coroutine code */
 	PG_HOOK_TINY = 1u << 2,	     /* mean time per call below resolution */
+};
+
+/* Kinds of call pairs with their own calibrated costs. */
+enum pg_hook_kind {
+	PG_HOOK_KIND_PY = 0,  /* Python function start .. return */
+	PG_HOOK_KIND_C = 1,   /* C function call .. return */
+	PG_HOOK_KIND_GEN = 2, /* generator resume .. yield or return */
+	PG_HOOK_NKINDS = 3,
 };
 
 /* Open-addressing map from a non-reserved 64-bit key to a 32-bit value. */
@@ -47,44 +73,35 @@ struct pg_hook_func {
 	void *obj2;	 /* glue-owned data (defining class on old Pythons) */
 	uint32_t flags;	 /* enum pg_hook_flags */
 	int32_t start_lasti; /* glue: lasti of a generator frame not started */
-	uint64_t calls, pcalls, resumes;
-	int64_t self_ticks, incl_ticks;
 };
 
-struct pg_hook_edge {
-	uint32_t caller, callee;
-	uint64_t calls, pcalls;
-	int64_t self_ticks, incl_ticks;
-};
-
+/* A node of the calling-context tree: one call path. */
 struct pg_hook_node {
-	uint32_t parent, func, edge;	/* edge: PG_HOOK_NONE below the root */
-	uint32_t last_func, last_child; /* one-entry child cache */
-	uint64_t calls;
-	int64_t self_ticks, incl_ticks;
+	const void *key;     /* the callable's key (as its function's) */
+	uint32_t parent;     /* node index; the root (0) is its own parent */
+	uint32_t func;	     /* function index; PG_HOOK_NONE at the root */
+	uint32_t last_child; /* one-entry cache: the child entered last */
+	uint32_t kind;	     /* enum pg_hook_kind of its calls */
+	uint64_t calls, resumes;
+	int64_t incl_fp; /* compensated inclusive time, summed over frames */
 };
 
 struct pg_hook_frame {
-	uint32_t func, node, edge;
-	int64_t start_ticks; /* logical time at entry */
-	int64_t child_ticks; /* compensated inclusive time of children */
-	uint64_t events;     /* thread's event count at entry */
-	uint64_t c_events;   /* thread's C-call event count at entry */
+	const void *key;
+	uint32_t node; /* PG_HOOK_NONE when the tree was full */
+	uint32_t kind;
+	int64_t enter_fp; /* virtual time at entry */
 };
 
 struct pg_hook_thread {
 	struct pg_hook_frame *stack;
 	uint32_t depth, cap;
-	uint32_t *func_depth; /* per function: frames of it on this stack */
-	uint32_t func_depth_cap;
-	uint32_t *edge_depth; /* per edge: frames of it on this stack */
-	uint32_t edge_depth_cap;
-	uint64_t events;      /* events seen on this thread (glue counts) */
-	uint64_t c_events;    /* of which C-call events (glue counts) */
-	int64_t paused_ticks; /* time spent in callbacks (glue counts) */
-	uint64_t allowance;   /* returns of frames entered before enabling */
-	uint64_t epoch;	      /* glue: core epoch the allowance is for */
-	int ran;	      /* entered profiled code since the last reset */
+	int64_t ovh_fp;	    /* overhead accumulated: virtual = clock - ovh */
+	int64_t last_ticks; /* cpu mode: clock at the previous event */
+	int64_t ckpt_wall_ns, ckpt_cpu_ns; /* cpu mode: checkpoint */
+	uint64_t events; /* events seen on this thread since the last reset */
+	uint64_t allowance; /* returns of frames entered before enabling */
+	uint64_t epoch;	    /* glue: core epoch the allowance is for */
 	struct pg_hook_thread *next;
 };
 
@@ -93,32 +110,48 @@ struct pg_hook_core {
 	uint32_t nfuncs, funcs_cap;
 	struct pg_hook_map func_map; /* key pointer -> function */
 
-	struct pg_hook_edge *edges;
-	uint32_t nedges, edges_cap;
-	struct pg_hook_map edge_map; /* caller << 32 | callee -> edge */
-
 	struct pg_hook_node *nodes; /* node 0 is the root */
 	uint32_t nnodes, nodes_cap;
-	struct pg_hook_map node_map; /* parent << 32 | func -> node */
+	uint32_t *node_slots; /* open addressing over (parent, key) */
+	uint32_t node_mask;
 
-	double event_cost_ticks;   /* subtracted per Python event in a frame */
-	double c_event_cost_ticks; /* subtracted per C-call event in a frame */
-	double inner_cost_ticks;   /* per-call cost inside a Python frame */
-	double c_inner_cost_ticks; /* per-call cost inside a C frame */
-	uint64_t unmatched;	   /* returns that matched no call */
-	uint64_t errors;	   /* allocation failures (events lost) */
-	uint64_t dropped_nodes;	   /* calls past PG_HOOK_MAX_NODES */
-	uint64_t epoch;		   /* bumped by the glue when it re-enables */
+	int64_t enter_fp[PG_HOOK_NKINDS]; /* cost inside the callee */
+	int64_t leave_fp[PG_HOOK_NKINDS]; /* rest of the pair's cost */
+	int64_t call_event_fp;		  /* a CALL event of no C function */
+	uint64_t unmatched;		  /* returns that matched no call */
+	uint64_t errors;	/* allocation failures (events lost) */
+	uint64_t dropped_nodes; /* calls past PG_HOOK_MAX_NODES */
+	uint64_t epoch;		/* bumped by the glue */
 	struct pg_hook_thread *threads;
+};
+
+/* Per-function figures derived from the tree (index = function index). */
+struct pg_hook_fstat {
+	uint64_t calls, pcalls, resumes;
+	int64_t self_fp, incl_fp; /* incl counts recursion once */
+};
+
+struct pg_hook_edge {
+	uint32_t caller, callee; /* function indexes */
+	uint64_t calls, pcalls;
+	int64_t self_fp, incl_fp; /* incl counts the pair's recursion once */
+};
+
+struct pg_hook_summary {
+	struct pg_hook_fstat *funcs; /* core->nfuncs entries */
+	struct pg_hook_edge *edges;
+	uint32_t nedges;
+	int64_t *node_self_fp; /* per node: incl minus its children's incl */
 };
 
 /* What the writer needs besides the core (strings are borrowed). */
 struct pg_hook_wire_info {
 	const char *mechanism; /* "monitoring" or "setprofile" */
-	const char *timer;     /* "tsc" or "clock_gettime" */
+	const char *timer;     /* "tsc", "tsc+cpu", "clock_gettime"... */
 	const char *python;    /* "3.12.1" */
 	double ns_per_tick;
-	double tiny_ns; /* mean per-call time below which PG_HOOK_TINY */
+	double event_cost_ns; /* header value: mean per-event cost */
+	double tiny_ns;	      /* mean self per call below which TINY */
 	int64_t wall_ns;
 	const char *const *ids;	  /* per function, nfuncs entries */
 	const char *const *files; /* per function, may hold NULL */
@@ -144,22 +177,107 @@ int pg_hook_core_add(struct pg_hook_core *core, const void *key, void *obj,
 /* A new thread record, owned by the core. NULL when out of memory. */
 struct pg_hook_thread *pg_hook_core_thread_new(struct pg_hook_core *core);
 
-/*
- * A call (resume = 0) or a generator resumption (resume = 1) of func on th
- * at logical time now_ticks. The glue counts th->events (and th->c_events
- * for events of C functions) first. Failures are
- * counted in core->errors.
- */
-void pg_hook_core_enter(struct pg_hook_core *core, struct pg_hook_thread *th,
-			uint32_t func, int resume, int64_t now_ticks);
+/* Slow path of pg_hook_core_child: the hash probe. */
+uint32_t pg_hook_core_lookup(struct pg_hook_core *core, uint32_t parent,
+			     const void *key);
 
 /*
- * A return (or suspension) of func on th. A leave that matches no frame is
- * absorbed by th->allowance when positive, else counted as unmatched; frames
- * above a matching one (their exits were missed) are closed first.
+ * Create the child of parent for key, of function func and kind (a node
+ * for that pair must not exist). Returns the node, or PG_HOOK_NONE when
+ * the tree is full (counted in dropped_nodes) or memory ran out (errors).
  */
-void pg_hook_core_leave(struct pg_hook_core *core, struct pg_hook_thread *th,
-			uint32_t func, int64_t now_ticks);
+uint32_t pg_hook_core_new_child(struct pg_hook_core *core, uint32_t parent,
+				const void *key, uint32_t func, uint32_t kind);
+
+/* Slow path of pg_hook_core_push: grow the stack. Returns 0 or -1. */
+int pg_hook_core_grow_stack(struct pg_hook_thread *th);
+
+/* Slow path of pg_hook_core_pop: a leave that is not of the top frame. */
+void pg_hook_core_pop_slow(struct pg_hook_core *core, struct pg_hook_thread *th,
+			   const void *key, int64_t now_ticks);
+
+/* The node on top of th's stack (the root when empty). */
+static inline uint32_t pg_hook_core_top(const struct pg_hook_thread *th)
+{
+	return th->depth ? th->stack[th->depth - 1].node : 0;
+}
+
+/*
+ * The child of node parent for key: the node, PG_HOOK_NONE when it does
+ * not exist yet (create it with pg_hook_core_new_child), or
+ * PG_HOOK_DETACHED when parent is PG_HOOK_NONE (no tree below a full tree).
+ */
+static inline uint32_t pg_hook_core_child(struct pg_hook_core *core,
+					  uint32_t parent, const void *key)
+{
+	if (parent == PG_HOOK_NONE)
+		return PG_HOOK_DETACHED;
+	uint32_t n = core->nodes[parent].last_child;
+	if (n != PG_HOOK_NONE && core->nodes[n].key == key)
+		return n;
+	return pg_hook_core_lookup(core, parent, key);
+}
+
+/*
+ * Enter node (a call, or a generator resumption when resume) for key of the
+ * given kind on th at clock time now_ticks. node may be PG_HOOK_DETACHED
+ * (or PG_HOOK_NONE: no node could be made): the frame is kept for matching but charges nothing.
+ */
+static inline void pg_hook_core_push(struct pg_hook_core *core,
+				     struct pg_hook_thread *th, uint32_t node,
+				     const void *key, uint32_t kind, int resume,
+				     int64_t now_ticks)
+{
+	if (th->depth == th->cap && pg_hook_core_grow_stack(th)) {
+		core->errors++;
+		return;
+	}
+	struct pg_hook_frame *fr = &th->stack[th->depth++];
+	fr->key = key;
+	fr->node = node < PG_HOOK_DETACHED ? node : PG_HOOK_NONE;
+	fr->kind = kind;
+	fr->enter_fp = ((int64_t)now_ticks << PG_HOOK_FP) - th->ovh_fp;
+	th->ovh_fp += core->enter_fp[kind];
+	if (fr->node != PG_HOOK_NONE) {
+		if (resume)
+			core->nodes[node].resumes++;
+		else
+			core->nodes[node].calls++;
+	}
+}
+
+/*
+ * Leave the frame of key (a return, or a suspension) on th at now_ticks.
+ * A leave that is not of the top frame goes to pg_hook_core_pop_slow:
+ * frames above a matching one (their exits were missed) are closed first
+ * and counted as unmatched; a leave matching no frame is absorbed by
+ * th->allowance when positive, else counted as unmatched.
+ */
+static inline void pg_hook_core_pop(struct pg_hook_core *core,
+				    struct pg_hook_thread *th, const void *key,
+				    int64_t now_ticks)
+{
+	struct pg_hook_frame *fr;
+	if (!th->depth || (fr = &th->stack[th->depth - 1])->key != key) {
+		pg_hook_core_pop_slow(core, th, key, now_ticks);
+		return;
+	}
+	th->depth--;
+	int64_t v = ((int64_t)now_ticks << PG_HOOK_FP) - th->ovh_fp;
+	th->ovh_fp += core->leave_fp[fr->kind];
+	if (fr->node != PG_HOOK_NONE)
+		core->nodes[fr->node].incl_fp += v - fr->enter_fp;
+}
+
+/*
+ * Time the thread was not running: lost_ticks are excluded from the
+ * current interval (added to the overhead accumulator).
+ */
+static inline void pg_hook_core_lost(struct pg_hook_thread *th,
+				     int64_t lost_ticks)
+{
+	th->ovh_fp += (int64_t)lost_ticks << PG_HOOK_FP;
+}
 
 /* Close every open frame of th at now_ticks, as if they returned. */
 void pg_hook_core_close_thread(struct pg_hook_core *core,
@@ -174,6 +292,15 @@ void pg_hook_core_reset(struct pg_hook_core *core);
 /* Threads that ran profiled code, and events seen, since the last reset. */
 uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core);
 uint64_t pg_hook_core_events(const struct pg_hook_core *core);
+
+/*
+ * Derive per-function figures, edges and node self times from the tree
+ * into *out (allocated; free with pg_hook_core_summary_free). Returns 0 or
+ * -1 when out of memory.
+ */
+int pg_hook_core_summarize(const struct pg_hook_core *core,
+			   struct pg_hook_summary *out);
+void pg_hook_core_summary_free(struct pg_hook_summary *s);
 
 /*
  * Write the wire format v1 (docs/hook-protocol.md) to out. Builtins that

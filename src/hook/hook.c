@@ -23,8 +23,11 @@
 #include <Python.h>
 #include <frameobject.h>
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -48,25 +51,88 @@ static int narrowed;	  /* a measure() block was entered */
 static int measure_depth; /* nesting of measure() blocks */
 static int64_t wall_mark_ns, wall_total_ns;
 static pid_t owner_pid;
-static __thread struct pg_hook_thread *tls_thread;
+/* The calling thread's record: initial-exec TLS is one instruction, where
+ * the default (global-dynamic) model calls __tls_get_addr per event. */
+static __thread struct pg_hook_thread *tls_thread
+    __attribute__((tls_model("initial-exec")));
 /* Set by the rare expensive paths of a callback (a new thread or epoch, a
- * function seen for the first time): only then is the callback's own time
+ * new node, a cpu-mode clock check): only then is the callback's own time
  * measured and excluded. The common path reads the clock once and its
- * cost is part of the calibrated per-event cost. */
+ * cost is part of the calibrated per-event costs. */
 static int slow_path;
+/* cpu mode (PERFGUARD_CLOCK=cpu): an interval between two events longer
+ * than cpu_gap_ticks triggers a thread-CPU-clock check. */
+static int cpu_mode;
+static int64_t cpu_gap_ticks;
+static uint64_t cheap_events;  /* untimed events (calibration reads it) */
+static uint64_t cpu_checks;    /* thread-CPU-clock reads (info()) */
+static int64_t cpu_lost_ticks; /* time excluded as not running (info()) */
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Start the thread's cpu-mode checkpoint at clock time t0. */
+static void cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
+{
+	th->last_ticks = t0;
+	th->ckpt_wall_ns = pg_hook_mono_ns();
+	th->ckpt_cpu_ns = thread_cpu_ns();
+}
+
+/*
+ * A long interval ended at t0: exclude the time the thread did not run
+ * since the checkpoint (wall minus thread CPU time), at most the interval
+ * itself, and move the checkpoint.
+ */
+static void __attribute__((noinline))
+cpu_adjust(struct pg_hook_thread *th, int64_t t0)
+{
+	int64_t wall = pg_hook_mono_ns(), cpu = thread_cpu_ns();
+	int64_t lost_ns = (wall - th->ckpt_wall_ns) - (cpu - th->ckpt_cpu_ns);
+	int64_t gap = t0 - th->last_ticks;
+	int64_t lost = (int64_t)((double)lost_ns / timer.ns_per_tick);
+	if (lost > gap)
+		lost = gap;
+	if (lost > 0) {
+		pg_hook_core_lost(th, lost);
+		cpu_lost_ticks += lost;
+	}
+	th->ckpt_wall_ns = wall;
+	th->ckpt_cpu_ns = cpu;
+	cpu_checks++;
+	slow_path = 1;
+}
+
+/* Per timed event: in cpu mode, check long intervals. */
+static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
+{
+	if (cpu_mode) {
+		if (t0 - th->last_ticks > cpu_gap_ticks)
+			cpu_adjust(th, t0);
+		th->last_ticks = t0;
+	}
+}
 
 /* End of a callback that started at t0 on th. */
 static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
 {
-	if (slow_path) {
-		th->paused_ticks += pg_hook_ticks(&timer) - t0;
+	if (__builtin_expect(slow_path, 0)) {
+		int64_t now = pg_hook_ticks(&timer);
+		pg_hook_core_lost(th, now - t0);
+		if (cpu_mode)
+			th->last_ticks = now;
 		slow_path = 0;
 	}
 }
 
-#define N_HOOK_METHODS	  7
+#define N_HOOK_METHODS	  8
 #define N_MEASURE_METHODS 2
 static PyMethodDef hook_methods[N_HOOK_METHODS + 1];
+static PyObject *m_info(PyObject *self, PyObject *unused);
 static PyMethodDef measure_methods[N_MEASURE_METHODS + 1];
 
 /* ---- threads and functions ------------------------------------------- */
@@ -91,11 +157,9 @@ static uint64_t frame_depth(void)
  * enable epoch the thread may be deep in frames entered before profiling;
  * their returns (and those of C calls in flight) are allowed for.
  */
-static struct pg_hook_thread *thread_get(void)
+static struct pg_hook_thread *__attribute__((noinline)) thread_slow(void)
 {
 	struct pg_hook_thread *th = tls_thread;
-	if (th && th->epoch == core.epoch)
-		return th;
 	if (!th) {
 		th = pg_hook_core_thread_new(&core);
 		if (!th) {
@@ -106,8 +170,18 @@ static struct pg_hook_thread *thread_get(void)
 	}
 	th->epoch = core.epoch;
 	th->allowance = 2 * frame_depth();
+	if (cpu_mode)
+		cpu_checkpoint(th, pg_hook_ticks(&timer));
 	slow_path = 1;
 	return th;
+}
+
+static inline struct pg_hook_thread *thread_get(void)
+{
+	struct pg_hook_thread *th = tls_thread;
+	if (__builtin_expect(th && th->epoch == core.epoch, 1))
+		return th;
+	return thread_slow();
 }
 
 static int own_method(const PyMethodDef *ml)
@@ -175,7 +249,7 @@ static uint32_t code_func(PyObject *code, PyFrameObject *frame)
 }
 
 /* The PyMethodDef of a C callable we profile, else NULL. */
-static PyMethodDef *cfunc_def(PyObject *callable)
+static inline PyMethodDef *cfunc_def(PyObject *callable)
 {
 	PyMethodDef *ml = NULL;
 	if (PyCFunction_Check(callable))
@@ -223,6 +297,56 @@ static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
 	return f;
 }
 
+/* Slow path of code_node: describe the function, make the node. */
+static uint32_t __attribute__((noinline))
+code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
+	      uint32_t kind)
+{
+	slow_path = 1;
+	uint32_t f = code_func(code, frame);
+	if (f == PG_HOOK_NONE)
+		return PG_HOOK_DETACHED;
+	uint32_t n = pg_hook_core_new_child(&core, parent, code, f, kind);
+	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+/* The node of a call of code below th's current node. */
+static inline uint32_t code_node(struct pg_hook_thread *th, PyObject *code,
+				 PyFrameObject *frame, uint32_t kind)
+{
+	uint32_t parent = pg_hook_core_top(th);
+	uint32_t n = pg_hook_core_child(&core, parent, code);
+	if (__builtin_expect(n != PG_HOOK_NONE, 1))
+		return n;
+	return code_node_new(parent, code, frame, kind);
+}
+
+/* Slow path of c_node. */
+static uint32_t __attribute__((noinline))
+c_node_new(uint32_t parent, PyObject *callable, PyMethodDef *ml)
+{
+	slow_path = 1;
+	uint32_t f = cfunc_func(callable, ml);
+	if (f == PG_HOOK_NONE)
+		return PG_HOOK_DETACHED;
+	uint32_t n =
+	    pg_hook_core_new_child(&core, parent, ml, f, PG_HOOK_KIND_C);
+	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+/* A C function call: push its node. */
+static inline void c_enter(struct pg_hook_thread *th, PyObject *callable,
+			   PyMethodDef *ml, int64_t t0)
+{
+	clock_check(th, t0);
+	uint32_t parent = pg_hook_core_top(th);
+	uint32_t n = pg_hook_core_child(&core, parent, ml);
+	if (__builtin_expect(n == PG_HOOK_NONE, 0))
+		n = c_node_new(parent, callable, ml);
+	pg_hook_core_push(&core, th, n, ml, PG_HOOK_KIND_C, 0, t0);
+	callback_done(th, t0);
+}
+
 /* ---- sys.monitoring callbacks (3.12+) ---------------------------------- */
 
 #if USE_MONITORING
@@ -242,92 +366,129 @@ static int tool_id = -1;
 	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD | EV_CALL |   \
 	 EV_PY_UNWIND | EV_PY_THROW | EV_C_RETURN | EV_C_RAISE)
 
-static void py_event(PyObject *const *args, Py_ssize_t nargs, int enter,
-		     int resume)
+/* PY_START (resume = 0) or PY_RESUME / PY_THROW (resume = 1). The
+ * interpreter passes the code object as the first argument. */
+static inline void py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
 {
 	int64_t t0 = pg_hook_ticks(&timer);
 	struct pg_hook_thread *th;
-	if (!active || nargs < 1 || !PyCode_Check(args[0]) ||
-	    !(th = thread_get()))
+	if (!active || nargs < 1 || !(th = thread_get()))
 		return;
-	uint32_t f = code_func(args[0], NULL);
 	th->events++;
-	if (f != PG_HOOK_NONE) {
-		if (enter)
-			pg_hook_core_enter(&core, th, f, resume,
-					   t0 - th->paused_ticks);
-		else
-			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
-	}
+	clock_check(th, t0);
+	uint32_t kind = resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY;
+	uint32_t n = code_node(th, args[0], NULL, kind);
+	pg_hook_core_push(&core, th, n, args[0], kind, resume, t0);
 	callback_done(th, t0);
 }
 
 static PyObject *cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
-	py_event(a, n, 1, 0);
+	py_enter(a, n, 0);
 	Py_RETURN_NONE;
 }
 
 static PyObject *cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
-	py_event(a, n, 1, 1);
+	py_enter(a, n, 1);
 	Py_RETURN_NONE;
 }
 
+/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. */
 static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
+	int64_t t0 = pg_hook_ticks(&timer);
+	struct pg_hook_thread *th;
 	(void)m;
-	py_event(a, n, 0, 0);
+	if (!active || n < 1 || !(th = thread_get()))
+		Py_RETURN_NONE;
+	th->events++;
+	clock_check(th, t0);
+	pg_hook_core_pop(&core, th, a[0], t0);
+	callback_done(th, t0);
 	Py_RETURN_NONE;
+}
+
+/* The PyMethodDef of a C callable we profile; NULL for anything else
+ * (*own set for our own functions, which stay invisible). */
+static inline PyMethodDef *call_def(PyObject *callable, int *own)
+{
+	PyMethodDef *ml;
+	PyTypeObject *tp = Py_TYPE(callable);
+	if (tp == &PyFunction_Type)
+		return NULL;
+	if (tp == &PyCFunction_Type)
+		ml = ((PyCFunctionObject *)callable)->m_ml;
+	else if (tp == &PyMethodDescr_Type)
+		ml = ((PyMethodDescrObject *)callable)->d_method;
+	else if (PyCFunction_Check(callable))
+		ml = ((PyCFunctionObject *)callable)->m_ml;
+	else
+		return NULL;
+	if (__builtin_expect(own_method(ml), 0)) {
+		*own = 1;
+		return NULL;
+	}
+	return ml;
+}
+
+/* An event we do not time (a CALL or C_RETURN of something that is not a
+ * C function): its calibrated cost is charged to the current frame. */
+static inline void cheap_event(void)
+{
+	struct pg_hook_thread *th = thread_get();
+	if (th) {
+		th->events++;
+		th->ovh_fp += core.call_event_fp;
+		cheap_events++;
+	}
 }
 
 /* CALL fires for every call; only C callables are pushed (Python ones get
- * PY_START). The others still count as events: their dispatch is part of
- * the calibrated per-event cost. */
-static void c_event(PyObject *const *args, Py_ssize_t nargs, int enter)
-{
-	struct pg_hook_thread *th;
-	if (!active || nargs < 3)
-		return;
-	PyObject *callable = args[2];
-	PyMethodDef *ml = cfunc_def(callable);
-	if (!ml) {
-		if ((PyCFunction_Check(callable) ||
-		     Py_IS_TYPE(callable, &PyMethodDescr_Type)))
-			return; /* our own functions are invisible */
-		if ((th = thread_get()))
-			th->events++;
-		return;
-	}
-	int64_t t0 = pg_hook_ticks(&timer);
-	if (!(th = thread_get()))
-		return;
-	uint32_t f = cfunc_func(callable, ml);
-	th->events++;
-	th->c_events++;
-	if (f != PG_HOOK_NONE) {
-		if (enter)
-			pg_hook_core_enter(&core, th, f, 0,
-					   t0 - th->paused_ticks);
-		else
-			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
-	}
-	callback_done(th, t0);
-}
-
+ * PY_START). */
 static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
+	int64_t t0 = pg_hook_ticks(&timer);
+	int own = 0;
 	(void)m;
-	c_event(a, n, 1);
+	if (!active || n < 3)
+		Py_RETURN_NONE;
+	PyMethodDef *ml = call_def(a[2], &own);
+	if (!ml) {
+		if (!own)
+			cheap_event();
+		Py_RETURN_NONE;
+	}
+	struct pg_hook_thread *th = thread_get();
+	if (th) {
+		th->events++;
+		c_enter(th, a[2], ml, t0);
+	}
 	Py_RETURN_NONE;
 }
 
 static PyObject *cb_c_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
+	int64_t t0 = pg_hook_ticks(&timer);
+	int own = 0;
 	(void)m;
-	c_event(a, n, 0);
+	if (!active || n < 3)
+		Py_RETURN_NONE;
+	PyMethodDef *ml = call_def(a[2], &own);
+	if (!ml) {
+		if (!own)
+			cheap_event();
+		Py_RETURN_NONE;
+	}
+	struct pg_hook_thread *th = thread_get();
+	if (th) {
+		th->events++;
+		clock_check(th, t0);
+		pg_hook_core_pop(&core, th, ml, t0);
+		callback_done(th, t0);
+	}
 	Py_RETURN_NONE;
 }
 
@@ -433,6 +594,28 @@ static int frame_lasti(PyFrameObject *frame)
 #endif
 }
 
+/* The code object of frame: borrowed (it lives as long as the frame). */
+static inline PyObject *frame_code(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	PyCodeObject *code = PyFrame_GetCode(frame);
+	Py_DECREF(code);
+	return (PyObject *)code;
+#else
+	return (PyObject *)frame->f_code;
+#endif
+}
+
+/* Whether a call event of generator code is a resumption. */
+static int __attribute__((noinline))
+gen_resumed(PyObject *code, PyFrameObject *frame, uint32_t n)
+{
+	uint32_t f =
+	    n < PG_HOOK_DETACHED ? core.nodes[n].func : code_func(code, frame);
+	return f != PG_HOOK_NONE &&
+	       frame_lasti(frame) != core.funcs[f].start_lasti;
+}
+
 static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		      PyObject *arg)
 {
@@ -441,42 +624,45 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 	(void)obj;
 	if (!active || !(th = thread_get()))
 		return 0;
-	uint32_t f = PG_HOOK_NONE;
-	int enter = 0, resume = 0;
 	switch (what) {
-	case PyTrace_CALL:
-	case PyTrace_RETURN: {
-		PyCodeObject *code = PyFrame_GetCode(frame);
-		f = code_func((PyObject *)code, frame);
-		Py_DECREF(code);
-		enter = what == PyTrace_CALL;
-		if (enter && f != PG_HOOK_NONE &&
-		    (core.funcs[f].flags & PG_HOOK_GENERATOR))
-			resume =
-			    frame_lasti(frame) != core.funcs[f].start_lasti;
+	case PyTrace_CALL: {
+		PyObject *code = frame_code(frame);
+		th->events++;
+		clock_check(th, t0);
+		uint32_t n = code_node(th, code, frame, PG_HOOK_KIND_PY);
+		int resume = 0;
+		if (((PyCodeObject *)code)->co_flags & GEN_FLAGS)
+			resume = gen_resumed(code, frame, n);
+		pg_hook_core_push(&core, th, n, code,
+				  resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY,
+				  resume, t0);
 		break;
 	}
-	case PyTrace_C_CALL:
+	case PyTrace_RETURN:
+		th->events++;
+		clock_check(th, t0);
+		pg_hook_core_pop(&core, th, frame_code(frame), t0);
+		break;
+	case PyTrace_C_CALL: {
+		PyMethodDef *ml = cfunc_def(arg);
+		if (!ml)
+			return 0;
+		th->events++;
+		c_enter(th, arg, ml, t0);
+		return 0;
+	}
 	case PyTrace_C_RETURN:
 	case PyTrace_C_EXCEPTION: {
 		PyMethodDef *ml = cfunc_def(arg);
 		if (!ml)
 			return 0;
-		f = cfunc_func(arg, ml);
-		enter = what == PyTrace_C_CALL;
-		th->c_events++;
+		th->events++;
+		clock_check(th, t0);
+		pg_hook_core_pop(&core, th, ml, t0);
 		break;
 	}
 	default:
 		return 0;
-	}
-	th->events++;
-	if (f != PG_HOOK_NONE) {
-		if (enter)
-			pg_hook_core_enter(&core, th, f, resume,
-					   t0 - th->paused_ticks);
-		else
-			pg_hook_core_leave(&core, th, f, t0 - th->paused_ticks);
 	}
 	callback_done(th, t0);
 	return 0;
@@ -562,6 +748,19 @@ static const char *mechanism_name = "setprofile";
 
 /* ---- enabling ---------------------------------------------------------- */
 
+/* PERFGUARD_CLOCK=cpu selects cpu mode; anything else is wall. The gap
+ * that triggers a check: PERFGUARD_CPU_GAP_US (default 30 us). */
+static void read_clock_mode(void)
+{
+	const char *c = getenv("PERFGUARD_CLOCK");
+	cpu_mode = c && !strcmp(c, "cpu");
+	const char *g = getenv("PERFGUARD_CPU_GAP_US");
+	double gap_us = g ? atof(g) : 30.0;
+	if (gap_us <= 0)
+		gap_us = 30.0;
+	cpu_gap_ticks = (int64_t)(gap_us * 1000.0 / timer.ns_per_tick);
+}
+
 static int ensure_core(void)
 {
 	if (core_ready)
@@ -571,6 +770,7 @@ static int ensure_core(void)
 		return -1;
 	}
 	pg_hook_timer_init(&timer);
+	read_clock_mode();
 	if (mechanism_init()) {
 		pg_hook_core_release(&core);
 		return -1;
@@ -602,7 +802,7 @@ static void disable(void)
 	if (events_off())
 		PyErr_Clear();
 	for (struct pg_hook_thread *th = core.threads; th; th = th->next)
-		pg_hook_core_close_thread(&core, th, now - th->paused_ticks);
+		pg_hook_core_close_thread(&core, th, now);
 	wall_total_ns += pg_hook_mono_ns() - wall_mark_ns;
 }
 
@@ -613,16 +813,36 @@ static void reset_all(void)
 	wall_mark_ns = pg_hook_mono_ns();
 }
 
-/* ---- module functions ------------------------------------------------ */
+/* ---- calibration ----------------------------------------------------- */
 
-struct cal_round {
-	int64_t off, on_unpaused; /* ticks without events; with, minus hook */
-	uint64_t py_events, c_events;
-	double inner; /* raw inclusive ticks per call of the loop's callee */
+/*
+ * Per-pair costs, in ticks, measured with all compensation off: for each
+ * kind, P = the whole cost a pair adds (to the enclosing frames) and I =
+ * the part inside the callee's own bracket (after the entry's clock read,
+ * before the exit's); plus the cost of one untimed event. The tails of
+ * the calibration functions are empty, so their raw inclusive time per
+ * call is I (plus one or two bytecodes).
+ */
+struct cal_kind {
+	double pair[16], inner[16]; /* per round */
 };
 
-/* One calibration measurement: fn(n) timed without and with events. */
-static int calibrate_once(PyObject *fn, PyObject *n, struct cal_round *out)
+struct cal_run {
+	int64_t off, on; /* loop ticks: events off; on, minus slow paths */
+	uint64_t cheap;	 /* untimed events during the "on" run */
+	uint64_t pairs;	 /* calls + resumes of the loop's target */
+	double inner;	 /* raw inclusive ticks per call of the target */
+};
+
+static struct pg_hook_thread *current_thread(void)
+{
+	struct pg_hook_thread *th = tls_thread;
+	return th && th->epoch == core.epoch ? th : NULL;
+}
+
+/* One measurement: fn(n) timed without and with events. The target is
+ * the node below the loop with the most calls + resumes. */
+static int calibrate_once(PyObject *fn, PyObject *n, struct cal_run *out)
 {
 	pg_hook_core_reset(&core);
 	int64_t t = pg_hook_ticks(&timer);
@@ -631,11 +851,13 @@ static int calibrate_once(PyObject *fn, PyObject *n, struct cal_round *out)
 	if (!res)
 		return -1;
 	Py_DECREF(res);
-	int64_t p0 = 0, p1 = 0;
-	for (struct pg_hook_thread *th = core.threads; th; th = th->next)
-		p0 += th->paused_ticks;
+	uint64_t cheap0 = cheap_events;
 	if (enable(0))
 		return -1;
+	/* Make this thread's record now so that its slow path is outside. */
+	struct pg_hook_thread *th = thread_get();
+	slow_path = 0;
+	int64_t ovh0 = th ? th->ovh_fp : 0;
 	t = pg_hook_ticks(&timer);
 	res = PyObject_CallOneArg(fn, n);
 	int64_t on = pg_hook_ticks(&timer) - t;
@@ -643,96 +865,167 @@ static int calibrate_once(PyObject *fn, PyObject *n, struct cal_round *out)
 	if (!res)
 		return -1;
 	Py_DECREF(res);
-	for (struct pg_hook_thread *th = core.threads; th; th = th->next)
-		p1 += th->paused_ticks;
-	out->on_unpaused = on - (p1 - p0);
-	out->c_events = 0;
-	out->py_events = 0;
-	for (struct pg_hook_thread *th = core.threads; th; th = th->next) {
-		out->c_events += th->c_events;
-		out->py_events += th->events - th->c_events;
+	th = current_thread();
+	int64_t slow = th ? (th->ovh_fp - ovh0) >> PG_HOOK_FP : 0;
+	out->on = on - slow;
+	out->cheap = cheap_events - cheap0;
+	const struct pg_hook_node *best = NULL;
+	for (uint32_t i = 1; i < core.nnodes; i++) {
+		const struct pg_hook_node *nd = &core.nodes[i];
+		if (!best ||
+		    nd->calls + nd->resumes > best->calls + best->resumes)
+			best = nd;
 	}
-	/* The loop's callee: its raw inclusive time per call is the part of
-	 * the per-call cost inside a frame (plus its empty body). */
-	const struct pg_hook_func *best = NULL;
-	for (uint32_t i = 0; i < core.nfuncs; i++)
-		if (!best || core.funcs[i].calls > best->calls)
-			best = &core.funcs[i];
-	out->inner = best && best->calls
-			 ? (double)best->incl_ticks / (double)best->calls
-			 : 0;
+	out->pairs = best ? best->calls + best->resumes : 0;
+	out->inner = out->pairs ? (double)(best->incl_fp >> PG_HOOK_FP) /
+				      (double)out->pairs
+				: 0;
 	return 0;
 }
 
-/*
- * Per-event cost of fn's events from ROUNDS measurements (after a warm-up):
- * minima of each quantity, which other processes can only inflate. Python
- * events are charged py_cost first; the rest is spread over C events when
- * there are any (else over Python events).
- */
-static int calibrate_min(PyObject *fn, PyObject *n, double py_cost, double *out,
-			 double *inner)
+static int cmp_double(const void *a, const void *b)
 {
-	enum { ROUNDS = 9 };
-	struct cal_round r, best = {0};
-	for (int i = -1; i < ROUNDS; i++) {
-		if (calibrate_once(fn, n, &r))
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define CAL_ROUNDS 9
+
+/*
+ * Calibrate one loop: per round, the added cost per pair (the cheap events
+ * charged at cheap_cost each) and the inner part. The "off" time is the
+ * minimum over rounds (other processes can only inflate it), the "on"
+ * estimates are medians (robust both ways). *spread receives the
+ * interquartile range of the per-round pair cost.
+ */
+static int calibrate_loop(PyObject *fn, PyObject *n, double cheap_cost,
+			  int cheap_only, double *pair, double *inner,
+			  double *spread)
+{
+	struct cal_run r[CAL_ROUNDS];
+	double p[CAL_ROUNDS], in[CAL_ROUNDS];
+	int64_t off = INT64_MAX;
+	for (int i = -1; i < CAL_ROUNDS; i++) {
+		struct cal_run x;
+		if (calibrate_once(fn, n, &x))
 			return -1;
 		if (i < 0)
-			continue;
-		if (i == 0 || r.off < best.off)
-			best.off = r.off;
-		if (i == 0 || r.on_unpaused < best.on_unpaused)
-			best.on_unpaused = r.on_unpaused;
-		if (i == 0 || r.inner < best.inner)
-			best.inner = r.inner;
-		best.py_events = r.py_events;
-		best.c_events = r.c_events;
+			continue; /* warm-up: instrumentation, caches */
+		r[i] = x;
+		if (x.off < off)
+			off = x.off;
 	}
-	double extra = (double)(best.on_unpaused - best.off);
-	if (best.c_events)
-		*out = (extra - (double)best.py_events * py_cost) /
-		       (double)best.c_events;
-	else
-		*out = best.py_events ? extra / (double)best.py_events : 0;
-	if (*out < 0)
-		*out = 0;
-	*inner = best.inner;
-	if (*inner > 2 * *out) /* the inner part is part of two events */
-		*inner = 2 * *out;
+	for (int i = 0; i < CAL_ROUNDS; i++) {
+		double extra = (double)(r[i].on - off);
+		if (cheap_only) {
+			p[i] = r[i].cheap ? extra / (double)r[i].cheap : 0;
+		} else {
+			extra -= (double)r[i].cheap * cheap_cost;
+			p[i] = r[i].pairs ? extra / (double)r[i].pairs : 0;
+		}
+		in[i] = r[i].inner;
+	}
+	*pair = median(p, CAL_ROUNDS);
+	*inner = median(in, CAL_ROUNDS);
+	*spread = p[CAL_ROUNDS * 3 / 4] - p[CAL_ROUNDS / 4];
+	if (*pair < 0)
+		*pair = 0;
+	if (*inner > *pair)
+		*inner = *pair;
+	if (*inner < 0)
+		*inner = 0;
 	return 0;
 }
 
+static double cal_pair_ns[PG_HOOK_NKINDS], cal_inner_ns[PG_HOOK_NKINDS];
+static double cal_cheap_ns, cal_spread_ns;
+
+static void set_costs(const double *pair, const double *inner, double cheap)
+{
+	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		core.enter_fp[k] = llround(inner[k] * (1 << PG_HOOK_FP));
+		core.leave_fp[k] =
+		    llround((pair[k] - inner[k]) * (1 << PG_HOOK_FP));
+	}
+	core.call_event_fp = llround(cheap * (1 << PG_HOOK_FP));
+}
+
 /*
- * calibrate(py_loop, c_loop, n): py_loop(n) makes n calls of a trivial
- * Python function, c_loop(n) n calls of a trivial builtin. Keeps both
- * per-event costs for compensation; returns (py_ns, c_ns).
+ * calibrate(py_loop, c_loop, gen_loop, cheap_loop, n): py_loop(n) makes n
+ * calls of an empty Python function, c_loop(n) n calls of a trivial
+ * builtin, gen_loop(n) n resumptions of a generator, cheap_loop(n) n calls
+ * of a type (events that are not timed; None on 3.9-3.11). Keeps the costs
+ * for compensation; returns a dict of them in ns.
  */
 static PyObject *m_calibrate(PyObject *self, PyObject *args)
 {
-	PyObject *py_loop, *c_loop, *n;
+	PyObject *loops[PG_HOOK_NKINDS], *cheap_loop, *n;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "OOO", &py_loop, &c_loop, &n) ||
+	if (!PyArg_ParseTuple(args, "OOOOO", &loops[PG_HOOK_KIND_PY],
+			      &loops[PG_HOOK_KIND_C], &loops[PG_HOOK_KIND_GEN],
+			      &cheap_loop, &n) ||
 	    ensure_core())
 		return NULL;
 	if (active || started) {
 		PyErr_SetString(PyExc_RuntimeError, "perfguard: hook running");
 		return NULL;
 	}
-	double py = 0, c = 0, py_in = 0, c_in = 0;
-	core.event_cost_ticks = core.c_event_cost_ticks = 0;
-	core.inner_cost_ticks = core.c_inner_cost_ticks = 0;
-	if (calibrate_min(py_loop, n, 0, &py, &py_in) ||
-	    calibrate_min(c_loop, n, py, &c, &c_in))
+	double pair[PG_HOOK_NKINDS] = {0}, inner[PG_HOOK_NKINDS] = {0};
+	double cheap = 0, in, spread = 0, s;
+	int saved_cpu = cpu_mode;
+	cpu_mode = 0;
+	set_costs(pair, inner, 0);
+	int rc = 0;
+	if (cheap_loop != Py_None)
+		rc = calibrate_loop(cheap_loop, n, 0, 1, &cheap, &in, &s);
+	for (int k = 0; !rc && k < PG_HOOK_NKINDS; k++) {
+		rc = calibrate_loop(loops[k], n, cheap, 0, &pair[k], &inner[k],
+				    &s);
+		if (k == PG_HOOK_KIND_PY)
+			spread = s;
+	}
+	cpu_mode = saved_cpu;
+	if (rc)
 		return NULL;
-	core.event_cost_ticks = py;
-	core.c_event_cost_ticks = c;
-	core.inner_cost_ticks = py_in;
-	core.c_inner_cost_ticks = c_in;
-	reset_all();
 	pg_hook_timer_calibrate(&timer);
-	double k = timer.ns_per_tick;
-	return Py_BuildValue("(dddd)", py * k, c * k, py_in * k, c_in * k);
+	double npt = timer.ns_per_tick;
+	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		cal_pair_ns[k] = pair[k] * npt;
+		cal_inner_ns[k] = inner[k] * npt;
+	}
+	cal_cheap_ns = cheap * npt;
+	cal_spread_ns = spread * npt;
+	set_costs(pair, inner, cheap);
+	reset_all();
+	return m_info(self, NULL);
+}
+
+/* set_costs(pair_ns, inner_ns, cheap_ns): override the calibration (tests
+ * and experiments); sequences of 3 (py, c, gen). */
+static PyObject *m_set_costs(PyObject *self, PyObject *args)
+{
+	double pair[3], inner[3], cheap;
+	(void)self;
+	if (!PyArg_ParseTuple(args, "(ddd)(ddd)d", &pair[0], &pair[1], &pair[2],
+			      &inner[0], &inner[1], &inner[2], &cheap) ||
+	    ensure_core())
+		return NULL;
+	double npt = timer.ns_per_tick;
+	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		cal_pair_ns[k] = pair[k];
+		cal_inner_ns[k] = inner[k];
+		pair[k] /= npt;
+		inner[k] /= npt;
+	}
+	cal_cheap_ns = cheap;
+	set_costs(pair, inner, cheap / npt);
+	Py_RETURN_NONE;
 }
 
 static PyObject *m_start(PyObject *self, PyObject *unused)
@@ -789,23 +1082,43 @@ static PyObject *m_run(PyObject *self, PyObject *args)
 	return r;
 }
 
+static const char *timer_name(void)
+{
+	if (timer.use_tsc)
+		return cpu_mode ? "tsc+cpu" : "tsc";
+	return cpu_mode ? "clock_gettime+cpu" : "clock_gettime";
+}
+
+/* The TINY threshold: a mean self time per call within the calibration's
+ * uncertainty (spread of the per-pair cost over rounds), at least the
+ * clock's resolution. */
+static double tiny_ns(void)
+{
+	double t = cal_spread_ns;
+	return t > timer.resolution_ns ? t : timer.resolution_ns;
+}
+
 static PyObject *m_info(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
 	if (ensure_core())
 		return NULL;
+	double npt = timer.ns_per_tick;
 	return Py_BuildValue(
-	    "{s:s,s:s,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K}", "mechanism",
-	    mechanism_name, "timer", timer.use_tsc ? "tsc" : "clock_gettime",
-	    "event_cost_ns", core.event_cost_ticks * timer.ns_per_tick,
-	    "c_event_cost_ns", core.c_event_cost_ticks * timer.ns_per_tick,
-	    "inner_cost_ns", core.inner_cost_ticks * timer.ns_per_tick,
-	    "c_inner_cost_ns", core.c_inner_cost_ticks * timer.ns_per_tick,
-	    "ns_per_tick", timer.ns_per_tick, "events",
+	    "{s:s,s:s,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,"
+	    "s:d}",
+	    "mechanism", mechanism_name, "timer", timer_name(), "py_pair_ns",
+	    cal_pair_ns[0], "c_pair_ns", cal_pair_ns[1], "gen_pair_ns",
+	    cal_pair_ns[2], "py_inner_ns", cal_inner_ns[0], "c_inner_ns",
+	    cal_inner_ns[1], "gen_inner_ns", cal_inner_ns[2], "cheap_ns",
+	    cal_cheap_ns, "spread_ns", cal_spread_ns, "tiny_ns", tiny_ns(),
+	    "ns_per_tick", npt, "events",
 	    (unsigned long long)pg_hook_core_events(&core), "unmatched",
 	    (unsigned long long)core.unmatched, "errors",
-	    (unsigned long long)core.errors);
+	    (unsigned long long)core.errors, "cpu_checks",
+	    (unsigned long long)cpu_checks, "cpu_lost_ns",
+	    (double)cpu_lost_ticks * npt);
 }
 
 /* Copy a str as UTF-8 (surrogates replaced); NULL when not a str. */
@@ -848,8 +1161,6 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct pg_hook_func *f = &core.funcs[i];
-		if (!f->calls && !f->resumes)
-			continue;
 		PyObject *d = PyObject_CallFunction(
 		    describe, "OOi", (PyObject *)f->obj,
 		    f->obj2 ? (PyObject *)f->obj2 : Py_None,
@@ -873,14 +1184,13 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		k++;
 	}
 	ver[k] = '\0';
-	double event_ns = core.event_cost_ticks * timer.ns_per_tick;
 	struct pg_hook_wire_info info = {
 	    .mechanism = mechanism_name,
-	    .timer = timer.use_tsc ? "tsc" : "clock_gettime",
+	    .timer = timer_name(),
 	    .python = ver,
 	    .ns_per_tick = timer.ns_per_tick,
-	    .tiny_ns =
-		event_ns > timer.resolution_ns ? event_ns : timer.resolution_ns,
+	    .event_cost_ns = cal_pair_ns[PG_HOOK_KIND_PY] / 2,
+	    .tiny_ns = tiny_ns(),
 	    .wall_ns = wall_total_ns,
 	    .ids = (const char *const *)ids,
 	    .files = (const char *const *)files,
@@ -975,6 +1285,8 @@ static PyTypeObject measure_type = {
 static PyMethodDef hook_methods[N_HOOK_METHODS + 1] = {
     {"calibrate", m_calibrate, METH_VARARGS,
      "calibrate(py_loop, c_loop, n): measure per-event costs (ns)."},
+    {"set_costs", m_set_costs, METH_VARARGS,
+     "set_costs((py, c, gen), (py, c, gen), cheap): per-pair costs (ns)."},
     {"start", m_start, METH_NOARGS, "Start profiling."},
     {"stop", m_stop, METH_NOARGS, "Stop profiling."},
     {"run", m_run, METH_VARARGS,

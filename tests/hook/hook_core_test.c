@@ -19,7 +19,12 @@ struct fixture {
 	struct pg_hook_core core;
 	struct pg_hook_thread *th;
 	uint32_t f[8];
+	struct pg_hook_summary sum;
+	int have_sum;
+	uint64_t ops, sum_ops; /* events delivered; at the last summary */
 };
+
+#define FP(ticks) ((int64_t)(ticks) * (1 << PG_HOOK_FP))
 
 static int setup(void **state)
 {
@@ -40,40 +45,72 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
+	if (fx->have_sum)
+		pg_hook_core_summary_free(&fx->sum);
 	pg_hook_core_release(&fx->core);
 	free(fx);
 	return 0;
 }
 
-/* An event as the glue delivers it: count, then enter or leave. */
+/* An event as the glue delivers it: find or make the node, push. */
+static void enter(struct fixture *fx, int func, int resume, int64_t t)
+{
+	uint32_t kind = fx->core.funcs[fx->f[func]].flags & PG_HOOK_BUILTIN
+			    ? PG_HOOK_KIND_C
+			: resume ? PG_HOOK_KIND_GEN
+				 : PG_HOOK_KIND_PY;
+	fx->th->events++;
+	fx->ops++;
+	uint32_t parent = pg_hook_core_top(fx->th);
+	uint32_t n = pg_hook_core_child(&fx->core, parent, &keys[func]);
+	if (n == PG_HOOK_NONE)
+		n = pg_hook_core_new_child(&fx->core, parent, &keys[func],
+					   fx->f[func], kind);
+	pg_hook_core_push(&fx->core, fx->th, n, &keys[func], kind, resume, t);
+}
+
 static void call(struct fixture *fx, int func, int64_t t)
 {
-	fx->th->events++;
-	if (fx->core.funcs[fx->f[func]].flags & PG_HOOK_BUILTIN)
-		fx->th->c_events++;
-	pg_hook_core_enter(&fx->core, fx->th, fx->f[func], 0, t);
+	enter(fx, func, 0, t);
 }
 
 static void resume(struct fixture *fx, int func, int64_t t)
 {
-	fx->th->events++;
-	pg_hook_core_enter(&fx->core, fx->th, fx->f[func], 1, t);
+	enter(fx, func, 1, t);
 }
 
 static void ret(struct fixture *fx, int func, int64_t t)
 {
 	fx->th->events++;
-	if (fx->core.funcs[fx->f[func]].flags & PG_HOOK_BUILTIN)
-		fx->th->c_events++;
-	pg_hook_core_leave(&fx->core, fx->th, fx->f[func], t);
+	fx->ops++;
+	pg_hook_core_pop(&fx->core, fx->th, &keys[func], t);
+}
+
+/* The derived figures, recomputed from the tree after new events. */
+static const struct pg_hook_summary *summary(struct fixture *fx)
+{
+	if (fx->have_sum && fx->sum_ops == fx->ops)
+		return &fx->sum;
+	if (fx->have_sum)
+		pg_hook_core_summary_free(&fx->sum);
+	fx->sum_ops = fx->ops;
+	assert_int_equal(pg_hook_core_summarize(&fx->core, &fx->sum), 0);
+	fx->have_sum = 1;
+	return &fx->sum;
+}
+
+static const struct pg_hook_fstat *fstat_of(struct fixture *fx, int func)
+{
+	return &summary(fx)->funcs[fx->f[func]];
 }
 
 static const struct pg_hook_edge *edge(struct fixture *fx, int a, int b)
 {
-	for (uint32_t i = 0; i < fx->core.nedges; i++)
-		if (fx->core.edges[i].caller == fx->f[a] &&
-		    fx->core.edges[i].callee == fx->f[b])
-			return &fx->core.edges[i];
+	const struct pg_hook_summary *s = summary(fx);
+	for (uint32_t i = 0; i < s->nedges; i++)
+		if (s->edges[i].caller == fx->f[a] &&
+		    s->edges[i].callee == fx->f[b])
+			return &s->edges[i];
 	return NULL;
 }
 
@@ -106,27 +143,27 @@ static void nested_calls_split_self_and_inclusive_exactly(void **state)
 	call(fx, 1, 40);
 	ret(fx, 1, 45);
 	ret(fx, 0, 50);
-	const struct pg_hook_func *a = &fx->core.funcs[fx->f[0]];
-	const struct pg_hook_func *b = &fx->core.funcs[fx->f[1]];
-	const struct pg_hook_func *c = &fx->core.funcs[fx->f[2]];
+	const struct pg_hook_fstat *a = fstat_of(fx, 0);
+	const struct pg_hook_fstat *b = fstat_of(fx, 1);
+	const struct pg_hook_fstat *c = fstat_of(fx, 2);
 	assert_int_equal(a->calls, 1);
-	assert_int_equal(a->incl_ticks, 50);
-	assert_int_equal(a->self_ticks, 25);
+	assert_int_equal(a->incl_fp, FP(50));
+	assert_int_equal(a->self_fp, FP(25));
 	assert_int_equal(b->calls, 2);
 	assert_int_equal(b->pcalls, 2);
-	assert_int_equal(b->incl_ticks, 25);
-	assert_int_equal(b->self_ticks, 22);
-	assert_int_equal(c->incl_ticks, 3);
+	assert_int_equal(b->incl_fp, FP(25));
+	assert_int_equal(b->self_fp, FP(22));
+	assert_int_equal(c->incl_fp, FP(3));
 	const struct pg_hook_edge *ab = edge(fx, 0, 1);
 	assert_non_null(ab);
 	assert_int_equal(ab->calls, 2);
-	assert_int_equal(ab->incl_ticks, 25);
+	assert_int_equal(ab->incl_fp, FP(25));
 	assert_null(edge(fx, 0, 2));
 	/* Tree: root -> a -> b -> c; a's node holds both calls of b. */
 	assert_int_equal(fx->core.nnodes, 4);
 	assert_int_equal(fx->core.nodes[2].func, fx->f[1]);
 	assert_int_equal(fx->core.nodes[2].calls, 2);
-	assert_int_equal(fx->core.nodes[2].incl_ticks, 25);
+	assert_int_equal(fx->core.nodes[2].incl_fp, FP(25));
 	assert_int_equal(fx->core.unmatched, 0);
 }
 
@@ -139,15 +176,15 @@ static void recursion_counts_inclusive_time_once(void **state)
 	ret(fx, 0, 25);	 /* 5 */
 	ret(fx, 0, 40);	 /* 30 */
 	ret(fx, 0, 100); /* 100 */
-	const struct pg_hook_func *f = &fx->core.funcs[fx->f[0]];
+	const struct pg_hook_fstat *f = fstat_of(fx, 0);
 	assert_int_equal(f->calls, 3);
 	assert_int_equal(f->pcalls, 1);
-	assert_int_equal(f->incl_ticks, 100);
-	assert_int_equal(f->self_ticks, 100);
+	assert_int_equal(f->incl_fp, FP(100));
+	assert_int_equal(f->self_fp, FP(100));
 	const struct pg_hook_edge *ff = edge(fx, 0, 0);
 	assert_int_equal(ff->calls, 2);
 	assert_int_equal(ff->pcalls, 1);
-	assert_int_equal(ff->incl_ticks, 30);
+	assert_int_equal(ff->incl_fp, FP(30));
 	/* Each recursion level is its own context node. */
 	assert_int_equal(fx->core.nnodes, 4);
 }
@@ -163,10 +200,10 @@ static void mutual_recursion_keeps_pcalls_per_function(void **state)
 	ret(fx, 0, 5);
 	ret(fx, 1, 6);
 	ret(fx, 0, 7);
-	assert_int_equal(fx->core.funcs[fx->f[0]].pcalls, 1);
-	assert_int_equal(fx->core.funcs[fx->f[1]].pcalls, 1);
-	assert_int_equal(fx->core.funcs[fx->f[0]].incl_ticks, 7);
-	assert_int_equal(fx->core.funcs[fx->f[1]].incl_ticks, 5);
+	assert_int_equal(fstat_of(fx, 0)->pcalls, 1);
+	assert_int_equal(fstat_of(fx, 1)->pcalls, 1);
+	assert_int_equal(fstat_of(fx, 0)->incl_fp, FP(7));
+	assert_int_equal(fstat_of(fx, 1)->incl_fp, FP(5));
 }
 
 static void generator_counts_one_call_and_excludes_suspended_time(void **state)
@@ -180,34 +217,120 @@ static void generator_counts_one_call_and_excludes_suspended_time(void **state)
 	resume(fx, 3, 70);
 	ret(fx, 3, 71); /* finishes: 1 */
 	ret(fx, 0, 100);
-	const struct pg_hook_func *g = &fx->core.funcs[fx->f[3]];
+	const struct pg_hook_fstat *g = fstat_of(fx, 3);
 	assert_int_equal(g->calls, 1);
 	assert_int_equal(g->resumes, 2);
-	assert_int_equal(g->self_ticks, 8);
-	assert_int_equal(g->incl_ticks, 8);
-	assert_int_equal(fx->core.funcs[fx->f[0]].self_ticks, 92);
+	assert_int_equal(g->self_fp, FP(8));
+	assert_int_equal(g->incl_fp, FP(8));
+	assert_int_equal(fstat_of(fx, 0)->self_fp, FP(92));
 	assert_int_equal(edge(fx, 0, 3)->calls, 1);
 }
 
-static void compensation_subtracts_calibrated_cost_per_event(void **state)
+static void edges_count_their_own_recursion_once(void **state)
 {
 	struct fixture *fx = *state;
-	fx->core.event_cost_ticks = 2;
-	fx->core.inner_cost_ticks = 1;
-	fx->core.c_event_cost_ticks = 3;
-	fx->core.c_inner_cost_ticks = 2;
+	call(fx, 0, 0); /* a */
+	call(fx, 1, 1); /* b */
+	call(fx, 0, 10);
+	call(fx, 1, 12);
+	ret(fx, 1, 14);
+	ret(fx, 0, 20);
+	ret(fx, 1, 30);
+	ret(fx, 0, 40);
+	const struct pg_hook_edge *ab = edge(fx, 0, 1);
+	assert_int_equal(ab->calls, 2);
+	assert_int_equal(ab->pcalls, 1);
+	assert_int_equal(ab->incl_fp, FP(29));
+	assert_int_equal(ab->self_fp, FP(19 + 2));
+	const struct pg_hook_edge *ba = edge(fx, 1, 0);
+	assert_int_equal(ba->calls, 1);
+	assert_int_equal(ba->incl_fp, FP(10));
+	/* Per function: nodes summed, outermost frames only for incl. */
+	assert_int_equal(fstat_of(fx, 1)->calls, 2);
+	assert_int_equal(fstat_of(fx, 1)->pcalls, 1);
+	assert_int_equal(fstat_of(fx, 1)->incl_fp, FP(29));
+	assert_int_equal(fstat_of(fx, 0)->self_fp, FP(11 + 8));
+}
+
+static void a_function_under_two_callers_sums_its_nodes(void **state)
+{
+	struct fixture *fx = *state;
+	call(fx, 0, 0);
+	call(fx, 2, 5);
+	ret(fx, 2, 7);
+	ret(fx, 0, 10);
+	call(fx, 1, 20);
+	call(fx, 2, 21);
+	ret(fx, 2, 25);
+	call(fx, 2, 26);
+	ret(fx, 2, 27);
+	ret(fx, 1, 30);
+	const struct pg_hook_fstat *c = fstat_of(fx, 2);
+	assert_int_equal(c->calls, 3);
+	assert_int_equal(c->pcalls, 3);
+	assert_int_equal(c->incl_fp, FP(7));
+	assert_int_equal(edge(fx, 0, 2)->calls, 1);
+	assert_int_equal(edge(fx, 1, 2)->calls, 2);
+	assert_int_equal(edge(fx, 1, 2)->incl_fp, FP(5));
+	/* root -> a -> c, root -> b -> c: two nodes of c; the one-entry
+	 * cache and the hash agree on the second call of c under b. */
+	assert_int_equal(fx->core.nnodes, 5);
+}
+
+static void lost_time_is_excluded_from_the_running_frame(void **state)
+{
+	struct fixture *fx = *state;
+	call(fx, 0, 0);
+	call(fx, 1, 10);
+	pg_hook_core_lost(fx->th, 50); /* not running for 50 of the ticks */
+	ret(fx, 1, 80);
+	ret(fx, 0, 100);
+	assert_int_equal(fstat_of(fx, 1)->incl_fp, FP(20));
+	assert_int_equal(fstat_of(fx, 0)->incl_fp, FP(50));
+	assert_int_equal(fstat_of(fx, 0)->self_fp, FP(30));
+}
+
+static void a_full_tree_keeps_matching_without_charging(void **state)
+{
+	struct fixture *fx = *state;
+	call(fx, 0, 0);
+	/* Pretend the tree is full: frames below get no node. */
+	pg_hook_core_push(&fx->core, fx->th, PG_HOOK_DETACHED, &keys[1],
+			  PG_HOOK_KIND_PY, 0, 10);
+	assert_int_equal(
+	    pg_hook_core_child(&fx->core, pg_hook_core_top(fx->th), &keys[2]),
+	    PG_HOOK_DETACHED);
+	ret(fx, 1, 20);
+	ret(fx, 0, 30);
+	assert_int_equal(fx->core.unmatched, 0);
+	assert_int_equal(fx->th->depth, 0);
+	assert_int_equal(fstat_of(fx, 0)->self_fp, FP(30));
+}
+
+static void
+compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller(
+    void **state)
+{
+	struct fixture *fx = *state;
+	/* Python pairs cost 4 ticks, 1 inside the callee's bracket; C pairs
+	 * cost 6, 2 inside. */
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(1);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(3);
+	fx->core.enter_fp[PG_HOOK_KIND_C] = FP(2);
+	fx->core.leave_fp[PG_HOOK_KIND_C] = FP(4);
 	call(fx, 0, 0);	 /* a */
 	call(fx, 1, 20); /* b */
 	ret(fx, 1, 30);	 /* b raw 10: 10 - 1 = 9 */
 	call(fx, 6, 40); /* builtin */
 	ret(fx, 6, 50);	 /* raw 10: 10 - 2 = 8 */
 	ret(fx, 0, 100);
-	/* a: raw 100, inner 1, inside 2 Python + 2 C events: 100-1-4-6 = 89 */
-	const struct pg_hook_func *a = &fx->core.funcs[fx->f[0]];
-	assert_int_equal(fx->core.funcs[fx->f[1]].incl_ticks, 9);
-	assert_int_equal(fx->core.funcs[fx->f[6]].incl_ticks, 8);
-	assert_int_equal(a->incl_ticks, 89);
-	assert_int_equal(a->self_ticks, 89 - 9 - 8);
+	/* a: raw 100, its own inner 1, a Python pair 4 and a C pair 6 inside:
+	 * 100 - 1 - 4 - 6 = 89 */
+	const struct pg_hook_fstat *a = fstat_of(fx, 0);
+	assert_int_equal(fstat_of(fx, 1)->incl_fp, FP(9));
+	assert_int_equal(fstat_of(fx, 6)->incl_fp, FP(8));
+	assert_int_equal(a->incl_fp, FP(89));
+	assert_int_equal(a->self_fp, FP(89 - 9 - 8));
 }
 
 static void unmatched_returns_are_counted_and_never_charged(void **state)
@@ -215,7 +338,7 @@ static void unmatched_returns_are_counted_and_never_charged(void **state)
 	struct fixture *fx = *state;
 	ret(fx, 0, 5);
 	assert_int_equal(fx->core.unmatched, 1);
-	assert_int_equal(fx->core.funcs[fx->f[0]].self_ticks, 0);
+	assert_int_equal(fstat_of(fx, 0)->self_fp, FP(0));
 	/* A return of a frame entered before enabling is allowed for. */
 	fx->th->allowance = 1;
 	ret(fx, 1, 6);
@@ -228,8 +351,8 @@ static void unmatched_returns_are_counted_and_never_charged(void **state)
 	ret(fx, 0, 40);
 	assert_int_equal(fx->th->depth, 0);
 	assert_int_equal(fx->core.unmatched, 3);
-	assert_int_equal(fx->core.funcs[fx->f[0]].incl_ticks, 30);
-	assert_int_equal(fx->core.funcs[fx->f[2]].incl_ticks, 10);
+	assert_int_equal(fstat_of(fx, 0)->incl_fp, FP(30));
+	assert_int_equal(fstat_of(fx, 2)->incl_fp, FP(10));
 }
 
 static void reset_discards_data_and_allows_open_frames_to_return(void **state)
@@ -239,16 +362,17 @@ static void reset_discards_data_and_allows_open_frames_to_return(void **state)
 	call(fx, 1, 1);
 	ret(fx, 1, 2);
 	pg_hook_core_reset(&fx->core);
-	assert_int_equal(fx->core.funcs[fx->f[1]].calls, 0);
-	assert_int_equal(fx->core.nedges, 0);
+	fx->ops++;
+	assert_int_equal(fstat_of(fx, 1)->calls, 0);
+	assert_int_equal(summary(fx)->nedges, 0);
 	assert_int_equal(fx->core.nnodes, 1);
 	assert_int_equal(fx->th->allowance, 1);
 	call(fx, 2, 10);
 	ret(fx, 2, 13);
 	ret(fx, 0, 20); /* entered before the reset */
 	assert_int_equal(fx->core.unmatched, 0);
-	assert_int_equal(fx->core.funcs[fx->f[0]].calls, 0);
-	assert_int_equal(fx->core.funcs[fx->f[2]].incl_ticks, 3);
+	assert_int_equal(fstat_of(fx, 0)->calls, 0);
+	assert_int_equal(fstat_of(fx, 2)->incl_fp, FP(3));
 	assert_int_equal(pg_hook_core_threads_ran(&fx->core), 1);
 }
 
@@ -259,8 +383,8 @@ static void close_thread_charges_open_frames(void **state)
 	call(fx, 1, 10);
 	pg_hook_core_close_thread(&fx->core, fx->th, 25);
 	assert_int_equal(fx->th->depth, 0);
-	assert_int_equal(fx->core.funcs[fx->f[0]].incl_ticks, 25);
-	assert_int_equal(fx->core.funcs[fx->f[1]].self_ticks, 15);
+	assert_int_equal(fstat_of(fx, 0)->incl_fp, FP(25));
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(15));
 	assert_int_equal(fx->core.unmatched, 0);
 }
 
@@ -381,7 +505,11 @@ int main(void)
 	    T(recursion_counts_inclusive_time_once),
 	    T(mutual_recursion_keeps_pcalls_per_function),
 	    T(generator_counts_one_call_and_excludes_suspended_time),
-	    T(compensation_subtracts_calibrated_cost_per_event),
+	    T(edges_count_their_own_recursion_once),
+	    T(a_function_under_two_callers_sums_its_nodes),
+	    T(lost_time_is_excluded_from_the_running_frame),
+	    T(a_full_tree_keeps_matching_without_charging),
+	    T(compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),

@@ -170,18 +170,37 @@ def _describe(obj, cls, builtin):
             obj.co_firstlineno)
 
 
-def _cal_target():
-    pass
+def _cal_target(x):
+    return x
 
 
 def _cal_loop(n, f=_cal_target):
+    s = 0
     for _ in range(n):
-        f()
+        s = f(s)
 
 
 def _cal_c_loop(n, f=len, x=()):
+    s = 0
     for _ in range(n):
-        f(x)
+        s = f(x)
+
+
+def _cal_gen(n):
+    for i in range(n):
+        yield i
+
+
+def _cal_gen_loop(n, g=_cal_gen):
+    s = 0
+    for s in g(n):
+        pass
+
+
+def _cal_cheap_loop(n, t=int):
+    s = 0
+    for _ in range(n):
+        s = t()
 
 
 def _status(code):
@@ -227,7 +246,9 @@ def _main():
     main.__spec__ = None
     sys.modules["__main__"] = main
 
-    _hook.calibrate(_cal_loop, _cal_c_loop, 20000)
+    _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
+                    _cal_cheap_loop if _hook.mechanism == "monitoring"
+                    else None, 20000)
     status = 0
     try:
         _hook.run(code, main.__dict__)
