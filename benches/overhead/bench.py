@@ -32,6 +32,9 @@ BOOT = ("import sys; sys.path.append(sys.argv.pop(1)); "
         "import perfguard._boot")
 WORKLOADS = ["recursion", "oo", "builtins_heavy", "generators",
              "asyncio_tasks", "threads"]
+# Scale of each workload for ~0.1-0.5 s unprofiled (times --scale).
+SCALES = {"recursion": 6, "oo": 8, "builtins_heavy": 4, "generators": 16,
+          "asyncio_tasks": 4, "threads": 16}
 
 
 def read_pythons(build):
@@ -48,7 +51,7 @@ def command(mode, py, hook_dir, script, args, tmp):
     if mode == "none":
         return [py, script] + args, {}
     if mode == "cprofile":
-        return [py, "-m", "cProfile", "-o",
+        return [py, os.path.join(HERE, "cprofile_threads.py"),
                 os.path.join(tmp, "cprofile.out"), script] + args, {}
     env = {"PERFGUARD_WIRE_OUT": os.path.join(tmp, "wire.txt"),
            "PERFGUARD_ROOT": HERE}
@@ -83,7 +86,7 @@ def overhead(pythons, build, workloads, rounds, scale):
                 for r in range(rounds):
                     for m in modes[r % 3:] + modes[:r % 3]:
                         cmd, env = command(m, py, hook_dir, script,
-                                           [str(scale)], tmp)
+                                           [str(scale * SCALES[w])], tmp)
                         times[m].append(elapsed(run(cmd, env)))
                 med = {m: statistics.median(v) for m, v in times.items()}
                 c_add = med["cprofile"] - med["none"]
@@ -99,20 +102,30 @@ def overhead(pythons, build, workloads, rounds, scale):
 
 
 def wire_incl(path):
-    names, incl = {}, {}
+    """Inclusive time of each function called from the module level (the
+    E record <module> -> f), so that heavy() called inside mixed() does
+    not count for heavy."""
+    names, edges = {}, {}
     with open(path) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "F":
                 names[p[1]] = p[4].rsplit(":", 1)[-1]
-            elif p[0] == "S":
-                incl[names[p[1]]] = int(p[6]) / 1e9
-    return incl
+            elif p[0] == "E":
+                edges[(names[p[1]], names[p[2]])] = int(p[6]) / 1e9
+    return {callee: t for (caller, callee), t in edges.items()
+            if caller == "<module>"}
 
 
 def cprofile_incl(path, py):
-    code = ("import pstats, json, sys; s = pstats.Stats(sys.argv[1]).stats; "
-            "print(json.dumps({k[2]: v[3] for k, v in s.items()}))")
+    """The same from a cProfile dump: cumulative time per caller."""
+    code = ("import pstats, json, sys; s = pstats.Stats(sys.argv[1]).stats\n"
+            "out = {}\n"
+            "for k, v in s.items():\n"
+            "    for c, cv in v[4].items():\n"
+            "        if c[2] == '<module>':\n"
+            "            out[k[2]] = out.get(k[2], 0) + cv[3]\n"
+            "print(json.dumps(out))")
     return json.loads(run([py, "-c", code, path], {}))
 
 
@@ -123,32 +136,45 @@ def share(d):
 
 
 def precision(pythons, build, rounds):
+    """Median absolute times over `rounds` processes of each kind, run
+    interleaved: unprofiled (wall and thread CPU time), the hook in wall
+    mode, the hook in cpu mode, cProfile. Shares from the medians."""
     script = os.path.join(WORK, "precision.py")
+    names = ("heavy", "chatty", "mixed")
     worst = {}
     with tempfile.TemporaryDirectory() as tmp:
         for tag, py in pythons:
             hook_dir = os.path.join(build, "hooks", tag)
-            true, hook, cprof = [], [], []
-            for _ in range(max(1, rounds // 2)):
-                true.append(share(json.loads(run([py, script, "true"],
-                                                 {}))))
-                cmd, env = command("hook", py, hook_dir, script, [], tmp)
+            runs = {k: [] for k in ("true_wall", "true_cpu", "hook_wall",
+                                    "hook_cpu", "cprofile")}
+            for _ in range(rounds):
+                t = json.loads(run([py, script, "true"], {}))
+                runs["true_wall"].append({n: t[n]["wall"] for n in names})
+                runs["true_cpu"].append({n: t[n]["cpu"] for n in names})
+                for clock in ("wall", "cpu"):
+                    cmd, env = command("hook", py, hook_dir, script, [], tmp)
+                    env["PERFGUARD_CLOCK"] = clock
+                    run(cmd, env)
+                    runs["hook_" + clock].append(
+                        wire_incl(env["PERFGUARD_WIRE_OUT"]))
+                cmd, env = command("cprofile", py, hook_dir, script, [], tmp)
                 run(cmd, env)
-                hook.append(share(wire_incl(env["PERFGUARD_WIRE_OUT"])))
-                cmd, env = command("cprofile", py, hook_dir, script, [],
-                                   tmp)
-                run(cmd, env)
-                cprof.append(share(cprofile_incl(
-                    os.path.join(tmp, "cprofile.out"), py)))
-
-            def med(lst, n):
-                return statistics.median(x[n] for x in lst)
-            for n in ("heavy", "chatty", "mixed"):
-                t, h, c = med(true, n), med(hook, n), med(cprof, n)
-                worst[tag] = max(worst.get(tag, 0), abs(h - t))
+                runs["cprofile"].append(cprofile_incl(
+                    os.path.join(tmp, "cprofile.out"), py))
+            med = {k: share({n: statistics.median(r[n] for r in v)
+                             for n in names})
+                   for k, v in runs.items()}
+            for n in names:
+                tw, tc = med["true_wall"][n], med["true_cpu"][n]
+                hw, hc = med["hook_wall"][n], med["hook_cpu"][n]
+                c = med["cprofile"][n]
+                worst[tag] = max(worst.get(tag, 0), abs(hw - tw),
+                                 abs(hc - tc))
                 print("%-6s precision %-7s true %5.1f%%  hook %5.1f%% "
+                      "(%+5.1f pt)  cpu: true %5.1f%% hook %5.1f%% "
                       "(%+5.1f pt)  cProfile %5.1f%% (%+5.1f pt)"
-                      % (tag, n, t, h, h - t, c, c - t), flush=True)
+                      % (tag, n, tw, hw, hw - tw, tc, hc, hc - tc, c,
+                         c - tw), flush=True)
     return worst
 
 
@@ -160,10 +186,16 @@ def main():
     ap.add_argument("--tag", action="append")
     ap.add_argument("--workload", action="append")
     ap.add_argument("--no-precision", action="store_true")
+    ap.add_argument("--precision-only", action="store_true")
     a = ap.parse_args()
     pythons = [p for p in read_pythons(a.build)
                if not a.tag or p[0] in a.tag]
     workloads = a.workload or WORKLOADS
+    if a.precision_only:
+        worst = precision(pythons, a.build, a.rounds)
+        print("worst hook share error (pt): " + ", ".join(
+            "%s %.1f" % kv for kv in worst.items()))
+        return 0
     rows = overhead(pythons, a.build, workloads, a.rounds, a.scale)
     print("\nhook added time / cProfile added time (median of %d rounds)"
           % a.rounds)

@@ -86,14 +86,15 @@ class HookTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def run_script(self, source, name="prog.py", args=(), status=0):
+    def run_script(self, source, name="prog.py", args=(), status=0,
+                   env=None):
         path = os.path.join(self.root, "pkg", name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(textwrap.dedent(source))
         out = os.path.join(self.root, "wire.txt")
         env = dict(os.environ, PERFGUARD_WIRE_OUT=out,
-                   PERFGUARD_ROOT=self.root)
+                   PERFGUARD_ROOT=self.root, **(env or {}))
         p = subprocess.run([sys.executable, "-c", BOOT, HOOK_DIR, path]
                            + list(args), env=env, cwd=self.root,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -387,6 +388,33 @@ class HookTest(unittest.TestCase):
         self.assertGreater(big["incl"], small["incl"])
         spin = w["pkg/prog.py:spin"]
         self.assertGreater(spin["self"], small["self"] + big["self"])
+
+    SLEEP_AND_BURN = """
+        import time
+        def sleeper():
+            time.sleep(0.2)
+        def burner():
+            x = 0
+            t = time.thread_time()
+            while time.thread_time() - t < 0.05:
+                x += 1
+        sleeper()
+        burner()
+    """
+
+    def test_cpu_clock_excludes_sleep_and_wall_clock_counts_it(self):
+        w = self.run_script(self.SLEEP_AND_BURN, env={"PERFGUARD_CLOCK": "cpu"})
+        self.assertTrue(w.header["timer"].endswith("+cpu"), w.header)
+        sleeper = w["pkg/prog.py:sleeper"]
+        burner = w["pkg/prog.py:burner"]
+        self.assertLess(sleeper["incl"], 20e6)
+        self.assertGreater(burner["incl"], 40e6)
+        self.assertEqual(w.header["unmatched"], "0")
+        w = self.run_script(self.SLEEP_AND_BURN,
+                            env={"PERFGUARD_CLOCK": "wall"})
+        self.assertFalse(w.header["timer"].endswith("+cpu"), w.header)
+        self.assertGreater(w["pkg/prog.py:sleeper"]["incl"], 190e6)
+        self.assertGreater(w["<builtin>:time.sleep"]["incl"], 190e6)
 
 
 def main():

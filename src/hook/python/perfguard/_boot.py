@@ -248,7 +248,8 @@ def _main():
 
     _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
                     _cal_cheap_loop if _hook.mechanism == "monitoring"
-                    else None, 20000)
+                    else None,
+                    int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000))
     status = 0
     try:
         _hook.run(code, main.__dict__)
