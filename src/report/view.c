@@ -197,23 +197,9 @@ const char *pg_report_metric_token(enum pg_metric m)
 
 const char *pg_report_kind_token(enum pg_verdict_kind k)
 {
-	switch (k) {
-	case PG_VERDICT_UNCHANGED:
-		return "unchanged";
-	case PG_VERDICT_REGRESSED:
-		return "regressed";
-	case PG_VERDICT_IMPROVED:
-		return "improved";
-	case PG_VERDICT_UNCLEAR:
-		return "unclear";
-	case PG_VERDICT_NOT_JUDGED:
-		return "not_judged";
-	case PG_VERDICT_NEW:
-		return "new";
-	case PG_VERDICT_GONE:
-		return "gone";
-	}
-	return "unknown";
+	/* The stats module's names, as single tokens for machine formats. */
+	return k == PG_VERDICT_NOT_JUDGED ? "not_judged"
+					  : pg_verdict_kind_name(k);
 }
 
 const char *pg_report_status_token(enum pg_bench_status s)
