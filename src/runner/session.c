@@ -54,7 +54,6 @@ void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 	pg_fingerprint_detect(&r->fp);
 	r->fp.python = pg_strdup(py->version);
 	r->fp.python_build = pg_strdup(py->build);
-	r->fp.perfguard = pg_strdup(PG_VERSION);
 	r->fp.suite_hash = pg_strdup(s->hash);
 	/* Known before any trial runs, so `check --baseline auto` can decide
 	 * whether a stored baseline fits without measuring first. */
