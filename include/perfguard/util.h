@@ -237,7 +237,12 @@ void pg_jw_null(struct pg_jw *w);
 /* Write `s` as a JSON string literal into a buffer (escaping). */
 void pg_json_escape(struct pg_buf *out, const char *s, size_t len);
 
-/* JSON DOM reader. */
+/*
+ * JSON DOM reader. A parsed document is one allocation arena: nodes,
+ * strings, keys and child arrays all belong to the root and go with
+ * pg_json_free(root). Object keys are interned (each distinct key stored
+ * once). Fields are valid only for the node's type (they share storage).
+ */
 enum pg_json_type {
 	PG_JSON_NULL,
 	PG_JSON_BOOL,
@@ -249,15 +254,28 @@ enum pg_json_type {
 
 struct pg_json {
 	enum pg_json_type type;
-	bool boolean;
-	double number;	 /* every number, as a double */
-	int64_t integer; /* exact value when is_integer */
-	bool is_integer; /* the literal had no fraction/exponent and fits */
-	char *string;	 /* STRING: NUL-terminated (may embed NUL: use len) */
-	size_t len;	 /* STRING: byte length; ARRAY/OBJECT: item count */
-	char **keys;	 /* OBJECT: keys[i] names items[i] */
-	struct pg_json **items; /* ARRAY/OBJECT children */
-	int line, col;		/* 1-based position of the value in the text */
+	bool boolean;	 /* BOOL */
+	bool is_integer; /* NUMBER: no fraction/exponent, fits in int64 */
+	int line, col;	 /* 1-based position of the value in the text */
+	size_t len;	 /* STRING: bytes; ARRAY/OBJECT: items; else 0 */
+	union {
+		struct {
+			/* NUMBER: every number, as a double */
+			double number;
+			/* NUMBER: the exact value when is_integer */
+			int64_t integer;
+		};
+		char *string; /* STRING: NUL-terminated (may embed NUL) */
+		struct {
+			char **keys; /* OBJECT: keys[i] names items[i] */
+			/* ARRAY/OBJECT children; NULL for a packed array */
+			struct pg_json **items;
+			/* ARRAY parsed with PG_JSON_PACK_INTS whose items are
+			 * all integers: their values (len of them), and
+			 * items is NULL. Otherwise NULL. */
+			const int64_t *ints;
+		};
+	};
 };
 
 /*
@@ -267,6 +285,22 @@ struct pg_json {
  * "line:col: message" in the error.
  */
 int pg_json_parse(const char *text, size_t len, struct pg_json **out);
+
+/* pg_json_parse_opts flags. */
+enum pg_json_flags {
+	/*
+	 * Store a non-empty array whose items are all integer literals
+	 * fitting in int64 as `ints` (8 bytes per item) instead of one node
+	 * per item: for large numeric columns (results sets). Callers must
+	 * then check `ints` before `items` on every array.
+	 */
+	PG_JSON_PACK_INTS = 1u << 0,
+};
+
+/* pg_json_parse with flags (pg_json_flags); the same strictness. */
+int pg_json_parse_opts(const char *text, size_t len, unsigned flags,
+		       struct pg_json **out);
+/* Free a tree returned by a parse (only a root, or NULL). */
 void pg_json_free(struct pg_json *j);
 /* Member `key` of an object, or NULL (also when j is not an object). */
 const struct pg_json *pg_json_get(const struct pg_json *j, const char *key);

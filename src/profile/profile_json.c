@@ -212,6 +212,21 @@ static int corruptf(const struct pg_json *at, const char *fmt, ...)
 }
 
 /*
+ * Item i of an integer array checked by int_array: the DOM keeps it packed
+ * (ints) when the reader was asked to, else as one node per item.
+ */
+static int64_t int_at(const struct pg_json *a, size_t i)
+{
+	return a->ints ? a->ints[i] : a->items[i]->integer;
+}
+
+/* Where to report item i of an array (packed items have no position). */
+static const struct pg_json *item_pos(const struct pg_json *a, size_t i)
+{
+	return a->items ? a->items[i] : a;
+}
+
+/*
  * Member `key` of obj, an array of exactly n integers in [lo, hi]. When
  * optional and absent, returns 0 with *out NULL.
  */
@@ -232,10 +247,16 @@ static int int_array(const struct pg_json *obj, const char *key, size_t n,
 		return corruptf(a, "'%s' has %zu entries, expected %zu", key,
 				a->len, n);
 	for (size_t i = 0; i < n; i++) {
-		const struct pg_json *v = a->items[i];
-		if (v->type != PG_JSON_NUMBER || !v->is_integer ||
-		    v->integer < lo || v->integer > hi)
-			return corruptf(v,
+		bool ok;
+		if (a->ints) {
+			ok = a->ints[i] >= lo && a->ints[i] <= hi;
+		} else {
+			const struct pg_json *v = a->items[i];
+			ok = v->type == PG_JSON_NUMBER && v->is_integer &&
+			     v->integer >= lo && v->integer <= hi;
+		}
+		if (!ok)
+			return corruptf(item_pos(a, i),
 					"'%s'[%zu] must be an integer in "
 					"[%lld, %lld]",
 					key, i, (long long)lo, (long long)hi);
@@ -274,6 +295,8 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 	if (arr->len > PG_WIRE_MAX_FUNCS)
 		return corruptf(arr, "more than %d functions",
 				PG_WIRE_MAX_FUNCS);
+	if (arr->len && !arr->items)
+		return corruptf(arr, "function 0 is not an object");
 	for (size_t i = 0; i < arr->len; i++) {
 		const struct pg_json *f = arr->items[i];
 		const struct pg_json *id = pg_json_get(f, "id");
@@ -340,12 +363,11 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	tr->threads = (uint32_t)threads;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_sample *s = &tr->samples[i];
-		s->calls = (uint64_t)calls->items[i]->integer;
-		s->pcalls =
-		    pcalls ? (uint64_t)pcalls->items[i]->integer : s->calls;
-		s->resumes = resumes ? (uint64_t)resumes->items[i]->integer : 0;
-		s->self_ns = self->items[i]->integer;
-		s->incl_ns = incl->items[i]->integer;
+		s->calls = (uint64_t)int_at(calls, i);
+		s->pcalls = pcalls ? (uint64_t)int_at(pcalls, i) : s->calls;
+		s->resumes = resumes ? (uint64_t)int_at(resumes, i) : 0;
+		s->self_ns = int_at(self, i);
+		s->incl_ns = int_at(incl, i);
 	}
 	return 0;
 }
@@ -374,17 +396,17 @@ static int read_edges(struct pg_profile *p, const struct pg_json *e)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_edge ed = {
-		    .caller = (uint32_t)caller->items[i]->integer,
-		    .callee = (uint32_t)callee->items[i]->integer,
-		    .calls = (uint64_t)calls->items[i]->integer,
-		    .pcalls = (uint64_t)pcalls->items[i]->integer,
-		    .self_ns = self->items[i]->integer,
-		    .incl_ns = incl->items[i]->integer,
+		    .caller = (uint32_t)int_at(caller, i),
+		    .callee = (uint32_t)int_at(callee, i),
+		    .calls = (uint64_t)int_at(calls, i),
+		    .pcalls = (uint64_t)int_at(pcalls, i),
+		    .self_ns = int_at(self, i),
+		    .incl_ns = int_at(incl, i),
 		};
 		pg_profile_add_edge(p, &ed);
 		if (p->nedges != i + 1)
-			return corruptf(caller->items[i], "duplicate edge %zu",
-					i);
+			return corruptf(item_pos(caller, i),
+					"duplicate edge %zu", i);
 	}
 	return 0;
 }
@@ -411,8 +433,8 @@ static int read_nodes(struct pg_profile *p, const struct pg_json *nd)
 			    &incl)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		int64_t par = parent->items[i]->integer;
-		int64_t fn = func->items[i]->integer;
+		int64_t par = int_at(parent, i);
+		int64_t fn = int_at(func, i);
 		uint32_t got;
 		if (i == 0) {
 			if (par != 0 || fn != -1)
@@ -422,18 +444,18 @@ static int read_nodes(struct pg_profile *p, const struct pg_json *nd)
 			got = pg_profile_root(p);
 		} else {
 			if (fn < 0 || par >= (int64_t)i)
-				return corruptf(parent->items[i],
+				return corruptf(item_pos(parent, i),
 						"node %zu: bad parent or "
 						"function",
 						i);
 			got = pg_profile_child(p, (uint32_t)par, (uint32_t)fn);
 			if (got != i)
-				return corruptf(parent->items[i],
+				return corruptf(item_pos(parent, i),
 						"duplicate node %zu", i);
 		}
-		p->nodes[got].calls = (uint64_t)calls->items[i]->integer;
-		p->nodes[got].self_ns = self->items[i]->integer;
-		p->nodes[got].incl_ns = incl->items[i]->integer;
+		p->nodes[got].calls = (uint64_t)int_at(calls, i);
+		p->nodes[got].self_ns = int_at(self, i);
+		p->nodes[got].incl_ns = int_at(incl, i);
 	}
 	return 0;
 }
@@ -464,6 +486,8 @@ int pg_profile_read_json(struct pg_profile *p, const struct pg_json *j)
 		return corrupt("bad member");
 	if ((rc = read_functions(p, funcs)))
 		return rc;
+	if (trials->len && !trials->items)
+		return corruptf(trials, "trial is not an object");
 	for (size_t t = 0; t < trials->len; t++)
 		if ((rc = read_trial(p, trials->items[t])))
 			return rc;

@@ -240,9 +240,11 @@ static int read_wall(const struct pg_json *j, const char *w,
 	if (t->len) {
 		wall->times_s = pg_calloc(t->len, sizeof(double));
 		for (size_t i = 0; i < t->len; i++) {
-			rc = num_value(t->items[i], w, "times_s",
-				       &wall->times_s[i]);
-			if (rc < 0)
+			/* All-integer arrays arrive packed (ints). */
+			if (t->ints)
+				wall->times_s[i] = (double)t->ints[i];
+			else if ((rc = num_value(t->items[i], w, "times_s",
+						 &wall->times_s[i])) < 0)
 				return rc;
 			wall->ntimes++;
 		}
@@ -360,28 +362,43 @@ static int read_top(const struct pg_json *j, struct pg_results *r)
 		return rc;
 	if (v->type != PG_JSON_ARRAY)
 		return bad("", "benchmarks", "expected an array");
+	if (v->len && !v->items) /* packed integers */
+		return bad("benchmarks[0]", "", "expected an object");
 	for (size_t i = 0; i < v->len; i++)
 		if ((rc = read_bench(v->items[i], i, r)) < 0)
 			return rc;
 	return 0;
 }
 
-int pg_results_read_json(struct pg_results *r, const char *text, size_t len)
+/* Parse text into a DOM; PG_ECORRUPT when it is not JSON. */
+static int parse_text(const char *text, size_t len, struct pg_json **out)
 {
-	pg_results_init(r);
-	struct pg_json *j = NULL;
-	int rc = pg_json_parse(text, len, &j);
+	/* Profiles are mostly integer columns: keep them packed. */
+	int rc = pg_json_parse_opts(text, len, PG_JSON_PACK_INTS, out);
 	if (rc < 0) {
 		char *msg = pg_strdup(pg_error_message());
 		rc = pg_error_set(PG_ECORRUPT, "not valid JSON: %s", msg);
 		free(msg);
-		return rc;
 	}
-	rc = read_top(j, r);
+	return rc;
+}
+
+/* Fill r (initialised) from the DOM j, which this frees. */
+static int read_dom(struct pg_results *r, struct pg_json *j)
+{
+	int rc = read_top(j, r);
 	pg_json_free(j);
 	if (rc < 0)
 		pg_results_release(r);
 	return rc;
+}
+
+int pg_results_read_json(struct pg_results *r, const char *text, size_t len)
+{
+	pg_results_init(r);
+	struct pg_json *j = NULL;
+	int rc = parse_text(text, len, &j);
+	return rc < 0 ? rc : read_dom(r, j);
 }
 
 int pg_results_save(const struct pg_results *r, const char *path)
@@ -402,8 +419,13 @@ int pg_results_load(const char *path, struct pg_results *r)
 	int rc = pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len);
 	if (rc < 0)
 		return rc;
-	rc = pg_results_read_json(r, text, len);
+	/* The DOM holds copies of everything it needs: free the text before
+	 * building the set, so the two never peak together. */
+	struct pg_json *j = NULL;
+	rc = parse_text(text, len, &j);
 	free(text);
+	if (rc == 0)
+		rc = read_dom(r, j);
 	if (rc < 0)
 		pg_error_wrap("%s", path);
 	return rc;

@@ -4,18 +4,24 @@
  * The writer appends to a pg_buf and derives commas from the last byte
  * written (so it nests without limit); its output is always valid JSON and
  * valid UTF-8 (invalid input bytes become U+FFFD, NaN and infinities
- * become null). The reader accepts exactly RFC
- * 8259: one value with surrounding whitespace, no comments, no trailing
- * commas, no BOM, strings of valid UTF-8 without raw control characters,
+ * become null). Integers are formatted by hand, not by printf: they are
+ * most of a results set. The reader accepts exactly RFC 8259: one value
+ * with surrounding whitespace, no comments, no trailing commas, no BOM,
+ * strings of valid UTF-8 without raw control characters,
  * \u escapes with proper surrogate pairs, nesting at most 256 deep.
  * Integer literals that fit in int64 are kept exactly. Object keys must be
  * unique and free of NUL so lookups are unambiguous. Every error is
  * PG_EINVALID with "line:col: message" (1-based, columns in bytes).
  *
+ * The tree lives in one arena per document (no malloc per value), object
+ * keys are interned, and with PG_JSON_PACK_INTS an all-integer array is
+ * 8 bytes per item instead of a node each: a results set of millions of
+ * numbers then takes about twice its text in memory, not ten times.
+ * Packing changes the representation only, never what is accepted.
+ *
  * Deliberately not here: streaming, size caps on the input (callers read
  * files with pg_file_read's cap), or numbers beyond double/int64.
  */
-#include <inttypes.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -271,16 +277,46 @@ void pg_jw_str(struct pg_jw *w, const char *s)
 	pg_jw_strn(w, s, strlen(s));
 }
 
+/* The decimal digits of v, written backwards so they end at `end`. */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/*
+ * A scalar token [p, end) with its separator, in one append (integers
+ * dominate results sets, so no printf). p has a spare byte in front.
+ */
+static void put_scalar(struct pg_jw *w, char *p, char *end)
+{
+	if (w->pretty || w->depth <= 0) {
+		before_item(w, false);
+	} else {
+		char c = last_byte(w);
+		if (c != ':' && c != '[' && c != '{')
+			*--p = ',';
+	}
+	pg_buf_add(w->out, p, (size_t)(end - p));
+}
+
 void pg_jw_int(struct pg_jw *w, int64_t v)
 {
-	before_item(w, false);
-	pg_buf_printf(w->out, "%" PRId64, v);
+	char tmp[24], *end = tmp + sizeof(tmp);
+	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char *p = u64_digits(end, mag);
+	if (v < 0)
+		*--p = '-';
+	put_scalar(w, p, end);
 }
 
 void pg_jw_uint(struct pg_jw *w, uint64_t v)
 {
-	before_item(w, false);
-	pg_buf_printf(w->out, "%" PRIu64, v);
+	char tmp[24], *end = tmp + sizeof(tmp);
+	put_scalar(w, u64_digits(end, v), end);
 }
 
 void pg_jw_double(struct pg_jw *w, double v)
@@ -320,7 +356,108 @@ void pg_jw_null(struct pg_jw *w)
 	pg_buf_puts(w->out, "null");
 }
 
+/* ---- reader: storage ------------------------------------------------ */
+
+/*
+ * Every node, string, key and child array of one document lives in a
+ * chain of arena blocks, so parsing does no per-value malloc and freeing
+ * is a walk over the blocks. The root node is the first allocation of the
+ * first block: pg_json_free finds the chain from the root alone. A new
+ * block is always linked right after the current one, so a block made for
+ * one large array never cuts the chain.
+ */
+struct block {
+	struct block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define BLOCK_FIRST 1024
+#define BLOCK_MAX   (1024 * 1024)
+
+struct arena {
+	struct block *first, *cur;
+	size_t next_size;
+};
+
+static struct block *block_new(size_t size)
+{
+	struct block *b = pg_malloc(sizeof(*b) + size);
+	b->next = NULL;
+	b->used = 0;
+	b->size = size;
+	return b;
+}
+
+static void blocks_free(struct block *b)
+{
+	while (b) {
+		struct block *next = b->next;
+		free(b);
+		b = next;
+	}
+}
+
+/* n bytes aligned to `align` (a power of two, at most 16). */
+static void *arena_alloc(struct arena *a, size_t n, size_t align)
+{
+	struct block *c = a->cur;
+	if (c) {
+		size_t at = (c->used + align - 1) & ~(align - 1);
+		if (at <= c->size && c->size - at >= n) {
+			c->used = at + n;
+			return (char *)c->data + at;
+		}
+	}
+	struct block *b;
+	if (c && n > BLOCK_MAX / 4) {
+		/* A block of its own; the current one stays current. */
+		b = block_new(n);
+		b->next = c->next;
+		c->next = b;
+		b->used = n;
+		return b->data;
+	}
+	b = block_new(n > a->next_size ? n : a->next_size);
+	if (a->next_size < BLOCK_MAX)
+		a->next_size *= 2;
+	if (c) {
+		b->next = c->next;
+		c->next = b;
+	} else {
+		a->first = b;
+	}
+	a->cur = b;
+	b->used = n;
+	return b->data;
+}
+
+/* Give back the tail of the last allocation p (from n to keep bytes). */
+static void arena_shrink(struct arena *a, void *p, size_t n, size_t keep)
+{
+	struct block *c = a->cur;
+	if (c && (char *)p + n == (char *)c->data + c->used)
+		c->used -= n - keep;
+}
+
 /* ---- reader --------------------------------------------------------- */
+
+/* An integer of an array that may still be packed, with its position. */
+struct pending_int {
+	int64_t value;
+	int line, col;
+};
+
+/*
+ * An interned object key. Keys repeat across objects ("id", "calls"), so
+ * each distinct key is stored once and key equality is pointer equality;
+ * `stamp` marks the last object whose keys were checked for duplicates.
+ */
+struct ikey {
+	uint64_t stamp;
+	size_t len;
+	char s[];
+};
 
 struct parser {
 	const char *s;
@@ -328,6 +465,21 @@ struct parser {
 	int line;
 	size_t line_start;
 	locale_t c_locale;
+	bool pack;
+	struct arena arena;
+	/* Children of the open containers, innermost last. */
+	struct pg_json **nodes;
+	size_t nnodes, nodes_cap;
+	char **keys;
+	size_t nkeys, keys_cap;
+	struct pending_int *ints;
+	size_t nints, ints_cap;
+	/* Key intern table (open addressing, power-of-two slots). */
+	struct ikey **slots;
+	size_t nslots, ninterned;
+	uint64_t serial;
+	char *scratch; /* decoded keys with escapes */
+	size_t scratch_cap;
 };
 
 static int col_at(const struct parser *ps, size_t pos)
@@ -355,12 +507,11 @@ static void skip_ws(struct parser *ps)
 	}
 }
 
-static struct pg_json *new_node(const struct parser *ps, enum pg_json_type t)
+static struct pg_json *new_node(struct parser *ps)
 {
-	struct pg_json *j = pg_calloc(1, sizeof(*j));
-	j->type = t;
-	j->line = ps->line;
-	j->col = col_at(ps, ps->pos);
+	struct pg_json *j =
+	    arena_alloc(&ps->arena, sizeof(*j), _Alignof(struct pg_json));
+	memset(j, 0, sizeof(*j));
 	return j;
 }
 
@@ -386,36 +537,55 @@ static int hex4(const struct parser *ps, size_t at, uint32_t *out)
 	return 0;
 }
 
-/* Parse the string starting at the opening quote into a new buffer. */
-static int parse_string(struct parser *ps, char **out, size_t *len_out)
+/*
+ * Find the closing quote of the string opening at ps->pos. *plain when
+ * the content is printable ASCII without escapes, i.e. its own decoding.
+ */
+static int string_end(const struct parser *ps, size_t *end_out, bool *plain_out)
 {
 	const unsigned char *u = (const unsigned char *)ps->s;
-	size_t start = ps->pos + 1;
-	/* Find the closing quote; decoded length never exceeds raw length. */
-	size_t end = start;
-	while (end < ps->len && u[end] != '"') {
-		if (u[end] == '\\')
-			end++;
-		end++;
+	size_t i = ps->pos + 1, len = ps->len;
+	bool plain = true;
+	while (i < len) {
+		unsigned char c = u[i];
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			plain = false;
+			i += 2;
+			continue;
+		}
+		if (c < 0x20 || c >= 0x80)
+			plain = false;
+		i++;
 	}
-	if (end >= ps->len)
+	if (i >= len)
 		return fail_at(ps, ps->pos, "unterminated string");
-	char *buf = pg_malloc(end - start + 1);
+	*end_out = i;
+	*plain_out = plain;
+	return 0;
+}
+
+/*
+ * Validate and decode the string content s[start, end) into buf (room for
+ * end - start bytes: decoding never lengthens). *n_out is the length.
+ */
+static int decode_string(const struct parser *ps, size_t start, size_t end,
+			 char *buf, size_t *n_out)
+{
+	const unsigned char *u = (const unsigned char *)ps->s;
 	size_t n = 0, i = start;
-	int rc = 0;
+	int rc;
 	while (i < end) {
 		unsigned char c = u[i];
-		if (c < 0x20) {
-			rc = fail_at(ps, i, "control character in string");
-			goto fail;
-		}
+		if (c < 0x20)
+			return fail_at(ps, i, "control character in string");
 		if (c >= 0x80) {
 			uint32_t cp;
 			size_t k = utf8_decode(u + i, end - i, &cp);
-			if (!k) {
-				rc = fail_at(ps, i, "invalid UTF-8 in string");
-				goto fail;
-			}
+			if (!k)
+				return fail_at(ps, i,
+					       "invalid UTF-8 in string");
 			memcpy(buf + n, u + i, k);
 			n += k;
 			i += k;
@@ -426,6 +596,7 @@ static int parse_string(struct parser *ps, char **out, size_t *len_out)
 			i++;
 			continue;
 		}
+		/* string_end guarantees a character after the backslash. */
 		char e = (char)u[i + 1];
 		switch (e) {
 		case '"':
@@ -451,26 +622,20 @@ static int parse_string(struct parser *ps, char **out, size_t *len_out)
 		case 'u': {
 			uint32_t cp, lo;
 			if ((rc = hex4(ps, i + 2, &cp)))
-				goto fail;
-			if (cp >= 0xdc00 && cp <= 0xdfff) {
-				rc = fail_at(ps, i, "lone low surrogate");
-				goto fail;
-			}
+				return rc;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return fail_at(ps, i, "lone low surrogate");
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (i + 12 > end || u[i + 6] != '\\' ||
-				    u[i + 7] != 'u') {
-					rc = fail_at(ps, i,
-						     "lone high surrogate");
-					goto fail;
-				}
+				    u[i + 7] != 'u')
+					return fail_at(ps, i,
+						       "lone high surrogate");
 				if ((rc = hex4(ps, i + 8, &lo)))
-					goto fail;
-				if (lo < 0xdc00 || lo > 0xdfff) {
-					rc = fail_at(ps, i + 6,
-						     "high surrogate not "
-						     "followed by a low one");
-					goto fail;
-				}
+					return rc;
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return fail_at(ps, i + 6,
+						       "high surrogate not "
+						       "followed by a low one");
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				     (lo - 0xdc00);
 				i += 6;
@@ -480,19 +645,108 @@ static int parse_string(struct parser *ps, char **out, size_t *len_out)
 			continue;
 		}
 		default:
-			rc = fail_at(ps, i, "invalid escape in string");
-			goto fail;
+			return fail_at(ps, i, "invalid escape in string");
 		}
 		i += 2;
 	}
+	*n_out = n;
+	return 0;
+}
+
+/* A string value: its bytes go to the arena, NUL-terminated. */
+static int parse_string(struct parser *ps, struct pg_json *j)
+{
+	size_t end = 0, n = 0;
+	bool plain = false;
+	int rc = string_end(ps, &end, &plain);
+	if (rc)
+		return rc;
+	size_t start = ps->pos + 1, raw = end - start;
+	char *buf = arena_alloc(&ps->arena, raw + 1, 1);
+	if (plain) {
+		memcpy(buf, ps->s + start, raw);
+		n = raw;
+	} else {
+		if ((rc = decode_string(ps, start, end, buf, &n)))
+			return rc;
+		arena_shrink(&ps->arena, buf, raw + 1, n + 1);
+	}
 	buf[n] = '\0';
-	*out = buf;
-	*len_out = n;
+	j->string = buf;
+	j->len = n;
 	ps->pos = end + 1;
 	return 0;
-fail:
-	free(buf);
-	return rc;
+}
+
+static struct ikey *ikey_of(char *key)
+{
+	return (struct ikey *)(key - offsetof(struct ikey, s));
+}
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+	return pg_hash64(k, n, 0x6a09e667f3bcc909ull);
+}
+
+/* The interned copy of key k (n bytes), added if new. */
+static char *intern_key(struct parser *ps, const char *k, size_t n)
+{
+	if (2 * (ps->ninterned + 1) > ps->nslots) {
+		size_t nslots = ps->nslots ? 2 * ps->nslots : 64;
+		struct ikey **slots = pg_calloc(nslots, sizeof(*slots));
+		for (size_t i = 0; i < ps->nslots; i++) {
+			struct ikey *e = ps->slots[i];
+			if (!e)
+				continue;
+			size_t at = key_hash(e->s, e->len) & (nslots - 1);
+			while (slots[at])
+				at = (at + 1) & (nslots - 1);
+			slots[at] = e;
+		}
+		free(ps->slots);
+		ps->slots = slots;
+		ps->nslots = nslots;
+	}
+	size_t mask = ps->nslots - 1, at = key_hash(k, n) & mask;
+	for (struct ikey *e; (e = ps->slots[at]); at = (at + 1) & mask)
+		if (e->len == n && !memcmp(e->s, k, n))
+			return e->s;
+	struct ikey *e =
+	    arena_alloc(&ps->arena, sizeof(*e) + n + 1, _Alignof(struct ikey));
+	e->stamp = 0;
+	e->len = n;
+	memcpy(e->s, k, n);
+	e->s[n] = '\0';
+	ps->slots[at] = e;
+	ps->ninterned++;
+	return e->s;
+}
+
+static int parse_key(struct parser *ps, char **out)
+{
+	size_t end = 0, n = 0, key_pos = ps->pos;
+	bool plain = false;
+	int rc = string_end(ps, &end, &plain);
+	if (rc)
+		return rc;
+	size_t start = ps->pos + 1, raw = end - start;
+	if (plain) {
+		*out = intern_key(ps, ps->s + start, raw);
+	} else {
+		if (raw + 1 > ps->scratch_cap) {
+			ps->scratch_cap = raw + 1 > 256 ? raw + 1 : 256;
+			free(ps->scratch);
+			ps->scratch = pg_malloc(ps->scratch_cap);
+		}
+		if ((rc = decode_string(ps, start, end, ps->scratch, &n)))
+			return rc;
+		if (memchr(ps->scratch, '\0', n))
+			return fail_at(ps, key_pos,
+				       "NUL character in object key");
+		*out = intern_key(ps, ps->scratch, n);
+	}
+	ps->pos = end + 1;
+	return 0;
 }
 
 static bool is_digit(char c)
@@ -503,68 +757,58 @@ static bool is_digit(char c)
 static int parse_number(struct parser *ps, struct pg_json *j)
 {
 	const char *s = ps->s;
-	size_t i = ps->pos, start = ps->pos;
+	size_t i = ps->pos, start = ps->pos, len = ps->len;
 	bool neg = false, integral = true;
+	uint64_t mag = 0;
+	size_t ndigits = 0;
 	if (s[i] == '-') {
 		neg = true;
 		i++;
 	}
-	if (i >= ps->len || !is_digit(s[i]))
+	if (i >= len || !is_digit(s[i]))
 		return fail_at(ps, i, "invalid number");
 	if (s[i] == '0') {
 		i++;
-		if (i < ps->len && is_digit(s[i]))
+		ndigits = 1;
+		if (i < len && is_digit(s[i]))
 			return fail_at(ps, i, "leading zero in number");
 	} else {
-		while (i < ps->len && is_digit(s[i]))
+		/* Wraps past 19 digits, but then it does not fit anyway. */
+		while (i < len && is_digit(s[i])) {
+			mag = mag * 10 + (uint64_t)(s[i] - '0');
+			ndigits++;
 			i++;
+		}
 	}
-	size_t int_end = i;
-	if (i < ps->len && s[i] == '.') {
+	if (i < len && s[i] == '.') {
 		integral = false;
 		i++;
-		if (i >= ps->len || !is_digit(s[i]))
+		if (i >= len || !is_digit(s[i]))
 			return fail_at(ps, i, "digit expected after '.'");
-		while (i < ps->len && is_digit(s[i]))
+		while (i < len && is_digit(s[i]))
 			i++;
 	}
-	if (i < ps->len && (s[i] == 'e' || s[i] == 'E')) {
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
 		integral = false;
 		i++;
-		if (i < ps->len && (s[i] == '+' || s[i] == '-'))
+		if (i < len && (s[i] == '+' || s[i] == '-'))
 			i++;
-		if (i >= ps->len || !is_digit(s[i]))
+		if (i >= len || !is_digit(s[i]))
 			return fail_at(ps, i, "digit expected in exponent");
-		while (i < ps->len && is_digit(s[i]))
+		while (i < len && is_digit(s[i]))
 			i++;
 	}
 	j->type = PG_JSON_NUMBER;
-	if (integral) {
-		/* Exact int64 when it fits; magnitude accumulated unsigned. */
-		uint64_t mag = 0;
-		bool fits = true;
-		for (size_t k = start + neg; k < int_end; k++) {
-			uint64_t d = (uint64_t)(s[k] - '0');
-			if (mag > (UINT64_MAX - d) / 10) {
-				fits = false;
-				break;
-			}
-			mag = mag * 10 + d;
-		}
-		if (fits && !neg && mag <= (uint64_t)INT64_MAX) {
-			j->integer = (int64_t)mag;
-			j->is_integer = true;
-		} else if (fits && neg && mag <= (uint64_t)INT64_MAX + 1) {
-			j->integer = mag == (uint64_t)INT64_MAX + 1
-					 ? INT64_MIN
-					 : -(int64_t)mag;
-			j->is_integer = true;
-		}
-		if (j->is_integer) {
-			j->number = (double)j->integer;
-			ps->pos = i;
-			return 0;
-		}
+	/* 19 digits never overflow uint64; int64 holds [-2^63, 2^63-1]. */
+	if (integral && ndigits <= 19 &&
+	    mag <= (uint64_t)INT64_MAX + (neg ? 1 : 0)) {
+		j->integer = !neg			      ? (int64_t)mag
+			     : mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+							      : -(int64_t)mag;
+		j->is_integer = true;
+		j->number = (double)j->integer;
+		ps->pos = i;
+		return 0;
 	}
 	char tmp[128];
 	char *text = tmp;
@@ -583,103 +827,203 @@ static int parse_number(struct parser *ps, struct pg_json *j)
 	return 0;
 }
 
-static int parse_value(struct parser *ps, int depth, struct pg_json **out);
+static int parse_value(struct parser *ps, int depth, struct pg_json *j);
 
-static bool keys_unique(const struct pg_json *j)
+/*
+ * The common case of a results set, fast: an integer literal of at most
+ * 18 digits (so it fits) with no fraction or exponent. Returns false,
+ * consuming nothing, for anything else; parse_number then decides.
+ */
+static bool short_int(struct parser *ps, int64_t *out)
 {
-	if (j->len <= 8) {
-		for (size_t a = 0; a < j->len; a++)
-			for (size_t b = a + 1; b < j->len; b++)
-				if (!strcmp(j->keys[a], j->keys[b]))
-					return false;
-		return true;
+	const char *s = ps->s;
+	size_t i = ps->pos, len = ps->len;
+	bool neg = s[i] == '-';
+	i += neg;
+	size_t d0 = i;
+	uint64_t v = 0;
+	while (i < len && is_digit(s[i]) && i - d0 < 19) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		i++;
 	}
-	struct pg_map seen;
-	bool ok = true;
-	pg_map_init(&seen);
-	for (size_t a = 0; a < j->len && ok; a++) {
-		size_t dummy;
-		if (pg_map_get(&seen, j->keys[a], &dummy))
-			ok = false;
-		else
-			pg_map_put(&seen, j->keys[a], a);
-	}
-	pg_map_release(&seen);
-	return ok;
+	size_t ndigits = i - d0;
+	if (!ndigits || ndigits > 18 || (s[d0] == '0' && ndigits > 1))
+		return false;
+	if (i < len && (s[i] == '.' || s[i] == 'e' || s[i] == 'E'))
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	ps->pos = i;
+	return true;
 }
 
-static int parse_container(struct parser *ps, int depth, struct pg_json *j)
+static void push_node(struct parser *ps, struct pg_json *j)
 {
-	bool is_obj = j->type == PG_JSON_OBJECT;
-	char close = is_obj ? '}' : ']';
-	size_t cap = 0, kcap = 0;
-	int rc;
-	ps->pos++; /* the opening bracket */
+	if (ps->nnodes == ps->nodes_cap)
+		pg_grow((void **)&ps->nodes, &ps->nodes_cap, ps->nnodes + 1,
+			sizeof(*ps->nodes));
+	ps->nodes[ps->nnodes++] = j;
+}
+
+/* Copy the children pushed since `base` into the arena as j's items. */
+static void take_items(struct parser *ps, size_t base, struct pg_json *j)
+{
+	size_t n = ps->nnodes - base;
+	j->len = n;
+	if (!n)
+		return;
+	j->items = arena_alloc(&ps->arena, n * sizeof(*j->items),
+			       _Alignof(struct pg_json *));
+	memcpy(j->items, ps->nodes + base, n * sizeof(*j->items));
+	ps->nnodes = base;
+}
+
+/* An array that was all integers so far gets a node per integer. */
+static void unpack_ints(struct parser *ps, size_t base)
+{
+	for (size_t k = base; k < ps->nints; k++) {
+		struct pg_json *n = new_node(ps);
+		n->type = PG_JSON_NUMBER;
+		n->integer = ps->ints[k].value;
+		n->number = (double)n->integer;
+		n->is_integer = true;
+		n->line = ps->ints[k].line;
+		n->col = ps->ints[k].col;
+		push_node(ps, n);
+	}
+	ps->nints = base;
+}
+
+/* After an item: ',' (true, more follow) or the closing bracket. */
+static int item_end(struct parser *ps, char close, bool *more)
+{
 	skip_ws(ps);
-	if (ps->pos < ps->len && ps->s[ps->pos] == close) {
+	if (ps->pos >= ps->len)
+		return fail_at(ps, ps->pos,
+			       close == '}' ? "unterminated object"
+					    : "unterminated array");
+	char c = ps->s[ps->pos++];
+	if (c == ',' || c == close) {
+		*more = c == ',';
+		return 0;
+	}
+	ps->pos--;
+	return fail_at(ps, ps->pos,
+		       close == '}' ? "',' or '}' expected"
+				    : "',' or ']' expected");
+}
+
+static int parse_array(struct parser *ps, int depth, struct pg_json *j)
+{
+	size_t base = ps->nnodes, ibase = ps->nints;
+	bool packing = ps->pack, more = true;
+	int rc;
+	ps->pos++; /* '[' */
+	skip_ws(ps);
+	if (ps->pos < ps->len && ps->s[ps->pos] == ']') {
 		ps->pos++;
 		return 0;
 	}
-	for (;;) {
+	while (more) {
 		skip_ws(ps);
-		if (is_obj) {
-			if (ps->pos >= ps->len || ps->s[ps->pos] != '"')
-				return fail_at(
-				    ps, ps->pos,
-				    "object key (a string) expected");
-			size_t key_pos = ps->pos;
-			char *key;
-			size_t klen;
-			if ((rc = parse_string(ps, &key, &klen)))
+		char c = ps->pos < ps->len ? ps->s[ps->pos] : '\0';
+		if (packing && (c == '-' || is_digit(c)) &&
+		    depth < JSON_MAX_DEPTH) {
+			struct pg_json num = {.line = ps->line,
+					      .col = col_at(ps, ps->pos)};
+			if (short_int(ps, &num.integer))
+				num.is_integer = true;
+			else if ((rc = parse_number(ps, &num)))
 				return rc;
-			if (strlen(key) != klen) {
-				free(key);
-				return fail_at(ps, key_pos,
-					       "NUL character in object key");
+			if (num.is_integer) {
+				if (ps->nints == ps->ints_cap)
+					pg_grow((void **)&ps->ints,
+						&ps->ints_cap, ps->nints + 1,
+						sizeof(*ps->ints));
+				ps->ints[ps->nints++] = (struct pending_int){
+				    num.integer, num.line, num.col};
+			} else {
+				unpack_ints(ps, ibase);
+				packing = false;
+				struct pg_json *n = new_node(ps);
+				*n = num;
+				push_node(ps, n);
 			}
-			pg_grow((void **)&j->keys, &kcap, j->len + 1,
-				sizeof(*j->keys));
-			j->keys[j->len] = key;
-			skip_ws(ps);
-			if (ps->pos >= ps->len || ps->s[ps->pos] != ':') {
-				/* Keep the key owned: count it with a null. */
-				pg_grow((void **)&j->items, &cap, j->len + 1,
-					sizeof(*j->items));
-				j->items[j->len++] = NULL;
-				return fail_at(ps, ps->pos,
-					       "':' expected after key");
+		} else {
+			if (packing) {
+				unpack_ints(ps, ibase);
+				packing = false;
 			}
-			ps->pos++;
-			skip_ws(ps);
+			struct pg_json *item = new_node(ps);
+			if ((rc = parse_value(ps, depth + 1, item)))
+				return rc;
+			push_node(ps, item);
 		}
-		struct pg_json *item = NULL;
-		rc = parse_value(ps, depth + 1, &item);
-		pg_grow((void **)&j->items, &cap, j->len + 1,
-			sizeof(*j->items));
-		j->items[j->len++] = item;
-		if (rc)
+		if ((rc = item_end(ps, ']', &more)))
 			return rc;
-		skip_ws(ps);
-		if (ps->pos >= ps->len)
-			return fail_at(ps, ps->pos,
-				       is_obj ? "unterminated object"
-					      : "unterminated array");
-		char c = ps->s[ps->pos];
-		if (c == ',') {
-			ps->pos++;
-			continue;
-		}
-		if (c == close) {
-			ps->pos++;
-			break;
-		}
-		return fail_at(ps, ps->pos,
-			       is_obj ? "',' or '}' expected"
-				      : "',' or ']' expected");
 	}
-	if (is_obj && !keys_unique(j))
-		return pg_error_set(PG_EINVALID, "%d:%d: duplicate object key",
-				    j->line, j->col);
+	if (!packing) {
+		take_items(ps, base, j);
+		return 0;
+	}
+	size_t n = ps->nints - ibase;
+	int64_t *v = arena_alloc(&ps->arena, n * sizeof(*v), _Alignof(int64_t));
+	for (size_t k = 0; k < n; k++)
+		v[k] = ps->ints[ibase + k].value;
+	j->ints = v;
+	j->len = n;
+	ps->nints = ibase;
+	return 0;
+}
+
+static int parse_object(struct parser *ps, int depth, struct pg_json *j)
+{
+	size_t base = ps->nnodes, kbase = ps->nkeys;
+	bool more = true;
+	int rc;
+	ps->pos++; /* '{' */
+	skip_ws(ps);
+	if (ps->pos < ps->len && ps->s[ps->pos] == '}') {
+		ps->pos++;
+		return 0;
+	}
+	while (more) {
+		skip_ws(ps);
+		if (ps->pos >= ps->len || ps->s[ps->pos] != '"')
+			return fail_at(ps, ps->pos,
+				       "object key (a string) expected");
+		char *key = NULL;
+		if ((rc = parse_key(ps, &key)))
+			return rc;
+		PG_VEC_PUSH(ps->keys, ps->nkeys, ps->keys_cap, key);
+		skip_ws(ps);
+		if (ps->pos >= ps->len || ps->s[ps->pos] != ':')
+			return fail_at(ps, ps->pos, "':' expected after key");
+		ps->pos++;
+		skip_ws(ps);
+		struct pg_json *item = new_node(ps);
+		if ((rc = parse_value(ps, depth + 1, item)))
+			return rc;
+		push_node(ps, item);
+		if ((rc = item_end(ps, '}', &more)))
+			return rc;
+	}
+	size_t n = ps->nkeys - kbase;
+	j->keys =
+	    arena_alloc(&ps->arena, n * sizeof(*j->keys), _Alignof(char *));
+	memcpy(j->keys, ps->keys + kbase, n * sizeof(*j->keys));
+	ps->nkeys = kbase;
+	take_items(ps, base, j);
+	/* Interned keys are equal iff identical: stamp each with this
+	 * object's serial; meeting the serial again is a duplicate. */
+	uint64_t serial = ++ps->serial;
+	for (size_t k = 0; k < n; k++) {
+		struct ikey *e = ikey_of(j->keys[k]);
+		if (e->stamp == serial)
+			return pg_error_set(PG_EINVALID,
+					    "%d:%d: duplicate object key",
+					    j->line, j->col);
+		e->stamp = serial;
+	}
 	return 0;
 }
 
@@ -692,30 +1036,29 @@ static bool match_word(struct parser *ps, const char *w)
 	return true;
 }
 
-static int parse_value(struct parser *ps, int depth, struct pg_json **out)
+/* Parse the value at ps->pos into the (zeroed) node j. */
+static int parse_value(struct parser *ps, int depth, struct pg_json *j)
 {
-	*out = NULL;
 	if (depth > JSON_MAX_DEPTH)
 		return fail_at(ps, ps->pos, "nesting deeper than 256 levels");
 	if (ps->pos >= ps->len)
 		return fail_at(ps, ps->pos, "value expected");
 	char c = ps->s[ps->pos];
-	struct pg_json *j;
+	j->line = ps->line;
+	j->col = col_at(ps, ps->pos);
 	switch (c) {
 	case '{':
+		j->type = PG_JSON_OBJECT;
+		return parse_object(ps, depth, j);
 	case '[':
-		j = new_node(ps, c == '{' ? PG_JSON_OBJECT : PG_JSON_ARRAY);
-		*out = j;
-		return parse_container(ps, depth, j);
+		j->type = PG_JSON_ARRAY;
+		return parse_array(ps, depth, j);
 	case '"':
-		j = new_node(ps, PG_JSON_STRING);
-		*out = j;
-		return parse_string(ps, &j->string, &j->len);
+		j->type = PG_JSON_STRING;
+		return parse_string(ps, j);
 	case 't':
 	case 'f':
 	case 'n':
-		j = new_node(ps, PG_JSON_NULL);
-		*out = j;
 		if (match_word(ps, "true")) {
 			j->type = PG_JSON_BOOL;
 			j->boolean = true;
@@ -726,22 +1069,27 @@ static int parse_value(struct parser *ps, int depth, struct pg_json **out)
 		}
 		return 0;
 	default:
-		if (c == '-' || is_digit(c)) {
-			j = new_node(ps, PG_JSON_NUMBER);
-			*out = j;
+		if (c == '-' || is_digit(c))
 			return parse_number(ps, j);
-		}
 		return fail_at(ps, ps->pos, "value expected");
 	}
 }
 
-int pg_json_parse(const char *text, size_t len, struct pg_json **out)
+int pg_json_parse_opts(const char *text, size_t len, unsigned flags,
+		       struct pg_json **out)
 {
-	struct parser ps = {.s = text, .len = len, .line = 1};
-	struct pg_json *root = NULL;
+	struct parser ps = {
+	    .s = text,
+	    .len = len,
+	    .line = 1,
+	    .pack = (flags & PG_JSON_PACK_INTS) != 0,
+	    .arena = {.next_size = BLOCK_FIRST},
+	};
 	*out = NULL;
+	/* First allocation: pg_json_free relies on it. */
+	struct pg_json *root = new_node(&ps);
 	skip_ws(&ps);
-	int rc = parse_value(&ps, 1, &root);
+	int rc = parse_value(&ps, 1, root);
 	if (!rc) {
 		skip_ws(&ps);
 		if (ps.pos < ps.len)
@@ -750,29 +1098,29 @@ int pg_json_parse(const char *text, size_t len, struct pg_json **out)
 	}
 	if (ps.c_locale)
 		freelocale(ps.c_locale);
+	free(ps.nodes);
+	free(ps.keys);
+	free(ps.ints);
+	free(ps.slots);
+	free(ps.scratch);
 	if (rc) {
-		pg_json_free(root);
+		blocks_free(ps.arena.first);
 		return rc;
 	}
 	*out = root;
 	return 0;
 }
 
+int pg_json_parse(const char *text, size_t len, struct pg_json **out)
+{
+	return pg_json_parse_opts(text, len, 0, out);
+}
+
 void pg_json_free(struct pg_json *j)
 {
 	if (!j)
 		return;
-	if (j->type == PG_JSON_ARRAY || j->type == PG_JSON_OBJECT) {
-		for (size_t i = 0; i < j->len; i++) {
-			pg_json_free(j->items[i]);
-			if (j->keys)
-				free(j->keys[i]);
-		}
-		free(j->items);
-		free(j->keys);
-	}
-	free(j->string);
-	free(j);
+	blocks_free((struct block *)((char *)j - offsetof(struct block, data)));
 }
 
 /* ---- lookups -------------------------------------------------------- */

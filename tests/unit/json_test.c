@@ -315,6 +315,211 @@ static void large_objects_detect_duplicate_keys(void **state)
 	pg_buf_release(&b);
 }
 
+/* ---- packed integer arrays and the arena ----------------------------- */
+
+static struct pg_json *parse_packed_ok(const char *text)
+{
+	struct pg_json *j = NULL;
+	int rc = pg_json_parse_opts(text, strlen(text), PG_JSON_PACK_INTS, &j);
+	if (rc)
+		fail_msg("packed parse of %s failed: %s", text,
+			 pg_error_message());
+	return j;
+}
+
+static void packed_parse_stores_integer_arrays_as_int64(void **state)
+{
+	(void)state;
+	const char *doc = "{\"c\":[1,-2,9223372036854775807,"
+			  "-9223372036854775808,0,-0,123456789012345678]}";
+	struct pg_json *j = parse_packed_ok(doc);
+	const struct pg_json *c = pg_json_get_array(j, "c");
+	assert_non_null(c);
+	assert_int_equal(c->len, 7);
+	assert_null(c->items);
+	assert_non_null(c->ints);
+	assert_true(c->ints[0] == 1);
+	assert_true(c->ints[1] == -2);
+	assert_true(c->ints[2] == INT64_MAX);
+	assert_true(c->ints[3] == INT64_MIN);
+	assert_true(c->ints[4] == 0 && c->ints[5] == 0);
+	assert_true(c->ints[6] == 123456789012345678LL);
+	pg_json_free(j);
+	/* Without the flag the same array has one node per item. */
+	j = parse_ok(doc);
+	c = pg_json_get_array(j, "c");
+	assert_null(c->ints);
+	assert_non_null(c->items);
+	assert_true(c->items[3]->integer == INT64_MIN);
+	pg_json_free(j);
+}
+
+static void packed_parse_keeps_nodes_for_mixed_arrays(void **state)
+{
+	(void)state;
+	struct pg_json *j =
+	    parse_packed_ok("[[1,2,2.5,3],[4,\"x\"],[5,18446744073709551616],"
+			    "[],[[6]],[7,\n 8, null]]");
+	assert_null(j->ints);
+	assert_int_equal(j->len, 6);
+	const struct pg_json *a = j->items[0];
+	assert_null(a->ints);
+	assert_int_equal(a->len, 4);
+	assert_true(a->items[0]->is_integer && a->items[0]->integer == 1);
+	assert_true(a->items[1]->is_integer && a->items[1]->integer == 2);
+	assert_false(a->items[2]->is_integer);
+	assert_true(a->items[2]->number == 2.5);
+	assert_true(a->items[3]->integer == 3 && a->items[3]->number == 3.0);
+	/* Items that were packed before the switch keep their position. */
+	assert_int_equal(a->items[1]->line, 1);
+	assert_int_equal(a->items[1]->col, 5);
+	assert_string_equal(j->items[1]->items[1]->string, "x");
+	/* Beyond int64: a double, so the array is not packed. */
+	assert_false(j->items[2]->items[1]->is_integer);
+	assert_true(j->items[2]->items[1]->number == 18446744073709551616.0);
+	assert_int_equal(j->items[3]->len, 0);
+	assert_null(j->items[3]->items);
+	assert_null(j->items[3]->ints);
+	assert_non_null(j->items[4]->items[0]->ints);
+	const struct pg_json *n = j->items[5];
+	assert_int_equal(n->items[1]->line, 2);
+	assert_int_equal(n->items[1]->col, 2);
+	assert_int_equal(n->items[2]->type, PG_JSON_NULL);
+	pg_json_free(j);
+}
+
+static void packed_parse_is_as_strict_as_the_plain_one(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "[1,]",	"[01]",	   "[-]",
+	    "[1.]",	"[1e]",	   "[1 2]",
+	    "[1",	"[1,2",	   "[-01]",
+	    "[1,x]",	"[1,\"a]", "[1]]",
+	    "[1,[2,]]", "[00]",	   "[1e+]",
+	    "[--1]",	"[1,-]",   "[1.e5]",
+	    "[1,2]x",	"[1,{}",   "{\"a\":[1,2],\"a\":[3]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pg_json *j = NULL;
+		assert_int_equal(pg_json_parse(bad[i], strlen(bad[i]), &j),
+				 PG_EINVALID);
+		char *plain = strdup(pg_error_message());
+		j = (struct pg_json *)1;
+		int rc = pg_json_parse_opts(bad[i], strlen(bad[i]),
+					    PG_JSON_PACK_INTS, &j);
+		if (rc != PG_EINVALID || strcmp(plain, pg_error_message()))
+			fail_msg("'%s': packed gives '%s', plain '%s'", bad[i],
+				 pg_error_message(), plain);
+		assert_null(j);
+		free(plain);
+	}
+	/* Depth counts packed items too: 256 arrays may hold no number. */
+	char doc[600];
+	memset(doc, '[', 256);
+	doc[256] = '1';
+	memset(doc + 257, ']', 256);
+	struct pg_json *j = NULL;
+	assert_int_equal(pg_json_parse_opts(doc, 513, PG_JSON_PACK_INTS, &j),
+			 PG_EINVALID);
+	assert_non_null(strstr(pg_error_message(), "256"));
+	assert_int_equal(
+	    pg_json_parse_opts(doc + 1, 511, PG_JSON_PACK_INTS, &j), 0);
+	pg_json_free(j);
+}
+
+static void duplicate_keys_are_found_across_nested_objects(void **state)
+{
+	(void)state;
+	/* Inner objects reuse the outer keys without being duplicates. */
+	struct pg_json *j = parse_ok("{\"a\":{\"a\":1,\"b\":{\"a\":2}},"
+				     "\"b\":{\"b\":3,\"a\":4}}");
+	assert_int_equal(pg_json_get(pg_json_get(j, "b"), "a")->integer, 4);
+	pg_json_free(j);
+	assert_parse_fails("{\"a\":{\"a\":1,\"b\":2},\"b\":{\"a\":1},\"a\":3}",
+			   strlen("{\"a\":{\"a\":1,\"b\":2},\"b\":{\"a\":1},"
+				  "\"a\":3}"),
+			   "1:1: duplicate");
+	/* An escaped key equals its plain spelling. */
+	assert_parse_fails("[{\"a\":1,\"\\u0061\":2}]", 21, "1:2: duplicate");
+}
+
+static void large_documents_parse_across_arena_blocks(void **state)
+{
+	(void)state;
+	struct pg_buf b;
+	struct pg_jw w;
+	pg_buf_init(&b, 0);
+	pg_jw_init(&w, &b, false);
+	/* A string far larger than an arena block, then many small values
+	 * after it, and a long integer column. */
+	size_t big = 3u << 20;
+	char *s = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		s[i] = (char)('a' + i % 26);
+	pg_jw_arr_begin(&w);
+	pg_jw_strn(&w, s, big);
+	for (int i = 0; i < 50000; i++) {
+		pg_jw_obj_begin(&w);
+		pg_jw_key(&w, i % 2 ? "odd" : "even\n");
+		pg_jw_int(&w, i);
+		pg_jw_obj_end(&w);
+	}
+	pg_jw_arr_begin(&w);
+	for (int i = 0; i < 300000; i++)
+		pg_jw_int(&w, (int64_t)i * -1000003);
+	pg_jw_arr_end(&w);
+	pg_jw_arr_end(&w);
+	for (unsigned flags = 0; flags <= PG_JSON_PACK_INTS; flags++) {
+		struct pg_json *j = NULL;
+		assert_int_equal(pg_json_parse_opts(b.data, b.len, flags, &j),
+				 0);
+		assert_int_equal(j->len, 50002);
+		assert_int_equal(j->items[0]->len, big);
+		assert_memory_equal(j->items[0]->string, s, big);
+		assert_int_equal(pg_json_get(j->items[50000], "odd")->integer,
+				 49999);
+		assert_int_equal(pg_json_get(j->items[1], "even\n")->integer,
+				 0);
+		const struct pg_json *col = j->items[50001];
+		assert_int_equal(col->len, 300000);
+		for (size_t i = 0; i < col->len; i++) {
+			int64_t v =
+			    flags ? col->ints[i] : col->items[i]->integer;
+			if (v != (int64_t)i * -1000003)
+				fail_msg("item %zu is %lld", i, (long long)v);
+		}
+		pg_json_free(j);
+	}
+	free(s);
+	pg_buf_release(&b);
+}
+
+static void writer_formats_integer_extremes(void **state)
+{
+	(void)state;
+	struct pg_buf b;
+	struct pg_jw w;
+	pg_buf_init(&b, 0);
+	pg_jw_init(&w, &b, true);
+	pg_jw_arr_begin(&w);
+	pg_jw_int(&w, INT64_MIN);
+	pg_jw_int(&w, INT64_MAX);
+	pg_jw_int(&w, 0);
+	pg_jw_uint(&w, 0);
+	pg_jw_uint(&w, UINT64_MAX);
+	pg_jw_int(&w, -7);
+	pg_jw_arr_end(&w);
+	assert_string_equal(b.data, "[\n  -9223372036854775808,\n"
+				    "  9223372036854775807,\n  0,\n  0,\n"
+				    "  18446744073709551615,\n  -7\n]");
+	pg_buf_reset(&b);
+	pg_jw_init(&w, &b, false);
+	pg_jw_int(&w, -1);
+	assert_string_equal(b.data, "-1");
+	pg_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +535,12 @@ int main(void)
 	    cmocka_unit_test(parse_caps_nesting_at_256),
 	    cmocka_unit_test(typed_getters_name_the_key_on_mismatch),
 	    cmocka_unit_test(large_objects_detect_duplicate_keys),
+	    cmocka_unit_test(packed_parse_stores_integer_arrays_as_int64),
+	    cmocka_unit_test(packed_parse_keeps_nodes_for_mixed_arrays),
+	    cmocka_unit_test(packed_parse_is_as_strict_as_the_plain_one),
+	    cmocka_unit_test(duplicate_keys_are_found_across_nested_objects),
+	    cmocka_unit_test(large_documents_parse_across_arena_blocks),
+	    cmocka_unit_test(writer_formats_integer_extremes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
