@@ -9,9 +9,10 @@
  * its edges, hyperfine wall samples), saves it with pg_results_save, loads
  * it with pg_results_load, checks the loaded set equals the original, and
  * prints the file size and the median of several repetitions of: save,
- * serialise only, parse only (pg_json_parse), load, and the peak RSS of a
- * fresh process that only loads the file (it re-executes itself with
- * --load-child, so the generated set does not count).
+ * serialise only, parse only (pg_json_parse_opts as the store parses),
+ * load, and the peak RSS of a fresh process that only loads the file (it
+ * re-executes itself with --load-child, so the generated set does not
+ * count).
  *
  * Deliberately not here: pass/fail thresholds. It reports; the README
  * keeps the figures.
@@ -25,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "perfguard/store.h"
@@ -33,6 +35,7 @@ struct config {
 	size_t nbenches, ntrials, nfuncs, nnodes;
 	int reps;
 	const char *dir;
+	bool keep; /* leave results.json in dir */
 };
 
 /* ---- synthetic data ------------------------------------------------ */
@@ -307,6 +310,33 @@ static double now_s(void)
 	return (double)pg_clock_monotonic_ns() / 1e9;
 }
 
+/* CPU time of this process: on a shared, busy VM wall time includes
+ * waiting for a core; CPU time shows the work itself. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wall and CPU seconds of repetitions of one step. */
+struct timing {
+	double wall[100], cpu[100];
+	double wall0, cpu0;
+};
+
+static void timing_start(struct timing *t)
+{
+	t->wall0 = now_s();
+	t->cpu0 = cpu_s();
+}
+
+static void timing_stop(struct timing *t, int k)
+{
+	t->wall[k] = now_s() - t->wall0;
+	t->cpu[k] = cpu_s() - t->cpu0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -319,6 +349,12 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static void print_row(const char *what, struct timing *t, int n)
+{
+	printf("  %-20s %8.3f %8.3f\n", what, median(t->wall, n),
+	       median(t->cpu, n));
+}
+
 static long peak_rss_kib(void)
 {
 	struct rusage ru;
@@ -326,24 +362,25 @@ static long peak_rss_kib(void)
 	return ru.ru_maxrss; /* KiB on Linux */
 }
 
-/* --load-child: load once in this fresh process, print "seconds KiB". */
+/* --load-child: load once in this fresh process; print wall and CPU
+ * seconds and the peak RSS in KiB. */
 static int load_child(const char *path)
 {
 	struct pg_results r;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	int rc = pg_results_load(path, &r);
-	double t1 = now_s();
+	double t1 = now_s(), c1 = cpu_s();
 	if (rc < 0) {
 		fprintf(stderr, "results_io: %s\n", pg_error_message());
 		return 1;
 	}
-	printf("%.6f %ld\n", t1 - t0, peak_rss_kib());
+	printf("%.6f %.6f %ld\n", t1 - t0, c1 - c0, peak_rss_kib());
 	pg_results_release(&r);
 	return 0;
 }
 
 /* Run this program with --load-child in a fresh process. */
-static int run_child(const char *path, double *secs, long *rss_kib)
+static int run_child(const char *path, struct timing *t, int k, long *rss_kib)
 {
 	char cmd[4096];
 	char *self = pg_realpath("/proc/self/exe");
@@ -354,16 +391,16 @@ static int run_child(const char *path, double *secs, long *rss_kib)
 	FILE *f = popen(cmd, "r");
 	if (!f)
 		return -1;
-	int got = fscanf(f, "%lf %ld", secs, rss_kib);
+	int got = fscanf(f, "%lf %lf %ld", &t->wall[k], &t->cpu[k], rss_kib);
 	int st = pclose(f);
-	return got == 2 && st == 0 ? 0 : -1;
+	return got == 3 && st == 0 ? 0 : -1;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: results_io [--benches N] [--trials N] [--funcs N] "
-		"[--nodes N] [--reps N] [--dir DIR]\n");
+		"[--nodes N] [--reps N] [--dir DIR] [--keep]\n");
 	exit(2);
 }
 
@@ -379,11 +416,15 @@ static size_t arg_size(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct config cfg = {20, 30, 2000, 3000, 5, NULL};
+	struct config cfg = {20, 30, 2000, 3000, 5, NULL, false};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--load-child") && i + 1 < argc)
 			return load_child(argv[i + 1]);
+		if (!strcmp(a, "--keep")) {
+			cfg.keep = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		const char *v = argv[++i];
@@ -419,19 +460,19 @@ int main(int argc, char **argv)
 	make_results(&cfg, &r);
 	double gen_s = now_s() - t0;
 
-	double save_s[100], ser_s[100], parse_s[100], read_s[100], load_s[100];
+	static struct timing save, ser, parse, read, load;
 	long load_rss[100];
 	struct pg_buf b;
 	pg_buf_init(&b, 0);
 	int rc = 0;
 	for (int k = 0; k < cfg.reps && !rc; k++) {
-		t0 = now_s();
+		timing_start(&save);
 		rc = pg_results_save(&r, path);
-		save_s[k] = now_s() - t0;
+		timing_stop(&save, k);
 		pg_buf_reset(&b);
-		t0 = now_s();
+		timing_start(&ser);
 		pg_results_write_json(&r, &b);
-		ser_s[k] = now_s() - t0;
+		timing_stop(&ser, k);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "results_io: save: %s\n", pg_error_message());
@@ -447,14 +488,15 @@ int main(int argc, char **argv)
 	/* Round trip, and the in-process breakdown of a load. */
 	for (int k = 0; k < cfg.reps; k++) {
 		struct pg_json *j = NULL;
-		t0 = now_s();
-		rc = pg_json_parse(b.data, b.len, &j);
-		parse_s[k] = now_s() - t0;
+		timing_start(&parse);
+		/* As pg_results_read_json parses. */
+		rc = pg_json_parse_opts(b.data, b.len, PG_JSON_PACK_INTS, &j);
+		timing_stop(&parse, k);
 		pg_json_free(j);
 		struct pg_results back;
-		t0 = now_s();
+		timing_start(&read);
 		rc = rc < 0 ? rc : pg_results_read_json(&back, b.data, b.len);
-		read_s[k] = now_s() - t0;
+		timing_stop(&read, k);
 		if (rc < 0) {
 			fprintf(stderr, "results_io: read: %s\n",
 				pg_error_message());
@@ -472,7 +514,7 @@ int main(int argc, char **argv)
 	pg_results_release(&r);
 
 	for (int k = 0; k < cfg.reps; k++)
-		if (run_child(path, &load_s[k], &load_rss[k]) < 0) {
+		if (run_child(path, &load, k, &load_rss[k]) < 0) {
 			fprintf(stderr, "results_io: load child failed\n");
 			return 1;
 		}
@@ -486,21 +528,25 @@ int main(int argc, char **argv)
 	       "%zu tree nodes each (generated in %.2f s)\n",
 	       cfg.nbenches, cfg.ntrials, cfg.nfuncs, cfg.nnodes, gen_s);
 	printf("round trip: loaded set equals the saved one\n");
-	printf("median of %d runs:\n", cfg.reps);
-	printf("  file size          %10.2f MiB (%jd bytes)\n", mib,
-	       (intmax_t)st.st_size);
-	printf("  save (write+fsync) %10.3f s\n", median(save_s, cfg.reps));
-	printf("    serialise only   %10.3f s\n", median(ser_s, cfg.reps));
-	printf("  load (fresh proc.) %10.3f s\n", median(load_s, cfg.reps));
-	printf("    parse only       %10.3f s\n", median(parse_s, cfg.reps));
-	printf("    parse+build      %10.3f s\n", median(read_s, cfg.reps));
-	printf("  peak RSS of load   %10.1f MiB (%.2fx the file)\n",
+	printf("file size: %.2f MiB (%jd bytes)\n", mib, (intmax_t)st.st_size);
+	printf("median of %d runs       wall s    cpu s\n", cfg.reps);
+	print_row("save (write+fsync)", &save, cfg.reps);
+	print_row("  serialise only", &ser, cfg.reps);
+	print_row("load (fresh process)", &load, cfg.reps);
+	print_row("  parse only", &parse, cfg.reps);
+	print_row("  parse+build", &read, cfg.reps);
+	printf("peak RSS of the load:  %.1f MiB (%.2fx the file)\n",
 	       (double)max_rss / 1024.0, (double)max_rss / 1024.0 / mib);
-	printf("  peak RSS gen+save  %10.1f MiB\n", (double)save_rss / 1024.0);
+	printf("peak RSS, generate+save: %.1f MiB\n",
+	       (double)save_rss / 1024.0);
 
-	unlink(path);
-	if (!cfg.dir)
-		rmdir(dir);
+	if (cfg.keep) {
+		printf("kept %s\n", path);
+	} else {
+		unlink(path);
+		if (!cfg.dir)
+			rmdir(dir);
+	}
 	free(path);
 	free(dir);
 	return 0;
