@@ -248,6 +248,7 @@ static uint32_t code_func(PyObject *code, PyFrameObject *frame)
 	return f;
 }
 
+#if !USE_MONITORING
 /* The PyMethodDef of a C callable we profile, else NULL. */
 static inline PyMethodDef *cfunc_def(PyObject *callable)
 {
@@ -258,6 +259,7 @@ static inline PyMethodDef *cfunc_def(PyObject *callable)
 		ml = ((PyMethodDescrObject *)callable)->d_method;
 	return ml && !own_method(ml) ? ml : NULL;
 }
+#endif
 
 /*
  * The function for a C callable with method def ml. What is kept to name
