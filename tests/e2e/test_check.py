@@ -44,6 +44,7 @@ trials: 8
 max_trials: 16
 warmup: 1
 timeout: 60s
+clock: cpu
 against: main
 benchmarks:
   - name: words
