@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	gcc clang cmake ninja-build pkg-config git
+	gcc clang libclang-rt-dev cmake ninja-build pkg-config git
 	libgit2-dev libyaml-dev libxml2-dev libxml2-utils libcmocka-dev
 	python3 python3-dev hyperfine
 )
