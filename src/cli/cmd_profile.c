@@ -94,7 +94,7 @@ int cmd_profile(int argc, char **argv)
 	int trials = 1, limit = 30;
 	enum pg_sort_key sort = PG_SORT_TOTTIME;
 	enum profile_format format = FMT_TEXT;
-	bool format_given = false;
+	const char *format_name = NULL;
 	const char *output = NULL, *python = "python3";
 	int c, rc;
 	optind = 1;
@@ -119,7 +119,7 @@ int cmd_profile(int argc, char **argv)
 			break;
 		case 'f':
 			rc = parse_format(optarg, &format);
-			format_given = true;
+			format_name = optarg;
 			break;
 		case 'p':
 			python = optarg;
@@ -137,10 +137,10 @@ int cmd_profile(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("profile needs a SCRIPT to run; see "
 				       "`perfguard help profile`");
-	if (format_given && format != FMT_TEXT && !output)
+	if (format_name && format != FMT_TEXT && !output)
 		return cli_usage_error("--format %s needs -o FILE (or -o - "
 				       "for stdout)",
-				       argv[0]);
+				       format_name);
 	const char *script = argv[optind];
 	if (!pg_path_exists(script))
 		return cli_usage_error("%s: no such file", script);
