@@ -148,8 +148,8 @@ struct cli_comparison {
 };
 
 /*
- * Judge `benches` of one benchmark (helper for adaptive rounds): true
- * when some verdict of it is still unclear.
+ * Judge one benchmark on its own (for adaptive rounds): true when some
+ * verdict of it is still unclear and more rounds could settle it.
  */
 bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
 		       const struct pg_results *base,
