@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -1208,11 +1209,15 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		goto out;
 	}
 	snprintf(tmp, len + 16, "%s.tmp%ld", dst, (long)getpid());
-	FILE *fp = fopen(tmp, "w");
+	/* A regular file is replaced atomically; anything else that exists
+	 * (a pipe, /dev/null) is written in place, never renamed over. */
+	struct stat st;
+	int in_place = stat(dst, &st) == 0 && !S_ISREG(st.st_mode);
+	FILE *fp = fopen(in_place ? dst : tmp, "w");
 	int rc = fp ? pg_hook_core_write(&core, &info, fp) : -1;
 	if (fp && fclose(fp))
 		rc = -1;
-	if (rc == 0 && rename(tmp, dst))
+	if (rc == 0 && !in_place && rename(tmp, dst))
 		rc = -1;
 	if (rc) {
 		PyErr_SetFromErrnoWithFilename(PyExc_OSError, dst);
