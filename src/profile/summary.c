@@ -160,7 +160,7 @@ int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
 	pg_buf_puts(&b, "\n   ncalls  tottime  percall  cumtime  percall ");
 	if (spread)
 		pg_buf_puts(&b, "  spread ");
-	pg_buf_puts(&b, "filename:lineno(function)\n");
+	pg_buf_puts(&b, "function\n");
 
 	char ncalls[64];
 	for (size_t i = 0; i < rows; i++) {
