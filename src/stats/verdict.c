@@ -25,6 +25,8 @@
 
 /* Median self time per trial below which self time is not trusted. */
 #define RESOLUTION_NS 1000.0
+/* Per-call time resolution when a profile does not state its event cost. */
+#define DEFAULT_EVENT_COST_NS 50.0
 /* Share (both sides) a function needs to serve as a speed reference. */
 #define REF_MIN_SHARE 0.005
 /* Fewer reference functions than this: fall back to the trial total. */
@@ -373,7 +375,17 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	 */
 	double judged_share =
 	    incl && tiny ? fmax(ishare_b, ishare_h) : fmax(share_b, share_h);
-	bool judged = judged_share >= min_share;
+	/*
+	 * A function whose time per call is below the cost of one hook event
+	 * is measured mostly as compensation error (the calibrated cost moves
+	 * by tens of ns between processes): judge its calls only.
+	 */
+	double res = fmax(sb->p->event_cost_ns, sh->p->event_cost_ns);
+	if (!(res > 0))
+		res = DEFAULT_EVENT_COST_NS;
+	bool resolvable = v->base_value >= res * (double)v->base_calls ||
+			  v->head_value >= res * (double)v->head_calls;
+	bool judged = judged_share >= min_share && resolvable;
 	bool calls_checked = judged || fmax(ishare_b, ishare_h) >= min_share;
 	if (calls_checked &&
 	    calls_grew(c, fb, fh, b->thresholds.calls_pct, buf)) {

@@ -248,6 +248,32 @@ static void threefold_slowdown_is_named_alone(void **state)
 	one_release(&o);
 }
 
+static void
+function_faster_per_call_than_an_event_is_judged_on_calls(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 42, 10);
+	/* ~1.5 ns per call: below what the hook's compensation resolves. */
+	o.sb.f[7].calls = 1000000;
+	o.sb.f[7].factor = 1.5;
+	one_run(&o, 10, 43);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[7].id, 0);
+	assert_non_null(v);
+	assert_int_equal(v->kind, PG_VERDICT_NOT_JUDGED);
+	one_release(&o);
+
+	one_init(&o, 42, 10);
+	o.sb.f[7].calls = 1000000;
+	o.sb.f[7].extra_calls = 1000;
+	one_run(&o, 10, 43);
+	v = sim_find(&o.v, o.sb.f[7].id, 0);
+	assert_non_null(v);
+	assert_int_equal(v->kind, PG_VERDICT_REGRESSED);
+	assert_int_equal(v->metric, PG_METRIC_CALLS);
+	one_release(&o);
+}
+
 static void dominant_function_slowdown_is_not_diluted(void **state)
 {
 	(void)state;
@@ -581,6 +607,8 @@ int main(void)
 	    cmocka_unit_test(normal_distribution_matches_scipy),
 	    cmocka_unit_test(identical_code_rarely_fails),
 	    cmocka_unit_test(threefold_slowdown_is_named_alone),
+	    cmocka_unit_test(
+		function_faster_per_call_than_an_event_is_judged_on_calls),
 	    cmocka_unit_test(dominant_function_slowdown_is_not_diluted),
 	    cmocka_unit_test(one_extra_call_is_a_regression_without_statistics),
 	    cmocka_unit_test(calls_off_ignores_call_growth),
