@@ -48,6 +48,7 @@ struct pg_trial_spec {
 	bool passthrough;   /* child output goes to our stdout/stderr */
 	bool profile;	    /* false: run without the hook */
 	bool cpu_clock;	    /* hook excludes time the thread did not run */
+	const char *costs;  /* hook compensation costs to use, NULL = measure */
 };
 
 struct pg_trial_outcome {
@@ -68,6 +69,14 @@ struct pg_trial_outcome {
 int pg_runner_trial(const struct pg_trial_spec *spec,
 		    struct pg_trial_outcome *outcome, struct pg_profile *prof);
 void pg_trial_outcome_release(struct pg_trial_outcome *o);
+
+/*
+ * Measure the hook's compensation costs once, in a process of their own,
+ * as the comma-separated list PERFGUARD_COSTS takes (into out, cap bytes).
+ * Sharing one measurement across every trial of a check makes base and
+ * head compensated alike and saves each trial its own calibration.
+ */
+int pg_runner_calibrate(const struct pg_python *py, char *out, size_t cap);
 
 /*
  * Time the unprofiled script with hyperfine (`-N`, warmups, runs) and
@@ -106,6 +115,7 @@ struct pg_session {
 	void (*progress)(void *ctx, const struct pg_progress *p);
 	void *ctx;
 	int64_t started_ns;
+	char costs[256]; /* compensation costs shared by all trials (lazy) */
 };
 
 /*

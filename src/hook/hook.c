@@ -1011,16 +1011,20 @@ static PyObject *m_calibrate(PyObject *self, PyObject *args)
 	return m_info(self, NULL);
 }
 
-/* set_costs(pair_ns, inner_ns, cheap_ns): override the calibration (tests
- * and experiments); sequences of 3 (py, c, gen). */
+/* set_costs(pair_ns, inner_ns, cheap_ns[, spread_ns]): use costs measured
+ * elsewhere instead of calibrating (the runner calibrates once per check so
+ * that every trial, base and head, shares them); sequences of 3 (py, c,
+ * gen). */
 static PyObject *m_set_costs(PyObject *self, PyObject *args)
 {
-	double pair[3], inner[3], cheap;
+	double pair[3], inner[3], cheap, spread = 0;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "(ddd)(ddd)d", &pair[0], &pair[1], &pair[2],
-			      &inner[0], &inner[1], &inner[2], &cheap) ||
+	if (!PyArg_ParseTuple(args, "(ddd)(ddd)d|d", &pair[0], &pair[1],
+			      &pair[2], &inner[0], &inner[1], &inner[2], &cheap,
+			      &spread) ||
 	    ensure_core())
 		return NULL;
+	cal_spread_ns = spread;
 	double npt = timer.ns_per_tick;
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
 		cal_pair_ns[k] = pair[k];

@@ -168,7 +168,8 @@ static int parse_header(struct wire *w, unsigned bit)
 {
 	static const char *const mechanisms[] = {"monitoring", "setprofile",
 						 NULL};
-	static const char *const timers[] = {"tsc", "clock_gettime", NULL};
+	static const char *const timers[] = {"tsc", "clock_gettime", "tsc+cpu",
+					     "clock_gettime+cpu", NULL};
 	struct pg_profile *p = w->p;
 	struct pg_trial *t = &p->trials[0];
 	int64_t v;

@@ -123,6 +123,7 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->timeout_ms = s->suite->timeout_ms;
 	spec->profile = true;
 	spec->cpu_clock = s->suite->clock == PG_CLOCK_CPU;
+	spec->costs = s->costs;
 }
 
 static void mark_failed(struct pg_bench_result *br, struct pg_trial_outcome *o)
@@ -236,6 +237,13 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			first = true;
 		}
 		scripts[i] = pg_path_join(s->sides[i].root, b->script);
+	}
+	/* One calibration for the whole session; if it cannot be had, every
+	 * trial calibrates itself as before (and reports its own failure). */
+	if (!s->costs[0] &&
+	    pg_runner_calibrate(s->py, s->costs, sizeof(s->costs)) != 0) {
+		pg_error_clear();
+		s->costs[0] = '\0';
 	}
 	int warm = first ? s->suite->warmup : 0;
 	int total = (warm + rounds) * (int)n, done = 0;

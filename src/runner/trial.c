@@ -63,7 +63,7 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	int rc = 0;
 	char *tmpdir = NULL, *wire_path = NULL, *text = NULL;
 	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
-	struct pg_env_var *env = pg_calloc(spec->nenv + 4, sizeof(*env));
+	struct pg_env_var *env = pg_calloc(spec->nenv + 5, sizeof(*env));
 	size_t argc = 0, nenv = 0;
 
 	argv[argc++] = spec->py->exe;
@@ -80,6 +80,11 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 		    "PERFGUARD_ROOT", (char *)(spec->root  ? spec->root
 					       : spec->cwd ? spec->cwd
 							   : ".")};
+		env[nenv++] = (struct pg_env_var){
+		    "PERFGUARD_CLOCK", spec->cpu_clock ? "cpu" : "wall"};
+		if (spec->costs && *spec->costs)
+			env[nenv++] = (struct pg_env_var){"PERFGUARD_COSTS",
+							  (char *)spec->costs};
 	}
 	argv[argc++] = spec->script;
 	for (size_t i = 0; i < spec->nargs; i++)
@@ -153,6 +158,49 @@ cleanup:
 	free(wire_path);
 	free(argv);
 	free(env);
+	return rc;
+}
+
+int pg_runner_calibrate(const struct pg_python *py, char *out, size_t cap)
+{
+	char *tmpdir = NULL, *path = NULL, *text = NULL;
+	int rc = pg_mkdtemp("perfguard-calibrate", &tmpdir);
+	if (rc)
+		return rc;
+	path = pg_path_join(tmpdir, "costs");
+	const char *argv[] = {py->exe, "-c", boot_code, py->hook_dir, NULL};
+	struct pg_env_var env[] = {
+	    {"PERFGUARD_WIRE_OUT", path},
+	    {"PERFGUARD_CALIBRATE_ONLY", "1"},
+	};
+	struct spawn_spec s = {
+	    .argv = argv,
+	    .env = env,
+	    .nenv = 2,
+	    .timeout_ms = 120000,
+	    .tail_bytes = 4096,
+	};
+	struct spawn_result r;
+	rc = pg_spawn(&s, &r);
+	size_t len = 0;
+	if (!rc && (r.timed_out || r.exit_code != 0))
+		rc = pg_error_set(PG_ECHILD, "calibrating the hook failed: %s",
+				  r.output ? r.output : "");
+	if (!rc && !(rc = pg_file_read(path, 4096, &text, &len))) {
+		/* One line of comma-separated numbers, nothing else. */
+		text[strcspn(text, "\n")] = '\0';
+		if (!*text || strspn(text, "0123456789.,-e") != strlen(text) ||
+		    strlen(text) >= cap)
+			rc = pg_error_set(
+			    PG_ECHILD, "the hook's calibration is unreadable");
+		else
+			memcpy(out, text, strlen(text) + 1);
+	}
+	free(r.output);
+	free(text);
+	pg_remove_tree(tmpdir);
+	free(tmpdir);
+	free(path);
 	return rc;
 }
 

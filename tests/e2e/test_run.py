@@ -128,6 +128,28 @@ class RunTests(Case):
         self.assertExit(p, 2)
         self.assertIn("perfguard.yml", p.stderr)
 
+    def test_cpu_clock_reaches_the_hook_and_drops_sleeping_time(self):
+        script = ("import time\n"
+                  "def nap():\n    time.sleep(0.3)\n"
+                  "def burn():\n    return sum(i * i for i in range(200000))\n"
+                  "nap()\nburn()\n")
+        for clock in ("wall", "cpu"):
+            root = self.repo({"a.py": script,
+                              "perfguard.yml": suite([("a", "a.py")],
+                                                     "clock: %s\n" % clock)},
+                             name="repo-" + clock)
+            self.assertExit(run(["run", "-o", "out.json"], cwd=root), 0)
+            doc = json.loads(self.read("out.json", root))
+            prof = doc["benchmarks"][0]["profile"]
+            ids = [f["id"] for f in prof["functions"]]
+            sleep = ids.index("<builtin>:time.sleep")
+            selfs = [t["self_ns"][sleep] for t in prof["trials"]]
+            if clock == "cpu":
+                self.assertTrue(prof["timer"].endswith("+cpu"), prof["timer"])
+                self.assertLess(max(selfs), 50e6, selfs)
+            else:
+                self.assertGreater(min(selfs), 250e6, selfs)
+
     def test_wall_time_comes_from_hyperfine(self):
         root = self.repo({"a.py": WORK.format(n=20000),
                           "perfguard.yml": suite([("a", "a.py")]).replace(

@@ -212,10 +212,41 @@ def _status(code):
     return 1
 
 
+_COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
+              "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
+
+
+def _calibrate():
+    """The hook's compensation costs: those the runner measured once for
+    every trial of a check (PERFGUARD_COSTS, so that base and head share
+    them), else measured here."""
+    given = os.environ.get("PERFGUARD_COSTS")
+    if given:
+        try:
+            v = [float(x) for x in given.split(",")]
+        except ValueError:
+            v = []
+        if len(v) != len(_COST_KEYS):
+            _fail("PERFGUARD_COSTS needs %d numbers" % len(_COST_KEYS))
+        _hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
+        return
+    _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
+                    _cal_cheap_loop if _hook.mechanism == "monitoring"
+                    else None,
+                    int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000))
+
+
 def _main():
     out = os.environ.get("PERFGUARD_WIRE_OUT")
     if not out:
         _fail("PERFGUARD_WIRE_OUT is not set")
+    if os.environ.get("PERFGUARD_CALIBRATE_ONLY"):
+        # Measure the costs and write them as PERFGUARD_COSTS expects.
+        _calibrate()
+        info = _hook.info()
+        with open(out, "w") as f:
+            f.write(",".join("%.6f" % info[k] for k in _COST_KEYS) + "\n")
+        return 0
     if len(sys.argv) < 2:
         _fail("usage: ... <hooks/<tag>> <script> [args...]")
     script = os.path.abspath(sys.argv[1])
@@ -246,10 +277,7 @@ def _main():
     main.__spec__ = None
     sys.modules["__main__"] = main
 
-    _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
-                    _cal_cheap_loop if _hook.mechanism == "monitoring"
-                    else None,
-                    int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000))
+    _calibrate()
     status = 0
     try:
         _hook.run(code, main.__dict__)
