@@ -112,6 +112,23 @@ void cli_selection_release(struct cli_selection *sel);
 size_t cli_print_failures(const struct pg_results *r, const char *side);
 
 /*
+ * A measuring session over `sides`, reporting progress through c (which
+ * must outlive it); the order of sides within rounds is seeded by the
+ * clock.
+ */
+void cli_session_init(struct pg_session *s, const struct cli_common *c,
+		      const struct pg_suite *suite, const struct pg_python *py,
+		      struct pg_side *sides, size_t nsides);
+
+/*
+ * Measure every selected benchmark for `trials` rounds (0: the suite's
+ * trials), then end the progress display. Errors as
+ * pg_runner_bench_rounds.
+ */
+int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
+		    int trials);
+
+/*
  * Commit and dirty state of the tree at root; outside git (or in a
  * repository without commits) *commit_out is NULL.
  */

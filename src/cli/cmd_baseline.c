@@ -270,21 +270,10 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 		if ((rc = pg_runner_prepare(&b->suite, where)))
 			goto done;
 		struct pg_side side = {"head", where, &results};
-		struct pg_session session = {
-		    .suite = &b->suite,
-		    .py = &py,
-		    .sides = &side,
-		    .nsides = 1,
-		    .seed = (uint64_t)pg_clock_monotonic_ns(),
-		    .progress = cli_progress,
-		    .ctx = &b->common,
-		    .started_ns = pg_clock_monotonic_ns(),
-		};
-		for (size_t i = 0; i < sel.n && !rc; i++)
-			rc = pg_runner_bench_rounds(&session, sel.benches[i],
-						    trials ? trials
-							   : b->suite.trials);
-		cli_progress_done(&b->common);
+		struct pg_session session;
+		cli_session_init(&session, &b->common, &b->suite, &py, &side,
+				 1);
+		rc = cli_measure_all(&session, &sel, trials);
 		if (rc)
 			goto done;
 		if (cli_print_failures(&results, "baseline")) {

@@ -89,16 +89,8 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct pg_python *py, struct pg_side *sides,
 			size_t nsides, const struct pg_results *stored_base)
 {
-	struct pg_session session = {
-	    .suite = suite,
-	    .py = py,
-	    .sides = sides,
-	    .nsides = nsides,
-	    .seed = (uint64_t)pg_clock_monotonic_ns(),
-	    .progress = cli_progress,
-	    .ctx = &o->common,
-	    .started_ns = pg_clock_monotonic_ns(),
-	};
+	struct pg_session session;
+	cli_session_init(&session, &o->common, suite, py, sides, nsides);
 	int trials = o->trials ? o->trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;

@@ -111,20 +111,9 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	struct pg_side side = {"head", root, &results};
-	struct pg_session session = {
-	    .suite = &suite,
-	    .py = &py,
-	    .sides = &side,
-	    .nsides = 1,
-	    .seed = (uint64_t)pg_clock_monotonic_ns(),
-	    .progress = cli_progress,
-	    .ctx = &common,
-	    .started_ns = pg_clock_monotonic_ns(),
-	};
-	for (size_t i = 0; i < sel.n && !rc; i++)
-		rc = pg_runner_bench_rounds(&session, sel.benches[i],
-					    trials ? trials : suite.trials);
-	cli_progress_done(&common);
+	struct pg_session session;
+	cli_session_init(&session, &common, &suite, &py, &side, 1);
+	rc = cli_measure_all(&session, &sel, trials);
 	if (rc) {
 		exit_code = cli_fail(rc);
 		goto cleanup;

@@ -66,6 +66,32 @@ size_t cli_print_failures(const struct pg_results *r, const char *side)
 	return failed;
 }
 
+void cli_session_init(struct pg_session *s, const struct cli_common *c,
+		      const struct pg_suite *suite, const struct pg_python *py,
+		      struct pg_side *sides, size_t nsides)
+{
+	memset(s, 0, sizeof(*s));
+	s->suite = suite;
+	s->py = py;
+	s->sides = sides;
+	s->nsides = nsides;
+	s->seed = (uint64_t)pg_clock_monotonic_ns();
+	s->progress = cli_progress;
+	s->ctx = (void *)c;
+	s->started_ns = pg_clock_monotonic_ns();
+}
+
+int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
+		    int trials)
+{
+	int rc = 0;
+	for (size_t i = 0; i < sel->n && !rc; i++)
+		rc = pg_runner_bench_rounds(s, sel->benches[i],
+					    trials ? trials : s->suite->trials);
+	cli_progress_done(s->ctx);
+	return rc;
+}
+
 void cli_head_state(const char *root, char **commit_out, bool *dirty_out)
 {
 	*commit_out = NULL;
