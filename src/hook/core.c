@@ -572,6 +572,25 @@ static int assign_outputs(const struct pg_hook_core *core,
 	return 0;
 }
 
+/*
+ * Index of the pair (a, b) among the *n merged so far, adding it as index
+ * *n (and setting *fresh) when new; PG_HOOK_NONE when out of memory. For
+ * the write-time merging of edges and tree nodes whose functions share an
+ * output id.
+ */
+static uint32_t pair_index(struct pg_hook_map *m, uint32_t a, uint32_t b,
+			   uint32_t *n, int *fresh)
+{
+	uint64_t key = (uint64_t)a << 32 | b;
+	uint32_t j = map_get(m, key);
+	*fresh = j == PG_HOOK_NONE;
+	if (!*fresh)
+		return j;
+	if (map_put(m, key, *n))
+		return PG_HOOK_NONE;
+	return (*n)++;
+}
+
 static int write_edges(const struct pg_hook_summary *sum, const uint32_t *map,
 		       double npt, FILE *out)
 {
@@ -587,14 +606,13 @@ static int write_edges(const struct pg_hook_summary *sum, const uint32_t *map,
 	for (uint32_t i = 0; i < sum->nedges; i++) {
 		const struct pg_hook_edge *e = &sum->edges[i];
 		uint32_t c = map[e->caller], d = map[e->callee];
-		uint64_t key = (uint64_t)c << 32 | d;
-		uint32_t j = map_get(&m, key);
+		int fresh;
+		uint32_t j = pair_index(&m, c, d, &nm, &fresh);
 		if (j == PG_HOOK_NONE) {
-			if (map_put(&m, key, nm)) {
-				rc = -1;
-				goto done;
-			}
-			j = nm++;
+			rc = -1;
+			goto done;
+		}
+		if (fresh) {
 			merged[j].caller = c;
 			merged[j].callee = d;
 		}
@@ -641,14 +659,13 @@ static int write_nodes(const struct pg_hook_core *core,
 	for (uint32_t i = 1; i < core->nnodes; i++) {
 		const struct pg_hook_node *n = &core->nodes[i];
 		uint32_t p = to[n->parent], f = map[n->func];
-		uint64_t key = (uint64_t)p << 32 | f;
-		uint32_t j = map_get(&m, key);
+		int fresh;
+		uint32_t j = pair_index(&m, p, f, &nm, &fresh);
 		if (j == PG_HOOK_NONE) {
-			if (map_put(&m, key, nm)) {
-				rc = -1;
-				goto done;
-			}
-			j = nm++;
+			rc = -1;
+			goto done;
+		}
+		if (fresh) {
 			merged[j].parent = p;
 			merged[j].func = f;
 		}
