@@ -60,6 +60,14 @@ int pg_error_code(void);
 /* Forget the last error. */
 void pg_error_clear(void);
 
+/*
+ * A named fault-injection point for crash-consistency tests: when the
+ * environment variable PERFGUARD_FAULT equals `name`, print "perfguard:
+ * fault point <name> reached" on stderr and wait until killed; otherwise
+ * return at once. Never returns in the first case.
+ */
+void pg_fault_point(const char *name);
+
 /* ---- allocation ----------------------------------------------------- */
 
 /*

@@ -226,6 +226,7 @@ static int notes_update(struct pg_store *s, const char *key, const char *text)
 					 key);
 			break;
 		}
+		pg_fault_point("store-before-ref");
 		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
 						    1, &old, msg);
 		git_reference_free(ref);

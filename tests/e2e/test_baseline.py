@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 from pgtest import Case, PERFGUARD, PYTHON, git, run
@@ -160,9 +159,17 @@ class BaselineTests(Case):
         first = git(root, "rev-parse", "HEAD")
         self.assertExit(run(["baseline", "update"], cwd=root), 0)
         second = self.commit(root, {"app.py": APP.format(rounds=400)})
+        # The writer stops dead after writing the notes commit and before
+        # moving the ref; it is killed there, never on a clock.
+        env = dict(os.environ, PERFGUARD_FAULT="store-before-ref")
         p = subprocess.Popen([PERFGUARD, "baseline", "update"], cwd=root,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.0)
+                             env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        for line in p.stderr:
+            if "fault point store-before-ref reached" in line:
+                break
+        else:
+            self.fail("the writer never reached the fault point")
         p.kill()
         p.communicate()
         self.assertEqual(self.notes(root), {first})
