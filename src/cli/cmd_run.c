@@ -41,46 +41,68 @@ static void print_summary(const struct pg_results *r)
 	}
 }
 
-int cmd_run(int argc, char **argv)
+enum run_opt {
+	OPT_OUTPUT = CLI_OPT_ID_COMMAND,
+	OPT_BENCH,
+	OPT_TRIALS,
+};
+
+static const struct cli_opt run_options[] = {
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "results file (default\n"
+     ".perfguard/results/<commit>[-dirty].json)"},
+    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {0},
+};
+
+static const struct cli_opt_table run_table = {"Options:", run_options};
+
+static int cmd_run(int argc, char **argv);
+
+const struct cli_command cli_cmd_run = {
+    .name = "run",
+    .fn = cmd_run,
+    .summary = "run the suite on the working tree and save results",
+    .usage = "perfguard run [options]\n",
+    .tables = {&run_table, &cli_common_table},
+};
+
+static int cmd_run(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"bench", required_argument, NULL, 'b'},
-	    {"trials", required_argument, NULL, 't'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
 	struct cli_common common = {0};
 	struct pg_strvec names = {0};
-	const char *output = NULL;
-	int trials = 0, c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) < 0)
-			return cli_fail(rc);
+	const char *output = NULL, *arg;
+	int trials = 0, id, rc;
+	struct cli_opt_parser p;
+	cli_opt_parser_init(&p, &cli_cmd_run);
+	while ((id = cli_opt_parser_next(&p, argc, argv, &arg)) !=
+	       CLI_OPT_DONE) {
+		if ((rc = cli_common_option(id, arg, &common)) < 0)
+			goto bad_option;
 		if (rc)
 			continue;
-		switch (c) {
-		case 'o':
-			output = optarg;
+		switch (id) {
+		case OPT_OUTPUT:
+			output = arg;
 			break;
-		case 'b':
-			pg_strvec_push(&names, optarg);
+		case OPT_BENCH:
+			pg_strvec_push(&names, arg);
 			break;
-		case 't':
-			if ((rc = cli_parse_count("--trials", optarg, 1,
-						  &trials)))
-				return cli_fail(rc);
+		case OPT_TRIALS:
+			if ((rc = cli_parse_count("--trials", arg, 1, &trials)))
+				goto bad_option;
 			break;
 		default:
-			pg_strvec_release(&names);
-			return cli_usage_error("see `perfguard help run`");
+			rc =
+			    pg_error_set(PG_EUSAGE, "see `perfguard help run`");
+			goto bad_option;
 		}
 	}
+	cli_opt_parser_release(&p);
 	if (common.help) {
 		pg_strvec_release(&names);
-		cli_print_help("run", stdout);
+		cli_command_print_help(&cli_cmd_run, stdout);
 		return PG_EXIT_OK;
 	}
 	if (optind < argc) {
@@ -141,4 +163,8 @@ cleanup:
 	pg_suite_release(&suite);
 	pg_strvec_release(&names);
 	return exit_code;
+bad_option:
+	cli_opt_parser_release(&p);
+	pg_strvec_release(&names);
+	return cli_fail(rc);
 }
