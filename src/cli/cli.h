@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "perfguard/git.h"
-#include "perfguard/profile.h"
+#include "perfguard/results.h"
 #include "perfguard/runner.h"
 #include "perfguard/store.h"
 #include "perfguard/suite.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "perfguard/report.h"
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 
 static const struct cli_opt report_options[] = {
     {CLI_OPT_JUNIT, "junit", 0, "FILE", "JUnit XML report"},

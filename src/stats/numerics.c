@@ -13,6 +13,7 @@
  * used whatever was asked. NaNs in the input are not supported.
  */
 #include "perfguard/stats.h"
+#include "perfguard/util.h"
 
 #include <math.h>
 #include <stdlib.h>
