@@ -188,16 +188,17 @@ const struct cli_command cli_cmd_baseline = {
 
 /* The options of `baseline update`. */
 struct update_opts {
+	struct cli_common *common;
 	const char *commit_rev, *from, *remote;
 	bool allow_dirty;
 	int trials;
 	struct pg_strvec names;
 };
 
-static int update_option(int id, const char *arg, struct cli_common *common,
-			 struct update_opts *o)
+static int update_option(int id, const char *arg, void *ctx)
 {
-	int rc = cli_common_option(id, arg, common);
+	struct update_opts *o = ctx;
+	int rc = cli_common_option(id, arg, o->common);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	switch (id) {
@@ -225,15 +226,8 @@ static int update_option(int id, const char *arg, struct cli_common *common,
 
 static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 {
-	struct update_opts o = {0};
-	struct cli_opt_parser p;
-	const char *arg;
-	int id, rc = 0;
-	cli_opt_parser_init(&p, &update_command);
-	while (!rc &&
-	       (id = cli_opt_parser_next(&p, argc, argv, &arg)) != CLI_OPT_DONE)
-		rc = update_option(id, arg, &b->common, &o);
-	cli_opt_parser_release(&p);
+	struct update_opts o = {.common = &b->common};
+	int rc = cli_opt_parse(&update_command, argc, argv, update_option, &o);
 	if (rc) {
 		pg_strvec_release(&o.names);
 		return rc;
@@ -367,6 +361,25 @@ out:
 	return rc;
 }
 
+/* Where simple_option puts what it parses. */
+struct simple_opts {
+	struct cli_common *common;
+	int *limit, *keep;
+};
+
+static int simple_option(int id, const char *arg, void *ctx)
+{
+	struct simple_opts *o = ctx;
+	int rc = cli_common_option(id, arg, o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (id == OPT_LIMIT && o->limit)
+		return cli_parse_count("--limit", arg, 1, o->limit);
+	if (id == OPT_KEEP && o->keep)
+		return cli_parse_count("--keep", arg, 0, o->keep);
+	return pg_error_set(PG_EUSAGE, "see `perfguard help baseline`");
+}
+
 /*
  * The options of a subcommand other than update: common ones, --limit
  * (list) and --keep (prune); with --help, print the help (the caller
@@ -375,23 +388,8 @@ out:
 static int simple_args(struct baseline_ctx *b, const struct cli_command *sub,
 		       int argc, char **argv, int *limit, int *keep)
 {
-	struct cli_opt_parser p;
-	const char *arg;
-	int id, rc = 0;
-	cli_opt_parser_init(&p, sub);
-	while (!rc && (id = cli_opt_parser_next(&p, argc, argv, &arg)) !=
-			  CLI_OPT_DONE) {
-		if ((rc = cli_common_option(id, arg, &b->common)))
-			rc = rc < 0 ? rc : 0;
-		else if (id == OPT_LIMIT && limit)
-			rc = cli_parse_count("--limit", arg, 1, limit);
-		else if (id == OPT_KEEP && keep)
-			rc = cli_parse_count("--keep", arg, 0, keep);
-		else
-			rc = pg_error_set(PG_EUSAGE,
-					  "see `perfguard help baseline`");
-	}
-	cli_opt_parser_release(&p);
+	struct simple_opts o = {&b->common, limit, keep};
+	int rc = cli_opt_parse(sub, argc, argv, simple_option, &o);
 	if (!rc && b->common.help)
 		cli_command_print_help(&cli_cmd_baseline, stdout);
 	return rc;

@@ -71,8 +71,9 @@ static int parse_baseline_mode(const char *arg, enum baseline_mode *out)
 	return 0;
 }
 
-static int parse_option(int id, const char *arg, struct check_opts *o)
+static int parse_option(int id, const char *arg, void *ctx)
 {
+	struct check_opts *o = ctx;
 	int rc;
 	if ((rc = cli_common_option(id, arg, &o->common)) ||
 	    (rc = cli_report_option(id, arg, &o->report)))
@@ -95,14 +96,7 @@ static int parse_option(int id, const char *arg, struct check_opts *o)
 
 static int parse_args(int argc, char **argv, struct check_opts *o)
 {
-	struct cli_opt_parser p;
-	const char *arg;
-	int id, rc = 0;
-	cli_opt_parser_init(&p, &cli_cmd_check);
-	while (!rc &&
-	       (id = cli_opt_parser_next(&p, argc, argv, &arg)) != CLI_OPT_DONE)
-		rc = parse_option(id, arg, o);
-	cli_opt_parser_release(&p);
+	int rc = cli_opt_parse(&cli_cmd_check, argc, argv, parse_option, o);
 	if (rc)
 		return rc;
 	if (optind < argc)

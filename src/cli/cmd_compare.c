@@ -40,34 +40,30 @@ const struct cli_command cli_cmd_compare = {
     .tables = {&cli_report_table, &cli_common_table},
 };
 
-/* Options into common and report; PG_EUSAGE for an unknown one. */
-static int parse_args(int argc, char **argv, struct cli_common *common,
-		      struct cli_report_opts *report)
+/* What compare's options ask for. */
+struct compare_opts {
+	struct cli_common common;
+	struct cli_report_opts report;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	struct cli_opt_parser p;
-	const char *arg;
-	int id, rc = 0;
-	cli_opt_parser_init(&p, &cli_cmd_compare);
-	while (!rc && (id = cli_opt_parser_next(&p, argc, argv, &arg)) !=
-			  CLI_OPT_DONE) {
-		if ((rc = cli_common_option(id, arg, common)) ||
-		    (rc = cli_report_option(id, arg, report)))
-			rc = rc < 0 ? rc : 0;
-		else
-			rc = pg_error_set(PG_EUSAGE,
-					  "see `perfguard help compare`");
-	}
-	cli_opt_parser_release(&p);
-	return rc;
+	struct compare_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_report_option(id, arg, &o->report)))
+		return rc < 0 ? rc : 0;
+	return pg_error_set(PG_EUSAGE, "see `perfguard help compare`");
 }
 
 static int cmd_compare(int argc, char **argv)
 {
-	struct cli_common common = {0};
-	struct cli_report_opts report = {.annotations = -1};
-	int rc = parse_args(argc, argv, &common, &report);
+	struct compare_opts o = {.report.annotations = -1};
+	int rc = cli_opt_parse(&cli_cmd_compare, argc, argv, parse_option, &o);
 	if (rc)
 		return cli_fail(rc);
+	struct cli_common common = o.common;
+	struct cli_report_opts report = o.report;
 	if (common.help) {
 		cli_command_print_help(&cli_cmd_compare, stdout);
 		return PG_EXIT_OK;

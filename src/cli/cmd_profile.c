@@ -123,8 +123,9 @@ struct profile_opts {
 	const char *format_name, *output, *python;
 };
 
-static int parse_option(int id, const char *arg, struct profile_opts *o)
+static int parse_option(int id, const char *arg, void *ctx)
 {
+	struct profile_opts *o = ctx;
 	int rc = cli_common_option(id, arg, &o->common);
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -149,19 +150,6 @@ static int parse_option(int id, const char *arg, struct profile_opts *o)
 	}
 }
 
-static int parse_args(int argc, char **argv, struct profile_opts *o)
-{
-	struct cli_opt_parser p;
-	const char *arg;
-	int id, rc = 0;
-	cli_opt_parser_init(&p, &cli_cmd_profile);
-	while (!rc &&
-	       (id = cli_opt_parser_next(&p, argc, argv, &arg)) != CLI_OPT_DONE)
-		rc = parse_option(id, arg, o);
-	cli_opt_parser_release(&p);
-	return rc;
-}
-
 static int cmd_profile(int argc, char **argv)
 {
 	struct profile_opts opts = {
@@ -171,7 +159,8 @@ static int cmd_profile(int argc, char **argv)
 	    .format = FMT_TEXT,
 	    .python = "python3",
 	};
-	int rc = parse_args(argc, argv, &opts);
+	int rc =
+	    cli_opt_parse(&cli_cmd_profile, argc, argv, parse_option, &opts);
 	if (rc)
 		return cli_fail(rc);
 	struct cli_common common = opts.common;

@@ -68,38 +68,46 @@ const struct cli_command cli_cmd_run = {
     .tables = {&run_table, &cli_common_table},
 };
 
+/* What run's options ask for. */
+struct run_opts {
+	struct cli_common common;
+	struct pg_strvec names;
+	const char *output;
+	int trials;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct run_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_BENCH:
+		pg_strvec_push(&o->names, arg);
+		return 0;
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help run`");
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
-	struct cli_common common = {0};
-	struct pg_strvec names = {0};
-	const char *output = NULL, *arg;
-	int trials = 0, id, rc;
-	struct cli_opt_parser p;
-	cli_opt_parser_init(&p, &cli_cmd_run);
-	while ((id = cli_opt_parser_next(&p, argc, argv, &arg)) !=
-	       CLI_OPT_DONE) {
-		if ((rc = cli_common_option(id, arg, &common)) < 0)
-			goto bad_option;
-		if (rc)
-			continue;
-		switch (id) {
-		case OPT_OUTPUT:
-			output = arg;
-			break;
-		case OPT_BENCH:
-			pg_strvec_push(&names, arg);
-			break;
-		case OPT_TRIALS:
-			if ((rc = cli_parse_count("--trials", arg, 1, &trials)))
-				goto bad_option;
-			break;
-		default:
-			rc =
-			    pg_error_set(PG_EUSAGE, "see `perfguard help run`");
-			goto bad_option;
-		}
+	struct run_opts o = {0};
+	int rc = cli_opt_parse(&cli_cmd_run, argc, argv, parse_option, &o);
+	struct cli_common common = o.common;
+	struct pg_strvec names = o.names;
+	const char *output = o.output;
+	int trials = o.trials;
+	if (rc) {
+		pg_strvec_release(&names);
+		return cli_fail(rc);
 	}
-	cli_opt_parser_release(&p);
 	if (common.help) {
 		pg_strvec_release(&names);
 		cli_command_print_help(&cli_cmd_run, stdout);
@@ -163,8 +171,4 @@ cleanup:
 	pg_suite_release(&suite);
 	pg_strvec_release(&names);
 	return exit_code;
-bad_option:
-	cli_opt_parser_release(&p);
-	pg_strvec_release(&names);
-	return cli_fail(rc);
 }

@@ -22,8 +22,17 @@ static size_t count_rows(const struct cli_command *cmd)
 	return n;
 }
 
-void cli_opt_parser_init(struct cli_opt_parser *p,
-			 const struct cli_command *cmd)
+/* getopt_long's view of a command's tables. */
+struct parser {
+	const struct cli_command *cmd;
+	struct option *longopts;
+	char *shortopts;
+};
+
+/* No more options: optind is the first operand. */
+#define DONE (-1)
+
+static void parser_init(struct parser *p, const struct cli_command *cmd)
 {
 	size_t n = count_rows(cmd);
 	p->cmd = cmd;
@@ -50,7 +59,7 @@ void cli_opt_parser_init(struct cli_opt_parser *p,
 	optind = 1;
 }
 
-void cli_opt_parser_release(struct cli_opt_parser *p)
+static void parser_release(struct parser *p)
 {
 	free(p->longopts);
 	free(p->shortopts);
@@ -69,16 +78,31 @@ static int short_id(const struct cli_command *cmd, int c)
 	return CLI_OPT_UNKNOWN;
 }
 
-int cli_opt_parser_next(struct cli_opt_parser *p, int argc, char **argv,
-			const char **arg)
+/* The next option's row id and argument, DONE or CLI_OPT_UNKNOWN. */
+static int parser_next(struct parser *p, int argc, char **argv,
+		       const char **arg)
 {
 	int c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
 	*arg = optarg;
 	if (c == -1)
-		return CLI_OPT_DONE;
+		return DONE;
 	if (c >= CLI_OPT_ID_COMMAND)
 		return c;
 	return short_id(p->cmd, c);
+}
+
+int cli_opt_parse(const struct cli_command *cmd, int argc, char **argv,
+		  int (*on_option)(int id, const char *arg, void *ctx),
+		  void *ctx)
+{
+	struct parser p;
+	const char *arg;
+	int id, rc = 0;
+	parser_init(&p, cmd);
+	while (!rc && (id = parser_next(&p, argc, argv, &arg)) != DONE)
+		rc = on_option(id, arg, ctx);
+	parser_release(&p);
+	return rc;
 }
 
 static void print_row(const struct cli_opt *o, FILE *f)

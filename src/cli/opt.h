@@ -6,14 +6,15 @@
  * shared ones (cli_report_table for check/compare, cli_common_table for
  * every command). Each row names an option once: its id (an enum value,
  * never a bare number), long name, short letter, argument name and help
- * line. cli_opt_parser turns the tables into getopt_long's arrays and
- * returns row ids; cli_command_print_help prints the same rows.
+ * line. cli_opt_parse turns the tables into getopt_long's arrays and
+ * hands each option's row id to the command; cli_command_print_help
+ * prints the same rows.
  *
  * Adding an option to a command:
  *   1. add an id to the command's `enum <cmd>_opt` (its first member is
  *      CLI_OPT_ID_COMMAND, so ids never collide with letters or '?');
  *   2. add a row to the command's `static const struct cli_opt` table;
- *   3. handle the id in the command's parse loop;
+ *   3. handle the id in the command's option callback (parse_option);
  *   4. mention it in README.md (tests/e2e/test_cli.py checks help and
  *      README list every option the tables accept).
  * Adding a command: src/cli/cmd_<name>.c with its enum, table and
@@ -28,7 +29,7 @@
 #ifndef PG_CLI_OPT_H
 #define PG_CLI_OPT_H
 
-#include <getopt.h>
+#include <getopt.h> /* optind: the first operand after parsing */
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -39,16 +40,15 @@ enum {
 	CLI_OPT_ID_COMMON = 0x300,
 };
 
-/* What cli_opt_parser_next returns besides row ids. */
-enum {
-	CLI_OPT_DONE = -1, /* no more options; optind is the first operand */
-	CLI_OPT_UNKNOWN = '?', /* unknown option or missing argument (getopt
-				  printed why) */
-};
+/*
+ * The id cli_opt_parse passes for an unknown option or a missing argument
+ * (getopt printed why).
+ */
+enum { CLI_OPT_UNKNOWN = '?' };
 
 /* One option: a row of a table. Tables end with a row whose name is NULL. */
 struct cli_opt {
-	int id;		  /* returned by cli_opt_parser_next */
+	int id;		  /* what cli_opt_parse passes for it */
 	const char *name; /* long name without "--" */
 	char short_name;  /* '\0' when the option has no short form */
 	const char *arg;  /* argument's name in help ("N"); NULL: a flag */
@@ -76,24 +76,15 @@ struct cli_command {
 	const struct cli_command *const *subs;
 };
 
-/* getopt_long's view of a command's tables. */
-struct cli_opt_parser {
-	const struct cli_command *cmd;
-	struct option *longopts;
-	char *shortopts;
-};
-
-/* Build the parser of cmd's tables and reset getopt (optind = 1). */
-void cli_opt_parser_init(struct cli_opt_parser *p,
-			 const struct cli_command *cmd);
-void cli_opt_parser_release(struct cli_opt_parser *p);
-
 /*
- * The next option of argv: its row id with *arg its argument (or NULL),
- * CLI_OPT_DONE after the last option, CLI_OPT_UNKNOWN for an unknown one.
+ * Parse argv's options with cmd's tables: on_option(id, arg, ctx) for each
+ * option (CLI_OPT_UNKNOWN included) until one returns non-zero. Returns
+ * that, or 0 when every option was taken; optind is then the first
+ * operand.
  */
-int cli_opt_parser_next(struct cli_opt_parser *p, int argc, char **argv,
-			const char **arg);
+int cli_opt_parse(const struct cli_command *cmd, int argc, char **argv,
+		  int (*on_option)(int id, const char *arg, void *ctx),
+		  void *ctx);
 
 /*
  * Print cmd's help to f: summary, usage, notes, then every table of the
