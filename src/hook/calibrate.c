@@ -27,14 +27,22 @@ struct cal_run {
 	double inner;	 /* raw inclusive ticks per call of the target */
 };
 
+/* The thread's CPU time in ticks: loop times exclude the time another
+ * process held the CPU. */
+static int64_t cpu_ticks(void)
+{
+	return (int64_t)((double)pg_hook_thread_cpu_ns() /
+			 pg_hook.timer.ns_per_tick);
+}
+
 /* One measurement: fn(n) timed without and with events. The target is
  * the node below the loop with the most calls + resumes. */
 static int calibrate_once(PyObject *fn, PyObject *n, struct cal_run *out)
 {
 	pg_hook_core_reset(&pg_hook.core);
-	int64_t t = pg_hook_ticks(&pg_hook.timer);
+	int64_t t = cpu_ticks();
 	PyObject *res = PyObject_CallOneArg(fn, n);
-	out->off = pg_hook_ticks(&pg_hook.timer) - t;
+	out->off = cpu_ticks() - t;
 	if (!res)
 		return -1;
 	Py_DECREF(res);
@@ -45,9 +53,9 @@ static int calibrate_once(PyObject *fn, PyObject *n, struct cal_run *out)
 	struct pg_hook_thread *th = thread_get();
 	pg_hook.slow_path = 0;
 	int64_t ovh0 = th ? th->ovh_fp : 0;
-	t = pg_hook_ticks(&pg_hook.timer);
+	t = cpu_ticks();
 	res = PyObject_CallOneArg(fn, n);
-	int64_t on = pg_hook_ticks(&pg_hook.timer) - t;
+	int64_t on = cpu_ticks() - t;
 	pg_hook_disable();
 	if (!res)
 		return -1;
@@ -76,38 +84,59 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+/* The q-quantile (0..1) of v[0..n-1], sorting v. */
+static double quantile(double *v, int n, double q)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double x = q * (n - 1);
+	int i = (int)x;
+	return i + 1 < n ? v[i] + (x - i) * (v[i + 1] - v[i]) : v[n - 1];
 }
 
-#define CAL_ROUNDS 9
+/*
+ * Rounds per loop, and the quantile of the per-round estimates kept. Many
+ * short rounds (n / CAL_SPLIT calls each, a fraction of a millisecond)
+ * rather than a few long ones: on a loaded machine another process takes
+ * the CPU for milliseconds at a time, and a round it lands in is inflated
+ * by all of it. Such rounds are the minority, and inflated only: the
+ * lower quartile ignores them where a median of long rounds did not
+ * (~180 ns per event instead of ~17 with three busy processes).
+ */
+#define CAL_ROUNDS 31
+#define CAL_SPLIT  8
+#define CAL_Q	   0.25
 
 /*
  * Calibrate one loop: per round, the added cost per pair (the cheap events
  * charged at cheap_cost each) and the inner part. The "off" time is the
  * minimum over rounds (other processes can only inflate it), the "on"
- * estimates are medians (robust both ways). *spread receives the
+ * estimates are the lower quartile over rounds. *spread receives the
  * interquartile range of the per-round pair cost.
  */
-static int calibrate_loop(PyObject *fn, PyObject *n, double cheap_cost,
+static int calibrate_loop(PyObject *fn, long n, double cheap_cost,
 			  int cheap_only, double *pair, double *inner,
 			  double *spread)
 {
 	struct cal_run r[CAL_ROUNDS];
 	double p[CAL_ROUNDS], in[CAL_ROUNDS];
 	int64_t off = INT64_MAX;
+	long per = n / CAL_SPLIT > 100 ? n / CAL_SPLIT : 100;
+	PyObject *arg = PyLong_FromLong(per);
+	if (!arg)
+		return -1;
 	for (int i = -1; i < CAL_ROUNDS; i++) {
 		struct cal_run x;
-		if (calibrate_once(fn, n, &x))
+		if (calibrate_once(fn, arg, &x)) {
+			Py_DECREF(arg);
 			return -1;
+		}
 		if (i < 0)
 			continue; /* warm-up: instrumentation, caches */
 		r[i] = x;
 		if (x.off < off)
 			off = x.off;
 	}
+	Py_DECREF(arg);
 	for (int i = 0; i < CAL_ROUNDS; i++) {
 		double extra = (double)(r[i].on - off);
 		if (cheap_only) {
@@ -118,9 +147,9 @@ static int calibrate_loop(PyObject *fn, PyObject *n, double cheap_cost,
 		}
 		in[i] = r[i].inner;
 	}
-	*pair = median(p, CAL_ROUNDS);
-	*inner = median(in, CAL_ROUNDS);
-	*spread = p[CAL_ROUNDS * 3 / 4] - p[CAL_ROUNDS / 4];
+	*pair = quantile(p, CAL_ROUNDS, CAL_Q);
+	*spread = quantile(p, CAL_ROUNDS, 0.75) - *pair;
+	*inner = quantile(in, CAL_ROUNDS, CAL_Q);
 	if (*pair < 0)
 		*pair = 0;
 	if (*inner > *pair)
@@ -150,9 +179,10 @@ static void set_costs(const double *pair, const double *inner, double cheap)
  */
 PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 {
-	PyObject *loops[PG_HOOK_NKINDS], *cheap_loop, *n;
+	PyObject *loops[PG_HOOK_NKINDS], *cheap_loop;
+	long n;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "OOOOO", &loops[PG_HOOK_KIND_PY],
+	if (!PyArg_ParseTuple(args, "OOOOl", &loops[PG_HOOK_KIND_PY],
 			      &loops[PG_HOOK_KIND_C], &loops[PG_HOOK_KIND_GEN],
 			      &cheap_loop, &n) ||
 	    pg_hook_ensure_core())

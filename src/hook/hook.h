@@ -125,6 +125,9 @@ struct pg_hook_thread *pg_hook_thread_slow(void) PG_HIDDEN;
 /* cpu mode: a long interval ended at t0; exclude the time not running. */
 void pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
+/* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */
+int64_t pg_hook_thread_cpu_ns(void) PG_HIDDEN;
+
 /* Start th's cpu-mode checkpoint at clock time t0. */
 void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 

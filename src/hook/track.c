@@ -23,7 +23,7 @@ __thread struct pg_hook_thread *pg_hook_tls
 
 /* ---- cpu mode -------------------------------------------------------------- */
 
-static int64_t thread_cpu_ns(void)
+int64_t pg_hook_thread_cpu_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -34,7 +34,7 @@ void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 {
 	th->last_ticks = t0;
 	th->ckpt_wall_ns = pg_hook_mono_ns();
-	th->ckpt_cpu_ns = thread_cpu_ns();
+	th->ckpt_cpu_ns = pg_hook_thread_cpu_ns();
 }
 
 /*
@@ -44,7 +44,7 @@ void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 void __attribute__((noinline))
 pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 {
-	int64_t wall = pg_hook_mono_ns(), cpu = thread_cpu_ns();
+	int64_t wall = pg_hook_mono_ns(), cpu = pg_hook_thread_cpu_ns();
 	int64_t lost_ns = (wall - th->ckpt_wall_ns) - (cpu - th->ckpt_cpu_ns);
 	int64_t gap = t0 - th->last_ticks;
 	int64_t lost = (int64_t)((double)lost_ns / pg_hook.timer.ns_per_tick);
