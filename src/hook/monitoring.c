@@ -109,21 +109,28 @@ static inline void cheap_event(void)
 	}
 }
 
-/* CALL(code, offset, callable, arg0). */
-static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
+/* The C function a CALL / C_RETURN / C_RAISE event is about, or NULL
+ * when the event is not timed (then charged as a cheap event, unless it is
+ * about one of our own functions). */
+static inline PyMethodDef *c_event_def(PyObject *const *a, Py_ssize_t n)
 {
 	int own = 0;
-	(void)m;
 	if (!pg_hook.active || n < 3)
-		Py_RETURN_NONE;
+		return NULL;
 	PyMethodDef *ml = call_def(a[2], &own);
-	if (!ml) {
-		/* A Python callee (it gets PY_START): no clock read here, the
-		 * commonest event on call-heavy code. */
-		if (!own)
-			cheap_event();
+	if (!ml && !own)
+		cheap_event();
+	return ml;
+}
+
+/* CALL(code, offset, callable, arg0). A Python callee (it gets PY_START)
+ * reads no clock here: the commonest event on call-heavy code. */
+static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	PyMethodDef *ml = c_event_def(a, n);
+	if (!ml)
 		Py_RETURN_NONE;
-	}
 	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	struct pg_hook_thread *th = thread_get();
 	if (th) {
@@ -137,18 +144,10 @@ static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
 static PyObject *cb_c_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
-	int own = 0;
 	(void)m;
-	if (!pg_hook.active || n < 3)
-		Py_RETURN_NONE;
-	PyMethodDef *ml = call_def(a[2], &own);
-	if (!ml) {
-		if (!own)
-			cheap_event();
-		Py_RETURN_NONE;
-	}
-	struct pg_hook_thread *th = thread_get();
-	if (th) {
+	PyMethodDef *ml = c_event_def(a, n);
+	struct pg_hook_thread *th;
+	if (ml && (th = thread_get())) {
 		th->events++;
 		leave(th, ml, t0);
 	}
