@@ -137,6 +137,62 @@ static bool valid_ref(const char *r)
 	return true;
 }
 
+/* Which store keys were given, and where, for the checks across them. */
+struct store_seen {
+	bool kind, ref, path;
+	yaml_mark_t ref_mark, path_mark;
+};
+
+/* The value of store key idx (its key at km), into the suite. */
+static int parse_store_value(struct ctx *c, enum store_key idx, yaml_mark_t km,
+			     struct store_seen *seen)
+{
+	struct pg_suite *s = c->s;
+	char buf[GOT_BYTES];
+	int rc;
+	switch (idx) {
+	case S_KIND:
+		if ((rc = suite_want_scalar(c, "kind", "git-notes or dir")))
+			return rc;
+		if (suite_seq(c, "git-notes"))
+			s->store_kind = PG_STORE_GIT_NOTES;
+		else if (suite_seq(c, "dir"))
+			s->store_kind = PG_STORE_DIR;
+		else
+			return suite_fail(c, c->ev.start_mark,
+					  "'kind' must be git-notes or dir, "
+					  "got %s",
+					  suite_got(c, buf));
+		seen->kind = true;
+		return 0;
+	case S_REF:
+		seen->ref_mark = km;
+		seen->ref = true;
+		if ((rc = suite_get_string(c, "ref", false, &s->store_ref)))
+			return rc;
+		if (!valid_ref(s->store_ref))
+			return suite_fail(c, c->ev.start_mark,
+					  "'ref' must be a git ref name under "
+					  "refs/, e.g. refs/notes/perfguard, "
+					  "got %s",
+					  suite_got(c, buf));
+		return 0;
+	case S_PATH:
+		seen->path_mark = km;
+		seen->path = true;
+		if ((rc = suite_get_string(c, "path", false, &s->store_path)))
+			return rc;
+		if (!s->store_path[0])
+			return suite_fail(c, c->ev.start_mark,
+					  "'path' must not be empty");
+		return 0;
+	case S_N:
+		break;
+	}
+	return 0;
+}
+
+/* store: its keys, then that they fit the kind. */
 static int parse_store(struct ctx *c)
 {
 	struct pg_suite *s = c->s;
@@ -145,76 +201,32 @@ static int parse_store(struct ctx *c)
 				    "refs/notes/perfguard}");
 	if (rc)
 		return rc;
-	yaml_mark_t store_mark = c->ev.start_mark, ref_mark, path_mark;
+	yaml_mark_t store_mark = c->ev.start_mark;
 	int first[S_N] = {0};
-	bool have_kind = false, have_ref = false, have_path = false;
-	char buf[GOT_BYTES];
+	struct store_seen seen = {0};
 	for (;;) {
 		int idx;
 		yaml_mark_t km;
 		rc = suite_read_key(c, &store_keys, first, &idx, &km);
 		if (rc == 1)
 			break;
-		if (rc)
+		if (rc ||
+		    (rc = parse_store_value(c, (enum store_key)idx, km, &seen)))
 			return rc;
-		switch ((enum store_key)idx) {
-		case S_KIND:
-			rc = suite_want_scalar(c, "kind", "git-notes or dir");
-			if (rc)
-				return rc;
-			if (suite_seq(c, "git-notes"))
-				s->store_kind = PG_STORE_GIT_NOTES;
-			else if (suite_seq(c, "dir"))
-				s->store_kind = PG_STORE_DIR;
-			else
-				return suite_fail(
-				    c, c->ev.start_mark,
-				    "'kind' must be git-notes or dir, "
-				    "got %s",
-				    suite_got(c, buf));
-			have_kind = true;
-			break;
-		case S_REF:
-			ref_mark = km;
-			have_ref = true;
-			rc = suite_get_string(c, "ref", false, &s->store_ref);
-			if (rc)
-				return rc;
-			if (!valid_ref(s->store_ref))
-				return suite_fail(
-				    c, c->ev.start_mark,
-				    "'ref' must be a git ref name under "
-				    "refs/, e.g. refs/notes/perfguard, "
-				    "got %s",
-				    suite_got(c, buf));
-			break;
-		case S_PATH:
-			path_mark = km;
-			have_path = true;
-			rc = suite_get_string(c, "path", false, &s->store_path);
-			if (rc)
-				return rc;
-			if (!s->store_path[0])
-				return suite_fail(c, c->ev.start_mark,
-						  "'path' must not be empty");
-			break;
-		case S_N:
-			break;
-		}
 	}
-	if (!have_kind)
+	if (!seen.kind)
 		return suite_fail(
 		    c, store_mark,
 		    "'store' needs a 'kind': git-notes (with 'ref') or "
 		    "dir (with 'path')");
-	if (have_ref && s->store_kind != PG_STORE_GIT_NOTES)
+	if (seen.ref && s->store_kind != PG_STORE_GIT_NOTES)
 		return suite_fail(
-		    c, ref_mark,
+		    c, seen.ref_mark,
 		    "'ref' applies to kind git-notes only; kind dir "
 		    "takes 'path'");
-	if (have_path && s->store_kind != PG_STORE_DIR)
+	if (seen.path && s->store_kind != PG_STORE_DIR)
 		return suite_fail(
-		    c, path_mark,
+		    c, seen.path_mark,
 		    "'path' applies to kind dir only; kind git-notes "
 		    "takes 'ref'");
 	return 0;
@@ -300,10 +312,98 @@ static int parse_env(struct ctx *c, struct pg_bench *b)
 	return rc;
 }
 
+/* A benchmark's name: well-formed and not taken by an earlier one. */
+static int parse_bench_name(struct ctx *c, struct pg_bench *b)
+{
+	char buf[GOT_BYTES];
+	int rc = suite_want_scalar(c, "name", "a name");
+	if (rc)
+		return rc;
+	if (!valid_bench_name(suite_sval(c), suite_slen(c)))
+		return suite_fail(c, c->ev.start_mark,
+				  "benchmark 'name' must be 1 to %d characters "
+				  "of [A-Za-z0-9_.-], got %s",
+				  MAX_NAME_LEN, suite_got(c, buf));
+	b->name = pg_strndup(suite_sval(c), suite_slen(c));
+	size_t line;
+	if (pg_map_get(&c->bench_lines, b->name, &line))
+		return suite_fail(c, c->ev.start_mark,
+				  "duplicate benchmark name '%s' (first "
+				  "defined at line %zu)",
+				  b->name, line);
+	pg_map_put(&c->bench_lines, b->name, c->ev.start_mark.line + 1);
+	return 0;
+}
+
+/*
+ * A benchmark's script: a non-empty path relative to the repository
+ * root, naming a file when the load checks scripts.
+ */
+static int parse_bench_script(struct ctx *c, struct pg_bench *b)
+{
+	char buf[GOT_BYTES];
+	int rc = suite_get_string(c, "script", false, &b->script);
+	if (rc)
+		return rc;
+	if (!b->script[0])
+		return suite_fail(c, c->ev.start_mark,
+				  "'script' must not be empty");
+	if (b->script[0] == '/')
+		return suite_fail(c, c->ev.start_mark,
+				  "'script' must be relative to the repository "
+				  "root, got %s",
+				  suite_got(c, buf));
+	if (!c->check_scripts)
+		return 0;
+	char *p = pg_path_join(c->s->root, b->script);
+	bool exists = pg_path_exists(p);
+	bool dir = exists && pg_path_is_dir(p);
+	if (!exists || dir)
+		rc = suite_fail(c, c->ev.start_mark,
+				"script '%s' %s (looked for %s; scripts are "
+				"relative to the repository root)",
+				b->script, dir ? "is a directory" : "not found",
+				p);
+	free(p);
+	return rc;
+}
+
+/* The value of benchmark key idx, into b (and what it set, into x). */
+static int parse_bench_value(struct ctx *c, enum bench_key idx,
+			     struct pg_bench *b, struct bench_extra *x)
+{
+	switch (idx) {
+	case B_NAME:
+		return parse_bench_name(c, b);
+	case B_SCRIPT:
+		return parse_bench_script(c, b);
+	case B_ARGS:
+		return suite_get_strlist(c, "args", "a string", "strings",
+					 false, &b->args);
+	case B_ENV:
+		return parse_env(c, b);
+	case B_WALL:
+		return suite_get_bool(c, "wall", &b->wall);
+	case B_THRESHOLDS:
+		return parse_thresholds(c, &b->thresholds, &x->thr_set);
+	case B_TRACK:
+		x->track_set = true;
+		return suite_get_strlist(c, "track", "a non-empty glob pattern",
+					 "glob patterns", true, &b->track);
+	case B_IGNORE:
+		return suite_get_strlist(c, "ignore",
+					 "a non-empty glob pattern",
+					 "glob patterns", true, &b->ignore);
+	case B_N:
+		break;
+	}
+	return 0;
+}
+
+/* One benchmark mapping: its keys, then the two it must have. */
 static int parse_bench(struct ctx *c)
 {
 	struct pg_suite *s = c->s;
-	char buf[GOT_BYTES];
 	yaml_mark_t mark = c->ev.start_mark;
 	struct pg_bench nb = {0};
 	struct bench_extra ne = {0};
@@ -316,97 +416,13 @@ static int parse_bench(struct ctx *c)
 
 	int first[B_N] = {0};
 	for (;;) {
-		int idx, rc;
+		int idx;
 		yaml_mark_t km;
-		rc = suite_read_key(c, &bench_keys, first, &idx, &km);
+		int rc = suite_read_key(c, &bench_keys, first, &idx, &km);
 		if (rc == 1)
 			break;
-		if (rc)
-			return rc;
-		switch ((enum bench_key)idx) {
-		case B_NAME: {
-			rc = suite_want_scalar(c, "name", "a name");
-			if (rc)
-				return rc;
-			if (!valid_bench_name(suite_sval(c), suite_slen(c)))
-				return suite_fail(
-				    c, c->ev.start_mark,
-				    "benchmark 'name' must be 1 to %d "
-				    "characters of [A-Za-z0-9_.-], "
-				    "got %s",
-				    MAX_NAME_LEN, suite_got(c, buf));
-			b->name = pg_strndup(suite_sval(c), suite_slen(c));
-			size_t line;
-			if (pg_map_get(&c->bench_lines, b->name, &line))
-				return suite_fail(
-				    c, c->ev.start_mark,
-				    "duplicate benchmark name '%s' "
-				    "(first defined at line %zu)",
-				    b->name, line);
-			pg_map_put(&c->bench_lines, b->name,
-				   c->ev.start_mark.line + 1);
-			break;
-		}
-		case B_SCRIPT:
-			rc = suite_get_string(c, "script", false, &b->script);
-			if (rc)
-				return rc;
-			if (!b->script[0])
-				return suite_fail(c, c->ev.start_mark,
-						  "'script' must not be empty");
-			if (b->script[0] == '/')
-				return suite_fail(
-				    c, c->ev.start_mark,
-				    "'script' must be relative to the "
-				    "repository root, got %s",
-				    suite_got(c, buf));
-			if (c->check_scripts) {
-				char *p = pg_path_join(s->root, b->script);
-				bool exists = pg_path_exists(p);
-				bool dir = exists && pg_path_is_dir(p);
-				if (!exists || dir)
-					rc = suite_fail(
-					    c, c->ev.start_mark,
-					    "script '%s' %s (looked for "
-					    "%s; scripts are relative "
-					    "to the repository root)",
-					    b->script,
-					    dir ? "is a directory"
-						: "not found",
-					    p);
-				free(p);
-				if (rc)
-					return rc;
-			}
-			break;
-		case B_ARGS:
-			rc = suite_get_strlist(c, "args", "a string", "strings",
-					       false, &b->args);
-			break;
-		case B_ENV:
-			rc = parse_env(c, b);
-			break;
-		case B_WALL:
-			rc = suite_get_bool(c, "wall", &b->wall);
-			break;
-		case B_THRESHOLDS:
-			rc = parse_thresholds(c, &b->thresholds, &x->thr_set);
-			break;
-		case B_TRACK:
-			rc = suite_get_strlist(
-			    c, "track", "a non-empty glob pattern",
-			    "glob patterns", true, &b->track);
-			x->track_set = true;
-			break;
-		case B_IGNORE:
-			rc = suite_get_strlist(
-			    c, "ignore", "a non-empty glob pattern",
-			    "glob patterns", true, &b->ignore);
-			break;
-		case B_N:
-			break;
-		}
-		if (rc)
+		if (rc ||
+		    (rc = parse_bench_value(c, (enum bench_key)idx, b, x)))
 			return rc;
 	}
 	if (!b->name)
@@ -458,90 +474,87 @@ static int parse_benchmarks(struct ctx *c)
 	return 0;
 }
 
+/* clock: wall or cpu. */
+static int parse_clock(struct ctx *c, enum pg_clock_kind *out)
+{
+	char buf[GOT_BYTES];
+	int rc = suite_want_scalar(c, "clock", "wall or cpu");
+	if (rc)
+		return rc;
+	if (suite_seq(c, "wall"))
+		*out = PG_CLOCK_WALL;
+	else if (suite_seq(c, "cpu"))
+		*out = PG_CLOCK_CPU;
+	else
+		return suite_fail(c, c->ev.start_mark,
+				  "'clock' must be wall or cpu, got %s",
+				  suite_got(c, buf));
+	return 0;
+}
+
+/* The value of top-level key idx, into the suite. */
+static int parse_top_value(struct ctx *c, enum top_key idx)
+{
+	struct pg_suite *s = c->s;
+	unsigned thr_set = 0;
+	int rc;
+	switch (idx) {
+	case K_PYTHON:
+		rc = suite_get_string(c, "python", false, &s->python);
+		if (!rc && !s->python[0])
+			rc = suite_fail(c, c->ev.start_mark,
+					"'python' must not be empty");
+		return rc;
+	case K_TRIALS:
+		return suite_get_count(c, "trials", 1, &s->trials);
+	case K_MAX_TRIALS:
+		c->max_trials_set = true;
+		c->max_trials_mark = c->ev.start_mark;
+		return suite_get_count(c, "max_trials", 1, &s->max_trials);
+	case K_WARMUP:
+		return suite_get_count(c, "warmup", 0, &s->warmup);
+	case K_TIMEOUT:
+		return suite_get_duration(c, "timeout", &s->timeout_ms);
+	case K_CLOCK:
+		return parse_clock(c, &s->clock);
+	case K_AGAINST:
+		return suite_get_string(c, "against", true, &s->against);
+	case K_PREPARE:
+		return suite_get_string(c, "prepare", true, &s->prepare);
+	case K_THRESHOLDS:
+		return parse_thresholds(c, &s->thresholds, &thr_set);
+	case K_TRACK:
+		pg_strvec_release(&s->track);
+		c->track_set = true;
+		return suite_get_strlist(c, "track", "a non-empty glob pattern",
+					 "glob patterns", true, &s->track);
+	case K_IGNORE:
+		return suite_get_strlist(c, "ignore",
+					 "a non-empty glob pattern",
+					 "glob patterns", true, &s->ignore);
+	case K_STORE:
+		return parse_store(c);
+	case K_BENCHMARKS:
+		return parse_benchmarks(c);
+	case K_TOP_N:
+		break;
+	}
+	return 0;
+}
+
+/* The top-level mapping: its keys, then what must hold across them. */
 static int parse_top(struct ctx *c)
 {
 	struct pg_suite *s = c->s;
 	yaml_mark_t top_mark = c->ev.start_mark;
 	int first[K_TOP_N] = {0};
 	for (;;) {
-		int idx, rc;
+		int idx;
 		yaml_mark_t km;
-		rc = suite_read_key(c, &top_keys, first, &idx, &km);
+		int rc = suite_read_key(c, &top_keys, first, &idx, &km);
 		if (rc == 1)
 			break;
-		if (rc)
-			return rc;
-		switch ((enum top_key)idx) {
-		case K_PYTHON:
-			rc = suite_get_string(c, "python", false, &s->python);
-			if (!rc && !s->python[0])
-				rc = suite_fail(c, c->ev.start_mark,
-						"'python' must not be empty");
-			break;
-		case K_TRIALS:
-			rc = suite_get_count(c, "trials", 1, &s->trials);
-			break;
-		case K_MAX_TRIALS:
-			rc =
-			    suite_get_count(c, "max_trials", 1, &s->max_trials);
-			c->max_trials_set = true;
-			c->max_trials_mark = c->ev.start_mark;
-			break;
-		case K_WARMUP:
-			rc = suite_get_count(c, "warmup", 0, &s->warmup);
-			break;
-		case K_TIMEOUT:
-			rc = suite_get_duration(c, "timeout", &s->timeout_ms);
-			break;
-		case K_CLOCK: {
-			char buf[GOT_BYTES];
-			rc = suite_want_scalar(c, "clock", "wall or cpu");
-			if (rc)
-				break;
-			if (suite_seq(c, "wall"))
-				s->clock = PG_CLOCK_WALL;
-			else if (suite_seq(c, "cpu"))
-				s->clock = PG_CLOCK_CPU;
-			else
-				rc = suite_fail(
-				    c, c->ev.start_mark,
-				    "'clock' must be wall or cpu, got %s",
-				    suite_got(c, buf));
-			break;
-		}
-		case K_AGAINST:
-			rc = suite_get_string(c, "against", true, &s->against);
-			break;
-		case K_PREPARE:
-			rc = suite_get_string(c, "prepare", true, &s->prepare);
-			break;
-		case K_THRESHOLDS: {
-			unsigned set = 0;
-			rc = parse_thresholds(c, &s->thresholds, &set);
-			break;
-		}
-		case K_TRACK:
-			pg_strvec_release(&s->track);
-			rc = suite_get_strlist(
-			    c, "track", "a non-empty glob pattern",
-			    "glob patterns", true, &s->track);
-			c->track_set = true;
-			break;
-		case K_IGNORE:
-			rc = suite_get_strlist(
-			    c, "ignore", "a non-empty glob pattern",
-			    "glob patterns", true, &s->ignore);
-			break;
-		case K_STORE:
-			rc = parse_store(c);
-			break;
-		case K_BENCHMARKS:
-			rc = parse_benchmarks(c);
-			break;
-		case K_TOP_N:
-			break;
-		}
-		if (rc)
+		if (rc || (rc = parse_top_value(c, (enum top_key)idx)))
 			return rc;
 	}
 	if (!first[K_BENCHMARKS])
