@@ -242,12 +242,67 @@ static int string_end(const struct parser *ps, size_t *end_out, bool *plain_out)
  * Validate and decode the string content s[start, end) into buf (room for
  * end - start bytes: decoding never lengthens). *n_out is the length.
  */
+/* The character a one-letter escape (\n, \t, ...) stands for, or 0. */
+static char simple_escape(char e)
+{
+	switch (e) {
+	case '"':
+	case '\\':
+	case '/':
+		return e;
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The \uXXXX escape at i (a surrogate pair takes two): its code point,
+ * and in *len the bytes of text it spans.
+ */
+static int unicode_escape(const struct parser *ps, size_t i, size_t end,
+			  uint32_t *cp, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)ps->s;
+	uint32_t lo;
+	int rc;
+	if ((rc = hex4(ps, i + 2, cp)))
+		return rc;
+	*len = 6;
+	if (*cp >= 0xdc00 && *cp <= 0xdfff)
+		return fail_at(ps, i, "lone low surrogate");
+	if (*cp < 0xd800 || *cp > 0xdbff)
+		return 0;
+	if (i + 12 > end || u[i + 6] != '\\' || u[i + 7] != 'u')
+		return fail_at(ps, i, "lone high surrogate");
+	if ((rc = hex4(ps, i + 8, &lo)))
+		return rc;
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return fail_at(ps, i + 6,
+			       "high surrogate not followed by a low one");
+	*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+	*len = 12;
+	return 0;
+}
+
+/*
+ * The string text[start, end) (between its quotes) decoded into buf:
+ * plain bytes copied, UTF-8 checked, escapes replaced.
+ */
 static int decode_string(const struct parser *ps, size_t start, size_t end,
 			 char *buf, size_t *n_out)
 {
 	const unsigned char *u = (const unsigned char *)ps->s;
 	size_t n = 0, i = start;
-	int rc;
 	while (i < end) {
 		unsigned char c = u[i];
 		if (c < 0x20)
@@ -261,65 +316,26 @@ static int decode_string(const struct parser *ps, size_t start, size_t end,
 			memcpy(buf + n, u + i, k);
 			n += k;
 			i += k;
-			continue;
-		}
-		if (c != '\\') {
+		} else if (c != '\\') {
 			buf[n++] = (char)c;
 			i++;
-			continue;
-		}
-		/* string_end guarantees a character after the backslash. */
-		char e = (char)u[i + 1];
-		switch (e) {
-		case '"':
-		case '\\':
-		case '/':
-			buf[n++] = e;
-			break;
-		case 'b':
-			buf[n++] = '\b';
-			break;
-		case 'f':
-			buf[n++] = '\f';
-			break;
-		case 'n':
-			buf[n++] = '\n';
-			break;
-		case 'r':
-			buf[n++] = '\r';
-			break;
-		case 't':
-			buf[n++] = '\t';
-			break;
-		case 'u': {
-			uint32_t cp, lo;
-			if ((rc = hex4(ps, i + 2, &cp)))
+		} else if (u[i + 1] == 'u') {
+			/* string_end guarantees a character after '\'. */
+			uint32_t cp;
+			size_t len;
+			int rc = unicode_escape(ps, i, end, &cp, &len);
+			if (rc)
 				return rc;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return fail_at(ps, i, "lone low surrogate");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (i + 12 > end || u[i + 6] != '\\' ||
-				    u[i + 7] != 'u')
-					return fail_at(ps, i,
-						       "lone high surrogate");
-				if ((rc = hex4(ps, i + 8, &lo)))
-					return rc;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return fail_at(ps, i + 6,
-						       "high surrogate not "
-						       "followed by a low one");
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-				i += 6;
-			}
 			n += pg_utf8_encode(cp, buf + n);
-			i += 6;
-			continue;
+			i += len;
+		} else {
+			char e = simple_escape((char)u[i + 1]);
+			if (!e)
+				return fail_at(ps, i,
+					       "invalid escape in string");
+			buf[n++] = e;
+			i += 2;
 		}
-		default:
-			return fail_at(ps, i, "invalid escape in string");
-		}
-		i += 2;
 	}
 	*n_out = n;
 	return 0;
