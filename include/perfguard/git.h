@@ -15,14 +15,16 @@ struct pg_repo; /* opaque: wraps git_repository */
 
 /*
  * Open the repository containing `dir`. PG_ENOTFOUND (with a message
- * saying so) when dir is not inside one.
+ * saying so) when dir is not inside one; PG_EUSAGE "this is a bare
+ * repository: run perfguard in a checkout" for a repository without a
+ * working tree.
  */
 int pg_git_open(const char *dir, struct pg_repo **out);
 void pg_git_close(struct pg_repo *r);
 
 /*
  * Absolute path of the worktree root without a trailing slash (borrowed,
- * valid while open); NULL for a bare repository.
+ * valid while open); never NULL (bare repositories are not opened).
  */
 const char *pg_git_workdir(const struct pg_repo *r);
 

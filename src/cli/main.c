@@ -155,6 +155,13 @@ int main(int argc, char **argv)
 				       "`perfguard --help`",
 				       name);
 	}
-	pg_runner_install_signals();
-	return c->fn(argc - 1, argv + 1);
+	pg_signals_install();
+	int code = c->fn(argc - 1, argv + 1);
+	if (pg_interrupted && code != PG_EXIT_INTERRUPTED) {
+		/* A signal the command finished despite: say so, and never
+		 * let it pass as success. */
+		fprintf(stderr, "perfguard: interrupted\n");
+		code = PG_EXIT_INTERRUPTED;
+	}
+	return cli_finish_stdout(code);
 }

@@ -37,7 +37,7 @@
 
 struct pg_repo {
 	git_repository *repo;
-	char *workdir; /* no trailing slash; NULL when bare */
+	char *workdir; /* no trailing slash */
 };
 
 git_repository *pg_git_raw(struct pg_repo *r)
@@ -100,9 +100,17 @@ int pg_git_open(const char *dir, struct pg_repo **out)
 		git_libgit2_shutdown();
 		return err;
 	}
+	const char *wd = git_repository_workdir(repo);
+	if (!wd || git_repository_is_bare(repo) == 1) {
+		/* perfguard measures and records checkouts; a bare
+		 * repository has none to measure. */
+		git_repository_free(repo);
+		git_libgit2_shutdown();
+		return pg_error_set(PG_EUSAGE, "this is a bare repository: run "
+					       "perfguard in a checkout");
+	}
 	struct pg_repo *r = pg_calloc(1, sizeof(*r));
 	r->repo = repo;
-	const char *wd = git_repository_workdir(repo);
 	if (wd) {
 		size_t n = strlen(wd);
 		while (n > 1 && wd[n - 1] == '/')
