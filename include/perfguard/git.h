@@ -59,8 +59,10 @@ bool pg_git_is_shallow(struct pg_repo *r);
  * Write the tree of `commit` (any revision) into a new temporary
  * directory (returned in *dir_out, newly allocated; the caller removes it
  * with pg_remove_tree). Blobs are written byte for byte (no eol or filter
- * conversion) with mode 0644 or 0755, symlinks as symlinks, submodules as
- * empty directories. The repository's worktree and index are not touched.
+ * conversion) with mode 0644 or 0755, symlinks as symlinks, submodules
+ * with their files at the recorded commit (PG_ENOTFOUND naming `git
+ * submodule update --init --recursive` when the submodule is not
+ * initialised or lacks that commit). The repository's worktree and index are not touched.
  * On failure nothing is left behind. Unsafe entry names ("..", ".git",
  * names with '/') are refused with PG_ECORRUPT.
  */

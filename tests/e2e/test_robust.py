@@ -517,5 +517,74 @@ class FaultTests(RobustCase):
         self.consistent(clone, {self.first, self.second, third})
 
 
+DEEP = """
+import sys
+sys.setrecursionlimit(20000)
+
+def r(n):
+    x = 0
+    for i in range(30):
+        x += i
+    return x if n == 0 else r(n - 1) + x
+
+r(8000)
+"""
+
+
+class ExportTests(RobustCase):
+    def test_deep_recursion_exports_stay_linear(self):
+        script = self.write("deep.py", DEEP)
+        ss = os.path.join(self.tmp, "deep.speedscope.json")
+        self.assertExit(run(["profile", "--python", PYTHON, "-o", ss, "--format",
+                             "speedscope", script], cwd=self.tmp), 0)
+        # 8,000 nested frames: two events each, well under 100 bytes per
+        # event (the quadratic form of this file was 120 MB).
+        self.assertLess(os.path.getsize(ss), 2 * 8100 * 100)
+        with open(ss) as f:
+            prof = json.load(f)["profiles"][0]
+        depth = deepest = 0
+        for ev in prof["events"]:
+            depth += 1 if ev["type"] == "O" else -1
+            deepest = max(deepest, depth)
+        self.assertEqual(depth, 0)
+        self.assertGreaterEqual(deepest, 8000)
+        col = os.path.join(self.tmp, "deep.collapsed")
+        self.assertExit(run(["profile", "--python", PYTHON, "-o", col, "--format",
+                             "collapsed", script], cwd=self.tmp), 0)
+        with open(col) as f:
+            lines = f.read().splitlines()
+        self.assertTrue(lines)
+        frames = [len(l.rsplit(" ", 1)[0].split(";")) for l in lines]
+        self.assertLessEqual(max(frames), 512)  # PG_COLLAPSED_MAX_DEPTH
+        self.assertTrue(any(l.rsplit(" ", 1)[0].endswith(";[deeper frames]")
+                            for l in lines))
+
+
+class SubmoduleTests(RobustCase):
+    def with_submodule(self):
+        lib = self.repo({"helper.py": "def help(n):\n    return sum(range(n))\n"},
+                        name="lib")
+        root = self.make({"app.py": "from lib.helper import help\nhelp(20000)\n"})
+        git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+            lib, "lib")
+        git(root, "commit", "-q", "-m", "add lib")
+        self.commit(root, {"x.txt": "x"}, branch="feature")
+        return root
+
+    def test_base_checkout_has_the_submodules_files(self):
+        root = self.with_submodule()
+        p = run(["check", "--baseline", "rerun"], cwd=root)
+        self.assertExit(p, 0)
+
+    def test_uninitialised_submodule_is_exit_2_naming_the_fix(self):
+        root = self.with_submodule()
+        clone = os.path.join(self.tmp, "clone")
+        git(self.tmp, "clone", "-q", "-b", "feature", root, clone)
+        git(clone, "branch", "-q", "main", "origin/main")
+        p = run(["check", "--baseline", "rerun"], cwd=clone)
+        self.assertExit(p, 2)
+        self.assertIn("git submodule update --init --recursive", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
