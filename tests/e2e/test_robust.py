@@ -586,5 +586,26 @@ class SubmoduleTests(RobustCase):
         self.assertIn("git submodule update --init --recursive", p.stderr)
 
 
+class GlobalOptionTests(RobustCase):
+    def test_common_options_work_before_the_command_as_in_git(self):
+        root = self.make()
+        os.rename(os.path.join(root, "perfguard.yml"), os.path.join(root, "other.yml"))
+        p = run(["-s", "other.yml", "-q", "run", "-o", "r.json"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertNotIn("perfguard:", p.stderr)
+        noisy = run(["--suite=other.yml", "run", "-o", "r.json"], cwd=root)
+        self.assertExit(noisy, 0)
+        self.assertIn("perfguard:", noisy.stderr)
+        p = run(["--color", "always", "-v", "compare", "r.json", "r.json"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("\x1b[", p.stdout)
+        p = run(["-q", "--suite", "other.yml", "baseline", "list"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertEqual(p.stderr, "")
+        p = run(["-q", "chekc"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("did you mean 'check'", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
