@@ -115,12 +115,10 @@ int pg_git_open(const char *dir, struct pg_repo **out)
 	}
 	struct pg_repo *r = pg_calloc(1, sizeof(*r));
 	r->repo = repo;
-	if (wd) {
-		size_t n = strlen(wd);
-		while (n > 1 && wd[n - 1] == '/')
-			n--;
-		r->workdir = pg_strndup(wd, n);
-	}
+	size_t n = strlen(wd);
+	while (n > 1 && wd[n - 1] == '/')
+		n--;
+	r->workdir = pg_strndup(wd, n);
 	*out = r;
 	return 0;
 }
