@@ -187,9 +187,11 @@ cleanup:
 	return rc;
 }
 
-int pg_file_append(const char *path, const void *data, size_t len)
+/* open(path, flags), write all of data, close; errors name path. */
+static int write_in_place(const char *path, int flags, const void *data,
+			  size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return pg_error_errno(PG_EIO, "cannot open %s", path);
 	int rc = 0;
@@ -198,6 +200,11 @@ int pg_file_append(const char *path, const void *data, size_t len)
 	if (close(fd) != 0 && !rc)
 		rc = pg_error_errno(PG_EIO, "cannot write %s", path);
 	return rc;
+}
+
+int pg_file_append(const char *path, const void *data, size_t len)
+{
+	return write_in_place(path, O_CREAT | O_APPEND, data, len);
 }
 
 /* Remove path and everything below it (no symlink is followed). */
@@ -391,15 +398,7 @@ int pg_file_write_named(const char *path, const void *data, size_t len)
 		if (S_ISDIR(st.st_mode))
 			return pg_error_set(PG_EIO, "%s is a directory", path);
 		/* A device, pipe or socket: write into it, replace nothing. */
-		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			return pg_error_errno(PG_EIO, "cannot open %s", path);
-		int rc = 0;
-		if (write_all(fd, data, len) != 0)
-			rc = pg_error_errno(PG_EIO, "cannot write %s", path);
-		if (close(fd) != 0 && !rc)
-			rc = pg_error_errno(PG_EIO, "cannot write %s", path);
-		return rc;
+		return write_in_place(path, O_NOCTTY, data, len);
 	}
 	char *target = follow_links(path);
 	if (!target)

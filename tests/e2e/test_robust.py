@@ -16,16 +16,9 @@ import subprocess
 import unittest
 
 from pgtest import Case, PERFGUARD, PYTHON, git, run
+from test_baseline import APP as ROUNDS_APP
 
-APP = """
-def work(n):
-    total = 0
-    for i in range(n):
-        total += i % 7
-    return total
-
-work(20000)
-"""
+APP = ROUNDS_APP.format(rounds=1)
 
 SUITE = """
 python: {python}
