@@ -107,6 +107,41 @@ class RepositoryTests(RobustCase):
                           p.stderr)
 
 
+class ReadOnlyTests(RobustCase):
+    def test_read_only_repository_is_exit_3_and_changes_nothing(self):
+        root = self.make()
+        self.assertExit(run(["run", "-o", "../r.json"], cwd=root), 0)
+        if os.geteuid() == 0:
+            # root writes anywhere: run perfguard as nobody, who can read
+            # the repository but not write it.
+            home = os.path.join(self.tmp, "home")
+            os.mkdir(home)
+            with open(os.path.join(home, ".gitconfig"), "w") as f:
+                f.write("[safe]\n\tdirectory = %s\n" % root)
+            os.chmod(self.tmp, 0o755)
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            env = dict(os.environ, HOME=home, TMPDIR=home)
+            os.chmod(home, 0o777)
+        else:
+            prefix, env = [], dict(os.environ)
+            for d, _, files in os.walk(os.path.join(root, ".git")):
+                os.chmod(d, 0o555)
+            self.addCleanup(lambda: [os.chmod(d, 0o755) for d, _, _ in
+                                     os.walk(os.path.join(root, ".git"))])
+        env.pop("GITHUB_ACTIONS", None)
+
+        def pg(*args):
+            return subprocess.run(prefix + [PERFGUARD] + list(args), cwd=root,
+                                  env=env, capture_output=True, text=True,
+                                  timeout=300)
+        p = pg("baseline", "update", "--from", "../r.json")
+        self.assertExit(p, 3)
+        self.assertIn("Permission denied", p.stderr)
+        self.assertEqual(self.notes(root), set())
+        self.assertExit(pg("baseline", "list"), 0)
+        self.assertExit(pg("compare", "../r.json", "../r.json"), 0)
+
+
 class ChildProcessTests(RobustCase):
     """Everything a trial starts is gone when the trial ends."""
 
