@@ -19,6 +19,11 @@
  * results set that does not parse, or records another commit, is
  * PG_ECORRUPT "baseline of <commit> is corrupt: ...", never "missing".
  *
+ * Fault points (pg_fault_point, for the crash tests): "store-before-ref"
+ * after a save's or drop's notes commit is written and before the ref
+ * moves, "store-merge-before-ref" likewise when merging another notes
+ * ref. An interrupt (Ctrl-C) seen there records nothing (PG_EINTR).
+ *
  * Deliberately not done: pushing or fetching notes (the cli runs git for
  * that); garbage collection of old notes commits.
  */
@@ -177,12 +182,14 @@ static void backoff(unsigned attempt, unsigned *seed)
  * its next value from that, and move the ref only if it still holds what
  * was read; when another writer won, back off and start again on top of
  * theirs. step returns a negative error to stop, else 0 with *next_out
- * set (equal to old: nothing to do). msg is the reflog message.
+ * set (equal to old: nothing to do). msg is the reflog message;
+ * fault_point names the pg_fault_point hit just before the ref moves (an
+ * interrupt there stops the update with nothing recorded).
  */
-static int cas_update(struct pg_store *s, const char *msg,
-		      int (*step)(const git_oid *old, git_oid *next_out,
-				  void *ctx),
-		      void *ctx)
+static int
+cas_update(struct pg_store *s, const char *msg, const char *fault_point,
+	   int (*step)(const git_oid *old, git_oid *next_out, void *ctx),
+	   void *ctx)
 {
 	git_repository *repo = pg_git_raw(s->repo);
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
@@ -197,7 +204,11 @@ static int cas_update(struct pg_store *s, const char *msg,
 			return rc;
 		if (git_oid_equal(&next, &old))
 			return 0;
-		pg_fault_point("store-before-ref");
+		/* The new notes commit (blob, tree, commit) is written;
+		 * nothing is recorded until the ref moves. */
+		pg_fault_point(fault_point);
+		if ((rc = pg_interrupt_check()))
+			return rc;
 		git_reference *ref = NULL;
 		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
 						    1, &old, msg);
@@ -274,7 +285,7 @@ static int notes_update(struct pg_store *s, const char *key, const char *text)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "perfguard: %s baseline of %s",
 		 text ? "save" : "drop", key);
-	rc = cas_update(s, msg, note_edit_step, &e);
+	rc = cas_update(s, msg, "store-before-ref", note_edit_step, &e);
 	git_signature_free(sig);
 	return rc;
 }
@@ -483,6 +494,41 @@ int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 	*out = c.v;
 	*n_out = c.n;
 	return rc;
+}
+
+int pg_store_tip(struct pg_store *s, char out[41])
+{
+	out[0] = '\0';
+	if (s->kind != PG_STORE_BACKEND_NOTES)
+		return pg_error_set(PG_EINVALID, "only a git-notes store has "
+						 "a notes ref");
+	git_oid id;
+	int grc = git_reference_name_to_id(&id, pg_git_raw(s->repo), s->ref);
+	if (grc == GIT_ENOTFOUND)
+		return 0;
+	if (grc < 0)
+		return pg_git_fail("cannot read %s", s->ref);
+	git_oid_tostr(out, 41, &id);
+	return 0;
+}
+
+int pg_store_ref_contains(struct pg_store *s, const char *other_ref,
+			  const char *tip, bool *out)
+{
+	*out = false;
+	git_repository *repo = pg_git_raw(s->repo);
+	git_oid theirs, want;
+	int rc = pg_git_parse_oid(&want, tip);
+	if (rc < 0)
+		return rc;
+	int grc = git_reference_name_to_id(&theirs, repo, other_ref);
+	if (grc == GIT_ENOTFOUND)
+		return 0;
+	if (grc < 0)
+		return pg_git_fail("cannot read %s", other_ref);
+	*out = git_oid_equal(&theirs, &want) ||
+	       git_graph_descendant_of(repo, &theirs, &want) == 1;
+	return 0;
 }
 
 /* ---- merging another notes ref ---------------------------------------- */
@@ -730,7 +776,7 @@ int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 	m.sig = sig;
 	char msg[512];
 	snprintf(msg, sizeof(msg), "perfguard: merge notes from %s", other_ref);
-	rc = cas_update(s, msg, notes_merge_step, &m);
+	rc = cas_update(s, msg, "store-merge-before-ref", notes_merge_step, &m);
 	git_signature_free(sig);
 	if (rc == 0 && taken_out)
 		*taken_out = m.taken;

@@ -312,6 +312,38 @@ static int parse_env(struct ctx *c, struct pg_bench *b)
 	return rc;
 }
 
+/* True when the relative path climbs above its start with "..". */
+static bool climbs_out(const char *path)
+{
+	int depth = 0;
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			depth--;
+		else if (n && !(n == 1 && p[0] == '.'))
+			depth++;
+		if (depth < 0)
+			return true;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return false;
+}
+
+/* True when path, symlinks resolved, lies below root (resolved too). */
+static bool inside(const char *root, const char *path)
+{
+	char *r = pg_realpath(root), *p = pg_realpath(path);
+	size_t n = r ? strlen(r) : 0;
+	bool yes =
+	    !r || !p ||
+	    (!strncmp(p, r, n) && (p[n] == '/' || (n == 1 && r[0] == '/')));
+	free(r);
+	free(p);
+	return yes;
+}
+
 /* A benchmark's name: well-formed and not taken by an earlier one. */
 static int parse_bench_name(struct ctx *c, struct pg_bench *b)
 {
@@ -337,7 +369,7 @@ static int parse_bench_name(struct ctx *c, struct pg_bench *b)
 
 /*
  * A benchmark's script: a non-empty path relative to the repository
- * root, naming a file when the load checks scripts.
+ * root that stays inside it, naming a file when the load checks scripts.
  */
 static int parse_bench_script(struct ctx *c, struct pg_bench *b)
 {
@@ -353,6 +385,11 @@ static int parse_bench_script(struct ctx *c, struct pg_bench *b)
 				  "'script' must be relative to the repository "
 				  "root, got %s",
 				  suite_got(c, buf));
+	if (climbs_out(b->script))
+		return suite_fail(c, c->ev.start_mark,
+				  "script '%s' lies outside the repository: "
+				  "scripts must be inside it",
+				  b->script);
 	if (!c->check_scripts)
 		return 0;
 	char *p = pg_path_join(c->s->root, b->script);
@@ -364,6 +401,12 @@ static int parse_bench_script(struct ctx *c, struct pg_bench *b)
 				"relative to the repository root)",
 				b->script, dir ? "is a directory" : "not found",
 				p);
+	if (!rc && !inside(c->s->root, p))
+		rc = suite_fail(c, c->ev.start_mark,
+				"script '%s' lies outside the repository "
+				"(through a symlink): scripts must be inside "
+				"it",
+				b->script);
 	free(p);
 	return rc;
 }
