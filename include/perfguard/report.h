@@ -42,4 +42,35 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out);
 /* Replace bytes that are not valid XML 1.0 characters/UTF-8 by U+FFFD. */
 char *pg_report_xml_sanitise(const char *s, size_t len);
 
+/* ---- pages (html_*.c, svg_flame.c) -------------------------------- */
+
+/*
+ * A self-contained HTML page of one profile (no network, no other files):
+ * an interactive flame graph of the calling-context tree (zoom, search
+ * with the matches' share, hover details, flame/icicle), the function
+ * table (sortable; medians and MAD with several trials) and the callers
+ * and callees of the selected function. `title` (escaped) names it.
+ * Appends to out; PG_ELIMIT if out has a cap and hits it.
+ */
+int pg_report_profile_html(const struct pg_profile *p, const char *title,
+			   struct pg_buf *out);
+
+/*
+ * A standalone SVG flame graph in the flamegraph.pl tradition (click to
+ * zoom, search, reset; frames narrower than 0.1 px left out), valid XML
+ * that also works as an <img>. Appends to out.
+ */
+int pg_report_profile_svg(const struct pg_profile *p, const char *title,
+			  struct pg_buf *out);
+
+/*
+ * The check's verdicts as a self-contained HTML page: the verdict table
+ * (regressions first), and per benchmark a differential flame graph
+ * (head's tree, base-only frames added; red slower, blue faster, strong
+ * only for functions the verdicts judged changed; frames on one side
+ * only marked) and the per-trial values of every judged verdict on both
+ * sides. Appends to out.
+ */
+int pg_report_check_html(const struct pg_check_report *r, struct pg_buf *out);
+
 #endif

@@ -139,6 +139,7 @@ void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 /* Where check/compare write their reports. */
 struct cli_report_opts {
 	const char *junit, *summary, *json;
+	const char *html; /* the check's page (verdicts, differential flames) */
 	int junit_flavor; /* enum pg_junit_flavor */
 	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
 };
@@ -149,8 +150,9 @@ struct cli_report_opts {
 	    {"summary", required_argument, NULL, 2002},                        \
 	    {"json", required_argument, NULL, 2003},                           \
 	    {"annotations", no_argument, NULL, 2004},                          \
+	    {"no-annotations", no_argument, NULL, 2005},                       \
 	{                                                                      \
-		"no-annotations", no_argument, NULL, 2005                      \
+		"html", required_argument, NULL, 2006                          \
 	}
 
 /* Like cli_common_option, for the report options. */

@@ -39,6 +39,9 @@ int cli_report_option(int c, const char *arg, struct cli_report_opts *o)
 	case 2005:
 		o->annotations = 0;
 		return 1;
+	case 2006:
+		o->html = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -164,6 +167,12 @@ int cli_judge_and_report(const struct cli_common *c,
 		rc = pg_report_json(&report, &out);
 		if (!rc)
 			rc = write_report("JSON", o->json, &out);
+	}
+	if (!rc && o->html) {
+		pg_buf_reset(&out);
+		rc = pg_report_check_html(&report, &out);
+		if (!rc)
+			rc = write_report("HTML", o->html, &out);
 	}
 	bool annotate =
 	    o->annotations == 1 || (o->annotations < 0 && on_github);

@@ -30,7 +30,8 @@ static const struct command commands[] = {
      "all)\n"
      "  -o, --output FILE     write the profile to FILE ('-' = stdout)\n"
      "  --format FMT          text | json | pstats | collapsed | "
-     "speedscope\n"
+     "speedscope |\n"
+     "                        html (interactive flame graph page) | svg\n"
      "  --python PATH         interpreter (default python3)\n"},
     {"run", cmd_run, "run the suite on the working tree and save results",
      "perfguard run [options]\n"
@@ -53,6 +54,8 @@ static const struct command commands[] = {
      "  --junit-flavor F      strict | annotated (default strict)\n"
      "  --summary FILE        Markdown summary (e.g. $GITHUB_STEP_SUMMARY)\n"
      "  --json FILE           JSON report\n"
+     "  --html FILE           page with the verdicts, differential flame\n"
+     "                        graphs and per-trial values\n"
      "  --annotations         GitHub annotations on stdout (default when\n"
      "                        GITHUB_ACTIONS=true)\n"
      "  --no-annotations      never print annotations\n"},
@@ -62,7 +65,7 @@ static const struct command commands[] = {
      "\n"
      "BASE and HEAD are results files or commits with stored baselines.\n"
      "Report options as for check: --junit, --junit-flavor, --summary,\n"
-     "--json, --annotations.\n"},
+     "--json, --html, --annotations.\n"},
     {"baseline", cmd_baseline, "record and manage per-commit baselines",
      "perfguard baseline update [--commit REF] [--from FILE] [--push "
      "REMOTE]\n"
