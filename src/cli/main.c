@@ -66,6 +66,15 @@ static const struct command commands[] = {
      "BASE and HEAD are results files or commits with stored baselines.\n"
      "Report options as for check: --junit, --junit-flavor, --summary,\n"
      "--json, --html, --annotations.\n"},
+    {"report", cmd_report,
+     "pages from stored baselines: history charts over recent commits",
+     "perfguard report --history N -o FILE [options]\n"
+     "\n"
+     "  --history N           the last N commits of first-parent history\n"
+     "                        (those with stored baselines are shown)\n"
+     "  -o, --output FILE     the HTML page ('-' = stdout)\n"
+     "  --top K               functions charted per benchmark (default 5)\n"
+     "  --from REV            newest commit (default HEAD)\n"},
     {"baseline", cmd_baseline, "record and manage per-commit baselines",
      "perfguard baseline update [--commit REF] [--from FILE] [--push "
      "REMOTE]\n"
