@@ -126,40 +126,11 @@ static void merged_release(struct merged *m)
 	pg_map_release(&m->node_index);
 }
 
-static void put_column(struct pg_jw *w, const char *key, const double *v,
-		       size_t n)
-{
-	pg_jw_key(w, key);
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < n; i++)
-		pg_report_page_num(w, v[i]);
-	pg_jw_arr_end(w);
-}
-
 static void put_tree(struct pg_jw *w, const struct merged *m)
 {
 	pg_jw_key(w, "funcs");
 	pg_jw_obj_begin(w);
-	pg_jw_key(w, "id");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < m->nfuncs; i++)
-		pg_jw_str(w, m->funcs[i]->id);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "file");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < m->nfuncs; i++)
-		pg_jw_str(w, m->funcs[i]->file);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "line");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < m->nfuncs; i++)
-		pg_jw_int(w, m->funcs[i]->line);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "flags");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < m->nfuncs; i++)
-		pg_jw_uint(w, m->funcs[i]->flags);
-	pg_jw_arr_end(w);
+	pg_report_page_func_columns(w, m->funcs, m->nfuncs);
 	pg_jw_obj_end(w);
 
 	pg_jw_key(w, "tree");
@@ -179,10 +150,10 @@ static void put_tree(struct pg_jw *w, const struct merged *m)
 	for (size_t i = 0; i < m->n; i++)
 		pg_jw_uint(w, i ? m->side[i] : 3);
 	pg_jw_arr_end(w);
-	put_column(w, "hself", m->hself, m->n);
-	put_column(w, "bself", m->bself, m->n);
-	put_column(w, "hcalls", m->hcalls, m->n);
-	put_column(w, "bcalls", m->bcalls, m->n);
+	pg_report_page_column(w, "hself", m->hself, m->n);
+	pg_report_page_column(w, "bself", m->bself, m->n);
+	pg_report_page_column(w, "hcalls", m->hcalls, m->n);
+	pg_report_page_column(w, "bcalls", m->bcalls, m->n);
 	pg_jw_obj_end(w);
 }
 
@@ -358,11 +329,9 @@ int pg_report_check_html(const struct pg_check_report *r, struct pg_buf *out)
 		put_bench(&w, &view.benches[i], &line);
 	pg_jw_arr_end(&w);
 	pg_jw_obj_end(&w);
-	pg_report_page_data(out, json.data, json.len);
+	int rc = pg_report_page_end(out, &json, pg_asset_check_js);
 	pg_buf_release(&json);
 	pg_buf_release(&line);
 	pg_report_view_release(&view);
-	const char *const scripts[] = {pg_asset_flame_js, pg_asset_check_js,
-				       NULL};
-	return pg_report_page_end(out, scripts);
+	return rc;
 }

@@ -166,20 +166,6 @@ void pg_report_series_add_change_point(struct pg_report_series *s, size_t index,
 	s->nchange_points = n;
 }
 
-static void put_values(struct pg_jw *w, const char *key, const double *v,
-		       size_t n)
-{
-	pg_jw_key(w, key);
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < n; i++) {
-		if (isfinite(v[i]))
-			pg_report_page_num(w, v[i]);
-		else
-			pg_jw_null(w);
-	}
-	pg_jw_arr_end(w);
-}
-
 int pg_report_history_html(const struct pg_report_history *h, const char *title,
 			   struct pg_buf *out)
 {
@@ -218,9 +204,9 @@ int pg_report_history_html(const struct pg_report_history *h, const char *title,
 		pg_jw_str(&w, s->bench);
 		pg_jw_key(&w, "function");
 		pg_jw_str(&w, s->function);
-		put_values(&w, "median", s->median_ns, h->ncommits);
-		put_values(&w, "low", s->low_ns, h->ncommits);
-		put_values(&w, "high", s->high_ns, h->ncommits);
+		pg_report_page_column(&w, "median", s->median_ns, h->ncommits);
+		pg_report_page_column(&w, "low", s->low_ns, h->ncommits);
+		pg_report_page_column(&w, "high", s->high_ns, h->ncommits);
 		pg_jw_key(&w, "change_points");
 		pg_jw_arr_begin(&w);
 		for (size_t k = 0; k < s->nchange_points; k++) {
@@ -236,9 +222,7 @@ int pg_report_history_html(const struct pg_report_history *h, const char *title,
 	}
 	pg_jw_arr_end(&w);
 	pg_jw_obj_end(&w);
-	pg_report_page_data(out, json.data, json.len);
+	int rc = pg_report_page_end(out, &json, pg_asset_history_js);
 	pg_buf_release(&json);
-	const char *const scripts[] = {pg_asset_flame_js, pg_asset_history_js,
-				       NULL};
-	return pg_report_page_end(out, scripts);
+	return rc;
 }

@@ -36,9 +36,7 @@ int pg_report_profile_html(const struct pg_profile *p, const char *title,
 	pg_jw_key(&w, "profile");
 	pg_report_page_profile_json(p, &w);
 	pg_jw_obj_end(&w);
-	pg_report_page_data(out, json.data, json.len);
+	int rc = pg_report_page_end(out, &json, pg_asset_profile_js);
 	pg_buf_release(&json);
-	const char *const scripts[] = {pg_asset_flame_js, pg_asset_profile_js,
-				       NULL};
-	return pg_report_page_end(out, scripts);
+	return rc;
 }

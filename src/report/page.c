@@ -77,7 +77,9 @@ void pg_report_page_begin(struct pg_buf *out, const char *kind,
 			 "<main id=\"pg-main\"></main>\n");
 }
 
-void pg_report_page_data(struct pg_buf *out, const char *json, size_t len)
+/* The data island: '<', '>' and '&' only occur inside JSON strings, where
+ * \u escapes are the same characters to JSON.parse. */
+static void put_data(struct pg_buf *out, const char *json, size_t len)
 {
 	pg_buf_puts(out, "<script type=\"application/json\" id=\"pg-data\">");
 	size_t i = 0;
@@ -89,17 +91,18 @@ void pg_report_page_data(struct pg_buf *out, const char *json, size_t len)
 		pg_buf_add(out, json + i, run - i);
 		if (run == len)
 			break;
-		/* Only possible inside JSON strings, where \u escapes are
-		 * the same characters to JSON.parse. */
 		pg_buf_printf(out, "\\u%04x", (unsigned)json[run]);
 		i = run + 1;
 	}
 	pg_buf_puts(out, "</script>\n");
 }
 
-int pg_report_page_end(struct pg_buf *out, const char *const *scripts)
+int pg_report_page_end(struct pg_buf *out, const struct pg_buf *json,
+		       const char *script)
 {
-	for (size_t i = 0; scripts[i]; i++) {
+	put_data(out, json->data ? json->data : "{}", json->len);
+	const char *const scripts[] = {pg_asset_flame_js, script};
+	for (size_t i = 0; i < 2; i++) {
 		pg_buf_puts(out, "<script>\n");
 		pg_buf_puts(out, scripts[i]);
 		pg_buf_puts(out, "</script>\n");
@@ -162,8 +165,136 @@ static void put_meta(const struct pg_profile *p, struct pg_jw *w)
 	pg_jw_obj_end(w);
 }
 
-static void put_funcs(const struct pg_profile *p, struct pg_jw *w)
+void pg_report_page_column(struct pg_jw *w, const char *key, const double *v,
+			   size_t n)
 {
+	pg_jw_key(w, key);
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		if (isfinite(v[i]))
+			pg_report_page_num(w, v[i]);
+		else
+			pg_jw_null(w);
+	}
+	pg_jw_arr_end(w);
+}
+
+void pg_report_page_func_columns(struct pg_jw *w,
+				 const struct pg_func *const *funcs, size_t n)
+{
+	pg_jw_key(w, "id");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		pg_jw_str(w, funcs[i]->id);
+	pg_jw_arr_end(w);
+	pg_jw_key(w, "file");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		pg_jw_str(w, funcs[i]->file);
+	pg_jw_arr_end(w);
+	pg_jw_key(w, "line");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		pg_jw_int(w, funcs[i]->line);
+	pg_jw_arr_end(w);
+	pg_jw_key(w, "flags");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		pg_jw_uint(w, funcs[i]->flags);
+	pg_jw_arr_end(w);
+}
+
+/* The columns the profile page reads, one scratch array at a time. */
+enum column {
+	FUNC_CALLS,
+	FUNC_PCALLS,
+	FUNC_RESUMES,
+	FUNC_SELF,
+	FUNC_INCL,
+	FUNC_SELF_MAD,
+	NODE_PARENT,
+	NODE_FUNC,
+	NODE_CALLS,
+	NODE_SELF,
+	EDGE_CALLER,
+	EDGE_CALLEE,
+	EDGE_CALLS,
+	EDGE_INCL,
+};
+
+static double value(const struct pg_profile *p,
+		    const struct pg_func_summary *by, enum column c, size_t i)
+{
+	double nt = p->ntrials ? (double)p->ntrials : 1;
+	switch (c) {
+	case FUNC_CALLS:
+		return by[i].calls;
+	case FUNC_PCALLS:
+		return by[i].pcalls;
+	case FUNC_RESUMES:
+		return by[i].resumes;
+	case FUNC_SELF:
+		return by[i].self_ns;
+	case FUNC_INCL:
+		return by[i].incl_ns;
+	case FUNC_SELF_MAD:
+		return by[i].self_mad_ns;
+	case NODE_PARENT:
+		return p->nodes[i].parent;
+	case NODE_FUNC:
+		return p->nodes[i].func == PG_NO_FUNC
+			   ? -1.0
+			   : (double)p->nodes[i].func;
+	case NODE_CALLS:
+		return (double)p->nodes[i].calls / nt;
+	case NODE_SELF:
+		return nearbyint((double)p->nodes[i].self_ns / nt);
+	case EDGE_CALLER:
+		return p->edges[i].caller;
+	case EDGE_CALLEE:
+		return p->edges[i].callee;
+	case EDGE_CALLS:
+		return (double)p->edges[i].calls / nt;
+	case EDGE_INCL:
+		return nearbyint((double)p->edges[i].incl_ns / nt);
+	}
+	return NAN;
+}
+
+/* Object `object` with columns keys[0..n) = value(first + k) over count. */
+static void put_object(struct pg_jw *w, const struct pg_profile *p,
+		       const struct pg_func_summary *by, const char *object,
+		       const char *const *keys, size_t nkeys, enum column first,
+		       size_t count)
+{
+	double *v = pg_malloc((count ? count : 1) * sizeof(*v));
+	pg_jw_key(w, object);
+	pg_jw_obj_begin(w);
+	if (first == FUNC_CALLS) {
+		const struct pg_func **f =
+		    pg_malloc((count ? count : 1) * sizeof(*f));
+		for (size_t i = 0; i < count; i++)
+			f[i] = &p->funcs[i];
+		pg_report_page_func_columns(w, f, count);
+		free(f);
+	}
+	for (size_t k = 0; k < nkeys; k++) {
+		for (size_t i = 0; i < count; i++)
+			v[i] = value(p, by, (enum column)(first + k), i);
+		pg_report_page_column(w, keys[k], v, count);
+	}
+	pg_jw_obj_end(w);
+	free(v);
+}
+
+void pg_report_page_profile_json(const struct pg_profile *p, struct pg_jw *w)
+{
+	static const char *const func_keys[] = {"calls", "pcalls", "resumes",
+						"self",	 "incl",   "self_mad"};
+	static const char *const node_keys[] = {"parent", "func", "calls",
+						"self"};
+	static const char *const edge_keys[] = {"caller", "callee", "calls",
+						"incl"};
 	struct pg_func_summary *s = NULL;
 	pg_profile_summarise(p, PG_SORT_TOTTIME, &s);
 	/* Summaries come sorted; the page wants them by function index. */
@@ -171,115 +302,11 @@ static void put_funcs(const struct pg_profile *p, struct pg_jw *w)
 	for (size_t i = 0; i < p->nfuncs; i++)
 		by[s[i].func] = s[i];
 	free(s);
-	pg_jw_key(w, "funcs");
-	pg_jw_obj_begin(w);
-	pg_jw_key(w, "id");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nfuncs; i++)
-		pg_jw_str(w, p->funcs[i].id);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "file");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nfuncs; i++)
-		pg_jw_str(w, p->funcs[i].file);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "line");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nfuncs; i++)
-		pg_jw_int(w, p->funcs[i].line);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "flags");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nfuncs; i++)
-		pg_jw_uint(w, p->funcs[i].flags);
-	pg_jw_arr_end(w);
-	static const char *const cols[] = {"calls", "pcalls", "resumes",
-					   "self",  "incl",   "self_mad"};
-	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
-		pg_jw_key(w, cols[c]);
-		pg_jw_arr_begin(w);
-		for (size_t i = 0; i < p->nfuncs; i++) {
-			const struct pg_func_summary *f = &by[i];
-			double x = c == 0   ? f->calls
-				   : c == 1 ? f->pcalls
-				   : c == 2 ? f->resumes
-				   : c == 3 ? f->self_ns
-				   : c == 4 ? f->incl_ns
-					    : f->self_mad_ns;
-			pg_report_page_num(w, x);
-		}
-		pg_jw_arr_end(w);
-	}
-	pg_jw_obj_end(w);
-	free(by);
-}
-
-static void put_nodes(const struct pg_profile *p, struct pg_jw *w)
-{
-	double nt = p->ntrials ? (double)p->ntrials : 1;
-	pg_jw_key(w, "nodes");
-	pg_jw_obj_begin(w);
-	pg_jw_key(w, "parent");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nnodes; i++)
-		pg_jw_uint(w, p->nodes[i].parent);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "func");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nnodes; i++)
-		pg_jw_int(w, p->nodes[i].func == PG_NO_FUNC
-				 ? -1
-				 : (int64_t)p->nodes[i].func);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "calls");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nnodes; i++)
-		pg_report_page_num(w, (double)p->nodes[i].calls / nt);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "self");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nnodes; i++)
-		pg_report_page_num(w,
-				   nearbyint((double)p->nodes[i].self_ns / nt));
-	pg_jw_arr_end(w);
-	pg_jw_obj_end(w);
-}
-
-static void put_edges(const struct pg_profile *p, struct pg_jw *w)
-{
-	double nt = p->ntrials ? (double)p->ntrials : 1;
-	pg_jw_key(w, "edges");
-	pg_jw_obj_begin(w);
-	pg_jw_key(w, "caller");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nedges; i++)
-		pg_jw_uint(w, p->edges[i].caller);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "callee");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nedges; i++)
-		pg_jw_uint(w, p->edges[i].callee);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "calls");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nedges; i++)
-		pg_report_page_num(w, (double)p->edges[i].calls / nt);
-	pg_jw_arr_end(w);
-	pg_jw_key(w, "incl");
-	pg_jw_arr_begin(w);
-	for (size_t i = 0; i < p->nedges; i++)
-		pg_report_page_num(w,
-				   nearbyint((double)p->edges[i].incl_ns / nt));
-	pg_jw_arr_end(w);
-	pg_jw_obj_end(w);
-}
-
-void pg_report_page_profile_json(const struct pg_profile *p, struct pg_jw *w)
-{
 	pg_jw_obj_begin(w);
 	put_meta(p, w);
-	put_funcs(p, w);
-	put_nodes(p, w);
-	put_edges(p, w);
+	put_object(w, p, by, "funcs", func_keys, 6, FUNC_CALLS, p->nfuncs);
+	put_object(w, p, by, "nodes", node_keys, 4, NODE_PARENT, p->nnodes);
+	put_object(w, p, by, "edges", edge_keys, 4, EDGE_CALLER, p->nedges);
 	pg_jw_obj_end(w);
+	free(by);
 }

@@ -41,18 +41,14 @@ void pg_report_page_begin(struct pg_buf *out, const char *kind,
 			  const char *title, const char *subtitle);
 
 /*
- * Append json (a complete JSON document) as
+ * Close a page: json (a complete JSON document) as
  * <script type="application/json" id="pg-data">, with every '<', '>' and
  * '&' written as a \u escape so nothing inside can end the script element
- * (JSON.parse reads the escapes back as the same characters).
+ * or open a comment; then flame.js and the page's `script` inlined, then
+ * </body></html>. Returns PG_ELIMIT if out hit its cap.
  */
-void pg_report_page_data(struct pg_buf *out, const char *json, size_t len);
-
-/*
- * Close a page: each script of `scripts` (NULL-terminated) inlined in
- * order, then </body></html>. Returns PG_ELIMIT if out hit its cap.
- */
-int pg_report_page_end(struct pg_buf *out, const char *const *scripts);
+int pg_report_page_end(struct pg_buf *out, const struct pg_buf *json,
+		       const char *script);
 
 /*
  * The calling-context tree, functions and edges of p as the page scripts
@@ -67,6 +63,14 @@ void pg_report_page_profile_json(const struct pg_profile *p, struct pg_jw *w);
  * counts: keeps 50,000-node pages small), else rounded to 2 decimals.
  */
 void pg_report_page_num(struct pg_jw *w, double x);
+
+/* Column `key`: v[0..n) as JSON numbers (null where not finite). */
+void pg_report_page_column(struct pg_jw *w, const char *key, const double *v,
+			   size_t n);
+
+/* Columns "id", "file", "line", "flags" of funcs[0..n). */
+void pg_report_page_func_columns(struct pg_jw *w,
+				 const struct pg_func *const *funcs, size_t n);
 
 /* The largest thread count of p's trials (at least 1 when it has trials). */
 uint32_t pg_report_page_threads(const struct pg_profile *p);
