@@ -114,7 +114,7 @@ test('hover shows base -> head and the verdict line', async () => {
   await page.mouse.move(slow.px, slow.py);
   const tip = await page.textContent('.pg-tip');
   assert.match(tip, /self here.*→/);
-  assert.match(tip, /regressed: slow_part self time \+/);
+  assert.match(tip, /regressed: slow_part (self|inclusive) time \+/);
   await page.close();
 });
 
