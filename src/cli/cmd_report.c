@@ -21,53 +21,71 @@
 /* Commits walked at most, whatever --history says. */
 #define REPORT_MAX_COMMITS 10000
 
+enum report_opt {
+	OPT_HISTORY = CLI_OPT_ID_COMMAND,
+	OPT_TOP,
+	OPT_OUTPUT,
+	OPT_FROM,
+};
+
+static const struct cli_opt report_options[] = {
+    {OPT_HISTORY, "history", 0, "N",
+     "the last N commits of first-parent history\n(those with stored "
+     "baselines are shown)"},
+    {OPT_OUTPUT, "output", 'o', "FILE", "the HTML page ('-' = stdout)"},
+    {OPT_TOP, "top", 0, "K", "functions charted per benchmark (default 5)"},
+    {OPT_FROM, "from", 0, "REV", "newest commit (default HEAD)"},
+    {0},
+};
+
+static const struct cli_opt_table report_table = {"Options:", report_options};
+
+static int cmd_report(int argc, char **argv);
+
+const struct cli_command cli_cmd_report = {
+    .name = "report",
+    .fn = cmd_report,
+    .summary = "pages from stored baselines: history charts of recent "
+	       "commits",
+    .usage = "perfguard report --history N -o FILE [options]\n",
+    .tables = {&report_table, &cli_common_table},
+};
+
+/* What the options ask for. */
 struct report_opts {
+	struct cli_common common;
 	int history, top;
 	const char *output, *from;
 };
 
-static int parse_args(int argc, char **argv, struct cli_common *common,
-		      struct report_opts *o)
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"history", required_argument, NULL, 'H'},
-	    {"top", required_argument, NULL, 'T'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"from", required_argument, NULL, 'F'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, common)) < 0)
-			return rc;
-		if (rc)
-			continue;
-		switch (c) {
-		case 'H':
-			rc = cli_parse_count("--history", optarg, 1,
-					     &o->history);
-			break;
-		case 'T':
-			rc = cli_parse_count("--top", optarg, 0, &o->top);
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'F':
-			o->from = optarg;
-			break;
-		default:
-			return pg_error_set(PG_EUSAGE,
-					    "see `perfguard help report`");
-		}
-		if (rc)
-			return rc;
-	}
-	if (common->help)
+	struct report_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_HISTORY:
+		return cli_parse_count("--history", arg, 1, &o->history);
+	case OPT_TOP:
+		return cli_parse_count("--top", arg, 0, &o->top);
+	case OPT_OUTPUT:
+		o->output = arg;
 		return 0;
+	case OPT_FROM:
+		o->from = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help report`");
+	}
+}
+
+/* Parse argv into o; usage errors carry PG_EUSAGE. */
+static int parse_args(int argc, char **argv, struct report_opts *o)
+{
+	int rc = cli_opt_parse(&cli_cmd_report, argc, argv, parse_option, o);
+	if (rc || o->common.help)
+		return rc;
 	if (optind < argc)
 		return pg_error_set(PG_EUSAGE,
 				    "report takes no arguments ('%s'); see "
@@ -92,15 +110,15 @@ static void mark_change_points(struct pg_report_history *h)
 	(void)h;
 }
 
-int cmd_report(int argc, char **argv)
+static int cmd_report(int argc, char **argv)
 {
-	struct cli_common common = {0};
 	struct report_opts o = {.top = 5, .from = "HEAD"};
-	int rc = parse_args(argc, argv, &common, &o);
+	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return cli_fail(rc);
+	struct cli_common common = o.common;
 	if (common.help) {
-		cli_print_help("report", stdout);
+		cli_command_print_help(&cli_cmd_report, stdout);
 		return PG_EXIT_OK;
 	}
 	char *root = cli_project_root();

@@ -224,7 +224,7 @@ static void put_verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_uint(w, v->base_calls);
 	pg_jw_key(w, "head_calls");
 	pg_jw_uint(w, v->head_calls);
-	if (pg_report_is_judged(v) || v->metric == PG_METRIC_CALLS) {
+	if (pg_verdict_judged(v)) {
 		pg_jw_key(w, "base_trials");
 		put_trials(w, v, b->base);
 		pg_jw_key(w, "head_trials");
