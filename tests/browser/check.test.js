@@ -1,7 +1,7 @@
 /*
  * check.test.js - `perfguard compare A B --html` in a real browser. Two
  * results sets are measured by the real binary (`perfguard run`) on a
- * real script: head makes one function 5x slower, another 3x faster and
+ * real script: head makes one function 8x slower, another 3x faster and
  * calls a new one. The page must load without errors, list the
  * regression first, and colour every frame of the differential flame
  * graph as the verdicts of the same run's JSON report say (strong red
@@ -46,13 +46,18 @@ def main():
 
 let browser, dir, report;
 
+const SUITE = 'python: /usr/bin/python3\ntrials: 10\nclock: cpu\nthresholds: {function: 10%, min_share: 2%, fdr: 0.05}\nbenchmarks:\n  - name: words\n    script: bench.py\n';
+
+/* One side's project, measured by `perfguard run`; the suite is also the
+ * one compare judges with (it runs in dir). */
 function side(name, slow, fast, extra) {
   const d = path.join(dir, name);
   fs.mkdirSync(d);
   fs.writeFileSync(path.join(d, 'app.py'), APP(slow, fast, extra));
-  fs.writeFileSync(path.join(d, 'bench.py'), 'import app\napp.main()\n');
-  fs.writeFileSync(path.join(d, 'perfguard.yml'),
-    'python: /usr/bin/python3\ntrials: 8\nclock: cpu\nthresholds: {function: 10%, min_share: 2%}\nbenchmarks:\n  - name: words\n    script: bench.py\n');
+  for (const where of [d, dir]) {
+    fs.writeFileSync(path.join(where, 'bench.py'), 'import app\napp.main()\n');
+    fs.writeFileSync(path.join(where, 'perfguard.yml'), SUITE);
+  }
   const r = h.perfguard(['run', '-q', '-o', path.join(dir, name + '.json')], d);
   assert.strictEqual(r.status, 0, r.stderr);
 }
@@ -60,7 +65,7 @@ function side(name, slow, fast, extra) {
 before(async () => {
   dir = h.tmpdir();
   side('base', 1, 3, false);
-  side('head', 5, 1, true);
+  side('head', 8, 1, true);
   const r = h.perfguard(['compare', '--html', 'check.html', '--json', 'check.json', 'base.json', 'head.json'], dir);
   assert.strictEqual(r.status, 1, 'compare: ' + r.stdout + r.stderr);
   report = JSON.parse(fs.readFileSync(path.join(dir, 'check.json'), 'utf8'));
@@ -126,8 +131,8 @@ test('every judged function has its per-trial values on both sides', async () =>
     dots: r.querySelectorAll('circle').length })));
   assert.strictEqual(strips.length, judged.length);
   for (const s of strips) {
-    assert.strictEqual(s.base, 8, 'eight base trials for ' + s.func);
-    assert.strictEqual(s.dots, 16, 'eight head trials for ' + s.func);
+    assert.strictEqual(s.base, 10, 'ten base trials for ' + s.func);
+    assert.strictEqual(s.dots, 20, 'ten head trials for ' + s.func);
   }
   await page.close();
 });
