@@ -252,10 +252,10 @@ static void put_bench(struct pg_jw *w, const struct pg_report_bench *b,
 		pg_jw_str(w, failure->error);
 		size_t len = 0, dropped = 0;
 		const char *tail =
-		    failure->output ? pg_report_tail(failure->output,
-						     PG_REPORT_OUTPUT_MAX_BYTES,
-						     &len, &dropped)
-				    : NULL;
+		    failure->output
+			? pg_report_tail(failure, PG_REPORT_OUTPUT_MAX_BYTES,
+					 &len, &dropped)
+			: NULL;
 		pg_jw_key(w, "output");
 		if (tail)
 			pg_jw_strn(w, tail, len);
