@@ -207,6 +207,7 @@ static void make_results(const struct config *cfg, struct pg_results *r)
 			br->output = pg_strdup("Traceback (most recent call "
 					       "last):\n  ...\nValueError: "
 					       "\xe2\x9c\x97 bad input\n");
+			br->output_len = strlen(br->output);
 		}
 	}
 }
@@ -281,8 +282,10 @@ static const char *results_diff(const struct pg_results *a,
 		const struct pg_bench_result *y = &b->benches[i];
 		if (!str_eq(x->name, y->name) || x->status != y->status ||
 		    !str_eq(x->error, y->error) ||
-		    !str_eq(x->output, y->output) || x->rounds != y->rounds ||
-		    x->has_wall != y->has_wall)
+		    x->output_len != y->output_len ||
+		    (x->output_len &&
+		     memcmp(x->output, y->output, x->output_len)) ||
+		    x->rounds != y->rounds || x->has_wall != y->has_wall)
 			return "benchmark";
 		if ((what = profile_diff(&x->profile, &y->profile)))
 			return what;
