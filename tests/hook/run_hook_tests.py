@@ -308,6 +308,13 @@ class HookTest(unittest.TestCase):
             assert sys.path[0] == os.path.dirname(__file__), sys.path[0]
             assert not any("hooks" in p for p in sys.path), sys.path
             import sys as s2; assert s2.modules["__main__"].__dict__ is globals()
+            import builtins, importlib.machinery
+            assert isinstance(__loader__, importlib.machinery.SourceFileLoader)
+            assert __loader__.name == "__main__" and __loader__.path == __file__
+            assert __spec__ is None and __cached__ is None
+            assert __builtins__ is builtins and __package__ is None
+            assert __annotations__ == {}
+            assert __loader__.get_source("__main__").startswith("\\nimport os")
         """, args=["a", "b"])
 
     def test_measure_narrows_to_its_blocks(self):
@@ -518,6 +525,30 @@ class HookTest(unittest.TestCase):
         self.assertEqual(w["pkg/prog.py:work"]["calls"], 3)
         self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 300)
         self.assertGreaterEqual(int(w.header["threads"]), 4)
+
+    @unittest.skipIf(sys.version_info < (3, 12),
+                     "setprofile reports no call of these at all")
+    def test_c_callables_behind_call_are_counted(self):
+        w = self.run_script("""
+            import functools, operator
+            up = operator.methodcaller("upper")
+            class C:
+                __call__ = len
+            c = C()
+            p = functools.partial(len)
+            def go():
+                for _ in range(10):
+                    up("abc")
+                    c("abc")
+                    p("ab")
+            go()
+        """)
+        go = w.index("pkg/prog.py:go")
+        for fid in ("<builtin>:operator.methodcaller",
+                    "<builtin>:functools.partial", "<builtin>:len"):
+            self.assertEqual([e[2] for e in w.edges
+                              if e[:2] == (go, w.index(fid))], [10], fid)
+        self.assertEqual(w.header["unmatched"], "0")
 
 
 def main():
