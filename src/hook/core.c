@@ -478,7 +478,9 @@ struct out_func {
 };
 
 static const char *const *sort_ids;
+static const int *sort_lines;
 
+/* By id, then by first line (definition order), then by first call. */
 static int cmp_by_id(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -486,6 +488,8 @@ static int cmp_by_id(const void *a, const void *b)
 		       sort_ids[y] ? sort_ids[y] : "");
 	if (c)
 		return c;
+	if (sort_lines && sort_lines[x] != sort_lines[y])
+		return sort_lines[x] < sort_lines[y] ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -505,7 +509,8 @@ static int64_t ns_of(int64_t fp, double ns_per_tick)
 
 /*
  * Assign output indexes: builtins with equal ids share one, other equal ids
- * are numbered in order of first appearance (function index order).
+ * (the boot module numbers those of one file by definition already) are
+ * numbered by first line, then first appearance.
  */
 static int assign_outputs(const struct pg_hook_core *core,
 			  const struct pg_hook_fstat *fs,
@@ -519,6 +524,7 @@ static int assign_outputs(const struct pg_hook_core *core,
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	sort_ids = info->ids;
+	sort_lines = info->lines;
 	qsort(order, n, sizeof(*order), cmp_by_id);
 	/* Within a run of equal ids (sorted by index), decide merges. */
 	for (uint32_t i = 0; i < n; i++)

@@ -305,8 +305,8 @@ void pg_hook_core_summary_free(struct pg_hook_summary *s);
 
 /*
  * Write the wire format v1 (docs/hook-protocol.md) to out. Builtins that
- * share an id are merged; other duplicate ids get "#2", "#3" in order of
- * first appearance. Returns 0, or -1 on a write or allocation failure.
+ * share an id are merged; other duplicate ids get "#2", "#3" by first line,
+ * then first appearance. Returns 0, or -1 on a write or allocation failure.
  */
 int pg_hook_core_write(const struct pg_hook_core *core,
 		       const struct pg_hook_wire_info *info, FILE *out);

@@ -550,6 +550,61 @@ class HookTest(unittest.TestCase):
                               if e[:2] == (go, w.index(fid))], [10], fid)
         self.assertEqual(w.header["unmatched"], "0")
 
+    IDS_SCRIPT = """
+        import functools, sys
+        first_setter = sys.argv[1] == "setter"
+        class C:
+            def __init__(self):
+                self._x = 0
+            @property
+            def x(self):
+                return self._x
+            @x.setter
+            def x(self, v):
+                self._x = v
+        sq = lambda v: v * v
+        inc = lambda v: v + 1
+        def deco(fn):
+            @functools.wraps(fn)
+            def wrapper(*a):
+                return fn(*a)
+            return wrapper
+        @deco
+        def alpha():
+            return 1
+        @deco
+        def beta():
+            return 2
+        c = C()
+        def setter_loop():
+            for i in range(20):
+                c.x = inc(i)
+        def getter_loop():
+            for i in range(10):
+                sq(c.x)
+        if first_setter:
+            setter_loop(); getter_loop()
+        else:
+            getter_loop(); setter_loop()
+        alpha(); beta(); beta()
+    """
+
+    def test_same_named_functions_get_ids_from_their_definitions(self):
+        for order in ("setter", "getter"):
+            w = self.run_script(self.IDS_SCRIPT, args=[order])
+            self.assertEqual(w["pkg/prog.py:C.x"]["calls"], 10, order)
+            self.assertEqual(w["pkg/prog.py:C.x"]["line"], 7)
+            self.assertEqual(w["pkg/prog.py:C.x#2"]["calls"], 20, order)
+            self.assertEqual(w["pkg/prog.py:<lambda>"]["calls"], 10, order)
+            self.assertEqual(w["pkg/prog.py:<lambda>#2"]["calls"], 20, order)
+            # functools.wraps wrappers keep their own name; the wrapped
+            # functions keep theirs.
+            self.assertEqual(
+                w["pkg/prog.py:deco.<locals>.wrapper"]["calls"], 3)
+            self.assertEqual(w["pkg/prog.py:alpha"]["calls"], 1)
+            self.assertEqual(w["pkg/prog.py:beta"]["calls"], 2)
+            self.assertIsNone(w.get("pkg/prog.py:alpha#2"))
+
 
 def main():
     global HOOK_DIR
