@@ -121,7 +121,9 @@ struct pg_hook_core {
 	int64_t call_event_fp;		  /* a CALL event of no C function */
 	uint64_t unmatched;		  /* returns that matched no call */
 	uint64_t errors;	/* allocation failures (events lost) */
-	uint64_t dropped_nodes; /* calls past PG_HOOK_MAX_NODES */
+	uint64_t dropped_nodes; /* calls or resumes recorded in no node (a
+				   full tree, or no node could be made) */
+	uint32_t max_nodes;	/* PG_HOOK_MAX_NODES unless lowered */
 	uint64_t epoch;		/* bumped by the glue */
 	struct pg_hook_thread *threads;
 };
@@ -185,7 +187,8 @@ uint32_t pg_hook_core_lookup(struct pg_hook_core *core, uint32_t parent,
 /*
  * Create the child of parent for key, of function func and kind (a node
  * for that pair must not exist). Returns the node, or PG_HOOK_NONE when
- * the tree is full (counted in dropped_nodes) or memory ran out (errors).
+ * the tree is full or memory ran out (errors); the push of such a call
+ * counts it in dropped_nodes.
  */
 uint32_t pg_hook_core_new_child(struct pg_hook_core *core, uint32_t parent,
 				const void *key, uint32_t func, uint32_t kind);
@@ -244,6 +247,8 @@ static inline void pg_hook_core_push(struct pg_hook_core *core,
 			core->nodes[node].resumes++;
 		else
 			core->nodes[node].calls++;
+	} else {
+		core->dropped_nodes++;
 	}
 }
 
@@ -293,6 +298,10 @@ void pg_hook_core_reset(struct pg_hook_core *core);
 /* Threads that ran profiled code, and events seen, since the last reset. */
 uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core);
 uint64_t pg_hook_core_events(const struct pg_hook_core *core);
+
+/* Events the core could not record since the last reset: allocation
+ * failures and calls past a full tree (the wire's "lost" header). */
+uint64_t pg_hook_core_lost_events(const struct pg_hook_core *core);
 
 /*
  * Derive per-function figures, edges and node self times from the tree

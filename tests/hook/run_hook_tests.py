@@ -30,15 +30,15 @@ class Wire:
         assert lines[0] == "perfguard-wire\t1", lines[0]
         self.header = {}
         keys = ["mechanism", "timer", "python", "event_cost_ns", "wall_ns",
-                "threads", "events", "unmatched"]
-        for key, line in zip(keys, lines[1:9]):
+                "threads", "events", "unmatched", "lost"]
+        for key, line in zip(keys, lines[1:10]):
             k, v = line.split("\t")
             assert k == key, (k, key)
             self.header[k] = v
         self.funcs, self.stats, self.edges, self.nodes = [], [], [], []
         order = "FSEN"
         last = 0
-        for line in lines[9:-1]:
+        for line in lines[10:-1]:
             p = line.split("\t")
             kind = order.index(p[0])
             assert kind >= last, "records out of order: " + line
@@ -114,6 +114,7 @@ class HookTest(unittest.TestCase):
         self.assertIn(w.header["timer"], ("tsc", "clock_gettime"))
         self.assertEqual(w.header["python"], sys.version.split()[0])
         self.assertEqual(w.header["unmatched"], "0")
+        self.assertEqual(w.header["lost"], "0")
         self.assertEqual(w.header["threads"], "1")
         self.assertGreater(int(w.header["events"]), 0)
         self.assertGreater(int(w.header["wall_ns"]), 0)
