@@ -89,4 +89,62 @@ void pg_analysis_median_interval(const double *x, size_t n, double conf,
 int pg_analysis_trial_values(const struct pg_bench_result *b,
 			     const char *func_id, double **out, size_t *n_out);
 
+/*
+ * A history: series of one benchmark's total or one function's self time
+ * over commits, oldest first, each with its change points. Fill it with
+ * pg_history_add per commit (in order), then pg_history_finish.
+ */
+struct pg_history_point {
+	char commit[41];
+	double value_ns, low_ns, high_ns; /* median and its 95% interval */
+};
+
+struct pg_history_series {
+	char *bench;	/* owned */
+	char *function; /* owned; NULL for the benchmark's total */
+	struct pg_history_point *points;
+	size_t npoints, points_cap;
+	struct pg_change_point *cps; /* index into points */
+	size_t ncps;
+};
+
+struct pg_history {
+	struct pg_history_series *series;
+	size_t nseries, series_cap;
+};
+
+void pg_history_init(struct pg_history *h);
+void pg_history_release(struct pg_history *h);
+
+/*
+ * Add the points commit `commit` (40 hex) contributes: for every
+ * benchmark of r named `bench` (all when NULL) whose status is ok, the
+ * total (func_id NULL) or the self time of func_id when its profile has
+ * that function; a series is created on first sight, in that order. A
+ * benchmark or function missing at this commit leaves no point.
+ */
+void pg_history_add(struct pg_history *h, const char *commit,
+		    const struct pg_results *r, const char *bench,
+		    const char *func_id);
+
+/*
+ * Add one point to the series (bench, func_id), creating it; for callers
+ * that read baselines their own way (values: per-trial ns).
+ */
+void pg_history_add_values(struct pg_history *h, const char *commit,
+			   const char *bench, const char *func_id,
+			   const double *values, size_t n);
+
+/* Change points of every series (of its medians). Errors as
+ * pg_analysis_change_points. */
+int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
+
+/*
+ * The history as SPEC §2's JSON: {"schema": 1, "series": [{"bench",
+ * "function", "points": [{"commit", "value_ns", "low_ns", "high_ns"}],
+ * "change_points": [{"commit", "change_pct", "p"}]}]} at the writer's
+ * position.
+ */
+void pg_history_write_json(const struct pg_history *h, struct pg_jw *w);
+
 #endif

@@ -202,6 +202,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 /* Help text of a command, for `perfguard help CMD` and CMD --help. */
 void cli_print_help(const char *command, FILE *f);

@@ -71,6 +71,23 @@ static const struct command commands[] = {
      "perfguard baseline list [--limit N]\n"
      "perfguard baseline drop REF\n"
      "perfguard baseline prune --keep N\n"},
+    {"history", cmd_history,
+     "a benchmark's or function's time over stored baselines, with change "
+     "points",
+     "perfguard history [--bench B] [--function F] [--limit N] [--json "
+     "FILE]\n"
+     "\n"
+     "Per commit of HEAD's first-parent history with a stored baseline\n"
+     "(oldest first): the median over its trials of each benchmark's total,\n"
+     "or of function F's self time, with its 95% interval, as a chart.\n"
+     "Change points: E-Divisive means with a permutation test (199\n"
+     "permutations, alpha 0.01: a series without change shows a false one\n"
+     "with probability <= 1% per window of 64 commits).\n"
+     "\n"
+     "  --bench B             only benchmark B\n"
+     "  --function F          function id F's self time instead of totals\n"
+     "  --limit N             the newest N baselines (default 100)\n"
+     "  --json FILE           write the series as JSON ('-' = stdout)\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
