@@ -28,6 +28,20 @@ void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
  */
 int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
 /*
+ * Read only what a history needs (src/store/results_scan.c): benchmark
+ * `bench` (every one when NULL) with its name, status, rounds and per
+ * trial total_ns, wall_ns and cpu_ns; in its profile only function
+ * func_id (none when NULL, or when the profile lacks it) with its calls,
+ * self_ns and incl_ns per trial. Everything else is skipped unparsed, so
+ * this is several times faster than pg_results_read_json but validates
+ * only what it keeps: PG_ECORRUPT with a byte offset when that is wrong,
+ * when the JSON around it is malformed, or when the text is not a results
+ * set of schema 1. Initialises r; on error r is empty.
+ */
+int pg_results_read_json_partial(struct pg_results *r, const char *text,
+				 size_t len, const char *bench,
+				 const char *func_id);
+/*
  * File helpers: atomic save (parent directories created); load reads at
  * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file
  * is missing, PG_ECORRUPT prefixed with the path on bad content. load
@@ -74,6 +88,7 @@ int pg_store_drop(struct pg_store *s, const char *commit);
 
 struct pg_store_entry {
 	char commit[41];
+	char object[41]; /* NOTES: the note's blob id; DIR: "" */
 	size_t size_bytes;
 };
 /*
@@ -83,6 +98,16 @@ struct pg_store_entry {
  */
 int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 		  size_t *n_out);
+
+/*
+ * Load part of a listed baseline (an entry of pg_store_list) as
+ * pg_results_read_json_partial reads it, for histories: NOTES reads the
+ * listed blob directly (one object read, no notes-tree lookup). Errors as
+ * pg_store_load.
+ */
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out);
 
 /*
  * Union the notes of another notes ref (e.g. the remote's notes fetched

@@ -81,11 +81,11 @@ static int cmp_commit(const void *a, const void *b)
 }
 
 /*
- * The commits of HEAD's first-parent history that have a baseline, oldest
- * first, at most limit of them (the newest). *out: n_out * 41 bytes.
+ * The stored baselines of HEAD's first-parent history, oldest first, at
+ * most limit of them (the newest). *out newly allocated.
  */
 static int stored_history(struct pg_repo *repo, struct pg_store *store,
-			  int limit, char **out, size_t *n_out)
+			  int limit, struct pg_store_entry **out, size_t *n_out)
 {
 	*out = NULL;
 	*n_out = 0;
@@ -96,20 +96,21 @@ static int stored_history(struct pg_repo *repo, struct pg_store *store,
 		return rc;
 	qsort(entries, nentries, sizeof(*entries), cmp_commit);
 	char oid[41];
-	if ((rc = pg_git_head(repo, oid))) {
+	if (nentries == 0 || (rc = pg_git_head(repo, oid))) {
 		free(entries);
 		return rc;
 	}
 	size_t want = nentries < (size_t)limit ? nentries : (size_t)limit;
-	char *found = pg_malloc(want * 41 + 1);
+	struct pg_store_entry *found = pg_calloc(want, sizeof(*found));
 	size_t n = 0;
 	for (size_t walked = 0; n < want && walked < HISTORY_MAX_WALK;
 	     walked++) {
-		struct pg_store_entry key;
+		struct pg_store_entry key, *hit;
 		memcpy(key.commit, oid, 41);
-		if (bsearch(&key, entries, nentries, sizeof(*entries),
-			    cmp_commit))
-			memcpy(found + 41 * n++, oid, 41);
+		hit = bsearch(&key, entries, nentries, sizeof(*entries),
+			      cmp_commit);
+		if (hit)
+			found[n++] = *hit;
 		char parent[41];
 		if (pg_git_parent(repo, oid, 0, parent) != 0) {
 			pg_error_clear(); /* the root commit */
@@ -120,10 +121,9 @@ static int stored_history(struct pg_repo *repo, struct pg_store *store,
 	free(entries);
 	/* newest first -> oldest first */
 	for (size_t i = 0; i < n / 2; i++) {
-		char tmp[41];
-		memcpy(tmp, found + 41 * i, 41);
-		memcpy(found + 41 * i, found + 41 * (n - 1 - i), 41);
-		memcpy(found + 41 * (n - 1 - i), tmp, 41);
+		struct pg_store_entry tmp = found[i];
+		found[i] = found[n - 1 - i];
+		found[n - 1 - i] = tmp;
 	}
 	*out = found;
 	*n_out = n;
@@ -207,7 +207,8 @@ int cmd_history(int argc, char **argv)
 {
 	struct cli_common common = {0};
 	struct history_opts o = {.limit = 100};
-	char *root = NULL, *commits = NULL;
+	char *root = NULL;
+	struct pg_store_entry *commits = NULL;
 	struct pg_suite suite = {0};
 	struct pg_repo *repo = NULL;
 	struct pg_store *store = NULL;
@@ -234,11 +235,11 @@ int cmd_history(int argc, char **argv)
 	if ((rc = stored_history(repo, store, o.limit, &commits, &n)))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const char *commit = commits + 41 * i;
 		struct pg_results r;
-		if ((rc = pg_store_load(store, commit, &r)))
+		if ((rc = pg_store_load_partial(store, &commits[i], o.bench,
+						o.function, &r)))
 			goto out;
-		pg_history_add(&h, commit, &r, o.bench, o.function);
+		pg_history_add(&h, commits[i].commit, &r, o.bench, o.function);
 		pg_results_release(&r);
 	}
 	struct pg_cp_options cpo;

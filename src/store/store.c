@@ -306,6 +306,7 @@ static int list_note(const git_oid *blob_id, const git_oid *annotated,
 		return -1;
 	}
 	git_oid_tostr(e.commit, sizeof(e.commit), annotated);
+	git_oid_tostr(e.object, sizeof(e.object), blob_id);
 	e.size_bytes = len;
 	PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	return 0;
@@ -389,6 +390,7 @@ static int dir_list(struct pg_store *s, struct list_ctx *c)
 			continue;
 		memcpy(e.commit, name, 40);
 		e.commit[40] = '\0';
+		e.object[0] = '\0';
 		e.size_bytes = (size_t)st.st_size;
 		PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	}
@@ -429,6 +431,68 @@ int pg_store_load(struct pg_store *s, const char *commit,
 		return rc;
 	return s->kind == PG_STORE_BACKEND_DIR ? dir_load(s, key, out)
 					       : notes_load(s, key, out);
+}
+
+/* Partial parse of a stored text, errors as parse_stored. */
+static int parse_partial(const char *key, const char *text, size_t len,
+			 const char *bench, const char *func_id,
+			 struct pg_results *out)
+{
+	int rc = pg_results_read_json_partial(out, text, len, bench, func_id);
+	if (rc == 0 && out->commit && strcasecmp(out->commit, key) != 0) {
+		rc = pg_error_set(PG_ECORRUPT, "it records commit %s",
+				  out->commit);
+		pg_results_release(out);
+		pg_results_init(out);
+	}
+	if (rc < 0) {
+		char *msg = pg_strdup(pg_error_message());
+		rc = pg_error_set(PG_ECORRUPT, "baseline of %s is corrupt: %s",
+				  key, msg);
+		free(msg);
+	}
+	return rc;
+}
+
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out)
+{
+	pg_results_init(out);
+	char key[41];
+	int rc = commit_key(e->commit, key);
+	if (rc < 0)
+		return rc;
+	if (s->kind == PG_STORE_BACKEND_DIR) {
+		char *path = dir_path(s, key), *text = NULL;
+		size_t len = 0;
+		rc = pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len);
+		if (rc == PG_ENOTFOUND)
+			rc = not_stored(key);
+		else if (rc == 0)
+			rc = parse_partial(key, text, len, bench, func_id, out);
+		free(text);
+		free(path);
+		return rc;
+	}
+	git_oid id;
+	git_blob *blob = NULL;
+	if ((rc = pg_git_parse_oid(&id, e->object)) < 0)
+		return rc;
+	if (git_blob_lookup(&blob, pg_git_raw(s->repo), &id) < 0)
+		return pg_git_fail("cannot read the note of %s in %s", key,
+				   s->ref);
+	git_object_size_t size = git_blob_rawsize(blob);
+	if (size > PG_RESULTS_MAX_BYTES)
+		rc = pg_error_set(PG_ECORRUPT,
+				  "baseline of %s is corrupt: the note is "
+				  "larger than %u bytes",
+				  key, PG_RESULTS_MAX_BYTES);
+	else
+		rc = parse_partial(key, git_blob_rawcontent(blob), (size_t)size,
+				   bench, func_id, out);
+	git_blob_free(blob);
+	return rc;
 }
 
 int pg_store_drop(struct pg_store *s, const char *commit)

@@ -66,6 +66,9 @@ class HistoryTests(Case):
         for pt in series["points"]:
             self.assertLessEqual(pt["low_ns"], pt["value_ns"])
             self.assertLessEqual(pt["value_ns"], pt["high_ns"])
+        values = [pt["value_ns"] for pt in series["points"]]
+        self.assertEqual(len(series["change_points"]), 1,
+                         "values %s\n%s" % (values, p.stdout))
         (cp,) = series["change_points"]
         self.assertEqual(cp["commit"], commits[SLOW_FROM])
         self.assertGreater(cp["change_pct"], 100)
