@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "perfguard/profile.h"
+#include "perfguard/results.h"
 
 /* ---- change points (changepoint.c) ---------------------------------- */
 

@@ -21,57 +21,71 @@
  * with few baselines. */
 #define HISTORY_MAX_WALK 1000000
 
+enum history_opt {
+	OPT_BENCH = CLI_OPT_ID_COMMAND,
+	OPT_FUNCTION,
+	OPT_LIMIT,
+	OPT_JSON,
+};
+
+static const struct cli_opt history_options[] = {
+    {OPT_BENCH, "bench", 0, "B", "only benchmark B"},
+    {OPT_FUNCTION, "function", 0, "F",
+     "function id F's self time instead of the totals"},
+    {OPT_LIMIT, "limit", 0, "N", "the newest N baselines (default 100)"},
+    {OPT_JSON, "json", 0, "FILE", "write the series as JSON ('-' = stdout)"},
+    {0},
+};
+
+static const struct cli_opt_table history_table = {"Options:", history_options};
+
+static int cmd_history(int argc, char **argv);
+
+const struct cli_command cli_cmd_history = {
+    .name = "history",
+    .fn = cmd_history,
+    .summary = "a benchmark's or function's time over stored baselines, "
+	       "with change points",
+    .usage = "perfguard history [--bench B] [--function F] [--limit N] "
+	     "[--json FILE]\n",
+    .notes =
+	"Per commit of HEAD's first-parent history with a stored baseline\n"
+	"(oldest first): the median over its trials of each benchmark's\n"
+	"total, or of function F's self time, with its 95% interval, as a\n"
+	"chart. Change points: E-Divisive means with a permutation test\n"
+	"(199 permutations, alpha 0.01: a series without any change shows\n"
+	"a false one with probability <= 1% per window of 64 commits).\n",
+    .tables = {&history_table, &cli_common_table},
+};
+
+/* What history's options ask for. */
 struct history_opts {
+	struct cli_common common;
 	const char *bench, *function, *json;
 	int limit;
 };
 
-static int parse_args(int argc, char **argv, struct cli_common *common,
-		      struct history_opts *o)
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"bench", required_argument, NULL, 'b'},
-	    {"function", required_argument, NULL, 'f'},
-	    {"limit", required_argument, NULL, 'l'},
-	    {"json", required_argument, NULL, 'j'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, common))) {
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		switch (c) {
-		case 'b':
-			o->bench = optarg;
-			break;
-		case 'f':
-			o->function = optarg;
-			break;
-		case 'l':
-			if ((rc = cli_parse_count("--limit", optarg, 1,
-						  &o->limit)))
-				return rc;
-			break;
-		case 'j':
-			o->json = optarg;
-			break;
-		default:
-			return pg_error_set(PG_EUSAGE,
-					    "see `perfguard help history`");
-		}
+	struct history_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)))
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_BENCH:
+		o->bench = arg;
+		return 0;
+	case OPT_FUNCTION:
+		o->function = arg;
+		return 0;
+	case OPT_LIMIT:
+		return cli_parse_count("--limit", arg, 1, &o->limit);
+	case OPT_JSON:
+		o->json = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help history`");
 	}
-	if (optind < argc)
-		return pg_error_set(PG_EUSAGE,
-				    "history takes no arguments ('%s'); see "
-				    "`perfguard help history`",
-				    argv[optind]);
-	return 0;
 }
 
 static int cmp_commit(const void *a, const void *b)
@@ -203,9 +217,8 @@ static void print_series(const struct pg_history_series *s,
 	printf("\n");
 }
 
-int cmd_history(int argc, char **argv)
+static int cmd_history(int argc, char **argv)
 {
-	struct cli_common common = {0};
 	struct history_opts o = {.limit = 100};
 	char *root = NULL;
 	struct pg_store_entry *commits = NULL;
@@ -214,11 +227,19 @@ int cmd_history(int argc, char **argv)
 	struct pg_store *store = NULL;
 	struct pg_history h;
 	pg_history_init(&h);
-	int rc = parse_args(argc, argv, &common, &o);
+	int rc = cli_opt_parse(&cli_cmd_history, argc, argv, parse_option, &o);
 	if (rc)
 		goto out;
+	struct cli_common common = o.common;
 	if (common.help) {
-		cli_print_help("history", stdout);
+		cli_command_print_help(&cli_cmd_history, stdout);
+		goto out;
+	}
+	if (optind < argc) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "history takes no arguments ('%s'); see "
+				  "`perfguard help history`",
+				  argv[optind]);
 		goto out;
 	}
 	root = cli_project_root();

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfguard/store.h"
+#include "perfguard/results.h"
 
 #define SCAN_MAX_DEPTH 256
 
