@@ -119,7 +119,7 @@ static int stored_history(struct pg_repo *repo, struct pg_store *store,
 	size_t n = 0;
 	for (size_t walked = 0; n < want && walked < HISTORY_MAX_WALK;
 	     walked++) {
-		struct pg_store_entry key, *hit;
+		struct pg_store_entry key = {0}, *hit;
 		memcpy(key.commit, oid, 41);
 		hit = bsearch(&key, entries, nentries, sizeof(*entries),
 			      cmp_commit);
