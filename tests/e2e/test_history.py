@@ -4,20 +4,7 @@ function becomes 3x slower at a known commit."""
 import json
 
 from pgtest import Case, PYTHON, git, run
-
-APP = """
-def work(n):
-    total = 0
-    for i in range(n):
-        total += i % 7
-    return total
-
-def main():
-    for _ in range({rounds}):
-        work(20000)
-
-main()
-"""
+from test_baseline import APP  # work(n) called `rounds` times
 
 SUITE = """
 python: {python}
