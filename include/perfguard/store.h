@@ -51,6 +51,7 @@ int pg_store_drop(struct pg_store *s, const char *commit);
 
 struct pg_store_entry {
 	char commit[41];
+	char object[41]; /* NOTES: the note's blob id; DIR: "" */
 	size_t size_bytes;
 };
 /*
@@ -60,6 +61,16 @@ struct pg_store_entry {
  */
 int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 		  size_t *n_out);
+
+/*
+ * Load part of a listed baseline (an entry of pg_store_list) as
+ * pg_results_read_json_partial reads it, for histories: NOTES reads the
+ * listed blob directly (one object read, no notes-tree lookup). Errors as
+ * pg_store_load.
+ */
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out);
 
 /*
  * Union the notes of another notes ref (e.g. the remote's notes fetched
@@ -77,5 +88,20 @@ int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
  */
 int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 		       size_t *taken_out);
+
+/*
+ * The commit the NOTES store's ref points to, as 40 hex digits, or ""
+ * when the ref does not exist yet. PG_EINVALID for a DIR store.
+ */
+int pg_store_tip(struct pg_store *s, char out[41]);
+
+/*
+ * Whether other_ref (e.g. a remote's notes fetched into a local ref) is
+ * the notes commit `tip` or a descendant of it, i.e. holds every note
+ * that tip held (later writers may have replaced some by newer ones).
+ * A missing other_ref holds nothing (*out false, returns 0).
+ */
+int pg_store_ref_contains(struct pg_store *s, const char *other_ref,
+			  const char *tip, bool *out);
 
 #endif

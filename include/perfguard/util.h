@@ -10,6 +10,7 @@
 #ifndef PERFGUARD_UTIL_H
 #define PERFGUARD_UTIL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,11 +61,32 @@ int pg_error_code(void);
 /* Forget the last error. */
 void pg_error_clear(void);
 
+/* ---- interruption and fault points -------------------------------- */
+
+/*
+ * The signal (SIGINT, SIGTERM or SIGHUP) that asked perfguard to stop, or
+ * 0. Set by the handlers of pg_signals_install; steps that record
+ * something check it (pg_interrupt_check) right before they commit.
+ */
+extern volatile sig_atomic_t pg_interrupted;
+
+/*
+ * Install handlers that set pg_interrupted on SIGINT, SIGTERM and SIGHUP,
+ * and ignore SIGPIPE (a closed reader becomes an EPIPE write error).
+ * Child processes get the default dispositions back before exec.
+ */
+void pg_signals_install(void);
+
+/* PG_EINTR ("interrupted by ...") when pg_interrupted is set, else 0. */
+int pg_interrupt_check(void);
+
 /*
  * A named fault-injection point for crash-consistency tests: when the
  * environment variable PERFGUARD_FAULT equals `name`, print "perfguard:
- * fault point <name> reached" on stderr and wait until killed; otherwise
- * return at once. Never returns in the first case.
+ * fault point <name> reached" on stderr and wait there: SIGKILL is a
+ * crash at that point; SIGINT/SIGTERM/SIGHUP set pg_interrupted and make
+ * the point return, so the caller's interrupt check runs at that step.
+ * Otherwise return at once. Points are listed in docs/reliability.md.
  */
 void pg_fault_point(const char *name);
 
@@ -152,6 +174,53 @@ struct pg_strvec {
 void pg_strvec_push(struct pg_strvec *sv, const char *s); /* copies s */
 void pg_strvec_release(struct pg_strvec *sv);
 
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n bytes, n > 0)
+ * with its code point in *cp, or 0 when s does not start one: a bad lead
+ * byte, a stray continuation byte, a truncated sequence, an overlong
+ * form, a surrogate or a value past U+10FFFF. Inline: JSON and XML
+ * writers call it per non-ASCII character.
+ */
+static inline size_t pg_utf8_decode(const unsigned char *s, size_t n,
+				    uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Offset of the first byte of s that is not well-formed UTF-8, or len. */
+size_t pg_utf8_invalid_at(const char *s, size_t len);
+
+/* Write code point cp (<= U+10FFFF) as UTF-8 to out (room for 4 bytes);
+ * returns the number of bytes written. */
+size_t pg_utf8_encode(uint32_t cp, char *out);
+
 /* ---- hash map ------------------------------------------------------- */
 
 /*
@@ -189,6 +258,15 @@ int pg_file_read(const char *path, size_t max_bytes, char **out,
 int pg_file_write_atomic(const char *path, const void *data, size_t len);
 
 /*
+ * Write a file the user named (a report): a regular file, or a symlink
+ * chain ending in one (or in nothing yet), is replaced atomically at the
+ * chain's end, so the link stays a link; a device, pipe or socket is
+ * opened and written in place. Write errors (ENOSPC, EPIPE, ...) are
+ * PG_EIO with the system's reason; a directory is PG_EIO.
+ */
+int pg_file_write_named(const char *path, const void *data, size_t len);
+
+/*
  * Append data to path (created if missing) with one O_APPEND write loop;
  * for logs and GitHub's step summary, which others append to as well.
  */
@@ -196,9 +274,17 @@ int pg_file_append(const char *path, const void *data, size_t len);
 
 /* mkdir -p. */
 int pg_mkdirs(const char *path, int mode);
-/* rm -rf (does not follow symlinks). Missing path is not an error. */
+/*
+ * rm -rf (does not follow symlinks). Missing path is not an error. For a
+ * directory made by pg_mkdtemp, its lock is released and removed too.
+ */
 int pg_remove_tree(const char *path);
-/* Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX. */
+/*
+ * Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX
+ * (*out newly allocated), locked by `<dir>.perfguard-lock` until
+ * pg_remove_tree(dir) or the process's death. The first call of a process
+ * first removes the directories whose locks no living process holds.
+ */
 int pg_mkdtemp(const char *prefix, char **out);
 bool pg_path_exists(const char *path);
 bool pg_path_is_dir(const char *path);
