@@ -238,6 +238,18 @@ struct pg_bench_result {
 	struct pg_wall wall;
 };
 
+/*
+ * Which part of a sharded suite a results set holds (`--shard K/N`):
+ * index 1..count, and `of` the names of every benchmark the selection was
+ * split over, in suite order. index 0 means a whole results set. A shard
+ * is never stored as a baseline on its own; `perfguard merge` combines
+ * the shards into one whole set.
+ */
+struct pg_shard {
+	int index, count;
+	struct pg_strvec of;
+};
+
 struct pg_results {
 	int schema;   /* 1 */
 	char *commit; /* hex object id, or NULL outside git */
@@ -247,6 +259,7 @@ struct pg_results {
 	struct pg_fingerprint fp;
 	struct pg_bench_result *benches;
 	size_t nbenches, benches_cap;
+	struct pg_shard shard; /* index 0: not a shard */
 };
 
 void pg_results_init(struct pg_results *r);
@@ -257,6 +270,13 @@ void pg_results_release(struct pg_results *r);
  */
 struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
 					     const char *name);
+/*
+ * Move the benchmark named `name` from src to the end of dst (src keeps
+ * the others, in order); false when src has none. The caller makes sure
+ * dst has no benchmark of that name.
+ */
+bool pg_results_move_bench(struct pg_results *dst, struct pg_results *src,
+			   const char *name);
 /* The benchmark named `name`, or NULL. */
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name);

@@ -17,8 +17,19 @@
 /* Hard cap on a serialised results set we are willing to read. */
 #define PG_RESULTS_MAX_BYTES (512u * 1024u * 1024u)
 
+/* The most shards a suite may be split into (`--shard K/N`, N <= this). */
+#define PG_SHARD_MAX 1000
+
 /* Append r as compact JSON (one line plus '\n') to out. */
 void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
+/* Write r as one JSON object value through w (for embedding it). */
+void pg_results_write_jw(const struct pg_results *r, struct pg_jw *w);
+/*
+ * Fill r (which this initialises) from an already parsed results-set
+ * object j, borrowed; errors as pg_results_read_json. j must have been
+ * parsed with PG_JSON_PACK_INTS, as results sets are.
+ */
+int pg_results_read_dom(struct pg_results *r, const struct pg_json *j);
 /*
  * Parse JSON text into r, which this initialises (any old content is not
  * freed). PG_ECORRUPT with the JSON path of the problem for invalid JSON,
@@ -53,8 +64,8 @@ void pg_store_close(struct pg_store *s);
 
 /*
  * Save r as the baseline of commit (replacing an older one). commit is a
- * full 40-hex id (PG_EINVALID otherwise, and when r->commit names another
- * commit). NOTES: compare-and-swap on the ref, retried with backoff while
+ * full 40-hex id (PG_EINVALID otherwise, when r->commit names another
+ * commit, and when r is one shard of a sharded run). NOTES: compare-and-swap on the ref, retried with backoff while
  * other writers win (PG_EGIT if it never settles); DIR: atomic write.
  */
 int pg_store_save(struct pg_store *s, const char *commit,

@@ -134,6 +134,32 @@ int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
  */
 void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 
+/* ---- shards (shard.c) --------------------------------------------- */
+
+/* Parse "K/N" into out->index and out->count; PG_EUSAGE when bad. */
+int cli_parse_shard(const char *arg, struct pg_shard *out);
+
+/*
+ * Narrow sel to shard shard->index of shard->count, balanced by the mean
+ * trial times of hint (an earlier results set; may be NULL), and set
+ * shard->of to the names sel held before, in order. The same inputs give
+ * the same partition on every machine.
+ */
+void cli_shard_select(struct cli_selection *sel, struct pg_shard *shard,
+		      const struct pg_results *hint);
+
+/*
+ * cli_shard_select for run and baseline update: balanced by the stored
+ * baseline of the nearest first-parent ancestor of HEAD (HEAD itself
+ * included) that has one, else evenly; says which on stderr.
+ */
+void cli_shard_select_here(const struct cli_common *c,
+			   const struct pg_suite *suite, const char *root,
+			   struct cli_selection *sel, struct pg_shard *shard);
+
+/* A copy of src's index, count and names in dst (replacing dst's). */
+void cli_shard_copy(struct pg_shard *dst, const struct pg_shard *src);
+
 /* ---- judging and reports (judge.c) -------------------------------- */
 
 /* Where check/compare write their reports. */
@@ -162,6 +188,9 @@ struct cli_comparison {
 	const struct cli_selection *sel;
 	const struct pg_results *base, *head;
 	const char *base_label, *head_label, *mode;
+	/* A shard's check (base->shard.index > 0): the JSON report embeds
+	 * both results sets so that `perfguard merge` can judge the whole. */
+	bool shard;
 };
 
 /*
@@ -202,6 +231,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* Help text of a command, for `perfguard help CMD` and CMD --help. */
 void cli_print_help(const char *command, FILE *f);

@@ -22,6 +22,7 @@ struct check_opts {
 	enum baseline_mode baseline;
 	struct pg_strvec names;
 	int trials;
+	struct pg_shard shard; /* index 0: the whole suite */
 };
 
 static int parse_args(int argc, char **argv, struct check_opts *o)
@@ -31,6 +32,7 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 	    {"baseline", required_argument, NULL, 'B'},
 	    {"bench", required_argument, NULL, 'b'},
 	    {"trials", required_argument, NULL, 't'},
+	    {"shard", required_argument, NULL, 'S'},
 	    CLI_REPORT_LONG_OPTIONS,
 	    CLI_COMMON_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
@@ -68,6 +70,10 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 		case 't':
 			if ((rc = cli_parse_count("--trials", optarg, 1,
 						  &o->trials)))
+				return rc;
+			break;
+		case 'S':
+			if ((rc = cli_parse_shard(optarg, &o->shard)))
 				return rc;
 			break;
 		default:
@@ -186,14 +192,19 @@ int cmd_check(int argc, char **argv)
 	if ((rc = pg_python_probe(suite.python, &py)))
 		goto fail;
 
-	/* Stored baseline of the base commit, when asked or when it fits. */
-	if (o.baseline != BASELINE_RERUN) {
+	/* Stored baseline of the base commit, when asked or when it fits;
+	 * a shard also balances its split by it. */
+	bool stored_loaded = false;
+	if (o.baseline != BASELINE_RERUN || o.shard.index) {
 		if ((rc = cli_open_store(&suite, repo, root, &store)))
 			goto fail;
 		rc = pg_store_load(store, base_oid, &stored);
 		if (rc == 0) {
-			have_stored = true;
-		} else if (rc == PG_ENOTFOUND && o.baseline == BASELINE_AUTO) {
+			stored_loaded = true;
+			have_stored = o.baseline != BASELINE_RERUN;
+		} else if ((rc == PG_ENOTFOUND &&
+			    o.baseline == BASELINE_AUTO) ||
+			   o.baseline == BASELINE_RERUN) {
 			pg_error_clear();
 			rc = 0;
 		} else if (rc == PG_ENOTFOUND) {
@@ -221,6 +232,13 @@ int cmd_check(int argc, char **argv)
 				 base_oid, what ? what : "fingerprint");
 			have_stored = false;
 		}
+	}
+	if (o.shard.index) {
+		size_t all = sel.n;
+		cli_shard_select(&sel, &o.shard,
+				 stored_loaded ? &stored : NULL);
+		cli_note(&o.common, "shard %d/%d: %zu of %zu benchmarks",
+			 o.shard.index, o.shard.count, sel.n, all);
 	}
 	cli_note(&o.common, "base is %.10s (%s); %s", base_oid, how,
 		 have_stored ? "using its stored baseline"
@@ -250,6 +268,11 @@ int cmd_check(int argc, char **argv)
 	head_label = short_label("HEAD", head_oid, dirty);
 	cli_print_failures(have_stored ? &stored : &base, "base");
 	cli_print_failures(&head, "head");
+	if (o.shard.index) {
+		cli_shard_copy(&head.shard, &o.shard);
+		cli_shard_copy(have_stored ? &stored.shard : &base.shard,
+			       &o.shard);
+	}
 	struct cli_comparison cmp = {
 	    .suite = &suite,
 	    .sel = &sel,
@@ -258,6 +281,7 @@ int cmd_check(int argc, char **argv)
 	    .base_label = base_label,
 	    .head_label = head_label,
 	    .mode = mode,
+	    .shard = o.shard.index > 0,
 	};
 	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
 	goto cleanup;
@@ -283,5 +307,6 @@ cleanup:
 	pg_python_release(&py);
 	pg_suite_release(&suite);
 	pg_strvec_release(&o.names);
+	pg_strvec_release(&o.shard.of);
 	return exit_code;
 }

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +48,14 @@ int cmd_run(int argc, char **argv)
 	    {"output", required_argument, NULL, 'o'},
 	    {"bench", required_argument, NULL, 'b'},
 	    {"trials", required_argument, NULL, 't'},
+	    {"shard", required_argument, NULL, 'S'},
 	    CLI_COMMON_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli_common common = {0};
 	struct pg_strvec names = {0};
 	const char *output = NULL;
+	struct pg_shard shard = {0};
 	int trials = 0, c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
@@ -71,6 +74,10 @@ int cmd_run(int argc, char **argv)
 		case 't':
 			if ((rc = cli_parse_count("--trials", optarg, 1,
 						  &trials)))
+				return cli_fail(rc);
+			break;
+		case 'S':
+			if ((rc = cli_parse_shard(optarg, &shard)))
 				return cli_fail(rc);
 			break;
 		default:
@@ -105,6 +112,8 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_head_state(root, &commit, &dirty);
+	if (shard.index)
+		cli_shard_select_here(&common, &suite, root, &sel, &shard);
 	pg_runner_begin_results(&results, &suite, &py, commit, dirty);
 	if ((rc = pg_runner_prepare(&suite, root))) {
 		exit_code = cli_fail(rc);
@@ -118,10 +127,15 @@ int cmd_run(int argc, char **argv)
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
+	cli_shard_copy(&results.shard, &shard);
+	char part[64] = "";
+	if (shard.index)
+		snprintf(part, sizeof(part), "-shard-%d-of-%d", shard.index,
+			 shard.count);
 	path = output ? pg_strdup(output)
-		      : pg_asprintf("%s/.perfguard/results/%s%s.json", root,
+		      : pg_asprintf("%s/.perfguard/results/%s%s%s.json", root,
 				    commit ? commit : "worktree",
-				    dirty ? "-dirty" : "");
+				    dirty ? "-dirty" : "", part);
 	if ((rc = pg_results_save(&results, path))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
@@ -140,5 +154,6 @@ cleanup:
 	pg_python_release(&py);
 	pg_suite_release(&suite);
 	pg_strvec_release(&names);
+	pg_strvec_release(&shard.of);
 	return exit_code;
 }

@@ -38,7 +38,9 @@ static const struct command commands[] = {
      "  -o, --output FILE     results file (default "
      ".perfguard/results/<commit>[-dirty].json)\n"
      "  --bench NAME          only this benchmark (repeatable)\n"
-     "  --trials N            override the suite's trials\n"},
+     "  --trials N            override the suite's trials\n"
+     "  --shard K/N           only shard K of N of the benchmarks; combine\n"
+     "                        the shards with `perfguard merge -o FILE`\n"},
     {"check", cmd_check,
      "compare head with its base and fail on regressions (the gate)",
      "perfguard check [options]\n"
@@ -49,6 +51,8 @@ static const struct command commands[] = {
      "  --baseline MODE       rerun | stored | auto (default auto)\n"
      "  --bench NAME          only this benchmark (repeatable)\n"
      "  --trials N            override the suite's trials\n"
+     "  --shard K/N           only shard K of N of the benchmarks (a CI\n"
+     "                        matrix); combine with `perfguard merge`\n"
      "  --junit FILE          JUnit XML report\n"
      "  --junit-flavor F      strict | annotated (default strict)\n"
      "  --summary FILE        Markdown summary (e.g. $GITHUB_STEP_SUMMARY)\n"
@@ -63,6 +67,16 @@ static const struct command commands[] = {
      "BASE and HEAD are results files or commits with stored baselines.\n"
      "Report options as for check: --junit, --junit-flavor, --summary,\n"
      "--json, --annotations.\n"},
+    {"merge", cmd_merge,
+     "combine the shards of one check (or run) into one verdict",
+     "perfguard merge [options] FILES...\n"
+     "\n"
+     "FILES are the --json reports of `check --shard K/N` (judged as one\n"
+     "check: report options as for check) or the results files of `run\n"
+     "--shard K/N` (combined into one results set, -o FILE). Every shard\n"
+     "must be there exactly once.\n"
+     "\n"
+     "  -o, --output FILE     the merged results set ('-' = stdout)\n"},
     {"baseline", cmd_baseline, "record and manage per-commit baselines",
      "perfguard baseline update [--commit REF] [--from FILE] [--push "
      "REMOTE]\n"
