@@ -218,6 +218,41 @@ class ActionTests(Case):
         self.assertIn("perfguard", j.summary)
         self.assertNotIn("::error", self.stdout_of(j, "perfguard"))
 
+    def test_a_matrix_of_shards_and_a_merge_job_give_one_verdict(self):
+        origin, remote = self.project(benches=3)
+        work, event = self.pull_request(origin, remote,
+                                        {"app1.py": APP.format(repeat=3)})
+        results = []
+        for k in (1, 2, 3):
+            j, out = self.job(work, "pull_request", event,
+                              "refs/pull/7/merge",
+                              inputs={"shard": "%d/3" % k},
+                              tag="shard%d" % k)
+            # a shard's regression is for the merge job to judge
+            self.assertFalse(j.failed, self.explain(j))
+            self.assertIn(out["result"], ("pass", "regression"))
+            self.assertTrue(os.path.exists(os.path.join(work, out["json"])))
+            results.append(out["result"])
+        self.assertEqual(results.count("regression"), 1, results)
+        j, out = self.job(work, "pull_request", event, "refs/pull/7/merge",
+                          inputs={"merge": "perfguard-check-shard-*.json"},
+                          tag="merge")
+        self.assertTrue(j.failed, self.explain(j))
+        self.assertEqual(out["result"], "regression")
+        with open(os.path.join(work, out["json"])) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["counts"]["benchmarks"], 3)
+        names = {v["function"] for v in doc["verdicts"]
+                 if v["kind"] == "regressed" and v["function"]}
+        self.assertEqual(names, {"app1.py:slow_part"})
+        # one shard's report gone: the merge fails, it never passes
+        os.remove(os.path.join(work, "perfguard-check-shard-2-of-3.json"))
+        j, out = self.job(work, "pull_request", event, "refs/pull/7/merge",
+                          inputs={"merge": "perfguard-check-shard-*.json"},
+                          tag="merge2")
+        self.assertTrue(j.failed)
+        self.assertEqual(out["result"], "error")
+
     def test_push_to_the_default_branch_records_and_pushes_the_baseline(self):
         origin, remote = self.project()
         work = os.path.join(self.tmp, "checkout")
