@@ -229,29 +229,42 @@ struct merge_opts {
 	const char *output;
 };
 
-static int parse_args(int argc, char **argv, struct merge_opts *o)
+enum merge_opt {
+	OPT_OUTPUT = CLI_OPT_ID_COMMAND,
+};
+
+static const struct cli_opt merge_options[] = {
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "merging results sets: the whole set ('-' = stdout)"},
+    {0},
+};
+
+static const struct cli_opt_table merge_table = {"Options:", merge_options};
+
+static int cmd_merge(int argc, char **argv);
+
+const struct cli_command cli_cmd_merge = {
+    .name = "merge",
+    .fn = cmd_merge,
+    .summary = "combine the shards of one check (or run) into one verdict",
+    .usage = "perfguard merge [options] FILES...\n",
+    .notes = "FILES are the --json reports of `check --shard K/N`, judged "
+	     "as one check\n(the report options as for check), or the "
+	     "results files of `run\n--shard K/N`, combined into one "
+	     "results set (-o). Every shard must be\nthere exactly once.\n",
+    .tables = {&merge_table, &cli_report_table, &cli_common_table},
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    CLI_REPORT_LONG_OPTIONS,
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &o->common)) ||
-		    (rc = cli_report_option(c, optarg, &o->report))) {
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (c != 'o')
-			return pg_error_set(PG_EUSAGE,
-					    "see `perfguard help merge`");
-		o->output = optarg;
-	}
+	struct merge_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_report_option(id, arg, &o->report)))
+		return rc < 0 ? rc : 0;
+	if (id != OPT_OUTPUT)
+		return pg_error_set(PG_EUSAGE, "see `perfguard help merge`");
+	o->output = arg;
 	return 0;
 }
 
@@ -333,14 +346,14 @@ static int write_merged(const struct merge_opts *o, struct part *parts,
 	return rc ? cli_fail(rc) : PG_EXIT_OK;
 }
 
-int cmd_merge(int argc, char **argv)
+static int cmd_merge(int argc, char **argv)
 {
 	struct merge_opts o = {.report = {.annotations = -1}};
-	int rc = parse_args(argc, argv, &o);
+	int rc = cli_opt_parse(&cli_cmd_merge, argc, argv, parse_option, &o);
 	if (rc)
 		return cli_fail(rc);
 	if (o.common.help) {
-		cli_print_help("merge", stdout);
+		cli_command_print_help(&cli_cmd_merge, stdout);
 		return PG_EXIT_OK;
 	}
 	size_t n = (size_t)(argc - optind);
