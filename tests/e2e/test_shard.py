@@ -151,6 +151,25 @@ class ShardTests(Case):
         head = git(root, "rev-parse", "HEAD")
         shown = run(["baseline", "show", head], cwd=root)
         self.assertExit(shown, 0)
+        # baseline update --shard: each part to a file, merged, recorded
+        git(root, "commit", "-q", "--allow-empty", "-m", "next")
+        parts = []
+        for k in (1, 2):
+            out = "base-%d.json" % k
+            self.assertExit(run(["baseline", "update", "--trials", "1",
+                                 "--shard", "%d/2" % k, "-o", out],
+                                cwd=root), 0)
+            parts.append(out)
+        nxt = git(root, "rev-parse", "HEAD")
+        self.assertNotIn(nxt, git(root, "notes", "--ref=perfguard", "list"))
+        self.assertExit(run(["merge", "-o", "next.json"] + parts, cwd=root),
+                        0)
+        self.assertExit(run(["baseline", "update", "--from", "next.json",
+                             "--allow-dirty"], cwd=root), 0)
+        self.assertIn(nxt, git(root, "notes", "--ref=perfguard", "list"))
+        p = run(["baseline", "update", "--shard", "1/2", "--push", "origin"],
+                cwd=root)
+        self.assertExit(p, 2)
         # with the baseline stored, the split is balanced by its times
         # and still covers every benchmark exactly once
         names = []
