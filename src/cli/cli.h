@@ -267,5 +267,6 @@ extern const struct cli_command cli_cmd_compare;
 extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_merge;
+extern const struct cli_command cli_cmd_history;
 
 #endif
