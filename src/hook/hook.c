@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "sampler.h"
 #include "timer.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
@@ -1338,7 +1339,8 @@ PyMODINIT_FUNC PyInit__hook(void)
 		return NULL;
 	Py_INCREF(&measure_type);
 	if (PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
-	    PyModule_AddStringConstant(m, "mechanism", mechanism_name) < 0) {
+	    PyModule_AddStringConstant(m, "mechanism", mechanism_name) < 0 ||
+	    pg_sampler_add_to_module(m) < 0) {
 		Py_DECREF(&measure_type);
 		Py_DECREF(m);
 		return NULL;
