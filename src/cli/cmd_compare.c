@@ -1,7 +1,10 @@
 /*
  * cmd_compare.c - `perfguard compare A B`: judge two existing results
  * sets (files, or commits with stored baselines) by exactly the rules and
- * reports of `check`, without running anything.
+ * reports of `check`, without running anything. Production profiles (two
+ * directories of recorded windows, or two deployed commits ingested with
+ * `perfguard ingest`) are judged on each function's share of samples,
+ * with the windows as trials.
  */
 #include "cli.h"
 
@@ -27,15 +30,41 @@ static int default_suite(const struct pg_results *head, const char *root,
 	return rc;
 }
 
+/*
+ * One side: a directory of recorded windows, a results file, a commit's
+ * stored baseline, or (with production, or when the commit has no
+ * baseline) the commit's stored production profile.
+ */
+static int load_side(const char *what, bool production, struct pg_repo *repo,
+		     struct pg_store *store, struct pg_store *prod,
+		     struct pg_results *out)
+{
+	size_t n;
+	if (pg_path_is_dir(what))
+		return cli_windows_load(what, NULL, out, &n);
+	if (production && prod)
+		return cli_load_results(what, repo, prod, out);
+	int rc = cli_load_results(what, repo, store, out);
+	if (rc == PG_ENOTFOUND && prod && !pg_path_exists(what)) {
+		pg_error_clear();
+		rc = cli_load_results(what, repo, prod, out);
+	}
+	return rc;
+}
+
+enum { OPT_PRODUCTION = 3200 };
+
 int cmd_compare(int argc, char **argv)
 {
 	static const struct option options[] = {
+	    {"production", no_argument, NULL, OPT_PRODUCTION},
 	    CLI_REPORT_LONG_OPTIONS,
 	    CLI_COMMON_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli_common common = {0};
 	struct cli_report_opts report = {.annotations = -1};
+	bool production = false;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
@@ -44,6 +73,10 @@ int cmd_compare(int argc, char **argv)
 		    (rc = cli_report_option(c, optarg, &report))) {
 			if (rc < 0)
 				return cli_fail(rc);
+			continue;
+		}
+		if (c == OPT_PRODUCTION) {
+			production = true;
 			continue;
 		}
 		return cli_usage_error("see `perfguard help compare`");
@@ -60,7 +93,7 @@ int cmd_compare(int argc, char **argv)
 	int exit_code = PG_EXIT_OK;
 	char *root = cli_project_root();
 	struct pg_repo *repo = NULL;
-	struct pg_store *store = NULL;
+	struct pg_store *store = NULL, *prod = NULL;
 	struct pg_suite suite = {0};
 	struct pg_strvec none = {0};
 	struct cli_selection sel = {0};
@@ -82,13 +115,19 @@ int cmd_compare(int argc, char **argv)
 		else
 			rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
 					   "refs/notes/perfguard", &store);
-		if (rc)
+		if (rc || (rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+					      CLI_PRODUCTION_REF, &prod)))
 			goto fail;
 	}
 	pg_error_clear();
-	if ((rc = cli_load_results(a, repo, store, &base)) ||
-	    (rc = cli_load_results(b, repo, store, &head)))
+	if ((rc = load_side(a, production, repo, store, prod, &base)) ||
+	    (rc = load_side(b, production, repo, store, prod, &head)))
 		goto fail;
+	/* Deploys differ in load: judge each function's share of samples. */
+	if (cli_is_production(&base) || cli_is_production(&head)) {
+		cli_production_shares(&base);
+		cli_production_shares(&head);
+	}
 	if (!have_suite && (rc = default_suite(&head, root, &suite)))
 		goto fail;
 	if ((rc = cli_select(&suite, &none, &sel)))
@@ -114,6 +153,7 @@ cleanup:
 	pg_results_release(&head);
 	pg_suite_release(&suite);
 	pg_store_close(store);
+	pg_store_close(prod);
 	if (repo)
 		pg_git_close(repo);
 	free(root);

@@ -60,7 +60,12 @@ static const struct command commands[] = {
      "judge two results files (or stored baselines) without running",
      "perfguard compare [options] BASE HEAD\n"
      "\n"
-     "BASE and HEAD are results files or commits with stored baselines.\n"
+     "BASE and HEAD are results files or commits with stored baselines,\n"
+     "or directories of windows from `perfguard record`; with\n"
+     "--production, commits name their ingested production profiles\n"
+     "(also used when a commit has no baseline). Production profiles\n"
+     "are judged on each function's share of samples, windows as "
+     "trials.\n"
      "Report options as for check: --junit, --junit-flavor, --summary,\n"
      "--json, --annotations.\n"},
     {"baseline", cmd_baseline, "record and manage per-commit baselines",
@@ -71,6 +76,30 @@ static const struct command commands[] = {
      "perfguard baseline list [--limit N]\n"
      "perfguard baseline drop REF\n"
      "perfguard baseline prune --keep N\n"},
+    {"record", cmd_record,
+     "run a program with the production sampler, one profile per window",
+     "perfguard record [options] -- COMMAND...\n"
+     "\n"
+     "COMMAND is a script (app.py ARGS), -m MODULE ARGS, or any command\n"
+     "that starts Python (a server); forked workers are sampled too.\n"
+     "  --rate HZ             samples per second (default 100)\n"
+     "  --mode MODE           cpu (threads that ran) | wall (all, idle\n"
+     "                        marked) (default cpu)\n"
+     "  --window DUR          one profile per DUR (default 60s)\n"
+     "  --out DIR             where the windows go (default "
+     "perfguard-profiles)\n"
+     "  --max-size SIZE       keep DIR under SIZE (e.g. 500M): oldest "
+     "first\n"
+     "  --commit REF          the deployed commit (default HEAD)\n"
+     "  --service NAME        the service name (default the script's)\n"
+     "  --python PATH         interpreter for a script or -m (default "
+     "python3)\n"},
+    {"ingest", cmd_ingest,
+     "store recorded windows as the production profile of their commit",
+     "perfguard ingest [--commit REF] DIR\n"
+     "\n"
+     "  --commit REF          take every window in DIR as REF's\n"
+     "Then `perfguard compare --production A B` judges two deploys.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -123,6 +123,7 @@ static struct {
 	char *out_dir;
 	char *labels; /* "label k v\n" lines for the window header */
 	char host[256];
+	char python[32]; /* "3.12.1" */
 	PyObject
 	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
 	PyObject *names; /* names(ident) -> str or None */
@@ -502,7 +503,8 @@ static void tick(const PyThreadState *self, int64_t elapsed_ns)
 				if (fi == UINT32_MAX)
 					full = 1;
 				fr[depth].func = fi;
-				fr[depth].line = PyFrame_GetLineNumber(f);
+				int line = PyFrame_GetLineNumber(f);
+				fr[depth].line = line > 0 ? line : 0;
 				depth++;
 			} else {
 				flags |= SAMPLE_TRUNCATED;
@@ -597,6 +599,7 @@ static int write_window(const struct window *w)
 	fprintf(fp, "pid %ld\n", (long)getpid());
 	fprintf(fp, "host ");
 	put_clean(fp, S.host);
+	fprintf(fp, "\npython %s", S.python);
 	fprintf(fp, "\nstart_ns %lld\nend_ns %lld\n", (long long)w->start_ns,
 		(long long)w->end_ns);
 	fprintf(fp, "rate_hz %d\nmode %s\nperiod_ns %lld\n", S.rate_hz,
@@ -882,6 +885,8 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	S.window_ns = (int64_t)(window_s * 1e9);
 	if (gethostname(S.host, sizeof(S.host) - 1))
 		strcpy(S.host, "?");
+	snprintf(S.python, sizeof(S.python), "%.*s",
+		 (int)strcspn(Py_GetVersion(), " "), Py_GetVersion());
 	if (!S.live)
 		S.live = window_new();
 	if (!S.spare)
