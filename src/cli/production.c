@@ -226,8 +226,11 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 
 void cli_production_append(struct pg_results *dst, const struct pg_results *r)
 {
-	if (!dst->schema) {
+	if (!dst->created) { /* empty: take r's header */
 		dst->schema = 1;
+		free(dst->commit);
+		free(dst->clock);
+		pg_fingerprint_release(&dst->fp);
 		dst->commit = pg_strdup(r->commit);
 		dst->created = pg_strdup(r->created);
 		dst->clock = pg_strdup(r->clock);
@@ -271,7 +274,15 @@ int cli_windows_load(const char *dir, const char *commit,
 		free(js);
 		if (rc)
 			break;
-		if (!commit || (r.commit && !strcmp(r.commit, commit))) {
+		/* A window without samples (a short last one) is no trial. */
+		bool empty = true;
+		for (size_t b = 0; b < r.nbenches; b++)
+			for (size_t t = 0; t < r.benches[b].profile.ntrials;
+			     t++)
+				if (r.benches[b].profile.trials[t].total_ns > 0)
+					empty = false;
+		if (!empty &&
+		    (!commit || (r.commit && !strcmp(r.commit, commit)))) {
 			cli_production_append(out, &r);
 			(*nwindows)++;
 		}

@@ -79,6 +79,7 @@ struct stack {
 struct thread_label {
 	unsigned long ident;
 	char *name;
+	int tries; /* name lookups that found none */
 };
 
 struct window {
@@ -123,7 +124,9 @@ static struct {
 	char *out_dir;
 	char *labels; /* "label k v\n" lines for the window header */
 	char host[256];
-	char python[32]; /* "3.12.1" */
+	char python[32];  /* "3.12.1" */
+	int nudge_signal; /* see pending_ok(); 0 = none */
+	pthread_t main_thread;
 	PyObject
 	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
 	PyObject *names; /* names(ident) -> str or None */
@@ -158,10 +161,13 @@ static int64_t unix_ns(void)
 
 /* ---- windows --------------------------------------------------------- */
 
+static void window_clear_strings(struct window *w);
+
 static void window_free(struct window *w)
 {
 	if (!w)
 		return;
+	window_clear_strings(w);
 	free(w->codes);
 	free(w->ids);
 	free(w->files);
@@ -286,6 +292,11 @@ static PyObject *call_quiet(PyObject *fn, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * The slot of thread ident in w, added (without a name) when new. No
+ * Python code runs here: the walk over thread states must not let the
+ * interpreter switch threads (a thread state could be freed under it).
+ */
 static uint32_t thread_slot(struct window *w, unsigned long ident)
 {
 	for (uint32_t i = 0; i < w->nthreads; i++)
@@ -295,10 +306,31 @@ static uint32_t thread_slot(struct window *w, unsigned long ident)
 		return UINT32_MAX;
 	struct thread_label *t = &w->threads[w->nthreads];
 	t->ident = ident;
-	PyObject *n = call_quiet(S.names, "(k)", ident);
-	t->name = dup_utf8(n);
-	Py_XDECREF(n);
+	t->tries = 0;
+	t->name = NULL;
 	return w->nthreads++;
+}
+
+/*
+ * Name the threads of w that have no name yet (after the walk: Python
+ * code may run other threads, or a nested tick, which only appends
+ * slots). A thread seen while starting is found on a later try.
+ */
+static void name_threads(struct window *w)
+{
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		struct thread_label *t = &w->threads[i];
+		if (t->name || t->tries >= 8)
+			continue;
+		t->tries++;
+		PyObject *n = call_quiet(S.names, "(k)", t->ident);
+		char *name = dup_utf8(n);
+		Py_XDECREF(n);
+		if (name && !t->name)
+			t->name = name;
+		else
+			free(name);
+	}
 }
 
 static int32_t task_slot(struct window *w, PyObject *name)
@@ -462,11 +494,16 @@ static PyObject *task_names(void)
 
 static void tick(const PyThreadState *self, int64_t elapsed_ns)
 {
-	struct window *w = S.live;
 	struct frame fr[MAX_DEPTH];
+	PyObject *tasks = task_names(); /* Python code: before the walk */
+	struct window *w = S.live;
 	S.tick_no++;
 	w->ticks++;
-	PyObject *tasks = task_names();
+#if PY_VERSION_HEX >= 0x030A0000
+	/* Frame objects made for the walk (3.11+) must not start a
+	 * collection: finalizers would run Python code mid-walk. */
+	int gc_was = PyGC_Disable();
+#endif
 	PyInterpreterState *interp =
 	    PyThreadState_GetInterpreter(PyThreadState_Get());
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
@@ -474,6 +511,8 @@ static void tick(const PyThreadState *self, int64_t elapsed_ns)
 		if (ts == self)
 			continue;
 		unsigned long ident = ts->thread_id;
+		if (!ident) /* not bound to a thread (starting or ending) */
+			continue;
 		int64_t used = cpu_used(ident);
 		PyFrameObject *f = PyThreadState_GetFrame(ts);
 		if (!f)
@@ -537,7 +576,12 @@ static void tick(const PyThreadState *self, int64_t elapsed_ns)
 		}
 		add_sample(w, fr, depth, slot, task, flags, value);
 	}
+#if PY_VERSION_HEX >= 0x030A0000
+	if (gc_was)
+		PyGC_Enable();
+#endif
 	Py_XDECREF(tasks);
+	name_threads(w);
 }
 
 /* ---- writing a window -------------------------------------------------- */
@@ -654,23 +698,37 @@ static int write_window(const struct window *w)
  */
 static struct window *end_window(void)
 {
+	pthread_mutex_lock(&S.mu);
+	struct window *next = S.spare;
+	S.spare = NULL;
+	pthread_mutex_unlock(&S.mu);
+	if (!next && !(next = window_new()))
+		return NULL; /* out of memory: the live window goes on */
 	struct window *w = S.live;
 	int64_t now = unix_ns();
 	w->end_ns = now;
-	S.live = S.spare;
+	S.live = next;
 	window_reset(S.live, now);
-	S.spare = NULL;
+	S.window_end_mono_ns = mono_ns() + S.window_ns;
 	describe_window(w);
 	return w;
 }
 
+/* Write an ended window and keep it as the spare (no GIL needed). */
 static void finish_window(struct window *w)
 {
-	if (write_window(w))
+	int rc = write_window(w);
+	pthread_mutex_lock(&S.mu);
+	if (rc)
 		S.write_errors++;
 	else if (w->ticks)
 		S.windows_written++;
-	S.spare = w;
+	if (!S.spare) {
+		S.spare = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&S.mu);
+	window_free(w);
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -687,8 +745,10 @@ static int finalizing(void)
 /* One tick, in whichever thread holds the GIL first (GIL held). */
 static void tick_now(uint64_t n)
 {
-	if (S.tick_done >= n)
+	static int in_tick; /* Python code in a tick may run a pending tick */
+	if (S.tick_done >= n || in_tick)
 		return;
+	in_tick = 1;
 	int64_t now = mono_ns();
 	tick(S.tstate, now - S.last_tick_mono_ns);
 	S.last_tick_mono_ns = now;
@@ -696,13 +756,37 @@ static void tick_now(uint64_t n)
 	S.tick_done = n;
 	pthread_cond_signal(&S.cv);
 	pthread_mutex_unlock(&S.mu);
+	in_tick = 0;
 }
 
 /*
  * The tick as a pending call: the main thread runs it at its next
- * eval-breaker check, so a busy program is sampled without the 5 ms GIL
- * switch interval a waiting thread would pay. Never fails.
+ * eval-breaker check, so a busy program is sampled where it is, not where
+ * it next releases the GIL (a thread waiting for the GIL gets it at the
+ * next I/O call, or after the 5 ms switch interval: an asyncio loop would
+ * be seen in select() only). Before 3.13 a pending call added by another
+ * thread does not set the main thread's eval breaker: the sampler then
+ * also sends the main thread S.nudge_signal, to which the Python side gave
+ * a no-op handler with SA_RESTART; Python's C handler, running on the
+ * main thread, sets the eval breaker. Without a nudge signal (start() not
+ * called on the main thread), the sampler thread takes the GIL itself.
  */
+static int pending_ok(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	return 1;
+#else
+	return S.nudge_signal > 0;
+#endif
+}
+
+static void nudge(void)
+{
+#if PY_VERSION_HEX < 0x030D0000
+	pthread_kill(S.main_thread, S.nudge_signal);
+#endif
+}
+
 static int pending_tick(void *arg)
 {
 	uint64_t n = (uint64_t)(uintptr_t)arg;
@@ -718,7 +802,6 @@ static void *sampler_main(void *arg)
 	S.tstate = PyThreadState_Get();
 	PyThreadState *self = PyEval_SaveThread();
 	int64_t next = mono_ns() + S.period_ns;
-	int64_t window_end = S.window_end_mono_ns;
 	/* a pending tick waits at most this long before the thread itself
 	 * takes the GIL (the main thread may be blocked outside Python) */
 	int64_t patience =
@@ -732,8 +815,10 @@ static void *sampler_main(void *arg)
 		if (S.stop)
 			break;
 		uint64_t n = ++S.tick_req;
-		if (Py_AddPendingCall(pending_tick, (void *)(uintptr_t)n) ==
-		    0) {
+		if (pending_ok() &&
+		    Py_AddPendingCall(pending_tick, (void *)(uintptr_t)n) ==
+			0) {
+			nudge();
 			int64_t until = mono_ns() + patience;
 			ts.tv_sec = until / 1000000000;
 			ts.tv_nsec = until % 1000000000;
@@ -748,16 +833,13 @@ static void *sampler_main(void *arg)
 		}
 		int64_t now = mono_ns();
 		struct window *ended = NULL;
-		if (!done || now >= window_end) {
+		if (!done || now >= S.window_end_mono_ns) {
 			PyEval_RestoreThread(self);
 			S.gil_wait_ns += mono_ns() - now;
 			if (!S.stop) {
 				tick_now(n);
-				if (now >= window_end) {
+				if (now >= S.window_end_mono_ns)
 					ended = end_window();
-					window_end = now + S.window_ns;
-					S.window_end_mono_ns = window_end;
-				}
 			}
 			PyEval_SaveThread();
 		}
@@ -835,20 +917,21 @@ static void fresh_window(void)
 
 /*
  * _sampler_start(out_dir, rate_hz, cpu_mode, window_s, labels, describe,
- * names, tasks, call_ops): labels is a str of "label KEY VALUE" lines;
- * call_ops a 256-byte bytes (1 where the opcode calls).
+ * names, tasks, call_ops, nudge_signal): labels is a str of "label KEY
+ * VALUE" lines; call_ops a 256-byte bytes (1 where the opcode calls);
+ * nudge_signal a signal number with a no-op Python handler, or 0.
  */
 static PyObject *m_start(PyObject *self, PyObject *args)
 {
 	PyObject *out, *describe, *names, *tasks;
 	const char *labels;
-	int rate, cpu;
+	int rate, cpu, nudge_signal;
 	double window_s;
 	Py_buffer ops;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*", PyUnicode_FSConverter, &out,
+	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i", PyUnicode_FSConverter, &out,
 			      &rate, &cpu, &window_s, &labels, &describe,
-			      &names, &tasks, &ops))
+			      &names, &tasks, &ops, &nudge_signal))
 		return NULL;
 	PyObject *ret = NULL;
 	if (S.running && S.pid == getpid()) {
@@ -881,6 +964,9 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	memcpy(S.call_ops, ops.buf, 256);
 	S.rate_hz = rate;
 	S.cpu_mode = cpu;
+	S.nudge_signal = nudge_signal;
+	S.main_thread = pthread_self(); /* start() runs on the main thread
+					   when nudge_signal is given */
 	S.period_ns = 1000000000LL / rate;
 	S.window_ns = (int64_t)(window_s * 1e9);
 	if (gethostname(S.host, sizeof(S.host) - 1))
@@ -917,12 +1003,23 @@ static PyObject *m_stop(PyObject *self, PyObject *unused)
 	if (!S.running || S.pid != getpid())
 		Py_RETURN_FALSE;
 	join_thread();
-	if (!S.spare)
-		S.spare = window_new();
-	if (S.spare) {
-		struct window *w = end_window();
+	struct window *w = end_window();
+	if (w)
 		finish_window(w);
-	}
+	Py_RETURN_TRUE;
+}
+
+/* _sampler_flush(): end the current window now and write it. */
+static PyObject *m_flush(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	if (!S.running || S.pid != getpid())
+		Py_RETURN_FALSE;
+	struct window *w = end_window();
+	if (!w)
+		Py_RETURN_FALSE;
+	finish_window(w);
 	Py_RETURN_TRUE;
 }
 
@@ -936,6 +1033,8 @@ static PyObject *m_after_fork(PyObject *self, PyObject *unused)
 	S.paused = 0;
 	if (!S.spare && !(S.spare = window_new()))
 		Py_RETURN_FALSE;
+	/* The forking thread is the child's main thread. */
+	S.main_thread = pthread_self();
 	/* The parent's window is the parent's to write. */
 	fresh_window();
 	if (spawn_thread())
@@ -987,13 +1086,24 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    (long long)S.gil_wait_ns);
 }
 
+static PyObject *m_nop(PyObject *self, PyObject *args)
+{
+	(void)self;
+	(void)args;
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef sampler_methods[] = {
+    {"_sampler_nudged", m_nop, METH_VARARGS,
+     "The no-op handler of the sampler's nudge signal."},
     {"_sampler_start", m_start, METH_VARARGS,
      "Start the sampler thread (perfguard.sampler.start)."},
     {"_sampler_stop", m_stop, METH_NOARGS,
      "Stop the sampler and write the last window."},
     {"_sampler_after_fork", m_after_fork, METH_NOARGS,
      "Re-arm the sampler in a forked child."},
+    {"_sampler_flush", m_flush, METH_NOARGS,
+     "End the current window now and write it."},
     {"_sampler_pause", m_pause, METH_NOARGS,
      "Stop the thread before fork, keeping the window."},
     {"_sampler_resume", m_resume, METH_NOARGS,

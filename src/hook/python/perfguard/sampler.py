@@ -20,16 +20,22 @@ import sys
 from perfguard import _hook
 from perfguard._ids import describe
 
-__all__ = ["start", "stop", "info"]
+__all__ = ["start", "stop", "flush", "info"]
 
 _armed = False
 
 
 def _names(ident):
     threading = sys.modules.get("threading")
-    t = threading._active.get(ident) if threading else None
-    if t is None and threading is not None:
-        t = getattr(threading, "_limbo", {}).get(ident)
+    if threading is None:
+        return None
+    t = threading._active.get(ident)
+    if t is None:  # starting: still in _limbo, keyed by the Thread
+        for t in list(getattr(threading, "_limbo", {})):
+            if getattr(t, "_ident", None) == ident:
+                break
+        else:
+            t = None
     return getattr(t, "name", None)
 
 
@@ -66,6 +72,31 @@ def _call_ops():
     return bytes(flags)
 
 
+def _nudge_signal():
+    """A signal number for the sampler to nudge the main thread with before
+    Python 3.13 (see sampler.c): SIGRTMAX - 1 (override with
+    PERFGUARD_SAMPLE_SIGNAL, 0 for none) given a no-op handler that
+    restarts interrupted system calls, when this is the main thread and
+    nobody handles that signal yet; else 0."""
+    import signal
+    import threading
+    if sys.version_info >= (3, 13) or \
+            threading.current_thread() is not threading.main_thread():
+        return 0
+    sig = os.environ.get("PERFGUARD_SAMPLE_SIGNAL")
+    sig = int(sig) if sig else getattr(signal, "SIGRTMAX", 64) - 1
+    if sig <= 0:
+        return 0
+    try:
+        if signal.getsignal(sig) in (signal.SIG_DFL, _hook._sampler_nudged):
+            signal.signal(sig, _hook._sampler_nudged)
+            signal.siginterrupt(sig, False)
+            return int(sig)
+    except (ValueError, OSError):
+        pass
+    return 0
+
+
 def _clean(v):
     return "".join(c if c >= " " else "?" for c in str(v))[:200]
 
@@ -100,7 +131,7 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
         labels += "label commit %s\n" % _clean(commit)
     _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
                          float(window), labels, describe, _names, _tasks,
-                         _call_ops())
+                         _call_ops(), _nudge_signal())
     if not _armed:
         _armed = True
         atexit.register(stop)
@@ -114,6 +145,11 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
 def stop():
     """Stop sampling and write the current window. True if it ran."""
     return _hook._sampler_stop()
+
+
+def flush():
+    """End the current window now and write it (a new one starts)."""
+    return _hook._sampler_flush()
 
 
 def info():
