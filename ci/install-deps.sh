@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
 	gcc clang libclang-rt-dev cmake ninja-build pkg-config git
 	libgit2-dev libyaml-dev libxml2-dev libxml2-utils libcmocka-dev
-	python3 python3-dev hyperfine zlib1g-dev golang-go wrk python3-jinja2
+	python3 python3-dev hyperfine clang-format cppcheck zlib1g-dev
+	golang-go wrk python3-jinja2
 )
 
 missing=()

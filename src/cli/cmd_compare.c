@@ -52,37 +52,64 @@ static int load_side(const char *what, bool production, struct pg_repo *repo,
 	return rc;
 }
 
-enum { OPT_PRODUCTION = 3200 };
+enum compare_opt { OPT_PRODUCTION = CLI_OPT_ID_COMMAND };
 
-int cmd_compare(int argc, char **argv)
+static const struct cli_opt compare_options[] = {
+    {OPT_PRODUCTION, "production", 0, NULL,
+     "BASE and HEAD are deployed commits: judge\ntheir ingested production "
+     "profiles"},
+    {0},
+};
+
+static const struct cli_opt_table compare_table = {"Options:", compare_options};
+
+static int cmd_compare(int argc, char **argv);
+
+const struct cli_command cli_cmd_compare = {
+    .name = "compare",
+    .fn = cmd_compare,
+    .summary = "judge two results files (or stored baselines) without "
+	       "running",
+    .usage = "perfguard compare [options] BASE HEAD\n",
+    .notes = "BASE and HEAD are results files or commits with stored "
+	     "baselines, or\ndirectories of windows from `perfguard record`. "
+	     "A commit without a baseline\nnames its ingested production "
+	     "profile (`perfguard ingest`). Production\nprofiles are judged "
+	     "on each function's share of samples, windows as trials.\n",
+    .tables = {&compare_table, &cli_report_table, &cli_common_table},
+};
+
+/* What compare's options ask for. */
+struct compare_opts {
+	struct cli_common common;
+	struct cli_report_opts report;
+	bool production;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"production", no_argument, NULL, OPT_PRODUCTION},
-	    CLI_REPORT_LONG_OPTIONS,
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	struct cli_report_opts report = {.annotations = -1};
-	bool production = false;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) ||
-		    (rc = cli_report_option(c, optarg, &report))) {
-			if (rc < 0)
-				return cli_fail(rc);
-			continue;
-		}
-		if (c == OPT_PRODUCTION) {
-			production = true;
-			continue;
-		}
-		return cli_usage_error("see `perfguard help compare`");
+	struct compare_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_report_option(id, arg, &o->report)))
+		return rc < 0 ? rc : 0;
+	if (id == OPT_PRODUCTION) {
+		o->production = true;
+		return 0;
 	}
+	return pg_error_set(PG_EUSAGE, "see `perfguard help compare`");
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+	struct compare_opts o = {.report.annotations = -1};
+	int rc = cli_opt_parse(&cli_cmd_compare, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	struct cli_report_opts report = o.report;
 	if (common.help) {
-		cli_print_help("compare", stdout);
+		cli_command_print_help(&cli_cmd_compare, stdout);
 		return PG_EXIT_OK;
 	}
 	if (argc - optind != 2)
@@ -120,8 +147,8 @@ int cmd_compare(int argc, char **argv)
 			goto fail;
 	}
 	pg_error_clear();
-	if ((rc = load_side(a, production, repo, store, prod, &base)) ||
-	    (rc = load_side(b, production, repo, store, prod, &head)))
+	if ((rc = load_side(a, o.production, repo, store, prod, &base)) ||
+	    (rc = load_side(b, o.production, repo, store, prod, &head)))
 		goto fail;
 	/* Deploys differ in load: judge each function's share of samples. */
 	if (cli_is_production(&base) || cli_is_production(&head)) {

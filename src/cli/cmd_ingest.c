@@ -16,7 +16,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_COMMIT = 3100 };
+enum ingest_opt { OPT_COMMIT = CLI_OPT_ID_COMMAND };
+
+static const struct cli_opt ingest_options[] = {
+    {OPT_COMMIT, "commit", 0, "REF", "take every window in DIR as REF's"},
+    {0},
+};
+
+static const struct cli_opt_table ingest_table = {"Options:", ingest_options};
+
+static int cmd_ingest(int argc, char **argv);
+
+const struct cli_command cli_cmd_ingest = {
+    .name = "ingest",
+    .fn = cmd_ingest,
+    .summary = "store recorded windows as the production profile of "
+	       "their commit",
+    .usage = "perfguard ingest [--commit REF] DIR\n",
+    .notes = "Then `perfguard compare --production A B` judges two "
+	     "deploys.\n",
+    .tables = {&ingest_table, &cli_common_table},
+};
+
+struct ingest_opts {
+	struct cli_common common;
+	const char *commit;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct ingest_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (id == OPT_COMMIT) {
+		o->commit = arg;
+		return 0;
+	}
+	return pg_error_set(PG_EUSAGE, "see `perfguard help ingest`");
+}
 
 static int ingest_commit(struct pg_store *store, const char *dir,
 			 const char *label, const char *hex,
@@ -56,32 +94,16 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 	return rc;
 }
 
-int cmd_ingest(int argc, char **argv)
+static int cmd_ingest(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"commit", required_argument, NULL, OPT_COMMIT},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	const char *commit = NULL;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common))) {
-			if (rc < 0)
-				return cli_fail(rc);
-			continue;
-		}
-		if (c == OPT_COMMIT) {
-			commit = optarg;
-			continue;
-		}
-		return cli_usage_error("see `perfguard help ingest`");
-	}
+	struct ingest_opts o = {0};
+	int rc = cli_opt_parse(&cli_cmd_ingest, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	const char *commit = o.commit;
 	if (common.help) {
-		cli_print_help("ingest", stdout);
+		cli_command_print_help(&cli_cmd_ingest, stdout);
 		return PG_EXIT_OK;
 	}
 	if (argc - optind != 1)

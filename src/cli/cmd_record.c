@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum {
-	OPT_RATE = 3000,
+enum record_opt {
+	OPT_RATE = CLI_OPT_ID_COMMAND,
 	OPT_MODE,
 	OPT_WINDOW,
 	OPT_OUT,
@@ -34,7 +34,44 @@ enum {
 	OPT_PYTHON,
 };
 
+static const struct cli_opt record_options[] = {
+    {OPT_RATE, "rate", 0, "HZ", "samples per second (default 100)"},
+    {OPT_MODE, "mode", 0, "MODE",
+     "cpu (threads that ran) | wall (every thread,\nidle ones marked) "
+     "(default cpu)"},
+    {OPT_WINDOW, "window", 0, "DUR", "one profile per DUR (default 60s)"},
+    {OPT_OUT, "out", 0, "DIR",
+     "where the windows go (default perfguard-profiles)"},
+    {OPT_MAX_SIZE, "max-size", 0, "SIZE",
+     "keep DIR's windows under SIZE (e.g. 500M),\noldest removed first"},
+    {OPT_COMMIT, "commit", 0, "REF", "the deployed commit (default HEAD)"},
+    {OPT_SERVICE, "service", 0, "NAME",
+     "the service's name (default the script's)"},
+    {OPT_PYTHON, "python", 0, "PATH",
+     "interpreter for a script or -m (default python3)"},
+    {0},
+};
+
+static const struct cli_opt_table record_table = {"Options:", record_options};
+
+static int cmd_record(int argc, char **argv);
+
+const struct cli_command cli_cmd_record = {
+    .name = "record",
+    .fn = cmd_record,
+    .summary = "run a program with the production sampler, one profile "
+	       "per window",
+    .usage = "perfguard record [options] -- COMMAND...\n",
+    .notes = "COMMAND is a script (app.py ARGS), -m MODULE ARGS, or any "
+	     "command that\nstarts Python (a server); forked workers are "
+	     "sampled too. Each window\nbecomes DIR/<start ms>-<pid>.pb.gz "
+	     "(pprof) and .json (results).\n",
+    .tables = {&record_table, &cli_common_table},
+    .stop_at_operand = true,
+};
+
 struct record_opts {
+	struct cli_common common;
 	int rate_hz;
 	const char *mode;
 	double window_s;
@@ -195,78 +232,59 @@ static int convert(const char *spool, const struct record_opts *o,
 	return 0;
 }
 
-int cmd_record(int argc, char **argv)
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"rate", required_argument, NULL, OPT_RATE},
-	    {"mode", required_argument, NULL, OPT_MODE},
-	    {"window", required_argument, NULL, OPT_WINDOW},
-	    {"out", required_argument, NULL, OPT_OUT},
-	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
-	    {"commit", required_argument, NULL, OPT_COMMIT},
-	    {"service", required_argument, NULL, OPT_SERVICE},
-	    {"python", required_argument, NULL, OPT_PYTHON},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
+	struct record_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_RATE:
+		rc = cli_parse_count("--rate", arg, 1, &o->rate_hz);
+		if (!rc && o->rate_hz > 10000)
+			rc = pg_error_set(PG_EUSAGE,
+					  "--rate is at most 10000 Hz");
+		return rc;
+	case OPT_MODE:
+		o->mode = arg;
+		if (strcmp(arg, "cpu") && strcmp(arg, "wall"))
+			return pg_error_set(
+			    PG_EUSAGE, "--mode is cpu or wall, not '%s'", arg);
+		return 0;
+	case OPT_WINDOW:
+		return cli_parse_duration_s("--window", arg, &o->window_s);
+	case OPT_OUT:
+		o->out = arg;
+		return 0;
+	case OPT_MAX_SIZE:
+		return cli_parse_size("--max-size", arg, &o->max_bytes);
+	case OPT_COMMIT:
+		o->commit = arg;
+		return 0;
+	case OPT_SERVICE:
+		o->service = arg;
+		return 0;
+	case OPT_PYTHON:
+		o->python = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help record`");
+	}
+}
+
+static int cmd_record(int argc, char **argv)
+{
 	struct record_opts o = {.rate_hz = 100,
 				.mode = "cpu",
 				.window_s = 60,
 				.out = "perfguard-profiles",
 				.python = "python3"};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common))) {
-			if (rc < 0)
-				return cli_fail(rc);
-			continue;
-		}
-		rc = 0;
-		switch (c) {
-		case OPT_RATE:
-			rc = cli_parse_count("--rate", optarg, 1, &o.rate_hz);
-			if (!rc && o.rate_hz > 10000)
-				rc = pg_error_set(PG_EUSAGE,
-						  "--rate is at most 10000 Hz");
-			break;
-		case OPT_MODE:
-			if (strcmp(optarg, "cpu") && strcmp(optarg, "wall"))
-				rc = pg_error_set(PG_EUSAGE,
-						  "--mode is cpu or wall, not "
-						  "'%s'",
-						  optarg);
-			o.mode = optarg;
-			break;
-		case OPT_WINDOW:
-			rc = cli_parse_duration_s("--window", optarg,
-						  &o.window_s);
-			break;
-		case OPT_OUT:
-			o.out = optarg;
-			break;
-		case OPT_MAX_SIZE:
-			rc = cli_parse_size("--max-size", optarg, &o.max_bytes);
-			break;
-		case OPT_COMMIT:
-			o.commit = optarg;
-			break;
-		case OPT_SERVICE:
-			o.service = optarg;
-			break;
-		case OPT_PYTHON:
-			o.python = optarg;
-			break;
-		default:
-			return cli_usage_error("see `perfguard help record`");
-		}
-		if (rc)
-			return cli_fail(rc);
-	}
+	int rc = cli_opt_parse(&cli_cmd_record, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
 	if (common.help) {
-		cli_print_help("record", stdout);
+		cli_command_print_help(&cli_cmd_record, stdout);
 		return PG_EXIT_OK;
 	}
 	if (optind >= argc)
