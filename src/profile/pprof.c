@@ -22,8 +22,8 @@
 
 #include "perfguard/profile.h"
 
-/* Wire types. */
-enum { WT_VARINT = 0, WT_LEN = 2 };
+/* The length-delimited wire type (a varint field is type 0). */
+enum { WT_LEN = 2 };
 
 static void varint(struct pg_buf *b, uint64_t v)
 {
@@ -41,7 +41,7 @@ static void varint(struct pg_buf *b, uint64_t v)
 
 static void field_uint(struct pg_buf *b, unsigned field, uint64_t v)
 {
-	varint(b, (uint64_t)field << 3 | WT_VARINT);
+	varint(b, (uint64_t)field << 3); /* wire type 0: varint */
 	varint(b, v);
 }
 
