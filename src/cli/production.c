@@ -253,52 +253,14 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r)
 	}
 }
 
-int cli_windows_load(const char *dir, const char *commit,
-		     struct pg_results *out, size_t *nwindows)
-{
-	struct entry *v;
-	size_t n;
-	pg_results_init(out);
-	*nwindows = 0;
-	int rc = list_windows(dir, &v, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		char *js = pg_asprintf("%s/%s.json", dir, v[i].stem);
-		struct pg_results r;
-		if (!pg_path_exists(js)) {
-			free(js);
-			continue;
-		}
-		rc = pg_results_load(js, &r);
-		free(js);
-		if (rc)
-			break;
-		/* A window without samples (a short last one) is no trial. */
-		bool empty = true;
-		for (size_t b = 0; b < r.nbenches; b++)
-			for (size_t t = 0; t < r.benches[b].profile.ntrials;
-			     t++)
-				if (r.benches[b].profile.trials[t].total_ns > 0)
-					empty = false;
-		if (!empty &&
-		    (!commit || (r.commit && !strcmp(r.commit, commit)))) {
-			cli_production_append(out, &r);
-			(*nwindows)++;
-		}
-		pg_results_release(&r);
-	}
-	free_entries(v, n);
-	if (!rc && !*nwindows)
-		rc = pg_error_set(
-		    PG_ENOTFOUND, "no production windows%s%s in %s",
-		    commit ? " of commit " : "", commit ? commit : "", dir);
-	if (rc)
-		pg_results_release(out);
-	return rc;
-}
-
-int cli_windows_commits(const char *dir, struct pg_strvec *out)
+/*
+ * Call fn(r, ctx) for every window results file of dir, oldest first,
+ * until it returns non-zero (returned). r is released after the call.
+ */
+static int each_window(const char *dir,
+		       int (*fn)(const char *path, struct pg_results *r,
+				 void *ctx),
+		       void *ctx)
 {
 	struct entry *v;
 	size_t n;
@@ -309,22 +271,73 @@ int cli_windows_commits(const char *dir, struct pg_strvec *out)
 		char *js = pg_asprintf("%s/%s.json", dir, v[i].stem);
 		struct pg_results r;
 		if (pg_path_exists(js) && !(rc = pg_results_load(js, &r))) {
-			if (!r.commit)
-				rc = pg_error_set(PG_EUSAGE,
-						  "%s has no commit: record "
-						  "with --commit, or ingest "
-						  "with --commit REF",
-						  js);
-			bool seen = false;
-			for (size_t k = 0; !rc && k < out->n; k++)
-				seen = seen || !strcmp(out->v[k], r.commit);
-			if (!rc && !seen)
-				pg_strvec_push(out, r.commit);
+			rc = fn(js, &r, ctx);
 			pg_results_release(&r);
 		}
 		free(js);
 	}
 	free_entries(v, n);
+	return rc;
+}
+
+struct load_ctx {
+	const char *commit;
+	struct pg_results *out;
+	size_t n;
+};
+
+static int load_one(const char *path, struct pg_results *r, void *ctx)
+{
+	struct load_ctx *c = ctx;
+	(void)path;
+	/* A window without samples (a short last one) is no trial. */
+	bool empty = true;
+	for (size_t b = 0; b < r->nbenches; b++)
+		for (size_t t = 0; t < r->benches[b].profile.ntrials; t++)
+			if (r->benches[b].profile.trials[t].total_ns > 0)
+				empty = false;
+	if (!empty &&
+	    (!c->commit || (r->commit && !strcmp(r->commit, c->commit)))) {
+		cli_production_append(c->out, r);
+		c->n++;
+	}
+	return 0;
+}
+
+int cli_windows_load(const char *dir, const char *commit,
+		     struct pg_results *out, size_t *nwindows)
+{
+	struct load_ctx c = {.commit = commit, .out = out};
+	pg_results_init(out);
+	int rc = each_window(dir, load_one, &c);
+	*nwindows = c.n;
+	if (!rc && !c.n)
+		rc = pg_error_set(
+		    PG_ENOTFOUND, "no production windows%s%s in %s",
+		    commit ? " of commit " : "", commit ? commit : "", dir);
+	if (rc)
+		pg_results_release(out);
+	return rc;
+}
+
+static int commit_of(const char *path, struct pg_results *r, void *ctx)
+{
+	struct pg_strvec *out = ctx;
+	if (!r->commit)
+		return pg_error_set(PG_EUSAGE,
+				    "%s has no commit: record with --commit, "
+				    "or ingest with --commit REF",
+				    path);
+	for (size_t k = 0; k < out->n; k++)
+		if (!strcmp(out->v[k], r->commit))
+			return 0;
+	pg_strvec_push(out, r->commit);
+	return 0;
+}
+
+int cli_windows_commits(const char *dir, struct pg_strvec *out)
+{
+	int rc = each_window(dir, commit_of, out);
 	if (!rc && !out->n)
 		rc = pg_error_set(PG_ENOTFOUND, "no production windows in %s",
 				  dir);
