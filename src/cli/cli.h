@@ -68,13 +68,16 @@ bool cli_use_color(const struct cli_common *c, FILE *f);
 
 /*
  * The project root: the git worktree containing the current directory,
- * or the current directory. New string.
+ * or the current directory (also in a bare repository, which
+ * cli_load_suite then refuses). New string.
  */
 char *cli_project_root(void);
 
 /*
  * Find and load the suite (-s, else perfguard.yml / perfguard.yaml in the
- * project root). Errors carry their exit-2 codes.
+ * project root). Errors carry their exit-2 codes; in a bare repository
+ * (see cli_project_root) PG_EUSAGE "this is a bare repository: run
+ * perfguard in a checkout".
  */
 int cli_load_suite(const struct cli_common *c, const char *root,
 		   struct pg_suite *out);
@@ -88,8 +91,29 @@ void cli_progress_done(const struct cli_common *c);
 /* Parse a positive integer option value; PG_EUSAGE naming opt if bad. */
 int cli_parse_count(const char *opt, const char *arg, int min, int *out);
 
-/* Write data to path atomically, or to stdout when path is "-". */
+/*
+ * Write a file the user named: "-" is stdout (flushed and checked), any
+ * other path goes through pg_file_write_named (regular files replaced
+ * atomically through symlinks, devices and pipes written in place).
+ * PG_EINTR without writing when interrupted; PG_EIO on write errors.
+ */
 int cli_write_output(const char *path, const char *data, size_t len);
+
+/*
+ * Replay a child's captured output (len bytes, NUL bytes shown as \0)
+ * on f between "---- title ----" and "----" lines. Under GitHub Actions
+ * (GITHUB_ACTIONS=true) it is fenced with a random `::stop-commands::`
+ * token, so workflow commands in it (::error::, ::set-output, ...) are
+ * printed, never obeyed.
+ */
+void cli_replay(FILE *f, const char *title, const char *data, size_t len);
+
+/*
+ * Flush and close stdout the way git does at exit: a write error that
+ * happened at any time (ENOSPC, EPIPE) turns exit code 0 into 3, with a
+ * message; other codes are kept. Returns the exit code to use.
+ */
+int cli_finish_stdout(int exit_code);
 
 /* ---- measuring (measure.c) ---------------------------------------- */
 
@@ -101,7 +125,9 @@ struct cli_selection {
 
 /*
  * Select benchmarks by name (all when names is empty). An unknown name is
- * PG_EUSAGE listing the suite's benchmarks.
+ * PG_EUSAGE listing the suite's benchmarks; so is a selected benchmark
+ * with `wall: true` when hyperfine cannot be run (checked here, before
+ * anything runs).
  */
 int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
 	       struct cli_selection *out);
