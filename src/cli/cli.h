@@ -167,6 +167,7 @@ void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 /* Where check/compare write their reports. */
 struct cli_report_opts {
 	const char *junit, *summary, *json;
+	const char *html; /* the check's page (verdicts, differential flames) */
 	int junit_flavor; /* enum pg_junit_flavor */
 	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
 };
@@ -179,6 +180,7 @@ enum cli_report_opt {
 	CLI_OPT_JSON,
 	CLI_OPT_ANNOTATIONS,
 	CLI_OPT_NO_ANNOTATIONS,
+	CLI_OPT_HTML,
 };
 
 /* The report options of check and compare. */
@@ -292,6 +294,7 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_compare;
 extern const struct cli_command cli_cmd_baseline;
+extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
 

@@ -21,43 +21,12 @@
 
 #include "perfguard/store.h"
 
+#include "testutil.h"
+
 #define NOTES_REF "refs/notes/perfguard"
 #define NWRITERS  8
 
 #define CRASHY_OUTPUT "line 1\nline 2 \xc3\xa9\t\x01\0after the NUL\n"
-
-static void sh(const char *dir, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[4096];
-	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", dir);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-}
-
-/* All lines of a command's stdout (run in dir), newly allocated. */
-static char *sh_out(const char *dir, const char *cmd)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "cd '%s' && %s", dir, cmd);
-	FILE *p = popen(full, "r");
-	assert_non_null(p);
-	struct pg_buf b;
-	pg_buf_init(&b, 0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(pg_buf_add(&b, chunk, n), 0);
-	assert_int_equal(pclose(p), 0);
-	pg_buf_putc(&b, '\0');
-	return pg_buf_detach(&b, NULL);
-}
 
 /* A repository with n commits; their ids (oldest first) into ids. */
 static char *make_repo(int n, char ids[][41])
@@ -660,12 +629,7 @@ static void merge_ref_unions_notes_keeping_the_newer(void **state)
 
 int main(void)
 {
-	setenv("GIT_AUTHOR_NAME", "Perf Guard", 1);
-	setenv("GIT_AUTHOR_EMAIL", "pg@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "Perf Guard", 1);
-	setenv("GIT_COMMITTER_EMAIL", "pg@example.com", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+	test_git_identity();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(results_round_trip_is_exact),
 	    cmocka_unit_test(read_rejects_foreign_json_and_other_schemas),
