@@ -75,14 +75,24 @@ static int not_stored(const char *key)
 			    key);
 }
 
-/* Parse a stored results set of commit `key`; PG_ECORRUPT naming it. */
+/*
+ * Parse a stored results set of commit `key`, all of it (part == NULL) or
+ * the part of pg_results_read_json_partial (part[0] the benchmark, part[1]
+ * the function); PG_ECORRUPT naming the commit.
+ */
 static int parse_stored(const char *key, const char *text, size_t len,
-			struct pg_results *out)
+			const char *const *part, struct pg_results *out)
 {
-	int rc = pg_results_read_json(out, text, len);
+	int rc = part ? pg_results_read_json_partial(out, text, len, part[0],
+						     part[1])
+		      : pg_results_read_json(out, text, len);
 	if (rc == 0 && out->commit && strcasecmp(out->commit, key) != 0) {
 		rc = pg_error_set(PG_ECORRUPT, "it records commit %s",
 				  out->commit);
+		pg_results_release(out);
+	} else if (rc == 0 && out->shard.index > 0) {
+		rc = pg_error_set(PG_ECORRUPT, "it holds only shard %d of %d",
+				  out->shard.index, out->shard.count);
 		pg_results_release(out);
 	}
 	if (rc < 0) {
@@ -94,9 +104,19 @@ static int parse_stored(const char *key, const char *text, size_t len,
 	return rc;
 }
 
-/* The results set must be about the commit it is stored under. */
+/*
+ * The results set must be about the commit it is stored under, and whole:
+ * a shard stored as a baseline would pass for the complete suite.
+ */
 static int check_commit(const char *key, const struct pg_results *r)
 {
+	if (r->shard.index > 0)
+		return pg_error_set(PG_EINVALID,
+				    "the results set holds only shard %d of "
+				    "%d of the suite: combine every shard's "
+				    "results with `perfguard merge -o FILE` "
+				    "and record that",
+				    r->shard.index, r->shard.count);
 	if (r->commit && strcasecmp(r->commit, key) != 0)
 		return pg_error_set(PG_EINVALID,
 				    "the results set was measured on %s, not "
@@ -290,38 +310,44 @@ static int notes_update(struct pg_store *s, const char *key, const char *text)
 	return rc;
 }
 
+/* Parse note blob `id` of commit `key` (all, or `part` as parse_stored). */
+static int notes_parse_blob(struct pg_store *s, const char *key,
+			    const git_oid *id, const char *const *part,
+			    struct pg_results *out)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, pg_git_raw(s->repo), id) < 0)
+		return pg_git_fail("cannot read the note of %s in %s", key,
+				   s->ref);
+	int rc;
+	git_object_size_t size = git_blob_rawsize(blob);
+	if (size > PG_RESULTS_MAX_BYTES)
+		rc = pg_error_set(PG_ECORRUPT,
+				  "baseline of %s is corrupt: the note is "
+				  "larger than %u bytes",
+				  key, PG_RESULTS_MAX_BYTES);
+	else
+		rc = parse_stored(key, git_blob_rawcontent(blob), (size_t)size,
+				  part, out);
+	git_blob_free(blob);
+	return rc;
+}
+
 static int notes_load(struct pg_store *s, const char *key,
 		      struct pg_results *out)
 {
-	git_repository *repo = pg_git_raw(s->repo);
 	git_oid target;
 	int rc = pg_git_parse_oid(&target, key);
 	if (rc < 0)
 		return rc;
 	git_note *note = NULL;
-	git_blob *blob = NULL;
-	int grc = git_note_read(&note, repo, s->ref, &target);
+	int grc = git_note_read(&note, pg_git_raw(s->repo), s->ref, &target);
 	if (grc == GIT_ENOTFOUND)
 		return not_stored(key);
 	if (grc < 0)
 		return pg_git_fail("cannot read the note of %s in %s", key,
 				   s->ref);
-	if (git_blob_lookup(&blob, repo, git_note_id(note)) < 0) {
-		rc = pg_git_fail("cannot read the note of %s in %s", key,
-				 s->ref);
-		goto cleanup;
-	}
-	git_object_size_t size = git_blob_rawsize(blob);
-	if (size > PG_RESULTS_MAX_BYTES) {
-		rc = pg_error_set(PG_ECORRUPT,
-				  "baseline of %s is corrupt: the note is "
-				  "larger than %u bytes",
-				  key, PG_RESULTS_MAX_BYTES);
-		goto cleanup;
-	}
-	rc = parse_stored(key, git_blob_rawcontent(blob), (size_t)size, out);
-cleanup:
-	git_blob_free(blob);
+	rc = notes_parse_blob(s, key, git_note_id(note), NULL, out);
 	git_note_free(note);
 	return rc;
 }
@@ -345,6 +371,7 @@ static int list_note(const git_oid *blob_id, const git_oid *annotated,
 		return -1;
 	}
 	git_oid_tostr(e.commit, sizeof(e.commit), annotated);
+	git_oid_tostr(e.object, sizeof(e.object), blob_id);
 	e.size_bytes = len;
 	PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	return 0;
@@ -387,7 +414,7 @@ static int dir_load(struct pg_store *s, const char *key, struct pg_results *out)
 				  "than %u bytes",
 				  key, path, PG_RESULTS_MAX_BYTES);
 	else if (rc == 0)
-		rc = parse_stored(key, text, len, out);
+		rc = parse_stored(key, text, len, NULL, out);
 	free(text);
 	free(path);
 	return rc;
@@ -428,6 +455,7 @@ static int dir_list(struct pg_store *s, struct list_ctx *c)
 			continue;
 		memcpy(e.commit, name, 40);
 		e.commit[40] = '\0';
+		e.object[0] = '\0';
 		e.size_bytes = (size_t)st.st_size;
 		PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	}
@@ -468,6 +496,34 @@ int pg_store_load(struct pg_store *s, const char *commit,
 		return rc;
 	return s->kind == PG_STORE_BACKEND_DIR ? dir_load(s, key, out)
 					       : notes_load(s, key, out);
+}
+
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out)
+{
+	pg_results_init(out);
+	const char *part[2] = {bench, func_id};
+	char key[41];
+	int rc = commit_key(e->commit, key);
+	if (rc < 0)
+		return rc;
+	if (s->kind == PG_STORE_BACKEND_DIR) {
+		char *path = dir_path(s, key), *text = NULL;
+		size_t len = 0;
+		rc = pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len);
+		if (rc == PG_ENOTFOUND)
+			rc = not_stored(key);
+		else if (rc == 0)
+			rc = parse_stored(key, text, len, part, out);
+		free(text);
+		free(path);
+		return rc;
+	}
+	git_oid id;
+	if ((rc = pg_git_parse_oid(&id, e->object)) < 0)
+		return rc;
+	return notes_parse_blob(s, key, &id, part, out);
 }
 
 int pg_store_drop(struct pg_store *s, const char *commit)
