@@ -156,182 +156,235 @@ static char *short_label(const char *name, const char *commit, bool dirty)
 			   dirty ? " (dirty)" : "");
 }
 
-static int cmd_check(int argc, char **argv)
-{
-	struct check_opts o = {.report.annotations = -1};
-	int rc = parse_args(argc, argv, &o);
-	if (rc) {
-		pg_strvec_release(&o.names);
-		return cli_fail(rc);
-	}
-	if (o.common.help) {
-		pg_strvec_release(&o.names);
-		cli_command_print_help(&cli_cmd_check, stdout);
-		return PG_EXIT_OK;
-	}
-	int exit_code = PG_EXIT_OK;
-	char *root = cli_project_root();
-	char *how = NULL, *base_dir = NULL, *base_label = NULL,
-	     *github_base = NULL, *head_label = NULL;
-	const char *mode = "rerun";
-	char head_oid[41] = "", base_oid[41] = "";
-	bool dirty = false, have_stored = false;
-	struct pg_suite suite = {0};
-	struct pg_python py = {0};
-	struct pg_repo *repo = NULL;
-	struct pg_store *store = NULL;
-	struct cli_selection sel = {0};
+/* Everything one check holds, released by check_release. */
+struct check_run {
+	struct check_opts o;
+	char *root, *how, *base_dir, *github_base;
+	const char *against; /* the base ref asked for, or NULL */
+	char head_oid[41], base_oid[41];
+	bool dirty, have_stored, stored_loaded;
+	struct pg_suite suite;
+	struct pg_python py;
+	struct pg_repo *repo;
+	struct pg_store *store;
+	struct cli_selection sel;
 	struct pg_results base, head, stored;
-	pg_results_init(&base);
-	pg_results_init(&head);
-	pg_results_init(&stored);
+};
 
-	if ((rc = cli_load_suite(&o.common, root, &suite)) ||
-	    (rc = cli_select(&suite, &o.names, &sel)))
-		goto fail;
-	if ((rc = pg_git_open(root, &repo))) {
+/* The suite, its selected benchmarks, the repository and HEAD. */
+static int open_project(struct check_run *c)
+{
+	int rc;
+	if ((rc = cli_load_suite(&c->o.common, c->root, &c->suite)) ||
+	    (rc = cli_select(&c->suite, &c->o.names, &c->sel)))
+		return rc;
+	if ((rc = pg_git_open(c->root, &c->repo))) {
 		pg_error_wrap("check compares commits and needs a git "
 			      "repository");
-		goto fail;
+		return rc;
 	}
-	if ((rc = pg_git_head(repo, head_oid)))
-		goto fail;
-	if ((rc = pg_git_is_dirty(repo, &dirty)))
-		goto fail;
-	/* --against, the suite's against, GitHub's base branch, defaults. */
-	const char *against = o.against ? o.against : suite.against;
+	if ((rc = pg_git_head(c->repo, c->head_oid)) ||
+	    (rc = pg_git_is_dirty(c->repo, &c->dirty)))
+		return rc;
+	return 0;
+}
+
+/* --against, the suite's against, GitHub's base branch, defaults. */
+static int resolve_base(struct check_run *c)
+{
+	c->against = c->o.against ? c->o.against : c->suite.against;
 	const char *base_ref = getenv("GITHUB_BASE_REF");
-	if (!against && base_ref && *base_ref) {
-		github_base = pg_asprintf("origin/%s", base_ref);
+	if (!c->against && base_ref && *base_ref) {
+		c->github_base = pg_asprintf("origin/%s", base_ref);
 		char probe[41];
-		if (pg_git_resolve(repo, github_base, probe) == 0)
-			against = github_base;
+		if (pg_git_resolve(c->repo, c->github_base, probe) == 0)
+			c->against = c->github_base;
 		pg_error_clear();
 	}
 	const char *event = NULL;
 	const char *event_name = getenv("GITHUB_EVENT_NAME");
 	if (event_name && !strcmp(event_name, "pull_request"))
 		event = getenv("GITHUB_EVENT_PATH");
-	if ((rc = pg_git_base_for_check(repo, against, event, base_oid, &how)))
-		goto fail;
-	if ((rc = pg_python_probe(suite.python, &py)))
-		goto fail;
+	return pg_git_base_for_check(c->repo, c->against, event, c->base_oid,
+				     &c->how);
+}
 
-	/* Stored baseline of the base commit, when asked or when it fits;
-	 * a shard also balances its split by it. */
-	bool stored_loaded = false;
-	if (o.baseline != BASELINE_RERUN || o.shard.index) {
-		if ((rc = cli_open_store(&suite, repo, root, &store)))
-			goto fail;
-		rc = pg_store_load(store, base_oid, &stored);
-		if (rc == 0) {
-			stored_loaded = true;
-			have_stored = o.baseline != BASELINE_RERUN;
-		} else if ((rc == PG_ENOTFOUND &&
-			    o.baseline == BASELINE_AUTO) ||
-			   o.baseline == BASELINE_RERUN) {
-			pg_error_clear();
-			rc = 0;
-		} else if (rc == PG_ENOTFOUND) {
-			pg_error_set(PG_ENOTFOUND,
-				     "no stored baseline for the base commit "
-				     "%.10s (%s): record one with `perfguard "
-				     "baseline update` on that commit, fetch "
-				     "them with `git fetch origin "
-				     "refs/notes/perfguard:refs/notes/"
-				     "perfguard`, or use --baseline rerun",
-				     base_oid, how);
-			goto fail;
-		} else {
-			goto fail;
-		}
-	}
-	pg_runner_begin_results(&head, &suite, &py, head_oid, dirty);
-	if (have_stored && o.baseline == BASELINE_AUTO) {
-		const char *what = NULL;
-		if (!pg_fingerprint_equal(&stored.fp, &head.fp, &what)) {
-			cli_note(&o.common,
-				 "stored baseline of %.10s was measured in "
-				 "another environment (%s differs): rerunning "
-				 "the base instead",
-				 base_oid, what ? what : "fingerprint");
-			have_stored = false;
-		}
-	}
-	if (o.shard.index) {
-		size_t all = sel.n;
-		cli_shard_select(&sel, &o.shard,
-				 stored_loaded ? &stored : NULL);
-		cli_note(&o.common, "shard %d/%d: %zu of %zu benchmarks",
-			 o.shard.index, o.shard.count, sel.n, all);
-	}
-	cli_note(&o.common, "base is %.10s (%s); %s", base_oid, how,
-		 have_stored ? "using its stored baseline"
-			     : "running base and head side by side");
-
-	struct pg_side sides[2];
-	size_t nsides = 0;
-	if (have_stored) {
-		mode = "stored";
-	} else {
-		if ((rc = pg_git_materialise(repo, base_oid, &base_dir)))
-			goto fail;
-		pg_runner_begin_results(&base, &suite, &py, base_oid, false);
-		if ((rc = pg_runner_prepare(&suite, base_dir)))
-			goto fail;
-		sides[nsides++] = (struct pg_side){"base", base_dir, &base};
-	}
-	if ((rc = pg_runner_prepare(&suite, root)))
-		goto fail;
-	sides[nsides++] = (struct pg_side){"head", root, &head};
-	rc = measure_both(&o, &suite, &sel, &py, sides, nsides,
-			  have_stored ? &stored : NULL);
+/*
+ * The stored baseline of the base commit, when asked or when it fits; a
+ * shard also balances its split by it.
+ */
+static int load_stored(struct check_run *c)
+{
+	enum baseline_mode mode = c->o.baseline;
+	if (mode == BASELINE_RERUN && !c->o.shard.index)
+		return 0;
+	int rc = cli_open_store(&c->suite, c->repo, c->root, &c->store);
 	if (rc)
-		goto fail;
+		return rc;
+	rc = pg_store_load(c->store, c->base_oid, &c->stored);
+	if (rc == 0) {
+		c->stored_loaded = true;
+		c->have_stored = mode != BASELINE_RERUN;
+		return 0;
+	}
+	if ((rc == PG_ENOTFOUND && mode == BASELINE_AUTO) ||
+	    mode == BASELINE_RERUN) {
+		pg_error_clear();
+		return 0;
+	}
+	if (rc == PG_ENOTFOUND)
+		pg_error_set(PG_ENOTFOUND,
+			     "no stored baseline for the base commit %.10s "
+			     "(%s): record one with `perfguard baseline "
+			     "update` on that commit, fetch them with `git "
+			     "fetch origin refs/notes/perfguard:refs/notes/"
+			     "perfguard`, or use --baseline rerun",
+			     c->base_oid, c->how);
+	return rc;
+}
 
-	base_label = short_label(against ? against : "base", base_oid, false);
-	head_label = short_label("HEAD", head_oid, dirty);
-	cli_print_failures(have_stored ? &stored : &base, "base");
-	cli_print_failures(&head, "head");
-	if (o.shard.index) {
-		cli_shard_copy(&head.shard, &o.shard);
-		cli_shard_copy(have_stored ? &stored.shard : &base.shard,
-			       &o.shard);
+/* With --baseline auto, a baseline from another environment is rerun. */
+static void check_stored_fits(struct check_run *c)
+{
+	const char *what = NULL;
+	if (!c->have_stored || c->o.baseline != BASELINE_AUTO ||
+	    pg_fingerprint_equal(&c->stored.fp, &c->head.fp, &what))
+		return;
+	cli_note(&c->o.common,
+		 "stored baseline of %.10s was measured in another "
+		 "environment (%s differs): rerunning the base instead",
+		 c->base_oid, what ? what : "fingerprint");
+	c->have_stored = false;
+}
+
+/* The sides to run: base (unless stored) in a temporary checkout, head. */
+static int prepare_sides(struct check_run *c, struct pg_side *sides,
+			 size_t *nsides)
+{
+	int rc;
+	*nsides = 0;
+	if (!c->have_stored) {
+		if ((rc = pg_git_materialise(c->repo, c->base_oid,
+					     &c->base_dir)))
+			return rc;
+		pg_runner_begin_results(&c->base, &c->suite, &c->py,
+					c->base_oid, false);
+		if ((rc = pg_runner_prepare(&c->suite, c->base_dir)))
+			return rc;
+		sides[(*nsides)++] =
+		    (struct pg_side){"base", c->base_dir, &c->base};
+	}
+	if ((rc = pg_runner_prepare(&c->suite, c->root)))
+		return rc;
+	sides[(*nsides)++] = (struct pg_side){"head", c->root, &c->head};
+	return 0;
+}
+
+/* Judge what was measured, print and write the reports: the exit code. */
+static int report(struct check_run *c)
+{
+	struct pg_results *base = c->have_stored ? &c->stored : &c->base;
+	char *base_label =
+	    short_label(c->against ? c->against : "base", c->base_oid, false);
+	char *head_label = short_label("HEAD", c->head_oid, c->dirty);
+	cli_print_failures(base, "base");
+	cli_print_failures(&c->head, "head");
+	if (c->o.shard.index) {
+		cli_shard_copy(&c->head.shard, &c->o.shard);
+		cli_shard_copy(&base->shard, &c->o.shard);
 	}
 	struct cli_comparison cmp = {
-	    .suite = &suite,
-	    .sel = &sel,
-	    .base = have_stored ? &stored : &base,
-	    .head = &head,
+	    .suite = &c->suite,
+	    .sel = &c->sel,
+	    .base = base,
+	    .head = &c->head,
 	    .base_label = base_label,
 	    .head_label = head_label,
-	    .mode = mode,
-	    .shard = o.shard.index > 0,
+	    .mode = c->have_stored ? "stored" : "rerun",
+	    .shard = c->o.shard.index > 0,
 	};
-	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
-	goto cleanup;
-fail:
-	cli_progress_done(&o.common);
-	exit_code = cli_fail(rc);
-cleanup:
-	if (base_dir)
-		pg_remove_tree(base_dir);
-	free(base_dir);
+	int exit_code = cli_judge_and_report(&c->o.common, &c->o.report, &cmp);
 	free(base_label);
 	free(head_label);
-	free(how);
-	free(github_base);
-	free(root);
-	pg_results_release(&base);
-	pg_results_release(&head);
-	pg_results_release(&stored);
-	cli_selection_release(&sel);
-	pg_store_close(store);
-	if (repo)
-		pg_git_close(repo);
-	pg_python_release(&py);
-	pg_suite_release(&suite);
-	pg_strvec_release(&o.names);
-	pg_strvec_release(&o.shard.of);
+	return exit_code;
+}
+
+/*
+ * The gate: open the project, resolve the base, take its stored baseline
+ * or run it, measure, judge and report.
+ */
+static int run_check(struct check_run *c)
+{
+	int rc;
+	if ((rc = open_project(c)) || (rc = resolve_base(c)) ||
+	    (rc = pg_python_probe(c->suite.python, &c->py)) ||
+	    (rc = load_stored(c)))
+		return rc;
+	pg_runner_begin_results(&c->head, &c->suite, &c->py, c->head_oid,
+				c->dirty);
+	check_stored_fits(c);
+	if (c->o.shard.index) {
+		size_t all = c->sel.n;
+		cli_shard_select(&c->sel, &c->o.shard,
+				 c->stored_loaded ? &c->stored : NULL);
+		cli_note(&c->o.common, "shard %d/%d: %zu of %zu benchmarks",
+			 c->o.shard.index, c->o.shard.count, c->sel.n, all);
+	}
+	cli_note(&c->o.common, "base is %.10s (%s); %s", c->base_oid, c->how,
+		 c->have_stored ? "using its stored baseline"
+				: "running base and head side by side");
+	struct pg_side sides[2];
+	size_t nsides;
+	if ((rc = prepare_sides(c, sides, &nsides)) ||
+	    (rc = measure_both(&c->o, &c->suite, &c->sel, &c->py, sides, nsides,
+			       c->have_stored ? &c->stored : NULL)))
+		return rc;
+	return 0;
+}
+
+static void check_release(struct check_run *c)
+{
+	if (c->base_dir)
+		pg_remove_tree(c->base_dir);
+	free(c->base_dir);
+	free(c->how);
+	free(c->github_base);
+	free(c->root);
+	pg_results_release(&c->base);
+	pg_results_release(&c->head);
+	pg_results_release(&c->stored);
+	cli_selection_release(&c->sel);
+	pg_store_close(c->store);
+	if (c->repo)
+		pg_git_close(c->repo);
+	pg_python_release(&c->py);
+	pg_suite_release(&c->suite);
+	pg_strvec_release(&c->o.names);
+	pg_strvec_release(&c->o.shard.of);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_run c = {.o.report.annotations = -1};
+	pg_results_init(&c.base);
+	pg_results_init(&c.head);
+	pg_results_init(&c.stored);
+	int rc = parse_args(argc, argv, &c.o), exit_code;
+	if (rc) {
+		exit_code = cli_fail(rc);
+	} else if (c.o.common.help) {
+		cli_command_print_help(&cli_cmd_check, stdout);
+		exit_code = PG_EXIT_OK;
+	} else {
+		c.root = cli_project_root();
+		rc = run_check(&c);
+		if (rc) {
+			cli_progress_done(&c.o.common);
+			exit_code = cli_fail(rc);
+		} else {
+			exit_code = report(&c);
+		}
+	}
+	check_release(&c);
 	return exit_code;
 }
