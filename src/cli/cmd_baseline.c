@@ -328,160 +328,169 @@ static int save_shard(struct baseline_ctx *b, struct pg_results *results,
 	return rc;
 }
 
+/* Arguments update refuses before opening anything. */
+static int check_update_args(const struct update_opts *o, int argc, char **argv)
+{
+	if (optind < argc)
+		return pg_error_set(PG_EUSAGE,
+				    "baseline update takes no arguments ('%s')",
+				    argv[optind]);
+	if (o->shard.index && (o->from || o->remote))
+		return pg_error_set(PG_EUSAGE,
+				    "--shard measures one part of a baseline: "
+				    "it goes with neither --from nor --push "
+				    "(merge the shards, then record the whole "
+				    "with --from)");
+	if (o->output && !o->shard.index)
+		return pg_error_set(PG_EUSAGE, "-o/--output goes with --shard");
+	return 0;
+}
+
+/* --from FILE: a results file, now standing for the commit it names. */
+static int take_results_file(struct baseline_ctx *b,
+			     const struct update_opts *o,
+			     struct pg_results *results, char oid[41])
+{
+	int rc;
+	if ((rc = pg_results_load(o->from, results)) ||
+	    (rc = pg_interrupt_check()))
+		return rc;
+	const char *rev = o->commit_rev ? o->commit_rev : results->commit;
+	if (!rev)
+		return pg_error_set(PG_EUSAGE,
+				    "%s names no commit: pass --commit REF",
+				    o->from);
+	if ((rc = pg_git_resolve(b->repo, rev, oid)))
+		return rc;
+	if (results->commit && strcmp(results->commit, oid) != 0) {
+		/* Asked for explicitly: the results now stand for oid. */
+		cli_note(&b->common,
+			 "recording results measured on %.10s as the baseline "
+			 "of %.10s",
+			 results->commit, oid);
+		free(results->commit);
+		results->commit = pg_strdup(oid);
+	} else if (!results->commit) {
+		results->commit = pg_strdup(oid);
+	}
+	if (results->dirty && !o->allow_dirty)
+		return pg_error_set(PG_EUSAGE,
+				    "%s was measured on a dirty tree: a "
+				    "baseline must describe its commit "
+				    "(--allow-dirty to record it anyway)",
+				    o->from);
+	return 0;
+}
+
+/*
+ * Measure the commit (HEAD's worktree, else a temporary checkout left in
+ * *tree for the caller to remove); every benchmark must run.
+ */
+static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
+			  const char *head_oid, struct pg_results *results,
+			  char oid[41], char **tree)
+{
+	int rc = pg_git_resolve(b->repo, o->commit_rev ? o->commit_rev : "HEAD",
+				oid);
+	if (rc)
+		return rc;
+	bool on_head = !strcmp(oid, head_oid), dirty = false;
+	if (on_head && (rc = pg_git_is_dirty(b->repo, &dirty)))
+		return rc;
+	if (dirty && !o->allow_dirty)
+		return pg_error_set(PG_EUSAGE,
+				    "the working tree has uncommitted changes, "
+				    "so its results would not describe commit "
+				    "%.10s: commit or stash them, or pass "
+				    "--allow-dirty",
+				    oid);
+	const char *where = b->root;
+	if (!on_head) {
+		if ((rc = pg_git_materialise(b->repo, oid, tree)))
+			return rc;
+		where = *tree;
+	}
+	struct pg_python py = {0};
+	struct cli_selection sel = {0};
+	if ((rc = cli_select(&b->suite, &o->names, &sel)) ||
+	    (rc = pg_python_probe(b->suite.python, &py)))
+		goto done;
+	if (o->shard.index)
+		cli_shard_select_here(&b->common, &b->suite, b->root, &sel,
+				      &o->shard);
+	pg_runner_begin_results(results, &b->suite, &py, oid, dirty);
+	if ((rc = pg_runner_prepare(&b->suite, where)))
+		goto done;
+	struct pg_side side = {"head", where, results};
+	struct pg_session session;
+	cli_session_init(&session, &b->common, &b->suite, &py, &side, 1);
+	if ((rc = cli_measure_all(&session, &sel, o->trials)))
+		goto done;
+	if (cli_print_failures(results, "baseline"))
+		rc = pg_error_set(PG_ECHILD,
+				  "a benchmark failed: nothing was recorded "
+				  "for %.10s",
+				  oid);
+done:
+	cli_selection_release(&sel);
+	pg_python_release(&py);
+	return rc;
+}
+
+/* Store the results as oid's baseline, and push the notes if asked. */
+static int record(struct baseline_ctx *b, const struct update_opts *o,
+		  const struct pg_results *results, const char *oid)
+{
+	int rc = pg_store_save(b->store, oid, results);
+	if (rc)
+		return rc;
+	cli_note(&b->common, "recorded the baseline of %.10s (%zu benchmarks)",
+		 oid, results->nbenches);
+	if (!o->remote)
+		return 0;
+	if (b->suite.store_kind != PG_STORE_GIT_NOTES)
+		return pg_error_set(PG_EUSAGE,
+				    "--push needs the git-notes store (the "
+				    "suite uses a directory)");
+	if ((rc = push_notes(b, o->remote)))
+		return rc;
+	cli_note(&b->common, "pushed %s to %s", b->suite.store_ref, o->remote);
+	return 0;
+}
+
+/*
+ * baseline update: check the arguments, take a results file or measure
+ * the commit, then record it (or write the shard).
+ */
 static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 {
 	struct update_opts o = {.common = &b->common};
 	int rc = cli_opt_parse(&update_command, argc, argv, update_option, &o);
-	if (rc) {
-		pg_strvec_release(&o.names);
-		return rc;
-	}
-	const char *commit_rev = o.commit_rev, *from = o.from,
-		   *remote = o.remote;
-	bool allow_dirty = o.allow_dirty;
-	int trials = o.trials;
-	struct pg_strvec names = o.names;
+	if (rc)
+		goto out;
 	if (b->common.help) {
 		cli_command_print_help(&cli_cmd_baseline, stdout);
 		goto out;
 	}
-	if (optind < argc) {
-		rc = pg_error_set(PG_EUSAGE,
-				  "baseline update takes no arguments ('%s')",
-				  argv[optind]);
-		goto out;
-	}
-	if (o.shard.index && (from || remote)) {
-		rc = pg_error_set(PG_EUSAGE,
-				  "--shard measures one part of a baseline: "
-				  "it goes with neither --from nor --push "
-				  "(merge the shards, then record the whole "
-				  "with --from)");
-		goto out;
-	}
-	if (o.output && !o.shard.index) {
-		rc = pg_error_set(PG_EUSAGE, "-o/--output goes with --shard");
-		goto out;
-	}
-	if ((rc = open_ctx(b)))
-		goto out;
 	char oid[41], head_oid[41];
-	if ((rc = pg_git_head(b->repo, head_oid)))
+	if ((rc = check_update_args(&o, argc, argv)) || (rc = open_ctx(b)) ||
+	    (rc = pg_git_head(b->repo, head_oid)))
 		goto out;
+	char *tree = NULL;
 	struct pg_results results;
 	pg_results_init(&results);
-	struct pg_python py = {0};
-	struct cli_selection sel = {0};
-	char *tree = NULL;
-	if (from) {
-		if ((rc = pg_results_load(from, &results)) ||
-		    (rc = pg_interrupt_check()))
-			goto done;
-		const char *rev = commit_rev ? commit_rev : results.commit;
-		if (!rev) {
-			rc = pg_error_set(PG_EUSAGE,
-					  "%s names no commit: pass --commit "
-					  "REF",
-					  from);
-			goto done;
-		}
-		if ((rc = pg_git_resolve(b->repo, rev, oid)))
-			goto done;
-		if (results.commit && strcmp(results.commit, oid) != 0) {
-			/* Asked for explicitly: the results now stand for oid. */
-			cli_note(&b->common,
-				 "recording results measured on %.10s as the "
-				 "baseline of %.10s",
-				 results.commit, oid);
-			free(results.commit);
-			results.commit = pg_strdup(oid);
-		} else if (!results.commit) {
-			results.commit = pg_strdup(oid);
-		}
-		if (results.dirty && !allow_dirty) {
-			rc = pg_error_set(PG_EUSAGE,
-					  "%s was measured on a dirty tree: a "
-					  "baseline must describe its commit "
-					  "(--allow-dirty to record it anyway)",
-					  from);
-			goto done;
-		}
-	} else {
-		const char *rev = commit_rev ? commit_rev : "HEAD";
-		if ((rc = pg_git_resolve(b->repo, rev, oid)))
-			goto done;
-		bool on_head = !strcmp(oid, head_oid), dirty = false;
-		if (on_head && (rc = pg_git_is_dirty(b->repo, &dirty)))
-			goto done;
-		if (dirty && !allow_dirty) {
-			rc = pg_error_set(PG_EUSAGE,
-					  "the working tree has uncommitted "
-					  "changes, so its results would not "
-					  "describe commit %.10s: commit or "
-					  "stash them, or pass --allow-dirty",
-					  oid);
-			goto done;
-		}
-		const char *where = b->root;
-		if (!on_head) {
-			if ((rc = pg_git_materialise(b->repo, oid, &tree)))
-				goto done;
-			where = tree;
-		}
-		if ((rc = cli_select(&b->suite, &names, &sel)) ||
-		    (rc = pg_python_probe(b->suite.python, &py)))
-			goto done;
-		if (o.shard.index)
-			cli_shard_select_here(&b->common, &b->suite, b->root,
-					      &sel, &o.shard);
-		pg_runner_begin_results(&results, &b->suite, &py, oid, dirty);
-		if ((rc = pg_runner_prepare(&b->suite, where)))
-			goto done;
-		struct pg_side side = {"head", where, &results};
-		struct pg_session session;
-		cli_session_init(&session, &b->common, &b->suite, &py, &side,
-				 1);
-		rc = cli_measure_all(&session, &sel, trials);
-		if (rc)
-			goto done;
-		if (cli_print_failures(&results, "baseline")) {
-			rc = pg_error_set(PG_ECHILD,
-					  "a benchmark failed: nothing was "
-					  "recorded for %.10s",
-					  oid);
-			goto done;
-		}
-	}
-	if (o.shard.index) {
-		rc = save_shard(b, &results, &o, oid);
-		goto done;
-	}
-	if ((rc = pg_store_save(b->store, oid, &results)))
-		goto done;
-	cli_note(&b->common, "recorded the baseline of %.10s (%zu benchmarks)",
-		 oid, results.nbenches);
-	if (remote) {
-		if (b->suite.store_kind != PG_STORE_GIT_NOTES) {
-			rc = pg_error_set(PG_EUSAGE,
-					  "--push needs the git-notes store "
-					  "(the suite uses a directory)");
-			goto done;
-		}
-		if ((rc = push_notes(b, remote)))
-			goto done;
-		cli_note(&b->common, "pushed %s to %s", b->suite.store_ref,
-			 remote);
-	}
-done:
+	rc = o.from ? take_results_file(b, &o, &results, oid)
+		    : measure_commit(b, &o, head_oid, &results, oid, &tree);
+	if (!rc)
+		rc = o.shard.index ? save_shard(b, &results, &o, oid)
+				   : record(b, &o, &results, oid);
 	if (tree) {
 		pg_remove_tree(tree);
 		free(tree);
 	}
-	cli_selection_release(&sel);
-	pg_python_release(&py);
 	pg_results_release(&results);
 out:
-	pg_strvec_release(&names);
+	pg_strvec_release(&o.names);
 	pg_strvec_release(&o.shard.of);
 	return rc;
 }
