@@ -33,6 +33,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 PY = "/usr/bin/python3"
 DIST = "/usr/lib/python3/dist-packages"
 BOOT = ("import sys; sys.path.append(sys.argv.pop(1)); "
@@ -53,11 +54,11 @@ def command(mode, build, script, args, tmp):
         env.update(PYTHONPATH=os.path.join(build, "hooks", "record") + ":"
                    + DIST, PERFGUARD_SAMPLE_OUT=os.path.join(tmp, "spool"),
                    PERFGUARD_SAMPLE_RATE=mode[len("sampler"):],
-                   PERFGUARD_SAMPLE_MODE="cpu", PERFGUARD_ROOT=HERE)
+                   PERFGUARD_SAMPLE_MODE="cpu", PERFGUARD_ROOT=ROOT)
         return [PY, script] + args, env
     if mode == "hook":
         env.update(PERFGUARD_WIRE_OUT=os.path.join(tmp, "wire.txt"),
-                   PERFGUARD_ROOT=HERE)
+                   PERFGUARD_ROOT=ROOT)
         return [PY, "-c", BOOT, hook_dir(build), script] + args, env
     if mode == "cprofile":
         return [PY, "-m", "cProfile", "-o", os.path.join(tmp, "cp.out"),
@@ -76,6 +77,8 @@ def cpu_times(mode, build, n, tmp):
         os.environ.update(env)
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, 2)
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
         os.execvp(cmd[0], cmd)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t
@@ -193,7 +196,7 @@ def accuracy(args, tmp):
     env = dict(os.environ, PYTHONPATH=os.path.join(
         args.build, "hooks", "record"), PERFGUARD_SAMPLE_OUT=spool,
         PERFGUARD_SAMPLE_RATE="1000", PERFGUARD_SAMPLE_MODE="cpu",
-        PERFGUARD_ROOT=HERE)
+        PERFGUARD_ROOT=ROOT)
     subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--samples", "10000"],
                    env=env, check=True, stdout=subprocess.DEVNULL,
                    cwd=HERE)
@@ -201,8 +204,9 @@ def accuracy(args, tmp):
     out = os.path.join(tmp, "traced.json")
     subprocess.run([os.path.join(args.build, "perfguard"), "profile",
                     "--python", PY, "-o", out, "--format", "json",
-                    os.path.join(HERE, "cpu.py"), "300"], check=True,
-                   cwd=HERE, stdout=subprocess.DEVNULL)
+                    os.path.join(HERE, "cpu.py"), "2000"], check=True,
+                   cwd=HERE, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PERFGUARD_CLOCK="cpu"))
     with open(out) as f:
         prof = json.load(f)
     ids = [fn["id"] for fn in prof["functions"]]
@@ -237,7 +241,7 @@ def deploy(args, tmp):
             subprocess.run([pg, "record", "-q", "--rate", "1000", "--window",
                             "1h", "--service", "shop", "--out", d,
                             "--python", PY, "--", "deploy.py", slow, "10",
-                            "300"], check=True, cwd=HERE,
+                            str(args.window_samples)], check=True, cwd=HERE,
                            env=dict(os.environ, PYTHONPATH=DIST))
             dirs.append(d)
         js = os.path.join(tmp, "v%d.json" % i)
@@ -252,7 +256,7 @@ def deploy(args, tmp):
         alone += hit and len(reg) == 1
         print("comparison %d: regressed %s" % (i + 1, sorted(reg) or "-"))
     print("\n## Deploy comparison: price_items 20%% slower, 10 windows of "
-          "300 samples per side\n")
+          "%d samples per side\n" % args.window_samples)
     print("named in %d/%d comparisons, alone in %d/%d"
           % (named, args.comparisons, alone, args.comparisons))
 
@@ -264,6 +268,7 @@ def main():
     ap.add_argument("--cpu-rounds", type=int, default=300)
     ap.add_argument("--http-seconds", type=int, default=5)
     ap.add_argument("--comparisons", type=int, default=10)
+    ap.add_argument("--window-samples", type=int, default=300)
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
