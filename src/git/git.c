@@ -448,7 +448,12 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 				       : pg_strdup(name);
 		char *rel = in_repo[0] ? pg_asprintf("%s/%s", in_repo, name)
 				       : pg_strdup(name);
-		int rc = 0;
+		int rc = pg_interrupt_check(); /* Ctrl-C in a big tree */
+		if (rc < 0) {
+			free(path);
+			free(rel);
+			return rc;
+		}
 		if (!safe_name(name)) {
 			rc = pg_error_set(PG_ECORRUPT,
 					  "the tree holds an unsafe path '%s'",
