@@ -96,8 +96,14 @@ static void verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_double(w, v->p);
 	pg_jw_key(w, "q");
 	pg_jw_double(w, v->q);
+	pg_jw_key(w, "p_faster");
+	pg_jw_double(w, v->p_faster);
+	pg_jw_key(w, "q_faster");
+	pg_jw_double(w, v->q_faster);
 	pg_jw_key(w, "threshold_pct");
 	pg_jw_double(w, v->threshold_pct);
+	pg_jw_key(w, "resolution_pct");
+	pg_jw_double(w, v->resolution_pct);
 	pg_jw_key(w, "share_pct");
 	pg_jw_double(w, v->share_pct);
 	pg_jw_key(w, "base_calls");
