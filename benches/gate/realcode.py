@@ -85,12 +85,11 @@ DOC = "".join(
     "    indented code block\\n    second line\\n\\n"
     "1. first\\n2. second\\n\\n"
     "[r{i}]: http://example.com/{i}\\n\\n".format(i=i)
-    for i in range(60))
+    for i in range(40))
 
 markdown.markdown("warm *up*")
 with timed():
-    for _ in range(2):
-        markdown.markdown(DOC)
+    markdown.markdown(DOC)
 ''',
     "bench_ext.py": PRELUDE + '''
 import markdown
@@ -112,14 +111,13 @@ Text with a footnote[^n{i}] and **bold** words.
 
 [^n{i}]: The note {i}.
 """
-DOC = "[TOC]\\n" + "".join(SECTION.format(i=i) for i in range(40))
+DOC = "[TOC]\\n" + "".join(SECTION.format(i=i) for i in range(25))
 EXT = ["markdown.extensions." + e
        for e in ("tables", "fenced_code", "toc", "footnotes", "attr_list")]
 
 markdown.markdown("warm *up*", extensions=EXT)
 with timed():
-    for _ in range(2):
-        markdown.markdown(DOC, extensions=EXT)
+    markdown.markdown(DOC, extensions=EXT)
 ''',
     "bench_serialize.py": PRELUDE + '''
 import xml.etree.ElementTree as etree
@@ -134,7 +132,7 @@ for i in range(400):
         s.text = "w%d & x" % j
         s.tail = " "
 with timed():
-    for _ in range(20):
+    for _ in range(8):
         serializers.to_html_string(root)
 ''',
 }
@@ -143,8 +141,8 @@ BENCHES = [("doc", "bench_doc.py"), ("ext", "bench_ext.py"),
            ("serialize", "bench_serialize.py")]
 
 SUITE = """python: {python}
-trials: 10
-max_trials: 20
+trials: 8
+max_trials: 16
 warmup: 1
 timeout: 300s
 clock: cpu
@@ -175,7 +173,7 @@ SCENARIOS = {
     "extra": (SER, "_escape_attrib_html", None, "serialize", ["serialize"],
               "one extra call per attribute"),
 }
-ORDER = ["aa", "pct10", "pct25", "callee2x", "dominant", "extra"]
+ORDER = ["aa", "pct10", "pct25", "dominant", "callee2x", "extra"]
 
 
 def sh(cmd, cwd, env=None, check=True):
@@ -260,8 +258,9 @@ def iteration_ns(python):
     return float(sh([python, "-c", code], TOP).stdout)
 
 
-def self_per_call(perfguard, root, script, func_id, python):
-    """The function's median self time per call (ns) from a profile."""
+def profile_share(perfguard, root, script, func_id, python):
+    """(self share of the measured block, calls per run) of the function,
+    medians over 3 profiled runs."""
     out = os.path.join(root, "profile.json")
     sh([perfguard, "profile", "--python", python, "--trials", "3",
         "--format", "json", "-o", out, script], root)
@@ -269,9 +268,10 @@ def self_per_call(perfguard, root, script, func_id, python):
         prof = json.load(f)
     os.unlink(out)
     idx = [f["id"] for f in prof["functions"]].index(func_id)
-    per = [t["self_ns"][idx] / t["calls"][idx] for t in prof["trials"]
-           if t["calls"][idx]]
-    return statistics.median(per)
+    shares = [t["self_ns"][idx] / t["total_ns"] for t in prof["trials"]
+              if t["total_ns"] > 0]
+    calls = [t["calls"][idx] for t in prof["trials"]]
+    return statistics.median(shares), statistics.median(calls)
 
 
 def make_branch(root, name, perfguard, python, iter_ns):
@@ -290,9 +290,14 @@ def make_branch(root, name, perfguard, python, iter_ns):
         with open(p, "w") as f:
             f.write(src)
     elif path:
+        # K from the function's unprofiled self time: its profiled share
+        # of the measured block times the block's unprofiled CPU time.
         script = dict(BENCHES)[bench]
-        per_call = self_per_call(perfguard, root, script, path + ":" + qual,
-                                 python)
+        share, calls = profile_share(perfguard, root, script,
+                                     path + ":" + qual, python)
+        block = statistics.median(timing(root, script, python)
+                                  for _ in range(3))
+        per_call = share * block / max(calls, 1)
         k = max(1, int(round(pct / 100.0 * per_call / iter_ns)))
         insert_at_body(os.path.join(root, path), qual,
                        "for _pg_slow in range(%d): pass" % k)
@@ -445,6 +450,12 @@ def main():
         results.append((name, desc, n, failing, named,
                         sum(1 for o in others if o), estimates, truth, k,
                         took, ok, others))
+        print("  %s: %d checks, %d failing, target named %d, other named %d, "
+              "estimates %s, truth %s, K %s, target met %s" % (
+                  name, n, failing, named, sum(1 for o in others if o),
+                  ["%+.1f" % e for e in estimates],
+                  "%+.1f%%" % truth if truth is not None else "-", k, ok),
+              flush=True)
     print()
     print("| scenario | checks | failing | target named | other named | "
           "target estimate median [min, max] | truth (unprofiled) | K | "

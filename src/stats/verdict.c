@@ -385,6 +385,17 @@ static double resolution_pct(const struct judge_ctx *c, uint32_t fb,
 	return RES_EVENT_FRACTION * cost * events / per_call * 100;
 }
 
+/* Does f call anything (an edge from f on this side)? */
+static bool has_callees(const struct side *s, uint32_t f)
+{
+	if (f == PG_NO_FUNC)
+		return false;
+	for (size_t e = 0; e < s->p->nedges; e++)
+		if (s->p->edges[e].caller == f && s->p->edges[e].calls > 0)
+			return true;
+	return false;
+}
+
 static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 			   uint32_t fb, uint32_t fh, struct pg_verdicts *out)
 {
@@ -473,7 +484,15 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 		res = DEFAULT_EVENT_COST_NS;
 	bool resolvable = v->base_value >= res * (double)v->base_calls ||
 			  v->head_value >= res * (double)v->head_calls;
-	bool judged = judged_share >= min_share && resolvable;
+	/*
+	 * Inclusive time holds the callees' time: a caller judged on it would
+	 * be blamed for a callee's change (which is judged itself). Only a
+	 * leaf is judged on inclusive time; a tiny function that calls others
+	 * has no time of its own the hook can resolve: calls only.
+	 */
+	bool leaf = !has_callees(sb, fb) && !has_callees(sh, fh);
+	bool judged =
+	    judged_share >= min_share && resolvable && (!incl || leaf);
 	bool calls_checked = judged || fmax(ishare_b, ishare_h) >= min_share;
 	if (calls_checked &&
 	    calls_grew(c, fb, fh, b->thresholds.calls_pct, buf)) {

@@ -409,6 +409,38 @@ static void tiny_function_is_judged_on_inclusive_time(void **state)
 	one_release(&o);
 }
 
+/*
+ * A tiny function that calls others is not judged on inclusive time: its
+ * callee's slowdown would be blamed on it (issue 8: a caller whose self
+ * time compensation had zeroed was named for its slowed callee).
+ */
+static void tiny_caller_is_not_blamed_for_its_callee(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 17, 10);
+	o.sb.f[5].flags = PG_FUNC_TINY;
+	o.sb.f[5].factor = 1.5;
+	memset(&o.c, 0, sizeof(o.c));
+	struct sim_rng rng = {18};
+	struct pg_bench_result *sides[2] = {&o.c.base, &o.c.head};
+	for (int k = 0; k < 2; k++) {
+		pg_profile_init(&sides[k]->profile);
+		sim_side(&o.sb, k == 1, 10, &rng, sides[k]);
+		struct pg_profile *p = &sides[k]->profile;
+		struct pg_edge e = {.caller = pg_profile_find(p, o.sb.f[5].id),
+				    .callee = pg_profile_find(p, o.sb.f[6].id),
+				    .calls = 10,
+				    .pcalls = 10};
+		pg_profile_add_edge(p, &e);
+	}
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	o.regressions = pg_stats_finish(&o.v, 0.01);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[5].id, 0);
+	assert_int_equal(v->kind, PG_VERDICT_NOT_JUDGED);
+	one_release(&o);
+}
+
 static void total_and_wall_time_are_judged(void **state)
 {
 	(void)state;
@@ -717,6 +749,7 @@ int main(void)
 	    cmocka_unit_test(ignored_function_is_not_judged),
 	    cmocka_unit_test(new_and_gone_functions_are_reported_not_failed),
 	    cmocka_unit_test(tiny_function_is_judged_on_inclusive_time),
+	    cmocka_unit_test(tiny_caller_is_not_blamed_for_its_callee),
 	    cmocka_unit_test(total_and_wall_time_are_judged),
 	    cmocka_unit_test(uniform_change_beyond_a_machine_shift_is_named),
 	    cmocka_unit_test(dominant_function_of_few_keeps_its_full_change),
