@@ -78,60 +78,99 @@ static int export_profile(const struct pg_profile *p, enum profile_format f,
 	}
 }
 
-int cmd_profile(int argc, char **argv)
+enum profile_opt {
+	OPT_TRIALS = CLI_OPT_ID_COMMAND,
+	OPT_SORT,
+	OPT_LIMIT,
+	OPT_OUTPUT,
+	OPT_FORMAT,
+	OPT_PYTHON,
+};
+
+static const struct cli_opt profile_options[] = {
+    {OPT_TRIALS, "trials", 0, "N",
+     "run the script N times and aggregate (median)"},
+    {OPT_SORT, "sort", 0, "KEY",
+     "tottime | cumtime | calls | name (default tottime)"},
+    {OPT_LIMIT, "limit", 0, "N", "print at most N rows (default 30; 0 = all)"},
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "write the profile to FILE ('-' = stdout)"},
+    {OPT_FORMAT, "format", 0, "FMT",
+     "text | json | pstats | collapsed | speedscope"},
+    {OPT_PYTHON, "python", 0, "PATH", "interpreter (default python3)"},
+    {0},
+};
+
+static const struct cli_opt_table profile_table = {"Options:", profile_options};
+
+static int cmd_profile(int argc, char **argv);
+
+const struct cli_command cli_cmd_profile = {
+    .name = "profile",
+    .fn = cmd_profile,
+    .summary = "profile one Python script and print a cProfile-style table",
+    .usage = "perfguard profile [options] SCRIPT [ARGS...]\n",
+    .tables = {&profile_table, &cli_common_table},
+    .stop_at_operand = true,
+};
+
+/* What the options ask for. */
+struct profile_opts {
+	struct cli_common common;
+	int trials, limit;
+	enum pg_sort_key sort;
+	enum profile_format format;
+	const char *format_name, *output, *python;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"trials", required_argument, NULL, 't'},
-	    {"sort", required_argument, NULL, 'S'},
-	    {"limit", required_argument, NULL, 'l'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"python", required_argument, NULL, 'p'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	int trials = 1, limit = 30;
-	enum pg_sort_key sort = PG_SORT_TOTTIME;
-	enum profile_format format = FMT_TEXT;
-	const char *format_name = NULL;
-	const char *output = NULL, *python = "python3";
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) < 0)
-			return cli_fail(rc);
-		if (rc)
-			continue;
-		switch (c) {
-		case 't':
-			rc = cli_parse_count("--trials", optarg, 1, &trials);
-			break;
-		case 'S':
-			rc = parse_sort(optarg, &sort);
-			break;
-		case 'l':
-			rc = cli_parse_count("--limit", optarg, 0, &limit);
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'f':
-			rc = parse_format(optarg, &format);
-			format_name = optarg;
-			break;
-		case 'p':
-			python = optarg;
-			break;
-		default:
-			return cli_usage_error("see `perfguard help profile`");
-		}
-		if (rc)
-			return cli_fail(rc);
+	struct profile_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	case OPT_SORT:
+		return parse_sort(arg, &o->sort);
+	case OPT_LIMIT:
+		return cli_parse_count("--limit", arg, 0, &o->limit);
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_FORMAT:
+		o->format_name = arg;
+		return parse_format(arg, &o->format);
+	case OPT_PYTHON:
+		o->python = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
 	}
+}
+
+static int cmd_profile(int argc, char **argv)
+{
+	struct profile_opts opts = {
+	    .trials = 1,
+	    .limit = 30,
+	    .sort = PG_SORT_TOTTIME,
+	    .format = FMT_TEXT,
+	    .python = "python3",
+	};
+	int rc =
+	    cli_opt_parse(&cli_cmd_profile, argc, argv, parse_option, &opts);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = opts.common;
+	int trials = opts.trials, limit = opts.limit;
+	enum pg_sort_key sort = opts.sort;
+	enum profile_format format = opts.format;
+	const char *format_name = opts.format_name;
+	const char *output = opts.output, *python = opts.python;
 	if (common.help) {
-		cli_print_help("profile", stdout);
+		cli_command_print_help(&cli_cmd_profile, stdout);
 		return PG_EXIT_OK;
 	}
 	if (optind >= argc)

@@ -19,7 +19,7 @@
  * Verdict strings are borrowed from the suite and the profiles, which
  * must outlive the verdicts. Nothing here prints.
  */
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -567,17 +567,24 @@ void pg_stats_judge(const struct pg_bench *b,
 
 bool pg_verdict_judged(const struct pg_verdict *v)
 {
-	if (v->metric == PG_METRIC_CALLS)
-		return false;
 	switch (v->kind) {
 	case PG_VERDICT_UNCHANGED:
 	case PG_VERDICT_REGRESSED:
 	case PG_VERDICT_IMPROVED:
 	case PG_VERDICT_UNCLEAR:
-		return !isnan(v->p) && !isnan(v->p_faster);
+		break;
 	default:
 		return false;
 	}
+	if (v->metric == PG_METRIC_CALLS)
+		return true;
+	return !isnan(v->p) && !isnan(v->p_faster);
+}
+
+/* Does v take part in the false-discovery control (a judged time)? */
+static bool tested(const struct pg_verdict *v)
+{
+	return v->metric != PG_METRIC_CALLS && pg_verdict_judged(v);
 }
 
 /* The BH family of a judged verdict: 0 function times, 1 totals/wall. */
@@ -595,7 +602,7 @@ size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 		size_t m = 0;
 		for (size_t i = 0; i < vs->n; i++) {
 			const struct pg_verdict *v = &vs->v[i];
-			if (!pg_verdict_judged(v) || family(v) != fam)
+			if (!tested(v) || family(v) != fam)
 				continue;
 			p[m] = v->p;
 			pf[m] = v->p_faster;
@@ -606,7 +613,7 @@ size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 		size_t k = 0;
 		for (size_t i = 0; i < vs->n; i++) {
 			struct pg_verdict *v = &vs->v[i];
-			if (!pg_verdict_judged(v) || family(v) != fam)
+			if (!tested(v) || family(v) != fam)
 				continue;
 			v->q = q[k];
 			v->q_faster = qf[k];
@@ -617,7 +624,7 @@ size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 	double unclear_q = fmin(UNCLEAR_Q_MAX, UNCLEAR_Q_FACTOR * fdr);
 	for (size_t i = 0; i < vs->n; i++) {
 		struct pg_verdict *v = &vs->v[i];
-		if (!pg_verdict_judged(v)) {
+		if (!tested(v)) {
 			if (v->kind == PG_VERDICT_REGRESSED)
 				regressions++;
 			continue;

@@ -1,0 +1,260 @@
+/*
+ * monitoring.c - the event mechanism on Python 3.12+: sys.monitoring with
+ * C callbacks (builtin function objects), compiled instead of setprofile.c
+ * by CMake for those interpreters.
+ *
+ * PY_START / PY_RESUME / PY_THROW enter a code object's frame, PY_RETURN /
+ * PY_YIELD / PY_UNWIND leave it; CALL fires for every call and pushes only
+ * C callables (Python callees get PY_START), C_RETURN / C_RAISE pop them.
+ * A CALL or C_RETURN of anything else is not timed: its calibrated cost is
+ * charged to the current frame (cheap_event).
+ *
+ * It deliberately does not use sys.monitoring's DISABLE (it would lose
+ * C calls made later from the same call site) nor LINE or branch events.
+ */
+#include "hook.h"
+
+#define EV_PY_START  (1 << 0)
+#define EV_PY_RESUME (1 << 1)
+#define EV_PY_RETURN (1 << 2)
+#define EV_PY_YIELD  (1 << 3)
+#define EV_CALL	     (1 << 4)
+#define EV_PY_UNWIND (1 << 12)
+#define EV_PY_THROW  (1 << 13)
+#define EV_C_RETURN  (1 << 15)
+#define EV_C_RAISE   (1 << 16)
+#define EV_MASK                                                                \
+	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD | EV_CALL |   \
+	 EV_PY_UNWIND | EV_PY_THROW | EV_C_RETURN | EV_C_RAISE)
+
+const char pg_mech_name[] = "monitoring";
+
+/* ---- callbacks: the hot path --------------------------------------------- */
+
+/* PY_START (resume = 0) or PY_RESUME / PY_THROW (resume = 1). The
+ * interpreter passes the code object as the first argument. */
+static inline void py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
+{
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	struct pg_hook_thread *th;
+	if (!pg_hook.active || nargs < 1 || !(th = thread_get()))
+		return;
+	th->events++;
+	clock_check(th, t0);
+	uint32_t kind = resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY;
+	uint32_t n = code_node(th, args[0], NULL, kind);
+	pg_hook_core_push(&pg_hook.core, th, n, args[0], kind, resume, t0);
+	callback_done(th, t0);
+}
+
+static PyObject *cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	py_enter(a, n, 0);
+	Py_RETURN_NONE;
+}
+
+static PyObject *cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	py_enter(a, n, 1);
+	Py_RETURN_NONE;
+}
+
+/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. */
+static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	struct pg_hook_thread *th;
+	(void)m;
+	if (!pg_hook.active || n < 1 || !(th = thread_get()))
+		Py_RETURN_NONE;
+	th->events++;
+	leave(th, a[0], t0);
+	Py_RETURN_NONE;
+}
+
+/* The PyMethodDef of a C callable we profile; NULL for anything else
+ * (*own set for our own functions, which stay invisible). */
+static inline PyMethodDef *call_def(PyObject *callable, int *own)
+{
+	PyMethodDef *ml;
+	PyTypeObject *tp = Py_TYPE(callable);
+	if (tp == &PyFunction_Type)
+		return NULL;
+	if (tp == &PyCFunction_Type)
+		ml = ((PyCFunctionObject *)callable)->m_ml;
+	else if (tp == &PyMethodDescr_Type)
+		ml = ((PyMethodDescrObject *)callable)->d_method;
+	else if (PyCFunction_Check(callable))
+		ml = ((PyCFunctionObject *)callable)->m_ml;
+	else
+		return NULL;
+	if (__builtin_expect(own_method(ml), 0)) {
+		*own = 1;
+		return NULL;
+	}
+	return ml;
+}
+
+/* An event we do not time (a CALL or C_RETURN of something that is not a
+ * C function): its calibrated cost is charged to the current frame. */
+static inline void cheap_event(void)
+{
+	struct pg_hook_thread *th = thread_get();
+	if (th) {
+		th->events++;
+		th->ovh_fp += pg_hook.core.call_event_fp;
+		pg_hook.cheap_events++;
+	}
+}
+
+/* The C function a CALL / C_RETURN / C_RAISE event is about, or NULL
+ * when the event is not timed (then charged as a cheap event, unless it is
+ * about one of our own functions). */
+static inline PyMethodDef *c_event_def(PyObject *const *a, Py_ssize_t n)
+{
+	int own = 0;
+	if (!pg_hook.active || n < 3)
+		return NULL;
+	PyMethodDef *ml = call_def(a[2], &own);
+	if (!ml && !own)
+		cheap_event();
+	return ml;
+}
+
+/* CALL(code, offset, callable, arg0). A Python callee (it gets PY_START)
+ * reads no clock here: the commonest event on call-heavy code. */
+static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	PyMethodDef *ml = c_event_def(a, n);
+	if (!ml)
+		Py_RETURN_NONE;
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	struct pg_hook_thread *th = thread_get();
+	if (th) {
+		th->events++;
+		c_enter(th, a[2], ml, t0);
+	}
+	Py_RETURN_NONE;
+}
+
+/* C_RETURN / C_RAISE(code, offset, callable, arg0). */
+static PyObject *cb_c_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	(void)m;
+	PyMethodDef *ml = c_event_def(a, n);
+	struct pg_hook_thread *th;
+	if (ml && (th = thread_get())) {
+		th->events++;
+		leave(th, ml, t0);
+	}
+	Py_RETURN_NONE;
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+static PyMethodDef callback_defs[] = {
+    {"_py_start", (PyCFunction)(void (*)(void))cb_py_start, METH_FASTCALL,
+     NULL},
+    {"_py_resume", (PyCFunction)(void (*)(void))cb_py_resume, METH_FASTCALL,
+     NULL},
+    {"_py_leave", (PyCFunction)(void (*)(void))cb_py_leave, METH_FASTCALL,
+     NULL},
+    {"_call", (PyCFunction)(void (*)(void))cb_call, METH_FASTCALL, NULL},
+    {"_c_leave", (PyCFunction)(void (*)(void))cb_c_leave, METH_FASTCALL, NULL},
+};
+
+static int register_one(int event, int which)
+{
+	PyObject *fn = PyCFunction_New(&callback_defs[which], NULL);
+	if (!fn)
+		return -1;
+	PyObject *r =
+	    PyObject_CallMethod(pg_hook.monitoring, "register_callback", "iiO",
+				pg_hook.tool_id, event, fn);
+	Py_DECREF(fn);
+	Py_XDECREF(r);
+	return r ? 0 : -1;
+}
+
+static PyObject *import_monitoring(void)
+{
+	PyObject *mon = PyImport_ImportModule("sys.monitoring");
+	if (mon)
+		return mon;
+	PyErr_Clear();
+	PyObject *sys = PyImport_ImportModule("sys");
+	if (!sys)
+		return NULL;
+	mon = PyObject_GetAttrString(sys, "monitoring");
+	Py_DECREF(sys);
+	return mon;
+}
+
+/* Claim a tool id and register the callbacks (events stay off). */
+int pg_mech_init(void)
+{
+	pg_hook.monitoring = import_monitoring();
+	if (!pg_hook.monitoring)
+		return -1;
+	static const int ids[] = {2, 3, 4, 1, 5};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		PyObject *r =
+		    PyObject_CallMethod(pg_hook.monitoring, "use_tool_id", "is",
+					ids[i], "perfguard");
+		if (r) {
+			Py_DECREF(r);
+			pg_hook.tool_id = ids[i];
+			break;
+		}
+		PyErr_Clear();
+	}
+	if (pg_hook.tool_id < 0) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"perfguard: no free sys.monitoring tool id");
+		return -1;
+	}
+	if (register_one(EV_PY_START, 0) || register_one(EV_PY_RESUME, 1) ||
+	    register_one(EV_PY_THROW, 1) || register_one(EV_PY_RETURN, 2) ||
+	    register_one(EV_PY_YIELD, 2) || register_one(EV_PY_UNWIND, 2) ||
+	    register_one(EV_CALL, 3) || register_one(EV_C_RETURN, 4) ||
+	    register_one(EV_C_RAISE, 4))
+		return -1;
+	return 0;
+}
+
+static int set_events(int mask)
+{
+	PyObject *r = PyObject_CallMethod(pg_hook.monitoring, "set_events",
+					  "ii", pg_hook.tool_id, mask);
+	Py_XDECREF(r);
+	return r ? 0 : -1;
+}
+
+int pg_mech_on(int restart)
+{
+	if (set_events(EV_MASK))
+		return -1;
+	if (restart) {
+		PyObject *r = PyObject_CallMethod(pg_hook.monitoring,
+						  "restart_events", NULL);
+		if (!r)
+			return -1;
+		Py_DECREF(r);
+	}
+	return 0;
+}
+
+int pg_mech_off(void)
+{
+	return set_events(0);
+}
+
+int32_t pg_mech_gen_start(PyCodeObject *code)
+{
+	(void)code; /* PY_RESUME tells resumptions apart */
+	return -1;
+}
