@@ -120,9 +120,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	int trials = o->trials ? o->trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
-	int rc = cli_check_trials(suite, sel, max_trials);
-	if (rc)
-		return rc;
+	int rc = 0;
 	struct pg_session session;
 	cli_session_init(&session, &o->common, suite, py, sides, nsides);
 	const struct pg_results *base =
@@ -211,6 +209,13 @@ static int cmd_check(int argc, char **argv)
 
 	if ((rc = cli_load_suite(&o.common, root, &suite)) ||
 	    (rc = cli_select(&suite, &o.names, &sel)))
+		goto fail;
+	/* Refuse trial counts that cannot reach significance, before any
+	 * checkout or trial. */
+	int trials = o.trials ? o.trials : suite.trials;
+	if ((rc = cli_check_trials(&suite, &sel,
+				   suite.max_trials > trials ? suite.max_trials
+							     : trials)))
 		goto fail;
 	if ((rc = pg_git_open(root, &repo))) {
 		pg_error_wrap("check compares commits and needs a git "
