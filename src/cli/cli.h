@@ -209,12 +209,12 @@ size_t cli_unclear_benches(const struct pg_suite *suite,
 			   const struct pg_results *head, bool *unclear);
 
 /*
- * Refuse (PG_EUSAGE, naming the minimum) a configuration whose
- * max_trials cannot bring a benchmark's total to significance at the
- * suite's fdr with the selected benchmarks (pg_stats_min_trials).
+ * The smallest max_trials with which a benchmark's total can reach
+ * significance at the suite's fdr, given the selected benchmarks (their
+ * totals and wall times form one BH family): pg_stats_min_trials.
  */
-int cli_check_trials(const struct pg_suite *suite,
-		     const struct cli_selection *sel, int max_trials);
+int cli_min_trials(const struct pg_suite *suite,
+		   const struct cli_selection *sel);
 
 /*
  * Judge every selected benchmark, print the terminal report, write the

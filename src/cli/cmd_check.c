@@ -120,6 +120,22 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	int trials = o->trials ? o->trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
+	/*
+	 * A max_trials with which no total can become significant at this fdr
+	 * would let a gross slowdown pass as "unclear": raise it to the
+	 * smallest that works, and say so.
+	 */
+	int need = cli_min_trials(suite, sel);
+	if (max_trials < need) {
+		cli_note(&o->common,
+			 "max_trials %d cannot make a slowdown significant at "
+			 "fdr %g with %zu benchmark(s) (the smallest rank-test "
+			 "p-value of %d against %d trials is 1/C(%d, %d)): "
+			 "adding rounds up to %d where verdicts are unclear",
+			 max_trials, suite->thresholds.fdr, sel->n, max_trials,
+			 max_trials, 2 * max_trials, max_trials, need);
+		max_trials = need;
+	}
 	int rc = 0;
 	struct pg_session session;
 	cli_session_init(&session, &o->common, suite, py, sides, nsides);
@@ -209,13 +225,6 @@ static int cmd_check(int argc, char **argv)
 
 	if ((rc = cli_load_suite(&o.common, root, &suite)) ||
 	    (rc = cli_select(&suite, &o.names, &sel)))
-		goto fail;
-	/* Refuse trial counts that cannot reach significance, before any
-	 * checkout or trial. */
-	int trials = o.trials ? o.trials : suite.trials;
-	if ((rc = cli_check_trials(&suite, &sel,
-				   suite.max_trials > trials ? suite.max_trials
-							     : trials)))
 		goto fail;
 	if ((rc = pg_git_open(root, &repo))) {
 		pg_error_wrap("check compares commits and needs a git "

