@@ -180,8 +180,8 @@ static void details(struct pg_buf *b, const struct pg_verdict *v)
 	pg_buf_printf(b, " (threshold %s)\n",
 		      pg_report_fmt_pct(v->threshold_pct, x, sizeof(x)));
 	pg_buf_printf(b, "p: %s, q: %s\n",
-		      pg_report_fmt_q(NULL, v->p, x, sizeof(x)),
-		      pg_report_fmt_q(NULL, v->q, y, sizeof(y)));
+		      pg_report_fmt_q(NULL, pg_report_p(v), x, sizeof(x)),
+		      pg_report_fmt_q(NULL, pg_report_q(v), y, sizeof(y)));
 	pg_buf_printf(b, "base: %s (%zu trials)\n",
 		      pg_report_fmt_ns(v->base_value, x, sizeof(x)), v->base_n);
 	pg_buf_printf(b, "head: %s (%zu trials)\n",

