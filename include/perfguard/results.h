@@ -104,6 +104,21 @@ void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
  */
 int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
 /*
+ * Read only what a history needs (src/results/results_scan.c): benchmark
+ * `bench` (every one when NULL) with its name, status, rounds and per
+ * trial total_ns; in its profile only function func_id (none when NULL,
+ * or when the profile lacks it) with its calls, self_ns and incl_ns per
+ * trial. Everything else is skipped unparsed, so this is several times
+ * faster than pg_results_read_json but validates only what it keeps:
+ * PG_ECORRUPT with a byte offset when that is wrong, when the JSON around
+ * it is malformed, or when the text is not a results set of schema 1.
+ * Whatever pg_results_read_json accepts, this accepts with the same
+ * values. Initialises r; on error r is empty.
+ */
+int pg_results_read_json_partial(struct pg_results *r, const char *text,
+				 size_t len, const char *bench,
+				 const char *func_id);
+/*
  * File helpers: atomic save (parent directories created); load reads at
  * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file
  * is missing, PG_ECORRUPT prefixed with the path on bad content. load

@@ -248,5 +248,6 @@ extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_compare;
 extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
+extern const struct cli_command cli_cmd_history;
 
 #endif
