@@ -49,8 +49,9 @@
  * every hook event, and the real cost of an event differs from it by a
  * part of itself between processes (caches, code layout). A change of a
  * function's time per call is attributed only when it exceeds
- * RES_EVENT_FRACTION of the calibrated event cost per event the call
- * involves (its own call and return plus those of its direct callees).
+ * RES_EVENT_FRACTION of the calibrated event cost per event of the call
+ * (its own call and return: base and head share one calibration, so only
+ * the real cost's drift matters, and it does not add up over callees).
  */
 #define RES_EVENT_FRACTION 0.5
 /* Level of the displayed confidence intervals. */
@@ -344,35 +345,17 @@ static bool calls_grew(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
 }
 
 /*
- * Hook events per call of f on one side: its own call and return plus
- * those of its direct callees (from the call edges, all trials).
- */
-static double events_per_call(const struct side *s, uint32_t f)
-{
-	if (f == PG_NO_FUNC)
-		return 2;
-	double own = 0, callees = 0;
-	for (size_t t = 0; t < s->n; t++)
-		own += (double)s->p->trials[t].samples[f].calls;
-	for (size_t e = 0; e < s->p->nedges; e++)
-		if (s->p->edges[e].caller == f)
-			callees += (double)s->p->edges[e].calls;
-	return own > 0 ? 2 * (1 + callees / own) : 2;
-}
-
-/*
  * The smallest change of v's time, in percent, that the hook can
- * attribute: RES_EVENT_FRACTION of the calibrated event cost per event of
- * a call, relative to the base's time per call (docs/statistics.md).
+ * attribute: RES_EVENT_FRACTION of the calibrated event cost for each of
+ * the call's two events, relative to the smaller side's time per call
+ * (docs/statistics.md).
  */
-static double resolution_pct(const struct judge_ctx *c, uint32_t fb,
-			     uint32_t fh, const struct pg_verdict *v)
+static double resolution_pct(const struct judge_ctx *c,
+			     const struct pg_verdict *v)
 {
 	double cost = fmax(c->base.p->event_cost_ns, c->head.p->event_cost_ns);
 	if (!(cost > 0))
 		cost = DEFAULT_EVENT_COST_NS;
-	double events =
-	    fmax(events_per_call(&c->base, fb), events_per_call(&c->head, fh));
 	double per_call_b =
 	    v->base_calls ? v->base_value / (double)v->base_calls : 0;
 	double per_call_h =
@@ -382,7 +365,8 @@ static double resolution_pct(const struct judge_ctx *c, uint32_t fb,
 		per_call = fmax(per_call_b, per_call_h);
 	if (!(per_call > 0))
 		return 0;
-	return RES_EVENT_FRACTION * cost * events / per_call * 100;
+	/* Its own call and return: two events per call. */
+	return RES_EVENT_FRACTION * cost * 2 / per_call * 100;
 }
 
 /* Does f call anything (an edge from f on this side)? */
@@ -464,7 +448,7 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	for (size_t t = 0; t < nh; t++)
 		lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
 	compare_logs(lb, nb, lh, nh, v);
-	v->resolution_pct = resolution_pct(c, fb, fh, v);
+	v->resolution_pct = resolution_pct(c, v);
 
 	/*
 	 * The share that admits a function is its self time, except for
