@@ -30,8 +30,8 @@ void pg_store_close(struct pg_store *s);
 
 /*
  * Save r as the baseline of commit (replacing an older one). commit is a
- * full 40-hex id (PG_EINVALID otherwise, and when r->commit names another
- * commit). NOTES: compare-and-swap on the ref, retried with backoff while
+ * full 40-hex id (PG_EINVALID otherwise, when r->commit names another
+ * commit, and when r is one shard of a sharded run). NOTES: compare-and-swap on the ref, retried with backoff while
  * other writers win (PG_EGIT if it never settles); DIR: atomic write.
  */
 int pg_store_save(struct pg_store *s, const char *commit,

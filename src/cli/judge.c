@@ -173,13 +173,35 @@ static int no_data(const struct cli_comparison *cmp)
 		    (rh && rh->status != PG_BENCH_OK))
 			return 0;
 	}
-	if (comparable)
+	/* A shard may hold no benchmark at all: nothing selected is no claim. */
+	if (comparable || cmp->sel->n == 0)
 		return 0;
 	fprintf(stderr,
 		"perfguard: no benchmark has trials on both sides (%zu "
 		"selected): nothing to judge, not a pass\n",
 		cmp->sel->n);
 	return code;
+}
+
+/* A shard's check report carries both sides for `perfguard merge`. */
+static void shard_members(struct pg_jw *w, const void *ctx)
+{
+	const struct cli_comparison *cmp = ctx;
+	const struct pg_shard *s = &cmp->head->shard;
+	pg_jw_key(w, "shard");
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "index");
+	pg_jw_int(w, s->index);
+	pg_jw_key(w, "count");
+	pg_jw_int(w, s->count);
+	pg_jw_obj_end(w);
+	pg_jw_key(w, "results");
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "base");
+	pg_results_write_jw(cmp->base, w);
+	pg_jw_key(w, "head");
+	pg_results_write_jw(cmp->head, w);
+	pg_jw_obj_end(w);
 }
 
 int cli_judge_and_report(const struct cli_common *c,
@@ -226,6 +248,8 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .mismatch_what = what,
 	    .regressions = regressions,
 	    .failed = failed,
+	    .json_extra = cmp->shard ? shard_members : NULL,
+	    .json_extra_ctx = cmp,
 	};
 	struct pg_buf out;
 	pg_buf_init(&out, 0);

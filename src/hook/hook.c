@@ -16,6 +16,7 @@
  * at write time) nor write anything from a forked child.
  */
 #include "hook.h"
+#include "sampler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,7 +391,8 @@ PyMODINIT_FUNC PyInit__hook(void)
 		return NULL;
 	Py_INCREF(&measure_type);
 	if (PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
-	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0) {
+	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0 ||
+	    pg_sampler_add_to_module(m) < 0) {
 		Py_DECREF(&measure_type);
 		Py_DECREF(m);
 		return NULL;

@@ -90,6 +90,10 @@ static int parse_stored(const char *key, const char *text, size_t len,
 		rc = pg_error_set(PG_ECORRUPT, "it records commit %s",
 				  out->commit);
 		pg_results_release(out);
+	} else if (rc == 0 && out->shard.index > 0) {
+		rc = pg_error_set(PG_ECORRUPT, "it holds only shard %d of %d",
+				  out->shard.index, out->shard.count);
+		pg_results_release(out);
 	}
 	if (rc < 0) {
 		char *msg = pg_strdup(pg_error_message());
@@ -100,9 +104,19 @@ static int parse_stored(const char *key, const char *text, size_t len,
 	return rc;
 }
 
-/* The results set must be about the commit it is stored under. */
+/*
+ * The results set must be about the commit it is stored under, and whole:
+ * a shard stored as a baseline would pass for the complete suite.
+ */
 static int check_commit(const char *key, const struct pg_results *r)
 {
+	if (r->shard.index > 0)
+		return pg_error_set(PG_EINVALID,
+				    "the results set holds only shard %d of "
+				    "%d of the suite: combine every shard's "
+				    "results with `perfguard merge -o FILE` "
+				    "and record that",
+				    r->shard.index, r->shard.count);
 	if (r->commit && strcasecmp(r->commit, key) != 0)
 		return pg_error_set(PG_EINVALID,
 				    "the results set was measured on %s, not "

@@ -157,6 +157,41 @@ static void results_round_trip_is_exact(void **state)
 	pg_results_release(&r);
 }
 
+static void a_shard_round_trips_and_moves_into_a_whole(void **state)
+{
+	(void)state;
+	struct pg_results r, back, whole;
+	make_results(&r, "0123456789abcdef0123456789abcdef01234567");
+	r.shard.index = 2;
+	r.shard.count = 3;
+	pg_strvec_push(&r.shard.of, "render_page");
+	pg_strvec_push(&r.shard.of, "crashy");
+	pg_strvec_push(&r.shard.of, "elsewhere");
+	char *text = to_json(&r);
+	assert_non_null(strstr(text, "\"shard\":{\"index\":2,\"count\":3"));
+	assert_int_equal(pg_results_read_json(&back, text, strlen(text)), 0);
+	assert_int_equal(back.shard.index, 2);
+	assert_int_equal(back.shard.count, 3);
+	assert_int_equal(back.shard.of.n, 3);
+	assert_string_equal(back.shard.of.v[2], "elsewhere");
+
+	pg_results_init(&whole);
+	assert_true(pg_results_move_bench(&whole, &back, "crashy"));
+	assert_false(pg_results_move_bench(&whole, &back, "crashy"));
+	assert_int_equal(back.nbenches, 1);
+	assert_string_equal(back.benches[0].name, "render_page");
+	assert_int_equal(whole.nbenches, 1);
+	assert_int_equal(pg_results_find(&whole, "crashy")->status,
+			 PG_BENCH_TIMEOUT);
+	char *one = to_json(&whole);
+	assert_null(strstr(one, "shard"));
+	free(one);
+	free(text);
+	pg_results_release(&whole);
+	pg_results_release(&back);
+	pg_results_release(&r);
+}
+
 /* Reading `text` fails with PG_ECORRUPT and a message containing want. */
 static void assert_corrupt(const char *text, const char *want)
 {
@@ -195,6 +230,29 @@ static char *replace(const char *text, const char *from, const char *to)
 	assert_non_null(at);
 	return pg_asprintf("%.*s%s%s", (int)(at - text), text, to,
 			   at + strlen(from));
+}
+
+static void read_rejects_damaged_shards(void **state)
+{
+	(void)state;
+	const char *head = "{\"format\":\"perfguard-results\",\"schema\":1,"
+			   "\"commit\":null,\"dirty\":false,\"created\":\"x\","
+			   "\"clock\":\"cpu\",\"fingerprint\":"
+			   "{\"cores\":0},\"benchmarks\":[],\"shard\":";
+	const char *cases[][2] = {
+	    {"[]", "shard: expected an object"},
+	    {"{\"index\":0,\"count\":2,\"of\":[]}", "shard.index"},
+	    {"{\"index\":3,\"count\":2,\"of\":[]}", "shard.index"},
+	    {"{\"index\":1,\"count\":1001,\"of\":[]}", "shard.count"},
+	    {"{\"index\":1,\"count\":2}", "shard.of: missing"},
+	    {"{\"index\":1,\"count\":2,\"of\":[1]}", "array of names"},
+	    {"{\"index\":1,\"count\":2,\"of\":[\"a\",\"a\"]}", "twice"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = pg_asprintf("%s%s}", head, cases[i][0]);
+		assert_corrupt(text, cases[i][1]);
+		free(text);
+	}
 }
 
 static void read_rejects_damaged_fields_naming_their_path(void **state)
@@ -459,6 +517,36 @@ static void partial_read_refuses_what_it_cannot_use(void **state)
 	pg_results_release(&r);
 }
 
+static void a_shard_is_never_stored_as_a_baseline(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_open(&fx, PG_STORE_BACKEND_NOTES);
+	struct pg_results r;
+	make_results(&r, fx.ids[0]);
+	r.shard.index = 1;
+	r.shard.count = 2;
+	pg_strvec_push(&r.shard.of, "render_page");
+	assert_int_equal(pg_store_save(fx.store, fx.ids[0], &r), PG_EINVALID);
+	assert_non_null(strstr(pg_error_message(), "only shard 1 of 2"));
+	assert_int_equal(list_count(fx.store, NULL, NULL), 0);
+	/* One written behind perfguard's back reads as corrupt, not whole. */
+	char *text = to_json(&r);
+	char *path = pg_asprintf("%s/shard.json", fx.dir);
+	assert_int_equal(pg_file_write_atomic(path, text, strlen(text)), 0);
+	sh(fx.dir, "git notes --ref=%s add -F shard.json %s", NOTES_REF,
+	   fx.ids[0]);
+	struct pg_results back;
+	assert_int_equal(pg_store_load(fx.store, fx.ids[0], &back),
+			 PG_ECORRUPT);
+	assert_non_null(strstr(pg_error_message(), "only shard 1 of 2"));
+	pg_results_release(&back);
+	free(path);
+	free(text);
+	pg_results_release(&r);
+	fixture_close(&fx);
+}
+
 static void notes_store_saves_loads_lists_and_drops(void **state)
 {
 	(void)state;
@@ -721,6 +809,9 @@ int main(void)
 	test_git_identity();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(results_round_trip_is_exact),
+	    cmocka_unit_test(a_shard_round_trips_and_moves_into_a_whole),
+	    cmocka_unit_test(read_rejects_damaged_shards),
+	    cmocka_unit_test(a_shard_is_never_stored_as_a_baseline),
 	    cmocka_unit_test(read_rejects_foreign_json_and_other_schemas),
 	    cmocka_unit_test(read_rejects_damaged_fields_naming_their_path),
 	    cmocka_unit_test(save_and_load_a_results_file),
