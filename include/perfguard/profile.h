@@ -63,6 +63,7 @@ struct pg_trial {
 	int64_t total_ns;   /* sum of all self times */
 	uint64_t events;    /* hook events seen */
 	uint64_t unmatched; /* returns that matched no call (reported) */
+	uint64_t lost;	    /* events the hook could not record (reported) */
 	uint32_t threads;   /* threads that ran profiled code */
 	/* nfuncs meaningful entries, room for funcs_cap (rows grow with the
 	 * function table); create rows with pg_profile_add_trial only. */

@@ -304,7 +304,8 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
 /*
  * Every window results file in dir (of commit, when not NULL) as one
- * results set whose trials are the windows, oldest first; out is
+ * results set whose trials are the windows, oldest first, leaving out
+ * windows with under a quarter of the median window's samples; out is
  * initialised here. PG_ENOTFOUND when there is none.
  */
 int cli_windows_load(const char *dir, const char *commit,
@@ -337,7 +338,21 @@ extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_merge;
 extern const struct cli_command cli_cmd_history;
+extern const struct cli_command cli_cmd_analyze;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
+
+/* ---- analysis (cmd_analyze.c) -------------------------------------- */
+
+struct pg_findings;
+/* The interpreter's measured cost of one Python call, in ns. */
+int cli_call_cost(const struct pg_python *py, double *out);
+/* Print findings of profile p under a title ("N findings", one each). */
+void cli_print_findings(const struct pg_findings *f, const struct pg_profile *p,
+			const char *title);
+/* Profile SCRIPT ARGS (argv[0..argc)) once with the CPU clock into out
+ * (initialised here): the second clock of the waiting rule. */
+int cli_profile_cpu_clock(const struct pg_python *py, int argc, char **argv,
+			  struct pg_profile *out);
 
 #endif

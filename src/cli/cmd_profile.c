@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perfguard/analysis.h"
 #include "perfguard/report.h"
 
 enum profile_format {
@@ -93,6 +94,7 @@ enum profile_opt {
 	OPT_OUTPUT,
 	OPT_FORMAT,
 	OPT_PYTHON,
+	OPT_ANALYZE,
 };
 
 static const struct cli_opt profile_options[] = {
@@ -107,12 +109,34 @@ static const struct cli_opt profile_options[] = {
      "text | json | pstats | collapsed | speedscope |\nhtml (interactive flame "
      "graph page) | svg"},
     {OPT_PYTHON, "python", 0, "PATH", "interpreter (default python3)"},
+    {OPT_ANALYZE, "analyze", 0, NULL,
+     "print the findings of `perfguard analyze` after the\ntable (one more "
+     "run, with the CPU clock)"},
     {0},
 };
 
 static const struct cli_opt_table profile_table = {"Options:", profile_options};
 
 static int cmd_profile(int argc, char **argv);
+
+/* --analyze: the findings of p (with a CPU-clock run for waiting). */
+static int print_analysis(const struct pg_python *py,
+			  const struct pg_profile *p, int argc, char **argv)
+{
+	double call_cost = 0;
+	struct pg_profile cpu;
+	int rc = cli_call_cost(py, &call_cost);
+	if (rc || (rc = cli_profile_cpu_clock(py, argc, argv, &cpu)))
+		return rc;
+	struct pg_analysis_input in = {p, &cpu, call_cost, NULL};
+	struct pg_findings f;
+	pg_analysis_findings(&in, &f);
+	printf("\n");
+	cli_print_findings(&f, p, "analysis");
+	pg_findings_release(&f);
+	pg_profile_release(&cpu);
+	return 0;
+}
 
 const struct cli_command cli_cmd_profile = {
     .name = "profile",
@@ -130,6 +154,7 @@ struct profile_opts {
 	enum pg_sort_key sort;
 	enum profile_format format;
 	const char *format_name, *output, *python;
+	bool analyze;
 };
 
 static int parse_option(int id, const char *arg, void *ctx)
@@ -153,6 +178,9 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return parse_format(arg, &o->format);
 	case OPT_PYTHON:
 		o->python = arg;
+		return 0;
+	case OPT_ANALYZE:
+		o->analyze = true;
 		return 0;
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
@@ -258,6 +286,11 @@ static int cmd_profile(int argc, char **argv)
 	} else {
 		fputs(out.data, stdout);
 		fflush(stdout);
+	}
+	if (opts.analyze && !failure &&
+	    (rc = print_analysis(&py, &merged, argc - optind, argv + optind))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
 	if (failure) {
 		fprintf(stderr, "perfguard: %s %s\n", script, failure);

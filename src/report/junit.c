@@ -416,6 +416,24 @@ static int function_case(struct jw *j, const struct pg_report_bench *b,
 	return rc;
 }
 
+/* The suite's <system-err>: which trials of each side lost events. */
+static int lossy_trials(struct jw *j, const struct pg_report_bench *b)
+{
+	struct pg_buf t;
+	pg_buf_init(&t, 0);
+	pg_report_lossy_lines(&t, "warning: ", b);
+	int rc = 0;
+	if (t.len) {
+		rc = start(j, "system-err");
+		if (!rc)
+			rc = text(j, t.data, t.len);
+		if (!rc)
+			rc = end(j);
+	}
+	pg_buf_release(&t);
+	return rc;
+}
+
 static int suite(struct jw *j, const struct pg_report_bench *b,
 		 const struct plan *p, const char *hostname)
 {
@@ -459,6 +477,8 @@ static int suite(struct jw *j, const struct pg_report_bench *b,
 	for (size_t i = 0; !rc && i < p->ng; i++)
 		if (p->g[i].judged)
 			rc = function_case(j, b, &p->g[i]);
+	if (!rc)
+		rc = lossy_trials(j, b);
 	if (!rc)
 		rc = end(j);
 	return rc;

@@ -35,7 +35,7 @@ except ImportError as e:
           "cmake -DPG_PYTHONS=%s" % (_hook_dir, sys.version.split()[0], e,
                                      sys.executable))
 
-from perfguard._ids import describe as _describe  # noqa: E402
+from perfguard._ids import describe_all as _describe  # noqa: E402
 
 
 def _cal_target(x):
@@ -136,13 +136,17 @@ def _main():
         traceback.print_exc(limit=0)
         return 1
 
+    # __main__ as `python script.py` makes it (same attributes, same order).
     import types
     import builtins
+    from importlib.machinery import SourceFileLoader
     main = types.ModuleType("__main__")
+    main.__loader__ = SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins
     main.__file__ = script
     main.__cached__ = None
-    main.__builtins__ = builtins
-    main.__spec__ = None
     sys.modules["__main__"] = main
 
     _calibrate()
