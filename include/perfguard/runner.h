@@ -55,6 +55,7 @@ struct pg_trial_spec {
 	bool profile;	    /* false: run without the hook */
 	bool cpu_clock;	    /* hook excludes time the thread did not run */
 	const char *costs;  /* hook compensation costs to use, NULL = measure */
+	const char *pycache_prefix; /* PYTHONPYCACHEPREFIX, NULL = inherit */
 };
 
 struct pg_trial_outcome {
@@ -130,6 +131,12 @@ struct pg_session {
 	void *ctx;
 	int64_t started_ns;
 	char costs[256]; /* compensation costs shared by all trials (lazy) */
+	/* Bytecode caches of the sides (lazy): <dir>/s0, <dir>/s1, ... as
+	 * PYTHONPYCACHEPREFIX, so that base (a fresh checkout) and head (the
+	 * user's tree, with whatever __pycache__ it holds) import alike:
+	 * from fresh caches of equal path length, primed by the same
+	 * warmups. Left to pg_mkdtemp's sweep of dead processes' dirs. */
+	char *pycache_dir;
 };
 
 /*

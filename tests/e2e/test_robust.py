@@ -439,6 +439,23 @@ class ReportTests(RobustCase):
         self.assertTrue(os.path.islink(dangling))
         self.assertIn("<testsuite", self.read("made-by-perfguard.xml", self.root))
 
+    def test_results_file_on_a_device_or_symlink_is_written_not_replaced(self):
+        root = self.make(name="runrepo")
+        null = os.path.join(self.tmp, "null")
+        if os.geteuid() == 0:
+            os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        else:
+            os.symlink("/dev/null", null)
+        self.assertExit(run(["run", "-o", null], cwd=root), 0)
+        self.assertTrue(stat.S_ISCHR(os.stat(null).st_mode))
+        real = self.write("real.json", "")
+        link = os.path.join(self.tmp, "link.json")
+        os.symlink(real, link)
+        self.assertExit(run(["run", "-o", link], cwd=root), 0)
+        self.assertTrue(os.path.islink(link))
+        with open(real) as f:
+            self.assertEqual(json.load(f)["benchmarks"][0]["status"], "ok")
+
     def test_full_disk_and_closed_pipes_are_exit_3(self):
         p = run(["compare", self.base, self.base, "--json", "/dev/full"], cwd=self.root)
         self.assertExit(p, 3)
