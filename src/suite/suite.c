@@ -48,12 +48,14 @@ enum top_key {
 	K_IGNORE,
 	K_STORE,
 	K_BENCHMARKS,
+	K_SCOPE,
+	K_BUILTINS,
 	K_TOP_N
 };
 static const char *const top_names[K_TOP_N] = {
     "python", "trials",	 "max_trials", "warmup",     "timeout",
     "clock",  "against", "prepare",    "thresholds", "track",
-    "ignore", "store",	 "benchmarks",
+    "ignore", "store",	 "benchmarks", "scope",	     "builtins",
 };
 
 enum thr_key { T_FUNCTION, T_TOTAL, T_MIN_SHARE, T_CALLS, T_FDR, T_N };
@@ -73,10 +75,13 @@ enum bench_key {
 	B_THRESHOLDS,
 	B_TRACK,
 	B_IGNORE,
+	B_SCOPE,
+	B_BUILTINS,
 	B_N
 };
 static const char *const bench_names[B_N] = {
-    "name", "script", "args", "env", "wall", "thresholds", "track", "ignore",
+    "name",	  "script", "args",   "env",   "wall",
+    "thresholds", "track",  "ignore", "scope", "builtins",
 };
 
 struct keyset {
@@ -95,7 +100,7 @@ static const struct keyset bench_keys = {bench_names, B_N, "a benchmark"};
 /* What a benchmark set itself, so defaults fill only the rest. */
 struct bench_extra {
 	unsigned thr_set; /* bit per enum thr_key */
-	bool track_set;
+	bool track_set, scope_set, builtins_set;
 };
 
 struct ctx {
@@ -1074,6 +1079,15 @@ static int parse_bench(struct ctx *c)
 			    get_strlist(c, "ignore", "a non-empty glob pattern",
 					"glob patterns", true, &b->ignore);
 			break;
+		case B_SCOPE:
+			rc = get_strlist(c, "scope", "a non-empty glob pattern",
+					 "glob patterns", true, &b->scope);
+			x->scope_set = true;
+			break;
+		case B_BUILTINS:
+			rc = get_bool(c, "builtins", &b->builtins);
+			x->builtins_set = true;
+			break;
 		case B_N:
 			break;
 		}
@@ -1198,6 +1212,14 @@ static int parse_top(struct ctx *c)
 			    get_strlist(c, "ignore", "a non-empty glob pattern",
 					"glob patterns", true, &s->ignore);
 			break;
+		case K_SCOPE:
+			pg_strvec_release(&s->scope);
+			rc = get_strlist(c, "scope", "a non-empty glob pattern",
+					 "glob patterns", true, &s->scope);
+			break;
+		case K_BUILTINS:
+			rc = get_bool(c, "builtins", &s->builtins);
+			break;
 		case K_STORE:
 			rc = parse_store(c);
 			break;
@@ -1292,6 +1314,7 @@ static void set_defaults(struct pg_suite *s)
 	s->thresholds.calls_pct = 0;
 	s->thresholds.fdr = 0.01;
 	s->store_kind = PG_STORE_GIT_NOTES;
+	s->builtins = true;
 }
 
 /* Fill what the file left out, and give each benchmark its effective view. */
@@ -1332,6 +1355,11 @@ static void resolve(struct ctx *c)
 		if (!x->track_set)
 			for (size_t k = 0; k < s->track.n; k++)
 				pg_strvec_push(&b->track, s->track.v[k]);
+		if (!x->scope_set)
+			for (size_t k = 0; k < s->scope.n; k++)
+				pg_strvec_push(&b->scope, s->scope.v[k]);
+		if (!x->builtins_set)
+			b->builtins = s->builtins;
 		struct pg_strvec ignore = {0};
 		for (size_t k = 0; k < s->ignore.n; k++)
 			pg_strvec_push(&ignore, s->ignore.v[k]);
@@ -1463,6 +1491,7 @@ void pg_suite_release(struct pg_suite *s)
 		}
 		free(b->env);
 		pg_strvec_release(&b->track);
+		pg_strvec_release(&b->scope);
 		pg_strvec_release(&b->ignore);
 	}
 	free(s->benches);
@@ -1473,6 +1502,7 @@ void pg_suite_release(struct pg_suite *s)
 	free(s->against);
 	free(s->prepare);
 	pg_strvec_release(&s->track);
+	pg_strvec_release(&s->scope);
 	pg_strvec_release(&s->ignore);
 	free(s->store_ref);
 	free(s->store_path);

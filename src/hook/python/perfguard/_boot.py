@@ -35,205 +35,17 @@ except ImportError as e:
           "cmake -DPG_PYTHONS=%s" % (_hook_dir, sys.version.split()[0], e,
                                      sys.executable))
 
-_CWD = os.getcwd()
-_ROOT = os.environ.get("PERFGUARD_ROOT") or ""
+from perfguard import _common  # noqa: E402
 
-
-def _prefixes():
-    import sysconfig
-    std = []
-    for key in ("stdlib", "platstdlib"):
-        p = sysconfig.get_paths().get(key)
-        if p:
-            for q in (os.path.abspath(p), os.path.realpath(p)):
-                if q not in std:
-                    std.append(q)
-    roots = []
-    if _ROOT:
-        for q in (os.path.abspath(_ROOT), os.path.realpath(_ROOT)):
-            if q not in roots:
-                roots.append(q)
-    return std, roots
-
-
-_STD, _ROOTS = _prefixes()
-
-
-def _below(path, base):
-    if path == base or not path.startswith(base.rstrip(os.sep) + os.sep):
-        return None
-    return path[len(base.rstrip(os.sep)) + 1:]
-
-
-def _file_id(filename):
-    """The id prefix and display path of a code object's file."""
-    if not filename or filename.startswith("<"):
-        return filename or "?", ""
-    path = os.path.normpath(os.path.join(_CWD, filename))
-    candidates = [path, os.path.realpath(path)]
-    for p in candidates:
-        parts = p.split(os.sep)
-        for i in range(len(parts) - 1, -1, -1):
-            if parts[i] in ("site-packages", "dist-packages"):
-                return "<site>/" + "/".join(parts[i + 1:]), path
-    for p in candidates:
-        for base in _STD:
-            rel = _below(p, base)
-            if rel is not None:
-                return "<stdlib>/" + rel.replace(os.sep, "/"), path
-    for p in candidates:
-        for base in _ROOTS:
-            rel = _below(p, base)
-            if rel is not None:
-                return rel.replace(os.sep, "/"), path
-    return path, path
-
-
-def _unwrap(v):
-    out = []
-    for attr in ("__func__", "fget", "fset", "fdel", "__wrapped__"):
-        f = getattr(v, attr, None)
-        if f is not None:
-            out.append(f)
-    out.append(v)
-    return out
-
-
-_FUNC_QUALNAMES = None
-
-
-def _func_qualnames():
-    """code -> __qualname__ of the live functions (one heap walk)."""
-    global _FUNC_QUALNAMES
-    if _FUNC_QUALNAMES is None:
-        import gc
-        import types
-        _FUNC_QUALNAMES = {}
-        for o in gc.get_objects():
-            if isinstance(o, types.FunctionType):
-                _FUNC_QUALNAMES.setdefault(o.__code__, o.__qualname__)
-    return _FUNC_QUALNAMES
-
-
-def _qualname(code, cls):
-    q = getattr(code, "co_qualname", None)
-    if q:
-        return q
-    # 3.9/3.10: a live function object knows its qualified name; else find
-    # the class that defines this code from its first argument's type.
-    q = _func_qualnames().get(code)
-    if q:
-        return q
-    for k in getattr(cls, "__mro__", ()) or ():
-        try:
-            items = list(vars(k).values())
-        except TypeError:
-            continue
-        for v in items:
-            for f in _unwrap(v):
-                if getattr(f, "__code__", None) is code:
-                    return "%s.%s" % (k.__qualname__, code.co_name)
-    return code.co_name
-
-
-def _type_name(k):
-    mod = getattr(k, "__module__", None)
-    name = getattr(k, "__qualname__", None) or k.__name__
-    return name if mod in (None, "builtins") else "%s.%s" % (mod, name)
-
-
-def _builtin_name(obj):
-    if isinstance(obj, tuple):
-        cls, name = obj
-        for k in getattr(cls, "__mro__", (cls,)):
-            if name in vars(k):
-                return "%s.%s" % (_type_name(k), name)
-        return "%s.%s" % (_type_name(cls), name)
-    objclass = getattr(obj, "__objclass__", None)
-    if objclass is not None:
-        return "%s.%s" % (_type_name(objclass), obj.__name__)
-    self = getattr(obj, "__self__", None)
-    mod = getattr(self, "__name__", None) if self is not None else None
-    if not isinstance(mod, str):
-        mod = getattr(obj, "__module__", None)
-    if mod in (None, "builtins"):
-        return obj.__name__
-    return "%s.%s" % (mod, obj.__name__)
-
-
-def _describe(obj, cls, builtin):
-    """(id, file, line) of a function the hook saw."""
-    if builtin:
-        return "<builtin>:" + _builtin_name(obj), "", 0
-    prefix, path = _file_id(obj.co_filename)
-    return (prefix + ":" + _qualname(obj, cls), path,
-            obj.co_firstlineno)
-
-
-def _cal_target(x):
-    return x
-
-
-def _cal_loop(n, f=_cal_target):
-    s = 0
-    for _ in range(n):
-        s = f(s)
-
-
-def _cal_c_loop(n, f=len, x=()):
-    s = 0
-    for _ in range(n):
-        s = f(x)
-
-
-def _cal_gen(n):
-    for i in range(n):
-        yield i
-
-
-def _cal_gen_loop(n, g=_cal_gen):
-    s = 0
-    for s in g(n):
-        pass
-
-
-def _cal_cheap_loop(n, t=int):
-    s = 0
-    for _ in range(n):
-        s = t()
-
-
-def _status(code):
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    sys.stderr.write("%s\n" % (code,))
-    return 1
-
-
-_COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
-              "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
+_common.set_root(os.environ.get("PERFGUARD_ROOT") or "")
+_describe = _common.describe
 
 
 def _calibrate():
     """The hook's compensation costs: those the runner measured once for
     every trial of a check (PERFGUARD_COSTS, so that base and head share
-    them), else measured here."""
-    given = os.environ.get("PERFGUARD_COSTS")
-    if given:
-        try:
-            v = [float(x) for x in given.split(",")]
-        except ValueError:
-            v = []
-        if len(v) != len(_COST_KEYS):
-            _fail("PERFGUARD_COSTS needs %d numbers" % len(_COST_KEYS))
-        _hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
-        return
-    _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
-                    _cal_cheap_loop if _hook.mechanism == "monitoring"
-                    else None,
-                    int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000))
+    them), else the user's calibration cache, else measured here."""
+    _common.calibrate(_hook, _fail)
 
 
 def _main():
@@ -245,51 +57,15 @@ def _main():
         _calibrate()
         info = _hook.info()
         with open(out, "w") as f:
-            f.write(",".join("%.6f" % info[k] for k in _COST_KEYS) + "\n")
+            f.write(",".join("%.6f" % info[k] for k in _common.COST_KEYS)
+                    + "\n")
         return 0
     if len(sys.argv) < 2:
         _fail("usage: ... <hooks/<tag>> <script> [args...]")
-    script = os.path.abspath(sys.argv[1])
-    sys.argv = sys.argv[1:]
-    if sys.path and sys.path[0] == "":
-        sys.path[0] = os.path.dirname(script)
-    else:
-        sys.path.insert(0, os.path.dirname(script))
-    try:
-        with open(script, "rb") as f:
-            source = f.read()
-        code = compile(source, script, "exec", dont_inherit=True)
-    except OSError as e:
-        sys.stderr.write("%s: can't open file %r: %s\n"
-                         % (sys.executable, script, e))
+    status = _common.run_script(_hook, sys.argv[1], sys.argv[2:],
+                                _calibrate)
+    if status is None:
         return 2
-    except SyntaxError:
-        import traceback
-        traceback.print_exc(limit=0)
-        return 1
-
-    import types
-    import builtins
-    main = types.ModuleType("__main__")
-    main.__file__ = script
-    main.__cached__ = None
-    main.__builtins__ = builtins
-    main.__spec__ = None
-    sys.modules["__main__"] = main
-
-    _calibrate()
-    status = 0
-    try:
-        _hook.run(code, main.__dict__)
-    except SystemExit as e:
-        status = _status(e.code)
-    except BaseException as e:
-        tb = e.__traceback__
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next  # hide the boot frame, as python script.py
-            e.__traceback__ = tb
-        sys.excepthook(type(e), e, tb)
-        status = 1
     try:
         _hook.write(out, _describe)
     except OSError as e:

@@ -1,0 +1,569 @@
+"""What the boot module and the programmatic API share: naming functions
+(function ids of SPEC §6), the scope predicate, and the hook's calibration
+with its per-user cache.
+
+Naming: ``describe(obj, cls, builtin)`` turns what the hook kept for a
+function (a code object, or a C callable / ``(class, name)`` pair) into
+``(id, file, line)``; it runs once per function, when the wire file is
+written. ``in_scope`` is the same naming applied once per function when the
+hook first sees it (``_hook.set_scope``), matched against glob patterns
+with the semantics of the suite's ``track`` (``*`` also matches ``/``).
+
+Calibration cache: the costs the hook compensates (8 numbers, docs/
+hook-protocol.md) depend on the interpreter, the hook build, the CPU and the
+clock source. They are kept in ``$XDG_CACHE_HOME/perfguard`` (else
+``~/.cache/perfguard``), one file per such key, written atomically (temp file
++ rename). A cached entry is used only when its key, checksum, version and
+values are sound and a short probe (a few ms of the full calibration) agrees
+with it; otherwise the hook calibrates fully and the file is rewritten.
+``PERFGUARD_CALIBRATION_CACHE=0`` turns the cache off.
+
+Deliberately imports nothing beyond os, sys and zlib at import time: it runs
+inside the profiled program before the script.
+"""
+
+import os
+import sys
+
+_CWD = os.getcwd()
+
+
+def _prefixes(root):
+    import sysconfig
+    std = []
+    for key in ("stdlib", "platstdlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            for q in (os.path.abspath(p), os.path.realpath(p)):
+                if q not in std:
+                    std.append(q)
+    roots = []
+    if root:
+        for q in (os.path.abspath(root), os.path.realpath(root)):
+            if q not in roots:
+                roots.append(q)
+    return std, roots
+
+
+_STD = None
+_ROOTS = None
+
+
+def set_root(root):
+    """Ids of files below root are relative to it (PERFGUARD_ROOT)."""
+    global _STD, _ROOTS
+    _STD, _ROOTS = _prefixes(root)
+
+
+def _below(path, base):
+    if path == base or not path.startswith(base.rstrip(os.sep) + os.sep):
+        return None
+    return path[len(base.rstrip(os.sep)) + 1:]
+
+
+_FILE_IDS = {}
+
+
+def file_id(filename):
+    """The id prefix and display path of a code object's file."""
+    hit = _FILE_IDS.get(filename)
+    if hit is not None:
+        return hit
+    if _STD is None:
+        set_root(os.environ.get("PERFGUARD_ROOT") or _CWD)
+    if not filename or filename.startswith("<"):
+        out = (filename or "?", "")
+    else:
+        out = None
+        path = os.path.normpath(os.path.join(_CWD, filename))
+        candidates = [path, os.path.realpath(path)]
+        for p in candidates:
+            parts = p.split(os.sep)
+            for i in range(len(parts) - 1, -1, -1):
+                if parts[i] in ("site-packages", "dist-packages"):
+                    out = ("<site>/" + "/".join(parts[i + 1:]), path)
+                    break
+            if out:
+                break
+        for p in candidates if out is None else ():
+            for base in _STD:
+                rel = _below(p, base)
+                if rel is not None:
+                    out = ("<stdlib>/" + rel.replace(os.sep, "/"), path)
+                    break
+            if out:
+                break
+        for p in candidates if out is None else ():
+            for base in _ROOTS:
+                rel = _below(p, base)
+                if rel is not None:
+                    out = (rel.replace(os.sep, "/"), path)
+                    break
+            if out:
+                break
+        if out is None:
+            out = (path, path)
+    _FILE_IDS[filename] = out
+    return out
+
+
+def _unwrap(v):
+    out = []
+    for attr in ("__func__", "fget", "fset", "fdel", "__wrapped__"):
+        f = getattr(v, attr, None)
+        if f is not None:
+            out.append(f)
+    out.append(v)
+    return out
+
+
+_FUNC_QUALNAMES = None
+
+
+def _func_qualnames():
+    """code -> __qualname__ of the live functions (one heap walk)."""
+    global _FUNC_QUALNAMES
+    if _FUNC_QUALNAMES is None:
+        import gc
+        import types
+        _FUNC_QUALNAMES = {}
+        for o in gc.get_objects():
+            if isinstance(o, types.FunctionType):
+                _FUNC_QUALNAMES.setdefault(o.__code__, o.__qualname__)
+    return _FUNC_QUALNAMES
+
+
+def forget_qualnames():
+    """Let the next describe() walk the heap again (new functions)."""
+    global _FUNC_QUALNAMES
+    _FUNC_QUALNAMES = None
+
+
+def _class_qualname(code, cls):
+    for k in getattr(cls, "__mro__", ()) or ():
+        try:
+            items = list(vars(k).values())
+        except TypeError:
+            continue
+        for v in items:
+            for f in _unwrap(v):
+                if getattr(f, "__code__", None) is code:
+                    return "%s.%s" % (k.__qualname__, code.co_name)
+    return None
+
+
+def _qualname(code, cls, heap=True):
+    q = getattr(code, "co_qualname", None)
+    if q:
+        return q
+    # 3.9/3.10: a live function object knows its qualified name; else find
+    # the class that defines this code from its first argument's type.
+    if heap:
+        q = _func_qualnames().get(code)
+        if q:
+            return q
+    return _class_qualname(code, cls) or code.co_name
+
+
+def _type_name(k):
+    mod = getattr(k, "__module__", None)
+    name = getattr(k, "__qualname__", None) or k.__name__
+    return name if mod in (None, "builtins") else "%s.%s" % (mod, name)
+
+
+def _builtin_name(obj):
+    if isinstance(obj, tuple):
+        cls, name = obj
+        for k in getattr(cls, "__mro__", (cls,)):
+            if name in vars(k):
+                return "%s.%s" % (_type_name(k), name)
+        return "%s.%s" % (_type_name(cls), name)
+    objclass = getattr(obj, "__objclass__", None)
+    if objclass is not None:
+        return "%s.%s" % (_type_name(objclass), obj.__name__)
+    self = getattr(obj, "__self__", None)
+    mod = getattr(self, "__name__", None) if self is not None else None
+    if not isinstance(mod, str):
+        mod = getattr(obj, "__module__", None)
+    if mod in (None, "builtins"):
+        return obj.__name__
+    return "%s.%s" % (mod, obj.__name__)
+
+
+def describe(obj, cls, builtin):
+    """(id, file, line) of a function the hook saw."""
+    if builtin:
+        return "<builtin>:" + _builtin_name(obj), "", 0
+    prefix, path = file_id(obj.co_filename)
+    return (prefix + ":" + _qualname(obj, cls), path, obj.co_firstlineno)
+
+
+# ---- scope ---------------------------------------------------------------
+
+def _class_end(p, i):
+    """Index past the ']' of a class starting at p[i] == '[', or -1."""
+    j = i + 1
+    if j < len(p) and p[j] in b"!^":
+        j += 1
+    first = j
+    while j < len(p) and (p[j] != 0x5D or j == first):
+        if j + 2 < len(p) and p[j + 1] == 0x2D and p[j + 2] != 0x5D:
+            j += 3
+        else:
+            j += 1
+    return j + 1 if j < len(p) else -1
+
+
+def _class_match(p, i, c):
+    j = i + 1
+    negate = False
+    if p[j] in b"!^":
+        negate = True
+        j += 1
+    first = j
+    found = False
+    while p[j] != 0x5D or j == first:
+        if j + 2 < len(p) and p[j + 1] == 0x2D and p[j + 2] != 0x5D:
+            if p[j] <= c <= p[j + 2]:
+                found = True
+            j += 3
+        else:
+            if c == p[j]:
+                found = True
+            j += 1
+    return found != negate
+
+
+def glob_match(pattern, s):
+    """pg_glob_match of src/util: *, ?, [...] ([!..] negates) over UTF-8
+    bytes; * also matches '/'."""
+    p = pattern.encode("utf-8", "replace")
+    t = s.encode("utf-8", "replace")
+    pi = ti = 0
+    star_p = star_t = -1
+    while ti < len(t):
+        if pi < len(p) and p[pi] == 0x2A:
+            while pi < len(p) and p[pi] == 0x2A:
+                pi += 1
+            if pi == len(p):
+                return True
+            star_p, star_t = pi, ti
+            continue
+        nxt = pi + 1
+        if pi >= len(p):
+            matched = False
+        elif p[pi] == 0x3F:
+            matched = True
+        elif p[pi] == 0x5B:
+            end = _class_end(p, pi)
+            if end < 0:
+                matched = t[ti] == 0x5B
+            else:
+                matched = _class_match(p, pi, t[ti])
+                nxt = end
+        else:
+            matched = p[pi] == t[ti]
+        if matched:
+            pi = nxt
+            ti += 1
+        elif star_p >= 0:
+            pi = star_p
+            star_t += 1
+            ti = star_t
+        else:
+            return False
+    while pi < len(p) and p[pi] == 0x2A:
+        pi += 1
+    return pi == len(p)
+
+
+def scope_predicate(patterns):
+    """A predicate(obj, cls, builtin) -> bool for the hook: is the function
+    in scope (its id matches one of the glob patterns)? None when every
+    function is (no patterns, or one of them is '*')."""
+    pats = [p for p in patterns if p]
+    if not pats or "*" in pats:
+        return None
+
+    def in_scope(obj, cls, builtin):
+        if builtin:
+            fid = "<builtin>:" + _builtin_name(obj)
+        else:
+            # No heap walk here: it runs at first sight of each function,
+            # long before the program has defined all of them.
+            prefix, _ = file_id(obj.co_filename)
+            fid = prefix + ":" + _qualname(obj, cls, heap=False)
+        for p in pats:
+            if glob_match(p, fid):
+                return True
+        return False
+
+    return in_scope
+
+
+def env_patterns(value):
+    """PERFGUARD_SCOPE: patterns separated by newlines."""
+    return [p.strip() for p in (value or "").split("\n") if p.strip()]
+
+
+def configure(hook, scope=None, builtins=None):
+    """Apply the scope patterns and builtins setting (None: take them from
+    PERFGUARD_SCOPE / PERFGUARD_BUILTINS, default all and on)."""
+    if scope is None:
+        scope = env_patterns(os.environ.get("PERFGUARD_SCOPE"))
+    if builtins is None:
+        builtins = os.environ.get("PERFGUARD_BUILTINS", "1") not in (
+            "0", "false", "no", "off")
+    hook.set_scope(scope_predicate(scope))
+    hook.set_builtins(bool(builtins))
+
+
+# ---- calibration ----------------------------------------------------------
+
+def _cal_target(x):
+    return x
+
+
+def _cal_loop(n, f=_cal_target):
+    s = 0
+    for _ in range(n):
+        s = f(s)
+
+
+def _cal_c_loop(n, f=len, x=()):
+    s = 0
+    for _ in range(n):
+        s = f(x)
+
+
+def _cal_gen(n):
+    for i in range(n):
+        yield i
+
+
+def _cal_gen_loop(n, g=_cal_gen):
+    s = 0
+    for s in g(n):
+        pass
+
+
+def _cal_cheap_loop(n, t=int):
+    s = 0
+    for _ in range(n):
+        s = t()
+
+
+COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
+             "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
+
+CACHE_VERSION = "perfguard-calibration\t1"
+# A cached entry is trusted while the probe's pair cost of a Python call is
+# within this factor of the cached one (either way).
+PROBE_TOLERANCE = 1.6
+PROBE_N = 2000
+
+
+def _measure(hook, n):
+    hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
+                   _cal_cheap_loop if hook.mechanism == "monitoring"
+                   else None, n)
+    info = hook.info()
+    return [float(info[k]) for k in COST_KEYS]
+
+
+def set_costs(hook, v):
+    hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
+
+
+def parse_costs(text):
+    """8 comma-separated numbers (PERFGUARD_COSTS), or None."""
+    try:
+        v = [float(x) for x in text.split(",")]
+    except ValueError:
+        return None
+    if len(v) != len(COST_KEYS):
+        return None
+    for x in v:
+        if not (0.0 <= x < 1e6):  # also refuses nan and inf
+            return None
+    return v
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "perfguard")
+
+
+def _read(path, limit=4096):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def cache_key(hook):
+    """What the costs depend on, as one line of text."""
+    cpu = ""
+    for line in _read("/proc/cpuinfo", 1 << 16).split("\n"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[-1].strip()
+            break
+    clocksource = _read("/sys/devices/system/clocksource/clocksource0/"
+                        "current_clocksource").strip()
+    so = getattr(hook, "__file__", "") or ""
+    try:
+        st = os.stat(so)
+        build = "%s %d %d" % (so, st.st_size, st.st_mtime_ns)
+    except OSError:
+        build = so
+    timer = hook.info()["timer"].split("+")[0]
+    parts = [os.path.realpath(sys.executable), " ".join(sys.version.split()),
+             build, cpu, clocksource, timer, hook.mechanism]
+    return "\x1f".join(p.replace("\n", " ").replace("\t", " ")
+                       for p in parts)
+
+
+def _crc(text):
+    import zlib
+    return "%08x" % (zlib.crc32(text.encode("utf-8", "replace")) & 0xFFFFFFFF)
+
+
+def cache_path(key):
+    return os.path.join(cache_dir(), "calibration-%s.txt" % _crc(key))
+
+
+def cache_load(path, key):
+    """The cached costs for key, or None (missing, stale or corrupt)."""
+    text = _read(path)
+    lines = text.split("\n")
+    if len(lines) != 5 or lines[4] != "" or lines[0] != CACHE_VERSION:
+        return None
+    body = "\n".join(lines[:3]) + "\n"
+    if lines[3] != "sum\t" + _crc(body):
+        return None
+    if lines[1] != "key\t" + key or not lines[2].startswith("costs\t"):
+        return None
+    return parse_costs(lines[2][len("costs\t"):])
+
+
+def cache_store(path, key, costs):
+    """Write the entry atomically; failures are ignored (no cache)."""
+    body = "%s\nkey\t%s\ncosts\t%s\n" % (
+        CACHE_VERSION, key, ",".join("%.6f" % x for x in costs))
+    text = body + "sum\t" + _crc(body) + "\n"
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _probe_agrees(hook, cached):
+    """A short calibration: does the Python pair cost still fit?"""
+    probe = _measure(hook, PROBE_N)
+    a, b = probe[0], cached[0]
+    if a <= 0 or b <= 0:
+        return False
+    return max(a, b) / min(a, b) <= PROBE_TOLERANCE
+
+
+def calibrate(hook, fail=None):
+    """Give the hook its compensation costs: PERFGUARD_COSTS when set (the
+    runner's shared calibration), else the cache when it is sound and the
+    probe agrees, else a full calibration (which refreshes the cache).
+    Returns how they were had: "given", "cached" or "measured"."""
+    given = os.environ.get("PERFGUARD_COSTS")
+    if given:
+        v = parse_costs(given)
+        if v is None:
+            msg = "PERFGUARD_COSTS needs %d numbers" % len(COST_KEYS)
+            if fail:
+                fail(msg)
+            raise ValueError(msg)
+        set_costs(hook, v)
+        return "given"
+    n = int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000)
+    use_cache = os.environ.get("PERFGUARD_CALIBRATION_CACHE", "1") not in (
+        "0", "off", "no", "false")
+    path = key = None
+    if use_cache:
+        key = cache_key(hook)
+        path = cache_path(key)
+        cached = cache_load(path, key)
+        if cached is not None and _probe_agrees(hook, cached):
+            set_costs(hook, cached)
+            return "cached"
+    costs = _measure(hook, n)
+    if use_cache:
+        cache_store(path, key, costs)
+    return "measured"
+
+
+# ---- running a script ------------------------------------------------------
+
+def _status(code):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
+    """Run script as __main__ under the hook, as ``python script args``
+    would (sys.argv, sys.path[0]); returns its exit status, or None when
+    the script cannot be read. The hook is calibrated (calibrate_fn()) and
+    configured just before, so that neither is recorded."""
+    script = os.path.abspath(script)
+    sys.argv = [script] + list(args)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path[0] = os.path.dirname(script)
+    else:
+        sys.path.insert(0, os.path.dirname(script))
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        code = compile(source, script, "exec", dont_inherit=True)
+    except OSError as e:
+        sys.stderr.write("%s: can't open file %r: %s\n"
+                         % (sys.executable, script, e))
+        return None
+    except SyntaxError:
+        import traceback
+        traceback.print_exc(limit=0)
+        return 1
+
+    import types
+    import builtins as builtins_module
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__cached__ = None
+    main.__builtins__ = builtins_module
+    main.__spec__ = None
+    sys.modules["__main__"] = main
+
+    calibrate_fn()
+    configure(hook, scope, builtins)
+    status = 0
+    try:
+        hook.run(code, main.__dict__)
+    except SystemExit as e:
+        status = _status(e.code)
+    except BaseException as e:
+        tb = e.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next  # hide this frame, as python script.py
+            e.__traceback__ = tb
+        sys.excepthook(type(e), e, tb)
+        status = 1
+    return status
