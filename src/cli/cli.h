@@ -197,6 +197,7 @@ int cli_load_results(const char *what, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_results *out);
 
 /* Commands. argv[0] is the command name. */
+int cmd_hook_path(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

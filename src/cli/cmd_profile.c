@@ -5,12 +5,21 @@
  * with its own argv and cwd and its output passed through, then prints a
  * cProfile-style table or writes an export. The script's failure is
  * reported after its profile (exit 3); a missing script or bad flag is
- * exit 2 before anything runs.
+ * exit 2 before anything runs. --scope / --no-builtins choose what is
+ * timed; --from-wire converts a file the hook wrote (perfguard.Profile's
+ * dump) instead of running anything.
+ *
+ * Defaults: builtins are timed (as cProfile does: `profile` is for looking
+ * at a program, where seeing time inside len() or re matters more than the
+ * hook's lower overhead without them).
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The largest wire file --from-wire reads (as the runner's cap). */
+#define WIRE_MAX_BYTES (256u * 1024u * 1024u)
 
 enum profile_format {
 	FMT_TEXT,
@@ -78,6 +87,54 @@ static int export_profile(const struct pg_profile *p, enum profile_format f,
 	}
 }
 
+/* Write out (to output, or stdout) and say where it went. */
+static int emit(const struct pg_buf *out, const char *output,
+		const struct cli_common *common, const char *what)
+{
+	if (!output) {
+		fputs(out->data, stdout);
+		fflush(stdout);
+		return PG_EXIT_OK;
+	}
+	int rc = cli_write_output(output, out->data, out->len);
+	if (rc)
+		return cli_fail(rc);
+	if (strcmp(output, "-") != 0)
+		cli_note(common, "profile of %s written to %s", what, output);
+	return PG_EXIT_OK;
+}
+
+/* --from-wire FILE: export a wire file the hook wrote. */
+static int convert_wire(const char *path, enum profile_format format,
+			enum pg_sort_key sort, size_t limit, const char *output,
+			const struct cli_common *common)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct pg_profile p;
+	struct pg_buf out;
+	pg_profile_init(&p);
+	pg_buf_init(&out, 0);
+	int rc = pg_file_read(path, WIRE_MAX_BYTES, &text, &len);
+	int exit_code;
+	if (rc == PG_ENOTFOUND)
+		exit_code = cli_usage_error("%s: no such file", path);
+	else if (rc)
+		exit_code = cli_fail(rc);
+	else if ((rc = pg_profile_parse_wire(&p, text, len)))
+		exit_code =
+		    cli_usage_error("%s is not a perfguard wire file: %s", path,
+				    pg_error_message());
+	else if ((rc = export_profile(&p, format, sort, limit, path, &out)))
+		exit_code = cli_fail(rc);
+	else
+		exit_code = emit(&out, output, common, path);
+	free(text);
+	pg_buf_release(&out);
+	pg_profile_release(&p);
+	return exit_code;
+}
+
 int cmd_profile(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -87,6 +144,9 @@ int cmd_profile(int argc, char **argv)
 	    {"output", required_argument, NULL, 'o'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"python", required_argument, NULL, 'p'},
+	    {"scope", required_argument, NULL, 1001},
+	    {"no-builtins", no_argument, NULL, 1002},
+	    {"from-wire", required_argument, NULL, 1003},
 	    CLI_COMMON_LONG_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -95,7 +155,9 @@ int cmd_profile(int argc, char **argv)
 	enum pg_sort_key sort = PG_SORT_TOTTIME;
 	enum profile_format format = FMT_TEXT;
 	const char *format_name = NULL;
-	const char *output = NULL, *python = "python3";
+	const char *output = NULL, *python = "python3", *from_wire = NULL;
+	struct pg_strvec scope = {0};
+	bool no_builtins = false;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+o:" CLI_COMMON_SHORT_OPTIONS,
@@ -124,33 +186,72 @@ int cmd_profile(int argc, char **argv)
 		case 'p':
 			python = optarg;
 			break;
+		case 1001:
+			if (!*optarg) {
+				pg_strvec_release(&scope);
+				return cli_usage_error(
+				    "--scope needs a glob pattern");
+			}
+			pg_strvec_push(&scope, optarg);
+			break;
+		case 1002:
+			no_builtins = true;
+			break;
+		case 1003:
+			from_wire = optarg;
+			break;
 		default:
+			pg_strvec_release(&scope);
 			return cli_usage_error("see `perfguard help profile`");
 		}
-		if (rc)
+		if (rc) {
+			pg_strvec_release(&scope);
 			return cli_fail(rc);
+		}
 	}
 	if (common.help) {
+		pg_strvec_release(&scope);
 		cli_print_help("profile", stdout);
 		return PG_EXIT_OK;
 	}
-	if (optind >= argc)
+	if (from_wire) {
+		pg_strvec_release(&scope);
+		if (optind < argc)
+			return cli_usage_error("--from-wire takes no SCRIPT");
+		if (format_name && format != FMT_TEXT && !output)
+			return cli_usage_error("--format %s needs -o FILE (or "
+					       "-o - for stdout)",
+					       format_name);
+		return convert_wire(from_wire, format, sort, (size_t)limit,
+				    output, &common);
+	}
+	if (optind >= argc) {
+		pg_strvec_release(&scope);
 		return cli_usage_error("profile needs a SCRIPT to run; see "
 				       "`perfguard help profile`");
-	if (format_name && format != FMT_TEXT && !output)
-		return cli_usage_error("--format %s needs -o FILE (or -o - "
-				       "for stdout)",
-				       format_name);
+	}
 	const char *script = argv[optind];
-	if (!pg_path_exists(script))
-		return cli_usage_error("%s: no such file", script);
-	if (pg_path_is_dir(script))
-		return cli_usage_error("%s is a directory, not a script",
-				       script);
+	const char *bad = NULL;
+	if (format_name && format != FMT_TEXT && !output)
+		bad = "needs -o";
+	else if (!pg_path_exists(script))
+		bad = "no such file";
+	else if (pg_path_is_dir(script))
+		bad = "is a directory, not a script";
+	if (bad) {
+		pg_strvec_release(&scope);
+		if (!strcmp(bad, "needs -o"))
+			return cli_usage_error("--format %s needs -o FILE (or "
+					       "-o - for stdout)",
+					       format_name);
+		return cli_usage_error("%s: %s", script, bad);
+	}
 
 	struct pg_python py;
-	if ((rc = pg_python_probe(python, &py)))
+	if ((rc = pg_python_probe(python, &py))) {
+		pg_strvec_release(&scope);
 		return cli_fail(rc);
+	}
 	char *root = cli_project_root();
 	char *cwd = pg_realpath(".");
 	struct pg_profile merged;
@@ -170,6 +271,8 @@ int cmd_profile(int argc, char **argv)
 		    .root = root,
 		    .passthrough = true,
 		    .profile = true,
+		    .scope = &scope,
+		    .no_builtins = no_builtins,
 		};
 		struct pg_trial_outcome o;
 		struct pg_profile one;
@@ -222,5 +325,47 @@ cleanup:
 	pg_python_release(&py);
 	free(root);
 	free(cwd);
+	pg_strvec_release(&scope);
 	return exit_code;
+}
+
+/*
+ * `perfguard hook-path [--python PY]`: the directory that makes `import
+ * perfguard` (perfguard.Profile, measure, python -m perfguard) work in any
+ * program PY runs, printed for PYTHONPATH.
+ */
+int cmd_hook_path(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"python", required_argument, NULL, 'p'},
+	    CLI_COMMON_LONG_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli_common common = {0};
+	const char *python = "python3";
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
+				NULL)) != -1) {
+		if ((rc = cli_common_option(c, optarg, &common)) < 0)
+			return cli_fail(rc);
+		if (rc)
+			continue;
+		if (c != 'p')
+			return cli_usage_error(
+			    "see `perfguard help hook-path`");
+		python = optarg;
+	}
+	if (common.help) {
+		cli_print_help("hook-path", stdout);
+		return PG_EXIT_OK;
+	}
+	if (optind < argc)
+		return cli_usage_error("hook-path takes no arguments");
+	struct pg_python py;
+	if ((rc = pg_python_probe(python, &py)))
+		return cli_fail(rc);
+	printf("%s\n", py.hook_dir);
+	pg_python_release(&py);
+	return PG_EXIT_OK;
 }

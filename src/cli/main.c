@@ -31,7 +31,25 @@ static const struct command commands[] = {
      "  -o, --output FILE     write the profile to FILE ('-' = stdout)\n"
      "  --format FMT          text | json | pstats | collapsed | "
      "speedscope\n"
-     "  --python PATH         interpreter (default python3)\n"},
+     "  --python PATH         interpreter (default python3)\n"
+     "  --scope PATTERN       time only functions whose id matches "
+     "(repeatable;\n"
+     "                        the rest is folded into its in-scope "
+     "caller)\n"
+     "  --no-builtins         do not time C functions separately\n"
+     "  --from-wire FILE      export a file the hook wrote instead of "
+     "running\n"
+     "                        a script (perfguard.Profile.dump uses it)\n"},
+    {"hook-path", cmd_hook_path,
+     "print the directory that makes `import perfguard` work (PYTHONPATH)",
+     "perfguard hook-path [--python PATH]\n"
+     "\n"
+     "  --python PATH         interpreter (default python3)\n"
+     "\n"
+     "PYTHONPATH=$(perfguard hook-path --python PY) PY -m perfguard "
+     "script.py\n"
+     "profiles like `PY -m cProfile`; `import perfguard` gives "
+     "perfguard.Profile.\n"},
     {"run", cmd_run, "run the suite on the working tree and save results",
      "perfguard run [options]\n"
      "\n"

@@ -52,6 +52,15 @@ static int narrowed;	  /* a measure() block was entered */
 static int measure_depth; /* nesting of measure() blocks */
 static int64_t wall_mark_ns, wall_total_ns;
 static pid_t owner_pid;
+/* Scope: in_scope(obj, cls, builtin) -> bool, asked once per function at
+ * first sight (PG_HOOK_OUTSIDE caches a no); NULL when everything is in
+ * scope. builtins_on: C functions are timed separately. */
+static PyObject *scope_pred;
+static int builtins_on = 1;
+/* The Profiler (perfguard.Profile) that owns the recording, if any. */
+static PyObject *profiler_owner;
+/* A node value meaning "out of scope: not timed" (never pushed). */
+#define NODE_OUT (PG_HOOK_DETACHED - 1)
 /* The calling thread's record: initial-exec TLS is one instruction, where
  * the default (global-dynamic) model calls __tls_get_addr per event. */
 static __thread struct pg_hook_thread *tls_thread
@@ -130,11 +139,13 @@ static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
 	}
 }
 
-#define N_HOOK_METHODS	  8
-#define N_MEASURE_METHODS 2
+#define N_HOOK_METHODS	   10
+#define N_MEASURE_METHODS  2
+#define N_PROFILER_METHODS 6
 static PyMethodDef hook_methods[N_HOOK_METHODS + 1];
 static PyObject *m_info(PyObject *self, PyObject *unused);
 static PyMethodDef measure_methods[N_MEASURE_METHODS + 1];
+static PyMethodDef profiler_methods[N_PROFILER_METHODS + 1];
 
 /* ---- threads and functions ------------------------------------------- */
 
@@ -189,7 +200,59 @@ static int own_method(const PyMethodDef *ml)
 {
 	return (ml >= hook_methods && ml < hook_methods + N_HOOK_METHODS) ||
 	       (ml >= measure_methods &&
-		ml < measure_methods + N_MEASURE_METHODS);
+		ml < measure_methods + N_MEASURE_METHODS) ||
+	       (ml >= profiler_methods &&
+		ml < profiler_methods + N_PROFILER_METHODS);
+}
+
+/*
+ * Ask the scope predicate whether a function is in scope (1) or not (0).
+ * Runs Python code: the interpreter delivers no events meanwhile (it is
+ * inside a callback, or events are off); a pending exception is set aside
+ * and a failing predicate counts as "in scope".
+ */
+static int in_scope(PyObject *obj, PyObject *cls, int builtin)
+{
+	if (!scope_pred)
+		return 1;
+	PyObject *type, *value, *tb;
+	PyErr_Fetch(&type, &value, &tb);
+	PyObject *r = PyObject_CallFunction(scope_pred, "OOi", obj,
+					    cls ? cls : Py_None, builtin);
+	int in = 1;
+	if (r) {
+		in = PyObject_IsTrue(r);
+		Py_DECREF(r);
+	}
+	if (PyErr_Occurred())
+		PyErr_WriteUnraisable(scope_pred);
+	PyErr_Clear();
+	PyErr_Restore(type, value, tb);
+	return in != 0;
+}
+
+/* Whether the known function of key is out of scope. */
+static inline int known_outside(const void *key)
+{
+	uint32_t f = pg_hook_core_find(&core, key);
+	return f != PG_HOOK_NONE && (core.funcs[f].flags & PG_HOOK_OUTSIDE);
+}
+
+/* Whether an event of key on th needs a scope check: scoped, and key is
+ * not the top frame's (the top frame is always in scope). */
+static inline int scope_check(const struct pg_hook_thread *th, const void *key)
+{
+	return scope_pred &&
+	       (!th->depth || th->stack[th->depth - 1].key != key);
+}
+
+/* Out-of-scope code ran below th's top frame: its time is that frame's
+ * self time, which reports mark as folded. */
+static inline void fold_into_top(const struct pg_hook_thread *th)
+{
+	uint32_t n = pg_hook_core_top(th);
+	if (n && n < PG_HOOK_DETACHED)
+		core.funcs[core.nodes[n].func].flags |= PG_HOOK_FOLDED;
 }
 
 #if PY_VERSION_HEX >= 0x030B0000 && !USE_MONITORING
@@ -235,6 +298,8 @@ static uint32_t code_func(PyObject *code, PyFrameObject *frame)
 #else
 	(void)frame;
 #endif
+	if (scope_pred && !in_scope(code, cls, 0))
+		flags |= PG_HOOK_OUTSIDE;
 	Py_INCREF(code);
 	if (pg_hook_core_add(&core, code, code, cls, flags, &f)) {
 		Py_DECREF(code);
@@ -292,7 +357,10 @@ static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
 		core.errors++;
 		return PG_HOOK_NONE;
 	}
-	if (pg_hook_core_add(&core, ml, obj, NULL, PG_HOOK_BUILTIN, &f)) {
+	uint32_t flags = PG_HOOK_BUILTIN;
+	if (scope_pred && !in_scope(obj, NULL, 1))
+		flags |= PG_HOOK_OUTSIDE;
+	if (pg_hook_core_add(&core, ml, obj, NULL, flags, &f)) {
 		Py_DECREF(obj);
 		core.errors++;
 		return PG_HOOK_NONE;
@@ -300,15 +368,22 @@ static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
 	return f;
 }
 
-/* Slow path of code_node: describe the function, make the node. */
+/* Slow path of code_node: describe the function, make the node; NODE_OUT
+ * for code out of scope (cheap once it is known). */
 static uint32_t __attribute__((noinline))
 code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
 	      uint32_t kind)
 {
+	uint32_t f = pg_hook_core_find(&core, code);
+	if (f != PG_HOOK_NONE && (core.funcs[f].flags & PG_HOOK_OUTSIDE))
+		return NODE_OUT;
 	slow_path = 1;
-	uint32_t f = code_func(code, frame);
+	if (f == PG_HOOK_NONE)
+		f = code_func(code, frame);
 	if (f == PG_HOOK_NONE)
 		return PG_HOOK_DETACHED;
+	if (core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return NODE_OUT;
 	uint32_t n = pg_hook_core_new_child(&core, parent, code, f, kind);
 	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
 }
@@ -324,14 +399,20 @@ static inline uint32_t code_node(struct pg_hook_thread *th, PyObject *code,
 	return code_node_new(parent, code, frame, kind);
 }
 
-/* Slow path of c_node. */
+/* Slow path of c_node; NODE_OUT for a C function out of scope. */
 static uint32_t __attribute__((noinline))
 c_node_new(uint32_t parent, PyObject *callable, PyMethodDef *ml)
 {
+	uint32_t f = pg_hook_core_find(&core, ml);
+	if (f != PG_HOOK_NONE && (core.funcs[f].flags & PG_HOOK_OUTSIDE))
+		return NODE_OUT;
 	slow_path = 1;
-	uint32_t f = cfunc_func(callable, ml);
+	if (f == PG_HOOK_NONE)
+		f = cfunc_func(callable, ml);
 	if (f == PG_HOOK_NONE)
 		return PG_HOOK_DETACHED;
+	if (core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return NODE_OUT;
 	uint32_t n =
 	    pg_hook_core_new_child(&core, parent, ml, f, PG_HOOK_KIND_C);
 	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
@@ -346,7 +427,10 @@ static inline void c_enter(struct pg_hook_thread *th, PyObject *callable,
 	uint32_t n = pg_hook_core_child(&core, parent, ml);
 	if (__builtin_expect(n == PG_HOOK_NONE, 0))
 		n = c_node_new(parent, callable, ml);
-	pg_hook_core_push(&core, th, n, ml, PG_HOOK_KIND_C, 0, t0);
+	if (__builtin_expect(n == NODE_OUT, 0))
+		fold_into_top(th);
+	else
+		pg_hook_core_push(&core, th, n, ml, PG_HOOK_KIND_C, 0, t0);
 	callback_done(th, t0);
 }
 
@@ -365,53 +449,119 @@ static int tool_id = -1;
 #define EV_PY_THROW  (1 << 13)
 #define EV_C_RETURN  (1 << 15)
 #define EV_C_RAISE   (1 << 16)
-#define EV_MASK                                                                \
-	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD | EV_CALL |   \
-	 EV_PY_UNWIND | EV_PY_THROW | EV_C_RETURN | EV_C_RAISE)
+#define EV_PY_MASK                                                             \
+	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD |             \
+	 EV_PY_UNWIND | EV_PY_THROW)
+#define EV_MASK (EV_PY_MASK | EV_CALL | EV_C_RETURN | EV_C_RAISE)
+
+static PyObject *disable_obj; /* sys.monitoring.DISABLE */
+
+/* What a callback of a local event returns: DISABLE when the code (or
+ * call site) is out of scope, so that the interpreter stops reporting it. */
+static inline PyObject *local_result(int out)
+{
+	if (__builtin_expect(out, 0)) {
+		Py_INCREF(disable_obj);
+		return disable_obj;
+	}
+	Py_RETURN_NONE;
+}
 
 /* PY_START (resume = 0) or PY_RESUME / PY_THROW (resume = 1). The
- * interpreter passes the code object as the first argument. */
-static inline void py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
+ * interpreter passes the code object as the first argument. Returns 1 for
+ * code out of scope (not timed; its time is the caller's). */
+static inline int py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
 {
 	int64_t t0 = pg_hook_ticks(&timer);
 	struct pg_hook_thread *th;
 	if (!active || nargs < 1 || !(th = thread_get()))
-		return;
+		return 0;
 	th->events++;
 	clock_check(th, t0);
 	uint32_t kind = resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY;
 	uint32_t n = code_node(th, args[0], NULL, kind);
-	pg_hook_core_push(&core, th, n, args[0], kind, resume, t0);
+	int out = n == NODE_OUT;
+	if (__builtin_expect(out, 0))
+		fold_into_top(th);
+	else
+		pg_hook_core_push(&core, th, n, args[0], kind, resume, t0);
 	callback_done(th, t0);
+	return out;
 }
 
 static PyObject *cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
-	py_enter(a, n, 0);
-	Py_RETURN_NONE;
+	return local_result(py_enter(a, n, 0));
 }
 
 static PyObject *cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	return local_result(py_enter(a, n, 1));
+}
+
+/* PY_THROW is not a local event: it cannot be disabled. */
+static PyObject *cb_py_throw(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
 	py_enter(a, n, 1);
 	Py_RETURN_NONE;
 }
 
-/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. */
-static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. Returns 1 for
+ * code out of scope. */
+static inline int py_leave(PyObject *const *a, Py_ssize_t n)
 {
 	int64_t t0 = pg_hook_ticks(&timer);
 	struct pg_hook_thread *th;
-	(void)m;
 	if (!active || n < 1 || !(th = thread_get()))
-		Py_RETURN_NONE;
+		return 0;
+	if (__builtin_expect(scope_check(th, a[0]), 0) && known_outside(a[0]))
+		return 1;
 	th->events++;
 	clock_check(th, t0);
 	pg_hook_core_pop(&core, th, a[0], t0);
 	callback_done(th, t0);
+	return 0;
+}
+
+static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	return local_result(py_leave(a, n));
+}
+
+/* PY_UNWIND is not a local event: it cannot be disabled. */
+static PyObject *cb_py_unwind(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	py_leave(a, n);
 	Py_RETURN_NONE;
+}
+
+/* Whether the code running a call site is out of scope; code not seen yet
+ * (a frame entered before profiling started) is classified now. */
+static int __attribute__((noinline)) site_outside(PyObject *code)
+{
+	uint32_t f = pg_hook_core_find(&core, code);
+	if (f == PG_HOOK_NONE && PyCode_Check(code)) {
+		f = code_func(code, NULL);
+		slow_path = 0; /* no clock read follows: nothing to exclude */
+	}
+	return f != PG_HOOK_NONE && (core.funcs[f].flags & PG_HOOK_OUTSIDE);
+}
+
+/* A call of a Python function from in-scope code: when the callee is out
+ * of scope (known from its first call) the caller carries its time. */
+static void __attribute__((noinline))
+fold_python_callee(const struct pg_hook_thread *th, PyObject *callable)
+{
+	if (Py_IS_TYPE(callable, &PyMethod_Type))
+		callable = PyMethod_GET_FUNCTION(callable);
+	if (Py_IS_TYPE(callable, &PyFunction_Type) &&
+	    known_outside(PyFunction_GET_CODE(callable)))
+		fold_into_top(th);
 }
 
 /* The PyMethodDef of a C callable we profile; NULL for anything else
@@ -457,6 +607,16 @@ static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
 	(void)m;
 	if (!active || n < 3)
 		Py_RETURN_NONE;
+	if (__builtin_expect(scope_pred != NULL, 0)) {
+		/* A call site in code out of scope: never again. */
+		struct pg_hook_thread *th = thread_get();
+		if (!th)
+			Py_RETURN_NONE;
+		if (scope_check(th, a[0]) && site_outside(a[0]))
+			return local_result(1);
+		if (!call_def(a[2], &own) && !own)
+			fold_python_callee(th, a[2]);
+	}
 	PyMethodDef *ml = call_def(a[2], &own);
 	if (!ml) {
 		/* A Python callee (it gets PY_START): no clock read here, the
@@ -488,6 +648,9 @@ static PyObject *cb_c_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
 		Py_RETURN_NONE;
 	}
 	struct pg_hook_thread *th = thread_get();
+	if (th && scope_check(th, ml) &&
+	    (known_outside(ml) || known_outside(a[0])))
+		Py_RETURN_NONE; /* not pushed: out of scope */
 	if (th) {
 		th->events++;
 		clock_check(th, t0);
@@ -506,6 +669,10 @@ static PyMethodDef callback_defs[] = {
      NULL},
     {"_call", (PyCFunction)(void (*)(void))cb_call, METH_FASTCALL, NULL},
     {"_c_leave", (PyCFunction)(void (*)(void))cb_c_leave, METH_FASTCALL, NULL},
+    {"_py_throw", (PyCFunction)(void (*)(void))cb_py_throw, METH_FASTCALL,
+     NULL},
+    {"_py_unwind", (PyCFunction)(void (*)(void))cb_py_unwind, METH_FASTCALL,
+     NULL},
 };
 
 static int register_one(int event, int which)
@@ -550,9 +717,12 @@ static int mechanism_init(void)
 				"perfguard: no free sys.monitoring tool id");
 		return -1;
 	}
+	disable_obj = PyObject_GetAttrString(monitoring, "DISABLE");
+	if (!disable_obj)
+		return -1;
 	if (register_one(EV_PY_START, 0) || register_one(EV_PY_RESUME, 1) ||
-	    register_one(EV_PY_THROW, 1) || register_one(EV_PY_RETURN, 2) ||
-	    register_one(EV_PY_YIELD, 2) || register_one(EV_PY_UNWIND, 2) ||
+	    register_one(EV_PY_THROW, 5) || register_one(EV_PY_RETURN, 2) ||
+	    register_one(EV_PY_YIELD, 2) || register_one(EV_PY_UNWIND, 6) ||
 	    register_one(EV_CALL, 3) || register_one(EV_C_RETURN, 4) ||
 	    register_one(EV_C_RAISE, 4))
 		return -1;
@@ -569,7 +739,7 @@ static int set_events(int mask)
 
 static int events_on(int restart)
 {
-	if (set_events(EV_MASK))
+	if (set_events(builtins_on ? EV_MASK : EV_PY_MASK))
 		return -1;
 	if (restart) {
 		PyObject *r =
@@ -635,6 +805,10 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		th->events++;
 		clock_check(th, t0);
 		uint32_t n = code_node(th, code, frame, PG_HOOK_KIND_PY);
+		if (__builtin_expect(n == NODE_OUT, 0)) {
+			fold_into_top(th); /* out of scope: not timed */
+			break;
+		}
 		int resume = 0;
 		if (((PyCodeObject *)code)->co_flags & GEN_FLAGS)
 			resume = gen_resumed(code, frame, n);
@@ -643,23 +817,36 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 				  resume, t0);
 		break;
 	}
-	case PyTrace_RETURN:
+	case PyTrace_RETURN: {
+		PyObject *code = frame_code(frame);
+		if (scope_check(th, code) && known_outside(code))
+			return 0;
 		th->events++;
 		clock_check(th, t0);
-		pg_hook_core_pop(&core, th, frame_code(frame), t0);
+		pg_hook_core_pop(&core, th, code, t0);
 		break;
+	}
 	case PyTrace_C_CALL: {
-		PyMethodDef *ml = cfunc_def(arg);
+		PyMethodDef *ml = builtins_on ? cfunc_def(arg) : NULL;
 		if (!ml)
 			return 0;
+		if (scope_pred) {
+			/* A call made by code out of scope is not timed. */
+			PyObject *code = frame_code(frame);
+			if (scope_check(th, code) && known_outside(code))
+				return 0;
+		}
 		th->events++;
 		c_enter(th, arg, ml, t0);
 		return 0;
 	}
 	case PyTrace_C_RETURN:
 	case PyTrace_C_EXCEPTION: {
-		PyMethodDef *ml = cfunc_def(arg);
+		PyMethodDef *ml = builtins_on ? cfunc_def(arg) : NULL;
 		if (!ml)
+			return 0;
+		if (scope_check(th, ml) &&
+		    (known_outside(ml) || known_outside(frame_code(frame))))
 			return 0;
 		th->events++;
 		clock_check(th, t0);
@@ -983,8 +1170,11 @@ static PyObject *m_calibrate(PyObject *self, PyObject *args)
 	}
 	double pair[PG_HOOK_NKINDS] = {0}, inner[PG_HOOK_NKINDS] = {0};
 	double cheap = 0, in, spread = 0, s;
-	int saved_cpu = cpu_mode;
+	int saved_cpu = cpu_mode, saved_builtins = builtins_on;
+	PyObject *saved_scope = scope_pred;
 	cpu_mode = 0;
+	builtins_on = 1;
+	scope_pred = NULL; /* the loops' functions must be timed */
 	set_costs(pair, inner, 0);
 	int rc = 0;
 	if (cheap_loop != Py_None)
@@ -996,6 +1186,8 @@ static PyObject *m_calibrate(PyObject *self, PyObject *args)
 			spread = s;
 	}
 	cpu_mode = saved_cpu;
+	builtins_on = saved_builtins;
+	scope_pred = saved_scope;
 	if (rc)
 		return NULL;
 	pg_hook_timer_calibrate(&timer);
@@ -1043,9 +1235,10 @@ static PyObject *m_start(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (ensure_core())
 		return NULL;
-	if (started) {
+	if (started || profiler_owner) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"perfguard: already started");
+				started ? "perfguard: already started"
+					: "perfguard: a Profile is recording");
 		return NULL;
 	}
 	reset_all();
@@ -1246,6 +1439,243 @@ none:
 	Py_RETURN_NONE;
 }
 
+/* ---- scope ------------------------------------------------------------- */
+
+/* Use pred (NULL: everything in scope) and classify every known function
+ * again. Events must be off. */
+static void apply_scope(PyObject *pred)
+{
+	Py_XINCREF(pred);
+	Py_XSETREF(scope_pred, pred);
+	for (uint32_t i = 0; i < core.nfuncs; i++) {
+		struct pg_hook_func *f = &core.funcs[i];
+		f->flags &= ~(uint32_t)PG_HOOK_OUTSIDE;
+		if (pred && !in_scope((PyObject *)f->obj, (PyObject *)f->obj2,
+				      (f->flags & PG_HOOK_BUILTIN) != 0))
+			f->flags |= PG_HOOK_OUTSIDE;
+	}
+}
+
+static int refuse_while_active(const char *what)
+{
+	if (!active)
+		return 0;
+	PyErr_Format(PyExc_RuntimeError, "perfguard: %s while recording", what);
+	return -1;
+}
+
+/* set_scope(pred): pred(obj, cls, builtin) -> bool decides once per
+ * function whether it is timed; None times everything. */
+static PyObject *m_set_scope(PyObject *self, PyObject *pred)
+{
+	(void)self;
+	if (ensure_core() || refuse_while_active("set_scope"))
+		return NULL;
+	if (pred != Py_None && !PyCallable_Check(pred)) {
+		PyErr_SetString(PyExc_TypeError,
+				"set_scope takes a callable or None");
+		return NULL;
+	}
+	apply_scope(pred == Py_None ? NULL : pred);
+	Py_RETURN_NONE;
+}
+
+/* set_builtins(flag): time C functions separately (the default) or not. */
+static PyObject *m_set_builtins(PyObject *self, PyObject *flag)
+{
+	(void)self;
+	int on = PyObject_IsTrue(flag);
+	if (on < 0 || ensure_core() || refuse_while_active("set_builtins"))
+		return NULL;
+	builtins_on = on;
+	Py_RETURN_NONE;
+}
+
+/* ---- Profiler (perfguard.Profile's base) ------------------------------- */
+
+/* Py_NewRef, which 3.9 lacks. */
+static inline PyObject *new_ref(PyObject *o)
+{
+	Py_INCREF(o);
+	return o;
+}
+
+enum { PROF_NEW, PROF_OWNER, PROF_TAKEN };
+
+struct profiler {
+	PyObject_HEAD PyObject *scope; /* predicate or NULL */
+	int builtins;
+	int state;
+};
+
+static PyObject *profiler_new(PyTypeObject *type, PyObject *args,
+			      PyObject *kwds)
+{
+	(void)args;
+	(void)kwds;
+	struct profiler *p = (struct profiler *)type->tp_alloc(type, 0);
+	if (p)
+		p->builtins = 1;
+	return (PyObject *)p;
+}
+
+static int profiler_traverse(PyObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(((struct profiler *)self)->scope);
+	Py_VISIT(Py_TYPE(self));
+	return 0;
+}
+
+static int profiler_clear(PyObject *self)
+{
+	Py_CLEAR(((struct profiler *)self)->scope);
+	return 0;
+}
+
+static void profiler_dealloc(PyObject *self)
+{
+	PyObject_GC_UnTrack(self);
+	profiler_clear(self);
+	PyTypeObject *tp = Py_TYPE(self);
+	tp->tp_free(self);
+	Py_DECREF(tp);
+}
+
+/* _configure(scope_pred_or_None, builtins): settings used when this
+ * profiler starts recording. */
+static PyObject *profiler_configure(PyObject *self, PyObject *args)
+{
+	struct profiler *p = (struct profiler *)self;
+	PyObject *pred;
+	int builtins;
+	if (!PyArg_ParseTuple(args, "Op", &pred, &builtins))
+		return NULL;
+	if (p->state != PROF_NEW) {
+		PyErr_SetString(
+		    PyExc_RuntimeError,
+		    "perfguard: configure a Profile before enabling");
+		return NULL;
+	}
+	Py_XSETREF(p->scope, pred == Py_None ? NULL : new_ref(pred));
+	p->builtins = builtins;
+	Py_RETURN_NONE;
+}
+
+/*
+ * enable(): start (or resume) recording into this profiler. The first
+ * enable takes the hook over from a previous profiler, whose
+ * _taken_over() is called first to keep what it recorded.
+ */
+static PyObject *profiler_enable(PyObject *self, PyObject *unused)
+{
+	struct profiler *p = (struct profiler *)self;
+	(void)unused;
+	if (ensure_core())
+		return NULL;
+	if (started) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"perfguard: a perfguard trial is already "
+				"recording this program; use "
+				"perfguard.measure() to narrow it");
+		return NULL;
+	}
+	if (p->state == PROF_TAKEN) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"perfguard: this Profile's recording was taken "
+				"over by another Profile; make a new one");
+		return NULL;
+	}
+	if (profiler_owner == self) {
+		if (!active && enable(0))
+			return NULL;
+		Py_RETURN_NONE;
+	}
+	if (profiler_owner) {
+		if (active) {
+			PyErr_SetString(
+			    PyExc_RuntimeError,
+			    "perfguard: another Profile is enabled");
+			return NULL;
+		}
+		PyObject *r =
+		    PyObject_CallMethod(profiler_owner, "_taken_over", NULL);
+		if (!r)
+			return NULL;
+		Py_DECREF(r);
+		((struct profiler *)profiler_owner)->state = PROF_TAKEN;
+		Py_CLEAR(profiler_owner);
+	}
+	apply_scope(p->scope);
+	builtins_on = p->builtins;
+	reset_all();
+	profiler_owner = new_ref(self);
+	p->state = PROF_OWNER;
+	if (enable(1))
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+/* disable(): stop recording (enable() resumes it). */
+static PyObject *profiler_disable(PyObject *self, PyObject *unused)
+{
+	(void)unused;
+	if (profiler_owner == self && active)
+		disable();
+	Py_RETURN_NONE;
+}
+
+static PyObject *profiler_exit(PyObject *self, PyObject *const *args,
+			       Py_ssize_t nargs)
+{
+	(void)args;
+	(void)nargs;
+	if (profiler_owner == self && active)
+		disable();
+	Py_RETURN_FALSE;
+}
+
+static PyObject *profiler_enter(PyObject *self, PyObject *unused)
+{
+	PyObject *r = profiler_enable(self, unused);
+	if (!r)
+		return NULL;
+	Py_DECREF(r);
+	return new_ref(self);
+}
+
+/* _owns(): whether the hook holds this profiler's recording. */
+static PyObject *profiler_owns(PyObject *self, PyObject *unused)
+{
+	(void)unused;
+	return PyBool_FromLong(profiler_owner == self);
+}
+
+static PyMethodDef profiler_methods[N_PROFILER_METHODS + 1] = {
+    {"enable", profiler_enable, METH_NOARGS,
+     "Start or resume recording (every thread)."},
+    {"disable", profiler_disable, METH_NOARGS, "Stop recording."},
+    {"__enter__", profiler_enter, METH_NOARGS, "enable() and return self."},
+    {"__exit__", (PyCFunction)(void (*)(void))profiler_exit, METH_FASTCALL,
+     "disable()."},
+    {"_configure", profiler_configure, METH_VARARGS,
+     "_configure(scope_pred, builtins)."},
+    {"_owns", profiler_owns, METH_NOARGS, "Whether it holds the recording."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject profiler_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "perfguard._hook.Profiler",
+    .tp_basicsize = sizeof(struct profiler),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The hook's recording, controlled from Python "
+	      "(perfguard.Profile).",
+    .tp_methods = profiler_methods,
+    .tp_new = profiler_new,
+    .tp_traverse = profiler_traverse,
+    .tp_clear = profiler_clear,
+    .tp_dealloc = profiler_dealloc,
+};
+
 /* ---- measure() ----------------------------------------------------------- */
 
 static PyObject *measure_enter(PyObject *self, PyObject *unused)
@@ -1305,6 +1735,10 @@ static PyMethodDef hook_methods[N_HOOK_METHODS + 1] = {
     {"run", m_run, METH_VARARGS,
      "run(code, globals): profile the evaluation of code."},
     {"info", m_info, METH_NOARGS, "Mechanism, timer and counters."},
+    {"set_scope", m_set_scope, METH_O,
+     "set_scope(pred): pred(obj, cls, builtin) -> in scope; None: all."},
+    {"set_builtins", m_set_builtins, METH_O,
+     "set_builtins(flag): time C functions separately."},
     {"write", m_write, METH_VARARGS,
      "write(path, describe): write the wire format v1."},
 #if USE_MONITORING
@@ -1331,13 +1765,15 @@ static struct PyModuleDef hook_module = {
 PyMODINIT_FUNC PyInit__hook(void);
 PyMODINIT_FUNC PyInit__hook(void)
 {
-	if (PyType_Ready(&measure_type) < 0)
+	if (PyType_Ready(&measure_type) < 0 || PyType_Ready(&profiler_type) < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&hook_module);
 	if (!m)
 		return NULL;
 	Py_INCREF(&measure_type);
-	if (PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
+	Py_INCREF(&profiler_type);
+	if (PyModule_AddObject(m, "Profiler", (PyObject *)&profiler_type) < 0 ||
+	    PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
 	    PyModule_AddStringConstant(m, "mechanism", mechanism_name) < 0) {
 		Py_DECREF(&measure_type);
 		Py_DECREF(m);

@@ -167,13 +167,13 @@ class Stats(list):
         for r in rows:
             nc = str(r.calls) if r.calls == r.pcalls else "%d/%d" % (
                 r.calls, r.pcalls)
-            n = r.calls or 1
+            n, pn = r.calls or 1, r.pcalls or 1
             out.write("%9s %8.3f %8.3f %8.3f %8.3f %s%s\n" % (
-                nc, r.tottime, r.tottime / n, r.cumtime, r.cumtime / n,
+                nc, r.tottime, r.tottime / n, r.cumtime, r.cumtime / pn,
                 r.id, " [+folded]" if r.folded else ""))
-        if any(r.folded for r in self):
-            out.write("\n   [+folded]: self time includes code outside the "
-                      "scope it called\n")
+        if any(r.folded for r in rows):
+            out.write("\n   [+folded]: its time includes code outside the "
+                      "profile's scope that it called\n")
 
 
 def parse_wire(text):
@@ -219,6 +219,8 @@ FORMATS = ("pstats", "json", "collapsed", "speedscope")
 def _perfguard_exe():
     """The perfguard executable that goes with this hook, or None."""
     exe = os.environ.get("PERFGUARD_EXE")
+    if exe == "none":  # tests: as if none were installed
+        return None
     if exe and os.access(exe, os.X_OK):
         return exe
     here = os.path.dirname(os.path.abspath(__file__))

@@ -16,7 +16,11 @@ clock source. They are kept in ``$XDG_CACHE_HOME/perfguard`` (else
 + rename). A cached entry is used only when its key, checksum, version and
 values are sound and a short probe (a few ms of the full calibration) agrees
 with it; otherwise the hook calibrates fully and the file is rewritten.
-``PERFGUARD_CALIBRATION_CACHE=0`` turns the cache off.
+``PERFGUARD_CALIBRATION_CACHE=0`` turns the cache off;
+``PERFGUARD_CALIBRATION_PROBE=0`` trusts a sound entry without the probe
+(tests). A calibration whose rounds spread over more than
+``PERFGUARD_CALIBRATION_MAX_SPREAD`` (default 0.5) of the Python pair cost
+was made on a loaded machine: it is used for the run but not cached.
 
 Deliberately imports nothing beyond os, sys and zlib at import time: it runs
 inside the profiled program before the script.
@@ -499,11 +503,20 @@ def calibrate(hook, fail=None):
         key = cache_key(hook)
         path = cache_path(key)
         cached = cache_load(path, key)
-        if cached is not None and _probe_agrees(hook, cached):
+        probe = os.environ.get("PERFGUARD_CALIBRATION_PROBE", "1") != "0"
+        if cached is not None and (not probe or
+                                   _probe_agrees(hook, cached)):
             set_costs(hook, cached)
             return "cached"
     costs = _measure(hook, n)
-    if use_cache:
+    # A noisy calibration (rounds spread over more than half the cost: a
+    # loaded machine) is used for this run but not kept for later ones.
+    try:
+        max_spread = float(os.environ.get(
+            "PERFGUARD_CALIBRATION_MAX_SPREAD") or 0.5)
+    except ValueError:
+        max_spread = 0.5
+    if use_cache and costs[7] <= max_spread * costs[0]:
         cache_store(path, key, costs)
     return "measured"
 
@@ -524,8 +537,8 @@ def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
     would (sys.argv, sys.path[0]); returns its exit status, or None when
     the script cannot be read. The hook is calibrated (calibrate_fn()) and
     configured just before, so that neither is recorded."""
-    script = os.path.abspath(script)
     sys.argv = [script] + list(args)
+    script = os.path.abspath(script)
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path[0] = os.path.dirname(script)
     else:
