@@ -29,7 +29,6 @@ work) but cannot be enabled again. Inside a perfguard trial ``Profile``
 raises RuntimeError (the trial already records; use ``measure()``).
 """
 
-import functools
 import os
 import sys
 
@@ -54,6 +53,8 @@ if _hook is not None:
             return self
 
         def __call__(self, fn):
+            import functools
+
             @functools.wraps(fn)
             def measured(*args, **kwargs):
                 with self:
@@ -377,6 +378,7 @@ def profile(fn=None, *, scope=None, builtins=True, output=None,
     """Decorator: profile every call of fn into one Profile, kept as
     ``fn.profile``; with output=, written there when the program exits.
     Recursive and nested calls are recorded once, by the outermost."""
+    import functools
     if fn is None:
         return functools.partial(profile, scope=scope, builtins=builtins,
                                  output=output, format=format)

@@ -14,8 +14,9 @@ hook-protocol.md) depend on the interpreter, the hook build, the CPU and the
 clock source. They are kept in ``$XDG_CACHE_HOME/perfguard`` (else
 ``~/.cache/perfguard``), one file per such key, written atomically (temp file
 + rename). A cached entry is used only when its key, checksum, version and
-values are sound and a short probe (a few ms of the full calibration) agrees
-with it; otherwise the hook calibrates fully and the file is rewritten.
+values are sound and a short probe (``_hook.probe``: a few ms, the fastest
+of three runs of a call loop) agrees with it; otherwise the hook calibrates
+fully and the file is rewritten, when that calibration looks sound itself.
 ``PERFGUARD_CALIBRATION_CACHE=0`` turns the cache off;
 ``PERFGUARD_CALIBRATION_PROBE=0`` trusts a sound entry without the probe
 (tests). A calibration whose rounds spread over more than
@@ -363,7 +364,7 @@ COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
 CACHE_VERSION = "perfguard-calibration\t1"
 # A cached entry is trusted while the probe's pair cost of a Python call is
 # within this factor of the cached one (either way).
-PROBE_TOLERANCE = 1.6
+PROBE_TOLERANCE = 2.0
 PROBE_N = 2000
 
 
@@ -472,12 +473,13 @@ def cache_store(path, key, costs):
 
 
 def _probe_agrees(hook, cached):
-    """A short calibration: does the Python pair cost still fit?"""
-    probe = _measure(hook, PROBE_N)
-    a, b = probe[0], cached[0]
-    if a <= 0 or b <= 0:
+    """A short measurement (hook.probe): does the Python pair cost still
+    fit? On 3.12+ the probe includes the untimed CALL event of each call."""
+    probe = hook.probe(_cal_loop, PROBE_N)
+    want = cached[0] + (cached[6] if hook.mechanism == "monitoring" else 0)
+    if probe <= 0 or want <= 0:
         return False
-    return max(a, b) / min(a, b) <= PROBE_TOLERANCE
+    return max(probe, want) / min(probe, want) <= PROBE_TOLERANCE
 
 
 def calibrate(hook, fail=None):
@@ -499,11 +501,11 @@ def calibrate(hook, fail=None):
     use_cache = os.environ.get("PERFGUARD_CALIBRATION_CACHE", "1") not in (
         "0", "off", "no", "false")
     path = key = None
+    probe = os.environ.get("PERFGUARD_CALIBRATION_PROBE", "1") != "0"
     if use_cache:
         key = cache_key(hook)
         path = cache_path(key)
         cached = cache_load(path, key)
-        probe = os.environ.get("PERFGUARD_CALIBRATION_PROBE", "1") != "0"
         if cached is not None and (not probe or
                                    _probe_agrees(hook, cached)):
             set_costs(hook, cached)
@@ -517,7 +519,11 @@ def calibrate(hook, fail=None):
     except ValueError:
         max_spread = 0.5
     if use_cache and costs[7] <= max_spread * costs[0]:
-        cache_store(path, key, costs)
+        # Kept only when the quick probe agrees with it too (a load that
+        # inflated the whole calibration evenly shows there).
+        if not probe or _probe_agrees(hook, costs):
+            cache_store(path, key, costs)
+        set_costs(hook, costs)  # the probe reset them
     return "measured"
 
 
