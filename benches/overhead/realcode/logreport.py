@@ -44,7 +44,7 @@ def timed(name, fn, *args):
     return r
 
 
-t0 = clock()
+t0, c0 = clock(), time.process_time()
 for _ in range(scale):
     acc = {}
     for b in batches:
@@ -56,5 +56,6 @@ for _ in range(scale):
         timed("render_html", logapp.render_html, acc)
 elapsed = clock() - t0
 print("PG_ELAPSED %.6f" % elapsed)
+print("PG_CPU %.6f" % (time.process_time() - c0))
 if truth:
     print("PG_TRUTH " + json.dumps(spent))

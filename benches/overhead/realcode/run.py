@@ -9,8 +9,10 @@ Usage:
 
 Per interpreter × workload, runs every mode once per round, in an order
 rotated each round (interleaved, so load drifts hit every mode alike), and
-takes medians of the workloads' own PG_ELAPSED (start-up and calibration
-are not timed). Modes: none; cProfile (../cprofile_threads.py); hook
+takes medians of the workloads' own timing of their measured part
+(start-up and calibration are not timed): process CPU time by default
+(--clock cpu; every workload is single-threaded, and CPU time is what a
+shared machine's other jobs disturb least), or wall time (--clock wall). Modes: none; cProfile (../cprofile_threads.py); hook
 (default granularity); hook with builtins off; for logreport also the hook
 scoped to realcode/logapp.py:* (builtins on and off) and an unprofiled
 run timing the four logapp functions (their true shares). Prints one
@@ -55,8 +57,10 @@ def read_pythons(build):
 
 
 def command(mode, py, hook_dir, script, scale, tmp):
-    env = {"PYTHONPATH": DIST, "PYTHONHASHSEED": "0"}
-    args = [script, str(scale)]
+    # realcode/ itself too: cProfile's runner does not put the script's
+    # directory on sys.path, and logreport imports logapp.
+    env = {"PYTHONPATH": DIST + os.pathsep + HERE, "PYTHONHASHSEED": "0"}
+    args = [os.path.join(HERE, script), str(scale)]
     if mode in ("none", "truth"):
         if mode == "truth":
             env["PG_TRUTH"] = "1"
@@ -81,7 +85,9 @@ def run(cmd, env):
     out = {}
     for line in p.stdout.splitlines():
         if line.startswith("PG_ELAPSED "):
-            out["elapsed"] = float(line.split()[1])
+            out["wall"] = float(line.split()[1])
+        elif line.startswith("PG_CPU "):
+            out["cpu"] = float(line.split()[1])
         elif line.startswith("PG_TRUTH "):
             out["truth"] = json.loads(line[len("PG_TRUTH "):])
     return out
@@ -115,6 +121,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--tag", action="append")
     ap.add_argument("--workload", action="append")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="cpu (default): the process's CPU time over the "
+                    "measured part, which other processes on a shared "
+                    "machine disturb far less than wall time")
     opts = ap.parse_args()
     pythons = [(t, p) for t, p in read_pythons(opts.build)
                if not opts.tag or t in opts.tag]
@@ -140,7 +150,7 @@ def main():
                         cmd, env = command(m, py, hook_dir, script, scale,
                                            tmp)
                         out = run(cmd, env)
-                        t[m].append(out["elapsed"])
+                        t[m].append(out[opts.clock])
                         if m == "truth":
                             truths.append(shares(out["truth"]))
                         if m == "scoped":
