@@ -1357,7 +1357,7 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	double npt = timer.ns_per_tick;
 	return Py_BuildValue(
 	    "{s:s,s:s,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,"
-	    "s:d}",
+	    "s:d,s:i}",
 	    "mechanism", mechanism_name, "timer", timer_name(), "py_pair_ns",
 	    cal_pair_ns[0], "c_pair_ns", cal_pair_ns[1], "gen_pair_ns",
 	    cal_pair_ns[2], "py_inner_ns", cal_inner_ns[0], "c_inner_ns",
@@ -1368,7 +1368,7 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    (unsigned long long)core.unmatched, "errors",
 	    (unsigned long long)core.errors, "cpu_checks",
 	    (unsigned long long)cpu_checks, "cpu_lost_ns",
-	    (double)cpu_lost_ticks * npt);
+	    (double)cpu_lost_ticks * npt, "trial", started);
 }
 
 /* Copy a str as UTF-8 (surrogates replaced); NULL when not a str. */

@@ -202,7 +202,7 @@ class ApiTest(unittest.TestCase):
             with open(os.path.join(self.root, "out.collapsed")) as f:
                 self.assertIn("prog.py:work", f.read())
 
-    def test_profile_inside_a_trial_is_refused(self):
+    def test_profile_inside_a_trial_is_refused_and_the_decorator_runs(self):
         h, funcs = self.trial("""
             import perfguard
             try:
@@ -211,8 +211,13 @@ class ApiTest(unittest.TestCase):
                 print("refused")
             else:
                 raise SystemExit(5)
+            @perfguard.profile
+            def deco(x):
+                return x + 1
+            assert deco(1) == 2
         """)
         self.assertEqual(h["unmatched"], "0")
+        self.assertEqual(funcs["pkg/prog.py:deco"]["calls"], 1)
 
     # ---- python -m perfguard ----------------------------------------------
 

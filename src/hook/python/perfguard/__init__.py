@@ -304,6 +304,8 @@ _CALIBRATED = None
 def _ready():
     """Calibrate once per process (cached per user, see _common)."""
     global _CALIBRATED
+    if _CALIBRATED is None and _hook.info()["trial"]:
+        _CALIBRATED = "trial"  # the trial's boot set the costs
     if _CALIBRATED is None:
         from perfguard import _common
         _CALIBRATED = _common.calibrate(_hook)
@@ -377,7 +379,8 @@ def profile(fn=None, *, scope=None, builtins=True, output=None,
             format="pstats"):
     """Decorator: profile every call of fn into one Profile, kept as
     ``fn.profile``; with output=, written there when the program exits.
-    Recursive and nested calls are recorded once, by the outermost."""
+    Recursive and nested calls are recorded once, by the outermost; inside
+    a perfguard trial the function runs unchanged (the trial records it)."""
     import functools
     if fn is None:
         return functools.partial(profile, scope=scope, builtins=builtins,
@@ -387,7 +390,9 @@ def profile(fn=None, *, scope=None, builtins=True, output=None,
 
     @functools.wraps(fn)
     def profiled(*args, **kwargs):
-        if depth[0]:
+        # Recursive calls, and every call inside a perfguard trial (which
+        # records the whole program already), just run.
+        if depth[0] or _hook.info()["trial"]:
             return fn(*args, **kwargs)
         depth[0] += 1
         try:
