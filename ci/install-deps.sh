@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	gcc clang libclang-rt-dev cmake ninja-build pkg-config git
 	libgit2-dev libyaml-dev libxml2-dev libxml2-utils libcmocka-dev
-	python3 python3-dev hyperfine
+	python3 python3-dev hyperfine clang-format cppcheck
 )
 
 missing=()

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Run every test: unit, fuzz-corpus replays, hook tests on every Python
-# found, end-to-end tests of the binary; then the unit and end-to-end
-# tests again under AddressSanitizer + UBSan, and a short libFuzzer run
-# of each parser. Installs missing packages first.
+# Run every check and test: clang-format and cppcheck over the tracked C
+# files; unit, fuzz-corpus replays, hook tests on every Python found,
+# end-to-end tests of the binary; then the unit and end-to-end tests again
+# under AddressSanitizer + UBSan, and a short libFuzzer run of each
+# parser. Installs missing packages first.
 #   ci/test.sh            everything
 #   ci/test.sh --quick    dev build only (no sanitizers, no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
+
+ci/check-format.sh
+ci/check-static.sh
 
 ci/build.sh dev
 ctest --preset dev -j2 --timeout 900

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "perfguard/store.h"
+#include "perfguard/results.h"
 
 struct config {
 	size_t nbenches, ntrials, nfuncs, nnodes;

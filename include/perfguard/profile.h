@@ -5,8 +5,7 @@
  * one dense sample row per trial, caller->callee edges and a
  * calling-context tree (both summed over trials). Profiles of single
  * trials, as the hook writes them, are merged into a multi-trial profile.
- * A results set (struct pg_results) bundles one profile per benchmark
- * with the commit and environment it was measured in.
+ * Results sets, one profile per benchmark, are results.h's.
  *
  * Invariants: function 0..nfuncs-1 have unique ids; every trial row has
  * exactly nfuncs samples (functions a trial never saw are zero); tree
@@ -202,78 +201,5 @@ int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out);
  */
 void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w);
 int pg_profile_read_json(struct pg_profile *p, const struct pg_json *j);
-
-/* ---- results sets ------------------------------------------------ */
-
-/* Where and how a results set was measured (SPEC §5). */
-struct pg_fingerprint {
-	char *cpu;	    /* model name */
-	int cores;	    /* online CPUs */
-	char *os;	    /* "Linux 6.1.0-... x86_64" */
-	char *python;	    /* version, e.g. "3.12.1" */
-	char *python_build; /* implementation + compiler/build flags */
-	char *perfguard;    /* PG_VERSION */
-	char *hook;	    /* mechanism + timer, e.g. "monitoring/tsc" */
-	char *suite_hash;   /* hex hash of the suite file */
-};
-
-enum pg_bench_status {
-	PG_BENCH_OK = 0,
-	PG_BENCH_FAILED,  /* non-zero exit or crash */
-	PG_BENCH_TIMEOUT, /* killed after the timeout */
-	PG_BENCH_SKIPPED, /* not run (e.g. after an interrupt) */
-};
-
-/* hyperfine's measurement of the unprofiled script. */
-struct pg_wall {
-	double *times_s; /* every run */
-	size_t ntimes;
-	double mean_s, median_s, stddev_s, user_s, system_s;
-};
-
-struct pg_bench_result {
-	char *name;
-	enum pg_bench_status status;
-	char *error;  /* what went wrong (NULL when ok) */
-	char *output; /* last bytes of the failing trial's output, or NULL */
-	int rounds;   /* trials measured */
-	struct pg_profile profile;
-	bool has_wall;
-	struct pg_wall wall;
-};
-
-struct pg_results {
-	int schema;   /* 1 */
-	char *commit; /* hex object id, or NULL outside git */
-	bool dirty;
-	char *created; /* ISO 8601 */
-	char *clock;   /* "wall" | "cpu" */
-	struct pg_fingerprint fp;
-	struct pg_bench_result *benches;
-	size_t nbenches, benches_cap;
-};
-
-void pg_results_init(struct pg_results *r);
-void pg_results_release(struct pg_results *r);
-/*
- * Append a new zeroed benchmark named `name` (copied) with an initialised
- * profile; returns it. The pointer is valid until the next add.
- */
-struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
-					     const char *name);
-/* The benchmark named `name`, or NULL. */
-struct pg_bench_result *pg_results_find(const struct pg_results *r,
-					const char *name);
-/*
- * Fill fp with this machine's CPU model (/proc/cpuinfo), online cores, OS
- * ("sysname release machine") and perfguard version, replacing (freeing)
- * old values; python, hook and suite fields are untouched.
- */
-void pg_fingerprint_detect(struct pg_fingerprint *fp);
-void pg_fingerprint_release(struct pg_fingerprint *fp);
-/* True when every field matches. *what_out names the first difference. */
-bool pg_fingerprint_equal(const struct pg_fingerprint *a,
-			  const struct pg_fingerprint *b,
-			  const char **what_out);
 
 #endif

@@ -9,8 +9,8 @@
 #ifndef PERFGUARD_REPORT_H
 #define PERFGUARD_REPORT_H
 
-#include "perfguard/profile.h"
-#include "perfguard/stats.h"
+#include "perfguard/results.h"
+#include "perfguard/verdict.h"
 
 /* Markdown output is capped below 1 MiB (GitHub's step summary limit). */
 #define PG_SUMMARY_MAX_BYTES (1000 * 1000)

@@ -11,7 +11,7 @@
 #ifndef PERFGUARD_RUNNER_H
 #define PERFGUARD_RUNNER_H
 
-#include "perfguard/profile.h"
+#include "perfguard/results.h"
 #include "perfguard/suite.h"
 
 /* How much of a failing trial's output is kept for the reports. */

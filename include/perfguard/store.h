@@ -1,40 +1,17 @@
 /*
- * store.h - results sets on disk and baselines keyed by commit.
+ * store.h - baselines keyed by commit.
  *
- * Results sets are serialised as versioned JSON ("schema": 1, documented
- * in docs/results-format.md). Baselines live either as git notes on their
- * commit under a notes ref (updated by compare-and-swap, so concurrent
- * writers never lose each other's notes) or as one file per commit in a
- * directory (written atomically). Corrupt or foreign data is PG_ECORRUPT
+ * A baseline is a results set (results.h) in its JSON form. Baselines
+ * live either as git notes on their commit under a notes ref (updated by
+ * compare-and-swap, so concurrent writers never lose each other's notes)
+ * or as one file per commit in a directory (written atomically). Corrupt or foreign data is PG_ECORRUPT
  * naming the commit, never "no baseline".
  */
 #ifndef PERFGUARD_STORE_H
 #define PERFGUARD_STORE_H
 
-#include "perfguard/profile.h"
 #include "perfguard/git.h"
-
-/* Hard cap on a serialised results set we are willing to read. */
-#define PG_RESULTS_MAX_BYTES (512u * 1024u * 1024u)
-
-/* Append r as compact JSON (one line plus '\n') to out. */
-void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
-/*
- * Parse JSON text into r, which this initialises (any old content is not
- * freed). PG_ECORRUPT with the JSON path of the problem for invalid JSON,
- * foreign JSON (no "format": "perfguard-results"), another schema number
- * or a wrong field; r is then empty (releasing it is still fine).
- * Unknown members are ignored.
- */
-int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
-/*
- * File helpers: atomic save (parent directories created); load reads at
- * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file
- * is missing, PG_ECORRUPT prefixed with the path on bad content. load
- * initialises r like pg_results_read_json.
- */
-int pg_results_save(const struct pg_results *r, const char *path);
-int pg_results_load(const char *path, struct pg_results *r);
+#include "perfguard/results.h"
 
 struct pg_store; /* opaque */
 

@@ -226,7 +226,6 @@ void pg_clock_iso8601(char out[32]);
 struct pg_jw {
 	struct pg_buf *out;
 	int depth;
-	bool need_comma[64];
 	bool pretty;
 };
 void pg_jw_init(struct pg_jw *w, struct pg_buf *out, bool pretty);

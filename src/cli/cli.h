@@ -6,14 +6,15 @@
 #ifndef PG_CLI_H
 #define PG_CLI_H
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "perfguard/git.h"
-#include "perfguard/profile.h"
+#include "perfguard/results.h"
 #include "perfguard/runner.h"
 #include "perfguard/store.h"
 #include "perfguard/suite.h"
+
+#include "opt.h"
 
 /* Exit codes, one meaning each (SPEC §3). */
 enum {
@@ -34,22 +35,23 @@ struct cli_common {
 	bool help;
 };
 
-/* Long options of struct cli_common, to splice into a command's table. */
-#define CLI_COMMON_LONG_OPTIONS                                                \
-	{"suite", required_argument, NULL, 's'},                               \
-	    {"quiet", no_argument, NULL, 'q'},                                 \
-	    {"verbose", no_argument, NULL, 'v'},                               \
-	    {"color", required_argument, NULL, 1000},                          \
-	{                                                                      \
-		"help", no_argument, NULL, 'h'                                 \
-	}
-#define CLI_COMMON_SHORT_OPTIONS "s:qvh"
+/* Ids of the options every command takes (cli_common_table). */
+enum cli_common_opt {
+	CLI_OPT_SUITE = CLI_OPT_ID_COMMON,
+	CLI_OPT_QUIET,
+	CLI_OPT_VERBOSE,
+	CLI_OPT_COLOR,
+	CLI_OPT_HELP,
+};
+
+/* Options every command takes: the last table of every command. */
+extern const struct cli_opt_table cli_common_table;
 
 /*
- * Handle option c if it is a common one: 1 handled, 0 not common,
+ * Handle option id if it is a common one: 1 handled, 0 not common,
  * negative PG_EUSAGE (message set) for a bad value.
  */
-int cli_common_option(int c, const char *arg, struct cli_common *common);
+int cli_common_option(int id, const char *arg, struct cli_common *common);
 
 /* Map an error code to its exit code (SPEC §3). */
 int cli_exit_code(int err);
@@ -143,18 +145,21 @@ struct cli_report_opts {
 	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
 };
 
-#define CLI_REPORT_LONG_OPTIONS                                                \
-	{"junit", required_argument, NULL, 2000},                              \
-	    {"junit-flavor", required_argument, NULL, 2001},                   \
-	    {"summary", required_argument, NULL, 2002},                        \
-	    {"json", required_argument, NULL, 2003},                           \
-	    {"annotations", no_argument, NULL, 2004},                          \
-	{                                                                      \
-		"no-annotations", no_argument, NULL, 2005                      \
-	}
+/* Ids of the report options of check and compare (cli_report_table). */
+enum cli_report_opt {
+	CLI_OPT_JUNIT = CLI_OPT_ID_REPORT,
+	CLI_OPT_JUNIT_FLAVOR,
+	CLI_OPT_SUMMARY,
+	CLI_OPT_JSON,
+	CLI_OPT_ANNOTATIONS,
+	CLI_OPT_NO_ANNOTATIONS,
+};
+
+/* The report options of check and compare. */
+extern const struct cli_opt_table cli_report_table;
 
 /* Like cli_common_option, for the report options. */
-int cli_report_option(int c, const char *arg, struct cli_report_opts *o);
+int cli_report_option(int id, const char *arg, struct cli_report_opts *o);
 
 /* What is being compared, for the reports. */
 struct cli_comparison {
@@ -182,7 +187,7 @@ int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp);
 
-/* ---- stores (baseline.c) ---------------------------------------- */
+/* ---- stores and results (results.c) ------------------------------ */
 
 /* Open the suite's baseline store (git notes or directory). */
 int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
@@ -196,15 +201,13 @@ int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
 int cli_load_results(const char *what, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_results *out);
 
-/* Commands. argv[0] is the command name. */
-int cmd_hook_path(int argc, char **argv);
-int cmd_profile(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_compare(int argc, char **argv);
-int cmd_baseline(int argc, char **argv);
+/* ---- commands (cmd_<name>.c), listed in main.c --------------------- */
 
-/* Help text of a command, for `perfguard help CMD` and CMD --help. */
-void cli_print_help(const char *command, FILE *f);
+extern const struct cli_command cli_cmd_profile;
+extern const struct cli_command cli_cmd_run;
+extern const struct cli_command cli_cmd_check;
+extern const struct cli_command cli_cmd_compare;
+extern const struct cli_command cli_cmd_baseline;
+extern const struct cli_command cli_cmd_hook_path;
 
 #endif

@@ -15,44 +15,6 @@
 
 #include "perfguard/stats.h"
 
-int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
-		   const char *root, struct pg_store **out)
-{
-	if (s->store_kind == PG_STORE_DIR) {
-		char *dir = pg_path_join(root, s->store_path);
-		int rc = pg_store_open(repo, PG_STORE_BACKEND_DIR, dir, out);
-		free(dir);
-		return rc;
-	}
-	return pg_store_open(repo, PG_STORE_BACKEND_NOTES, s->store_ref, out);
-}
-
-int cli_load_results(const char *what, struct pg_repo *repo,
-		     struct pg_store *store, struct pg_results *out)
-{
-	if (pg_path_exists(what))
-		return pg_results_load(what, out);
-	if (!repo || !store)
-		return pg_error_set(PG_ENOTFOUND,
-				    "%s: no such results file (and no git "
-				    "repository to look up a baseline in)",
-				    what);
-	char oid[41];
-	int rc = pg_git_resolve(repo, what, oid);
-	if (rc)
-		return pg_error_set(PG_ENOTFOUND,
-				    "%s: neither a results file nor a known "
-				    "revision",
-				    what);
-	rc = pg_store_load(store, oid, out);
-	if (rc == PG_ENOTFOUND)
-		return pg_error_set(PG_ENOTFOUND,
-				    "no stored baseline for %s (%.10s): record "
-				    "one with `perfguard baseline update`",
-				    what, oid);
-	return rc;
-}
-
 /* What every subcommand needs: the suite, the repository, the store. */
 struct baseline_ctx {
 	struct cli_common common;
@@ -138,59 +100,145 @@ static int push_notes(struct baseline_ctx *b, const char *remote)
 	return rc;
 }
 
+enum baseline_opt {
+	OPT_COMMIT = CLI_OPT_ID_COMMAND,
+	OPT_FROM,
+	OPT_PUSH,
+	OPT_ALLOW_DIRTY,
+	OPT_TRIALS,
+	OPT_BENCH,
+	OPT_LIMIT,
+	OPT_KEEP,
+};
+
+static const struct cli_opt update_options[] = {
+    {OPT_COMMIT, "commit", 0, "REF",
+     "the commit to record (default HEAD; another\ncommit is measured in a "
+     "temporary checkout)"},
+    {OPT_FROM, "from", 0, "FILE",
+     "record this results file instead of measuring"},
+    {OPT_PUSH, "push", 0, "REMOTE",
+     "push the notes to REMOTE (merging on rejection)"},
+    {OPT_ALLOW_DIRTY, "allow-dirty", 0, NULL,
+     "record results of a tree with uncommitted changes"},
+    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {0},
+};
+
+static const struct cli_opt list_options[] = {
+    {OPT_LIMIT, "limit", 0, "N", "list at most N baselines (default 20)"},
+    {0},
+};
+
+static const struct cli_opt prune_options[] = {
+    {OPT_KEEP, "keep", 0, "N", "keep the N newest baselines"},
+    {0},
+};
+
+static const struct cli_opt_table update_table = {"Options of update:",
+						  update_options};
+static const struct cli_opt_table list_table = {"Options of list:",
+						list_options};
+static const struct cli_opt_table prune_table = {"Options of prune:",
+						 prune_options};
+
+static const struct cli_command update_command = {
+    .name = "baseline update",
+    .usage = "perfguard baseline update [--commit REF] [--from FILE] "
+	     "[--push REMOTE]\n"
+	     "                                 [--allow-dirty] [--trials N] "
+	     "[--bench NAME]...\n",
+    .tables = {&update_table, &cli_common_table},
+};
+static const struct cli_command show_command = {
+    .name = "baseline show",
+    .usage = "perfguard baseline show [REF]\n",
+    .tables = {&cli_common_table},
+};
+static const struct cli_command list_command = {
+    .name = "baseline list",
+    .usage = "perfguard baseline list [--limit N]\n",
+    .tables = {&list_table, &cli_common_table},
+};
+static const struct cli_command drop_command = {
+    .name = "baseline drop",
+    .usage = "perfguard baseline drop REF\n",
+    .tables = {&cli_common_table},
+};
+static const struct cli_command prune_command = {
+    .name = "baseline prune",
+    .usage = "perfguard baseline prune --keep N\n",
+    .tables = {&prune_table, &cli_common_table},
+};
+
+static const struct cli_command *const baseline_subs[] = {
+    &update_command, &show_command,  &list_command,
+    &drop_command,   &prune_command, NULL,
+};
+
+static int cmd_baseline(int argc, char **argv);
+
+const struct cli_command cli_cmd_baseline = {
+    .name = "baseline",
+    .fn = cmd_baseline,
+    .summary = "record and manage per-commit baselines",
+    .subs = baseline_subs,
+};
+
+/* The options of `baseline update`. */
+struct update_opts {
+	struct cli_common *common;
+	const char *commit_rev, *from, *remote;
+	bool allow_dirty;
+	int trials;
+	struct pg_strvec names;
+};
+
+static int update_option(int id, const char *arg, void *ctx)
+{
+	struct update_opts *o = ctx;
+	int rc = cli_common_option(id, arg, o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_COMMIT:
+		o->commit_rev = arg;
+		return 0;
+	case OPT_FROM:
+		o->from = arg;
+		return 0;
+	case OPT_PUSH:
+		o->remote = arg;
+		return 0;
+	case OPT_ALLOW_DIRTY:
+		o->allow_dirty = true;
+		return 0;
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	case OPT_BENCH:
+		pg_strvec_push(&o->names, arg);
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help baseline`");
+	}
+}
+
 static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"commit", required_argument, NULL, 'c'},
-	    {"from", required_argument, NULL, 'f'},
-	    {"push", required_argument, NULL, 'p'},
-	    {"allow-dirty", no_argument, NULL, 'd'},
-	    {"trials", required_argument, NULL, 't'},
-	    {"bench", required_argument, NULL, 'b'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	const char *commit_rev = NULL, *from = NULL, *remote = NULL;
-	bool allow_dirty = false;
-	int trials = 0, c, rc = 0;
-	struct pg_strvec names = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &b->common))) {
-			if (rc < 0)
-				goto out;
-			continue;
-		}
-		switch (c) {
-		case 'c':
-			commit_rev = optarg;
-			break;
-		case 'f':
-			from = optarg;
-			break;
-		case 'p':
-			remote = optarg;
-			break;
-		case 'd':
-			allow_dirty = true;
-			break;
-		case 't':
-			if ((rc = cli_parse_count("--trials", optarg, 1,
-						  &trials)))
-				goto out;
-			break;
-		case 'b':
-			pg_strvec_push(&names, optarg);
-			break;
-		default:
-			rc = pg_error_set(PG_EUSAGE,
-					  "see `perfguard help baseline`");
-			goto out;
-		}
+	struct update_opts o = {.common = &b->common};
+	int rc = cli_opt_parse(&update_command, argc, argv, update_option, &o);
+	if (rc) {
+		pg_strvec_release(&o.names);
+		return rc;
 	}
+	const char *commit_rev = o.commit_rev, *from = o.from,
+		   *remote = o.remote;
+	bool allow_dirty = o.allow_dirty;
+	int trials = o.trials;
+	struct pg_strvec names = o.names;
 	if (b->common.help) {
-		cli_print_help("baseline", stdout);
+		cli_command_print_help(&cli_cmd_baseline, stdout);
 		goto out;
 	}
 	if (optind < argc) {
@@ -313,36 +361,38 @@ out:
 	return rc;
 }
 
-/* Leading arguments after the subcommand, with only common options. */
-static int simple_args(struct baseline_ctx *b, int argc, char **argv,
-		       int *limit, int *keep)
+/* Where simple_option puts what it parses. */
+struct simple_opts {
+	struct cli_common *common;
+	int *limit, *keep;
+};
+
+static int simple_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"limit", required_argument, NULL, 'l'},
-	    {"keep", required_argument, NULL, 'k'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &b->common))) {
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (c == 'l' && limit)
-			rc = cli_parse_count("--limit", optarg, 1, limit);
-		else if (c == 'k' && keep)
-			rc = cli_parse_count("--keep", optarg, 0, keep);
-		else
-			rc = pg_error_set(PG_EUSAGE,
-					  "see `perfguard help baseline`");
-		if (rc)
-			return rc;
-	}
-	return 0;
+	struct simple_opts *o = ctx;
+	int rc = cli_common_option(id, arg, o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (id == OPT_LIMIT && o->limit)
+		return cli_parse_count("--limit", arg, 1, o->limit);
+	if (id == OPT_KEEP && o->keep)
+		return cli_parse_count("--keep", arg, 0, o->keep);
+	return pg_error_set(PG_EUSAGE, "see `perfguard help baseline`");
+}
+
+/*
+ * The options of a subcommand other than update: common ones, --limit
+ * (list) and --keep (prune); with --help, print the help (the caller
+ * stops there).
+ */
+static int simple_args(struct baseline_ctx *b, const struct cli_command *sub,
+		       int argc, char **argv, int *limit, int *keep)
+{
+	struct simple_opts o = {&b->common, limit, keep};
+	int rc = cli_opt_parse(sub, argc, argv, simple_option, &o);
+	if (!rc && b->common.help)
+		cli_command_print_help(&cli_cmd_baseline, stdout);
+	return rc;
 }
 
 static void print_results_summary(const struct pg_results *r)
@@ -376,8 +426,8 @@ static void print_results_summary(const struct pg_results *r)
 
 static int baseline_show(struct baseline_ctx *b, int argc, char **argv)
 {
-	int rc = simple_args(b, argc, argv, NULL, NULL);
-	if (rc || (rc = open_ctx(b)))
+	int rc = simple_args(b, &show_command, argc, argv, NULL, NULL);
+	if (rc || b->common.help || (rc = open_ctx(b)))
 		return rc;
 	const char *rev = optind < argc ? argv[optind] : "HEAD";
 	struct pg_results r;
@@ -436,8 +486,8 @@ static void free_dated(struct dated_entry *d, size_t n)
 static int baseline_list(struct baseline_ctx *b, int argc, char **argv)
 {
 	int limit = 20;
-	int rc = simple_args(b, argc, argv, &limit, NULL);
-	if (rc || (rc = open_ctx(b)))
+	int rc = simple_args(b, &list_command, argc, argv, &limit, NULL);
+	if (rc || b->common.help || (rc = open_ctx(b)))
 		return rc;
 	struct dated_entry *d = NULL;
 	size_t n = 0;
@@ -476,8 +526,8 @@ static int baseline_list(struct baseline_ctx *b, int argc, char **argv)
 
 static int baseline_drop(struct baseline_ctx *b, int argc, char **argv)
 {
-	int rc = simple_args(b, argc, argv, NULL, NULL);
-	if (rc)
+	int rc = simple_args(b, &drop_command, argc, argv, NULL, NULL);
+	if (rc || b->common.help)
 		return rc;
 	if (argc - optind != 1)
 		return pg_error_set(PG_EUSAGE,
@@ -496,8 +546,8 @@ static int baseline_drop(struct baseline_ctx *b, int argc, char **argv)
 static int baseline_prune(struct baseline_ctx *b, int argc, char **argv)
 {
 	int keep = -1;
-	int rc = simple_args(b, argc, argv, NULL, &keep);
-	if (rc)
+	int rc = simple_args(b, &prune_command, argc, argv, NULL, &keep);
+	if (rc || b->common.help)
 		return rc;
 	if (keep < 0)
 		return pg_error_set(PG_EUSAGE,
@@ -520,7 +570,7 @@ static int baseline_prune(struct baseline_ctx *b, int argc, char **argv)
 	return rc;
 }
 
-int cmd_baseline(int argc, char **argv)
+static int cmd_baseline(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -531,7 +581,8 @@ int cmd_baseline(int argc, char **argv)
 	    {"prune", baseline_prune},
 	};
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cli_print_help("baseline", argc < 2 ? stderr : stdout);
+		cli_command_print_help(&cli_cmd_baseline,
+				       argc < 2 ? stderr : stdout);
 		return argc < 2 ? PG_EXIT_USAGE : PG_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {

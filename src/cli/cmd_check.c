@@ -24,57 +24,81 @@ struct check_opts {
 	int trials;
 };
 
+enum check_opt {
+	OPT_AGAINST = CLI_OPT_ID_COMMAND,
+	OPT_BASELINE,
+	OPT_BENCH,
+	OPT_TRIALS,
+};
+
+static const struct cli_opt check_options[] = {
+    {OPT_AGAINST, "against", 0, "REF",
+     "base branch or commit (default: suite's against,\norigin/main, "
+     "main; then the merge-base)"},
+    {OPT_BASELINE, "baseline", 0, "MODE",
+     "rerun | stored | auto (default auto)"},
+    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {0},
+};
+
+static const struct cli_opt_table check_table = {"Options:", check_options};
+
+static int cmd_check(int argc, char **argv);
+
+const struct cli_command cli_cmd_check = {
+    .name = "check",
+    .fn = cmd_check,
+    .summary = "compare head with its base and fail on regressions (the "
+	       "gate)",
+    .usage = "perfguard check [options]\n",
+    .tables = {&check_table, &cli_report_table, &cli_common_table},
+};
+
+static int parse_baseline_mode(const char *arg, enum baseline_mode *out)
+{
+	if (!strcmp(arg, "auto"))
+		*out = BASELINE_AUTO;
+	else if (!strcmp(arg, "rerun"))
+		*out = BASELINE_RERUN;
+	else if (!strcmp(arg, "stored"))
+		*out = BASELINE_STORED;
+	else
+		return pg_error_set(PG_EUSAGE,
+				    "--baseline takes auto, rerun or stored, "
+				    "not '%s'",
+				    arg);
+	return 0;
+}
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct check_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_report_option(id, arg, &o->report)))
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_AGAINST:
+		o->against = arg;
+		return 0;
+	case OPT_BASELINE:
+		return parse_baseline_mode(arg, &o->baseline);
+	case OPT_BENCH:
+		pg_strvec_push(&o->names, arg);
+		return 0;
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help check`");
+	}
+}
+
 static int parse_args(int argc, char **argv, struct check_opts *o)
 {
-	static const struct option options[] = {
-	    {"against", required_argument, NULL, 'a'},
-	    {"baseline", required_argument, NULL, 'B'},
-	    {"bench", required_argument, NULL, 'b'},
-	    {"trials", required_argument, NULL, 't'},
-	    CLI_REPORT_LONG_OPTIONS,
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &o->common)) ||
-		    (rc = cli_report_option(c, optarg, &o->report))) {
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		switch (c) {
-		case 'a':
-			o->against = optarg;
-			break;
-		case 'B':
-			if (!strcmp(optarg, "auto"))
-				o->baseline = BASELINE_AUTO;
-			else if (!strcmp(optarg, "rerun"))
-				o->baseline = BASELINE_RERUN;
-			else if (!strcmp(optarg, "stored"))
-				o->baseline = BASELINE_STORED;
-			else
-				return pg_error_set(PG_EUSAGE,
-						    "--baseline takes auto, "
-						    "rerun or stored, not '%s'",
-						    optarg);
-			break;
-		case 'b':
-			pg_strvec_push(&o->names, optarg);
-			break;
-		case 't':
-			if ((rc = cli_parse_count("--trials", optarg, 1,
-						  &o->trials)))
-				return rc;
-			break;
-		default:
-			return pg_error_set(PG_EUSAGE,
-					    "see `perfguard help check`");
-		}
-	}
+	int rc = cli_opt_parse(&cli_cmd_check, argc, argv, parse_option, o);
+	if (rc)
+		return rc;
 	if (optind < argc)
 		return pg_error_set(PG_EUSAGE,
 				    "check takes no arguments ('%s'); did you "
@@ -125,7 +149,7 @@ static char *short_label(const char *name, const char *commit, bool dirty)
 			   dirty ? " (dirty)" : "");
 }
 
-int cmd_check(int argc, char **argv)
+static int cmd_check(int argc, char **argv)
 {
 	struct check_opts o = {.report.annotations = -1};
 	int rc = parse_args(argc, argv, &o);
@@ -135,7 +159,7 @@ int cmd_check(int argc, char **argv)
 	}
 	if (o.common.help) {
 		pg_strvec_release(&o.names);
-		cli_print_help("check", stdout);
+		cli_command_print_help(&cli_cmd_check, stdout);
 		return PG_EXIT_OK;
 	}
 	int exit_code = PG_EXIT_OK;

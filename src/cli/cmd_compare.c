@@ -27,29 +27,45 @@ static int default_suite(const struct pg_results *head, const char *root,
 	return rc;
 }
 
-int cmd_compare(int argc, char **argv)
+static int cmd_compare(int argc, char **argv);
+
+const struct cli_command cli_cmd_compare = {
+    .name = "compare",
+    .fn = cmd_compare,
+    .summary = "judge two results files (or stored baselines) without "
+	       "running",
+    .usage = "perfguard compare [options] BASE HEAD\n",
+    .notes = "BASE and HEAD are results files or commits with stored "
+	     "baselines.\n",
+    .tables = {&cli_report_table, &cli_common_table},
+};
+
+/* What compare's options ask for. */
+struct compare_opts {
+	struct cli_common common;
+	struct cli_report_opts report;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    CLI_REPORT_LONG_OPTIONS,
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	struct cli_report_opts report = {.annotations = -1};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) ||
-		    (rc = cli_report_option(c, optarg, &report))) {
-			if (rc < 0)
-				return cli_fail(rc);
-			continue;
-		}
-		return cli_usage_error("see `perfguard help compare`");
-	}
+	struct compare_opts *o = ctx;
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_report_option(id, arg, &o->report)))
+		return rc < 0 ? rc : 0;
+	return pg_error_set(PG_EUSAGE, "see `perfguard help compare`");
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+	struct compare_opts o = {.report.annotations = -1};
+	int rc = cli_opt_parse(&cli_cmd_compare, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	struct cli_report_opts report = o.report;
 	if (common.help) {
-		cli_print_help("compare", stdout);
+		cli_command_print_help(&cli_cmd_compare, stdout);
 		return PG_EXIT_OK;
 	}
 	if (argc - optind != 2)

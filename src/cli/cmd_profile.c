@@ -87,6 +87,103 @@ static int export_profile(const struct pg_profile *p, enum profile_format f,
 	}
 }
 
+enum profile_opt {
+	OPT_TRIALS = CLI_OPT_ID_COMMAND,
+	OPT_SORT,
+	OPT_LIMIT,
+	OPT_OUTPUT,
+	OPT_FORMAT,
+	OPT_PYTHON,
+	OPT_SCOPE,
+	OPT_NO_BUILTINS,
+	OPT_FROM_WIRE,
+};
+
+static const struct cli_opt profile_options[] = {
+    {OPT_TRIALS, "trials", 0, "N",
+     "run the script N times and aggregate (median)"},
+    {OPT_SORT, "sort", 0, "KEY",
+     "tottime | cumtime | calls | name (default tottime)"},
+    {OPT_LIMIT, "limit", 0, "N", "print at most N rows (default 30; 0 = all)"},
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "write the profile to FILE ('-' = stdout)"},
+    {OPT_FORMAT, "format", 0, "FMT",
+     "text | json | pstats | collapsed | speedscope"},
+    {OPT_PYTHON, "python", 0, "PATH", "interpreter (default python3)"},
+    {OPT_SCOPE, "scope", 0, "PATTERN",
+     "time only functions whose id matches (repeatable);\nthe rest is "
+     "folded into its in-scope caller"},
+    {OPT_NO_BUILTINS, "no-builtins", 0, NULL,
+     "do not time C functions separately"},
+    {OPT_FROM_WIRE, "from-wire", 0, "FILE",
+     "export a file the hook wrote instead of running\na script "
+     "(perfguard.Profile.dump uses it)"},
+    {0},
+};
+
+static const struct cli_opt_table profile_table = {"Options:", profile_options};
+
+static int cmd_profile(int argc, char **argv);
+
+const struct cli_command cli_cmd_profile = {
+    .name = "profile",
+    .fn = cmd_profile,
+    .summary = "profile one Python script and print a cProfile-style table",
+    .usage = "perfguard profile [options] SCRIPT [ARGS...]\n",
+    .tables = {&profile_table, &cli_common_table},
+    .stop_at_operand = true,
+};
+
+/* What the options ask for. */
+struct profile_opts {
+	struct cli_common common;
+	int trials, limit;
+	enum pg_sort_key sort;
+	enum profile_format format;
+	const char *format_name, *output, *python, *from_wire;
+	struct pg_strvec scope;
+	bool no_builtins;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct profile_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	case OPT_SORT:
+		return parse_sort(arg, &o->sort);
+	case OPT_LIMIT:
+		return cli_parse_count("--limit", arg, 0, &o->limit);
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_FORMAT:
+		o->format_name = arg;
+		return parse_format(arg, &o->format);
+	case OPT_PYTHON:
+		o->python = arg;
+		return 0;
+	case OPT_SCOPE:
+		if (!*arg)
+			return pg_error_set(PG_EUSAGE,
+					    "--scope needs a glob pattern");
+		pg_strvec_push(&o->scope, arg);
+		return 0;
+	case OPT_NO_BUILTINS:
+		o->no_builtins = true;
+		return 0;
+	case OPT_FROM_WIRE:
+		o->from_wire = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
+	}
+}
+
 /* Write out (to output, or stdout) and say where it went. */
 static int emit(const struct pg_buf *out, const char *output,
 		const struct cli_common *common, const char *what)
@@ -105,9 +202,7 @@ static int emit(const struct pg_buf *out, const char *output,
 }
 
 /* --from-wire FILE: export a wire file the hook wrote. */
-static int convert_wire(const char *path, enum profile_format format,
-			enum pg_sort_key sort, size_t limit, const char *output,
-			const struct cli_common *common)
+static int convert_wire(const struct profile_opts *o)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -115,143 +210,87 @@ static int convert_wire(const char *path, enum profile_format format,
 	struct pg_buf out;
 	pg_profile_init(&p);
 	pg_buf_init(&out, 0);
-	int rc = pg_file_read(path, WIRE_MAX_BYTES, &text, &len);
+	int rc = pg_file_read(o->from_wire, WIRE_MAX_BYTES, &text, &len);
 	int exit_code;
 	if (rc == PG_ENOTFOUND)
-		exit_code = cli_usage_error("%s: no such file", path);
+		exit_code = cli_usage_error("%s: no such file", o->from_wire);
 	else if (rc)
 		exit_code = cli_fail(rc);
 	else if ((rc = pg_profile_parse_wire(&p, text, len)))
 		exit_code =
-		    cli_usage_error("%s is not a perfguard wire file: %s", path,
-				    pg_error_message());
-	else if ((rc = export_profile(&p, format, sort, limit, path, &out)))
+		    cli_usage_error("%s is not a perfguard wire file: %s",
+				    o->from_wire, pg_error_message());
+	else if ((rc = export_profile(&p, o->format, o->sort, (size_t)o->limit,
+				      o->from_wire, &out)))
 		exit_code = cli_fail(rc);
 	else
-		exit_code = emit(&out, output, common, path);
+		exit_code = emit(&out, o->output, &o->common, o->from_wire);
 	free(text);
 	pg_buf_release(&out);
 	pg_profile_release(&p);
 	return exit_code;
 }
 
-int cmd_profile(int argc, char **argv)
+static int run_profile(struct profile_opts *opts, int argc, char **argv);
+
+static int cmd_profile(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"trials", required_argument, NULL, 't'},
-	    {"sort", required_argument, NULL, 'S'},
-	    {"limit", required_argument, NULL, 'l'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"python", required_argument, NULL, 'p'},
-	    {"scope", required_argument, NULL, 1001},
-	    {"no-builtins", no_argument, NULL, 1002},
-	    {"from-wire", required_argument, NULL, 1003},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
+	struct profile_opts opts = {
+	    .trials = 1,
+	    .limit = 30,
+	    .sort = PG_SORT_TOTTIME,
+	    .format = FMT_TEXT,
+	    .python = "python3",
 	};
-	struct cli_common common = {0};
-	int trials = 1, limit = 30;
-	enum pg_sort_key sort = PG_SORT_TOTTIME;
-	enum profile_format format = FMT_TEXT;
-	const char *format_name = NULL;
-	const char *output = NULL, *python = "python3", *from_wire = NULL;
-	struct pg_strvec scope = {0};
-	bool no_builtins = false;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) < 0)
-			return cli_fail(rc);
-		if (rc)
-			continue;
-		switch (c) {
-		case 't':
-			rc = cli_parse_count("--trials", optarg, 1, &trials);
-			break;
-		case 'S':
-			rc = parse_sort(optarg, &sort);
-			break;
-		case 'l':
-			rc = cli_parse_count("--limit", optarg, 0, &limit);
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'f':
-			rc = parse_format(optarg, &format);
-			format_name = optarg;
-			break;
-		case 'p':
-			python = optarg;
-			break;
-		case 1001:
-			if (!*optarg) {
-				pg_strvec_release(&scope);
-				return cli_usage_error(
-				    "--scope needs a glob pattern");
-			}
-			pg_strvec_push(&scope, optarg);
-			break;
-		case 1002:
-			no_builtins = true;
-			break;
-		case 1003:
-			from_wire = optarg;
-			break;
-		default:
-			pg_strvec_release(&scope);
-			return cli_usage_error("see `perfguard help profile`");
-		}
-		if (rc) {
-			pg_strvec_release(&scope);
-			return cli_fail(rc);
-		}
-	}
+	int rc =
+	    cli_opt_parse(&cli_cmd_profile, argc, argv, parse_option, &opts);
+	if (!rc)
+		rc = run_profile(&opts, argc, argv);
+	else
+		rc = cli_fail(rc);
+	pg_strvec_release(&opts.scope);
+	return rc;
+}
+
+static int run_profile(struct profile_opts *opts, int argc, char **argv)
+{
+	int rc;
+	struct cli_common common = opts->common;
+	int trials = opts->trials, limit = opts->limit;
+	enum pg_sort_key sort = opts->sort;
+	enum profile_format format = opts->format;
+	const char *format_name = opts->format_name;
+	const char *output = opts->output, *python = opts->python;
 	if (common.help) {
-		pg_strvec_release(&scope);
-		cli_print_help("profile", stdout);
+		cli_command_print_help(&cli_cmd_profile, stdout);
 		return PG_EXIT_OK;
 	}
-	if (from_wire) {
-		pg_strvec_release(&scope);
+	if (opts->from_wire) {
 		if (optind < argc)
 			return cli_usage_error("--from-wire takes no SCRIPT");
 		if (format_name && format != FMT_TEXT && !output)
 			return cli_usage_error("--format %s needs -o FILE (or "
 					       "-o - for stdout)",
 					       format_name);
-		return convert_wire(from_wire, format, sort, (size_t)limit,
-				    output, &common);
+		return convert_wire(opts);
 	}
-	if (optind >= argc) {
-		pg_strvec_release(&scope);
+	if (optind >= argc)
 		return cli_usage_error("profile needs a SCRIPT to run; see "
 				       "`perfguard help profile`");
-	}
-	const char *script = argv[optind];
-	const char *bad = NULL;
 	if (format_name && format != FMT_TEXT && !output)
-		bad = "needs -o";
-	else if (!pg_path_exists(script))
-		bad = "no such file";
-	else if (pg_path_is_dir(script))
-		bad = "is a directory, not a script";
-	if (bad) {
-		pg_strvec_release(&scope);
-		if (!strcmp(bad, "needs -o"))
-			return cli_usage_error("--format %s needs -o FILE (or "
-					       "-o - for stdout)",
-					       format_name);
-		return cli_usage_error("%s: %s", script, bad);
-	}
+		return cli_usage_error("--format %s needs -o FILE (or -o - "
+				       "for stdout)",
+				       format_name);
+	const char *script = argv[optind];
+	if (!pg_path_exists(script))
+		return cli_usage_error("%s: no such file", script);
+	if (pg_path_is_dir(script))
+		return cli_usage_error("%s is a directory, not a script",
+				       script);
 
 	struct pg_python py;
-	if ((rc = pg_python_probe(python, &py))) {
-		pg_strvec_release(&scope);
+	if ((rc = pg_python_probe(python, &py)))
 		return cli_fail(rc);
-	}
 	char *root = cli_project_root();
 	char *cwd = pg_realpath(".");
 	struct pg_profile merged;
@@ -271,8 +310,8 @@ int cmd_profile(int argc, char **argv)
 		    .root = root,
 		    .passthrough = true,
 		    .profile = true,
-		    .scope = &scope,
-		    .no_builtins = no_builtins,
+		    .scope = &opts->scope,
+		    .no_builtins = opts->no_builtins,
 		};
 		struct pg_trial_outcome o;
 		struct pg_profile one;
@@ -325,47 +364,5 @@ cleanup:
 	pg_python_release(&py);
 	free(root);
 	free(cwd);
-	pg_strvec_release(&scope);
 	return exit_code;
-}
-
-/*
- * `perfguard hook-path [--python PY]`: the directory that makes `import
- * perfguard` (perfguard.Profile, measure, python -m perfguard) work in any
- * program PY runs, printed for PYTHONPATH.
- */
-int cmd_hook_path(int argc, char **argv)
-{
-	static const struct option options[] = {
-	    {"python", required_argument, NULL, 'p'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	const char *python = "python3";
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, options,
-				NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) < 0)
-			return cli_fail(rc);
-		if (rc)
-			continue;
-		if (c != 'p')
-			return cli_usage_error(
-			    "see `perfguard help hook-path`");
-		python = optarg;
-	}
-	if (common.help) {
-		cli_print_help("hook-path", stdout);
-		return PG_EXIT_OK;
-	}
-	if (optind < argc)
-		return cli_usage_error("hook-path takes no arguments");
-	struct pg_python py;
-	if ((rc = pg_python_probe(python, &py)))
-		return cli_fail(rc);
-	printf("%s\n", py.hook_dir);
-	pg_python_release(&py);
-	return PG_EXIT_OK;
 }

@@ -41,46 +41,76 @@ static void print_summary(const struct pg_results *r)
 	}
 }
 
-int cmd_run(int argc, char **argv)
+enum run_opt {
+	OPT_OUTPUT = CLI_OPT_ID_COMMAND,
+	OPT_BENCH,
+	OPT_TRIALS,
+};
+
+static const struct cli_opt run_options[] = {
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "results file (default\n"
+     ".perfguard/results/<commit>[-dirty].json)"},
+    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {0},
+};
+
+static const struct cli_opt_table run_table = {"Options:", run_options};
+
+static int cmd_run(int argc, char **argv);
+
+const struct cli_command cli_cmd_run = {
+    .name = "run",
+    .fn = cmd_run,
+    .summary = "run the suite on the working tree and save results",
+    .usage = "perfguard run [options]\n",
+    .tables = {&run_table, &cli_common_table},
+};
+
+/* What run's options ask for. */
+struct run_opts {
+	struct cli_common common;
+	struct pg_strvec names;
+	const char *output;
+	int trials;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
 {
-	static const struct option options[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"bench", required_argument, NULL, 'b'},
-	    {"trials", required_argument, NULL, 't'},
-	    CLI_COMMON_LONG_OPTIONS,
-	    {NULL, 0, NULL, 0},
-	};
-	struct cli_common common = {0};
-	struct pg_strvec names = {0};
-	const char *output = NULL;
-	int trials = 0, c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORT_OPTIONS,
-				options, NULL)) != -1) {
-		if ((rc = cli_common_option(c, optarg, &common)) < 0)
-			return cli_fail(rc);
-		if (rc)
-			continue;
-		switch (c) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'b':
-			pg_strvec_push(&names, optarg);
-			break;
-		case 't':
-			if ((rc = cli_parse_count("--trials", optarg, 1,
-						  &trials)))
-				return cli_fail(rc);
-			break;
-		default:
-			pg_strvec_release(&names);
-			return cli_usage_error("see `perfguard help run`");
-		}
+	struct run_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_BENCH:
+		pg_strvec_push(&o->names, arg);
+		return 0;
+	case OPT_TRIALS:
+		return cli_parse_count("--trials", arg, 1, &o->trials);
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help run`");
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	int rc = cli_opt_parse(&cli_cmd_run, argc, argv, parse_option, &o);
+	struct cli_common common = o.common;
+	struct pg_strvec names = o.names;
+	const char *output = o.output;
+	int trials = o.trials;
+	if (rc) {
+		pg_strvec_release(&names);
+		return cli_fail(rc);
 	}
 	if (common.help) {
 		pg_strvec_release(&names);
-		cli_print_help("run", stdout);
+		cli_command_print_help(&cli_cmd_run, stdout);
 		return PG_EXIT_OK;
 	}
 	if (optind < argc) {

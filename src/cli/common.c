@@ -10,22 +10,38 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_common_option(int c, const char *arg, struct cli_common *common)
+static const struct cli_opt common_options[] = {
+    {CLI_OPT_SUITE, "suite", 's', "FILE",
+     "suite file (default perfguard.yml, then\nperfguard.yaml, in the "
+     "repository root)"},
+    {CLI_OPT_QUIET, "quiet", 'q', NULL, "only errors and results"},
+    {CLI_OPT_VERBOSE, "verbose", 'v', NULL, "more detail"},
+    {CLI_OPT_COLOR, "color", 0, "WHEN", "auto | always | never"},
+    {CLI_OPT_HELP, "help", 'h', NULL, "this help"},
+    {0},
+};
+
+const struct cli_opt_table cli_common_table = {
+    "Options every command takes:",
+    common_options,
+};
+
+int cli_common_option(int id, const char *arg, struct cli_common *common)
 {
-	switch (c) {
-	case 's':
+	switch (id) {
+	case CLI_OPT_SUITE:
 		common->suite_path = arg;
 		return 1;
-	case 'q':
+	case CLI_OPT_QUIET:
 		common->verbosity = -1;
 		return 1;
-	case 'v':
+	case CLI_OPT_VERBOSE:
 		common->verbosity++;
 		return 1;
-	case 'h':
+	case CLI_OPT_HELP:
 		common->help = true;
 		return 1;
-	case 1000:
+	case CLI_OPT_COLOR:
 		if (!strcmp(arg, "auto"))
 			common->color = CLI_COLOR_AUTO;
 		else if (!strcmp(arg, "always"))

@@ -8,15 +8,34 @@
 #include <string.h>
 
 #include "perfguard/report.h"
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 
-int cli_report_option(int c, const char *arg, struct cli_report_opts *o)
+static const struct cli_opt report_options[] = {
+    {CLI_OPT_JUNIT, "junit", 0, "FILE", "JUnit XML report"},
+    {CLI_OPT_JUNIT_FLAVOR, "junit-flavor", 0, "F",
+     "strict | annotated (default strict)"},
+    {CLI_OPT_SUMMARY, "summary", 0, "FILE",
+     "Markdown summary (e.g. $GITHUB_STEP_SUMMARY)"},
+    {CLI_OPT_JSON, "json", 0, "FILE", "JSON report"},
+    {CLI_OPT_ANNOTATIONS, "annotations", 0, NULL,
+     "GitHub annotations on stdout (default when\nGITHUB_ACTIONS=true)"},
+    {CLI_OPT_NO_ANNOTATIONS, "no-annotations", 0, NULL,
+     "never print annotations"},
+    {0},
+};
+
+const struct cli_opt_table cli_report_table = {
+    "Report options:",
+    report_options,
+};
+
+int cli_report_option(int id, const char *arg, struct cli_report_opts *o)
 {
-	switch (c) {
-	case 2000:
+	switch (id) {
+	case CLI_OPT_JUNIT:
 		o->junit = arg;
 		return 1;
-	case 2001:
+	case CLI_OPT_JUNIT_FLAVOR:
 		if (!strcmp(arg, "strict"))
 			o->junit_flavor = PG_JUNIT_STRICT;
 		else if (!strcmp(arg, "annotated"))
@@ -27,16 +46,16 @@ int cli_report_option(int c, const char *arg, struct cli_report_opts *o)
 					    "annotated, not '%s'",
 					    arg);
 		return 1;
-	case 2002:
+	case CLI_OPT_SUMMARY:
 		o->summary = arg;
 		return 1;
-	case 2003:
+	case CLI_OPT_JSON:
 		o->json = arg;
 		return 1;
-	case 2004:
+	case CLI_OPT_ANNOTATIONS:
 		o->annotations = 1;
 		return 1;
-	case 2005:
+	case CLI_OPT_NO_ANNOTATIONS:
 		o->annotations = 0;
 		return 1;
 	default:

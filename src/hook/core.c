@@ -477,7 +477,6 @@ struct out_func {
 	uint64_t calls, pcalls, resumes;
 	int64_t self_fp, incl_fp;
 	uint32_t flags, first; /* first: function index that named it */
-	int dup;	       /* 1 for the first of an id, 2, 3... after */
 };
 
 static const char *const *sort_ids;

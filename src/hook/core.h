@@ -6,8 +6,9 @@
  *
  * The core never sees Python: callables are identified by an opaque key
  * (a code object or a PyMethodDef pointer) and times are ticks of whatever
- * clock the caller uses. The Python glue (hook.c) turns interpreter events
- * into pg_hook_core_child / _push / _pop calls.
+ * clock the caller uses. The Python glue (hook.h and the mechanism,
+ * monitoring.c or setprofile.c) turns interpreter events into
+ * pg_hook_core_child / _push / _pop calls.
  *
  * Hot path: an event reads the clock once (in the glue), finds the child
  * node of the current node by key (one-entry cache on the parent, else one

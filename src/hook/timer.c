@@ -17,7 +17,10 @@ int64_t pg_hook_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* 1 when the file's first line (or any cpuinfo flags line) has the words. */
+/*
+ * 1 when cpuinfo's first flags line has constant_tsc and nonstop_tsc and
+ * the kernel's clocksource is the TSC.
+ */
 static int tsc_trusted(void)
 {
 	char line[4096];

@@ -3,8 +3,8 @@
  * kernel itself trusts it, else CLOCK_MONOTONIC in nanoseconds.
  *
  * Ticks are converted to ns with a rate measured against CLOCK_MONOTONIC
- * over the whole run (pg_hook_timer_begin ... pg_hook_timer_end), so no
- * nominal frequency is trusted. Pure C; no Python.
+ * over the whole run (pg_hook_timer_init ... pg_hook_timer_calibrate), so
+ * no nominal frequency is trusted. Pure C; no Python.
  */
 #ifndef PERFGUARD_HOOK_TIMER_H
 #define PERFGUARD_HOOK_TIMER_H
@@ -21,7 +21,7 @@ struct pg_hook_timer {
 	int use_tsc;		 /* 1: ticks are TSC cycles; 0: ns */
 	int64_t mono0_ns, tick0; /* readings at begin */
 	double ns_per_tick;	 /* 1.0 for clock_gettime */
-	double resolution_ns;	 /* smallest step observed */
+	double resolution_ns;	 /* one tick, or clock_getres's step */
 };
 
 /* Current monotonic time in ns. */

@@ -54,9 +54,6 @@ void pg_report_view_build(struct pg_report_view *view,
 			  const struct pg_check_report *r);
 void pg_report_view_release(struct pg_report_view *view);
 
-/* True for verdicts that were judged (unchanged/regressed/improved/unclear). */
-bool pg_report_is_judged(const struct pg_verdict *v);
-
 /* True when the benchmark did not run cleanly on either side. */
 bool pg_report_bench_failed(const struct pg_report_bench *b);
 

@@ -384,7 +384,7 @@ static void plan_build(struct plan *p, const struct pg_report_bench *b)
 		}
 		struct fgroup *g = &p->g[k];
 		PG_VEC_PUSH(g->v, g->n, g->cap, v);
-		if (pg_report_is_judged(v))
+		if (pg_verdict_judged(v))
 			g->judged = true;
 		if (v->kind == PG_VERDICT_REGRESSED)
 			g->failed = true;

@@ -296,7 +296,7 @@ static void bench_details(struct md *m, const struct pg_report_bench *b,
 	    pg_malloc((b->nverdicts + 1) * sizeof(*rows));
 	size_t n = 0;
 	for (size_t i = 0; i < b->nverdicts; i++)
-		if (pg_report_is_judged(b->verdicts[i]))
+		if (pg_verdict_judged(b->verdicts[i]))
 			rows[n++] = b->verdicts[i];
 	qsort(rows, n, sizeof(*rows), cmp_detail);
 	if (n)

@@ -15,19 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool pg_report_is_judged(const struct pg_verdict *v)
-{
-	switch (v->kind) {
-	case PG_VERDICT_UNCHANGED:
-	case PG_VERDICT_REGRESSED:
-	case PG_VERDICT_IMPROVED:
-	case PG_VERDICT_UNCLEAR:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool side_failed(const struct pg_bench_result *b)
 {
 	return b && b->status != PG_BENCH_OK;
@@ -138,7 +125,7 @@ void pg_report_view_build(struct pg_report_view *view,
 			b->total = v;
 		if (v->metric == PG_METRIC_WALL && !b->wall)
 			b->wall = v;
-		if (pg_report_is_judged(v)) {
+		if (pg_verdict_judged(v)) {
 			b->judged++;
 			view->judged++;
 		}

@@ -13,6 +13,7 @@
  * used whatever was asked. NaNs in the input are not supported.
  */
 #include "perfguard/stats.h"
+#include "perfguard/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -192,8 +193,11 @@ double pg_stats_norm_ppf(double p)
  */
 static const int64_t *u_counts(size_t m, size_t n, int64_t *total_out)
 {
+	/* cppcheck 2.10 misses uses through a _Thread_local variable. */
 	static _Thread_local struct {
+		// cppcheck-suppress unusedStructMember
 		size_t m, n;
+		// cppcheck-suppress unusedStructMember
 		int64_t *c, total;
 	} cache;
 	if (m > n) {

@@ -189,8 +189,8 @@ static void indent(struct pg_jw *w, int depth)
 
 /*
  * The last token's final byte. Commas and layout are derived from it
- * rather than from need_comma (which has only 64 levels): a container just
- * opened ends in '[' or '{', a key in ':' (": " when pretty), and no other
+ * rather than from a per-level flag (which would cap the levels): a
+ * container just opened ends in '[' or '{', a key in ':' (": " when pretty), and no other
  * token ends in any of these. So nesting depth is unlimited.
  */
 static char last_byte(const struct pg_jw *w)

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "perfguard/profile.h"
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 #include "perfguard/suite.h"
 
 struct sim_rng {

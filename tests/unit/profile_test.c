@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "perfguard/profile.h"
+#include "perfguard/results.h"
 
 /* ---- model ---------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 
 #include "../stats/reference.h"
 #include "../stats/sim.h"
@@ -580,6 +580,55 @@ static void verdict_line_reads_like_the_spec(void **state)
 	pg_buf_release(&b);
 }
 
+/*
+ * One predicate says which verdicts were judged, for the statistics and
+ * for every report: a calls regression is judged (exact counts) but
+ * stays out of the false-discovery set; a time verdict without p-values
+ * is not judged.
+ */
+static void judged_means_decided_on_evidence(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	struct pg_verdict base = {
+	    .bench = "b",
+	    .func_id = "m.py:f",
+	    .metric = PG_METRIC_SELF,
+	    .kind = PG_VERDICT_UNCHANGED,
+	    .p = 0.004,
+	    .p_faster = 0.99,
+	    .q = NAN,
+	    .q_faster = NAN,
+	    .change_pct = 30,
+	    .ci_lo_pct = 20,
+	    .ci_hi_pct = 40,
+	    .threshold_pct = 10,
+	};
+	struct pg_verdict calls = base, untested = base;
+	calls.metric = PG_METRIC_CALLS;
+	calls.kind = PG_VERDICT_REGRESSED;
+	calls.p = calls.q = 0;
+	calls.p_faster = NAN;
+	untested.func_id = "m.py:g";
+	untested.p = untested.p_faster = NAN;
+	struct pg_verdict all[] = {base, calls, untested};
+	vs.v = all;
+	vs.n = vs.cap = 3;
+
+	assert_true(pg_verdict_judged(&all[0]));
+	assert_true(pg_verdict_judged(&all[1]));
+	assert_false(pg_verdict_judged(&all[2]));
+	size_t regressions = pg_stats_finish(&vs, 0.01);
+	/* Only the time verdict was tested: BH over one p-value is p. */
+	assert_true(fabs(all[0].q - 0.004) < 1e-12);
+	assert_int_equal(all[0].kind, PG_VERDICT_REGRESSED);
+	assert_int_equal(all[1].kind, PG_VERDICT_REGRESSED);
+	assert_true(all[1].q == 0);
+	assert_true(isnan(all[2].q));
+	assert_int_equal(regressions, 2);
+	assert_true(pg_verdict_judged(&all[1]));
+}
+
 static void names_are_stable(void **state)
 {
 	(void)state;
@@ -623,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(
 		significant_change_below_threshold_is_not_a_regression),
 	    cmocka_unit_test(verdict_line_reads_like_the_spec),
+	    cmocka_unit_test(judged_means_decided_on_evidence),
 	    cmocka_unit_test(names_are_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

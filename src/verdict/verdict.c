@@ -17,7 +17,7 @@
  * Verdict strings are borrowed from the suite and the profiles, which
  * must outlive the verdicts. Nothing here prints.
  */
-#include "perfguard/stats.h"
+#include "perfguard/verdict.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -458,29 +458,36 @@ void pg_stats_judge(const struct pg_bench *b,
 
 bool pg_verdict_judged(const struct pg_verdict *v)
 {
-	if (v->metric == PG_METRIC_CALLS)
-		return false;
 	switch (v->kind) {
 	case PG_VERDICT_UNCHANGED:
 	case PG_VERDICT_REGRESSED:
 	case PG_VERDICT_IMPROVED:
 	case PG_VERDICT_UNCLEAR:
-		return !isnan(v->p) && !isnan(v->p_faster);
+		break;
 	default:
 		return false;
 	}
+	if (v->metric == PG_METRIC_CALLS)
+		return true;
+	return !isnan(v->p) && !isnan(v->p_faster);
+}
+
+/* Does v take part in the false-discovery control (a judged time)? */
+static bool tested(const struct pg_verdict *v)
+{
+	return v->metric != PG_METRIC_CALLS && pg_verdict_judged(v);
 }
 
 size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 {
 	size_t m = 0, regressions = 0;
 	for (size_t i = 0; i < vs->n; i++)
-		m += pg_verdict_judged(&vs->v[i]);
+		m += tested(&vs->v[i]);
 	double *p = pg_malloc((m ? m : 1) * 4 * sizeof(double));
 	double *pf = p + m, *q = pf + m, *qf = q + m;
 	size_t k = 0;
 	for (size_t i = 0; i < vs->n; i++) {
-		if (!pg_verdict_judged(&vs->v[i]))
+		if (!tested(&vs->v[i]))
 			continue;
 		p[k] = vs->v[i].p;
 		pf[k] = vs->v[i].p_faster;
@@ -492,7 +499,7 @@ size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 	k = 0;
 	for (size_t i = 0; i < vs->n; i++) {
 		struct pg_verdict *v = &vs->v[i];
-		if (!pg_verdict_judged(v)) {
+		if (!tested(v)) {
 			if (v->kind == PG_VERDICT_REGRESSED)
 				regressions++;
 			continue;

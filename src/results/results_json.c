@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfguard/store.h"
+#include "perfguard/results.h"
 
 #define RESULTS_FORMAT "perfguard-results"
 #define RESULTS_SCHEMA 1

@@ -4,8 +4,8 @@
  *
  * Invariant: a results set owns every string and profile it holds;
  * benchmark names are unique when added through pg_results_add_bench by a
- * caller that checks pg_results_find first (the store's reader does).
- * Serialisation of results sets is the store's job, not this file's.
+ * caller that checks pg_results_find first (the JSON reader does).
+ * Serialisation is results_json.c's job, keeping sets the store's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "perfguard/profile.h"
+#include "perfguard/results.h"
 
 void pg_results_init(struct pg_results *r)
 {

@@ -1,0 +1,112 @@
+/*
+ * results.h - results sets: one multi-trial profile per benchmark, with
+ * the commit and the environment (fingerprint) it was measured in, and
+ * their versioned JSON form ("schema": 1, docs/results-format.md).
+ *
+ * The runner fills results sets, the store keeps them per commit, the
+ * verdict rules and the reports read them. This module owns the data
+ * model and its serialisation; where a results set is kept is the
+ * store's business, how it is measured the runner's.
+ */
+#ifndef PERFGUARD_RESULTS_H
+#define PERFGUARD_RESULTS_H
+
+#include "perfguard/profile.h"
+#include "perfguard/util.h"
+
+/* Where and how a results set was measured (SPEC §5). */
+struct pg_fingerprint {
+	char *cpu;	    /* model name */
+	int cores;	    /* online CPUs */
+	char *os;	    /* "Linux 6.1.0-... x86_64" */
+	char *python;	    /* version, e.g. "3.12.1" */
+	char *python_build; /* implementation + compiler/build flags */
+	char *perfguard;    /* PG_VERSION */
+	char *hook;	    /* mechanism + timer, e.g. "monitoring/tsc" */
+	char *suite_hash;   /* hex hash of the suite file */
+};
+
+enum pg_bench_status {
+	PG_BENCH_OK = 0,
+	PG_BENCH_FAILED,  /* non-zero exit or crash */
+	PG_BENCH_TIMEOUT, /* killed after the timeout */
+	PG_BENCH_SKIPPED, /* not run (e.g. after an interrupt) */
+};
+
+/* hyperfine's measurement of the unprofiled script. */
+struct pg_wall {
+	double *times_s; /* every run */
+	size_t ntimes;
+	double mean_s, median_s, stddev_s, user_s, system_s;
+};
+
+struct pg_bench_result {
+	char *name;
+	enum pg_bench_status status;
+	char *error;  /* what went wrong (NULL when ok) */
+	char *output; /* last bytes of the failing trial's output, or NULL */
+	int rounds;   /* trials measured */
+	struct pg_profile profile;
+	bool has_wall;
+	struct pg_wall wall;
+};
+
+struct pg_results {
+	int schema;   /* 1 */
+	char *commit; /* hex object id, or NULL outside git */
+	bool dirty;
+	char *created; /* ISO 8601 */
+	char *clock;   /* "wall" | "cpu" */
+	struct pg_fingerprint fp;
+	struct pg_bench_result *benches;
+	size_t nbenches, benches_cap;
+};
+
+void pg_results_init(struct pg_results *r);
+void pg_results_release(struct pg_results *r);
+/*
+ * Append a new zeroed benchmark named `name` (copied) with an initialised
+ * profile; returns it. The pointer is valid until the next add.
+ */
+struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
+					     const char *name);
+/* The benchmark named `name`, or NULL. */
+struct pg_bench_result *pg_results_find(const struct pg_results *r,
+					const char *name);
+/*
+ * Fill fp with this machine's CPU model (/proc/cpuinfo), online cores, OS
+ * ("sysname release machine") and perfguard version, replacing (freeing)
+ * old values; python, hook and suite fields are untouched.
+ */
+void pg_fingerprint_detect(struct pg_fingerprint *fp);
+void pg_fingerprint_release(struct pg_fingerprint *fp);
+/* True when every field matches. *what_out names the first difference. */
+bool pg_fingerprint_equal(const struct pg_fingerprint *a,
+			  const struct pg_fingerprint *b,
+			  const char **what_out);
+
+/* ---- JSON ---------------------------------------------------------- */
+
+/* Hard cap on a serialised results set we are willing to read. */
+#define PG_RESULTS_MAX_BYTES (512u * 1024u * 1024u)
+
+/* Append r as compact JSON (one line plus '\n') to out. */
+void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
+/*
+ * Parse JSON text into r, which this initialises (any old content is not
+ * freed). PG_ECORRUPT with the JSON path of the problem for invalid JSON,
+ * foreign JSON (no "format": "perfguard-results"), another schema number
+ * or a wrong field; r is then empty (releasing it is still fine).
+ * Unknown members are ignored.
+ */
+int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
+/*
+ * File helpers: atomic save (parent directories created); load reads at
+ * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file
+ * is missing, PG_ECORRUPT prefixed with the path on bad content. load
+ * initialises r like pg_results_read_json.
+ */
+int pg_results_save(const struct pg_results *r, const char *path);
+int pg_results_load(const char *path, struct pg_results *r);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * verdict.h - the verdict rules (SPEC §6, docs/statistics.md): from the
+ * base and head results of a benchmark to one verdict per function, its
+ * total and its wall time, and the check-wide false-discovery control.
+ *
+ * Built on the numerics of stats.h; reads the suite's thresholds and
+ * patterns and the results sets, never writes them. Verdicts borrow their
+ * strings from the suite and the results sets.
+ */
+#ifndef PERFGUARD_VERDICT_H
+#define PERFGUARD_VERDICT_H
+
+#include "perfguard/results.h"
+#include "perfguard/stats.h"
+#include "perfguard/suite.h"
+
+enum pg_metric {
+	PG_METRIC_SELF,	 /* a function's self time */
+	PG_METRIC_INCL,	 /* a function's inclusive time */
+	PG_METRIC_CALLS, /* a function's call count (exact) */
+	PG_METRIC_TOTAL, /* the benchmark's profiled total */
+	PG_METRIC_WALL,	 /* hyperfine wall time of the unprofiled script */
+};
+
+enum pg_verdict_kind {
+	PG_VERDICT_UNCHANGED,  /* judged, no change beyond the threshold */
+	PG_VERDICT_REGRESSED,  /* fails the check */
+	PG_VERDICT_IMPROVED,   /* reported, never fails */
+	PG_VERDICT_UNCLEAR,    /* judged, not yet conclusive (more rounds) */
+	PG_VERDICT_NOT_JUDGED, /* below min_share, untracked or ignored */
+	PG_VERDICT_NEW,	       /* only on head */
+	PG_VERDICT_GONE,       /* only on base */
+};
+
+struct pg_verdict {
+	const char *bench;   /* borrowed from the suite/results */
+	const char *func_id; /* NULL for PG_METRIC_TOTAL / PG_METRIC_WALL */
+	const char *file;    /* for annotations, may be NULL */
+	int line;
+	enum pg_metric metric;
+	enum pg_verdict_kind kind;
+	double base_value, head_value; /* medians: ns, or calls */
+	double change_pct;	       /* estimated change, + = slower */
+	double ci_lo_pct, ci_hi_pct;   /* its confidence interval */
+	double p;		       /* one-sided p of "head slower" */
+	double q;		       /* BH-adjusted over the whole check */
+	double p_faster, q_faster;     /* the same for "head faster" */
+	double threshold_pct;
+	double share_pct; /* max of the two sides' share of the benchmark */
+	uint64_t base_calls, head_calls; /* medians, exact per trial */
+	size_t base_n, head_n;		 /* trials used */
+};
+
+struct pg_verdicts {
+	struct pg_verdict *v;
+	size_t n, cap;
+};
+
+/*
+ * Judge one benchmark: compare base and head profiles of `b` with its
+ * thresholds and track/ignore patterns, appending one verdict per
+ * function seen on either side (base's functions in order, then those
+ * only on head) plus PG_METRIC_TOTAL (and PG_METRIC_WALL when both sides
+ * have wall samples), in that order. A function whose call count grew
+ * beyond calls_pct gets metric PG_METRIC_CALLS and kind REGRESSED (its
+ * time estimate is still filled in). Verdict strings are borrowed from b
+ * and the profiles, which must outlive the verdicts. Nothing is appended
+ * when either side has no trials. Method: docs/statistics.md.
+ * q-values are not set here: call pg_stats_finish once every benchmark
+ * of the check has been judged.
+ */
+void pg_stats_judge(const struct pg_bench *b,
+		    const struct pg_bench_result *base,
+		    const struct pg_bench_result *head,
+		    struct pg_verdicts *out);
+
+/*
+ * Apply Benjamini-Hochberg over every judged verdict of the check at the
+ * suite's fdr and set each verdict's final kind: REGRESSED when q <= fdr
+ * and the estimate exceeds the threshold; IMPROVED symmetrically (with
+ * q_faster); UNCLEAR when not regressed, the interval reaches above the
+ * threshold and q <= min(0.5, 50 * fdr) (suggestive: worth more rounds);
+ * else UNCHANGED. Idempotent: may be called again after re-judging.
+ * Returns the number of regressions (calls regressions included).
+ */
+size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
+
+/*
+ * Was this verdict judged: did the rules reach a decision (unchanged,
+ * regressed, improved or unclear) on evidence? A calls regression is
+ * judged (call counts are exact and need no test); a time, total or wall
+ * verdict only when its tests gave p-values (not NaN, as when a sample
+ * has too few distinct values). NEW, GONE and NOT_JUDGED verdicts are
+ * not. Reports count and list verdicts by this one predicate;
+ * pg_stats_finish's false-discovery set is the judged verdicts but calls.
+ */
+bool pg_verdict_judged(const struct pg_verdict *v);
+
+/* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
+bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);
+
+void pg_verdicts_release(struct pg_verdicts *v);
+
+/* "self time", "inclusive time", "calls", "total", "wall time". */
+const char *pg_metric_name(enum pg_metric m);
+const char *pg_verdict_kind_name(enum pg_verdict_kind k);
+
+/*
+ * The one-line statement of a verdict (SPEC §6), e.g.
+ * "Template.render self time +12.4% [+9.8%, +15.1%], p=3e-05 (q=0.01),
+ * 3.1 ms -> 3.5 ms, calls 400 -> 400". Appends to out.
+ */
+void pg_verdict_format(const struct pg_verdict *v, struct pg_buf *out);
+
+#endif

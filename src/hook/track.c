@@ -1,0 +1,273 @@
+/*
+ * track.c - the slow paths of a callback, shared by both mechanisms: a
+ * thread's first event in an epoch, a function or node seen for the first
+ * time, and the cpu-mode clock check.
+ *
+ * Each sets pg_hook.slow_path so that the callback's own time is measured
+ * and excluded (callback_done in hook.h), and sets any pending exception
+ * aside while it calls the C API (an event may arrive while an exception
+ * propagates: PY_UNWIND, PY_THROW, C_RAISE). Failures are counted in
+ * core.errors, never raised.
+ *
+ * It deliberately does not name functions: it keeps a reference to what
+ * names them (code object, callable, or class and method name) and the
+ * boot module describes them at write time.
+ */
+#include "hook.h"
+
+#include <time.h>
+
+struct pg_hook_state pg_hook = {.tool_id = -1, .builtins_on = 1};
+__thread struct pg_hook_thread *pg_hook_tls
+    __attribute__((tls_model("initial-exec")));
+
+/* ---- cpu mode -------------------------------------------------------------- */
+
+int64_t pg_hook_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
+{
+	th->last_ticks = t0;
+	th->ckpt_wall_ns = pg_hook_mono_ns();
+	th->ckpt_cpu_ns = pg_hook_thread_cpu_ns();
+}
+
+/*
+ * Exclude the time the thread did not run since the checkpoint (wall minus
+ * thread CPU time), at most the interval itself, and move the checkpoint.
+ */
+void __attribute__((noinline))
+pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
+{
+	int64_t wall = pg_hook_mono_ns(), cpu = pg_hook_thread_cpu_ns();
+	int64_t lost_ns = (wall - th->ckpt_wall_ns) - (cpu - th->ckpt_cpu_ns);
+	int64_t gap = t0 - th->last_ticks;
+	int64_t lost = (int64_t)((double)lost_ns / pg_hook.timer.ns_per_tick);
+	if (lost > gap)
+		lost = gap;
+	if (lost > 0) {
+		pg_hook_core_lost(th, lost);
+		pg_hook.cpu_lost_ticks += lost;
+	}
+	th->ckpt_wall_ns = wall;
+	th->ckpt_cpu_ns = cpu;
+	pg_hook.cpu_checks++;
+	pg_hook.slow_path = 1;
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+/* Python frames on the current thread's stack. */
+static uint64_t frame_depth(void)
+{
+	uint64_t n = 0;
+	PyFrameObject *f = PyEval_GetFrame();
+	Py_XINCREF(f);
+	while (f) {
+		PyFrameObject *back = PyFrame_GetBack(f);
+		Py_DECREF(f);
+		f = back;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * At the first event of an enable epoch the thread may be deep in frames
+ * entered before profiling; their returns (and those of C calls in flight)
+ * are allowed for.
+ */
+struct pg_hook_thread *__attribute__((noinline)) pg_hook_thread_slow(void)
+{
+	struct pg_hook_thread *th = pg_hook_tls;
+	if (!th) {
+		th = pg_hook_core_thread_new(&pg_hook.core);
+		if (!th) {
+			pg_hook.core.errors++;
+			return NULL;
+		}
+		pg_hook_tls = th;
+	}
+	th->epoch = pg_hook.core.epoch;
+	th->allowance = 2 * frame_depth();
+	if (pg_hook.cpu_mode)
+		pg_hook_cpu_checkpoint(th, pg_hook_ticks(&pg_hook.timer));
+	pg_hook.slow_path = 1;
+	return th;
+}
+
+struct pg_hook_thread *pg_hook_current_thread(void)
+{
+	struct pg_hook_thread *th = pg_hook_tls;
+	return th && th->epoch == pg_hook.core.epoch ? th : NULL;
+}
+
+/* ---- functions ------------------------------------------------------------- */
+
+int pg_hook_in_scope(PyObject *obj, PyObject *cls, int builtin)
+{
+	if (!pg_hook.scope_pred)
+		return 1;
+	/* The interpreter delivers no events while a callback runs, nor
+	 * while events are off: the predicate is not profiled. */
+	struct pg_hook_exc exc;
+	exc_save(&exc);
+	PyObject *r = PyObject_CallFunction(pg_hook.scope_pred, "OOi", obj,
+					    cls ? cls : Py_None, builtin);
+	int in = 1;
+	if (r) {
+		in = PyObject_IsTrue(r);
+		Py_DECREF(r);
+	}
+	if (PyErr_Occurred())
+		PyErr_WriteUnraisable(pg_hook.scope_pred);
+	exc_restore(&exc);
+	return in != 0;
+}
+
+/* The class of frame's first argument (3.9/3.10 lack co_qualname), or
+ * NULL; a new reference. */
+static PyObject *first_arg_class(PyCodeObject *co, PyFrameObject *frame)
+{
+#if PY_VERSION_HEX < 0x030B0000
+	if (frame && co->co_argcount > 0 && frame->f_localsplus[0]) {
+		PyObject *first = frame->f_localsplus[0];
+		PyObject *cls =
+		    PyType_Check(first) ? first : (PyObject *)Py_TYPE(first);
+		Py_INCREF(cls);
+		return cls;
+	}
+#else
+	(void)co;
+	(void)frame;
+#endif
+	return NULL;
+}
+
+uint32_t pg_hook_code_func(PyObject *code, PyFrameObject *frame)
+{
+	struct pg_hook_core *core = &pg_hook.core;
+	uint32_t f = pg_hook_core_find(core, code);
+	if (f != PG_HOOK_NONE)
+		return f;
+	PyCodeObject *co = (PyCodeObject *)code;
+	uint32_t flags = (co->co_flags & GEN_FLAGS) ? PG_HOOK_GENERATOR : 0;
+	pg_hook.slow_path = 1;
+	struct pg_hook_exc exc;
+	exc_save(&exc);
+	PyObject *cls = first_arg_class(co, frame);
+	if (pg_hook.scope_pred && !pg_hook_in_scope(code, cls, 0))
+		flags |= PG_HOOK_OUTSIDE;
+	Py_INCREF(code);
+	if (pg_hook_core_add(core, code, code, cls, flags, &f)) {
+		Py_DECREF(code);
+		Py_XDECREF(cls);
+		core->errors++;
+		f = PG_HOOK_NONE;
+	} else if (flags & PG_HOOK_GENERATOR) {
+		core->funcs[f].start_lasti = pg_mech_gen_start(co);
+	}
+	exc_restore(&exc);
+	return f;
+}
+
+/*
+ * What is kept to name a C callable later: the callable itself for module
+ * functions and descriptors, else (class of self, name) so that no
+ * instance is kept alive. A new reference, or NULL.
+ */
+static PyObject *cfunc_obj(PyObject *callable, PyMethodDef *ml)
+{
+	if (PyCFunction_Check(callable)) {
+		PyObject *self = ((PyCFunctionObject *)callable)->m_self;
+		if (self && !PyModule_Check(self)) {
+			PyObject *cls = PyType_Check(self)
+					    ? self
+					    : (PyObject *)Py_TYPE(self);
+			return Py_BuildValue("(Os)", cls, ml->ml_name);
+		}
+	}
+	Py_INCREF(callable);
+	return callable;
+}
+
+/* The function for a C callable with method def ml. */
+static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
+{
+	struct pg_hook_core *core = &pg_hook.core;
+	uint32_t f = pg_hook_core_find(core, ml);
+	if (f != PG_HOOK_NONE)
+		return f;
+	pg_hook.slow_path = 1;
+	struct pg_hook_exc exc;
+	exc_save(&exc);
+	PyObject *obj = cfunc_obj(callable, ml);
+	uint32_t flags = PG_HOOK_BUILTIN;
+	if (obj && pg_hook.scope_pred && !pg_hook_in_scope(obj, NULL, 1))
+		flags |= PG_HOOK_OUTSIDE;
+	if (!obj || pg_hook_core_add(core, ml, obj, NULL, flags, &f)) {
+		Py_XDECREF(obj);
+		core->errors++;
+		f = PG_HOOK_NONE;
+	}
+	exc_restore(&exc);
+	return f;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+/* Whether key's function is known and out of scope: no slow path for the
+ * common case of out-of-scope code on 3.9-3.11. */
+static int out_of_scope_known(const void *key)
+{
+	return pg_hook.scope_pred && known_outside(key);
+}
+
+uint32_t __attribute__((noinline))
+pg_hook_code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
+		      uint32_t kind)
+{
+	if (out_of_scope_known(code))
+		return PG_HOOK_NODE_OUT;
+	pg_hook.slow_path = 1;
+	uint32_t f = pg_hook_code_func(code, frame);
+	if (f == PG_HOOK_NONE)
+		return PG_HOOK_DETACHED;
+	if (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return PG_HOOK_NODE_OUT;
+	uint32_t n =
+	    pg_hook_core_new_child(&pg_hook.core, parent, code, f, kind);
+	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+uint32_t __attribute__((noinline))
+pg_hook_c_node_new(uint32_t parent, PyObject *callable, PyMethodDef *ml)
+{
+	if (out_of_scope_known(ml))
+		return PG_HOOK_NODE_OUT;
+	pg_hook.slow_path = 1;
+	uint32_t f = cfunc_func(callable, ml);
+	if (f == PG_HOOK_NONE)
+		return PG_HOOK_DETACHED;
+	if (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return PG_HOOK_NODE_OUT;
+	uint32_t n = pg_hook_core_new_child(&pg_hook.core, parent, ml, f,
+					    PG_HOOK_KIND_C);
+	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+int __attribute__((noinline)) pg_hook_site_outside(PyObject *code)
+{
+	uint32_t f = pg_hook_core_find(&pg_hook.core, code);
+	if (f == PG_HOOK_NONE && PyCode_Check(code)) {
+		f = pg_hook_code_func(code, NULL);
+		pg_hook.slow_path = 0; /* no clock read follows */
+	}
+	return f != PG_HOOK_NONE &&
+	       (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE);
+}
