@@ -43,17 +43,10 @@ WORKLOADS = {"pygments": ("pygments_highlight.py", 1),
              "markdown": ("markdown_render.py", 1),
              "logreport": ("logreport.py", 1)}
 SCOPE = "realcode/logapp.py:*"
+
+sys.path.insert(0, ROOT)
+from bench import read_pythons  # noqa: E402  (benches/overhead/bench.py)
 FUNCS = ["parse_batch", "aggregate", "render_text", "render_html"]
-
-
-def read_pythons(build):
-    out = []
-    with open(os.path.join(build, "hooks", "pythons.txt")) as f:
-        for line in f:
-            if line.strip():
-                tag, py = line.rstrip("\n").split("\t")
-                out.append((tag, py))
-    return out
 
 
 def command(mode, py, hook_dir, script, scale, tmp):
