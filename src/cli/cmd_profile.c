@@ -216,7 +216,7 @@ static int convert_wire(const struct profile_opts *o)
 		exit_code = cli_usage_error("%s: no such file", o->from_wire);
 	else if (rc)
 		exit_code = cli_fail(rc);
-	else if ((rc = pg_profile_parse_wire(&p, text, len)))
+	else if (pg_profile_parse_wire(&p, text, len))
 		exit_code =
 		    cli_usage_error("%s is not a perfguard wire file: %s",
 				    o->from_wire, pg_error_message());
