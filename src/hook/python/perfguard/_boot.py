@@ -53,8 +53,10 @@ def _main():
     if not out:
         _fail("PERFGUARD_WIRE_OUT is not set")
     if os.environ.get("PERFGUARD_CALIBRATE_ONLY"):
-        # Measure the costs and write them as PERFGUARD_COSTS expects.
-        _calibrate()
+        # Measure the costs and write them as PERFGUARD_COSTS expects. The
+        # runner does this once per check for base and head alike: always
+        # a fresh measurement, not the cache (which is for quick starts).
+        _common.calibrate(_hook, _fail, cache=False)
         info = _hook.info()
         with open(out, "w") as f:
             f.write(",".join("%.6f" % info[k] for k in _common.COST_KEYS)

@@ -482,11 +482,12 @@ def _probe_agrees(hook, cached):
     return max(probe, want) / min(probe, want) <= PROBE_TOLERANCE
 
 
-def calibrate(hook, fail=None):
+def calibrate(hook, fail=None, cache=True):
     """Give the hook its compensation costs: PERFGUARD_COSTS when set (the
     runner's shared calibration), else the cache when it is sound and the
     probe agrees, else a full calibration (which refreshes the cache).
-    Returns how they were had: "given", "cached" or "measured"."""
+    cache=False always measures (and leaves the cache alone). Returns how
+    they were had: "given", "cached" or "measured"."""
     given = os.environ.get("PERFGUARD_COSTS")
     if given:
         v = parse_costs(given)
@@ -498,8 +499,8 @@ def calibrate(hook, fail=None):
         set_costs(hook, v)
         return "given"
     n = int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000)
-    use_cache = os.environ.get("PERFGUARD_CALIBRATION_CACHE", "1") not in (
-        "0", "off", "no", "false")
+    use_cache = cache and os.environ.get(
+        "PERFGUARD_CALIBRATION_CACHE", "1") not in ("0", "off", "no", "false")
     path = key = None
     probe = os.environ.get("PERFGUARD_CALIBRATION_PROBE", "1") != "0"
     if use_cache:
