@@ -15,14 +15,16 @@ struct pg_repo; /* opaque: wraps git_repository */
 
 /*
  * Open the repository containing `dir`. PG_ENOTFOUND (with a message
- * saying so) when dir is not inside one.
+ * saying so) when dir is not inside one; PG_EUSAGE "this is a bare
+ * repository: run perfguard in a checkout" for a repository without a
+ * working tree.
  */
 int pg_git_open(const char *dir, struct pg_repo **out);
 void pg_git_close(struct pg_repo *r);
 
 /*
  * Absolute path of the worktree root without a trailing slash (borrowed,
- * valid while open); NULL for a bare repository.
+ * valid while open); never NULL (bare repositories are not opened).
  */
 const char *pg_git_workdir(const struct pg_repo *r);
 
@@ -57,8 +59,10 @@ bool pg_git_is_shallow(struct pg_repo *r);
  * Write the tree of `commit` (any revision) into a new temporary
  * directory (returned in *dir_out, newly allocated; the caller removes it
  * with pg_remove_tree). Blobs are written byte for byte (no eol or filter
- * conversion) with mode 0644 or 0755, symlinks as symlinks, submodules as
- * empty directories. The repository's worktree and index are not touched.
+ * conversion) with mode 0644 or 0755, symlinks as symlinks, submodules
+ * with their files at the recorded commit (PG_ENOTFOUND naming `git
+ * submodule update --init --recursive` when the submodule is not
+ * initialised or lacks that commit). The repository's worktree and index are not touched.
  * On failure nothing is left behind. Unsafe entry names ("..", ".git",
  * names with '/') are refused with PG_ECORRUPT.
  */

@@ -173,13 +173,22 @@ enum pg_sort_key {
 void pg_profile_summarise(const struct pg_profile *p, enum pg_sort_key key,
 			  struct pg_func_summary **out);
 
+/* Frames per line of a collapsed-stacks export (see below). */
+#define PG_COLLAPSED_MAX_DEPTH 512
+
 /*
  * Exports. Each appends to `out`.
  * - table: cProfile-style text (ncalls, tottime, percall, cumtime, percall,
  *   function); limit 0 = all rows.
  * - pstats: Python marshal of the dict pstats.Stats loads (with callers).
- * - collapsed: "a;b;c <self µs>" lines from the calling-context tree.
- * - speedscope: speedscope's file format (one sampled profile per tree).
+ * - collapsed: "a;b;c <self µs>" lines from the calling-context tree. A
+ *   path deeper than PG_COLLAPSED_MAX_DEPTH frames keeps its first
+ *   PG_COLLAPSED_MAX_DEPTH - 1 frames and ends in "[deeper frames]", which
+ *   gets the deeper node's self time (so the file stays within
+ *   nodes x PG_COLLAPSED_MAX_DEPTH frames).
+ * - speedscope: speedscope's file format, one "evented" profile: an open
+ *   and a close event per tree node with time, so the file is linear in
+ *   the size of the tree at any depth.
  * - json: perfguard's own profile JSON (same shape as in results sets).
  */
 int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,

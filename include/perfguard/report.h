@@ -42,4 +42,88 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out);
 /* Replace bytes that are not valid XML 1.0 characters/UTF-8 by U+FFFD. */
 char *pg_report_xml_sanitise(const char *s, size_t len);
 
+/* ---- pages (html_*.c, svg_flame.c) -------------------------------- */
+
+/*
+ * A self-contained HTML page of one profile (no network, no other files):
+ * an interactive flame graph of the calling-context tree (zoom, search
+ * with the matches' share, hover details, flame/icicle), the function
+ * table (sortable; medians and MAD with several trials) and the callers
+ * and callees of the selected function. `title` (escaped) names it.
+ * Appends to out; PG_ELIMIT if out has a cap and hits it.
+ */
+int pg_report_profile_html(const struct pg_profile *p, const char *title,
+			   struct pg_buf *out);
+
+/*
+ * A standalone SVG flame graph in the flamegraph.pl tradition (click to
+ * zoom, search, reset; frames narrower than 0.1 px left out), valid XML
+ * that also works as an <img>. Appends to out.
+ */
+int pg_report_profile_svg(const struct pg_profile *p, const char *title,
+			  struct pg_buf *out);
+
+/*
+ * The check's verdicts as a self-contained HTML page: the verdict table
+ * (regressions first), and per benchmark a differential flame graph
+ * (head's tree, base-only frames added; red slower, blue faster, strong
+ * only for functions the verdicts judged changed; frames on one side
+ * only marked) and the per-trial values of every judged verdict on both
+ * sides. Appends to out.
+ */
+int pg_report_check_html(const struct pg_check_report *r, struct pg_buf *out);
+
+/* ---- the history page (html_history.c) ---------------------------- */
+
+/* One commit of first-parent history with its stored baseline. */
+struct pg_report_commit {
+	const char *commit;  /* 40 hex */
+	const char *subject; /* first line of the message, or NULL */
+	int64_t time;	     /* commit time, seconds since epoch */
+	const struct pg_results *results; /* its baseline (borrowed) */
+};
+
+/*
+ * One line of a history chart: a benchmark's profiled total (function
+ * NULL) or one function's self time, per commit the median over the
+ * baseline's trials and its distribution-free 95% interval, in ns (NAN
+ * where the commit did not measure it). change_points (indexes of the
+ * first commit after a step, with the step in percent) are the caller's
+ * to add, e.g. from the analysis module; the page marks them.
+ */
+struct pg_report_series {
+	char *bench, *function;		      /* owned */
+	double *median_ns, *low_ns, *high_ns; /* ncommits each, owned */
+	size_t *change_points;		      /* owned */
+	double *change_pct;		      /* owned */
+	size_t nchange_points;
+};
+
+struct pg_report_history {
+	const struct pg_report_commit *commits; /* oldest first, borrowed */
+	size_t ncommits;
+	struct pg_report_series *series; /* per benchmark: total, then top */
+	size_t nseries, series_cap;
+};
+
+/*
+ * Build the series of commits[0..n) (oldest first; commits must outlive
+ * h): for every benchmark, newest first, its total and its `top`
+ * functions by median self time at the newest commit that measured it.
+ */
+void pg_report_history_build(struct pg_report_history *h,
+			     const struct pg_report_commit *commits, size_t n,
+			     size_t top);
+void pg_report_history_release(struct pg_report_history *h);
+/* Mark a change point of s before commit `index` (step in percent). */
+void pg_report_series_add_change_point(struct pg_report_series *s, size_t index,
+				       double change_pct);
+/*
+ * The history as one self-contained page: per benchmark a chart of its
+ * total and one of its top functions, points with their intervals,
+ * commits labelled by short hash and subject, change points marked.
+ */
+int pg_report_history_html(const struct pg_report_history *h, const char *title,
+			   struct pg_buf *out);
+
 #endif

@@ -43,9 +43,12 @@ struct pg_wall {
 struct pg_bench_result {
 	char *name;
 	enum pg_bench_status status;
-	char *error;  /* what went wrong (NULL when ok) */
-	char *output; /* last bytes of the failing trial's output, or NULL */
-	int rounds;   /* trials measured */
+	char *error;	   /* what went wrong (NULL when ok) */
+	char *output;	   /* last bytes of the failing trial's output, or NULL;
+			 NUL-terminated, and may hold NUL bytes itself */
+	size_t output_len; /* bytes in output (NUL bytes included) */
+	uint64_t output_dropped; /* earlier output bytes not kept */
+	int rounds;		 /* trials measured */
 	struct pg_profile profile;
 	bool has_wall;
 	struct pg_wall wall;

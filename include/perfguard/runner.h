@@ -60,8 +60,11 @@ struct pg_trial_outcome {
 	int exit_code;	 /* or -signal */
 	int64_t wall_ns; /* process wall time */
 	int64_t cpu_ns;	 /* user + system of the child */
-	char *output;	 /* captured tail (NULL with passthrough) */
-	char *error;	 /* what went wrong, or NULL */
+	char *output;	 /* captured tail (NULL with passthrough); may hold
+			    NUL bytes: output_len says how many bytes */
+	size_t output_len;
+	uint64_t output_dropped; /* earlier bytes not kept */
+	char *error;		 /* what went wrong, or NULL */
 };
 
 /*
@@ -88,6 +91,11 @@ int pg_runner_calibrate(const struct pg_python *py, char *out, size_t cap);
  */
 int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 			struct pg_wall *out);
+/*
+ * Whether hyperfine can be run, asked before any trial of a suite with
+ * `wall: true`: 0, or PG_EUSAGE saying how to install it.
+ */
+int pg_runner_hyperfine_check(void);
 /* Parse hyperfine's --export-json text (first result). */
 int pg_hyperfine_parse(const char *text, size_t len, struct pg_wall *out);
 void pg_wall_release(struct pg_wall *w);
@@ -154,10 +162,5 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
  */
 int pg_runner_capture(const char *const *argv, const char *cwd,
 		      int64_t timeout_ms, char **out, int *exit_code);
-
-/* Set by the SIGINT/SIGTERM handler; the runner kills children and stops. */
-extern volatile int pg_runner_interrupted;
-/* Install SIGINT/SIGTERM handlers that set pg_runner_interrupted. */
-void pg_runner_install_signals(void);
 
 #endif

@@ -78,4 +78,19 @@ int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 		       size_t *taken_out);
 
+/*
+ * The commit the NOTES store's ref points to, as 40 hex digits, or ""
+ * when the ref does not exist yet. PG_EINVALID for a DIR store.
+ */
+int pg_store_tip(struct pg_store *s, char out[41]);
+
+/*
+ * Whether other_ref (e.g. a remote's notes fetched into a local ref) is
+ * the notes commit `tip` or a descendant of it, i.e. holds every note
+ * that tip held (later writers may have replaced some by newer ones).
+ * A missing other_ref holds nothing (*out false, returns 0).
+ */
+int pg_store_ref_contains(struct pg_store *s, const char *other_ref,
+			  const char *tip, bool *out);
+
 #endif

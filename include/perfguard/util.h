@@ -10,6 +10,7 @@
 #ifndef PERFGUARD_UTIL_H
 #define PERFGUARD_UTIL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,11 +61,32 @@ int pg_error_code(void);
 /* Forget the last error. */
 void pg_error_clear(void);
 
+/* ---- interruption and fault points -------------------------------- */
+
+/*
+ * The signal (SIGINT, SIGTERM or SIGHUP) that asked perfguard to stop, or
+ * 0. Set by the handlers of pg_signals_install; steps that record
+ * something check it (pg_interrupt_check) right before they commit.
+ */
+extern volatile sig_atomic_t pg_interrupted;
+
+/*
+ * Install handlers that set pg_interrupted on SIGINT, SIGTERM and SIGHUP,
+ * and ignore SIGPIPE (a closed reader becomes an EPIPE write error).
+ * Child processes get the default dispositions back before exec.
+ */
+void pg_signals_install(void);
+
+/* PG_EINTR ("interrupted by ...") when pg_interrupted is set, else 0. */
+int pg_interrupt_check(void);
+
 /*
  * A named fault-injection point for crash-consistency tests: when the
  * environment variable PERFGUARD_FAULT equals `name`, print "perfguard:
- * fault point <name> reached" on stderr and wait until killed; otherwise
- * return at once. Never returns in the first case.
+ * fault point <name> reached" on stderr and wait there: SIGKILL is a
+ * crash at that point; SIGINT/SIGTERM/SIGHUP set pg_interrupted and make
+ * the point return, so the caller's interrupt check runs at that step.
+ * Otherwise return at once. Points are listed in docs/reliability.md.
  */
 void pg_fault_point(const char *name);
 
@@ -189,6 +211,15 @@ int pg_file_read(const char *path, size_t max_bytes, char **out,
 int pg_file_write_atomic(const char *path, const void *data, size_t len);
 
 /*
+ * Write a file the user named (a report): a regular file, or a symlink
+ * chain ending in one (or in nothing yet), is replaced atomically at the
+ * chain's end, so the link stays a link; a device, pipe or socket is
+ * opened and written in place. Write errors (ENOSPC, EPIPE, ...) are
+ * PG_EIO with the system's reason; a directory is PG_EIO.
+ */
+int pg_file_write_named(const char *path, const void *data, size_t len);
+
+/*
  * Append data to path (created if missing) with one O_APPEND write loop;
  * for logs and GitHub's step summary, which others append to as well.
  */
@@ -196,9 +227,17 @@ int pg_file_append(const char *path, const void *data, size_t len);
 
 /* mkdir -p. */
 int pg_mkdirs(const char *path, int mode);
-/* rm -rf (does not follow symlinks). Missing path is not an error. */
+/*
+ * rm -rf (does not follow symlinks). Missing path is not an error. For a
+ * directory made by pg_mkdtemp, its lock is released and removed too.
+ */
 int pg_remove_tree(const char *path);
-/* Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX. */
+/*
+ * Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX
+ * (*out newly allocated), locked by `<dir>.perfguard-lock` until
+ * pg_remove_tree(dir) or the process's death. The first call of a process
+ * first removes the directories whose locks no living process holds.
+ */
 int pg_mkdtemp(const char *prefix, char **out);
 bool pg_path_exists(const char *path);
 bool pg_path_is_dir(const char *path);

@@ -68,13 +68,16 @@ bool cli_use_color(const struct cli_common *c, FILE *f);
 
 /*
  * The project root: the git worktree containing the current directory,
- * or the current directory. New string.
+ * or the current directory (also in a bare repository, which
+ * cli_load_suite then refuses). New string.
  */
 char *cli_project_root(void);
 
 /*
  * Find and load the suite (-s, else perfguard.yml / perfguard.yaml in the
- * project root). Errors carry their exit-2 codes.
+ * project root). Errors carry their exit-2 codes; in a bare repository
+ * (see cli_project_root) PG_EUSAGE "this is a bare repository: run
+ * perfguard in a checkout".
  */
 int cli_load_suite(const struct cli_common *c, const char *root,
 		   struct pg_suite *out);
@@ -88,8 +91,29 @@ void cli_progress_done(const struct cli_common *c);
 /* Parse a positive integer option value; PG_EUSAGE naming opt if bad. */
 int cli_parse_count(const char *opt, const char *arg, int min, int *out);
 
-/* Write data to path atomically, or to stdout when path is "-". */
+/*
+ * Write a file the user named: "-" is stdout (flushed and checked), any
+ * other path goes through pg_file_write_named (regular files replaced
+ * atomically through symlinks, devices and pipes written in place).
+ * PG_EINTR without writing when interrupted; PG_EIO on write errors.
+ */
 int cli_write_output(const char *path, const char *data, size_t len);
+
+/*
+ * Replay a child's captured output (len bytes, NUL bytes shown as \0)
+ * on f between "---- title ----" and "----" lines. Under GitHub Actions
+ * (GITHUB_ACTIONS=true) it is fenced with a random `::stop-commands::`
+ * token, so workflow commands in it (::error::, ::set-output, ...) are
+ * printed, never obeyed.
+ */
+void cli_replay(FILE *f, const char *title, const char *data, size_t len);
+
+/*
+ * Flush and close stdout the way git does at exit: a write error that
+ * happened at any time (ENOSPC, EPIPE) turns exit code 0 into 3, with a
+ * message; other codes are kept. Returns the exit code to use.
+ */
+int cli_finish_stdout(int exit_code);
 
 /* ---- measuring (measure.c) ---------------------------------------- */
 
@@ -101,7 +125,9 @@ struct cli_selection {
 
 /*
  * Select benchmarks by name (all when names is empty). An unknown name is
- * PG_EUSAGE listing the suite's benchmarks.
+ * PG_EUSAGE listing the suite's benchmarks; so is a selected benchmark
+ * with `wall: true` when hyperfine cannot be run (checked here, before
+ * anything runs).
  */
 int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
 	       struct cli_selection *out);
@@ -141,6 +167,7 @@ void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 /* Where check/compare write their reports. */
 struct cli_report_opts {
 	const char *junit, *summary, *json;
+	const char *html; /* the check's page (verdicts, differential flames) */
 	int junit_flavor; /* enum pg_junit_flavor */
 	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
 };
@@ -153,6 +180,7 @@ enum cli_report_opt {
 	CLI_OPT_JSON,
 	CLI_OPT_ANNOTATIONS,
 	CLI_OPT_NO_ANNOTATIONS,
+	CLI_OPT_HTML,
 };
 
 /* The report options of check and compare. */
@@ -208,6 +236,7 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_compare;
 extern const struct cli_command cli_cmd_baseline;
+extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_hook_path;
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "perfguard/stats.h"
 
@@ -68,34 +69,99 @@ static int run_git(const char *root, const char *const *args, char **output)
 	return rc;
 }
 
+/* Push attempts before giving up on a remote that keeps moving. */
+#define PUSH_MAX_ATTEMPTS 30
+
+/* Sleep a random 10-100 ms, so racing pushers fall out of step. */
+static void push_backoff(unsigned *seed)
+{
+	long ms = 10 + (long)(rand_r(seed) % 91);
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000};
+	while (nanosleep(&ts, &ts) < 0 && !pg_interrupted)
+		;
+}
+
 /*
- * Push the notes ref to remote; when the remote moved on, fetch its notes,
- * merge them into ours (union; same commit: newer wins) and try again.
+ * Push the notes ref to remote, and make sure the remote holds it: after
+ * every push the remote's notes are fetched and must contain what was
+ * pushed. When the push is rejected because the remote moved on, its
+ * notes are merged into ours (union; same commit: newer wins) and the
+ * push is tried again; a rejection that merging cannot explain (a hook,
+ * permissions, no such remote) fails at once. Any failure is PG_EGIT
+ * (exit 3) naming the reason: a note that is not on the remote is never
+ * reported as pushed.
  */
 static int push_notes(struct baseline_ctx *b, const char *remote)
 {
 	const char *ref = b->suite.store_ref;
+	const char *tmp_ref = "refs/perfguard/remote-notes";
 	char *spec = pg_asprintf("%s:%s", ref, ref);
-	char *tmp_ref = pg_asprintf("refs/perfguard/remote-notes");
 	char *fetch_spec = pg_asprintf("+%s:%s", ref, tmp_ref);
+	const char *push[] = {"push", "--quiet", remote, spec, NULL};
+	const char *fetch[] = {"fetch", "--quiet", remote, fetch_spec, NULL};
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	char *why = NULL;
 	int rc = 0;
-	for (int attempt = 0; attempt < 5; attempt++) {
-		const char *push[] = {"push", remote, spec, NULL};
-		rc = run_git(b->root, push, NULL);
-		if (rc == 0)
+	pg_fault_point("store-before-push");
+	for (int attempt = 0; attempt < PUSH_MAX_ATTEMPTS; attempt++) {
+		char tip[41], after[41];
+		bool there = false;
+		if ((rc = pg_interrupt_check()) ||
+		    (rc = pg_store_tip(b->store, tip)))
 			break;
+		int pushed = run_git(b->root, push, NULL);
+		free(why);
+		why = pg_strdup(pg_error_message());
+		pg_error_clear();
+		/* Whatever git said, the remote's notes decide. */
+		if ((rc = pg_interrupt_check()))
+			break;
+		if ((rc = run_git(b->root, fetch, NULL))) {
+			if (pushed)
+				rc = pg_error_set(PG_EGIT, "%s", why);
+			else
+				pg_error_wrap("pushed, but cannot read the "
+					      "notes back from %s",
+					      remote);
+			break;
+		}
+		if ((rc =
+			 pg_store_ref_contains(b->store, tmp_ref, tip, &there)))
+			break;
+		if (there)
+			goto done;
+		if (pushed == 0) {
+			free(why);
+			why = pg_strdup("the remote accepted the push but does "
+					"not hold the notes");
+		}
+		if ((rc = pg_store_merge_ref(b->store, tmp_ref, NULL)) ||
+		    (rc = pg_store_tip(b->store, after)))
+			break;
+		if (!strcmp(tip, after)) {
+			/* Their notes were in ours already: not a race. */
+			rc = pg_error_set(PG_EGIT, "%s", why);
+			break;
+		}
 		cli_note(&b->common,
-			 "push of %s to %s was rejected; fetching and merging "
-			 "its notes (attempt %d)",
-			 ref, remote, attempt + 1);
-		const char *fetch[] = {"fetch", remote, fetch_spec, NULL};
-		if ((rc = run_git(b->root, fetch, NULL)))
-			break;
-		if ((rc = pg_store_merge_ref(b->store, tmp_ref, NULL)))
-			break;
+			 "%s moved on %s; merged its notes, pushing again "
+			 "(attempt %d)",
+			 ref, remote, attempt + 2);
+		push_backoff(&seed);
+		rc = pg_error_set(PG_EGIT, "%s kept moving (%d attempts)",
+				  remote, PUSH_MAX_ATTEMPTS);
 	}
+	if (rc == PG_EINTR)
+		pg_error_wrap("the baseline is recorded here but not on %s",
+			      remote);
+	else if (rc)
+		pg_error_wrap("the baseline is recorded here but not on %s "
+			      "(run `perfguard baseline update --push %s` "
+			      "again once that is fixed)",
+			      remote, remote);
+done:
+	free(why);
 	free(spec);
-	free(tmp_ref);
 	free(fetch_spec);
 	return rc;
 }
@@ -258,7 +324,8 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 	struct cli_selection sel = {0};
 	char *tree = NULL;
 	if (from) {
-		if ((rc = pg_results_load(from, &results)))
+		if ((rc = pg_results_load(from, &results)) ||
+		    (rc = pg_interrupt_check()))
 			goto done;
 		const char *rev = commit_rev ? commit_rev : results.commit;
 		if (!rev) {

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perfguard/report.h"
+
 /* The largest wire file --from-wire reads (as the runner's cap). */
 #define WIRE_MAX_BYTES (256u * 1024u * 1024u)
 
@@ -26,7 +28,9 @@ enum profile_format {
 	FMT_JSON,
 	FMT_PSTATS,
 	FMT_COLLAPSED,
-	FMT_SPEEDSCOPE
+	FMT_SPEEDSCOPE,
+	FMT_HTML,
+	FMT_SVG
 };
 
 static int parse_sort(const char *arg, enum pg_sort_key *out)
@@ -54,17 +58,17 @@ static int parse_sort(const char *arg, enum pg_sort_key *out)
 
 static int parse_format(const char *arg, enum profile_format *out)
 {
-	static const char *const names[] = {"text", "json", "pstats",
-					    "collapsed", "speedscope"};
-	for (size_t i = 0; i < 5; i++) {
+	static const char *const names[] = {
+	    "text", "json", "pstats", "collapsed", "speedscope", "html", "svg"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(arg, names[i])) {
 			*out = (enum profile_format)i;
 			return 0;
 		}
 	}
 	return pg_error_set(PG_EUSAGE,
-			    "--format takes text, json, pstats, collapsed or "
-			    "speedscope, not '%s'",
+			    "--format takes text, json, pstats, collapsed, "
+			    "speedscope, html or svg, not '%s'",
 			    arg);
 }
 
@@ -81,6 +85,10 @@ static int export_profile(const struct pg_profile *p, enum profile_format f,
 		return pg_profile_export_collapsed(p, out);
 	case FMT_SPEEDSCOPE:
 		return pg_profile_export_speedscope(p, name, out);
+	case FMT_HTML:
+		return pg_report_profile_html(p, name, out);
+	case FMT_SVG:
+		return pg_report_profile_svg(p, name, out);
 	case FMT_TEXT:
 	default:
 		return pg_profile_export_table(p, key, limit, out);
@@ -108,7 +116,8 @@ static const struct cli_opt profile_options[] = {
     {OPT_OUTPUT, "output", 'o', "FILE",
      "write the profile to FILE ('-' = stdout)"},
     {OPT_FORMAT, "format", 0, "FMT",
-     "text | json | pstats | collapsed | speedscope"},
+     "text | json | pstats | collapsed | speedscope |\nhtml (interactive flame "
+     "graph page) | svg"},
     {OPT_PYTHON, "python", 0, "PATH", "interpreter (default python3)"},
     {OPT_SCOPE, "scope", 0, "PATTERN",
      "time only functions whose id matches (repeatable);\nthe rest is "

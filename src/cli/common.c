@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,16 @@ bool cli_use_color(const struct cli_common *c, FILE *f)
 	return isatty(fileno(f));
 }
 
+/* Set when the current directory is in a bare repository. */
+static bool in_bare_repository;
+
 char *cli_project_root(void)
 {
 	struct pg_repo *repo = NULL;
 	char *root = NULL;
-	if (pg_git_open(".", &repo) == 0) {
+	int rc = pg_git_open(".", &repo);
+	in_bare_repository = rc == PG_EUSAGE;
+	if (rc == 0) {
 		root = pg_strdup(pg_git_workdir(repo));
 		size_t n = strlen(root);
 		if (n > 1 && root[n - 1] == '/')
@@ -136,6 +142,9 @@ char *cli_project_root(void)
 int cli_load_suite(const struct cli_common *c, const char *root,
 		   struct pg_suite *out)
 {
+	if (in_bare_repository)
+		return pg_error_set(PG_EUSAGE, "this is a bare repository: run "
+					       "perfguard in a checkout");
 	if (c->suite_path) {
 		char *abs = pg_realpath(c->suite_path);
 		if (!abs)
@@ -233,10 +242,85 @@ int cli_parse_count(const char *opt, const char *arg, int min, int *out)
 
 int cli_write_output(const char *path, const char *data, size_t len)
 {
+	int rc = pg_interrupt_check();
+	if (rc)
+		return rc;
 	if (!strcmp(path, "-")) {
-		fwrite(data, 1, len, stdout);
-		fflush(stdout);
+		errno = 0;
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			return pg_error_errno(
+			    PG_EIO, "cannot write to standard output");
 		return 0;
 	}
-	return pg_file_write_atomic(path, data, len);
+	return pg_file_write_named(path, data, len);
+}
+
+/* A token that no line of the fenced output contains. */
+static void stop_token(char out[33], const char *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[16];
+	for (;;) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n != (ssize_t)sizeof(raw)) {
+			uint64_t t = (uint64_t)pg_clock_monotonic_ns() ^
+				     ((uint64_t)getpid() << 32);
+			for (size_t i = 0; i < sizeof(raw); i++)
+				raw[i] = (unsigned char)(t >> (i % 8 * 8)) ^
+					 (unsigned char)(i * 37);
+		}
+		for (size_t i = 0; i < sizeof(raw); i++) {
+			out[2 * i] = hex[raw[i] >> 4];
+			out[2 * i + 1] = hex[raw[i] & 15];
+		}
+		out[32] = '\0';
+		if (!memmem(data, len, out, 32))
+			return;
+	}
+}
+
+void cli_replay(FILE *f, const char *title, const char *data, size_t len)
+{
+	const char *gha = getenv("GITHUB_ACTIONS");
+	bool fence = gha && !strcmp(gha, "true");
+	char token[33];
+	if (fence) {
+		stop_token(token, data, len);
+		fprintf(f, "::stop-commands::%s\n", token);
+	}
+	fprintf(f, "---- %s ----\n", title);
+	for (size_t i = 0; i < len; i++) {
+		if (data[i])
+			fputc(data[i], f);
+		else
+			fputs("\\0", f);
+	}
+	if (len && data[len - 1] != '\n')
+		fputc('\n', f);
+	fputs("----\n", f);
+	if (fence)
+		fprintf(f, "::%s::\n", token);
+}
+
+int cli_finish_stdout(int exit_code)
+{
+	int err = 0;
+	const char *what = NULL;
+	if (fflush(stdout) != 0) {
+		err = errno;
+		what = "write failure on standard output";
+	} else if (ferror(stdout)) {
+		err = EIO;
+		what = "unknown write failure on standard output";
+	} else if (fclose(stdout) != 0) {
+		err = errno;
+		what = "close failed on standard output";
+	}
+	if (!what)
+		return exit_code;
+	fprintf(stderr, "perfguard: %s: %s\n", what, strerror(err));
+	return exit_code == PG_EXIT_OK ? PG_EXIT_FAULT : exit_code;
 }

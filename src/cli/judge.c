@@ -17,6 +17,8 @@ static const struct cli_opt report_options[] = {
     {CLI_OPT_SUMMARY, "summary", 0, "FILE",
      "Markdown summary (e.g. $GITHUB_STEP_SUMMARY)"},
     {CLI_OPT_JSON, "json", 0, "FILE", "JSON report"},
+    {CLI_OPT_HTML, "html", 0, "FILE",
+     "page with the verdicts, differential flame\ngraphs and per-trial values"},
     {CLI_OPT_ANNOTATIONS, "annotations", 0, NULL,
      "GitHub annotations on stdout (default when\nGITHUB_ACTIONS=true)"},
     {CLI_OPT_NO_ANNOTATIONS, "no-annotations", 0, NULL,
@@ -57,6 +59,9 @@ int cli_report_option(int id, const char *arg, struct cli_report_opts *o)
 		return 1;
 	case CLI_OPT_NO_ANNOTATIONS:
 		o->annotations = 0;
+		return 1;
+	case CLI_OPT_HTML:
+		o->html = arg;
 		return 1;
 	default:
 		return 0;
@@ -183,6 +188,12 @@ int cli_judge_and_report(const struct cli_common *c,
 		rc = pg_report_json(&report, &out);
 		if (!rc)
 			rc = write_report("JSON", o->json, &out);
+	}
+	if (!rc && o->html) {
+		pg_buf_reset(&out);
+		rc = pg_report_check_html(&report, &out);
+		if (!rc)
+			rc = write_report("HTML", o->html, &out);
 	}
 	bool annotate =
 	    o->annotations == 1 || (o->annotations < 0 && on_github);

@@ -35,6 +35,15 @@ int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
 		cli_selection_release(out);
 		return rc;
 	}
+	/* Checked now, not after every trial has run. */
+	for (size_t i = 0; i < out->n; i++) {
+		if (!out->benches[i]->wall)
+			continue;
+		int rc = pg_runner_hyperfine_check();
+		if (rc)
+			cli_selection_release(out);
+		return rc;
+	}
 	return 0;
 }
 
@@ -55,12 +64,10 @@ size_t cli_print_failures(const struct pg_results *r, const char *side)
 		failed++;
 		fprintf(stderr, "perfguard: benchmark %s (%s) %s\n", b->name,
 			side, b->error ? b->error : "failed");
-		if (b->output && *b->output) {
-			fprintf(stderr, "---- last output of %s ----\n%s",
-				b->name, b->output);
-			if (b->output[strlen(b->output) - 1] != '\n')
-				fputc('\n', stderr);
-			fprintf(stderr, "----\n");
+		if (b->output && b->output_len) {
+			char *title = pg_asprintf("last output of %s", b->name);
+			cli_replay(stderr, title, b->output, b->output_len);
+			free(title);
 		}
 	}
 	return failed;

@@ -11,9 +11,13 @@
  * is initialised once per open repository (libgit2 refcounts its own
  * init/shutdown), so pg_git_open/pg_git_close pairs may nest.
  *
+ * Submodules are materialised at the commit the base records, from the
+ * submodule's own repository (it must be initialised; if not, the error
+ * names `git submodule update --init --recursive`).
+ *
  * Deliberately not done: eol/filter conversion and LFS smudging when
- * materialising (the base is measured as committed), submodule checkout,
- * fetching or unshallowing (the hint tells the user how).
+ * materialising (the base is measured as committed), fetching submodule
+ * commits, fetching or unshallowing (the hint tells the user how).
  */
 #include "git_private.h"
 
@@ -37,7 +41,7 @@
 
 struct pg_repo {
 	git_repository *repo;
-	char *workdir; /* no trailing slash; NULL when bare */
+	char *workdir; /* no trailing slash */
 };
 
 git_repository *pg_git_raw(struct pg_repo *r)
@@ -100,15 +104,21 @@ int pg_git_open(const char *dir, struct pg_repo **out)
 		git_libgit2_shutdown();
 		return err;
 	}
+	const char *wd = git_repository_workdir(repo);
+	if (!wd || git_repository_is_bare(repo) == 1) {
+		/* perfguard measures and records checkouts; a bare
+		 * repository has none to measure. */
+		git_repository_free(repo);
+		git_libgit2_shutdown();
+		return pg_error_set(PG_EUSAGE, "this is a bare repository: run "
+					       "perfguard in a checkout");
+	}
 	struct pg_repo *r = pg_calloc(1, sizeof(*r));
 	r->repo = repo;
-	const char *wd = git_repository_workdir(repo);
-	if (wd) {
-		size_t n = strlen(wd);
-		while (n > 1 && wd[n - 1] == '/')
-			n--;
-		r->workdir = pg_strndup(wd, n);
-	}
+	size_t n = strlen(wd);
+	while (n > 1 && wd[n - 1] == '/')
+		n--;
+	r->workdir = pg_strndup(wd, n);
 	*out = r;
 	return 0;
 }
@@ -367,9 +377,64 @@ static int write_blob(git_repository *repo, int dfd, const char *name,
 	return rc;
 }
 
-/* Write tree into the directory open as dfd; prefix names it for errors. */
 static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
-		      const char *prefix, int depth)
+		      const char *prefix, const char *in_repo, int depth);
+
+/*
+ * Fill the directory open as dfd with the tree of submodule `in_repo`
+ * (its path inside repo) at the commit the gitlink e records, read from
+ * the submodule's own repository (.git/modules/...). A submodule that is
+ * not initialised, or lacks that commit, is PG_ENOTFOUND naming the fix.
+ */
+static int write_submodule(git_repository *repo, const git_tree_entry *e,
+			   int dfd, const char *path, const char *in_repo,
+			   int depth)
+{
+	git_submodule *sm = NULL;
+	git_repository *sub = NULL;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	char want[41];
+	oid_hex(want, git_tree_entry_id(e));
+	int rc = 0;
+	if (git_submodule_lookup(&sm, repo, in_repo) < 0 ||
+	    git_submodule_open(&sub, sm) < 0) {
+		rc = pg_error_set(PG_ENOTFOUND,
+				  "submodule '%s' is not checked out here, so "
+				  "its files at %.10s cannot be put in the "
+				  "base checkout: run `git submodule update "
+				  "--init --recursive` (in GitHub Actions: "
+				  "actions/checkout with `submodules: "
+				  "recursive`)",
+				  path, want);
+		goto cleanup;
+	}
+	if (git_commit_lookup(&c, sub, git_tree_entry_id(e)) < 0 ||
+	    git_commit_tree(&tree, c) < 0) {
+		rc = pg_error_set(PG_ENOTFOUND,
+				  "submodule '%s' lacks commit %.10s, which "
+				  "the base records: run `git submodule "
+				  "update --init --recursive` or `git -C %s "
+				  "fetch`",
+				  path, want, path);
+		goto cleanup;
+	}
+	rc = write_tree(sub, tree, dfd, path, "", depth + 1);
+cleanup:
+	git_tree_free(tree);
+	git_commit_free(c);
+	git_repository_free(sub);
+	git_submodule_free(sm);
+	return rc;
+}
+
+/*
+ * Write tree into the directory open as dfd; prefix names it for errors,
+ * in_repo is the same path relative to repo (they differ below a
+ * submodule, whose objects live in the submodule's own repository).
+ */
+static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
+		      const char *prefix, const char *in_repo, int depth)
 {
 	if (depth > MAX_TREE_DEPTH)
 		return pg_error_set(PG_ECORRUPT,
@@ -381,12 +446,15 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 		const char *name = git_tree_entry_name(e);
 		char *path = prefix[0] ? pg_asprintf("%s/%s", prefix, name)
 				       : pg_strdup(name);
+		char *rel = in_repo[0] ? pg_asprintf("%s/%s", in_repo, name)
+				       : pg_strdup(name);
 		int rc = 0;
 		if (!safe_name(name)) {
 			rc = pg_error_set(PG_ECORRUPT,
 					  "the tree holds an unsafe path '%s'",
 					  path);
 			free(path);
+			free(rel);
 			return rc;
 		}
 		switch (git_tree_entry_filemode(e)) {
@@ -411,8 +479,8 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 			    0)
 				rc = pg_git_fail("cannot read tree '%s'", path);
 			else
-				rc =
-				    write_tree(repo, sub, sfd, path, depth + 1);
+				rc = write_tree(repo, sub, sfd, path, rel,
+						depth + 1);
 			git_tree_free(sub);
 			close(sfd);
 			break;
@@ -422,14 +490,24 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 		case GIT_FILEMODE_LINK:
 			rc = write_blob(repo, dfd, name, e, path);
 			break;
-		case GIT_FILEMODE_COMMIT:
-			/* A submodule: left empty, as a fresh clone has it. */
-			if (mkdirat(dfd, name, 0755) < 0)
+		case GIT_FILEMODE_COMMIT: {
+			/* A submodule: its files at the recorded commit. */
+			int sfd = -1;
+			if (mkdirat(dfd, name, 0755) < 0 ||
+			    (sfd = openat(dfd, name,
+					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC)) < 0)
 				rc = pg_error_errno(PG_EIO,
 						    "cannot create directory "
 						    "'%s'",
 						    path);
+			else
+				rc = write_submodule(repo, e, sfd, path, rel,
+						     depth);
+			if (sfd >= 0)
+				close(sfd);
 			break;
+		}
 		default:
 			rc = pg_error_set(
 			    PG_ECORRUPT, "'%s' has an unknown file mode %o",
@@ -437,6 +515,7 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 			break;
 		}
 		free(path);
+		free(rel);
 		if (rc < 0)
 			return rc;
 	}
@@ -465,7 +544,7 @@ int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out)
 		rc = pg_error_errno(PG_EIO, "cannot open '%s'", dir);
 		goto cleanup;
 	}
-	rc = write_tree(r->repo, tree, dfd, "", 0);
+	rc = write_tree(r->repo, tree, dfd, "", "", 0);
 	if (rc < 0)
 		pg_error_wrap("cannot materialise '%s'", commit);
 cleanup:

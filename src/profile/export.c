@@ -14,6 +14,11 @@
  * tuple '(', str 'u' (UTF-8; invalid bytes become U+FFFD), int 'i' and
  * long 'l', binary float 'g'; no references.
  *
+ * Collapsed stacks and speedscope walk the calling-context tree once,
+ * iteratively: speedscope's evented form opens and closes each node once,
+ * so its size is linear in the tree; collapsed stacks repeat each path by
+ * nature, so lines are cut at PG_COLLAPSED_MAX_DEPTH frames.
+ *
  * Deliberately not here: reading any of these formats.
  */
 #include <inttypes.h>
@@ -238,6 +243,94 @@ int pg_profile_export_pstats(const struct pg_profile *p, struct pg_buf *out)
 	return rc;
 }
 
+/* ---- walking the calling-context tree --------------------------------- */
+
+#define NO_NODE UINT32_MAX
+
+/*
+ * The tree as child lists: first[n] is n's first child, next[c] the next
+ * sibling of c (NO_NODE ends a list), children in index order. Nodes
+ * whose parent is out of range are left out, so a walk from the root
+ * visits every reachable node exactly once (each node has one parent).
+ */
+struct tree {
+	uint32_t *first, *next;
+	uint32_t *path; /* the walk's current path, root excluded */
+	size_t depth;
+};
+
+static void tree_init(struct tree *t, const struct pg_profile *p)
+{
+	size_t n = p->nnodes ? p->nnodes : 1;
+	t->first = pg_malloc(n * sizeof(uint32_t));
+	t->next = pg_malloc(n * sizeof(uint32_t));
+	t->path = pg_malloc(n * sizeof(uint32_t));
+	t->depth = 0;
+	for (size_t i = 0; i < n; i++)
+		t->first[i] = t->next[i] = NO_NODE;
+	for (size_t i = p->nnodes; i-- > 1;) {
+		uint32_t parent = p->nodes[i].parent;
+		if (parent >= p->nnodes || parent == i)
+			continue;
+		t->next[i] = t->first[parent];
+		t->first[parent] = (uint32_t)i;
+	}
+}
+
+static void tree_release(struct tree *t)
+{
+	free(t->first);
+	free(t->next);
+	free(t->path);
+}
+
+/*
+ * Depth-first walk from the root without recursion (trees can be
+ * thousands deep): enter(node) before its children, leave(node) after;
+ * t->path[0..t->depth) is the path to the node, itself last.
+ */
+static void tree_walk(struct tree *t, const struct pg_profile *p,
+		      void (*enter)(void *ctx, struct tree *t, uint32_t node),
+		      void (*leave)(void *ctx, struct tree *t, uint32_t node),
+		      void *ctx)
+{
+	if (!p->nnodes)
+		return;
+	t->depth = 0;
+	uint32_t node = t->first[0];
+	while (node != NO_NODE) {
+		t->path[t->depth++] = node;
+		if (enter)
+			enter(ctx, t, node);
+		if (t->first[node] != NO_NODE) {
+			node = t->first[node];
+			continue;
+		}
+		/* Leave nodes until one has a next sibling. */
+		for (;;) {
+			uint32_t done = t->path[t->depth - 1];
+			if (leave)
+				leave(ctx, t, done);
+			t->depth--;
+			if (t->next[done] != NO_NODE) {
+				node = t->next[done];
+				break;
+			}
+			if (!t->depth) {
+				node = NO_NODE;
+				break;
+			}
+		}
+	}
+}
+
+/* A node's self time in one typical trial, rounded to units of `unit`. */
+static int64_t node_self(const struct pg_profile *p, uint32_t node, double unit)
+{
+	double nt = p->ntrials ? (double)p->ntrials : 1;
+	return llround((double)p->nodes[node].self_ns / nt / unit);
+}
+
 /* ---- collapsed stacks ------------------------------------------------ */
 
 /* A frame name for collapsed stacks: ';' separates frames, so replace it. */
@@ -247,34 +340,39 @@ static void put_frame(struct pg_buf *b, const char *id)
 		pg_buf_putc(b, *c == ';' ? ',' : (*c == '\n' ? ' ' : *c));
 }
 
-static void put_path(struct pg_buf *b, const struct pg_profile *p,
-		     uint32_t node, uint32_t *stack)
+struct collapsed_ctx {
+	const struct pg_profile *p;
+	struct pg_buf *b;
+};
+
+static void collapsed_line(void *ctx, struct tree *t, uint32_t node)
 {
-	size_t depth = 0;
-	for (uint32_t x = node; x != 0; x = p->nodes[x].parent)
-		stack[depth++] = x;
-	while (depth--) {
-		put_frame(b, p->funcs[p->nodes[stack[depth]].func].id);
-		if (depth)
-			pg_buf_putc(b, ';');
+	struct collapsed_ctx *c = ctx;
+	int64_t us = node_self(c->p, node, 1e3);
+	if (us <= 0)
+		return;
+	size_t shown = t->depth;
+	if (shown > PG_COLLAPSED_MAX_DEPTH)
+		shown = PG_COLLAPSED_MAX_DEPTH - 1;
+	for (size_t i = 0; i < shown; i++) {
+		if (i)
+			pg_buf_putc(c->b, ';');
+		put_frame(c->b, c->p->funcs[c->p->nodes[t->path[i]].func].id);
 	}
+	if (shown < t->depth)
+		pg_buf_puts(c->b, ";[deeper frames]");
+	pg_buf_printf(c->b, " %" PRId64 "\n", us);
 }
 
 int pg_profile_export_collapsed(const struct pg_profile *p, struct pg_buf *out)
 {
-	double nt = p->ntrials ? (double)p->ntrials : 1;
-	uint32_t *stack =
-	    pg_malloc((p->nnodes ? p->nnodes : 1) * sizeof(*stack));
 	struct pg_buf b;
 	pg_buf_init(&b, 0);
-	for (size_t i = 1; i < p->nnodes; i++) {
-		int64_t us = llround((double)p->nodes[i].self_ns / nt / 1e3);
-		if (us <= 0)
-			continue;
-		put_path(&b, p, (uint32_t)i, stack);
-		pg_buf_printf(&b, " %" PRId64 "\n", us);
-	}
-	free(stack);
+	struct tree t;
+	tree_init(&t, p);
+	struct collapsed_ctx c = {p, &b};
+	tree_walk(&t, p, collapsed_line, NULL, &c);
+	tree_release(&t);
 	int rc = pg_buf_add(out, b.data, b.len);
 	pg_buf_release(&b);
 	return rc;
@@ -282,12 +380,64 @@ int pg_profile_export_collapsed(const struct pg_profile *p, struct pg_buf *out)
 
 /* ---- speedscope ------------------------------------------------------ */
 
+struct speedscope_ctx {
+	const struct pg_profile *p;
+	struct pg_jw *w;
+	int64_t *incl; /* per node: self plus children, rounded ns */
+	int64_t at;    /* the evented profile's clock */
+	uint32_t skip; /* depth at which an all-zero subtree began, or 0 */
+};
+
+static void add_to_parent(void *ctx, struct tree *t, uint32_t node)
+{
+	struct speedscope_ctx *c = ctx;
+	c->incl[node] = pg_sat_add_ns(c->incl[node], node_self(c->p, node, 1));
+	if (t->depth > 1) {
+		uint32_t parent = t->path[t->depth - 2];
+		c->incl[parent] = pg_sat_add_ns(c->incl[parent], c->incl[node]);
+	}
+}
+
+static void event(struct speedscope_ctx *c, const char *type, uint32_t node)
+{
+	pg_jw_obj_begin(c->w);
+	pg_jw_key(c->w, "type");
+	pg_jw_str(c->w, type);
+	pg_jw_key(c->w, "frame");
+	pg_jw_uint(c->w, c->p->nodes[node].func);
+	pg_jw_key(c->w, "at");
+	pg_jw_int(c->w, c->at);
+	pg_jw_obj_end(c->w);
+}
+
+/* Open a frame, then spend its self time before its children run. */
+static void open_frame(void *ctx, struct tree *t, uint32_t node)
+{
+	struct speedscope_ctx *c = ctx;
+	if (c->skip)
+		return;
+	if (c->incl[node] <= 0) {
+		c->skip = (uint32_t)t->depth;
+		return;
+	}
+	event(c, "O", node);
+	c->at = pg_sat_add_ns(c->at, node_self(c->p, node, 1));
+}
+
+static void close_frame(void *ctx, struct tree *t, uint32_t node)
+{
+	struct speedscope_ctx *c = ctx;
+	if (c->skip) {
+		if (c->skip == t->depth)
+			c->skip = 0;
+		return;
+	}
+	event(c, "C", node);
+}
+
 int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 				 struct pg_buf *out)
 {
-	double nt = p->ntrials ? (double)p->ntrials : 1;
-	uint32_t *stack =
-	    pg_malloc((p->nnodes ? p->nnodes : 1) * sizeof(*stack));
 	struct pg_buf b;
 	struct pg_jw w;
 	pg_buf_init(&b, 0);
@@ -319,48 +469,37 @@ int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 	pg_jw_arr_end(&w);
 	pg_jw_obj_end(&w);
 
-	/* One sample per tree node with self time, weighted in ns. */
-	int64_t total = 0;
+	/* One evented profile: each tree node opens and closes once, so the
+	 * file grows with the tree, not with the tree's depth squared. */
+	struct tree t;
+	tree_init(&t, p);
+	struct speedscope_ctx c = {
+	    .p = p,
+	    .w = &w,
+	    .incl = pg_calloc(p->nnodes ? p->nnodes : 1, sizeof(int64_t)),
+	};
+	tree_walk(&t, p, NULL, add_to_parent, &c);
 	pg_jw_key(&w, "profiles");
 	pg_jw_arr_begin(&w);
 	pg_jw_obj_begin(&w);
 	pg_jw_key(&w, "type");
-	pg_jw_str(&w, "sampled");
+	pg_jw_str(&w, "evented");
 	pg_jw_key(&w, "name");
 	pg_jw_str(&w, title);
 	pg_jw_key(&w, "unit");
 	pg_jw_str(&w, "nanoseconds");
 	pg_jw_key(&w, "startValue");
 	pg_jw_int(&w, 0);
-	pg_jw_key(&w, "samples");
+	pg_jw_key(&w, "events");
 	pg_jw_arr_begin(&w);
-	for (size_t i = 1; i < p->nnodes; i++) {
-		int64_t ns = llround((double)p->nodes[i].self_ns / nt);
-		if (ns <= 0)
-			continue;
-		size_t depth = 0;
-		for (uint32_t x = (uint32_t)i; x != 0; x = p->nodes[x].parent)
-			stack[depth++] = x;
-		pg_jw_arr_begin(&w);
-		while (depth--)
-			pg_jw_uint(&w, p->nodes[stack[depth]].func);
-		pg_jw_arr_end(&w);
-	}
-	pg_jw_arr_end(&w);
-	pg_jw_key(&w, "weights");
-	pg_jw_arr_begin(&w);
-	for (size_t i = 1; i < p->nnodes; i++) {
-		int64_t ns = llround((double)p->nodes[i].self_ns / nt);
-		if (ns <= 0)
-			continue;
-		pg_jw_int(&w, ns);
-		total = pg_sat_add_ns(total, ns);
-	}
+	tree_walk(&t, p, open_frame, close_frame, &c);
 	pg_jw_arr_end(&w);
 	pg_jw_key(&w, "endValue");
-	pg_jw_int(&w, total);
+	pg_jw_int(&w, c.at);
 	pg_jw_obj_end(&w);
 	pg_jw_arr_end(&w);
+	free(c.incl);
+	tree_release(&t);
 
 	pg_jw_key(&w, "name");
 	pg_jw_str(&w, title);
@@ -371,7 +510,6 @@ int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 	pg_jw_obj_end(&w);
 	pg_buf_putc(&b, '\n');
 
-	free(stack);
 	int rc = pg_buf_add(out, b.data, b.len);
 	pg_buf_release(&b);
 	return rc;

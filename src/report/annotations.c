@@ -107,8 +107,8 @@ static void failed(struct pg_buf *b, const char *bench, const char *side,
 		      res->error ? res->error
 				 : pg_report_status_token(res->status));
 	size_t len, dropped;
-	const char *tail = pg_report_tail(
-	    res->output, ANNOTATION_OUTPUT_MAX_BYTES, &len, &dropped);
+	const char *tail =
+	    pg_report_tail(res, ANNOTATION_OUTPUT_MAX_BYTES, &len, &dropped);
 	if (len) {
 		pg_buf_printf(&msg, "\n--- last %zu bytes of output ---\n",
 			      len);

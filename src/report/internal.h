@@ -88,12 +88,14 @@ const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 			    size_t n);
 
 /*
- * The last at most max_bytes bytes of s (starting on a UTF-8 boundary
- * when possible); *dropped_out gets how many bytes were left off the
- * front. Returns a pointer into s.
+ * The last at most max_bytes bytes of a benchmark's captured output
+ * (starting on a UTF-8 boundary when possible; NUL bytes are output like
+ * any other, *len_out counts them); *dropped_out gets how many bytes
+ * before it are not shown (cut here or not kept by the capture). Returns
+ * a pointer into b->output ("" when b or its output is NULL).
  */
-const char *pg_report_tail(const char *s, size_t max_bytes, size_t *len_out,
-			   size_t *dropped_out);
+const char *pg_report_tail(const struct pg_bench_result *b, size_t max_bytes,
+			   size_t *len_out, size_t *dropped_out);
 
 /*
  * Coefficient of variation (stddev / mean) of a side's per-trial profiled

@@ -48,9 +48,9 @@ static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_str(w, b->error);
 	size_t len = 0, dropped = 0;
 	const char *tail =
-	    b->output ? pg_report_tail(b->output, PG_REPORT_OUTPUT_MAX_BYTES,
-				       &len, &dropped)
-		      : NULL;
+	    b->output
+		? pg_report_tail(b, PG_REPORT_OUTPUT_MAX_BYTES, &len, &dropped)
+		: NULL;
 	pg_jw_key(w, "output");
 	if (tail)
 		pg_jw_strn(w, tail, len);

@@ -255,8 +255,8 @@ static int bench_error(struct jw *j, const char *side,
 		return rc;
 	}
 	size_t len, dropped;
-	const char *tail = pg_report_tail(
-	    res->output, PG_REPORT_OUTPUT_MAX_BYTES, &len, &dropped);
+	const char *tail =
+	    pg_report_tail(res, PG_REPORT_OUTPUT_MAX_BYTES, &len, &dropped);
 	rc = start(j, "error");
 	if (!rc)
 		rc = attr(j, "message", msg);

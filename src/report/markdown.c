@@ -230,7 +230,7 @@ static void failed_benches(struct md *m, const struct pg_report_view *view)
 			pg_buf_putc(&m->u, '\n');
 			size_t len, dropped;
 			const char *tail = pg_report_tail(
-			    res->output, MD_OUTPUT_MAX_BYTES, &len, &dropped);
+			    res, MD_OUTPUT_MAX_BYTES, &len, &dropped);
 			if (len) {
 				pg_buf_printf(&m->u,
 					      "\n  <details><summary>output "

@@ -203,10 +203,10 @@ static void noise(struct term *t, const struct pg_report_view *view)
 }
 
 /* The last OUTPUT_LINES lines of output, each cut to fit. */
-static void output_tail(struct term *t, const char *output)
+static void output_tail(struct term *t, const struct pg_bench_result *res)
 {
 	size_t len, dropped;
-	const char *tail = pg_report_tail(output, 8192, &len, &dropped);
+	const char *tail = pg_report_tail(res, 8192, &len, &dropped);
 	if (!len)
 		return;
 	while (len && (tail[len - 1] == '\n' || tail[len - 1] == '\r'))
@@ -270,7 +270,7 @@ static void failures(struct term *t, const struct pg_report_view *view)
 				      err ? ": " : "", err ? err : "");
 			free(name);
 			free(err);
-			output_tail(t, res->output);
+			output_tail(t, res);
 		}
 	}
 }

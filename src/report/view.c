@@ -281,10 +281,11 @@ const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 	return out;
 }
 
-const char *pg_report_tail(const char *s, size_t max_bytes, size_t *len_out,
-			   size_t *dropped_out)
+const char *pg_report_tail(const struct pg_bench_result *b, size_t max_bytes,
+			   size_t *len_out, size_t *dropped_out)
 {
-	size_t len = s ? strlen(s) : 0;
+	const char *s = b ? b->output : NULL;
+	size_t len = s ? b->output_len : 0;
 	size_t start = len > max_bytes ? len - max_bytes : 0;
 	/* Skip at most three continuation bytes to start on a character. */
 	for (int i = 0; i < 3 && start > 0 && start < len &&
@@ -292,7 +293,7 @@ const char *pg_report_tail(const char *s, size_t max_bytes, size_t *len_out,
 	     i++)
 		start++;
 	*len_out = len - start;
-	*dropped_out = start;
+	*dropped_out = start + (s ? (size_t)b->output_dropped : 0);
 	return s ? s + start : "";
 }
 

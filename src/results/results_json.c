@@ -88,7 +88,14 @@ static void write_bench(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_key(w, "error");
 	pg_jw_str(w, b->error);
 	pg_jw_key(w, "output");
-	pg_jw_str(w, b->output);
+	if (b->output)
+		pg_jw_strn(w, b->output, b->output_len);
+	else
+		pg_jw_null(w);
+	if (b->output_dropped) {
+		pg_jw_key(w, "output_dropped_bytes");
+		pg_jw_uint(w, b->output_dropped);
+	}
 	pg_jw_key(w, "rounds");
 	pg_jw_int(w, b->rounds);
 	pg_jw_key(w, "profile");
@@ -166,6 +173,22 @@ static int get_str(const struct pg_json *obj, const char *where,
 	if (strlen(v->string) != v->len)
 		return bad(where, key, "contains a NUL byte");
 	*out = pg_strndup(v->string, v->len);
+	return 0;
+}
+
+/* A nullable string that may hold NUL bytes (a benchmark's output). */
+static int get_bytes(const struct pg_json *obj, const char *where,
+		     const char *key, char **out, size_t *len_out)
+{
+	*out = NULL;
+	*len_out = 0;
+	const struct pg_json *v = pg_json_get(obj, key);
+	if (!v || v->type == PG_JSON_NULL)
+		return 0;
+	if (v->type != PG_JSON_STRING)
+		return bad(where, key, "expected a string");
+	*out = pg_strndup(v->string, v->len);
+	*len_out = v->len;
 	return 0;
 }
 
@@ -292,10 +315,14 @@ static int read_bench(const struct pg_json *j, size_t i, struct pg_results *r)
 
 	int64_t rounds = 0;
 	if ((rc = get_str(j, w, "error", true, &b->error)) < 0 ||
-	    (rc = get_str(j, w, "output", true, &b->output)) < 0 ||
+	    (rc = get_bytes(j, w, "output", &b->output, &b->output_len)) < 0 ||
 	    (rc = get_int(j, w, "rounds", 0, INT32_MAX, &rounds)) < 0)
 		return rc;
 	b->rounds = (int)rounds;
+	const struct pg_json *dropped = pg_json_get(j, "output_dropped_bytes");
+	if (dropped && dropped->type == PG_JSON_NUMBER && dropped->is_integer &&
+	    dropped->integer > 0)
+		b->output_dropped = (uint64_t)dropped->integer;
 
 	const struct pg_json *p;
 	if ((rc = member(j, w, "profile", &p)) < 0)

@@ -101,6 +101,31 @@ cleanup:
 	return rc;
 }
 
+#define HYPERFINE_MISSING                                                      \
+	"hyperfine is not installed, and the suite asks for wall times "       \
+	"(wall: true): install it (apt-get install hyperfine) or set wall: "   \
+	"false"
+
+int pg_runner_hyperfine_check(void)
+{
+	const char *argv[] = {"hyperfine", "--version", NULL};
+	char *out = NULL;
+	int code = 0;
+	int rc = pg_runner_capture(argv, NULL, 60000, &out, &code);
+	free(out);
+	if (rc)
+		return rc;
+	if (code == 127 || code == 126)
+		return pg_error_set(PG_EUSAGE, HYPERFINE_MISSING);
+	if (code != 0)
+		return pg_error_set(PG_EUSAGE,
+				    "`hyperfine --version` failed (exit %d), "
+				    "and the suite asks for wall times "
+				    "(wall: true)",
+				    code);
+	return 0;
+}
+
 int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 			struct pg_wall *out)
 {
@@ -147,11 +172,7 @@ int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 		goto cleanup;
 	}
 	if (r.exit_code == 127) {
-		rc = pg_error_set(PG_EUSAGE,
-				  "hyperfine is not installed, and the suite "
-				  "asks for wall times (wall: true): install "
-				  "it (apt-get install hyperfine) or set "
-				  "wall: false");
+		rc = pg_error_set(PG_EUSAGE, HYPERFINE_MISSING);
 	} else if (r.timed_out || r.exit_code != 0) {
 		rc = pg_error_set(PG_ECHILD, "hyperfine failed (%s): %.2000s",
 				  r.timed_out ? "timed out" : "non-zero exit",

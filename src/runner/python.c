@@ -13,17 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first line proves that a Python ran the probe (not, say, echo). */
+#define PROBE_MARK "perfguard-probe-1"
+
 static const char probe_code[] =
     "import sys, platform\n"
+    "print('perfguard-' + 'probe-1')\n"
     "print(platform.python_version())\n"
     "print(sys.implementation.name, sys.implementation.cache_tag or '')\n"
     "print(getattr(sys, 'abiflags', ''))\n"
     "print(' '.join(sys.version.split()))\n";
 
-/* Split the probe's output into its four lines (in place). */
-static int split_lines(char *text, char *lines[4])
+/* Split the probe's output into its five lines (in place). */
+static int split_lines(char *text, char *lines[5])
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		char *nl = strchr(text, '\n');
 		if (!nl)
 			return -1;
@@ -70,12 +74,23 @@ int pg_python_probe(const char *exe, struct pg_python *out)
 	int rc = pg_runner_capture(argv, NULL, 60000, &text, &code);
 	if (rc)
 		return rc;
-	char *lines[4];
+	char *lines[5];
 	if (code == 127) {
 		rc = pg_error_set(PG_ENOTFOUND,
 				  "Python interpreter '%s' not found: set "
 				  "'python:' in the suite or pass --python",
 				  exe);
+		goto cleanup;
+	}
+	if (code == 0 && text && !pg_str_starts(text, PROBE_MARK "\n")) {
+		/* It ran, but what answered was not Python. */
+		text[strcspn(text, "\n")] = '\0';
+		rc = pg_error_set(PG_EUSAGE,
+				  "'%s' is not a Python interpreter (it did "
+				  "not answer perfguard's probe; its first "
+				  "line was '%.80s'): set 'python:' in the "
+				  "suite or pass --python",
+				  exe, text);
 		goto cleanup;
 	}
 	if (code != 0 || split_lines(text, lines) != 0) {
@@ -85,6 +100,8 @@ int pg_python_probe(const char *exe, struct pg_python *out)
 				  exe, code, text ? text : "");
 		goto cleanup;
 	}
+	/* lines[0] is the mark. */
+	memmove(lines, lines + 1, 4 * sizeof(lines[0]));
 	int major = 0, minor = 0;
 	char impl[32] = "";
 	char cache_tag[64] = "";

@@ -135,6 +135,8 @@ static void mark_failed(struct pg_bench_result *br, struct pg_trial_outcome *o)
 	free(br->output);
 	br->error = o->error;
 	br->output = o->output;
+	br->output_len = o->output_len;
+	br->output_dropped = o->output_dropped;
 	o->error = o->output = NULL;
 }
 

@@ -1,15 +1,29 @@
 /*
- * spawn.c - run one child process with a timeout and bounded output.
+ * spawn.c - run one child process with a timeout and bounded output,
+ * leaving nothing of it behind.
  *
- * A captured child gets its own process group, so a timeout or Ctrl-C
- * kills it and everything it forked; a passthrough child (interactive
- * `perfguard profile`) stays in ours and keeps the terminal. Its stdout and stderr go to one pipe whose
- * bytes are kept in a bounded tail (or are passed through untouched).
- * CPU time comes from wait4's rusage. This file knows nothing about
- * Python; trial.c and python.c build on it.
+ * Every child runs under a keeper: a forked copy of perfguard that makes
+ * itself a child subreaper (PR_SET_CHILD_SUBREAPER), forks the child, and
+ * waits for it. When the child exits, the keeper kills whatever the child
+ * left running - its process group, and every orphan that was reparented
+ * to the keeper, including those that called setsid() - reaps them all,
+ * and only then reports the child's status and rusage on a pipe. So the
+ * child's end is the end of the run (a grandchild that keeps writing to
+ * the output pipe cannot stretch it into a timeout), and nothing a child
+ * started outlives it. perfguard holds the write end of a control pipe:
+ * closing it (timeout, Ctrl-C) or dying (even by SIGKILL) makes the
+ * keeper kill the child and clean up the same way; the child itself also
+ * has the keeper's death as its parent-death signal (SIGKILL).
+ *
+ * A captured child gets its own process group and its stdout and stderr
+ * go to one pipe whose bytes are kept in a bounded tail; a passthrough
+ * child (interactive `perfguard profile`) stays in our group and keeps
+ * the terminal. CPU time comes from the keeper's wait4. This file knows
+ * nothing about Python; trial.c and python.c build on it.
  */
 #include "spawn.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,37 +31,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-volatile int pg_runner_interrupted;
-
-static void on_signal(int sig)
-{
-	pg_runner_interrupted = sig;
-}
-
-void pg_runner_install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
+/* What the keeper tells perfguard once the child and its kin are gone. */
+struct keeper_report {
+	int status; /* wait status of the child */
+	int64_t wall_ns;
+	struct rusage ru;
+};
 
 /* In the child: never returns. */
-static void exec_child(const struct spawn_spec *s, int out_fd)
+static void exec_child(const struct spawn_spec *s, int out_fd, pid_t keeper)
 {
 	if (!s->passthrough)
 		setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != keeper)
+		_exit(126); /* the keeper died before we could see it */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (out_fd >= 0) {
 		dup2(out_fd, STDOUT_FILENO);
 		dup2(out_fd, STDERR_FILENO);
@@ -71,115 +83,242 @@ static void exec_child(const struct spawn_spec *s, int out_fd)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-/* A captured child leads its own group; a passthrough one shares ours. */
-static void kill_child(pid_t pid, bool own_group)
+/* SIGKILL every process whose parent is `parent`; how many were found. */
+static int kill_children_of(pid_t parent)
 {
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold anything. */
+		char *paren = strrchr(buf, ')');
+		char state;
+		long ppid;
+		if (paren && sscanf(paren + 1, " %c %ld", &state, &ppid) == 2 &&
+		    ppid == (long)parent) {
+			kill((pid_t)pid, SIGKILL);
+			found++;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int sigchld_pipe[2] = {-1, -1};
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	ssize_t n = write(sigchld_pipe[1], "c", 1);
+	(void)n;
+	errno = saved;
+}
+
+/* The keeper: runs the child, cleans up after it, reports. Never returns. */
+static void keeper(const struct spawn_spec *s, int out_fd, int ctl_fd,
+		   int report_fd)
+{
+	pid_t self = getpid();
+	signal(SIGINT, SIG_IGN); /* perfguard decides, through ctl_fd */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		_exit(120);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+
+	int64_t start = pg_clock_monotonic_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		_exit(121);
+	if (pid == 0) {
+		close(sigchld_pipe[0]);
+		close(sigchld_pipe[1]);
+		exec_child(s, out_fd, self);
+	}
+	bool own_group = !s->passthrough;
+	if (own_group)
+		setpgid(pid, pid); /* also here: no race with kill(-pid) */
+	if (out_fd >= 0)
+		close(out_fd);
+
+	struct keeper_report rep;
+	memset(&rep, 0, sizeof(rep));
+	bool killed = false;
+	for (;;) {
+		pid_t w = wait4(pid, &rep.status, WNOHANG, &rep.ru);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			_exit(122);
+		struct pollfd pfd[2] = {
+		    {.fd = killed ? -1 : ctl_fd, .events = POLLIN},
+		    {.fd = sigchld_pipe[0], .events = POLLIN},
+		};
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[0].revents) {
+			/* perfguard closed the pipe (or died): stop the child. */
+			if (own_group)
+				kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+		char drain[64];
+		while (read(sigchld_pipe[0], drain, sizeof(drain)) > 0)
+			;
+	}
+	rep.wall_ns = pg_clock_monotonic_ns() - start;
+	/* Whatever the child left: its group, then every orphan that came
+	 * to us, until no child of ours is left. */
 	if (own_group)
 		kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
+	for (;;) {
+		kill_children_of(self);
+		pid_t w = waitpid(-1, NULL, 0);
+		if (w < 0 && errno == ECHILD)
+			break;
+	}
+	ssize_t n = write(report_fd, &rep, sizeof(rep));
+	_exit(n == (ssize_t)sizeof(rep) ? 0 : 123);
+}
+
+/* Read what is in fd into tail; false at end of file or on an error. */
+static bool read_some(int fd, struct pg_tail *tail)
+{
+	char chunk[65536];
+	ssize_t got = read(fd, chunk, sizeof(chunk));
+	if (got > 0) {
+		pg_tail_add(tail, chunk, (size_t)got);
+		return true;
+	}
+	return got < 0 && (errno == EINTR || errno == EAGAIN);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 int pg_spawn(const struct spawn_spec *s, struct spawn_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	int fds[2] = {-1, -1};
-	if (!s->passthrough && pipe2(fds, O_CLOEXEC) != 0)
-		return pg_error_errno(PG_EIO, "cannot create a pipe");
+	int out[2] = {-1, -1}, ctl[2] = {-1, -1}, rep[2] = {-1, -1};
+	if ((!s->passthrough && pipe2(out, O_CLOEXEC) != 0) ||
+	    pipe2(ctl, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) {
+		int rc = pg_error_errno(PG_EIO, "cannot create a pipe");
+		for (int i = 0; i < 2; i++) {
+			close_fd(&out[i]);
+			close_fd(&ctl[i]);
+			close_fd(&rep[i]);
+		}
+		return rc;
+	}
 	fflush(stdout);
 	fflush(stderr);
-	int64_t start = pg_clock_monotonic_ns();
-	pid_t pid = fork();
-	if (pid < 0) {
-		if (fds[0] >= 0) {
-			close(fds[0]);
-			close(fds[1]);
-		}
+	pid_t kpid = fork();
+	if (kpid == 0) {
+		close_fd(&out[0]);
+		close_fd(&ctl[1]);
+		close_fd(&rep[0]);
+		keeper(s, out[1], ctl[0], rep[1]);
+	}
+	close_fd(&out[1]);
+	close_fd(&ctl[0]);
+	close_fd(&rep[1]);
+	if (kpid < 0) {
+		close_fd(&out[0]);
+		close_fd(&ctl[1]);
+		close_fd(&rep[0]);
 		return pg_error_errno(PG_EIO, "cannot fork");
 	}
-	if (pid == 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		exec_child(s, fds[1]);
-	}
-	bool own_group = !s->passthrough;
-	if (own_group)
-		setpgid(pid, pid); /* also here: no race with kill(-pid) */
-	if (fds[1] >= 0)
-		close(fds[1]);
 
+	int64_t start = pg_clock_monotonic_ns();
 	struct pg_tail tail;
 	pg_tail_init(&tail, s->tail_bytes ? s->tail_bytes : 1);
 	int64_t deadline =
 	    s->timeout_ms > 0 ? start + s->timeout_ms * 1000000 : 0;
-	int status = 0;
-	bool exited = false;
+	struct keeper_report kr;
+	memset(&kr, 0, sizeof(kr));
+	bool reported = false;
 	int rc = 0;
-	struct rusage ru;
-	memset(&ru, 0, sizeof(ru));
-	while (!exited) {
-		if (pg_runner_interrupted) {
-			kill_child(pid, own_group);
+	while (rep[0] >= 0) {
+		if (ctl[1] >= 0 && pg_interrupted) {
+			close_fd(&ctl[1]); /* the keeper kills the child */
 			rc = pg_error_set(PG_EINTR, "interrupted");
-		} else if (deadline && pg_clock_monotonic_ns() > deadline) {
-			kill_child(pid, own_group);
+		} else if (ctl[1] >= 0 && deadline &&
+			   pg_clock_monotonic_ns() > deadline) {
+			close_fd(&ctl[1]);
 			r->timed_out = true;
 		}
-		if (fds[0] >= 0) {
-			struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-			int n = poll(&pfd, 1, 50);
-			if (n > 0) {
-				char chunk[65536];
-				ssize_t got =
-				    read(fds[0], chunk, sizeof(chunk));
-				if (got > 0) {
-					pg_tail_add(&tail, chunk, (size_t)got);
-					continue;
-				}
-				if (got == 0 || errno != EINTR) {
-					close(fds[0]);
-					fds[0] = -1;
-				}
-			}
-		} else {
-			usleep(20000);
-		}
-		pid_t w = wait4(pid, &status, WNOHANG, &ru);
-		if (w == pid)
-			exited = true;
-		else if (w < 0 && errno != EINTR) {
-			rc = pg_error_errno(PG_EIO, "waiting for %s",
-					    s->argv[0]);
-			break;
+		struct pollfd pfd[2] = {
+		    {.fd = out[0], .events = POLLIN},
+		    {.fd = rep[0], .events = POLLIN},
+		};
+		if (poll(pfd, 2, 50) <= 0)
+			continue;
+		if (pfd[0].revents && !read_some(out[0], &tail))
+			close_fd(&out[0]);
+		if (pfd[1].revents) {
+			ssize_t n = read(rep[0], &kr, sizeof(kr));
+			if (n < 0 && errno == EINTR)
+				continue;
+			reported = n == (ssize_t)sizeof(kr);
+			close_fd(&rep[0]);
 		}
 	}
-	/* Drain what is left, then make sure nothing of the group survives. */
-	while (fds[0] >= 0) {
-		char chunk[65536];
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		if (poll(&pfd, 1, 0) <= 0)
-			break;
-		ssize_t got = read(fds[0], chunk, sizeof(chunk));
-		if (got <= 0)
-			break;
-		pg_tail_add(&tail, chunk, (size_t)got);
+	close_fd(&ctl[1]);
+	while (waitpid(kpid, NULL, 0) < 0 && errno == EINTR)
+		;
+	/* Every writer of the pipe is gone now: read it to its end. */
+	while (out[0] >= 0) {
+		struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+		if (poll(&pfd, 1, 1000) <= 0 || !read_some(out[0], &tail))
+			close_fd(&out[0]);
 	}
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (own_group)
-		kill(-pid, SIGKILL); /* whatever the script forked */
+	if (!reported && !rc)
+		rc = pg_error_set(PG_EIO, "the process keeping %s failed",
+				  s->argv[0]);
 
-	r->wall_ns = pg_clock_monotonic_ns() - start;
+	r->wall_ns = reported ? kr.wall_ns : pg_clock_monotonic_ns() - start;
 	r->cpu_ns =
-	    ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
-	    ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-	if (exited) {
-		if (WIFEXITED(status))
-			r->exit_code = WEXITSTATUS(status);
-		else if (WIFSIGNALED(status))
-			r->exit_code = -WTERMSIG(status);
+	    ((int64_t)kr.ru.ru_utime.tv_sec + kr.ru.ru_stime.tv_sec) *
+		1000000000 +
+	    ((int64_t)kr.ru.ru_utime.tv_usec + kr.ru.ru_stime.tv_usec) * 1000;
+	if (reported) {
+		if (WIFEXITED(kr.status))
+			r->exit_code = WEXITSTATUS(kr.status);
+		else if (WIFSIGNALED(kr.status))
+			r->exit_code = -WTERMSIG(kr.status);
 	}
 	if (!s->passthrough) {
 		r->output = pg_tail_string(&tail);
+		r->output_len = tail.len;
 		r->output_dropped = tail.dropped;
 	}
 	pg_tail_release(&tail);

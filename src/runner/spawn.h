@@ -20,13 +20,16 @@ struct spawn_result {
 	int exit_code; /* exit status, or -signal */
 	bool timed_out;
 	int64_t wall_ns, cpu_ns;
-	char *output; /* captured tail (NULL with passthrough); caller frees */
-	uint64_t output_dropped;
+	char *output; /* captured tail (NULL with passthrough); caller frees;
+			 NUL-terminated, and may hold NUL bytes itself */
+	size_t output_len;	 /* bytes in output */
+	uint64_t output_dropped; /* bytes that fell off the tail's front */
 };
 
 /*
- * Run a child to completion (or timeout, after which its process group is
- * killed). Returns 0 when it ran, whatever its exit status; PG_EINTR when
+ * Run a child to completion (or timeout, after which it is killed). When
+ * it ends, everything it started (its process group, and descendants that
+ * left it, even through setsid) is killed and reaped before this returns. Returns 0 when it ran, whatever its exit status; PG_EINTR when
  * interrupted (the child is killed); PG_EIO when it could not start.
  * Exec failure shows as exit code 127 (not found) or 126.
  */

@@ -117,6 +117,8 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	struct spawn_result r;
 	rc = pg_spawn(&s, &r);
 	outcome->output = r.output;
+	outcome->output_len = r.output_len;
+	outcome->output_dropped = r.output_dropped;
 	if (rc)
 		goto cleanup;
 	outcome->exit_code = r.exit_code;

@@ -19,6 +19,11 @@
  * results set that does not parse, or records another commit, is
  * PG_ECORRUPT "baseline of <commit> is corrupt: ...", never "missing".
  *
+ * Fault points (pg_fault_point, for the crash tests): "store-before-ref"
+ * after a save's or drop's notes commit is written and before the ref
+ * moves, "store-merge-before-ref" likewise when merging another notes
+ * ref. An interrupt (Ctrl-C) seen there records nothing (PG_EINTR).
+ *
  * Deliberately not done: pushing or fetching notes (the cli runs git for
  * that); garbage collection of old notes commits.
  */
@@ -226,7 +231,11 @@ static int notes_update(struct pg_store *s, const char *key, const char *text)
 					 key);
 			break;
 		}
+		/* The notes commit (blob, tree, commit) is written; nothing
+		 * is recorded until the ref moves. */
 		pg_fault_point("store-before-ref");
+		if ((rc = pg_interrupt_check()))
+			break;
 		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
 						    1, &old, msg);
 		git_reference_free(ref);
@@ -457,6 +466,41 @@ int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 	return rc;
 }
 
+int pg_store_tip(struct pg_store *s, char out[41])
+{
+	out[0] = '\0';
+	if (s->kind != PG_STORE_BACKEND_NOTES)
+		return pg_error_set(PG_EINVALID, "only a git-notes store has "
+						 "a notes ref");
+	git_oid id;
+	int grc = git_reference_name_to_id(&id, pg_git_raw(s->repo), s->ref);
+	if (grc == GIT_ENOTFOUND)
+		return 0;
+	if (grc < 0)
+		return pg_git_fail("cannot read %s", s->ref);
+	git_oid_tostr(out, 41, &id);
+	return 0;
+}
+
+int pg_store_ref_contains(struct pg_store *s, const char *other_ref,
+			  const char *tip, bool *out)
+{
+	*out = false;
+	git_repository *repo = pg_git_raw(s->repo);
+	git_oid theirs, want;
+	int rc = pg_git_parse_oid(&want, tip);
+	if (rc < 0)
+		return rc;
+	int grc = git_reference_name_to_id(&theirs, repo, other_ref);
+	if (grc == GIT_ENOTFOUND)
+		return 0;
+	if (grc < 0)
+		return pg_git_fail("cannot read %s", other_ref);
+	*out = git_oid_equal(&theirs, &want) ||
+	       git_graph_descendant_of(repo, &theirs, &want) == 1;
+	return 0;
+}
+
 /* ---- merging another notes ref ---------------------------------------- */
 
 struct note_pair {
@@ -674,6 +718,9 @@ int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 		char msg[512];
 		snprintf(msg, sizeof(msg), "perfguard: merge notes from %s",
 			 other_ref);
+		pg_fault_point("store-merge-before-ref");
+		if ((rc = pg_interrupt_check()))
+			break;
 		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
 						    1, &old, msg);
 		git_reference_free(ref);

@@ -981,6 +981,38 @@ static int parse_env(struct ctx *c, struct pg_bench *b)
 	return rc;
 }
 
+/* True when the relative path climbs above its start with "..". */
+static bool climbs_out(const char *path)
+{
+	int depth = 0;
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			depth--;
+		else if (n && !(n == 1 && p[0] == '.'))
+			depth++;
+		if (depth < 0)
+			return true;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return false;
+}
+
+/* True when path, symlinks resolved, lies below root (resolved too). */
+static bool inside(const char *root, const char *path)
+{
+	char *r = pg_realpath(root), *p = pg_realpath(path);
+	size_t n = r ? strlen(r) : 0;
+	bool yes =
+	    !r || !p ||
+	    (!strncmp(p, r, n) && (p[n] == '/' || (n == 1 && r[0] == '/')));
+	free(r);
+	free(p);
+	return yes;
+}
+
 static int parse_bench(struct ctx *c)
 {
 	struct pg_suite *s = c->s;
@@ -1038,6 +1070,12 @@ static int parse_bench(struct ctx *c)
 					    "'script' must be relative to the "
 					    "repository root, got %s",
 					    got(c, buf));
+			if (climbs_out(b->script))
+				return fail(c, c->ev.start_mark,
+					    "script '%s' lies outside the "
+					    "repository: scripts must be "
+					    "inside it",
+					    b->script);
 			if (c->check_scripts) {
 				char *p = pg_path_join(s->root, b->script);
 				bool exists = pg_path_exists(p);
@@ -1051,6 +1089,13 @@ static int parse_bench(struct ctx *c)
 						  dir ? "is a directory"
 						      : "not found",
 						  p);
+				if (!rc && !inside(s->root, p))
+					rc = fail(c, c->ev.start_mark,
+						  "script '%s' lies outside "
+						  "the repository (through a "
+						  "symlink): scripts must be "
+						  "inside it",
+						  b->script);
 				free(p);
 				if (rc)
 					return rc;

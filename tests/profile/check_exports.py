@@ -5,7 +5,7 @@ usage: check_exports.py PROFILE_EXPORT_TOOL DATA_DIR
 Runs the export tool on the wire files in DATA_DIR (one trial, then two
 merged), loads the pstats file with this interpreter's own pstats.Stats and
 checks every count, time and caller against the wire data (parsed here
-independently of the C code); checks the speedscope file against the
+independently of the C code); checks the (evented) speedscope file against the
 speedscope file-format schema's required structure, and the collapsed
 stacks against the calling-context tree.
 """
@@ -153,27 +153,38 @@ def check_speedscope(path, trials):
           "profiles")
     check(doc.get("activeProfileIndex", 0) == 0, "activeProfileIndex")
     prof = doc["profiles"][0]
-    check(prof["type"] == "sampled" and prof["unit"] == "nanoseconds",
+    check(prof["type"] == "evented" and prof["unit"] == "nanoseconds",
           "profile type/unit")
     check(isinstance(prof["name"], str), "profile name")
-    samples, weights = prof["samples"], prof["weights"]
-    check(len(samples) == len(weights), "samples/weights length")
-    check(all(isinstance(w, int) and w > 0 for w in weights), "weights")
-    check(prof["startValue"] == 0 and prof["endValue"] == sum(weights),
-          "start/end values")
-    for s in samples:
-        check(s and all(isinstance(x, int) and 0 <= x < len(frames)
-                        for x in s), "sample frame indexes")
-    # Each tree node with self time is one sample; weights are the
-    # per-trial mean of the node's self time.
+    # Replay the events: time between two events belongs to the path of
+    # open frames; opens and closes must nest.
+    stack, got, last = [], {}, prof["startValue"]
+    check(last == 0, "startValue")
+    for ev in prof["events"]:
+        check(set(ev) == {"type", "frame", "at"}, "event keys")
+        check(isinstance(ev["at"], int) and ev["at"] >= last, "event times")
+        check(isinstance(ev["frame"], int) and 0 <= ev["frame"] < len(frames),
+              "event frame")
+        if ev["at"] > last:
+            check(stack, "time outside any frame")
+            got[tuple(stack)] = got.get(tuple(stack), 0) + ev["at"] - last
+        last = ev["at"]
+        if ev["type"] == "O":
+            stack.append(ev["frame"])
+        else:
+            check(ev["type"] == "C" and stack and stack[-1] == ev["frame"],
+                  "close matches open")
+            stack.pop()
+    check(not stack and prof["endValue"] == last, "end value")
+    # Each tree node's self time is the per-trial mean of the node's
+    # self time.
     paths = node_paths(nodes)
     want = {}
     for node, p in paths.items():
         total = sum(t[3][node][3] for t in trials)
         if rnd(total / n) > 0:
-            want[p] = rnd(total / n)
-    got = {tuple(s): w for s, w in zip(samples, weights)}
-    check(got == want, "speedscope samples %r, want %r" % (got, want))
+            want[p] = want.get(p, 0) + rnd(total / n)
+    check(got == want, "speedscope self times %r, want %r" % (got, want))
 
 
 def check_collapsed(path, trials):

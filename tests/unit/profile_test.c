@@ -732,7 +732,7 @@ static void collapsed_lists_tree_paths_with_self_microseconds(void **state)
 	pg_profile_release(&p);
 }
 
-static void speedscope_export_is_a_sampled_profile(void **state)
+static void speedscope_export_is_an_evented_profile(void **state)
 {
 	(void)state;
 	struct pg_profile p;
@@ -751,13 +751,31 @@ static void speedscope_export_is_a_sampled_profile(void **state)
 	assert_non_null(frames);
 	assert_int_equal(frames->len, 3);
 	const struct pg_json *prof = pg_json_get_array(j, "profiles")->items[0];
-	const struct pg_json *samples = pg_json_get_array(prof, "samples");
-	const struct pg_json *weights = pg_json_get_array(prof, "weights");
-	assert_int_equal(samples->len, 3);
-	assert_int_equal(weights->len, 3);
-	assert_int_equal(samples->items[2]->len, 2);
-	assert_int_equal(samples->items[2]->items[1]->integer, 2);
-	assert_int_equal(weights->items[2]->integer, 6000);
+	const char *type;
+	assert_int_equal(pg_json_get_str(prof, "type", &type), 0);
+	assert_string_equal(type, "evented");
+	/* main opens, spends its 1000 ns, then len (2000) and gen (6000). */
+	static const struct {
+		const char *type;
+		int64_t frame, at;
+	} want[] = {{"O", 0, 0},    {"O", 1, 1000}, {"C", 1, 3000},
+		    {"O", 2, 3000}, {"C", 2, 9000}, {"C", 0, 9000}};
+	const struct pg_json *events = pg_json_get_array(prof, "events");
+	assert_non_null(events);
+	assert_int_equal(events->len, 6);
+	for (size_t i = 0; i < 6; i++) {
+		const char *t;
+		int64_t frame, at;
+		assert_int_equal(pg_json_get_str(events->items[i], "type", &t),
+				 0);
+		assert_int_equal(
+		    pg_json_get_i64(events->items[i], "frame", &frame), 0);
+		assert_int_equal(pg_json_get_i64(events->items[i], "at", &at),
+				 0);
+		assert_string_equal(t, want[i].type);
+		assert_int_equal(frame, want[i].frame);
+		assert_int_equal(at, want[i].at);
+	}
 	int64_t end;
 	assert_int_equal(pg_json_get_i64(prof, "endValue", &end), 0);
 	assert_int_equal(end, 9000);
@@ -822,7 +840,7 @@ int main(void)
 	    cmocka_unit_test(table_looks_like_cprofile),
 	    cmocka_unit_test(table_of_several_trials_has_a_spread_column),
 	    cmocka_unit_test(collapsed_lists_tree_paths_with_self_microseconds),
-	    cmocka_unit_test(speedscope_export_is_a_sampled_profile),
+	    cmocka_unit_test(speedscope_export_is_an_evented_profile),
 	    cmocka_unit_test(pstats_export_is_a_marshal_dict),
 	    cmocka_unit_test(exports_respect_a_capped_buffer),
 	};

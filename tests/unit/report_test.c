@@ -147,6 +147,7 @@ static void fixture_crash(struct fixture *f, size_t output_bytes)
 	b->status = PG_BENCH_FAILED;
 	b->error = pg_strdup("exit status 1 (Traceback \x01 in \"x\")");
 	b->output = hostile_output(output_bytes);
+	b->output_len = strlen(b->output);
 	f->r.failed = true;
 }
 

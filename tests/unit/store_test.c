@@ -24,6 +24,8 @@
 #define NOTES_REF "refs/notes/perfguard"
 #define NWRITERS  8
 
+#define CRASHY_OUTPUT "line 1\nline 2 \xc3\xa9\t\x01\0after the NUL\n"
+
 static void sh(const char *dir, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void sh(const char *dir, const char *fmt, ...)
@@ -132,7 +134,10 @@ static void make_results(struct pg_results *r, const char *commit)
 	b = pg_results_add_bench(r, "crashy");
 	b->status = PG_BENCH_TIMEOUT;
 	b->error = pg_strdup("timed out after 120 s");
-	b->output = pg_strdup("line 1\nline 2 \xc3\xa9\t\x01");
+	/* Every byte of output survives, a NUL included. */
+	b->output = pg_strndup(CRASHY_OUTPUT, sizeof(CRASHY_OUTPUT) - 1);
+	b->output_len = sizeof(CRASHY_OUTPUT) - 1;
+	b->output_dropped = 12345;
 }
 
 static char *to_json(const struct pg_results *r)
@@ -172,7 +177,9 @@ static void results_round_trip_is_exact(void **state)
 	assert_int_equal(b->profile.nfuncs, 2);
 	b = pg_results_find(&back, "crashy");
 	assert_int_equal(b->status, PG_BENCH_TIMEOUT);
-	assert_string_equal(b->output, "line 1\nline 2 \xc3\xa9\t\x01");
+	assert_int_equal(b->output_len, sizeof(CRASHY_OUTPUT) - 1);
+	assert_memory_equal(b->output, CRASHY_OUTPUT, b->output_len);
+	assert_int_equal(b->output_dropped, 12345);
 	assert_false(b->has_wall);
 
 	free(again);

@@ -214,7 +214,7 @@ def parse_wire(text):
 
 # ---- exports ---------------------------------------------------------------
 
-FORMATS = ("pstats", "json", "collapsed", "speedscope")
+FORMATS = ("pstats", "json", "collapsed", "speedscope", "html", "svg")
 
 
 def _perfguard_exe():

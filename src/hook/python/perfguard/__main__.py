@@ -22,7 +22,8 @@ def _parser():
         description="Profile a Python script with perfguard's hook.")
     p.add_argument("-o", "--outfile", help="write the profile to FILE")
     p.add_argument("--format", default="pstats",
-                   choices=("pstats", "json", "collapsed", "speedscope"))
+                   choices=("pstats", "json", "collapsed", "speedscope",
+                            "html", "svg"))
     p.add_argument("-s", "--sort", default="tottime",
                    choices=("tottime", "cumtime", "calls", "name"))
     p.add_argument("--limit", type=int, default=30)

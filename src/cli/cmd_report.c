@@ -1,0 +1,239 @@
+/*
+ * cmd_report.c - `perfguard report --history N -o FILE`: the stored
+ * baselines of the last N commits of first-parent history (from HEAD, or
+ * --from REV) as one HTML page of line charts, per benchmark its total
+ * and its top functions (src/report/html_history.c draws the page).
+ *
+ * Commits without a baseline are skipped (the page says how many had
+ * one); a baseline that does not load is an error naming its commit, never
+ * a silent gap. Change points: the page marks any the series carry
+ * (pg_report_series_add_change_point); computing them is the analysis
+ * module's job, and this is where its result is to be added (see
+ * mark_change_points).
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "perfguard/report.h"
+
+/* Commits walked at most, whatever --history says. */
+#define REPORT_MAX_COMMITS 10000
+
+enum report_opt {
+	OPT_HISTORY = CLI_OPT_ID_COMMAND,
+	OPT_TOP,
+	OPT_OUTPUT,
+	OPT_FROM,
+};
+
+static const struct cli_opt report_options[] = {
+    {OPT_HISTORY, "history", 0, "N",
+     "the last N commits of first-parent history\n(those with stored "
+     "baselines are shown)"},
+    {OPT_OUTPUT, "output", 'o', "FILE", "the HTML page ('-' = stdout)"},
+    {OPT_TOP, "top", 0, "K", "functions charted per benchmark (default 5)"},
+    {OPT_FROM, "from", 0, "REV", "newest commit (default HEAD)"},
+    {0},
+};
+
+static const struct cli_opt_table report_table = {"Options:", report_options};
+
+static int cmd_report(int argc, char **argv);
+
+const struct cli_command cli_cmd_report = {
+    .name = "report",
+    .fn = cmd_report,
+    .summary = "pages from stored baselines: history charts of recent "
+	       "commits",
+    .usage = "perfguard report --history N -o FILE [options]\n",
+    .tables = {&report_table, &cli_common_table},
+};
+
+/* What the options ask for. */
+struct report_opts {
+	struct cli_common common;
+	int history, top;
+	const char *output, *from;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct report_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_HISTORY:
+		return cli_parse_count("--history", arg, 1, &o->history);
+	case OPT_TOP:
+		return cli_parse_count("--top", arg, 0, &o->top);
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_FROM:
+		o->from = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help report`");
+	}
+}
+
+/* Parse argv into o; usage errors carry PG_EUSAGE. */
+static int parse_args(int argc, char **argv, struct report_opts *o)
+{
+	int rc = cli_opt_parse(&cli_cmd_report, argc, argv, parse_option, o);
+	if (rc || o->common.help)
+		return rc;
+	if (optind < argc)
+		return pg_error_set(PG_EUSAGE,
+				    "report takes no arguments ('%s'); see "
+				    "`perfguard help report`",
+				    argv[optind]);
+	if (!o->history)
+		return pg_error_set(PG_EUSAGE, "report needs --history N (the "
+					       "number of commits to show)");
+	if (!o->output)
+		return pg_error_set(
+		    PG_EUSAGE, "report needs -o FILE (or -o - for stdout)");
+	return 0;
+}
+
+/*
+ * Where change points join the page: none are computed yet. The analysis
+ * module's pg_analysis_change_points over each series' medians gives
+ * (index, change) pairs for pg_report_series_add_change_point.
+ */
+static void mark_change_points(struct pg_report_history *h)
+{
+	(void)h;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct report_opts o = {.top = 5, .from = "HEAD"};
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	if (common.help) {
+		cli_command_print_help(&cli_cmd_report, stdout);
+		return PG_EXIT_OK;
+	}
+	char *root = cli_project_root();
+	struct pg_suite suite = {0};
+	struct pg_repo *repo = NULL;
+	struct pg_store *store = NULL;
+	struct pg_store_entry *stored = NULL;
+	size_t nstored = 0, n = 0, walked = 0;
+	struct pg_map has;
+	pg_map_init(&has);
+	struct pg_results *results = NULL;
+	struct pg_report_commit *commits = NULL;
+	char **subjects = NULL;
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	int exit_code = PG_EXIT_OK;
+
+	if ((rc = pg_git_open(root, &repo))) {
+		pg_error_wrap("baselines are kept per commit and need a git "
+			      "repository");
+		goto fail;
+	}
+	rc = cli_load_suite(&common, root, &suite);
+	if (rc == 0)
+		rc = cli_open_store(&suite, repo, root, &store);
+	else if (rc == PG_ENOTFOUND && !common.suite_path)
+		rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+				   "refs/notes/perfguard", &store);
+	if (rc || (rc = pg_store_list(store, &stored, &nstored)))
+		goto fail;
+	for (size_t i = 0; i < nstored; i++)
+		pg_map_put(&has, stored[i].commit, i);
+
+	size_t want = (size_t)o.history < REPORT_MAX_COMMITS
+			  ? (size_t)o.history
+			  : REPORT_MAX_COMMITS;
+	results = pg_calloc(want, sizeof(*results));
+	commits = pg_calloc(want, sizeof(*commits));
+	subjects = pg_calloc(want, sizeof(*subjects));
+	char oid[41];
+	if ((rc = pg_git_resolve(repo, o.from, oid)))
+		goto fail;
+	/* Newest first along first parents; stored oldest first below. */
+	while (walked < want) {
+		size_t ignored;
+		walked++;
+		if (pg_map_get(&has, oid, &ignored)) {
+			pg_results_init(&results[n]);
+			if ((rc = pg_store_load(store, oid, &results[n])))
+				goto fail;
+			int64_t when = 0;
+			if (pg_git_commit_info(repo, oid, &subjects[n], &when))
+				pg_error_clear();
+			commits[n].commit = results[n].commit;
+			commits[n].subject = subjects[n];
+			commits[n].time = when;
+			commits[n].results = &results[n];
+			n++;
+		}
+		char parent[41];
+		rc = pg_git_parent(repo, oid, 0, parent);
+		if (rc == PG_ENOTFOUND) {
+			pg_error_clear();
+			rc = 0;
+			break;
+		}
+		if (rc)
+			goto fail;
+		memcpy(oid, parent, sizeof(oid));
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		struct pg_report_commit t = commits[i];
+		commits[i] = commits[n - 1 - i];
+		commits[n - 1 - i] = t;
+	}
+	struct pg_report_history h;
+	pg_report_history_build(&h, commits, n, (size_t)o.top);
+	mark_change_points(&h);
+	char *title = pg_asprintf("History of the last %zu commits", walked);
+	rc = pg_report_history_html(&h, title, &out);
+	free(title);
+	pg_report_history_release(&h);
+	if (rc || (rc = cli_write_output(o.output, out.data, out.len)))
+		goto fail;
+	if (n == 0)
+		cli_note(&common,
+			 "none of the last %zu commits has a stored baseline "
+			 "(record them with `perfguard baseline update`)",
+			 walked);
+	else if (strcmp(o.output, "-") != 0)
+		cli_note(&common,
+			 "history of %zu commits (%zu with baselines) written "
+			 "to %s",
+			 walked, n, o.output);
+	goto cleanup;
+fail:
+	exit_code = cli_fail(rc);
+cleanup:
+	for (size_t i = 0; i < n; i++) {
+		pg_results_release(&results[i]);
+		free(subjects[i]);
+	}
+	/* A load that failed midway left results[n] initialised. */
+	if (results && n < (size_t)o.history && n < REPORT_MAX_COMMITS)
+		pg_results_release(&results[n]);
+	free(results);
+	free(commits);
+	free(subjects);
+	free(stored);
+	pg_map_release(&has);
+	pg_buf_release(&out);
+	pg_store_close(store);
+	if (repo)
+		pg_git_close(repo);
+	pg_suite_release(&suite);
+	free(root);
+	return exit_code;
+}
