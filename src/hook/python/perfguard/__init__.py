@@ -362,7 +362,7 @@ if _hook is not None:
 
         def dump(self, path, format="pstats"):
             """Write the profile as the CLI does (pstats, json, collapsed,
-            speedscope)."""
+            speedscope, html, svg)."""
             _export(self.stats(), path, format)
 
 else:
