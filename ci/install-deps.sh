@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	gcc clang libclang-rt-dev cmake ninja-build pkg-config git
 	libgit2-dev libyaml-dev libxml2-dev libxml2-utils libcmocka-dev
-	python3 python3-dev hyperfine clang-format cppcheck chromium
+	python3 python3-dev python3-yaml hyperfine clang-format cppcheck chromium
 )
 # The browser tests (tests/browser) run Node.js; a machine that has it
 # (any source) keeps it, else Debian's.

@@ -26,6 +26,13 @@ struct pg_check_report {
 	const char *mismatch_what; /* which field differs, or NULL */
 	size_t regressions;
 	bool failed; /* some benchmark failed to run (exit 3) */
+	/*
+	 * Optional: called by pg_report_json just before it closes the top
+	 * level object, to add members the report module does not know of
+	 * (the cli adds a shard's "shard" and "results" this way).
+	 */
+	void (*json_extra)(struct pg_jw *w, const void *ctx);
+	const void *json_extra_ctx;
 };
 
 enum pg_junit_flavor { PG_JUNIT_STRICT, PG_JUNIT_ANNOTATED };

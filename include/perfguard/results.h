@@ -54,6 +54,18 @@ struct pg_bench_result {
 	struct pg_wall wall;
 };
 
+/*
+ * Which part of a sharded suite a results set holds (`--shard K/N`):
+ * index 1..count, and `of` the names of every benchmark the selection was
+ * split over, in suite order. index 0 means a whole results set. A shard
+ * is never stored as a baseline on its own; `perfguard merge` combines
+ * the shards into one whole set.
+ */
+struct pg_shard {
+	int index, count;
+	struct pg_strvec of;
+};
+
 struct pg_results {
 	int schema;   /* 1 */
 	char *commit; /* hex object id, or NULL outside git */
@@ -63,6 +75,7 @@ struct pg_results {
 	struct pg_fingerprint fp;
 	struct pg_bench_result *benches;
 	size_t nbenches, benches_cap;
+	struct pg_shard shard; /* index 0: not a shard */
 };
 
 void pg_results_init(struct pg_results *r);
@@ -73,6 +86,13 @@ void pg_results_release(struct pg_results *r);
  */
 struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
 					     const char *name);
+/*
+ * Move the benchmark named `name` from src to the end of dst (src keeps
+ * the others, in order); false when src has none. The caller makes sure
+ * dst has no benchmark of that name.
+ */
+bool pg_results_move_bench(struct pg_results *dst, struct pg_results *src,
+			   const char *name);
 /* The benchmark named `name`, or NULL. */
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name);
@@ -93,8 +113,19 @@ bool pg_fingerprint_equal(const struct pg_fingerprint *a,
 /* Hard cap on a serialised results set we are willing to read. */
 #define PG_RESULTS_MAX_BYTES (512u * 1024u * 1024u)
 
+/* The most shards a suite may be split into (`--shard K/N`, N <= this). */
+#define PG_SHARD_MAX 1000
+
 /* Append r as compact JSON (one line plus '\n') to out. */
 void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
+/* Write r as one JSON object value through w (for embedding it). */
+void pg_results_write_jw(const struct pg_results *r, struct pg_jw *w);
+/*
+ * Fill r (which this initialises) from an already parsed results-set
+ * object j, borrowed; errors as pg_results_read_json. j must have been
+ * parsed with PG_JSON_PACK_INTS, as results sets are.
+ */
+int pg_results_read_dom(struct pg_results *r, const struct pg_json *j);
 /*
  * Parse JSON text into r, which this initialises (any old content is not
  * freed). PG_ECORRUPT with the JSON path of the problem for invalid JSON,
@@ -103,6 +134,21 @@ void pg_results_write_json(const struct pg_results *r, struct pg_buf *out);
  * Unknown members are ignored.
  */
 int pg_results_read_json(struct pg_results *r, const char *text, size_t len);
+/*
+ * Read only what a history needs (src/results/results_scan.c): benchmark
+ * `bench` (every one when NULL) with its name, status, rounds and per
+ * trial total_ns; in its profile only function func_id (none when NULL,
+ * or when the profile lacks it) with its calls, self_ns and incl_ns per
+ * trial. Everything else is skipped unparsed, so this is several times
+ * faster than pg_results_read_json but validates only what it keeps:
+ * PG_ECORRUPT with a byte offset when that is wrong, when the JSON around
+ * it is malformed, or when the text is not a results set of schema 1.
+ * Whatever pg_results_read_json accepts, this accepts with the same
+ * values. Initialises r; on error r is empty.
+ */
+int pg_results_read_json_partial(struct pg_results *r, const char *text,
+				 size_t len, const char *bench,
+				 const char *func_id);
 /*
  * File helpers: atomic save (parent directories created); load reads at
  * most PG_RESULTS_MAX_BYTES (PG_ELIMIT beyond), PG_ENOTFOUND when the file

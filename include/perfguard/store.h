@@ -30,8 +30,8 @@ void pg_store_close(struct pg_store *s);
 
 /*
  * Save r as the baseline of commit (replacing an older one). commit is a
- * full 40-hex id (PG_EINVALID otherwise, and when r->commit names another
- * commit). NOTES: compare-and-swap on the ref, retried with backoff while
+ * full 40-hex id (PG_EINVALID otherwise, when r->commit names another
+ * commit, and when r is one shard of a sharded run). NOTES: compare-and-swap on the ref, retried with backoff while
  * other writers win (PG_EGIT if it never settles); DIR: atomic write.
  */
 int pg_store_save(struct pg_store *s, const char *commit,
@@ -51,6 +51,7 @@ int pg_store_drop(struct pg_store *s, const char *commit);
 
 struct pg_store_entry {
 	char commit[41];
+	char object[41]; /* NOTES: the note's blob id; DIR: "" */
 	size_t size_bytes;
 };
 /*
@@ -60,6 +61,16 @@ struct pg_store_entry {
  */
 int pg_store_list(struct pg_store *s, struct pg_store_entry **out,
 		  size_t *n_out);
+
+/*
+ * Load part of a listed baseline (an entry of pg_store_list) as
+ * pg_results_read_json_partial reads it, for histories: NOTES reads the
+ * listed blob directly (one object read, no notes-tree lookup). Errors as
+ * pg_store_load.
+ */
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out);
 
 /*
  * Union the notes of another notes ref (e.g. the remote's notes fetched

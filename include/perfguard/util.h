@@ -174,6 +174,53 @@ struct pg_strvec {
 void pg_strvec_push(struct pg_strvec *sv, const char *s); /* copies s */
 void pg_strvec_release(struct pg_strvec *sv);
 
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n bytes, n > 0)
+ * with its code point in *cp, or 0 when s does not start one: a bad lead
+ * byte, a stray continuation byte, a truncated sequence, an overlong
+ * form, a surrogate or a value past U+10FFFF. Inline: JSON and XML
+ * writers call it per non-ASCII character.
+ */
+static inline size_t pg_utf8_decode(const unsigned char *s, size_t n,
+				    uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Offset of the first byte of s that is not well-formed UTF-8, or len. */
+size_t pg_utf8_invalid_at(const char *s, size_t len);
+
+/* Write code point cp (<= U+10FFFF) as UTF-8 to out (room for 4 bytes);
+ * returns the number of bytes written. */
+size_t pg_utf8_encode(uint32_t cp, char *out);
+
 /* ---- hash map ------------------------------------------------------- */
 
 /*

@@ -195,6 +195,9 @@ struct cli_comparison {
 	const struct cli_selection *sel;
 	const struct pg_results *base, *head;
 	const char *base_label, *head_label, *mode;
+	/* A shard's check (head->shard.index > 0): the JSON report embeds
+	 * both results sets so that `perfguard merge` can judge the whole. */
+	bool shard;
 };
 
 /*
@@ -214,6 +217,32 @@ bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp);
+
+/* ---- shards (shard.c) --------------------------------------------- */
+
+/* Parse "K/N" into out->index and out->count; PG_EUSAGE when bad. */
+int cli_parse_shard(const char *arg, struct pg_shard *out);
+
+/*
+ * Narrow sel to shard shard->index of shard->count, balanced by the mean
+ * trial times of hint (an earlier results set; may be NULL), and set
+ * shard->of to the names sel held before, in order. The same inputs give
+ * the same partition on every machine.
+ */
+void cli_shard_select(struct cli_selection *sel, struct pg_shard *shard,
+		      const struct pg_results *hint);
+
+/*
+ * cli_shard_select for run and baseline update: balanced by the stored
+ * baseline of the nearest first-parent ancestor of HEAD (HEAD itself
+ * included) that has one, else evenly; says which on stderr.
+ */
+void cli_shard_select_here(const struct cli_common *c,
+			   const struct pg_suite *suite, const char *root,
+			   struct cli_selection *sel, struct pg_shard *shard);
+
+/* A copy of src's index, count and names in dst (replacing dst's). */
+void cli_shard_copy(struct pg_shard *dst, const struct pg_shard *src);
 
 /* ---- stores and results (results.c) ------------------------------ */
 
@@ -237,6 +266,8 @@ extern const struct cli_command cli_cmd_check;
 extern const struct cli_command cli_cmd_compare;
 extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
+extern const struct cli_command cli_cmd_merge;
+extern const struct cli_command cli_cmd_history;
 extern const struct cli_command cli_cmd_hook_path;
 
 #endif

@@ -173,6 +173,8 @@ enum baseline_opt {
 	OPT_ALLOW_DIRTY,
 	OPT_TRIALS,
 	OPT_BENCH,
+	OPT_SHARD,
+	OPT_OUTPUT,
 	OPT_LIMIT,
 	OPT_KEEP,
 };
@@ -189,6 +191,12 @@ static const struct cli_opt update_options[] = {
      "record results of a tree with uncommitted changes"},
     {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
     {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {OPT_SHARD, "shard", 0, "K/N",
+     "measure only shard K of N and write it to -o (never\nstored: "
+     "`perfguard merge` the shards, then --from)"},
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "with --shard: where the shard's results go (default\n"
+     ".perfguard/results/<commit>-shard-K-of-N.json)"},
     {0},
 };
 
@@ -259,6 +267,8 @@ struct update_opts {
 	bool allow_dirty;
 	int trials;
 	struct pg_strvec names;
+	struct pg_shard shard;
+	const char *output;
 };
 
 static int update_option(int id, const char *arg, void *ctx)
@@ -285,9 +295,37 @@ static int update_option(int id, const char *arg, void *ctx)
 	case OPT_BENCH:
 		pg_strvec_push(&o->names, arg);
 		return 0;
+	case OPT_SHARD:
+		return cli_parse_shard(arg, &o->shard);
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help baseline`");
 	}
+}
+
+/* A shard of a baseline goes to a file, never to the store. */
+static int save_shard(struct baseline_ctx *b, struct pg_results *results,
+		      struct update_opts *o, const char *oid)
+{
+	cli_shard_copy(&results->shard, &o->shard);
+	char *path =
+	    o->output
+		? pg_strdup(o->output)
+		: pg_asprintf("%s/.perfguard/results/%s-shard-%d-of-%d"
+			      ".json",
+			      b->root, oid, o->shard.index, o->shard.count);
+	int rc = pg_results_save(results, path);
+	if (rc == 0)
+		cli_note(&b->common,
+			 "shard %d/%d of the baseline of %.10s written to %s "
+			 "(not recorded): combine every shard with `perfguard "
+			 "merge -o whole.json FILES...`, then `perfguard "
+			 "baseline update --from whole.json`",
+			 o->shard.index, o->shard.count, oid, path);
+	free(path);
+	return rc;
 }
 
 static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
@@ -311,6 +349,18 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 		rc = pg_error_set(PG_EUSAGE,
 				  "baseline update takes no arguments ('%s')",
 				  argv[optind]);
+		goto out;
+	}
+	if (o.shard.index && (from || remote)) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "--shard measures one part of a baseline: "
+				  "it goes with neither --from nor --push "
+				  "(merge the shards, then record the whole "
+				  "with --from)");
+		goto out;
+	}
+	if (o.output && !o.shard.index) {
+		rc = pg_error_set(PG_EUSAGE, "-o/--output goes with --shard");
 		goto out;
 	}
 	if ((rc = open_ctx(b)))
@@ -381,6 +431,9 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 		if ((rc = cli_select(&b->suite, &names, &sel)) ||
 		    (rc = pg_python_probe(b->suite.python, &py)))
 			goto done;
+		if (o.shard.index)
+			cli_shard_select_here(&b->common, &b->suite, b->root,
+					      &sel, &o.shard);
 		pg_runner_begin_results(&results, &b->suite, &py, oid, dirty);
 		if ((rc = pg_runner_prepare(&b->suite, where)))
 			goto done;
@@ -398,6 +451,10 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 					  oid);
 			goto done;
 		}
+	}
+	if (o.shard.index) {
+		rc = save_shard(b, &results, &o, oid);
+		goto done;
 	}
 	if ((rc = pg_store_save(b->store, oid, &results)))
 		goto done;
@@ -425,6 +482,7 @@ done:
 	pg_results_release(&results);
 out:
 	pg_strvec_release(&names);
+	pg_strvec_release(&o.shard.of);
 	return rc;
 }
 

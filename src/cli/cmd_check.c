@@ -22,6 +22,7 @@ struct check_opts {
 	enum baseline_mode baseline;
 	struct pg_strvec names;
 	int trials;
+	struct pg_shard shard; /* index 0: the whole suite */
 };
 
 enum check_opt {
@@ -29,6 +30,7 @@ enum check_opt {
 	OPT_BASELINE,
 	OPT_BENCH,
 	OPT_TRIALS,
+	OPT_SHARD,
 };
 
 static const struct cli_opt check_options[] = {
@@ -39,6 +41,9 @@ static const struct cli_opt check_options[] = {
      "rerun | stored | auto (default auto)"},
     {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
     {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {OPT_SHARD, "shard", 0, "K/N",
+     "only shard K of N of the benchmarks (a CI matrix);\ncombine the "
+     "shards' --json reports with `perfguard merge`"},
     {0},
 };
 
@@ -89,6 +94,8 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_TRIALS:
 		return cli_parse_count("--trials", arg, 1, &o->trials);
+	case OPT_SHARD:
+		return cli_parse_shard(arg, &o->shard);
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help check`");
 	}
@@ -210,14 +217,19 @@ static int cmd_check(int argc, char **argv)
 	if ((rc = pg_python_probe(suite.python, &py)))
 		goto fail;
 
-	/* Stored baseline of the base commit, when asked or when it fits. */
-	if (o.baseline != BASELINE_RERUN) {
+	/* Stored baseline of the base commit, when asked or when it fits;
+	 * a shard also balances its split by it. */
+	bool stored_loaded = false;
+	if (o.baseline != BASELINE_RERUN || o.shard.index) {
 		if ((rc = cli_open_store(&suite, repo, root, &store)))
 			goto fail;
 		rc = pg_store_load(store, base_oid, &stored);
 		if (rc == 0) {
-			have_stored = true;
-		} else if (rc == PG_ENOTFOUND && o.baseline == BASELINE_AUTO) {
+			stored_loaded = true;
+			have_stored = o.baseline != BASELINE_RERUN;
+		} else if ((rc == PG_ENOTFOUND &&
+			    o.baseline == BASELINE_AUTO) ||
+			   o.baseline == BASELINE_RERUN) {
 			pg_error_clear();
 			rc = 0;
 		} else if (rc == PG_ENOTFOUND) {
@@ -245,6 +257,13 @@ static int cmd_check(int argc, char **argv)
 				 base_oid, what ? what : "fingerprint");
 			have_stored = false;
 		}
+	}
+	if (o.shard.index) {
+		size_t all = sel.n;
+		cli_shard_select(&sel, &o.shard,
+				 stored_loaded ? &stored : NULL);
+		cli_note(&o.common, "shard %d/%d: %zu of %zu benchmarks",
+			 o.shard.index, o.shard.count, sel.n, all);
 	}
 	cli_note(&o.common, "base is %.10s (%s); %s", base_oid, how,
 		 have_stored ? "using its stored baseline"
@@ -274,6 +293,11 @@ static int cmd_check(int argc, char **argv)
 	head_label = short_label("HEAD", head_oid, dirty);
 	cli_print_failures(have_stored ? &stored : &base, "base");
 	cli_print_failures(&head, "head");
+	if (o.shard.index) {
+		cli_shard_copy(&head.shard, &o.shard);
+		cli_shard_copy(have_stored ? &stored.shard : &base.shard,
+			       &o.shard);
+	}
 	struct cli_comparison cmp = {
 	    .suite = &suite,
 	    .sel = &sel,
@@ -282,6 +306,7 @@ static int cmd_check(int argc, char **argv)
 	    .base_label = base_label,
 	    .head_label = head_label,
 	    .mode = mode,
+	    .shard = o.shard.index > 0,
 	};
 	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
 	goto cleanup;
@@ -307,5 +332,6 @@ cleanup:
 	pg_python_release(&py);
 	pg_suite_release(&suite);
 	pg_strvec_release(&o.names);
+	pg_strvec_release(&o.shard.of);
 	return exit_code;
 }

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ enum run_opt {
 	OPT_OUTPUT = CLI_OPT_ID_COMMAND,
 	OPT_BENCH,
 	OPT_TRIALS,
+	OPT_SHARD,
 };
 
 static const struct cli_opt run_options[] = {
@@ -53,6 +55,9 @@ static const struct cli_opt run_options[] = {
      ".perfguard/results/<commit>[-dirty].json)"},
     {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
     {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {OPT_SHARD, "shard", 0, "K/N",
+     "only shard K of N of the benchmarks; combine the\nshards with "
+     "`perfguard merge -o FILE`"},
     {0},
 };
 
@@ -74,6 +79,7 @@ struct run_opts {
 	struct pg_strvec names;
 	const char *output;
 	int trials;
+	struct pg_shard shard; /* index 0: the whole suite */
 };
 
 static int parse_option(int id, const char *arg, void *ctx)
@@ -91,6 +97,8 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_TRIALS:
 		return cli_parse_count("--trials", arg, 1, &o->trials);
+	case OPT_SHARD:
+		return cli_parse_shard(arg, &o->shard);
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help run`");
 	}
@@ -135,6 +143,8 @@ static int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_head_state(root, &commit, &dirty);
+	if (o.shard.index)
+		cli_shard_select_here(&common, &suite, root, &sel, &o.shard);
 	pg_runner_begin_results(&results, &suite, &py, commit, dirty);
 	if ((rc = pg_runner_prepare(&suite, root))) {
 		exit_code = cli_fail(rc);
@@ -148,10 +158,15 @@ static int cmd_run(int argc, char **argv)
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
+	cli_shard_copy(&results.shard, &o.shard);
+	char part[64] = "";
+	if (o.shard.index)
+		snprintf(part, sizeof(part), "-shard-%d-of-%d", o.shard.index,
+			 o.shard.count);
 	path = output ? pg_strdup(output)
-		      : pg_asprintf("%s/.perfguard/results/%s%s.json", root,
+		      : pg_asprintf("%s/.perfguard/results/%s%s%s.json", root,
 				    commit ? commit : "worktree",
-				    dirty ? "-dirty" : "");
+				    dirty ? "-dirty" : "", part);
 	if ((rc = pg_results_save(&results, path))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
@@ -170,5 +185,6 @@ cleanup:
 	pg_python_release(&py);
 	pg_suite_release(&suite);
 	pg_strvec_release(&names);
+	pg_strvec_release(&o.shard.of);
 	return exit_code;
 }

@@ -114,6 +114,27 @@ static int write_report(const char *what, const char *path,
 	return rc;
 }
 
+/* A shard's check report carries both sides for `perfguard merge`. */
+static void shard_members(struct pg_jw *w, const void *ctx)
+{
+	const struct cli_comparison *cmp = ctx;
+	const struct pg_shard *s = &cmp->head->shard;
+	pg_jw_key(w, "shard");
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "index");
+	pg_jw_int(w, s->index);
+	pg_jw_key(w, "count");
+	pg_jw_int(w, s->count);
+	pg_jw_obj_end(w);
+	pg_jw_key(w, "results");
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "base");
+	pg_results_write_jw(cmp->base, w);
+	pg_jw_key(w, "head");
+	pg_results_write_jw(cmp->head, w);
+	pg_jw_obj_end(w);
+}
+
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
@@ -155,6 +176,8 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .mismatch_what = what,
 	    .regressions = regressions,
 	    .failed = failed,
+	    .json_extra = cmp->shard ? shard_members : NULL,
+	    .json_extra_ctx = cmp,
 	};
 	struct pg_buf out;
 	pg_buf_init(&out, 0);

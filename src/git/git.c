@@ -82,6 +82,10 @@ int pg_git_open(const char *dir, struct pg_repo **out)
 {
 	*out = NULL;
 	git_libgit2_init();
+	/* Like git itself, do not re-hash every object read: a history
+	 * reads hundreds of large note blobs and hashing them was 40% of
+	 * its time. Corrupt notes are still caught by the results reader. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	git_repository *repo = NULL;
 	int rc = git_repository_open_ext(&repo, dir, 0, NULL);
 	if (rc == GIT_ENOTFOUND) {
@@ -433,6 +437,67 @@ cleanup:
  * in_repo is the same path relative to repo (they differ below a
  * submodule, whose objects live in the submodule's own repository).
  */
+/* Make directory `name` in dfd and open it (O_NOFOLLOW); -1 on error. */
+static int make_dir_at(int dfd, const char *name, const char *path)
+{
+	int sfd = -1;
+	if (mkdirat(dfd, name, 0755) < 0 ||
+	    (sfd = openat(dfd, name,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		pg_error_errno(PG_EIO, "cannot create directory '%s'", path);
+	return sfd;
+}
+
+/* A subdirectory entry: the directory, then its tree inside it. */
+static int write_subtree(git_repository *repo, const git_tree_entry *e, int dfd,
+			 const char *path, const char *rel, int depth)
+{
+	int sfd = make_dir_at(dfd, git_tree_entry_name(e), path);
+	if (sfd < 0)
+		return PG_EIO;
+	git_tree *sub = NULL;
+	int rc;
+	if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+		rc = pg_git_fail("cannot read tree '%s'", path);
+	else
+		rc = write_tree(repo, sub, sfd, path, rel, depth + 1);
+	git_tree_free(sub);
+	close(sfd);
+	return rc;
+}
+
+/* A submodule entry: its directory with its files at the commit. */
+static int write_gitlink(git_repository *repo, const git_tree_entry *e, int dfd,
+			 const char *path, const char *rel, int depth)
+{
+	int sfd = make_dir_at(dfd, git_tree_entry_name(e), path);
+	if (sfd < 0)
+		return PG_EIO;
+	int rc = write_submodule(repo, e, sfd, path, rel, depth);
+	close(sfd);
+	return rc;
+}
+
+/* One entry of a tree (path: from the checkout's root, rel: in repo). */
+static int write_entry(git_repository *repo, const git_tree_entry *e, int dfd,
+		       const char *path, const char *rel, int depth)
+{
+	switch (git_tree_entry_filemode(e)) {
+	case GIT_FILEMODE_TREE:
+		return write_subtree(repo, e, dfd, path, rel, depth);
+	case GIT_FILEMODE_BLOB:
+	case GIT_FILEMODE_BLOB_EXECUTABLE:
+	case GIT_FILEMODE_LINK:
+		return write_blob(repo, dfd, git_tree_entry_name(e), e, path);
+	case GIT_FILEMODE_COMMIT:
+		return write_gitlink(repo, e, dfd, path, rel, depth);
+	default:
+		return pg_error_set(PG_ECORRUPT,
+				    "'%s' has an unknown file mode %o", path,
+				    (unsigned)git_tree_entry_filemode(e));
+	}
+}
+
 static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 		      const char *prefix, const char *in_repo, int depth)
 {
@@ -448,72 +513,11 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 				       : pg_strdup(name);
 		char *rel = in_repo[0] ? pg_asprintf("%s/%s", in_repo, name)
 				       : pg_strdup(name);
-		int rc = 0;
-		if (!safe_name(name)) {
-			rc = pg_error_set(PG_ECORRUPT,
-					  "the tree holds an unsafe path '%s'",
-					  path);
-			free(path);
-			free(rel);
-			return rc;
-		}
-		switch (git_tree_entry_filemode(e)) {
-		case GIT_FILEMODE_TREE: {
-			git_tree *sub = NULL;
-			if (mkdirat(dfd, name, 0755) < 0) {
-				rc = pg_error_errno(PG_EIO,
-						    "cannot create directory "
-						    "'%s'",
-						    path);
-				break;
-			}
-			int sfd = openat(dfd, name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC);
-			if (sfd < 0) {
-				rc = pg_error_errno(PG_EIO, "cannot open '%s'",
-						    path);
-				break;
-			}
-			if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) <
-			    0)
-				rc = pg_git_fail("cannot read tree '%s'", path);
-			else
-				rc = write_tree(repo, sub, sfd, path, rel,
-						depth + 1);
-			git_tree_free(sub);
-			close(sfd);
-			break;
-		}
-		case GIT_FILEMODE_BLOB:
-		case GIT_FILEMODE_BLOB_EXECUTABLE:
-		case GIT_FILEMODE_LINK:
-			rc = write_blob(repo, dfd, name, e, path);
-			break;
-		case GIT_FILEMODE_COMMIT: {
-			/* A submodule: its files at the recorded commit. */
-			int sfd = -1;
-			if (mkdirat(dfd, name, 0755) < 0 ||
-			    (sfd = openat(dfd, name,
-					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					      O_CLOEXEC)) < 0)
-				rc = pg_error_errno(PG_EIO,
-						    "cannot create directory "
-						    "'%s'",
-						    path);
-			else
-				rc = write_submodule(repo, e, sfd, path, rel,
-						     depth);
-			if (sfd >= 0)
-				close(sfd);
-			break;
-		}
-		default:
-			rc = pg_error_set(
-			    PG_ECORRUPT, "'%s' has an unknown file mode %o",
-			    path, (unsigned)git_tree_entry_filemode(e));
-			break;
-		}
+		int rc = safe_name(name)
+			     ? write_entry(repo, e, dfd, path, rel, depth)
+			     : pg_error_set(
+				   PG_ECORRUPT,
+				   "the tree holds an unsafe path '%s'", path);
 		free(path);
 		free(rel);
 		if (rc < 0)

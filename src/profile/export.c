@@ -435,6 +435,67 @@ static void close_frame(void *ctx, struct tree *t, uint32_t node)
 	event(c, "C", node);
 }
 
+/* speedscope's shared frame table: one frame per function, same index. */
+static void write_speedscope_frames(const struct pg_profile *p, struct pg_jw *w)
+{
+	pg_jw_key(w, "shared");
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "frames");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		const struct pg_func *f = &p->funcs[i];
+		pg_jw_obj_begin(w);
+		pg_jw_key(w, "name");
+		pg_jw_str(w, f->id);
+		if (f->file) {
+			pg_jw_key(w, "file");
+			pg_jw_str(w, f->file);
+		}
+		if (f->line > 0) {
+			pg_jw_key(w, "line");
+			pg_jw_int(w, f->line);
+		}
+		pg_jw_obj_end(w);
+	}
+	pg_jw_arr_end(w);
+	pg_jw_obj_end(w);
+}
+
+/*
+ * One evented profile: each tree node opens and closes once, so the file
+ * grows with the tree, not with the tree's depth squared.
+ */
+static void write_speedscope_profile(const struct pg_profile *p,
+				     const char *title, struct pg_jw *w)
+{
+	struct tree t;
+	tree_init(&t, p);
+	struct speedscope_ctx c = {
+	    .p = p,
+	    .w = w,
+	    .incl = pg_calloc(p->nnodes ? p->nnodes : 1, sizeof(int64_t)),
+	};
+	tree_walk(&t, p, NULL, add_to_parent, &c);
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "type");
+	pg_jw_str(w, "evented");
+	pg_jw_key(w, "name");
+	pg_jw_str(w, title);
+	pg_jw_key(w, "unit");
+	pg_jw_str(w, "nanoseconds");
+	pg_jw_key(w, "startValue");
+	pg_jw_int(w, 0);
+	pg_jw_key(w, "events");
+	pg_jw_arr_begin(w);
+	tree_walk(&t, p, open_frame, close_frame, &c);
+	pg_jw_arr_end(w);
+	pg_jw_key(w, "endValue");
+	pg_jw_int(w, c.at);
+	pg_jw_obj_end(w);
+	free(c.incl);
+	tree_release(&t);
+}
+
 int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 				 struct pg_buf *out)
 {
@@ -447,60 +508,11 @@ int pg_profile_export_speedscope(const struct pg_profile *p, const char *name,
 	pg_jw_obj_begin(&w);
 	pg_jw_key(&w, "$schema");
 	pg_jw_str(&w, "https://www.speedscope.app/file-format-schema.json");
-	pg_jw_key(&w, "shared");
-	pg_jw_obj_begin(&w);
-	pg_jw_key(&w, "frames");
-	pg_jw_arr_begin(&w);
-	for (size_t i = 0; i < p->nfuncs; i++) {
-		const struct pg_func *f = &p->funcs[i];
-		pg_jw_obj_begin(&w);
-		pg_jw_key(&w, "name");
-		pg_jw_str(&w, f->id);
-		if (f->file) {
-			pg_jw_key(&w, "file");
-			pg_jw_str(&w, f->file);
-		}
-		if (f->line > 0) {
-			pg_jw_key(&w, "line");
-			pg_jw_int(&w, f->line);
-		}
-		pg_jw_obj_end(&w);
-	}
-	pg_jw_arr_end(&w);
-	pg_jw_obj_end(&w);
-
-	/* One evented profile: each tree node opens and closes once, so the
-	 * file grows with the tree, not with the tree's depth squared. */
-	struct tree t;
-	tree_init(&t, p);
-	struct speedscope_ctx c = {
-	    .p = p,
-	    .w = &w,
-	    .incl = pg_calloc(p->nnodes ? p->nnodes : 1, sizeof(int64_t)),
-	};
-	tree_walk(&t, p, NULL, add_to_parent, &c);
+	write_speedscope_frames(p, &w);
 	pg_jw_key(&w, "profiles");
 	pg_jw_arr_begin(&w);
-	pg_jw_obj_begin(&w);
-	pg_jw_key(&w, "type");
-	pg_jw_str(&w, "evented");
-	pg_jw_key(&w, "name");
-	pg_jw_str(&w, title);
-	pg_jw_key(&w, "unit");
-	pg_jw_str(&w, "nanoseconds");
-	pg_jw_key(&w, "startValue");
-	pg_jw_int(&w, 0);
-	pg_jw_key(&w, "events");
-	pg_jw_arr_begin(&w);
-	tree_walk(&t, p, open_frame, close_frame, &c);
+	write_speedscope_profile(p, title, &w);
 	pg_jw_arr_end(&w);
-	pg_jw_key(&w, "endValue");
-	pg_jw_int(&w, c.at);
-	pg_jw_obj_end(&w);
-	pg_jw_arr_end(&w);
-	free(c.incl);
-	tree_release(&t);
-
 	pg_jw_key(&w, "name");
 	pg_jw_str(&w, title);
 	pg_jw_key(&w, "activeProfileIndex");

@@ -216,6 +216,8 @@ int pg_report_json(const struct pg_check_report *r, struct pg_buf *out)
 	for (size_t i = 0; i < nv; i++)
 		verdict(&w, &r->verdicts->v[i], &scratch);
 	pg_jw_arr_end(&w);
+	if (r->json_extra)
+		r->json_extra(&w, r->json_extra_ctx);
 	pg_jw_obj_end(&w);
 	pg_buf_putc(&b, '\n');
 

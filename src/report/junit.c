@@ -34,41 +34,6 @@ static bool xml_char_ok(uint32_t cp)
 	       (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s[0..avail), storing its
- * code point, or 0 when the bytes are not well-formed (bad lead byte,
- * truncated, overlong, surrogate, beyond U+10FFFF).
- */
-static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, v = c & 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, v = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 char *pg_report_xml_sanitise(const char *s, size_t len)
 {
 	if (!s)
@@ -81,7 +46,7 @@ char *pg_report_xml_sanitise(const char *s, size_t len)
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
-		size_t n = utf8_decode(p + i, len - i, &cp);
+		size_t n = pg_utf8_decode(p + i, len - i, &cp);
 		if (n && xml_char_ok(cp)) {
 			memcpy(out + o, p + i, n);
 			o += n;

@@ -39,7 +39,24 @@ void pg_results_release(struct pg_results *r)
 	free(r->created);
 	free(r->clock);
 	pg_fingerprint_release(&r->fp);
+	pg_strvec_release(&r->shard.of);
 	pg_results_init(r);
+}
+
+bool pg_results_move_bench(struct pg_results *dst, struct pg_results *src,
+			   const char *name)
+{
+	const struct pg_bench_result *b = pg_results_find(src, name);
+	if (!b)
+		return false;
+	size_t i = (size_t)(b - src->benches);
+	pg_grow((void **)&dst->benches, &dst->benches_cap, dst->nbenches + 1,
+		sizeof(*dst->benches));
+	dst->benches[dst->nbenches++] = src->benches[i];
+	memmove(src->benches + i, src->benches + i + 1,
+		(src->nbenches - i - 1) * sizeof(*src->benches));
+	src->nbenches--;
+	return true;
 }
 
 struct pg_bench_result *pg_results_add_bench(struct pg_results *r,

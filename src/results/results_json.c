@@ -108,31 +108,55 @@ static void write_bench(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_obj_end(w);
 }
 
+static void write_shard(struct pg_jw *w, const struct pg_shard *s)
+{
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "index");
+	pg_jw_int(w, s->index);
+	pg_jw_key(w, "count");
+	pg_jw_int(w, s->count);
+	pg_jw_key(w, "of");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < s->of.n; i++)
+		pg_jw_str(w, s->of.v[i]);
+	pg_jw_arr_end(w);
+	pg_jw_obj_end(w);
+}
+
+void pg_results_write_jw(const struct pg_results *r, struct pg_jw *w)
+{
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "format");
+	pg_jw_str(w, RESULTS_FORMAT);
+	pg_jw_key(w, "schema");
+	pg_jw_int(w, RESULTS_SCHEMA);
+	pg_jw_key(w, "commit");
+	pg_jw_str(w, r->commit);
+	pg_jw_key(w, "dirty");
+	pg_jw_bool(w, r->dirty);
+	pg_jw_key(w, "created");
+	pg_jw_str(w, r->created);
+	pg_jw_key(w, "clock");
+	pg_jw_str(w, r->clock);
+	pg_jw_key(w, "fingerprint");
+	write_fingerprint(w, &r->fp);
+	if (r->shard.index > 0) {
+		pg_jw_key(w, "shard");
+		write_shard(w, &r->shard);
+	}
+	pg_jw_key(w, "benchmarks");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < r->nbenches; i++)
+		write_bench(w, &r->benches[i]);
+	pg_jw_arr_end(w);
+	pg_jw_obj_end(w);
+}
+
 void pg_results_write_json(const struct pg_results *r, struct pg_buf *out)
 {
 	struct pg_jw w;
 	pg_jw_init(&w, out, false);
-	pg_jw_obj_begin(&w);
-	pg_jw_key(&w, "format");
-	pg_jw_str(&w, RESULTS_FORMAT);
-	pg_jw_key(&w, "schema");
-	pg_jw_int(&w, RESULTS_SCHEMA);
-	pg_jw_key(&w, "commit");
-	pg_jw_str(&w, r->commit);
-	pg_jw_key(&w, "dirty");
-	pg_jw_bool(&w, r->dirty);
-	pg_jw_key(&w, "created");
-	pg_jw_str(&w, r->created);
-	pg_jw_key(&w, "clock");
-	pg_jw_str(&w, r->clock);
-	pg_jw_key(&w, "fingerprint");
-	write_fingerprint(&w, &r->fp);
-	pg_jw_key(&w, "benchmarks");
-	pg_jw_arr_begin(&w);
-	for (size_t i = 0; i < r->nbenches; i++)
-		write_bench(&w, &r->benches[i]);
-	pg_jw_arr_end(&w);
-	pg_jw_obj_end(&w);
+	pg_results_write_jw(r, &w);
 	pg_buf_putc(out, '\n');
 }
 
@@ -348,6 +372,42 @@ static int read_bench(const struct pg_json *j, size_t i, struct pg_results *r)
 	return 0;
 }
 
+/* The optional "shard" member: 1 <= index <= count, unique names. */
+static int read_shard(const struct pg_json *j, struct pg_shard *s)
+{
+	if (j->type != PG_JSON_OBJECT)
+		return bad("", "shard", "expected an object");
+	int64_t index, count;
+	int rc;
+	const struct pg_json *of;
+	if ((rc = get_int(j, "shard", "count", 1, PG_SHARD_MAX, &count)) < 0 ||
+	    (rc = get_int(j, "shard", "index", 1, count, &index)) < 0 ||
+	    (rc = member(j, "shard", "of", &of)) < 0)
+		return rc;
+	if (of->type != PG_JSON_ARRAY || (of->len && !of->items))
+		return bad("shard", "of", "expected an array of names");
+	struct pg_map seen;
+	pg_map_init(&seen);
+	for (size_t i = 0; i < of->len && rc == 0; i++) {
+		const struct pg_json *name = of->items[i];
+		if (name->type != PG_JSON_STRING ||
+		    strlen(name->string) != name->len)
+			rc = bad("shard", "of", "expected an array of names");
+		else if (pg_map_get(&seen, name->string, NULL))
+			rc = bad("shard", "of", "names a benchmark twice");
+		else
+			pg_map_put(&seen, name->string, i);
+	}
+	pg_map_release(&seen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < of->len; i++)
+		pg_strvec_push(&s->of, of->items[i]->string);
+	s->index = (int)index;
+	s->count = (int)count;
+	return 0;
+}
+
 static int read_top(const struct pg_json *j, struct pg_results *r)
 {
 	if (j->type != PG_JSON_OBJECT)
@@ -384,8 +444,12 @@ static int read_top(const struct pg_json *j, struct pg_results *r)
 	if ((rc = get_str(j, "", "created", false, &r->created)) < 0 ||
 	    (rc = get_str(j, "", "clock", false, &r->clock)) < 0 ||
 	    (rc = member(j, "", "fingerprint", &v)) < 0 ||
-	    (rc = read_fingerprint(v, &r->fp)) < 0 ||
-	    (rc = member(j, "", "benchmarks", &v)) < 0)
+	    (rc = read_fingerprint(v, &r->fp)) < 0)
+		return rc;
+	if ((v = pg_json_get(j, "shard")) && v->type != PG_JSON_NULL &&
+	    (rc = read_shard(v, &r->shard)) < 0)
+		return rc;
+	if ((rc = member(j, "", "benchmarks", &v)) < 0)
 		return rc;
 	if (v->type != PG_JSON_ARRAY)
 		return bad("", "benchmarks", "expected an array");
@@ -415,6 +479,15 @@ static int read_dom(struct pg_results *r, struct pg_json *j)
 {
 	int rc = read_top(j, r);
 	pg_json_free(j);
+	if (rc < 0)
+		pg_results_release(r);
+	return rc;
+}
+
+int pg_results_read_dom(struct pg_results *r, const struct pg_json *j)
+{
+	pg_results_init(r);
+	int rc = read_top(j, r);
 	if (rc < 0)
 		pg_results_release(r);
 	return rc;

@@ -225,24 +225,43 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int pg_spawn(const struct spawn_spec *s, struct spawn_result *r)
+/* Our ends of the keeper's pipes, and what came through them. */
+struct watch {
+	int out; /* the child's output (-1 with passthrough or at its end) */
+	int ctl; /* closing it tells the keeper to kill the child */
+	int rep; /* the keeper's report */
+	struct pg_tail tail;
+	struct keeper_report kr;
+	bool reported;
+};
+
+/* The three pipes (no output pipe with passthrough), close-on-exec. */
+static int open_pipes(bool passthrough, int out[2], int ctl[2], int rep[2])
 {
-	memset(r, 0, sizeof(*r));
-	int out[2] = {-1, -1}, ctl[2] = {-1, -1}, rep[2] = {-1, -1};
-	if ((!s->passthrough && pipe2(out, O_CLOEXEC) != 0) ||
-	    pipe2(ctl, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) {
-		int rc = pg_error_errno(PG_EIO, "cannot create a pipe");
-		for (int i = 0; i < 2; i++) {
-			close_fd(&out[i]);
-			close_fd(&ctl[i]);
-			close_fd(&rep[i]);
-		}
-		return rc;
+	if ((passthrough || pipe2(out, O_CLOEXEC) == 0) &&
+	    pipe2(ctl, O_CLOEXEC) == 0 && pipe2(rep, O_CLOEXEC) == 0)
+		return 0;
+	int rc = pg_error_errno(PG_EIO, "cannot create a pipe");
+	for (int i = 0; i < 2; i++) {
+		close_fd(&out[i]);
+		close_fd(&ctl[i]);
+		close_fd(&rep[i]);
 	}
+	return rc;
+}
+
+/* Fork the keeper (which runs the child); keep our ends in w. */
+static int start_keeper(const struct spawn_spec *s, struct watch *w,
+			pid_t *kpid)
+{
+	int out[2] = {-1, -1}, ctl[2] = {-1, -1}, rep[2] = {-1, -1};
+	int rc = open_pipes(s->passthrough, out, ctl, rep);
+	if (rc)
+		return rc;
 	fflush(stdout);
 	fflush(stderr);
-	pid_t kpid = fork();
-	if (kpid == 0) {
+	*kpid = fork();
+	if (*kpid == 0) {
 		close_fd(&out[0]);
 		close_fd(&ctl[1]);
 		close_fd(&rep[0]);
@@ -251,77 +270,110 @@ int pg_spawn(const struct spawn_spec *s, struct spawn_result *r)
 	close_fd(&out[1]);
 	close_fd(&ctl[0]);
 	close_fd(&rep[1]);
-	if (kpid < 0) {
-		close_fd(&out[0]);
-		close_fd(&ctl[1]);
-		close_fd(&rep[0]);
+	w->out = out[0];
+	w->ctl = ctl[1];
+	w->rep = rep[0];
+	if (*kpid < 0) {
+		close_fd(&w->out);
+		close_fd(&w->ctl);
+		close_fd(&w->rep);
 		return pg_error_errno(PG_EIO, "cannot fork");
 	}
+	return 0;
+}
 
-	int64_t start = pg_clock_monotonic_ns();
-	struct pg_tail tail;
-	pg_tail_init(&tail, s->tail_bytes ? s->tail_bytes : 1);
-	int64_t deadline =
-	    s->timeout_ms > 0 ? start + s->timeout_ms * 1000000 : 0;
-	struct keeper_report kr;
-	memset(&kr, 0, sizeof(kr));
-	bool reported = false;
+/*
+ * Until the keeper reports: collect output, and on an interrupt (PG_EINTR)
+ * or past the deadline (*timed_out) have it kill the child.
+ */
+static int watch_child(struct watch *w, int64_t deadline, bool *timed_out)
+{
 	int rc = 0;
-	while (rep[0] >= 0) {
-		if (ctl[1] >= 0 && pg_interrupted) {
-			close_fd(&ctl[1]); /* the keeper kills the child */
+	while (w->rep >= 0) {
+		if (w->ctl >= 0 && pg_interrupted) {
+			close_fd(&w->ctl); /* the keeper kills the child */
 			rc = pg_error_set(PG_EINTR, "interrupted");
-		} else if (ctl[1] >= 0 && deadline &&
+		} else if (w->ctl >= 0 && deadline &&
 			   pg_clock_monotonic_ns() > deadline) {
-			close_fd(&ctl[1]);
-			r->timed_out = true;
+			close_fd(&w->ctl);
+			*timed_out = true;
 		}
 		struct pollfd pfd[2] = {
-		    {.fd = out[0], .events = POLLIN},
-		    {.fd = rep[0], .events = POLLIN},
+		    {.fd = w->out, .events = POLLIN},
+		    {.fd = w->rep, .events = POLLIN},
 		};
 		if (poll(pfd, 2, 50) <= 0)
 			continue;
-		if (pfd[0].revents && !read_some(out[0], &tail))
-			close_fd(&out[0]);
+		if (pfd[0].revents && !read_some(w->out, &w->tail))
+			close_fd(&w->out);
 		if (pfd[1].revents) {
-			ssize_t n = read(rep[0], &kr, sizeof(kr));
+			ssize_t n = read(w->rep, &w->kr, sizeof(w->kr));
 			if (n < 0 && errno == EINTR)
 				continue;
-			reported = n == (ssize_t)sizeof(kr);
-			close_fd(&rep[0]);
+			w->reported = n == (ssize_t)sizeof(w->kr);
+			close_fd(&w->rep);
 		}
 	}
-	close_fd(&ctl[1]);
-	while (waitpid(kpid, NULL, 0) < 0 && errno == EINTR)
-		;
-	/* Every writer of the pipe is gone now: read it to its end. */
-	while (out[0] >= 0) {
-		struct pollfd pfd = {.fd = out[0], .events = POLLIN};
-		if (poll(&pfd, 1, 1000) <= 0 || !read_some(out[0], &tail))
-			close_fd(&out[0]);
-	}
-	if (!reported && !rc)
-		rc = pg_error_set(PG_EIO, "the process keeping %s failed",
-				  s->argv[0]);
+	return rc;
+}
 
-	r->wall_ns = reported ? kr.wall_ns : pg_clock_monotonic_ns() - start;
+/* Every writer of the output pipe is gone: read it to its end. */
+static void drain_output(struct watch *w)
+{
+	while (w->out >= 0) {
+		struct pollfd pfd = {.fd = w->out, .events = POLLIN};
+		if (poll(&pfd, 1, 1000) <= 0 || !read_some(w->out, &w->tail))
+			close_fd(&w->out);
+	}
+}
+
+/* Times, exit code and output tail into r. */
+static void fill_result(const struct spawn_spec *s, struct watch *w,
+			int64_t start, struct spawn_result *r)
+{
+	const struct keeper_report *kr = &w->kr;
+	r->wall_ns =
+	    w->reported ? kr->wall_ns : pg_clock_monotonic_ns() - start;
 	r->cpu_ns =
-	    ((int64_t)kr.ru.ru_utime.tv_sec + kr.ru.ru_stime.tv_sec) *
+	    ((int64_t)kr->ru.ru_utime.tv_sec + kr->ru.ru_stime.tv_sec) *
 		1000000000 +
-	    ((int64_t)kr.ru.ru_utime.tv_usec + kr.ru.ru_stime.tv_usec) * 1000;
-	if (reported) {
-		if (WIFEXITED(kr.status))
-			r->exit_code = WEXITSTATUS(kr.status);
-		else if (WIFSIGNALED(kr.status))
-			r->exit_code = -WTERMSIG(kr.status);
+	    ((int64_t)kr->ru.ru_utime.tv_usec + kr->ru.ru_stime.tv_usec) * 1000;
+	if (w->reported) {
+		if (WIFEXITED(kr->status))
+			r->exit_code = WEXITSTATUS(kr->status);
+		else if (WIFSIGNALED(kr->status))
+			r->exit_code = -WTERMSIG(kr->status);
 	}
 	if (!s->passthrough) {
-		r->output = pg_tail_string(&tail);
-		r->output_len = tail.len;
-		r->output_dropped = tail.dropped;
+		r->output = pg_tail_string(&w->tail);
+		r->output_len = w->tail.len;
+		r->output_dropped = w->tail.dropped;
 	}
-	pg_tail_release(&tail);
+}
+
+int pg_spawn(const struct spawn_spec *s, struct spawn_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct watch w;
+	memset(&w, 0, sizeof(w));
+	pid_t kpid;
+	int rc = start_keeper(s, &w, &kpid);
+	if (rc)
+		return rc;
+	int64_t start = pg_clock_monotonic_ns();
+	pg_tail_init(&w.tail, s->tail_bytes ? s->tail_bytes : 1);
+	int64_t deadline =
+	    s->timeout_ms > 0 ? start + s->timeout_ms * 1000000 : 0;
+	rc = watch_child(&w, deadline, &r->timed_out);
+	close_fd(&w.ctl);
+	while (waitpid(kpid, NULL, 0) < 0 && errno == EINTR)
+		;
+	drain_output(&w);
+	if (!w.reported && !rc)
+		rc = pg_error_set(PG_EIO, "the process keeping %s failed",
+				  s->argv[0]);
+	fill_result(s, &w, start, r);
+	pg_tail_release(&w.tail);
 	return rc;
 }
 

@@ -75,14 +75,24 @@ static int not_stored(const char *key)
 			    key);
 }
 
-/* Parse a stored results set of commit `key`; PG_ECORRUPT naming it. */
+/*
+ * Parse a stored results set of commit `key`, all of it (part == NULL) or
+ * the part of pg_results_read_json_partial (part[0] the benchmark, part[1]
+ * the function); PG_ECORRUPT naming the commit.
+ */
 static int parse_stored(const char *key, const char *text, size_t len,
-			struct pg_results *out)
+			const char *const *part, struct pg_results *out)
 {
-	int rc = pg_results_read_json(out, text, len);
+	int rc = part ? pg_results_read_json_partial(out, text, len, part[0],
+						     part[1])
+		      : pg_results_read_json(out, text, len);
 	if (rc == 0 && out->commit && strcasecmp(out->commit, key) != 0) {
 		rc = pg_error_set(PG_ECORRUPT, "it records commit %s",
 				  out->commit);
+		pg_results_release(out);
+	} else if (rc == 0 && out->shard.index > 0) {
+		rc = pg_error_set(PG_ECORRUPT, "it holds only shard %d of %d",
+				  out->shard.index, out->shard.count);
 		pg_results_release(out);
 	}
 	if (rc < 0) {
@@ -94,9 +104,19 @@ static int parse_stored(const char *key, const char *text, size_t len,
 	return rc;
 }
 
-/* The results set must be about the commit it is stored under. */
+/*
+ * The results set must be about the commit it is stored under, and whole:
+ * a shard stored as a baseline would pass for the complete suite.
+ */
 static int check_commit(const char *key, const struct pg_results *r)
 {
+	if (r->shard.index > 0)
+		return pg_error_set(PG_EINVALID,
+				    "the results set holds only shard %d of "
+				    "%d of the suite: combine every shard's "
+				    "results with `perfguard merge -o FILE` "
+				    "and record that",
+				    r->shard.index, r->shard.count);
 	if (r->commit && strcasecmp(r->commit, key) != 0)
 		return pg_error_set(PG_EINVALID,
 				    "the results set was measured on %s, not "
@@ -177,121 +197,157 @@ static void backoff(unsigned attempt, unsigned *seed)
 }
 
 /*
+ * The compare-and-swap loop every change of the notes ref goes through:
+ * read the ref (a zero id when it does not exist yet), let step compute
+ * its next value from that, and move the ref only if it still holds what
+ * was read; when another writer won, back off and start again on top of
+ * theirs. step returns a negative error to stop, else 0 with *next_out
+ * set (equal to old: nothing to do). msg is the reflog message;
+ * fault_point names the pg_fault_point hit just before the ref moves (an
+ * interrupt there stops the update with nothing recorded).
+ */
+static int
+cas_update(struct pg_store *s, const char *msg, const char *fault_point,
+	   int (*step)(const git_oid *old, git_oid *next_out, void *ctx),
+	   void *ctx)
+{
+	git_repository *repo = pg_git_raw(s->repo);
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (unsigned attempt = 0; attempt < CAS_MAX_ATTEMPTS; attempt++) {
+		git_oid old, next;
+		memset(&old, 0, sizeof(old)); /* zero id: "must not exist" */
+		int grc = git_reference_name_to_id(&old, repo, s->ref);
+		if (grc < 0 && grc != GIT_ENOTFOUND)
+			return pg_git_fail("cannot read %s", s->ref);
+		int rc = step(&old, &next, ctx);
+		if (rc < 0)
+			return rc;
+		if (git_oid_equal(&next, &old))
+			return 0;
+		/* The new notes commit (blob, tree, commit) is written;
+		 * nothing is recorded until the ref moves. */
+		pg_fault_point(fault_point);
+		if ((rc = pg_interrupt_check()))
+			return rc;
+		git_reference *ref = NULL;
+		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
+						    1, &old, msg);
+		git_reference_free(ref);
+		if (grc == 0)
+			return 0;
+		if (grc != GIT_EMODIFIED && grc != GIT_ELOCKED &&
+		    grc != GIT_EEXISTS)
+			return pg_git_fail("cannot update %s", s->ref);
+		/* Another writer moved the ref: start again on top of it. */
+		backoff(attempt, &seed);
+	}
+	return pg_error_set(PG_EGIT,
+			    "%s kept changing under us (%d attempts); try "
+			    "again",
+			    s->ref, CAS_MAX_ATTEMPTS);
+}
+
+/* One note to set (text) or remove (text == NULL), for cas_update. */
+struct note_edit {
+	git_repository *repo;
+	const git_signature *sig;
+	const char *ref, *key, *text;
+	git_oid target;
+};
+
+/* The notes commit after the edit, on top of old. */
+static int note_edit_step(const git_oid *old, git_oid *next_out, void *ctx)
+{
+	const struct note_edit *e = ctx;
+	git_commit *parent = NULL;
+	if (!git_oid_is_zero(old) &&
+	    git_commit_lookup(&parent, e->repo, old) < 0)
+		return pg_git_fail("%s does not point to a notes commit",
+				   e->ref);
+	int grc;
+	if (e->text)
+		grc = git_note_commit_create(next_out, NULL, e->repo, parent,
+					     e->sig, e->sig, &e->target,
+					     e->text, 1);
+	else if (!parent)
+		grc = GIT_ENOTFOUND;
+	else
+		grc = git_note_commit_remove(next_out, e->repo, parent, e->sig,
+					     e->sig, &e->target);
+	git_commit_free(parent);
+	if (grc == GIT_ENOTFOUND && !e->text)
+		return not_stored(e->key);
+	if (grc < 0)
+		return pg_git_fail("cannot build the notes commit for %s",
+				   e->key);
+	return 0;
+}
+
+/*
  * Set (text != NULL) or remove (text == NULL) the note of target under
  * s->ref by compare-and-swap, retrying while other writers win.
  */
 static int notes_update(struct pg_store *s, const char *key, const char *text)
 {
-	git_repository *repo = pg_git_raw(s->repo);
-	git_oid target;
-	int rc = pg_git_parse_oid(&target, key);
+	struct note_edit e = {
+	    .repo = pg_git_raw(s->repo),
+	    .ref = s->ref,
+	    .key = key,
+	    .text = text,
+	};
+	int rc = pg_git_parse_oid(&e.target, key);
 	if (rc < 0)
 		return rc;
 	git_signature *sig = NULL;
-	if ((rc = signature(repo, &sig)) < 0)
+	if ((rc = signature(e.repo, &sig)) < 0)
 		return rc;
-	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	e.sig = sig;
 	char msg[128];
 	snprintf(msg, sizeof(msg), "perfguard: %s baseline of %s",
 		 text ? "save" : "drop", key);
-
-	for (unsigned attempt = 0; attempt < CAS_MAX_ATTEMPTS; attempt++) {
-		git_oid old, next;
-		git_commit *parent = NULL;
-		git_reference *ref = NULL;
-		memset(&old, 0, sizeof(old)); /* zero id: "must not exist" */
-		int grc = git_reference_name_to_id(&old, repo, s->ref);
-		if (grc < 0 && grc != GIT_ENOTFOUND) {
-			rc = pg_git_fail("cannot read %s", s->ref);
-			break;
-		}
-		if (grc == 0 && git_commit_lookup(&parent, repo, &old) < 0) {
-			rc = pg_git_fail("%s does not point to a notes commit",
-					 s->ref);
-			break;
-		}
-		if (text) {
-			grc =
-			    git_note_commit_create(&next, NULL, repo, parent,
-						   sig, sig, &target, text, 1);
-		} else if (!parent) {
-			grc = GIT_ENOTFOUND;
-		} else {
-			grc = git_note_commit_remove(&next, repo, parent, sig,
-						     sig, &target);
-		}
-		git_commit_free(parent);
-		if (grc == GIT_ENOTFOUND && !text) {
-			rc = not_stored(key);
-			break;
-		}
-		if (grc < 0) {
-			rc = pg_git_fail("cannot build the notes commit for "
-					 "%s",
-					 key);
-			break;
-		}
-		/* The notes commit (blob, tree, commit) is written; nothing
-		 * is recorded until the ref moves. */
-		pg_fault_point("store-before-ref");
-		if ((rc = pg_interrupt_check()))
-			break;
-		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
-						    1, &old, msg);
-		git_reference_free(ref);
-		if (grc == 0) {
-			rc = 0;
-			goto done;
-		}
-		if (grc != GIT_EMODIFIED && grc != GIT_ELOCKED &&
-		    grc != GIT_EEXISTS) {
-			rc = pg_git_fail("cannot update %s", s->ref);
-			break;
-		}
-		/* Another writer moved the ref: start again on top of it. */
-		backoff(attempt, &seed);
-		rc = pg_error_set(PG_EGIT,
-				  "%s kept changing under us (%d attempts); "
-				  "try again",
-				  s->ref, CAS_MAX_ATTEMPTS);
-	}
-done:
+	rc = cas_update(s, msg, "store-before-ref", note_edit_step, &e);
 	git_signature_free(sig);
+	return rc;
+}
+
+/* Parse note blob `id` of commit `key` (all, or `part` as parse_stored). */
+static int notes_parse_blob(struct pg_store *s, const char *key,
+			    const git_oid *id, const char *const *part,
+			    struct pg_results *out)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, pg_git_raw(s->repo), id) < 0)
+		return pg_git_fail("cannot read the note of %s in %s", key,
+				   s->ref);
+	int rc;
+	git_object_size_t size = git_blob_rawsize(blob);
+	if (size > PG_RESULTS_MAX_BYTES)
+		rc = pg_error_set(PG_ECORRUPT,
+				  "baseline of %s is corrupt: the note is "
+				  "larger than %u bytes",
+				  key, PG_RESULTS_MAX_BYTES);
+	else
+		rc = parse_stored(key, git_blob_rawcontent(blob), (size_t)size,
+				  part, out);
+	git_blob_free(blob);
 	return rc;
 }
 
 static int notes_load(struct pg_store *s, const char *key,
 		      struct pg_results *out)
 {
-	git_repository *repo = pg_git_raw(s->repo);
 	git_oid target;
 	int rc = pg_git_parse_oid(&target, key);
 	if (rc < 0)
 		return rc;
 	git_note *note = NULL;
-	git_blob *blob = NULL;
-	int grc = git_note_read(&note, repo, s->ref, &target);
+	int grc = git_note_read(&note, pg_git_raw(s->repo), s->ref, &target);
 	if (grc == GIT_ENOTFOUND)
 		return not_stored(key);
 	if (grc < 0)
 		return pg_git_fail("cannot read the note of %s in %s", key,
 				   s->ref);
-	if (git_blob_lookup(&blob, repo, git_note_id(note)) < 0) {
-		rc = pg_git_fail("cannot read the note of %s in %s", key,
-				 s->ref);
-		goto cleanup;
-	}
-	git_object_size_t size = git_blob_rawsize(blob);
-	if (size > PG_RESULTS_MAX_BYTES) {
-		rc = pg_error_set(PG_ECORRUPT,
-				  "baseline of %s is corrupt: the note is "
-				  "larger than %u bytes",
-				  key, PG_RESULTS_MAX_BYTES);
-		goto cleanup;
-	}
-	rc = parse_stored(key, git_blob_rawcontent(blob), (size_t)size, out);
-cleanup:
-	git_blob_free(blob);
+	rc = notes_parse_blob(s, key, git_note_id(note), NULL, out);
 	git_note_free(note);
 	return rc;
 }
@@ -315,6 +371,7 @@ static int list_note(const git_oid *blob_id, const git_oid *annotated,
 		return -1;
 	}
 	git_oid_tostr(e.commit, sizeof(e.commit), annotated);
+	git_oid_tostr(e.object, sizeof(e.object), blob_id);
 	e.size_bytes = len;
 	PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	return 0;
@@ -357,7 +414,7 @@ static int dir_load(struct pg_store *s, const char *key, struct pg_results *out)
 				  "than %u bytes",
 				  key, path, PG_RESULTS_MAX_BYTES);
 	else if (rc == 0)
-		rc = parse_stored(key, text, len, out);
+		rc = parse_stored(key, text, len, NULL, out);
 	free(text);
 	free(path);
 	return rc;
@@ -398,6 +455,7 @@ static int dir_list(struct pg_store *s, struct list_ctx *c)
 			continue;
 		memcpy(e.commit, name, 40);
 		e.commit[40] = '\0';
+		e.object[0] = '\0';
 		e.size_bytes = (size_t)st.st_size;
 		PG_VEC_PUSH(c->v, c->n, c->cap, e);
 	}
@@ -438,6 +496,34 @@ int pg_store_load(struct pg_store *s, const char *commit,
 		return rc;
 	return s->kind == PG_STORE_BACKEND_DIR ? dir_load(s, key, out)
 					       : notes_load(s, key, out);
+}
+
+int pg_store_load_partial(struct pg_store *s, const struct pg_store_entry *e,
+			  const char *bench, const char *func_id,
+			  struct pg_results *out)
+{
+	pg_results_init(out);
+	const char *part[2] = {bench, func_id};
+	char key[41];
+	int rc = commit_key(e->commit, key);
+	if (rc < 0)
+		return rc;
+	if (s->kind == PG_STORE_BACKEND_DIR) {
+		char *path = dir_path(s, key), *text = NULL;
+		size_t len = 0;
+		rc = pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len);
+		if (rc == PG_ENOTFOUND)
+			rc = not_stored(key);
+		else if (rc == 0)
+			rc = parse_stored(key, text, len, part, out);
+		free(text);
+		free(path);
+		return rc;
+	}
+	git_oid id;
+	if ((rc = pg_git_parse_oid(&id, e->object)) < 0)
+		return rc;
+	return notes_parse_blob(s, key, &id, part, out);
 }
 
 int pg_store_drop(struct pg_store *s, const char *commit)
@@ -561,10 +647,92 @@ static bool theirs_is_newer(git_repository *repo, const git_oid *ours,
 	return yes;
 }
 
+/* Fast-forward: how many of their notes differ from ours (are taken). */
+static size_t count_changed(git_repository *repo, git_commit *ours_c,
+			    const struct pair_vec *pv)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pv->n; i++) {
+		git_note *mine = NULL;
+		if (!ours_c ||
+		    git_note_commit_read(&mine, repo, ours_c,
+					 &pv->v[i].annotated) < 0 ||
+		    !git_oid_equal(git_note_id(mine), &pv->v[i].blob))
+			n++;
+		git_note_free(mine);
+	}
+	pg_error_clear();
+	return n;
+}
+
+/* Does their note win: ours missing, or theirs newer? Negative on error. */
+static int theirs_wins(git_repository *repo, git_commit *ours_c,
+		       const struct note_pair *p)
+{
+	git_note *mine = NULL;
+	int grc = git_note_commit_read(&mine, repo, ours_c, &p->annotated);
+	if (grc == GIT_ENOTFOUND)
+		return 1;
+	if (grc < 0)
+		return pg_git_fail("cannot read our notes");
+	bool take = theirs_is_newer(repo, git_note_id(mine), &p->blob);
+	git_note_free(mine);
+	return take;
+}
+
+/*
+ * Put their note p on top of *cur: a new notes commit replaces *cur (the
+ * old one is freed unless it is ours_c).
+ */
+static int adopt_note(git_repository *repo, const git_signature *sig,
+		      const char *other_ref, git_commit *ours_c,
+		      git_commit **cur, const struct note_pair *p)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, repo, &p->blob) < 0)
+		return pg_git_fail("cannot read a note of %s", other_ref);
+	/* git_note_commit_create takes a C string: copy the blob. */
+	char *text = pg_strndup(git_blob_rawcontent(blob),
+				(size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	git_oid next;
+	int grc = git_note_commit_create(&next, NULL, repo, *cur, sig, sig,
+					 &p->annotated, text, 1);
+	free(text);
+	git_commit *next_c = NULL;
+	if (grc < 0 || git_commit_lookup(&next_c, repo, &next) < 0)
+		return pg_git_fail("cannot build the merged notes");
+	if (*cur != ours_c)
+		git_commit_free(*cur);
+	*cur = next_c;
+	return 0;
+}
+
+/* The notes merge commit: cur's tree, parents ours and theirs. */
+static int merge_commit(git_repository *repo, const git_signature *sig,
+			git_commit *cur, git_commit *ours_c,
+			git_commit *theirs_c, const char *other_ref,
+			git_oid *out)
+{
+	git_tree *tree = NULL;
+	if (git_commit_tree(&tree, cur) < 0)
+		return pg_git_fail("cannot read the merged notes tree");
+	const git_commit *parents[2] = {ours_c, theirs_c};
+	char msg[512];
+	snprintf(msg, sizeof(msg), "perfguard: merge notes from %s", other_ref);
+	int rc = 0;
+	if (git_commit_create(out, repo, NULL, sig, sig, NULL, msg, tree, 2,
+			      parents) < 0)
+		rc = pg_git_fail("cannot create the notes merge commit");
+	git_tree_free(tree);
+	return rc;
+}
+
 /*
  * One merge attempt: compute the new value of our ref from `old` (zero
  * when missing) and `theirs`; *next_out unchanged (== old) means nothing
- * to do.
+ * to do. Steps: theirs already in ours -> nothing; ours in theirs -> fast
+ * forward; else adopt each of their notes that wins, then a merge commit.
  */
 static int merge_once(git_repository *repo, const git_signature *sig,
 		      const git_oid *old, const git_oid *theirs,
@@ -573,18 +741,16 @@ static int merge_once(git_repository *repo, const git_signature *sig,
 {
 	*next_out = *old;
 	*taken_out = 0;
+	bool have_ours = !git_oid_is_zero(old);
 	if (git_oid_equal(old, theirs) ||
-	    (!git_oid_is_zero(old) &&
-	     git_graph_descendant_of(repo, old, theirs) == 1))
+	    (have_ours && git_graph_descendant_of(repo, old, theirs) == 1))
 		return 0; /* theirs already in ours */
-	bool fast_forward = git_oid_is_zero(old) ||
-			    git_graph_descendant_of(repo, theirs, old) == 1;
+	bool fast_forward =
+	    !have_ours || git_graph_descendant_of(repo, theirs, old) == 1;
 	git_commit *ours_c = NULL, *theirs_c = NULL, *cur = NULL;
-	git_tree *tree = NULL;
 	struct pair_vec pv = {0};
 	int rc = 0;
-	if ((!git_oid_is_zero(old) &&
-	     git_commit_lookup(&ours_c, repo, old) < 0) ||
+	if ((have_ours && git_commit_lookup(&ours_c, repo, old) < 0) ||
 	    git_commit_lookup(&theirs_c, repo, theirs) < 0) {
 		rc = pg_git_fail("cannot read the notes commits to merge");
 		goto cleanup;
@@ -594,85 +760,56 @@ static int merge_once(git_repository *repo, const git_signature *sig,
 		goto cleanup;
 	}
 	if (fast_forward) {
-		/* Their history holds ours: count what changes, take it. */
-		for (size_t i = 0; i < pv.n; i++) {
-			git_note *mine = NULL;
-			if (!ours_c ||
-			    git_note_commit_read(&mine, repo, ours_c,
-						 &pv.v[i].annotated) < 0 ||
-			    !git_oid_equal(git_note_id(mine), &pv.v[i].blob))
-				(*taken_out)++;
-			git_note_free(mine);
-		}
-		pg_error_clear();
+		*taken_out = count_changed(repo, ours_c, &pv);
 		*next_out = *theirs;
 		goto cleanup;
 	}
 	cur = ours_c;
-	for (size_t i = 0; i < pv.n; i++) {
-		git_note *mine = NULL;
-		bool take;
-		int grc = git_note_commit_read(&mine, repo, ours_c,
-					       &pv.v[i].annotated);
-		if (grc == GIT_ENOTFOUND) {
-			take = true;
-		} else if (grc < 0) {
-			rc = pg_git_fail("cannot read our notes");
-			goto cleanup;
-		} else {
-			take = theirs_is_newer(repo, git_note_id(mine),
-					       &pv.v[i].blob);
-			git_note_free(mine);
-		}
-		if (!take)
-			continue;
-		git_blob *blob = NULL;
-		if (git_blob_lookup(&blob, repo, &pv.v[i].blob) < 0) {
-			rc = pg_git_fail("cannot read a note of %s", other_ref);
-			goto cleanup;
-		}
-		/* git_note_commit_create takes a C string: copy the blob. */
-		char *text = pg_strndup(git_blob_rawcontent(blob),
-					(size_t)git_blob_rawsize(blob));
-		git_blob_free(blob);
-		git_oid next;
-		grc = git_note_commit_create(&next, NULL, repo, cur, sig, sig,
-					     &pv.v[i].annotated, text, 1);
-		free(text);
-		git_commit *next_c = NULL;
-		if (grc < 0 || git_commit_lookup(&next_c, repo, &next) < 0) {
-			rc = pg_git_fail("cannot build the merged notes");
-			goto cleanup;
-		}
-		if (cur != ours_c)
-			git_commit_free(cur);
-		cur = next_c;
-		(*taken_out)++;
+	for (size_t i = 0; i < pv.n && !rc; i++) {
+		int take = theirs_wins(repo, ours_c, &pv.v[i]);
+		if (take < 0)
+			rc = take;
+		else if (take && !(rc = adopt_note(repo, sig, other_ref, ours_c,
+						   &cur, &pv.v[i])))
+			(*taken_out)++;
 	}
-	if (git_commit_tree(&tree, cur) < 0) {
-		rc = pg_git_fail("cannot read the merged notes tree");
-		goto cleanup;
-	}
-	const git_commit *parents[2] = {ours_c, theirs_c};
-	char msg[512];
-	snprintf(msg, sizeof(msg), "perfguard: merge notes from %s", other_ref);
-	if (git_commit_create(next_out, repo, NULL, sig, sig, NULL, msg, tree,
-			      2, parents) < 0)
-		rc = pg_git_fail("cannot create the notes merge commit");
+	if (!rc)
+		rc = merge_commit(repo, sig, cur, ours_c, theirs_c, other_ref,
+				  next_out);
 cleanup:
 	if (cur != ours_c)
 		git_commit_free(cur);
-	git_tree_free(tree);
 	git_commit_free(ours_c);
 	git_commit_free(theirs_c);
 	free(pv.v);
 	return rc;
 }
 
+/* A merge of another notes ref into ours, for cas_update. */
+struct notes_merge {
+	git_repository *repo;
+	const git_signature *sig;
+	const char *other_ref;
+	size_t taken; /* their notes adopted by the last step */
+};
+
+static int notes_merge_step(const git_oid *old, git_oid *next_out, void *ctx)
+{
+	struct notes_merge *m = ctx;
+	git_oid theirs;
+	int grc = git_reference_name_to_id(&theirs, m->repo, m->other_ref);
+	if (grc == GIT_ENOTFOUND)
+		return pg_error_set(PG_ENOTFOUND, "no notes ref '%s'",
+				    m->other_ref);
+	if (grc < 0)
+		return pg_git_fail("cannot read %s", m->other_ref);
+	return merge_once(m->repo, m->sig, old, &theirs, m->other_ref, next_out,
+			  &m->taken);
+}
+
 int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 		       size_t *taken_out)
 {
-	size_t taken = 0;
 	if (taken_out)
 		*taken_out = 0;
 	if (s->kind != PG_STORE_BACKEND_NOTES)
@@ -684,61 +821,20 @@ int pg_store_merge_ref(struct pg_store *s, const char *other_ref,
 	    !valid || !pg_str_starts(other_ref, "refs/"))
 		return pg_error_set(PG_EINVALID, "'%s' is not a valid ref name",
 				    other_ref ? other_ref : "(null)");
-	git_repository *repo = pg_git_raw(s->repo);
+	struct notes_merge m = {
+	    .repo = pg_git_raw(s->repo),
+	    .other_ref = other_ref,
+	};
 	git_signature *sig = NULL;
-	int rc = signature(repo, &sig);
+	int rc = signature(m.repo, &sig);
 	if (rc < 0)
 		return rc;
-	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
-	for (unsigned attempt = 0; attempt < CAS_MAX_ATTEMPTS; attempt++) {
-		git_oid old, theirs, next;
-		memset(&old, 0, sizeof(old));
-		int grc = git_reference_name_to_id(&theirs, repo, other_ref);
-		if (grc == GIT_ENOTFOUND) {
-			rc = pg_error_set(PG_ENOTFOUND, "no notes ref '%s'",
-					  other_ref);
-			break;
-		}
-		if (grc < 0) {
-			rc = pg_git_fail("cannot read %s", other_ref);
-			break;
-		}
-		grc = git_reference_name_to_id(&old, repo, s->ref);
-		if (grc < 0 && grc != GIT_ENOTFOUND) {
-			rc = pg_git_fail("cannot read %s", s->ref);
-			break;
-		}
-		rc = merge_once(repo, sig, &old, &theirs, other_ref, &next,
-				&taken);
-		if (rc < 0)
-			break;
-		if (git_oid_equal(&next, &old))
-			break; /* nothing to do */
-		git_reference *ref = NULL;
-		char msg[512];
-		snprintf(msg, sizeof(msg), "perfguard: merge notes from %s",
-			 other_ref);
-		pg_fault_point("store-merge-before-ref");
-		if ((rc = pg_interrupt_check()))
-			break;
-		grc = git_reference_create_matching(&ref, repo, s->ref, &next,
-						    1, &old, msg);
-		git_reference_free(ref);
-		if (grc == 0)
-			break;
-		if (grc != GIT_EMODIFIED && grc != GIT_ELOCKED &&
-		    grc != GIT_EEXISTS) {
-			rc = pg_git_fail("cannot update %s", s->ref);
-			break;
-		}
-		backoff(attempt, &seed);
-		rc = pg_error_set(PG_EGIT,
-				  "%s kept changing under us (%d attempts); "
-				  "try again",
-				  s->ref, CAS_MAX_ATTEMPTS);
-	}
+	m.sig = sig;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "perfguard: merge notes from %s", other_ref);
+	rc = cas_update(s, msg, "store-merge-before-ref", notes_merge_step, &m);
 	git_signature_free(sig);
 	if (rc == 0 && taken_out)
-		*taken_out = taken;
+		*taken_out = m.taken;
 	return rc;
 }

@@ -18,7 +18,7 @@ from pgtest import SOURCE, Case, run
 COMMANDS = [["profile"], ["run"], ["check"], ["compare"],
             ["baseline", "update"], ["baseline", "show"],
             ["baseline", "list"], ["baseline", "drop"],
-            ["baseline", "prune"]]
+            ["baseline", "prune"], ["history"]]
 
 ROW = re.compile(r'\{\s*\w+,\s*"([a-z][a-z0-9-]*)",\s*(?:\'(.)\'|0)')
 

@@ -19,50 +19,7 @@
 
 #include "perfguard/git.h"
 
-/* Run a shell command inside dir; fails the test on a non-zero exit. */
-static void sh(const char *dir, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[4096];
-	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", dir);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-}
-
-/* First line of a command's stdout (run in dir) into out[41+]. */
-static void sh_out(const char *dir, char *out, size_t size, const char *cmd)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "cd '%s' && %s", dir, cmd);
-	FILE *p = popen(full, "r");
-	assert_non_null(p);
-	if (!fgets(out, (int)size, p))
-		out[0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	assert_int_equal(pclose(p), 0);
-}
-
-static char *read_text(const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	assert_int_equal(pg_file_read(path, 1 << 20, &text, &len), 0);
-	return text;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "testutil.h"
 
 /* A new repository with two commits on main; returns its path. */
 static char *make_repo(void)
@@ -135,7 +92,7 @@ static void resolve_agrees_with_git_rev_parse(void **state)
 		char want[64], got[41], cmd[128];
 		snprintf(cmd, sizeof(cmd), "git rev-parse '%s^{commit}'",
 			 revs[i]);
-		sh_out(dir, want, sizeof(want), cmd);
+		sh_line(dir, want, sizeof(want), cmd);
 		assert_int_equal(pg_git_resolve(r, revs[i], got), 0);
 		assert_string_equal(got, want);
 	}
@@ -200,7 +157,7 @@ static void merge_base_is_the_fork_point(void **state)
 		"git checkout -q --orphan lonely && git commit -q -m lonely && "
 		"git checkout -q topic");
 	char want[64], got[41];
-	sh_out(dir, want, sizeof(want), "git merge-base topic main");
+	sh_line(dir, want, sizeof(want), "git merge-base topic main");
 	struct pg_repo *r = NULL;
 	assert_int_equal(pg_git_open(dir, &r), 0);
 	assert_int_equal(pg_git_merge_base(r, "HEAD", "main", got), 0);
@@ -222,9 +179,9 @@ static void parent_numbers_follow_git(void **state)
 	   "git add s.txt && git commit -q -m side && git checkout -q main "
 	   "&& git merge -q --no-edit side");
 	char p1[64], p2[64], root[64], got[41];
-	sh_out(dir, p1, sizeof(p1), "git rev-parse HEAD^1");
-	sh_out(dir, p2, sizeof(p2), "git rev-parse HEAD^2");
-	sh_out(dir, root, sizeof(root), "git rev-list --max-parents=0 HEAD");
+	sh_line(dir, p1, sizeof(p1), "git rev-parse HEAD^1");
+	sh_line(dir, p2, sizeof(p2), "git rev-parse HEAD^2");
+	sh_line(dir, root, sizeof(root), "git rev-list --max-parents=0 HEAD");
 	struct pg_repo *r = NULL;
 	assert_int_equal(pg_git_open(dir, &r), 0);
 	assert_int_equal(pg_git_parent(r, "HEAD", 0, got), 0);
@@ -286,7 +243,7 @@ static void materialise_writes_the_commit_not_the_worktree(void **state)
 		"printf 'x\\0y' > pkg/bin.dat && "
 		"git add -A && git commit -q -m tree");
 	char want[64];
-	sh_out(dir, want, sizeof(want), "git rev-parse HEAD");
+	sh_line(dir, want, sizeof(want), "git rev-parse HEAD");
 	/* The user's uncommitted work, which must survive untouched. */
 	sh(dir, "echo uncommitted > pkg/sub/m.py && echo new > new.txt && "
 		"git add new.txt && cp .git/index .git/index.before");
@@ -353,7 +310,7 @@ static void commit_info_gives_subject_and_time(void **state)
 	(void)state;
 	char *dir = make_repo();
 	char when[64];
-	sh_out(dir, when, sizeof(when), "git log -1 --format=%ct");
+	sh_line(dir, when, sizeof(when), "git log -1 --format=%ct");
 	struct pg_repo *r = NULL;
 	assert_int_equal(pg_git_open(dir, &r), 0);
 	char *subject = NULL;
@@ -375,9 +332,9 @@ static void base_for_check_is_merge_base_or_test_merge_parent(void **state)
 		"git commit -q -m pr && git checkout -q main && echo m > m.txt "
 		"&& git add m.txt && git commit -q -m main2");
 	char fork[64], main_tip[64], pr_tip[64];
-	sh_out(dir, fork, sizeof(fork), "git merge-base main pr");
-	sh_out(dir, main_tip, sizeof(main_tip), "git rev-parse main");
-	sh_out(dir, pr_tip, sizeof(pr_tip), "git rev-parse pr");
+	sh_line(dir, fork, sizeof(fork), "git merge-base main pr");
+	sh_line(dir, main_tip, sizeof(main_tip), "git rev-parse main");
+	sh_line(dir, pr_tip, sizeof(pr_tip), "git rev-parse pr");
 
 	struct pg_repo *r = NULL;
 	assert_int_equal(pg_git_open(dir, &r), 0);
@@ -419,13 +376,7 @@ static void base_for_check_is_merge_base_or_test_merge_parent(void **state)
 
 int main(void)
 {
-	/* Reproducible commits whatever the machine's git configuration. */
-	setenv("GIT_AUTHOR_NAME", "Perf Guard", 1);
-	setenv("GIT_AUTHOR_EMAIL", "pg@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "Perf Guard", 1);
-	setenv("GIT_COMMITTER_EMAIL", "pg@example.com", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+	test_git_identity();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(open_finds_repository_from_subdirectory),
 	    cmocka_unit_test(open_outside_a_repository_is_not_found),

@@ -21,43 +21,12 @@
 
 #include "perfguard/store.h"
 
+#include "testutil.h"
+
 #define NOTES_REF "refs/notes/perfguard"
 #define NWRITERS  8
 
 #define CRASHY_OUTPUT "line 1\nline 2 \xc3\xa9\t\x01\0after the NUL\n"
-
-static void sh(const char *dir, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[4096];
-	int n = snprintf(cmd, sizeof(cmd), "cd '%s' && ", dir);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-}
-
-/* All lines of a command's stdout (run in dir), newly allocated. */
-static char *sh_out(const char *dir, const char *cmd)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "cd '%s' && %s", dir, cmd);
-	FILE *p = popen(full, "r");
-	assert_non_null(p);
-	struct pg_buf b;
-	pg_buf_init(&b, 0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(pg_buf_add(&b, chunk, n), 0);
-	assert_int_equal(pclose(p), 0);
-	pg_buf_putc(&b, '\0');
-	return pg_buf_detach(&b, NULL);
-}
 
 /* A repository with n commits; their ids (oldest first) into ids. */
 static char *make_repo(int n, char ids[][41])
@@ -188,6 +157,41 @@ static void results_round_trip_is_exact(void **state)
 	pg_results_release(&r);
 }
 
+static void a_shard_round_trips_and_moves_into_a_whole(void **state)
+{
+	(void)state;
+	struct pg_results r, back, whole;
+	make_results(&r, "0123456789abcdef0123456789abcdef01234567");
+	r.shard.index = 2;
+	r.shard.count = 3;
+	pg_strvec_push(&r.shard.of, "render_page");
+	pg_strvec_push(&r.shard.of, "crashy");
+	pg_strvec_push(&r.shard.of, "elsewhere");
+	char *text = to_json(&r);
+	assert_non_null(strstr(text, "\"shard\":{\"index\":2,\"count\":3"));
+	assert_int_equal(pg_results_read_json(&back, text, strlen(text)), 0);
+	assert_int_equal(back.shard.index, 2);
+	assert_int_equal(back.shard.count, 3);
+	assert_int_equal(back.shard.of.n, 3);
+	assert_string_equal(back.shard.of.v[2], "elsewhere");
+
+	pg_results_init(&whole);
+	assert_true(pg_results_move_bench(&whole, &back, "crashy"));
+	assert_false(pg_results_move_bench(&whole, &back, "crashy"));
+	assert_int_equal(back.nbenches, 1);
+	assert_string_equal(back.benches[0].name, "render_page");
+	assert_int_equal(whole.nbenches, 1);
+	assert_int_equal(pg_results_find(&whole, "crashy")->status,
+			 PG_BENCH_TIMEOUT);
+	char *one = to_json(&whole);
+	assert_null(strstr(one, "shard"));
+	free(one);
+	free(text);
+	pg_results_release(&whole);
+	pg_results_release(&back);
+	pg_results_release(&r);
+}
+
 /* Reading `text` fails with PG_ECORRUPT and a message containing want. */
 static void assert_corrupt(const char *text, const char *want)
 {
@@ -226,6 +230,29 @@ static char *replace(const char *text, const char *from, const char *to)
 	assert_non_null(at);
 	return pg_asprintf("%.*s%s%s", (int)(at - text), text, to,
 			   at + strlen(from));
+}
+
+static void read_rejects_damaged_shards(void **state)
+{
+	(void)state;
+	const char *head = "{\"format\":\"perfguard-results\",\"schema\":1,"
+			   "\"commit\":null,\"dirty\":false,\"created\":\"x\","
+			   "\"clock\":\"cpu\",\"fingerprint\":"
+			   "{\"cores\":0},\"benchmarks\":[],\"shard\":";
+	const char *cases[][2] = {
+	    {"[]", "shard: expected an object"},
+	    {"{\"index\":0,\"count\":2,\"of\":[]}", "shard.index"},
+	    {"{\"index\":3,\"count\":2,\"of\":[]}", "shard.index"},
+	    {"{\"index\":1,\"count\":1001,\"of\":[]}", "shard.count"},
+	    {"{\"index\":1,\"count\":2}", "shard.of: missing"},
+	    {"{\"index\":1,\"count\":2,\"of\":[1]}", "array of names"},
+	    {"{\"index\":1,\"count\":2,\"of\":[\"a\",\"a\"]}", "twice"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = pg_asprintf("%s%s}", head, cases[i][0]);
+		assert_corrupt(text, cases[i][1]);
+		free(text);
+	}
 }
 
 static void read_rejects_damaged_fields_naming_their_path(void **state)
@@ -397,6 +424,125 @@ static void store_round_trip(enum pg_store_backend kind)
 		assert_int_equal(pg_git_is_dirty(fx.repo, &dirty), 0);
 		assert_false(dirty);
 	}
+	pg_results_release(&r);
+	fixture_close(&fx);
+}
+
+/* The partial load of every listed baseline keeps what a history needs. */
+static void partial_load(enum pg_store_backend kind)
+{
+	struct fixture fx;
+	fixture_open(&fx, kind);
+	struct pg_results r, part;
+	make_results(&r, fx.ids[0]);
+	assert_int_equal(pg_store_save(fx.store, fx.ids[0], &r), 0);
+	struct pg_store_entry *e = NULL;
+	size_t n = 0;
+	assert_int_equal(pg_store_list(fx.store, &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(strlen(e[0].object),
+			 kind == PG_STORE_BACKEND_NOTES ? 40 : 0);
+
+	assert_int_equal(pg_store_load_partial(fx.store, &e[0], NULL,
+					       "app/render.py:render", &part),
+			 0);
+	assert_string_equal(part.commit, fx.ids[0]);
+	assert_int_equal(part.nbenches, 2);
+	const struct pg_bench_result *b = &part.benches[0];
+	assert_string_equal(b->name, "render_page");
+	assert_int_equal(b->status, PG_BENCH_OK);
+	assert_int_equal(b->profile.nfuncs, 1);
+	assert_int_equal(b->profile.ntrials, 3);
+	assert_int_equal(b->profile.trials[2].total_ns, 900002);
+	assert_int_equal(b->profile.trials[2].samples[0].self_ns, 800002);
+	assert_int_equal(b->profile.trials[2].samples[0].incl_ns, 850002);
+	assert_int_equal(b->profile.trials[2].samples[0].calls, 10);
+	assert_int_equal(part.benches[1].status, PG_BENCH_TIMEOUT);
+	pg_results_release(&part);
+
+	/* one benchmark, a function it lacks: trials without functions */
+	assert_int_equal(pg_store_load_partial(fx.store, &e[0], "render_page",
+					       "nope.py:f", &part),
+			 0);
+	assert_int_equal(part.nbenches, 1);
+	assert_int_equal(part.benches[0].profile.nfuncs, 0);
+	assert_int_equal(part.benches[0].profile.ntrials, 3);
+	pg_results_release(&part);
+	free(e);
+	pg_results_release(&r);
+	fixture_close(&fx);
+}
+
+static void notes_and_dir_stores_load_parts_of_listed_baselines(void **state)
+{
+	(void)state;
+	partial_load(PG_STORE_BACKEND_NOTES);
+	partial_load(PG_STORE_BACKEND_DIR);
+}
+
+static void partial_read_refuses_what_it_cannot_use(void **state)
+{
+	(void)state;
+	struct pg_results r;
+	const char *bad[] = {
+	    "",
+	    "[]",
+	    "{\"format\":\"perfguard-results\",\"schema\":2,\"benchmarks\":[]}",
+	    "{\"format\":\"other\",\"schema\":1,\"benchmarks\":[]}",
+	    "{\"format\":\"perfguard-results\",\"schema\":1,"
+	    "\"benchmarks\":[{\"name\":\"a\",\"status\":\"ok\"}]}",
+	    "{\"format\":\"perfguard-results\",\"schema\":1,"
+	    "\"benchmarks\":[{\"name\":\"a\",\"status\":\"ok\",\"profile\":"
+	    "{\"functions\":[],\"trials\":[{\"total_ns\":1.5}]}}]}",
+	    "{\"format\":\"perfguard-results\",\"schema\":1,\"benchmarks\":[",
+	    "{\"format\":\"perfguard-results\",\"schema\":1} trailing",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pg_results_read_json_partial(
+				     &r, bad[i], strlen(bad[i]), NULL, NULL),
+				 PG_ECORRUPT);
+		assert_int_equal(r.nbenches, 0);
+		pg_results_release(&r);
+	}
+	const char *ok =
+	    "{\"format\":\"perfguard-results\",\"schema\":1,"
+	    "\"benchmarks\":[{\"name\":\"a\",\"status\":\"ok\",\"profile\":"
+	    "{\"trials\":[{\"self_ns\":[5,-7],\"total_ns\":9,\"calls\":[1,2],"
+	    "\"incl_ns\":[5,7]}],\"functions\":[{\"id\":\"x\"},{\"id\":"
+	    "\"\\u0079\"}]}}]}";
+	assert_int_equal(
+	    pg_results_read_json_partial(&r, ok, strlen(ok), "a", "y"), 0);
+	assert_int_equal(r.benches[0].profile.trials[0].samples[0].self_ns, -7);
+	assert_int_equal(r.benches[0].profile.trials[0].total_ns, 9);
+	pg_results_release(&r);
+}
+
+static void a_shard_is_never_stored_as_a_baseline(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_open(&fx, PG_STORE_BACKEND_NOTES);
+	struct pg_results r;
+	make_results(&r, fx.ids[0]);
+	r.shard.index = 1;
+	r.shard.count = 2;
+	pg_strvec_push(&r.shard.of, "render_page");
+	assert_int_equal(pg_store_save(fx.store, fx.ids[0], &r), PG_EINVALID);
+	assert_non_null(strstr(pg_error_message(), "only shard 1 of 2"));
+	assert_int_equal(list_count(fx.store, NULL, NULL), 0);
+	/* One written behind perfguard's back reads as corrupt, not whole. */
+	char *text = to_json(&r);
+	char *path = pg_asprintf("%s/shard.json", fx.dir);
+	assert_int_equal(pg_file_write_atomic(path, text, strlen(text)), 0);
+	sh(fx.dir, "git notes --ref=%s add -F shard.json %s", NOTES_REF,
+	   fx.ids[0]);
+	struct pg_results back;
+	assert_int_equal(pg_store_load(fx.store, fx.ids[0], &back),
+			 PG_ECORRUPT);
+	assert_non_null(strstr(pg_error_message(), "only shard 1 of 2"));
+	pg_results_release(&back);
+	free(path);
+	free(text);
 	pg_results_release(&r);
 	fixture_close(&fx);
 }
@@ -660,20 +806,21 @@ static void merge_ref_unions_notes_keeping_the_newer(void **state)
 
 int main(void)
 {
-	setenv("GIT_AUTHOR_NAME", "Perf Guard", 1);
-	setenv("GIT_AUTHOR_EMAIL", "pg@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "Perf Guard", 1);
-	setenv("GIT_COMMITTER_EMAIL", "pg@example.com", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+	test_git_identity();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(results_round_trip_is_exact),
+	    cmocka_unit_test(a_shard_round_trips_and_moves_into_a_whole),
+	    cmocka_unit_test(read_rejects_damaged_shards),
+	    cmocka_unit_test(a_shard_is_never_stored_as_a_baseline),
 	    cmocka_unit_test(read_rejects_foreign_json_and_other_schemas),
 	    cmocka_unit_test(read_rejects_damaged_fields_naming_their_path),
 	    cmocka_unit_test(save_and_load_a_results_file),
 	    cmocka_unit_test(notes_store_saves_loads_lists_and_drops),
 	    cmocka_unit_test(dir_store_saves_loads_lists_and_drops),
 	    cmocka_unit_test(notes_are_readable_by_git_notes),
+	    cmocka_unit_test(
+		notes_and_dir_stores_load_parts_of_listed_baselines),
+	    cmocka_unit_test(partial_read_refuses_what_it_cannot_use),
 	    cmocka_unit_test(corrupt_note_is_corrupt_not_missing),
 	    cmocka_unit_test(corrupt_dir_file_is_corrupt_not_missing),
 	    cmocka_unit_test(concurrent_writers_never_lose_each_others_notes),

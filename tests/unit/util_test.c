@@ -109,6 +109,34 @@ static void edit_distance_counts_single_edits(void **state)
 	assert_int_equal(pg_edit_distance("same", "same"), 0);
 }
 
+static void utf8_accepts_exactly_the_well_formed(void **state)
+{
+	(void)state;
+	uint32_t cp = 0;
+	const unsigned char euro[] = {0xe2, 0x82, 0xac};
+	assert_int_equal(pg_utf8_decode(euro, 3, &cp), 3);
+	assert_int_equal(cp, 0x20ac);
+	assert_int_equal(pg_utf8_decode(euro, 2, &cp), 0); /* truncated */
+	const unsigned char overlong[] = {0xc0, 0xaf};
+	assert_int_equal(pg_utf8_decode(overlong, 2, &cp), 0);
+	const unsigned char surrogate[] = {0xed, 0xa0, 0x80};
+	assert_int_equal(pg_utf8_decode(surrogate, 3, &cp), 0);
+	const unsigned char too_big[] = {0xf4, 0x90, 0x80, 0x80};
+	assert_int_equal(pg_utf8_decode(too_big, 4, &cp), 0);
+	const unsigned char stray[] = {0x80};
+	assert_int_equal(pg_utf8_decode(stray, 1, &cp), 0);
+	assert_int_equal(pg_utf8_invalid_at("ok \xe2\x82\xac!", 7), 7);
+	assert_int_equal(pg_utf8_invalid_at("ok \xe2\x82!", 6), 3);
+	const uint32_t cps[] = {0x41, 0xe9, 0x20ac, 0x1f600, 0x10ffff};
+	for (size_t i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+		char out[4];
+		size_t n = pg_utf8_encode(cps[i], out);
+		assert_int_equal(pg_utf8_decode((unsigned char *)out, n, &cp),
+				 n);
+		assert_int_equal(cp, cps[i]);
+	}
+}
+
 static void map_stores_and_replaces_many_keys(void **state)
 {
 	(void)state;
@@ -173,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(tail_keeps_only_the_last_bytes),
 	    cmocka_unit_test(glob_matches_like_a_shell_across_slashes),
 	    cmocka_unit_test(edit_distance_counts_single_edits),
+	    cmocka_unit_test(utf8_accepts_exactly_the_well_formed),
 	    cmocka_unit_test(map_stores_and_replaces_many_keys),
 	    cmocka_unit_test(
 		atomic_write_replaces_whole_file_and_leaves_no_temp),

@@ -133,8 +133,8 @@ PG.familyColour = function (id) {
   }
 };
 
-/* Make a <table> sortable by clicking its headers (numbers via data-v). */
-PG.sortable = function (table, rowsOf, render) {
+/* Make a <table> sortable by clicking its headers (th[data-key]); render(key, desc) redraws. */
+PG.sortable = function (table, render) {
   var state = { col: null, desc: true };
   var ths = table.querySelectorAll('th');
   Array.prototype.forEach.call(ths, function (th, i) {
@@ -162,7 +162,7 @@ var SEARCH_COLOUR = '#d946ef';
 /*
  * tree: {parent, func, value} columns (arrays), names[func] labels,
  * ids[func] full ids. opts: colour(node) -> CSS colour, marks(node) ->
- * {hatch, prefix, dim}, details(node) -> [[label, value], ...],
+ * {hatch, dotted, prefix}, details(node) -> [[label, value], ...],
  * onSelect(func, node), title (aria label).
  */
 PG.Flame = function (container, tree, opts) {
@@ -326,6 +326,11 @@ PG.Flame.prototype.drawFrame = function (f) {
   if (marks.hatch || f.agg) {
     ctx.fillStyle = this.hatch();
     ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), h);
+  }
+  if (marks.dotted && w > 4) {
+    /* A dotted underline: quieter than hatching for a common mark. */
+    ctx.fillStyle = 'rgba(0,0,0,0.45)';
+    for (var dx = x + 1; dx < x + w - 2; dx += 4) ctx.fillRect(dx, y + h - 2, 2, 2);
   }
   if (!f.agg && node !== 0 && this.func[node] === this.selected) {
     ctx.strokeStyle = '#111';

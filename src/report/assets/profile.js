@@ -58,18 +58,19 @@
     legendItem(PG.familyColour('<builtin>:f'), 'C functions'),
     legendItem('#d946ef', 'search match'),
     PG.el('span', { cls: 'pg-legend-item', text: '↻ generator or coroutine (resumed)' }),
-    legendItem('hatch', 'tiny: faster per call than the timer resolves'),
+    legendItem('dotted', 'tiny: faster per call than the timer resolves'),
+    legendItem('hatch', 'frames narrower than a pixel, together'),
   ]);
   function legendItem(colour, text) {
-    var sw = PG.el('span', { cls: 'pg-swatch' + (colour === 'hatch' ? ' pg-hatch' : '') });
-    if (colour !== 'hatch') sw.style.background = colour;
+    var sw = PG.el('span', { cls: 'pg-swatch' + (colour === 'hatch' ? ' pg-hatch' : colour === 'dotted' ? ' pg-dotted' : '') });
+    if (colour !== 'hatch' && colour !== 'dotted') sw.style.background = colour;
     return PG.el('span', { cls: 'pg-legend-item' }, [sw, text]);
   }
   flame = new PG.Flame(flameBox, { parent: P.nodes.parent, func: P.nodes.func, value: nodeSelf, names: names, ids: F.id }, {
     title: 'flame graph of ' + data.title,
     marks: function (node) {
       var fl = F.flags[P.nodes.func[node]];
-      return { prefix: fl & PG.GENERATOR ? '↻ ' : '', hatch: !!(fl & PG.TINY) };
+      return { prefix: fl & PG.GENERATOR ? '↻ ' : '', dotted: !!(fl & PG.TINY) };
     },
     details: function (node) {
       var all = flame.total[0];
@@ -208,7 +209,7 @@
     if (old) old.classList.remove('pg-sel');
     if (rowOf[f]) rowOf[f].classList.add('pg-sel');
   }
-  PG.sortable(table, null, sortBy);
+  PG.sortable(table, sortBy);
   sortBy('self', true);
   table.querySelector('th[data-key="self"]').classList.add('pg-desc');
   performance.mark('pg-ready');

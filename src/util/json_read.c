@@ -1,17 +1,13 @@
 /*
- * json.c - a small JSON writer and a strict RFC 8259 DOM reader.
+ * json_read.c - a strict RFC 8259 DOM reader and its lookups.
  *
- * The writer appends to a pg_buf and derives commas from the last byte
- * written (so it nests without limit); its output is always valid JSON and
- * valid UTF-8 (invalid input bytes become U+FFFD, NaN and infinities
- * become null). Integers are formatted by hand, not by printf: they are
- * most of a results set. The reader accepts exactly RFC 8259: one value
- * with surrounding whitespace, no comments, no trailing commas, no BOM,
- * strings of valid UTF-8 without raw control characters,
- * \u escapes with proper surrogate pairs, nesting at most 256 deep.
- * Integer literals that fit in int64 are kept exactly. Object keys must be
- * unique and free of NUL so lookups are unambiguous. Every error is
- * PG_EINVALID with "line:col: message" (1-based, columns in bytes).
+ * It accepts exactly RFC 8259: one value with surrounding whitespace, no
+ * comments, no trailing commas, no BOM, strings of valid UTF-8 without
+ * raw control characters, \u escapes with proper surrogate pairs, nesting
+ * at most 256 deep. Integer literals that fit in int64 are kept exactly.
+ * Object keys must be unique and free of NUL so lookups are unambiguous.
+ * Every error is PG_EINVALID with "line:col: message" (1-based, columns
+ * in bytes).
  *
  * The tree lives in one arena per document (no malloc per value), object
  * keys are interned, and with PG_JSON_PACK_INTS an all-integer array is
@@ -20,10 +16,10 @@
  * Packing changes the representation only, never what is accepted.
  *
  * Deliberately not here: streaming, size caps on the input (callers read
- * files with pg_file_read's cap), or numbers beyond double/int64.
+ * files with pg_file_read's cap), numbers beyond double/int64, writing
+ * (json_write.c).
  */
 #include <locale.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,330 +27,6 @@
 #include "perfguard/util.h"
 
 #define JSON_MAX_DEPTH 256
-
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-/*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), with
- * its code point in *cp, or 0 when it is ill-formed (overlong, surrogate,
- * beyond U+10FFFF, truncated, stray continuation byte).
- */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	size_t len;
-	uint32_t v, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* ---- writer --------------------------------------------------------- */
-
-void pg_json_escape(struct pg_buf *out, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	pg_buf_putc(out, '"');
-	size_t i = 0;
-	while (i < len) {
-		/* Copy the longest run needing no escape in one append. */
-		size_t run = i;
-		while (run < len && u[run] >= 0x20 && u[run] < 0x80 &&
-		       u[run] != '"' && u[run] != '\\')
-			run++;
-		if (run > i) {
-			pg_buf_add(out, s + i, run - i);
-			i = run;
-			continue;
-		}
-		unsigned char c = u[i];
-		uint32_t cp;
-		size_t n;
-		switch (c) {
-		case '"':
-			pg_buf_puts(out, "\\\"");
-			i++;
-			break;
-		case '\\':
-			pg_buf_puts(out, "\\\\");
-			i++;
-			break;
-		case '\n':
-			pg_buf_puts(out, "\\n");
-			i++;
-			break;
-		case '\r':
-			pg_buf_puts(out, "\\r");
-			i++;
-			break;
-		case '\t':
-			pg_buf_puts(out, "\\t");
-			i++;
-			break;
-		case '\b':
-			pg_buf_puts(out, "\\b");
-			i++;
-			break;
-		case '\f':
-			pg_buf_puts(out, "\\f");
-			i++;
-			break;
-		default:
-			if (c < 0x20) {
-				char esc[7] = {'\\', 'u',	  '0',
-					       '0',  hex[c >> 4], hex[c & 15],
-					       0};
-				pg_buf_add(out, esc, 6);
-				i++;
-				break;
-			}
-			n = utf8_decode(u + i, len - i, &cp);
-			if (n) {
-				pg_buf_add(out, s + i, n);
-				i += n;
-			} else {
-				pg_buf_add(out, "\xef\xbf\xbd", 3);
-				i++;
-			}
-		}
-	}
-	pg_buf_putc(out, '"');
-}
-
-void pg_jw_init(struct pg_jw *w, struct pg_buf *out, bool pretty)
-{
-	memset(w, 0, sizeof(*w));
-	w->out = out;
-	w->pretty = pretty;
-}
-
-static void indent(struct pg_jw *w, int depth)
-{
-	pg_buf_putc(w->out, '\n');
-	for (int i = 0; i < depth; i++)
-		pg_buf_puts(w->out, "  ");
-}
-
-/*
- * The last token's final byte. Commas and layout are derived from it
- * rather than from a per-level flag (which would cap the levels): a
- * container just opened ends in '[' or '{', a key in ':' (": " when pretty), and no other
- * token ends in any of these. So nesting depth is unlimited.
- */
-static char last_byte(const struct pg_jw *w)
-{
-	const struct pg_buf *b = w->out;
-	if (!b->len)
-		return '\0';
-	char c = b->data[b->len - 1];
-	if (c == ' ' && w->pretty && b->len >= 2 && b->data[b->len - 2] == ':')
-		return ':';
-	return c;
-}
-
-/* Comma and layout before a value or key. */
-static void before_item(struct pg_jw *w, bool is_key)
-{
-	if (w->depth <= 0)
-		return;
-	char c = last_byte(w);
-	if (!is_key && c == ':')
-		return;
-	if (c != '[' && c != '{')
-		pg_buf_putc(w->out, ',');
-	if (w->pretty)
-		indent(w, w->depth);
-}
-
-static void open_container(struct pg_jw *w, char c)
-{
-	before_item(w, false);
-	pg_buf_putc(w->out, c);
-	w->depth++;
-}
-
-static void close_container(struct pg_jw *w, char open, char close)
-{
-	bool had_items = last_byte(w) != open;
-	if (w->depth > 0)
-		w->depth--;
-	if (w->pretty && had_items)
-		indent(w, w->depth);
-	pg_buf_putc(w->out, close);
-}
-
-void pg_jw_obj_begin(struct pg_jw *w)
-{
-	open_container(w, '{');
-}
-
-void pg_jw_obj_end(struct pg_jw *w)
-{
-	close_container(w, '{', '}');
-}
-
-void pg_jw_arr_begin(struct pg_jw *w)
-{
-	open_container(w, '[');
-}
-
-void pg_jw_arr_end(struct pg_jw *w)
-{
-	close_container(w, '[', ']');
-}
-
-void pg_jw_key(struct pg_jw *w, const char *key)
-{
-	before_item(w, true);
-	pg_json_escape(w->out, key, strlen(key));
-	pg_buf_puts(w->out, w->pretty ? ": " : ":");
-}
-
-void pg_jw_strn(struct pg_jw *w, const char *s, size_t len)
-{
-	before_item(w, false);
-	pg_json_escape(w->out, s, len);
-}
-
-void pg_jw_str(struct pg_jw *w, const char *s)
-{
-	if (!s) {
-		pg_jw_null(w);
-		return;
-	}
-	pg_jw_strn(w, s, strlen(s));
-}
-
-/* The decimal digits of v, written backwards so they end at `end`. */
-static char *u64_digits(char *end, uint64_t v)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
-}
-
-/*
- * A scalar token [p, end) with its separator, in one append (integers
- * dominate results sets, so no printf). p has a spare byte in front.
- */
-static void put_scalar(struct pg_jw *w, char *p, char *end)
-{
-	if (w->pretty || w->depth <= 0) {
-		before_item(w, false);
-	} else {
-		char c = last_byte(w);
-		if (c != ':' && c != '[' && c != '{')
-			*--p = ',';
-	}
-	pg_buf_add(w->out, p, (size_t)(end - p));
-}
-
-void pg_jw_int(struct pg_jw *w, int64_t v)
-{
-	char tmp[24], *end = tmp + sizeof(tmp);
-	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	char *p = u64_digits(end, mag);
-	if (v < 0)
-		*--p = '-';
-	put_scalar(w, p, end);
-}
-
-void pg_jw_uint(struct pg_jw *w, uint64_t v)
-{
-	char tmp[24], *end = tmp + sizeof(tmp);
-	put_scalar(w, u64_digits(end, v), end);
-}
-
-void pg_jw_double(struct pg_jw *w, double v)
-{
-	if (!isfinite(v)) {
-		pg_jw_null(w);
-		return;
-	}
-	before_item(w, false);
-	char tmp[40];
-	int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-	/* A locale with a decimal comma must not leak into JSON. */
-	bool integral = true;
-	for (int i = 0; i < n; i++) {
-		if (tmp[i] == ',')
-			tmp[i] = '.';
-		if (tmp[i] == '.' || tmp[i] == 'e')
-			integral = false;
-	}
-	/* Keep a double a double when read back ("2.0", not "2"). */
-	if (integral && n + 2 < (int)sizeof(tmp)) {
-		tmp[n++] = '.';
-		tmp[n++] = '0';
-	}
-	pg_buf_add(w->out, tmp, (size_t)n);
-}
-
-void pg_jw_bool(struct pg_jw *w, bool v)
-{
-	before_item(w, false);
-	pg_buf_puts(w->out, v ? "true" : "false");
-}
-
-void pg_jw_null(struct pg_jw *w)
-{
-	before_item(w, false);
-	pg_buf_puts(w->out, "null");
-}
 
 /* ---- reader: storage ------------------------------------------------ */
 
@@ -570,84 +242,100 @@ static int string_end(const struct parser *ps, size_t *end_out, bool *plain_out)
  * Validate and decode the string content s[start, end) into buf (room for
  * end - start bytes: decoding never lengthens). *n_out is the length.
  */
+/* The character a one-letter escape (\n, \t, ...) stands for, or 0. */
+static char simple_escape(char e)
+{
+	switch (e) {
+	case '"':
+	case '\\':
+	case '/':
+		return e;
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The \uXXXX escape at i (a surrogate pair takes two): its code point,
+ * and in *len the bytes of text it spans.
+ */
+static int unicode_escape(const struct parser *ps, size_t i, size_t end,
+			  uint32_t *cp, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)ps->s;
+	uint32_t lo;
+	int rc;
+	if ((rc = hex4(ps, i + 2, cp)))
+		return rc;
+	*len = 6;
+	if (*cp >= 0xdc00 && *cp <= 0xdfff)
+		return fail_at(ps, i, "lone low surrogate");
+	if (*cp < 0xd800 || *cp > 0xdbff)
+		return 0;
+	if (i + 12 > end || u[i + 6] != '\\' || u[i + 7] != 'u')
+		return fail_at(ps, i, "lone high surrogate");
+	if ((rc = hex4(ps, i + 8, &lo)))
+		return rc;
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return fail_at(ps, i + 6,
+			       "high surrogate not followed by a low one");
+	*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+	*len = 12;
+	return 0;
+}
+
+/*
+ * The string text[start, end) (between its quotes) decoded into buf:
+ * plain bytes copied, UTF-8 checked, escapes replaced.
+ */
 static int decode_string(const struct parser *ps, size_t start, size_t end,
 			 char *buf, size_t *n_out)
 {
 	const unsigned char *u = (const unsigned char *)ps->s;
 	size_t n = 0, i = start;
-	int rc;
 	while (i < end) {
 		unsigned char c = u[i];
 		if (c < 0x20)
 			return fail_at(ps, i, "control character in string");
 		if (c >= 0x80) {
 			uint32_t cp;
-			size_t k = utf8_decode(u + i, end - i, &cp);
+			size_t k = pg_utf8_decode(u + i, end - i, &cp);
 			if (!k)
 				return fail_at(ps, i,
 					       "invalid UTF-8 in string");
 			memcpy(buf + n, u + i, k);
 			n += k;
 			i += k;
-			continue;
-		}
-		if (c != '\\') {
+		} else if (c != '\\') {
 			buf[n++] = (char)c;
 			i++;
-			continue;
-		}
-		/* string_end guarantees a character after the backslash. */
-		char e = (char)u[i + 1];
-		switch (e) {
-		case '"':
-		case '\\':
-		case '/':
-			buf[n++] = e;
-			break;
-		case 'b':
-			buf[n++] = '\b';
-			break;
-		case 'f':
-			buf[n++] = '\f';
-			break;
-		case 'n':
-			buf[n++] = '\n';
-			break;
-		case 'r':
-			buf[n++] = '\r';
-			break;
-		case 't':
-			buf[n++] = '\t';
-			break;
-		case 'u': {
-			uint32_t cp, lo;
-			if ((rc = hex4(ps, i + 2, &cp)))
+		} else if (u[i + 1] == 'u') {
+			/* string_end guarantees a character after '\'. */
+			uint32_t cp;
+			size_t len;
+			int rc = unicode_escape(ps, i, end, &cp, &len);
+			if (rc)
 				return rc;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return fail_at(ps, i, "lone low surrogate");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (i + 12 > end || u[i + 6] != '\\' ||
-				    u[i + 7] != 'u')
-					return fail_at(ps, i,
-						       "lone high surrogate");
-				if ((rc = hex4(ps, i + 8, &lo)))
-					return rc;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return fail_at(ps, i + 6,
-						       "high surrogate not "
-						       "followed by a low one");
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-				i += 6;
-			}
-			n += utf8_encode(cp, buf + n);
-			i += 6;
-			continue;
+			n += pg_utf8_encode(cp, buf + n);
+			i += len;
+		} else {
+			char e = simple_escape((char)u[i + 1]);
+			if (!e)
+				return fail_at(ps, i,
+					       "invalid escape in string");
+			buf[n++] = e;
+			i += 2;
 		}
-		default:
-			return fail_at(ps, i, "invalid escape in string");
-		}
-		i += 2;
 	}
 	*n_out = n;
 	return 0;
@@ -1121,122 +809,4 @@ void pg_json_free(struct pg_json *j)
 	if (!j)
 		return;
 	blocks_free((struct block *)((char *)j - offsetof(struct block, data)));
-}
-
-/* ---- lookups -------------------------------------------------------- */
-
-const struct pg_json *pg_json_get(const struct pg_json *j, const char *key)
-{
-	if (!j || j->type != PG_JSON_OBJECT)
-		return NULL;
-	for (size_t i = 0; i < j->len; i++)
-		if (!strcmp(j->keys[i], key))
-			return j->items[i];
-	return NULL;
-}
-
-static const char *type_name(enum pg_json_type t)
-{
-	switch (t) {
-	case PG_JSON_NULL:
-		return "null";
-	case PG_JSON_BOOL:
-		return "a boolean";
-	case PG_JSON_NUMBER:
-		return "a number";
-	case PG_JSON_STRING:
-		return "a string";
-	case PG_JSON_ARRAY:
-		return "an array";
-	case PG_JSON_OBJECT:
-		return "an object";
-	}
-	return "?";
-}
-
-/* The member, or NULL with an error naming key and the wanted type. */
-static const struct pg_json *member(const struct pg_json *j, const char *key,
-				    enum pg_json_type want, const char *what)
-{
-	const struct pg_json *v = pg_json_get(j, key);
-	if (!v) {
-		if (j)
-			pg_error_set(PG_EINVALID, "%d:%d: missing key '%s'",
-				     j->line, j->col, key);
-		else
-			pg_error_set(PG_EINVALID, "missing key '%s'", key);
-		return NULL;
-	}
-	if (v->type != want) {
-		pg_error_set(PG_EINVALID, "%d:%d: '%s' must be %s, not %s",
-			     v->line, v->col, key, what, type_name(v->type));
-		return NULL;
-	}
-	return v;
-}
-
-int pg_json_get_str(const struct pg_json *j, const char *key, const char **out)
-{
-	const struct pg_json *v = member(j, key, PG_JSON_STRING, "a string");
-	if (!v)
-		return PG_EINVALID;
-	*out = v->string;
-	return 0;
-}
-
-int pg_json_get_i64(const struct pg_json *j, const char *key, int64_t *out)
-{
-	const struct pg_json *v = member(j, key, PG_JSON_NUMBER, "an integer");
-	if (!v)
-		return PG_EINVALID;
-	if (!v->is_integer)
-		return pg_error_set(PG_EINVALID,
-				    "%d:%d: '%s' must be an integer in int64 "
-				    "range",
-				    v->line, v->col, key);
-	*out = v->integer;
-	return 0;
-}
-
-int pg_json_get_u64(const struct pg_json *j, const char *key, uint64_t *out)
-{
-	const struct pg_json *v = member(j, key, PG_JSON_NUMBER, "an integer");
-	if (!v)
-		return PG_EINVALID;
-	if (!v->is_integer || v->integer < 0)
-		return pg_error_set(
-		    PG_EINVALID, "%d:%d: '%s' must be a non-negative integer",
-		    v->line, v->col, key);
-	*out = (uint64_t)v->integer;
-	return 0;
-}
-
-int pg_json_get_double(const struct pg_json *j, const char *key, double *out)
-{
-	const struct pg_json *v = member(j, key, PG_JSON_NUMBER, "a number");
-	if (!v)
-		return PG_EINVALID;
-	*out = v->number;
-	return 0;
-}
-
-int pg_json_get_bool(const struct pg_json *j, const char *key, bool *out)
-{
-	const struct pg_json *v = member(j, key, PG_JSON_BOOL, "a boolean");
-	if (!v)
-		return PG_EINVALID;
-	*out = v->boolean;
-	return 0;
-}
-
-const struct pg_json *pg_json_get_array(const struct pg_json *j,
-					const char *key)
-{
-	return member(j, key, PG_JSON_ARRAY, "an array");
-}
-
-const struct pg_json *pg_json_get_object(const struct pg_json *j,
-					 const char *key)
-{
-	return member(j, key, PG_JSON_OBJECT, "an object");
 }

@@ -1,0 +1,151 @@
+/*
+ * analysis.h - what the measurements mean: change points over history,
+ * findings from one profile, and runner noise from A/A runs.
+ *
+ * Pure computations over data the other modules loaded: series of values
+ * along first-parent history (change points by E-Divisive means with a
+ * permutation test), one multi-trial profile (ranked findings with their
+ * evidence), A/A results sets (spread and smallest detectable change).
+ * Nothing here reads files, runs git or prints; randomness comes from an
+ * explicit seed, so every result is reproducible.
+ */
+#ifndef PERFGUARD_ANALYSIS_H
+#define PERFGUARD_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perfguard/profile.h"
+#include "perfguard/results.h"
+
+/* ---- change points (changepoint.c) ---------------------------------- */
+
+/*
+ * E-Divisive means (Matteson & James 2014, alpha = 1), as Apache Otava /
+ * Hunter use it: the series is split where the energy distance between
+ * the two sides, weighted by mn/(m+n), is largest; the split is kept when
+ * a permutation test finds it significant (p <= alpha), and each side is
+ * searched again, until no segment has a significant split.
+ *
+ * Series longer than `window` are searched in windows of that many points
+ * every window/2 (as Hunter does, to bound the cost); a change point is
+ * kept from the window whose middle half holds it.
+ *
+ * False-positive rate: in a window without any change, a change point is
+ * reported with probability at most alpha (the first test guards the whole
+ * window); a series of n > window points has about 2n/window windows. The
+ * p-value of a split is (1 + #permutations whose best split is at least
+ * as strong) / (1 + permutations), so permutations must be at least
+ * 1/alpha - 1 for any split to pass.
+ */
+struct pg_cp_options {
+	double alpha;	       /* significance level, e.g. 0.01 */
+	unsigned permutations; /* per tested segment, e.g. 199 */
+	size_t min_size; /* fewest points on either side of a split, >= 1 */
+	size_t window;	 /* points per window, >= 4 * min_size; 0: all */
+	uint64_t seed;	 /* permutation RNG seed: same seed, same result */
+};
+
+/* alpha 0.01, 199 permutations, min_size 2, window 64, a fixed seed. */
+void pg_cp_options_default(struct pg_cp_options *o);
+
+struct pg_change_point {
+	size_t index;	   /* first point after the step (1..n-1) */
+	double before;	   /* median of the segment before the step */
+	double after;	   /* median of the segment after it */
+	double change_pct; /* (after / before - 1) * 100; + = larger */
+	double p;	   /* permutation p-value of the split */
+};
+
+/*
+ * Change points of x[0..n) (in order, oldest first). *out is newly
+ * allocated (free()), sorted by index, NULL when none; *n_out their count.
+ * Segments are delimited by neighbouring change points, so before/after
+ * are the medians between them. Non-finite values are PG_EINVALID, as are
+ * alpha outside (0, 1) and min_size 0. Cost: O(n^2) per permutation of
+ * each tested segment.
+ */
+int pg_analysis_change_points(const double *x, size_t n,
+			      const struct pg_cp_options *o,
+			      struct pg_change_point **out, size_t *n_out);
+
+/* ---- series of one benchmark or function (history.c) --------------- */
+
+/*
+ * Median of x[0..n) and a distribution-free confidence interval for it at
+ * level conf (order statistics under the binomial law; with too few values
+ * for that level, the smallest and largest value). All NAN when n == 0.
+ */
+void pg_analysis_median_interval(const double *x, size_t n, double conf,
+				 double *median_out, double *low_out,
+				 double *high_out);
+
+/*
+ * The per-trial values a history point of benchmark b is made of: the
+ * profiled total (func_id NULL) or the self time of function func_id, in
+ * ns, one per trial. *out newly allocated (free()) with b's trial count;
+ * PG_ENOTFOUND (message set) when func_id is not in b's profile or b has
+ * no trials.
+ */
+int pg_analysis_trial_values(const struct pg_bench_result *b,
+			     const char *func_id, double **out, size_t *n_out);
+
+/*
+ * A history: series of one benchmark's total or one function's self time
+ * over commits, oldest first, each with its change points. Fill it with
+ * pg_history_add per commit (in order), then pg_history_finish.
+ */
+struct pg_history_point {
+	char commit[41];
+	double value_ns, low_ns, high_ns; /* median and its 95% interval */
+};
+
+struct pg_history_series {
+	char *bench;	/* owned */
+	char *function; /* owned; NULL for the benchmark's total */
+	struct pg_history_point *points;
+	size_t npoints, points_cap;
+	struct pg_change_point *cps; /* index into points */
+	size_t ncps;
+};
+
+struct pg_history {
+	struct pg_history_series *series;
+	size_t nseries, series_cap;
+};
+
+void pg_history_init(struct pg_history *h);
+void pg_history_release(struct pg_history *h);
+
+/*
+ * Add the points commit `commit` (40 hex) contributes: for every
+ * benchmark of r named `bench` (all when NULL) whose status is ok, the
+ * total (func_id NULL) or the self time of func_id when its profile has
+ * that function; a series is created on first sight, in that order. A
+ * benchmark or function missing at this commit leaves no point.
+ */
+void pg_history_add(struct pg_history *h, const char *commit,
+		    const struct pg_results *r, const char *bench,
+		    const char *func_id);
+
+/*
+ * Add one point to the series (bench, func_id), creating it; for callers
+ * that read baselines their own way (values: per-trial ns).
+ */
+void pg_history_add_values(struct pg_history *h, const char *commit,
+			   const char *bench, const char *func_id,
+			   const double *values, size_t n);
+
+/* Change points of every series (of its medians). Errors as
+ * pg_analysis_change_points. */
+int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
+
+/*
+ * The history as SPEC §2's JSON: {"schema": 1, "series": [{"bench",
+ * "function", "points": [{"commit", "value_ns", "low_ns", "high_ns"}],
+ * "change_points": [{"commit", "change_pct", "p"}]}]} at the writer's
+ * position.
+ */
+void pg_history_write_json(const struct pg_history *h, struct pg_jw *w);
+
+#endif
