@@ -272,6 +272,14 @@ static inline int own_method(const PyMethodDef *ml)
 
 /* ---- scope on the hot path ------------------------------------------------- */
 
+/* The events of a call of kind that is not timed (out of scope) still cost
+ * what a timed pair costs, roughly: charged to the current frame as
+ * overhead, so that they do not inflate its self time. */
+static inline void charge_untimed_pair(struct pg_hook_thread *th, uint32_t kind)
+{
+	th->ovh_fp += pg_hook.core.enter_fp[kind] + pg_hook.core.leave_fp[kind];
+}
+
 /* Whether the known function of key is out of scope. */
 static inline int known_outside(const void *key)
 {
@@ -318,11 +326,13 @@ static inline void c_enter(struct pg_hook_thread *th, PyObject *callable,
 	uint32_t n = pg_hook_core_child(&pg_hook.core, parent, ml);
 	if (__builtin_expect(n == PG_HOOK_NONE, 0))
 		n = pg_hook_c_node_new(parent, callable, ml);
-	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0))
+	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
 		fold_into_top(th); /* out of scope: not timed */
-	else
+		charge_untimed_pair(th, PG_HOOK_KIND_C);
+	} else {
 		pg_hook_core_push(&pg_hook.core, th, n, ml, PG_HOOK_KIND_C, 0,
 				  t0);
+	}
 	callback_done(th, t0);
 }
 

@@ -65,9 +65,10 @@ static inline int py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
 	uint32_t kind = resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY;
 	uint32_t n = code_node(th, args[0], NULL, kind);
 	int out = n == PG_HOOK_NODE_OUT;
-	if (__builtin_expect(out, 0))
+	if (__builtin_expect(out, 0)) {
 		fold_into_top(th);
-	else
+		charge_untimed_pair(th, kind);
+	} else
 		pg_hook_core_push(&pg_hook.core, th, n, args[0], kind, resume,
 				  t0);
 	callback_done(th, t0);

@@ -102,6 +102,7 @@ static inline void py_enter(struct pg_hook_thread *th, PyFrameObject *frame,
 	uint32_t n = code_node(th, code, frame, PG_HOOK_KIND_PY);
 	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
 		fold_into_top(th); /* out of scope: not timed */
+		charge_untimed_pair(th, PG_HOOK_KIND_PY);
 		callback_done(th, t0);
 		return;
 	}
@@ -141,8 +142,10 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		if (pg_hook.builtins_on && (ml = cfunc_def(arg))) {
 			/* A C call made by code out of scope is not timed. */
 			PyObject *code = frame_code(frame);
-			if (scope_check(th, code) && known_outside(code))
+			if (scope_check(th, code) && known_outside(code)) {
+				charge_untimed_pair(th, PG_HOOK_KIND_C);
 				break;
+			}
 			th->events++;
 			c_enter(th, arg, ml, t0);
 		}
