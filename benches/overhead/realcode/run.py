@@ -49,7 +49,7 @@ from bench import read_pythons  # noqa: E402  (benches/overhead/bench.py)
 FUNCS = ["parse_batch", "aggregate", "render_text", "render_html"]
 
 
-def command(mode, py, hook_dir, script, scale, tmp):
+def command(mode, py, hook_dir, script, scale, tmp, opts_clock="cpu"):
     # realcode/ itself too: cProfile's runner does not put the script's
     # directory on sys.path, and logreport imports logapp.
     env = {"PYTHONPATH": DIST + os.pathsep + HERE, "PYTHONHASHSEED": "0"}
@@ -66,6 +66,8 @@ def command(mode, py, hook_dir, script, scale, tmp):
                 "PERFGUARD_BUILTINS": "0" if mode.endswith("nob") else "1"})
     if mode.startswith("scoped"):
         env["PERFGUARD_SCOPE"] = SCOPE
+        if opts_clock == "cpu":
+            env["PERFGUARD_CLOCK"] = "cpu"  # shares judged in CPU time
     return [py, "-c", BOOT, hook_dir] + args, env
 
 
@@ -141,7 +143,7 @@ def main():
                     order = modes[r % len(modes):] + modes[:r % len(modes)]
                     for m in order:
                         cmd, env = command(m, py, hook_dir, script, scale,
-                                           tmp)
+                                           tmp, opts.clock)
                         out = run(cmd, env)
                         t[m].append(out[opts.clock])
                         if m == "truth":
