@@ -8,6 +8,7 @@ packages=(
 	gcc clang libclang-rt-dev cmake ninja-build pkg-config git
 	libgit2-dev libyaml-dev libxml2-dev libxml2-utils libcmocka-dev
 	python3 python3-dev python3-yaml hyperfine clang-format cppcheck chromium
+	zlib1g-dev golang-go wrk python3-jinja2
 )
 # The browser tests (tests/browser) run Node.js; a machine that has it
 # (any source) keeps it, else Debian's.

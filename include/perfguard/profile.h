@@ -67,6 +67,7 @@ struct pg_trial {
 	int64_t total_ns;   /* sum of all self times */
 	uint64_t events;    /* hook events seen */
 	uint64_t unmatched; /* returns that matched no call (reported) */
+	uint64_t lost;	    /* events the hook could not record (reported) */
 	uint32_t threads;   /* threads that ran profiled code */
 	/* nfuncs meaningful entries, room for funcs_cap (rows grow with the
 	 * function table); create rows with pg_profile_add_trial only. */
@@ -210,5 +211,94 @@ int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out);
  */
 void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w);
 int pg_profile_read_json(struct pg_profile *p, const struct pg_json *j);
+
+/* ---- production windows (the sampler's output) --------------------- */
+
+/* Caps on a sampler window file (pg_window_parse). */
+#define PG_WINDOW_MAX_BYTES  (64u << 20)
+#define PG_WINDOW_MAX_FUNCS  (1 << 20)
+#define PG_WINDOW_MAX_STACKS (1 << 20)
+#define PG_WINDOW_MAX_FRAMES (1 << 24)
+#define PG_WINDOW_MAX_DEPTH  1024
+#define PG_WINDOW_MAX_LABELS 64
+
+enum pg_window_flags {
+	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
+	PG_SAMPLE_NATIVE = 1u << 1,    /* the leaf frame is in a C function */
+	PG_SAMPLE_TRUNCATED = 1u << 2, /* deeper than the sampler's cap */
+	PG_SAMPLE_ALL = (1u << 3) - 1,
+};
+
+struct pg_window_frame {
+	uint32_t func; /* index into funcs */
+	int32_t line;
+};
+
+/* One distinct stack of a window and what it collected. */
+struct pg_window_stack {
+	uint64_t count;	       /* samples */
+	int64_t value_ns;      /* cpu mode: CPU time; wall mode: wall time */
+	uint32_t thread;       /* index into threads */
+	int32_t task;	       /* index into tasks, -1 for none */
+	uint32_t flags;	       /* enum pg_window_flags */
+	uint32_t first, depth; /* frames[first .. first+depth), root first */
+};
+
+struct pg_window_thread {
+	uint64_t ident;
+	char *name;
+};
+
+/*
+ * One window of the production sampler (docs/sampler-format.md): every
+ * stack sampled in [start_ns, end_ns) of one process, aggregated.
+ */
+struct pg_window {
+	long pid;
+	char *host, *python;
+	int64_t start_ns, end_ns; /* unix time */
+	int rate_hz;
+	bool cpu_mode;
+	int64_t period_ns;
+	uint64_t ticks, samples, overflow, errors;
+	struct pg_strvec label_keys, label_values; /* commit, service, ... */
+	struct pg_func *funcs;			   /* id, file, line */
+	size_t nfuncs;
+	struct pg_window_thread *threads;
+	size_t nthreads;
+	struct pg_strvec tasks;
+	struct pg_window_stack *stacks;
+	size_t nstacks;
+	struct pg_window_frame *frames;
+	size_t nframes;
+};
+
+void pg_window_init(struct pg_window *w);
+void pg_window_release(struct pg_window *w);
+/*
+ * Parse a sampler window file into w (initialised with pg_window_init).
+ * Hostile input gets PG_EINVALID "line N: ..." (indexes dense and in
+ * range, every cap above, the `end` line last), never a crash; on error
+ * w holds partial data: release it.
+ */
+int pg_window_parse(struct pg_window *w, const char *text, size_t len);
+/* The value of label key (e.g. "commit"), or NULL. Borrowed. */
+const char *pg_window_label(const struct pg_window *w, const char *key);
+/*
+ * Add w to p as one trial: a function's self time is the time value of
+ * the samples where it is the leaf, its inclusive time that of the
+ * samples where it is on the stack (once per stack); calls are 0; the
+ * tree and edges come from the stacks. events = samples, threads =
+ * threads seen, wall_ns = the window's length.
+ */
+void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p);
+/*
+ * The window as a gzip-compressed pprof profile (profile.proto): sample
+ * types samples/count and cpu|wall/nanoseconds, one location per
+ * function and line, labels thread, thread_id, task, state (idle), native,
+ * and the window's own (commit, service, host, pid, window_start,
+ * window_end). Appends to out. PG_ENOMEM/PG_EIO when zlib fails.
+ */
+int pg_window_export_pprof(const struct pg_window *w, struct pg_buf *out);
 
 #endif

@@ -33,6 +33,12 @@ struct pg_python {
  * was built for its version.
  */
 int pg_python_probe(const char *exe, struct pg_python *out);
+/*
+ * The directory `perfguard record` puts on PYTHONPATH (hooks/record, whose
+ * sitecustomize starts the sampler in every Python process), or NULL when
+ * it was not built. New string.
+ */
+char *pg_runner_record_dir(void);
 void pg_python_release(struct pg_python *py);
 
 struct pg_trial_spec {

@@ -258,6 +258,64 @@ int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
 int cli_load_results(const char *what, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_results *out);
 
+/* ---- production windows (production.c) ---------------------------- */
+
+/* Where ingest stores production profiles: never the baselines' ref. */
+#define CLI_PRODUCTION_REF "refs/notes/perfguard-production"
+/* Trials kept per stored production profile (older windows are folded). */
+#define CLI_PRODUCTION_TRIALS 64
+
+/*
+ * A window as a results set (out is initialised here): one benchmark
+ * named after the window's service label, one trial; commit overrides the
+ * window's commit label when not NULL.
+ */
+int cli_window_results(const struct pg_window *w, const char *commit,
+		       struct pg_results *out);
+/*
+ * Convert the window file samples_path into <stem>.pb.gz and <stem>.json
+ * in out_dir (stem = <start ms>-<pid>), both written atomically. Parse
+ * errors are PG_EINVALID naming the file.
+ */
+int cli_window_convert(const char *samples_path, const char *out_dir,
+		       const char *commit);
+/*
+ * Convert every finished window file (*.samples) in spool into out_dir and
+ * remove it; a window that does not convert is renamed *.bad and its
+ * error returned after the others are done. *converted counts successes.
+ */
+int cli_windows_convert_spool(const char *spool, const char *out_dir,
+			      const char *commit, size_t *converted);
+/*
+ * Remove the oldest windows (pprof and results files together) of dir
+ * until its windows take at most max_bytes; the newest always stays.
+ */
+int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
+/*
+ * Every window results file in dir (of commit, when not NULL) as one
+ * results set whose trials are the windows, oldest first; out is
+ * initialised here. PG_ENOTFOUND when there is none.
+ */
+int cli_windows_load(const char *dir, const char *commit,
+		     struct pg_results *out, size_t *nwindows);
+/* The distinct commits of dir's windows (PG_EUSAGE when one has none). */
+int cli_windows_commits(const char *dir, struct pg_strvec *out);
+/* Append r's benchmarks' trials to dst (dst takes r's header if empty). */
+void cli_production_append(struct pg_results *dst, const struct pg_results *r);
+/* Fold the oldest trials pairwise until each benchmark has <= max. */
+void cli_production_bound(struct pg_results *r, size_t max_trials);
+/*
+ * Turn every trial's times into shares of its samples: each function's
+ * self and inclusive time scaled so that the trial's total is 1 s. Deploys
+ * are judged on shares, as their load differs.
+ */
+void cli_production_shares(struct pg_results *r);
+/* Whether r was recorded by the sampler (its hook is "sampler/..."). */
+bool cli_is_production(const struct pg_results *r);
+/* Option values: "60s", "500ms", "5m", "1h" (seconds); "100M", "2G". */
+int cli_parse_duration_s(const char *opt, const char *arg, double *out);
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out);
+
 /* ---- commands (cmd_<name>.c), listed in main.c --------------------- */
 
 extern const struct cli_command cli_cmd_profile;
@@ -268,6 +326,8 @@ extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_merge;
 extern const struct cli_command cli_cmd_history;
+extern const struct cli_command cli_cmd_record;
+extern const struct cli_command cli_cmd_ingest;
 extern const struct cli_command cli_cmd_hook_path;
 
 #endif

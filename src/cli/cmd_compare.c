@@ -1,7 +1,10 @@
 /*
  * cmd_compare.c - `perfguard compare A B`: judge two existing results
  * sets (files, or commits with stored baselines) by exactly the rules and
- * reports of `check`, without running anything.
+ * reports of `check`, without running anything. Production profiles (two
+ * directories of recorded windows, or two deployed commits ingested with
+ * `perfguard ingest`) are judged on each function's share of samples,
+ * with the windows as trials.
  */
 #include "cli.h"
 
@@ -27,6 +30,39 @@ static int default_suite(const struct pg_results *head, const char *root,
 	return rc;
 }
 
+/*
+ * One side: a directory of recorded windows, a results file, a commit's
+ * stored baseline, or (with production, or when the commit has no
+ * baseline) the commit's stored production profile.
+ */
+static int load_side(const char *what, bool production, struct pg_repo *repo,
+		     struct pg_store *store, struct pg_store *prod,
+		     struct pg_results *out)
+{
+	size_t n;
+	if (pg_path_is_dir(what))
+		return cli_windows_load(what, NULL, out, &n);
+	if (production && prod)
+		return cli_load_results(what, repo, prod, out);
+	int rc = cli_load_results(what, repo, store, out);
+	if (rc == PG_ENOTFOUND && prod && !pg_path_exists(what)) {
+		pg_error_clear();
+		rc = cli_load_results(what, repo, prod, out);
+	}
+	return rc;
+}
+
+enum compare_opt { OPT_PRODUCTION = CLI_OPT_ID_COMMAND };
+
+static const struct cli_opt compare_options[] = {
+    {OPT_PRODUCTION, "production", 0, NULL,
+     "BASE and HEAD are deployed commits: judge\ntheir ingested production "
+     "profiles"},
+    {0},
+};
+
+static const struct cli_opt_table compare_table = {"Options:", compare_options};
+
 static int cmd_compare(int argc, char **argv);
 
 const struct cli_command cli_cmd_compare = {
@@ -36,14 +72,18 @@ const struct cli_command cli_cmd_compare = {
 	       "running",
     .usage = "perfguard compare [options] BASE HEAD\n",
     .notes = "BASE and HEAD are results files or commits with stored "
-	     "baselines.\n",
-    .tables = {&cli_report_table, &cli_common_table},
+	     "baselines, or\ndirectories of windows from `perfguard record`. "
+	     "A commit without a baseline\nnames its ingested production "
+	     "profile (`perfguard ingest`). Production\nprofiles are judged "
+	     "on each function's share of samples, windows as trials.\n",
+    .tables = {&compare_table, &cli_report_table, &cli_common_table},
 };
 
 /* What compare's options ask for. */
 struct compare_opts {
 	struct cli_common common;
 	struct cli_report_opts report;
+	bool production;
 };
 
 static int parse_option(int id, const char *arg, void *ctx)
@@ -53,6 +93,10 @@ static int parse_option(int id, const char *arg, void *ctx)
 	if ((rc = cli_common_option(id, arg, &o->common)) ||
 	    (rc = cli_report_option(id, arg, &o->report)))
 		return rc < 0 ? rc : 0;
+	if (id == OPT_PRODUCTION) {
+		o->production = true;
+		return 0;
+	}
 	return pg_error_set(PG_EUSAGE, "see `perfguard help compare`");
 }
 
@@ -76,7 +120,7 @@ static int cmd_compare(int argc, char **argv)
 	int exit_code = PG_EXIT_OK;
 	char *root = cli_project_root();
 	struct pg_repo *repo = NULL;
-	struct pg_store *store = NULL;
+	struct pg_store *store = NULL, *prod = NULL;
 	struct pg_suite suite = {0};
 	struct pg_strvec none = {0};
 	struct cli_selection sel = {0};
@@ -98,13 +142,19 @@ static int cmd_compare(int argc, char **argv)
 		else
 			rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
 					   "refs/notes/perfguard", &store);
-		if (rc)
+		if (rc || (rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+					      CLI_PRODUCTION_REF, &prod)))
 			goto fail;
 	}
 	pg_error_clear();
-	if ((rc = cli_load_results(a, repo, store, &base)) ||
-	    (rc = cli_load_results(b, repo, store, &head)))
+	if ((rc = load_side(a, o.production, repo, store, prod, &base)) ||
+	    (rc = load_side(b, o.production, repo, store, prod, &head)))
 		goto fail;
+	/* Deploys differ in load: judge each function's share of samples. */
+	if (cli_is_production(&base) || cli_is_production(&head)) {
+		cli_production_shares(&base);
+		cli_production_shares(&head);
+	}
 	if (!have_suite && (rc = default_suite(&head, root, &suite)))
 		goto fail;
 	if ((rc = cli_select(&suite, &none, &sel)))
@@ -130,6 +180,7 @@ cleanup:
 	pg_results_release(&head);
 	pg_suite_release(&suite);
 	pg_store_close(store);
+	pg_store_close(prod);
 	if (repo)
 		pg_git_close(repo);
 	free(root);

@@ -6,16 +6,16 @@
  *
  * Commits without a baseline are skipped (the page says how many had
  * one); a baseline that does not load is an error naming its commit, never
- * a silent gap. Change points: the page marks any the series carry
- * (pg_report_series_add_change_point); computing them is the analysis
- * module's job, and this is where its result is to be added (see
- * mark_change_points).
+ * a silent gap. Change points come from the analysis module (E-Divisive
+ * means over each series' medians), the page marks them.
  */
 #include "cli.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "perfguard/analysis.h"
 #include "perfguard/report.h"
 
 /* Commits walked at most, whatever --history says. */
@@ -101,13 +101,40 @@ static int parse_args(int argc, char **argv, struct report_opts *o)
 }
 
 /*
- * Where change points join the page: none are computed yet. The analysis
- * module's pg_analysis_change_points over each series' medians gives
- * (index, change) pairs for pg_report_series_add_change_point.
+ * Change points of every series (E-Divisive means over its medians, the
+ * analysis module's detector with its default options, as `perfguard
+ * history` uses it), on the commits that measured the series; indexes
+ * map back to commits.
  */
-static void mark_change_points(struct pg_report_history *h)
+static int mark_change_points(struct pg_report_history *h)
 {
-	(void)h;
+	struct pg_cp_options o;
+	pg_cp_options_default(&o);
+	double *x = pg_malloc((h->ncommits + 1) * sizeof(*x));
+	size_t *at = pg_malloc((h->ncommits + 1) * sizeof(*at));
+	int rc = 0;
+	for (size_t i = 0; i < h->nseries && !rc; i++) {
+		struct pg_report_series *s = &h->series[i];
+		size_t m = 0;
+		for (size_t c = 0; c < h->ncommits; c++) {
+			if (!isfinite(s->median_ns[c]))
+				continue;
+			x[m] = s->median_ns[c];
+			at[m++] = c;
+		}
+		struct pg_change_point *cps = NULL;
+		size_t ncps = 0;
+		if (m < 2 * o.min_size)
+			continue;
+		rc = pg_analysis_change_points(x, m, &o, &cps, &ncps);
+		for (size_t k = 0; !rc && k < ncps; k++)
+			pg_report_series_add_change_point(s, at[cps[k].index],
+							  cps[k].change_pct);
+		free(cps);
+	}
+	free(x);
+	free(at);
+	return rc;
 }
 
 static int cmd_report(int argc, char **argv)
@@ -196,7 +223,10 @@ static int cmd_report(int argc, char **argv)
 	}
 	struct pg_report_history h;
 	pg_report_history_build(&h, commits, n, (size_t)o.top);
-	mark_change_points(&h);
+	if ((rc = mark_change_points(&h))) {
+		pg_report_history_release(&h);
+		goto fail;
+	}
 	char *title = pg_asprintf("History of the last %zu commits", walked);
 	rc = pg_report_history_html(&h, title, &out);
 	free(title);

@@ -132,6 +132,7 @@ int pg_hook_core_init(struct pg_hook_core *core)
 		goto fail;
 	memset(core->node_slots, 0xff, 2048 * sizeof(*core->node_slots));
 	core->node_mask = 2047;
+	core->max_nodes = PG_HOOK_MAX_NODES;
 	root_init(core);
 	return 0;
 fail:
@@ -244,10 +245,8 @@ static int grow_slots(struct pg_hook_core *core)
 uint32_t pg_hook_core_new_child(struct pg_hook_core *core, uint32_t parent,
 				const void *key, uint32_t func, uint32_t kind)
 {
-	if (core->nnodes >= PG_HOOK_MAX_NODES) {
-		core->dropped_nodes++;
-		return PG_HOOK_NONE;
-	}
+	if (core->nnodes >= core->max_nodes)
+		return PG_HOOK_NONE; /* the push counts the dropped call */
 	if ((core->nnodes + 1) * 2 > core->node_mask + 1 && grow_slots(core))
 		goto oom;
 	if (grow((void **)&core->nodes, &core->nodes_cap, core->nnodes + 1,
@@ -323,6 +322,7 @@ void pg_hook_core_reset(struct pg_hook_core *core)
 	root_init(core);
 	core->unmatched = 0;
 	core->dropped_nodes = 0;
+	core->errors = 0;
 	for (uint32_t i = 0; i < core->nfuncs; i++)
 		core->funcs[i].flags &= ~(uint32_t)PG_HOOK_FOLDED;
 	for (struct pg_hook_thread *th = core->threads; th; th = th->next) {
@@ -338,6 +338,11 @@ uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core)
 	for (const struct pg_hook_thread *th = core->threads; th; th = th->next)
 		n += th->events != 0;
 	return n;
+}
+
+uint64_t pg_hook_core_lost_events(const struct pg_hook_core *core)
+{
+	return core->errors + core->dropped_nodes;
 }
 
 uint64_t pg_hook_core_events(const struct pg_hook_core *core)
@@ -480,7 +485,9 @@ struct out_func {
 };
 
 static const char *const *sort_ids;
+static const int *sort_lines;
 
+/* By id, then by first line (definition order), then by first call. */
 static int cmp_by_id(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -488,6 +495,8 @@ static int cmp_by_id(const void *a, const void *b)
 		       sort_ids[y] ? sort_ids[y] : "");
 	if (c)
 		return c;
+	if (sort_lines && sort_lines[x] != sort_lines[y])
+		return sort_lines[x] < sort_lines[y] ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -507,7 +516,8 @@ static int64_t ns_of(int64_t fp, double ns_per_tick)
 
 /*
  * Assign output indexes: builtins with equal ids share one, other equal ids
- * are numbered in order of first appearance (function index order).
+ * (the boot module numbers those of one file by definition already) are
+ * numbered by first line, then first appearance.
  */
 static int assign_outputs(const struct pg_hook_core *core,
 			  const struct pg_hook_fstat *fs,
@@ -521,6 +531,7 @@ static int assign_outputs(const struct pg_hook_core *core,
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	sort_ids = info->ids;
+	sort_lines = info->lines;
 	qsort(order, n, sizeof(*order), cmp_by_id);
 	/* Within a run of equal ids (sorted by index), decide merges. */
 	for (uint32_t i = 0; i < n; i++)
@@ -732,6 +743,7 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 	fprintf(out, "threads\t%u\n", pg_hook_core_threads_ran(core));
 	fprintf(out, "events\t%" PRIu64 "\n", pg_hook_core_events(core));
 	fprintf(out, "unmatched\t%" PRIu64 "\n", core->unmatched);
+	fprintf(out, "lost\t%" PRIu64 "\n", pg_hook_core_lost_events(core));
 	for (uint32_t o = 0; o < nout; o++) {
 		uint32_t i = of[o].first;
 		uint64_t count = of[o].calls + of[o].resumes;

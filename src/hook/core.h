@@ -123,7 +123,9 @@ struct pg_hook_core {
 	int64_t call_event_fp;		  /* a CALL event of no C function */
 	uint64_t unmatched;		  /* returns that matched no call */
 	uint64_t errors;	/* allocation failures (events lost) */
-	uint64_t dropped_nodes; /* calls past PG_HOOK_MAX_NODES */
+	uint64_t dropped_nodes; /* calls or resumes recorded in no node (a
+				   full tree, or no node could be made) */
+	uint32_t max_nodes;	/* PG_HOOK_MAX_NODES unless lowered */
 	uint64_t epoch;		/* bumped by the glue */
 	struct pg_hook_thread *threads;
 };
@@ -187,7 +189,8 @@ uint32_t pg_hook_core_lookup(struct pg_hook_core *core, uint32_t parent,
 /*
  * Create the child of parent for key, of function func and kind (a node
  * for that pair must not exist). Returns the node, or PG_HOOK_NONE when
- * the tree is full (counted in dropped_nodes) or memory ran out (errors).
+ * the tree is full or memory ran out (errors); the push of such a call
+ * counts it in dropped_nodes.
  */
 uint32_t pg_hook_core_new_child(struct pg_hook_core *core, uint32_t parent,
 				const void *key, uint32_t func, uint32_t kind);
@@ -246,6 +249,8 @@ static inline void pg_hook_core_push(struct pg_hook_core *core,
 			core->nodes[node].resumes++;
 		else
 			core->nodes[node].calls++;
+	} else {
+		core->dropped_nodes++;
 	}
 }
 
@@ -297,6 +302,10 @@ void pg_hook_core_reset(struct pg_hook_core *core);
 uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core);
 uint64_t pg_hook_core_events(const struct pg_hook_core *core);
 
+/* Events the core could not record since the last reset: allocation
+ * failures and calls past a full tree (the wire's "lost" header). */
+uint64_t pg_hook_core_lost_events(const struct pg_hook_core *core);
+
 /*
  * Derive per-function figures, edges and node self times from the tree
  * into *out (allocated; free with pg_hook_core_summary_free). Returns 0 or
@@ -308,8 +317,8 @@ void pg_hook_core_summary_free(struct pg_hook_summary *s);
 
 /*
  * Write the wire format v1 (docs/hook-protocol.md) to out. Builtins that
- * share an id are merged; other duplicate ids get "#2", "#3" in order of
- * first appearance. Returns 0, or -1 on a write or allocation failure.
+ * share an id are merged; other duplicate ids get "#2", "#3" by first line,
+ * then first appearance. Returns 0, or -1 on a write or allocation failure.
  */
 int pg_hook_core_write(const struct pg_hook_core *core,
 		       const struct pg_hook_wire_info *info, FILE *out);

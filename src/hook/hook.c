@@ -18,6 +18,7 @@
  * at write time) nor write anything from a forked child.
  */
 #include "hook.h"
+#include "sampler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,10 @@ int pg_hook_ensure_core(void)
 	}
 	pg_hook_timer_init(&pg_hook.timer);
 	read_clock_mode();
+	/* Tests lower the tree's capacity to make the hook lose events. */
+	const char *cap = getenv("PERFGUARD_MAX_NODES");
+	if (cap && atol(cap) > 1 && atol(cap) < PG_HOOK_MAX_NODES)
+		pg_hook.core.max_nodes = (uint32_t)atol(cap);
 	if (pg_mech_init()) {
 		pg_hook_core_release(&pg_hook.core);
 		return -1;
@@ -206,7 +211,56 @@ static char *dup_str(PyObject *s)
 	return c;
 }
 
-/* write(path, describe): describe(obj, cls, builtin) -> (id, file, line). */
+/* What describe is given: a list of (obj, cls, builtin), one per function. */
+static PyObject *func_list(void)
+{
+	uint32_t n = pg_hook.core.nfuncs;
+	PyObject *list = PyList_New(n);
+	for (uint32_t i = 0; list && i < n; i++) {
+		struct pg_hook_func *f = &pg_hook.core.funcs[i];
+		PyObject *t =
+		    Py_BuildValue("(OOi)", (PyObject *)f->obj,
+				  f->obj2 ? (PyObject *)f->obj2 : Py_None,
+				  (f->flags & PG_HOOK_BUILTIN) != 0);
+		if (!t) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, i, t);
+	}
+	return list;
+}
+
+/* Fill ids, files, lines from describe's answer; a function it could not
+ * describe keeps NULL (the core writes "?"). */
+static void describe_all(PyObject *describe, char **ids, char **files,
+			 int *lines)
+{
+	uint32_t n = pg_hook.core.nfuncs;
+	PyObject *list = func_list();
+	PyObject *d = list ? PyObject_CallOneArg(describe, list) : NULL;
+	Py_XDECREF(list);
+	if (d && (!PyList_Check(d) || PyList_GET_SIZE(d) != (Py_ssize_t)n)) {
+		PyErr_SetString(PyExc_TypeError, "describe: wrong answer");
+		Py_CLEAR(d);
+	}
+	for (uint32_t i = 0; d && i < n; i++) {
+		PyObject *t = PyList_GET_ITEM(d, i);
+		if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 3) {
+			ids[i] = dup_str(PyTuple_GET_ITEM(t, 0));
+			files[i] = dup_str(PyTuple_GET_ITEM(t, 1));
+			lines[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+		}
+	}
+	if (!d || PyErr_Occurred()) {
+		PyErr_WriteUnraisable(describe);
+		PyErr_Clear();
+	}
+	Py_XDECREF(d);
+}
+
+/* write(path, describe): describe([(obj, cls, builtin), ...]) -> [(id,
+ * file, line), ...], one per function the hook saw. */
 static PyObject *m_write(PyObject *self, PyObject *args)
 {
 	PyObject *path, *describe;
@@ -229,23 +283,7 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		PyErr_NoMemory();
 		goto out;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct pg_hook_func *f = &pg_hook.core.funcs[i];
-		PyObject *d = PyObject_CallFunction(
-		    describe, "OOi", (PyObject *)f->obj,
-		    f->obj2 ? (PyObject *)f->obj2 : Py_None,
-		    (f->flags & PG_HOOK_BUILTIN) != 0);
-		if (d && PyTuple_Check(d) && PyTuple_GET_SIZE(d) == 3) {
-			ids[i] = dup_str(PyTuple_GET_ITEM(d, 0));
-			files[i] = dup_str(PyTuple_GET_ITEM(d, 1));
-			lines[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(d, 2));
-		}
-		if (!d || PyErr_Occurred()) {
-			PyErr_WriteUnraisable(describe);
-			PyErr_Clear();
-		}
-		Py_XDECREF(d);
-	}
+	describe_all(describe, ids, files, lines);
 	const char *pyver = Py_GetVersion();
 	char ver[32];
 	size_t k = 0;
@@ -641,7 +679,8 @@ PyMODINIT_FUNC PyInit__hook(void)
 	Py_INCREF(&profiler_type);
 	if (PyModule_AddObject(m, "Profiler", (PyObject *)&profiler_type) < 0 ||
 	    PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
-	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0) {
+	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0 ||
+	    pg_sampler_add_to_module(m) < 0) {
 		Py_DECREF(&measure_type);
 		Py_DECREF(m);
 		return NULL;

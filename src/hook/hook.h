@@ -153,13 +153,14 @@ void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
  * PG_HOOK_NONE on failure (counted). */
 uint32_t pg_hook_code_func(PyObject *code, PyFrameObject *frame) PG_HIDDEN;
 
-/* Make the node of a call of code (or of the C function ml called as
- * callable) below parent. PG_HOOK_DETACHED when none can be made,
- * PG_HOOK_NODE_OUT when the callable is out of scope (cheap once known). */
+/* Make the node of a call of code (or of the C callable keyed by its
+ * PyMethodDef or its type) below parent. PG_HOOK_DETACHED when none can be
+ * made, PG_HOOK_NODE_OUT when the callable is out of scope (cheap once
+ * known). */
 uint32_t pg_hook_code_node_new(uint32_t parent, PyObject *code,
 			       PyFrameObject *frame, uint32_t kind) PG_HIDDEN;
 uint32_t pg_hook_c_node_new(uint32_t parent, PyObject *callable,
-			    PyMethodDef *ml) PG_HIDDEN;
+			    const void *key) PG_HIDDEN;
 
 /* The thread record of the current thread if it has one this epoch. */
 struct pg_hook_thread *pg_hook_current_thread(void) PG_HIDDEN;
@@ -317,20 +318,21 @@ static inline uint32_t code_node(struct pg_hook_thread *th, PyObject *code,
 	return pg_hook_code_node_new(parent, code, frame, kind);
 }
 
-/* A call of the C function ml (as callable) at t0: push its node. */
+/* A call of a C callable (keyed by its PyMethodDef or its type) at t0:
+ * push its node. */
 static inline void c_enter(struct pg_hook_thread *th, PyObject *callable,
-			   PyMethodDef *ml, int64_t t0)
+			   const void *key, int64_t t0)
 {
 	clock_check(th, t0);
 	uint32_t parent = pg_hook_core_top(th);
-	uint32_t n = pg_hook_core_child(&pg_hook.core, parent, ml);
+	uint32_t n = pg_hook_core_child(&pg_hook.core, parent, key);
 	if (__builtin_expect(n == PG_HOOK_NONE, 0))
-		n = pg_hook_c_node_new(parent, callable, ml);
+		n = pg_hook_c_node_new(parent, callable, key);
 	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
 		fold_into_top(th); /* out of scope: not timed */
 		charge_untimed_pair(th, PG_HOOK_KIND_C);
 	} else {
-		pg_hook_core_push(&pg_hook.core, th, n, ml, PG_HOOK_KIND_C, 0,
+		pg_hook_core_push(&pg_hook.core, th, n, key, PG_HOOK_KIND_C, 0,
 				  t0);
 	}
 	callback_done(th, t0);

@@ -13,6 +13,17 @@
  * it makes) the profile function returns at once after one lookup. Without
  * builtins the C events return at once.
  *
+ * Coexistence: a thread has one profile function, and the script may set
+ * its own (sys.setprofile, cProfile). An audit hook sees every change
+ * ("sys.setprofile") and schedules take_threads, which puts the hook back
+ * on every thread and chains the script's function behind it: the script's
+ * (func, obj) is kept, obj stays the thread's profile object (so
+ * sys.getprofile() answers as without perfguard) and every event is passed
+ * on to func, its time excluded. Between the change and the retake (a few
+ * bytecodes) events are missed; the C call that made the change is closed
+ * at the retake. Threads started with _thread.start_new_thread (which
+ * threading.setprofile does not reach) get the hook through a wrapper.
+ *
  * It deliberately does not use sys.settrace (line events) or Python-level
  * profile functions on the hot path.
  */
@@ -115,14 +126,19 @@ static inline void py_enter(struct pg_hook_thread *th, PyFrameObject *frame,
 	callback_done(th, t0);
 }
 
-/* The profile function: the hot path. */
+static int chained(PyObject *obj, PyFrameObject *frame, int what,
+		   PyObject *arg);
+
+/* The profile function: the hot path. obj is the script's own profile
+ * object when one is chained behind the hook, else NULL. */
 static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		      PyObject *arg)
 {
 	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	struct pg_hook_thread *th;
 	PyMethodDef *ml;
-	(void)obj;
+	if (__builtin_expect(obj != NULL, 0))
+		return chained(obj, frame, what, arg);
 	if (!pg_hook.active || !(th = thread_get()))
 		return 0;
 	switch (what) {
@@ -165,9 +181,240 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 	return 0;
 }
 
+/* ---- coexistence with the script's own profilers ------------------------ */
+
+/* The script's profile functions chained behind the hook, per thread
+ * state (their objects are the thread states' profile objects). */
+#define MAX_CHAINS 64
+static struct chain {
+	PyThreadState *ts;
+	Py_tracefunc func;
+} chains[MAX_CHAINS];
+
+/* The C calls that displaced the hook (their returns went elsewhere). */
+#define MAX_DISPLACED 16
+static struct displaced {
+	struct pg_hook_thread *th;
+	const void *key;
+} displaced[MAX_DISPLACED];
+static int ndisplaced;
+
+static int own_change;	 /* the hook itself is setting profile functions */
+static int take_pending; /* take_threads is scheduled */
+
+static struct chain *chain_find(PyThreadState *ts)
+{
+	for (int i = 0; i < MAX_CHAINS; i++)
+		if (chains[i].ts == ts)
+			return &chains[i];
+	return NULL;
+}
+
+static int chain_set(PyThreadState *ts, Py_tracefunc func)
+{
+	struct chain *c = chain_find(ts);
+	if (!c)
+		c = chain_find(NULL);
+	if (!c)
+		return -1;
+	c->ts = ts;
+	c->func = func;
+	return 0;
+}
+
+/* Set ts's profile function without scheduling a retake. */
+static void set_profile(PyThreadState *ts, Py_tracefunc func, PyObject *obj)
+{
+	own_change++;
+	Py_XINCREF(obj); /* _PyEval_SetProfile drops the old one first */
+	if (_PyEval_SetProfile(ts, func, obj) < 0)
+		PyErr_Clear();
+	Py_XDECREF(obj);
+	own_change--;
+}
+
+static PyMethodDef thread_profile_def;
+
+/* Put the hook on ts, chaining what the script installed there (not the
+ * hook's own threading.setprofile trampoline). */
+static void take_thread(PyThreadState *ts)
+{
+	Py_tracefunc func = ts->c_profilefunc;
+	PyObject *obj = ts->c_profileobj;
+	if (func == profile_cb)
+		return;
+	if (obj && PyCFunction_Check(obj) &&
+	    ((PyCFunctionObject *)obj)->m_ml == &thread_profile_def)
+		func = NULL;
+	struct chain *old = chain_find(ts);
+	if (old)
+		old->ts = NULL;
+	if (func && chain_set(ts, func)) {
+		pg_hook.core.errors++; /* more chains than room: theirs wins */
+		return;
+	}
+	set_profile(ts, profile_cb, func ? obj : NULL);
+}
+
+/* Take the hook off ts, leaving the script's chained function in place. */
+static void release_thread(PyThreadState *ts)
+{
+	if (ts->c_profilefunc != profile_cb)
+		return;
+	struct chain *c = ts->c_profileobj ? chain_find(ts) : NULL;
+	if (c) {
+		set_profile(ts, c->func, ts->c_profileobj);
+		c->ts = NULL;
+	} else {
+		set_profile(ts, NULL, NULL);
+	}
+}
+
+/* Close the C calls that displaced the hook (their returns were missed). */
+static void close_displaced(void)
+{
+	int64_t now = pg_hook_ticks(&pg_hook.timer);
+	for (int i = 0; i < ndisplaced; i++) {
+		struct pg_hook_thread *th = displaced[i].th;
+		if (th->depth &&
+		    th->stack[th->depth - 1].key == displaced[i].key)
+			pg_hook_core_pop(&pg_hook.core, th, displaced[i].key,
+					 now);
+	}
+	ndisplaced = 0;
+}
+
+static void each_thread(void (*fn)(PyThreadState *))
+{
+	PyThreadState *ts = PyInterpreterState_ThreadHead(
+	    PyThreadState_GetInterpreter(PyThreadState_Get()));
+	for (; ts; ts = PyThreadState_Next(ts))
+		fn(ts);
+}
+
+/* Pending call: after the script changed a profile function. */
+static int take_threads(void *unused)
+{
+	(void)unused;
+	take_pending = 0;
+	if (pg_hook.active) {
+		each_thread(take_thread);
+		close_displaced();
+	}
+	ndisplaced = 0;
+	return 0;
+}
+
+/* Audit hook: someone other than the hook is about to set a thread's
+ * profile function. The C call doing it (on top of this thread's stack)
+ * will not return to the hook. */
+static int audit(const char *event, PyObject *args, void *unused)
+{
+	(void)args;
+	(void)unused;
+	if (own_change || !pg_hook.active || strcmp(event, "sys.setprofile"))
+		return 0;
+	struct pg_hook_thread *th = pg_hook_current_thread();
+	if (th && th->depth &&
+	    th->stack[th->depth - 1].kind == PG_HOOK_KIND_C &&
+	    ndisplaced < MAX_DISPLACED) {
+		displaced[ndisplaced].th = th;
+		displaced[ndisplaced].key = th->stack[th->depth - 1].key;
+		ndisplaced++;
+	}
+	if (!take_pending && Py_AddPendingCall(take_threads, NULL) == 0)
+		take_pending = 1;
+	return 0;
+}
+
+/* An event for a thread whose script profiler is chained: the hook's own
+ * accounting, then the script's function, its time excluded. */
+static int __attribute__((noinline))
+chained(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+	profile_cb(NULL, frame, what, arg);
+	struct chain *c = chain_find(PyThreadState_Get());
+	if (!c)
+		return 0;
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	int rc = c->func(obj, frame, what, arg);
+	struct pg_hook_thread *th = pg_hook_current_thread();
+	if (th && pg_hook.active)
+		pg_hook_core_lost(th, pg_hook_ticks(&pg_hook.timer) - t0);
+	return rc;
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static PyObject *orig_start_new_thread;
+
+/* A thread started by _thread.start_new_thread: (function, args, kwargs). */
+static PyObject *thread_boot(PyObject *packed, PyObject *unused)
+{
+	(void)unused;
+	if (pg_hook.active)
+		take_thread(PyThreadState_Get());
+	PyObject *kw = PyTuple_GET_ITEM(packed, 2);
+	return PyObject_Call(PyTuple_GET_ITEM(packed, 0),
+			     PyTuple_GET_ITEM(packed, 1),
+			     kw == Py_None ? NULL : kw);
+}
+
+static PyMethodDef thread_boot_def = {"_thread_boot", thread_boot, METH_NOARGS,
+				      NULL};
+
+/* _thread.start_new_thread(function, args[, kwargs]) with the hook on the
+ * new thread from its first event. */
+static PyObject *start_new_thread(PyObject *self, PyObject *args)
+{
+	PyObject *fn, *fargs, *kwargs = Py_None;
+	(void)self;
+	if (!PyArg_UnpackTuple(args, "start_new_thread", 2, 3, &fn, &fargs,
+			       &kwargs))
+		return NULL;
+	PyObject *packed = PyTuple_Pack(3, fn, fargs, kwargs);
+	if (!packed)
+		return NULL;
+	PyObject *boot = PyCFunction_New(&thread_boot_def, packed);
+	Py_DECREF(packed);
+	if (!boot)
+		return NULL;
+	PyObject *r = PyObject_CallFunction(orig_start_new_thread, "O()", boot);
+	Py_DECREF(boot);
+	return r;
+}
+
+static PyMethodDef start_new_thread_def = {
+    "start_new_thread", start_new_thread, METH_VARARGS,
+    "_thread.start_new_thread, with perfguard's hook on the new thread."};
+
+/* Replace _thread.start_new_thread (and its alias start_new). */
+static int wrap_start_new_thread(void)
+{
+	PyObject *mod = PyImport_ImportModule("_thread");
+	if (!mod)
+		return -1;
+	int rc = -1;
+	PyObject *name = PyModule_GetNameObject(mod), *fn = NULL;
+	orig_start_new_thread = PyObject_GetAttrString(mod, "start_new_thread");
+	if (name && orig_start_new_thread &&
+	    (fn = PyCFunction_NewEx(&start_new_thread_def, NULL, name)) &&
+	    PyObject_SetAttrString(mod, "start_new_thread", fn) == 0 &&
+	    PyObject_SetAttrString(mod, "start_new", fn) == 0)
+		rc = 0;
+	Py_XDECREF(fn);
+	Py_XDECREF(name);
+	Py_DECREF(mod);
+	return rc;
+}
+
+/* ---- the mechanism's interface -------------------------------------------- */
+
 int pg_mech_init(void)
 {
-	return 0;
+	if (PySys_AddAuditHook(audit, NULL) < 0)
+		return -1;
+	return wrap_start_new_thread();
 }
 
 /* threading.setprofile target: installs the C function on a new thread
@@ -178,11 +425,12 @@ static PyObject *thread_profile(PyObject *self, PyObject *args)
 	(void)self;
 	if (!PyArg_ParseTuple(args, "OUO", &frame, &event, &arg))
 		return NULL;
+	PyThreadState *ts = PyThreadState_Get();
 	if (!pg_hook.active) {
-		PyEval_SetProfile(NULL, NULL);
+		set_profile(ts, NULL, NULL);
 		Py_RETURN_NONE;
 	}
-	PyEval_SetProfile(profile_cb, NULL);
+	set_profile(ts, profile_cb, NULL);
 	static const struct {
 		const char *name;
 		int what;
@@ -216,15 +464,6 @@ static int set_threading_profile(PyObject *fn)
 	return r ? 0 : -1;
 }
 
-static void all_threads(Py_tracefunc func)
-{
-	PyThreadState *ts = PyInterpreterState_ThreadHead(
-	    PyThreadState_GetInterpreter(PyThreadState_Get()));
-	for (; ts; ts = PyThreadState_Next(ts))
-		if (_PyEval_SetProfile(ts, func, NULL) < 0)
-			PyErr_Clear();
-}
-
 int pg_mech_on(int restart)
 {
 	(void)restart;
@@ -235,12 +474,12 @@ int pg_mech_on(int restart)
 	Py_DECREF(fn);
 	if (rc)
 		return -1;
-	all_threads(profile_cb);
+	each_thread(take_thread);
 	return 0;
 }
 
 int pg_mech_off(void)
 {
-	all_threads(NULL);
+	each_thread(release_thread);
 	return set_threading_profile(Py_None);
 }

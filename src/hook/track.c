@@ -178,39 +178,40 @@ uint32_t pg_hook_code_func(PyObject *code, PyFrameObject *frame)
 
 /*
  * What is kept to name a C callable later: the callable itself for module
- * functions and descriptors, else (class of self, name) so that no
- * instance is kept alive. A new reference, or NULL.
+ * functions, descriptors and callable types, else (class of self, name) so
+ * that no instance is kept alive. A new reference, or NULL.
  */
-static PyObject *cfunc_obj(PyObject *callable, PyMethodDef *ml)
+static PyObject *cfunc_obj(PyObject *callable)
 {
 	if (PyCFunction_Check(callable)) {
-		PyObject *self = ((PyCFunctionObject *)callable)->m_self;
+		PyCFunctionObject *fn = (PyCFunctionObject *)callable;
+		PyObject *self = fn->m_self;
 		if (self && !PyModule_Check(self)) {
 			PyObject *cls = PyType_Check(self)
 					    ? self
 					    : (PyObject *)Py_TYPE(self);
-			return Py_BuildValue("(Os)", cls, ml->ml_name);
+			return Py_BuildValue("(Os)", cls, fn->m_ml->ml_name);
 		}
 	}
 	Py_INCREF(callable);
 	return callable;
 }
 
-/* The function for a C callable with method def ml. */
-static uint32_t cfunc_func(PyObject *callable, PyMethodDef *ml)
+/* The function for a C callable with key (its PyMethodDef or type). */
+static uint32_t cfunc_func(PyObject *callable, const void *key)
 {
 	struct pg_hook_core *core = &pg_hook.core;
-	uint32_t f = pg_hook_core_find(core, ml);
+	uint32_t f = pg_hook_core_find(core, key);
 	if (f != PG_HOOK_NONE)
 		return f;
 	pg_hook.slow_path = 1;
 	struct pg_hook_exc exc;
 	exc_save(&exc);
-	PyObject *obj = cfunc_obj(callable, ml);
+	PyObject *obj = cfunc_obj(callable);
 	uint32_t flags = PG_HOOK_BUILTIN;
 	if (obj && pg_hook.scope_pred && !pg_hook_in_scope(obj, NULL, 1))
 		flags |= PG_HOOK_OUTSIDE;
-	if (!obj || pg_hook_core_add(core, ml, obj, NULL, flags, &f)) {
+	if (!obj || pg_hook_core_add(core, key, obj, NULL, flags, &f)) {
 		Py_XDECREF(obj);
 		core->errors++;
 		f = PG_HOOK_NONE;
@@ -246,17 +247,17 @@ pg_hook_code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
 }
 
 uint32_t __attribute__((noinline))
-pg_hook_c_node_new(uint32_t parent, PyObject *callable, PyMethodDef *ml)
+pg_hook_c_node_new(uint32_t parent, PyObject *callable, const void *key)
 {
-	if (out_of_scope_known(ml))
+	if (out_of_scope_known(key))
 		return PG_HOOK_NODE_OUT;
 	pg_hook.slow_path = 1;
-	uint32_t f = cfunc_func(callable, ml);
+	uint32_t f = cfunc_func(callable, key);
 	if (f == PG_HOOK_NONE)
 		return PG_HOOK_DETACHED;
 	if (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE)
 		return PG_HOOK_NODE_OUT;
-	uint32_t n = pg_hook_core_new_child(&pg_hook.core, parent, ml, f,
+	uint32_t n = pg_hook_core_new_child(&pg_hook.core, parent, key, f,
 					    PG_HOOK_KIND_C);
 	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
 }

@@ -81,6 +81,10 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 	pg_jw_uint(w, t->events);
 	pg_jw_key(w, "unmatched");
 	pg_jw_uint(w, t->unmatched);
+	if (t->lost) {
+		pg_jw_key(w, "lost");
+		pg_jw_uint(w, t->lost);
+	}
 	pg_jw_key(w, "threads");
 	pg_jw_uint(w, t->threads);
 	write_column(w, t, nfuncs, COL_CALLS);
@@ -332,7 +336,7 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 {
 	size_t n = p->nfuncs;
 	const struct pg_json *calls, *pcalls, *resumes, *self, *incl;
-	int64_t wall, cpu, total, events, unmatched, threads;
+	int64_t wall, cpu, total, events, unmatched, threads, lost = 0;
 	int rc;
 	if (t->type != PG_JSON_OBJECT)
 		return corruptf(t, "trial is not an object");
@@ -342,6 +346,8 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	    (rc = int_member(t, "events", 0, INT64_MAX, &events)) ||
 	    (rc = int_member(t, "unmatched", 0, INT64_MAX, &unmatched)) ||
 	    (rc = int_member(t, "threads", 0, UINT32_MAX, &threads)) ||
+	    (pg_json_get(t, "lost") &&
+	     (rc = int_member(t, "lost", 0, INT64_MAX, &lost))) ||
 	    (rc = int_array(t, "calls", n, 0, INT64_MAX, false, &calls)) ||
 	    (rc = int_array(t, "pcalls", n, 0, INT64_MAX, true, &pcalls)) ||
 	    (rc = int_array(t, "resumes", n, 0, INT64_MAX, true, &resumes)) ||
@@ -358,6 +364,7 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	tr->total_ns = total;
 	tr->events = (uint64_t)events;
 	tr->unmatched = (uint64_t)unmatched;
+	tr->lost = (uint64_t)lost;
 	tr->threads = (uint32_t)threads;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_sample *s = &tr->samples[i];

@@ -35,7 +35,8 @@ enum header_bit {
 	H_THREADS = 1 << 5,
 	H_EVENTS = 1 << 6,
 	H_UNMATCHED = 1 << 7,
-	H_ALL = (1 << 8) - 1,
+	H_ALL = (1 << 8) - 1, /* the required headers */
+	H_LOST = 1 << 8,      /* optional: 0 when absent */
 };
 
 struct wire {
@@ -209,6 +210,8 @@ static int parse_header(struct wire *w, unsigned bit)
 		return parse_u64(w, val, &t->events);
 	case H_UNMATCHED:
 		return parse_u64(w, val, &t->unmatched);
+	case H_LOST:
+		return parse_u64(w, val, &t->lost);
 	}
 	return 0;
 }
@@ -351,10 +354,11 @@ static int parse_record(struct wire *w, bool *ended)
 	    {"python", H_PYTHON},	{"event_cost_ns", H_EVENT_COST},
 	    {"wall_ns", H_WALL},	{"threads", H_THREADS},
 	    {"events", H_EVENTS},	{"unmatched", H_UNMATCHED},
+	    {"lost", H_LOST},
 	};
 	const char *tag = w->fields[0];
 	if (tag[0] && !tag[1] && strchr("FSEN", tag[0])) {
-		if (w->headers != H_ALL)
+		if ((w->headers & H_ALL) != H_ALL)
 			return bad(w, "record before all headers were given");
 		if (tag[0] != 'F' && !w->seen_record)
 			return bad(w, "'%s' record before any F record", tag);
@@ -379,7 +383,7 @@ static int parse_record(struct wire *w, bool *ended)
 		if (rc ||
 		    (rc = parse_i64(w, w->fields[1], false, INT64_MAX, &n)))
 			return rc;
-		if (w->headers != H_ALL)
+		if ((w->headers & H_ALL) != H_ALL)
 			return bad(w, "'end' before all headers were given");
 		if ((uint64_t)n != w->p->nfuncs)
 			return bad(w, "'end' says %s functions, %zu were given",

@@ -103,4 +103,19 @@ const char *pg_report_tail(const struct pg_bench_result *b, size_t max_bytes,
  */
 double pg_report_total_cv(const struct pg_bench_result *b);
 
+/*
+ * Trials of a side (NULL: none) whose hook lost events or saw returns that
+ * matched no call: how many such trials (returned), and the events lost
+ * and unmatched returns summed over them (*lost, *unmatched).
+ */
+size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
+			      uint64_t *unmatched);
+
+/*
+ * Append one line per side of b that lost events ("<prefix>base: lost
+ * events in 2 of 8 trials ..."); nothing when no trial lost any.
+ */
+void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
+			   const struct pg_report_bench *b);
+
 #endif

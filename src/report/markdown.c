@@ -291,6 +291,14 @@ static void bench_details(struct md *m, const struct pg_report_bench *b,
 	if (pg_report_bench_failed(b))
 		pg_buf_puts(&m->u, " · failed");
 	pg_buf_puts(&m->u, "</summary>\n\n");
+	struct pg_buf lossy;
+	pg_buf_init(&lossy, 0);
+	pg_report_lossy_lines(&lossy, "⚠️ ", b);
+	if (lossy.len) {
+		html(&m->u, lossy.data, lossy.len);
+		pg_buf_puts(&m->u, "\n");
+	}
+	pg_buf_release(&lossy);
 
 	const struct pg_verdict **rows =
 	    pg_malloc((b->nverdicts + 1) * sizeof(*rows));

@@ -200,6 +200,8 @@ static void noise(struct term *t, const struct pg_report_view *view)
 	}
 	pg_buf_puts(t->b, "  (rounds base/head; cv of per-trial totals "
 			  "base/head; CI half-width of the total's change)\n");
+	for (size_t i = 0; i < view->nbenches; i++)
+		pg_report_lossy_lines(t->b, "  warning: ", &view->benches[i]);
 }
 
 /* The last OUTPUT_LINES lines of output, each cut to fit. */

@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,4 +310,39 @@ double pg_report_total_cv(const struct pg_bench_result *b)
 	double cv = mean > 0 ? pg_stats_stddev(x, n) / mean : NAN;
 	free(x);
 	return cv;
+}
+
+size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
+			      uint64_t *unmatched)
+{
+	size_t n = 0;
+	*lost = *unmatched = 0;
+	for (size_t i = 0; b && i < b->profile.ntrials; i++) {
+		const struct pg_trial *t = &b->profile.trials[i];
+		if (t->lost || t->unmatched)
+			n++;
+		*lost += t->lost;
+		*unmatched += t->unmatched;
+	}
+	return n;
+}
+
+void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
+			   const struct pg_report_bench *b)
+{
+	const struct pg_bench_result *sides[2] = {b->base, b->head};
+	static const char *const names[2] = {"base", "head"};
+	for (int s = 0; s < 2; s++) {
+		uint64_t lost, unmatched;
+		size_t n = pg_report_lossy_trials(sides[s], &lost, &unmatched);
+		if (!n)
+			continue;
+		pg_buf_printf(out,
+			      "%s%s: %s: the hook lost events in %zu of %zu "
+			      "trials (%" PRIu64 " lost, %" PRIu64
+			      " unmatched returns): their figures are "
+			      "incomplete\n",
+			      prefix, b->name, names[s], n,
+			      sides[s]->profile.ntrials, lost, unmatched);
+	}
 }

@@ -38,8 +38,8 @@ static int split_lines(char *text, char *lines[5])
 	return 0;
 }
 
-/* The directory holding hooks/<tag>/perfguard/_boot.py, or NULL. */
-static char *find_hook_dir(const char *tag)
+/* The directory hooks/<sub> (holding <sub>/<probe>), or NULL. */
+static char *find_under_hooks(const char *sub, const char *probe)
 {
 	char *self = pg_self_dir();
 	const char *env = getenv("PERFGUARD_HOOK_DIR");
@@ -52,17 +52,28 @@ static char *find_hook_dir(const char *tag)
 	for (int i = 0; i < 3; i++) {
 		if (!bases[i] || found)
 			continue;
-		char *dir = pg_asprintf("%s/%s", bases[i], tag);
-		char *boot = pg_asprintf("%s/perfguard/_boot.py", dir);
-		if (pg_path_exists(boot))
+		char *dir = pg_asprintf("%s/%s", bases[i], sub);
+		char *file = pg_asprintf("%s/%s", dir, probe);
+		if (pg_path_exists(file))
 			found = pg_realpath(dir);
-		free(boot);
+		free(file);
 		free(dir);
 	}
 	for (int i = 0; i < 3; i++)
 		free(bases[i]);
 	free(self);
 	return found;
+}
+
+/* The directory holding hooks/<tag>/perfguard/_boot.py, or NULL. */
+static char *find_hook_dir(const char *tag)
+{
+	return find_under_hooks(tag, "perfguard/_boot.py");
+}
+
+char *pg_runner_record_dir(void)
+{
+	return find_under_hooks("record", "sitecustomize.py");
 }
 
 int pg_python_probe(const char *exe, struct pg_python *out)

@@ -165,6 +165,38 @@ class PageTests(Case):
         self.assertExit(p, 0)
         self.assertEqual(len(data_island(p.stdout)["commits"]), 1)
 
+    def test_report_marks_change_points(self):
+        """Two real measurements (work 1x, then 4x) recorded as the
+        baselines of 8 + 8 commits: the step is a change point of work
+        and of the total, at the ninth commit."""
+        root = os.path.join(self.tmp, "repo")
+        os.makedirs(root)
+        git(root, "init", "-q", "-b", "main")
+        self.write("bench.py", "import app\napp.main()\n", root)
+        self.write("perfguard.yml", SUITE.format(python=PYTHON), root)
+        for rep, name in ((1, "fast.json"), (4, "slow.json")):
+            self.write("app.py", APP.format(rep=rep), root)
+            git(root, "add", "-A")
+            git(root, "commit", "-q", "-m", "app x%d" % rep)
+            self.assertExit(run(["run", "-q", "-o", os.path.join(self.tmp, name)],
+                                cwd=root), 0)
+        commits = []
+        for i in range(16):
+            git(root, "commit", "-q", "--allow-empty", "-m", "c%d" % i)
+            commits.append(git(root, "rev-parse", "HEAD"))
+            src = os.path.join(self.tmp, "fast.json" if i < 8 else "slow.json")
+            self.assertExit(run(["baseline", "update", "-q", "--commit", commits[-1],
+                                 "--from", src], cwd=root), 0)
+        p = run(["report", "-q", "--history", "16", "-o", "h.html"], cwd=root)
+        self.assertExit(p, 0)
+        data = data_island(self.read("h.html", root))
+        self.assertEqual([c["commit"] for c in data["commits"]], commits)
+        by = {s["function"]: s for s in data["series"]}
+        for key in (None, "app.py:work"):
+            cps = by[key]["change_points"]
+            self.assertEqual([c["index"] for c in cps], [8], (key, cps))
+            self.assertGreater(cps[0]["change_pct"], 100)
+
     def test_report_usage_errors(self):
         root = self.repo({"a.txt": "x"})
         for args, message in ((["report", "-o", "x.html"], "--history"),

@@ -437,6 +437,7 @@ static void write_emits_version_records_and_end(void **state)
 			   "threads\t1\n"
 			   "events\t8\n"
 			   "unmatched\t0\n"
+			   "lost\t0\n"
 			   "F\t0\t0\t1\ta.py:main\t/r/a.py\n"
 			   "F\t1\t0\t2\ta.py:f x\t/r/a.py\n"
 			   "F\t2\t1\t0\t<builtin>:len\t\n"

@@ -305,9 +305,11 @@ def _ready():
     """Calibrate once per process (cached per user, see _common)."""
     global _CALIBRATED
     if _CALIBRATED is None and _hook.info()["trial"]:
-        _CALIBRATED = "trial"  # the trial's boot set the costs
+        _CALIBRATED = "trial"  # the trial's boot set the costs and root
     if _CALIBRATED is None:
         from perfguard import _common
+        # Outside a trial, ids are relative to the working directory.
+        _common.set_root(os.environ.get("PERFGUARD_ROOT") or os.getcwd())
         _CALIBRATED = _common.calibrate(_hook)
     return _CALIBRATED
 
@@ -319,7 +321,7 @@ def _snapshot_wire():
     fd, path = tempfile.mkstemp(prefix="perfguard-", suffix=".wire")
     os.close(fd)
     try:
-        _hook.write(path, _common.describe)
+        _hook.write(path, _common.describe_all)
         with open(path) as f:
             return f.read()
     finally:

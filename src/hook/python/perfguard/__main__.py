@@ -50,7 +50,7 @@ def main():
     fd, wire = tempfile.mkstemp(prefix="perfguard-", suffix=".wire")
     os.close(fd)
     try:
-        _hook.write(wire, _common.describe)
+        _hook.write(wire, _common.describe_all)
         with open(wire) as f:
             stats = parse_wire(f.read())
     finally:

@@ -7,7 +7,8 @@ Started as::
 
 Importing this module does everything: it removes the hook directory from
 sys.path again, makes sys.argv and sys.path[0] what ``python script.py``
-would, calibrates the hook, runs the script as ``__main__`` with the hook on
+would, calibrates the hook (the runner's costs, else the user's cache,
+else measuring), applies PERFGUARD_SCOPE / PERFGUARD_BUILTINS, runs the script as ``__main__`` with the hook on
 (only the script's own code is profiled: the hook starts and stops inside
 the C function that evaluates it), writes PERFGUARD_WIRE_OUT also when the
 script raises or exits, and exits with the script's status. Failures of the
@@ -35,10 +36,17 @@ except ImportError as e:
           "cmake -DPG_PYTHONS=%s" % (_hook_dir, sys.version.split()[0], e,
                                      sys.executable))
 
+from perfguard._ids import describe_all as _describe  # noqa: E402
 from perfguard import _common  # noqa: E402
 
-_common.set_root(os.environ.get("PERFGUARD_ROOT") or "")
-_describe = _common.describe
+
+def _status(code):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write("%s\n" % (code,))
+    return 1
 
 
 def _calibrate():
@@ -64,10 +72,52 @@ def _main():
         return 0
     if len(sys.argv) < 2:
         _fail("usage: ... <hooks/<tag>> <script> [args...]")
-    status = _common.run_script(_hook, sys.argv[1], sys.argv[2:],
-                                _calibrate)
-    if status is None:
+    script = os.path.abspath(sys.argv[1])
+    sys.argv = sys.argv[1:]
+    if sys.path and sys.path[0] == "":
+        sys.path[0] = os.path.dirname(script)
+    else:
+        sys.path.insert(0, os.path.dirname(script))
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        code = compile(source, script, "exec", dont_inherit=True)
+    except OSError as e:
+        sys.stderr.write("%s: can't open file %r: %s\n"
+                         % (sys.executable, script, e))
         return 2
+    except SyntaxError:
+        import traceback
+        traceback.print_exc(limit=0)
+        return 1
+
+    # __main__ as `python script.py` makes it (same attributes, same order).
+    import types
+    import builtins
+    from importlib.machinery import SourceFileLoader
+    main = types.ModuleType("__main__")
+    main.__loader__ = SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins
+    main.__file__ = script
+    main.__cached__ = None
+    sys.modules["__main__"] = main
+
+    _calibrate()
+    _common.configure(_hook)  # scope and builtins (PERFGUARD_SCOPE, ...)
+    status = 0
+    try:
+        _hook.run(code, main.__dict__)
+    except SystemExit as e:
+        status = _status(e.code)
+    except BaseException as e:
+        tb = e.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next  # hide the boot frame, as python script.py
+            e.__traceback__ = tb
+        sys.excepthook(type(e), e, tb)
+        status = 1
     try:
         _hook.write(out, _describe)
     except OSError as e:

@@ -2,12 +2,10 @@
 (function ids of SPEC §6), the scope predicate, and the hook's calibration
 with its per-user cache.
 
-Naming: ``describe(obj, cls, builtin)`` turns what the hook kept for a
-function (a code object, or a C callable / ``(class, name)`` pair) into
-``(id, file, line)``; it runs once per function, when the wire file is
-written. ``in_scope`` is the same naming applied once per function when the
-hook first sees it (``_hook.set_scope``), matched against glob patterns
-with the semantics of the suite's ``track`` (``*`` also matches ``/``).
+Naming is _ids' (describe_all at write time). ``scope_predicate`` applies
+the same naming once per function when the hook first sees it
+(``_hook.set_scope``), matched against glob patterns with the semantics of
+the suite's ``track`` (``*`` also matches ``/``).
 
 Calibration cache: the costs the hook compensates (8 numbers, docs/
 hook-protocol.md) depend on the interpreter, the hook build, the CPU and the
@@ -23,184 +21,26 @@ fully and the file is rewritten, when that calibration looks sound itself.
 ``PERFGUARD_CALIBRATION_MAX_SPREAD`` (default 0.5) of the Python pair cost
 was made on a loaded machine: it is used for the run but not cached.
 
-Deliberately imports nothing beyond os, sys and zlib at import time: it runs
-inside the profiled program before the script.
+Deliberately imports nothing beyond os, sys, _ids and (lazily) zlib: it
+runs inside the profiled program before the script.
 """
 
 import os
 import sys
 
-_CWD = os.getcwd()
+from perfguard import _ids
 
-
-def _prefixes(root):
-    import sysconfig
-    std = []
-    for key in ("stdlib", "platstdlib"):
-        p = sysconfig.get_paths().get(key)
-        if p:
-            for q in (os.path.abspath(p), os.path.realpath(p)):
-                if q not in std:
-                    std.append(q)
-    roots = []
-    if root:
-        for q in (os.path.abspath(root), os.path.realpath(root)):
-            if q not in roots:
-                roots.append(q)
-    return std, roots
-
-
-_STD = None
-_ROOTS = None
+describe_all = _ids.describe_all
 
 
 def set_root(root):
-    """Ids of files below root are relative to it (PERFGUARD_ROOT)."""
-    global _STD, _ROOTS
-    _STD, _ROOTS = _prefixes(root)
-
-
-def _below(path, base):
-    if path == base or not path.startswith(base.rstrip(os.sep) + os.sep):
-        return None
-    return path[len(base.rstrip(os.sep)) + 1:]
-
-
-_FILE_IDS = {}
-
-
-def file_id(filename):
-    """The id prefix and display path of a code object's file."""
-    hit = _FILE_IDS.get(filename)
-    if hit is not None:
-        return hit
-    if _STD is None:
-        set_root(os.environ.get("PERFGUARD_ROOT") or _CWD)
-    if not filename or filename.startswith("<"):
-        out = (filename or "?", "")
-    else:
-        out = None
-        path = os.path.normpath(os.path.join(_CWD, filename))
-        candidates = [path, os.path.realpath(path)]
-        for p in candidates:
-            parts = p.split(os.sep)
-            for i in range(len(parts) - 1, -1, -1):
-                if parts[i] in ("site-packages", "dist-packages"):
-                    out = ("<site>/" + "/".join(parts[i + 1:]), path)
-                    break
-            if out:
-                break
-        for p in candidates if out is None else ():
-            for base in _STD:
-                rel = _below(p, base)
-                if rel is not None:
-                    out = ("<stdlib>/" + rel.replace(os.sep, "/"), path)
-                    break
-            if out:
-                break
-        for p in candidates if out is None else ():
-            for base in _ROOTS:
-                rel = _below(p, base)
-                if rel is not None:
-                    out = (rel.replace(os.sep, "/"), path)
-                    break
-            if out:
-                break
-        if out is None:
-            out = (path, path)
-    _FILE_IDS[filename] = out
-    return out
-
-
-def _unwrap(v):
-    out = []
-    for attr in ("__func__", "fget", "fset", "fdel", "__wrapped__"):
-        f = getattr(v, attr, None)
-        if f is not None:
-            out.append(f)
-    out.append(v)
-    return out
-
-
-_FUNC_QUALNAMES = None
-
-
-def _func_qualnames():
-    """code -> __qualname__ of the live functions (one heap walk)."""
-    global _FUNC_QUALNAMES
-    if _FUNC_QUALNAMES is None:
-        import gc
-        import types
-        _FUNC_QUALNAMES = {}
-        for o in gc.get_objects():
-            if isinstance(o, types.FunctionType):
-                _FUNC_QUALNAMES.setdefault(o.__code__, o.__qualname__)
-    return _FUNC_QUALNAMES
+    """Ids of files below root are relative to it."""
+    _ids.set_root(root)
 
 
 def forget_qualnames():
-    """Let the next describe() walk the heap again (new functions)."""
-    global _FUNC_QUALNAMES
-    _FUNC_QUALNAMES = None
-
-
-def _class_qualname(code, cls):
-    for k in getattr(cls, "__mro__", ()) or ():
-        try:
-            items = list(vars(k).values())
-        except TypeError:
-            continue
-        for v in items:
-            for f in _unwrap(v):
-                if getattr(f, "__code__", None) is code:
-                    return "%s.%s" % (k.__qualname__, code.co_name)
-    return None
-
-
-def _qualname(code, cls, heap=True):
-    q = getattr(code, "co_qualname", None)
-    if q:
-        return q
-    # 3.9/3.10: a live function object knows its qualified name; else find
-    # the class that defines this code from its first argument's type.
-    if heap:
-        q = _func_qualnames().get(code)
-        if q:
-            return q
-    return _class_qualname(code, cls) or code.co_name
-
-
-def _type_name(k):
-    mod = getattr(k, "__module__", None)
-    name = getattr(k, "__qualname__", None) or k.__name__
-    return name if mod in (None, "builtins") else "%s.%s" % (mod, name)
-
-
-def _builtin_name(obj):
-    if isinstance(obj, tuple):
-        cls, name = obj
-        for k in getattr(cls, "__mro__", (cls,)):
-            if name in vars(k):
-                return "%s.%s" % (_type_name(k), name)
-        return "%s.%s" % (_type_name(cls), name)
-    objclass = getattr(obj, "__objclass__", None)
-    if objclass is not None:
-        return "%s.%s" % (_type_name(objclass), obj.__name__)
-    self = getattr(obj, "__self__", None)
-    mod = getattr(self, "__name__", None) if self is not None else None
-    if not isinstance(mod, str):
-        mod = getattr(obj, "__module__", None)
-    if mod in (None, "builtins"):
-        return obj.__name__
-    return "%s.%s" % (mod, obj.__name__)
-
-
-def describe(obj, cls, builtin):
-    """(id, file, line) of a function the hook saw."""
-    if builtin:
-        return "<builtin>:" + _builtin_name(obj), "", 0
-    prefix, path = file_id(obj.co_filename)
-    return (prefix + ":" + _qualname(obj, cls), path, obj.co_firstlineno)
+    """Let the next naming walk the heap again (functions defined since)."""
+    _ids._FUNC_QUALNAMES = None
 
 
 # ---- scope ---------------------------------------------------------------
@@ -292,12 +132,14 @@ def scope_predicate(patterns):
 
     def in_scope(obj, cls, builtin):
         if builtin:
-            fid = "<builtin>:" + _builtin_name(obj)
+            fid = "<builtin>:" + _ids._builtin_name(obj)
         else:
             # No heap walk here: it runs at first sight of each function,
             # long before the program has defined all of them.
-            prefix, _ = file_id(obj.co_filename)
-            fid = prefix + ":" + _qualname(obj, cls, heap=False)
+            prefix, _ = _ids._file_id(obj.co_filename)
+            q = (getattr(obj, "co_qualname", None) or
+                 _ids._defined_qualname(obj) or obj.co_name)
+            fid = prefix + ":" + q
         for p in pats:
             if glob_match(p, fid):
                 return True
@@ -563,13 +405,17 @@ def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
         traceback.print_exc(limit=0)
         return 1
 
+    # __main__ as `python script.py` makes it (same attributes, order).
     import types
     import builtins as builtins_module
+    from importlib.machinery import SourceFileLoader
     main = types.ModuleType("__main__")
+    main.__loader__ = SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins_module
     main.__file__ = script
     main.__cached__ = None
-    main.__builtins__ = builtins_module
-    main.__spec__ = None
     sys.modules["__main__"] = main
 
     calibrate_fn()

@@ -1,0 +1,280 @@
+"""Production sampler: overhead, accuracy and deploy comparison.
+
+Usage:
+    python3 benches/production/bench.py --build build [--rounds 3]
+        [--http-seconds 5] [--comparisons 10] [--skip overhead,http,...]
+
+1. overhead (CPU-bound, cpu.py): process CPU time and elapsed time of the
+   same work unprofiled, under the sampler at 100 Hz and 1000 Hz (cpu
+   mode), under the tracing hook and under cProfile; rounds interleaved,
+   medians; "added" is relative to unprofiled.
+2. http: the demo service (service.py: threaded http.server + jinja2 +
+   json) driven by wrk on loopback for --http-seconds per run: requests/s
+   and server CPU time per request, same five modes.
+3. accuracy: cpu.py until the sampler (1000 Hz) has 10,000 samples; each
+   function's share of self time against the tracing hook's
+   (`perfguard profile --format json`), in percentage points.
+4. deploy: --comparisons times, record the service's handler (deploy.py)
+   as 10 windows of 300 samples with price_items at 1.0x and at 1.2x, and
+   `perfguard compare` the two directories: is price_items named, and is
+   anything else named as regressed?
+Runs /usr/bin/python3 (Debian's jinja2 on its path).
+"""
+
+import argparse
+import glob
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+DIST = "/usr/lib/python3/dist-packages"
+BOOT = ("import sys; sys.path.append(sys.argv.pop(1)); "
+        "import perfguard._boot")
+MODES = ["none", "sampler100", "sampler1000", "hook", "cprofile"]
+
+
+def hook_dir(build):
+    tag = subprocess.check_output(
+        [PY, "-c", "import sys; print(sys.implementation.cache_tag"
+         ".replace('cpython-', 'cp'))"], text=True).strip()
+    return os.path.join(build, "hooks", tag)
+
+
+def command(mode, build, script, args, tmp):
+    env = {"PYTHONPATH": DIST}
+    if mode.startswith("sampler"):
+        env.update(PYTHONPATH=os.path.join(build, "hooks", "record") + ":"
+                   + DIST, PERFGUARD_SAMPLE_OUT=os.path.join(tmp, "spool"),
+                   PERFGUARD_SAMPLE_RATE=mode[len("sampler"):],
+                   PERFGUARD_SAMPLE_MODE="cpu", PERFGUARD_ROOT=HERE)
+        return [PY, script] + args, env
+    if mode == "hook":
+        env.update(PERFGUARD_WIRE_OUT=os.path.join(tmp, "wire.txt"),
+                   PERFGUARD_ROOT=HERE)
+        return [PY, "-c", BOOT, hook_dir(build), script] + args, env
+    if mode == "cprofile":
+        return [PY, "-m", "cProfile", "-o", os.path.join(tmp, "cp.out"),
+                script] + args, env
+    return [PY, script] + args, env
+
+
+
+
+def cpu_times(mode, build, n, tmp):
+    cmd, env = command(mode, build, os.path.join(HERE, "cpu.py"), [str(n)],
+                       tmp)
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.environ.update(env)
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 2)
+        os.execvp(cmd[0], cmd)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - t
+    if status != 0:
+        raise RuntimeError("%s failed" % cmd)
+    return ru.ru_utime + ru.ru_stime, wall
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / hz
+
+
+def http_run(mode, build, seconds, port, tmp):
+    cmd, env = command(mode, build, os.path.join(HERE, "service.py"),
+                       [str(port)], tmp)
+    p = subprocess.Popen(cmd, env=dict(os.environ, **env),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("service did not start under %s" % mode)
+        c0 = proc_cpu(p.pid)
+        w = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % seconds,
+                            "http://127.0.0.1:%d/" % port],
+                           capture_output=True, text=True, check=True)
+        c1 = proc_cpu(p.pid)
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    rps = reqs = None
+    for line in w.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+        if "requests in" in line:
+            reqs = int(line.split()[0])
+    return rps, (c1 - c0) / max(reqs, 1)
+
+
+def pct(x, base):
+    return 100.0 * (x - base) / base
+
+
+def overhead(args, tmp):
+    cpu = {m: [] for m in MODES}
+    wall = {m: [] for m in MODES}
+    for r in range(args.rounds):
+        order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
+        for m in order:
+            c, w = cpu_times(m, args.build, args.cpu_rounds, tmp)
+            cpu[m].append(c)
+            wall[m].append(w)
+    base_c = statistics.median(cpu["none"])
+    base_w = statistics.median(wall["none"])
+    print("\n## CPU-bound workload (cpu.py %d), median of %d rounds\n"
+          % (args.cpu_rounds, args.rounds))
+    print("| mode | process CPU s | CPU added | wall s | wall added |")
+    print("|---|---|---|---|---|")
+    for m in MODES:
+        c, w = statistics.median(cpu[m]), statistics.median(wall[m])
+        print("| %s | %.3f | %+.2f%% | %.3f | %+.2f%% |"
+              % (m, c, pct(c, base_c), w, pct(w, base_w)))
+
+
+def http(args, tmp):
+    rps = {m: [] for m in MODES}
+    cpr = {m: [] for m in MODES}
+    port = 18000 + os.getpid() % 1000
+    for r in range(args.rounds):
+        order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
+        for m in order:
+            port += 1
+            a, b = http_run(m, args.build, args.http_seconds, port, tmp)
+            rps[m].append(a)
+            cpr[m].append(b)
+    base_r = statistics.median(rps["none"])
+    base_c = statistics.median(cpr["none"])
+    print("\n## HTTP service (service.py, wrk -t2 -c8 -d%ds), median of %d "
+          "rounds\n" % (args.http_seconds, args.rounds))
+    print("| mode | requests/s | throughput lost | server CPU ms/request "
+          "| CPU added |")
+    print("|---|---|---|---|---|")
+    for m in MODES:
+        r, c = statistics.median(rps[m]), statistics.median(cpr[m])
+        print("| %s | %.1f | %+.2f%% | %.3f | %+.2f%% |"
+              % (m, r, -pct(r, base_r), c * 1000, pct(c, base_c)))
+
+
+def window_shares(spool):
+    self_ns, total, samples = {}, 0, 0
+    for path in glob.glob(os.path.join(spool, "*.samples")):
+        funcs = {}
+        with open(path) as f:
+            for line in f:
+                if line.startswith("func "):
+                    _, i, _, rest = line.rstrip("\n").split(" ", 3)
+                    funcs[i] = rest.split("\t")[0]
+                elif line.startswith("stack "):
+                    parts = line.split()
+                    leaf = funcs[parts[-1].split(":")[0]]
+                    self_ns[leaf] = self_ns.get(leaf, 0) + int(parts[2])
+                    total += int(parts[2])
+                    samples += int(parts[1])
+    return {k: v / total for k, v in self_ns.items()}, samples
+
+
+def accuracy(args, tmp):
+    spool = os.path.join(tmp, "acc")
+    env = dict(os.environ, PYTHONPATH=os.path.join(
+        args.build, "hooks", "record"), PERFGUARD_SAMPLE_OUT=spool,
+        PERFGUARD_SAMPLE_RATE="1000", PERFGUARD_SAMPLE_MODE="cpu",
+        PERFGUARD_ROOT=HERE)
+    subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--samples", "10000"],
+                   env=env, check=True, stdout=subprocess.DEVNULL,
+                   cwd=HERE)
+    sampled, n = window_shares(spool)
+    out = os.path.join(tmp, "traced.json")
+    subprocess.run([os.path.join(args.build, "perfguard"), "profile",
+                    "--python", PY, "-o", out, "--format", "json",
+                    os.path.join(HERE, "cpu.py"), "300"], check=True,
+                   cwd=HERE, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        prof = json.load(f)
+    ids = [fn["id"] for fn in prof["functions"]]
+    selfs = {}
+    for t in prof["trials"]:
+        for i, s in enumerate(t["self_ns"]):
+            selfs[ids[i]] = selfs.get(ids[i], 0) + s
+    tot = sum(v for v in selfs.values() if v > 0)
+    traced = {k: v / tot for k, v in selfs.items() if v > 0}
+    print("\n## Accuracy: sampled (1000 Hz, %d samples) vs tracing hook, "
+          "self-time shares\n" % n)
+    print("| function | tracing hook | sampler | difference |")
+    print("|---|---|---|---|")
+    worst = 0
+    for k in sorted(traced, key=lambda k: -traced[k]):
+        if traced[k] < 0.05 and sampled.get(k, 0) < 0.05:
+            continue
+        d = 100 * (sampled.get(k, 0) - traced[k])
+        worst = max(worst, abs(d))
+        print("| `%s` | %.1f%% | %.1f%% | %+.1f pp |"
+              % (k, 100 * traced[k], 100 * sampled.get(k, 0), d))
+    print("\nlargest difference: %.1f pp" % worst)
+
+
+def deploy(args, tmp):
+    pg = os.path.join(args.build, "perfguard")
+    named = alone = 0
+    for i in range(args.comparisons):
+        dirs = []
+        for side, slow in (("base", "1.0"), ("head", "1.2")):
+            d = os.path.join(tmp, "deploy-%d-%s" % (i, side))
+            subprocess.run([pg, "record", "-q", "--rate", "1000", "--window",
+                            "1h", "--service", "shop", "--out", d,
+                            "--python", PY, "--", "deploy.py", slow, "10",
+                            "300"], check=True, cwd=HERE,
+                           env=dict(os.environ, PYTHONPATH=DIST))
+            dirs.append(d)
+        js = os.path.join(tmp, "v%d.json" % i)
+        subprocess.run([pg, "compare", "-q", "--json", js] + dirs, cwd=tmp,
+                       stdout=subprocess.DEVNULL)
+        with open(js) as f:
+            doc = json.load(f)
+        reg = {v["function"] for v in doc["verdicts"]
+               if v.get("kind") == "regressed" and v.get("function")}
+        hit = any(r.endswith(":price_items") for r in reg)
+        named += hit
+        alone += hit and len(reg) == 1
+        print("comparison %d: regressed %s" % (i + 1, sorted(reg) or "-"))
+    print("\n## Deploy comparison: price_items 20%% slower, 10 windows of "
+          "300 samples per side\n")
+    print("named in %d/%d comparisons, alone in %d/%d"
+          % (named, args.comparisons, alone, args.comparisons))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cpu-rounds", type=int, default=300)
+    ap.add_argument("--http-seconds", type=int, default=5)
+    ap.add_argument("--comparisons", type=int, default=10)
+    ap.add_argument("--skip", default="")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    skip = set(args.skip.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fn in (("overhead", overhead), ("http", http),
+                         ("accuracy", accuracy), ("deploy", deploy)):
+            if name not in skip:
+                fn(args, tmp)
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The CPU-bound workload of benches/production: four functions with known
+shares of the work (40/30/20/10 by loop counts). Usage:
+
+    python3 cpu.py ROUNDS            # fixed work; prints PG_ELAPSED
+    python3 cpu.py --samples N       # until the sampler has N samples
+
+The second form is the accuracy run: it stops on the sampler's own count.
+"""
+import sys
+import time
+
+
+def parse(k):
+    s = 0
+    for i in range(400 * k):
+        s += i * i
+    return s
+
+
+def validate(k):
+    s = 0
+    for i in range(300 * k):
+        s += i * i
+    return s
+
+
+def render(k):
+    s = 0
+    for i in range(200 * k):
+        s += i * i
+    return s
+
+
+def store(k):
+    s = 0
+    for i in range(100 * k):
+        s += i * i
+    return s
+
+
+def request(k=10):
+    parse(k)
+    validate(k)
+    render(k)
+    store(k)
+
+
+def main():
+    t0 = time.perf_counter()
+    if sys.argv[1] == "--samples":
+        import perfguard.sampler as sampler
+        need = int(sys.argv[2])
+        while sampler.info()["samples"] < need:
+            request()
+    else:
+        for _ in range(int(sys.argv[1])):
+            request()
+    print("PG_ELAPSED %.6f" % (time.perf_counter() - t0))
+
+
+if __name__ == "__main__":
+    main()

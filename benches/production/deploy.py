@@ -1,0 +1,17 @@
+"""One deploy of the demo service for the deploy comparison: the service's
+request handler (service.py) run in a loop under the sampler, ending a
+window every N samples. Usage (under `perfguard record`):
+
+    python3 deploy.py SLOW WINDOWS SAMPLES_PER_WINDOW
+"""
+import sys
+
+sys.argv = [sys.argv[0], "0", sys.argv[1]] + sys.argv[2:]
+import service  # noqa: E402  (reads SLOW from argv[2])
+import perfguard.sampler as sampler  # noqa: E402
+
+windows, per = int(sys.argv[3]), int(sys.argv[4])
+for _ in range(windows):
+    while sampler.info()["samples"] < per:
+        service.handle()
+    sampler.flush()

@@ -1,0 +1,76 @@
+"""The demo service of benches/production: a threaded HTTP server on
+loopback (stdlib http.server) whose handler builds a page model, renders it
+with jinja2 and returns it with a JSON summary. Usage:
+
+    python3 service.py PORT [SLOW]
+
+SLOW (default 1.0) scales the work of `price_items`: the deploy comparison
+makes it 20% slower (1.2). Prints "ready" when it accepts connections.
+"""
+import http.server
+import json
+import sys
+
+import jinja2
+
+PAGE = jinja2.Template("""<html><body><h1>{{ title }}</h1><ul>
+{% for it in items %}<li>{{ it.name }}: {{ "%.2f"|format(it.price) }}</li>
+{% endfor %}</ul><p>{{ total }}</p></body></html>""")
+
+SLOW = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+
+
+def load_items(n):
+    return [{"name": "item-%d" % i, "base": i % 17 + 1} for i in range(n)]
+
+
+def price_items(items):
+    rounds = int(40 * SLOW)
+    for it in items:
+        p = float(it["base"])
+        for _ in range(rounds):
+            p = p * 1.0001 + 0.01
+        it["price"] = p
+    return items
+
+
+def summarize(items):
+    return json.dumps({"count": len(items),
+                       "total": sum(it["price"] for it in items),
+                       "names": [it["name"] for it in items]})
+
+
+def render(items):
+    return PAGE.render(title="catalogue", items=items,
+                       total=sum(it["price"] for it in items))
+
+
+def handle():
+    items = price_items(load_items(60))
+    return (render(items) + summarize(items)).encode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = handle()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+if __name__ == "__main__":
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
+                                          Handler)
+    srv.daemon_threads = True
+    print("ready", flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass

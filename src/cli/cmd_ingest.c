@@ -1,0 +1,161 @@
+/*
+ * cmd_ingest.c - `perfguard ingest DIR [--commit REF]`: store the windows
+ * that `perfguard record` wrote in DIR as the production profile of their
+ * commit, in the project's git notes under refs/notes/perfguard-production
+ * (never the check baselines' ref), so that `perfguard compare` can judge
+ * two deploys.
+ *
+ * Each window is a trial; windows are added to what is already stored for
+ * the commit, and the stored profile is bounded (CLI_PRODUCTION_TRIALS
+ * trials: the oldest windows are folded together pairwise), so a week of
+ * windows stays small. Windows are grouped by their own commit label;
+ * --commit takes every window in DIR as that commit's.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum ingest_opt { OPT_COMMIT = CLI_OPT_ID_COMMAND };
+
+static const struct cli_opt ingest_options[] = {
+    {OPT_COMMIT, "commit", 0, "REF", "take every window in DIR as REF's"},
+    {0},
+};
+
+static const struct cli_opt_table ingest_table = {"Options:", ingest_options};
+
+static int cmd_ingest(int argc, char **argv);
+
+const struct cli_command cli_cmd_ingest = {
+    .name = "ingest",
+    .fn = cmd_ingest,
+    .summary = "store recorded windows as the production profile of "
+	       "their commit",
+    .usage = "perfguard ingest [--commit REF] DIR\n",
+    .notes = "Then `perfguard compare --production A B` judges two "
+	     "deploys.\n",
+    .tables = {&ingest_table, &cli_common_table},
+};
+
+struct ingest_opts {
+	struct cli_common common;
+	const char *commit;
+};
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct ingest_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (id == OPT_COMMIT) {
+		o->commit = arg;
+		return 0;
+	}
+	return pg_error_set(PG_EUSAGE, "see `perfguard help ingest`");
+}
+
+static int ingest_commit(struct pg_store *store, const char *dir,
+			 const char *label, const char *hex,
+			 const struct cli_common *common)
+{
+	struct pg_results add, stored;
+	size_t n = 0;
+	int rc = cli_windows_load(dir, label, &add, &n);
+	if (rc)
+		return rc;
+	rc = pg_store_load(store, hex, &stored);
+	if (rc == PG_ENOTFOUND) {
+		pg_error_clear();
+		pg_results_init(&stored);
+		rc = 0;
+	} else if (rc) {
+		pg_results_release(&add);
+		return rc;
+	}
+	cli_production_append(&stored, &add);
+	free(stored.commit);
+	stored.commit = pg_strdup(hex);
+	cli_production_bound(&stored, CLI_PRODUCTION_TRIALS);
+	rc = pg_store_save(store, hex, &stored);
+	if (!rc) {
+		size_t trials = 0;
+		for (size_t i = 0; i < stored.nbenches; i++)
+			trials += stored.benches[i].profile.ntrials;
+		cli_note(common,
+			 "%zu window%s stored as the production profile of "
+			 "%.12s (%zu trial%s)",
+			 n, n == 1 ? "" : "s", hex, trials,
+			 trials == 1 ? "" : "s");
+	}
+	pg_results_release(&add);
+	pg_results_release(&stored);
+	return rc;
+}
+
+static int cmd_ingest(int argc, char **argv)
+{
+	struct ingest_opts o = {0};
+	int rc = cli_opt_parse(&cli_cmd_ingest, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	const char *commit = o.commit;
+	if (common.help) {
+		cli_command_print_help(&cli_cmd_ingest, stdout);
+		return PG_EXIT_OK;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("ingest takes one directory of recorded "
+				       "windows: perfguard ingest DIR");
+	const char *dir = argv[optind];
+	if (!pg_path_is_dir(dir)) {
+		pg_error_set(PG_EUSAGE, "%s is not a directory", dir);
+		return cli_fail(PG_EUSAGE);
+	}
+	char *root = cli_project_root();
+	struct pg_repo *repo = NULL;
+	struct pg_store *store = NULL;
+	struct pg_strvec commits = {0};
+	int exit_code = PG_EXIT_OK;
+	if ((rc = pg_git_open(root, &repo))) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "ingest stores windows in the git "
+				  "repository of the current directory, and "
+				  "%s is not in one",
+				  root);
+		goto fail;
+	}
+	if ((rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+				CLI_PRODUCTION_REF, &store)))
+		goto fail;
+	if (commit) {
+		char hex[41];
+		if ((rc = pg_git_resolve(repo, commit, hex)))
+			goto fail;
+		rc = ingest_commit(store, dir, NULL, hex, &common);
+		if (rc)
+			goto fail;
+		goto cleanup;
+	}
+	if ((rc = cli_windows_commits(dir, &commits)))
+		goto fail;
+	for (size_t i = 0; i < commits.n; i++) {
+		char hex[41];
+		if ((rc = pg_git_resolve(repo, commits.v[i], hex)) ||
+		    (rc =
+			 ingest_commit(store, dir, commits.v[i], hex, &common)))
+			goto fail;
+	}
+	goto cleanup;
+fail:
+	exit_code = cli_fail(rc);
+cleanup:
+	pg_strvec_release(&commits);
+	pg_store_close(store);
+	if (repo)
+		pg_git_close(repo);
+	free(root);
+	return exit_code;
+}

@@ -1,0 +1,382 @@
+/*
+ * cmd_record.c - `perfguard record [opts] -- COMMAND...`: run a Python
+ * program (a script, `-m module`, or any command that starts Python, such
+ * as a server) with the production sampler in every Python process it
+ * starts or forks, and turn each window the sampler writes into a pprof
+ * file and a results file in --out, keeping the directory under
+ * --max-size (oldest windows first).
+ *
+ * The sampler is loaded through PYTHONPATH (hooks/record/sitecustomize.py)
+ * and configured by PERFGUARD_SAMPLE_* variables; it writes raw windows
+ * into OUT/.spool, which this process converts while the program runs and
+ * once more after it ends. SIGINT, SIGTERM and SIGHUP are passed on to the
+ * program; its end by such a signal is a normal end of the recording.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum record_opt {
+	OPT_RATE = CLI_OPT_ID_COMMAND,
+	OPT_MODE,
+	OPT_WINDOW,
+	OPT_OUT,
+	OPT_MAX_SIZE,
+	OPT_COMMIT,
+	OPT_SERVICE,
+	OPT_PYTHON,
+};
+
+static const struct cli_opt record_options[] = {
+    {OPT_RATE, "rate", 0, "HZ", "samples per second (default 100)"},
+    {OPT_MODE, "mode", 0, "MODE",
+     "cpu (threads that ran) | wall (every thread,\nidle ones marked) "
+     "(default cpu)"},
+    {OPT_WINDOW, "window", 0, "DUR", "one profile per DUR (default 60s)"},
+    {OPT_OUT, "out", 0, "DIR",
+     "where the windows go (default perfguard-profiles)"},
+    {OPT_MAX_SIZE, "max-size", 0, "SIZE",
+     "keep DIR's windows under SIZE (e.g. 500M),\noldest removed first"},
+    {OPT_COMMIT, "commit", 0, "REF", "the deployed commit (default HEAD)"},
+    {OPT_SERVICE, "service", 0, "NAME",
+     "the service's name (default the script's)"},
+    {OPT_PYTHON, "python", 0, "PATH",
+     "interpreter for a script or -m (default python3)"},
+    {0},
+};
+
+static const struct cli_opt_table record_table = {"Options:", record_options};
+
+static int cmd_record(int argc, char **argv);
+
+const struct cli_command cli_cmd_record = {
+    .name = "record",
+    .fn = cmd_record,
+    .summary = "run a program with the production sampler, one profile "
+	       "per window",
+    .usage = "perfguard record [options] -- COMMAND...\n",
+    .notes = "COMMAND is a script (app.py ARGS), -m MODULE ARGS, or any "
+	     "command that\nstarts Python (a server); forked workers are "
+	     "sampled too. Each window\nbecomes DIR/<start ms>-<pid>.pb.gz "
+	     "(pprof) and .json (results).\n",
+    .tables = {&record_table, &cli_common_table},
+    .stop_at_operand = true,
+};
+
+struct record_opts {
+	struct cli_common common;
+	int rate_hz;
+	const char *mode;
+	double window_s;
+	const char *out;
+	uint64_t max_bytes;
+	const char *commit;
+	const char *service;
+	const char *python;
+};
+
+int cli_parse_duration_s(const char *opt, const char *arg, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	double unit = 1;
+	if (!strcmp(end, "ms"))
+		unit = 1e-3;
+	else if (!strcmp(end, "s") || !*end)
+		unit = 1;
+	else if (!strcmp(end, "m"))
+		unit = 60;
+	else if (!strcmp(end, "h"))
+		unit = 3600;
+	else
+		end = NULL;
+	if (errno || !end || end == arg || !(v > 0) || v * unit > 86400 * 7)
+		return pg_error_set(PG_EUSAGE,
+				    "%s takes a duration such as 500ms, 60s, "
+				    "5m or 1h, not '%s'",
+				    opt, arg);
+	*out = v * unit;
+	return 0;
+}
+
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	double unit = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		unit = 1024;
+		end++;
+		break;
+	case 'M':
+		unit = 1024.0 * 1024;
+		end++;
+		break;
+	case 'G':
+		unit = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (errno || *end || end == arg || !(v > 0) || v * unit > 1e15)
+		return pg_error_set(PG_EUSAGE,
+				    "%s takes a size such as 500K, 100M or 2G, "
+				    "not '%s'",
+				    opt, arg);
+	*out = (uint64_t)(v * unit);
+	return 0;
+}
+
+static volatile sig_atomic_t got_signal;
+static volatile pid_t child_pid;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* The argv to exec: a script or -m runs under the interpreter. */
+static char **program_argv(char **cmd, int n, const char *python)
+{
+	bool wrap = pg_str_ends(cmd[0], ".py") || !strcmp(cmd[0], "-m") ||
+		    !strcmp(cmd[0], "-c");
+	char **argv = pg_calloc((size_t)n + 2, sizeof(*argv));
+	int k = 0;
+	if (wrap)
+		argv[k++] = (char *)python;
+	for (int i = 0; i < n; i++)
+		argv[k++] = cmd[i];
+	return argv;
+}
+
+static void set_env(const struct record_opts *o, const char *spool,
+		    const char *record_dir, const char *commit,
+		    const char *root)
+{
+	char buf[64];
+	const char *pp = getenv("PYTHONPATH");
+	char *path = pp && *pp ? pg_asprintf("%s:%s", record_dir, pp)
+			       : pg_strdup(record_dir);
+	setenv("PYTHONPATH", path, 1);
+	free(path);
+	setenv("PERFGUARD_SAMPLE_OUT", spool, 1);
+	snprintf(buf, sizeof(buf), "%d", o->rate_hz);
+	setenv("PERFGUARD_SAMPLE_RATE", buf, 1);
+	setenv("PERFGUARD_SAMPLE_MODE", o->mode, 1);
+	snprintf(buf, sizeof(buf), "%.3f", o->window_s);
+	setenv("PERFGUARD_SAMPLE_WINDOW", buf, 1);
+	if (commit)
+		setenv("PERFGUARD_COMMIT", commit, 1);
+	if (o->service)
+		setenv("PERFGUARD_SERVICE", o->service, 1);
+	if (!getenv("PERFGUARD_ROOT"))
+		setenv("PERFGUARD_ROOT", root, 1);
+}
+
+/* The commit to label windows with: --commit resolved in the project's
+ * repository when it can be, else as given; without it, HEAD. */
+static int resolve_commit(const char *ref, const char *root, char **out)
+{
+	struct pg_repo *repo = NULL;
+	*out = NULL;
+	if (pg_git_open(root, &repo)) {
+		pg_error_clear();
+		*out = pg_strdup(ref);
+		return 0;
+	}
+	char hex[41];
+	int rc = pg_git_resolve(repo, ref ? ref : "HEAD", hex);
+	if (rc == 0)
+		*out = pg_strdup(hex);
+	else if (ref) {
+		*out = pg_strdup(ref);
+		rc = 0;
+	} else {
+		rc = 0; /* a repository without commits */
+	}
+	pg_error_clear();
+	pg_git_close(repo);
+	return rc;
+}
+
+static int convert(const char *spool, const struct record_opts *o,
+		   size_t *windows, bool *failed)
+{
+	size_t n = 0, removed = 0;
+	int rc = cli_windows_convert_spool(spool, o->out, NULL, &n);
+	*windows += n;
+	if (rc) {
+		fprintf(stderr, "perfguard: %s (set aside as .bad)\n",
+			pg_error_message());
+		pg_error_clear();
+		*failed = true;
+	}
+	if (o->max_bytes &&
+	    cli_windows_rotate(o->out, o->max_bytes, &removed)) {
+		fprintf(stderr, "perfguard: %s\n", pg_error_message());
+		pg_error_clear();
+	}
+	return 0;
+}
+
+static int parse_option(int id, const char *arg, void *ctx)
+{
+	struct record_opts *o = ctx;
+	int rc = cli_common_option(id, arg, &o->common);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	switch (id) {
+	case OPT_RATE:
+		rc = cli_parse_count("--rate", arg, 1, &o->rate_hz);
+		if (!rc && o->rate_hz > 10000)
+			rc = pg_error_set(PG_EUSAGE,
+					  "--rate is at most 10000 Hz");
+		return rc;
+	case OPT_MODE:
+		o->mode = arg;
+		if (strcmp(arg, "cpu") && strcmp(arg, "wall"))
+			return pg_error_set(
+			    PG_EUSAGE, "--mode is cpu or wall, not '%s'", arg);
+		return 0;
+	case OPT_WINDOW:
+		return cli_parse_duration_s("--window", arg, &o->window_s);
+	case OPT_OUT:
+		o->out = arg;
+		return 0;
+	case OPT_MAX_SIZE:
+		return cli_parse_size("--max-size", arg, &o->max_bytes);
+	case OPT_COMMIT:
+		o->commit = arg;
+		return 0;
+	case OPT_SERVICE:
+		o->service = arg;
+		return 0;
+	case OPT_PYTHON:
+		o->python = arg;
+		return 0;
+	default:
+		return pg_error_set(PG_EUSAGE, "see `perfguard help record`");
+	}
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	struct record_opts o = {.rate_hz = 100,
+				.mode = "cpu",
+				.window_s = 60,
+				.out = "perfguard-profiles",
+				.python = "python3"};
+	int rc = cli_opt_parse(&cli_cmd_record, argc, argv, parse_option, &o);
+	if (rc)
+		return cli_fail(rc);
+	struct cli_common common = o.common;
+	if (common.help) {
+		cli_command_print_help(&cli_cmd_record, stdout);
+		return PG_EXIT_OK;
+	}
+	if (optind >= argc)
+		return cli_usage_error("record needs the program to run: "
+				       "perfguard record [options] -- "
+				       "app.py ARGS...");
+	char *record_dir = pg_runner_record_dir();
+	if (!record_dir) {
+		pg_error_set(PG_EUSAGE, "the sampler was not built: build "
+					"perfguard with its hooks (cmake)");
+		return cli_fail(PG_EUSAGE);
+	}
+	char *root = cli_project_root();
+	char *commit = NULL;
+	char *spool = pg_path_join(o.out, ".spool");
+	int exit_code = PG_EXIT_OK;
+	char **pargv = NULL;
+	if ((rc = resolve_commit(o.commit, root, &commit)) ||
+	    (rc = pg_mkdirs(spool, 0755)))
+		goto fail;
+	char *abs_spool = pg_realpath(spool);
+	set_env(&o, abs_spool ? abs_spool : spool, record_dir, commit, root);
+	free(abs_spool);
+	pargv = program_argv(argv + optind, argc - optind, o.python);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = pg_error_errno(PG_EIO, "cannot fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execvp(pargv[0], pargv);
+		fprintf(stderr, "perfguard: cannot run %s: %s\n", pargv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	child_pid = pid;
+	cli_note(&common,
+		 "recording %s (pid %ld) at %d Hz, %s mode, "
+		 "windows of %gs in %s",
+		 pargv[0], (long)pid, o.rate_hz, o.mode, o.window_s, o.out);
+	size_t windows = 0;
+	bool failed = false;
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		convert(spool, &o, &windows, &failed);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			rc = pg_error_errno(PG_EIO, "waitpid");
+			goto fail;
+		}
+		poll(NULL, 0, 200);
+	}
+	child_pid = 0;
+	convert(spool, &o, &windows, &failed);
+	cli_note(&common, "%zu window%s written to %s", windows,
+		 windows == 1 ? "" : "s", o.out);
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		fprintf(stderr,
+			"perfguard: the program exited with status %d\n",
+			WEXITSTATUS(status));
+		exit_code = PG_EXIT_FAULT;
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) != got_signal) {
+		fprintf(stderr,
+			"perfguard: the program was killed by signal "
+			"%d\n",
+			WTERMSIG(status));
+		exit_code = PG_EXIT_FAULT;
+	} else if (failed) {
+		exit_code = PG_EXIT_FAULT;
+	} else if (got_signal == SIGINT) {
+		exit_code = PG_EXIT_INTERRUPTED;
+	}
+	goto cleanup;
+fail:
+	exit_code = cli_fail(rc);
+cleanup:
+	free(pargv);
+	free(spool);
+	free(commit);
+	free(root);
+	free(record_dir);
+	return exit_code;
+}

@@ -1,0 +1,404 @@
+/*
+ * production.c - what record, ingest and compare share about production
+ * windows: turning a sampler window file into its pprof and results files,
+ * bounding a directory of windows by size, loading a directory of windows
+ * as one results set (a window is a trial), bounding the trials of a
+ * stored production profile, and judging shares instead of times.
+ *
+ * A window's results file is a results set with one benchmark named after
+ * the service and one trial; its pprof file sits beside it with the same
+ * stem (<start ms>-<pid>). Deliberately not here: sampling (the hook) or
+ * the pprof encoding (profile).
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROD_STEM_MAX 128
+
+int cli_window_results(const struct pg_window *w, const char *commit,
+		       struct pg_results *out)
+{
+	char created[32];
+	pg_results_init(out);
+	pg_clock_iso8601(created);
+	const char *service = pg_window_label(w, "service");
+	const char *c = commit ? commit : pg_window_label(w, "commit");
+	out->schema = 1;
+	out->commit = pg_strdup(c);
+	out->created = pg_strdup(created);
+	out->clock = pg_strdup(w->cpu_mode ? "cpu" : "wall");
+	pg_fingerprint_detect(&out->fp);
+	out->fp.python = pg_strdup(w->python ? w->python : "?");
+	out->fp.python_build = pg_strdup("production");
+	out->fp.hook = pg_asprintf("sampler/%s", w->cpu_mode ? "cpu" : "wall");
+	out->fp.suite_hash = pg_strdup("production");
+	struct pg_bench_result *b = pg_results_add_bench(
+	    out, service && *service ? service : "service");
+	b->rounds = 1;
+	pg_window_add_trial(w, &b->profile);
+	return 0;
+}
+
+/* Read and parse one window file. */
+static int load_window(const char *path, struct pg_window *w)
+{
+	char *text = NULL;
+	size_t len = 0;
+	pg_window_init(w);
+	int rc = pg_file_read(path, PG_WINDOW_MAX_BYTES, &text, &len);
+	if (!rc && (rc = pg_window_parse(w, text, len)))
+		rc = pg_error_wrap("%s", path);
+	free(text);
+	return rc;
+}
+
+int cli_window_convert(const char *samples_path, const char *out_dir,
+		       const char *commit)
+{
+	struct pg_window w;
+	struct pg_results r;
+	struct pg_buf pprof, json;
+	pg_buf_init(&pprof, 0);
+	pg_buf_init(&json, 0);
+	pg_results_init(&r);
+	int rc = load_window(samples_path, &w);
+	if (rc)
+		goto out;
+	char stem[PROD_STEM_MAX];
+	snprintf(stem, sizeof(stem), "%lld-%ld",
+		 (long long)(w.start_ns / 1000000), w.pid);
+	char *pb = pg_asprintf("%s/%s.pb.gz", out_dir, stem);
+	char *js = pg_asprintf("%s/%s.json", out_dir, stem);
+	pg_results_release(&r);
+	cli_window_results(&w, commit, &r);
+	pg_results_write_json(&r, &json);
+	if (!(rc = pg_window_export_pprof(&w, &pprof)) &&
+	    !(rc = pg_file_write_atomic(pb, pprof.data, pprof.len)))
+		rc = pg_file_write_atomic(js, json.data, json.len);
+	free(pb);
+	free(js);
+out:
+	pg_window_release(&w);
+	pg_results_release(&r);
+	pg_buf_release(&pprof);
+	pg_buf_release(&json);
+	return rc;
+}
+
+struct entry {
+	char *stem;
+	long long start_ms;
+	uint64_t bytes;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	if (x->start_ms != y->start_ms)
+		return x->start_ms < y->start_ms ? -1 : 1;
+	return strcmp(x->stem, y->stem);
+}
+
+/* Window stems in dir (from *.json and *.pb.gz), oldest first. */
+static int list_windows(const char *dir, struct entry **out, size_t *n_out)
+{
+	DIR *d = opendir(dir);
+	struct entry *v = NULL;
+	size_t n = 0, cap = 0;
+	if (!d)
+		return pg_error_errno(PG_ENOTFOUND, "cannot open %s", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t len = strlen(name), stem_len;
+		if (pg_str_ends(name, ".pb.gz"))
+			stem_len = len - 6;
+		else if (pg_str_ends(name, ".json"))
+			stem_len = len - 5;
+		else
+			continue;
+		long long ms;
+		long pid;
+		char tail;
+		if (name[0] == '.' || stem_len >= PROD_STEM_MAX ||
+		    sscanf(name, "%lld-%ld%c", &ms, &pid, &tail) != 3 ||
+		    tail != '.')
+			continue;
+		char *path = pg_path_join(dir, name);
+		struct stat st;
+		uint64_t bytes =
+		    stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+		free(path);
+		char *stem = pg_strndup(name, stem_len);
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (!strcmp(v[i].stem, stem))
+				break;
+		if (i < n) {
+			v[i].bytes += bytes;
+			free(stem);
+			continue;
+		}
+		struct entry e = {.stem = stem, .start_ms = ms, .bytes = bytes};
+		PG_VEC_PUSH(v, n, cap, e);
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void free_entries(struct entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].stem);
+	free(v);
+}
+
+int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed)
+{
+	struct entry *v;
+	size_t n;
+	*removed = 0;
+	int rc = list_windows(dir, &v, &n);
+	if (rc || !max_bytes)
+		goto out;
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].bytes;
+	/* Oldest first; the newest window always stays. */
+	for (size_t i = 0; i + 1 < n && total > max_bytes; i++) {
+		char *pb = pg_asprintf("%s/%s.pb.gz", dir, v[i].stem);
+		char *js = pg_asprintf("%s/%s.json", dir, v[i].stem);
+		unlink(pb);
+		unlink(js);
+		free(pb);
+		free(js);
+		total -= v[i].bytes;
+		(*removed)++;
+	}
+out:
+	if (!rc)
+		free_entries(v, n);
+	return rc;
+}
+
+int cli_windows_convert_spool(const char *spool, const char *out_dir,
+			      const char *commit, size_t *converted)
+{
+	DIR *d = opendir(spool);
+	int rc = 0;
+	*converted = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	struct pg_strvec names = {0};
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && pg_str_ends(de->d_name, ".samples"))
+			pg_strvec_push(&names, de->d_name);
+	closedir(d);
+	for (size_t i = 0; i < names.n; i++) {
+		char *path = pg_path_join(spool, names.v[i]);
+		int r = cli_window_convert(path, out_dir, commit);
+		/* A bad window is reported and set aside, never retried. */
+		if (r) {
+			char *bad = pg_asprintf("%s.bad", path);
+			rename(path, bad);
+			free(bad);
+			if (!rc)
+				rc = r;
+		} else {
+			unlink(path);
+			(*converted)++;
+		}
+		free(path);
+	}
+	pg_strvec_release(&names);
+	return rc;
+}
+
+void cli_production_append(struct pg_results *dst, const struct pg_results *r)
+{
+	if (!dst->created) { /* empty: take r's header */
+		dst->schema = 1;
+		free(dst->commit);
+		free(dst->clock);
+		pg_fingerprint_release(&dst->fp);
+		dst->commit = pg_strdup(r->commit);
+		dst->created = pg_strdup(r->created);
+		dst->clock = pg_strdup(r->clock);
+		dst->fp.cpu = pg_strdup(r->fp.cpu);
+		dst->fp.cores = r->fp.cores;
+		dst->fp.os = pg_strdup(r->fp.os);
+		dst->fp.python = pg_strdup(r->fp.python);
+		dst->fp.python_build = pg_strdup(r->fp.python_build);
+		dst->fp.perfguard = pg_strdup(r->fp.perfguard);
+		dst->fp.hook = pg_strdup(r->fp.hook);
+		dst->fp.suite_hash = pg_strdup(r->fp.suite_hash);
+	}
+	for (size_t i = 0; i < r->nbenches; i++) {
+		const struct pg_bench_result *src = &r->benches[i];
+		struct pg_bench_result *b = pg_results_find(dst, src->name);
+		if (!b)
+			b = pg_results_add_bench(dst, src->name);
+		pg_profile_merge(&b->profile, &src->profile);
+		b->rounds = (int)b->profile.ntrials;
+	}
+}
+
+/*
+ * Call fn(r, ctx) for every window results file of dir, oldest first,
+ * until it returns non-zero (returned). r is released after the call.
+ */
+static int each_window(const char *dir,
+		       int (*fn)(const char *path, struct pg_results *r,
+				 void *ctx),
+		       void *ctx)
+{
+	struct entry *v;
+	size_t n;
+	int rc = list_windows(dir, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *js = pg_asprintf("%s/%s.json", dir, v[i].stem);
+		struct pg_results r;
+		if (pg_path_exists(js) && !(rc = pg_results_load(js, &r))) {
+			rc = fn(js, &r, ctx);
+			pg_results_release(&r);
+		}
+		free(js);
+	}
+	free_entries(v, n);
+	return rc;
+}
+
+struct load_ctx {
+	const char *commit;
+	struct pg_results *out;
+	size_t n;
+};
+
+static int load_one(const char *path, struct pg_results *r, void *ctx)
+{
+	struct load_ctx *c = ctx;
+	(void)path;
+	/* A window without samples (a short last one) is no trial. */
+	bool empty = true;
+	for (size_t b = 0; b < r->nbenches; b++)
+		for (size_t t = 0; t < r->benches[b].profile.ntrials; t++)
+			if (r->benches[b].profile.trials[t].total_ns > 0)
+				empty = false;
+	if (!empty &&
+	    (!c->commit || (r->commit && !strcmp(r->commit, c->commit)))) {
+		cli_production_append(c->out, r);
+		c->n++;
+	}
+	return 0;
+}
+
+int cli_windows_load(const char *dir, const char *commit,
+		     struct pg_results *out, size_t *nwindows)
+{
+	struct load_ctx c = {.commit = commit, .out = out};
+	pg_results_init(out);
+	int rc = each_window(dir, load_one, &c);
+	*nwindows = c.n;
+	if (!rc && !c.n)
+		rc = pg_error_set(
+		    PG_ENOTFOUND, "no production windows%s%s in %s",
+		    commit ? " of commit " : "", commit ? commit : "", dir);
+	if (rc)
+		pg_results_release(out);
+	return rc;
+}
+
+static int commit_of(const char *path, struct pg_results *r, void *ctx)
+{
+	struct pg_strvec *out = ctx;
+	if (!r->commit)
+		return pg_error_set(PG_EUSAGE,
+				    "%s has no commit: record with --commit, "
+				    "or ingest with --commit REF",
+				    path);
+	for (size_t k = 0; k < out->n; k++)
+		if (!strcmp(out->v[k], r->commit))
+			return 0;
+	pg_strvec_push(out, r->commit);
+	return 0;
+}
+
+int cli_windows_commits(const char *dir, struct pg_strvec *out)
+{
+	int rc = each_window(dir, commit_of, out);
+	if (!rc && !out->n)
+		rc = pg_error_set(PG_ENOTFOUND, "no production windows in %s",
+				  dir);
+	return rc;
+}
+
+/* Add trial b's row into trial a's (same profile), then drop trial b. */
+static void fold_trial(struct pg_profile *p, size_t a, size_t b)
+{
+	struct pg_trial *ta = &p->trials[a], *tb = &p->trials[b];
+	for (size_t f = 0; f < p->nfuncs; f++) {
+		ta->samples[f].self_ns = pg_sat_add_ns(ta->samples[f].self_ns,
+						       tb->samples[f].self_ns);
+		ta->samples[f].incl_ns = pg_sat_add_ns(ta->samples[f].incl_ns,
+						       tb->samples[f].incl_ns);
+	}
+	ta->wall_ns = pg_sat_add_ns(ta->wall_ns, tb->wall_ns);
+	ta->total_ns = pg_sat_add_ns(ta->total_ns, tb->total_ns);
+	ta->events += tb->events;
+	ta->threads = ta->threads > tb->threads ? ta->threads : tb->threads;
+	free(tb->samples);
+	memmove(tb, tb + 1, (p->ntrials - b - 1) * sizeof(*tb));
+	p->ntrials--;
+}
+
+void cli_production_bound(struct pg_results *r, size_t max_trials)
+{
+	for (size_t i = 0; i < r->nbenches; i++) {
+		struct pg_profile *p = &r->benches[i].profile;
+		/* Fold the oldest pairs: recent windows keep their detail. */
+		size_t k = 0;
+		while (p->ntrials > max_trials) {
+			if (k + 1 >= p->ntrials - max_trials / 2)
+				k = 0;
+			fold_trial(p, k, k + 1);
+			k++;
+		}
+		r->benches[i].rounds = (int)p->ntrials;
+	}
+}
+
+void cli_production_shares(struct pg_results *r)
+{
+	for (size_t i = 0; i < r->nbenches; i++) {
+		struct pg_profile *p = &r->benches[i].profile;
+		for (size_t t = 0; t < p->ntrials; t++) {
+			struct pg_trial *tr = &p->trials[t];
+			if (tr->total_ns <= 0)
+				continue;
+			double k = 1e9 / (double)tr->total_ns;
+			for (size_t f = 0; f < p->nfuncs; f++) {
+				struct pg_sample *s = &tr->samples[f];
+				s->self_ns = (int64_t)((double)s->self_ns * k);
+				s->incl_ns = (int64_t)((double)s->incl_ns * k);
+			}
+			tr->total_ns = 1000000000;
+		}
+	}
+}
+
+bool cli_is_production(const struct pg_results *r)
+{
+	return r->fp.hook && pg_str_starts(r->fp.hook, "sampler/");
+}

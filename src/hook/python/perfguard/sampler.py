@@ -1,0 +1,157 @@
+"""perfguard's production sampler, started from inside a program.
+
+    import perfguard.sampler
+    perfguard.sampler.start(out="/var/lib/myapp/profiles", rate=100)
+    ...
+    perfguard.sampler.stop()      # also done at exit
+
+A C thread of the hook records every thread's Python stack ``rate`` times a
+second and writes one window file (``*.samples``, docs/sampler-format.md)
+per ``window`` seconds into ``out``; ``perfguard record`` turns them into
+pprof and results files, ``perfguard ingest`` stores them. The sampler
+never raises into the program once started; forked children (os.fork,
+multiprocessing, pre-forking servers) get their own sampler and windows.
+"""
+
+import atexit
+import os
+import sys
+
+from perfguard import _hook
+from perfguard._ids import describe
+
+__all__ = ["start", "stop", "flush", "info"]
+
+_armed = False
+
+
+def _names(ident):
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return None
+    t = threading._active.get(ident)
+    if t is None:  # starting: still in _limbo, keyed by the Thread
+        for t in list(getattr(threading, "_limbo", {})):
+            if getattr(t, "_ident", None) == ident:
+                break
+        else:
+            t = None
+    return getattr(t, "name", None)
+
+
+def _tasks():
+    tasks = sys.modules.get("asyncio.tasks")
+    current = getattr(tasks, "_current_tasks", None)
+    if not current:
+        return None
+    out = {}
+    for loop, task in list(current.items()):
+        ident = getattr(loop, "_thread_id", None)
+        if ident is not None:
+            try:
+                out[ident] = task.get_name()
+            except Exception:
+                pass
+    return out or None
+
+
+def _call_ops():
+    """256 flags: 1 for the opcodes (specialised ones too) that call."""
+    import dis
+    import opcode
+    names = dict(dis.opmap)
+    for extra in (getattr(dis, "_all_opmap", None),
+                  getattr(opcode, "_specialized_opmap", None)):
+        if extra:
+            names.update(extra)
+    flags = bytearray(256)
+    for name, op in names.items():
+        if (name.startswith("CALL") or name.startswith("INSTRUMENTED_CALL")) \
+                and 0 <= op < 256:
+            flags[op] = 1
+    return bytes(flags)
+
+
+def _nudge_signal():
+    """A signal number for the sampler to nudge the main thread with before
+    Python 3.13 (see sampler.c): SIGRTMAX - 1 (override with
+    PERFGUARD_SAMPLE_SIGNAL, 0 for none) given a no-op handler that
+    restarts interrupted system calls, when this is the main thread and
+    nobody handles that signal yet; else 0."""
+    import signal
+    import threading
+    if sys.version_info >= (3, 13) or \
+            threading.current_thread() is not threading.main_thread():
+        return 0
+    sig = os.environ.get("PERFGUARD_SAMPLE_SIGNAL")
+    sig = int(sig) if sig else getattr(signal, "SIGRTMAX", 64) - 1
+    if sig <= 0:
+        return 0
+    try:
+        if signal.getsignal(sig) in (signal.SIG_DFL, _hook._sampler_nudged):
+            signal.signal(sig, _hook._sampler_nudged)
+            signal.siginterrupt(sig, False)
+            return int(sig)
+    except (ValueError, OSError):
+        pass
+    return 0
+
+
+def _clean(v):
+    return "".join(c if c >= " " else "?" for c in str(v))[:200]
+
+
+def _quiet(fn):
+    def call():
+        try:
+            fn()
+        except Exception:
+            pass
+    return call
+
+
+def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
+          service=None):
+    """Start sampling: ``rate`` Hz, ``mode`` "cpu" (threads that ran) or
+    "wall" (every thread, idle ones marked), one window file per
+    ``window`` seconds in directory ``out`` (default $PERFGUARD_SAMPLE_OUT,
+    else ./perfguard-samples). ``commit`` and ``service`` label every
+    window (default $PERFGUARD_COMMIT, $PERFGUARD_SERVICE)."""
+    global _armed
+    if mode not in ("cpu", "wall"):
+        raise ValueError("mode must be 'cpu' or 'wall', not %r" % (mode,))
+    out = out or os.environ.get("PERFGUARD_SAMPLE_OUT") or "perfguard-samples"
+    os.makedirs(out, exist_ok=True)
+    commit = commit or os.environ.get("PERFGUARD_COMMIT")
+    service = service or os.environ.get("PERFGUARD_SERVICE") or \
+        os.path.splitext(os.path.basename(sys.argv[0] or "python"))[0] or \
+        "python"
+    labels = "label service %s\n" % _clean(service)
+    if commit:
+        labels += "label commit %s\n" % _clean(commit)
+    _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
+                         float(window), labels, describe, _names, _tasks,
+                         _call_ops(), _nudge_signal())
+    if not _armed:
+        _armed = True
+        atexit.register(stop)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(
+                before=_quiet(_hook._sampler_pause),
+                after_in_parent=_quiet(_hook._sampler_resume),
+                after_in_child=_quiet(_hook._sampler_after_fork))
+
+
+def stop():
+    """Stop sampling and write the current window. True if it ran."""
+    return _hook._sampler_stop()
+
+
+def flush():
+    """End the current window now and write it (a new one starts)."""
+    return _hook._sampler_flush()
+
+
+def info():
+    """Counters of the current window: ticks, samples, overflow, ..."""
+    return _hook._sampler_info()

@@ -1,0 +1,327 @@
+"""End-to-end tests of the production sampler: `perfguard record`, its
+pprof and results windows (read back by a test-side protobuf reader and by
+`go tool pprof`), `perfguard ingest` and `perfguard compare` of deploys.
+
+The recorded programs synchronise with the sampler itself (they run until
+perfguard.sampler.info() shows enough samples or windows), so no test
+depends on how fast this machine is.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+from pgtest import Case, PERFGUARD, PYTHON, git, run
+import pprof_reader
+
+HOOKS = os.path.join(os.path.dirname(os.path.abspath(PERFGUARD)), "hooks")
+
+# Runs until the sampler has taken `need` samples (or written `windows`
+# windows), doing the work given.
+SPIN = """
+import sys, threading
+import perfguard.sampler as sampler
+
+def hot(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+def cold(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+
+def enough():
+    i = sampler.info()
+    return i["samples"] >= {need} or i["windows_written"] >= {windows}
+"""
+
+
+def interpreters():
+    """(tag, python) for every interpreter a hook was built for."""
+    out = []
+    with open(os.path.join(HOOKS, "pythons.txt")) as f:
+        for line in f:
+            if line.strip():
+                tag, py = line.rstrip("\n").split("\t")
+                out.append((tag, py))
+    return out
+
+
+def stems(d):
+    return sorted(os.path.basename(p)[:-6] for p in glob.glob(d + "/*.pb.gz"))
+
+
+class RecordTests(Case):
+    def program(self, body, need=200, windows=10 ** 9, root=None):
+        return self.write("app.py", SPIN.format(need=need, windows=windows)
+                          + body, root)
+
+    def record(self, args, cwd=None, env=None):
+        p = run(["record"] + args, cwd=cwd or self.tmp, env=env)
+        return p
+
+    def only_window(self, out):
+        s = stems(out)
+        self.assertEqual(len(s), 1, s)
+        with open(os.path.join(out, s[0] + ".json")) as f:
+            res = json.load(f)
+        return pprof_reader.read(os.path.join(out, s[0] + ".pb.gz")), res
+
+    def test_a_script_gives_a_pprof_and_a_results_window(self):
+        root = self.repo({"README": "x\n"})
+        self.program("""
+def crunch():
+    while not enough():
+        hot(2000)
+
+t = threading.Thread(target=crunch, name="crunch")
+t.start()
+while not enough():
+    cold(2000)
+t.join()
+""", root=root)
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--rate", "500", "--window", "1h", "--out", out,
+                         "--", "app.py"], cwd=root)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prof, res = self.only_window(out)
+        head = git(root, "rev-parse", "HEAD")
+        self.assertEqual(prof["sample_type"],
+                         [("samples", "count"), ("cpu", "nanoseconds")])
+        names = {f["name"] for f in prof["functions"].values()}
+        self.assertIn("app.py:hot", names)
+        self.assertIn("app.py:cold", names)
+        threads = {s["labels"]["thread"] for s in prof["samples"]}
+        self.assertIn("crunch", threads)
+        self.assertIn("MainThread", threads)
+        total = 0
+        for s in prof["samples"]:
+            lab = s["labels"]
+            self.assertEqual(lab["commit"], head)
+            self.assertEqual(lab["service"], "app")
+            self.assertIsInstance(lab["pid"], int)
+            self.assertTrue(lab["host"])
+            self.assertLess(int(lab["window_start"]), int(lab["window_end"]))
+            self.assertEqual(len(s["values"]), 2)
+            total += s["values"][0]
+            if s["stack"][0] == "app.py:hot":
+                # the line is within hot (lines 4-8 of app.py)
+                self.assertTrue(4 <= s["lines"][0] <= 8, s["lines"])
+        self.assertGreaterEqual(total, 200)
+        self.assertEqual(res["commit"], head)
+        self.assertEqual(res["fingerprint"]["hook"], "sampler/cpu")
+        self.assertEqual([b["name"] for b in res["benchmarks"]], ["app"])
+        self.assertEqual(res["benchmarks"][0]["rounds"], 1)
+
+        go = shutil.which("go")
+        if go is None and os.environ.get("CI"):
+            self.fail("go is not installed (ci/install-deps.sh installs "
+                      "golang-go)")
+        if go:
+            env = dict(os.environ, GOCACHE=os.path.join(self.tmp, "gocache"),
+                       GOPATH=os.path.join(self.tmp, "gopath"),
+                       HOME=os.environ.get("HOME") or self.tmp)
+            g = subprocess.run(
+                [go, "tool", "pprof", "-top",
+                 glob.glob(out + "/*.pb.gz")[0]],
+                capture_output=True, text=True, env=env, timeout=300)
+            self.assertEqual(g.returncode, 0, g.stderr)
+            self.assertIn("app.py:hot", g.stdout)
+            self.assertIn("Type: cpu", g.stdout)
+
+    def test_wall_mode_keeps_idle_threads_marked_and_cpu_mode_drops_them(self):
+        self.program("""
+stop = threading.Event()
+t = threading.Thread(target=stop.wait, name="sleeper")
+t.start()
+while not enough():
+    hot(2000)
+stop.set()
+t.join()
+""")
+        seen = {}
+        for mode in ("wall", "cpu"):
+            out = os.path.join(self.tmp, mode)
+            p = self.record(["--mode", mode, "--rate", "500", "--window",
+                             "1h", "--out", out, "--", "app.py"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            prof, res = self.only_window(out)
+            seen[mode] = [s for s in prof["samples"]
+                          if s["labels"]["thread"] == "sleeper"]
+            self.assertEqual(prof["sample_type"][1][0], mode)
+        self.assertTrue(seen["wall"])
+        # idle on every tick but the first (no CPU reading to compare yet)
+        running = sum(s["values"][0] for s in seen["wall"]
+                      if s["labels"]["state"] != "idle")
+        idle = sum(s["values"][0] for s in seen["wall"]
+                   if s["labels"]["state"] == "idle")
+        self.assertLessEqual(running, 1)
+        self.assertGreater(idle, 10)
+        # blocked in lock.acquire, a C function: kept on its Python caller
+        self.assertTrue(any(s["labels"].get("native") == "true"
+                            for s in seen["wall"]))
+        self.assertEqual(seen["cpu"], [])
+
+    def test_asyncio_tasks_are_labelled(self):
+        self.program("""
+import asyncio
+
+async def spin():
+    while not enough():
+        hot(500)
+        await asyncio.sleep(0)
+
+async def main():
+    await asyncio.gather(asyncio.create_task(spin(), name="alpha"),
+                         asyncio.create_task(spin(), name="beta"))
+
+asyncio.run(main())
+""")
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--rate", "500", "--window", "1h", "--out", out,
+                         "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prof, _ = self.only_window(out)
+        tasks = {s["labels"].get("task") for s in prof["samples"]}
+        self.assertIn("alpha", tasks)
+        self.assertIn("beta", tasks)
+
+    def test_threads_fork_and_exit_on_every_interpreter(self):
+        self.program("""
+import os
+for _ in range(20):
+    ts = [threading.Thread(target=hot, args=(1000,)) for _ in range(5)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+pid = os.fork()
+if pid == 0:
+    while not enough():
+        cold(2000)
+    sys.exit(0)          # atexit writes the child's window
+while not enough():
+    hot(2000)
+_, status = os.waitpid(pid, 0)
+sys.exit(status >> 8)
+""", need=30)
+        self.write("pkg/__init__.py", "")
+        self.write("pkg/__main__.py", "import app\n")
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "prof-" + tag)
+                cmd = ["-m", "pkg"] if tag.endswith("12") else ["app.py"]
+                p = self.record(["--python", py, "--rate", "500", "--window",
+                                 "1h", "--out", out, "--"] + cmd,
+                                env={"PYTHONPATH": self.tmp})
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertNotIn("Traceback", p.stderr)
+                pids = set()
+                for s in stems(out):
+                    prof = pprof_reader.read(
+                        os.path.join(out, s + ".pb.gz"))
+                    for smp in prof["samples"]:
+                        pids.add(smp["labels"]["pid"])
+                self.assertEqual(len(pids), 2, (tag, stems(out)))
+                self.assertEqual(glob.glob(out + "/.spool/*"), [])
+
+    def test_windows_rotate_oldest_first_under_max_size(self):
+        self.program("""
+while not enough():
+    hot(2000)
+""", need=10 ** 9, windows=5)
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--window", "50ms", "--rate", "500", "--max-size",
+                         "1K", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        written = int(p.stderr.split(" window")[-2].split()[-1])
+        self.assertGreaterEqual(written, 5)
+        left = stems(out)
+        self.assertEqual(len(left), 1, left)  # the newest stays
+        self.assertEqual(sorted(os.listdir(out)),
+                         [".spool", left[0] + ".json", left[0] + ".pb.gz"])
+
+    def test_usage_errors_and_failing_programs(self):
+        self.assertEqual(self.record([]).returncode, 2)
+        self.assertEqual(self.record(["--mode", "both", "--", "x.py"])
+                         .returncode, 2)
+        self.assertEqual(self.record(["--max-size", "lots", "--", "x.py"])
+                         .returncode, 2)
+        self.write("boom.py", "raise SystemExit(4)\n")
+        p = self.record(["--out", os.path.join(self.tmp, "o"), "--",
+                         "boom.py"])
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("status 4", p.stderr)
+
+
+DEPLOY = """
+def slow(n):
+    s = 0
+    for i in range({slow}):
+        s += i * i
+    return s
+
+def steady(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+for _ in range(10):      # ten windows of 100 samples each
+    while sampler.info()["samples"] < 100:
+        slow(1)
+        steady(20000)
+    sampler.flush()
+"""
+
+
+class DeployTests(Case):
+    def test_ingest_stores_deploys_and_compare_names_the_slower_function(self):
+        root = self.repo({"README": "x\n"})
+        dirs = {}
+        for name, work in (("a", 20000), ("b", 60000)):
+            self.write("app.py", SPIN.format(need=10 ** 9, windows=10)
+                       + DEPLOY.format(slow=work), root)
+            git(root, "commit", "-qam", name, "--allow-empty")
+            out = os.path.join(self.tmp, "prof-" + name)
+            p = run(["record", "--window", "1h", "--rate", "500",
+                     "--out", out, "--", "app.py"], cwd=root)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            dirs[name] = (out, git(root, "rev-parse", "HEAD"))
+            p = run(["ingest", out], cwd=root)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("production profile of", p.stderr)
+        (da, ca), (db, cb) = dirs["a"], dirs["b"]
+        self.assertEqual(git(root, "notes", "--ref", "perfguard", "list"), "")
+        noted = git(root, "notes", "--ref", "perfguard-production", "list")
+        self.assertEqual(len(noted.splitlines()), 2)
+
+        for args in (["--production", ca, cb], [da, db], [ca, cb]):
+            with self.subTest(args=args):
+                p = run(["compare", "--json",
+                         os.path.join(self.tmp, "v.json")] + args, cwd=root)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn("app.py:slow", p.stdout)
+                with open(os.path.join(self.tmp, "v.json")) as f:
+                    doc = json.load(f)
+                text = json.dumps(doc)
+                self.assertIn("app.py:slow", text)
+                regressed = [v for b in doc.get("benchmarks", [])
+                             for v in b.get("verdicts", [])
+                             if v.get("verdict") == "regressed"]
+                if regressed:
+                    self.assertEqual({v["function"] for v in regressed},
+                                     {"app.py:slow"})
+        # the same deploy against itself: nothing named
+        p = run(["compare", da, da], cwd=root)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
