@@ -56,6 +56,11 @@ def main():
         for _ in range(int(sys.argv[1])):
             request()
     print("PG_ELAPSED %.6f" % (time.perf_counter() - t0))
+    sampler = sys.modules.get("perfguard.sampler")
+    if sampler is not None:  # the sampler's own cost, as it measured it
+        i = sampler.info()
+        sys.stderr.write("PG_SAMPLER %d %d %d\n" % (
+            i["tick_ns"], i["thread_cpu_ns"], i["ticks"]))
 
 
 if __name__ == "__main__":

@@ -293,7 +293,8 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
 /*
  * Every window results file in dir (of commit, when not NULL) as one
- * results set whose trials are the windows, oldest first; out is
+ * results set whose trials are the windows, oldest first, leaving out
+ * windows with under a quarter of the median window's samples; out is
  * initialised here. PG_ENOTFOUND when there is none.
  */
 int cli_windows_load(const char *dir, const char *commit,

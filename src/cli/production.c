@@ -282,36 +282,66 @@ static int each_window(const char *dir,
 
 struct load_ctx {
 	const char *commit;
-	struct pg_results *out;
-	size_t n;
+	struct pg_results *loaded; /* the windows, in order */
+	size_t n, cap;
 };
+
+static uint64_t window_samples(const struct pg_results *r)
+{
+	uint64_t n = 0;
+	for (size_t b = 0; b < r->nbenches; b++)
+		for (size_t t = 0; t < r->benches[b].profile.ntrials; t++)
+			n += r->benches[b].profile.trials[t].events;
+	return n;
+}
 
 static int load_one(const char *path, struct pg_results *r, void *ctx)
 {
 	struct load_ctx *c = ctx;
 	(void)path;
-	/* A window without samples (a short last one) is no trial. */
-	bool empty = true;
-	for (size_t b = 0; b < r->nbenches; b++)
-		for (size_t t = 0; t < r->benches[b].profile.ntrials; t++)
-			if (r->benches[b].profile.trials[t].total_ns > 0)
-				empty = false;
-	if (!empty &&
-	    (!c->commit || (r->commit && !strcmp(r->commit, c->commit)))) {
-		cli_production_append(c->out, r);
-		c->n++;
-	}
+	if (c->commit && (!r->commit || strcmp(r->commit, c->commit)))
+		return 0;
+	/* keep r: the caller releases what it is left with */
+	pg_grow((void **)&c->loaded, &c->cap, c->n + 1, sizeof(*c->loaded));
+	c->loaded[c->n++] = *r;
+	pg_results_init(r);
 	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 int cli_windows_load(const char *dir, const char *commit,
 		     struct pg_results *out, size_t *nwindows)
 {
-	struct load_ctx c = {.commit = commit, .out = out};
+	struct load_ctx c = {.commit = commit};
 	pg_results_init(out);
+	*nwindows = 0;
 	int rc = each_window(dir, load_one, &c);
-	*nwindows = c.n;
-	if (!rc && !c.n)
+	/*
+	 * A window with under a quarter of the median window's samples (the
+	 * short last one of a process, one that barely ran) is no trial: its
+	 * shares are noise.
+	 */
+	uint64_t *counts = pg_calloc(c.n + 1, sizeof(*counts));
+	for (size_t i = 0; i < c.n; i++)
+		counts[i] = window_samples(&c.loaded[i]);
+	qsort(counts, c.n, sizeof(*counts), cmp_u64);
+	uint64_t min = c.n ? counts[c.n / 2] / 4 : 0;
+	for (size_t i = 0; i < c.n; i++) {
+		uint64_t k = window_samples(&c.loaded[i]);
+		if (!rc && k > 0 && k >= min) {
+			cli_production_append(out, &c.loaded[i]);
+			(*nwindows)++;
+		}
+		pg_results_release(&c.loaded[i]);
+	}
+	free(counts);
+	free(c.loaded);
+	if (!rc && !*nwindows)
 		rc = pg_error_set(
 		    PG_ENOTFOUND, "no production windows%s%s in %s",
 		    commit ? " of commit " : "", commit ? commit : "", dir);

@@ -140,6 +140,8 @@ static struct {
 	int64_t last_tick_mono_ns;
 	uint64_t windows_written, write_errors;
 	int64_t gil_wait_ns;	      /* time spent waiting for the GIL */
+	int64_t tick_ns;	      /* time spent in ticks (GIL held) */
+	int64_t thread_cpu_ns;	      /* CPU time of the sampler thread */
 	uint64_t tick_req, tick_done; /* tick sequence (mu; done under GIL) */
 	int64_t window_end_mono_ns;
 	PyThreadState *tstate; /* the sampler thread's own */
@@ -742,6 +744,14 @@ static int finalizing(void)
 #endif
 }
 
+/* The calling thread's CPU time in ns. */
+static int64_t thread_cpu_self_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* One tick, in whichever thread holds the GIL first (GIL held). */
 static void tick_now(uint64_t n)
 {
@@ -749,9 +759,11 @@ static void tick_now(uint64_t n)
 	if (S.tick_done >= n || in_tick)
 		return;
 	in_tick = 1;
+	int64_t t0 = thread_cpu_self_ns();
 	int64_t now = mono_ns();
 	tick(S.tstate, now - S.last_tick_mono_ns);
 	S.last_tick_mono_ns = now;
+	S.tick_ns += thread_cpu_self_ns() - t0;
 	pthread_mutex_lock(&S.mu);
 	S.tick_done = n;
 	pthread_cond_signal(&S.cv);
@@ -845,6 +857,10 @@ static void *sampler_main(void *arg)
 		}
 		if (ended)
 			finish_window(ended);
+		struct timespec cpu;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+		S.thread_cpu_ns =
+		    (int64_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec;
 		now = mono_ns();
 		next += S.period_ns;
 		if (next <= now) /* fell behind: skip, do not burst */
@@ -1074,7 +1090,7 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	(void)unused;
 	struct window *w = S.live;
 	return Py_BuildValue(
-	    "{s:O,s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:L}", "running",
+	    "{s:O,s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:L,s:L,s:L}", "running",
 	    S.running && S.pid == getpid() ? Py_True : Py_False, "ticks",
 	    (unsigned long long)(w ? w->ticks : 0), "samples",
 	    (unsigned long long)(w ? w->samples : 0), "overflow",
@@ -1083,7 +1099,8 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    (unsigned long long)S.write_errors, "stacks",
 	    (unsigned)(w ? w->nstacks : 0), "functions",
 	    (unsigned)(w ? w->nfuncs : 0), "gil_wait_ns",
-	    (long long)S.gil_wait_ns);
+	    (long long)S.gil_wait_ns, "tick_ns", (long long)S.tick_ns,
+	    "thread_cpu_ns", (long long)S.thread_cpu_ns);
 }
 
 static PyObject *m_nop(PyObject *self, PyObject *args)

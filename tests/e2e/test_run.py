@@ -65,9 +65,10 @@ class RunTests(Case):
             "good.py": WORK.format(n=1000),
             "crash.py": "import sys\nprint('about to fail')\nraise SystemExit(7)\n",
             "hang.py": "import time\nwhile True:\n    time.sleep(0.05)\n",
-            # 20 MB in 2,000 writes: few hook events, so that the flood
-            # ends long before the 2 s timeout even on a loaded machine
-            "flood.py": "import sys\nfor i in range(2000):\n    sys.stdout.write('x' * 10000 + '\\n')\nraise RuntimeError('flooded')\n",
+            # 2 MB (30 times what is kept) in 200 writes: few hook events
+            # and little to pipe, so that the flood ends long before the
+            # 2 s timeout even on a loaded machine
+            "flood.py": "import sys\nfor i in range(200):\n    sys.stdout.write('x' * 10000 + '\\n')\nraise RuntimeError('flooded')\n",
             "perfguard.yml": suite([("good", "good.py"), ("crash", "crash.py"),
                                     ("hang", "hang.py"), ("flood", "flood.py")]).replace("20s", "2s"),
         })

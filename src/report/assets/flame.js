@@ -66,10 +66,20 @@ PG.fmtNs = function (ns) {
   }
 };
 
+/* An integer with thousands separators: "12,345" (Intl is too slow for
+ * thousands of table cells). */
+PG.fmtInt = function (n) {
+  var s = String(Math.abs(Math.round(n))), out = '';
+  while (s.length > 3) { out = ',' + s.slice(-3) + out; s = s.slice(0, -3); }
+  return (n < 0 ? '-' : '') + s + out;
+};
+
 PG.fmtCount = function (n) {
   if (n === null || n === undefined || !isFinite(n)) return '-';
   var r = Math.round(n);
-  return (Math.abs(n - r) < 1e-9 ? r : n.toFixed(1)).toLocaleString('en-US');
+  if (Math.abs(n - r) < 1e-9) return PG.fmtInt(r);
+  var fixed = Math.abs(n).toFixed(1).split('.');
+  return (n < 0 ? '-' : '') + PG.fmtInt(+fixed[0]) + '.' + fixed[1];
 };
 
 /* A share 0..1 as "12.3%". */
@@ -183,18 +193,27 @@ PG.Flame = function (container, tree, opts) {
   for (i = 1; i <= n; i++) nkids[i] += nkids[i - 1];
   var start = nkids, kids = new Int32Array(Math.max(0, n - 1)), fill = start.slice(0, n);
   for (i = 1; i < n; i++) kids[fill[this.parent[i]]++] = i;
-  /* Children by name, as flamegraph.pl draws them: rank names once. */
+  /* Children by name, as flamegraph.pl draws them: rank names once,
+   * then one native numeric sort of (parent, rank, node) keys instead of
+   * a comparator per sibling list (the bulk of building a large tree). */
   var order = this.names.map(function (_, f) { return f; });
   var names = this.names;
   order.sort(function (a, b) { return names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b; });
   var rank = new Int32Array(names.length);
   order.forEach(function (f, r) { rank[f] = r; });
-  var func = this.func;
-  for (i = 0; i < n; i++) {
-    if (start[i + 1] - start[i] > 1)
-      kids.subarray(start[i], start[i + 1]).sort(function (a, b) {
-        return (rank[func[a]] - rank[func[b]]) || (a - b);
-      });
+  var func = this.func, nr = names.length + 1;
+  if (n * nr * n < 9e15) {
+    var keys = new Float64Array(Math.max(0, n - 1));
+    for (i = 1; i < n; i++) keys[i - 1] = (this.parent[i] * nr + rank[func[i]]) * n + i;
+    keys.sort();
+    for (i = 0; i < n - 1; i++) kids[i] = keys[i] % n;
+  } else {
+    for (i = 0; i < n; i++) {
+      if (start[i + 1] - start[i] > 1)
+        kids.subarray(start[i], start[i + 1]).sort(function (a, b) {
+          return (rank[func[a]] - rank[func[b]]) || (a - b);
+        });
+    }
   }
   this.total = total; this.depth = depth; this.start = start; this.kids = kids;
   this.zoomNode = 0;

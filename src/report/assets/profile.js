@@ -33,8 +33,8 @@
     ['hook', (meta.mechanism || '?') + '/' + (meta.timer || '?')],
     ['trials', String(meta.trials)],
     ['threads', String(meta.threads)],
-    ['functions', nf.toLocaleString('en-US')],
-    ['tree nodes', P.nodes.parent.length.toLocaleString('en-US')],
+    ['functions', PG.fmtInt(nf)],
+    ['tree nodes', PG.fmtInt(P.nodes.parent.length)],
     ['profiled total', PG.fmtNs(meta.total_ns) + (multi ? ' (median)' : '')]
   ];
   main.appendChild(PG.el('dl', { cls: 'pg-facts', id: 'pg-facts' }, facts.map(function (f) {
@@ -66,8 +66,13 @@
     if (colour !== 'hatch' && colour !== 'dotted') sw.style.background = colour;
     return PG.el('span', { cls: 'pg-legend-item' }, [sw, text]);
   }
+  var colours = [];
   flame = new PG.Flame(flameBox, { parent: P.nodes.parent, func: P.nodes.func, value: nodeSelf, names: names, ids: F.id }, {
     title: 'flame graph of ' + data.title,
+    colour: function (node) {
+      var f = P.nodes.func[node];
+      return colours[f] || (colours[f] = PG.familyColour(F.id[f]));
+    },
     marks: function (node) {
       var fl = F.flags[P.nodes.func[node]];
       return { prefix: fl & PG.GENERATOR ? '↻ ' : '', dotted: !!(fl & PG.TINY) };
@@ -96,11 +101,15 @@
     PG.el('h2', { text: 'Selected function' }),
     PG.el('p', { cls: 'pg-note', text: 'Click a frame or a table row to see who calls it and what it calls.' })]);
   main.appendChild(detail);
-  var callersOf = [], calleesOf = [];
-  for (i = 0; i < nf; i++) { callersOf.push([]); calleesOf.push([]); }
-  for (var e = 0; e < P.edges.caller.length; e++) {
-    callersOf[P.edges.callee[e]].push(e);
-    calleesOf[P.edges.caller[e]].push(e);
+  /* Callers and callees by function, built on the first selection. */
+  var callersOf = null, calleesOf = null;
+  function indexEdges() {
+    callersOf = []; calleesOf = [];
+    for (var k = 0; k < nf; k++) { callersOf.push([]); calleesOf.push([]); }
+    for (var e = 0; e < P.edges.caller.length; e++) {
+      callersOf[P.edges.callee[e]].push(e);
+      calleesOf[P.edges.caller[e]].push(e);
+    }
   }
   function edgeTable(title, edges, other) {
     edges = edges.slice().sort(function (a, b) { return P.edges.incl[b] - P.edges.incl[a]; });
@@ -119,6 +128,7 @@
     return t;
   }
   function showFunction(f) {
+    if (!callersOf) indexEdges();
     detail.textContent = '';
     detail.appendChild(PG.el('h2', { text: 'Selected: ' + names[f] }));
     var fl = F.flags[f], marks = [];
@@ -200,7 +210,7 @@
       tbody.appendChild(tr);
     }
     more.hidden = order.length <= shown;
-    more.textContent = 'Show all ' + order.length.toLocaleString('en-US') + ' functions';
+    more.textContent = 'Show all ' + PG.fmtInt(order.length) + ' functions';
     highlightRow(flame.selected);
   }
   more.addEventListener('click', function () { shown = order.length; fillTable(); });
