@@ -90,6 +90,87 @@ void pg_analysis_median_interval(const double *x, size_t n, double conf,
 int pg_analysis_trial_values(const struct pg_bench_result *b,
 			     const char *func_id, double **out, size_t *n_out);
 
+/* ---- findings from one profile (findings.c) ------------------------ */
+
+enum pg_finding_kind {
+	PG_FINDING_HOT_PATH,	    /* a call path holding much of the time */
+	PG_FINDING_CALL_OVERHEAD,   /* many calls, each not much dearer than
+				       the interpreter's cost of a call */
+	PG_FINDING_WAITING,	    /* wall time far above CPU time */
+	PG_FINDING_REPEATED_WORK,   /* called many times per caller call */
+	PG_FINDING_RECURSION,	    /* recursive calls holding much time */
+	PG_FINDING_BUILTIN_HOTSPOT, /* a C function, mostly from one caller */
+	PG_FINDING_EXCEPTIONS,	    /* (not recorded by the hook yet) */
+	PG_FINDING_GC,		    /* garbage collection (a "<gc>" entry) */
+	PG_FINDING_IMPORT,	    /* module top-level code */
+};
+
+/* "hot-path", "call-overhead", ... as in the JSON. */
+const char *pg_finding_kind_name(enum pg_finding_kind k);
+
+#define PG_EVIDENCE_MAX 8
+
+/* One measured fact: a number (text NULL) or a text. */
+struct pg_evidence {
+	const char *key; /* static: "calls", "per_call_ns", ... */
+	double value;
+	char *text; /* owned, or NULL for a number */
+};
+
+struct pg_finding {
+	enum pg_finding_kind kind;
+	uint32_t func; /* the function it is about (profile index) */
+	double share;  /* of the profile's total time, 0..1: the rank */
+	struct pg_evidence evidence[PG_EVIDENCE_MAX];
+	size_t nevidence;
+	const char *remedy; /* static text */
+};
+
+struct pg_findings {
+	struct pg_finding *v;
+	size_t n, cap;
+};
+
+/* What the findings are drawn from. */
+struct pg_analysis_input {
+	const struct pg_profile *p; /* required, at least one trial */
+	/*
+	 * The same program profiled with the CPU clock (time the thread did
+	 * not run charged to no one), or NULL: waiting needs both clocks.
+	 */
+	const struct pg_profile *cpu;
+	/* The interpreter's cost of one Python call in ns, measured; 0 when
+	 * unknown (no call-overhead findings then). */
+	double call_cost_ns;
+	/* Function id of the profiled script's module code ("app.py:<module>"),
+	 * never an import finding; NULL: the module code called from the top
+	 * level with the most time. */
+	const char *main_module;
+};
+
+/*
+ * Findings from in->p, ranked by share (largest first). Rules and their
+ * thresholds: docs/analysis.md. *out is initialised here; release with
+ * pg_findings_release. Functions are indexes into in->p.
+ */
+void pg_analysis_findings(const struct pg_analysis_input *in,
+			  struct pg_findings *out);
+void pg_findings_release(struct pg_findings *f);
+
+/*
+ * The findings as items of SPEC §2's "findings" array, at the writer's
+ * position (inside an array): {"kind", "function", "file", "line",
+ * "share", "evidence": {...}, "remedy"}, plus "bench" when bench is not
+ * NULL. The caller writes {"schema": 1, "findings": [...]} around them.
+ */
+void pg_findings_write_json(const struct pg_findings *f,
+			    const struct pg_profile *p, const char *bench,
+			    struct pg_jw *w);
+
+/* One finding as a line of text (without newline), appended to out. */
+void pg_finding_format(const struct pg_finding *f, const struct pg_profile *p,
+		       struct pg_buf *out);
+
 /*
  * A history: series of one benchmark's total or one function's self time
  * over commits, oldest first, each with its change points. Fill it with

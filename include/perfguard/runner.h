@@ -58,7 +58,8 @@ struct pg_trial_spec {
 	/* Function-id globs of the code timed (PERFGUARD_SCOPE); NULL or
 	 * empty = all. Borrowed. */
 	const struct pg_strvec *scope;
-	bool no_builtins; /* C functions are not timed separately */
+	bool no_builtins;	    /* C functions are not timed separately */
+	const char *pycache_prefix; /* PYTHONPYCACHEPREFIX, NULL = inherit */
 };
 
 struct pg_trial_outcome {
@@ -134,6 +135,12 @@ struct pg_session {
 	void *ctx;
 	int64_t started_ns;
 	char costs[256]; /* compensation costs shared by all trials (lazy) */
+	/* Bytecode caches of the sides (lazy): <dir>/s0, <dir>/s1, ... as
+	 * PYTHONPYCACHEPREFIX, so that base (a fresh checkout) and head (the
+	 * user's tree, with whatever __pycache__ it holds) import alike:
+	 * from fresh caches of equal path length, primed by the same
+	 * warmups. Left to pg_mkdtemp's sweep of dead processes' dirs. */
+	char *pycache_dir;
 };
 
 /*

@@ -282,8 +282,9 @@ int pg_remove_tree(const char *path);
 /*
  * Create a fresh directory under $TMPDIR (or /tmp) named prefix.XXXXXX
  * (*out newly allocated), locked by `<dir>.perfguard-lock` until
- * pg_remove_tree(dir) or the process's death. The first call of a process
- * first removes the directories whose locks no living process holds.
+ * pg_remove_tree(dir) or the process's death (a normal exit removes the
+ * directory too). The first call of a process first removes the
+ * directories whose locks no living process holds.
  */
 int pg_mkdtemp(const char *prefix, char **out);
 bool pg_path_exists(const char *path);

@@ -327,8 +327,22 @@ extern const struct cli_command cli_cmd_baseline;
 extern const struct cli_command cli_cmd_report;
 extern const struct cli_command cli_cmd_merge;
 extern const struct cli_command cli_cmd_history;
+extern const struct cli_command cli_cmd_analyze;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
 extern const struct cli_command cli_cmd_hook_path;
+
+/* ---- analysis (cmd_analyze.c) -------------------------------------- */
+
+struct pg_findings;
+/* The interpreter's measured cost of one Python call, in ns. */
+int cli_call_cost(const struct pg_python *py, double *out);
+/* Print findings of profile p under a title ("N findings", one each). */
+void cli_print_findings(const struct pg_findings *f, const struct pg_profile *p,
+			const char *title);
+/* Profile SCRIPT ARGS (argv[0..argc)) once with the CPU clock into out
+ * (initialised here): the second clock of the waiting rule. */
+int cli_profile_cpu_clock(const struct pg_python *py, int argc, char **argv,
+			  struct pg_profile *out);
 
 #endif

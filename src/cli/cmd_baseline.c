@@ -316,7 +316,11 @@ static int save_shard(struct baseline_ctx *b, struct pg_results *results,
 		: pg_asprintf("%s/.perfguard/results/%s-shard-%d-of-%d"
 			      ".json",
 			      b->root, oid, o->shard.index, o->shard.count);
-	int rc = pg_results_save(results, path);
+	struct pg_buf json;
+	pg_buf_init(&json, 0);
+	pg_results_write_json(results, &json);
+	int rc = cli_write_output(path, json.data, json.len);
+	pg_buf_release(&json);
 	if (rc == 0)
 		cli_note(&b->common,
 			 "shard %d/%d of the baseline of %.10s written to %s "

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perfguard/analysis.h"
 #include "perfguard/report.h"
 
 /* The largest wire file --from-wire reads (as the runner's cap). */
@@ -105,6 +106,7 @@ enum profile_opt {
 	OPT_SCOPE,
 	OPT_NO_BUILTINS,
 	OPT_FROM_WIRE,
+	OPT_ANALYZE,
 };
 
 static const struct cli_opt profile_options[] = {
@@ -127,12 +129,34 @@ static const struct cli_opt profile_options[] = {
     {OPT_FROM_WIRE, "from-wire", 0, "FILE",
      "export a file the hook wrote instead of running\na script "
      "(perfguard.Profile.dump uses it)"},
+    {OPT_ANALYZE, "analyze", 0, NULL,
+     "print the findings of `perfguard analyze` after the\ntable (one more "
+     "run, with the CPU clock)"},
     {0},
 };
 
 static const struct cli_opt_table profile_table = {"Options:", profile_options};
 
 static int cmd_profile(int argc, char **argv);
+
+/* --analyze: the findings of p (with a CPU-clock run for waiting). */
+static int print_analysis(const struct pg_python *py,
+			  const struct pg_profile *p, int argc, char **argv)
+{
+	double call_cost = 0;
+	struct pg_profile cpu;
+	int rc = cli_call_cost(py, &call_cost);
+	if (rc || (rc = cli_profile_cpu_clock(py, argc, argv, &cpu)))
+		return rc;
+	struct pg_analysis_input in = {p, &cpu, call_cost, NULL};
+	struct pg_findings f;
+	pg_analysis_findings(&in, &f);
+	printf("\n");
+	cli_print_findings(&f, p, "analysis");
+	pg_findings_release(&f);
+	pg_profile_release(&cpu);
+	return 0;
+}
 
 const struct cli_command cli_cmd_profile = {
     .name = "profile",
@@ -152,6 +176,7 @@ struct profile_opts {
 	const char *format_name, *output, *python, *from_wire;
 	struct pg_strvec scope;
 	bool no_builtins;
+	bool analyze;
 };
 
 static int parse_option(int id, const char *arg, void *ctx)
@@ -187,6 +212,9 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_FROM_WIRE:
 		o->from_wire = arg;
+		return 0;
+	case OPT_ANALYZE:
+		o->analyze = true;
 		return 0;
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
@@ -361,6 +389,11 @@ static int run_profile(struct profile_opts *opts, int argc, char **argv)
 	} else {
 		fputs(out.data, stdout);
 		fflush(stdout);
+	}
+	if (opts->analyze && !failure &&
+	    (rc = print_analysis(&py, &merged, argc - optind, argv + optind))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
 	if (failure) {
 		fprintf(stderr, "perfguard: %s %s\n", script, failure);

@@ -167,7 +167,14 @@ static int cmd_run(int argc, char **argv)
 		      : pg_asprintf("%s/.perfguard/results/%s%s%s.json", root,
 				    commit ? commit : "worktree",
 				    dirty ? "-dirty" : "", part);
-	if ((rc = pg_results_save(&results, path))) {
+	/* A path the user named may be a device, pipe or symlink: written
+	 * like the reports (regular files still replaced atomically). */
+	struct pg_buf json;
+	pg_buf_init(&json, 0);
+	pg_results_write_json(&results, &json);
+	rc = cli_write_output(path, json.data, json.len);
+	pg_buf_release(&json);
+	if (rc) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}

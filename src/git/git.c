@@ -513,11 +513,15 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 				       : pg_strdup(name);
 		char *rel = in_repo[0] ? pg_asprintf("%s/%s", in_repo, name)
 				       : pg_strdup(name);
-		int rc = safe_name(name)
-			     ? write_entry(repo, e, dfd, path, rel, depth)
-			     : pg_error_set(
-				   PG_ECORRUPT,
-				   "the tree holds an unsafe path '%s'", path);
+		/* Ctrl-C stops a big tree at the next entry. */
+		int rc = pg_interrupt_check();
+		if (!rc)
+			rc = safe_name(name)
+				 ? write_entry(repo, e, dfd, path, rel, depth)
+				 : pg_error_set(PG_ECORRUPT,
+						"the tree holds an unsafe path "
+						"'%s'",
+						path);
 		free(path);
 		free(rel);
 		if (rc < 0)

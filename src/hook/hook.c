@@ -56,7 +56,7 @@ int pg_hook_ensure_core(void)
 	const char *cap = getenv("PERFGUARD_MAX_NODES");
 	if (cap && atol(cap) > 1 && atol(cap) < PG_HOOK_MAX_NODES)
 		pg_hook.core.max_nodes = (uint32_t)atol(cap);
-	if (pg_mech_init()) {
+	if (pg_mech_init() || pg_hook_gc_init()) {
 		pg_hook_core_release(&pg_hook.core);
 		return -1;
 	}

@@ -162,6 +162,10 @@ uint32_t pg_hook_code_node_new(uint32_t parent, PyObject *code,
 uint32_t pg_hook_c_node_new(uint32_t parent, PyObject *callable,
 			    const void *key) PG_HIDDEN;
 
+/* Add the hook's gc.callbacks entry: collections become calls of "<gc>"
+ * below the running frame. 0 or -1 (exception set). */
+int pg_hook_gc_init(void) PG_HIDDEN;
+
 /* The thread record of the current thread if it has one this epoch. */
 struct pg_hook_thread *pg_hook_current_thread(void) PG_HIDDEN;
 

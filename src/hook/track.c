@@ -15,6 +15,7 @@
  */
 #include "hook.h"
 
+#include <string.h>
 #include <time.h>
 
 struct pg_hook_state pg_hook = {.tool_id = -1, .builtins_on = 1};
@@ -271,4 +272,77 @@ int __attribute__((noinline)) pg_hook_site_outside(PyObject *code)
 	}
 	return f != PG_HOOK_NONE &&
 	       (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE);
+}
+
+/* ---- garbage collection -------------------------------------------------- */
+
+/* The key of the "<gc>" function: a collection is a call of it below the
+ * frame that triggered it, so its pause is never that frame's self time. */
+static const char gc_key[] = "<gc>";
+
+static uint32_t gc_node(struct pg_hook_thread *th)
+{
+	uint32_t parent = pg_hook_core_top(th);
+	uint32_t n = pg_hook_core_child(&pg_hook.core, parent, gc_key);
+	if (n != PG_HOOK_NONE)
+		return n;
+	pg_hook.slow_path = 1;
+	uint32_t f = pg_hook_core_find(&pg_hook.core, gc_key);
+	if (f == PG_HOOK_NONE) {
+		PyObject *name = PyUnicode_FromString(gc_key);
+		if (!name || pg_hook_core_add(&pg_hook.core, gc_key, name, NULL,
+					      PG_HOOK_BUILTIN, &f)) {
+			Py_XDECREF(name);
+			PyErr_Clear();
+			pg_hook.core.errors++;
+			return PG_HOOK_DETACHED;
+		}
+	}
+	n = pg_hook_core_new_child(&pg_hook.core, parent, gc_key, f,
+				   PG_HOOK_KIND_C);
+	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+/* gc.callbacks entry: (phase, info). A collection that starts inside one
+ * of the hook's own slow paths is left to that path. */
+static PyObject *gc_callback(PyObject *self, PyObject *const *args,
+			     Py_ssize_t nargs)
+{
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
+	struct pg_hook_thread *th;
+	(void)self;
+	if (!pg_hook.active || pg_hook.slow_path || nargs < 1 ||
+	    !PyUnicode_Check(args[0]) || !(th = thread_get()))
+		Py_RETURN_NONE;
+	const char *phase = PyUnicode_AsUTF8(args[0]);
+	if (!phase) {
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	th->events++;
+	if (!strcmp(phase, "start")) {
+		clock_check(th, t0);
+		pg_hook_core_push(&pg_hook.core, th, gc_node(th), gc_key,
+				  PG_HOOK_KIND_C, 0, t0);
+		callback_done(th, t0);
+	} else if (th->depth && th->stack[th->depth - 1].key == gc_key) {
+		leave(th, gc_key, t0);
+	}
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef gc_callback_def = {
+    "_gc_callback", (PyCFunction)(void (*)(void))gc_callback, METH_FASTCALL,
+    "gc.callbacks entry of perfguard's hook."};
+
+int pg_hook_gc_init(void)
+{
+	PyObject *gc = PyImport_ImportModule("gc");
+	PyObject *list = gc ? PyObject_GetAttrString(gc, "callbacks") : NULL;
+	PyObject *fn = list ? PyCFunction_New(&gc_callback_def, NULL) : NULL;
+	int rc = fn && PyList_Check(list) ? PyList_Append(list, fn) : -1;
+	Py_XDECREF(fn);
+	Py_XDECREF(list);
+	Py_XDECREF(gc);
+	return rc;
 }

@@ -110,7 +110,7 @@ static void shuffle(size_t *order, size_t n, uint64_t *state)
 
 static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 			   const struct pg_side *side, char *script,
-			   struct pg_trial_spec *spec)
+			   const char *pycache, struct pg_trial_spec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->py = s->py;
@@ -126,6 +126,25 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->costs = s->costs;
 	spec->scope = &b->scope;
 	spec->no_builtins = !b->builtins;
+	spec->pycache_prefix = pycache;
+}
+
+/* The sides' bytecode cache directories (s->pycache_dir made on first
+ * use); NULL entries when it cannot be made (trials then inherit). */
+static char **pycache_dirs(struct pg_session *s)
+{
+	char **dirs = pg_calloc(s->nsides + 1, sizeof(*dirs));
+	if (!s->pycache_dir &&
+	    pg_mkdtemp("perfguard-pycache", &s->pycache_dir)) {
+		pg_error_clear();
+		s->pycache_dir = NULL;
+	}
+	for (size_t i = 0; s->pycache_dir && i < s->nsides; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "s%02zu", i % 100);
+		dirs[i] = pg_path_join(s->pycache_dir, name);
+	}
+	return dirs;
 }
 
 static void mark_failed(struct pg_bench_result *br, struct pg_trial_outcome *o)
@@ -249,6 +268,7 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 		pg_error_clear();
 		s->costs[0] = '\0';
 	}
+	char **pycache = pycache_dirs(s);
 	int warm = first ? s->suite->warmup : 0;
 	int total = (warm + rounds) * (int)n, done = 0;
 	for (int round = 0; round < warm + rounds && !rc; round++) {
@@ -259,7 +279,8 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			if (br[i]->status != PG_BENCH_OK)
 				continue;
 			struct pg_trial_spec spec;
-			trial_spec_for(s, b, &s->sides[i], scripts[i], &spec);
+			trial_spec_for(s, b, &s->sides[i], scripts[i],
+				       pycache[i], &spec);
 			int shown = warmup ? round + 1 : round - warm + 1;
 			report(s, b, s->sides[i].label, shown,
 			       warmup ? warm : rounds, warmup, done, total);
@@ -283,7 +304,9 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	for (size_t i = 0; i < n; i++) {
 		wall_summarise(&br[i]->wall);
 		free(scripts[i]);
+		free(pycache[i]);
 	}
+	free(pycache);
 	free(scripts);
 	free(order);
 	free(br);

@@ -83,12 +83,15 @@ static void exec_child(const struct spawn_spec *s, int out_fd, pid_t keeper)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-/* SIGKILL every process whose parent is `parent`; how many were found. */
+/*
+ * SIGKILL every process whose parent is `parent`; how many were found,
+ * or -1 when /proc cannot be read.
+ */
 static int kill_children_of(pid_t parent)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
-		return 0;
+		return -1;
 	int found = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -136,8 +139,10 @@ static void keeper(const struct spawn_spec *s, int out_fd, int ctl_fd,
 		   int report_fd)
 {
 	pid_t self = getpid();
-	signal(SIGINT, SIG_IGN); /* perfguard decides, through ctl_fd */
-	signal(SIGTERM, SIG_DFL);
+	/* perfguard decides, through ctl_fd: a signal to the whole process
+	 * group must not kill the keeper before it has cleaned up. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -197,9 +202,11 @@ static void keeper(const struct spawn_spec *s, int out_fd, int ctl_fd,
 	if (own_group)
 		kill(-pid, SIGKILL);
 	for (;;) {
-		kill_children_of(self);
-		pid_t w = waitpid(-1, NULL, 0);
-		if (w < 0 && errno == ECHILD)
+		/* Without /proc orphans cannot be found: reap what has died
+		 * and stop rather than wait for one that lives on. */
+		int flags = kill_children_of(self) < 0 ? WNOHANG : 0;
+		pid_t w = waitpid(-1, NULL, flags);
+		if ((w < 0 && errno == ECHILD) || w == 0)
 			break;
 	}
 	ssize_t n = write(report_fd, &rep, sizeof(rep));

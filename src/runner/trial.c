@@ -63,7 +63,7 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	int rc = 0;
 	char *tmpdir = NULL, *wire_path = NULL, *text = NULL, *scope = NULL;
 	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
-	struct pg_env_var *env = pg_calloc(spec->nenv + 7, sizeof(*env));
+	struct pg_env_var *env = pg_calloc(spec->nenv + 8, sizeof(*env));
 	size_t argc = 0, nenv = 0;
 
 	argv[argc++] = spec->py->exe;
@@ -102,6 +102,9 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	for (size_t i = 0; i < spec->nargs; i++)
 		argv[argc++] = spec->args[i];
 	env[nenv++] = (struct pg_env_var){"PYTHONHASHSEED", "0"};
+	if (spec->pycache_prefix)
+		env[nenv++] = (struct pg_env_var){"PYTHONPYCACHEPREFIX",
+						  (char *)spec->pycache_prefix};
 	for (size_t i = 0; i < spec->nenv; i++)
 		env[nenv++] = spec->env[i];
 

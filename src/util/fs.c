@@ -17,7 +17,8 @@
  * use. A perfguard killed with SIGKILL cannot remove its directories, but
  * its locks die with it: the first pg_mkdtemp of every later perfguard
  * removes the directories whose locks nobody holds (and that belong to
- * the same user).
+ * the same user). A directory still held when the process exits normally
+ * is removed then (atexit).
  */
 #include "perfguard/util.h"
 
@@ -306,6 +307,13 @@ static int lock_dir(const char *dir, int *fd_out)
 	return rc;
 }
 
+/* At exit: remove the temporary directories nobody removed. */
+static void remove_held_dirs(void)
+{
+	while (nheld)
+		pg_remove_tree(held[nheld - 1].dir);
+}
+
 int pg_mkdtemp(const char *prefix, char **out)
 {
 	static bool swept;
@@ -315,6 +323,7 @@ int pg_mkdtemp(const char *prefix, char **out)
 	if (!swept) {
 		swept = true;
 		sweep_stale(base);
+		atexit(remove_held_dirs);
 	}
 	char *tmpl = pg_asprintf("%s/%s.XXXXXX", base, prefix);
 	if (!mkdtemp(tmpl)) {

@@ -18,7 +18,8 @@ from pgtest import SOURCE, Case, run
 COMMANDS = [["profile"], ["run"], ["check"], ["compare"],
             ["baseline", "update"], ["baseline", "show"],
             ["baseline", "list"], ["baseline", "drop"],
-            ["baseline", "prune"], ["history"], ["record"], ["ingest"]]
+            ["baseline", "prune"], ["history"], ["record"], ["ingest"],
+            ["analyze"]]
 
 ROW = re.compile(r'\{\s*\w+,\s*"([a-z][a-z0-9-]*)",\s*(?:\'(.)\'|0)')
 

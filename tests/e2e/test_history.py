@@ -1,6 +1,6 @@
 """End-to-end tests of `perfguard history`: real baselines recorded by
 `perfguard baseline update` on a real first-parent history in which one
-function becomes 3x slower at a known commit."""
+function becomes 4x slower at a known commit."""
 import json
 import os
 
@@ -9,10 +9,10 @@ from test_baseline import APP  # work(n) called `rounds` times
 
 SUITE = """
 python: {python}
-trials: 3
-max_trials: 3
+trials: 5
+max_trials: 5
 warmup: 0
-clock: cpu
+clock: wall
 timeout: 60s
 benchmarks:
   - name: app
@@ -38,7 +38,7 @@ class HistoryTests(Case):
                              "--commit", commit], cwd=root), 0)
 
     def make_history(self):
-        """14 commits with baselines; work() is 3x slower from the 8th.
+        """14 commits with baselines; work() is 4x slower from the 8th.
         The baselines are real runs, two of the fast code and two of the
         slow code, recorded alternately on the commits of each side: the
         series has measured noise but cannot drift with the machine's load
@@ -48,7 +48,7 @@ class HistoryTests(Case):
         fast = self.runs(root, "fast")
         commits = [git(root, "rev-parse", "HEAD")]
         for i in range(1, COMMITS):
-            rounds = 12 if i >= SLOW_FROM else 4
+            rounds = 16 if i >= SLOW_FROM else 4
             commits.append(self.commit(root, {
                 "app.py": APP.format(rounds=rounds),
                 "n.txt": str(i)}, message="commit %d" % i))
@@ -76,7 +76,7 @@ class HistoryTests(Case):
                          "values %s\n%s" % (values, p.stdout))
         (cp,) = series["change_points"]
         self.assertEqual(cp["commit"], commits[SLOW_FROM])
-        self.assertGreater(cp["change_pct"], 50)  # 3x the work
+        self.assertGreater(cp["change_pct"], 50)  # 4x the work
         self.assertLessEqual(cp["p"], 0.01)
         # the terminal chart names the step and every commit
         self.assertIn("change point: +", p.stdout)

@@ -166,7 +166,8 @@ t.join()
         # blocked in lock.acquire, a C function: kept on its Python caller
         self.assertTrue(any(s["labels"].get("native") == "true"
                             for s in seen["wall"]))
-        self.assertEqual(seen["cpu"], [])
+        # cpu mode: only ticks where it ran (starting up) count
+        self.assertLessEqual(sum(s["values"][0] for s in seen["cpu"]), 2)
 
     def test_asyncio_tasks_are_labelled(self):
         self.program("""

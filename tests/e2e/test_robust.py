@@ -10,9 +10,11 @@ markers (pipes, "fault point" lines), never on sleeps.
 import json
 import os
 import select
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import unittest
 
 from pgtest import Case, PERFGUARD, PYTHON, git, run
@@ -330,14 +332,34 @@ raise RuntimeError("boom after the NUL")
 class ReportTests(RobustCase):
     """Hostile output, and report paths that are not plain files."""
 
+    @classmethod
+    def setUpClass(cls):
+        # One base and one failing head results file serve every test.
+        cls.shared = tempfile.mkdtemp(prefix="pg-e2e-")
+        root = os.path.join(cls.shared, "repo")
+        os.makedirs(root)
+        git(root, "init", "-q", "-b", "main")
+        for name, text in (("app.py", APP), ("perfguard.yml", suite())):
+            with open(os.path.join(root, name), "w") as f:
+                f.write(text)
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "base")
+        cls.base = os.path.join(cls.shared, "base.json")
+        cls.head = os.path.join(cls.shared, "head.json")
+        assert run(["run", "-o", cls.base], cwd=root).returncode == 0
+        with open(os.path.join(root, "app.py"), "w") as f:
+            f.write(NUL_APP)
+        git(root, "commit", "-q", "-am", "nul")
+        assert run(["run", "-o", cls.head], cwd=root).returncode == 3
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared, True)
+
     def setUp(self):
         super().setUp()
-        self.root = self.make()
-        self.assertExit(run(["run", "-o", "../base.json"], cwd=self.root), 0)
-        self.commit(self.root, {"app.py": NUL_APP})
-        self.assertExit(run(["run", "-o", "../head.json"], cwd=self.root), 3)
-        self.base = os.path.join(self.tmp, "base.json")
-        self.head = os.path.join(self.tmp, "head.json")
+        self.root = os.path.join(self.tmp, "reports")
+        os.mkdir(self.root)
 
     def compare(self, *args, **kw):
         return run(["compare", self.base, self.head] + list(args), cwd=self.root, **kw)
@@ -362,10 +384,9 @@ class ReportTests(RobustCase):
             self.assertIn("boom after the NUL", body)
 
     def test_replayed_output_is_fenced_from_github_workflow_commands(self):
-        root = self.root
-        self.commit(root, {"app.py": "print('::error::owned')\n"
-                                     "print('::set-output name=x::y')\n"
-                                     "raise SystemExit(1)\n"})
+        root = self.make({"app.py": "print('::error::owned')\n"
+                                    "print('::set-output name=x::y')\n"
+                                    "raise SystemExit(1)\n"})
         p = run(["run", "-o", "r.json"], cwd=root, env={"GITHUB_ACTIONS": "true"})
         self.assertExit(p, 3)
         lines = p.stderr.splitlines()
@@ -417,6 +438,23 @@ class ReportTests(RobustCase):
         p = self.compare("--junit", "dangling.xml")
         self.assertTrue(os.path.islink(dangling))
         self.assertIn("<testsuite", self.read("made-by-perfguard.xml", self.root))
+
+    def test_results_file_on_a_device_or_symlink_is_written_not_replaced(self):
+        root = self.make(name="runrepo")
+        null = os.path.join(self.tmp, "null")
+        if os.geteuid() == 0:
+            os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        else:
+            os.symlink("/dev/null", null)
+        self.assertExit(run(["run", "-o", null], cwd=root), 0)
+        self.assertTrue(stat.S_ISCHR(os.stat(null).st_mode))
+        real = self.write("real.json", "")
+        link = os.path.join(self.tmp, "link.json")
+        os.symlink(real, link)
+        self.assertExit(run(["run", "-o", link], cwd=root), 0)
+        self.assertTrue(os.path.islink(link))
+        with open(real) as f:
+            self.assertEqual(json.load(f)["benchmarks"][0]["status"], "ok")
 
     def test_full_disk_and_closed_pipes_are_exit_3(self):
         p = run(["compare", self.base, self.base, "--json", "/dev/full"], cwd=self.root)

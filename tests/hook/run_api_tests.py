@@ -299,18 +299,18 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(f["pkg/prog.py:boom"]["calls"], 4)
         # called only from out-of-scope code: still counted exactly
         self.assertEqual(f["pkg/prog_leaf.py:leaf"]["calls"], 3 * 20 + 2)
-        for fid in f:
-            self.assertTrue(fid.startswith(("pkg/prog.py:",
-                                            "pkg/prog_leaf.py:")), fid)
+        for fid in f:  # <gc>: collections have their own entry
+            self.assertTrue(fid == "<gc>" or fid.startswith(
+                ("pkg/prog.py:", "pkg/prog_leaf.py:")), fid)
         # callers of out-of-scope code carry its time, and say so
         self.assertTrue(f["pkg/prog.py:mine"]["flags"] & 8)
         self.assertTrue(f["pkg/prog.py:boom"]["flags"] & 8)
         self.assertFalse(f["pkg/prog_leaf.py:leaf"]["flags"] & 8)
-        # totals add up: self times sum to the module's inclusive time
+        # nothing is lost: the self times cover the module's inclusive
+        # time (<gc> entries may add collections outside it)
         mod = f["pkg/prog.py:<module>"]
         total_self = sum(x["self"] for x in f.values())
-        self.assertAlmostEqual(total_self, mod["incl"],
-                               delta=mod["incl"] * 0.02 + 1000)
+        self.assertGreaterEqual(total_self, mod["incl"] * 0.98 - 1000)
 
     def test_scope_of_builtins_and_builtins_off(self):
         h, f = self.scoped_trial(PERFGUARD_SCOPE="pkg/*\n<builtin>:len")

@@ -606,6 +606,38 @@ class HookTest(unittest.TestCase):
             self.assertEqual(w["pkg/prog.py:beta"]["calls"], 2)
             self.assertIsNone(w.get("pkg/prog.py:alpha#2"))
 
+    def test_garbage_collection_is_its_own_entry_below_its_trigger(self):
+        w = self.run_script("""
+            import gc
+            gc.collect()
+            class Node:
+                def __init__(self):
+                    self.me = self  # a cycle: only the collector frees it
+            def churn(n):
+                for _ in range(n):
+                    Node()
+            def quiet(n):
+                return sum(range(n))
+            churn(20000)
+            quiet(20000)
+            gc.collect()
+        """)
+        g = w["<gc>"]
+        self.assertGreater(g["calls"], 5)  # 20000 cycles, gen0 every 700
+        self.assertGreater(g["incl"], 0)
+        self.assertEqual(g["file"], "")
+        churn = w.index("pkg/prog.py:churn")
+        init = w.index("pkg/prog.py:Node.__init__")
+        quiet = w.index("pkg/prog.py:quiet")
+        gcs = w.index("<gc>")
+        callers = {e[0] for e in w.edges if e[1] == gcs}
+        self.assertTrue(callers & {churn, init}, callers)
+        self.assertNotIn(quiet, callers)
+        # gc.collect() itself is a builtin whose work is the collection.
+        collect = w.index("<builtin>:gc.collect")
+        self.assertIn(collect, callers)
+        self.assertEqual(w.header["unmatched"], "0")
+
 
 def main():
     global HOOK_DIR

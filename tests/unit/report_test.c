@@ -186,7 +186,11 @@ static xmlDocPtr parse_xml(const struct pg_buf *b)
 	return doc;
 }
 
-/* 0 when doc validates; skips the test when the schema is absent. */
+/*
+ * 0 when doc validates. Without the schema only validation is left out
+ * (the test's other checks still run): skipping the whole test here would
+ * leak its fixtures, which AddressSanitizer reports as a failure.
+ */
 static int validate(xmlDocPtr doc)
 {
 	char *path = schema_path();
@@ -194,7 +198,7 @@ static int validate(xmlDocPtr doc)
 		print_message("schema %s not found: skipping validation\n",
 			      path);
 		free(path);
-		skip();
+		return 0;
 	}
 	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
 	xmlSchemaPtr schema = xmlSchemaParse(pc);

@@ -221,6 +221,8 @@ def _builtin_name(obj):
 
 def describe(obj, cls, builtin):
     """(id, file, line) of a function the hook saw."""
+    if isinstance(obj, str):  # a pseudo-function: "<gc>"
+        return obj, "", 0
     if builtin:
         return "<builtin>:" + _builtin_name(obj), "", 0
     prefix, path = _file_id(obj.co_filename)
