@@ -16,6 +16,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gate  # noqa: E402
+import realcode  # noqa: E402
 
 SPLIT = "loglens/records.py:split_fields"
 
@@ -123,6 +124,39 @@ class Harness(unittest.TestCase):
              "/nonexistent/perfguard", "--checks", "1"],
             capture_output=True, text=True)
         self.assertEqual(out.returncode, 2)
+
+
+class RealcodeInjection(unittest.TestCase):
+    """realcode.py's slowdown goes at the top of the right body."""
+
+    SRC = (
+        "class A:\n"
+        "    def f(self, x):\n"
+        "        \"\"\"Doc.\"\"\"\n"
+        "\n"
+        "        y = x\n"
+        "        return y\n"
+        "\n"
+        "def f(x):\n"
+        "    return x\n")
+
+    def test_method_after_its_docstring_and_function(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.py")
+            with open(path, "w") as fh:
+                fh.write(self.SRC)
+            realcode.insert_at_body(path, "A.f", "for _pg_slow in range(3): pass")
+            realcode.insert_at_body(path, "f", "for _pg_slow in range(5): pass")
+            with open(path) as fh:
+                lines = fh.read().splitlines()
+        self.assertEqual(lines[4], "        for _pg_slow in range(3): pass")
+        self.assertEqual(lines[5], "        y = x")
+        self.assertEqual(lines[9], "    for _pg_slow in range(5): pass")
+        self.assertEqual(lines[10], "    return x")
+
+    def test_unknown_function_is_an_error(self):
+        with self.assertRaises(KeyError):
+            realcode.find_function(self.SRC, "A.g")
 
 
 if __name__ == "__main__":

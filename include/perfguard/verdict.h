@@ -46,6 +46,13 @@ struct pg_verdict {
 	double q;		       /* BH-adjusted over the whole check */
 	double p_faster, q_faster;     /* the same for "head faster" */
 	double threshold_pct;
+	/*
+	 * Smallest change (percent) the hook can attribute to this function:
+	 * the per-call resolution from the calibrated event cost
+	 * (docs/statistics.md); 0 for totals and wall times. REGRESSED and
+	 * IMPROVED need the estimate beyond max(threshold_pct, this).
+	 */
+	double resolution_pct;
 	double share_pct; /* max of the two sides' share of the benchmark */
 	uint64_t base_calls, head_calls; /* medians, exact per trial */
 	size_t base_n, head_n;		 /* trials used */
@@ -75,12 +82,16 @@ void pg_stats_judge(const struct pg_bench *b,
 		    struct pg_verdicts *out);
 
 /*
- * Apply Benjamini-Hochberg over every judged verdict of the check at the
- * suite's fdr and set each verdict's final kind: REGRESSED when q <= fdr
- * and the estimate exceeds the threshold; IMPROVED symmetrically (with
- * q_faster); UNCLEAR when not regressed, the interval reaches above the
- * threshold and q <= min(0.5, 50 * fdr) (suggestive: worth more rounds);
- * else UNCHANGED. Idempotent: may be called again after re-judging.
+ * Apply Benjamini-Hochberg over every judged verdict of the check, in two
+ * families, each at fdr / 2 (so the check keeps fdr): function times, and
+ * benchmark totals with wall times (so that a gross slowdown of a
+ * benchmark can reach significance however many functions are judged;
+ * see pg_stats_min_trials). Then set each verdict's final kind, with
+ * limit = max(threshold_pct, resolution_pct): REGRESSED when q <= fdr / 2
+ * and the estimate exceeds limit; IMPROVED symmetrically (with q_faster);
+ * UNCLEAR when not regressed, the interval reaches above limit and
+ * q <= min(0.5, 50 * fdr) (suggestive: worth more rounds); else
+ * UNCHANGED. Idempotent: may be called again after re-judging.
  * Returns the number of regressions (calls regressions included).
  */
 size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
@@ -98,6 +109,16 @@ bool pg_verdict_judged(const struct pg_verdict *v);
 
 /* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);
+
+/*
+ * The smallest number of trials per side with which a benchmark's total
+ * can reach q <= fdr / 2 when `ntotals` totals and wall times are judged
+ * in the check: the smallest n with ntotals / C(2n, n) <= fdr / 2 (the
+ * smallest one-sided rank-test p-value of n against n trials is
+ * 1 / C(2n, n), and BH multiplies a lone significant p-value by its
+ * family's size). Returns 0 when fdr is not in (0, 1] or ntotals is 0.
+ */
+int pg_stats_min_trials(double fdr, size_t ntotals);
 
 void pg_verdicts_release(struct pg_verdicts *v);
 

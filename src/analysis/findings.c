@@ -233,8 +233,18 @@ static bool is_module(const struct pg_profile *p, uint32_t f)
 /* Hot paths: nodes holding much time where no child takes most of it. */
 static void hot_paths(struct ctx *c)
 {
-	const struct pg_profile *p = c->p;
-	if (p->nnodes < 2)
+	/* CPU-clock shares when there are some: a burst of preemption
+	 * during one call must not make its path look hot */
+	const struct pg_profile *p = c->p, *cpu = c->in->cpu;
+	double total = c->total, n = c->n;
+	if (cpu && cpu->ntrials && cpu->nnodes >= 2) {
+		p = cpu;
+		total = 0;
+		for (size_t t = 0; t < cpu->ntrials; t++)
+			total += (double)cpu->trials[t].total_ns;
+		n = (double)cpu->ntrials;
+	}
+	if (p->nnodes < 2 || total <= 0)
 		return;
 	double *max_child = pg_calloc(p->nnodes, sizeof(double));
 	size_t *depth = pg_calloc(p->nnodes, sizeof(size_t));
@@ -249,8 +259,7 @@ static void hot_paths(struct ctx *c)
 	}
 	for (size_t i = 1; i < p->nnodes; i++) {
 		double incl = (double)p->nodes[i].incl_ns;
-		pick[i] = depth[i] >= 2 &&
-			  incl >= HOT_PATH_MIN_SHARE * c->total &&
+		pick[i] = depth[i] >= 2 && incl >= HOT_PATH_MIN_SHARE * total &&
 			  max_child[i] < HOT_PATH_SPLIT * incl;
 		/* inside a recursion, the outermost call stands for it */
 		for (uint32_t a = p->nodes[i].parent; pick[i] && a != 0;
@@ -284,16 +293,20 @@ static void hot_paths(struct ctx *c)
 		for (size_t j = len; j-- > 0;)
 			pg_buf_printf(&path, "%s%s", j + 1 < len ? " > " : "",
 				      p->funcs[p->nodes[chain[j]].func].id);
+		uint32_t func =
+		    p == c->p ? nd->func
+			      : pg_profile_find(c->p, p->funcs[nd->func].id);
+		if (func == PG_NO_FUNC)
+			continue;
 		struct pg_finding *f = add(
-		    c, PG_FINDING_HOT_PATH, nd->func,
-		    (double)nd->incl_ns / c->total,
+		    c, PG_FINDING_HOT_PATH, func, (double)nd->incl_ns / total,
 		    "start here: this call path holds the time; make its last "
 		    "function cheaper or call it less often on this path");
 		text(f, "path", path.data ? path.data : "");
 		num(f, "depth", (double)depth[best]);
-		num(f, "calls", (double)nd->calls / c->n);
-		num(f, "incl_ns", (double)nd->incl_ns / c->n);
-		num(f, "self_ns", (double)nd->self_ns / c->n);
+		num(f, "calls", (double)nd->calls / n);
+		num(f, "incl_ns", (double)nd->incl_ns / n);
+		num(f, "self_ns", (double)nd->self_ns / n);
 		pg_buf_release(&path);
 	}
 	free(max_child);
@@ -477,8 +490,12 @@ void pg_analysis_findings(const struct pg_analysis_input *in,
 {
 	memset(out, 0, sizeof(*out));
 	const struct pg_profile *p = in->p;
-	struct ctx c = {in,   p, (double)p->ntrials, 0,	 NULL,
-			NULL, 1, PG_NO_FUNC,	     out};
+	struct ctx c = {.in = in,
+			.p = p,
+			.n = (double)p->ntrials,
+			.ratio = 1,
+			.main = PG_NO_FUNC,
+			.out = out};
 	for (size_t t = 0; t < p->ntrials; t++)
 		c.total += (double)p->trials[t].total_ns;
 	if (!p->ntrials || c.total <= 0)

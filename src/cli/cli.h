@@ -201,12 +201,23 @@ struct cli_comparison {
 };
 
 /*
- * Judge one benchmark on its own (for adaptive rounds): true when some
- * verdict of it is still unclear and more rounds could settle it.
+ * Judge every selected benchmark together, exactly as the final report
+ * will (one Benjamini-Hochberg pass over the whole check), and set
+ * unclear[i] (sel->n entries) when some verdict of sel->benches[i] is
+ * still unclear, so more rounds could settle it. Returns how many are.
  */
-bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
-		       const struct pg_results *base,
-		       const struct pg_results *head);
+size_t cli_unclear_benches(const struct pg_suite *suite,
+			   const struct cli_selection *sel,
+			   const struct pg_results *base,
+			   const struct pg_results *head, bool *unclear);
+
+/*
+ * The smallest max_trials with which a benchmark's total can reach
+ * significance at the suite's fdr, given the selected benchmarks (their
+ * totals and wall times form one BH family): pg_stats_min_trials.
+ */
+int cli_min_trials(const struct pg_suite *suite,
+		   const struct cli_selection *sel);
 
 /*
  * Judge every selected benchmark, print the terminal report, write the

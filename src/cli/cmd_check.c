@@ -114,40 +114,84 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 	return 0;
 }
 
-/* Run base and head interleaved; more rounds where verdicts are unclear. */
+/*
+ * Run base and head interleaved, `trials` rounds of every benchmark; then,
+ * judging the whole check as the report will, add rounds to every
+ * benchmark with an unclear verdict, up to max_trials.
+ */
 static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct cli_selection *sel,
 			const struct pg_python *py, struct pg_side *sides,
 			size_t nsides, const struct pg_results *stored_base)
 {
-	struct pg_session session;
-	cli_session_init(&session, &o->common, suite, py, sides, nsides);
 	int trials = o->trials ? o->trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
+	/*
+	 * A max_trials with which no total can become significant at this fdr
+	 * would let a gross slowdown pass as "unclear": raise it to the
+	 * smallest that works, and say so.
+	 */
+	int need = cli_min_trials(suite, sel);
+	if (max_trials < need) {
+		cli_note(&o->common,
+			 "max_trials %d cannot make a slowdown significant at "
+			 "fdr %g with %zu benchmark(s) (the smallest rank-test "
+			 "p-value of %d against %d trials is 1/C(%d, %d)): "
+			 "adding rounds up to %d where verdicts are unclear",
+			 max_trials, suite->thresholds.fdr, sel->n, max_trials,
+			 max_trials, 2 * max_trials, max_trials, need);
+		max_trials = need;
+	}
+	int rc = 0;
+	struct pg_session session;
+	cli_session_init(&session, &o->common, suite, py, sides, nsides);
 	const struct pg_results *base =
 	    stored_base ? stored_base : sides[0].results;
 	const struct pg_results *head = sides[nsides - 1].results;
-	int rc = 0;
+	int *done = pg_malloc((sel->n ? sel->n : 1) * sizeof(int));
+	bool *unclear = pg_malloc((sel->n ? sel->n : 1) * sizeof(bool));
 	for (size_t i = 0; i < sel->n && !rc; i++) {
-		const struct pg_bench *b = sel->benches[i];
-		rc = pg_runner_bench_rounds(&session, b, trials);
-		int done = trials;
-		while (!rc && done < max_trials &&
-		       cli_bench_unclear(suite, b, base, head)) {
+		rc = pg_runner_bench_rounds(&session, sel->benches[i], trials);
+		done[i] = trials;
+	}
+	while (!rc && cli_unclear_benches(suite, sel, base, head, unclear)) {
+		bool added = false;
+		for (size_t i = 0; i < sel->n && !rc; i++) {
+			if (!unclear[i] || done[i] >= max_trials)
+				continue;
 			int more = trials / 2 > 2 ? trials / 2 : 2;
-			if (more > max_trials - done)
-				more = max_trials - done;
+			if (more > max_trials - done[i])
+				more = max_trials - done[i];
 			cli_note(&o->common,
 				 "%s: verdict unclear after %d rounds, adding "
 				 "%d",
-				 b->name, done, more);
-			rc = pg_runner_bench_rounds(&session, b, more);
-			done += more;
+				 sel->benches[i]->name, done[i], more);
+			rc = pg_runner_bench_rounds(&session, sel->benches[i],
+						    more);
+			done[i] += more;
+			added = true;
 		}
+		if (!added)
+			break;
 	}
+	free(done);
+	free(unclear);
 	cli_progress_done(&o->common);
 	return rc;
+}
+
+/* The first selected benchmark a stored baseline has no good trials of. */
+static const char *stored_lacks(const struct pg_results *stored,
+				const struct cli_selection *sel)
+{
+	for (size_t i = 0; i < sel->n; i++) {
+		const struct pg_bench_result *r =
+		    pg_results_find(stored, sel->benches[i]->name);
+		if (!r || r->status != PG_BENCH_OK || !r->profile.ntrials)
+			return sel->benches[i]->name;
+	}
+	return NULL;
 }
 
 static char *short_label(const char *name, const char *commit, bool dirty)
@@ -264,6 +308,24 @@ static int cmd_check(int argc, char **argv)
 				 stored_loaded ? &stored : NULL);
 		cli_note(&o.common, "shard %d/%d: %zu of %zu benchmarks",
 			 o.shard.index, o.shard.count, sel.n, all);
+	}
+	/* A stored baseline must hold every selected benchmark (of this
+	 * shard), measured. */
+	const char *lacking = have_stored ? stored_lacks(&stored, &sel) : NULL;
+	if (lacking && o.baseline == BASELINE_AUTO) {
+		cli_note(&o.common,
+			 "stored baseline of %.10s has no trials of benchmark "
+			 "%s: rerunning the base instead",
+			 base_oid, lacking);
+		have_stored = false;
+	} else if (lacking) {
+		rc = pg_error_set(PG_ENOTFOUND,
+				  "the stored baseline of %.10s has no trials "
+				  "of benchmark %s: record it with `perfguard "
+				  "baseline update` on that commit, or use "
+				  "--baseline auto or rerun",
+				  base_oid, lacking);
+		goto fail;
 	}
 	cli_note(&o.common, "base is %.10s (%s); %s", base_oid, how,
 		 have_stored ? "using its stored baseline"

@@ -82,18 +82,37 @@ static bool judge_bench(const struct pg_bench *b, const struct pg_results *base,
 	return true;
 }
 
-bool cli_bench_unclear(const struct pg_suite *suite, const struct pg_bench *b,
-		       const struct pg_results *base,
-		       const struct pg_results *head)
+size_t cli_unclear_benches(const struct pg_suite *suite,
+			   const struct cli_selection *sel,
+			   const struct pg_results *base,
+			   const struct pg_results *head, bool *unclear)
 {
 	struct pg_verdicts v = {0};
-	bool unclear = false;
-	if (judge_bench(b, base, head, &v)) {
-		pg_stats_finish(&v, suite->thresholds.fdr);
-		unclear = pg_stats_bench_unclear(&v, b->name);
+	for (size_t i = 0; i < sel->n; i++)
+		judge_bench(sel->benches[i], base, head, &v);
+	pg_stats_finish(&v, suite->thresholds.fdr);
+	size_t n = 0;
+	for (size_t i = 0; i < sel->n; i++) {
+		unclear[i] = pg_stats_bench_unclear(&v, sel->benches[i]->name);
+		n += unclear[i];
 	}
 	pg_verdicts_release(&v);
-	return unclear;
+	return n;
+}
+
+/* Totals and wall times the check will judge: its family size. */
+static size_t total_verdicts(const struct cli_selection *sel)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sel->n; i++)
+		n += 1 + sel->benches[i]->wall;
+	return n;
+}
+
+int cli_min_trials(const struct pg_suite *suite,
+		   const struct cli_selection *sel)
+{
+	return pg_stats_min_trials(suite->thresholds.fdr, total_verdicts(sel));
 }
 
 /*
@@ -112,6 +131,56 @@ static int write_report(const char *what, const char *path,
 	if (rc)
 		pg_error_wrap("cannot write the %s report", what);
 	return rc;
+}
+
+/*
+ * Missing data is never a pass: a benchmark that is present but has no
+ * trials, or a comparison in which no benchmark has trials on both sides,
+ * is an error (exit 2 for files the user named, 3 otherwise). Returns 0
+ * when there is something to judge.
+ */
+static int no_data(const struct cli_comparison *cmp)
+{
+	bool files = cmp->mode && !strcmp(cmp->mode, "files");
+	int code = files ? PG_EXIT_USAGE : PG_EXIT_FAULT;
+	size_t comparable = 0;
+	for (size_t i = 0; i < cmp->sel->n; i++) {
+		const char *name = cmp->sel->benches[i]->name;
+		const struct pg_bench_result *r[2] = {
+		    pg_results_find(cmp->base, name),
+		    pg_results_find(cmp->head, name)};
+		const char *label[2] = {cmp->base_label, cmp->head_label};
+		for (int k = 0; k < 2; k++) {
+			if (r[k] && r[k]->status == PG_BENCH_OK &&
+			    !r[k]->profile.ntrials) {
+				fprintf(stderr,
+					"perfguard: benchmark %s has no trials "
+					"in %s: nothing to judge, not a pass\n",
+					name, label[k] ? label[k] : "?");
+				return code;
+			}
+		}
+		comparable += r[0] && r[1];
+	}
+	/* Failed benchmarks are reported (exit 3) by the caller. */
+	for (size_t i = 0; i < cmp->sel->n; i++) {
+		const char *name = cmp->sel->benches[i]->name;
+		const struct pg_bench_result *rb =
+		    pg_results_find(cmp->base, name);
+		const struct pg_bench_result *rh =
+		    pg_results_find(cmp->head, name);
+		if ((rb && rb->status != PG_BENCH_OK) ||
+		    (rh && rh->status != PG_BENCH_OK))
+			return 0;
+	}
+	/* A shard may hold no benchmark at all: nothing selected is no claim. */
+	if (comparable || cmp->sel->n == 0)
+		return 0;
+	fprintf(stderr,
+		"perfguard: no benchmark has trials on both sides (%zu "
+		"selected): nothing to judge, not a pass\n",
+		cmp->sel->n);
+	return code;
 }
 
 /* A shard's check report carries both sides for `perfguard merge`. */
@@ -139,6 +208,9 @@ int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
 {
+	int empty = no_data(cmp);
+	if (empty)
+		return empty;
 	struct pg_verdicts v = {0};
 	bool failed = false;
 	for (size_t i = 0; i < cmp->sel->n; i++) {

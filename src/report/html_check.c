@@ -211,7 +211,7 @@ static void put_verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_key(w, "hi");
 	pg_jw_double(w, v->metric == PG_METRIC_CALLS ? NAN : v->ci_hi_pct);
 	pg_jw_key(w, "q");
-	pg_jw_double(w, v->q);
+	pg_jw_double(w, pg_report_q(v));
 	pg_jw_key(w, "threshold");
 	pg_jw_double(w, v->threshold_pct);
 	pg_jw_key(w, "share");

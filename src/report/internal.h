@@ -84,6 +84,13 @@ const char *pg_report_fmt_pct(double pct, char *out, size_t n);
 /* "[+9.8%, +15.1%]"; "exact" for calls; "" when not finite. */
 const char *pg_report_fmt_ci(const struct pg_verdict *v, char *out, size_t n);
 /* "0.0012" / "3e-05"; "-" when not finite (and for calls, exact). */
+/*
+ * The p- and q-value of the test that decided v: "faster" for an
+ * improvement, "slower" otherwise (an improvement is never shown with the
+ * q of the other direction, which is about 1).
+ */
+double pg_report_p(const struct pg_verdict *v);
+double pg_report_q(const struct pg_verdict *v);
 const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 			    size_t n);
 

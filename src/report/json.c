@@ -60,6 +60,14 @@ static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_uint(w, dropped);
 	pg_jw_key(w, "total_cv");
 	pg_jw_double(w, pg_report_total_cv(b));
+	/* Trials (numbered from 1 in the order measured) whose hook lost
+	 * events or saw unmatched returns: their figures are incomplete. */
+	pg_jw_key(w, "lossy_trials");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < b->profile.ntrials; i++)
+		if (b->profile.trials[i].lost || b->profile.trials[i].unmatched)
+			pg_jw_uint(w, i + 1);
+	pg_jw_arr_end(w);
 	pg_jw_obj_end(w);
 }
 
@@ -96,8 +104,14 @@ static void verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_double(w, v->p);
 	pg_jw_key(w, "q");
 	pg_jw_double(w, v->q);
+	pg_jw_key(w, "p_faster");
+	pg_jw_double(w, v->p_faster);
+	pg_jw_key(w, "q_faster");
+	pg_jw_double(w, v->q_faster);
 	pg_jw_key(w, "threshold_pct");
 	pg_jw_double(w, v->threshold_pct);
+	pg_jw_key(w, "resolution_pct");
+	pg_jw_double(w, v->resolution_pct);
 	pg_jw_key(w, "share_pct");
 	pg_jw_double(w, v->share_pct);
 	pg_jw_key(w, "base_calls");

@@ -145,8 +145,8 @@ static void details(struct pg_buf *b, const struct pg_verdict *v)
 	pg_buf_printf(b, " (threshold %s)\n",
 		      pg_report_fmt_pct(v->threshold_pct, x, sizeof(x)));
 	pg_buf_printf(b, "p: %s, q: %s\n",
-		      pg_report_fmt_q(NULL, v->p, x, sizeof(x)),
-		      pg_report_fmt_q(NULL, v->q, y, sizeof(y)));
+		      pg_report_fmt_q(NULL, pg_report_p(v), x, sizeof(x)),
+		      pg_report_fmt_q(NULL, pg_report_q(v), y, sizeof(y)));
 	pg_buf_printf(b, "base: %s (%zu trials)\n",
 		      pg_report_fmt_ns(v->base_value, x, sizeof(x)), v->base_n);
 	pg_buf_printf(b, "head: %s (%zu trials)\n",
@@ -416,6 +416,24 @@ static int function_case(struct jw *j, const struct pg_report_bench *b,
 	return rc;
 }
 
+/* The suite's <system-err>: which trials of each side lost events. */
+static int lossy_trials(struct jw *j, const struct pg_report_bench *b)
+{
+	struct pg_buf t;
+	pg_buf_init(&t, 0);
+	pg_report_lossy_lines(&t, "warning: ", b);
+	int rc = 0;
+	if (t.len) {
+		rc = start(j, "system-err");
+		if (!rc)
+			rc = text(j, t.data, t.len);
+		if (!rc)
+			rc = end(j);
+	}
+	pg_buf_release(&t);
+	return rc;
+}
+
 static int suite(struct jw *j, const struct pg_report_bench *b,
 		 const struct plan *p, const char *hostname)
 {
@@ -459,6 +477,8 @@ static int suite(struct jw *j, const struct pg_report_bench *b,
 	for (size_t i = 0; !rc && i < p->ng; i++)
 		if (p->g[i].judged)
 			rc = function_case(j, b, &p->g[i]);
+	if (!rc)
+		rc = lossy_trials(j, b);
 	if (!rc)
 		rc = end(j);
 	return rc;

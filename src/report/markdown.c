@@ -126,7 +126,7 @@ static void change_cells(struct pg_buf *b, const struct pg_verdict *v)
 	pg_buf_printf(b, " %s | %s | %s | ",
 		      pg_report_fmt_pct(pg_report_change(v), x, sizeof(x)),
 		      pg_report_fmt_ci(v, y, sizeof(y)),
-		      pg_report_fmt_q(v, v->q, z, sizeof(z)));
+		      pg_report_fmt_q(v, pg_report_q(v), z, sizeof(z)));
 	values(b, v);
 	pg_buf_puts(b, " |");
 }

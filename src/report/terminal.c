@@ -139,7 +139,7 @@ static void rows(struct term *t, const struct pg_report_view *view,
 		cell(t->b, pg_report_fmt_ci(v, ci, sizeof(ci)), 18);
 		pg_buf_putc(t->b, ' ');
 		snprintf(x, sizeof(x), "q=%s",
-			 pg_report_fmt_q(v, v->q, q, sizeof(q)));
+			 pg_report_fmt_q(v, pg_report_q(v), q, sizeof(q)));
 		cell(t->b, x, 8);
 		pg_buf_printf(t->b, " %s\n",
 			      pg_report_fmt_values(v, vals, sizeof(vals)));

@@ -270,6 +270,16 @@ const char *pg_report_fmt_ci(const struct pg_verdict *v, char *out, size_t n)
 	return out;
 }
 
+double pg_report_p(const struct pg_verdict *v)
+{
+	return v->kind == PG_VERDICT_IMPROVED ? v->p_faster : v->p;
+}
+
+double pg_report_q(const struct pg_verdict *v)
+{
+	return v->kind == PG_VERDICT_IMPROVED ? v->q_faster : v->q;
+}
+
 const char *pg_report_fmt_q(const struct pg_verdict *v, double q, char *out,
 			    size_t n)
 {
@@ -341,8 +351,14 @@ void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			      "%s%s: %s: the hook lost events in %zu of %zu "
 			      "trials (%" PRIu64 " lost, %" PRIu64
 			      " unmatched returns): their figures are "
-			      "incomplete\n",
+			      "incomplete; trials",
 			      prefix, b->name, names[s], n,
 			      sides[s]->profile.ntrials, lost, unmatched);
+		/* Which trials, numbered from 1 in the order measured. */
+		const struct pg_profile *p = &sides[s]->profile;
+		for (size_t i = 0; i < p->ntrials; i++)
+			if (p->trials[i].lost || p->trials[i].unmatched)
+				pg_buf_printf(out, " %zu", i + 1);
+		pg_buf_puts(out, "\n");
 	}
 }

@@ -377,7 +377,7 @@ static int read_shard(const struct pg_json *j, struct pg_shard *s)
 {
 	if (j->type != PG_JSON_OBJECT)
 		return bad("", "shard", "expected an object");
-	int64_t index, count;
+	int64_t index = 0, count = 0; /* gcc -O3 cannot see get_int set them */
 	int rc;
 	const struct pg_json *of;
 	if ((rc = get_int(j, "shard", "count", 1, PG_SHARD_MAX, &count)) < 0 ||

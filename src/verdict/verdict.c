@@ -2,17 +2,19 @@
  * verdict.c - the verdict rules of SPEC §6 on top of the numerics.
  *
  * pg_stats_judge compares the per-trial samples of one benchmark's base
- * and head profiles. Function times are first divided by a per-trial
- * speed factor (the median, over "reference" functions that hold a
- * meaningful share on both sides, of their time in that trial relative
- * to their pooled median), which cancels what the machine did to a
- * whole trial without diluting a slowdown in a dominant function the way
- * a plain share of the total would. The rank test and the Hodges-Lehmann
- * interval then work on the logarithm of these normalised values, so
- * estimates are ratios. Totals and wall times are tested raw. Call
- * counts are compared exactly. pg_stats_finish applies Benjamini-Hochberg
- * over every judged verdict of the check and sets the final kinds.
- * docs/statistics.md explains and measures the method.
+ * and head profiles. When at least 8 reference functions (the judged one
+ * left out) agree on how much faster or slower the machine was, function
+ * times are divided by a per-trial speed factor built from them, which
+ * cancels what the machine did to a trial or a side without diluting a
+ * slowdown in a dominant function; otherwise raw times are compared, so a
+ * real change is never divided away. The rank test and the Hodges-Lehmann
+ * interval then work on the logarithm of these values, so estimates are
+ * ratios. Each function verdict carries the hook's per-call resolution
+ * (from the calibrated event cost), below which a change is not
+ * attributed. Totals and wall times are tested raw. Call counts are
+ * compared exactly. pg_stats_finish applies Benjamini-Hochberg over the
+ * check (function times and totals as two families) and sets the final
+ * kinds. docs/statistics.md explains and measures the method.
  *
  * Verdict strings are borrowed from the suite and the profiles, which
  * must outlive the verdicts. Nothing here prints.
@@ -29,8 +31,29 @@
 #define DEFAULT_EVENT_COST_NS 50.0
 /* Share (both sides) a function needs to serve as a speed reference. */
 #define REF_MIN_SHARE 0.005
-/* Fewer reference functions than this: fall back to the trial total. */
-#define REF_MIN_COUNT 5
+/*
+ * Normalisation by a speed factor is applied only with at least
+ * REF_MIN_COUNT reference functions (the judged one left out) that agree
+ * on the factor between the sides: their head/base ratios of medians
+ * spread (1.4826 MAD of the logs) by at most SHIFT_MAX_SPREAD, and the
+ * factor itself within SHIFT_MAX. Otherwise raw times are compared: a
+ * real change is never divided away, and a factor that corrects only
+ * within each side (leaving the sides' difference in) would make the test
+ * overconfident.
+ */
+#define REF_MIN_COUNT	 8
+#define SHIFT_MAX_SPREAD 0.15
+#define SHIFT_MAX	 0.25
+/*
+ * Per-call resolution: the compensation subtracts the calibrated cost of
+ * every hook event, and the real cost of an event differs from it by a
+ * part of itself between processes (caches, code layout). A change of a
+ * function's time per call is attributed only when it exceeds
+ * RES_EVENT_FRACTION of the calibrated event cost per event of the call
+ * (its own call and return: base and head share one calibration, so only
+ * the real cost's drift matters, and it does not add up over callees).
+ */
+#define RES_EVENT_FRACTION 0.5
 /* Level of the displayed confidence intervals. */
 #define CI_LEVEL 0.95
 /*
@@ -53,9 +76,10 @@ struct side {
 
 struct judge_ctx {
 	struct side base, head;
-	/* Reference functions: (base index, head index) and pooled median. */
+	/* Reference functions: (base index, head index), each side's median
+	 * self time, and log(head median / base median). */
 	uint32_t *ref_b, *ref_h;
-	double *ref_median;
+	double *ref_med_b, *ref_med_h, *ref_shift;
 	size_t nref;
 	double *scratch; /* max(nref, n) */
 };
@@ -161,22 +185,24 @@ static void find_references(struct judge_ctx *c)
 {
 	const struct pg_profile *bp = c->base.p, *hp = c->head.p;
 	size_t n = c->base.n + c->head.n;
+	size_t cap = bp->nfuncs ? bp->nfuncs : 1;
 	double *buf = pg_malloc(n * sizeof(*buf));
-	c->ref_b = pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(uint32_t));
-	c->ref_h = pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(uint32_t));
-	c->ref_median =
-	    pg_malloc((bp->nfuncs ? bp->nfuncs : 1) * sizeof(double));
+	c->ref_b = pg_malloc(cap * sizeof(uint32_t));
+	c->ref_h = pg_malloc(cap * sizeof(uint32_t));
+	c->ref_med_b = pg_malloc(cap * sizeof(double));
+	c->ref_med_h = pg_malloc(cap * sizeof(double));
+	c->ref_shift = pg_malloc(cap * sizeof(double));
 	c->nref = 0;
 	for (uint32_t fb = 0; fb < bp->nfuncs; fb++) {
 		uint32_t fh = pg_profile_find(hp, bp->funcs[fb].id);
 		if (!is_reference(c, fb, fh, buf))
 			continue;
-		column(&c->base, fb, COL_SELF, buf);
-		column(&c->head, fh, COL_SELF, buf + c->base.n);
-		c->ref_b[c->nref] = fb;
-		c->ref_h[c->nref] = fh;
-		c->ref_median[c->nref] = pg_stats_median(buf, n);
-		c->nref++;
+		size_t g = c->nref++;
+		c->ref_b[g] = fb;
+		c->ref_h[g] = fh;
+		c->ref_med_b[g] = column_median(&c->base, fb, COL_SELF, buf);
+		c->ref_med_h[g] = column_median(&c->head, fh, COL_SELF, buf);
+		c->ref_shift[g] = log(c->ref_med_h[g] / c->ref_med_b[g]);
 	}
 	free(buf);
 	size_t scratch = c->nref > n ? c->nref : n;
@@ -184,32 +210,50 @@ static void find_references(struct judge_ctx *c)
 }
 
 /*
+ * The factor between the sides: exp(median of the references' log
+ * ratios of medians), reference `skip` left out; false when the
+ * references are too few, disagree, or the factor is implausibly large
+ * for a machine (REF_MIN_COUNT, SHIFT_*).
+ */
+static bool side_shift(struct judge_ctx *c, size_t skip, double *shift)
+{
+	size_t m = 0;
+	for (size_t g = 0; g < c->nref; g++)
+		if (g != skip)
+			c->scratch[m++] = c->ref_shift[g];
+	if (m < REF_MIN_COUNT)
+		return false;
+	double med = pg_stats_median(c->scratch, m);
+	double spread = 1.4826 * pg_stats_mad(c->scratch, m);
+	if (!(spread <= SHIFT_MAX_SPREAD) || !(fabs(med) <= SHIFT_MAX))
+		return false;
+	*shift = exp(med);
+	return true;
+}
+
+/*
  * Per-trial speed factors of both sides, leaving reference `skip` out
  * (SIZE_MAX: none), so a function's own change does not move the factor
- * it is divided by. Without enough references: total / pooled median.
+ * it is divided by. Within a side the factor is the median over the
+ * references of their time in the trial relative to their median on that
+ * side (1 for a typical trial: it cancels what the machine did to one
+ * trial); the head's factors are then multiplied by the agreed factor
+ * between the sides. All factors are 1 when side_shift finds no agreed
+ * factor. Returns whether normalisation applies.
  */
-static void speed_factors(struct judge_ctx *c, size_t skip)
+static bool speed_factors(struct judge_ctx *c, size_t skip)
 {
-	size_t usable = c->nref - (skip < c->nref ? 1 : 0);
 	struct side *sides[2] = {&c->base, &c->head};
-	if (usable < REF_MIN_COUNT) {
-		size_t n = c->base.n + c->head.n;
-		memcpy(c->scratch, c->base.total_ns,
-		       c->base.n * sizeof(double));
-		memcpy(c->scratch + c->base.n, c->head.total_ns,
-		       c->head.n * sizeof(double));
-		double pooled = pg_stats_median(c->scratch, n);
-		for (int k = 0; k < 2; k++)
-			for (size_t t = 0; t < sides[k]->n; t++)
-				sides[k]->speed[t] =
-				    pooled > 0 ? sides[k]->total_ns[t] / pooled
-					       : 1;
-		return;
-	}
+	double shift = 1;
+	bool apply = side_shift(c, skip, &shift);
 	for (int k = 0; k < 2; k++) {
 		struct side *s = sides[k];
 		const uint32_t *idx = k == 0 ? c->ref_b : c->ref_h;
+		const double *med = k == 0 ? c->ref_med_b : c->ref_med_h;
 		for (size_t t = 0; t < s->n; t++) {
+			s->speed[t] = 1;
+			if (!apply)
+				continue;
 			size_t m = 0;
 			for (size_t g = 0; g < c->nref; g++) {
 				if (g == skip)
@@ -217,11 +261,13 @@ static void speed_factors(struct judge_ctx *c, size_t skip)
 				double x = (double)s->p->trials[t]
 					       .samples[idx[g]]
 					       .self_ns;
-				c->scratch[m++] = x / c->ref_median[g];
+				c->scratch[m++] = x / med[g];
 			}
-			s->speed[t] = pg_stats_median(c->scratch, m);
+			s->speed[t] = pg_stats_median(c->scratch, m) *
+				      (k == 1 ? shift : 1);
 		}
 	}
+	return apply;
 }
 
 /*
@@ -298,6 +344,42 @@ static bool calls_grew(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
 	return (med_h - med_b) / med_b * 100 > calls_pct;
 }
 
+/*
+ * The smallest change of v's time, in percent, that the hook can
+ * attribute: RES_EVENT_FRACTION of the calibrated event cost for each of
+ * the call's two events, relative to the smaller side's time per call
+ * (docs/statistics.md).
+ */
+static double resolution_pct(const struct judge_ctx *c,
+			     const struct pg_verdict *v)
+{
+	double cost = fmax(c->base.p->event_cost_ns, c->head.p->event_cost_ns);
+	if (!(cost > 0))
+		cost = DEFAULT_EVENT_COST_NS;
+	double per_call_b =
+	    v->base_calls ? v->base_value / (double)v->base_calls : 0;
+	double per_call_h =
+	    v->head_calls ? v->head_value / (double)v->head_calls : 0;
+	double per_call = fmin(per_call_b, per_call_h);
+	if (!(per_call > 0))
+		per_call = fmax(per_call_b, per_call_h);
+	if (!(per_call > 0))
+		return 0;
+	/* Its own call and return: two events per call. */
+	return RES_EVENT_FRACTION * cost * 2 / per_call * 100;
+}
+
+/* Does f call anything (an edge from f on this side)? */
+static bool has_callees(const struct side *s, uint32_t f)
+{
+	if (f == PG_NO_FUNC)
+		return false;
+	for (size_t e = 0; e < s->p->nedges; e++)
+		if (s->p->edges[e].caller == f && s->p->edges[e].calls > 0)
+			return true;
+	return false;
+}
+
 static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 			   uint32_t fb, uint32_t fh, struct pg_verdicts *out)
 {
@@ -366,6 +448,7 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	for (size_t t = 0; t < nh; t++)
 		lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
 	compare_logs(lb, nb, lh, nh, v);
+	v->resolution_pct = resolution_pct(c, v);
 
 	/*
 	 * The share that admits a function is its self time, except for
@@ -385,7 +468,15 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 		res = DEFAULT_EVENT_COST_NS;
 	bool resolvable = v->base_value >= res * (double)v->base_calls ||
 			  v->head_value >= res * (double)v->head_calls;
-	bool judged = judged_share >= min_share && resolvable;
+	/*
+	 * Inclusive time holds the callees' time: a caller judged on it would
+	 * be blamed for a callee's change (which is judged itself). Only a
+	 * leaf is judged on inclusive time; a tiny function that calls others
+	 * has no time of its own the hook can resolve: calls only.
+	 */
+	bool leaf = !has_callees(sb, fb) && !has_callees(sh, fh);
+	bool judged =
+	    judged_share >= min_share && resolvable && (!incl || leaf);
 	bool calls_checked = judged || fmax(ishare_b, ishare_h) >= min_share;
 	if (calls_checked &&
 	    calls_grew(c, fb, fh, b->thresholds.calls_pct, buf)) {
@@ -450,7 +541,9 @@ void pg_stats_judge(const struct pg_bench *b,
 
 	free(c.ref_b);
 	free(c.ref_h);
-	free(c.ref_median);
+	free(c.ref_med_b);
+	free(c.ref_med_h);
+	free(c.ref_shift);
 	free(c.scratch);
 	side_release(&c.base);
 	side_release(&c.head);
@@ -478,25 +571,41 @@ static bool tested(const struct pg_verdict *v)
 	return v->metric != PG_METRIC_CALLS && pg_verdict_judged(v);
 }
 
+/* The BH family of a judged verdict: 0 function times, 1 totals/wall. */
+static int family(const struct pg_verdict *v)
+{
+	return v->func_id ? 0 : 1;
+}
+
 size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 {
-	size_t m = 0, regressions = 0;
-	for (size_t i = 0; i < vs->n; i++)
-		m += tested(&vs->v[i]);
-	double *p = pg_malloc((m ? m : 1) * 4 * sizeof(double));
-	double *pf = p + m, *q = pf + m, *qf = q + m;
-	size_t k = 0;
-	for (size_t i = 0; i < vs->n; i++) {
-		if (!tested(&vs->v[i]))
-			continue;
-		p[k] = vs->v[i].p;
-		pf[k] = vs->v[i].p_faster;
-		k++;
+	size_t regressions = 0;
+	double *p = pg_malloc((vs->n ? vs->n : 1) * 4 * sizeof(double));
+	double *pf = p + vs->n, *q = pf + vs->n, *qf = q + vs->n;
+	for (int fam = 0; fam < 2; fam++) {
+		size_t m = 0;
+		for (size_t i = 0; i < vs->n; i++) {
+			const struct pg_verdict *v = &vs->v[i];
+			if (!tested(v) || family(v) != fam)
+				continue;
+			p[m] = v->p;
+			pf[m] = v->p_faster;
+			m++;
+		}
+		pg_stats_bh(p, m, q);
+		pg_stats_bh(pf, m, qf);
+		size_t k = 0;
+		for (size_t i = 0; i < vs->n; i++) {
+			struct pg_verdict *v = &vs->v[i];
+			if (!tested(v) || family(v) != fam)
+				continue;
+			v->q = q[k];
+			v->q_faster = qf[k];
+			k++;
+		}
 	}
-	pg_stats_bh(p, m, q);
-	pg_stats_bh(pf, m, qf);
+	free(p);
 	double unclear_q = fmin(UNCLEAR_Q_MAX, UNCLEAR_Q_FACTOR * fdr);
-	k = 0;
 	for (size_t i = 0; i < vs->n; i++) {
 		struct pg_verdict *v = &vs->v[i];
 		if (!tested(v)) {
@@ -504,23 +613,35 @@ size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 				regressions++;
 			continue;
 		}
-		v->q = q[k];
-		v->q_faster = qf[k];
-		k++;
-		bool slower = v->q <= fdr, faster = v->q_faster <= fdr;
-		double thr = v->threshold_pct;
-		if (slower && v->change_pct > thr)
+		/* Each family gets half of fdr, so the check as a whole keeps
+		 * it (Bonferroni over the two families). */
+		bool slower = v->q <= fdr / 2, faster = v->q_faster <= fdr / 2;
+		double limit = fmax(v->threshold_pct, v->resolution_pct);
+		if (slower && v->change_pct > limit)
 			v->kind = PG_VERDICT_REGRESSED;
-		else if (faster && v->change_pct < -thr)
+		else if (faster && v->change_pct < -limit)
 			v->kind = PG_VERDICT_IMPROVED;
-		else if (v->q <= unclear_q && v->ci_hi_pct > thr)
+		else if (v->q <= unclear_q && v->ci_hi_pct > limit)
 			v->kind = PG_VERDICT_UNCLEAR;
 		else
 			v->kind = PG_VERDICT_UNCHANGED;
 		regressions += v->kind == PG_VERDICT_REGRESSED;
 	}
-	free(p);
 	return regressions;
+}
+
+int pg_stats_min_trials(double fdr, size_t ntotals)
+{
+	if (!(fdr > 0 && fdr <= 1) || ntotals == 0)
+		return 0;
+	/* C(2n, n) by the recurrence C(2n+2, n+1) = C(2n, n)(2n+1)(2n+2)/(n+1)^2 */
+	double c = 2; /* n = 1 */
+	for (int n = 1; n < 1000; n++) {
+		if ((double)ntotals / c <= fdr / 2)
+			return n;
+		c = c * (2.0 * n + 1) * (2.0 * n + 2) / ((n + 1.0) * (n + 1.0));
+	}
+	return 1000;
 }
 
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name)
@@ -657,9 +778,12 @@ void pg_verdict_format(const struct pg_verdict *v, struct pg_buf *out)
 	}
 	pg_buf_printf(out, "%s %s ", name, pg_metric_name(v->metric));
 	put_estimate(out, v);
-	pg_buf_printf(out, ", p=%.1g", v->p);
-	if (!isnan(v->q))
-		pg_buf_printf(out, " (q=%.1g)", v->q);
+	/* An improvement is stated with the test that found it. */
+	bool faster = v->kind == PG_VERDICT_IMPROVED;
+	pg_buf_printf(out, ", p=%.1g", faster ? v->p_faster : v->p);
+	double q = faster ? v->q_faster : v->q;
+	if (!isnan(q))
+		pg_buf_printf(out, " (q=%.1g)", q);
 	pg_buf_puts(out, ", ");
 	put_duration(out, v->base_value);
 	pg_buf_puts(out, " → ");

@@ -215,14 +215,19 @@ static void identical_code_rarely_fails(void **state)
 		one_init(&o, seed, 10);
 		one_run(&o, 10, seed * 7919);
 		failed += o.regressions > 0;
-		for (size_t i = 0; i < o.v.n; i++)
+		for (size_t i = 0; i < o.v.n; i++) {
 			judged += pg_verdict_judged(&o.v.v[i]);
+		}
 		one_release(&o);
 	}
 	/* About 25 judged functions per benchmark plus the total. */
 	assert_true(judged > 200 * 20);
-	/* BH at 0.01 under the complete null: about 2 expected at most. */
-	assert_true(failed <= 2);
+	/*
+	 * fdr 0.01 under the complete null: about 2 of 200 expected (the
+	 * totals, judged as their own family at fdr / 2, carry the 15%
+	 * machine noise unnormalised); 4 bounds it with margin.
+	 */
+	assert_true(failed <= 4);
 }
 
 static void threefold_slowdown_is_named_alone(void **state)
@@ -404,6 +409,38 @@ static void tiny_function_is_judged_on_inclusive_time(void **state)
 	one_release(&o);
 }
 
+/*
+ * A tiny function that calls others is not judged on inclusive time: its
+ * callee's slowdown would be blamed on it (issue 8: a caller whose self
+ * time compensation had zeroed was named for its slowed callee).
+ */
+static void tiny_caller_is_not_blamed_for_its_callee(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 17, 10);
+	o.sb.f[5].flags = PG_FUNC_TINY;
+	o.sb.f[5].factor = 1.5;
+	memset(&o.c, 0, sizeof(o.c));
+	struct sim_rng rng = {18};
+	struct pg_bench_result *sides[2] = {&o.c.base, &o.c.head};
+	for (int k = 0; k < 2; k++) {
+		pg_profile_init(&sides[k]->profile);
+		sim_side(&o.sb, k == 1, 10, &rng, sides[k]);
+		struct pg_profile *p = &sides[k]->profile;
+		struct pg_edge e = {.caller = pg_profile_find(p, o.sb.f[5].id),
+				    .callee = pg_profile_find(p, o.sb.f[6].id),
+				    .calls = 10,
+				    .pcalls = 10};
+		pg_profile_add_edge(p, &e);
+	}
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	o.regressions = pg_stats_finish(&o.v, 0.01);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[5].id, 0);
+	assert_int_equal(v->kind, PG_VERDICT_NOT_JUDGED);
+	one_release(&o);
+}
+
 static void total_and_wall_time_are_judged(void **state)
 {
 	(void)state;
@@ -438,13 +475,108 @@ static void total_and_wall_time_are_judged(void **state)
 	assert_int_equal(w->kind, PG_VERDICT_REGRESSED);
 	assert_true(w->change_pct > 45 && w->change_pct < 55);
 	assert_true(fabs(w->base_value - 1.045e9) < 1e3);
-	/* The uniform slowdown is the machine's to the speed factor. */
+	/* A uniform change this small, agreed on by many reference
+	 * functions, is what a slower machine looks like: totals see it. */
 	for (size_t i = 0; i < o.v.n; i++)
 		if (o.v.v[i].func_id)
 			assert_int_not_equal(o.v.v[i].kind,
 					     PG_VERDICT_REGRESSED);
 	o.c.base.wall.times_s = o.c.head.wall.times_s = NULL;
 	one_release(&o);
+}
+
+/* Judge a hand-made benchmark of nf functions (Zipf shares), 10 trials. */
+static void few_run(struct one *o, size_t nf, double machine_sd, uint64_t seed)
+{
+	memset(o, 0, sizeof(*o));
+	struct sim_rng rng = {seed};
+	sim_bench_init(&o->sb, nf, 50e6, machine_sd, 0.02, 0.04, &rng);
+	sim_pg_bench(&o->b, "bench", 10);
+}
+
+static void uniform_change_beyond_a_machine_shift_is_named(void **state)
+{
+	(void)state;
+	struct one o;
+	one_init(&o, 19, 10);
+	for (size_t i = 0; i < o.sb.nf; i++)
+		o.sb.f[i].factor = 1.6;
+	one_run(&o, 10, 20);
+	size_t named = 0;
+	for (size_t i = 0; i < o.v.n; i++)
+		named +=
+		    o.v.v[i].func_id && o.v.v[i].kind == PG_VERDICT_REGRESSED;
+	/* Never divided away as "the machine": most functions named. */
+	assert_true(named > 10);
+	one_release(&o);
+}
+
+/*
+ * Issue 8, case 1: one function dominating a benchmark of one or two
+ * functions doubles. Its change is estimated at full size and the
+ * unchanged function beside it is not "improved".
+ */
+static void dominant_function_of_few_keeps_its_full_change(void **state)
+{
+	(void)state;
+	for (size_t nf = 1; nf <= 3; nf++) {
+		for (uint64_t seed = 1; seed <= 5; seed++) {
+			struct one o;
+			few_run(&o, nf, 0.05, seed);
+			o.sb.f[0].factor = 2.0;
+			one_run(&o, 10, seed * 31);
+			const struct pg_verdict *v =
+			    sim_find(&o.v, o.sb.f[0].id, 0);
+			assert_int_equal(v->kind, PG_VERDICT_REGRESSED);
+			assert_true(v->change_pct > 80 && v->change_pct < 120);
+			for (size_t i = 1; i < nf; i++) {
+				const struct pg_verdict *w =
+				    sim_find(&o.v, o.sb.f[i].id, 0);
+				/* At most unclear (the sides' machine noise
+				 * is in raw times), never a verdict. */
+				assert_true(w->kind == PG_VERDICT_UNCHANGED ||
+					    w->kind == PG_VERDICT_UNCLEAR);
+				assert_true(fabs(w->change_pct) < 15);
+			}
+			one_release(&o);
+		}
+	}
+}
+
+/*
+ * Issue 8, case 2: a change of a few ns per call is below the hook's
+ * resolution (half the calibrated event cost per event of a call) and is
+ * never attributed, however significant; the same relative change of a
+ * slow function is.
+ */
+static void change_below_the_per_call_resolution_is_not_named(void **state)
+{
+	(void)state;
+	struct one o;
+	few_run(&o, 3, 0.02, 7);
+	/* func1: ~8 ms in 200k calls = 40 ns per call, +12% = 5 ns. */
+	o.sb.f[1].calls = 200000;
+	o.sb.f[1].factor = 1.12;
+	o.sb.f[2].factor = 1.3; /* ~5.5 ms in 174 calls: µs per call */
+	one_run(&o, 10, 8);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[1].id, 0);
+	assert_true(v->resolution_pct > 12);
+	assert_int_not_equal(v->kind, PG_VERDICT_REGRESSED);
+	const struct pg_verdict *w = sim_find(&o.v, o.sb.f[2].id, 0);
+	assert_true(w->resolution_pct < 1);
+	assert_int_equal(w->kind, PG_VERDICT_REGRESSED);
+	one_release(&o);
+}
+
+static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
+{
+	(void)state;
+	/* 1/C(8,4) = 1/70 > 0.005; 1/C(10,5) = 1/252 <= 0.005. */
+	assert_int_equal(pg_stats_min_trials(0.01, 1), 5);
+	/* 4 totals: 4/252 > 0.005, 4/924 <= 0.005. */
+	assert_int_equal(pg_stats_min_trials(0.01, 4), 6);
+	assert_int_equal(pg_stats_min_trials(0.05, 1), 4);
+	assert_int_equal(pg_stats_min_trials(0, 1), 0);
 }
 
 static void empty_side_appends_nothing(void **state)
@@ -666,7 +798,12 @@ int main(void)
 	    cmocka_unit_test(ignored_function_is_not_judged),
 	    cmocka_unit_test(new_and_gone_functions_are_reported_not_failed),
 	    cmocka_unit_test(tiny_function_is_judged_on_inclusive_time),
+	    cmocka_unit_test(tiny_caller_is_not_blamed_for_its_callee),
 	    cmocka_unit_test(total_and_wall_time_are_judged),
+	    cmocka_unit_test(uniform_change_beyond_a_machine_shift_is_named),
+	    cmocka_unit_test(dominant_function_of_few_keeps_its_full_change),
+	    cmocka_unit_test(change_below_the_per_call_resolution_is_not_named),
+	    cmocka_unit_test(min_trials_follow_fdr_and_the_number_of_totals),
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
 	    cmocka_unit_test(
