@@ -39,7 +39,11 @@ enum pg_func_flags {
 	PG_FUNC_BUILTIN = 1u << 0,   /* a C function (<builtin>:...) */
 	PG_FUNC_GENERATOR = 1u << 1, /* generator or coroutine code */
 	PG_FUNC_TINY = 1u << 2,	     /* mean time per call below resolution */
+	PG_FUNC_FOLDED = 1u << 3, /* self time includes out-of-scope callees */
 };
+/* Every flag a reader accepts (an older reader refuses newer bits). */
+#define PG_FUNC_ALL_FLAGS                                                      \
+	(PG_FUNC_BUILTIN | PG_FUNC_GENERATOR | PG_FUNC_TINY | PG_FUNC_FOLDED)
 
 struct pg_func {
 	char *id;   /* stable id: "pkg/mod.py:Class.meth", "<builtin>:len" */

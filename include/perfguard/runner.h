@@ -55,6 +55,10 @@ struct pg_trial_spec {
 	bool profile;	    /* false: run without the hook */
 	bool cpu_clock;	    /* hook excludes time the thread did not run */
 	const char *costs;  /* hook compensation costs to use, NULL = measure */
+	/* Function-id globs of the code timed (PERFGUARD_SCOPE); NULL or
+	 * empty = all. Borrowed. */
+	const struct pg_strvec *scope;
+	bool no_builtins;	    /* C functions are not timed separately */
 	const char *pycache_prefix; /* PYTHONPYCACHEPREFIX, NULL = inherit */
 };
 

@@ -40,7 +40,9 @@ struct pg_bench {
 	struct pg_thresholds thresholds; /* suite defaults + overrides */
 	struct pg_strvec track;		 /* effective (benchmark or suite) */
 	struct pg_strvec ignore;	 /* suite's + benchmark's */
-	int line;			 /* where it is defined, for errors */
+	struct pg_strvec scope; /* effective; empty = every function timed */
+	bool builtins;		/* effective: C functions timed separately */
+	int line;		/* where it is defined, for errors */
 };
 
 struct pg_suite {
@@ -56,6 +58,8 @@ struct pg_suite {
 	char *prepare; /* NULL or "" = none */
 	struct pg_thresholds thresholds;
 	struct pg_strvec track, ignore;
+	struct pg_strvec scope; /* functions timed; empty = all (SPEC §4) */
+	bool builtins;		/* time C functions separately (default on) */
 	enum pg_store_kind store_kind;
 	/* Both always set (defaults below); store_kind says which applies. */
 	char *store_ref;  /* git-notes ref, default refs/notes/perfguard */

@@ -341,6 +341,7 @@ extern const struct cli_command cli_cmd_history;
 extern const struct cli_command cli_cmd_analyze;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
+extern const struct cli_command cli_cmd_hook_path;
 
 /* ---- analysis (cmd_analyze.c) -------------------------------------- */
 

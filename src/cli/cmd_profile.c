@@ -5,7 +5,13 @@
  * with its own argv and cwd and its output passed through, then prints a
  * cProfile-style table or writes an export. The script's failure is
  * reported after its profile (exit 3); a missing script or bad flag is
- * exit 2 before anything runs.
+ * exit 2 before anything runs. --scope / --no-builtins choose what is
+ * timed; --from-wire converts a file the hook wrote (perfguard.Profile's
+ * dump) instead of running anything.
+ *
+ * Defaults: builtins are timed (as cProfile does: `profile` is for looking
+ * at a program, where seeing time inside len() or re matters more than the
+ * hook's lower overhead without them).
  */
 #include "cli.h"
 
@@ -14,6 +20,9 @@
 
 #include "perfguard/analysis.h"
 #include "perfguard/report.h"
+
+/* The largest wire file --from-wire reads (as the runner's cap). */
+#define WIRE_MAX_BYTES (256u * 1024u * 1024u)
 
 enum profile_format {
 	FMT_TEXT,
@@ -94,6 +103,9 @@ enum profile_opt {
 	OPT_OUTPUT,
 	OPT_FORMAT,
 	OPT_PYTHON,
+	OPT_SCOPE,
+	OPT_NO_BUILTINS,
+	OPT_FROM_WIRE,
 	OPT_ANALYZE,
 };
 
@@ -109,6 +121,14 @@ static const struct cli_opt profile_options[] = {
      "text | json | pstats | collapsed | speedscope |\nhtml (interactive flame "
      "graph page) | svg"},
     {OPT_PYTHON, "python", 0, "PATH", "interpreter (default python3)"},
+    {OPT_SCOPE, "scope", 0, "PATTERN",
+     "time only functions whose id matches (repeatable);\nthe rest is "
+     "folded into its in-scope caller"},
+    {OPT_NO_BUILTINS, "no-builtins", 0, NULL,
+     "do not time C functions separately"},
+    {OPT_FROM_WIRE, "from-wire", 0, "FILE",
+     "export a file the hook wrote instead of running\na script "
+     "(perfguard.Profile.dump uses it)"},
     {OPT_ANALYZE, "analyze", 0, NULL,
      "print the findings of `perfguard analyze` after the\ntable (one more "
      "run, with the CPU clock)"},
@@ -153,7 +173,9 @@ struct profile_opts {
 	int trials, limit;
 	enum pg_sort_key sort;
 	enum profile_format format;
-	const char *format_name, *output, *python;
+	const char *format_name, *output, *python, *from_wire;
+	struct pg_strvec scope;
+	bool no_builtins;
 	bool analyze;
 };
 
@@ -179,6 +201,18 @@ static int parse_option(int id, const char *arg, void *ctx)
 	case OPT_PYTHON:
 		o->python = arg;
 		return 0;
+	case OPT_SCOPE:
+		if (!*arg)
+			return pg_error_set(PG_EUSAGE,
+					    "--scope needs a glob pattern");
+		pg_strvec_push(&o->scope, arg);
+		return 0;
+	case OPT_NO_BUILTINS:
+		o->no_builtins = true;
+		return 0;
+	case OPT_FROM_WIRE:
+		o->from_wire = arg;
+		return 0;
 	case OPT_ANALYZE:
 		o->analyze = true;
 		return 0;
@@ -186,6 +220,55 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
 	}
 }
+
+/* Write out (to output, or stdout) and say where it went. */
+static int emit(const struct pg_buf *out, const char *output,
+		const struct cli_common *common, const char *what)
+{
+	if (!output) {
+		fputs(out->data, stdout);
+		fflush(stdout);
+		return PG_EXIT_OK;
+	}
+	int rc = cli_write_output(output, out->data, out->len);
+	if (rc)
+		return cli_fail(rc);
+	if (strcmp(output, "-") != 0)
+		cli_note(common, "profile of %s written to %s", what, output);
+	return PG_EXIT_OK;
+}
+
+/* --from-wire FILE: export a wire file the hook wrote. */
+static int convert_wire(const struct profile_opts *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct pg_profile p;
+	struct pg_buf out;
+	pg_profile_init(&p);
+	pg_buf_init(&out, 0);
+	int rc = pg_file_read(o->from_wire, WIRE_MAX_BYTES, &text, &len);
+	int exit_code;
+	if (rc == PG_ENOTFOUND)
+		exit_code = cli_usage_error("%s: no such file", o->from_wire);
+	else if (rc)
+		exit_code = cli_fail(rc);
+	else if (pg_profile_parse_wire(&p, text, len))
+		exit_code =
+		    cli_usage_error("%s is not a perfguard wire file: %s",
+				    o->from_wire, pg_error_message());
+	else if ((rc = export_profile(&p, o->format, o->sort, (size_t)o->limit,
+				      o->from_wire, &out)))
+		exit_code = cli_fail(rc);
+	else
+		exit_code = emit(&out, o->output, &o->common, o->from_wire);
+	free(text);
+	pg_buf_release(&out);
+	pg_profile_release(&p);
+	return exit_code;
+}
+
+static int run_profile(struct profile_opts *opts, int argc, char **argv);
 
 static int cmd_profile(int argc, char **argv)
 {
@@ -198,17 +281,35 @@ static int cmd_profile(int argc, char **argv)
 	};
 	int rc =
 	    cli_opt_parse(&cli_cmd_profile, argc, argv, parse_option, &opts);
-	if (rc)
-		return cli_fail(rc);
-	struct cli_common common = opts.common;
-	int trials = opts.trials, limit = opts.limit;
-	enum pg_sort_key sort = opts.sort;
-	enum profile_format format = opts.format;
-	const char *format_name = opts.format_name;
-	const char *output = opts.output, *python = opts.python;
+	if (!rc)
+		rc = run_profile(&opts, argc, argv);
+	else
+		rc = cli_fail(rc);
+	pg_strvec_release(&opts.scope);
+	return rc;
+}
+
+static int run_profile(struct profile_opts *opts, int argc, char **argv)
+{
+	int rc;
+	struct cli_common common = opts->common;
+	int trials = opts->trials, limit = opts->limit;
+	enum pg_sort_key sort = opts->sort;
+	enum profile_format format = opts->format;
+	const char *format_name = opts->format_name;
+	const char *output = opts->output, *python = opts->python;
 	if (common.help) {
 		cli_command_print_help(&cli_cmd_profile, stdout);
 		return PG_EXIT_OK;
+	}
+	if (opts->from_wire) {
+		if (optind < argc)
+			return cli_usage_error("--from-wire takes no SCRIPT");
+		if (format_name && format != FMT_TEXT && !output)
+			return cli_usage_error("--format %s needs -o FILE (or "
+					       "-o - for stdout)",
+					       format_name);
+		return convert_wire(opts);
 	}
 	if (optind >= argc)
 		return cli_usage_error("profile needs a SCRIPT to run; see "
@@ -246,6 +347,8 @@ static int cmd_profile(int argc, char **argv)
 		    .root = root,
 		    .passthrough = true,
 		    .profile = true,
+		    .scope = &opts->scope,
+		    .no_builtins = opts->no_builtins,
 		};
 		struct pg_trial_outcome o;
 		struct pg_profile one;
@@ -287,7 +390,7 @@ static int cmd_profile(int argc, char **argv)
 		fputs(out.data, stdout);
 		fflush(stdout);
 	}
-	if (opts.analyze && !failure &&
+	if (opts->analyze && !failure &&
 	    (rc = print_analysis(&py, &merged, argc - optind, argv + optind))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;

@@ -323,6 +323,8 @@ void pg_hook_core_reset(struct pg_hook_core *core)
 	core->unmatched = 0;
 	core->dropped_nodes = 0;
 	core->errors = 0;
+	for (uint32_t i = 0; i < core->nfuncs; i++)
+		core->funcs[i].flags &= ~(uint32_t)PG_HOOK_FOLDED;
 	for (struct pg_hook_thread *th = core->threads; th; th = th->next) {
 		th->allowance += th->depth;
 		th->depth = 0;
@@ -726,8 +728,9 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		o->resumes += f->resumes;
 		o->self_fp += f->self_fp;
 		o->incl_fp += f->incl_fp;
-		o->flags |= core->funcs[i].flags &
-			    (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR);
+		o->flags |=
+		    core->funcs[i].flags &
+		    (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR | PG_HOOK_FOLDED);
 	}
 	double npt = info->ns_per_tick;
 	fprintf(out, "perfguard-wire\t1\n");

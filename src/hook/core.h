@@ -50,6 +50,8 @@ enum pg_hook_flags {
 	PG_HOOK_BUILTIN = 1u << 0,   /* a C function */
 	PG_HOOK_GENERATOR = 1u << 1, /* generator or coroutine code */
 	PG_HOOK_TINY = 1u << 2,	     /* mean time per call below resolution */
+	PG_HOOK_FOLDED = 1u << 3,  /* self time includes out-of-scope callees */
+	PG_HOOK_OUTSIDE = 1u << 4, /* out of scope: never timed (not written) */
 };
 
 /* Kinds of call pairs with their own calibrated costs. */
@@ -290,7 +292,8 @@ void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks);
 
 /*
- * Discard all measurements (functions stay known). Open frames are dropped
+ * Discard all measurements (functions stay known, their FOLDED marks are
+ * cleared). Open frames are dropped
  * and their later returns absorbed by each thread's allowance.
  */
 void pg_hook_core_reset(struct pg_hook_core *core);

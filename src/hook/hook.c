@@ -1,7 +1,9 @@
 /*
  * hook.c - the perfguard._hook CPython extension module: start, stop and
  * run the profiled script, narrow it with measure() blocks, report info()
- * and write the wire file. The mechanism that delivers events
+ * and write the wire file; the scope (set_scope, set_builtins) and the
+ * Profiler type behind perfguard.Profile (enable/disable from Python,
+ * one recording per process, taken over by the next Profile enabled). The mechanism that delivers events
  * (monitoring.c or setprofile.c), the slow paths of its callbacks
  * (track.c) and calibration (calibrate.c) are beside it; hook.h says how
  * they fit together.
@@ -103,9 +105,11 @@ static PyObject *m_start(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (pg_hook_ensure_core())
 		return NULL;
-	if (pg_hook.started) {
+	if (pg_hook.started || pg_hook.profiler_owner) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"perfguard: already started");
+				pg_hook.started
+				    ? "perfguard: already started"
+				    : "perfguard: a Profile is recording");
 		return NULL;
 	}
 	pg_hook_reset_all();
@@ -177,7 +181,7 @@ PyObject *pg_hook_info(PyObject *self, PyObject *unused)
 	double npt = pg_hook.timer.ns_per_tick;
 	return Py_BuildValue(
 	    "{s:s,s:s,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,"
-	    "s:d}",
+	    "s:d,s:i}",
 	    "mechanism", pg_mech_name, "timer", timer_name(), "py_pair_ns",
 	    pg_hook.cal_pair_ns[0], "c_pair_ns", pg_hook.cal_pair_ns[1],
 	    "gen_pair_ns", pg_hook.cal_pair_ns[2], "py_inner_ns",
@@ -189,7 +193,7 @@ PyObject *pg_hook_info(PyObject *self, PyObject *unused)
 	    (unsigned long long)pg_hook.core.unmatched, "errors",
 	    (unsigned long long)pg_hook.core.errors, "cpu_checks",
 	    (unsigned long long)pg_hook.cpu_checks, "cpu_lost_ns",
-	    (double)pg_hook.cpu_lost_ticks * npt);
+	    (double)pg_hook.cpu_lost_ticks * npt, "trial", pg_hook.started);
 }
 
 /* Copy a str as UTF-8 (surrogates replaced); NULL when not a str. */
@@ -341,6 +345,245 @@ none:
 	Py_RETURN_NONE;
 }
 
+/* ---- scope ------------------------------------------------------------- */
+
+/* Use pred (NULL: everything in scope) and classify every known function
+ * again. Events must be off. */
+static void apply_scope(PyObject *pred)
+{
+	Py_XINCREF(pred);
+	Py_XSETREF(pg_hook.scope_pred, pred);
+	for (uint32_t i = 0; i < pg_hook.core.nfuncs; i++) {
+		struct pg_hook_func *f = &pg_hook.core.funcs[i];
+		f->flags &= ~(uint32_t)PG_HOOK_OUTSIDE;
+		if (pred &&
+		    !pg_hook_in_scope((PyObject *)f->obj, (PyObject *)f->obj2,
+				      (f->flags & PG_HOOK_BUILTIN) != 0))
+			f->flags |= PG_HOOK_OUTSIDE;
+	}
+}
+
+static int refuse_while_active(const char *what)
+{
+	if (!pg_hook.active)
+		return 0;
+	PyErr_Format(PyExc_RuntimeError, "perfguard: %s while recording", what);
+	return -1;
+}
+
+/* set_scope(pred): pred(obj, cls, builtin) -> bool decides once per
+ * function whether it is timed; None times everything. */
+static PyObject *m_set_scope(PyObject *self, PyObject *pred)
+{
+	(void)self;
+	if (pg_hook_ensure_core() || refuse_while_active("set_scope"))
+		return NULL;
+	if (pred != Py_None && !PyCallable_Check(pred)) {
+		PyErr_SetString(PyExc_TypeError,
+				"set_scope takes a callable or None");
+		return NULL;
+	}
+	apply_scope(pred == Py_None ? NULL : pred);
+	Py_RETURN_NONE;
+}
+
+/* set_builtins(flag): time C functions separately (the default) or not. */
+static PyObject *m_set_builtins(PyObject *self, PyObject *flag)
+{
+	(void)self;
+	int on = PyObject_IsTrue(flag);
+	if (on < 0 || pg_hook_ensure_core() ||
+	    refuse_while_active("set_builtins"))
+		return NULL;
+	pg_hook.builtins_on = on;
+	Py_RETURN_NONE;
+}
+
+/* ---- Profiler (perfguard.Profile's base) ------------------------------- */
+
+/* Py_NewRef, which 3.9 lacks. */
+static inline PyObject *new_ref(PyObject *o)
+{
+	Py_INCREF(o);
+	return o;
+}
+
+enum { PROF_NEW, PROF_OWNER, PROF_TAKEN };
+
+struct profiler {
+	PyObject_HEAD PyObject *scope; /* predicate or NULL */
+	int builtins;
+	int state;
+};
+
+static PyObject *profiler_new(PyTypeObject *type, PyObject *args,
+			      PyObject *kwds)
+{
+	(void)args;
+	(void)kwds;
+	struct profiler *p = (struct profiler *)type->tp_alloc(type, 0);
+	if (p)
+		p->builtins = 1;
+	return (PyObject *)p;
+}
+
+static int profiler_traverse(PyObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(((struct profiler *)self)->scope);
+	Py_VISIT(Py_TYPE(self));
+	return 0;
+}
+
+static int profiler_clear(PyObject *self)
+{
+	Py_CLEAR(((struct profiler *)self)->scope);
+	return 0;
+}
+
+static void profiler_dealloc(PyObject *self)
+{
+	PyObject_GC_UnTrack(self);
+	profiler_clear(self);
+	PyTypeObject *tp = Py_TYPE(self);
+	tp->tp_free(self);
+	Py_DECREF(tp);
+}
+
+/* _configure(pg_hook.scope_pred_or_None, builtins): settings used when this
+ * profiler starts recording. */
+static PyObject *profiler_configure(PyObject *self, PyObject *args)
+{
+	struct profiler *p = (struct profiler *)self;
+	PyObject *pred;
+	int builtins;
+	if (!PyArg_ParseTuple(args, "Op", &pred, &builtins))
+		return NULL;
+	if (p->state != PROF_NEW) {
+		PyErr_SetString(
+		    PyExc_RuntimeError,
+		    "perfguard: configure a Profile before enabling");
+		return NULL;
+	}
+	Py_XSETREF(p->scope, pred == Py_None ? NULL : new_ref(pred));
+	p->builtins = builtins;
+	Py_RETURN_NONE;
+}
+
+/*
+ * enable(): start (or resume) recording into this profiler. The first
+ * enable takes the hook over from a previous profiler, whose
+ * _taken_over() is called first to keep what it recorded.
+ */
+static PyObject *profiler_enable(PyObject *self, PyObject *unused)
+{
+	struct profiler *p = (struct profiler *)self;
+	(void)unused;
+	if (pg_hook_ensure_core())
+		return NULL;
+	if (pg_hook.started) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"perfguard: a perfguard trial is already "
+				"recording this program; use "
+				"perfguard.measure() to narrow it");
+		return NULL;
+	}
+	if (p->state == PROF_TAKEN) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"perfguard: this Profile's recording was taken "
+				"over by another Profile; make a new one");
+		return NULL;
+	}
+	if (pg_hook.profiler_owner == self) {
+		if (!pg_hook.active && pg_hook_enable(0))
+			return NULL;
+		Py_RETURN_NONE;
+	}
+	if (pg_hook.profiler_owner) {
+		if (pg_hook.active) {
+			PyErr_SetString(
+			    PyExc_RuntimeError,
+			    "perfguard: another Profile is enabled");
+			return NULL;
+		}
+		PyObject *r = PyObject_CallMethod(pg_hook.profiler_owner,
+						  "_taken_over", NULL);
+		if (!r)
+			return NULL;
+		Py_DECREF(r);
+		((struct profiler *)pg_hook.profiler_owner)->state = PROF_TAKEN;
+		Py_CLEAR(pg_hook.profiler_owner);
+	}
+	apply_scope(p->scope);
+	pg_hook.builtins_on = p->builtins;
+	pg_hook_reset_all();
+	pg_hook.profiler_owner = new_ref(self);
+	p->state = PROF_OWNER;
+	if (pg_hook_enable(1))
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+/* disable(): stop recording (enable() resumes it). */
+static PyObject *profiler_disable(PyObject *self, PyObject *unused)
+{
+	(void)unused;
+	if (pg_hook.profiler_owner == self && pg_hook.active)
+		pg_hook_disable();
+	Py_RETURN_NONE;
+}
+
+static PyObject *profiler_exit(PyObject *self, PyObject *const *args,
+			       Py_ssize_t nargs)
+{
+	(void)args;
+	(void)nargs;
+	if (pg_hook.profiler_owner == self && pg_hook.active)
+		pg_hook_disable();
+	Py_RETURN_FALSE;
+}
+
+static PyObject *profiler_enter(PyObject *self, PyObject *unused)
+{
+	PyObject *r = profiler_enable(self, unused);
+	if (!r)
+		return NULL;
+	Py_DECREF(r);
+	return new_ref(self);
+}
+
+/* _owns(): whether the hook holds this profiler's recording. */
+static PyObject *profiler_owns(PyObject *self, PyObject *unused)
+{
+	(void)unused;
+	return PyBool_FromLong(pg_hook.profiler_owner == self);
+}
+
+PyMethodDef pg_profiler_methods[PG_N_PROFILER_METHODS + 1] = {
+    {"enable", profiler_enable, METH_NOARGS,
+     "Start or resume recording (every thread)."},
+    {"disable", profiler_disable, METH_NOARGS, "Stop recording."},
+    {"__enter__", profiler_enter, METH_NOARGS, "enable() and return self."},
+    {"__exit__", (PyCFunction)(void (*)(void))profiler_exit, METH_FASTCALL,
+     "disable()."},
+    {"_configure", profiler_configure, METH_VARARGS,
+     "_configure(pg_hook.scope_pred, builtins)."},
+    {"_owns", profiler_owns, METH_NOARGS, "Whether it holds the recording."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject profiler_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "perfguard._hook.Profiler",
+    .tp_basicsize = sizeof(struct profiler),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The hook's recording, controlled from Python "
+	      "(perfguard.Profile).",
+    .tp_methods = pg_profiler_methods,
+    .tp_new = profiler_new,
+    .tp_traverse = profiler_traverse,
+    .tp_clear = profiler_clear,
+    .tp_dealloc = profiler_dealloc,
+};
+
 /* ---- measure() ----------------------------------------------------------- */
 
 static PyObject *measure_enter(PyObject *self, PyObject *unused)
@@ -403,6 +646,12 @@ PyMethodDef pg_hook_methods[PG_N_HOOK_METHODS + 1] = {
     {"info", pg_hook_info, METH_NOARGS, "Mechanism, timer and counters."},
     {"write", m_write, METH_VARARGS,
      "write(path, describe): write the wire format v1."},
+    {"probe", pg_hook_probe, METH_VARARGS,
+     "probe(py_loop, n): quick Python pair cost (ns), untimed events in."},
+    {"set_scope", m_set_scope, METH_O,
+     "set_scope(pred): pred(obj, cls, builtin) -> in scope; None: all."},
+    {"set_builtins", m_set_builtins, METH_O,
+     "set_builtins(flag): time C functions separately."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -421,13 +670,15 @@ static struct PyModuleDef hook_module = {
 PyMODINIT_FUNC PyInit__hook(void);
 PyMODINIT_FUNC PyInit__hook(void)
 {
-	if (PyType_Ready(&measure_type) < 0)
+	if (PyType_Ready(&measure_type) < 0 || PyType_Ready(&profiler_type) < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&hook_module);
 	if (!m)
 		return NULL;
 	Py_INCREF(&measure_type);
-	if (PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
+	Py_INCREF(&profiler_type);
+	if (PyModule_AddObject(m, "Profiler", (PyObject *)&profiler_type) < 0 ||
+	    PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
 	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0 ||
 	    pg_sampler_add_to_module(m) < 0) {
 		Py_DECREF(&measure_type);

@@ -3,7 +3,8 @@
  * state struct, the interface an event mechanism implements, and the hot
  * path both mechanisms run (inline, so that a callback stays one function).
  *
- * Files: hook.c (the module: start, stop, run, info, write, measure()),
+ * Files: hook.c (the module: start, stop, run, info, write, measure(),
+ * scope, and the Profiler type behind perfguard.Profile),
  * track.c (threads and functions: the rare slow paths of a callback),
  * calibrate.c (per-event costs), and one mechanism chosen by CMake from the
  * interpreter's version: monitoring.c (sys.monitoring, 3.12+) or
@@ -77,9 +78,19 @@ struct pg_hook_state {
 	double cal_pair_ns[PG_HOOK_NKINDS], cal_inner_ns[PG_HOOK_NKINDS];
 	double cal_cheap_ns, cal_spread_ns;
 
+	/* Scope: in_scope(obj, cls, builtin) -> bool, asked once per function
+	 * at first sight (PG_HOOK_OUTSIDE caches a no); NULL when every
+	 * function is in scope. builtins_on: C functions are timed as
+	 * functions of their own (else their time is their caller's). */
+	PyObject *scope_pred;
+	int builtins_on;
+	/* The Profiler (perfguard.Profile) holding the recording, or NULL. */
+	PyObject *profiler_owner;
+
 	/* Mechanism (monitoring.c): sys.monitoring and the tool id taken. */
 	PyObject *monitoring;
 	int tool_id;
+	PyObject *disable; /* sys.monitoring.DISABLE */
 };
 
 extern struct pg_hook_state pg_hook PG_HIDDEN;
@@ -90,10 +101,16 @@ extern __thread struct pg_hook_thread *pg_hook_tls
     __attribute__((tls_model("initial-exec"))) PG_HIDDEN;
 
 /* The module's own methods (hook.c): C calls of them stay invisible. */
-#define PG_N_HOOK_METHODS    7
-#define PG_N_MEASURE_METHODS 2
+#define PG_N_HOOK_METHODS     10
+#define PG_N_MEASURE_METHODS  2
+#define PG_N_PROFILER_METHODS 6
 extern PyMethodDef pg_hook_methods[PG_N_HOOK_METHODS + 1] PG_HIDDEN;
 extern PyMethodDef pg_measure_methods[PG_N_MEASURE_METHODS + 1] PG_HIDDEN;
+extern PyMethodDef pg_profiler_methods[PG_N_PROFILER_METHODS + 1] PG_HIDDEN;
+
+/* A node value of the slow paths: the callable is out of scope and is not
+ * timed (never pushed). */
+#define PG_HOOK_NODE_OUT (PG_HOOK_DETACHED - 1)
 
 /* ---- the mechanism (monitoring.c or setprofile.c) ----------------------- */
 
@@ -138,7 +155,8 @@ uint32_t pg_hook_code_func(PyObject *code, PyFrameObject *frame) PG_HIDDEN;
 
 /* Make the node of a call of code (or of the C callable keyed by its
  * PyMethodDef or its type) below parent. PG_HOOK_DETACHED when none can be
- * made. */
+ * made, PG_HOOK_NODE_OUT when the callable is out of scope (cheap once
+ * known). */
 uint32_t pg_hook_code_node_new(uint32_t parent, PyObject *code,
 			       PyFrameObject *frame, uint32_t kind) PG_HIDDEN;
 uint32_t pg_hook_c_node_new(uint32_t parent, PyObject *callable,
@@ -150,6 +168,15 @@ int pg_hook_gc_init(void) PG_HIDDEN;
 
 /* The thread record of the current thread if it has one this epoch. */
 struct pg_hook_thread *pg_hook_current_thread(void) PG_HIDDEN;
+
+/* Ask the scope predicate whether a function (what the core keeps for it:
+ * obj, cls, builtin) is in scope: 1, or 0. Runs Python code; a pending
+ * exception is set aside and a failing predicate counts as in scope. */
+int pg_hook_in_scope(PyObject *obj, PyObject *cls, int builtin) PG_HIDDEN;
+
+/* Whether the code running a call site is out of scope; code not seen yet
+ * (a frame entered before recording started) is classified now. */
+int pg_hook_site_outside(PyObject *code) PG_HIDDEN;
 
 /* ---- module (hook.c) and calibration (calibrate.c) ---------------------- */
 
@@ -168,8 +195,10 @@ void pg_hook_reset_all(void) PG_HIDDEN;
 /* info(): a dict of mechanism, timer, costs and counters. */
 PyObject *pg_hook_info(PyObject *self, PyObject *unused) PG_HIDDEN;
 
-/* calibrate(...) and set_costs(...) as documented in the method table. */
+/* calibrate(...), probe(...) and set_costs(...) as documented in the
+ * method table. */
 PyObject *pg_hook_calibrate(PyObject *self, PyObject *args) PG_HIDDEN;
+PyObject *pg_hook_probe(PyObject *self, PyObject *args) PG_HIDDEN;
 PyObject *pg_hook_set_costs(PyObject *self, PyObject *args) PG_HIDDEN;
 
 /* ---- pending exceptions around slow paths --------------------------------- */
@@ -241,7 +270,45 @@ static inline int own_method(const PyMethodDef *ml)
 	return (ml >= pg_hook_methods &&
 		ml < pg_hook_methods + PG_N_HOOK_METHODS) ||
 	       (ml >= pg_measure_methods &&
-		ml < pg_measure_methods + PG_N_MEASURE_METHODS);
+		ml < pg_measure_methods + PG_N_MEASURE_METHODS) ||
+	       (ml >= pg_profiler_methods &&
+		ml < pg_profiler_methods + PG_N_PROFILER_METHODS);
+}
+
+/* ---- scope on the hot path ------------------------------------------------- */
+
+/* The events of a call of kind that is not timed (out of scope) still cost
+ * what a timed pair costs, roughly: charged to the current frame as
+ * overhead, so that they do not inflate its self time. */
+static inline void charge_untimed_pair(struct pg_hook_thread *th, uint32_t kind)
+{
+	th->ovh_fp += pg_hook.core.enter_fp[kind] + pg_hook.core.leave_fp[kind];
+}
+
+/* Whether the known function of key is out of scope. */
+static inline int known_outside(const void *key)
+{
+	uint32_t f = pg_hook_core_find(&pg_hook.core, key);
+	return f != PG_HOOK_NONE &&
+	       (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE);
+}
+
+/* Whether an event of key on th needs a scope check: a scope is set and
+ * key is not the top frame's (the top frame is always in scope). */
+static inline int scope_check(const struct pg_hook_thread *th, const void *key)
+{
+	return pg_hook.scope_pred &&
+	       (!th->depth || th->stack[th->depth - 1].key != key);
+}
+
+/* Out-of-scope code ran below th's top frame: its time is that frame's
+ * self time, which reports mark as folded. */
+static inline void fold_into_top(const struct pg_hook_thread *th)
+{
+	uint32_t n = pg_hook_core_top(th);
+	if (n && n < PG_HOOK_DETACHED)
+		pg_hook.core.funcs[pg_hook.core.nodes[n].func].flags |=
+		    PG_HOOK_FOLDED;
 }
 
 /* The node of a call of code below th's current node. */
@@ -265,7 +332,13 @@ static inline void c_enter(struct pg_hook_thread *th, PyObject *callable,
 	uint32_t n = pg_hook_core_child(&pg_hook.core, parent, key);
 	if (__builtin_expect(n == PG_HOOK_NONE, 0))
 		n = pg_hook_c_node_new(parent, callable, key);
-	pg_hook_core_push(&pg_hook.core, th, n, key, PG_HOOK_KIND_C, 0, t0);
+	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
+		fold_into_top(th); /* out of scope: not timed */
+		charge_untimed_pair(th, PG_HOOK_KIND_C);
+	} else {
+		pg_hook_core_push(&pg_hook.core, th, n, key, PG_HOOK_KIND_C, 0,
+				  t0);
+	}
 	callback_done(th, t0);
 }
 

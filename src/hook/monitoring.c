@@ -9,8 +9,16 @@
  * A CALL or C_RETURN of anything else is not timed: its calibrated cost is
  * charged to the current frame (cheap_event).
  *
- * It deliberately does not use sys.monitoring's DISABLE (it would lose
- * C calls made later from the same call site) nor LINE or branch events.
+ * Scope: for code out of scope the local events (PY_START, PY_RESUME,
+ * PY_RETURN, PY_YIELD, and CALL at call sites inside it) return
+ * sys.monitoring.DISABLE, so the interpreter stops reporting them and that
+ * code runs unprofiled after its first call; PY_THROW, PY_UNWIND and
+ * C_RETURN / C_RAISE cannot be disabled and return at once. Without
+ * builtins, CALL / C_RETURN / C_RAISE are not requested at all.
+ *
+ * It deliberately does not return DISABLE for in-scope code (a call site
+ * may call a Python function now and a C function later) nor use LINE or
+ * branch events.
  */
 #include "hook.h"
 
@@ -23,54 +31,96 @@
 #define EV_PY_THROW  (1 << 13)
 #define EV_C_RETURN  (1 << 15)
 #define EV_C_RAISE   (1 << 16)
-#define EV_MASK                                                                \
-	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD | EV_CALL |   \
-	 EV_PY_UNWIND | EV_PY_THROW | EV_C_RETURN | EV_C_RAISE)
+#define EV_PY_MASK                                                             \
+	(EV_PY_START | EV_PY_RESUME | EV_PY_RETURN | EV_PY_YIELD |             \
+	 EV_PY_UNWIND | EV_PY_THROW)
+#define EV_MASK (EV_PY_MASK | EV_CALL | EV_C_RETURN | EV_C_RAISE)
 
 const char pg_mech_name[] = "monitoring";
 
 /* ---- callbacks: the hot path --------------------------------------------- */
 
+/* What a callback of a local event returns: DISABLE when the code (or
+ * call site) is out of scope, so that the interpreter stops reporting it. */
+static inline PyObject *local_result(int out)
+{
+	if (__builtin_expect(out, 0)) {
+		Py_INCREF(pg_hook.disable);
+		return pg_hook.disable;
+	}
+	Py_RETURN_NONE;
+}
+
 /* PY_START (resume = 0) or PY_RESUME / PY_THROW (resume = 1). The
- * interpreter passes the code object as the first argument. */
-static inline void py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
+ * interpreter passes the code object as the first argument. Returns 1 for
+ * code out of scope (not timed: its time is its caller's). */
+static inline int py_enter(PyObject *const *args, Py_ssize_t nargs, int resume)
 {
 	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	struct pg_hook_thread *th;
 	if (!pg_hook.active || nargs < 1 || !(th = thread_get()))
-		return;
+		return 0;
 	th->events++;
 	clock_check(th, t0);
 	uint32_t kind = resume ? PG_HOOK_KIND_GEN : PG_HOOK_KIND_PY;
 	uint32_t n = code_node(th, args[0], NULL, kind);
-	pg_hook_core_push(&pg_hook.core, th, n, args[0], kind, resume, t0);
+	int out = n == PG_HOOK_NODE_OUT;
+	if (__builtin_expect(out, 0)) {
+		fold_into_top(th);
+		charge_untimed_pair(th, kind);
+	} else
+		pg_hook_core_push(&pg_hook.core, th, n, args[0], kind, resume,
+				  t0);
 	callback_done(th, t0);
+	return out;
 }
 
 static PyObject *cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
-	py_enter(a, n, 0);
-	Py_RETURN_NONE;
+	return local_result(py_enter(a, n, 0));
 }
 
 static PyObject *cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	return local_result(py_enter(a, n, 1));
+}
+
+/* PY_THROW is not a local event: it cannot be disabled. */
+static PyObject *cb_py_throw(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	(void)m;
 	py_enter(a, n, 1);
 	Py_RETURN_NONE;
 }
 
-/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. */
-static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+/* PY_RETURN, PY_YIELD, PY_UNWIND: leave the code's frame. Returns 1 for
+ * code out of scope. */
+static inline int py_leave(PyObject *const *a, Py_ssize_t n)
 {
 	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	struct pg_hook_thread *th;
-	(void)m;
 	if (!pg_hook.active || n < 1 || !(th = thread_get()))
-		Py_RETURN_NONE;
+		return 0;
+	if (__builtin_expect(scope_check(th, a[0]), 0) && known_outside(a[0]))
+		return 1;
 	th->events++;
 	leave(th, a[0], t0);
+	return 0;
+}
+
+static PyObject *cb_py_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	return local_result(py_leave(a, n));
+}
+
+/* PY_UNWIND is not a local event: it cannot be disabled. */
+static PyObject *cb_py_unwind(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+	(void)m;
+	py_leave(a, n);
 	Py_RETURN_NONE;
 }
 
@@ -162,12 +212,40 @@ static inline PyObject *c_event_target(PyObject *const *a, Py_ssize_t n,
 	return target;
 }
 
+/* A call of a Python function from in-scope code: when the callee is out
+ * of scope (known from its first call) the caller carries its time. */
+static void __attribute__((noinline))
+fold_python_callee(const struct pg_hook_thread *th, PyObject *callable)
+{
+	if (Py_IS_TYPE(callable, &PyMethod_Type))
+		callable = PyMethod_GET_FUNCTION(callable);
+	if (Py_IS_TYPE(callable, &PyFunction_Type) &&
+	    known_outside(PyFunction_GET_CODE(callable)))
+		fold_into_top(th);
+}
+
+/* Scope checks of a CALL: 1 when the call site is in code out of scope
+ * (DISABLE it); marks the caller when it calls out-of-scope Python code. */
+static int __attribute__((noinline))
+call_scope(PyObject *const *a, Py_ssize_t n)
+{
+	struct pg_hook_thread *th;
+	if (!pg_hook.active || n < 3 || !(th = thread_get()))
+		return 0;
+	if (scope_check(th, a[0]) && pg_hook_site_outside(a[0]))
+		return 1;
+	fold_python_callee(th, a[2]);
+	return 0;
+}
+
 /* CALL(code, offset, callable, arg0). A Python callee (it gets PY_START)
  * reads no clock here: the commonest event on call-heavy code. */
 static PyObject *cb_call(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
 	const void *key;
 	(void)m;
+	if (__builtin_expect(pg_hook.scope_pred != NULL, 0) && call_scope(a, n))
+		return local_result(1);
 	PyObject *target = c_event_target(a, n, &key);
 	if (!target)
 		Py_RETURN_NONE;
@@ -188,6 +266,9 @@ static PyObject *cb_c_leave(PyObject *m, PyObject *const *a, Py_ssize_t n)
 	(void)m;
 	struct pg_hook_thread *th;
 	if (c_event_target(a, n, &key) && (th = thread_get())) {
+		if (scope_check(th, key) &&
+		    (known_outside(key) || known_outside(a[0])))
+			Py_RETURN_NONE; /* out of scope: never pushed */
 		th->events++;
 		leave(th, key, t0);
 	}
@@ -205,6 +286,10 @@ static PyMethodDef callback_defs[] = {
      NULL},
     {"_call", (PyCFunction)(void (*)(void))cb_call, METH_FASTCALL, NULL},
     {"_c_leave", (PyCFunction)(void (*)(void))cb_c_leave, METH_FASTCALL, NULL},
+    {"_py_throw", (PyCFunction)(void (*)(void))cb_py_throw, METH_FASTCALL,
+     NULL},
+    {"_py_unwind", (PyCFunction)(void (*)(void))cb_py_unwind, METH_FASTCALL,
+     NULL},
 };
 
 static int register_one(int event, int which)
@@ -260,9 +345,12 @@ int pg_mech_init(void)
 				"perfguard: no free sys.monitoring tool id");
 		return -1;
 	}
+	pg_hook.disable = PyObject_GetAttrString(pg_hook.monitoring, "DISABLE");
+	if (!pg_hook.disable)
+		return -1;
 	if (register_one(EV_PY_START, 0) || register_one(EV_PY_RESUME, 1) ||
-	    register_one(EV_PY_THROW, 1) || register_one(EV_PY_RETURN, 2) ||
-	    register_one(EV_PY_YIELD, 2) || register_one(EV_PY_UNWIND, 2) ||
+	    register_one(EV_PY_THROW, 5) || register_one(EV_PY_RETURN, 2) ||
+	    register_one(EV_PY_YIELD, 2) || register_one(EV_PY_UNWIND, 6) ||
 	    register_one(EV_CALL, 3) || register_one(EV_C_RETURN, 4) ||
 	    register_one(EV_C_RAISE, 4))
 		return -1;
@@ -279,7 +367,7 @@ static int set_events(int mask)
 
 int pg_mech_on(int restart)
 {
-	if (set_events(EV_MASK))
+	if (set_events(pg_hook.builtins_on ? EV_MASK : EV_PY_MASK))
 		return -1;
 	if (restart) {
 		PyObject *r = PyObject_CallMethod(pg_hook.monitoring,

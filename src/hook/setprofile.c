@@ -9,6 +9,10 @@
  * frame: a call of generator code whose frame is past its start position
  * (pg_mech_gen_start) is a resumption.
  *
+ * Scope: every event still arrives; for code out of scope (and C calls
+ * it makes) the profile function returns at once after one lookup. Without
+ * builtins the C events return at once.
+ *
  * Coexistence: a thread has one profile function, and the script may set
  * its own (sys.setprofile, cProfile). An audit hook sees every change
  * ("sys.setprofile") and schedules take_threads, which puts the hook back
@@ -107,6 +111,12 @@ static inline void py_enter(struct pg_hook_thread *th, PyFrameObject *frame,
 	PyObject *code = frame_code(frame);
 	clock_check(th, t0);
 	uint32_t n = code_node(th, code, frame, PG_HOOK_KIND_PY);
+	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
+		fold_into_top(th); /* out of scope: not timed */
+		charge_untimed_pair(th, PG_HOOK_KIND_PY);
+		callback_done(th, t0);
+		return;
+	}
 	int resume = 0;
 	if (((PyCodeObject *)code)->co_flags & GEN_FLAGS)
 		resume = gen_resumed(code, frame, n);
@@ -136,19 +146,33 @@ static int profile_cb(PyObject *obj, PyFrameObject *frame, int what,
 		th->events++;
 		py_enter(th, frame, t0);
 		break;
-	case PyTrace_RETURN:
+	case PyTrace_RETURN: {
+		PyObject *code = frame_code(frame);
+		if (scope_check(th, code) && known_outside(code))
+			break; /* out of scope: never pushed */
 		th->events++;
-		leave(th, frame_code(frame), t0);
+		leave(th, code, t0);
 		break;
+	}
 	case PyTrace_C_CALL:
-		if ((ml = cfunc_def(arg))) {
+		if (pg_hook.builtins_on && (ml = cfunc_def(arg))) {
+			/* A C call made by code out of scope is not timed. */
+			PyObject *code = frame_code(frame);
+			if (scope_check(th, code) && known_outside(code)) {
+				charge_untimed_pair(th, PG_HOOK_KIND_C);
+				break;
+			}
 			th->events++;
 			c_enter(th, arg, ml, t0);
 		}
 		break;
 	case PyTrace_C_RETURN:
 	case PyTrace_C_EXCEPTION:
-		if ((ml = cfunc_def(arg))) {
+		if (pg_hook.builtins_on && (ml = cfunc_def(arg))) {
+			if (scope_check(th, ml) &&
+			    (known_outside(ml) ||
+			     known_outside(frame_code(frame))))
+				break;
 			th->events++;
 			leave(th, ml, t0);
 		}

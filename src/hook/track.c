@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-struct pg_hook_state pg_hook = {.tool_id = -1};
+struct pg_hook_state pg_hook = {.tool_id = -1, .builtins_on = 1};
 __thread struct pg_hook_thread *pg_hook_tls
     __attribute__((tls_model("initial-exec")));
 
@@ -110,6 +110,27 @@ struct pg_hook_thread *pg_hook_current_thread(void)
 
 /* ---- functions ------------------------------------------------------------- */
 
+int pg_hook_in_scope(PyObject *obj, PyObject *cls, int builtin)
+{
+	if (!pg_hook.scope_pred)
+		return 1;
+	/* The interpreter delivers no events while a callback runs, nor
+	 * while events are off: the predicate is not profiled. */
+	struct pg_hook_exc exc;
+	exc_save(&exc);
+	PyObject *r = PyObject_CallFunction(pg_hook.scope_pred, "OOi", obj,
+					    cls ? cls : Py_None, builtin);
+	int in = 1;
+	if (r) {
+		in = PyObject_IsTrue(r);
+		Py_DECREF(r);
+	}
+	if (PyErr_Occurred())
+		PyErr_WriteUnraisable(pg_hook.scope_pred);
+	exc_restore(&exc);
+	return in != 0;
+}
+
 /* The class of frame's first argument (3.9/3.10 lack co_qualname), or
  * NULL; a new reference. */
 static PyObject *first_arg_class(PyCodeObject *co, PyFrameObject *frame)
@@ -141,6 +162,8 @@ uint32_t pg_hook_code_func(PyObject *code, PyFrameObject *frame)
 	struct pg_hook_exc exc;
 	exc_save(&exc);
 	PyObject *cls = first_arg_class(co, frame);
+	if (pg_hook.scope_pred && !pg_hook_in_scope(code, cls, 0))
+		flags |= PG_HOOK_OUTSIDE;
 	Py_INCREF(code);
 	if (pg_hook_core_add(core, code, code, cls, flags, &f)) {
 		Py_DECREF(code);
@@ -186,8 +209,10 @@ static uint32_t cfunc_func(PyObject *callable, const void *key)
 	struct pg_hook_exc exc;
 	exc_save(&exc);
 	PyObject *obj = cfunc_obj(callable);
-	if (!obj ||
-	    pg_hook_core_add(core, key, obj, NULL, PG_HOOK_BUILTIN, &f)) {
+	uint32_t flags = PG_HOOK_BUILTIN;
+	if (obj && pg_hook.scope_pred && !pg_hook_in_scope(obj, NULL, 1))
+		flags |= PG_HOOK_OUTSIDE;
+	if (!obj || pg_hook_core_add(core, key, obj, NULL, flags, &f)) {
 		Py_XDECREF(obj);
 		core->errors++;
 		f = PG_HOOK_NONE;
@@ -198,14 +223,25 @@ static uint32_t cfunc_func(PyObject *callable, const void *key)
 
 /* ---- nodes --------------------------------------------------------------- */
 
+/* Whether key's function is known and out of scope: no slow path for the
+ * common case of out-of-scope code on 3.9-3.11. */
+static int out_of_scope_known(const void *key)
+{
+	return pg_hook.scope_pred && known_outside(key);
+}
+
 uint32_t __attribute__((noinline))
 pg_hook_code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
 		      uint32_t kind)
 {
+	if (out_of_scope_known(code))
+		return PG_HOOK_NODE_OUT;
 	pg_hook.slow_path = 1;
 	uint32_t f = pg_hook_code_func(code, frame);
 	if (f == PG_HOOK_NONE)
 		return PG_HOOK_DETACHED;
+	if (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return PG_HOOK_NODE_OUT;
 	uint32_t n =
 	    pg_hook_core_new_child(&pg_hook.core, parent, code, f, kind);
 	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
@@ -214,13 +250,28 @@ pg_hook_code_node_new(uint32_t parent, PyObject *code, PyFrameObject *frame,
 uint32_t __attribute__((noinline))
 pg_hook_c_node_new(uint32_t parent, PyObject *callable, const void *key)
 {
+	if (out_of_scope_known(key))
+		return PG_HOOK_NODE_OUT;
 	pg_hook.slow_path = 1;
 	uint32_t f = cfunc_func(callable, key);
 	if (f == PG_HOOK_NONE)
 		return PG_HOOK_DETACHED;
+	if (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE)
+		return PG_HOOK_NODE_OUT;
 	uint32_t n = pg_hook_core_new_child(&pg_hook.core, parent, key, f,
 					    PG_HOOK_KIND_C);
 	return n == PG_HOOK_NONE ? PG_HOOK_DETACHED : n;
+}
+
+int __attribute__((noinline)) pg_hook_site_outside(PyObject *code)
+{
+	uint32_t f = pg_hook_core_find(&pg_hook.core, code);
+	if (f == PG_HOOK_NONE && PyCode_Check(code)) {
+		f = pg_hook_code_func(code, NULL);
+		pg_hook.slow_path = 0; /* no clock read follows */
+	}
+	return f != PG_HOOK_NONE &&
+	       (pg_hook.core.funcs[f].flags & PG_HOOK_OUTSIDE);
 }
 
 /* ---- garbage collection -------------------------------------------------- */

@@ -317,9 +317,7 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 			return corruptf(f, "function %zu: bad 'file'", i);
 		int rc = int_member(f, "line", 0, INT_MAX, &line);
 		if (!rc)
-			rc = int_member(f, "flags", 0,
-					PG_FUNC_BUILTIN | PG_FUNC_GENERATOR |
-					    PG_FUNC_TINY,
+			rc = int_member(f, "flags", 0, PG_FUNC_ALL_FLAGS,
 					&flags);
 		if (rc)
 			return rc;

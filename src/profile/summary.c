@@ -163,6 +163,7 @@ int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
 	pg_buf_puts(&b, "function\n");
 
 	char ncalls[64];
+	bool any_folded = false;
 	for (size_t i = 0; i < rows; i++) {
 		const struct pg_func_summary *r = &s[i];
 		double nc = round(r->calls), cc = round(r->pcalls);
@@ -189,8 +190,15 @@ int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
 			else
 				pg_buf_puts(&b, "       - ");
 		}
-		pg_buf_printf(&b, "%s\n", p->funcs[r->func].id);
+		bool folded = p->funcs[r->func].flags & PG_FUNC_FOLDED;
+		any_folded |= folded;
+		pg_buf_printf(&b, "%s%s\n", p->funcs[r->func].id,
+			      folded ? " [+folded]" : "");
 	}
+	if (any_folded)
+		pg_buf_puts(&b,
+			    "\n   [+folded]: its time includes code outside "
+			    "the profile's scope that it called\n");
 	free(s);
 	int rc = pg_buf_add(out, b.data, b.len);
 	pg_buf_release(&b);

@@ -230,9 +230,7 @@ static int parse_func(struct wire *w)
 	if ((uint64_t)idx != p->nfuncs)
 		return bad(w, "F index %s out of order (expected %zu)",
 			   w->fields[1], p->nfuncs);
-	if ((rc = parse_i64(w, w->fields[2], false,
-			    PG_FUNC_BUILTIN | PG_FUNC_GENERATOR | PG_FUNC_TINY,
-			    &flags)))
+	if ((rc = parse_i64(w, w->fields[2], false, PG_FUNC_ALL_FLAGS, &flags)))
 		return rc;
 	if ((rc = parse_i64(w, w->fields[3], false, INT_MAX, &line)))
 		return rc;

@@ -124,6 +124,8 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->profile = true;
 	spec->cpu_clock = s->suite->clock == PG_CLOCK_CPU;
 	spec->costs = s->costs;
+	spec->scope = &b->scope;
+	spec->no_builtins = !b->builtins;
 	spec->pycache_prefix = pycache;
 }
 

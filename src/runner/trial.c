@@ -61,9 +61,9 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 {
 	memset(outcome, 0, sizeof(*outcome));
 	int rc = 0;
-	char *tmpdir = NULL, *wire_path = NULL, *text = NULL;
+	char *tmpdir = NULL, *wire_path = NULL, *text = NULL, *scope = NULL;
 	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
-	struct pg_env_var *env = pg_calloc(spec->nenv + 6, sizeof(*env));
+	struct pg_env_var *env = pg_calloc(spec->nenv + 8, sizeof(*env));
 	size_t argc = 0, nenv = 0;
 
 	argv[argc++] = spec->py->exe;
@@ -85,6 +85,18 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 		if (spec->costs && *spec->costs)
 			env[nenv++] = (struct pg_env_var){"PERFGUARD_COSTS",
 							  (char *)spec->costs};
+		if (spec->scope && spec->scope->n) {
+			struct pg_buf b;
+			pg_buf_init(&b, 0);
+			for (size_t i = 0; i < spec->scope->n; i++)
+				pg_buf_printf(&b, "%s%s", i ? "\n" : "",
+					      spec->scope->v[i]);
+			scope = pg_buf_detach(&b, NULL);
+			env[nenv++] =
+			    (struct pg_env_var){"PERFGUARD_SCOPE", scope};
+		}
+		env[nenv++] = (struct pg_env_var){
+		    "PERFGUARD_BUILTINS", spec->no_builtins ? "0" : "1"};
 	}
 	argv[argc++] = spec->script;
 	for (size_t i = 0; i < spec->nargs; i++)
@@ -157,6 +169,7 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	relativise_files(prof, spec->root ? spec->root : spec->cwd);
 cleanup:
 	free(text);
+	free(scope);
 	if (tmpdir)
 		pg_remove_tree(tmpdir);
 	free(tmpdir);

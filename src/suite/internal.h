@@ -32,7 +32,7 @@ struct keyset {
 /* What a benchmark set itself, so defaults fill only the rest. */
 struct bench_extra {
 	unsigned thr_set; /* bit per enum thr_key */
-	bool track_set;
+	bool track_set, scope_set, builtins_set;
 };
 
 /* The state of one load: the libyaml parser, its current event, and the

@@ -42,12 +42,14 @@ enum top_key {
 	K_IGNORE,
 	K_STORE,
 	K_BENCHMARKS,
+	K_SCOPE,
+	K_BUILTINS,
 	K_TOP_N
 };
 static const char *const top_names[K_TOP_N] = {
     "python", "trials",	 "max_trials", "warmup",     "timeout",
     "clock",  "against", "prepare",    "thresholds", "track",
-    "ignore", "store",	 "benchmarks",
+    "ignore", "store",	 "benchmarks", "scope",	     "builtins",
 };
 
 enum thr_key { T_FUNCTION, T_TOTAL, T_MIN_SHARE, T_CALLS, T_FDR, T_N };
@@ -67,10 +69,13 @@ enum bench_key {
 	B_THRESHOLDS,
 	B_TRACK,
 	B_IGNORE,
+	B_SCOPE,
+	B_BUILTINS,
 	B_N
 };
 static const char *const bench_names[B_N] = {
-    "name", "script", "args", "env", "wall", "thresholds", "track", "ignore",
+    "name",	  "script", "args",   "env",   "wall",
+    "thresholds", "track",  "ignore", "scope", "builtins",
 };
 
 static const struct keyset top_keys = {top_names, K_TOP_N, "the suite"};
@@ -437,6 +442,13 @@ static int parse_bench_value(struct ctx *c, enum bench_key idx,
 		return suite_get_strlist(c, "ignore",
 					 "a non-empty glob pattern",
 					 "glob patterns", true, &b->ignore);
+	case B_SCOPE:
+		x->scope_set = true;
+		return suite_get_strlist(c, "scope", "a non-empty glob pattern",
+					 "glob patterns", true, &b->scope);
+	case B_BUILTINS:
+		x->builtins_set = true;
+		return suite_get_bool(c, "builtins", &b->builtins);
 	case B_N:
 		break;
 	}
@@ -579,6 +591,12 @@ static int parse_top_value(struct ctx *c, enum top_key idx)
 		return parse_store(c);
 	case K_BENCHMARKS:
 		return parse_benchmarks(c);
+	case K_SCOPE:
+		pg_strvec_release(&s->scope);
+		return suite_get_strlist(c, "scope", "a non-empty glob pattern",
+					 "glob patterns", true, &s->scope);
+	case K_BUILTINS:
+		return suite_get_bool(c, "builtins", &s->builtins);
 	case K_TOP_N:
 		break;
 	}
@@ -664,6 +682,7 @@ static void set_defaults(struct pg_suite *s)
 	s->thresholds.calls_pct = 0;
 	s->thresholds.fdr = 0.01;
 	s->store_kind = PG_STORE_GIT_NOTES;
+	s->builtins = true;
 }
 
 /* Fill what the file left out, and give each benchmark its effective view. */
@@ -704,6 +723,11 @@ static void resolve(struct ctx *c)
 		if (!x->track_set)
 			for (size_t k = 0; k < s->track.n; k++)
 				pg_strvec_push(&b->track, s->track.v[k]);
+		if (!x->scope_set)
+			for (size_t k = 0; k < s->scope.n; k++)
+				pg_strvec_push(&b->scope, s->scope.v[k]);
+		if (!x->builtins_set)
+			b->builtins = s->builtins;
 		struct pg_strvec ignore = {0};
 		for (size_t k = 0; k < s->ignore.n; k++)
 			pg_strvec_push(&ignore, s->ignore.v[k]);
@@ -837,6 +861,7 @@ void pg_suite_release(struct pg_suite *s)
 		}
 		free(b->env);
 		pg_strvec_release(&b->track);
+		pg_strvec_release(&b->scope);
 		pg_strvec_release(&b->ignore);
 	}
 	free(s->benches);
@@ -847,6 +872,7 @@ void pg_suite_release(struct pg_suite *s)
 	free(s->against);
 	free(s->prepare);
 	pg_strvec_release(&s->track);
+	pg_strvec_release(&s->scope);
 	pg_strvec_release(&s->ignore);
 	free(s->store_ref);
 	free(s->store_path);

@@ -337,7 +337,7 @@ static void parse_wire_rejects_broken_input_with_line_numbers(void **state)
 	    {"F\t1\t", "F\t2\t", "line 11: F index 2 out of order"},
 	    {"F\t1\t1\t0\t<builtin>:len", "F\t1\t1\t0\tapp.py:main",
 	     "line 11: duplicate function id"},
-	    {"F\t1\t1\t", "F\t1\t9\t", "line 11: number out of range"},
+	    {"F\t1\t1\t", "F\t1\t17\t", "line 11: number out of range"},
 	    {"F\t2\t2\t20\tapp.py:gen\t", "F\t2\t2\t20\t\t",
 	     "line 12: empty function id"},
 	    {"S\t2\t2", "S\t3\t2", "line 15: function index 3 does not"},
@@ -593,7 +593,7 @@ static void profile_json_rejects_inconsistent_data(void **state)
 	     "\"caller\":[1,1,2],\"callee\":[2,2,3]"}, /* duplicate */
 	    {"\"func\":[-1", "\"func\":[0"},	       /* root not root */
 	    {"\"parent\":[0,0", "\"parent\":[0,2"},    /* child first */
-	    {"\"flags\":1", "\"flags\":8"},	       /* unknown flag */
+	    {"\"flags\":1", "\"flags\":16"},	       /* unknown flag */
 	    {"\"line\":1", "\"line\":-1"},
 	    {"m1.py:f\\\"\\\\1", "m0.py:f\\\"\\\\0"}, /* dup id */
 	    {"\"mechanism\":\"setprofile\"", "\"mechanism\":7"},

@@ -455,6 +455,56 @@ static void tracks_is_track_minus_ignore(void **state)
 	pg_suite_release(&s);
 }
 
+static void scope_and_builtins_default_inherit_and_override(void **state)
+{
+	(void)state;
+	struct pg_suite s;
+	/* defaults: everything timed, builtins on */
+	parse_ok("", &s);
+	assert_int_equal(s.scope.n, 0);
+	assert_true(s.builtins);
+	assert_int_equal(s.benches[0].scope.n, 0);
+	assert_true(s.benches[0].builtins);
+	pg_suite_release(&s);
+
+	static const char text[] = "scope: [\"app/*\", \"<builtin>:len\"]\n"
+				   "builtins: false\n"
+				   "benchmarks:\n"
+				   "  - name: inherits\n"
+				   "    script: benches/render.py\n"
+				   "  - name: own\n"
+				   "    script: benches/render.py\n"
+				   "    scope: [\"app/report.py:*\"]\n"
+				   "    builtins: true\n";
+	if (pg_suite_parse("t.yml", text, strlen(text), SUITES, &s))
+		fail_msg("%s", pg_error_message());
+	assert_int_equal(s.scope.n, 2);
+	assert_false(s.builtins);
+	const struct pg_bench *b = pg_suite_find(&s, "inherits");
+	assert_int_equal(b->scope.n, 2);
+	assert_string_equal(b->scope.v[0], "app/*");
+	assert_string_equal(b->scope.v[1], "<builtin>:len");
+	assert_false(b->builtins);
+	b = pg_suite_find(&s, "own");
+	assert_int_equal(b->scope.n, 1);
+	assert_string_equal(b->scope.v[0], "app/report.py:*");
+	assert_true(b->builtins);
+	pg_suite_release(&s);
+
+	const char *msg = parse_bad("scope: \"app/*\"\n");
+	assert_non_null(strstr(msg, "t.yml:1:8: 'scope' must be a list"));
+	msg = parse_bad("scope: [\"\"]\n");
+	assert_non_null(strstr(msg, "t.yml:1:"));
+	msg = parse_bad("builtins: sometimes\n");
+	assert_non_null(strstr(msg, "t.yml:1:11:"));
+	assert_non_null(strstr(msg, "true or false"));
+	msg = parse_bad("benchmarks:\n"
+			"  - name: x\n"
+			"    script: benches/render.py\n"
+			"    builtins: 3\n");
+	assert_non_null(strstr(msg, "t.yml:4:15:"));
+}
+
 static void benchmark_track_replaces_and_ignore_adds(void **state)
 {
 	(void)state;
@@ -616,6 +666,7 @@ int main(void)
 	    cmocka_unit_test(
 		unknown_keys_list_the_choices_when_nothing_is_close),
 	    cmocka_unit_test(example_configs_are_valid_suites),
+	    cmocka_unit_test(scope_and_builtins_default_inherit_and_override),
 	    cmocka_unit_test(crlf_line_ends_and_a_bom_are_accepted),
 	    cmocka_unit_test(a_missing_value_is_called_nothing),
 	};

@@ -7,7 +7,8 @@ Started as::
 
 Importing this module does everything: it removes the hook directory from
 sys.path again, makes sys.argv and sys.path[0] what ``python script.py``
-would, calibrates the hook, runs the script as ``__main__`` with the hook on
+would, calibrates the hook (the runner's costs, else the user's cache,
+else measuring), applies PERFGUARD_SCOPE / PERFGUARD_BUILTINS, runs the script as ``__main__`` with the hook on
 (only the script's own code is profiled: the hook starts and stops inside
 the C function that evaluates it), writes PERFGUARD_WIRE_OUT also when the
 script raises or exits, and exits with the script's status. Failures of the
@@ -36,39 +37,7 @@ except ImportError as e:
                                      sys.executable))
 
 from perfguard._ids import describe_all as _describe  # noqa: E402
-
-
-def _cal_target(x):
-    return x
-
-
-def _cal_loop(n, f=_cal_target):
-    s = 0
-    for _ in range(n):
-        s = f(s)
-
-
-def _cal_c_loop(n, f=len, x=()):
-    s = 0
-    for _ in range(n):
-        s = f(x)
-
-
-def _cal_gen(n):
-    for i in range(n):
-        yield i
-
-
-def _cal_gen_loop(n, g=_cal_gen):
-    s = 0
-    for s in g(n):
-        pass
-
-
-def _cal_cheap_loop(n, t=int):
-    s = 0
-    for _ in range(n):
-        s = t()
+from perfguard import _common  # noqa: E402
 
 
 def _status(code):
@@ -80,28 +49,11 @@ def _status(code):
     return 1
 
 
-_COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
-              "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
-
-
 def _calibrate():
     """The hook's compensation costs: those the runner measured once for
     every trial of a check (PERFGUARD_COSTS, so that base and head share
-    them), else measured here."""
-    given = os.environ.get("PERFGUARD_COSTS")
-    if given:
-        try:
-            v = [float(x) for x in given.split(",")]
-        except ValueError:
-            v = []
-        if len(v) != len(_COST_KEYS):
-            _fail("PERFGUARD_COSTS needs %d numbers" % len(_COST_KEYS))
-        _hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
-        return
-    _hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
-                    _cal_cheap_loop if _hook.mechanism == "monitoring"
-                    else None,
-                    int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000))
+    them), else the user's calibration cache, else measured here."""
+    _common.calibrate(_hook, _fail)
 
 
 def _main():
@@ -109,11 +61,14 @@ def _main():
     if not out:
         _fail("PERFGUARD_WIRE_OUT is not set")
     if os.environ.get("PERFGUARD_CALIBRATE_ONLY"):
-        # Measure the costs and write them as PERFGUARD_COSTS expects.
-        _calibrate()
+        # Measure the costs and write them as PERFGUARD_COSTS expects. The
+        # runner does this once per check for base and head alike: always
+        # a fresh measurement, not the cache (which is for quick starts).
+        _common.calibrate(_hook, _fail, cache=False)
         info = _hook.info()
         with open(out, "w") as f:
-            f.write(",".join("%.6f" % info[k] for k in _COST_KEYS) + "\n")
+            f.write(",".join("%.6f" % info[k] for k in _common.COST_KEYS)
+                    + "\n")
         return 0
     if len(sys.argv) < 2:
         _fail("usage: ... <hooks/<tag>> <script> [args...]")
@@ -150,6 +105,7 @@ def _main():
     sys.modules["__main__"] = main
 
     _calibrate()
+    _common.configure(_hook)  # scope and builtins (PERFGUARD_SCOPE, ...)
     status = 0
     try:
         _hook.run(code, main.__dict__)

@@ -37,6 +37,14 @@ def _prefixes():
 _STD, _ROOTS = _prefixes()
 
 
+def set_root(root):
+    """Ids of files below root are relative to it (PERFGUARD_ROOT; the
+    programmatic API uses the working directory when it is not set)."""
+    global _ROOT, _STD, _ROOTS
+    _ROOT = root or ""
+    _STD, _ROOTS = _prefixes()
+
+
 def _below(path, base):
     if path == base or not path.startswith(base.rstrip(os.sep) + os.sep):
         return None

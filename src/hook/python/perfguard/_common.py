@@ -1,0 +1,435 @@
+"""What the boot module and the programmatic API share: naming functions
+(function ids of SPEC §6), the scope predicate, and the hook's calibration
+with its per-user cache.
+
+Naming is _ids' (describe_all at write time). ``scope_predicate`` applies
+the same naming once per function when the hook first sees it
+(``_hook.set_scope``), matched against glob patterns with the semantics of
+the suite's ``track`` (``*`` also matches ``/``).
+
+Calibration cache: the costs the hook compensates (8 numbers, docs/
+hook-protocol.md) depend on the interpreter, the hook build, the CPU and the
+clock source. They are kept in ``$XDG_CACHE_HOME/perfguard`` (else
+``~/.cache/perfguard``), one file per such key, written atomically (temp file
++ rename). A cached entry is used only when its key, checksum, version and
+values are sound and a short probe (``_hook.probe``: a few ms, the fastest
+of three runs of a call loop) agrees with it; otherwise the hook calibrates
+fully and the file is rewritten, when that calibration looks sound itself.
+``PERFGUARD_CALIBRATION_CACHE=0`` turns the cache off;
+``PERFGUARD_CALIBRATION_PROBE=0`` trusts a sound entry without the probe
+(tests). A calibration whose rounds spread over more than
+``PERFGUARD_CALIBRATION_MAX_SPREAD`` (default 0.5) of the Python pair cost
+was made on a loaded machine: it is used for the run but not cached.
+
+Deliberately imports nothing beyond os, sys, _ids and (lazily) zlib: it
+runs inside the profiled program before the script.
+"""
+
+import os
+import sys
+
+from perfguard import _ids
+
+describe_all = _ids.describe_all
+
+
+def set_root(root):
+    """Ids of files below root are relative to it."""
+    _ids.set_root(root)
+
+
+def forget_qualnames():
+    """Let the next naming walk the heap again (functions defined since)."""
+    _ids._FUNC_QUALNAMES = None
+
+
+# ---- scope ---------------------------------------------------------------
+
+def _class_end(p, i):
+    """Index past the ']' of a class starting at p[i] == '[', or -1."""
+    j = i + 1
+    if j < len(p) and p[j] in b"!^":
+        j += 1
+    first = j
+    while j < len(p) and (p[j] != 0x5D or j == first):
+        if j + 2 < len(p) and p[j + 1] == 0x2D and p[j + 2] != 0x5D:
+            j += 3
+        else:
+            j += 1
+    return j + 1 if j < len(p) else -1
+
+
+def _class_match(p, i, c):
+    j = i + 1
+    negate = False
+    if p[j] in b"!^":
+        negate = True
+        j += 1
+    first = j
+    found = False
+    while p[j] != 0x5D or j == first:
+        if j + 2 < len(p) and p[j + 1] == 0x2D and p[j + 2] != 0x5D:
+            if p[j] <= c <= p[j + 2]:
+                found = True
+            j += 3
+        else:
+            if c == p[j]:
+                found = True
+            j += 1
+    return found != negate
+
+
+def glob_match(pattern, s):
+    """pg_glob_match of src/util: *, ?, [...] ([!..] negates) over UTF-8
+    bytes; * also matches '/'."""
+    p = pattern.encode("utf-8", "replace")
+    t = s.encode("utf-8", "replace")
+    pi = ti = 0
+    star_p = star_t = -1
+    while ti < len(t):
+        if pi < len(p) and p[pi] == 0x2A:
+            while pi < len(p) and p[pi] == 0x2A:
+                pi += 1
+            if pi == len(p):
+                return True
+            star_p, star_t = pi, ti
+            continue
+        nxt = pi + 1
+        if pi >= len(p):
+            matched = False
+        elif p[pi] == 0x3F:
+            matched = True
+        elif p[pi] == 0x5B:
+            end = _class_end(p, pi)
+            if end < 0:
+                matched = t[ti] == 0x5B
+            else:
+                matched = _class_match(p, pi, t[ti])
+                nxt = end
+        else:
+            matched = p[pi] == t[ti]
+        if matched:
+            pi = nxt
+            ti += 1
+        elif star_p >= 0:
+            pi = star_p
+            star_t += 1
+            ti = star_t
+        else:
+            return False
+    while pi < len(p) and p[pi] == 0x2A:
+        pi += 1
+    return pi == len(p)
+
+
+def scope_predicate(patterns):
+    """A predicate(obj, cls, builtin) -> bool for the hook: is the function
+    in scope (its id matches one of the glob patterns)? None when every
+    function is (no patterns, or one of them is '*')."""
+    pats = [p for p in patterns if p]
+    if not pats or "*" in pats:
+        return None
+
+    def in_scope(obj, cls, builtin):
+        if builtin:
+            fid = "<builtin>:" + _ids._builtin_name(obj)
+        else:
+            # No heap walk here: it runs at first sight of each function,
+            # long before the program has defined all of them.
+            prefix, _ = _ids._file_id(obj.co_filename)
+            q = (getattr(obj, "co_qualname", None) or
+                 _ids._defined_qualname(obj) or obj.co_name)
+            fid = prefix + ":" + q
+        for p in pats:
+            if glob_match(p, fid):
+                return True
+        return False
+
+    return in_scope
+
+
+def env_patterns(value):
+    """PERFGUARD_SCOPE: patterns separated by newlines."""
+    return [p.strip() for p in (value or "").split("\n") if p.strip()]
+
+
+def configure(hook, scope=None, builtins=None):
+    """Apply the scope patterns and builtins setting (None: take them from
+    PERFGUARD_SCOPE / PERFGUARD_BUILTINS, default all and on)."""
+    if scope is None:
+        scope = env_patterns(os.environ.get("PERFGUARD_SCOPE"))
+    if builtins is None:
+        builtins = os.environ.get("PERFGUARD_BUILTINS", "1") not in (
+            "0", "false", "no", "off")
+    hook.set_scope(scope_predicate(scope))
+    hook.set_builtins(bool(builtins))
+
+
+# ---- calibration ----------------------------------------------------------
+
+def _cal_target(x):
+    return x
+
+
+def _cal_loop(n, f=_cal_target):
+    s = 0
+    for _ in range(n):
+        s = f(s)
+
+
+def _cal_c_loop(n, f=len, x=()):
+    s = 0
+    for _ in range(n):
+        s = f(x)
+
+
+def _cal_gen(n):
+    for i in range(n):
+        yield i
+
+
+def _cal_gen_loop(n, g=_cal_gen):
+    s = 0
+    for s in g(n):
+        pass
+
+
+def _cal_cheap_loop(n, t=int):
+    s = 0
+    for _ in range(n):
+        s = t()
+
+
+COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
+             "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
+
+CACHE_VERSION = "perfguard-calibration\t1"
+# A cached entry is trusted while the probe's pair cost of a Python call is
+# within this factor of the cached one (either way).
+PROBE_TOLERANCE = 2.0
+PROBE_N = 2000
+
+
+def _measure(hook, n):
+    hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
+                   _cal_cheap_loop if hook.mechanism == "monitoring"
+                   else None, n)
+    info = hook.info()
+    return [float(info[k]) for k in COST_KEYS]
+
+
+def set_costs(hook, v):
+    hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
+
+
+def parse_costs(text):
+    """8 comma-separated numbers (PERFGUARD_COSTS), or None."""
+    try:
+        v = [float(x) for x in text.split(",")]
+    except ValueError:
+        return None
+    if len(v) != len(COST_KEYS):
+        return None
+    for x in v:
+        if not (0.0 <= x < 1e6):  # also refuses nan and inf
+            return None
+    return v
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "perfguard")
+
+
+def _read(path, limit=4096):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def cache_key(hook):
+    """What the costs depend on, as one line of text."""
+    cpu = ""
+    for line in _read("/proc/cpuinfo", 1 << 16).split("\n"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[-1].strip()
+            break
+    clocksource = _read("/sys/devices/system/clocksource/clocksource0/"
+                        "current_clocksource").strip()
+    so = getattr(hook, "__file__", "") or ""
+    try:
+        st = os.stat(so)
+        build = "%s %d %d" % (so, st.st_size, st.st_mtime_ns)
+    except OSError:
+        build = so
+    timer = hook.info()["timer"].split("+")[0]
+    parts = [os.path.realpath(sys.executable), " ".join(sys.version.split()),
+             build, cpu, clocksource, timer, hook.mechanism]
+    return "\x1f".join(p.replace("\n", " ").replace("\t", " ")
+                       for p in parts)
+
+
+def _crc(text):
+    import zlib
+    return "%08x" % (zlib.crc32(text.encode("utf-8", "replace")) & 0xFFFFFFFF)
+
+
+def cache_path(key):
+    return os.path.join(cache_dir(), "calibration-%s.txt" % _crc(key))
+
+
+def cache_load(path, key):
+    """The cached costs for key, or None (missing, stale or corrupt)."""
+    text = _read(path)
+    lines = text.split("\n")
+    if len(lines) != 5 or lines[4] != "" or lines[0] != CACHE_VERSION:
+        return None
+    body = "\n".join(lines[:3]) + "\n"
+    if lines[3] != "sum\t" + _crc(body):
+        return None
+    if lines[1] != "key\t" + key or not lines[2].startswith("costs\t"):
+        return None
+    return parse_costs(lines[2][len("costs\t"):])
+
+
+def cache_store(path, key, costs):
+    """Write the entry atomically; failures are ignored (no cache)."""
+    body = "%s\nkey\t%s\ncosts\t%s\n" % (
+        CACHE_VERSION, key, ",".join("%.6f" % x for x in costs))
+    text = body + "sum\t" + _crc(body) + "\n"
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _probe_agrees(hook, cached):
+    """A short measurement (hook.probe): does the Python pair cost still
+    fit? On 3.12+ the probe includes the untimed CALL event of each call."""
+    probe = hook.probe(_cal_loop, PROBE_N)
+    want = cached[0] + (cached[6] if hook.mechanism == "monitoring" else 0)
+    if probe <= 0 or want <= 0:
+        return False
+    return max(probe, want) / min(probe, want) <= PROBE_TOLERANCE
+
+
+def calibrate(hook, fail=None, cache=True):
+    """Give the hook its compensation costs: PERFGUARD_COSTS when set (the
+    runner's shared calibration), else the cache when it is sound and the
+    probe agrees, else a full calibration (which refreshes the cache).
+    cache=False always measures (and leaves the cache alone). Returns how
+    they were had: "given", "cached" or "measured"."""
+    given = os.environ.get("PERFGUARD_COSTS")
+    if given:
+        v = parse_costs(given)
+        if v is None:
+            msg = "PERFGUARD_COSTS needs %d numbers" % len(COST_KEYS)
+            if fail:
+                fail(msg)
+            raise ValueError(msg)
+        set_costs(hook, v)
+        return "given"
+    n = int(os.environ.get("PERFGUARD_CALIBRATE_N") or 20000)
+    use_cache = cache and os.environ.get(
+        "PERFGUARD_CALIBRATION_CACHE", "1") not in ("0", "off", "no", "false")
+    path = key = None
+    probe = os.environ.get("PERFGUARD_CALIBRATION_PROBE", "1") != "0"
+    if use_cache:
+        key = cache_key(hook)
+        path = cache_path(key)
+        cached = cache_load(path, key)
+        if cached is not None and (not probe or
+                                   _probe_agrees(hook, cached)):
+            set_costs(hook, cached)
+            return "cached"
+    costs = _measure(hook, n)
+    # A noisy calibration (rounds spread over more than half the cost: a
+    # loaded machine) is used for this run but not kept for later ones.
+    try:
+        max_spread = float(os.environ.get(
+            "PERFGUARD_CALIBRATION_MAX_SPREAD") or 0.5)
+    except ValueError:
+        max_spread = 0.5
+    if use_cache and costs[7] <= max_spread * costs[0]:
+        # Kept only when the quick probe agrees with it too (a load that
+        # inflated the whole calibration evenly shows there).
+        if not probe or _probe_agrees(hook, costs):
+            cache_store(path, key, costs)
+        set_costs(hook, costs)  # the probe reset them
+    return "measured"
+
+
+# ---- running a script ------------------------------------------------------
+
+def _status(code):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write("%s\n" % (code,))
+    return 1
+
+
+def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
+    """Run script as __main__ under the hook, as ``python script args``
+    would (sys.argv, sys.path[0]); returns its exit status, or None when
+    the script cannot be read. The hook is calibrated (calibrate_fn()) and
+    configured just before, so that neither is recorded."""
+    sys.argv = [script] + list(args)
+    script = os.path.abspath(script)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path[0] = os.path.dirname(script)
+    else:
+        sys.path.insert(0, os.path.dirname(script))
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        code = compile(source, script, "exec", dont_inherit=True)
+    except OSError as e:
+        sys.stderr.write("%s: can't open file %r: %s\n"
+                         % (sys.executable, script, e))
+        return None
+    except SyntaxError:
+        import traceback
+        traceback.print_exc(limit=0)
+        return 1
+
+    # __main__ as `python script.py` makes it (same attributes, order).
+    import types
+    import builtins as builtins_module
+    from importlib.machinery import SourceFileLoader
+    main = types.ModuleType("__main__")
+    main.__loader__ = SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins_module
+    main.__file__ = script
+    main.__cached__ = None
+    sys.modules["__main__"] = main
+
+    calibrate_fn()
+    configure(hook, scope, builtins)
+    status = 0
+    try:
+        hook.run(code, main.__dict__)
+    except SystemExit as e:
+        status = _status(e.code)
+    except BaseException as e:
+        tb = e.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next  # hide this frame, as python script.py
+            e.__traceback__ = tb
+        sys.excepthook(type(e), e, tb)
+        status = 1
+    return status

@@ -1,0 +1,450 @@
+"""Tests of the perfguard package for one interpreter: Profile, profile(),
+python -m perfguard, scope and builtins granularity, measure() nesting and
+threads, and the calibration cache.
+
+Usage: <python> run_api_tests.py <build>/hooks/<tag>
+
+Every program runs in a subprocess of the interpreter under test with
+PYTHONPATH=<hooks/<tag>> and its own XDG_CACHE_HOME (a fresh temporary
+directory per test), so no test reads or writes the user's cache. Call
+counts are exact; times are only checked for consistency.
+"""
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HOOK_DIR = None
+BOOT = ("import sys; sys.path.append(sys.argv.pop(1)); "
+        "import perfguard._boot")
+MONITORING = sys.version_info >= (3, 12)
+
+
+def parse_wire(text):
+    funcs, stats = [], []
+    header = {}
+    for line in text.split("\n"):
+        p = line.split("\t")
+        if p[0] == "F":
+            funcs.append({"flags": int(p[2]), "id": p[4]})
+        elif p[0] == "S":
+            c, pc, r, s, i = map(int, p[2:7])
+            stats.append({"calls": c, "pcalls": pc, "resumes": r,
+                          "self": s, "incl": i})
+        elif len(p) == 2 and p[0] != "end":
+            header[p[0]] = p[1]
+    out = {f["id"]: dict(s, **f) for f, s in zip(funcs, stats)}
+    return header, out
+
+
+class ApiTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = os.path.realpath(self.tmp.name)
+        self.cache = os.path.join(self.root, "cache")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def env(self, **extra):
+        # No compensation (costs given as zeros): counts and structure are
+        # what these tests check, and a calibration on a loaded machine
+        # could compensate small functions' times away.
+        env = dict(os.environ, PYTHONPATH=HOOK_DIR,
+                   XDG_CACHE_HOME=self.cache, PERFGUARD_CALIBRATE_N="2000",
+                   PERFGUARD_COSTS=",".join(["0"] * 8))
+        for k in ("PERFGUARD_SCOPE", "PERFGUARD_BUILTINS",
+                  "PERFGUARD_WIRE_OUT"):
+            env.pop(k, None)
+        env.update(extra)
+        if env["PERFGUARD_COSTS"] == "":
+            del env["PERFGUARD_COSTS"]
+        return env
+
+    def write(self, name, source):
+        path = os.path.join(self.root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(source))
+        return path
+
+    def py(self, argv, status=0, **env):
+        p = subprocess.run([sys.executable] + argv, env=self.env(**env),
+                           cwd=self.root, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=300)
+        self.assertEqual(p.returncode, status, p.stderr + p.stdout)
+        return p.stdout
+
+    def program(self, source, status=0, **env):
+        """Run source as a program; returns the JSON it printed last."""
+        path = self.write("prog.py", source)
+        out = self.py([path], status, **env)
+        return json.loads(out.strip().splitlines()[-1])
+
+    def trial(self, source, **env):
+        """Run source as a perfguard trial; returns (header, functions)."""
+        path = self.write("pkg/prog.py", source)
+        wire = os.path.join(self.root, "wire.txt")
+        self.py(["-c", BOOT, HOOK_DIR, path], PERFGUARD_WIRE_OUT=wire,
+                PERFGUARD_ROOT=self.root, **env)
+        with open(wire) as f:
+            return parse_wire(f.read())
+
+    # ---- Profile ---------------------------------------------------------
+
+    PROFILED = """
+        import json, perfguard
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        def untimed():
+            return sum(range(10))
+        p = perfguard.Profile()
+        untimed()
+        with p:
+            fib(15)
+        untimed()
+        p.enable()
+        fib(10)
+        p.disable()
+        st = p.stats()
+        row = st.get("prog.py:fib")
+        print(json.dumps({"fib": [row.calls, row.pcalls],
+                          "untimed": st.get("prog.py:untimed") is not None,
+                          "ids": [r.id for r in st],
+                          "self": sum(r.tottime for r in st),
+                          "cum": row.cumtime}))
+    """
+
+    def test_profile_enable_disable_and_with_accumulate_exact_calls(self):
+        r = self.program(self.PROFILED)
+        self.assertEqual(r["fib"], [1973 + 177, 2])
+        self.assertFalse(r["untimed"])
+        for fid in r["ids"]:  # the API itself is invisible
+            self.assertNotIn("perfguard", fid)
+        self.assertLessEqual(r["cum"], r["self"] * 1.01 + 1e-6)
+
+    def test_profile_decorator_records_outermost_calls(self):
+        r = self.program("""
+            import json, perfguard
+            @perfguard.profile
+            def fact(n):
+                return 1 if n < 2 else n * fact(n - 1)
+            for _ in range(3):
+                fact(10)
+            row = fact.profile.stats().get("prog.py:fact")
+            print(json.dumps([row.calls, row.pcalls]))
+        """)
+        self.assertEqual(r, [30, 3])
+
+    def test_one_profile_records_at_a_time_and_a_takeover_keeps_data(self):
+        r = self.program("""
+            import json, perfguard
+            def f():
+                pass
+            a, b = perfguard.Profile(), perfguard.Profile()
+            out = []
+            with a:
+                f()
+                try:
+                    b.enable()
+                except RuntimeError as e:
+                    out.append("busy")
+            with b:
+                f(); f()
+            try:
+                a.enable()
+            except RuntimeError:
+                out.append("taken")
+            out.append(a.stats().get("prog.py:f").calls)
+            out.append(b.stats().get("prog.py:f").calls)
+            print(json.dumps(out))
+        """)
+        self.assertEqual(r, ["busy", "taken", 1, 2])
+
+    def test_dump_writes_every_format_and_pstats_loads(self):
+        for exe in ("", "none"):
+            r = self.program("""
+                import json, os, perfguard, pstats
+                def work(n):
+                    return sorted(range(n))
+                p = perfguard.Profile()
+                with p:
+                    for _ in range(5):
+                        work(100)
+                out = {}
+                for fmt in ("pstats", "json", "collapsed", "speedscope"):
+                    path = "out." + fmt
+                    try:
+                        p.dump(path, format=fmt)
+                    except RuntimeError as e:
+                        out[fmt] = "error"
+                        continue
+                    out[fmt] = os.path.getsize(path)
+                s = pstats.Stats("out.pstats")
+                out["calls"] = [v[1] for k, v in s.stats.items()
+                                if k[2] == "work"]
+                print(json.dumps(out))
+            """, **({"PERFGUARD_EXE": exe} if exe else {}))
+            self.assertEqual(r["calls"], [5])
+            if exe == "none":
+                self.assertEqual(r["json"], "error")
+                continue
+            for fmt in ("json", "collapsed", "speedscope"):
+                self.assertGreater(r[fmt], 0, fmt)
+            with open(os.path.join(self.root, "out.json")) as f:
+                self.assertIn("functions", f.read())
+            with open(os.path.join(self.root, "out.collapsed")) as f:
+                self.assertIn("prog.py:work", f.read())
+
+    def test_profile_inside_a_trial_is_refused_and_the_decorator_runs(self):
+        h, funcs = self.trial("""
+            import perfguard
+            try:
+                perfguard.Profile().enable()
+            except RuntimeError:
+                print("refused")
+            else:
+                raise SystemExit(5)
+            @perfguard.profile
+            def deco(x):
+                return x + 1
+            assert deco(1) == 2
+        """)
+        self.assertEqual(h["unmatched"], "0")
+        self.assertEqual(funcs["pkg/prog.py:deco"]["calls"], 1)
+
+    # ---- python -m perfguard ----------------------------------------------
+
+    def test_python_m_perfguard_runs_like_python_m_cprofile(self):
+        self.write("lib/helper.py", "def helper(x):\n    return x * 2\n")
+        path = self.write("script.py", """
+            import sys
+            sys.path.insert(0, "lib")
+            import helper
+            assert sys.argv[1:] == ["a", "--flag"], sys.argv
+            assert __name__ == "__main__"
+            total = sum(helper.helper(i) for i in range(250))
+            print("total", total)
+            sys.exit(3)
+        """)
+        out = self.py(["-m", "perfguard", "--limit", "0", path, "a",
+                       "--flag"], status=3)
+        self.assertIn("total 62250", out)
+        self.assertIn("function calls", out)
+        line = [x for x in out.splitlines() if "helper.py:helper" in x]
+        self.assertEqual(line[0].split()[0], "250", out)
+        self.py(["-m", "perfguard", "-o", "p.pstats", path, "a", "--flag"],
+                status=3)
+        st = marshal.load(open(os.path.join(self.root, "p.pstats"), "rb"))
+        calls = [v[1] for k, v in st.items() if k[2] == "helper"]
+        self.assertEqual(calls, [250])
+
+    # ---- scope and builtins ---------------------------------------------
+
+    SCOPED = """
+        import json, re
+        import lib
+        def leaf(x):
+            return x + 1
+        def mine(n):
+            s = 0
+            for i in range(n):
+                s += lib.outside(i)          # out of scope, calls leaf
+                s += len(json.dumps([i]))    # stdlib: out of scope
+            return s
+        def gen(n):
+            for i in range(n):
+                yield lib.outside(i)
+        def boom():
+            lib.raiser()
+        for _ in range(3):
+            mine(40)
+        list(gen(5))
+        for _ in range(4):
+            try:
+                boom()
+            except ValueError:
+                pass
+        list(lib.lgen(6))
+    """
+    LIB = """
+        def outside(i):
+            import prog_leaf
+            return prog_leaf.leaf(i) if i % 2 else i
+        def raiser():
+            raise ValueError("x")
+        def lgen(n):
+            for i in range(n):
+                yield i
+    """
+
+    def scoped_trial(self, **env):
+        self.write("pkg/lib.py", self.LIB)
+        self.write("pkg/prog_leaf.py", "def leaf(x):\n    return x + 1\n")
+        return self.trial(self.SCOPED, **env)
+
+    def test_scope_times_only_matching_code_with_exact_counts(self):
+        h, f = self.scoped_trial(
+            PERFGUARD_SCOPE="pkg/prog.py:*\npkg/prog_leaf.py:*")
+        self.assertEqual(h["unmatched"], "0")
+        self.assertEqual(f["pkg/prog.py:mine"]["calls"], 3)
+        self.assertEqual(f["pkg/prog.py:gen"]["calls"], 1)
+        self.assertEqual(f["pkg/prog.py:gen"]["resumes"], 5)
+        self.assertEqual(f["pkg/prog.py:boom"]["calls"], 4)
+        # called only from out-of-scope code: still counted exactly
+        self.assertEqual(f["pkg/prog_leaf.py:leaf"]["calls"], 3 * 20 + 2)
+        for fid in f:  # <gc>: collections have their own entry
+            self.assertTrue(fid == "<gc>" or fid.startswith(
+                ("pkg/prog.py:", "pkg/prog_leaf.py:")), fid)
+        # callers of out-of-scope code carry its time, and say so
+        self.assertTrue(f["pkg/prog.py:mine"]["flags"] & 8)
+        self.assertTrue(f["pkg/prog.py:boom"]["flags"] & 8)
+        self.assertFalse(f["pkg/prog_leaf.py:leaf"]["flags"] & 8)
+        # nothing is lost: the self times cover the module's inclusive
+        # time (<gc> entries may add collections outside it)
+        mod = f["pkg/prog.py:<module>"]
+        total_self = sum(x["self"] for x in f.values())
+        self.assertGreaterEqual(total_self, mod["incl"] * 0.98 - 1000)
+
+    def test_scope_of_builtins_and_builtins_off(self):
+        h, f = self.scoped_trial(PERFGUARD_SCOPE="pkg/*\n<builtin>:len")
+        self.assertEqual(f["<builtin>:len"]["calls"], 120)
+        self.assertNotIn("<builtin>:sum", f)
+        self.assertEqual(f["pkg/lib.py:outside"]["calls"], 125)
+        h, f = self.scoped_trial(PERFGUARD_BUILTINS="0")
+        self.assertEqual(h["unmatched"], "0")
+        self.assertEqual([x for x in f if x.startswith("<builtin>")], [])
+        self.assertEqual(f["pkg/lib.py:outside"]["calls"], 125)
+        self.assertEqual(f["pkg/lib.py:lgen"]["calls"], 1)
+        self.assertEqual(f["pkg/lib.py:raiser"]["calls"], 4)
+        self.assertEqual(f["<stdlib>/json/__init__.py:dumps"]["calls"], 120)
+        # default: builtins are timed
+        h, f = self.scoped_trial()
+        self.assertGreaterEqual(f["<builtin>:len"]["calls"], 120)
+
+    def test_profile_scope_argument(self):
+        self.write("lib.py", self.LIB)
+        self.write("prog_leaf.py", "def leaf(x):\n    return x + 1\n")
+        r = self.program("""
+            import json, perfguard, lib
+            def mine(n):
+                return sum(lib.outside(i) for i in range(n))
+            p = perfguard.Profile(scope="prog.py:*", builtins=False)
+            with p:
+                for _ in range(4):
+                    mine(10)
+            st = p.stats()
+            print(json.dumps({r.id: [r.calls, r.folded] for r in st}))
+        """)
+        self.assertEqual(r["prog.py:mine"], [4, False])  # sum: a builtin
+        gen = ("prog.py:mine.<locals>.<genexpr>"
+               if "prog.py:mine.<locals>.<genexpr>" in r
+               else "prog.py:<genexpr>")
+        self.assertEqual(r[gen], [4, True])  # calls lib.outside
+        self.assertNotIn("lib.py:outside", r)
+
+    # ---- measure ----------------------------------------------------------
+
+    def test_measure_nests_and_is_the_union_over_threads(self):
+        h, f = self.trial("""
+            import threading, perfguard
+            def f():
+                pass
+            def g():
+                pass
+            f()
+            with perfguard.measure():
+                with perfguard.measure():
+                    f()
+                f()              # inner block closed, outer still open
+            g()                  # nothing open: not recorded
+            inside, done = threading.Event(), threading.Event()
+            def worker():
+                with perfguard.measure():
+                    inside.set()
+                    done.wait()
+                    g()
+            t = threading.Thread(target=worker)
+            t.start()
+            inside.wait()
+            f()                  # the worker's block is open: recorded
+            done.set()
+            t.join()
+            g()                  # closed everywhere again
+        """)
+        self.assertEqual(f["pkg/prog.py:f"]["calls"], 3)
+        self.assertEqual(f["pkg/prog.py:g"]["calls"], 1)
+
+    # ---- calibration cache -------------------------------------------------
+
+    CAL = """
+        import json, os, sys
+        from perfguard import _common, _hook
+        how = _common.calibrate(_hook)
+        path = _common.cache_path(_common.cache_key(_hook))
+        print(json.dumps([how, path]))
+    """
+
+    def program_cal(self, **env):
+        # The probe compares timings: off here (deterministic), tested
+        # with a cache that is off by a factor no load can explain.
+        env.setdefault("PERFGUARD_CALIBRATION_PROBE", "0")
+        env.setdefault("PERFGUARD_CALIBRATION_MAX_SPREAD", "1e9")
+        return self.program(self.CAL, PERFGUARD_COSTS="", **env)
+
+    def test_calibration_is_cached_and_a_corrupt_cache_is_rebuilt(self):
+        how, path = self.program_cal()
+        self.assertEqual(how, "measured")
+        self.assertTrue(path.startswith(self.cache + os.sep), path)
+        with open(path) as f:
+            good = f.read()
+        how, path2 = self.program_cal()
+        self.assertEqual((how, path2), ("cached", path))
+        for bad in ("", "garbage\n", good.replace("costs\t", "costs\t9"),
+                    good.replace("key\t", "key\tX"), good[:-5]):
+            with open(path, "w") as f:
+                f.write(bad)
+            how, _ = self.program_cal()
+            self.assertEqual(how, "measured", repr(bad))
+            with open(path) as f:
+                self.assertEqual(f.read().split("\n")[0],
+                                 "perfguard-calibration\t1")
+            how, _ = self.program_cal()
+            self.assertEqual(how, "cached")
+        # a sound entry whose costs the probe contradicts (1000 times the
+        # real cost) is measured again
+        costs = ",".join(["500000.000000"] * 8)
+        body = "perfguard-calibration\t1\n%s\ncosts\t%s\n" % (
+            good.split("\n")[1], costs)
+        import zlib
+        with open(path, "w") as f:
+            f.write(body + "sum\t%08x\n" % (
+                zlib.crc32(body.encode()) & 0xFFFFFFFF))
+        how, _ = self.program_cal(PERFGUARD_CALIBRATION_PROBE="1")
+        self.assertEqual(how, "measured")
+        # no temporary files left behind
+        self.assertEqual(os.listdir(os.path.dirname(path)),
+                         [os.path.basename(path)])
+        # an unwritable cache directory still calibrates
+        how, _ = self.program_cal(XDG_CACHE_HOME="/proc/self")
+        self.assertEqual(how, "measured")
+        how, _ = self.program_cal(PERFGUARD_CALIBRATION_CACHE="0")
+        self.assertEqual(how, "measured")
+
+
+def main():
+    global HOOK_DIR
+    if len(sys.argv) < 2:
+        sys.exit("usage: run_api_tests.py <build>/hooks/<tag> [tests]")
+    HOOK_DIR = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
