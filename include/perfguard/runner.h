@@ -144,6 +144,13 @@ struct pg_session {
 };
 
 /*
+ * Free what a session holds once its measuring is over (the bytecode
+ * cache directory's name; the directory itself goes at exit). The
+ * session's borrowed suite, interpreter and sides are untouched.
+ */
+void pg_session_release(struct pg_session *s);
+
+/*
  * Start a results set for a side: schema, commit, dirty flag, clock,
  * creation time and the environment fingerprint (machine, interpreter,
  * suite hash, hook mechanism).

@@ -150,7 +150,7 @@ void cli_session_init(struct pg_session *s, const struct cli_common *c,
 
 /*
  * Measure every selected benchmark for `trials` rounds (0: the suite's
- * trials), then end the progress display. Errors as
+ * trials), then end the progress display and release the session. Errors as
  * pg_runner_bench_rounds.
  */
 int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,

@@ -178,6 +178,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	free(done);
 	free(unclear);
 	cli_progress_done(&o->common);
+	pg_session_release(&session);
 	return rc;
 }
 

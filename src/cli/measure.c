@@ -96,6 +96,7 @@ int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
 		rc = pg_runner_bench_rounds(s, sel->benches[i],
 					    trials ? trials : s->suite->trials);
 	cli_progress_done(s->ctx);
+	pg_session_release(s);
 	return rc;
 }
 

@@ -129,6 +129,12 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->pycache_prefix = pycache;
 }
 
+void pg_session_release(struct pg_session *s)
+{
+	free(s->pycache_dir);
+	s->pycache_dir = NULL;
+}
+
 /* The sides' bytecode cache directories (s->pycache_dir made on first
  * use); NULL entries when it cannot be made (trials then inherit). */
 static char **pycache_dirs(struct pg_session *s)
