@@ -73,11 +73,18 @@ function synth(args) {
   return execFileSync(SYNTH_PAGE, args, { encoding: 'utf8' });
 }
 
-/* The frames a flame graph shows, with page coordinates of their centres. */
+/*
+ * The frames a flame graph shows, with the viewport coordinates of their
+ * centres (what page.mouse takes): the canvas is scrolled to the top of
+ * the viewport first, since a long verdict table can push it below the
+ * fold, where a mouse move would miss it.
+ */
 async function frames(page, index) {
   return page.evaluate((i) => {
-    const f = PG.flames[i], r = f.canvas.getBoundingClientRect();
-    return f.visibleFrames().map((fr) => Object.assign(fr, { px: r.left + fr.x + Math.min(fr.w / 2, 40), py: r.top + fr.y + fr.h / 2 + window.scrollY, top: r.top + window.scrollY }));
+    const f = PG.flames[i];
+    f.canvas.scrollIntoView({ block: 'start' });
+    const r = f.canvas.getBoundingClientRect();
+    return f.visibleFrames().map((fr) => Object.assign(fr, { px: r.left + fr.x + Math.min(fr.w / 2, 40), py: r.top + fr.y + fr.h / 2, top: r.top + window.scrollY }));
   }, index || 0);
 }
 
