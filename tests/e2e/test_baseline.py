@@ -123,8 +123,12 @@ class BaselineTests(Case):
         self.assertExit(run(["baseline", "update", "--from", "r.json"], cwd=root), 0)
         self.commit(root, {"x.txt": "x"}, branch="feature")
         auto = run(["check"], cwd=root)
-        self.assertExit(auto, 0)
+        # What is tested is the rerun; the verdict of this 3-trial
+        # wall-clock A/A is not (one was judged +9.5% with a neighbour
+        # process busy: see the verdicts issue), only that it ran.
+        self.assertIn(auto.returncode, (0, 1), auto.stderr)
         self.assertIn("another environment", auto.stderr)
+        self.assertIn("running base and head side by side", auto.stderr)
         stored = run(["check", "--baseline", "stored", "--junit", "j.xml"], cwd=root)
         self.assertIn(stored.returncode, (0, 1))
         self.assertIn("cpu", stored.stdout.lower())
