@@ -47,7 +47,12 @@ max_trials: 16
 warmup: 1
 timeout: 60s
 clock: cpu
-thresholds: {{min_share: 5%}}
+# The action's plumbing is tested here, not the gate's precision: on a
+# quiet machine an A/A check of this suite was judged a few % slower on head
+# (str.split, a listcomp; the base/head asymmetry left open in the verdicts
+# issue), so only changes far beyond that fail these jobs; the injected one
+# is 3x.
+thresholds: {{min_share: 5%, function: 30%, total: 20%}}
 benchmarks:
 {benches}
 """
