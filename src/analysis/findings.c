@@ -515,7 +515,8 @@ void pg_analysis_findings(const struct pg_analysis_input *in,
 		gc_and_import(&c, i);
 	}
 	repeated_work(&c, tiny);
-	qsort(out->v, out->n, sizeof(*out->v), by_share);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), by_share);
 	free(waits);
 	free(tiny);
 	free(c.f);

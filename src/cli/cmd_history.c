@@ -108,7 +108,8 @@ static int stored_history(struct pg_repo *repo, struct pg_store *store,
 	int rc = pg_store_list(store, &entries, &nentries);
 	if (rc)
 		return rc;
-	qsort(entries, nentries, sizeof(*entries), cmp_commit);
+	if (nentries)
+		qsort(entries, nentries, sizeof(*entries), cmp_commit);
 	char oid[41];
 	if (nentries == 0 || (rc = pg_git_head(repo, oid))) {
 		free(entries);
