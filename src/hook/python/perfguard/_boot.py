@@ -91,18 +91,7 @@ def _main():
         traceback.print_exc(limit=0)
         return 1
 
-    # __main__ as `python script.py` makes it (same attributes, same order).
-    import types
-    import builtins
-    from importlib.machinery import SourceFileLoader
-    main = types.ModuleType("__main__")
-    main.__loader__ = SourceFileLoader("__main__", script)
-    main.__spec__ = None
-    main.__annotations__ = {}
-    main.__builtins__ = builtins
-    main.__file__ = script
-    main.__cached__ = None
-    sys.modules["__main__"] = main
+    main = _common.new_main(script)
 
     _calibrate()
     _common.configure(_hook)  # scope and builtins (PERFGUARD_SCOPE, ...)

@@ -381,6 +381,23 @@ def _status(code):
     return 1
 
 
+def new_main(script):
+    """A fresh __main__ module for script, made and registered as
+    `python script.py` makes it (same attributes, same order)."""
+    import types
+    import builtins as builtins_module
+    from importlib.machinery import SourceFileLoader
+    main = types.ModuleType("__main__")
+    main.__loader__ = SourceFileLoader("__main__", script)
+    main.__spec__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins_module
+    main.__file__ = script
+    main.__cached__ = None
+    sys.modules["__main__"] = main
+    return main
+
+
 def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
     """Run script as __main__ under the hook, as ``python script args``
     would (sys.argv, sys.path[0]); returns its exit status, or None when
@@ -405,18 +422,7 @@ def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
         traceback.print_exc(limit=0)
         return 1
 
-    # __main__ as `python script.py` makes it (same attributes, order).
-    import types
-    import builtins as builtins_module
-    from importlib.machinery import SourceFileLoader
-    main = types.ModuleType("__main__")
-    main.__loader__ = SourceFileLoader("__main__", script)
-    main.__spec__ = None
-    main.__annotations__ = {}
-    main.__builtins__ = builtins_module
-    main.__file__ = script
-    main.__cached__ = None
-    sys.modules["__main__"] = main
+    main = new_main(script)
 
     calibrate_fn()
     configure(hook, scope, builtins)
