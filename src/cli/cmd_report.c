@@ -145,25 +145,6 @@ struct walk {
 	size_t want, n, walked;
 };
 
-/*
- * The store of the suite, or without a suite file the default notes ref
- * (a page of someone else's baselines needs no perfguard.yml).
- */
-static int open_store(const struct cli_common *common, const char *root,
-		      struct pg_repo *repo, struct pg_suite *suite,
-		      struct pg_store **store)
-{
-	int rc = cli_load_suite(common, root, suite);
-	if (rc == 0)
-		return cli_open_store(suite, repo, root, store);
-	if (rc == PG_ENOTFOUND && !common->suite_path) {
-		pg_error_clear();
-		return pg_store_open(repo, PG_STORE_BACKEND_NOTES,
-				     "refs/notes/perfguard", store);
-	}
-	return rc;
-}
-
 /* Load oid's baseline as the next commit of the walk. */
 static int take_commit(struct walk *w, struct pg_repo *repo,
 		       struct pg_store *store, const char *oid)
@@ -290,7 +271,9 @@ static int cmd_report(int argc, char **argv)
 			      "repository");
 		goto fail;
 	}
-	if ((rc = open_store(&common, root, repo, &suite, &store)) ||
+	bool have_suite;
+	if ((rc = cli_open_suite_store(&common, root, repo, &suite, &have_suite,
+				       &store)) ||
 	    (rc = walk_history(&w, repo, store, o.from)) ||
 	    (rc = draw_page(&w, o.top, &out)) ||
 	    (rc = cli_write_output(o.output, out.data, out.len)))
