@@ -68,6 +68,14 @@ bool pg_git_is_shallow(struct pg_repo *r);
  */
 int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out);
 
+/*
+ * Whether `path` (relative to the repository's top, '/'-separated, a
+ * leading "./" ignored) names an entry in the tree of `commit`: *out true
+ * or false. Errors: PG_ENOTFOUND (unknown commit), PG_EIO.
+ */
+int pg_git_path_exists(struct pg_repo *r, const char *commit, const char *path,
+		       bool *out);
+
 /* Commit summary line and time (seconds since epoch); out strings new. */
 int pg_git_commit_info(struct pg_repo *r, const char *commit,
 		       char **subject_out, int64_t *time_out);

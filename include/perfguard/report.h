@@ -26,6 +26,9 @@ struct pg_check_report {
 	const char *mismatch_what; /* which field differs, or NULL */
 	size_t regressions;
 	bool failed; /* some benchmark failed to run (exit 3) */
+	/* Benchmarks with too few trials whose time verdicts stayed unclear:
+	 * the comparison cannot decide (exit 2 unless regressed/failed). */
+	size_t inconclusive;
 	/*
 	 * Optional: called by pg_report_json just before it closes the top
 	 * level object, to add members the report module does not know of

@@ -216,6 +216,9 @@ struct cli_comparison {
 	/* A shard's check (head->shard.index > 0): the JSON report embeds
 	 * both results sets so that `perfguard merge` can judge the whole. */
 	bool shard;
+	/* check: is_new[i] when sel->benches[i]'s script does not exist at
+	 * the base commit (head measured, nothing to compare); may be NULL. */
+	const bool *is_new;
 };
 
 /*

@@ -122,7 +122,8 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct cli_selection *sel,
 			const struct pg_python *py, struct pg_side *sides,
-			size_t nsides, const struct pg_results *stored_base)
+			size_t nsides, const struct pg_results *stored_base,
+			const bool *is_new)
 {
 	int trials = o->trials ? o->trials : suite->trials;
 	int max_trials =
@@ -151,14 +152,22 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	const struct pg_results *head = sides[nsides - 1].results;
 	int *done = pg_malloc((sel->n ? sel->n : 1) * sizeof(int));
 	bool *unclear = pg_malloc((sel->n ? sel->n : 1) * sizeof(bool));
+	/* A new benchmark (no script at base) runs on head alone. */
+	struct pg_session head_only = session;
+	head_only.sides = &sides[nsides - 1];
+	head_only.nsides = 1;
 	for (size_t i = 0; i < sel->n && !rc; i++) {
-		rc = pg_runner_bench_rounds(&session, sel->benches[i], trials);
+		rc = pg_runner_bench_rounds(is_new[i] ? &head_only : &session,
+					    sel->benches[i], trials);
 		done[i] = trials;
 	}
+	if (!session.costs[0])
+		memcpy(session.costs, head_only.costs, sizeof(session.costs));
+	pg_session_release(&head_only);
 	while (!rc && cli_unclear_benches(suite, sel, base, head, unclear)) {
 		bool added = false;
 		for (size_t i = 0; i < sel->n && !rc; i++) {
-			if (!unclear[i] || done[i] >= max_trials)
+			if (!unclear[i] || is_new[i] || done[i] >= max_trials)
 				continue;
 			int more = trials / 2 > 2 ? trials / 2 : 2;
 			if (more > max_trials - done[i])
@@ -182,11 +191,15 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	return rc;
 }
 
-/* The first selected benchmark a stored baseline has no good trials of. */
+/* The first selected benchmark (not new) a stored baseline has no good
+ * trials of. */
 static const char *stored_lacks(const struct pg_results *stored,
-				const struct cli_selection *sel)
+				const struct cli_selection *sel,
+				const bool *is_new)
 {
 	for (size_t i = 0; i < sel->n; i++) {
+		if (is_new[i])
+			continue;
 		const struct pg_bench_result *r =
 		    pg_results_find(stored, sel->benches[i]->name);
 		if (!r || r->status != PG_BENCH_OK || !r->profile.ntrials)
@@ -213,6 +226,7 @@ struct check_run {
 	struct pg_repo *repo;
 	struct pg_store *store;
 	struct cli_selection sel;
+	bool *is_new; /* per sel entry: its script is absent at the base */
 	struct pg_results base, head, stored;
 };
 
@@ -347,11 +361,30 @@ static int report(struct check_run *c)
 	    .head_label = head_label,
 	    .mode = c->have_stored ? "stored" : "rerun",
 	    .shard = c->o.shard.index > 0,
+	    .is_new = c->is_new,
 	};
 	int exit_code = cli_judge_and_report(&c->o.common, &c->o.report, &cmp);
 	free(base_label);
 	free(head_label);
 	return exit_code;
+}
+
+/*
+ * A benchmark whose script does not exist at the base commit is new (a PR
+ * that adds it, or that introduces the suite): it is measured on head only
+ * and reported as new, whether the base is rerun or stored.
+ */
+static void find_new(struct check_run *c)
+{
+	c->is_new = pg_calloc(c->sel.n ? c->sel.n : 1, sizeof(*c->is_new));
+	for (size_t i = 0; i < c->sel.n; i++) {
+		bool exists = true;
+		if (pg_git_path_exists(c->repo, c->base_oid,
+				       c->sel.benches[i]->script, &exists))
+			exists = true; /* unknown: measured as before */
+		pg_error_clear();
+		c->is_new[i] = !exists;
+	}
 }
 
 /*
@@ -375,10 +408,12 @@ static int run_check(struct check_run *c)
 		cli_note(&c->o.common, "shard %d/%d: %zu of %zu benchmarks",
 			 c->o.shard.index, c->o.shard.count, c->sel.n, all);
 	}
+	find_new(c);
 	/* A stored baseline must hold every selected benchmark (of this
-	 * shard), measured. */
-	const char *lacking =
-	    c->have_stored ? stored_lacks(&c->stored, &c->sel) : NULL;
+	 * shard) that exists at the base, measured. */
+	const char *lacking = c->have_stored
+				  ? stored_lacks(&c->stored, &c->sel, c->is_new)
+				  : NULL;
 	if (lacking && c->o.baseline == BASELINE_AUTO) {
 		cli_note(&c->o.common,
 			 "stored baseline of %.10s has no trials of benchmark "
@@ -400,7 +435,7 @@ static int run_check(struct check_run *c)
 	size_t nsides;
 	if ((rc = prepare_sides(c, sides, &nsides)) ||
 	    (rc = measure_both(&c->o, &c->suite, &c->sel, &c->py, sides, nsides,
-			       c->have_stored ? &c->stored : NULL)))
+			       c->have_stored ? &c->stored : NULL, c->is_new)))
 		return rc;
 	return 0;
 }
@@ -417,6 +452,7 @@ static void check_release(struct check_run *c)
 	pg_results_release(&c->head);
 	pg_results_release(&c->stored);
 	cli_selection_release(&c->sel);
+	free(c->is_new);
 	pg_store_close(c->store);
 	if (c->repo)
 		pg_git_close(c->repo);

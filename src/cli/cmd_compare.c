@@ -176,8 +176,19 @@ static int cmd_compare(int argc, char **argv)
 	pg_results_init(&head);
 
 	if ((rc = open_sources(&src, &o.common, root)) ||
-	    (rc = load_both(&src, a, b, o.production, &base, &head)) ||
-	    (!src.have_suite &&
+	    (rc = load_both(&src, a, b, o.production, &base, &head))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
+	}
+	/* Production windows are named after the service, not the suite's
+	 * benchmarks: the suite's list must not filter them. */
+	if (src.have_suite &&
+	    (cli_is_production(&base) || cli_is_production(&head))) {
+		pg_suite_release(&src.suite);
+		memset(&src.suite, 0, sizeof(src.suite));
+		src.have_suite = false;
+	}
+	if ((!src.have_suite &&
 	     (rc = default_suite(&head, root, &src.suite))) ||
 	    (rc = cli_select(&src.suite, &none, &sel))) {
 		exit_code = cli_fail(rc);

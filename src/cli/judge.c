@@ -173,14 +173,74 @@ static int no_data(const struct cli_comparison *cmp)
 		    (rh && rh->status != PG_BENCH_OK))
 			return 0;
 	}
-	/* A shard may hold no benchmark at all: nothing selected is no claim. */
-	if (comparable || cmp->sel->n == 0)
+	/* A shard may hold no benchmark at all: nothing selected is no claim;
+	 * nor are benchmarks that are all new at head (a PR adding them). */
+	size_t fresh = 0;
+	for (size_t i = 0; cmp->is_new && i < cmp->sel->n; i++)
+		fresh += cmp->is_new[i];
+	if (comparable || cmp->sel->n == 0 || fresh == cmp->sel->n)
 		return 0;
+	struct pg_buf names[3];
+	for (int k = 0; k < 3; k++)
+		pg_buf_init(&names[k], 0);
+	for (size_t i = 0; i < cmp->sel->n; i++)
+		pg_buf_printf(&names[0], "%s%s", i ? ", " : "",
+			      cmp->sel->benches[i]->name);
+	const struct pg_results *side[2] = {cmp->base, cmp->head};
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < side[k]->nbenches; i++)
+			pg_buf_printf(&names[k + 1], "%s%s", i ? ", " : "",
+				      side[k]->benches[i].name);
 	fprintf(stderr,
-		"perfguard: no benchmark has trials on both sides (%zu "
-		"selected): nothing to judge, not a pass\n",
-		cmp->sel->n);
+		"perfguard: no benchmark has trials on both sides: nothing to "
+		"judge, not a pass\n  selected (%s): %s\n  base has: %s\n"
+		"  head has: %s\n",
+		cmp->suite->path ? cmp->suite->path : "the suite",
+		names[0].data, names[1].len ? names[1].data : "nothing",
+		names[2].len ? names[2].data : "nothing");
+	for (int k = 0; k < 3; k++)
+		pg_buf_release(&names[k]);
 	return code;
+}
+
+/*
+ * A benchmark with fewer trials per side than can reach significance at
+ * the fdr cannot be decided by its times: say so, always; count it as
+ * inconclusive when some verdict of it stayed unclear (call counts are
+ * still judged). `compare` cannot add rounds as `check` does.
+ */
+static size_t too_few_trials(const struct cli_common *c,
+			     const struct cli_comparison *cmp,
+			     const struct pg_verdicts *v)
+{
+	int need = cli_min_trials(cmp->suite, cmp->sel);
+	size_t n = 0;
+	for (size_t i = 0; i < cmp->sel->n; i++) {
+		const char *name = cmp->sel->benches[i]->name;
+		const struct pg_bench_result *rb =
+		    pg_results_find(cmp->base, name);
+		const struct pg_bench_result *rh =
+		    pg_results_find(cmp->head, name);
+		if (!rb || !rh || !rb->profile.ntrials || !rh->profile.ntrials)
+			continue;
+		size_t nb = rb->profile.ntrials, nh = rh->profile.ntrials;
+		if ((nb < nh ? nb : nh) >= (size_t)need)
+			continue;
+		bool unclear = pg_stats_bench_unclear(v, name);
+		n += unclear;
+		if (unclear || c->verbosity >= 0)
+			fprintf(stderr,
+				"perfguard: benchmark %s has %zu trials on "
+				"base and %zu on head, fewer than the %d per "
+				"side with which a slowdown can be significant "
+				"at fdr %g: %s\n",
+				name, nb, nh, need, cmp->suite->thresholds.fdr,
+				unclear ? "its time verdicts are undecided "
+					  "(inconclusive); measure more trials"
+					: "a slowdown of its times could not "
+					  "have been detected");
+	}
+	return n;
 }
 
 /* A shard's check report carries both sides for `perfguard merge`. */
@@ -226,6 +286,12 @@ int cli_judge_and_report(const struct cli_common *c,
 		if (!rh)
 			cli_note(c, "benchmark %s has no results on head",
 				 b->name);
+		else if (!rb && cmp->is_new && cmp->is_new[i])
+			cli_note(c,
+				 "benchmark %s is new: its script %s does not "
+				 "exist at the base commit; head measured (%zu "
+				 "trials), nothing to compare",
+				 b->name, b->script, rh->profile.ntrials);
 		else if (!rb)
 			cli_note(c,
 				 "benchmark %s has no results on base (a new "
@@ -234,6 +300,7 @@ int cli_judge_and_report(const struct cli_common *c,
 		judge_bench(b, cmp->base, cmp->head, &v);
 	}
 	size_t regressions = pg_stats_finish(&v, cmp->suite->thresholds.fdr);
+	size_t inconclusive = too_few_trials(c, cmp, &v);
 	const char *what = NULL;
 	bool mismatch =
 	    !pg_fingerprint_equal(&cmp->base->fp, &cmp->head->fp, &what);
@@ -248,6 +315,7 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .mismatch_what = what,
 	    .regressions = regressions,
 	    .failed = failed,
+	    .inconclusive = inconclusive,
 	    .json_extra = cmp->shard ? shard_members : NULL,
 	    .json_extra_ctx = cmp,
 	};
@@ -304,5 +372,7 @@ int cli_judge_and_report(const struct cli_common *c,
 		return cli_fail(rc);
 	if (failed)
 		return PG_EXIT_FAULT;
-	return regressions ? PG_EXIT_REGRESSION : PG_EXIT_OK;
+	if (regressions)
+		return PG_EXIT_REGRESSION;
+	return inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;
 }

@@ -116,10 +116,16 @@ void cli_session_init(struct pg_session *s, const struct cli_common *c,
 int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
 		    int trials)
 {
-	int rc = 0;
+	int rc = 0, n = trials ? trials : s->suite->trials;
+	int need = cli_min_trials(s->suite, sel);
+	if (n < need)
+		cli_note(s->ctx,
+			 "warning: %d trial%s per benchmark cannot make a "
+			 "slowdown significant at fdr %g (the minimum is %d): "
+			 "a `compare` of these results cannot decide times",
+			 n, n == 1 ? "" : "s", s->suite->thresholds.fdr, need);
 	for (size_t i = 0; i < sel->n && !rc; i++)
-		rc = pg_runner_bench_rounds(s, sel->benches[i],
-					    trials ? trials : s->suite->trials);
+		rc = pg_runner_bench_rounds(s, sel->benches[i], n);
 	cli_progress_done(s->ctx);
 	pg_session_release(s);
 	return rc;

@@ -315,6 +315,30 @@ int pg_git_commit_info(struct pg_repo *r, const char *commit,
 	return 0;
 }
 
+int pg_git_path_exists(struct pg_repo *r, const char *commit, const char *path,
+		       bool *out)
+{
+	*out = false;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *entry = NULL;
+	int rc = lookup_commit(r, commit, &c);
+	if (rc < 0)
+		return rc;
+	if (git_commit_tree(&tree, c) < 0) {
+		rc = pg_git_fail("cannot read the tree of '%s'", commit);
+	} else {
+		while (path[0] == '.' && path[1] == '/')
+			path += 2;
+		*out = git_tree_entry_bypath(&entry, tree, path) == 0;
+		rc = 0;
+	}
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}
+
 /* ---- materialise ---------------------------------------------------- */
 
 /* A tree entry name we are willing to create inside the target. */

@@ -165,9 +165,12 @@ static void put_outcome(struct pg_jw *w, const struct pg_report_view *view)
 	pg_jw_key(w, "perfguard");
 	pg_jw_str(w, PG_VERSION);
 	pg_jw_key(w, "status");
-	pg_jw_str(w, failed ? "error" : nreg ? "regressed" : "ok");
+	pg_jw_str(w, failed	       ? "error"
+		     : nreg	       ? "regressed"
+		     : r->inconclusive ? "inconclusive"
+				       : "ok");
 	pg_jw_key(w, "exit_code");
-	pg_jw_int(w, failed ? 3 : nreg ? 1 : 0);
+	pg_jw_int(w, failed ? 3 : nreg ? 1 : r->inconclusive ? 2 : 0);
 	pg_jw_key(w, "mode");
 	pg_jw_str(w, r->mode);
 	pg_jw_key(w, "base");

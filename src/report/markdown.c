@@ -162,11 +162,17 @@ static void headline(struct md *m, const struct pg_report_view *view)
 {
 	const struct pg_check_report *r = view->r;
 	size_t nreg = view->nregressions;
-	bool bad = nreg > 0 || r->failed || view->failed_benches > 0;
+	bool bad = nreg > 0 || r->failed || view->failed_benches > 0 ||
+		   r->inconclusive > 0;
 	pg_buf_printf(&m->u, "## %s perfguard: ", bad ? "❌" : "✅");
 	if (nreg)
 		pg_buf_printf(&m->u, "%zu %s", nreg,
 			      plural(nreg, "regression", "regressions"));
+	else if (r->inconclusive)
+		pg_buf_printf(
+		    &m->u, "inconclusive, too few trials to judge %zu %s",
+		    r->inconclusive,
+		    plural(r->inconclusive, "benchmark", "benchmarks"));
 	else
 		pg_buf_puts(&m->u, "no regressions");
 	if (view->failed_benches)

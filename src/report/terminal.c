@@ -299,6 +299,12 @@ static void status(struct term *t, const struct pg_report_view *view)
 		on(t, C_RED);
 		pg_buf_printf(t->b, "FAIL: %zu regression%s", nreg,
 			      nreg == 1 ? "" : "s");
+	} else if (r->inconclusive) {
+		on(t, C_RED);
+		pg_buf_printf(t->b,
+			      "INCONCLUSIVE: too few trials to judge %zu "
+			      "benchmark%s",
+			      r->inconclusive, r->inconclusive == 1 ? "" : "s");
 	} else {
 		on(t, C_GREEN);
 		pg_buf_puts(t->b, "OK: no regressions");
