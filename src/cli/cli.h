@@ -296,6 +296,13 @@ int cli_open_suite_store(const struct cli_common *c, const char *root,
 			 bool *have_suite, struct pg_store **store);
 
 /*
+ * pg_results_load of a file the user named: a file that is not a results
+ * set (foreign JSON, truncated, empty, unknown schema, over the size cap)
+ * is PG_EINVALID (exit 2, bad input), with the reader's message.
+ */
+int cli_results_file(const char *path, struct pg_results *out);
+
+/*
  * Load a results set named by `what`: a results file if such a file
  * exists, else a revision whose stored baseline is loaded (repo/store
  * may be NULL outside git).

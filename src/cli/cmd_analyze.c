@@ -213,7 +213,7 @@ static int cmd_analyze(int argc, char **argv)
 	    (rc = cli_call_cost(&py, &call_cost)))
 		goto fail;
 	if (results_file) {
-		if ((rc = pg_results_load(what, &r)))
+		if ((rc = cli_results_file(what, &r)))
 			goto fail;
 		for (size_t i = 0; i < r.nbenches; i++) {
 			const struct pg_bench_result *b = &r.benches[i];

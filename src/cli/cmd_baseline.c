@@ -347,7 +347,7 @@ static int take_results_file(struct baseline_ctx *b,
 			     struct pg_results *results, char oid[41])
 {
 	int rc;
-	if ((rc = pg_results_load(o->from, results)) ||
+	if ((rc = cli_results_file(o->from, results)) ||
 	    (rc = pg_interrupt_check()))
 		return rc;
 	const char *rev = o->commit_rev ? o->commit_rev : results->commit;

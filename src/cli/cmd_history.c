@@ -218,6 +218,89 @@ static void print_series(const struct pg_history_series *s,
 	printf("\n");
 }
 
+/*
+ * The fewest points with which a change point can be significant at
+ * alpha: a permutation test of a split of n points into k and n - k
+ * cannot give p below 1 / C(n, k), largest at k = n / 2.
+ */
+static size_t min_points(double alpha)
+{
+	for (size_t n = 2; n < 64; n++) {
+		double c = 1;
+		for (size_t i = 1; i <= n / 2; i++)
+			c = c * (double)(n - n / 2 + i) / (double)i;
+		if (1 / c <= alpha)
+			return n;
+	}
+	return 64;
+}
+
+/* The closest of names to want (a typo's fix), or NULL. */
+static void closest(const char *want, const char *name, const char **best,
+		    size_t *best_d)
+{
+	size_t d = pg_edit_distance(want, name);
+	if (d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
+/*
+ * --bench or --function named nothing in any baseline: a usage error,
+ * with the closest name of the newest baseline as "did you mean".
+ */
+static int unknown_name(struct pg_store *store,
+			const struct pg_store_entry *commits, size_t n,
+			const char *bench, const char *function)
+{
+	struct pg_results r;
+	pg_results_init(&r);
+	if (pg_store_load(store, commits[n - 1].commit, &r))
+		pg_error_clear();
+	bool bench_known = false;
+	const char *best = NULL;
+	size_t best_d = 4;
+	for (size_t i = 0; bench && i < r.nbenches; i++) {
+		bench_known |= !strcmp(r.benches[i].name, bench);
+		closest(bench, r.benches[i].name, &best, &best_d);
+	}
+	int rc;
+	if (bench && !bench_known) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "no benchmark '%s' in any of the %zu "
+				  "baselines%s%s%s",
+				  bench, n, best ? "; did you mean '" : "",
+				  best ? best : "", best ? "'?" : "");
+	} else if (!function) {
+		rc = pg_error_set(PG_EUSAGE,
+				  "benchmark '%s' has no trials in any of the "
+				  "%zu baselines",
+				  bench, n);
+	} else {
+		best = NULL;
+		best_d = 4;
+		for (size_t i = 0; i < r.nbenches; i++) {
+			const struct pg_bench_result *b = &r.benches[i];
+			if (bench && strcmp(b->name, bench))
+				continue;
+			for (size_t f = 0; f < b->profile.nfuncs; f++)
+				closest(function, b->profile.funcs[f].id, &best,
+					&best_d);
+		}
+		rc = pg_error_set(PG_EUSAGE,
+				  "no function '%s' in %s%s of the %zu "
+				  "baselines%s%s%s (function ids read "
+				  "FILE:QUALNAME, e.g. app/core.py:parse)",
+				  function, bench ? bench : "any benchmark",
+				  bench ? " in any" : "", n,
+				  best ? "; did you mean '" : "",
+				  best ? best : "", best ? "'?" : "");
+	}
+	pg_results_release(&r);
+	return rc;
+}
+
 static int cmd_history(int argc, char **argv)
 {
 	struct history_opts o = {.limit = 100};
@@ -272,10 +355,22 @@ static int cmd_history(int argc, char **argv)
 		cli_note(&common, "no stored baselines on HEAD's first-parent "
 				  "history: record some with `perfguard "
 				  "baseline update`");
-	else if (h.nseries == 0)
-		cli_note(&common, "%s%s%s appears in none of the %zu baselines",
-			 o.function ? o.function : "", o.function ? " of " : "",
-			 o.bench ? o.bench : "no benchmark", n);
+	else if (h.nseries == 0 && (o.bench || o.function)) {
+		rc = unknown_name(store, commits, n, o.bench, o.function);
+		goto out;
+	} else if (h.nseries == 0)
+		cli_note(&common,
+			 "none of the %zu baselines holds a benchmark "
+			 "with trials",
+			 n);
+	else if (n < min_points(cpo.alpha))
+		cli_note(&common,
+			 "%zu baseline%s: too few for change-point detection "
+			 "(with fewer than %zu points no change can be "
+			 "significant at %g); record more with `perfguard "
+			 "baseline update`",
+			 n, n == 1 ? "" : "s", min_points(cpo.alpha),
+			 cpo.alpha);
 	if (o.json) {
 		struct pg_buf buf;
 		struct pg_jw w;

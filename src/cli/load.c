@@ -36,11 +36,23 @@ int cli_open_suite_store(const struct cli_common *c, const char *root,
 			     "refs/notes/perfguard", store);
 }
 
+int cli_results_file(const char *path, struct pg_results *out)
+{
+	int rc = pg_results_load(path, out);
+	if (rc != PG_ECORRUPT && rc != PG_ELIMIT)
+		return rc;
+	/* A file the user named that is not a results set is bad input. */
+	char *why = pg_strdup(pg_error_message());
+	rc = pg_error_set(PG_EINVALID, "%s", why);
+	free(why);
+	return rc;
+}
+
 int cli_load_results(const char *what, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_results *out)
 {
 	if (pg_path_exists(what))
-		return pg_results_load(what, out);
+		return cli_results_file(what, out);
 	if (!repo || !store)
 		return pg_error_set(PG_ENOTFOUND,
 				    "%s: no such results file (and no git "

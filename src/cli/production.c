@@ -255,12 +255,15 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r)
 
 /*
  * Call fn(r, ctx) for every window results file of dir, oldest first,
- * until it returns non-zero (returned). r is released after the call.
+ * until it returns non-zero (returned). r is released after the call. A
+ * window file that does not read (corrupt, truncated, foreign) is skipped
+ * (with a warning when warn) and counted in *skipped: one bad file does not lose the
+ * others.
  */
 static int each_window(const char *dir,
 		       int (*fn)(const char *path, struct pg_results *r,
 				 void *ctx),
-		       void *ctx)
+		       void *ctx, size_t *skipped, bool warn)
 {
 	struct entry *v;
 	size_t n;
@@ -273,6 +276,17 @@ static int each_window(const char *dir,
 		if (pg_path_exists(js) && !(rc = pg_results_load(js, &r))) {
 			rc = fn(js, &r, ctx);
 			pg_results_release(&r);
+		} else if (rc == PG_ECORRUPT || rc == PG_EINVALID ||
+			   rc == PG_ELIMIT) {
+			if (warn)
+				fprintf(
+				    stderr,
+				    "perfguard: warning: skipping a corrupt "
+				    "window file: %s\n",
+				    pg_error_message());
+			pg_error_clear();
+			(*skipped)++;
+			rc = 0;
 		}
 		free(js);
 	}
@@ -320,7 +334,8 @@ int cli_windows_load(const char *dir, const char *commit,
 	struct load_ctx c = {.commit = commit};
 	pg_results_init(out);
 	*nwindows = 0;
-	int rc = each_window(dir, load_one, &c);
+	size_t skipped = 0;
+	int rc = each_window(dir, load_one, &c, &skipped, true);
 	/*
 	 * A window with under a quarter of the median window's samples (the
 	 * short last one of a process, one that barely ran) is no trial: its
@@ -341,10 +356,22 @@ int cli_windows_load(const char *dir, const char *commit,
 	}
 	free(counts);
 	free(c.loaded);
-	if (!rc && !*nwindows)
+	if (!rc && !*nwindows && skipped)
+		rc = pg_error_set(PG_EINVALID,
+				  "no valid production windows%s%s in %s (%zu "
+				  "corrupt window file%s skipped)",
+				  commit ? " of commit " : "",
+				  commit ? commit : "", dir, skipped,
+				  skipped == 1 ? "" : "s");
+	else if (!rc && !*nwindows)
 		rc = pg_error_set(
 		    PG_ENOTFOUND, "no production windows%s%s in %s",
 		    commit ? " of commit " : "", commit ? commit : "", dir);
+	else if (!rc && skipped)
+		fprintf(stderr,
+			"perfguard: %zu corrupt window file%s skipped, %zu "
+			"used\n",
+			skipped, skipped == 1 ? "" : "s", *nwindows);
 	if (rc)
 		pg_results_release(out);
 	return rc;
@@ -367,8 +394,14 @@ static int commit_of(const char *path, struct pg_results *r, void *ctx)
 
 int cli_windows_commits(const char *dir, struct pg_strvec *out)
 {
-	int rc = each_window(dir, commit_of, out);
-	if (!rc && !out->n)
+	size_t skipped = 0;
+	int rc = each_window(dir, commit_of, out, &skipped, false);
+	if (!rc && !out->n && skipped)
+		rc = pg_error_set(PG_EINVALID,
+				  "no valid production windows in %s (%zu "
+				  "corrupt window file%s skipped)",
+				  dir, skipped, skipped == 1 ? "" : "s");
+	else if (!rc && !out->n)
 		rc = pg_error_set(PG_ENOTFOUND, "no production windows in %s",
 				  dir);
 	return rc;

@@ -110,5 +110,131 @@ class TooFewTrialsTests(Case):
         self.assertIn("calls", p.stdout)
 
 
+SERVICE = """
+import perfguard.sampler as sampler
+
+def hot(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+for _ in range(6):      # six windows of 60 samples each
+    while sampler.info()["samples"] < 60:
+        hot(20000)
+    sampler.flush()
+"""
+
+
+class ProductionInSuiteRepoTests(Case):
+    """Finding 4: production comparisons ignore the suite's benchmarks."""
+
+    def test_compare_of_recordings_and_deploys_inside_a_suite_repo(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"]), "svc.py": SERVICE})
+        outs = []
+        for name in ("r1", "r2"):
+            out = os.path.join(self.tmp, name)
+            p = run(["record", "--window", "1h", "--rate", "500", "--out", out,
+                     "--", "svc.py"], cwd=root)
+            self.assertExit(p, 0)
+            outs.append(out)
+        p = run(["compare"] + outs, cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("1 benchmark,", p.stdout)
+        self.assertExit(run(["ingest", outs[0]], cwd=root), 0)
+        p = run(["compare", "--production", "HEAD", "HEAD"], cwd=root)
+        self.assertExit(p, 0)
+
+    def test_nothing_selected_names_the_selection_and_both_sides(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        self.assertExit(run(["run", "--trials", "5", "-o", "r.json"], cwd=root), 0)
+        self.write("perfguard.yml", suite(["z"]).replace("z.py", "b.py"), root)
+        p = run(["compare", "r.json", "r.json"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("selected (", p.stderr)
+        self.assertIn("perfguard.yml): z", p.stderr)
+        self.assertIn("base has: b", p.stderr)
+
+
+class HistoryNamesTests(Case):
+    """Finding 5: history naming nothing is a usage error; few points."""
+
+    def test_unknown_names_are_exit_2_with_did_you_mean(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        self.assertExit(run(["run", "--trials", "5", "-o", "r.json"], cwd=root), 0)
+        commits = [git(root, "rev-parse", "HEAD")]
+        for i in range(2):
+            commits.append(self.commit(root, {"n.txt": str(i)}))
+        for c in commits:
+            self.assertExit(run(["baseline", "update", "--from", "r.json",
+                                 "--commit", c], cwd=root), 0)
+        p = run(["history", "--bench", "bb"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("no benchmark 'bb' in any of the 3 baselines; did you mean 'b'?",
+                      p.stderr)
+        p = run(["history", "--function", "app.py:wrok"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("no function 'app.py:wrok' in any benchmark of the 3 "
+                      "baselines; did you mean 'app.py:work'?", p.stderr)
+        p = run(["history", "--bench", "b", "--function", "nosuch"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("no function 'nosuch' in b", p.stderr)
+        p = run(["history", "--function", "app.py:work"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("3 baselines: too few for change-point detection", p.stderr)
+
+
+class BadInputFileTests(Case):
+    """Finding 9: a file on the command line that is not a results set is
+    bad input (exit 2), like a missing one; ingest skips corrupt windows."""
+
+    def test_wrong_kind_truncated_empty_and_unknown_schema_are_exit_2(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        self.assertExit(run(["run", "--trials", "5", "-o", "r.json"], cwd=root), 0)
+        p = run(["compare", "--json", "report.json", "r.json", "r.json"], cwd=root)
+        self.assertExit(p, 0)
+        good = self.read("r.json", root)
+        doc = json.loads(good)
+        doc["schema"] = 99
+        bad = {"report.json": None, "trunc.json": good[: len(good) // 2],
+               "obj.json": "{}", "zero.json": "", "s99.json": json.dumps(doc)}
+        for name, text in bad.items():
+            if text is not None:
+                self.write(name, text, root)
+            with self.subTest(name=name):
+                p = run(["compare", "r.json", name], cwd=root)
+                self.assertExit(p, 2)
+                self.assertIn(name, p.stderr)
+                p = run(["baseline", "update", "--from", name], cwd=root)
+                self.assertExit(p, 2)
+        self.assertExit(run(["compare", "r.json", "missing.json"], cwd=root), 2)
+
+    def test_ingest_skips_a_corrupt_window_and_refuses_all_corrupt(self):
+        root = self.repo({"svc.py": SERVICE})
+        out = os.path.join(self.tmp, "rec")
+        p = run(["record", "--window", "1h", "--rate", "500", "--out", out,
+                 "--", "svc.py"], cwd=root)
+        self.assertExit(p, 0)
+        windows = sorted(f for f in os.listdir(out) if f.endswith(".json"))
+        self.assertGreaterEqual(len(windows), 3)
+        with open(os.path.join(out, windows[1]), "w") as f:
+            f.write('{"format": "perfguard-res')
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("skipping a corrupt window file", p.stderr)
+        self.assertIn(windows[1], p.stderr)
+        self.assertIn("1 corrupt window file skipped", p.stderr)
+        for w in windows:
+            with open(os.path.join(out, w), "w") as f:
+                f.write("")
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("no valid production windows", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
