@@ -17,6 +17,7 @@
 
 #include "perfguard/profile.h"
 #include "perfguard/results.h"
+#include "perfguard/verdict.h"
 
 /* ---- change points (changepoint.c) ---------------------------------- */
 
@@ -228,5 +229,27 @@ int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
  * position.
  */
 void pg_history_write_json(const struct pg_history *h, struct pg_jw *w);
+
+/* ---- causes of regressions (cause.c) ------------------------------- */
+
+/* The causes of one check's regressions (one slot per verdict). */
+struct pg_causes {
+	struct pg_cause *c; /* n entries; those of non-regressions unused */
+	size_t n;
+};
+
+/*
+ * Explain every REGRESSED verdict of v (after pg_stats_finish) from the
+ * check's two results sets: sets v->v[k].cause to a cause in *out for
+ * each regression of a benchmark that ran on both sides (method in
+ * docs/statistics.md, "Causes"). Causes borrow ids and paths from base
+ * and head, which must outlive them; release with pg_causes_release
+ * (after which the verdicts' cause pointers dangle: clear or drop them).
+ * Never fails (allocation failure aborts, as pg_malloc does).
+ */
+void pg_analysis_causes(const struct pg_results *base,
+			const struct pg_results *head, struct pg_verdicts *v,
+			struct pg_causes *out);
+void pg_causes_release(struct pg_causes *c);
 
 #endif

@@ -224,6 +224,8 @@ static void put_verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_uint(w, v->base_calls);
 	pg_jw_key(w, "head_calls");
 	pg_jw_uint(w, v->head_calls);
+	pg_jw_key(w, "cause");
+	pg_report_cause_json(w, v->cause);
 	if (pg_verdict_judged(v)) {
 		pg_jw_key(w, "base_trials");
 		put_trials(w, v, b->base);

@@ -126,6 +126,8 @@ static void verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_verdict_format(v, scratch);
 	pg_jw_key(w, "statement");
 	pg_jw_strn(w, scratch->data, scratch->len);
+	pg_jw_key(w, "cause");
+	pg_report_cause_json(w, v->cause);
 	pg_jw_obj_end(w);
 }
 

@@ -13,6 +13,8 @@
  *             hself[], bself[], hcalls[], bcalls[]}   per-trial means
  *      verdicts: [{func (id or null), metric, kind, text, change, lo, hi,
  *                  q, threshold, share, base, head, base_calls, head_calls,
+ *                  cause (null or {kind, text, lead, function, changed[],
+ *                  at_file, at_line, ...}: why it regressed),
  *                  base_trials[], head_trials[]}]}]}
  *
  * Colours of the differential flame graph (PG.diffColour): a function the
@@ -51,8 +53,11 @@
       if (v.kind in ORDER) judged.push({ b: b, bi: bi, v: v });
     });
   });
+  function lead(v) { return v.cause && v.cause.lead ? 1 : 0; }
   judged.sort(function (x, y) {
     var k = ORDER[x.v.kind] - ORDER[y.v.kind];
+    if (k) return k;
+    k = lead(y.v) - lead(x.v); /* the only changed function first */
     if (k) return k;
     var cx = isFinite(x.v.change) ? x.v.change : 0, cy = isFinite(y.v.change) ? y.v.change : 0;
     return x.v.kind === 'improved' ? cx - cy : cy - cx;
@@ -60,7 +65,7 @@
   var sec = PG.el('section', { cls: 'pg-section' }, [PG.el('h2', { text: 'Verdicts' })]);
   main.appendChild(sec);
   var table = PG.el('table', { cls: 'pg-table', id: 'pg-verdicts' }, [PG.el('thead', null, [PG.el('tr', null,
-    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls'].map(function (h) { return PG.el('th', { text: h }); }))])]);
+    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls', 'why'].map(function (h) { return PG.el('th', { text: h }); }))])]);
   var tbody = PG.el('tbody');
   table.appendChild(tbody);
   sec.appendChild(table);
@@ -105,7 +110,17 @@
       PG.el('td', { cls: 'pg-num', text: isFinite(v.lo) && v.lo !== null ? '[' + PG.fmtPct(v.lo) + ', ' + PG.fmtPct(v.hi) + ']' : v.metric === 'calls' ? 'exact' : '' }),
       PG.el('td', { cls: 'pg-num', text: v.q === null || !isFinite(v.q) ? '-' : v.q < 0.001 ? v.q.toExponential(0) : v.q.toPrecision(2) }),
       PG.el('td', { cls: 'pg-num', text: base + ' → ' + head }),
-      PG.el('td', { cls: 'pg-num', text: v.func ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' })]);
+      PG.el('td', { cls: 'pg-num', text: v.func ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' }),
+      whyCell(v)]);
+  }
+  function whyCell(v) {
+    var c = v.cause;
+    if (!c) return PG.el('td');
+    var where = c.at_file ? c.at_file + (c.at_line ? ':' + c.at_line : '') : '';
+    return PG.el('td', { cls: 'pg-why', 'data-cause': c.kind, title: where }, [
+      PG.el('span', { cls: 'pg-kind pg-cause-' + c.kind, text: c.kind }), ' ',
+      (c.lead ? 'the only changed function, and it is slower: ' : '') + c.text,
+      where ? PG.el('div', { cls: 'pg-sub', text: 'changed: ' + where }) : null]);
   }
 
   /* ---- differential colours ---- */
