@@ -308,7 +308,8 @@ struct pg_noise_advice {
 
 /*
  * The smallest trials (3..50) at which every total is detectable within
- * total_pct and 90% of the judged functions within their threshold (or
+ * total_pct and 90% of the judged functions (<gc> left out) within their
+ * threshold (or
  * resolution), max_trials twice that; when 50 is not enough, 50 with the
  * thresholds raised to what 50 trials detect (the 90th percentile of the
  * functions, the worst total), rounded up to whole percent.

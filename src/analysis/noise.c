@@ -157,8 +157,8 @@ static double share_ok(const struct pg_noise *nz, int n, double fdr)
 	size_t ok = 0, all = 0;
 	for (size_t i = 0; i < nz->n; i++) {
 		const struct pg_noise_row *r = &nz->rows[i];
-		if (!r->func)
-			continue;
+		if (!r->func || !strcmp(r->func, "<gc>"))
+			continue; /* collector pauses: not what thresholds tune */
 		all++;
 		double d = pg_analysis_detectable_pct(r, n, nz->functions, fdr);
 		ok += d <= fmax(r->threshold_pct, r->resolution_pct);
@@ -202,6 +202,8 @@ void pg_analysis_recommend(const struct pg_noise *nz, double fdr,
 		double *f = pg_malloc((nz->n + 1) * sizeof(double));
 		for (size_t i = 0; i < nz->n; i++) {
 			const struct pg_noise_row *r = &nz->rows[i];
+			if (r->func && !strcmp(r->func, "<gc>"))
+				continue;
 			if (r->func)
 				f[nf++] = pg_analysis_detectable_pct(
 				    r, n, nz->functions, fdr);
