@@ -110,7 +110,9 @@ check)
 esac
 result_status=$status
 # A shard's own verdict controls false discoveries over its part only:
-# the merge job's verdict is the one that fails the workflow.
+# the merge job's verdict is the one that fails the workflow. `check
+# --shard` itself exits 0 on regressions (3 when something failed to run);
+# older binaries exited 1, which this still masks.
 if [ "$mode" = check ] && [ -n "$shard" ] && [ "$status" -eq 1 ]; then
 	echo "perfguard action: shard $shard found regressions; the merge" \
 		"job decides" >&2

@@ -190,6 +190,15 @@ struct cli_report_opts {
 	int annotations;  /* 1 on, 0 off, -1 auto (GITHUB_ACTIONS=true) */
 };
 
+/*
+ * Before anything runs: an output path the user named (NULL and "-" are
+ * fine) that is a directory, or whose nearest existing ancestor is not a
+ * directory, cannot be written: PG_EUSAGE naming it (exit 2).
+ */
+int cli_check_output(const char *path);
+/* cli_check_output of every report path of o. */
+int cli_check_report_paths(const struct cli_report_opts *o);
+
 /* Ids of the report options of check and compare (cli_report_table). */
 enum cli_report_opt {
 	CLI_OPT_JUNIT = CLI_OPT_ID_REPORT,

@@ -175,6 +175,7 @@ enum baseline_opt {
 	OPT_OUTPUT,
 	OPT_LIMIT,
 	OPT_KEEP,
+	OPT_FORCE,
 };
 
 static const struct cli_opt update_options[] = {
@@ -203,6 +204,7 @@ static const struct cli_opt list_options[] = {
 
 static const struct cli_opt prune_options[] = {
     {OPT_KEEP, "keep", 0, "N", "keep the N newest baselines"},
+    {OPT_FORCE, "force", 0, NULL, "allow --keep 0 (drop every baseline)"},
     {0},
 };
 
@@ -218,7 +220,9 @@ static const struct cli_command update_command = {
     .usage = "perfguard baseline update [--commit REF] [--from FILE] "
 	     "[--push REMOTE]\n"
 	     "                                 [--allow-dirty] [--trials N] "
-	     "[--bench NAME]...\n",
+	     "[--bench NAME]...\n"
+	     "       perfguard baseline update --shard K/N -o FILE "
+	     "[--commit REF] [--trials N]\n",
     .tables = {&update_table, &cli_measure_table, &cli_common_table},
 };
 static const struct cli_command show_command = {
@@ -238,7 +242,7 @@ static const struct cli_command drop_command = {
 };
 static const struct cli_command prune_command = {
     .name = "baseline prune",
-    .usage = "perfguard baseline prune --keep N\n",
+    .usage = "perfguard baseline prune --keep N [--force]\n",
     .tables = {&prune_table, &cli_common_table},
 };
 
@@ -439,8 +443,8 @@ static int record(struct baseline_ctx *b, const struct update_opts *o,
 	int rc = pg_store_save(b->store, oid, results);
 	if (rc)
 		return rc;
-	cli_note(&b->common, "recorded the baseline of %.10s (%zu benchmarks)",
-		 oid, results->nbenches);
+	cli_note(&b->common, "recorded the baseline of %.10s (%zu benchmark%s)",
+		 oid, results->nbenches, results->nbenches == 1 ? "" : "s");
 	if (!o->remote)
 		return 0;
 	if (b->suite.store_kind != PG_STORE_GIT_NOTES)
@@ -494,6 +498,7 @@ out:
 struct simple_opts {
 	struct cli_common *common;
 	int *limit, *keep;
+	bool force;
 };
 
 static int simple_option(int id, const char *arg, void *ctx)
@@ -506,6 +511,10 @@ static int simple_option(int id, const char *arg, void *ctx)
 		return cli_parse_count("--limit", arg, 1, o->limit);
 	if (id == OPT_KEEP && o->keep)
 		return cli_parse_count("--keep", arg, 0, o->keep);
+	if (id == OPT_FORCE && o->keep) {
+		o->force = true;
+		return 0;
+	}
 	return pg_error_set(PG_EUSAGE, "see `perfguard help baseline`");
 }
 
@@ -517,8 +526,12 @@ static int simple_option(int id, const char *arg, void *ctx)
 static int simple_args(struct baseline_ctx *b, const struct cli_command *sub,
 		       int argc, char **argv, int *limit, int *keep)
 {
-	struct simple_opts o = {&b->common, limit, keep};
+	struct simple_opts o = {&b->common, limit, keep, false};
 	int rc = cli_opt_parse(sub, argc, argv, simple_option, &o);
+	if (!rc && keep && *keep == 0 && !o.force && !b->common.help)
+		rc = pg_error_set(PG_EUSAGE,
+				  "--keep 0 would drop every baseline: add "
+				  "--force if that is what you want");
 	if (!rc && b->common.help)
 		cli_command_print_help(&cli_cmd_baseline, stdout);
 	return rc;

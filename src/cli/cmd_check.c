@@ -343,8 +343,12 @@ static int prepare_sides(struct check_run *c, struct pg_side *sides,
 static int report(struct check_run *c)
 {
 	struct pg_results *base = c->have_stored ? &c->stored : &c->base;
-	char *base_label =
-	    short_label(c->against ? c->against : "base", c->base_oid, false);
+	/* Without a ref asked for, say how the base was found ("base
+	 * 1a2b3c4d5e (merge-base of HEAD and main)"), not "base base". */
+	char *base_label = c->against
+			       ? short_label(c->against, c->base_oid, false)
+			       : pg_asprintf("%.10s (%s)", c->base_oid,
+					     c->how ? c->how : "default base");
 	char *head_label = short_label("HEAD", c->head_oid, c->dirty);
 	cli_print_failures(base, "base");
 	cli_print_failures(&c->head, "head");
@@ -394,7 +398,8 @@ static void find_new(struct check_run *c)
 static int run_check(struct check_run *c)
 {
 	int rc;
-	if ((rc = open_project(c)) || (rc = resolve_base(c)) ||
+	if ((rc = cli_check_report_paths(&c->o.report)) ||
+	    (rc = open_project(c)) || (rc = resolve_base(c)) ||
 	    (rc = pg_python_probe(c->suite.python, &c->py)) ||
 	    (rc = load_stored(c)))
 		return rc;

@@ -175,7 +175,8 @@ static int cmd_compare(int argc, char **argv)
 	pg_results_init(&base);
 	pg_results_init(&head);
 
-	if ((rc = open_sources(&src, &o.common, root)) ||
+	if ((rc = cli_check_report_paths(&o.report)) ||
+	    (rc = open_sources(&src, &o.common, root)) ||
 	    (rc = load_both(&src, a, b, o.production, &base, &head))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;

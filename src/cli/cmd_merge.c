@@ -294,8 +294,8 @@ static int judge_merged(const struct merge_opts *o, struct part *parts,
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	cli_note(&o->common, "merged %zu shards: %zu benchmarks", n,
-		 head.nbenches);
+	cli_note(&o->common, "merged %zu shards: %zu benchmark%s", n,
+		 head.nbenches, head.nbenches == 1 ? "" : "s");
 	cli_print_failures(&base, "base");
 	cli_print_failures(&head, "head");
 	struct cli_comparison cmp = {
@@ -339,9 +339,10 @@ static int write_merged(const struct merge_opts *o, struct part *parts,
 	}
 	if (!rc)
 		cli_note(&o->common,
-			 "merged %zu shards into %s: %zu benchmarks; record it "
-			 "with `perfguard baseline update --from %s`",
-			 n, o->output, whole.nbenches, o->output);
+			 "merged %zu shards into %s: %zu benchmark%s; record "
+			 "it with `perfguard baseline update --from %s`",
+			 n, o->output, whole.nbenches,
+			 whole.nbenches == 1 ? "" : "s", o->output);
 	pg_results_release(&whole);
 	return rc ? cli_fail(rc) : PG_EXIT_OK;
 }
@@ -367,6 +368,8 @@ static int cmd_merge(int argc, char **argv)
 		pg_results_init(&parts[i].head);
 	}
 	int exit_code = PG_EXIT_OK;
+	if (!(rc = cli_check_report_paths(&o.report)))
+		rc = cli_check_output(o.output);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = read_part(&parts[i]);
 		if (!rc && parts[i].is_check != parts[0].is_check)

@@ -304,6 +304,8 @@ static int check_args(const struct profile_opts *o, int argc, char **argv)
 		return cli_usage_error("--format %s needs -o FILE (or -o - "
 				       "for stdout)",
 				       o->format_name);
+	if (cli_check_output(o->output))
+		return cli_fail(PG_EUSAGE);
 	if (o->from_wire)
 		return 0;
 	const char *script = argv[optind];

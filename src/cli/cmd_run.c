@@ -109,7 +109,8 @@ struct run {
 static int prepare(struct run *r, struct run_opts *o)
 {
 	int rc;
-	if ((rc = cli_load_suite(&o->common, r->root, &r->suite)) ||
+	if ((rc = cli_check_output(o->output)) ||
+	    (rc = cli_load_suite(&o->common, r->root, &r->suite)) ||
 	    (rc = cli_select(&r->suite, &o->measure.names, &r->sel)) ||
 	    (rc = pg_python_probe(r->suite.python, &r->py)))
 		return rc;
@@ -162,6 +163,19 @@ static int write_results(const struct pg_results *results, const char *path)
 	return rc;
 }
 
+/*
+ * .perfguard/results/.gitignore holding "*" (as pytest's and mypy's
+ * caches do), so that the default results do not show as untracked files
+ * in the user's repository. Best effort: a failure is no error.
+ */
+static void ignore_results_dir(const char *root)
+{
+	char *ignore = pg_asprintf("%s/.perfguard/results/.gitignore", root);
+	if (!pg_path_exists(ignore) && pg_file_write_atomic(ignore, "*\n", 2))
+		pg_error_clear();
+	free(ignore);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
@@ -194,6 +208,8 @@ static int cmd_run(int argc, char **argv)
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
+	if (!o.output)
+		ignore_results_dir(r.root);
 	if (o.common.verbosity >= 0)
 		print_summary(&r.results);
 	cli_note(&o.common, "results written to %s", path);

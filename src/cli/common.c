@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static const struct cli_opt common_options[] = {
     {CLI_OPT_SUITE, "suite", 's', "FILE",
@@ -237,6 +238,54 @@ int cli_parse_count(const char *opt, const char *arg, int min, int *out)
 				    "not '%s'",
 				    opt, min, arg);
 	*out = (int)v;
+	return 0;
+}
+
+int cli_check_output(const char *path)
+{
+	struct stat st;
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return pg_error_set(PG_EUSAGE,
+				    "cannot write %s: it is a directory (give "
+				    "a file name)",
+				    path);
+	/* The nearest existing ancestor must be a directory (the rest are
+	 * made when writing). */
+	char *dir = pg_strdup(path);
+	int rc = 0;
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				rc = pg_error_set(PG_EUSAGE,
+						  "cannot write %s: %s is not "
+						  "a directory",
+						  path, dir);
+			break;
+		}
+		if ((errno != ENOENT && errno != ENOTDIR) || slash == dir)
+			break;
+	}
+	free(dir);
+	return rc;
+}
+
+int cli_check_report_paths(const struct cli_report_opts *o)
+{
+	int rc;
+	if ((rc = cli_check_output(o->junit)) ||
+	    (rc = cli_check_output(o->summary)) ||
+	    (rc = cli_check_output(o->json)) ||
+	    (rc = cli_check_output(o->html)))
+		return rc;
 	return 0;
 }
 

@@ -265,6 +265,22 @@ static void shard_members(struct pg_jw *w, const void *ctx)
 	pg_jw_obj_end(w);
 }
 
+static bool interrupted(int rc)
+{
+	return rc == PG_EINTR;
+}
+
+/* Say why a report could not be made; keep the first error in *first. */
+static void report_failed(int rc, int *first)
+{
+	if (!rc)
+		return;
+	fprintf(stderr, "perfguard: %s\n", pg_error_message());
+	pg_error_clear();
+	if (!*first || *first == rc || rc == PG_EINTR)
+		*first = rc;
+}
+
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
@@ -330,11 +346,16 @@ int cli_judge_and_report(const struct cli_common *c,
 		    pg_report_terminal(&report, cli_use_color(c, stdout), &out);
 		fputs(out.data, stdout);
 	}
-	if (!rc && o->junit) {
+	/* Every report is written even when another cannot be (exit 3). */
+	int wrc = rc;
+	if (wrc)
+		report_failed(wrc, &wrc);
+	if (!interrupted(wrc) && o->junit) {
 		pg_buf_reset(&out);
 		rc = pg_report_junit(&report, o->junit_flavor, &out);
 		if (!rc)
 			rc = write_report("JUnit", o->junit, &out);
+		report_failed(rc, &wrc);
 	}
 	/* On GitHub the step summary is written even without --summary. */
 	const char *gha = getenv("GITHUB_ACTIONS");
@@ -343,39 +364,56 @@ int cli_judge_and_report(const struct cli_common *c,
 	const char *summary = o->summary;
 	if (!summary && on_github && step_summary && *step_summary)
 		summary = step_summary;
-	if (!rc && summary) {
+	if (!interrupted(wrc) && summary) {
 		pg_buf_reset(&out);
 		rc = pg_report_markdown(&report, &out);
 		if (!rc)
 			rc = write_report("Markdown", summary, &out);
+		report_failed(rc, &wrc);
 	}
-	if (!rc && o->json) {
+	if (!interrupted(wrc) && o->json) {
 		pg_buf_reset(&out);
 		rc = pg_report_json(&report, &out);
 		if (!rc)
 			rc = write_report("JSON", o->json, &out);
+		report_failed(rc, &wrc);
 	}
-	if (!rc && o->html) {
+	if (!interrupted(wrc) && o->html) {
 		pg_buf_reset(&out);
 		rc = pg_report_check_html(&report, &out);
 		if (!rc)
 			rc = write_report("HTML", o->html, &out);
+		report_failed(rc, &wrc);
 	}
 	bool annotate =
 	    o->annotations == 1 || (o->annotations < 0 && on_github);
-	if (!rc && annotate) {
+	if (!interrupted(wrc) && annotate) {
 		pg_buf_reset(&out);
 		rc = pg_report_annotations(&report, &out);
 		fputs(out.data, stdout);
+		report_failed(rc, &wrc);
 	}
+	rc = wrc;
 	fflush(stdout);
 	pg_buf_release(&out);
 	pg_verdicts_release(&v);
 	pg_causes_release(&causes);
 	if (rc)
-		return cli_fail(rc);
+		return interrupted(rc) ? cli_exit_code(rc) : PG_EXIT_FAULT;
 	if (failed)
 		return PG_EXIT_FAULT;
+	/* A shard's verdict covers its part only: `perfguard merge` of every
+	 * shard's report judges the whole and carries the exit code. */
+	if (cmp->shard && (regressions || inconclusive)) {
+		cli_note(c,
+			 "shard %d/%d: the verdict above covers this shard "
+			 "only; the merge of every shard's report decides "
+			 "(a shard exits 0 unless something failed to run)",
+			 cmp->head->shard.index, cmp->head->shard.count);
+		return PG_EXIT_OK;
+	}
+	if (cmp->shard)
+		return PG_EXIT_OK;
 	if (regressions)
 		return PG_EXIT_REGRESSION;
 	return inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;

@@ -149,5 +149,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "perfguard: interrupted\n");
 		code = PG_EXIT_INTERRUPTED;
 	}
+	/* 128 + the signal, as shells report it: SIGTERM 143, SIGHUP 129
+	 * (Ctrl-C stays 130). */
+	if (code == PG_EXIT_INTERRUPTED && pg_interrupted > 0 &&
+	    pg_interrupted < 64)
+		code = 128 + pg_interrupted;
 	return cli_finish_stdout(code);
 }

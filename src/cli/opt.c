@@ -5,6 +5,7 @@
  */
 #include "opt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,10 +83,29 @@ static int short_id(const struct cli_command *cmd, int c)
 static int parser_next(struct parser *p, int argc, char **argv,
 		       const char **arg)
 {
+	opterr = 0; /* getopt's own messages lack the "perfguard:" prefix */
 	int c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
 	*arg = optarg;
 	if (c == -1)
 		return DONE;
+	if (c == '?' || c == ':') {
+		const char *word =
+		    optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		if (optopt && optopt < CLI_OPT_ID_COMMAND &&
+		    !strchr(p->shortopts, optopt))
+			fprintf(stderr, "perfguard: %s: unknown option '-%c'\n",
+				p->cmd->name, optopt);
+		else if (optopt)
+			fprintf(stderr,
+				"perfguard: %s: option '%s' needs an "
+				"argument\n",
+				p->cmd->name, word);
+		else
+			fprintf(stderr,
+				"perfguard: %s: unrecognized option '%s'\n",
+				p->cmd->name, word);
+		return CLI_OPT_UNKNOWN;
+	}
 	if (c >= CLI_OPT_ID_COMMAND)
 		return c;
 	return short_id(p->cmd, c);

@@ -105,9 +105,14 @@ int pg_python_probe(const char *exe, struct pg_python *out)
 		goto cleanup;
 	}
 	if (code != 0 || split_lines(text, lines) != 0) {
+		/* Its first line only: a non-Python program may echo the
+		 * whole probe script back in its error. */
+		if (text)
+			text[strcspn(text, "\n")] = '\0';
 		rc = pg_error_set(PG_EUSAGE,
 				  "'%s' does not run as a Python interpreter "
-				  "(exit %d): %.200s",
+				  "(exit %d; its first line was '%.80s'): set "
+				  "'python:' in the suite or pass --python",
 				  exe, code, text ? text : "");
 		goto cleanup;
 	}

@@ -4,9 +4,12 @@ trials to decide, production comparisons inside a suite's repository, and
 bad input files. Real binary, real git repositories, `clock: cpu`."""
 import json
 import os
+import signal
+import subprocess
+import sys
 import unittest
 
-from pgtest import Case, PYTHON, git, run
+from pgtest import Case, PERFGUARD, PYTHON, git, run
 
 # work(n): pure Python loop whose cost scales with n.
 APP = """
@@ -28,9 +31,11 @@ for _ in range({calls}):
 BENCH_C = "print(1)\n"
 
 
-def suite(names, trials=6, max_trials=12):
+def suite(names, trials=6, max_trials=12, against="main"):
     text = ("python: %s\ntrials: %d\nmax_trials: %d\nwarmup: 0\ntimeout: 60s\n"
-            "clock: cpu\nagainst: main\nbenchmarks:\n" % (PYTHON, trials, max_trials))
+            "clock: cpu\n%sbenchmarks:\n"
+            % (PYTHON, trials, max_trials,
+               "against: %s\n" % against if against else ""))
     for n in names:
         text += "  - name: %s\n    script: %s.py\n" % (n, n)
     return text
@@ -52,11 +57,14 @@ class NewBenchmarkTests(Case):
 
     def test_all_benchmarks_new_passes_saying_so(self):
         root = self.repo({"README": "x"})
-        self.commit(root, {"perfguard.yml": suite(["c"]), "c.py": BENCH_C},
-                    branch="add-perf")
+        self.commit(root, {"perfguard.yml": suite(["c"], against=None),
+                           "c.py": BENCH_C}, branch="add-perf")
         p = run(["check"], cwd=root)
         self.assertExit(p, 0)
         self.assertIn("benchmark c is new", p.stderr)
+        # finding 11: a defaulted base says how it was found
+        self.assertIn("merge-base of HEAD and main", p.stdout)
+        self.assertNotIn("base base", p.stdout)
 
     def test_new_benchmark_with_stored_baseline_and_slowdown_elsewhere(self):
         # The rest of the suite is still judged: an 8x slowdown of work()
@@ -234,6 +242,101 @@ class BadInputFileTests(Case):
         p = run(["ingest", out], cwd=root)
         self.assertExit(p, 2)
         self.assertIn("no valid production windows", p.stderr)
+
+
+class OutputPathTests(Case):
+    """Finding 6: unwritable output paths are found before anything runs;
+    one report that cannot be written does not lose the others."""
+
+    def test_bad_report_paths_are_exit_2_before_running(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        self.commit(root, {"n.txt": "1"}, branch="feature")
+        self.write("afile", "x", root)
+        os.makedirs(os.path.join(root, "adir"))
+        for args in (["--junit", "afile/x.xml"], ["--json", "adir"],
+                     ["--html", "afile/sub/p.html"]):
+            with self.subTest(args=args):
+                p = run(["check", "--json", "c.json"] + args, cwd=root)
+                self.assertExit(p, 2)
+                self.assertIn("cannot write", p.stderr)
+                self.assertNotIn("base is", p.stderr)  # nothing ran
+                self.assertFalse(os.path.exists(os.path.join(root, "c.json")))
+        p = run(["run", "-o", "afile/r.json"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("afile is not a directory", p.stderr)
+        marker = os.path.join(self.tmp, "ran")
+        self.write("s.py", "open(%r, 'w').close()\n" % marker)
+        p = run(["profile", "-o", "adir", "--format", "json", "s.py"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("it is a directory", p.stderr)
+        self.assertFalse(os.path.exists(marker))
+
+    def test_a_report_that_fails_to_write_keeps_the_others_exit_3(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        self.assertExit(run(["run", "--trials", "5", "-o", "r.json"], cwd=root), 0)
+        p = run(["compare", "--json", "/dev/full", "--junit", "j.xml",
+                 "--html", "p.html", "r.json", "r.json"], cwd=root)
+        self.assertExit(p, 3)
+        self.assertIn("JSON report", p.stderr)
+        self.assertIn("<testsuite", self.read("j.xml", root))
+        self.assertTrue(os.path.getsize(os.path.join(root, "p.html")) > 0)
+
+
+class PolishTests(Case):
+    """Finding 11: messages, exit codes and leftovers."""
+
+    def test_messages_and_leftovers(self):
+        root = self.repo({"app.py": APP, "b.py": BENCH_B.format(size=20000, calls=2),
+                          "perfguard.yml": suite(["b"])})
+        p = run(["run", "--trials", "5"], cwd=root)
+        self.assertExit(p, 0)
+        # the default results stay out of `git status`
+        self.assertEqual(git(root, "status", "--porcelain"), "")
+        p = run(["baseline", "update", "--trials", "5"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("(1 benchmark)", p.stderr)
+        p = run(["baseline", "prune", "--keep", "0"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("--force", p.stderr)
+        self.assertIn(git(root, "rev-parse", "HEAD")[:10],
+                      run(["baseline", "list"], cwd=root).stdout)
+        self.assertExit(run(["baseline", "prune", "--keep", "0", "--force"],
+                            cwd=root), 0)
+        p = run(["profile", "--bogus", "b.py"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertTrue(p.stderr.startswith(
+            "perfguard: profile: unrecognized option '--bogus'"), p.stderr)
+        perl = "/usr/bin/perl"
+        if os.path.exists(perl):
+            p = run(["profile", "--python", perl, "b.py"], cwd=root)
+            self.assertExit(p, 2)
+            self.assertLess(len(p.stderr), 400, p.stderr)
+        p = run(["help", "baseline"], cwd=root)
+        self.assertIn("baseline update --shard K/N -o FILE", p.stdout)
+
+    def test_python_m_perfguard_without_a_script(self):
+        p = run(["hook-path", "--python", PYTHON], cwd=self.tmp)
+        self.assertExit(p, 0)
+        env = dict(os.environ, PYTHONPATH=p.stdout.strip())
+        q = subprocess.run([PYTHON, "-m", "perfguard"], cwd=self.tmp, env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(q.returncode, 2, q.stderr)
+        self.assertIn("no script to profile", q.stderr)
+
+    def test_sigterm_is_143_and_ctrl_c_130(self):
+        self.write("spin.py", "import sys\nprint('ready', flush=True)\n"
+                   "while True:\n    pass\n")
+        for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+            with self.subTest(sig=sig):
+                p = subprocess.Popen([PERFGUARD, "profile", "spin.py"], cwd=self.tmp,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+                self.assertEqual(p.stdout.readline().strip(), "ready")
+                p.send_signal(sig)
+                p.communicate(timeout=120)
+                self.assertEqual(p.returncode, code)
 
 
 if __name__ == "__main__":

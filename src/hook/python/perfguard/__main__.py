@@ -32,13 +32,18 @@ def _parser():
                    "(repeatable); the rest is its caller's time")
     p.add_argument("--no-builtins", action="store_true",
                    help="do not time C functions separately")
-    p.add_argument("script")
-    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.add_argument("script", nargs="?", help="the script to profile")
+    p.add_argument("args", nargs=argparse.REMAINDER,
+                   help="its arguments (optional)")
     return p
 
 
 def main():
-    opts = _parser().parse_args()
+    parser = _parser()
+    opts = parser.parse_args()
+    if opts.script is None:
+        parser.error("no script to profile: python -m perfguard "
+                     "[options] SCRIPT [ARGS...]")
     _common.set_root(os.environ.get("PERFGUARD_ROOT") or os.getcwd())
     status = _common.run_script(
         _hook, opts.script, opts.args, lambda: _common.calibrate(_hook),
