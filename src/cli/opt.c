@@ -79,6 +79,15 @@ static int short_id(const struct cli_command *cmd, int c)
 	return CLI_OPT_UNKNOWN;
 }
 
+/* Is the long option with this id a flag (no argument)? */
+static bool takes_no_argument(const struct parser *p, int id)
+{
+	for (const struct option *o = p->longopts; o->name; o++)
+		if (o->val == id)
+			return o->has_arg == no_argument;
+	return false;
+}
+
 /* The next option's row id and argument, DONE or CLI_OPT_UNKNOWN. */
 static int parser_next(struct parser *p, int argc, char **argv,
 		       const char **arg)
@@ -95,6 +104,11 @@ static int parser_next(struct parser *p, int argc, char **argv,
 		    !strchr(p->shortopts, optopt))
 			fprintf(stderr, "perfguard: %s: unknown option '-%c'\n",
 				p->cmd->name, optopt);
+		else if (optopt && takes_no_argument(p, optopt))
+			fprintf(stderr,
+				"perfguard: %s: option '%s' takes no "
+				"argument\n",
+				p->cmd->name, word);
 		else if (optopt)
 			fprintf(stderr,
 				"perfguard: %s: option '%s' needs an "
