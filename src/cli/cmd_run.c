@@ -150,7 +150,8 @@ static int cmd_run(int argc, char **argv)
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	struct pg_side side = {"head", root, &results};
+	struct pg_side side = {
+	    .label = "head", .root = root, .results = &results};
 	struct pg_session session;
 	cli_session_init(&session, &common, &suite, &py, &side, 1);
 	rc = cli_measure_all(&session, &sel, trials);

@@ -45,7 +45,7 @@ def regressed(doc):
 
 
 class ShardTests(Case):
-    def project(self, n=4, slow=()):
+    def project(self, n=4, slow=(), repeat=3, trials=(8, 16)):
         files = {}
         benches = ""
         for i in range(n):
@@ -55,9 +55,12 @@ class ShardTests(Case):
                 "    app{0}.work_{0}(40000)\n    app{0}.steady_{0}(20000)\n"
                 "    app{0}.other_{0}(40000)\n".format(i))
             benches += "  - name: b%d\n    script: bench%d.py\n" % (i, i)
-        files["perfguard.yml"] = SUITE.format(python=PYTHON, benches=benches)
+        suite = SUITE.format(python=PYTHON, benches=benches)
+        suite = suite.replace("trials: 8\nmax_trials: 16",
+                              "trials: %d\nmax_trials: %d" % trials)
+        files["perfguard.yml"] = suite
         root = self.repo(files)
-        self.commit(root, {"app%d.py" % i: APP.format(i=i, repeat=3)
+        self.commit(root, {"app%d.py" % i: APP.format(i=i, repeat=repeat)
                            for i in slow}, branch="feature")
         return root
 
@@ -101,6 +104,22 @@ class ShardTests(Case):
         # false-discovery control ran over every shard's functions at once
         judged = [v for v in both["verdicts"] if v["q"] is not None]
         self.assertGreater(len({v["bench"] for v in judged}), 2)
+
+    def test_shards_settle_their_verdicts_as_the_merged_check_will(self):
+        # Four benchmarks, one per shard, 5 trials at most; b2 about 4x
+        # slower. Judged alone, a shard saw one total (5 trials suffice)
+        # and settled; merged, four totals need 6 trials per side for
+        # any to be significant, so the gross slowdown passed as
+        # "unclear". Each shard must size its rounds and families as the
+        # whole check's.
+        root = self.project(n=4, slow=(2,), repeat=10, trials=(5, 5))
+        files = self.shards(root, 4, [])
+        merged = run(["merge", "--json", "merged.json"] + files, cwd=root)
+        self.assertExit(merged, 1)
+        doc = json.loads(self.read("merged.json", root))
+        totals = {v["bench"]: v["kind"] for v in doc["verdicts"]
+                  if v["metric"] == "total"}
+        self.assertEqual(totals["b2"], "regressed", merged.stdout)
 
     def test_a_missing_or_repeated_shard_is_an_error_not_a_pass(self):
         root = self.project(n=3)
