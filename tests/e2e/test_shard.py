@@ -45,15 +45,15 @@ def regressed(doc):
 
 
 class ShardTests(Case):
-    def project(self, n=4, slow=(), repeat=3, trials=(8, 16)):
+    def project(self, n=4, slow=(), repeat=3, trials=(8, 16), loops=4):
         files = {}
         benches = ""
         for i in range(n):
             files["app%d.py" % i] = APP.format(i=i, repeat=1)
             files["bench%d.py" % i] = (
-                "import app{0}\nfor _ in range(4):\n"
+                "import app{0}\nfor _ in range({1}):\n"
                 "    app{0}.work_{0}(40000)\n    app{0}.steady_{0}(20000)\n"
-                "    app{0}.other_{0}(40000)\n".format(i))
+                "    app{0}.other_{0}(40000)\n".format(i, loops))
             benches += "  - name: b%d\n    script: bench%d.py\n" % (i, i)
         suite = SUITE.format(python=PYTHON, benches=benches)
         suite = suite.replace("trials: 8\nmax_trials: 16",
@@ -112,7 +112,7 @@ class ShardTests(Case):
         # any to be significant, so the gross slowdown passed as
         # "unclear". Each shard must size its rounds and families as the
         # whole check's.
-        root = self.project(n=4, slow=(2,), repeat=10, trials=(5, 5))
+        root = self.project(n=4, slow=(2,), repeat=10, trials=(5, 5), loops=1)
         files = self.shards(root, 4, [])
         merged = run(["merge", "--json", "merged.json"] + files, cwd=root)
         self.assertExit(merged, 1)
