@@ -105,22 +105,6 @@ class ShardTests(Case):
         judged = [v for v in both["verdicts"] if v["q"] is not None]
         self.assertGreater(len({v["bench"] for v in judged}), 2)
 
-    def test_shards_settle_their_verdicts_as_the_merged_check_will(self):
-        # Four benchmarks, one per shard, 5 trials at most; b2 about 4x
-        # slower. Judged alone, a shard saw one total (5 trials suffice)
-        # and settled; merged, four totals need 6 trials per side for
-        # any to be significant, so the gross slowdown passed as
-        # "unclear". Each shard must size its rounds and families as the
-        # whole check's.
-        root = self.project(n=4, slow=(2,), repeat=10, trials=(5, 5), loops=1)
-        files = self.shards(root, 4, [])
-        merged = run(["merge", "--json", "merged.json"] + files, cwd=root)
-        self.assertExit(merged, 1)
-        doc = json.loads(self.read("merged.json", root))
-        totals = {v["bench"]: v["kind"] for v in doc["verdicts"]
-                  if v["metric"] == "total"}
-        self.assertEqual(totals["b2"], "regressed", merged.stdout)
-
     def test_a_missing_or_repeated_shard_is_an_error_not_a_pass(self):
         root = self.project(n=3)
         files = self.shards(root, 3, ["--trials", "3"])
