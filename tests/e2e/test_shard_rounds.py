@@ -17,13 +17,13 @@ class ShardRoundsTests(test_shard.ShardTests):
     test_run_shards_merge_into_one_recordable_baseline = None
 
     def test_shards_settle_their_verdicts_as_the_merged_check_will(self):
-        # Four benchmarks, one per shard, 5 trials at most; b2 about 4x
+        # Four benchmarks, one per shard, 5 trials at most; b2 >10x
         # slower. Judged alone, a shard saw one total (5 trials suffice)
         # and settled; merged, four totals need 6 trials per side for
         # any to be significant, so the gross slowdown passed as
         # "unclear". Each shard must size its rounds and families as the
         # whole check's.
-        root = self.project(n=4, slow=(2,), repeat=10, trials=(5, 5), loops=1)
+        root = self.project(n=4, slow=(2,), repeat=40, trials=(5, 5), loops=1)
         files = self.shards(root, 4, [])
         merged = run(["merge", "--json", "merged.json"] + files, cwd=root)
         self.assertExit(merged, 1)
