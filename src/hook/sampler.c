@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +52,7 @@
 #define MAX_STACKS  8192
 #define STACK_SLOTS (MAX_STACKS * 2)
 #define MAX_FRAMES  (1u << 18)
+#define LINE_SLOTS  8192
 #define MAX_THREADS 512
 #define MAX_TASKS   1024
 #define MAX_LABEL   256
@@ -76,6 +78,11 @@ struct stack {
 	int64_t value_ns;
 };
 
+struct line_slot { /* a line number cache entry */
+	const void *code;
+	int32_t lasti, line;
+};
+
 struct thread_label {
 	unsigned long ident;
 	char *name;
@@ -95,6 +102,7 @@ struct window {
 	struct stack *stacks;
 	uint32_t nstacks;
 	uint32_t *sslots; /* STACK_SLOTS: stack index + 1, 0 = empty */
+	struct line_slot *line_cache; /* LINE_SLOTS, direct-mapped */
 	struct thread_label threads[MAX_THREADS];
 	uint32_t nthreads;
 	char *tasks[MAX_TASKS];
@@ -125,24 +133,32 @@ static struct {
 	char *labels; /* "label k v\n" lines for the window header */
 	char host[256];
 	char python[32];  /* "3.12.1" */
-	int nudge_signal; /* see pending_ok(); 0 = none */
+	int nudge_signal; /* see m_nudged(); 0 = none */
+	pid_t main_tid;	  /* when nudge_signal > 0 */
+	timer_t timer;	  /* cpu mode: on the main thread's CPU clock */
+	int timer_ok;
 	pthread_t main_thread;
 	PyObject
 	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
 	PyObject *names; /* names(ident) -> str or None */
 	PyObject *tasks; /* tasks() -> {ident: task name} or None */
-	unsigned char call_ops[256]; /* opcodes that call */
+	PyObject *str_tasks_mod, *str_current_tasks; /* interned names */
+	unsigned char call_ops[256];		     /* opcodes that call */
 	/* state */
 	struct window *live, *spare;
 	struct thread_cpu cpu[MAX_THREADS];
 	uint32_t ncpu;
 	uint64_t tick_no;
-	int64_t last_tick_mono_ns;
+	int64_t last_tick_mono_ns; /* atomic: read by the sampler thread */
 	uint64_t windows_written, write_errors;
-	int64_t gil_wait_ns;	      /* time spent waiting for the GIL */
-	int64_t tick_ns;	      /* time spent in ticks (GIL held) */
-	int64_t thread_cpu_ns;	      /* CPU time of the sampler thread */
-	uint64_t tick_req, tick_done; /* tick sequence (mu; done under GIL) */
+	int64_t gil_wait_ns;   /* time spent waiting for the GIL */
+	int64_t tick_ns;       /* time spent in ticks (GIL held) */
+	int64_t thread_cpu_ns; /* CPU time of the sampler thread */
+	uint64_t idle_ticks;   /* cpu mode: periods nobody ran (atomic) */
+	uint64_t ticks_main, ticks_thread, ticks_late,
+	    ticks_idle;	      /* since start */
+	clockid_t main_clock; /* the main thread's CPU clock */
+	int main_clock_ok;
 	int64_t window_end_mono_ns;
 	PyThreadState *tstate; /* the sampler thread's own */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -151,6 +167,15 @@ static int64_t mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Clock c in ns, -1 when it cannot be read. */
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	if (clock_gettime(c, &ts))
+		return -1;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -179,6 +204,7 @@ static void window_free(struct window *w)
 	free(w->frames);
 	free(w->stacks);
 	free(w->sslots);
+	free(w->line_cache);
 	free(w);
 }
 
@@ -196,8 +222,9 @@ static struct window *window_new(void)
 	w->frames = calloc(MAX_FRAMES, sizeof(*w->frames));
 	w->stacks = calloc(MAX_STACKS, sizeof(*w->stacks));
 	w->sslots = calloc(STACK_SLOTS, sizeof(*w->sslots));
-	if (!w->codes || !w->ids || !w->files || !w->lines || !w->fkeys ||
-	    !w->fvals || !w->frames || !w->stacks || !w->sslots) {
+	w->line_cache = calloc(LINE_SLOTS, sizeof(*w->line_cache));
+	if (!w->line_cache || !w->codes || !w->ids || !w->files || !w->lines ||
+	    !w->fkeys || !w->fvals || !w->frames || !w->stacks || !w->sslots) {
 		window_free(w);
 		return NULL;
 	}
@@ -225,6 +252,7 @@ static void window_reset(struct window *w, int64_t start_ns)
 	window_clear_strings(w);
 	memset(w->fkeys, 0, FUNC_SLOTS * sizeof(*w->fkeys));
 	memset(w->sslots, 0, STACK_SLOTS * sizeof(*w->sslots));
+	memset(w->line_cache, 0, LINE_SLOTS * sizeof(*w->line_cache));
 	w->nfuncs = w->nframes = w->nstacks = w->nthreads = w->ntasks = 0;
 	w->ticks = w->samples = w->overflow = w->errors = 0;
 	w->start_ns = start_ns;
@@ -463,10 +491,9 @@ static int frame_lasti_bytes(PyFrameObject *f)
 #endif
 }
 
-/* Is frame f (the leaf) stopped on a call instruction? */
-static int in_call(PyFrameObject *f, PyCodeObject *code)
+/* Is a frame of code at byte offset off stopped on a call instruction? */
+static int in_call(PyCodeObject *code, int off)
 {
-	int off = frame_lasti_bytes(f);
 	if (off < 0)
 		return 0;
 #if PY_VERSION_HEX >= 0x030B0000
@@ -481,12 +508,24 @@ static int in_call(PyFrameObject *f, PyCodeObject *code)
 	return off < len && S.call_ops[bytes[off]];
 }
 
+/*
+ * The {thread ident: task name} of the asyncio tasks running now, or
+ * NULL. Most ticks see no task running (asyncio not imported, or the
+ * loop between tasks): that is checked in C, without calling Python.
+ */
 static PyObject *task_names(void)
 {
-	if (!S.tasks)
+	if (!S.tasks || !S.str_tasks_mod || !S.str_current_tasks)
 		return NULL;
 	PyObject *mods = PyImport_GetModuleDict();
-	if (!mods || !PyDict_GetItemString(mods, "asyncio"))
+	PyObject *mod = mods && PyDict_Check(mods)
+			    ? PyDict_GetItemWithError(mods, S.str_tasks_mod)
+			    : NULL;
+	PyObject *cur = mod ? PyObject_GetAttr(mod, S.str_current_tasks) : NULL;
+	int none = !cur || (PyDict_Check(cur) && PyDict_GET_SIZE(cur) == 0);
+	Py_XDECREF(cur);
+	PyErr_Clear();
+	if (none)
 		return NULL;
 	PyObject *r = call_quiet(S.tasks, "()");
 	if (r && !PyDict_Check(r))
@@ -494,6 +533,82 @@ static PyObject *task_names(void)
 	return r;
 }
 
+/* The line of frame f (at byte offset lasti of code), cached per window
+ * by (code, offset): computing it walks the code's line table. */
+static int32_t line_of(struct window *w, PyFrameObject *f,
+		       const PyCodeObject *code, int lasti, int held)
+{
+	if (lasti < 0 || !held) { /* held: w has a reference to code */
+		int line = PyFrame_GetLineNumber(f);
+		return line > 0 ? line : 0;
+	}
+	uint32_t h = (hash_ptr(code) ^ ((uint32_t)lasti * 0x9E3779B1u)) &
+		     (LINE_SLOTS - 1);
+	struct line_slot *e = &w->line_cache[h];
+	if (e->code == code && e->lasti == lasti)
+		return e->line;
+	int line = PyFrame_GetLineNumber(f);
+	e->code = code;
+	e->lasti = lasti;
+	e->line = line > 0 ? line : 0;
+	return e->line;
+}
+
+/*
+ * Walk thread state ts's stack into fr (leaf first, at most MAX_DEPTH
+ * frames), adding SAMPLE_NATIVE / SAMPLE_TRUNCATED to *flags. Returns
+ * the depth, or -1 when a function did not fit in w.
+ */
+static int walk_stack(struct window *w, PyThreadState *ts, struct frame *fr,
+		      uint32_t *flags)
+{
+	PyFrameObject *f = PyThreadState_GetFrame(ts);
+	int depth = 0, full = 0;
+	while (f) {
+		PyCodeObject *code = PyFrame_GetCode(f);
+		int lasti = frame_lasti_bytes(f);
+		if (depth == 0 && in_call(code, lasti))
+			*flags |= SAMPLE_NATIVE;
+		if (depth < MAX_DEPTH) {
+			uint32_t fi = func_intern(w, (PyObject *)code);
+			full |= fi == UINT32_MAX;
+			fr[depth].func = fi;
+			fr[depth].line =
+			    line_of(w, f, code, lasti, fi != UINT32_MAX);
+			depth++;
+		} else {
+			*flags |= SAMPLE_TRUNCATED;
+		}
+		Py_DECREF(code);
+		PyFrameObject *back = PyFrame_GetBack(f);
+		Py_DECREF(f);
+		f = back;
+	}
+	return full ? -1 : depth;
+}
+
+/* The task slot of thread ident in w from tasks (see task_names), -1. */
+static int32_t task_of(struct window *w, PyObject *tasks, unsigned long ident)
+{
+	if (!tasks)
+		return -1;
+	int32_t task = -1;
+	PyObject *key = PyLong_FromUnsignedLong(ident);
+	PyObject *name = key ? PyDict_GetItemWithError(tasks, key) : NULL;
+	if (name)
+		task = task_slot(w, name);
+	Py_XDECREF(key);
+	PyErr_Clear();
+	return task;
+}
+
+/*
+ * One tick (GIL held): a sample of every thread but the sampler's own.
+ * elapsed_ns is the time since the previous tick; in cpu mode a thread
+ * counts when it used at least 5% of min(elapsed, period) (periods in
+ * which nobody ran were skipped without a tick, see decide()), before
+ * any frame object is made for it.
+ */
 static void tick(const PyThreadState *self, int64_t elapsed_ns)
 {
 	struct frame fr[MAX_DEPTH];
@@ -501,6 +616,7 @@ static void tick(const PyThreadState *self, int64_t elapsed_ns)
 	struct window *w = S.live;
 	S.tick_no++;
 	w->ticks++;
+	int64_t base = elapsed_ns < S.period_ns ? elapsed_ns : S.period_ns;
 #if PY_VERSION_HEX >= 0x030A0000
 	/* Frame objects made for the walk (3.11+) must not start a
 	 * collection: finalizers would run Python code mid-walk. */
@@ -510,73 +626,30 @@ static void tick(const PyThreadState *self, int64_t elapsed_ns)
 	    PyThreadState_GetInterpreter(PyThreadState_Get());
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
 	     ts = PyThreadState_Next(ts)) {
-		if (ts == self)
-			continue;
 		unsigned long ident = ts->thread_id;
-		if (!ident) /* not bound to a thread (starting or ending) */
+		if (ts == self || !ident) /* !ident: starting or ending */
 			continue;
 		int64_t used = cpu_used(ident);
-		PyFrameObject *f = PyThreadState_GetFrame(ts);
-		if (!f)
-			continue;
 		uint32_t flags = 0;
-		int64_t value;
+		int64_t value = elapsed_ns;
 		if (S.cpu_mode) {
-			/* ran at least 5% of the interval */
-			if (used < 0 || used * 20 < elapsed_ns) {
-				Py_DECREF(f);
+			if (used < 0 || used * 20 < base)
 				continue;
-			}
 			value = used < 2 * elapsed_ns ? used : 2 * elapsed_ns;
-		} else {
-			value = elapsed_ns;
-			if (used >= 0 && used * 4 < elapsed_ns)
-				flags |= SAMPLE_IDLE;
+		} else if (used >= 0 && used * 4 < elapsed_ns) {
+			flags |= SAMPLE_IDLE;
 		}
-		uint32_t depth = 0;
-		int full = 0;
-		while (f) {
-			PyCodeObject *code = PyFrame_GetCode(f);
-			if (depth == 0 && in_call(f, code))
-				flags |= SAMPLE_NATIVE;
-			if (depth < MAX_DEPTH) {
-				uint32_t fi = func_intern(w, (PyObject *)code);
-				if (fi == UINT32_MAX)
-					full = 1;
-				fr[depth].func = fi;
-				int line = PyFrame_GetLineNumber(f);
-				fr[depth].line = line > 0 ? line : 0;
-				depth++;
-			} else {
-				flags |= SAMPLE_TRUNCATED;
-			}
-			Py_DECREF(code);
-			PyFrameObject *back = PyFrame_GetBack(f);
-			Py_DECREF(f);
-			f = back;
-		}
-		if (full || !depth) {
-			w->samples++;
-			w->overflow++;
+		int depth = walk_stack(w, ts, fr, &flags);
+		if (depth == 0)
 			continue;
-		}
-		uint32_t slot = thread_slot(w, ident);
+		uint32_t slot = depth > 0 ? thread_slot(w, ident) : UINT32_MAX;
 		if (slot == UINT32_MAX) {
 			w->samples++;
 			w->overflow++;
 			continue;
 		}
-		int32_t task = -1;
-		if (tasks) {
-			PyObject *key = PyLong_FromUnsignedLong(ident);
-			PyObject *name =
-			    key ? PyDict_GetItemWithError(tasks, key) : NULL;
-			if (name)
-				task = task_slot(w, name);
-			Py_XDECREF(key);
-			PyErr_Clear();
-		}
-		add_sample(w, fr, depth, slot, task, flags, value);
+		add_sample(w, fr, (uint32_t)depth, slot,
+			   task_of(w, tasks, ident), flags, value);
 	}
 #if PY_VERSION_HEX >= 0x030A0000
 	if (gc_was)
@@ -711,7 +784,9 @@ static struct window *end_window(void)
 	w->end_ns = now;
 	S.live = next;
 	window_reset(S.live, now);
-	S.window_end_mono_ns = mono_ns() + S.window_ns;
+	__atomic_store_n(&S.window_end_mono_ns, mono_ns() + S.window_ns,
+			 __ATOMIC_RELAXED);
+	w->ticks += __atomic_exchange_n(&S.idle_ticks, 0, __ATOMIC_RELAXED);
 	describe_window(w);
 	return w;
 }
@@ -744,67 +819,180 @@ static int finalizing(void)
 #endif
 }
 
-/* The calling thread's CPU time in ns. */
-static int64_t thread_cpu_self_ns(void)
+/*
+ * One tick, in whichever thread holds the GIL first (GIL held). 0 when a
+ * tick ran less than half a period ago (the main thread's timer and the
+ * sampler thread do not both sample one period).
+ */
+static int tick_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* One tick, in whichever thread holds the GIL first (GIL held). */
-static void tick_now(uint64_t n)
-{
-	static int in_tick; /* Python code in a tick may run a pending tick */
-	if (S.tick_done >= n || in_tick)
-		return;
-	in_tick = 1;
-	int64_t t0 = thread_cpu_self_ns();
+	static int in_tick; /* Python code in a tick may run a nested one */
 	int64_t now = mono_ns();
+	if (in_tick || now - S.last_tick_mono_ns < S.period_ns / 2)
+		return 0;
+	in_tick = 1;
+	int64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t idle = __atomic_exchange_n(&S.idle_ticks, 0, __ATOMIC_RELAXED);
+	S.live->ticks += idle;
 	tick(S.tstate, now - S.last_tick_mono_ns);
-	S.last_tick_mono_ns = now;
-	S.tick_ns += thread_cpu_self_ns() - t0;
-	pthread_mutex_lock(&S.mu);
-	S.tick_done = n;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
+	__atomic_store_n(&S.last_tick_mono_ns, now, __ATOMIC_RELAXED);
+	S.tick_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	in_tick = 0;
+	return 1;
 }
 
 /*
- * The tick as a pending call: the main thread runs it at its next
- * eval-breaker check, so a busy program is sampled where it is, not where
- * it next releases the GIL (a thread waiting for the GIL gets it at the
- * next I/O call, or after the 5 ms switch interval: an asyncio loop would
- * be seen in select() only). Before 3.13 a pending call added by another
- * thread does not set the main thread's eval breaker: the sampler then
- * also sends the main thread S.nudge_signal, to which the Python side gave
- * a no-op handler with SA_RESTART; Python's C handler, running on the
- * main thread, sets the eval breaker. Without a nudge signal (start() not
- * called on the main thread), the sampler thread takes the GIL itself.
+ * Ticks on the main thread. The Python-level handler of S.nudge_signal
+ * (a no-op for Python's sake, installed with SA_RESTART by sampler.py)
+ * is the tick: Python runs it on the main thread at its next
+ * eval-breaker check, so a busy program is sampled where it is, not
+ * where it next releases the GIL (an asyncio loop would otherwise be seen
+ * in select() only). In cpu mode the signal comes from a timer on the
+ * main thread's own CPU clock, every period of its CPU time: a main
+ * thread that does not run is never woken, no other thread is involved,
+ * and the kernel checks CPU timers at its clock tick (CONFIG_HZ, 250 Hz
+ * on Debian), which bounds the rate. In wall mode (or without the timer)
+ * the sampler thread sends the signal to a main thread that runs.
  */
-static int pending_ok(void)
+static PyObject *m_nudged(PyObject *self, PyObject *args)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-	return 1;
-#else
-	return S.nudge_signal > 0;
-#endif
+	(void)self;
+	(void)args;
+	if (S.running && !S.stop && tick_now())
+		S.ticks_main++;
+	Py_RETURN_NONE;
 }
 
-static void nudge(void)
+static void arm_timer(void)
 {
-#if PY_VERSION_HEX < 0x030D0000
-	pthread_kill(S.main_thread, S.nudge_signal);
+	S.timer_ok = 0;
+	if (!S.cpu_mode || S.nudge_signal <= 0 || !S.main_clock_ok ||
+	    !pthread_equal(pthread_self(), S.main_thread))
+		return;
+	struct sigevent ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = S.nudge_signal;
+#ifdef sigev_notify_thread_id
+	ev.sigev_notify_thread_id = S.main_tid;
+#else /* glibc < 2.35 names it only inside the union */
+	ev._sigev_un._tid = S.main_tid;
 #endif
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &S.timer))
+		return;
+	struct itimerspec it = {
+	    .it_interval = {.tv_sec = S.period_ns / 1000000000,
+			    .tv_nsec = S.period_ns % 1000000000},
+	};
+	it.it_value = it.it_interval;
+	if (timer_settime(S.timer, 0, &it, NULL)) {
+		timer_delete(S.timer);
+		return;
+	}
+	S.timer_ok = 1;
 }
 
-static int pending_tick(void *arg)
+static void disarm_timer(void)
 {
-	uint64_t n = (uint64_t)(uintptr_t)arg;
-	if (S.running && S.pid == getpid() && !S.stop)
-		tick_now(n);
-	return 0;
+	if (S.timer_ok)
+		timer_delete(S.timer);
+	S.timer_ok = 0;
+}
+
+/* CPU clocks read by the sampler thread at each wake, without the GIL. */
+struct clocks {
+	int64_t mono, process, self, main;
+};
+
+static void read_clocks(struct clocks *c)
+{
+	c->mono = mono_ns();
+	c->process = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	c->self = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	c->main = S.main_clock_ok ? clock_ns(S.main_clock) : -1;
+}
+
+/* Used at least 5% of interval_ns (unknown readings count as used). */
+static int ran(int64_t used_ns, int64_t interval_ns)
+{
+	return used_ns < 0 || used_ns * 20 >= interval_ns;
+}
+
+/* What the sampler thread does when it wakes. */
+enum step {
+	STEP_NONE, /* the main thread runs: its timer ticks */
+	STEP_IDLE, /* cpu mode: nobody ran; a tick without a sample */
+	STEP_KICK, /* signal the running main thread to tick */
+	STEP_TAKE, /* take the GIL and tick here */
+};
+
+/*
+ * Decide from the CPU the process (minus the sampler) and the main
+ * thread used since the previous wake. A main thread that runs is asked
+ * to tick (its timer does it in cpu mode); a blocked one is left alone:
+ * waking it would make it take the GIL from the threads that run. In cpu
+ * mode a period in which nobody ran costs no GIL and wakes nobody: a
+ * sleeping service stays asleep.
+ */
+static enum step decide(const struct clocks *now, const struct clocks *last)
+{
+	int64_t interval = now->mono - last->mono;
+	int64_t main_used =
+	    now->main >= 0 && last->main >= 0 ? now->main - last->main : -1;
+	int64_t busy =
+	    now->process >= 0 && last->process >= 0
+		? (now->process - last->process) - (now->self - last->self)
+		: -1;
+	int main_runs = S.nudge_signal > 0 && ran(main_used, interval);
+	if (S.timer_ok && main_runs)
+		return STEP_NONE;
+	if (S.cpu_mode && !ran(busy, interval))
+		return STEP_IDLE;
+	return main_runs ? STEP_KICK : STEP_TAKE;
+}
+
+/* Sleep until next_ns (mu held; returns early when stopped). */
+static void sleep_until(int64_t next_ns)
+{
+	struct timespec ts = {.tv_sec = next_ns / 1000000000,
+			      .tv_nsec = next_ns % 1000000000};
+	while (!S.stop && mono_ns() < next_ns)
+		pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+}
+
+/* Take the GIL, tick when asked (and end the window when due); returns
+ * the ended window for the caller to write without the GIL. */
+static struct window *take_and_tick(PyThreadState *self, int do_tick)
+{
+	int64_t now = mono_ns();
+	struct window *ended = NULL;
+	PyEval_RestoreThread(self);
+	S.gil_wait_ns += mono_ns() - now;
+	if (!S.stop) {
+		if (do_tick && tick_now())
+			S.ticks_thread++;
+		if (now >= S.window_end_mono_ns)
+			ended = end_window();
+	}
+	PyEval_SaveThread();
+	return ended;
+}
+
+/*
+ * The next wake: one period on, or, while the sampler thread has had
+ * nothing to do, up to 8 periods (at least 50 ms) on, doubling; never
+ * past the window's end.
+ */
+static int64_t next_wake(int64_t now_ns, int64_t *sleep_ns, enum step step)
+{
+	int64_t cap = 8 * S.period_ns > 50000000 ? 8 * S.period_ns : 50000000;
+	if (step == STEP_NONE || step == STEP_IDLE)
+		*sleep_ns = 2 * *sleep_ns < cap ? 2 * *sleep_ns : cap;
+	else
+		*sleep_ns = S.period_ns;
+	int64_t next = now_ns + *sleep_ns;
+	int64_t end = __atomic_load_n(&S.window_end_mono_ns, __ATOMIC_RELAXED);
+	return next > end && end > now_ns ? end : next;
 }
 
 static void *sampler_main(void *arg)
@@ -813,58 +1001,42 @@ static void *sampler_main(void *arg)
 	PyGILState_STATE g = PyGILState_Ensure();
 	S.tstate = PyThreadState_Get();
 	PyThreadState *self = PyEval_SaveThread();
-	int64_t next = mono_ns() + S.period_ns;
-	/* a pending tick waits at most this long before the thread itself
-	 * takes the GIL (the main thread may be blocked outside Python) */
-	int64_t patience =
-	    S.period_ns / 2 < 2000000 ? S.period_ns / 2 : 2000000;
+	struct clocks last, now;
+	read_clocks(&last);
+	int64_t sleep_ns = S.period_ns, next = last.mono + sleep_ns;
 	pthread_mutex_lock(&S.mu);
 	for (;;) {
-		struct timespec ts = {.tv_sec = next / 1000000000,
-				      .tv_nsec = next % 1000000000};
-		while (!S.stop && mono_ns() < next)
-			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+		sleep_until(next);
 		if (S.stop)
 			break;
-		uint64_t n = ++S.tick_req;
-		if (pending_ok() &&
-		    Py_AddPendingCall(pending_tick, (void *)(uintptr_t)n) ==
-			0) {
-			nudge();
-			int64_t until = mono_ns() + patience;
-			ts.tv_sec = until / 1000000000;
-			ts.tv_nsec = until % 1000000000;
-			while (!S.stop && S.tick_done < n && mono_ns() < until)
-				pthread_cond_timedwait(&S.cv, &S.mu, &ts);
-		}
-		int done = S.tick_done >= n;
 		pthread_mutex_unlock(&S.mu);
-		if (S.stop || finalizing()) {
+		if (finalizing()) {
 			pthread_mutex_lock(&S.mu);
 			break;
 		}
-		int64_t now = mono_ns();
-		struct window *ended = NULL;
-		if (!done || now >= S.window_end_mono_ns) {
-			PyEval_RestoreThread(self);
-			S.gil_wait_ns += mono_ns() - now;
-			if (!S.stop) {
-				tick_now(n);
-				if (now >= S.window_end_mono_ns)
-					ended = end_window();
-			}
-			PyEval_SaveThread();
+		read_clocks(&now);
+		enum step step = decide(&now, &last);
+		int64_t last_mono = last.mono;
+		last = now;
+		if (step == STEP_IDLE) {
+			/* the periods slept through, in ticks */
+			int64_t n = (now.mono - last_mono) / S.period_ns;
+			n = n > 0 ? n : 1;
+			__atomic_add_fetch(&S.idle_ticks, (uint64_t)n,
+					   __ATOMIC_RELAXED);
+			S.ticks_idle += (uint64_t)n;
+		} else if (step == STEP_KICK) {
+			syscall(SYS_tgkill, S.pid, S.main_tid, S.nudge_signal);
 		}
+		struct window *ended = NULL;
+		if (step == STEP_TAKE ||
+		    now.mono >= __atomic_load_n(&S.window_end_mono_ns,
+						__ATOMIC_RELAXED))
+			ended = take_and_tick(self, step == STEP_TAKE);
 		if (ended)
 			finish_window(ended);
-		struct timespec cpu;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-		S.thread_cpu_ns =
-		    (int64_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec;
-		now = mono_ns();
-		next += S.period_ns;
-		if (next <= now) /* fell behind: skip, do not burst */
-			next = now + S.period_ns;
+		S.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		next = next_wake(mono_ns(), &sleep_ns, step);
 		pthread_mutex_lock(&S.mu);
 	}
 	pthread_mutex_unlock(&S.mu);
@@ -912,6 +1084,7 @@ static void atfork_child(void)
 {
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	S.mu = m;
+	S.timer_ok = 0; /* timers are not inherited */
 	/* The thread does not exist in the child; after_fork re-arms it. */
 	if (S.running) {
 		S.running = 0;
@@ -927,6 +1100,14 @@ static void fresh_window(void)
 	window_drop_codes(S.live);
 	window_reset(S.live, unix_ns());
 	S.ncpu = 0;
+	__atomic_store_n(&S.idle_ticks, 0, __ATOMIC_RELAXED);
+	S.main_clock_ok =
+	    pthread_getcpuclockid(S.main_thread, &S.main_clock) == 0;
+	S.main_tid = pthread_equal(pthread_self(), S.main_thread)
+			 ? (pid_t)syscall(SYS_gettid)
+			 : 0;
+	if (!S.main_tid) /* the signal is sent to the main thread only */
+		S.nudge_signal = 0;
 	S.last_tick_mono_ns = mono_ns();
 	S.window_end_mono_ns = S.last_tick_mono_ns + S.window_ns;
 }
@@ -942,12 +1123,13 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	PyObject *out, *describe, *names, *tasks;
 	const char *labels;
 	int rate, cpu, nudge_signal;
+	unsigned long main_ident = 0;
 	double window_s;
 	Py_buffer ops;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i", PyUnicode_FSConverter, &out,
-			      &rate, &cpu, &window_s, &labels, &describe,
-			      &names, &tasks, &ops, &nudge_signal))
+	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i|k", PyUnicode_FSConverter,
+			      &out, &rate, &cpu, &window_s, &labels, &describe,
+			      &names, &tasks, &ops, &nudge_signal, &main_ident))
 		return NULL;
 	PyObject *ret = NULL;
 	if (S.running && S.pid == getpid()) {
@@ -978,11 +1160,17 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	if (tasks == Py_None)
 		Py_DECREF(tasks);
 	memcpy(S.call_ops, ops.buf, 256);
+	if (!S.str_tasks_mod)
+		S.str_tasks_mod = PyUnicode_InternFromString("asyncio.tasks");
+	if (!S.str_current_tasks)
+		S.str_current_tasks =
+		    PyUnicode_InternFromString("_current_tasks");
+	PyErr_Clear();
 	S.rate_hz = rate;
 	S.cpu_mode = cpu;
 	S.nudge_signal = nudge_signal;
-	S.main_thread = pthread_self(); /* start() runs on the main thread
-					   when nudge_signal is given */
+	/* the main thread's ident (threading.main_thread().ident) */
+	S.main_thread = main_ident ? (pthread_t)main_ident : pthread_self();
 	S.period_ns = 1000000000LL / rate;
 	S.window_ns = (int64_t)(window_s * 1e9);
 	if (gethostname(S.host, sizeof(S.host) - 1))
@@ -1003,6 +1191,7 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 				"cannot start the sampler thread");
 		goto out;
 	}
+	arm_timer();
 	ret = Py_None;
 	Py_INCREF(ret);
 out:
@@ -1018,6 +1207,7 @@ static PyObject *m_stop(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (!S.running || S.pid != getpid())
 		Py_RETURN_FALSE;
+	disarm_timer();
 	join_thread();
 	struct window *w = end_window();
 	if (w)
@@ -1055,6 +1245,7 @@ static PyObject *m_after_fork(PyObject *self, PyObject *unused)
 	fresh_window();
 	if (spawn_thread())
 		Py_RETURN_FALSE;
+	arm_timer();
 	Py_RETURN_TRUE;
 }
 
@@ -1084,35 +1275,54 @@ static PyObject *m_resume(PyObject *self, PyObject *unused)
 	Py_RETURN_TRUE;
 }
 
+/* _sampler_info(): the live window's counters and the sampler's own
+ * costs (ns) and tick counts since start. */
 static PyObject *m_info(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
 	struct window *w = S.live;
-	return Py_BuildValue(
-	    "{s:O,s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:L,s:L,s:L}", "running",
-	    S.running && S.pid == getpid() ? Py_True : Py_False, "ticks",
-	    (unsigned long long)(w ? w->ticks : 0), "samples",
-	    (unsigned long long)(w ? w->samples : 0), "overflow",
-	    (unsigned long long)(w ? w->overflow : 0), "windows_written",
-	    (unsigned long long)S.windows_written, "write_errors",
-	    (unsigned long long)S.write_errors, "stacks",
-	    (unsigned)(w ? w->nstacks : 0), "functions",
-	    (unsigned)(w ? w->nfuncs : 0), "gil_wait_ns",
-	    (long long)S.gil_wait_ns, "tick_ns", (long long)S.tick_ns,
-	    "thread_cpu_ns", (long long)S.thread_cpu_ns);
-}
-
-static PyObject *m_nop(PyObject *self, PyObject *args)
-{
-	(void)self;
-	(void)args;
-	Py_RETURN_NONE;
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	struct {
+		const char *key;
+		unsigned long long v;
+	} u[] = {
+	    {"ticks",
+	     w ? w->ticks + __atomic_load_n(&S.idle_ticks, __ATOMIC_RELAXED)
+	       : 0},
+	    {"samples", w ? w->samples : 0},
+	    {"overflow", w ? w->overflow : 0},
+	    {"windows_written", S.windows_written},
+	    {"write_errors", S.write_errors},
+	    {"stacks", w ? w->nstacks : 0},
+	    {"functions", w ? w->nfuncs : 0},
+	    {"gil_wait_ns", (unsigned long long)S.gil_wait_ns},
+	    {"tick_ns", (unsigned long long)S.tick_ns},
+	    {"thread_cpu_ns", (unsigned long long)S.thread_cpu_ns},
+	    {"ticks_main", S.ticks_main},
+	    {"ticks_thread", S.ticks_thread},
+	    {"ticks_late", S.ticks_late},
+	    {"ticks_idle", S.ticks_idle},
+	};
+	int rc = PyDict_SetItemString(
+	    d, "running", S.running && S.pid == getpid() ? Py_True : Py_False);
+	for (size_t i = 0; rc == 0 && i < sizeof(u) / sizeof(u[0]); i++) {
+		PyObject *v = PyLong_FromUnsignedLongLong(u[i].v);
+		rc = v ? PyDict_SetItemString(d, u[i].key, v) : -1;
+		Py_XDECREF(v);
+	}
+	if (rc) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
 }
 
 static PyMethodDef sampler_methods[] = {
-    {"_sampler_nudged", m_nop, METH_VARARGS,
-     "The no-op handler of the sampler's nudge signal."},
+    {"_sampler_nudged", m_nudged, METH_VARARGS,
+     "The handler of the sampler's signal: a tick on the main thread."},
     {"_sampler_start", m_start, METH_VARARGS,
      "Start the sampler thread (perfguard.sampler.start)."},
     {"_sampler_stop", m_stop, METH_NOARGS,
