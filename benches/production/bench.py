@@ -265,10 +265,11 @@ def window_shares(spool):
                     _, i, _, rest = line.rstrip("\n").split(" ", 3)
                     funcs[i] = rest.split("\t")[0]
                 elif line.startswith("stack "):
+                    # samples, as in a window's trial (pg_window_add_trial)
                     parts = line.split()
                     leaf = funcs[parts[-1].split(":")[0]]
-                    self_ns[leaf] = self_ns.get(leaf, 0) + int(parts[2])
-                    total += int(parts[2])
+                    self_ns[leaf] = self_ns.get(leaf, 0) + int(parts[1])
+                    total += int(parts[1])
                     samples += int(parts[1])
     return {k: v / total for k, v in self_ns.items()}, samples
 

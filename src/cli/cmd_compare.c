@@ -3,8 +3,8 @@
  * sets (files, or commits with stored baselines) by exactly the rules and
  * reports of `check`, without running anything. Production profiles (two
  * directories of recorded windows, or two deployed commits ingested with
- * `perfguard ingest`) are judged on each function's share of samples,
- * with the windows as trials.
+ * `perfguard ingest`) are judged on each function's time relative to
+ * the rest of the samples (cli_production_shares), windows as trials.
  */
 #include "cli.h"
 
@@ -75,7 +75,8 @@ const struct cli_command cli_cmd_compare = {
 	     "baselines, or\ndirectories of windows from `perfguard record`. "
 	     "A commit without a baseline\nnames its ingested production "
 	     "profile (`perfguard ingest`). Production\nprofiles are judged "
-	     "on each function's share of samples, windows as trials.\n",
+	     "on each function's time relative to the rest of\nthe samples "
+	     "(share / (1 - share)), windows as trials.\n",
     .tables = {&compare_table, &cli_report_table, &cli_common_table},
 };
 
@@ -150,7 +151,7 @@ static int cmd_compare(int argc, char **argv)
 	if ((rc = load_side(a, o.production, repo, store, prod, &base)) ||
 	    (rc = load_side(b, o.production, repo, store, prod, &head)))
 		goto fail;
-	/* Deploys differ in load: judge each function's share of samples. */
+	/* Deploys differ in load: judge each function against the rest. */
 	if (cli_is_production(&base) || cli_is_production(&head)) {
 		cli_production_shares(&base);
 		cli_production_shares(&head);

@@ -62,7 +62,7 @@ static int ran(int64_t used_ns, int64_t interval_ns)
 
 /* What the sampler thread does when it wakes. */
 enum step {
-	STEP_NONE, /* the main thread runs: its timer ticks */
+	STEP_NONE, /* the main thread ticks (its timer, a signal sent) */
 	STEP_IDLE, /* cpu mode: nobody ran; a tick without a sample */
 	STEP_KICK, /* signal the running main thread to tick */
 	STEP_TAKE, /* take the GIL and tick here */
@@ -77,20 +77,41 @@ static int64_t clock_delta(int64_t a, int64_t b)
 	return b > a ? b - a : 0;
 }
 
+/*
+ * Decide from the CPU the main thread, the other threads (the process
+ * minus the main thread and the sampler) used since the previous wake:
+ *  - the main thread ran: its timer ticks (cpu mode up to 100 Hz), else
+ *    it is signalled (its handler ticks at its next bytecode boundary);
+ *  - other threads ran and the main thread did not: take the GIL here
+ *    (waking a blocked main thread would make it take the GIL from the
+ *    threads that run);
+ *  - the main thread ran a little (it was preempted): signal it too,
+ *    the tick waits until it runs again; taking the GIL would land where
+ *    it next releases it, not where it is;
+ *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
+ *    sleeping service stays asleep); wall mode takes the GIL.
+ * A signal not yet handled is not sent again (real-time signals queue).
+ */
 static enum step decide(const struct clocks *now, const struct clocks *last)
 {
 	int64_t interval = now->mono - last->mono;
 	int64_t main_used = clock_delta(last->main, now->main);
-	int64_t busy = clock_delta(last->process, now->process);
+	int64_t others = clock_delta(last->process, now->process);
 	int64_t self = clock_delta(last->self, now->self);
-	if (busy >= 0 && self >= 0)
-		busy = busy > self ? busy - self : 0;
-	int main_runs = pg_sampler.nudge_signal > 0 && ran(main_used, interval);
-	if (pg_sampler.timer_ok && main_runs)
-		return STEP_NONE;
-	if (pg_sampler.cpu_mode && !ran(busy, interval))
-		return STEP_IDLE;
-	return main_runs ? STEP_KICK : STEP_TAKE;
+	if (others >= 0 && self >= 0 && main_used >= 0)
+		others =
+		    others > self + main_used ? others - self - main_used : 0;
+	int can_signal = pg_sampler.nudge_signal > 0;
+	int pending =
+	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
+	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
+	if (can_signal && ran(main_used, interval))
+		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
+	if (ran(others, interval))
+		return STEP_TAKE;
+	if (can_signal && main_used > 0)
+		return pending ? STEP_NONE : STEP_KICK;
+	return pg_sampler.cpu_mode ? STEP_IDLE : STEP_TAKE;
 }
 
 /* Sleep until next_ns (mu held; returns early when stopped). */
@@ -172,8 +193,13 @@ static void *sampler_main(void *arg)
 					   __ATOMIC_RELAXED);
 			pg_sampler.ticks_idle += (uint64_t)n;
 		} else if (step == STEP_KICK) {
-			syscall(SYS_tgkill, pg_sampler.pid, pg_sampler.main_tid,
-				pg_sampler.nudge_signal);
+			__atomic_add_fetch(&pg_sampler.kicks_sent, 1,
+					   __ATOMIC_RELAXED);
+			if (syscall(SYS_tgkill, pg_sampler.pid,
+				    pg_sampler.main_tid,
+				    pg_sampler.nudge_signal))
+				__atomic_add_fetch(&pg_sampler.kicks_served, 1,
+						   __ATOMIC_RELAXED);
 		}
 		struct pg_sampler_window *ended = NULL;
 		if (step == STEP_TAKE ||

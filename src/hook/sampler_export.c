@@ -144,7 +144,9 @@ struct pg_sampler_window *pg_sampler_end_window(void)
 			 mono_ns() + pg_sampler.window_ns, __ATOMIC_RELAXED);
 	w->ticks +=
 	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	pg_sampler.describing = 1; /* the describing code is not sampled */
 	describe_window(w);
+	pg_sampler.describing = 0;
 	return w;
 }
 

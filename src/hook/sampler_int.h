@@ -144,7 +144,9 @@ struct pg_sampler_state {
 	clockid_t main_clock; /* the main thread's CPU clock */
 	int main_clock_ok;
 	int64_t window_end_mono_ns;
-	PyThreadState *tstate; /* the sampler thread's own */
+	int describing; /* a window's functions are being described */
+	uint64_t kicks_sent, kicks_served; /* signals to the main thread */
+	PyThreadState *tstate;		   /* the sampler thread's own */
 };
 
 extern struct pg_sampler_state pg_sampler;

@@ -28,7 +28,7 @@ int pg_sampler_tick_now(void)
 {
 	static int in_tick; /* Python code in a tick may run a nested one */
 	int64_t now = mono_ns();
-	if (in_tick ||
+	if (in_tick || pg_sampler.describing ||
 	    now - pg_sampler.last_tick_mono_ns < pg_sampler.period_ns / 2)
 		return 0;
 	in_tick = 1;
@@ -44,22 +44,28 @@ int pg_sampler_tick_now(void)
 }
 
 /*
- * Ticks on the main thread. The Python-level handler of pg_sampler.nudge_signal
- * (a no-op for Python's sake, installed with SA_RESTART by sampler.py)
- * is the tick: Python runs it on the main thread at its next
- * eval-breaker check, so a busy program is sampled where it is, not
- * where it next releases the GIL (an asyncio loop would otherwise be seen
+ * Ticks on the main thread. The Python-level handler of the sampler's
+ * signal (installed with SA_RESTART by sampler.py) is the tick: Python
+ * runs it on the main thread at its next eval-breaker check, so a busy
+ * program is sampled where it is, not where it next releases the GIL (an asyncio loop would otherwise be seen
  * in select() only). In cpu mode the signal comes from a timer on the
  * main thread's own CPU clock, every period of its CPU time: a main
  * thread that does not run is never woken, no other thread is involved,
- * and the kernel checks CPU timers at its clock tick (CONFIG_HZ, 250 Hz
- * on Debian), which bounds the rate. In wall mode (or without the timer)
- * the sampler thread sends the signal to a main thread that runs.
+ * and the samples are uniform over its CPU time. The kernel checks CPU
+ * timers at its clock tick (CONFIG_HZ, 250 Hz on Debian), which bounds
+ * the rate. In wall mode (or without the timer) the sampler thread sends
+ * the signal to a main thread that runs; on a loaded machine the sampler
+ * thread tends to get a CPU when the main thread yields in a system
+ * call, so those samples lean towards system calls (the timer's do not).
  */
 PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
 {
 	(void)self;
 	(void)args;
+	__atomic_store_n(
+	    &pg_sampler.kicks_served,
+	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED),
+	    __ATOMIC_RELAXED);
 	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now())
 		pg_sampler.ticks_main++;
 	Py_RETURN_NONE;

@@ -409,6 +409,23 @@ out:
 	return rc;
 }
 
+/*
+ * The window's time per sample. A trial counts samples, each worth the
+ * window's mean time value: the time between two ticks varies (a late
+ * signal, a preempted thread), and weighting each stack by its own
+ * intervals would add that variance to every function's share while
+ * the sampled position is uniform over the thread's time either way.
+ */
+static double mean_value_ns(const struct pg_window *w)
+{
+	double value = 0, count = 0;
+	for (size_t s = 0; s < w->nstacks; s++) {
+		value += (double)w->stacks[s].value_ns;
+		count += (double)w->stacks[s].count;
+	}
+	return count > 0 ? value / count : 0;
+}
+
 void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p)
 {
 	uint32_t *fmap = pg_malloc((w->nfuncs + 1) * sizeof(*fmap));
@@ -422,10 +439,11 @@ void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p)
 	p->trials[t].events = w->samples;
 	p->trials[t].threads = (uint32_t)w->nthreads;
 	int64_t total = 0;
+	double per_sample = mean_value_ns(w);
 	for (size_t s = 0; s < w->nstacks; s++) {
 		const struct pg_window_stack *st = &w->stacks[s];
 		const struct pg_window_frame *fr = &w->frames[st->first];
-		int64_t v = st->value_ns;
+		int64_t v = (int64_t)((double)st->count * per_sample + 0.5);
 		uint32_t stamp = (uint32_t)s + 1, node = pg_profile_root(p);
 		total = pg_sat_add_ns(total, v);
 		for (uint32_t k = 0; k < st->depth; k++) {

@@ -241,11 +241,23 @@ static bool side_shift(struct judge_ctx *c, size_t skip, double *shift)
  * between the sides. All factors are 1 when side_shift finds no agreed
  * factor. Returns whether normalisation applies.
  */
+/*
+ * Production windows (mechanism "sampler", judged on each function's time
+ * relative to the rest of the window: cli_production_shares) are already
+ * per window; the references' few samples per window would only add
+ * their noise to every function. No speed factors for them.
+ */
+static bool production_windows(const struct judge_ctx *c)
+{
+	return strcmp(c->base.p->mechanism, "sampler") == 0 &&
+	       strcmp(c->head.p->mechanism, "sampler") == 0;
+}
+
 static bool speed_factors(struct judge_ctx *c, size_t skip)
 {
 	struct side *sides[2] = {&c->base, &c->head};
 	double shift = 1;
-	bool apply = side_shift(c, skip, &shift);
+	bool apply = !production_windows(c) && side_shift(c, skip, &shift);
 	for (int k = 0; k < 2; k++) {
 		struct side *s = sides[k];
 		const uint32_t *idx = k == 0 ? c->ref_b : c->ref_h;
