@@ -125,4 +125,13 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b);
 
+/*
+ * The fields of one verdict in the check report's JSON (its object's
+ * members, without the braces; docs/check-format.md), so that every
+ * writer of verdicts as JSON (the report, the HTML page's data) names
+ * them alike. scratch is overwritten (the statement is formatted in it).
+ */
+void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
+				   struct pg_buf *scratch);
+
 #endif
