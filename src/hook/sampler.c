@@ -78,16 +78,15 @@ static int64_t clock_delta(int64_t a, int64_t b)
 }
 
 /*
- * Decide from the CPU the main thread, the other threads (the process
+ * Decide from the CPU the main thread and the other threads (the process
  * minus the main thread and the sampler) used since the previous wake:
- *  - the main thread ran: its timer ticks (cpu mode up to 100 Hz), else
- *    it is signalled (its handler ticks at its next bytecode boundary);
+ *  - the main thread ran: its timer ticks (cpu mode), else it is
+ *    signalled (its handler ticks at its next bytecode boundary);
+ *  - in cpu mode, a main thread that ran at all is left to its timer,
+ *    which counts its CPU time however it was preempted;
  *  - other threads ran and the main thread did not: take the GIL here
- *    (waking a blocked main thread would make it take the GIL from the
- *    threads that run);
- *  - the main thread ran a little (it was preempted): signal it too,
- *    the tick waits until it runs again; taking the GIL would land where
- *    it next releases it, not where it is;
+ *    (signalling a blocked main thread would wake it to take the GIL
+ *    from the threads that run);
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
  *    sleeping service stays asleep); wall mode takes the GIL.
  * A signal not yet handled is not sent again (real-time signals queue).
@@ -101,16 +100,15 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	if (others >= 0 && self >= 0 && main_used >= 0)
 		others =
 		    others > self + main_used ? others - self - main_used : 0;
-	int can_signal = pg_sampler.nudge_signal > 0;
 	int pending =
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
-	if (can_signal && ran(main_used, interval))
+	if (pg_sampler.nudge_signal > 0 && ran(main_used, interval))
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
+	if (pg_sampler.timer_ok && main_used != 0)
+		return STEP_NONE;
 	if (ran(others, interval))
 		return STEP_TAKE;
-	if (can_signal && main_used > 0)
-		return pending ? STEP_NONE : STEP_KICK;
 	return pg_sampler.cpu_mode ? STEP_IDLE : STEP_TAKE;
 }
 
@@ -431,6 +429,7 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    {"ticks_main", pg_sampler.ticks_main},
 	    {"ticks_thread", pg_sampler.ticks_thread},
 	    {"ticks_idle", pg_sampler.ticks_idle},
+	    {"signals_sent", pg_sampler.kicks_sent},
 	};
 	int rc = PyDict_SetItemString(
 	    d, "running",

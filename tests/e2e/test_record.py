@@ -180,6 +180,29 @@ sys.stderr.write("ticks by the main thread %d, by the sampler's %d\\n"
             self.assertTrue(0.12 <= share["one"] <= 0.38, why)
             self.assertLess(share.get("<module>", 0), 0.10, why)
 
+    def test_an_idle_program_is_not_woken(self):
+        # blocked in select() (as a server between requests): in cpu mode
+        # the sampler counts empty ticks without the GIL, never signals
+        # the main thread or takes the GIL
+        self.program("""
+import select
+a = sampler.info()
+while sampler.info()["ticks_idle"] < a["ticks_idle"] + 20:
+    select.select([], [], [], 0.05)
+b = sampler.info()
+sys.stderr.write("idle-check %d %d %d\\n" % tuple(
+    b[k] - a[k] for k in ("signals_sent", "ticks_thread", "ticks_main")))
+""")
+        out = os.path.join(self.tmp, "idle")
+        p = self.record(["--rate", "100", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = [l for l in p.stderr.splitlines()
+                if l.startswith("idle-check")]
+        signals, by_thread, by_main = map(int, line[0].split()[1:])
+        self.assertEqual((signals, by_thread), (0, 0), p.stderr)
+        # its own CPU (~50 µs per wake-up) seldom adds up to a 10 ms period
+        self.assertLessEqual(by_main, 5, p.stderr)
+
     def test_wall_mode_keeps_idle_threads_marked_and_cpu_mode_drops_them(self):
         self.program("""
 stop = threading.Event()
