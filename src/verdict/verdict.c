@@ -237,16 +237,6 @@ static bool side_shift(struct judge_ctx *c, size_t skip, double *shift)
 }
 
 /*
- * Per-trial speed factors of both sides, leaving reference `skip` out
- * (SIZE_MAX: none), so a function's own change does not move the factor
- * it is divided by. Within a side the factor is the median over the
- * references of their time in the trial relative to their median on that
- * side (1 for a typical trial: it cancels what the machine did to one
- * trial); the head's factors are then multiplied by the agreed factor
- * between the sides. All factors are 1 when side_shift finds no agreed
- * factor. Returns whether normalisation applies.
- */
-/*
  * Production windows (mechanism "sampler", judged on each function's time
  * relative to the rest of the window: cli_production_shares) are already
  * per window; the references' few samples per window would only add
@@ -258,6 +248,16 @@ static bool production_windows(const struct judge_ctx *c)
 	       strcmp(c->head.p->mechanism, "sampler") == 0;
 }
 
+/*
+ * Per-trial speed factors of both sides, leaving reference `skip` out
+ * (SIZE_MAX: none), so a function's own change does not move the factor
+ * it is divided by. Within a side the factor is the median over the
+ * references of their time in the trial relative to their median on that
+ * side (1 for a typical trial: it cancels what the machine did to one
+ * trial); the head's factors are then multiplied by the agreed factor
+ * between the sides. All factors are 1 when side_shift finds no agreed
+ * factor. Returns whether normalisation applies.
+ */
 static bool speed_factors(struct judge_ctx *c, size_t skip)
 {
 	struct side *sides[2] = {&c->base, &c->head};
