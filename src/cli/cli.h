@@ -375,6 +375,7 @@ extern const struct cli_command cli_cmd_analyze;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
 extern const struct cli_command cli_cmd_hook_path;
+extern const struct cli_command cli_cmd_calibrate;
 
 /* ---- analysis (cmd_analyze.c) -------------------------------------- */
 

@@ -131,6 +131,8 @@ void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
 	pg_verdict_format(v, scratch);
 	pg_jw_key(w, "statement");
 	pg_jw_strn(w, scratch->data, scratch->len);
+	pg_jw_key(w, "cause");
+	pg_report_cause_json(w, v->cause);
 }
 
 static void counts(struct pg_jw *w, const struct pg_report_view *view)

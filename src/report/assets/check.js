@@ -13,8 +13,10 @@
  *             hself[], bself[], hcalls[], bcalls[]}   per-trial means
  *      verdicts: [{the fields of a verdict in the check report's JSON
  *                  (docs/check-format.md: function, metric, kind, statement,
- *                  ci_lo_pct, q, q_faster, base_value, ...), change (what
- *                  the page ranks and colours by; calls: growth in calls),
+ *                  ci_lo_pct, q, q_faster, base_value, cause (why it
+ *                  regressed: {kind, text, lead, at_file, at_line, ...}
+ *                  or null), ...), change (what the page ranks and
+ *                  colours by; calls: growth in calls),
  *                  base_trials[], head_trials[] (judged ones)}]}]}
  *
  * Colours of the differential flame graph (PG.diffColour): a function the
@@ -53,8 +55,11 @@
       if (v.kind in ORDER) judged.push({ b: b, bi: bi, v: v });
     });
   });
+  function lead(v) { return v.cause && v.cause.lead ? 1 : 0; }
   judged.sort(function (x, y) {
     var k = ORDER[x.v.kind] - ORDER[y.v.kind];
+    if (k) return k;
+    k = lead(y.v) - lead(x.v); /* the only changed function first */
     if (k) return k;
     var cx = isFinite(x.v.change) ? x.v.change : 0, cy = isFinite(y.v.change) ? y.v.change : 0;
     return x.v.kind === 'improved' ? cx - cy : cy - cx;
@@ -62,7 +67,7 @@
   var sec = PG.el('section', { cls: 'pg-section' }, [PG.el('h2', { text: 'Verdicts' })]);
   main.appendChild(sec);
   var table = PG.el('table', { cls: 'pg-table', id: 'pg-verdicts' }, [PG.el('thead', null, [PG.el('tr', null,
-    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls'].map(function (h) { return PG.el('th', { text: h }); }))])]);
+    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls', 'why'].map(function (h) { return PG.el('th', { text: h }); }))])]);
   var tbody = PG.el('tbody');
   table.appendChild(tbody);
   sec.appendChild(table);
@@ -108,7 +113,17 @@
       PG.el('td', { cls: 'pg-num', text: v.metric === 'calls' ? 'exact' : isFinite(v.ci_lo_pct) && v.ci_lo_pct !== null ? '[' + PG.fmtPct(v.ci_lo_pct) + ', ' + PG.fmtPct(v.ci_hi_pct) + ']' : '' }),
       PG.el('td', { cls: 'pg-num', text: q === null || !isFinite(q) ? '-' : q < 0.001 ? q.toExponential(0) : q.toPrecision(2) }),
       PG.el('td', { cls: 'pg-num', text: base + ' → ' + head }),
-      PG.el('td', { cls: 'pg-num', text: v.function ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' })]);
+      PG.el('td', { cls: 'pg-num', text: v.function ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' }),
+      whyCell(v)]);
+  }
+  function whyCell(v) {
+    var c = v.cause;
+    if (!c) return PG.el('td');
+    var where = c.at_file ? c.at_file + (c.at_line ? ':' + c.at_line : '') : '';
+    return PG.el('td', { cls: 'pg-why', 'data-cause': c.kind, title: where }, [
+      PG.el('span', { cls: 'pg-kind pg-cause-' + c.kind, text: c.kind }), ' ',
+      (c.lead ? 'the only changed function, and it is slower: ' : '') + c.text,
+      where ? PG.el('div', { cls: 'pg-sub', text: 'changed: ' + where }) : null]);
   }
 
   /* ---- differential colours ---- */
