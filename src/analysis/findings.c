@@ -36,6 +36,8 @@
 #define BUILTIN_ONE_SITE	0.8 /* of its time from one caller */
 #define GC_MIN_SHARE		0.05
 #define IMPORT_MIN_SHARE	0.10
+#define EXC_MIN_PER_RUN		1000 /* exceptions raised per run */
+#define EXC_MIN_SHARE		0.05 /* inclusive share of the raiser */
 
 static const char *const kind_names[] = {
     [PG_FINDING_HOT_PATH] = "hot-path",
@@ -489,6 +491,48 @@ static int by_share(const void *a, const void *b)
 	return (x->share < y->share) - (x->share > y->share);
 }
 
+/*
+ * Exceptions raised often on a hot path: a function raising at least
+ * EXC_MIN_PER_RUN per run (in the run that counted them) whose inclusive
+ * time holds EXC_MIN_SHARE of p's total. Where they were handled is the
+ * function that handled most (known from 3.12 on).
+ */
+static void exceptions(struct ctx *c)
+{
+	const struct pg_profile *x =
+	    c->in->exceptions ? c->in->exceptions : c->p;
+	double runs = x->ntrials ? (double)x->ntrials : 1;
+	uint32_t handler = PG_NO_FUNC;
+	for (uint32_t g = 0; g < x->nfuncs; g++)
+		if (x->funcs[g].handled &&
+		    (handler == PG_NO_FUNC ||
+		     x->funcs[g].handled > x->funcs[handler].handled))
+			handler = g;
+	for (uint32_t g = 0; g < x->nfuncs; g++) {
+		const struct pg_func *fx = &x->funcs[g];
+		if ((double)fx->raised / runs < EXC_MIN_PER_RUN)
+			continue;
+		uint32_t i = pg_profile_find(c->p, fx->id);
+		if (i == PG_NO_FUNC)
+			continue;
+		double share = c->f[i].incl_ns / c->total;
+		if (share < EXC_MIN_SHARE)
+			continue;
+		struct pg_finding *f = add(
+		    c, PG_FINDING_EXCEPTIONS, i, share,
+		    "exceptions as control flow on a hot path cost a traceback "
+		    "each: test first (`in`, dict.get, str.isdigit) or move "
+		    "the "
+		    "try out of the loop");
+		num(f, "raised", (double)fx->raised / runs);
+		num(f, "handled", (double)fx->handled / runs);
+		num(f, "raised_per_call",
+		    (double)fx->raised / runs / fmax(1, c->f[i].calls / c->n));
+		if (handler != PG_NO_FUNC)
+			text(f, "handled_in", x->funcs[handler].id);
+	}
+}
+
 void pg_analysis_findings(const struct pg_analysis_input *in,
 			  struct pg_findings *out)
 {
@@ -519,6 +563,7 @@ void pg_analysis_findings(const struct pg_analysis_input *in,
 		gc_and_import(&c, i);
 	}
 	repeated_work(&c, tiny);
+	exceptions(&c);
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), by_share);
 	free(waits);
