@@ -232,6 +232,22 @@ static bool is_module(const struct pg_profile *p, uint32_t f)
 	return pg_str_ends(p->funcs[f].id, ":<module>");
 }
 
+/*
+ * The import system's own work: its frozen modules, and what they call
+ * for it (exec of a module's code, reading .pyc files, loading extension
+ * modules). Nested imports look like recursion and reading files like
+ * waiting; all of it is import time, which the import rule charges to the
+ * module whose top level was run, so the other rules skip it.
+ */
+static bool is_import_system(const struct pg_profile *p, uint32_t f)
+{
+	if (!strncmp(p->funcs[f].id, "<frozen ", 8))
+		return true;
+	uint32_t caller = top_caller(p, f, false, NULL, NULL);
+	return caller != PG_NO_FUNC &&
+	       !strncmp(p->funcs[caller].id, "<frozen importlib", 17);
+}
+
 /* Hot paths: nodes holding much time where no child takes most of it. */
 static void hot_paths(struct ctx *c)
 {
@@ -345,7 +361,8 @@ static void call_overhead(struct ctx *c, uint32_t i, bool *tiny)
 
 static void waiting(struct ctx *c, uint32_t i, bool *waits)
 {
-	if (!c->cf)
+	if (!c->cf || is_import_system(c->p, i) ||
+	    !strcmp(c->p->funcs[i].id, "<gc>"))
 		return;
 	double cpu_self = c->cf[i].self_ns, wall_self = c->f[i].self_ns;
 	double off = wall_self - c->ratio * fmax(0, cpu_self);
@@ -369,8 +386,11 @@ static void waiting(struct ctx *c, uint32_t i, bool *waits)
 
 static const char *builtin_remedy(const char *id)
 {
-	if (strstr(id, ":re.") || strstr(id, "_sre.") ||
-	    strstr(id, "re.Pattern"))
+	if (strstr(id, "re.Pattern.") || strstr(id, "_sre.SRE_Pattern."))
+		return "the pattern is compiled already: call it less often "
+		       "(one combined pattern, or match whole lines at once), "
+		       "or use str methods for fixed strings";
+	if (strstr(id, ":re.") || strstr(id, "_sre."))
 		return "compile the pattern once (re.compile) outside the "
 		       "loop, or use str methods for fixed strings";
 	if (strstr(id, "sort"))
@@ -423,7 +443,8 @@ static void recursion(struct ctx *c, uint32_t i)
 	const struct fsum *s = &c->f[i];
 	double share = s->incl_ns / c->total;
 	if (s->pcalls <= 0 || s->calls < RECURSION_MIN_RATIO * s->pcalls ||
-	    share < RECURSION_MIN_SHARE)
+	    share < RECURSION_MIN_SHARE || is_module(c->p, i) ||
+	    is_import_system(c->p, i))
 		return;
 	struct pg_finding *f =
 	    add(c, PG_FINDING_RECURSION, i, share,
@@ -444,9 +465,7 @@ static void builtin_hotspot(struct ctx *c, uint32_t i, const bool *waits)
 	uint32_t caller = top_caller(c->p, i, true, &from, &calls);
 	if (caller == PG_NO_FUNC || from < BUILTIN_ONE_SITE * s->self_ns)
 		return;
-	/* The import system's own calls (reading .pyc files) are import
-	 * time, not a hotspot of the program's code. */
-	if (!strncmp(c->p->funcs[caller].id, "<frozen importlib", 17))
+	if (is_import_system(c->p, i))
 		return;
 	const char *id = c->p->funcs[i].id;
 	struct pg_finding *f =

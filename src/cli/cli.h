@@ -158,6 +158,17 @@ void cli_selection_release(struct cli_selection *sel);
 size_t cli_print_failures(const struct pg_results *r, const char *side);
 
 /*
+ * Put side's tree in stage st (pg_stage_add): commit materialised, or,
+ * when commit is NULL, the working tree of repo copied as the user has
+ * it; then run the suite's `prepare` there, at the live path the trials
+ * will use. Errors of pg_git_materialise_at/pg_git_copy_worktree,
+ * pg_runner_prepare, or PG_EIO.
+ */
+int cli_stage_side(struct pg_stage *st, struct pg_repo *repo,
+		   const struct pg_suite *suite, struct pg_side *side,
+		   const char *commit);
+
+/*
  * A measuring session over `sides`, reporting progress through c (which
  * must outlive it); the order of sides within rounds is seeded by the
  * clock.
@@ -218,24 +229,38 @@ struct cli_comparison {
 	bool shard;
 };
 
+/* The whole check a shard belongs to: its benchmarks and totals. */
+struct cli_whole {
+	size_t benches; /* selected benchmarks of all shards */
+	size_t totals;	/* their totals and wall times (cli_total_verdicts) */
+};
+
 /*
  * Judge every selected benchmark together, exactly as the final report
  * will (one Benjamini-Hochberg pass over the whole check), and set
  * unclear[i] (sel->n entries) when some verdict of sel->benches[i] is
  * still unclear, so more rounds could settle it. Returns how many are.
+ * For a shard, whole (else NULL) gives the whole check's size: the BH
+ * families are then judged as large as the merged check's
+ * (pg_stats_finish_part), so `perfguard merge` never finds unsettled
+ * what the shard thought settled by judging fewer verdicts.
  */
 size_t cli_unclear_benches(const struct pg_suite *suite,
 			   const struct cli_selection *sel,
+			   const struct cli_whole *whole,
 			   const struct pg_results *base,
 			   const struct pg_results *head, bool *unclear);
 
+/* Totals and wall times a check of sel judges: that BH family's size. */
+size_t cli_total_verdicts(const struct cli_selection *sel);
+
 /*
  * The smallest max_trials with which a benchmark's total can reach
- * significance at the suite's fdr, given the selected benchmarks (their
- * totals and wall times form one BH family): pg_stats_min_trials.
+ * significance at the suite's fdr when ntotals totals and wall times are
+ * judged (one BH family; for a shard, the whole check's):
+ * pg_stats_min_trials.
  */
-int cli_min_trials(const struct pg_suite *suite,
-		   const struct cli_selection *sel);
+int cli_min_trials(const struct pg_suite *suite, size_t ntotals);
 
 /*
  * Judge every selected benchmark, print the terminal report, write the
