@@ -429,8 +429,9 @@ static PyObject *profiler_new(PyTypeObject *type, PyObject *args,
 
 static int profiler_traverse(PyObject *self, visitproc visit, void *arg)
 {
+	/* Not the type: Profiler is static, and the heap subtype's own
+	 * traverse (subtype_traverse) visits it. */
 	Py_VISIT(((struct profiler *)self)->scope);
-	Py_VISIT(Py_TYPE(self));
 	return 0;
 }
 
@@ -444,9 +445,9 @@ static void profiler_dealloc(PyObject *self)
 {
 	PyObject_GC_UnTrack(self);
 	profiler_clear(self);
-	PyTypeObject *tp = Py_TYPE(self);
-	tp->tp_free(self);
-	Py_DECREF(tp);
+	/* No Py_DECREF of the type: Profiler is static, and a heap subtype's
+	 * subtype_dealloc drops its reference after this returns. */
+	Py_TYPE(self)->tp_free(self);
 }
 
 /* _configure(pg_hook.scope_pred_or_None, builtins): settings used when this

@@ -167,6 +167,25 @@ class ApiTest(unittest.TestCase):
         """)
         self.assertEqual(r, ["busy", "taken", 1, 2])
 
+    def test_many_profiles_made_and_dropped_keep_their_class_alive(self):
+        # The Profiler base once dropped a reference to the Profile class
+        # at every deallocation: a few dropped Profiles later the class
+        # was freed while in use (a segfault).
+        r = self.program("""
+            import gc, json, perfguard
+            def f(x):
+                return x
+            n = 0
+            for i in range(40):
+                p = perfguard.Profile()
+                with p:
+                    f(i)
+                n += p.stats().get("prog.py:f").calls
+                gc.collect()
+            print(json.dumps([n, perfguard.Profile.__name__]))
+        """)
+        self.assertEqual(r, [40, "Profile"])
+
     def test_dump_writes_every_format_and_pstats_loads(self):
         for exe in ("", "none"):
             r = self.program("""
@@ -414,13 +433,13 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(how, "measured", repr(bad))
             with open(path) as f:
                 self.assertEqual(f.read().split("\n")[0],
-                                 "perfguard-calibration\t1")
+                                 "perfguard-calibration\t2")
             how, _ = self.program_cal()
             self.assertEqual(how, "cached")
         # a sound entry whose costs the probe contradicts (1000 times the
         # real cost) is measured again
         costs = ",".join(["500000.000000"] * 8)
-        body = "perfguard-calibration\t1\n%s\ncosts\t%s\n" % (
+        body = "perfguard-calibration\t2\n%s\ncosts\t%s\n" % (
             good.split("\n")[1], costs)
         import zlib
         with open(path, "w") as f:
