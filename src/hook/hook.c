@@ -353,6 +353,13 @@ static void apply_scope(PyObject *pred)
 {
 	Py_XINCREF(pred);
 	Py_XSETREF(pg_hook.scope_pred, pred);
+	pg_hook.scope_c_out = 0;
+	if (pred) {
+		PyObject *v = PyObject_GetAttrString(pred, "builtins_out");
+		pg_hook.scope_c_out = v && PyObject_IsTrue(v) == 1;
+		Py_XDECREF(v);
+		PyErr_Clear();
+	}
 	for (uint32_t i = 0; i < pg_hook.core.nfuncs; i++) {
 		struct pg_hook_func *f = &pg_hook.core.funcs[i];
 		f->flags &= ~(uint32_t)PG_HOOK_OUTSIDE;

@@ -145,6 +145,10 @@ def scope_predicate(patterns):
                 return True
         return False
 
+    # No builtin can be in scope when no pattern can match "<builtin>:..."
+    # (one starting with a literal other than "<"): the hook then stops
+    # reporting calls at sites that call out-of-scope code (3.12+).
+    in_scope.builtins_out = all(p[0] not in "*?[<" for p in pats)
     return in_scope
 
 
