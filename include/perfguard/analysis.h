@@ -17,6 +17,7 @@
 
 #include "perfguard/profile.h"
 #include "perfguard/results.h"
+#include "perfguard/verdict.h"
 
 /* ---- change points (changepoint.c) ---------------------------------- */
 
@@ -228,5 +229,93 @@ int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
  * position.
  */
 void pg_history_write_json(const struct pg_history *h, struct pg_jw *w);
+
+/* ---- causes of regressions (cause.c) ------------------------------- */
+
+/* The causes of one check's regressions (one slot per verdict). */
+struct pg_causes {
+	struct pg_cause *c; /* n entries; those of non-regressions unused */
+	size_t n;
+};
+
+/*
+ * Explain every REGRESSED verdict of v (after pg_stats_finish) from the
+ * check's two results sets: sets v->v[k].cause to a cause in *out for
+ * each regression of a benchmark that ran on both sides (method in
+ * docs/statistics.md, "Causes"). Causes borrow ids and paths from base
+ * and head, which must outlive them; release with pg_causes_release
+ * (after which the verdicts' cause pointers dangle: clear or drop them).
+ * Never fails (allocation failure aborts, as pg_malloc does).
+ */
+void pg_analysis_causes(const struct pg_results *base,
+			const struct pg_results *head, struct pg_verdicts *v,
+			struct pg_causes *out);
+void pg_causes_release(struct pg_causes *c);
+
+/* ---- runner noise from A/A runs (noise.c) ------------------------- */
+
+/* One judged verdict of an A/A run (head against itself). */
+struct pg_noise_row {
+	const char *bench; /* borrowed from the verdicts */
+	const char *func;  /* NULL: the benchmark's total or wall time */
+	enum pg_metric metric;
+	double median_ns;     /* median per-trial value over both sides */
+	double spread_log;    /* robust sd of ln(per-trial value), pooled */
+	double spread_pct;    /* the same as a percentage: exp(sd) - 1 */
+	double halfwidth_log; /* half the A/A verdict's 95% interval, ln */
+	double aa_change_pct; /* the A/A verdict's estimate (ideally 0) */
+	enum pg_verdict_kind aa_kind;
+	double threshold_pct, resolution_pct; /* of the verdict */
+	size_t n; /* trials per side of the A/A run */
+};
+
+struct pg_noise {
+	struct pg_noise_row *rows;
+	size_t n, cap;
+	size_t functions;    /* function rows: the family of function times */
+	size_t totals;	     /* total and wall rows: their family */
+	size_t false_alarms; /* A/A verdicts that regressed (should be 0) */
+};
+
+/*
+ * The rows of every judged time verdict of aa (pg_stats_judge and
+ * pg_stats_finish over sides a and b of one A/A run, which must outlive
+ * the rows). Never fails.
+ */
+void pg_analysis_noise(const struct pg_results *a, const struct pg_results *b,
+		       const struct pg_verdicts *aa, struct pg_noise *out);
+void pg_noise_release(struct pg_noise *n);
+
+/*
+ * The smallest slowdown (percent) a check with n trials per side detects
+ * with 80% power in row r's function (or total), when `family` verdicts
+ * share the false-discovery rate fdr (so a lone change must reach
+ * p <= fdr / 2 / family): the A/A verdict's precision scaled by
+ * sqrt(r->n / n) (or, without an interval, the raw spread with the rank
+ * test's efficiency), normal approximation. INFINITY when n trials
+ * cannot reach that level at all (1 / C(2n, n) above it) or nothing is
+ * known. Not the check's threshold or resolution: callers compare.
+ */
+double pg_analysis_detectable_pct(const struct pg_noise_row *r, int n,
+				  size_t family, double fdr);
+
+/* What calibrate recommends. */
+struct pg_noise_advice {
+	int trials, max_trials;
+	double function_pct, total_pct; /* thresholds (raised if needed) */
+	bool reached; /* the thresholds given are detectable at trials */
+};
+
+/*
+ * The smallest trials (3..50) at which every total is detectable within
+ * total_pct and 90% of the judged functions (<gc> left out) within their
+ * threshold (or
+ * resolution), max_trials twice that; when 50 is not enough, 50 with the
+ * thresholds raised to what 50 trials detect (the 90th percentile of the
+ * functions, the worst total), rounded up to whole percent.
+ */
+void pg_analysis_recommend(const struct pg_noise *nz, double fdr,
+			   double function_pct, double total_pct,
+			   struct pg_noise_advice *out);
 
 #endif

@@ -45,11 +45,22 @@ enum pg_func_flags {
 #define PG_FUNC_ALL_FLAGS                                                      \
 	(PG_FUNC_BUILTIN | PG_FUNC_GENERATOR | PG_FUNC_TINY | PG_FUNC_FOLDED)
 
+/* Longest code fingerprint a reader accepts (hex digits; the hook writes 16). */
+#define PG_CODE_MAX 32
+
 struct pg_func {
 	char *id;   /* stable id: "pkg/mod.py:Class.meth", "<builtin>:len" */
 	char *file; /* path for display/annotations (may be NULL) */
 	int line;   /* first line, display only; 0 if unknown */
 	unsigned flags;
+	/*
+	 * Fingerprint of the function's code as the hook computed it
+	 * (docs/hook-protocol.md: bytecode, constants, names; not its file
+	 * or lines), lowercase hex; "" when unknown (C functions, <gc>,
+	 * profiles written before fingerprints existed). Equal fingerprints
+	 * mean the same code on the same interpreter version.
+	 */
+	char code[PG_CODE_MAX + 1];
 };
 
 /* One function's measurements in one trial (times after compensation). */
@@ -120,6 +131,10 @@ uint32_t pg_profile_intern(struct pg_profile *p, const char *id,
 			   const char *file, int line, unsigned flags);
 /* Index of `id` or PG_NO_FUNC. */
 uint32_t pg_profile_find(const struct pg_profile *p, const char *id);
+/* Is s a code fingerprint: 1..PG_CODE_MAX lowercase hex digits? */
+bool pg_code_valid(const char *s);
+/* Set function f's fingerprint (which must be valid, or "" to clear). */
+void pg_profile_set_code(struct pg_profile *p, uint32_t f, const char *code);
 /* Append an empty (all-zero) trial row; returns its index. */
 size_t pg_profile_add_trial(struct pg_profile *p);
 /* Add to edge caller->callee (creating it). */
@@ -135,7 +150,8 @@ uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func);
 
 /*
  * Append every trial of src to dst, remapping functions by id and adding
- * edges and tree nodes. Flags are or-ed; mechanism/timer/python and
+ * edges and tree nodes. Flags are or-ed, a code fingerprint is taken from
+ * src when dst's function has none; mechanism/timer/python and
  * event_cost_ns are taken from src when dst has none. src (which must be
  * valid, as every parser guarantees) is unchanged; dst == src is a no-op.
  */

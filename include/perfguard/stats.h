@@ -17,6 +17,17 @@
 double pg_stats_mean(const double *x, size_t n);
 /* Median of x (x is not modified). n == 0 -> NAN. */
 double pg_stats_median(const double *x, size_t n);
+/*
+ * Median of x[0..n) (x is not modified) and a distribution-free
+ * confidence interval for it at level conf: the order statistics
+ * (x_(l), x_(n+1-l)) with the largest l such that P(Bin(n, 1/2) < l) <=
+ * (1 - conf) / 2, so coverage is at least conf whatever the distribution;
+ * with too few values for conf (n < 6 at 95%), the smallest and largest
+ * value. All NAN when n == 0.
+ */
+void pg_stats_median_interval(const double *x, size_t n, double conf,
+			      double *median_out, double *low_out,
+			      double *high_out);
 /* Quantile q in [0,1], linear interpolation (type 7). */
 double pg_stats_quantile(const double *x, size_t n, double q);
 /* Median absolute deviation (unscaled). */

@@ -32,6 +32,46 @@ enum pg_verdict_kind {
 	PG_VERDICT_GONE,       /* only on base */
 };
 
+/*
+ * Why a verdict regressed, from evidence in the two results sets (computed
+ * by the analysis module, pg_analysis_causes; docs/statistics.md "Causes").
+ */
+enum pg_cause_kind {
+	PG_CAUSE_CODE,	  /* its own code changed (code fingerprints differ) */
+	PG_CAUSE_CALLS,	  /* called more: mostly from caller `other` */
+	PG_CAUSE_CALLEE,  /* a function below got slower: `other` */
+	PG_CAUSE_WAITING, /* more time off-CPU (wall grew, CPU did not) */
+	PG_CAUSE_INPUT,	  /* same code, same calls, slower per call */
+};
+
+/* "code", "calls", "callee", "waiting", "input" (JSON tokens). */
+static inline const char *pg_cause_kind_name(enum pg_cause_kind k)
+{
+	static const char *const names[] = {"code", "calls", "callee",
+					    "waiting", "input"};
+	return (unsigned)k < 5 ? names[k] : "?";
+}
+
+struct pg_cause {
+	enum pg_cause_kind kind;
+	/* The check's only changed function, and it regressed: named first. */
+	bool lead;
+	/* Fingerprints missing on a side: whether the code changed is unknown. */
+	bool code_unknown;
+	const char *other; /* CALLS: the caller; CALLEE: the slower function */
+	double other_base, other_head; /* CALLS: its calls per trial; CALLEE:
+					  its self time per trial (ns) */
+	bool other_changed;	       /* other's code changed */
+	/* Changed functions above this one on its call paths (nearest
+	 * first), or in the benchmark for CALLEE; borrowed ids. */
+	const char **changed;
+	size_t nchanged;
+	/* Where the change is, for annotations; NULL when not known. */
+	const char *at_file;
+	int at_line;
+	char *text; /* one line, e.g. "its code changed" (owned) */
+};
+
 struct pg_verdict {
 	const char *bench;   /* borrowed from the suite/results */
 	const char *func_id; /* NULL for PG_METRIC_TOTAL / PG_METRIC_WALL */
@@ -56,6 +96,8 @@ struct pg_verdict {
 	double share_pct; /* max of the two sides' share of the benchmark */
 	uint64_t base_calls, head_calls; /* medians, exact per trial */
 	size_t base_n, head_n;		 /* trials used */
+	/* Why it regressed, or NULL (set by pg_analysis_causes; borrowed). */
+	const struct pg_cause *cause;
 };
 
 struct pg_verdicts {

@@ -442,6 +442,10 @@ static void builtin_hotspot(struct ctx *c, uint32_t i, const bool *waits)
 	uint32_t caller = top_caller(c->p, i, true, &from, &calls);
 	if (caller == PG_NO_FUNC || from < BUILTIN_ONE_SITE * s->self_ns)
 		return;
+	/* The import system's own calls (reading .pyc files) are import
+	 * time, not a hotspot of the program's code. */
+	if (!strncmp(c->p->funcs[caller].id, "<frozen importlib", 17))
+		return;
 	const char *id = c->p->funcs[i].id;
 	struct pg_finding *f =
 	    add(c, PG_FINDING_BUILTIN_HOTSPOT, i, share, builtin_remedy(id));

@@ -120,8 +120,8 @@ void pg_history_add_values(struct pg_history *h, const char *commit,
 		sizeof(*s->points));
 	struct pg_history_point *pt = &s->points[s->npoints++];
 	snprintf(pt->commit, sizeof(pt->commit), "%s", commit ? commit : "");
-	pg_analysis_median_interval(values, n, 0.95, &pt->value_ns, &pt->low_ns,
-				    &pt->high_ns);
+	pg_stats_median_interval(values, n, 0.95, &pt->value_ns, &pt->low_ns,
+				 &pt->high_ns);
 }
 
 void pg_history_add(struct pg_history *h, const char *commit,

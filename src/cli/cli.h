@@ -117,6 +117,24 @@ int cli_finish_stdout(int exit_code);
 
 /* ---- measuring (measure.c) ---------------------------------------- */
 
+/* Ids of the options of the commands that measure the suite. */
+enum cli_measure_opt {
+	CLI_OPT_BENCH = CLI_OPT_ID_MEASURE,
+	CLI_OPT_TRIALS,
+};
+
+/* --bench and --trials: the table of run, check and baseline update. */
+extern const struct cli_opt_table cli_measure_table;
+
+/* What those options ask for. */
+struct cli_measure_opts {
+	struct pg_strvec names; /* --bench, in order; empty: every one */
+	int trials;		/* --trials N, 0: the suite's */
+};
+
+/* Like cli_common_option, for the measure options. */
+int cli_measure_option(int id, const char *arg, struct cli_measure_opts *o);
+
 /* The benchmarks a command works on (borrowed from the suite). */
 struct cli_selection {
 	const struct pg_bench **benches;
@@ -255,11 +273,24 @@ void cli_shard_select_here(const struct cli_common *c,
 /* A copy of src's index, count and names in dst (replacing dst's). */
 void cli_shard_copy(struct pg_shard *dst, const struct pg_shard *src);
 
-/* ---- stores and results (results.c) ------------------------------ */
+/* ---- stores and results (load.c) -------------------------------- */
 
 /* Open the suite's baseline store (git notes or directory). */
 int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
 		   const char *root, struct pg_store **out);
+
+/*
+ * For commands that read stored baselines and may run without a suite
+ * file (compare, report): load the suite (-s, or the project's
+ * perfguard.yml) into *suite and set *have_suite; without a suite file
+ * (and no -s) *have_suite is false and *suite stays empty. Then, when
+ * repo is not NULL, open the suite's store, or without a suite the
+ * default notes ref, into *store (left NULL outside git). Errors are the
+ * suite's (exit 2) and the store's.
+ */
+int cli_open_suite_store(const struct cli_common *c, const char *root,
+			 struct pg_repo *repo, struct pg_suite *suite,
+			 bool *have_suite, struct pg_store **store);
 
 /*
  * Load a results set named by `what`: a results file if such a file
@@ -342,6 +373,7 @@ extern const struct cli_command cli_cmd_analyze;
 extern const struct cli_command cli_cmd_record;
 extern const struct cli_command cli_cmd_ingest;
 extern const struct cli_command cli_cmd_hook_path;
+extern const struct cli_command cli_cmd_calibrate;
 
 /* ---- analysis (cmd_analyze.c) -------------------------------------- */
 

@@ -171,8 +171,6 @@ enum baseline_opt {
 	OPT_FROM,
 	OPT_PUSH,
 	OPT_ALLOW_DIRTY,
-	OPT_TRIALS,
-	OPT_BENCH,
 	OPT_SHARD,
 	OPT_OUTPUT,
 	OPT_LIMIT,
@@ -189,8 +187,6 @@ static const struct cli_opt update_options[] = {
      "push the notes to REMOTE (merging on rejection)"},
     {OPT_ALLOW_DIRTY, "allow-dirty", 0, NULL,
      "record results of a tree with uncommitted changes"},
-    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
-    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
     {OPT_SHARD, "shard", 0, "K/N",
      "measure only shard K of N and write it to -o (never\nstored: "
      "`perfguard merge` the shards, then --from)"},
@@ -223,7 +219,7 @@ static const struct cli_command update_command = {
 	     "[--push REMOTE]\n"
 	     "                                 [--allow-dirty] [--trials N] "
 	     "[--bench NAME]...\n",
-    .tables = {&update_table, &cli_common_table},
+    .tables = {&update_table, &cli_measure_table, &cli_common_table},
 };
 static const struct cli_command show_command = {
     .name = "baseline show",
@@ -265,8 +261,7 @@ struct update_opts {
 	struct cli_common *common;
 	const char *commit_rev, *from, *remote;
 	bool allow_dirty;
-	int trials;
-	struct pg_strvec names;
+	struct cli_measure_opts measure;
 	struct pg_shard shard;
 	const char *output;
 };
@@ -274,8 +269,9 @@ struct update_opts {
 static int update_option(int id, const char *arg, void *ctx)
 {
 	struct update_opts *o = ctx;
-	int rc = cli_common_option(id, arg, o->common);
-	if (rc)
+	int rc;
+	if ((rc = cli_common_option(id, arg, o->common)) ||
+	    (rc = cli_measure_option(id, arg, &o->measure)))
 		return rc < 0 ? rc : 0;
 	switch (id) {
 	case OPT_COMMIT:
@@ -289,11 +285,6 @@ static int update_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_ALLOW_DIRTY:
 		o->allow_dirty = true;
-		return 0;
-	case OPT_TRIALS:
-		return cli_parse_count("--trials", arg, 1, &o->trials);
-	case OPT_BENCH:
-		pg_strvec_push(&o->names, arg);
 		return 0;
 	case OPT_SHARD:
 		return cli_parse_shard(arg, &o->shard);
@@ -416,7 +407,7 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 	}
 	struct pg_python py = {0};
 	struct cli_selection sel = {0};
-	if ((rc = cli_select(&b->suite, &o->names, &sel)) ||
+	if ((rc = cli_select(&b->suite, &o->measure.names, &sel)) ||
 	    (rc = pg_python_probe(b->suite.python, &py)))
 		goto done;
 	if (o->shard.index)
@@ -428,7 +419,7 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 	struct pg_side side = {"head", where, results};
 	struct pg_session session;
 	cli_session_init(&session, &b->common, &b->suite, &py, &side, 1);
-	if ((rc = cli_measure_all(&session, &sel, o->trials)))
+	if ((rc = cli_measure_all(&session, &sel, o->measure.trials)))
 		goto done;
 	if (cli_print_failures(results, "baseline"))
 		rc = pg_error_set(PG_ECHILD,
@@ -494,7 +485,7 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 	}
 	pg_results_release(&results);
 out:
-	pg_strvec_release(&o.names);
+	pg_strvec_release(&o.measure.names);
 	pg_strvec_release(&o.shard.of);
 	return rc;
 }

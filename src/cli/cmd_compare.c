@@ -100,15 +100,64 @@ static int parse_option(int id, const char *arg, void *ctx)
 	return pg_error_set(PG_EUSAGE, "see `perfguard help compare`");
 }
 
+/* Where compare's two sides come from. */
+struct sources {
+	struct pg_repo *repo;	       /* NULL outside git */
+	struct pg_store *store, *prod; /* baselines, production; or NULL */
+	struct pg_suite suite;
+	bool have_suite;
+};
+
+/* The suite if there is one, and outside git neither store. */
+static int open_sources(struct sources *src, const struct cli_common *common,
+			const char *root)
+{
+	if (pg_git_open(root, &src->repo) != 0) {
+		src->repo = NULL;
+		pg_error_clear();
+	}
+	int rc = cli_open_suite_store(common, root, src->repo, &src->suite,
+				      &src->have_suite, &src->store);
+	if (!rc && src->repo)
+		rc = pg_store_open(src->repo, PG_STORE_BACKEND_NOTES,
+				   CLI_PRODUCTION_REF, &src->prod);
+	return rc;
+}
+
+static void sources_release(struct sources *src)
+{
+	pg_suite_release(&src->suite);
+	pg_store_close(src->store);
+	pg_store_close(src->prod);
+	if (src->repo)
+		pg_git_close(src->repo);
+}
+
+/* Both sides; production profiles judged on shares (loads differ). */
+static int load_both(struct sources *src, const char *a, const char *b,
+		     bool production, struct pg_results *base,
+		     struct pg_results *head)
+{
+	int rc;
+	if ((rc = load_side(a, production, src->repo, src->store, src->prod,
+			    base)) ||
+	    (rc = load_side(b, production, src->repo, src->store, src->prod,
+			    head)))
+		return rc;
+	if (cli_is_production(base) || cli_is_production(head)) {
+		cli_production_shares(base);
+		cli_production_shares(head);
+	}
+	return 0;
+}
+
 static int cmd_compare(int argc, char **argv)
 {
 	struct compare_opts o = {.report.annotations = -1};
 	int rc = cli_opt_parse(&cli_cmd_compare, argc, argv, parse_option, &o);
 	if (rc)
 		return cli_fail(rc);
-	struct cli_common common = o.common;
-	struct cli_report_opts report = o.report;
-	if (common.help) {
+	if (o.common.help) {
 		cli_command_print_help(&cli_cmd_compare, stdout);
 		return PG_EXIT_OK;
 	}
@@ -119,50 +168,25 @@ static int cmd_compare(int argc, char **argv)
 	const char *a = argv[optind], *b = argv[optind + 1];
 	int exit_code = PG_EXIT_OK;
 	char *root = cli_project_root();
-	struct pg_repo *repo = NULL;
-	struct pg_store *store = NULL, *prod = NULL;
-	struct pg_suite suite = {0};
+	struct sources src = {0};
 	struct pg_strvec none = {0};
 	struct cli_selection sel = {0};
 	struct pg_results base, head;
 	pg_results_init(&base);
 	pg_results_init(&head);
-	bool have_suite = false;
 
-	rc = cli_load_suite(&common, root, &suite);
-	if (rc == 0) {
-		have_suite = true;
-	} else if (rc != PG_ENOTFOUND || common.suite_path) {
-		goto fail;
+	if ((rc = open_sources(&src, &o.common, root)) ||
+	    (rc = load_both(&src, a, b, o.production, &base, &head)) ||
+	    (!src.have_suite &&
+	     (rc = default_suite(&head, root, &src.suite))) ||
+	    (rc = cli_select(&src.suite, &none, &sel))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
-	pg_error_clear();
-	if (pg_git_open(root, &repo) == 0) {
-		if (have_suite)
-			rc = cli_open_store(&suite, repo, root, &store);
-		else
-			rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
-					   "refs/notes/perfguard", &store);
-		if (rc || (rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
-					      CLI_PRODUCTION_REF, &prod)))
-			goto fail;
-	}
-	pg_error_clear();
-	if ((rc = load_side(a, o.production, repo, store, prod, &base)) ||
-	    (rc = load_side(b, o.production, repo, store, prod, &head)))
-		goto fail;
-	/* Deploys differ in load: judge each function's share of samples. */
-	if (cli_is_production(&base) || cli_is_production(&head)) {
-		cli_production_shares(&base);
-		cli_production_shares(&head);
-	}
-	if (!have_suite && (rc = default_suite(&head, root, &suite)))
-		goto fail;
-	if ((rc = cli_select(&suite, &none, &sel)))
-		goto fail;
 	cli_print_failures(&base, "base");
 	cli_print_failures(&head, "head");
 	struct cli_comparison cmp = {
-	    .suite = &suite,
+	    .suite = &src.suite,
 	    .sel = &sel,
 	    .base = &base,
 	    .head = &head,
@@ -170,19 +194,12 @@ static int cmd_compare(int argc, char **argv)
 	    .head_label = b,
 	    .mode = "files",
 	};
-	exit_code = cli_judge_and_report(&common, &report, &cmp);
-	goto cleanup;
-fail:
-	exit_code = cli_fail(rc);
+	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
 cleanup:
 	cli_selection_release(&sel);
 	pg_results_release(&base);
 	pg_results_release(&head);
-	pg_suite_release(&suite);
-	pg_store_close(store);
-	pg_store_close(prod);
-	if (repo)
-		pg_git_close(repo);
+	sources_release(&src);
 	free(root);
 	return exit_code;
 }

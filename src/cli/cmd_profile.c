@@ -289,83 +289,99 @@ static int cmd_profile(int argc, char **argv)
 	return rc;
 }
 
-static int run_profile(struct profile_opts *opts, int argc, char **argv)
+/*
+ * The usage checks before anything runs: 0, or the exit code (2) after
+ * the message. Also the operands of --from-wire, which runs nothing.
+ */
+static int check_args(const struct profile_opts *o, int argc, char **argv)
 {
-	int rc;
-	struct cli_common common = opts->common;
-	int trials = opts->trials, limit = opts->limit;
-	enum pg_sort_key sort = opts->sort;
-	enum profile_format format = opts->format;
-	const char *format_name = opts->format_name;
-	const char *output = opts->output, *python = opts->python;
-	if (common.help) {
-		cli_command_print_help(&cli_cmd_profile, stdout);
-		return PG_EXIT_OK;
-	}
-	if (opts->from_wire) {
-		if (optind < argc)
-			return cli_usage_error("--from-wire takes no SCRIPT");
-		if (format_name && format != FMT_TEXT && !output)
-			return cli_usage_error("--format %s needs -o FILE (or "
-					       "-o - for stdout)",
-					       format_name);
-		return convert_wire(opts);
-	}
-	if (optind >= argc)
+	if (o->from_wire && optind < argc)
+		return cli_usage_error("--from-wire takes no SCRIPT");
+	if (!o->from_wire && optind >= argc)
 		return cli_usage_error("profile needs a SCRIPT to run; see "
 				       "`perfguard help profile`");
-	if (format_name && format != FMT_TEXT && !output)
+	if (o->format_name && o->format != FMT_TEXT && !o->output)
 		return cli_usage_error("--format %s needs -o FILE (or -o - "
 				       "for stdout)",
-				       format_name);
+				       o->format_name);
+	if (o->from_wire)
+		return 0;
 	const char *script = argv[optind];
 	if (!pg_path_exists(script))
 		return cli_usage_error("%s: no such file", script);
 	if (pg_path_is_dir(script))
 		return cli_usage_error("%s is a directory, not a script",
 				       script);
+	return 0;
+}
 
-	struct pg_python py;
-	if ((rc = pg_python_probe(python, &py)))
-		return cli_fail(rc);
+/*
+ * Run argv[optind] with its arguments o->trials times (stopping at the
+ * first that fails), merging each trial's profile into *merged. A failed
+ * script is *failure (new string), not an error: its profile still
+ * counts. Errors are the runner's.
+ */
+static int run_trials(const struct profile_opts *o, const struct pg_python *py,
+		      int argc, char **argv, struct pg_profile *merged,
+		      char **failure)
+{
 	char *root = cli_project_root();
 	char *cwd = pg_realpath(".");
-	struct pg_profile merged;
-	pg_profile_init(&merged);
-	struct pg_buf out;
-	pg_buf_init(&out, 0);
-	int exit_code = PG_EXIT_OK;
-	char *failure = NULL;
-
-	for (int t = 0; t < trials && !failure; t++) {
+	int rc = 0;
+	for (int t = 0; t < o->trials && !*failure && !rc; t++) {
 		struct pg_trial_spec spec = {
-		    .py = &py,
-		    .script = script,
+		    .py = py,
+		    .script = argv[optind],
 		    .args = (const char *const *)argv + optind + 1,
 		    .nargs = (size_t)(argc - optind - 1),
 		    .cwd = cwd,
 		    .root = root,
 		    .passthrough = true,
 		    .profile = true,
-		    .scope = &opts->scope,
-		    .no_builtins = opts->no_builtins,
+		    .scope = &o->scope,
+		    .no_builtins = o->no_builtins,
 		};
-		struct pg_trial_outcome o;
+		struct pg_trial_outcome out;
 		struct pg_profile one;
 		pg_profile_init(&one);
-		rc = pg_runner_trial(&spec, &o, &one);
-		if (rc) {
-			pg_profile_release(&one);
-			pg_trial_outcome_release(&o);
-			exit_code = cli_fail(rc);
-			goto cleanup;
-		}
-		if (one.ntrials)
-			pg_profile_merge(&merged, &one);
-		if (o.status != PG_BENCH_OK)
-			failure = pg_strdup(o.error ? o.error : "failed");
+		rc = pg_runner_trial(&spec, &out, &one);
+		if (!rc && one.ntrials)
+			pg_profile_merge(merged, &one);
+		if (!rc && out.status != PG_BENCH_OK)
+			*failure = pg_strdup(out.error ? out.error : "failed");
 		pg_profile_release(&one);
-		pg_trial_outcome_release(&o);
+		pg_trial_outcome_release(&out);
+	}
+	free(root);
+	free(cwd);
+	return rc;
+}
+
+static int run_profile(struct profile_opts *opts, int argc, char **argv)
+{
+	if (opts->common.help) {
+		cli_command_print_help(&cli_cmd_profile, stdout);
+		return PG_EXIT_OK;
+	}
+	int exit_code = check_args(opts, argc, argv);
+	if (exit_code)
+		return exit_code;
+	if (opts->from_wire)
+		return convert_wire(opts);
+	const char *script = argv[optind];
+	struct pg_python py;
+	int rc = pg_python_probe(opts->python, &py);
+	if (rc)
+		return cli_fail(rc);
+	struct pg_profile merged;
+	pg_profile_init(&merged);
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	char *failure = NULL;
+
+	if ((rc = run_trials(opts, &py, argc, argv, &merged, &failure))) {
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
 	if (merged.ntrials == 0) {
 		fprintf(stderr, "perfguard: %s %s; no profile was written\n",
@@ -373,23 +389,13 @@ static int run_profile(struct profile_opts *opts, int argc, char **argv)
 		exit_code = PG_EXIT_FAULT;
 		goto cleanup;
 	}
-	rc = export_profile(&merged, format, sort, (size_t)limit, script, &out);
-	if (rc) {
+	if ((rc = export_profile(&merged, opts->format, opts->sort,
+				 (size_t)opts->limit, script, &out))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	if (output) {
-		if ((rc = cli_write_output(output, out.data, out.len))) {
-			exit_code = cli_fail(rc);
-			goto cleanup;
-		}
-		if (strcmp(output, "-") != 0)
-			cli_note(&common, "profile of %s written to %s", script,
-				 output);
-	} else {
-		fputs(out.data, stdout);
-		fflush(stdout);
-	}
+	if ((exit_code = emit(&out, opts->output, &opts->common, script)))
+		goto cleanup;
 	if (opts->analyze && !failure &&
 	    (rc = print_analysis(&py, &merged, argc - optind, argv + optind))) {
 		exit_code = cli_fail(rc);
@@ -404,7 +410,5 @@ cleanup:
 	pg_buf_release(&out);
 	pg_profile_release(&merged);
 	pg_python_release(&py);
-	free(root);
-	free(cwd);
 	return exit_code;
 }

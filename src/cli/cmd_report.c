@@ -137,6 +137,110 @@ static int mark_change_points(struct pg_report_history *h)
 	return rc;
 }
 
+/* The baselines found walking first-parent history, oldest first. */
+struct walk {
+	struct pg_results *results; /* n loaded, [n] maybe initialised */
+	struct pg_report_commit *commits;
+	char **subjects;
+	size_t want, n, walked;
+};
+
+/* Load oid's baseline as the next commit of the walk. */
+static int take_commit(struct walk *w, struct pg_repo *repo,
+		       struct pg_store *store, const char *oid)
+{
+	size_t n = w->n;
+	pg_results_init(&w->results[n]);
+	int rc = pg_store_load(store, oid, &w->results[n]);
+	if (rc)
+		return rc;
+	int64_t when = 0;
+	if (pg_git_commit_info(repo, oid, &w->subjects[n], &when))
+		pg_error_clear();
+	w->commits[n].commit = w->results[n].commit;
+	w->commits[n].subject = w->subjects[n];
+	w->commits[n].time = when;
+	w->commits[n].results = &w->results[n];
+	w->n++;
+	return 0;
+}
+
+/*
+ * Walk at most w->want commits along first parents from `from`, newest
+ * first, loading those with a stored baseline; then put them oldest
+ * first.
+ */
+static int walk_history(struct walk *w, struct pg_repo *repo,
+			struct pg_store *store, const char *from)
+{
+	struct pg_store_entry *stored = NULL;
+	size_t nstored = 0;
+	struct pg_map has;
+	pg_map_init(&has);
+	char oid[41];
+	int rc = pg_store_list(store, &stored, &nstored);
+	if (rc || (rc = pg_git_resolve(repo, from, oid)))
+		goto cleanup;
+	for (size_t i = 0; i < nstored; i++)
+		pg_map_put(&has, stored[i].commit, i);
+	while (w->walked < w->want) {
+		size_t ignored;
+		w->walked++;
+		if (pg_map_get(&has, oid, &ignored) &&
+		    (rc = take_commit(w, repo, store, oid)))
+			goto cleanup;
+		char parent[41];
+		rc = pg_git_parent(repo, oid, 0, parent);
+		if (rc == PG_ENOTFOUND) {
+			pg_error_clear();
+			rc = 0;
+			break;
+		}
+		if (rc)
+			goto cleanup;
+		memcpy(oid, parent, sizeof(oid));
+	}
+	for (size_t i = 0; i < w->n / 2; i++) {
+		struct pg_report_commit t = w->commits[i];
+		w->commits[i] = w->commits[w->n - 1 - i];
+		w->commits[w->n - 1 - i] = t;
+	}
+cleanup:
+	free(stored);
+	pg_map_release(&has);
+	return rc;
+}
+
+static void walk_release(struct walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		pg_results_release(&w->results[i]);
+		free(w->subjects[i]);
+	}
+	/* A load that failed midway left results[n] initialised. */
+	if (w->results && w->n < w->want)
+		pg_results_release(&w->results[w->n]);
+	free(w->results);
+	free(w->commits);
+	free(w->subjects);
+}
+
+/* The page of the walked commits' series and their change points. */
+static int draw_page(const struct walk *w, int top, struct pg_buf *out)
+{
+	struct pg_report_history h;
+	pg_report_history_build(&h, w->commits, w->n, (size_t)top);
+	int rc = mark_change_points(&h);
+	if (!rc) {
+		char *title =
+		    pg_asprintf("History of the last %zu commits", w->walked);
+		rc = pg_report_history_html(&h, title, out);
+		free(title);
+	}
+	pg_report_history_release(&h);
+	return rc;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	struct report_opts o = {.top = 5, .from = "HEAD"};
@@ -152,13 +256,12 @@ static int cmd_report(int argc, char **argv)
 	struct pg_suite suite = {0};
 	struct pg_repo *repo = NULL;
 	struct pg_store *store = NULL;
-	struct pg_store_entry *stored = NULL;
-	size_t nstored = 0, n = 0, walked = 0;
-	struct pg_map has;
-	pg_map_init(&has);
-	struct pg_results *results = NULL;
-	struct pg_report_commit *commits = NULL;
-	char **subjects = NULL;
+	struct walk w = {0};
+	w.want = (size_t)o.history < REPORT_MAX_COMMITS ? (size_t)o.history
+							: REPORT_MAX_COMMITS;
+	w.results = pg_calloc(w.want, sizeof(*w.results));
+	w.commits = pg_calloc(w.want, sizeof(*w.commits));
+	w.subjects = pg_calloc(w.want, sizeof(*w.subjects));
 	struct pg_buf out;
 	pg_buf_init(&out, 0);
 	int exit_code = PG_EXIT_OK;
@@ -168,97 +271,28 @@ static int cmd_report(int argc, char **argv)
 			      "repository");
 		goto fail;
 	}
-	rc = cli_load_suite(&common, root, &suite);
-	if (rc == 0)
-		rc = cli_open_store(&suite, repo, root, &store);
-	else if (rc == PG_ENOTFOUND && !common.suite_path)
-		rc = pg_store_open(repo, PG_STORE_BACKEND_NOTES,
-				   "refs/notes/perfguard", &store);
-	if (rc || (rc = pg_store_list(store, &stored, &nstored)))
+	bool have_suite;
+	if ((rc = cli_open_suite_store(&common, root, repo, &suite, &have_suite,
+				       &store)) ||
+	    (rc = walk_history(&w, repo, store, o.from)) ||
+	    (rc = draw_page(&w, o.top, &out)) ||
+	    (rc = cli_write_output(o.output, out.data, out.len)))
 		goto fail;
-	for (size_t i = 0; i < nstored; i++)
-		pg_map_put(&has, stored[i].commit, i);
-
-	size_t want = (size_t)o.history < REPORT_MAX_COMMITS
-			  ? (size_t)o.history
-			  : REPORT_MAX_COMMITS;
-	results = pg_calloc(want, sizeof(*results));
-	commits = pg_calloc(want, sizeof(*commits));
-	subjects = pg_calloc(want, sizeof(*subjects));
-	char oid[41];
-	if ((rc = pg_git_resolve(repo, o.from, oid)))
-		goto fail;
-	/* Newest first along first parents; stored oldest first below. */
-	while (walked < want) {
-		size_t ignored;
-		walked++;
-		if (pg_map_get(&has, oid, &ignored)) {
-			pg_results_init(&results[n]);
-			if ((rc = pg_store_load(store, oid, &results[n])))
-				goto fail;
-			int64_t when = 0;
-			if (pg_git_commit_info(repo, oid, &subjects[n], &when))
-				pg_error_clear();
-			commits[n].commit = results[n].commit;
-			commits[n].subject = subjects[n];
-			commits[n].time = when;
-			commits[n].results = &results[n];
-			n++;
-		}
-		char parent[41];
-		rc = pg_git_parent(repo, oid, 0, parent);
-		if (rc == PG_ENOTFOUND) {
-			pg_error_clear();
-			rc = 0;
-			break;
-		}
-		if (rc)
-			goto fail;
-		memcpy(oid, parent, sizeof(oid));
-	}
-	for (size_t i = 0; i < n / 2; i++) {
-		struct pg_report_commit t = commits[i];
-		commits[i] = commits[n - 1 - i];
-		commits[n - 1 - i] = t;
-	}
-	struct pg_report_history h;
-	pg_report_history_build(&h, commits, n, (size_t)o.top);
-	if ((rc = mark_change_points(&h))) {
-		pg_report_history_release(&h);
-		goto fail;
-	}
-	char *title = pg_asprintf("History of the last %zu commits", walked);
-	rc = pg_report_history_html(&h, title, &out);
-	free(title);
-	pg_report_history_release(&h);
-	if (rc || (rc = cli_write_output(o.output, out.data, out.len)))
-		goto fail;
-	if (n == 0)
+	if (w.n == 0)
 		cli_note(&common,
 			 "none of the last %zu commits has a stored baseline "
 			 "(record them with `perfguard baseline update`)",
-			 walked);
+			 w.walked);
 	else if (strcmp(o.output, "-") != 0)
 		cli_note(&common,
 			 "history of %zu commits (%zu with baselines) written "
 			 "to %s",
-			 walked, n, o.output);
+			 w.walked, w.n, o.output);
 	goto cleanup;
 fail:
 	exit_code = cli_fail(rc);
 cleanup:
-	for (size_t i = 0; i < n; i++) {
-		pg_results_release(&results[i]);
-		free(subjects[i]);
-	}
-	/* A load that failed midway left results[n] initialised. */
-	if (results && n < (size_t)o.history && n < REPORT_MAX_COMMITS)
-		pg_results_release(&results[n]);
-	free(results);
-	free(commits);
-	free(subjects);
-	free(stored);
-	pg_map_release(&has);
+	walk_release(&w);
 	pg_buf_release(&out);
 	pg_store_close(store);
 	if (repo)

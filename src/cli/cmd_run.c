@@ -44,8 +44,6 @@ static void print_summary(const struct pg_results *r)
 
 enum run_opt {
 	OPT_OUTPUT = CLI_OPT_ID_COMMAND,
-	OPT_BENCH,
-	OPT_TRIALS,
 	OPT_SHARD,
 };
 
@@ -53,8 +51,6 @@ static const struct cli_opt run_options[] = {
     {OPT_OUTPUT, "output", 'o', "FILE",
      "results file (default\n"
      ".perfguard/results/<commit>[-dirty].json)"},
-    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
-    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
     {OPT_SHARD, "shard", 0, "K/N",
      "only shard K of N of the benchmarks; combine the\nshards with "
      "`perfguard merge -o FILE`"},
@@ -70,33 +66,28 @@ const struct cli_command cli_cmd_run = {
     .fn = cmd_run,
     .summary = "run the suite on the working tree and save results",
     .usage = "perfguard run [options]\n",
-    .tables = {&run_table, &cli_common_table},
+    .tables = {&run_table, &cli_measure_table, &cli_common_table},
 };
 
 /* What run's options ask for. */
 struct run_opts {
 	struct cli_common common;
-	struct pg_strvec names;
+	struct cli_measure_opts measure;
 	const char *output;
-	int trials;
 	struct pg_shard shard; /* index 0: the whole suite */
 };
 
 static int parse_option(int id, const char *arg, void *ctx)
 {
 	struct run_opts *o = ctx;
-	int rc = cli_common_option(id, arg, &o->common);
-	if (rc)
+	int rc;
+	if ((rc = cli_common_option(id, arg, &o->common)) ||
+	    (rc = cli_measure_option(id, arg, &o->measure)))
 		return rc < 0 ? rc : 0;
 	switch (id) {
 	case OPT_OUTPUT:
 		o->output = arg;
 		return 0;
-	case OPT_BENCH:
-		pg_strvec_push(&o->names, arg);
-		return 0;
-	case OPT_TRIALS:
-		return cli_parse_count("--trials", arg, 1, &o->trials);
 	case OPT_SHARD:
 		return cli_parse_shard(arg, &o->shard);
 	default:
@@ -104,94 +95,119 @@ static int parse_option(int id, const char *arg, void *ctx)
 	}
 }
 
+/* What one run works with, from the suite to its results. */
+struct run {
+	char *root, *commit; /* commit NULL outside git */
+	bool dirty;
+	struct pg_suite suite;
+	struct pg_python py;
+	struct cli_selection sel;
+	struct pg_results results;
+};
+
+/* Suite, benchmarks (of this shard), interpreter, the tree's commit. */
+static int prepare(struct run *r, struct run_opts *o)
+{
+	int rc;
+	if ((rc = cli_load_suite(&o->common, r->root, &r->suite)) ||
+	    (rc = cli_select(&r->suite, &o->measure.names, &r->sel)) ||
+	    (rc = pg_python_probe(r->suite.python, &r->py)))
+		return rc;
+	cli_head_state(r->root, &r->commit, &r->dirty);
+	if (o->shard.index)
+		cli_shard_select_here(&o->common, &r->suite, r->root, &r->sel,
+				      &o->shard);
+	pg_runner_begin_results(&r->results, &r->suite, &r->py, r->commit,
+				r->dirty);
+	return pg_runner_prepare(&r->suite, r->root);
+}
+
+/* Every selected benchmark, on the working tree alone. */
+static int measure(struct run *r, const struct run_opts *o)
+{
+	struct pg_side side = {"head", r->root, &r->results};
+	struct pg_session session;
+	cli_session_init(&session, &o->common, &r->suite, &r->py, &side, 1);
+	int rc = cli_measure_all(&session, &r->sel, o->measure.trials);
+	if (!rc)
+		cli_shard_copy(&r->results.shard, &o->shard);
+	return rc;
+}
+
+/* -o FILE, or .perfguard/results/<commit>[-dirty][-shard-K-of-N].json. */
+static char *results_path(const struct run *r, const struct run_opts *o)
+{
+	if (o->output)
+		return pg_strdup(o->output);
+	char part[64] = "";
+	if (o->shard.index)
+		snprintf(part, sizeof(part), "-shard-%d-of-%d", o->shard.index,
+			 o->shard.count);
+	return pg_asprintf("%s/.perfguard/results/%s%s%s.json", r->root,
+			   r->commit ? r->commit : "worktree",
+			   r->dirty ? "-dirty" : "", part);
+}
+
+/*
+ * A path the user named may be a device, pipe or symlink: written like
+ * the reports (regular files still replaced atomically).
+ */
+static int write_results(const struct pg_results *results, const char *path)
+{
+	struct pg_buf json;
+	pg_buf_init(&json, 0);
+	pg_results_write_json(results, &json);
+	int rc = cli_write_output(path, json.data, json.len);
+	pg_buf_release(&json);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
+	struct run r = {0};
+	pg_results_init(&r.results);
+	char *path = NULL;
+	int exit_code = PG_EXIT_OK;
 	int rc = cli_opt_parse(&cli_cmd_run, argc, argv, parse_option, &o);
-	struct cli_common common = o.common;
-	struct pg_strvec names = o.names;
-	const char *output = o.output;
-	int trials = o.trials;
 	if (rc) {
-		pg_strvec_release(&names);
-		return cli_fail(rc);
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
-	if (common.help) {
-		pg_strvec_release(&names);
+	if (o.common.help) {
 		cli_command_print_help(&cli_cmd_run, stdout);
-		return PG_EXIT_OK;
+		goto cleanup;
 	}
 	if (optind < argc) {
-		pg_strvec_release(&names);
-		return cli_usage_error("run takes no arguments ('%s'); see "
-				       "`perfguard help run`",
-				       argv[optind]);
+		exit_code = cli_usage_error("run takes no arguments ('%s'); "
+					    "see `perfguard help run`",
+					    argv[optind]);
+		goto cleanup;
 	}
-
-	int exit_code = PG_EXIT_OK;
-	char *root = cli_project_root(), *commit = NULL, *path = NULL;
-	bool dirty = false;
-	struct pg_suite suite = {0};
-	struct pg_python py = {0};
-	struct pg_results results;
-	struct cli_selection sel = {0};
-	pg_results_init(&results);
-	if ((rc = cli_load_suite(&common, root, &suite)) ||
-	    (rc = cli_select(&suite, &names, &sel)) ||
-	    (rc = pg_python_probe(suite.python, &py))) {
+	r.root = cli_project_root();
+	if ((rc = prepare(&r, &o)) || (rc = measure(&r, &o))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	cli_head_state(root, &commit, &dirty);
-	if (o.shard.index)
-		cli_shard_select_here(&common, &suite, root, &sel, &o.shard);
-	pg_runner_begin_results(&results, &suite, &py, commit, dirty);
-	if ((rc = pg_runner_prepare(&suite, root))) {
+	path = results_path(&r, &o);
+	if ((rc = write_results(&r.results, path))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	struct pg_side side = {"head", root, &results};
-	struct pg_session session;
-	cli_session_init(&session, &common, &suite, &py, &side, 1);
-	rc = cli_measure_all(&session, &sel, trials);
-	if (rc) {
-		exit_code = cli_fail(rc);
-		goto cleanup;
-	}
-	cli_shard_copy(&results.shard, &o.shard);
-	char part[64] = "";
-	if (o.shard.index)
-		snprintf(part, sizeof(part), "-shard-%d-of-%d", o.shard.index,
-			 o.shard.count);
-	path = output ? pg_strdup(output)
-		      : pg_asprintf("%s/.perfguard/results/%s%s%s.json", root,
-				    commit ? commit : "worktree",
-				    dirty ? "-dirty" : "", part);
-	/* A path the user named may be a device, pipe or symlink: written
-	 * like the reports (regular files still replaced atomically). */
-	struct pg_buf json;
-	pg_buf_init(&json, 0);
-	pg_results_write_json(&results, &json);
-	rc = cli_write_output(path, json.data, json.len);
-	pg_buf_release(&json);
-	if (rc) {
-		exit_code = cli_fail(rc);
-		goto cleanup;
-	}
-	if (common.verbosity >= 0)
-		print_summary(&results);
-	cli_note(&common, "results written to %s", path);
-	if (cli_print_failures(&results, "head"))
+	if (o.common.verbosity >= 0)
+		print_summary(&r.results);
+	cli_note(&o.common, "results written to %s", path);
+	if (cli_print_failures(&r.results, "head"))
 		exit_code = PG_EXIT_FAULT;
 cleanup:
 	free(path);
-	free(commit);
-	free(root);
-	cli_selection_release(&sel);
-	pg_results_release(&results);
-	pg_python_release(&py);
-	pg_suite_release(&suite);
-	pg_strvec_release(&names);
+	free(r.commit);
+	free(r.root);
+	cli_selection_release(&r.sel);
+	pg_results_release(&r.results);
+	pg_python_release(&r.py);
+	pg_suite_release(&r.suite);
+	pg_strvec_release(&o.measure.names);
 	pg_strvec_release(&o.shard.of);
 	return exit_code;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "perfguard/analysis.h"
 #include "perfguard/report.h"
 #include "perfguard/verdict.h"
 
@@ -234,6 +235,8 @@ int cli_judge_and_report(const struct cli_common *c,
 		judge_bench(b, cmp->base, cmp->head, &v);
 	}
 	size_t regressions = pg_stats_finish(&v, cmp->suite->thresholds.fdr);
+	struct pg_causes causes; /* why each regression happened */
+	pg_analysis_causes(cmp->base, cmp->head, &v, &causes);
 	const char *what = NULL;
 	bool mismatch =
 	    !pg_fingerprint_equal(&cmp->base->fp, &cmp->head->fp, &what);
@@ -300,6 +303,7 @@ int cli_judge_and_report(const struct cli_common *c,
 	fflush(stdout);
 	pg_buf_release(&out);
 	pg_verdicts_release(&v);
+	pg_causes_release(&causes);
 	if (rc)
 		return cli_fail(rc);
 	if (failed)

@@ -19,6 +19,23 @@ int cli_open_store(const struct pg_suite *s, struct pg_repo *repo,
 	return pg_store_open(repo, PG_STORE_BACKEND_NOTES, s->store_ref, out);
 }
 
+int cli_open_suite_store(const struct cli_common *c, const char *root,
+			 struct pg_repo *repo, struct pg_suite *suite,
+			 bool *have_suite, struct pg_store **store)
+{
+	int rc = cli_load_suite(c, root, suite);
+	*have_suite = rc == 0;
+	if (rc && (rc != PG_ENOTFOUND || c->suite_path))
+		return rc;
+	pg_error_clear();
+	if (!repo)
+		return 0;
+	if (*have_suite)
+		return cli_open_store(suite, repo, root, store);
+	return pg_store_open(repo, PG_STORE_BACKEND_NOTES,
+			     "refs/notes/perfguard", store);
+}
+
 int cli_load_results(const char *what, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_results *out)
 {

@@ -14,9 +14,10 @@
 
 /* The command table: `perfguard --help` lists them in this order. */
 static const struct cli_command *const commands[] = {
-    &cli_cmd_profile, &cli_cmd_run,	 &cli_cmd_check,   &cli_cmd_compare,
-    &cli_cmd_report,  &cli_cmd_baseline, &cli_cmd_history, &cli_cmd_merge,
-    &cli_cmd_record,  &cli_cmd_ingest,	 &cli_cmd_analyze, &cli_cmd_hook_path,
+    &cli_cmd_profile,	&cli_cmd_run,	   &cli_cmd_check,   &cli_cmd_compare,
+    &cli_cmd_report,	&cli_cmd_baseline, &cli_cmd_history, &cli_cmd_merge,
+    &cli_cmd_record,	&cli_cmd_ingest,   &cli_cmd_analyze, &cli_cmd_hook_path,
+    &cli_cmd_calibrate,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

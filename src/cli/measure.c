@@ -1,11 +1,36 @@
 /*
- * measure.c - what `run`, `check` and `baseline update` share: choosing
- * benchmarks, reporting benchmarks that failed, and the head's commit.
+ * measure.c - what `run`, `check` and `baseline update` share: their
+ * --bench/--trials options, choosing benchmarks, reporting benchmarks
+ * that failed, and the head's commit.
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static const struct cli_opt measure_options[] = {
+    {CLI_OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
+    {CLI_OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
+    {0},
+};
+
+const struct cli_opt_table cli_measure_table = {"Options of measuring:",
+						measure_options};
+
+int cli_measure_option(int id, const char *arg, struct cli_measure_opts *o)
+{
+	switch (id) {
+	case CLI_OPT_BENCH:
+		pg_strvec_push(&o->names, arg);
+		return 1;
+	case CLI_OPT_TRIALS: {
+		int rc = cli_parse_count("--trials", arg, 1, &o->trials);
+		return rc ? rc : 1;
+	}
+	default:
+		return 0;
+	}
+}
 
 int cli_select(const struct pg_suite *s, const struct pg_strvec *names,
 	       struct cli_selection *out)

@@ -3,7 +3,8 @@
  * and the command's help are generated, so they cannot drift apart.
  *
  * A command (struct cli_command) lists its option tables: its own, then
- * shared ones (cli_report_table for check/compare, cli_common_table for
+ * shared ones (cli_measure_table for the commands that measure the
+ * suite, cli_report_table for those that judge, cli_common_table for
  * every command). Each row names an option once: its id (an enum value,
  * never a bare number), long name, short letter, argument name and help
  * line. cli_opt_parse turns the tables into getopt_long's arrays and
@@ -36,6 +37,7 @@
 /* First ids of each kind of table (above every char getopt returns). */
 enum {
 	CLI_OPT_ID_COMMAND = 0x100,
+	CLI_OPT_ID_MEASURE = 0x180,
 	CLI_OPT_ID_REPORT = 0x200,
 	CLI_OPT_ID_COMMON = 0x300,
 };

@@ -760,6 +760,10 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 			fprintf(out, "#%d", dup[i]);
 		fputc('\t', out);
 		put_clean(out, info->files ? info->files[i] : NULL);
+		if (info->codes && info->codes[i] && *info->codes[i]) {
+			fputc('\t', out);
+			put_clean(out, info->codes[i]);
+		}
 		fputc('\n', out);
 	}
 	for (uint32_t o = 0; o < nout; o++) {

@@ -161,6 +161,9 @@ struct pg_hook_wire_info {
 	const char *const *ids;	  /* per function, nfuncs entries */
 	const char *const *files; /* per function, may hold NULL */
 	const int *lines;	  /* per function */
+	/* per function, may be NULL or hold NULL/"": the code fingerprint
+	 * (hex) written as the F record's last field */
+	const char *const *codes;
 };
 
 /* Initialise an empty core (root node only). Returns 0 or -1 (ENOMEM). */

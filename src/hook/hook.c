@@ -231,10 +231,10 @@ static PyObject *func_list(void)
 	return list;
 }
 
-/* Fill ids, files, lines from describe's answer; a function it could not
- * describe keeps NULL (the core writes "?"). */
+/* Fill ids, files, lines and code fingerprints from describe's answer; a
+ * function it could not describe keeps NULL (the core writes "?"). */
 static void describe_all(PyObject *describe, char **ids, char **files,
-			 int *lines)
+			 int *lines, char **codes)
 {
 	uint32_t n = pg_hook.core.nfuncs;
 	PyObject *list = func_list();
@@ -246,11 +246,14 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 	}
 	for (uint32_t i = 0; d && i < n; i++) {
 		PyObject *t = PyList_GET_ITEM(d, i);
-		if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 3) {
+		Py_ssize_t size = PyTuple_Check(t) ? PyTuple_GET_SIZE(t) : 0;
+		if (size == 3 || size == 4) {
 			ids[i] = dup_str(PyTuple_GET_ITEM(t, 0));
 			files[i] = dup_str(PyTuple_GET_ITEM(t, 1));
 			lines[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
 		}
+		if (size == 4)
+			codes[i] = dup_str(PyTuple_GET_ITEM(t, 3));
 	}
 	if (!d || PyErr_Occurred()) {
 		PyErr_WriteUnraisable(describe);
@@ -260,7 +263,7 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 }
 
 /* write(path, describe): describe([(obj, cls, builtin), ...]) -> [(id,
- * file, line), ...], one per function the hook saw. */
+ * file, line[, code fingerprint]), ...], one per function the hook saw. */
 static PyObject *m_write(PyObject *self, PyObject *args)
 {
 	PyObject *path, *describe;
@@ -278,12 +281,13 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	char **ids = calloc(n + 1, sizeof(*ids));
 	char **files = calloc(n + 1, sizeof(*files));
 	int *lines = calloc(n + 1, sizeof(*lines));
+	char **codes = calloc(n + 1, sizeof(*codes));
 	PyObject *ret = NULL;
-	if (!ids || !files || !lines) {
+	if (!ids || !files || !lines || !codes) {
 		PyErr_NoMemory();
 		goto out;
 	}
-	describe_all(describe, ids, files, lines);
+	describe_all(describe, ids, files, lines, codes);
 	const char *pyver = Py_GetVersion();
 	char ver[32];
 	size_t k = 0;
@@ -303,6 +307,7 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	    .ids = (const char *const *)ids,
 	    .files = (const char *const *)files,
 	    .lines = lines,
+	    .codes = (const char *const *)codes,
 	};
 	const char *dst = PyBytes_AS_STRING(path);
 	size_t len = strlen(dst);
@@ -331,13 +336,15 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	}
 	free(tmp);
 out:
-	for (uint32_t i = 0; ids && files && i < n; i++) {
+	for (uint32_t i = 0; ids && files && codes && i < n; i++) {
 		free(ids[i]);
 		free(files[i]);
+		free(codes[i]);
 	}
 	free(ids);
 	free(files);
 	free(lines);
+	free(codes);
 	Py_DECREF(path);
 	return ret;
 none:

@@ -57,6 +57,21 @@ static void grow_rows(struct pg_profile *p, size_t old_cap, size_t new_cap)
 	}
 }
 
+bool pg_code_valid(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= PG_CODE_MAX || !((s[n] >= '0' && s[n] <= '9') ||
+					  (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n > 0;
+}
+
+void pg_profile_set_code(struct pg_profile *p, uint32_t f, const char *code)
+{
+	snprintf(p->funcs[f].code, sizeof(p->funcs[f].code), "%s", code);
+}
+
 uint32_t pg_profile_intern(struct pg_profile *p, const char *id,
 			   const char *file, int line, unsigned flags)
 {
@@ -179,6 +194,8 @@ void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src)
 			dst->funcs[fmap[i]].file = pg_strdup(f->file);
 		if (!dst->funcs[fmap[i]].line)
 			dst->funcs[fmap[i]].line = f->line;
+		if (!dst->funcs[fmap[i]].code[0])
+			pg_profile_set_code(dst, fmap[i], f->code);
 	}
 
 	for (size_t t = 0; t < src->ntrials; t++) {

@@ -131,6 +131,10 @@ void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
 		pg_jw_int(w, f->line);
 		pg_jw_key(w, "flags");
 		pg_jw_uint(w, f->flags);
+		if (f->code[0]) {
+			pg_jw_key(w, "code");
+			pg_jw_str(w, f->code);
+		}
 		pg_jw_obj_end(w);
 	}
 	pg_jw_arr_end(w);
@@ -305,6 +309,7 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 		const struct pg_json *f = arr->items[i];
 		const struct pg_json *id = pg_json_get(f, "id");
 		const struct pg_json *file = pg_json_get(f, "file");
+		const struct pg_json *code = pg_json_get(f, "code");
 		int64_t line, flags;
 		if (f->type != PG_JSON_OBJECT)
 			return corruptf(f, "function %zu is not an object", i);
@@ -315,6 +320,11 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 			      (file->type != PG_JSON_STRING ||
 			       strlen(file->string) != file->len)))
 			return corruptf(f, "function %zu: bad 'file'", i);
+		if (code && code->type != PG_JSON_NULL &&
+		    (code->type != PG_JSON_STRING ||
+		     strlen(code->string) != code->len ||
+		     !pg_code_valid(code->string)))
+			return corruptf(code, "function %zu: bad 'code'", i);
 		int rc = int_member(f, "line", 0, INT_MAX, &line);
 		if (!rc)
 			rc = int_member(f, "flags", 0, PG_FUNC_ALL_FLAGS,
@@ -324,10 +334,12 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 		if (pg_profile_find(p, id->string) != PG_NO_FUNC)
 			return corruptf(id, "duplicate function id '%.200s'",
 					id->string);
-		pg_profile_intern(p, id->string,
-				  file->type == PG_JSON_STRING ? file->string
-							       : NULL,
-				  (int)line, (unsigned)flags);
+		uint32_t fi = pg_profile_intern(
+		    p, id->string,
+		    file->type == PG_JSON_STRING ? file->string : NULL,
+		    (int)line, (unsigned)flags);
+		if (code && code->type == PG_JSON_STRING)
+			pg_profile_set_code(p, fi, code->string);
 	}
 	return 0;
 }

@@ -122,15 +122,12 @@ static void f8(struct pg_buf *b, double ns)
 	pg_buf_printf(b, "%8.3f ", ns / 1e9);
 }
 
-int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
-			    size_t limit, struct pg_buf *out)
+/* The lines above the rows: calls, time, order, the header. */
+static void put_table_head(struct pg_buf *b, const struct pg_profile *p,
+			   const struct pg_func_summary *s,
+			   enum pg_sort_key key, size_t rows, size_t limit)
 {
-	struct pg_func_summary *s;
-	struct pg_buf b;
-	pg_buf_init(&b, 0);
-	pg_profile_summarise(p, key, &s);
 	bool spread = p->ntrials > 1;
-
 	double calls = 0, pcalls = 0;
 	for (size_t i = 0; i < p->nfuncs; i++) {
 		calls += round(s[i].calls);
@@ -142,59 +139,70 @@ int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
 	double total_ns = median(tot, p->ntrials);
 	free(tot);
 
-	pg_buf_printf(&b, "        %.0f function calls", calls);
+	pg_buf_printf(b, "        %.0f function calls", calls);
 	if (pcalls != calls)
-		pg_buf_printf(&b, " (%.0f primitive calls)", pcalls);
-	pg_buf_printf(&b, " in %.3f seconds", total_ns / 1e9);
+		pg_buf_printf(b, " (%.0f primitive calls)", pcalls);
+	pg_buf_printf(b, " in %.3f seconds", total_ns / 1e9);
 	if (spread)
-		pg_buf_printf(&b, " (median of %zu trials)", p->ntrials);
-	pg_buf_printf(&b, "\n\n   Ordered by: %s\n", order_name(key));
-	size_t rows = p->nfuncs;
-	if (limit && limit < rows) {
-		pg_buf_printf(&b,
+		pg_buf_printf(b, " (median of %zu trials)", p->ntrials);
+	pg_buf_printf(b, "\n\n   Ordered by: %s\n", order_name(key));
+	if (rows < p->nfuncs)
+		pg_buf_printf(b,
 			      "   List reduced from %zu to %zu due to "
 			      "restriction <%zu>\n",
-			      rows, limit, limit);
-		rows = limit;
-	}
-	pg_buf_puts(&b, "\n   ncalls  tottime  percall  cumtime  percall ");
+			      p->nfuncs, rows, limit);
+	pg_buf_puts(b, "\n   ncalls  tottime  percall  cumtime  percall ");
 	if (spread)
-		pg_buf_puts(&b, "  spread ");
-	pg_buf_puts(&b, "function\n");
+		pg_buf_puts(b, "  spread ");
+	pg_buf_puts(b, "function\n");
+}
 
+/* One function's row; returns whether it is folded. */
+static bool put_table_row(struct pg_buf *b, const struct pg_profile *p,
+			  const struct pg_func_summary *r)
+{
 	char ncalls[64];
-	bool any_folded = false;
-	for (size_t i = 0; i < rows; i++) {
-		const struct pg_func_summary *r = &s[i];
-		double nc = round(r->calls), cc = round(r->pcalls);
-		if (nc != cc)
-			snprintf(ncalls, sizeof(ncalls), "%.0f/%.0f", nc, cc);
+	double nc = round(r->calls), cc = round(r->pcalls);
+	if (nc != cc)
+		snprintf(ncalls, sizeof(ncalls), "%.0f/%.0f", nc, cc);
+	else
+		snprintf(ncalls, sizeof(ncalls), "%.0f", nc);
+	pg_buf_printf(b, "%9s ", ncalls);
+	f8(b, r->self_ns);
+	if (nc > 0)
+		f8(b, r->self_ns / nc);
+	else
+		pg_buf_puts(b, "         ");
+	f8(b, r->incl_ns);
+	if (cc > 0)
+		f8(b, r->incl_ns / cc);
+	else
+		pg_buf_puts(b, "         ");
+	if (p->ntrials > 1) {
+		if (r->self_ns > 0)
+			pg_buf_printf(b, "%7.1f%% ",
+				      100 * r->self_mad_ns / r->self_ns);
 		else
-			snprintf(ncalls, sizeof(ncalls), "%.0f", nc);
-		pg_buf_printf(&b, "%9s ", ncalls);
-		f8(&b, r->self_ns);
-		if (nc > 0)
-			f8(&b, r->self_ns / nc);
-		else
-			pg_buf_puts(&b, "         ");
-		f8(&b, r->incl_ns);
-		if (cc > 0)
-			f8(&b, r->incl_ns / cc);
-		else
-			pg_buf_puts(&b, "         ");
-		if (spread) {
-			if (r->self_ns > 0)
-				pg_buf_printf(&b, "%7.1f%% ",
-					      100 * r->self_mad_ns /
-						  r->self_ns);
-			else
-				pg_buf_puts(&b, "       - ");
-		}
-		bool folded = p->funcs[r->func].flags & PG_FUNC_FOLDED;
-		any_folded |= folded;
-		pg_buf_printf(&b, "%s%s\n", p->funcs[r->func].id,
-			      folded ? " [+folded]" : "");
+			pg_buf_puts(b, "       - ");
 	}
+	bool folded = p->funcs[r->func].flags & PG_FUNC_FOLDED;
+	pg_buf_printf(b, "%s%s\n", p->funcs[r->func].id,
+		      folded ? " [+folded]" : "");
+	return folded;
+}
+
+int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
+			    size_t limit, struct pg_buf *out)
+{
+	struct pg_func_summary *s;
+	struct pg_buf b;
+	pg_buf_init(&b, 0);
+	pg_profile_summarise(p, key, &s);
+	size_t rows = limit && limit < p->nfuncs ? limit : p->nfuncs;
+	put_table_head(&b, p, s, key, rows, limit);
+	bool any_folded = false;
+	for (size_t i = 0; i < rows; i++)
+		any_folded |= put_table_row(&b, p, &s[i]);
 	if (any_folded)
 		pg_buf_puts(&b,
 			    "\n   [+folded]: its time includes code outside "

@@ -220,7 +220,8 @@ static int parse_func(struct wire *w)
 {
 	struct pg_profile *p = w->p;
 	int64_t idx, flags, line;
-	int rc = expect_fields(w, 6);
+	/* The 7th field (code fingerprint) is optional: older hooks omit it. */
+	int rc = expect_fields(w, w->nfields == 7 ? 7 : 6);
 	if (rc)
 		return rc;
 	if (p->nfuncs >= PG_WIRE_MAX_FUNCS)
@@ -239,8 +240,12 @@ static int parse_func(struct wire *w)
 		return bad(w, "empty function id");
 	if (pg_profile_find(p, id) != PG_NO_FUNC)
 		return bad(w, "duplicate function id '%.200s'", id);
-	pg_profile_intern(p, id, *file ? file : NULL, (int)line,
-			  (unsigned)flags);
+	const char *code = w->nfields == 7 ? w->fields[6] : "";
+	if (*code && !pg_code_valid(code))
+		return bad(w, "bad code fingerprint '%.40s'", code);
+	uint32_t f = pg_profile_intern(p, id, *file ? file : NULL, (int)line,
+				       (unsigned)flags);
+	pg_profile_set_code(p, f, code);
 	pg_grow((void **)&w->has_sample, &w->has_sample_cap, p->nfuncs,
 		sizeof(*w->has_sample));
 	w->has_sample[idx] = 0;

@@ -61,8 +61,50 @@ static void title(struct pg_buf *b, const char *fmt, ...)
 	pg_buf_release(&t);
 }
 
+/*
+ * A regression caused by a change elsewhere (a caller or a function above
+ * it that changed) also gets an annotation on the changed function's line.
+ */
+static void changed_code(struct pg_buf *b, const char *bench,
+			 const struct pg_verdict *v, struct pg_map *done)
+{
+	const struct pg_cause *c = v->cause;
+	if (!c || !c->at_file || !*c->at_file)
+		return;
+	if (v->file && !strcmp(v->file, c->at_file) && v->line == c->at_line)
+		return; /* the regression's own annotation is on that line */
+	/* One such annotation per changed line and benchmark. */
+	struct pg_buf key;
+	pg_buf_init(&key, 0);
+	pg_buf_printf(&key, "%s\n%s\n%d", bench, c->at_file, c->at_line);
+	bool seen = pg_map_get(done, key.data, NULL);
+	if (!seen)
+		pg_map_put(done, key.data, 1);
+	pg_buf_release(&key);
+	if (seen)
+		return;
+	char pct[48];
+	pg_report_fmt_pct(pg_report_change(v), pct, sizeof(pct));
+	const char *who = v->func_id ? v->func_id : bench;
+	pg_buf_puts(b, "::warning file=");
+	escape_str(b, c->at_file, true);
+	if (c->at_line > 0)
+		pg_buf_printf(b, ",line=%d", c->at_line);
+	pg_buf_putc(b, ',');
+	title(b, "perfguard: changed code behind a regression in %s", bench);
+	pg_buf_puts(b, "::");
+	struct pg_buf msg;
+	pg_buf_init(&msg, 0);
+	pg_buf_printf(&msg, "This code changed; %s %s %s in %s. Why: ", who,
+		      pg_metric_name(v->metric), pct, bench);
+	pg_report_cause_text(v, &msg);
+	escape(b, msg.data, msg.len, false);
+	pg_buf_release(&msg);
+	pg_buf_putc(b, '\n');
+}
+
 static void regression(struct pg_buf *b, const char *bench,
-		       const struct pg_verdict *v)
+		       const struct pg_verdict *v, struct pg_map *done)
 {
 	pg_buf_puts(b, "::error ");
 	if (v->file && *v->file) {
@@ -86,9 +128,14 @@ static void regression(struct pg_buf *b, const char *bench,
 	pg_verdict_format(v, &line);
 	pg_buf_printf(&line, " (benchmark %s, threshold %+.1f%%)", bench,
 		      v->threshold_pct);
+	if (v->cause) {
+		pg_buf_puts(&line, "\nWhy: ");
+		pg_report_cause_text(v, &line);
+	}
 	escape(b, line.data, line.len, false);
 	pg_buf_release(&line);
 	pg_buf_putc(b, '\n');
+	changed_code(b, bench, v, done);
 }
 
 static void failed(struct pg_buf *b, const char *bench, const char *side,
@@ -152,6 +199,8 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out)
 	}
 
 	/* view.regressions is grouped by benchmark, worst first within. */
+	struct pg_map done; /* changed lines annotated, per benchmark */
+	pg_map_init(&done);
 	for (size_t i = 0; i < view.nregressions;) {
 		size_t bi = view.regressions[i].bench;
 		const char *name = view.benches[bi].name;
@@ -159,7 +208,8 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out)
 		for (; i < view.nregressions && view.regressions[i].bench == bi;
 		     i++, k++)
 			if (k < PG_ANNOTATIONS_PER_BENCH)
-				regression(&b, name, view.regressions[i].v);
+				regression(&b, name, view.regressions[i].v,
+					   &done);
 		if (k > PG_ANNOTATIONS_PER_BENCH) {
 			pg_buf_puts(&b, "::notice ");
 			title(&b, "perfguard: %s", name);
@@ -177,6 +227,7 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out)
 		}
 	}
 
+	pg_map_release(&done);
 	int rc = pg_buf_add(out, b.data, b.len);
 	pg_buf_release(&b);
 	pg_report_view_release(&view);

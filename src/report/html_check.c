@@ -190,40 +190,18 @@ static void put_trials(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_arr_end(w);
 }
 
+/*
+ * A verdict: the check report's fields (json.c), then what the page adds:
+ * the change it ranks and colours by (calls: growth in calls) and the
+ * per-trial values of a judged verdict.
+ */
 static void put_verdict(struct pg_jw *w, const struct pg_verdict *v,
 			const struct pg_report_bench *b, struct pg_buf *line)
 {
 	pg_jw_obj_begin(w);
-	pg_jw_key(w, "func");
-	pg_jw_str(w, v->func_id);
-	pg_jw_key(w, "metric");
-	pg_jw_str(w, pg_report_metric_token(v->metric));
-	pg_jw_key(w, "kind");
-	pg_jw_str(w, pg_report_kind_token(v->kind));
-	pg_buf_reset(line);
-	pg_verdict_format(v, line);
-	pg_jw_key(w, "text");
-	pg_jw_str(w, line->data ? line->data : "");
+	pg_report_json_verdict_fields(w, v, line);
 	pg_jw_key(w, "change");
 	pg_jw_double(w, pg_report_change(v));
-	pg_jw_key(w, "lo");
-	pg_jw_double(w, v->metric == PG_METRIC_CALLS ? NAN : v->ci_lo_pct);
-	pg_jw_key(w, "hi");
-	pg_jw_double(w, v->metric == PG_METRIC_CALLS ? NAN : v->ci_hi_pct);
-	pg_jw_key(w, "q");
-	pg_jw_double(w, pg_report_q(v));
-	pg_jw_key(w, "threshold");
-	pg_jw_double(w, v->threshold_pct);
-	pg_jw_key(w, "share");
-	pg_jw_double(w, v->share_pct);
-	pg_jw_key(w, "base");
-	pg_jw_double(w, v->base_value);
-	pg_jw_key(w, "head");
-	pg_jw_double(w, v->head_value);
-	pg_jw_key(w, "base_calls");
-	pg_jw_uint(w, v->base_calls);
-	pg_jw_key(w, "head_calls");
-	pg_jw_uint(w, v->head_calls);
 	if (pg_verdict_judged(v)) {
 		pg_jw_key(w, "base_trials");
 		put_trials(w, v, b->base);

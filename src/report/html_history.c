@@ -18,38 +18,9 @@
 #include <string.h>
 
 #include "perfguard/report.h"
+#include "perfguard/stats.h"
 
 #define CI_LEVEL 0.95
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/*
- * Median of x (sorted in place) and the order statistics (x_(l),
- * x_(n+1-l)) with the largest l such that P(Bin(n, 1/2) < l) <= (1 -
- * CI_LEVEL) / 2: coverage at least CI_LEVEL whatever the distribution;
- * the range when n is too small for that.
- */
-static void median_interval(double *x, size_t n, double *med, double *lo,
-			    double *hi)
-{
-	qsort(x, n, sizeof(*x), cmp_double);
-	*med = n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
-	double tail = (1 - CI_LEVEL) / 2, cdf = 0, term = pow(0.5, (double)n);
-	size_t l = 1;
-	for (size_t k = 0; k < n / 2; k++) {
-		cdf += term; /* P(B <= k) */
-		if (cdf > tail)
-			break;
-		l = k + 1;
-		term *= (double)(n - k) / (double)(k + 1);
-	}
-	*lo = x[l - 1];
-	*hi = x[n - l];
-}
 
 static struct pg_report_series *
 series_add(struct pg_report_history *h, const char *bench, const char *function)
@@ -89,8 +60,9 @@ static void series_fill(struct pg_report_history *h, struct pg_report_series *s)
 			v[t] = f == PG_NO_FUNC
 				   ? (double)p->trials[t].total_ns
 				   : (double)p->trials[t].samples[f].self_ns;
-		median_interval(v, p->ntrials, &s->median_ns[c], &s->low_ns[c],
-				&s->high_ns[c]);
+		pg_stats_median_interval(v, p->ntrials, CI_LEVEL,
+					 &s->median_ns[c], &s->low_ns[c],
+					 &s->high_ns[c]);
 		free(v);
 	}
 }

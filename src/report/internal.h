@@ -61,6 +61,15 @@ bool pg_report_bench_failed(const struct pg_report_bench *b);
 const struct pg_bench_result *
 pg_report_bench_failure(const struct pg_report_bench *b, const char **side);
 
+/*
+ * Why a regression happened (cause.c): the verdict's cause as a JSON
+ * object (null without one; docs/check-format.md), and as one line of
+ * text appended to out (nothing without one), which says first when the
+ * verdict is the check's only changed function.
+ */
+void pg_report_cause_json(struct pg_jw *w, const struct pg_cause *c);
+void pg_report_cause_text(const struct pg_verdict *v, struct pg_buf *out);
+
 /* Stable short names used in JSON and compact tables. */
 const char *pg_report_metric_token(enum pg_metric m);
 const char *pg_report_kind_token(enum pg_verdict_kind k);
@@ -124,5 +133,14 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
  */
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b);
+
+/*
+ * The fields of one verdict in the check report's JSON (its object's
+ * members, without the braces; docs/check-format.md), so that every
+ * writer of verdicts as JSON (the report, the HTML page's data) names
+ * them alike. scratch is overwritten (the statement is formatted in it).
+ */
+void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
+				   struct pg_buf *scratch);
 
 #endif

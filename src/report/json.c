@@ -71,10 +71,9 @@ static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_obj_end(w);
 }
 
-static void verdict(struct pg_jw *w, const struct pg_verdict *v,
-		    struct pg_buf *scratch)
+void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
+				   struct pg_buf *scratch)
 {
-	pg_jw_obj_begin(w);
 	pg_jw_key(w, "bench");
 	pg_jw_str(w, v->bench);
 	pg_jw_key(w, "function");
@@ -126,7 +125,8 @@ static void verdict(struct pg_jw *w, const struct pg_verdict *v,
 	pg_verdict_format(v, scratch);
 	pg_jw_key(w, "statement");
 	pg_jw_strn(w, scratch->data, scratch->len);
-	pg_jw_obj_end(w);
+	pg_jw_key(w, "cause");
+	pg_report_cause_json(w, v->cause);
 }
 
 static void counts(struct pg_jw *w, const struct pg_report_view *view)
@@ -154,6 +154,90 @@ static void counts(struct pg_jw *w, const struct pg_report_view *view)
 	pg_jw_obj_end(w);
 }
 
+/* The check as a whole: what was compared, the outcome, the counts. */
+static void put_outcome(struct pg_jw *w, const struct pg_report_view *view)
+{
+	const struct pg_check_report *r = view->r;
+	bool failed = r->failed || view->failed_benches > 0;
+	size_t nreg = view->nregressions;
+	pg_jw_key(w, "schema");
+	pg_jw_int(w, CHECK_SCHEMA);
+	pg_jw_key(w, "kind");
+	pg_jw_str(w, "perfguard-check");
+	pg_jw_key(w, "perfguard");
+	pg_jw_str(w, PG_VERSION);
+	pg_jw_key(w, "status");
+	pg_jw_str(w, failed ? "error" : nreg ? "regressed" : "ok");
+	pg_jw_key(w, "exit_code");
+	pg_jw_int(w, failed ? 3 : nreg ? 1 : 0);
+	pg_jw_key(w, "mode");
+	pg_jw_str(w, r->mode);
+	pg_jw_key(w, "base");
+	side_info(w, r->base_label, r->base);
+	pg_jw_key(w, "head");
+	side_info(w, r->head_label, r->head);
+	pg_jw_key(w, "fingerprint_mismatch");
+	pg_jw_bool(w, r->fingerprint_mismatch);
+	pg_jw_key(w, "mismatch");
+	pg_jw_str(w, r->fingerprint_mismatch ? r->mismatch_what : NULL);
+	pg_jw_key(w, "regressions");
+	pg_jw_uint(w, nreg);
+	pg_jw_key(w, "failed");
+	pg_jw_bool(w, failed);
+	pg_jw_key(w, "counts");
+	counts(w, view);
+}
+
+/* Per benchmark: its counts and how each side ran. */
+static void put_benchmarks(struct pg_jw *w, const struct pg_report_view *view)
+{
+	pg_jw_key(w, "benchmarks");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < view->nbenches; i++) {
+		const struct pg_report_bench *bench = &view->benches[i];
+		pg_jw_obj_begin(w);
+		pg_jw_key(w, "name");
+		pg_jw_str(w, bench->name);
+		pg_jw_key(w, "judged");
+		pg_jw_uint(w, bench->judged);
+		pg_jw_key(w, "regressed");
+		pg_jw_uint(w, bench->regressed);
+		pg_jw_key(w, "improved");
+		pg_jw_uint(w, bench->improved);
+		pg_jw_key(w, "unclear");
+		pg_jw_uint(w, bench->unclear);
+		pg_jw_key(w, "base");
+		bench_side(w, bench->base);
+		pg_jw_key(w, "head");
+		bench_side(w, bench->head);
+		pg_jw_obj_end(w);
+	}
+	pg_jw_arr_end(w);
+}
+
+/* Every verdict in the report's order, and the regressions among them. */
+static void put_verdicts(struct pg_jw *w, const struct pg_report_view *view,
+			 struct pg_buf *scratch)
+{
+	const struct pg_check_report *r = view->r;
+	/* Indexes into "verdicts", worst first within each benchmark. */
+	pg_jw_key(w, "regressed");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < view->nregressions; i++)
+		pg_jw_uint(w, view->regressions[i].order);
+	pg_jw_arr_end(w);
+
+	pg_jw_key(w, "verdicts");
+	pg_jw_arr_begin(w);
+	size_t nv = r->verdicts ? r->verdicts->n : 0;
+	for (size_t i = 0; i < nv; i++) {
+		pg_jw_obj_begin(w);
+		pg_report_json_verdict_fields(w, &r->verdicts->v[i], scratch);
+		pg_jw_obj_end(w);
+	}
+	pg_jw_arr_end(w);
+}
+
 int pg_report_json(const struct pg_check_report *r, struct pg_buf *out)
 {
 	struct pg_report_view view;
@@ -164,72 +248,10 @@ int pg_report_json(const struct pg_check_report *r, struct pg_buf *out)
 	struct pg_jw w;
 	pg_jw_init(&w, &b, true);
 
-	bool failed = r->failed || view.failed_benches > 0;
-	size_t nreg = view.nregressions;
 	pg_jw_obj_begin(&w);
-	pg_jw_key(&w, "schema");
-	pg_jw_int(&w, CHECK_SCHEMA);
-	pg_jw_key(&w, "kind");
-	pg_jw_str(&w, "perfguard-check");
-	pg_jw_key(&w, "perfguard");
-	pg_jw_str(&w, PG_VERSION);
-	pg_jw_key(&w, "status");
-	pg_jw_str(&w, failed ? "error" : nreg ? "regressed" : "ok");
-	pg_jw_key(&w, "exit_code");
-	pg_jw_int(&w, failed ? 3 : nreg ? 1 : 0);
-	pg_jw_key(&w, "mode");
-	pg_jw_str(&w, r->mode);
-	pg_jw_key(&w, "base");
-	side_info(&w, r->base_label, r->base);
-	pg_jw_key(&w, "head");
-	side_info(&w, r->head_label, r->head);
-	pg_jw_key(&w, "fingerprint_mismatch");
-	pg_jw_bool(&w, r->fingerprint_mismatch);
-	pg_jw_key(&w, "mismatch");
-	pg_jw_str(&w, r->fingerprint_mismatch ? r->mismatch_what : NULL);
-	pg_jw_key(&w, "regressions");
-	pg_jw_uint(&w, nreg);
-	pg_jw_key(&w, "failed");
-	pg_jw_bool(&w, failed);
-	pg_jw_key(&w, "counts");
-	counts(&w, &view);
-
-	pg_jw_key(&w, "benchmarks");
-	pg_jw_arr_begin(&w);
-	for (size_t i = 0; i < view.nbenches; i++) {
-		const struct pg_report_bench *bench = &view.benches[i];
-		pg_jw_obj_begin(&w);
-		pg_jw_key(&w, "name");
-		pg_jw_str(&w, bench->name);
-		pg_jw_key(&w, "judged");
-		pg_jw_uint(&w, bench->judged);
-		pg_jw_key(&w, "regressed");
-		pg_jw_uint(&w, bench->regressed);
-		pg_jw_key(&w, "improved");
-		pg_jw_uint(&w, bench->improved);
-		pg_jw_key(&w, "unclear");
-		pg_jw_uint(&w, bench->unclear);
-		pg_jw_key(&w, "base");
-		bench_side(&w, bench->base);
-		pg_jw_key(&w, "head");
-		bench_side(&w, bench->head);
-		pg_jw_obj_end(&w);
-	}
-	pg_jw_arr_end(&w);
-
-	/* Indexes into "verdicts", worst first within each benchmark. */
-	pg_jw_key(&w, "regressed");
-	pg_jw_arr_begin(&w);
-	for (size_t i = 0; i < view.nregressions; i++)
-		pg_jw_uint(&w, view.regressions[i].order);
-	pg_jw_arr_end(&w);
-
-	pg_jw_key(&w, "verdicts");
-	pg_jw_arr_begin(&w);
-	size_t nv = r->verdicts ? r->verdicts->n : 0;
-	for (size_t i = 0; i < nv; i++)
-		verdict(&w, &r->verdicts->v[i], &scratch);
-	pg_jw_arr_end(&w);
+	put_outcome(&w, &view);
+	put_benchmarks(&w, &view);
+	put_verdicts(&w, &view, &scratch);
 	if (r->json_extra)
 		r->json_extra(&w, r->json_extra_ctx);
 	pg_jw_obj_end(&w);

@@ -163,7 +163,16 @@ static int failure(struct jw *j, const struct pg_verdict *v)
 	pg_buf_init(&line, 0);
 	pg_buf_init(&body, 0);
 	pg_verdict_format(v, &line);
+	if (v->cause) {
+		pg_buf_puts(&line, "; why: ");
+		pg_report_cause_text(v, &line);
+	}
 	details(&body, v);
+	if (v->cause) {
+		pg_buf_puts(&body, "why: ");
+		pg_report_cause_text(v, &body);
+		pg_buf_putc(&body, '\n');
+	}
 	int rc = start(j, "failure");
 	if (!rc)
 		rc = attr(j, "message", line.data);

@@ -133,16 +133,17 @@ static void change_cells(struct pg_buf *b, const struct pg_verdict *v)
 
 static void change_table(struct md *m, const struct pg_report_view *view,
 			 const char *title, const struct pg_report_item *items,
-			 size_t n)
+			 size_t n, bool with_why)
 {
 	if (!n)
 		return;
 	pg_buf_printf(&m->u,
 		      "\n### %s (%zu)\n\n"
 		      "| benchmark | function | metric | change | 95%% CI | q "
-		      "| base → head |\n"
-		      "|:--|:--|:--|--:|:--|--:|:--|\n",
-		      title, n);
+		      "| base → head |%s\n"
+		      "|:--|:--|:--|--:|:--|--:|:--|%s\n",
+		      title, n, with_why ? " why |" : "",
+		      with_why ? ":--|" : "");
 	emit(m);
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_verdict *v = items[i].v;
@@ -153,6 +154,15 @@ static void change_table(struct md *m, const struct pg_report_view *view,
 		pg_buf_printf(&m->u, " | %s |",
 			      pg_report_metric_token(v->metric));
 		change_cells(&m->u, v);
+		if (with_why) {
+			struct pg_buf text;
+			pg_buf_init(&text, 0);
+			pg_report_cause_text(v, &text);
+			pg_buf_putc(&m->u, ' ');
+			cell(&m->u, text.len ? text.data : "");
+			pg_buf_puts(&m->u, " |");
+			pg_buf_release(&text);
+		}
 		pg_buf_putc(&m->u, '\n');
 		emit(m);
 	}
@@ -353,9 +363,9 @@ int pg_report_markdown(const struct pg_check_report *r, struct pg_buf *out)
 
 	headline(&m, &view);
 	change_table(&m, &view, "Regressions", view.regressions,
-		     view.nregressions);
+		     view.nregressions, true);
 	change_table(&m, &view, "Improvements", view.improvements,
-		     view.nimprovements);
+		     view.nimprovements, false);
 	failed_benches(&m, &view);
 	for (size_t i = 0; i < view.nbenches; i++)
 		bench_details(&m, &view.benches[i], i == 0);

@@ -203,18 +203,20 @@ static void put_frame(struct pg_buf *out, const struct layout *l, uint32_t node,
 	free(label);
 }
 
-int pg_report_profile_svg(const struct pg_profile *p, const char *title,
-			  struct pg_buf *out)
+/* The drawn height: rows up to the deepest frame at least SVG_MIN_PX wide. */
+static double drawn_height(struct layout *l, double scale)
 {
-	struct layout l;
-	layout_build(&l, p);
-	double width = SVG_WIDTH - 2 * SVG_PAD;
-	double scale = l.total[0] > 0 ? width / l.total[0] : 0;
-	/* Depth of what is drawn: frames at least SVG_MIN_PX wide. */
-	for (size_t i = 1; i < p->nnodes; i++)
-		if (l.total[i] * scale >= SVG_MIN_PX && l.depth[i] > l.maxdepth)
-			l.maxdepth = l.depth[i];
-	double height = SVG_TOP + (l.maxdepth + 1) * SVG_ROW + SVG_BOTTOM;
+	for (size_t i = 1; i < l->p->nnodes; i++)
+		if (l->total[i] * scale >= SVG_MIN_PX &&
+		    l->depth[i] > l->maxdepth)
+			l->maxdepth = l->depth[i];
+	return SVG_TOP + (l->maxdepth + 1) * SVG_ROW + SVG_BOTTOM;
+}
+
+/* The <svg> element, style, script, background and the script's boxes. */
+static void put_head(struct pg_buf *out, const struct pg_profile *p,
+		     const char *title, double height)
+{
 	pg_buf_printf(out,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\" "
 		      "standalone=\"no\"?>\n"
@@ -261,33 +263,49 @@ int pg_report_profile_svg(const struct pg_profile *p, const char *title,
 		      "<text id=\"details\" x=\"%.0f\" y=\"%.0f\"> </text>\n",
 		      SVG_WIDTH / 2 + 200, SVG_WIDTH - SVG_PAD,
 		      SVG_WIDTH - SVG_PAD, height - 10, SVG_PAD, height - 10);
-	pg_buf_puts(out, "<g id=\"frames\">\n");
-	if (p->nnodes && l.total[0] > 0) {
-		/* Depth-first, children left to right by id. */
-		uint32_t *stack = pg_malloc(p->nnodes * sizeof(*stack));
-		double *xs = pg_malloc(p->nnodes * sizeof(*xs));
-		size_t top = 0;
-		stack[top++] = 0;
-		xs[0] = SVG_PAD;
-		put_frame(out, &l, 0, SVG_PAD, width);
-		while (top) {
-			uint32_t node = stack[--top];
-			double cx = xs[node];
-			for (uint32_t k = l.start[node]; k < l.start[node + 1];
-			     k++) {
-				uint32_t c = l.kids[k];
-				double w = l.total[c] * scale;
-				if (w >= SVG_MIN_PX) {
-					put_frame(out, &l, c, cx, w);
-					xs[c] = cx;
-					stack[top++] = c;
-				}
-				cx += w;
+}
+
+/* Every frame wide enough, depth-first, children left to right by id. */
+static void put_frames(struct pg_buf *out, const struct layout *l, double scale,
+		       double width)
+{
+	size_t n = l->p->nnodes;
+	if (!n || !(l->total[0] > 0))
+		return;
+	uint32_t *stack = pg_malloc(n * sizeof(*stack));
+	double *xs = pg_malloc(n * sizeof(*xs));
+	size_t top = 0;
+	stack[top++] = 0;
+	xs[0] = SVG_PAD;
+	put_frame(out, l, 0, SVG_PAD, width);
+	while (top) {
+		uint32_t node = stack[--top];
+		double cx = xs[node];
+		for (uint32_t k = l->start[node]; k < l->start[node + 1]; k++) {
+			uint32_t c = l->kids[k];
+			double w = l->total[c] * scale;
+			if (w >= SVG_MIN_PX) {
+				put_frame(out, l, c, cx, w);
+				xs[c] = cx;
+				stack[top++] = c;
 			}
+			cx += w;
 		}
-		free(xs);
-		free(stack);
 	}
+	free(xs);
+	free(stack);
+}
+
+int pg_report_profile_svg(const struct pg_profile *p, const char *title,
+			  struct pg_buf *out)
+{
+	struct layout l;
+	layout_build(&l, p);
+	double width = SVG_WIDTH - 2 * SVG_PAD;
+	double scale = l.total[0] > 0 ? width / l.total[0] : 0;
+	put_head(out, p, title, drawn_height(&l, scale));
+	pg_buf_puts(out, "<g id=\"frames\">\n");
+	put_frames(out, &l, scale, width);
 	pg_buf_puts(out, "</g>\n");
 	layout_release(&l);
 	return pg_buf_puts(out, "</svg>\n");

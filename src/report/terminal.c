@@ -97,6 +97,41 @@ static const char *row_name(const struct pg_verdict *v)
 	return v->metric == PG_METRIC_WALL ? "(wall time)" : "(total)";
 }
 
+/* "      why: ..." under a regression, wrapped at WIDTH columns. */
+static void why(struct term *t, const struct pg_verdict *v)
+{
+	struct pg_buf text;
+	pg_buf_init(&text, 0);
+	pg_report_cause_text(v, &text);
+	if (!text.len) {
+		pg_buf_release(&text);
+		return;
+	}
+	char *p = printable(text.data, text.len);
+	const char *indent = "        ";
+	size_t col = 0;
+	pg_buf_puts(t->b, "      ");
+	on(t, C_DIM);
+	pg_buf_puts(t->b, "why:");
+	off(t);
+	col = 10;
+	for (char *w = strtok(p, " "); w; w = strtok(NULL, " ")) {
+		size_t n = columns(w);
+		if (col + 1 + n > WIDTH && col > 10) {
+			pg_buf_printf(t->b, "\n%s", indent);
+			col = strlen(indent);
+		} else {
+			pg_buf_putc(t->b, ' ');
+			col++;
+		}
+		pg_buf_puts(t->b, w);
+		col += n;
+	}
+	pg_buf_putc(t->b, '\n');
+	free(p);
+	pg_buf_release(&text);
+}
+
 static void rows(struct term *t, const struct pg_report_view *view,
 		 const char *heading, const char *color,
 		 const struct pg_report_item *items, size_t n)
@@ -143,6 +178,7 @@ static void rows(struct term *t, const struct pg_report_view *view,
 		cell(t->b, x, 8);
 		pg_buf_printf(t->b, " %s\n",
 			      pg_report_fmt_values(v, vals, sizeof(vals)));
+		why(t, v);
 	}
 }
 

@@ -5,7 +5,8 @@
  * Invariant: benchmarks appear once each, in head order, then base-only
  * ones, then names only verdicts mention; every verdict is indexed under
  * exactly one benchmark. Regressions and improvements are sorted with a
- * total order (benchmark, change, original position), so every writer
+ * total order (the check's only changed function first when it regressed,
+ * then benchmark, change, original position), so every writer
  * prints the same rows in the same order. This file formats no report.
  */
 #include "internal.h"
@@ -68,9 +69,17 @@ static int cmp_order(const struct pg_report_item *x,
 	return (x->order > y->order) - (x->order < y->order);
 }
 
+static bool lead(const struct pg_verdict *v)
+{
+	return v->cause && v->cause->lead;
+}
+
 static int cmp_regression(const void *a, const void *b)
 {
 	const struct pg_report_item *x = a, *y = b;
+	/* The check's only changed function, when slower, is named first. */
+	if (lead(x->v) != lead(y->v))
+		return lead(x->v) ? -1 : 1;
 	if (x->bench != y->bench)
 		return x->bench < y->bench ? -1 : 1;
 	int c;

@@ -65,6 +65,34 @@ double pg_stats_median(const double *x, size_t n)
 	return pg_stats_quantile(x, n, 0.5);
 }
 
+void pg_stats_median_interval(const double *x, size_t n, double conf,
+			      double *median_out, double *low_out,
+			      double *high_out)
+{
+	if (n == 0) {
+		*median_out = *low_out = *high_out = NAN;
+		return;
+	}
+	double *s = pg_malloc(n * sizeof(*s));
+	memcpy(s, x, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	*median_out = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	/* l = 1-based rank of the lower bound: the largest l with
+	 * P(B <= l - 1) <= (1 - conf) / 2, B ~ Bin(n, 1/2); l <= n / 2 */
+	double tail = (1 - conf) / 2, cdf = 0, term = pow(0.5, (double)n);
+	size_t l = 1;
+	for (size_t k = 0; k < n / 2; k++) {
+		cdf += term; /* P(B <= k) */
+		if (cdf > tail)
+			break;
+		l = k + 1;
+		term *= (double)(n - k) / (double)(k + 1);
+	}
+	*low_out = s[l - 1];
+	*high_out = s[n - l];
+	free(s);
+}
+
 double pg_stats_quantile(const double *x, size_t n, double q)
 {
 	if (n == 0)

@@ -1,7 +1,7 @@
 /*
  * internal.h - what suite.c (the schema: which keys, what they mean,
- * defaults) and reader.c (YAML events, scalar grammars, messages with
- * file:line:col) share. Private to src/suite; libyaml stays behind it.
+ * defaults), bench.c (the benchmark list) and reader.c (YAML events,
+ * scalar grammars, messages with file:line:col) share. Private to src/suite; libyaml stays behind it.
  */
 #ifndef PG_SUITE_INTERNAL_H
 #define PG_SUITE_INTERNAL_H
@@ -146,5 +146,20 @@ int suite_want_mapping(const struct ctx *c, const char *key,
  * rather than as "expected a string" at some deep node.
  */
 int suite_check_yaml(struct ctx *c);
+
+/* ---- suite.c and bench.c ----------------------------------------------- */
+
+/*
+ * A `thresholds` mapping into *t; a bit per key given (enum thr_key of
+ * suite.c) is set in *set, so defaults fill only the rest.
+ */
+int suite_parse_thresholds(struct ctx *c, struct pg_thresholds *t,
+			   unsigned *set);
+
+/*
+ * The value of `benchmarks`, the current event: a non-empty list of
+ * benchmark mappings appended to c->s->benches (and c->extra).
+ */
+int suite_parse_benchmarks(struct ctx *c);
 
 #endif

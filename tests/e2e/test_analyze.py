@@ -22,6 +22,7 @@ KINDS = {
                         "builtin_hotspot_clean.py"),
     "import": ("import_time.py", "heavy_module.py:<module>",
                "import_time_clean.py"),
+    "gc": ("gc_pauses.py", "<gc>", "gc_pauses_clean.py"),
 }
 
 

@@ -44,9 +44,10 @@ class Wire:
             assert kind >= last, "records out of order: " + line
             last = kind
             if p[0] == "F":
-                assert len(p) == 6 and int(p[1]) == len(self.funcs), line
+                assert len(p) in (6, 7) and int(p[1]) == len(self.funcs), line
                 self.funcs.append({"flags": int(p[2]), "line": int(p[3]),
-                                   "id": p[4], "file": p[5]})
+                                   "id": p[4], "file": p[5],
+                                   "code": p[6] if len(p) == 7 else ""})
             elif p[0] == "S":
                 assert len(p) == 7 and int(p[1]) == len(self.stats), line
                 c, pc, r, s, i = map(int, p[2:])
@@ -693,6 +694,38 @@ class HookTest(unittest.TestCase):
             self.assertEqual(w["pkg/prog.py:alpha"]["calls"], 1)
             self.assertEqual(w["pkg/prog.py:beta"]["calls"], 2)
             self.assertIsNone(w.get("pkg/prog.py:alpha#2"))
+
+    FINGERPRINT_SCRIPT = """
+        import sys
+        def f(x):
+            s = {1, 2, "a", "b"}
+            return [y * 2.5 for y in range(x) if y in s]
+        def g():
+            return f(10)
+        g()
+        len(sys.argv)
+    """
+
+    def code_of(self, source, fid):
+        w = self.run_script(source)
+        return w[fid]["code"], w
+
+    def test_code_fingerprints_follow_the_code_not_its_place(self):
+        fp, w = self.code_of(self.FINGERPRINT_SCRIPT, "pkg/prog.py:f")
+        self.assertRegex(fp, "^[0-9a-f]{16}$")
+        self.assertEqual(w["<builtin>:len"]["code"], "")
+        # Another process (another str hash seed), and the same code moved
+        # down the file: the same fingerprint.
+        moved = "\n\n# moved\n\n" + textwrap.dedent(self.FINGERPRINT_SCRIPT)
+        for source in (self.FINGERPRINT_SCRIPT, moved):
+            self.assertEqual(self.code_of(source, "pkg/prog.py:f")[0], fp)
+        # A changed constant, a changed nested comprehension: changed.
+        for old, new in (("2.5", "3.5"), ("y in s", "y not in s")):
+            changed = self.FINGERPRINT_SCRIPT.replace(old, new)
+            other, w2 = self.code_of(changed, "pkg/prog.py:f")
+            self.assertNotEqual(other, fp, old)
+            self.assertEqual(w2["pkg/prog.py:g"]["code"],
+                             w["pkg/prog.py:g"]["code"])
 
     def test_garbage_collection_is_its_own_entry_below_its_trigger(self):
         w = self.run_script("""

@@ -399,6 +399,51 @@ static void parse_wire_caps_line_length(void **state)
 	free(id);
 }
 
+static void parse_wire_reads_optional_code_fingerprints(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	char *text = wire_edit("\t/src/app.py\n", "\t/src/app.py\t00ff\n");
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	assert_string_equal(p.funcs[0].code, "00ff");
+	assert_string_equal(p.funcs[1].code, "");
+	pg_profile_release(&p);
+	free(text);
+	const char *bad[] = {"\t/src/app.py\t00FF\n", "\t/src/app.py\tx\n",
+			     "\t/src/app.py\t0123456789abcdef0123456789abcdef0"
+			     "\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		text = wire_edit("\t/src/app.py\n", bad[i]);
+		assert_int_equal(parse_wire_text(&p, text), PG_EINVALID);
+		assert_non_null(strstr(pg_error_message(), "code fingerprint"));
+		pg_profile_release(&p);
+		free(text);
+	}
+	assert_true(pg_code_valid("0123456789abcdef0123456789abcdef"));
+	assert_false(pg_code_valid(""));
+}
+
+static void merge_keeps_the_first_code_fingerprint(void **state)
+{
+	(void)state;
+	struct pg_profile a, b;
+	pg_profile_init(&a);
+	pg_profile_init(&b);
+	pg_profile_intern(&a, "m.py:f", "m.py", 1, 0);
+	pg_profile_set_code(&b, pg_profile_intern(&b, "m.py:f", "m.py", 1, 0),
+			    "abc");
+	pg_profile_set_code(&b, pg_profile_intern(&b, "m.py:g", "m.py", 5, 0),
+			    "def");
+	pg_profile_merge(&a, &b);
+	assert_string_equal(a.funcs[pg_profile_find(&a, "m.py:f")].code, "abc");
+	assert_string_equal(a.funcs[pg_profile_find(&a, "m.py:g")].code, "def");
+	pg_profile_set_code(&b, 0, "123");
+	pg_profile_merge(&a, &b);
+	assert_string_equal(a.funcs[0].code, "abc");
+	pg_profile_release(&a);
+	pg_profile_release(&b);
+}
+
 static void parse_wire_refuses_a_used_profile(void **state)
 {
 	(void)state;
@@ -450,8 +495,11 @@ static void build_rich_profile(struct pg_profile *p, size_t nfuncs,
 	for (size_t i = 0; i < nfuncs; i++) {
 		snprintf(id, sizeof(id), "pkg/m%zu.py:f\"\\%zu\xc3\xa9", i % 7,
 			 i);
-		pg_profile_intern(p, id, i % 3 ? "pkg/m.py" : NULL, (int)i,
-				  (unsigned)(i % 8));
+		uint32_t f = pg_profile_intern(p, id, i % 3 ? "pkg/m.py" : NULL,
+					       (int)i, (unsigned)(i % 8));
+		if (i % 2)
+			pg_profile_set_code(
+			    p, f, i % 4 == 1 ? "0123456789abcdef" : "f");
 	}
 	uint64_t x = 88172645463325252ull;
 	for (size_t t = 0; t < ntrials; t++) {
@@ -509,6 +557,7 @@ static void assert_profiles_equal(const struct pg_profile *a,
 			assert_null(b->funcs[i].file);
 		assert_int_equal(a->funcs[i].line, b->funcs[i].line);
 		assert_int_equal(a->funcs[i].flags, b->funcs[i].flags);
+		assert_string_equal(a->funcs[i].code, b->funcs[i].code);
 	}
 	assert_int_equal(a->ntrials, b->ntrials);
 	for (size_t t = 0; t < a->ntrials; t++) {
@@ -832,6 +881,8 @@ int main(void)
 	    cmocka_unit_test(parse_wire_rejects_broken_input_with_line_numbers),
 	    cmocka_unit_test(parse_wire_caps_line_length),
 	    cmocka_unit_test(parse_wire_refuses_a_used_profile),
+	    cmocka_unit_test(parse_wire_reads_optional_code_fingerprints),
+	    cmocka_unit_test(merge_keeps_the_first_code_fingerprint),
 	    cmocka_unit_test(merged_wire_trials_keep_per_trial_rows),
 	    cmocka_unit_test(profile_json_round_trip_is_exact),
 	    cmocka_unit_test(profile_json_of_empty_profile_round_trips),

@@ -70,6 +70,27 @@ static void summaries_of_nothing_are_nan(void **state)
 	assert_true(isnan(pg_stats_stddev(&x, 1)));
 }
 
+static void median_interval_uses_binomial_ranks(void **state)
+{
+	(void)state;
+	double x[10] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5};
+	double med, lo, hi;
+	pg_stats_median_interval(x, 10, 0.95, &med, &lo, &hi);
+	assert_true(med == 5.5);
+	assert_true(lo == 2 && hi == 9);      /* ranks 2 and 9 of 10 */
+	assert_true(x[0] == 10 && x[9] == 5); /* x is not sorted */
+	pg_stats_median_interval(x, 3, 0.95, &med, &lo, &hi);
+	assert_true(med == 9 && lo == 1 && hi == 10); /* too few: range */
+	double many[100];
+	for (int i = 0; i < 100; i++)
+		many[i] = 99 - i;
+	pg_stats_median_interval(many, 100, 0.95, &med, &lo, &hi);
+	/* ranks 40 and 61 of 100 (R's binom-based interval) */
+	assert_true(med == 49.5 && lo == 39 && hi == 60);
+	pg_stats_median_interval(x, 0, 0.95, &med, &lo, &hi);
+	assert_true(isnan(med) && isnan(lo) && isnan(hi));
+}
+
 static void mann_whitney_matches_scipy(void **state)
 {
 	(void)state;
@@ -780,6 +801,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(summaries_match_numpy),
 	    cmocka_unit_test(summaries_of_nothing_are_nan),
+	    cmocka_unit_test(median_interval_uses_binomial_ranks),
 	    cmocka_unit_test(mann_whitney_matches_scipy),
 	    cmocka_unit_test(exact_mann_whitney_counts_arrangements),
 	    cmocka_unit_test(mann_whitney_of_empty_sample_is_nan),

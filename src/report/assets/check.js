@@ -11,9 +11,13 @@
  *      funcs: {id[], file[], line[], flags[]},
  *      tree: {parent[], func[], side[] (1 head, 2 base, 3 both),
  *             hself[], bself[], hcalls[], bcalls[]}   per-trial means
- *      verdicts: [{func (id or null), metric, kind, text, change, lo, hi,
- *                  q, threshold, share, base, head, base_calls, head_calls,
- *                  base_trials[], head_trials[]}]}]}
+ *      verdicts: [{the fields of a verdict in the check report's JSON
+ *                  (docs/check-format.md: function, metric, kind, statement,
+ *                  ci_lo_pct, q, q_faster, base_value, cause (why it
+ *                  regressed: {kind, text, lead, at_file, at_line, ...}
+ *                  or null), ...), change (what the page ranks and
+ *                  colours by; calls: growth in calls),
+ *                  base_trials[], head_trials[] (judged ones)}]}]}
  *
  * Colours of the differential flame graph (PG.diffColour): a function the
  * verdicts judged slower (regressed, time or calls) is strong red, judged
@@ -51,8 +55,11 @@
       if (v.kind in ORDER) judged.push({ b: b, bi: bi, v: v });
     });
   });
+  function lead(v) { return v.cause && v.cause.lead ? 1 : 0; }
   judged.sort(function (x, y) {
     var k = ORDER[x.v.kind] - ORDER[y.v.kind];
+    if (k) return k;
+    k = lead(y.v) - lead(x.v); /* the only changed function first */
     if (k) return k;
     var cx = isFinite(x.v.change) ? x.v.change : 0, cy = isFinite(y.v.change) ? y.v.change : 0;
     return x.v.kind === 'improved' ? cx - cy : cy - cx;
@@ -60,7 +67,7 @@
   var sec = PG.el('section', { cls: 'pg-section' }, [PG.el('h2', { text: 'Verdicts' })]);
   main.appendChild(sec);
   var table = PG.el('table', { cls: 'pg-table', id: 'pg-verdicts' }, [PG.el('thead', null, [PG.el('tr', null,
-    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls'].map(function (h) { return PG.el('th', { text: h }); }))])]);
+    ['benchmark', 'function', 'metric', 'verdict', 'change', '95% interval', 'q', 'base → head', 'calls', 'why'].map(function (h) { return PG.el('th', { text: h }); }))])]);
   var tbody = PG.el('tbody');
   table.appendChild(tbody);
   sec.appendChild(table);
@@ -93,19 +100,30 @@
     return PG.el('td', { cls: 'pg-num ' + (c > 0 ? 'pg-slower' : c < 0 ? 'pg-faster' : ''), text: PG.fmtPct(c) });
   }
   function verdictRow(b, v) {
-    var who = v.func ? PG.shortName(v.func) : '(' + v.metric + ')';
-    var base = v.metric === 'calls' ? PG.fmtCount(v.base_calls) : PG.fmtNs(v.base);
-    var head = v.metric === 'calls' ? PG.fmtCount(v.head_calls) : PG.fmtNs(v.head);
+    var who = v.function ? PG.shortName(v.function) : '(' + v.metric + ')';
+    var base = v.metric === 'calls' ? PG.fmtCount(v.base_calls) : PG.fmtNs(v.base_value);
+    var head = v.metric === 'calls' ? PG.fmtCount(v.head_calls) : PG.fmtNs(v.head_value);
+    var q = v.kind === 'improved' ? v.q_faster : v.q; /* the test that decided it */
     return PG.el('tr', { 'data-kind': v.kind }, [
       PG.el('td', { text: b.name }),
-      PG.el('td', { title: v.func || '' }, [who, v.func ? PG.el('div', { cls: 'pg-sub', text: v.func }) : null]),
+      PG.el('td', { title: v.function || '' }, [who, v.function ? PG.el('div', { cls: 'pg-sub', text: v.function }) : null]),
       PG.el('td', { text: v.metric }),
       PG.el('td', null, [kindChip(v.kind)]),
       changeCell(v),
-      PG.el('td', { cls: 'pg-num', text: isFinite(v.lo) && v.lo !== null ? '[' + PG.fmtPct(v.lo) + ', ' + PG.fmtPct(v.hi) + ']' : v.metric === 'calls' ? 'exact' : '' }),
-      PG.el('td', { cls: 'pg-num', text: v.q === null || !isFinite(v.q) ? '-' : v.q < 0.001 ? v.q.toExponential(0) : v.q.toPrecision(2) }),
+      PG.el('td', { cls: 'pg-num', text: v.metric === 'calls' ? 'exact' : isFinite(v.ci_lo_pct) && v.ci_lo_pct !== null ? '[' + PG.fmtPct(v.ci_lo_pct) + ', ' + PG.fmtPct(v.ci_hi_pct) + ']' : '' }),
+      PG.el('td', { cls: 'pg-num', text: q === null || !isFinite(q) ? '-' : q < 0.001 ? q.toExponential(0) : q.toPrecision(2) }),
       PG.el('td', { cls: 'pg-num', text: base + ' → ' + head }),
-      PG.el('td', { cls: 'pg-num', text: v.func ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' })]);
+      PG.el('td', { cls: 'pg-num', text: v.function ? PG.fmtCount(v.base_calls) + ' → ' + PG.fmtCount(v.head_calls) : '' }),
+      whyCell(v)]);
+  }
+  function whyCell(v) {
+    var c = v.cause;
+    if (!c) return PG.el('td');
+    var where = c.at_file ? c.at_file + (c.at_line ? ':' + c.at_line : '') : '';
+    return PG.el('td', { cls: 'pg-why', 'data-cause': c.kind, title: where }, [
+      PG.el('span', { cls: 'pg-kind pg-cause-' + c.kind, text: c.kind }), ' ',
+      (c.lead ? 'the only changed function, and it is slower: ' : '') + c.text,
+      where ? PG.el('div', { cls: 'pg-sub', text: 'changed: ' + where }) : null]);
   }
 
   /* ---- differential colours ---- */
@@ -147,13 +165,13 @@
     }
     var byFunc = {}, whole = [];
     b.verdicts.forEach(function (v) {
-      if (!v.func) { whole.push(v); return; }
+      if (!v.function) { whole.push(v); return; }
       /* The verdict that decides a function's colour: a regression or
        * improvement beats any other verdict of the same function. */
-      var old = byFunc[v.func];
-      if (!old || (ORDER[v.kind] !== undefined && (ORDER[old.kind] === undefined || ORDER[v.kind] < ORDER[old.kind]))) byFunc[v.func] = v;
+      var old = byFunc[v.function];
+      if (!old || (ORDER[v.kind] !== undefined && (ORDER[old.kind] === undefined || ORDER[v.kind] < ORDER[old.kind]))) byFunc[v.function] = v;
     });
-    whole.forEach(function (v) { s.appendChild(PG.el('p', { cls: 'pg-verdict-line' }, [kindChip(v.kind), ' ' + v.text])); });
+    whole.forEach(function (v) { s.appendChild(PG.el('p', { cls: 'pg-verdict-line' }, [kindChip(v.kind), ' ' + v.statement])); });
     s.appendChild(PG.el('p', { cls: 'pg-note', text: 'Base ' + b.base_trials + ' trials, head ' + b.head_trials + ' trials. Head\'s calling-context tree, coloured by change against base; widths are head\'s mean time per trial.' }));
     var T = b.tree, F = b.funcs;
     if (T.parent.length > 1) {
@@ -188,7 +206,7 @@
           rows.push(['self here', PG.fmtNs(T.bself[node]) + ' → ' + PG.fmtNs(T.hself[node]) + (T.bself[node] > 0 && sd === 3 ? ' (' + PG.fmtPct((T.hself[node] / T.bself[node] - 1) * 100) + ')' : '')]);
           rows.push(['calls here', PG.fmtCount(T.bcalls[node]) + ' → ' + PG.fmtCount(T.hcalls[node])]);
           rows.push(['inclusive (head)', PG.fmtNs(flame.total[node]) + ' (' + PG.fmtShare(flame.total[node] / flame.total[0]) + ')']);
-          rows.push(['verdict', v ? v.kind + ': ' + v.text : 'not judged (below min_share, untracked or new)']);
+          rows.push(['verdict', v ? v.kind + ': ' + v.statement : 'not judged (below min_share, untracked or new)']);
           return rows;
         },
         onSelect: function (f) { highlight(out, F.id[f]); }
@@ -208,15 +226,15 @@
         ['function', 'metric', 'verdict', 'change', 'base ● / head ●'].map(function (h) { return PG.el('th', { text: h }); }))])]);
       var tb = PG.el('tbody');
       rows.forEach(function (v) {
-        var tr = PG.el('tr', { 'data-func': v.func || '', 'data-kind': v.kind }, [
-          PG.el('td', { title: v.func || '' }, [v.func ? PG.shortName(v.func) : '(' + v.metric + ')']),
+        var tr = PG.el('tr', { 'data-func': v.function || '', 'data-kind': v.kind }, [
+          PG.el('td', { title: v.function || '' }, [v.function ? PG.shortName(v.function) : '(' + v.metric + ')']),
           PG.el('td', { text: v.metric }),
           PG.el('td', null, [kindChip(v.kind)]),
           changeCell(v),
           PG.el('td', null, [strip(v)])]);
-        tr.title = v.text;
-        tr.addEventListener('click', function () { if (v.func) focusVerdict(bi, v); });
-        if (v.func) out.rows[v.func] = tr;
+        tr.title = v.statement;
+        tr.addEventListener('click', function () { if (v.function) focusVerdict(bi, v); });
+        if (v.function) out.rows[v.function] = tr;
         tb.appendChild(tr);
       });
       t.appendChild(tb);
@@ -268,8 +286,8 @@
   function focusVerdict(bi, v) {
     var out = sections[bi];
     out.section.scrollIntoView({ block: 'start' });
-    if (out.toolbar && v.func) out.toolbar.search('=' + v.func);
-    if (v.func) highlight(out, v.func);
+    if (out.toolbar && v.function) out.toolbar.search('=' + v.function);
+    if (v.function) highlight(out, v.function);
   }
 
   document.body.setAttribute('data-ready', '1');

@@ -10,8 +10,10 @@ a qualified name get "#2", "#3" by definition order (describe_all); on
 3.9/3.10 qualified names come from the compiler's view of the file.
 """
 
+import hashlib
 import os
 import sys as _sys
+import types as _types
 
 _CWD = os.getcwd()
 _ROOT = os.environ.get("PERFGUARD_ROOT") or ""
@@ -219,6 +221,64 @@ def _builtin_name(obj):
     return "%s.%s" % (mod, obj.__name__)
 
 
+def _put_const(c, out):
+    """Append a deterministic encoding of constant c to the list out."""
+    t = type(c)
+    if t is _types.CodeType:
+        out.append(b"C" + code_fingerprint(c).encode())
+    elif t is tuple:
+        out.append(b"T%d(" % len(c))
+        for x in c:
+            _put_const(x, out)
+        out.append(b")")
+    elif t is frozenset:
+        # Iteration order of a set follows hash(), randomised per process.
+        parts = []
+        for x in c:
+            one = []
+            _put_const(x, one)
+            parts.append(b"".join(one))
+        out.append(b"Z%d(" % len(parts) + b"".join(sorted(parts)) + b")")
+    elif t is str:
+        b = c.encode("utf-8", "surrogatepass")
+        out.append(b"S%d:" % len(b) + b)
+    elif t is bytes:
+        out.append(b"B%d:" % len(c) + c)
+    elif t is float:
+        out.append(b"F" + c.hex().encode())
+    elif t is complex:
+        out.append(b"J" + c.real.hex().encode() + b"," + c.imag.hex().encode())
+    else:  # int, bool, None, Ellipsis, slices...: repr is deterministic
+        r = repr(c).encode("utf-8", "backslashreplace")
+        out.append(b"R" + t.__name__.encode() + b"%d:" % len(r) + r)
+
+
+_FINGERPRINTS = {}
+
+
+def code_fingerprint(code):
+    """16 hex digits identifying what code executes (see the module doc)."""
+    fp = _FINGERPRINTS.get(code)
+    if fp is not None:
+        return fp
+    out = [b"perfguard-code1",
+           b"%d,%d,%d,%d" % (code.co_argcount, code.co_posonlyargcount,
+                             code.co_kwonlyargcount, code.co_flags)]
+    co = code.co_code
+    out.append(b"c%d:" % len(co) + co)
+    et = getattr(code, "co_exceptiontable", b"")
+    out.append(b"e%d:" % len(et) + et)
+    for n in code.co_names:
+        b = n.encode("utf-8", "surrogatepass")
+        out.append(b"n%d:" % len(b) + b)
+    out.append(b"k")
+    for c in code.co_consts:
+        _put_const(c, out)
+    fp = hashlib.blake2b(b"".join(out), digest_size=8).hexdigest()
+    _FINGERPRINTS[code] = fp
+    return fp
+
+
 def describe(obj, cls, builtin):
     """(id, file, line) of a function the hook saw."""
     if isinstance(obj, str):  # a pseudo-function: "<gc>"
@@ -230,9 +290,19 @@ def describe(obj, cls, builtin):
             obj.co_firstlineno)
 
 
+def _fingerprint_of(obj, builtin):
+    if builtin or not isinstance(obj, _types.CodeType):
+        return ""
+    try:
+        return code_fingerprint(obj)
+    except Exception:  # an odd code object must not lose its name
+        return ""
+
+
 def describe_all(items):
-    """[(id, file, line)] of the functions the hook saw, given as
-    [(code or callable, class, builtin)]. Distinct functions of one file
+    """[(id, file, line, code fingerprint)] of the functions the hook saw,
+    given as [(code or callable, class, builtin)]; the fingerprint is ""
+    for C functions and pseudo-functions. Distinct functions of one file
     with the same qualified name (two lambdas, a property's getter and
     setter) get "#2", "#3" by definition order, never by call order."""
     out = []
@@ -243,8 +313,9 @@ def describe_all(items):
         except Exception as e:  # one odd object must not lose the rest
             _sys.stderr.write("perfguard-hook: cannot name %r: %s\n"
                               % (obj, e))
-            out.append(("<unnamed>:%d" % i, "", 0))
+            out.append(("<unnamed>:%d" % i, "", 0, ""))
             continue
+        out[-1] = out[-1] + (_fingerprint_of(obj, builtin),)
         if not builtin:
             groups.setdefault(out[-1][0], []).append(i)
     for fid, idx in groups.items():
