@@ -131,12 +131,21 @@ def scope_predicate(patterns):
         return None
 
     def in_scope(obj, cls, builtin):
+        if isinstance(obj, str):  # "<gc>", timed whatever the scope
+            return True
         if builtin:
             fid = "<builtin>:" + _ids._builtin_name(obj)
         else:
             # No heap walk here: it runs at first sight of each function,
             # long before the program has defined all of them.
             prefix, _ = _ids._file_id(obj.co_filename)
+            # A file no pattern's file part matches is out of scope
+            # whatever the qualname: 3.9/3.10 then need not compile the
+            # file to find it (a scoped log report ran 3.6x slower).
+            if ":" not in prefix and not any(
+                    glob_match(p.split(":", 1)[0], prefix) if ":" in p
+                    else True for p in pats):
+                return False
             q = (getattr(obj, "co_qualname", None) or
                  _ids._defined_qualname(obj) or obj.co_name)
             fid = prefix + ":" + q
