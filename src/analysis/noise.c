@@ -97,7 +97,7 @@ double pg_analysis_detectable_pct(const struct pg_noise_row *r, int n,
 	else
 		return INFINITY;
 	double z = pg_stats_norm_ppf(1 - level) + pg_stats_norm_ppf(POWER);
-	return (exp(z * sd) - 1) * 100;
+	return expm1(z * sd) * 100;
 }
 
 void pg_analysis_noise(const struct pg_results *a, const struct pg_results *b,
@@ -127,7 +127,7 @@ void pg_analysis_noise(const struct pg_results *a, const struct pg_results *b,
 		};
 		double sa = log_spread(xa, na), sb = log_spread(xb, nb);
 		r.spread_log = sqrt((sa * sa + sb * sb) / 2);
-		r.spread_pct = (exp(r.spread_log) - 1) * 100;
+		r.spread_pct = expm1(r.spread_log) * 100;
 		double lo = v->ci_lo_pct, hi = v->ci_hi_pct;
 		r.halfwidth_log = isfinite(lo) && isfinite(hi) && lo > -100
 				      ? (log1p(hi / 100) - log1p(lo / 100)) / 2
