@@ -348,8 +348,10 @@ int cli_window_convert(const char *samples_path, const char *out_dir,
 		       const char *commit);
 /*
  * Convert every finished window file (*.samples) in spool into out_dir and
- * remove it; a window that does not convert is renamed *.bad and its
- * error returned after the others are done. *converted counts successes.
+ * remove it; a window that does not parse is renamed *.bad, one that
+ * could not be read or written out (PG_EIO) stays for the next run, and
+ * the first error is returned after the others are done. *converted
+ * counts successes.
  */
 int cli_windows_convert_spool(const char *spool, const char *out_dir,
 			      const char *commit, size_t *converted);

@@ -207,17 +207,25 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = pg_path_join(spool, names.v[i]);
 		int r = cli_window_convert(path, out_dir, commit);
-		/* A bad window is reported and set aside, never retried. */
-		if (r) {
+		/*
+		 * A bad window (it does not parse, or is over the cap) is
+		 * reported and set aside, never retried. A window that could
+		 * not be read or written out (PG_EIO: a full disk) stays in
+		 * the spool for the next conversion; so does one that cannot
+		 * be set aside (it is reported again then). A converted
+		 * window that cannot be removed is converted again later,
+		 * into the same files.
+		 */
+		if (r && r != PG_EIO && r != PG_EINTR) {
 			char *bad = pg_asprintf("%s.bad", path);
-			rename(path, bad);
+			(void)rename(path, bad);
 			free(bad);
-			if (!rc)
-				rc = r;
-		} else {
-			unlink(path);
+		} else if (!r) {
+			(void)unlink(path);
 			(*converted)++;
 		}
+		if (r && !rc)
+			rc = r;
 		free(path);
 	}
 	pg_strvec_release(&names);

@@ -324,21 +324,6 @@ static bool safe_name(const char *name)
 	       !strchr(name, '/') && strcasecmp(name, ".git") != 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_blob(git_repository *repo, int dfd, const char *name,
 		      const git_tree_entry *e, const char *path)
 {
@@ -372,7 +357,7 @@ static int write_blob(git_repository *repo, int dfd, const char *name,
 		rc = pg_error_errno(PG_EIO, "cannot create '%s'", path);
 	} else {
 		/* fchmod: the umask must not change what the commit says. */
-		if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
+		if (pg_fd_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
 			rc = pg_error_errno(PG_EIO, "cannot write '%s'", path);
 		if (close(fd) < 0 && rc == 0)
 			rc = pg_error_errno(PG_EIO, "cannot write '%s'", path);
