@@ -308,9 +308,11 @@ int pg_window_parse(struct pg_window *w, const char *text, size_t len);
 /* The value of label key (e.g. "commit"), or NULL. Borrowed. */
 const char *pg_window_label(const struct pg_window *w, const char *key);
 /*
- * Add w to p as one trial: a function's self time is the time value of
- * the samples where it is the leaf, its inclusive time that of the
- * samples where it is on the stack (once per stack); calls are 0; the
+ * Add w to p as one trial: each sample is worth the window's mean time
+ * value per sample (so the trial's total is the window's time); a
+ * function's self time is that of the samples where it is the leaf, its
+ * inclusive time that of the samples where it is on the stack (once per
+ * stack); calls are 0; the
  * tree and edges come from the stacks. events = samples, threads =
  * threads seen, wall_ns = the window's length.
  */

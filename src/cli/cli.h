@@ -375,9 +375,13 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r);
 /* Fold the oldest trials pairwise until each benchmark has <= max. */
 void cli_production_bound(struct pg_results *r, size_t max_trials);
 /*
- * Turn every trial's times into shares of its samples: each function's
- * self and inclusive time scaled so that the trial's total is 1 s. Deploys
- * are judged on shares, as their load differs.
+ * Turn every trial's times into each function's time relative to the rest
+ * of its samples: share / (1 - share), as ns per second of the rest (self
+ * and inclusive; the trial's total becomes 1 s). Deploys differ in load,
+ * so they are judged on shares; this ratio is the one a function's own
+ * slowdown moves by its full size (20% slower reads +20%, where its share
+ * moves by 1.2 / (1 + 0.2 share)), while the others' move only by the
+ * dilution.
  */
 void cli_production_shares(struct pg_results *r);
 /* Whether r was recorded by the sampler (its hook is "sampler/..."). */

@@ -237,6 +237,18 @@ static bool side_shift(struct judge_ctx *c, size_t skip, double *shift)
 }
 
 /*
+ * Production windows (mechanism "sampler", judged on each function's time
+ * relative to the rest of the window: cli_production_shares) are already
+ * per window; the references' few samples per window would only add
+ * their noise to every function. No speed factors for them.
+ */
+static bool production_windows(const struct judge_ctx *c)
+{
+	return strcmp(c->base.p->mechanism, "sampler") == 0 &&
+	       strcmp(c->head.p->mechanism, "sampler") == 0;
+}
+
+/*
  * Per-trial speed factors of both sides, leaving reference `skip` out
  * (SIZE_MAX: none), so a function's own change does not move the factor
  * it is divided by. Within a side the factor is the median over the
@@ -250,7 +262,7 @@ static bool speed_factors(struct judge_ctx *c, size_t skip)
 {
 	struct side *sides[2] = {&c->base, &c->head};
 	double shift = 1;
-	bool apply = side_shift(c, skip, &shift);
+	bool apply = !production_windows(c) && side_shift(c, skip, &shift);
 	for (int k = 0; k < 2; k++) {
 		struct side *s = sides[k];
 		const uint32_t *idx = k == 0 ? c->ref_b : c->ref_h;
