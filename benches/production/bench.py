@@ -74,25 +74,30 @@ def cpu_times(mode, build, n, tmp):
                        tmp)
     t = time.perf_counter()
     err = os.path.join(tmp, "stderr.txt")
+    out = os.path.join(tmp, "stdout.txt")
     pid = os.fork()
     if pid == 0:
         os.environ.update(env)
         fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(fd, 2)
-        fd = os.open(os.devnull, os.O_WRONLY)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(fd, 1)
         os.execvp(cmd[0], cmd)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t
     if status != 0:
         raise RuntimeError("%s failed" % cmd)
-    own = None
+    own = work = None
     with open(err) as f:
         for line in f:
             if line.startswith("PG_SAMPLER "):
                 tick_ns, thread_ns, ticks = map(int, line.split()[1:])
                 own = (tick_ns + thread_ns) / 1e9
-    return ru.ru_utime + ru.ru_stime, wall, own
+    with open(out) as f:
+        for line in f:
+            if line.startswith("PG_CPU "):
+                work = float(line.split()[1])
+    return ru.ru_utime + ru.ru_stime, wall, own, work
 
 
 def proc_cpu(pid):
@@ -136,32 +141,43 @@ def pct(x, base):
     return 100.0 * (x - base) / base
 
 
+def ratio_pct(vals, m):
+    """Median over rounds of mode m's value over the same round's
+    unprofiled value, as % added; and the spread (min..max)."""
+    rs = [100.0 * (a - b) / b for a, b in zip(vals[m], vals["none"])]
+    return statistics.median(rs), min(rs), max(rs)
+
+
 def overhead(args, tmp):
     cpu = {m: [] for m in MODES}
+    work = {m: [] for m in MODES}
     wall = {m: [] for m in MODES}
     own = {m: [] for m in MODES}
     for r in range(args.rounds):
         order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
         for m in order:
-            c, w, o = cpu_times(m, args.build, args.cpu_rounds, tmp)
+            c, w, o, k = cpu_times(m, args.build, args.cpu_rounds, tmp)
             cpu[m].append(c)
             wall[m].append(w)
+            work[m].append(k)
             if o is not None:
-                own[m].append(o / c)
-    base_c = statistics.median(cpu["none"])
-    base_w = statistics.median(wall["none"])
-    print("\n## CPU-bound workload (cpu.py %d), median of %d rounds\n"
+                own[m].append(o / k)
+    print("\n## CPU-bound workload (cpu.py %d), %d interleaved rounds\n"
           % (args.cpu_rounds, args.rounds))
-    print("| mode | process CPU s | CPU added | wall s | wall added "
-          "| sampler's own CPU |")
+    print("| mode | work CPU s | work CPU added (min..max) | process CPU "
+          "added | wall added | sampler's own CPU |")
     print("|---|---|---|---|---|---|")
     for m in MODES:
-        c, w = statistics.median(cpu[m]), statistics.median(wall[m])
+        k, lo, hi = ratio_pct(work, m)
         o = "%.2f%%" % (100 * statistics.median(own[m])) if own[m] else "-"
-        print("| %s | %.3f | %+.2f%% | %.3f | %+.2f%% | %s |"
-              % (m, c, pct(c, base_c), w, pct(w, base_w), o))
-    print("\n(sampler's own CPU: its thread's CPU time plus the time its "
-          "ticks held the GIL, over the process's CPU time)")
+        print("| %s | %.3f | %+.2f%% (%+.1f..%+.1f) | %+.2f%% | %+.2f%% "
+              "| %s |" % (m, statistics.median(work[m]), k, lo, hi,
+                          ratio_pct(cpu, m)[0], ratio_pct(wall, m)[0], o))
+    print("\n(work CPU: the process's CPU time, every thread, during the "
+          "measured loop, start-up excluded; added = median over rounds of "
+          "the round's ratio to the unprofiled run of the same round. "
+          "Sampler's own CPU: its thread's CPU time plus the time its "
+          "ticks held the GIL, over the work CPU)")
 
 
 def http(args, tmp):
@@ -175,17 +191,68 @@ def http(args, tmp):
             a, b = http_run(m, args.build, args.http_seconds, port, tmp)
             rps[m].append(a)
             cpr[m].append(b)
-    base_r = statistics.median(rps["none"])
-    base_c = statistics.median(cpr["none"])
     print("\n## HTTP service (service.py, wrk -t2 -c8 -d%ds), median of %d "
           "rounds\n" % (args.http_seconds, args.rounds))
-    print("| mode | requests/s | throughput lost | server CPU ms/request "
-          "| CPU added |")
+    print("| mode | requests/s | throughput lost (min..max) | server CPU "
+          "ms/request | CPU added (min..max) |")
     print("|---|---|---|---|---|")
     for m in MODES:
         r, c = statistics.median(rps[m]), statistics.median(cpr[m])
-        print("| %s | %.1f | %+.2f%% | %.3f | %+.2f%% |"
-              % (m, r, -pct(r, base_r), c * 1000, pct(c, base_c)))
+        lost = [-pct(a, b) for a, b in zip(rps[m], rps["none"])]
+        print("| %s | %.1f | %+.2f%% (%+.1f..%+.1f) | %.3f | %+.2f%% "
+              "(%+.1f..%+.1f) |" % (m, r, statistics.median(lost),
+                                    min(lost), max(lost), c * 1000,
+                                    *ratio_pct(cpr, m)))
+
+
+def task_stats(pid):
+    """{tid: (CPU ns, context switches)} of process pid's threads."""
+    out = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                cpu = int(f.read().split()[0])
+            with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                st = dict(l.split(":\t", 1) for l in f.read().splitlines()
+                          if ":\t" in l)
+            out[int(t)] = (cpu, int(st["voluntary_ctxt_switches"]) +
+                           int(st["nonvoluntary_ctxt_switches"]))
+        except (OSError, KeyError, ValueError):
+            pass
+    return out
+
+
+def idle(args, tmp):
+    """The service started and left without requests: CPU and wake-ups of
+    its main thread and of the whole process, per second."""
+    print("\n## Idle service (service.py, no requests, %d s per mode)\n"
+          % args.idle_seconds)
+    print("| mode | process CPU µs/s | main thread wake-ups/s "
+          "| other threads' wake-ups/s |")
+    print("|---|---|---|---|")
+    port = 19000 + os.getpid() % 1000
+    for m in ("none", "sampler100", "sampler1000"):
+        cmd, env = command(m, args.build, os.path.join(HERE, "service.py"),
+                           [str(port)], tmp)
+        port += 1
+        p = subprocess.Popen(cmd, env=dict(os.environ, **env),
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        try:
+            p.stdout.readline()
+            time.sleep(1)  # settle
+            a, t0 = task_stats(p.pid), time.monotonic()
+            time.sleep(args.idle_seconds)
+            b, t1 = task_stats(p.pid), time.monotonic()
+        finally:
+            p.send_signal(signal.SIGINT)
+            p.wait(30)
+        dt = t1 - t0
+        cpu = sum(b[t][0] - a[t][0] for t in b if t in a) / dt / 1e3
+        main = (b[p.pid][1] - a[p.pid][1]) / dt
+        other = sum(b[t][1] - a[t][1] for t in b
+                    if t in a and t != p.pid) / dt
+        print("| %s | %.0f | %.1f | %.1f |" % (m, cpu, main, other))
 
 
 def window_shares(spool):
@@ -198,10 +265,11 @@ def window_shares(spool):
                     _, i, _, rest = line.rstrip("\n").split(" ", 3)
                     funcs[i] = rest.split("\t")[0]
                 elif line.startswith("stack "):
+                    # samples, as in a window's trial (pg_window_add_trial)
                     parts = line.split()
                     leaf = funcs[parts[-1].split(":")[0]]
-                    self_ns[leaf] = self_ns.get(leaf, 0) + int(parts[2])
-                    total += int(parts[2])
+                    self_ns[leaf] = self_ns.get(leaf, 0) + int(parts[1])
+                    total += int(parts[1])
                     samples += int(parts[1])
     return {k: v / total for k, v in self_ns.items()}, samples
 
@@ -211,7 +279,7 @@ def accuracy(args, tmp):
     env = dict(os.environ, PYTHONPATH=os.path.join(
         args.build, "hooks", "record"), PERFGUARD_SAMPLE_OUT=spool,
         PERFGUARD_SAMPLE_RATE="1000", PERFGUARD_SAMPLE_MODE="cpu",
-        PERFGUARD_ROOT=ROOT)
+        PERFGUARD_SAMPLE_WINDOW="3600", PERFGUARD_ROOT=ROOT)
     subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--samples", "10000"],
                    env=env, check=True, stdout=subprocess.DEVNULL,
                    cwd=HERE)
@@ -295,12 +363,17 @@ def main():
     ap.add_argument("--http-seconds", type=int, default=5)
     ap.add_argument("--comparisons", type=int, default=10)
     ap.add_argument("--window-samples", type=int, default=300)
+    ap.add_argument("--idle-seconds", type=int, default=5)
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="modes of the overhead and http parts")
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
+    MODES[:] = [m for m in args.modes.split(",") if m in MODES]
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("overhead", overhead), ("http", http),
+                         ("idle", idle),
                          ("accuracy", accuracy), ("deploy", deploy)):
             if name not in skip:
                 fn(args, tmp)

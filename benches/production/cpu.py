@@ -1,7 +1,8 @@
 """The CPU-bound workload of benches/production: four functions with known
 shares of the work (40/30/20/10 by loop counts). Usage:
 
-    python3 cpu.py ROUNDS            # fixed work; prints PG_ELAPSED
+    python3 cpu.py ROUNDS            # fixed work; prints PG_ELAPSED and
+                                     # PG_CPU (process CPU of the work)
     python3 cpu.py --samples N       # until the sampler has N samples
 
 The second form is the accuracy run: it stops on the sampler's own count.
@@ -47,6 +48,7 @@ def request(k=10):
 
 def main():
     t0 = time.perf_counter()
+    c0 = time.process_time()  # every thread's CPU: the sampler's too
     if sys.argv[1] == "--samples":
         import perfguard.sampler as sampler
         need = int(sys.argv[2])
@@ -56,6 +58,7 @@ def main():
         for _ in range(int(sys.argv[1])):
             request()
     print("PG_ELAPSED %.6f" % (time.perf_counter() - t0))
+    print("PG_CPU %.6f" % (time.process_time() - c0))
     sampler = sys.modules.get("perfguard.sampler")
     if sampler is not None:  # the sampler's own cost, as it measured it
         i = sampler.info()

@@ -52,6 +52,9 @@ def handle():
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: with Nagle on, the body waits for
+    # the client's delayed ACK (40 ms) and the service is latency-bound
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         body = handle()

@@ -101,7 +101,7 @@ enum pg_finding_kind {
 	PG_FINDING_REPEATED_WORK,   /* called many times per caller call */
 	PG_FINDING_RECURSION,	    /* recursive calls holding much time */
 	PG_FINDING_BUILTIN_HOTSPOT, /* a C function, mostly from one caller */
-	PG_FINDING_EXCEPTIONS,	    /* (not recorded by the hook yet) */
+	PG_FINDING_EXCEPTIONS,	    /* many exceptions raised on a hot path */
 	PG_FINDING_GC,		    /* garbage collection (a "<gc>" entry) */
 	PG_FINDING_IMPORT,	    /* module top-level code */
 };
@@ -147,6 +147,12 @@ struct pg_analysis_input {
 	 * never an import finding; NULL: the module code called from the top
 	 * level with the most time. */
 	const char *main_module;
+	/*
+	 * A run that counted exceptions per function (pg_func.raised and
+	 * .handled; analyze's PERFGUARD_EXCEPTIONS=1 run), or NULL: then
+	 * p's own counts are used (zero unless counted).
+	 */
+	const struct pg_profile *exceptions;
 };
 
 /*

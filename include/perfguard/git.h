@@ -68,6 +68,29 @@ bool pg_git_is_shallow(struct pg_repo *r);
  */
 int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out);
 
+/*
+ * The same, into the new directory dir (created here; it must not exist;
+ * removed again on failure).
+ */
+int pg_git_materialise_at(struct pg_repo *r, const char *commit,
+			  const char *dir);
+
+/*
+ * Copy the working tree as the user has it into the new directory dir
+ * (created here; it must not exist): what `git add -A` would commit.
+ * Tracked files as they are on disk (modified or not; deleted ones are
+ * absent), untracked files that are not ignored, symlinks as symlinks,
+ * file modes 0644 or 0755 as materialise writes them. Left out: `.git`,
+ * ignored files and directories (unless they hold tracked files),
+ * untracked `__pycache__` directories, an untracked top-level
+ * `.perfguard` (perfguard's own results), and anything not a regular
+ * file, directory or symlink. A submodule or nested repository (a
+ * directory with its own `.git`) is copied the same way by its own
+ * index and ignore rules. Nothing in the repository is written. On
+ * failure nothing is left behind (dir is removed); PG_EINTR on Ctrl-C.
+ */
+int pg_git_copy_worktree(struct pg_repo *r, const char *dir);
+
 /* Commit summary line and time (seconds since epoch); out strings new. */
 int pg_git_commit_info(struct pg_repo *r, const char *commit,
 		       char **subject_out, int64_t *time_out);

@@ -61,6 +61,12 @@ struct pg_func {
 	 * mean the same code on the same interpreter version.
 	 */
 	char code[PG_CODE_MAX + 1];
+	/*
+	 * Exceptions raised and handled in the function's frames, summed
+	 * over trials; 0 unless counted (analyze's PERFGUARD_EXCEPTIONS run;
+	 * handled stays 0 before Python 3.12).
+	 */
+	uint64_t raised, handled;
 };
 
 /* One function's measurements in one trial (times after compensation). */
@@ -151,7 +157,8 @@ uint32_t pg_profile_child(struct pg_profile *p, uint32_t parent, uint32_t func);
 /*
  * Append every trial of src to dst, remapping functions by id and adding
  * edges and tree nodes. Flags are or-ed, a code fingerprint is taken from
- * src when dst's function has none; mechanism/timer/python and
+ * src when dst's function has none, exception counts are added;
+ * mechanism/timer/python and
  * event_cost_ns are taken from src when dst has none. src (which must be
  * valid, as every parser guarantees) is unchanged; dst == src is a no-op.
  */
@@ -301,9 +308,11 @@ int pg_window_parse(struct pg_window *w, const char *text, size_t len);
 /* The value of label key (e.g. "commit"), or NULL. Borrowed. */
 const char *pg_window_label(const struct pg_window *w, const char *key);
 /*
- * Add w to p as one trial: a function's self time is the time value of
- * the samples where it is the leaf, its inclusive time that of the
- * samples where it is on the stack (once per stack); calls are 0; the
+ * Add w to p as one trial: each sample is worth the window's mean time
+ * value per sample (so the trial's total is the window's time); a
+ * function's self time is that of the samples where it is the leaf, its
+ * inclusive time that of the samples where it is on the stack (once per
+ * stack); calls are 0; the
  * tree and edges come from the stacks. events = samples, threads =
  * threads seen, wall_ns = the window's length.
  */

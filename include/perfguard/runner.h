@@ -109,12 +109,32 @@ void pg_wall_release(struct pg_wall *w);
 
 /* ---- benchmarks of a suite, on one or more sides ------------------- */
 
-/* One tree being measured: the working tree (head) or a base checkout. */
+/*
+ * One tree being measured: the working tree (head) or a base checkout.
+ *
+ * A staged side (parked set) keeps its directory at `parked` and is
+ * renamed to `live` for each of its trials (and for `prepare`), so that
+ * base and head run from byte-identical paths: the same cwd, sys.path,
+ * co_filename, argv and environment, hence the same string hashes,
+ * stat calls and stack layout. `root` (the suite's directory) and
+ * `pycache` (PYTHONPYCACHEPREFIX) then lie inside `live`.
+ */
 struct pg_side {
 	const char *label; /* "base" / "head", for progress and errors */
 	const char *root;  /* directory the suite's scripts are relative to */
 	struct pg_results *results; /* benchmarks are appended/extended here */
+	const char *parked;	    /* NULL: root is always in place */
+	const char *live;    /* where parked is renamed to while it runs */
+	const char *pycache; /* NULL: the session's own cache directory */
 };
+
+/*
+ * Move a staged side's directory to its live place (pg_side_enter) and
+ * back (pg_side_leave); no-ops for a side that is not staged. PG_EIO
+ * naming the paths when the rename fails (e.g. live is taken).
+ */
+int pg_side_enter(const struct pg_side *side);
+int pg_side_leave(const struct pg_side *side);
 
 /* Progress of a run, for the cli to display. */
 struct pg_progress {
@@ -125,12 +145,20 @@ struct pg_progress {
 	int64_t elapsed_ns, eta_ns; /* eta_ns < 0 when unknown */
 };
 
+/* The most sides one session runs side by side. */
+#define PG_SESSION_MAX_SIDES 8
+
 struct pg_session {
 	const struct pg_suite *suite;
 	const struct pg_python *py;
 	struct pg_side *sides;
 	size_t nsides;
 	uint64_t seed; /* order of sides within each round */
+	/* Rounds are paired: the first of a pair in a random order, the
+	 * second in the reverse one (ABBA), so each side runs first, and
+	 * after the other, equally often. */
+	uint64_t rounds_begun;
+	size_t order[PG_SESSION_MAX_SIDES];
 	void (*progress)(void *ctx, const struct pg_progress *p);
 	void *ctx;
 	int64_t started_ns;
@@ -151,6 +179,33 @@ struct pg_session {
 void pg_session_release(struct pg_session *s);
 
 /*
+ * The temporary directory a check measures its sides from (stage.c):
+ * each side parked in <dir>/<label>/{src,pyc}, renamed to <dir>/live for
+ * its trials, so that base and head run from identical paths.
+ */
+struct pg_stage {
+	char *dir;     /* $TMPDIR/perfguard-stage.XXXXXX */
+	char *live;    /* <dir>/live */
+	char *root;    /* <dir>/live/src: any side's root while it runs */
+	char *pycache; /* <dir>/live/pyc: its PYTHONPYCACHEPREFIX */
+	char *parked[PG_SESSION_MAX_SIDES];
+	size_t nparked;
+};
+
+/* Make the stage's directory (pg_mkdtemp). PG_EIO when it cannot. */
+int pg_stage_open(struct pg_stage *st);
+/*
+ * Park side (its label names the place; labels must differ and be safe
+ * file names) in the stage: sets side->parked, live, root and pycache
+ * (borrowed from st) and returns in *src_out (new string) the directory
+ * the caller must create and fill with the side's tree, e.g. with
+ * pg_git_materialise_at or pg_git_copy_worktree. PG_EIO on failure.
+ */
+int pg_stage_add(struct pg_stage *st, struct pg_side *side, char **src_out);
+/* Remove the stage's directory (whatever side is live) and free st. */
+void pg_stage_close(struct pg_stage *st);
+
+/*
  * Start a results set for a side: schema, commit, dirty flag, clock,
  * creation time and the environment fingerprint (machine, interpreter,
  * suite hash, hook mechanism).
@@ -164,7 +219,8 @@ int pg_runner_prepare(const struct pg_suite *s, const char *dir);
 
 /*
  * Run `rounds` more measured rounds of benchmark b on every side, trials
- * of the sides alternating in an order shuffled per round; the first call
+ * of the sides alternating, pairs of rounds in a random order and its
+ * reverse (ABBA); the first call
  * for a benchmark also runs its warmups (and, for wall: true, hyperfine
  * after the profiled rounds). A failing trial marks that side's
  * benchmark failed (status, error, output tail) and stops the benchmark;

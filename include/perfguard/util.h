@@ -251,6 +251,13 @@ int pg_file_read(const char *path, size_t max_bytes, char **out,
 		 size_t *len_out);
 
 /*
+ * write(2) all of data to fd, retrying short writes and EINTR. 0, or -1
+ * with errno set (nothing is set in the error state: the caller names
+ * the file).
+ */
+int pg_fd_write_all(int fd, const void *data, size_t len);
+
+/*
  * Write data to path atomically: a temp file in the same directory,
  * fsync, rename. Parent directories are created. On failure the old file
  * (if any) is untouched and no temp file is left.

@@ -36,6 +36,8 @@
 #define BUILTIN_ONE_SITE	0.8 /* of its time from one caller */
 #define GC_MIN_SHARE		0.05
 #define IMPORT_MIN_SHARE	0.10
+#define EXC_MIN_PER_RUN		1000 /* exceptions raised per run */
+#define EXC_MIN_SHARE		0.05 /* inclusive share of the raiser */
 
 static const char *const kind_names[] = {
     [PG_FINDING_HOT_PATH] = "hot-path",
@@ -230,6 +232,22 @@ static bool is_module(const struct pg_profile *p, uint32_t f)
 	return pg_str_ends(p->funcs[f].id, ":<module>");
 }
 
+/*
+ * The import system's own work: its frozen modules, and what they call
+ * for it (exec of a module's code, reading .pyc files, loading extension
+ * modules). Nested imports look like recursion and reading files like
+ * waiting; all of it is import time, which the import rule charges to the
+ * module whose top level was run, so the other rules skip it.
+ */
+static bool is_import_system(const struct pg_profile *p, uint32_t f)
+{
+	if (!strncmp(p->funcs[f].id, "<frozen ", 8))
+		return true;
+	uint32_t caller = top_caller(p, f, false, NULL, NULL);
+	return caller != PG_NO_FUNC &&
+	       !strncmp(p->funcs[caller].id, "<frozen importlib", 17);
+}
+
 /* Hot paths: nodes holding much time where no child takes most of it. */
 static void hot_paths(struct ctx *c)
 {
@@ -343,7 +361,8 @@ static void call_overhead(struct ctx *c, uint32_t i, bool *tiny)
 
 static void waiting(struct ctx *c, uint32_t i, bool *waits)
 {
-	if (!c->cf)
+	if (!c->cf || is_import_system(c->p, i) ||
+	    !strcmp(c->p->funcs[i].id, "<gc>"))
 		return;
 	double cpu_self = c->cf[i].self_ns, wall_self = c->f[i].self_ns;
 	double off = wall_self - c->ratio * fmax(0, cpu_self);
@@ -367,8 +386,11 @@ static void waiting(struct ctx *c, uint32_t i, bool *waits)
 
 static const char *builtin_remedy(const char *id)
 {
-	if (strstr(id, ":re.") || strstr(id, "_sre.") ||
-	    strstr(id, "re.Pattern"))
+	if (strstr(id, "re.Pattern.") || strstr(id, "_sre.SRE_Pattern."))
+		return "the pattern is compiled already: call it less often "
+		       "(one combined pattern, or match whole lines at once), "
+		       "or use str methods for fixed strings";
+	if (strstr(id, ":re.") || strstr(id, "_sre."))
 		return "compile the pattern once (re.compile) outside the "
 		       "loop, or use str methods for fixed strings";
 	if (strstr(id, "sort"))
@@ -421,7 +443,8 @@ static void recursion(struct ctx *c, uint32_t i)
 	const struct fsum *s = &c->f[i];
 	double share = s->incl_ns / c->total;
 	if (s->pcalls <= 0 || s->calls < RECURSION_MIN_RATIO * s->pcalls ||
-	    share < RECURSION_MIN_SHARE)
+	    share < RECURSION_MIN_SHARE || is_module(c->p, i) ||
+	    is_import_system(c->p, i))
 		return;
 	struct pg_finding *f =
 	    add(c, PG_FINDING_RECURSION, i, share,
@@ -442,9 +465,7 @@ static void builtin_hotspot(struct ctx *c, uint32_t i, const bool *waits)
 	uint32_t caller = top_caller(c->p, i, true, &from, &calls);
 	if (caller == PG_NO_FUNC || from < BUILTIN_ONE_SITE * s->self_ns)
 		return;
-	/* The import system's own calls (reading .pyc files) are import
-	 * time, not a hotspot of the program's code. */
-	if (!strncmp(c->p->funcs[caller].id, "<frozen importlib", 17))
+	if (is_import_system(c->p, i))
 		return;
 	const char *id = c->p->funcs[i].id;
 	struct pg_finding *f =
@@ -489,6 +510,48 @@ static int by_share(const void *a, const void *b)
 	return (x->share < y->share) - (x->share > y->share);
 }
 
+/*
+ * Exceptions raised often on a hot path: a function raising at least
+ * EXC_MIN_PER_RUN per run (in the run that counted them) whose inclusive
+ * time holds EXC_MIN_SHARE of p's total. Where they were handled is the
+ * function that handled most (known from 3.12 on).
+ */
+static void exceptions(struct ctx *c)
+{
+	const struct pg_profile *x =
+	    c->in->exceptions ? c->in->exceptions : c->p;
+	double runs = x->ntrials ? (double)x->ntrials : 1;
+	uint32_t handler = PG_NO_FUNC;
+	for (uint32_t g = 0; g < x->nfuncs; g++)
+		if (x->funcs[g].handled &&
+		    (handler == PG_NO_FUNC ||
+		     x->funcs[g].handled > x->funcs[handler].handled))
+			handler = g;
+	for (uint32_t g = 0; g < x->nfuncs; g++) {
+		const struct pg_func *fx = &x->funcs[g];
+		if ((double)fx->raised / runs < EXC_MIN_PER_RUN)
+			continue;
+		uint32_t i = pg_profile_find(c->p, fx->id);
+		if (i == PG_NO_FUNC)
+			continue;
+		double share = c->f[i].incl_ns / c->total;
+		if (share < EXC_MIN_SHARE)
+			continue;
+		struct pg_finding *f = add(
+		    c, PG_FINDING_EXCEPTIONS, i, share,
+		    "exceptions as control flow on a hot path cost a traceback "
+		    "each: test first (`in`, dict.get, str.isdigit) or move "
+		    "the "
+		    "try out of the loop");
+		num(f, "raised", (double)fx->raised / runs);
+		num(f, "handled", (double)fx->handled / runs);
+		num(f, "raised_per_call",
+		    (double)fx->raised / runs / fmax(1, c->f[i].calls / c->n));
+		if (handler != PG_NO_FUNC)
+			text(f, "handled_in", x->funcs[handler].id);
+	}
+}
+
 void pg_analysis_findings(const struct pg_analysis_input *in,
 			  struct pg_findings *out)
 {
@@ -519,6 +582,7 @@ void pg_analysis_findings(const struct pg_analysis_input *in,
 		gc_and_import(&c, i);
 	}
 	repeated_work(&c, tiny);
+	exceptions(&c);
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), by_share);
 	free(waits);

@@ -158,6 +158,17 @@ void cli_selection_release(struct cli_selection *sel);
 size_t cli_print_failures(const struct pg_results *r, const char *side);
 
 /*
+ * Put side's tree in stage st (pg_stage_add): commit materialised, or,
+ * when commit is NULL, the working tree of repo copied as the user has
+ * it; then run the suite's `prepare` there, at the live path the trials
+ * will use. Errors of pg_git_materialise_at/pg_git_copy_worktree,
+ * pg_runner_prepare, or PG_EIO.
+ */
+int cli_stage_side(struct pg_stage *st, struct pg_repo *repo,
+		   const struct pg_suite *suite, struct pg_side *side,
+		   const char *commit);
+
+/*
  * A measuring session over `sides`, reporting progress through c (which
  * must outlive it); the order of sides within rounds is seeded by the
  * clock.
@@ -218,24 +229,38 @@ struct cli_comparison {
 	bool shard;
 };
 
+/* The whole check a shard belongs to: its benchmarks and totals. */
+struct cli_whole {
+	size_t benches; /* selected benchmarks of all shards */
+	size_t totals;	/* their totals and wall times (cli_total_verdicts) */
+};
+
 /*
  * Judge every selected benchmark together, exactly as the final report
  * will (one Benjamini-Hochberg pass over the whole check), and set
  * unclear[i] (sel->n entries) when some verdict of sel->benches[i] is
  * still unclear, so more rounds could settle it. Returns how many are.
+ * For a shard, whole (else NULL) gives the whole check's size: the BH
+ * families are then judged as large as the merged check's
+ * (pg_stats_finish_part), so `perfguard merge` never finds unsettled
+ * what the shard thought settled by judging fewer verdicts.
  */
 size_t cli_unclear_benches(const struct pg_suite *suite,
 			   const struct cli_selection *sel,
+			   const struct cli_whole *whole,
 			   const struct pg_results *base,
 			   const struct pg_results *head, bool *unclear);
 
+/* Totals and wall times a check of sel judges: that BH family's size. */
+size_t cli_total_verdicts(const struct cli_selection *sel);
+
 /*
  * The smallest max_trials with which a benchmark's total can reach
- * significance at the suite's fdr, given the selected benchmarks (their
- * totals and wall times form one BH family): pg_stats_min_trials.
+ * significance at the suite's fdr when ntotals totals and wall times are
+ * judged (one BH family; for a shard, the whole check's):
+ * pg_stats_min_trials.
  */
-int cli_min_trials(const struct pg_suite *suite,
-		   const struct cli_selection *sel);
+int cli_min_trials(const struct pg_suite *suite, size_t ntotals);
 
 /*
  * Judge every selected benchmark, print the terminal report, write the
@@ -323,8 +348,10 @@ int cli_window_convert(const char *samples_path, const char *out_dir,
 		       const char *commit);
 /*
  * Convert every finished window file (*.samples) in spool into out_dir and
- * remove it; a window that does not convert is renamed *.bad and its
- * error returned after the others are done. *converted counts successes.
+ * remove it; a window that does not parse is renamed *.bad, one that
+ * could not be read or written out (PG_EIO) stays for the next run, and
+ * the first error is returned after the others are done. *converted
+ * counts successes.
  */
 int cli_windows_convert_spool(const char *spool, const char *out_dir,
 			      const char *commit, size_t *converted);
@@ -348,9 +375,13 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r);
 /* Fold the oldest trials pairwise until each benchmark has <= max. */
 void cli_production_bound(struct pg_results *r, size_t max_trials);
 /*
- * Turn every trial's times into shares of its samples: each function's
- * self and inclusive time scaled so that the trial's total is 1 s. Deploys
- * are judged on shares, as their load differs.
+ * Turn every trial's times into each function's time relative to the rest
+ * of its samples: share / (1 - share), as ns per second of the rest (self
+ * and inclusive; the trial's total becomes 1 s). Deploys differ in load,
+ * so they are judged on shares; this ratio is the one a function's own
+ * slowdown moves by its full size (20% slower reads +20%, where its share
+ * moves by 1.2 / (1 + 0.2 share)), while the others' move only by the
+ * dilution.
  */
 void cli_production_shares(struct pg_results *r);
 /* Whether r was recorded by the sampler (its hook is "sampler/..."). */

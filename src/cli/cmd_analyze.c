@@ -1,11 +1,14 @@
 /*
  * cmd_analyze.c - `perfguard analyze` (and `profile --analyze`): ranked
  * findings - hot paths, call overhead, waiting, repeated work, recursion,
- * dominating builtins, GC, import time - with evidence and remedies.
+ * dominating builtins, exceptions, GC, import time - with evidence and
+ * remedies.
  *
- * A SCRIPT is profiled twice: once with the wall clock (the findings'
- * profile) and once with the CPU clock, so that functions waiting rather
- * than computing show as the difference. A RESULTS.json file is analysed
+ * A SCRIPT is profiled three times: once with the wall clock (the
+ * findings' profile), once with the CPU clock, so that functions waiting
+ * rather than computing show as the difference, and once counting the
+ * exceptions raised and handled per function (PERFGUARD_EXCEPTIONS=1),
+ * whose times are not used. A RESULTS.json file is analysed
  * benchmark by benchmark as measured (one clock: no waiting findings).
  * The interpreter's cost of one Python call is measured on the spot, for
  * the call-overhead rule. The rules live in src/analysis/findings.c.
@@ -39,11 +42,13 @@ const struct cli_command cli_cmd_analyze = {
     .fn = cmd_analyze,
     .summary = "ranked findings: hot paths, call overhead, waiting, ...",
     .usage = "perfguard analyze [options] (SCRIPT [ARGS...] | RESULTS.json)\n",
-    .notes = "A SCRIPT runs twice under the hook (wall clock, then CPU clock:\n"
-	     "waiting is their difference); a results file is analysed per\n"
-	     "benchmark. Kinds: hot-path, call-overhead, waiting,\n"
-	     "repeated-work, recursion, builtin-hotspot, gc, import\n"
-	     "(docs/analysis.md has the rules).\n",
+    .notes =
+	"A SCRIPT runs three times under the hook (wall clock, CPU clock:\n"
+	"waiting is their difference; then counting exceptions); a\n"
+	"results file is analysed per benchmark. Kinds: hot-path,\n"
+	"call-overhead, waiting, repeated-work, recursion,\n"
+	"builtin-hotspot, exceptions, gc, import (docs/analysis.md has\n"
+	"the rules).\n",
     .tables = {&analyze_table, &cli_common_table},
     .stop_at_operand = true,
 };
@@ -118,10 +123,12 @@ void cli_print_findings(const struct pg_findings *f, const struct pg_profile *p,
 	pg_buf_release(&line);
 }
 
-/* Run SCRIPT once under the hook with the given clock into prof. */
-static int profile_once(const struct pg_python *py, const char *costs, int argc,
-			char **argv, bool cpu, bool quiet,
-			struct pg_profile *prof, char **failure)
+/* Run SCRIPT once under the hook with the given clock (and environment
+ * variable, or NULL) into prof. */
+static int profile_env(const struct pg_python *py, const char *costs, int argc,
+		       char **argv, bool cpu, bool quiet,
+		       const struct pg_env_var *var, struct pg_profile *prof,
+		       char **failure)
 {
 	char *root = cli_project_root(), *cwd = pg_realpath(".");
 	struct pg_trial_spec spec = {
@@ -131,6 +138,8 @@ static int profile_once(const struct pg_python *py, const char *costs, int argc,
 	    .nargs = (size_t)(argc - 1),
 	    .cwd = cwd,
 	    .root = root,
+	    .env = var,
+	    .nenv = var ? 1 : 0,
 	    .passthrough = !cpu && !quiet, /* the script's output once */
 	    .profile = true,
 	    .cpu_clock = cpu,
@@ -147,6 +156,15 @@ static int profile_once(const struct pg_python *py, const char *costs, int argc,
 	return rc;
 }
 
+/* Run SCRIPT once under the hook with the given clock into prof. */
+static int profile_once(const struct pg_python *py, const char *costs, int argc,
+			char **argv, bool cpu, bool quiet,
+			struct pg_profile *prof, char **failure)
+{
+	return profile_env(py, costs, argc, argv, cpu, quiet, NULL, prof,
+			   failure);
+}
+
 int cli_profile_cpu_clock(const struct pg_python *py, int argc, char **argv,
 			  struct pg_profile *out)
 {
@@ -160,10 +178,11 @@ int cli_profile_cpu_clock(const struct pg_python *py, int argc, char **argv,
 
 /* Findings of one profile, printed and added to the JSON array. */
 static void analyse(const struct pg_profile *p, const struct pg_profile *cpu,
-		    double call_cost, const char *title, const char *bench,
-		    bool print, struct pg_jw *w)
+		    const struct pg_profile *exc, double call_cost,
+		    const char *title, const char *bench, bool print,
+		    struct pg_jw *w)
 {
-	struct pg_analysis_input in = {p, cpu, call_cost, NULL};
+	struct pg_analysis_input in = {p, cpu, call_cost, NULL, exc};
 	struct pg_findings f;
 	pg_analysis_findings(&in, &f);
 	if (print)
@@ -193,9 +212,14 @@ static int cmd_analyze(int argc, char **argv)
 	struct pg_python py = {0};
 	struct pg_results r;
 	pg_results_init(&r);
-	struct pg_profile wall, cpu;
+	struct pg_profile wall, cpu, exc;
 	pg_profile_init(&wall);
 	pg_profile_init(&cpu);
+	pg_profile_init(&exc);
+	/* A third run counts exceptions per function (never timed: the
+	 * counting costs a call per exception, or per call before 3.12). */
+	static const struct pg_env_var count_exceptions = {
+	    "PERFGUARD_EXCEPTIONS", "1"};
 	struct pg_buf json;
 	pg_buf_init(&json, 0);
 	struct pg_jw w;
@@ -219,8 +243,8 @@ static int cmd_analyze(int argc, char **argv)
 			const struct pg_bench_result *b = &r.benches[i];
 			if (b->status != PG_BENCH_OK || !b->profile.ntrials)
 				continue;
-			analyse(&b->profile, NULL, call_cost, b->name, b->name,
-				print, &w);
+			analyse(&b->profile, NULL, NULL, call_cost, b->name,
+				b->name, print, &w);
 		}
 	} else {
 		char costs[512];
@@ -228,7 +252,10 @@ static int cmd_analyze(int argc, char **argv)
 		    (rc = profile_once(&py, costs, argc - optind, argv + optind,
 				       false, !print, &wall, &failure)) ||
 		    (rc = profile_once(&py, costs, argc - optind, argv + optind,
-				       true, true, &cpu, &failure)))
+				       true, true, &cpu, &failure)) ||
+		    (rc = profile_env(&py, costs, argc - optind, argv + optind,
+				      true, true, &count_exceptions, &exc,
+				      &failure)))
 			goto fail;
 		if (!wall.ntrials) {
 			fprintf(stderr,
@@ -237,8 +264,9 @@ static int cmd_analyze(int argc, char **argv)
 			exit_code = PG_EXIT_FAULT;
 			goto out;
 		}
-		analyse(&wall, cpu.ntrials ? &cpu : NULL, call_cost, what, NULL,
-			print, &w);
+		analyse(&wall, cpu.ntrials ? &cpu : NULL,
+			exc.ntrials ? &exc : NULL, call_cost, what, NULL, print,
+			&w);
 	}
 	pg_jw_arr_end(&w);
 	pg_jw_obj_end(&w);
@@ -257,6 +285,7 @@ out:
 	pg_buf_release(&json);
 	pg_profile_release(&wall);
 	pg_profile_release(&cpu);
+	pg_profile_release(&exc);
 	pg_results_release(&r);
 	pg_python_release(&py);
 	return exit_code;

@@ -378,12 +378,13 @@ static int take_results_file(struct baseline_ctx *b,
 }
 
 /*
- * Measure the commit (HEAD's worktree, else a temporary checkout left in
- * *tree for the caller to remove); every benchmark must run.
+ * Measure the commit in stage st (opened here; the caller closes it):
+ * HEAD's working tree copied, else the commit materialised, at the path
+ * `check` runs its sides from. Every benchmark must run.
  */
 static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 			  const char *head_oid, struct pg_results *results,
-			  char oid[41], char **tree)
+			  char oid[41], struct pg_stage *st)
 {
 	int rc = pg_git_resolve(b->repo, o->commit_rev ? o->commit_rev : "HEAD",
 				oid);
@@ -399,12 +400,8 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 				    "%.10s: commit or stash them, or pass "
 				    "--allow-dirty",
 				    oid);
-	const char *where = b->root;
-	if (!on_head) {
-		if ((rc = pg_git_materialise(b->repo, oid, tree)))
-			return rc;
-		where = *tree;
-	}
+	if ((rc = pg_stage_open(st)))
+		return rc;
 	struct pg_python py = {0};
 	struct cli_selection sel = {0};
 	if ((rc = cli_select(&b->suite, &o->measure.names, &sel)) ||
@@ -414,9 +411,10 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 		cli_shard_select_here(&b->common, &b->suite, b->root, &sel,
 				      &o->shard);
 	pg_runner_begin_results(results, &b->suite, &py, oid, dirty);
-	if ((rc = pg_runner_prepare(&b->suite, where)))
+	struct pg_side side = {.label = "head", .results = results};
+	if ((rc = cli_stage_side(st, b->repo, &b->suite, &side,
+				 on_head ? NULL : oid)))
 		goto done;
-	struct pg_side side = {"head", where, results};
 	struct pg_session session;
 	cli_session_init(&session, &b->common, &b->suite, &py, &side, 1);
 	if ((rc = cli_measure_all(&session, &sel, o->measure.trials)))
@@ -471,18 +469,15 @@ static int baseline_update(struct baseline_ctx *b, int argc, char **argv)
 	if ((rc = check_update_args(&o, argc, argv)) || (rc = open_ctx(b)) ||
 	    (rc = pg_git_head(b->repo, head_oid)))
 		goto out;
-	char *tree = NULL;
+	struct pg_stage stage = {0};
 	struct pg_results results;
 	pg_results_init(&results);
 	rc = o.from ? take_results_file(b, &o, &results, oid)
-		    : measure_commit(b, &o, head_oid, &results, oid, &tree);
+		    : measure_commit(b, &o, head_oid, &results, oid, &stage);
 	if (!rc)
 		rc = o.shard.index ? save_shard(b, &results, &o, oid)
 				   : record(b, &o, &results, oid);
-	if (tree) {
-		pg_remove_tree(tree);
-		free(tree);
-	}
+	pg_stage_close(&stage);
 	pg_results_release(&results);
 out:
 	pg_strvec_release(&o.measure.names);

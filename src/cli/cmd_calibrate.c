@@ -350,7 +350,10 @@ static int cmd_calibrate(int argc, char **argv)
 		 "calibrate: %d rounds of the working tree against itself "
 		 "(%zu benchmark%s)",
 		 cal.rounds, sel.n, sel.n == 1 ? "" : "s");
-	struct pg_side sides[2] = {{"A", root, &a}, {"B", root, &b}};
+	struct pg_side sides[2] = {
+	    {.label = "A", .root = root, .results = &a},
+	    {.label = "B", .root = root, .results = &b},
+	};
 	struct pg_session session;
 	cli_session_init(&session, &o.common, &suite, &py, sides, 2);
 	int64_t t0 = pg_clock_monotonic_ns();

@@ -2,11 +2,14 @@
  * cmd_check.c - `perfguard check`: the gate.
  *
  * Resolves the base commit (SPEC §5), then either loads its stored
- * baseline or materialises its tree in a temporary directory and runs
- * base and head interleaved in this same job. Benchmarks whose verdict is
- * still unclear get more rounds, up to max_trials. The temporary tree is
- * removed on every path out, Ctrl-C included; the user's worktree and
- * index are never touched.
+ * baseline or materialises its tree, and runs base and head interleaved
+ * in this same job. Head is a copy of the working tree (uncommitted
+ * changes and untracked files included) beside base in one stage
+ * directory, and each side is renamed to the same live path for its
+ * trials, so identical code is measured under identical conditions.
+ * Benchmarks whose verdict is still unclear get more rounds, up to
+ * max_trials. The stage is removed on every path out, Ctrl-C included;
+ * the user's worktree and index are never touched.
  */
 #include "cli.h"
 
@@ -117,10 +120,12 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 /*
  * Run base and head interleaved, `trials` rounds of every benchmark; then,
  * judging the whole check as the report will, add rounds to every
- * benchmark with an unclear verdict, up to max_trials.
+ * benchmark with an unclear verdict, up to max_trials. A shard judges
+ * with the whole check's family sizes (whole), as `merge` will.
  */
 static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct cli_selection *sel,
+			const struct cli_whole *whole,
 			const struct pg_python *py, struct pg_side *sides,
 			size_t nsides, const struct pg_results *stored_base)
 {
@@ -132,15 +137,16 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	 * would let a gross slowdown pass as "unclear": raise it to the
 	 * smallest that works, and say so.
 	 */
-	int need = cli_min_trials(suite, sel);
+	int need = cli_min_trials(suite, whole->totals);
 	if (max_trials < need) {
 		cli_note(&o->common,
 			 "max_trials %d cannot make a slowdown significant at "
 			 "fdr %g with %zu benchmark(s) (the smallest rank-test "
 			 "p-value of %d against %d trials is 1/C(%d, %d)): "
 			 "adding rounds up to %d where verdicts are unclear",
-			 max_trials, suite->thresholds.fdr, sel->n, max_trials,
-			 max_trials, 2 * max_trials, max_trials, need);
+			 max_trials, suite->thresholds.fdr, whole->benches,
+			 max_trials, max_trials, 2 * max_trials, max_trials,
+			 need);
 		max_trials = need;
 	}
 	int rc = 0;
@@ -155,7 +161,9 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 		rc = pg_runner_bench_rounds(&session, sel->benches[i], trials);
 		done[i] = trials;
 	}
-	while (!rc && cli_unclear_benches(suite, sel, base, head, unclear)) {
+	while (!rc &&
+	       cli_unclear_benches(suite, sel, o->shard.index ? whole : NULL,
+				   base, head, unclear)) {
 		bool added = false;
 		for (size_t i = 0; i < sel->n && !rc; i++) {
 			if (!unclear[i] || done[i] >= max_trials)
@@ -204,8 +212,9 @@ static char *short_label(const char *name, const char *commit, bool dirty)
 /* Everything one check holds, released by check_release. */
 struct check_run {
 	struct check_opts o;
-	char *root, *how, *base_dir, *github_base;
-	const char *against; /* the base ref asked for, or NULL */
+	char *root, *how, *github_base;
+	struct pg_stage stage; /* base and head trees, measured alike */
+	const char *against;   /* the base ref asked for, or NULL */
 	char head_oid[41], base_oid[41];
 	bool dirty, have_stored, stored_loaded;
 	struct pg_suite suite;
@@ -213,6 +222,7 @@ struct check_run {
 	struct pg_repo *repo;
 	struct pg_store *store;
 	struct cli_selection sel;
+	struct cli_whole whole; /* the check before sharding */
 	struct pg_results base, head, stored;
 };
 
@@ -302,27 +312,29 @@ static void check_stored_fits(struct check_run *c)
 	c->have_stored = false;
 }
 
-/* The sides to run: base (unless stored) in a temporary checkout, head. */
+/*
+ * The sides to run, both from the stage: base (unless stored) at its
+ * commit, head as the working tree is, including uncommitted changes.
+ */
 static int prepare_sides(struct check_run *c, struct pg_side *sides,
 			 size_t *nsides)
 {
 	int rc;
 	*nsides = 0;
+	if ((rc = pg_stage_open(&c->stage)))
+		return rc;
 	if (!c->have_stored) {
-		if ((rc = pg_git_materialise(c->repo, c->base_oid,
-					     &c->base_dir)))
-			return rc;
 		pg_runner_begin_results(&c->base, &c->suite, &c->py,
 					c->base_oid, false);
-		if ((rc = pg_runner_prepare(&c->suite, c->base_dir)))
+		sides[*nsides] =
+		    (struct pg_side){.label = "base", .results = &c->base};
+		if ((rc = cli_stage_side(&c->stage, c->repo, &c->suite,
+					 &sides[(*nsides)++], c->base_oid)))
 			return rc;
-		sides[(*nsides)++] =
-		    (struct pg_side){"base", c->base_dir, &c->base};
 	}
-	if ((rc = pg_runner_prepare(&c->suite, c->root)))
-		return rc;
-	sides[(*nsides)++] = (struct pg_side){"head", c->root, &c->head};
-	return 0;
+	sides[*nsides] = (struct pg_side){.label = "head", .results = &c->head};
+	return cli_stage_side(&c->stage, c->repo, &c->suite,
+			      &sides[(*nsides)++], NULL);
 }
 
 /* Judge what was measured, print and write the reports: the exit code. */
@@ -368,6 +380,7 @@ static int run_check(struct check_run *c)
 	pg_runner_begin_results(&c->head, &c->suite, &c->py, c->head_oid,
 				c->dirty);
 	check_stored_fits(c);
+	c->whole = (struct cli_whole){c->sel.n, cli_total_verdicts(&c->sel)};
 	if (c->o.shard.index) {
 		size_t all = c->sel.n;
 		cli_shard_select(&c->sel, &c->o.shard,
@@ -399,7 +412,8 @@ static int run_check(struct check_run *c)
 	struct pg_side sides[2];
 	size_t nsides;
 	if ((rc = prepare_sides(c, sides, &nsides)) ||
-	    (rc = measure_both(&c->o, &c->suite, &c->sel, &c->py, sides, nsides,
+	    (rc = measure_both(&c->o, &c->suite, &c->sel, &c->whole, &c->py,
+			       sides, nsides,
 			       c->have_stored ? &c->stored : NULL)))
 		return rc;
 	return 0;
@@ -407,9 +421,7 @@ static int run_check(struct check_run *c)
 
 static void check_release(struct check_run *c)
 {
-	if (c->base_dir)
-		pg_remove_tree(c->base_dir);
-	free(c->base_dir);
+	pg_stage_close(&c->stage);
 	free(c->how);
 	free(c->github_base);
 	free(c->root);

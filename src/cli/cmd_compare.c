@@ -3,8 +3,8 @@
  * sets (files, or commits with stored baselines) by exactly the rules and
  * reports of `check`, without running anything. Production profiles (two
  * directories of recorded windows, or two deployed commits ingested with
- * `perfguard ingest`) are judged on each function's share of samples,
- * with the windows as trials.
+ * `perfguard ingest`) are judged on each function's time relative to
+ * the rest of the samples (cli_production_shares), windows as trials.
  */
 #include "cli.h"
 
@@ -75,7 +75,8 @@ const struct cli_command cli_cmd_compare = {
 	     "baselines, or\ndirectories of windows from `perfguard record`. "
 	     "A commit without a baseline\nnames its ingested production "
 	     "profile (`perfguard ingest`). Production\nprofiles are judged "
-	     "on each function's share of samples, windows as trials.\n",
+	     "on each function's time relative to the rest of\nthe samples "
+	     "(share / (1 - share)), windows as trials.\n",
     .tables = {&compare_table, &cli_report_table, &cli_common_table},
 };
 
@@ -133,7 +134,8 @@ static void sources_release(struct sources *src)
 		pg_git_close(src->repo);
 }
 
-/* Both sides; production profiles judged on shares (loads differ). */
+/* Both sides; production profiles judged on each function's time
+ * relative to the rest of the window (loads differ). */
 static int load_both(struct sources *src, const char *a, const char *b,
 		     bool production, struct pg_results *base,
 		     struct pg_results *head)

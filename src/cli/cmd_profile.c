@@ -148,7 +148,7 @@ static int print_analysis(const struct pg_python *py,
 	int rc = cli_call_cost(py, &call_cost);
 	if (rc || (rc = cli_profile_cpu_clock(py, argc, argv, &cpu)))
 		return rc;
-	struct pg_analysis_input in = {p, &cpu, call_cost, NULL};
+	struct pg_analysis_input in = {p, &cpu, call_cost, NULL, NULL};
 	struct pg_findings f;
 	pg_analysis_findings(&in, &f);
 	printf("\n");

@@ -272,6 +272,75 @@ static int parse_option(int id, const char *arg, void *ctx)
 	}
 }
 
+/* Fork and exec the program with the forwarded signals caught here and
+ * left at their defaults in the child: its pid, or -1 (error set). */
+static pid_t start_program(char **pargv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		pg_error_errno(PG_EIO, "cannot fork");
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execvp(pargv[0], pargv);
+		fprintf(stderr, "perfguard: cannot run %s: %s\n", pargv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Convert windows while the program runs and once more when it ended;
+ * the exit code from how it ended (0, or PG_EXIT_FAULT /
+ * PG_EXIT_INTERRUPTED); a negative PG_E* when waiting failed.
+ */
+static int follow_program(pid_t pid, const char *spool,
+			  const struct record_opts *o,
+			  struct cli_common *common)
+{
+	size_t windows = 0;
+	bool failed = false;
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		convert(spool, o, &windows, &failed);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return pg_error_errno(PG_EIO, "waitpid");
+		poll(NULL, 0, 200);
+	}
+	child_pid = 0;
+	convert(spool, o, &windows, &failed);
+	cli_note(common, "%zu window%s written to %s", windows,
+		 windows == 1 ? "" : "s", o->out);
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		fprintf(stderr,
+			"perfguard: the program exited with status %d\n",
+			WEXITSTATUS(status));
+		return PG_EXIT_FAULT;
+	}
+	if (WIFSIGNALED(status) && WTERMSIG(status) != got_signal) {
+		fprintf(stderr,
+			"perfguard: the program was killed by signal %d\n",
+			WTERMSIG(status));
+		return PG_EXIT_FAULT;
+	}
+	if (failed)
+		return PG_EXIT_FAULT;
+	return got_signal == SIGINT ? PG_EXIT_INTERRUPTED : PG_EXIT_OK;
+}
+
 static int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = {.rate_hz = 100,
@@ -310,64 +379,20 @@ static int cmd_record(int argc, char **argv)
 	free(abs_spool);
 	pargv = program_argv(argv + optind, argc - optind, o.python);
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	fflush(NULL);
-	pid_t pid = fork();
+	pid_t pid = start_program(pargv);
 	if (pid < 0) {
-		rc = pg_error_errno(PG_EIO, "cannot fork");
+		rc = PG_EIO;
 		goto fail;
-	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		execvp(pargv[0], pargv);
-		fprintf(stderr, "perfguard: cannot run %s: %s\n", pargv[0],
-			strerror(errno));
-		_exit(127);
 	}
 	child_pid = pid;
 	cli_note(&common,
 		 "recording %s (pid %ld) at %d Hz, %s mode, "
 		 "windows of %gs in %s",
 		 pargv[0], (long)pid, o.rate_hz, o.mode, o.window_s, o.out);
-	size_t windows = 0;
-	bool failed = false;
-	int status = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		convert(spool, &o, &windows, &failed);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			rc = pg_error_errno(PG_EIO, "waitpid");
-			goto fail;
-		}
-		poll(NULL, 0, 200);
-	}
-	child_pid = 0;
-	convert(spool, &o, &windows, &failed);
-	cli_note(&common, "%zu window%s written to %s", windows,
-		 windows == 1 ? "" : "s", o.out);
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		fprintf(stderr,
-			"perfguard: the program exited with status %d\n",
-			WEXITSTATUS(status));
-		exit_code = PG_EXIT_FAULT;
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) != got_signal) {
-		fprintf(stderr,
-			"perfguard: the program was killed by signal "
-			"%d\n",
-			WTERMSIG(status));
-		exit_code = PG_EXIT_FAULT;
-	} else if (failed) {
-		exit_code = PG_EXIT_FAULT;
-	} else if (got_signal == SIGINT) {
-		exit_code = PG_EXIT_INTERRUPTED;
+	exit_code = follow_program(pid, spool, &o, &common);
+	if (exit_code < 0) {
+		rc = exit_code;
+		goto fail;
 	}
 	goto cleanup;
 fail:

@@ -125,7 +125,8 @@ static int prepare(struct run *r, struct run_opts *o)
 /* Every selected benchmark, on the working tree alone. */
 static int measure(struct run *r, const struct run_opts *o)
 {
-	struct pg_side side = {"head", r->root, &r->results};
+	struct pg_side side = {
+	    .label = "head", .root = r->root, .results = &r->results};
 	struct pg_session session;
 	cli_session_init(&session, &o->common, &r->suite, &r->py, &side, 1);
 	int rc = cli_measure_all(&session, &r->sel, o->measure.trials);

@@ -83,13 +83,21 @@ int cli_fail(int err)
 	return cli_exit_code(err);
 }
 
+/* "perfguard: <message>" and a newline on stderr. */
+static void say(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+static void say(const char *fmt, va_list ap)
+{
+	fputs("perfguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("perfguard: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say(fmt, ap);
 	va_end(ap);
 	return PG_EXIT_USAGE;
 }
@@ -100,9 +108,7 @@ void cli_note(const struct cli_common *c, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("perfguard: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say(fmt, ap);
 	va_end(ap);
 }
 

@@ -85,13 +85,20 @@ static bool judge_bench(const struct pg_bench *b, const struct pg_results *base,
 
 size_t cli_unclear_benches(const struct pg_suite *suite,
 			   const struct cli_selection *sel,
+			   const struct cli_whole *whole,
 			   const struct pg_results *base,
 			   const struct pg_results *head, bool *unclear)
 {
 	struct pg_verdicts v = {0};
 	for (size_t i = 0; i < sel->n; i++)
 		judge_bench(sel->benches[i], base, head, &v);
-	pg_stats_finish(&v, suite->thresholds.fdr);
+	size_t totals = cli_total_verdicts(sel);
+	double scale = whole && sel->n && whole->benches > sel->n
+			   ? (double)whole->benches / (double)sel->n
+			   : 1.0;
+	size_t extra =
+	    whole && whole->totals > totals ? whole->totals - totals : 0;
+	pg_stats_finish_part(&v, suite->thresholds.fdr, scale, extra);
 	size_t n = 0;
 	for (size_t i = 0; i < sel->n; i++) {
 		unclear[i] = pg_stats_bench_unclear(&v, sel->benches[i]->name);
@@ -101,8 +108,7 @@ size_t cli_unclear_benches(const struct pg_suite *suite,
 	return n;
 }
 
-/* Totals and wall times the check will judge: its family size. */
-static size_t total_verdicts(const struct cli_selection *sel)
+size_t cli_total_verdicts(const struct cli_selection *sel)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < sel->n; i++)
@@ -110,10 +116,9 @@ static size_t total_verdicts(const struct cli_selection *sel)
 	return n;
 }
 
-int cli_min_trials(const struct pg_suite *suite,
-		   const struct cli_selection *sel)
+int cli_min_trials(const struct pg_suite *suite, size_t ntotals)
 {
-	return pg_stats_min_trials(suite->thresholds.fdr, total_verdicts(sel));
+	return pg_stats_min_trials(suite->thresholds.fdr, ntotals);
 }
 
 /*

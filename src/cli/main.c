@@ -100,9 +100,9 @@ static void move_global_options(int *argc, char ***argv)
 	*argv = moved_argv;
 }
 
-int main(int argc, char **argv)
+/* The command argv names, run; its exit code. */
+static int dispatch(int argc, char **argv)
 {
-	move_global_options(&argc, &argv);
 	if (argc < 2) {
 		print_overview(stderr);
 		return PG_EXIT_USAGE;
@@ -149,5 +149,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "perfguard: interrupted\n");
 		code = PG_EXIT_INTERRUPTED;
 	}
-	return cli_finish_stdout(code);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	move_global_options(&argc, &argv);
+	/* Help and --version too: what was printed must have been written. */
+	return cli_finish_stdout(dispatch(argc, argv));
 }

@@ -98,6 +98,23 @@ size_t cli_print_failures(const struct pg_results *r, const char *side)
 	return failed;
 }
 
+int cli_stage_side(struct pg_stage *st, struct pg_repo *repo,
+		   const struct pg_suite *suite, struct pg_side *side,
+		   const char *commit)
+{
+	char *src = NULL;
+	int rc = pg_stage_add(st, side, &src);
+	if (!rc)
+		rc = commit ? pg_git_materialise_at(repo, commit, src)
+			    : pg_git_copy_worktree(repo, src);
+	free(src);
+	if (rc || (rc = pg_side_enter(side)))
+		return rc;
+	rc = pg_runner_prepare(suite, side->root);
+	int left = pg_side_leave(side);
+	return rc ? rc : left;
+}
+
 void cli_session_init(struct pg_session *s, const struct cli_common *c,
 		      const struct pg_suite *suite, const struct pg_python *py,
 		      struct pg_side *sides, size_t nsides)

@@ -3,7 +3,8 @@
  * windows: turning a sampler window file into its pprof and results files,
  * bounding a directory of windows by size, loading a directory of windows
  * as one results set (a window is a trial), bounding the trials of a
- * stored production profile, and judging shares instead of times.
+ * stored production profile, and judging each function's time relative
+ * to the rest of the samples instead of times.
  *
  * A window's results file is a results set with one benchmark named after
  * the service and one trial; its pprof file sits beside it with the same
@@ -207,17 +208,25 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = pg_path_join(spool, names.v[i]);
 		int r = cli_window_convert(path, out_dir, commit);
-		/* A bad window is reported and set aside, never retried. */
-		if (r) {
+		/*
+		 * A bad window (it does not parse, or is over the cap) is
+		 * reported and set aside, never retried. A window that could
+		 * not be read or written out (PG_EIO: a full disk) stays in
+		 * the spool for the next conversion; so does one that cannot
+		 * be set aside (it is reported again then). A converted
+		 * window that cannot be removed is converted again later,
+		 * into the same files.
+		 */
+		if (r && r != PG_EIO && r != PG_EINTR) {
 			char *bad = pg_asprintf("%s.bad", path);
-			rename(path, bad);
+			(void)rename(path, bad);
 			free(bad);
-			if (!rc)
-				rc = r;
-		} else {
-			unlink(path);
+		} else if (!r) {
+			(void)unlink(path);
 			(*converted)++;
 		}
+		if (r && !rc)
+			rc = r;
 		free(path);
 	}
 	pg_strvec_release(&names);
@@ -409,6 +418,15 @@ void cli_production_bound(struct pg_results *r, size_t max_trials)
 	}
 }
 
+/* share / (1 - share) in ns per second of the rest; a share of 1 (a
+ * root's inclusive time) is capped at 999 s. */
+static int64_t odds_ns(int64_t part_ns, int64_t total_ns)
+{
+	double s = (double)part_ns / (double)total_ns;
+	s = s < 0 ? 0 : s > 0.999 ? 0.999 : s;
+	return (int64_t)(1e9 * s / (1 - s));
+}
+
 void cli_production_shares(struct pg_results *r)
 {
 	for (size_t i = 0; i < r->nbenches; i++) {
@@ -417,11 +435,10 @@ void cli_production_shares(struct pg_results *r)
 			struct pg_trial *tr = &p->trials[t];
 			if (tr->total_ns <= 0)
 				continue;
-			double k = 1e9 / (double)tr->total_ns;
 			for (size_t f = 0; f < p->nfuncs; f++) {
 				struct pg_sample *s = &tr->samples[f];
-				s->self_ns = (int64_t)((double)s->self_ns * k);
-				s->incl_ns = (int64_t)((double)s->incl_ns * k);
+				s->self_ns = odds_ns(s->self_ns, tr->total_ns);
+				s->incl_ns = odds_ns(s->incl_ns, tr->total_ns);
 			}
 			tr->total_ns = 1000000000;
 		}

@@ -324,21 +324,6 @@ static bool safe_name(const char *name)
 	       !strchr(name, '/') && strcasecmp(name, ".git") != 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_blob(git_repository *repo, int dfd, const char *name,
 		      const git_tree_entry *e, const char *path)
 {
@@ -372,7 +357,7 @@ static int write_blob(git_repository *repo, int dfd, const char *name,
 		rc = pg_error_errno(PG_EIO, "cannot create '%s'", path);
 	} else {
 		/* fchmod: the umask must not change what the commit says. */
-		if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
+		if (pg_fd_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
 			rc = pg_error_errno(PG_EIO, "cannot write '%s'", path);
 		if (close(fd) < 0 && rc == 0)
 			rc = pg_error_errno(PG_EIO, "cannot write '%s'", path);
@@ -530,12 +515,12 @@ static int write_tree(git_repository *repo, const git_tree *tree, int dfd,
 	return 0;
 }
 
-int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out)
+/* Write commit's tree into the existing empty directory dir. */
+static int materialise_into(struct pg_repo *r, const char *commit,
+			    const char *dir)
 {
-	*dir_out = NULL;
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
-	char *dir = NULL;
 	int dfd = -1;
 	int rc = lookup_commit(r, commit, &c);
 	if (rc < 0)
@@ -544,9 +529,6 @@ int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out)
 		rc = pg_git_fail("cannot read the tree of '%s'", commit);
 		goto cleanup;
 	}
-	rc = pg_mkdtemp("perfguard-base", &dir);
-	if (rc < 0)
-		goto cleanup;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		rc = pg_error_errno(PG_EIO, "cannot open '%s'", dir);
@@ -558,14 +540,36 @@ int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out)
 cleanup:
 	if (dfd >= 0)
 		close(dfd);
-	if (rc < 0 && dir) {
-		pg_remove_tree(dir);
-		free(dir);
-		dir = NULL;
-	}
 	git_tree_free(tree);
 	git_commit_free(c);
+	return rc;
+}
+
+int pg_git_materialise(struct pg_repo *r, const char *commit, char **dir_out)
+{
+	*dir_out = NULL;
+	char *dir = NULL;
+	int rc = pg_mkdtemp("perfguard-base", &dir);
+	if (rc < 0)
+		return rc;
+	rc = materialise_into(r, commit, dir);
+	if (rc < 0) {
+		pg_remove_tree(dir);
+		free(dir);
+		return rc;
+	}
 	*dir_out = dir;
+	return 0;
+}
+
+int pg_git_materialise_at(struct pg_repo *r, const char *commit,
+			  const char *dir)
+{
+	if (mkdir(dir, 0755) < 0)
+		return pg_error_errno(PG_EIO, "cannot create '%s'", dir);
+	int rc = materialise_into(r, commit, dir);
+	if (rc < 0)
+		pg_remove_tree(dir);
 	return rc;
 }
 

@@ -480,6 +480,7 @@ done:
 
 struct out_func {
 	uint64_t calls, pcalls, resumes;
+	uint64_t raised, handled; /* exceptions, when counted */
 	int64_t self_fp, incl_fp;
 	uint32_t flags, first; /* first: function index that named it */
 };
@@ -728,6 +729,10 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		o->resumes += f->resumes;
 		o->self_fp += f->self_fp;
 		o->incl_fp += f->incl_fp;
+		if (info->raised)
+			o->raised += info->raised[i];
+		if (info->handled)
+			o->handled += info->handled[i];
 		o->flags |=
 		    core->funcs[i].flags &
 		    (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR | PG_HOOK_FOLDED);
@@ -760,10 +765,16 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 			fprintf(out, "#%d", dup[i]);
 		fputc('\t', out);
 		put_clean(out, info->files ? info->files[i] : NULL);
-		if (info->codes && info->codes[i] && *info->codes[i]) {
+		uint64_t raised = info->raised ? of[o].raised : 0;
+		uint64_t handled = info->handled ? of[o].handled : 0;
+		if ((info->codes && info->codes[i] && *info->codes[i]) ||
+		    raised || handled) {
 			fputc('\t', out);
-			put_clean(out, info->codes[i]);
+			put_clean(out, info->codes ? info->codes[i] : NULL);
 		}
+		if (raised || handled)
+			fprintf(out, "\t%" PRIu64 "\t%" PRIu64, raised,
+				handled);
 		fputc('\n', out);
 	}
 	for (uint32_t o = 0; o < nout; o++) {

@@ -164,6 +164,10 @@ struct pg_hook_wire_info {
 	/* per function, may be NULL or hold NULL/"": the code fingerprint
 	 * (hex) written as the F record's last field */
 	const char *const *codes;
+	/* per function, may be NULL: exceptions raised / handled in its
+	 * frames (only when counted: written as the F record's 8th and 9th
+	 * fields when either is non-zero) */
+	const uint64_t *raised, *handled;
 };
 
 /* Initialise an empty core (root node only). Returns 0 or -1 (ENOMEM). */

@@ -234,7 +234,8 @@ static PyObject *func_list(void)
 /* Fill ids, files, lines and code fingerprints from describe's answer; a
  * function it could not describe keeps NULL (the core writes "?"). */
 static void describe_all(PyObject *describe, char **ids, char **files,
-			 int *lines, char **codes)
+			 int *lines, char **codes, uint64_t *raised,
+			 uint64_t *handled)
 {
 	uint32_t n = pg_hook.core.nfuncs;
 	PyObject *list = func_list();
@@ -247,13 +248,19 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 	for (uint32_t i = 0; d && i < n; i++) {
 		PyObject *t = PyList_GET_ITEM(d, i);
 		Py_ssize_t size = PyTuple_Check(t) ? PyTuple_GET_SIZE(t) : 0;
-		if (size == 3 || size == 4) {
+		if (size >= 3 && size <= 6) {
 			ids[i] = dup_str(PyTuple_GET_ITEM(t, 0));
 			files[i] = dup_str(PyTuple_GET_ITEM(t, 1));
 			lines[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
 		}
-		if (size == 4)
+		if (size >= 4)
 			codes[i] = dup_str(PyTuple_GET_ITEM(t, 3));
+		if (size == 6) {
+			raised[i] =
+			    PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 4));
+			handled[i] =
+			    PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 5));
+		}
 	}
 	if (!d || PyErr_Occurred()) {
 		PyErr_WriteUnraisable(describe);
@@ -263,7 +270,8 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 }
 
 /* write(path, describe): describe([(obj, cls, builtin), ...]) -> [(id,
- * file, line[, code fingerprint]), ...], one per function the hook saw. */
+ * file, line[, code fingerprint[, raised, handled]]), ...], one per
+ * function the hook saw. */
 static PyObject *m_write(PyObject *self, PyObject *args)
 {
 	PyObject *path, *describe;
@@ -282,12 +290,14 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	char **files = calloc(n + 1, sizeof(*files));
 	int *lines = calloc(n + 1, sizeof(*lines));
 	char **codes = calloc(n + 1, sizeof(*codes));
+	uint64_t *raised = calloc(n + 1, sizeof(*raised));
+	uint64_t *handled = calloc(n + 1, sizeof(*handled));
 	PyObject *ret = NULL;
-	if (!ids || !files || !lines || !codes) {
+	if (!ids || !files || !lines || !codes || !raised || !handled) {
 		PyErr_NoMemory();
 		goto out;
 	}
-	describe_all(describe, ids, files, lines, codes);
+	describe_all(describe, ids, files, lines, codes, raised, handled);
 	const char *pyver = Py_GetVersion();
 	char ver[32];
 	size_t k = 0;
@@ -308,6 +318,8 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 	    .files = (const char *const *)files,
 	    .lines = lines,
 	    .codes = (const char *const *)codes,
+	    .raised = raised,
+	    .handled = handled,
 	};
 	const char *dst = PyBytes_AS_STRING(path);
 	size_t len = strlen(dst);
@@ -345,6 +357,8 @@ out:
 	free(files);
 	free(lines);
 	free(codes);
+	free(raised);
+	free(handled);
 	Py_DECREF(path);
 	return ret;
 none:

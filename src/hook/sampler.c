@@ -1,739 +1,35 @@
 /*
- * sampler.c - perfguard's production sampler: a C background thread of
- * the hook extension that records every Python thread's stack at a fixed
- * rate (100 Hz by default) and writes one window file per window
- * (docs/sampler-format.md), which `perfguard record` turns into pprof and
- * a results set.
+ * sampler.c - perfguard's production sampler: records every Python
+ * thread's stack at a fixed rate (100 Hz by default) and writes one window
+ * file per window (docs/sampler-format.md), which `perfguard record` turns
+ * into pprof and a results set. This file holds the sampler thread and
+ * the functions Python calls (start, stop, flush, info); sampler_int.h
+ * lists the other files.
  *
- * At each tick the thread takes the GIL (with its own thread state, made
- * once), walks the interpreter's thread states with public APIs
- * (PyThreadState_GetFrame, PyFrame_GetBack/GetCode/GetLineNumber, 3.9 to
- * 3.13), and releases it; nothing else runs with the GIL except, once per
- * window, describing the window's functions (the same Python helper that
- * names functions for the tracing hook) and the thread names. Each
- * thread's CPU clock (pthread_getcpuclockid) decides whether it ran since
- * the previous tick: in cpu mode a sample counts only for threads that
- * ran (its time value is the CPU time used), in wall mode every thread
- * counts (its value is the wall time since the previous tick) and idle
- * ones are marked. A leaf frame stopped on a call instruction is in a C
- * function: the sample stays with that Python frame and is marked.
- *
- * Invariants: the live window is only touched with the GIL held; the file
- * is formatted and written without it; code objects in a window are held
- * by a reference until the window is described. Memory is bounded: fixed
- * caps on functions, distinct stacks and frames per window (a sample that
- * does not fit is counted as overflow, never stored); a stack deeper than
- * MAX_DEPTH keeps its innermost frames and is marked truncated.
+ * Who ticks: the main thread, in the handler of the sampler's signal
+ * (sampler_signal.c), when it runs Python; in cpu mode a timer on its CPU
+ * clock sends the signal, in wall mode the sampler thread does. The
+ * sampler thread (a C pthread with its own thread state) wakes every
+ * period and, from CPU clocks read without the GIL, takes the GIL and
+ * ticks itself only when other threads run while the main thread does
+ * not (a server whose main thread waits in accept()); when nobody ran
+ * (cpu mode) it counts an empty tick and wakes nobody, and while it has
+ * nothing to do it sleeps up to 8 periods. It also ends windows.
  *
  * It deliberately never raises into the program (errors are counted and
  * written in the window), never samples its own thread, and does not run
- * during interpreter finalization: the Python side stops it at exit, and
- * after fork() the child re-arms a fresh thread and window.
+ * during interpreter finalization: the Python side stops it at exit.
  */
-#include "sampler.h"
-
-#include <frameobject.h>
+#include "sampler_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_DEPTH   128
-#define MAX_FUNCS   16384
-#define FUNC_SLOTS  (MAX_FUNCS * 2)
-#define MAX_STACKS  8192
-#define STACK_SLOTS (MAX_STACKS * 2)
-#define MAX_FRAMES  (1u << 18)
-#define MAX_THREADS 512
-#define MAX_TASKS   1024
-#define MAX_LABEL   256
-
-enum {
-	SAMPLE_IDLE = 1u << 0,	    /* wall mode: the thread did not run */
-	SAMPLE_NATIVE = 1u << 1,    /* the leaf frame is in a C function */
-	SAMPLE_TRUNCATED = 1u << 2, /* deeper than MAX_DEPTH */
-};
-
-struct frame {
-	uint32_t func;
-	int32_t line;
-};
-
-struct stack {
-	uint64_t hash;
-	uint32_t first, depth; /* frames[first .. first+depth), root first */
-	uint32_t thread;       /* thread slot */
-	int32_t task;	       /* task slot, -1 for none */
-	uint32_t flags;
-	uint64_t count;
-	int64_t value_ns;
-};
-
-struct thread_label {
-	unsigned long ident;
-	char *name;
-	int tries; /* name lookups that found none */
-};
-
-struct window {
-	int64_t start_ns, end_ns; /* unix time */
-	PyObject **codes;	  /* nfuncs strong references */
-	char **ids, **files;	  /* descriptions (after describe) */
-	int *lines;
-	uint32_t nfuncs;
-	const void **fkeys; /* FUNC_SLOTS: code pointer, NULL = empty */
-	uint32_t *fvals;
-	struct frame *frames;
-	uint32_t nframes;
-	struct stack *stacks;
-	uint32_t nstacks;
-	uint32_t *sslots; /* STACK_SLOTS: stack index + 1, 0 = empty */
-	struct thread_label threads[MAX_THREADS];
-	uint32_t nthreads;
-	char *tasks[MAX_TASKS];
-	uint32_t ntasks;
-	uint64_t ticks, samples, overflow, errors;
-};
-
-/* Per-thread CPU clock readings, across windows. */
-struct thread_cpu {
-	unsigned long ident;
-	int64_t last_cpu_ns;
-	uint64_t seen_tick;
-};
-
-static struct {
-	int running;
-	int paused; /* stopped around os.fork() */
-	volatile int stop;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pid_t pid;
-	/* configuration */
-	int rate_hz;
-	int cpu_mode;
-	int64_t period_ns, window_ns;
-	char *out_dir;
-	char *labels; /* "label k v\n" lines for the window header */
-	char host[256];
-	char python[32];  /* "3.12.1" */
-	int nudge_signal; /* see pending_ok(); 0 = none */
-	pthread_t main_thread;
-	PyObject
-	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
-	PyObject *names; /* names(ident) -> str or None */
-	PyObject *tasks; /* tasks() -> {ident: task name} or None */
-	unsigned char call_ops[256]; /* opcodes that call */
-	/* state */
-	struct window *live, *spare;
-	struct thread_cpu cpu[MAX_THREADS];
-	uint32_t ncpu;
-	uint64_t tick_no;
-	int64_t last_tick_mono_ns;
-	uint64_t windows_written, write_errors;
-	int64_t gil_wait_ns;	      /* time spent waiting for the GIL */
-	int64_t tick_ns;	      /* time spent in ticks (GIL held) */
-	int64_t thread_cpu_ns;	      /* CPU time of the sampler thread */
-	uint64_t tick_req, tick_done; /* tick sequence (mu; done under GIL) */
-	int64_t window_end_mono_ns;
-	PyThreadState *tstate; /* the sampler thread's own */
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t unix_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- windows --------------------------------------------------------- */
-
-static void window_clear_strings(struct window *w);
-
-static void window_free(struct window *w)
-{
-	if (!w)
-		return;
-	window_clear_strings(w);
-	free(w->codes);
-	free(w->ids);
-	free(w->files);
-	free(w->lines);
-	free(w->fkeys);
-	free(w->fvals);
-	free(w->frames);
-	free(w->stacks);
-	free(w->sslots);
-	free(w);
-}
-
-static struct window *window_new(void)
-{
-	struct window *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->codes = calloc(MAX_FUNCS, sizeof(*w->codes));
-	w->ids = calloc(MAX_FUNCS, sizeof(*w->ids));
-	w->files = calloc(MAX_FUNCS, sizeof(*w->files));
-	w->lines = calloc(MAX_FUNCS, sizeof(*w->lines));
-	w->fkeys = calloc(FUNC_SLOTS, sizeof(*w->fkeys));
-	w->fvals = calloc(FUNC_SLOTS, sizeof(*w->fvals));
-	w->frames = calloc(MAX_FRAMES, sizeof(*w->frames));
-	w->stacks = calloc(MAX_STACKS, sizeof(*w->stacks));
-	w->sslots = calloc(STACK_SLOTS, sizeof(*w->sslots));
-	if (!w->codes || !w->ids || !w->files || !w->lines || !w->fkeys ||
-	    !w->fvals || !w->frames || !w->stacks || !w->sslots) {
-		window_free(w);
-		return NULL;
-	}
-	return w;
-}
-
-/* Forget the strings of a described window (no GIL needed). */
-static void window_clear_strings(struct window *w)
-{
-	for (uint32_t i = 0; i < w->nfuncs; i++) {
-		free(w->ids[i]);
-		free(w->files[i]);
-		w->ids[i] = w->files[i] = NULL;
-	}
-	for (uint32_t i = 0; i < w->nthreads; i++)
-		free(w->threads[i].name);
-	for (uint32_t i = 0; i < w->ntasks; i++)
-		free(w->tasks[i]);
-}
-
-/* Empty w for a window starting at start_ns (its code references must
- * already have been dropped). */
-static void window_reset(struct window *w, int64_t start_ns)
-{
-	window_clear_strings(w);
-	memset(w->fkeys, 0, FUNC_SLOTS * sizeof(*w->fkeys));
-	memset(w->sslots, 0, STACK_SLOTS * sizeof(*w->sslots));
-	w->nfuncs = w->nframes = w->nstacks = w->nthreads = w->ntasks = 0;
-	w->ticks = w->samples = w->overflow = w->errors = 0;
-	w->start_ns = start_ns;
-	w->end_ns = 0;
-}
-
-/* Drop the window's code references (GIL held). */
-static void window_drop_codes(struct window *w)
-{
-	for (uint32_t i = 0; i < w->nfuncs; i++)
-		Py_CLEAR(w->codes[i]);
-}
-
-static uint32_t hash_ptr(const void *p)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (uint32_t)x;
-}
-
-/* The function index of code in w, added (with a reference) when new;
- * UINT32_MAX when the table is full. */
-static uint32_t func_intern(struct window *w, PyObject *code)
-{
-	uint32_t i = hash_ptr(code) & (FUNC_SLOTS - 1);
-	while (w->fkeys[i]) {
-		if (w->fkeys[i] == code)
-			return w->fvals[i];
-		i = (i + 1) & (FUNC_SLOTS - 1);
-	}
-	if (w->nfuncs == MAX_FUNCS)
-		return UINT32_MAX;
-	w->fkeys[i] = code;
-	w->fvals[i] = w->nfuncs;
-	Py_INCREF(code);
-	w->codes[w->nfuncs] = code;
-	return w->nfuncs++;
-}
-
-static char *dup_utf8(PyObject *s)
-{
-	if (!s || !PyUnicode_Check(s))
-		return NULL;
-	const char *c = PyUnicode_AsUTF8(s);
-	if (!c) {
-		PyErr_Clear();
-		return NULL;
-	}
-	return strndup(c, MAX_LABEL);
-}
-
-/* Call fn(args) ignoring failures: the program never sees them. */
-static PyObject *call_quiet(PyObject *fn, const char *fmt, ...)
-{
-	if (!fn)
-		return NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	PyObject *args = Py_VaBuildValue(fmt, ap);
-	va_end(ap);
-	PyObject *r = args ? PyObject_CallObject(fn, args) : NULL;
-	Py_XDECREF(args);
-	if (!r)
-		PyErr_Clear();
-	return r;
-}
-
-/*
- * The slot of thread ident in w, added (without a name) when new. No
- * Python code runs here: the walk over thread states must not let the
- * interpreter switch threads (a thread state could be freed under it).
- */
-static uint32_t thread_slot(struct window *w, unsigned long ident)
-{
-	for (uint32_t i = 0; i < w->nthreads; i++)
-		if (w->threads[i].ident == ident)
-			return i;
-	if (w->nthreads == MAX_THREADS)
-		return UINT32_MAX;
-	struct thread_label *t = &w->threads[w->nthreads];
-	t->ident = ident;
-	t->tries = 0;
-	t->name = NULL;
-	return w->nthreads++;
-}
-
-/*
- * Name the threads of w that have no name yet (after the walk: Python
- * code may run other threads, or a nested tick, which only appends
- * slots). A thread seen while starting is found on a later try.
- */
-static void name_threads(struct window *w)
-{
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		struct thread_label *t = &w->threads[i];
-		if (t->name || t->tries >= 8)
-			continue;
-		t->tries++;
-		PyObject *n = call_quiet(S.names, "(k)", t->ident);
-		char *name = dup_utf8(n);
-		Py_XDECREF(n);
-		if (name && !t->name)
-			t->name = name;
-		else
-			free(name);
-	}
-}
-
-static int32_t task_slot(struct window *w, PyObject *name)
-{
-	const char *c = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-	if (!c) {
-		PyErr_Clear();
-		return -1;
-	}
-	for (uint32_t i = 0; i < w->ntasks; i++)
-		if (strncmp(w->tasks[i], c, MAX_LABEL) == 0)
-			return (int32_t)i;
-	if (w->ntasks == MAX_TASKS)
-		return -1;
-	char *d = strndup(c, MAX_LABEL);
-	if (!d)
-		return -1;
-	w->tasks[w->ntasks] = d;
-	return (int32_t)w->ntasks++;
-}
-
-/* Add one sample of stack fr[0..depth) (leaf first) to w. */
-static void add_sample(struct window *w, const struct frame *fr, uint32_t depth,
-		       uint32_t thread, int32_t task, uint32_t flags,
-		       int64_t value_ns)
-{
-	uint64_t h = 1469598103934665603ULL ^ thread ^ ((uint64_t)task << 20) ^
-		     ((uint64_t)flags << 40);
-	for (uint32_t i = 0; i < depth; i++) {
-		h = (h ^ fr[i].func) * 1099511628211ULL;
-		h = (h ^ (uint32_t)fr[i].line) * 1099511628211ULL;
-	}
-	w->samples++;
-	uint32_t i = (uint32_t)(h ^ (h >> 32)) & (STACK_SLOTS - 1);
-	while (w->sslots[i]) {
-		struct stack *s = &w->stacks[w->sslots[i] - 1];
-		if (s->hash == h && s->depth == depth && s->thread == thread &&
-		    s->task == task && s->flags == flags) {
-			int same = 1;
-			for (uint32_t k = 0; k < depth && same; k++) {
-				const struct frame *a =
-				    &w->frames[s->first + depth - 1 - k];
-				same = a->func == fr[k].func &&
-				       a->line == fr[k].line;
-			}
-			if (same) {
-				s->count++;
-				s->value_ns += value_ns;
-				return;
-			}
-		}
-		i = (i + 1) & (STACK_SLOTS - 1);
-	}
-	if (w->nstacks == MAX_STACKS || w->nframes + depth > MAX_FRAMES) {
-		w->overflow++;
-		return;
-	}
-	struct stack *s = &w->stacks[w->nstacks];
-	s->hash = h;
-	s->first = w->nframes;
-	s->depth = depth;
-	s->thread = thread;
-	s->task = task;
-	s->flags = flags;
-	s->count = 1;
-	s->value_ns = value_ns;
-	for (uint32_t k = 0; k < depth; k++) /* stored root first */
-		w->frames[w->nframes + k] = fr[depth - 1 - k];
-	w->nframes += depth;
-	w->sslots[i] = ++w->nstacks;
-}
-
-/* ---- one tick (GIL held) --------------------------------------------- */
-
-static int64_t thread_cpu_ns(unsigned long ident)
-{
-	clockid_t cid;
-	struct timespec ts;
-	if (pthread_getcpuclockid((pthread_t)ident, &cid) ||
-	    clock_gettime(cid, &ts))
-		return -1;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* CPU time thread ident used since the previous tick (-1: unknown). */
-static int64_t cpu_used(unsigned long ident)
-{
-	int64_t now = thread_cpu_ns(ident);
-	struct thread_cpu *t = NULL;
-	for (uint32_t i = 0; i < S.ncpu; i++)
-		if (S.cpu[i].ident == ident) {
-			t = &S.cpu[i];
-			break;
-		}
-	if (!t) {
-		if (S.ncpu == MAX_THREADS) {
-			/* forget threads not seen for a while */
-			uint32_t k = 0;
-			for (uint32_t i = 0; i < S.ncpu; i++)
-				if (S.cpu[i].seen_tick + 2 >= S.tick_no)
-					S.cpu[k++] = S.cpu[i];
-			S.ncpu = k;
-			if (S.ncpu == MAX_THREADS)
-				return -1;
-		}
-		t = &S.cpu[S.ncpu++];
-		t->ident = ident;
-		t->last_cpu_ns = now;
-		t->seen_tick = S.tick_no;
-		return -1; /* first sight: no interval yet */
-	}
-	int64_t used = now - t->last_cpu_ns;
-	if (t->seen_tick + 1 != S.tick_no || used < 0)
-		used = -1; /* a gap, or a new thread with a reused ident */
-	t->last_cpu_ns = now;
-	t->seen_tick = S.tick_no;
-	return now < 0 ? -1 : used;
-}
-
-static int frame_lasti_bytes(PyFrameObject *f)
-{
-#if PY_VERSION_HEX >= 0x030B0000
-	return PyFrame_GetLasti(f);
-#elif PY_VERSION_HEX >= 0x030A0000
-	return f->f_lasti * 2;
-#else
-	return f->f_lasti;
-#endif
-}
-
-/* Is frame f (the leaf) stopped on a call instruction? */
-static int in_call(PyFrameObject *f, PyCodeObject *code)
-{
-	int off = frame_lasti_bytes(f);
-	if (off < 0)
-		return 0;
-#if PY_VERSION_HEX >= 0x030B0000
-	Py_ssize_t len = Py_SIZE(code) * 2;
-	const unsigned char *bytes =
-	    (const unsigned char *)code->co_code_adaptive;
-#else
-	Py_ssize_t len = PyBytes_GET_SIZE(code->co_code);
-	const unsigned char *bytes =
-	    (const unsigned char *)PyBytes_AS_STRING(code->co_code);
-#endif
-	return off < len && S.call_ops[bytes[off]];
-}
-
-static PyObject *task_names(void)
-{
-	if (!S.tasks)
-		return NULL;
-	PyObject *mods = PyImport_GetModuleDict();
-	if (!mods || !PyDict_GetItemString(mods, "asyncio"))
-		return NULL;
-	PyObject *r = call_quiet(S.tasks, "()");
-	if (r && !PyDict_Check(r))
-		Py_CLEAR(r);
-	return r;
-}
-
-static void tick(const PyThreadState *self, int64_t elapsed_ns)
-{
-	struct frame fr[MAX_DEPTH];
-	PyObject *tasks = task_names(); /* Python code: before the walk */
-	struct window *w = S.live;
-	S.tick_no++;
-	w->ticks++;
-#if PY_VERSION_HEX >= 0x030A0000
-	/* Frame objects made for the walk (3.11+) must not start a
-	 * collection: finalizers would run Python code mid-walk. */
-	int gc_was = PyGC_Disable();
-#endif
-	PyInterpreterState *interp =
-	    PyThreadState_GetInterpreter(PyThreadState_Get());
-	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
-	     ts = PyThreadState_Next(ts)) {
-		if (ts == self)
-			continue;
-		unsigned long ident = ts->thread_id;
-		if (!ident) /* not bound to a thread (starting or ending) */
-			continue;
-		int64_t used = cpu_used(ident);
-		PyFrameObject *f = PyThreadState_GetFrame(ts);
-		if (!f)
-			continue;
-		uint32_t flags = 0;
-		int64_t value;
-		if (S.cpu_mode) {
-			/* ran at least 5% of the interval */
-			if (used < 0 || used * 20 < elapsed_ns) {
-				Py_DECREF(f);
-				continue;
-			}
-			value = used < 2 * elapsed_ns ? used : 2 * elapsed_ns;
-		} else {
-			value = elapsed_ns;
-			if (used >= 0 && used * 4 < elapsed_ns)
-				flags |= SAMPLE_IDLE;
-		}
-		uint32_t depth = 0;
-		int full = 0;
-		while (f) {
-			PyCodeObject *code = PyFrame_GetCode(f);
-			if (depth == 0 && in_call(f, code))
-				flags |= SAMPLE_NATIVE;
-			if (depth < MAX_DEPTH) {
-				uint32_t fi = func_intern(w, (PyObject *)code);
-				if (fi == UINT32_MAX)
-					full = 1;
-				fr[depth].func = fi;
-				int line = PyFrame_GetLineNumber(f);
-				fr[depth].line = line > 0 ? line : 0;
-				depth++;
-			} else {
-				flags |= SAMPLE_TRUNCATED;
-			}
-			Py_DECREF(code);
-			PyFrameObject *back = PyFrame_GetBack(f);
-			Py_DECREF(f);
-			f = back;
-		}
-		if (full || !depth) {
-			w->samples++;
-			w->overflow++;
-			continue;
-		}
-		uint32_t slot = thread_slot(w, ident);
-		if (slot == UINT32_MAX) {
-			w->samples++;
-			w->overflow++;
-			continue;
-		}
-		int32_t task = -1;
-		if (tasks) {
-			PyObject *key = PyLong_FromUnsignedLong(ident);
-			PyObject *name =
-			    key ? PyDict_GetItemWithError(tasks, key) : NULL;
-			if (name)
-				task = task_slot(w, name);
-			Py_XDECREF(key);
-			PyErr_Clear();
-		}
-		add_sample(w, fr, depth, slot, task, flags, value);
-	}
-#if PY_VERSION_HEX >= 0x030A0000
-	if (gc_was)
-		PyGC_Enable();
-#endif
-	Py_XDECREF(tasks);
-	name_threads(w);
-}
-
-/* ---- writing a window -------------------------------------------------- */
-
-/* Describe w's functions and threads with Python (GIL held), then drop
- * its code references. */
-static void describe_window(struct window *w)
-{
-	for (uint32_t i = 0; i < w->nfuncs; i++) {
-		PyObject *d =
-		    call_quiet(S.describe, "(OOi)", w->codes[i], Py_None, 0);
-		if (d && PyTuple_Check(d) && PyTuple_GET_SIZE(d) == 3) {
-			w->ids[i] = dup_utf8(PyTuple_GET_ITEM(d, 0));
-			w->files[i] = dup_utf8(PyTuple_GET_ITEM(d, 1));
-			w->lines[i] =
-			    (int)PyLong_AsLong(PyTuple_GET_ITEM(d, 2));
-			if (PyErr_Occurred()) {
-				PyErr_Clear();
-				w->lines[i] = 0;
-			}
-		} else {
-			w->errors++;
-		}
-		Py_XDECREF(d);
-	}
-	window_drop_codes(w);
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		PyObject *n = call_quiet(S.names, "(k)", w->threads[i].ident);
-		char *name = dup_utf8(n);
-		Py_XDECREF(n);
-		if (name) {
-			free(w->threads[i].name);
-			w->threads[i].name = name;
-		}
-	}
-}
-
-/* Write s with control characters (and, when tab_ok is 0, tabs) as '?'. */
-static void put_clean(FILE *fp, const char *s)
-{
-	for (; s && *s; s++)
-		fputc((unsigned char)*s < 0x20 ? '?' : *s, fp);
-}
-
-/* Write a described window to its file, atomically (no GIL needed). */
-static int write_window(const struct window *w)
-{
-	if (!S.out_dir || !w->ticks)
-		return 0;
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof(path), "%s/%lld-%ld.samples", S.out_dir,
-		 (long long)(w->start_ns / 1000000), (long)getpid());
-	snprintf(tmp, sizeof(tmp), "%s/.%lld-%ld.samples.tmp", S.out_dir,
-		 (long long)(w->start_ns / 1000000), (long)getpid());
-	FILE *fp = fopen(tmp, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp, "perfguard-samples 1\n");
-	fprintf(fp, "pid %ld\n", (long)getpid());
-	fprintf(fp, "host ");
-	put_clean(fp, S.host);
-	fprintf(fp, "\npython %s", S.python);
-	fprintf(fp, "\nstart_ns %lld\nend_ns %lld\n", (long long)w->start_ns,
-		(long long)w->end_ns);
-	fprintf(fp, "rate_hz %d\nmode %s\nperiod_ns %lld\n", S.rate_hz,
-		S.cpu_mode ? "cpu" : "wall", (long long)S.period_ns);
-	fprintf(fp, "ticks %llu\nsamples %llu\noverflow %llu\nerrors %llu\n",
-		(unsigned long long)w->ticks, (unsigned long long)w->samples,
-		(unsigned long long)w->overflow, (unsigned long long)w->errors);
-	if (S.labels)
-		fputs(S.labels, fp);
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		fprintf(fp, "thread %u %lu ", i, w->threads[i].ident);
-		put_clean(fp, w->threads[i].name ? w->threads[i].name : "?");
-		fputc('\n', fp);
-	}
-	for (uint32_t i = 0; i < w->ntasks; i++) {
-		fprintf(fp, "task %u ", i);
-		put_clean(fp, w->tasks[i]);
-		fputc('\n', fp);
-	}
-	for (uint32_t i = 0; i < w->nfuncs; i++) {
-		fprintf(fp, "func %u %d ", i, w->lines[i]);
-		put_clean(fp, w->ids[i] ? w->ids[i] : "?");
-		fputc('\t', fp);
-		put_clean(fp, w->files[i]);
-		fputc('\n', fp);
-	}
-	for (uint32_t i = 0; i < w->nstacks; i++) {
-		const struct stack *s = &w->stacks[i];
-		fprintf(fp, "stack %llu %lld %u %d %u",
-			(unsigned long long)s->count, (long long)s->value_ns,
-			s->thread, s->task, s->flags);
-		for (uint32_t k = 0; k < s->depth; k++)
-			fprintf(fp, " %u:%d", w->frames[s->first + k].func,
-				w->frames[s->first + k].line);
-		fputc('\n', fp);
-	}
-	fprintf(fp, "end\n");
-	int rc = ferror(fp) ? -1 : 0;
-	if (fclose(fp))
-		rc = -1;
-	if (rc == 0 && rename(tmp, path))
-		rc = -1;
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
-
-/*
- * End the live window now (GIL held): swap in the spare, describe the
- * ended one. The caller writes it (without the GIL when it can) with
- * finish_window.
- */
-static struct window *end_window(void)
-{
-	pthread_mutex_lock(&S.mu);
-	struct window *next = S.spare;
-	S.spare = NULL;
-	pthread_mutex_unlock(&S.mu);
-	if (!next && !(next = window_new()))
-		return NULL; /* out of memory: the live window goes on */
-	struct window *w = S.live;
-	int64_t now = unix_ns();
-	w->end_ns = now;
-	S.live = next;
-	window_reset(S.live, now);
-	S.window_end_mono_ns = mono_ns() + S.window_ns;
-	describe_window(w);
-	return w;
-}
-
-/* Write an ended window and keep it as the spare (no GIL needed). */
-static void finish_window(struct window *w)
-{
-	int rc = write_window(w);
-	pthread_mutex_lock(&S.mu);
-	if (rc)
-		S.write_errors++;
-	else if (w->ticks)
-		S.windows_written++;
-	if (!S.spare) {
-		S.spare = w;
-		w = NULL;
-	}
-	pthread_mutex_unlock(&S.mu);
-	window_free(w);
-}
-
-/* ---- the thread ---------------------------------------------------------- */
+struct pg_sampler_state pg_sampler = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int finalizing(void)
 {
@@ -744,191 +40,258 @@ static int finalizing(void)
 #endif
 }
 
-/* The calling thread's CPU time in ns. */
-static int64_t thread_cpu_self_ns(void)
+/* CPU clocks read by the sampler thread at each wake, without the GIL. */
+struct clocks {
+	int64_t mono, process, self, main;
+};
+
+static void read_clocks(struct clocks *c)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	c->mono = mono_ns();
+	c->process = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	c->self = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	c->main =
+	    pg_sampler.main_clock_ok ? clock_ns(pg_sampler.main_clock) : -1;
 }
 
-/* One tick, in whichever thread holds the GIL first (GIL held). */
-static void tick_now(uint64_t n)
+/* Used at least 5% of interval_ns (unknown readings count as used). */
+static int ran(int64_t used_ns, int64_t interval_ns)
 {
-	static int in_tick; /* Python code in a tick may run a pending tick */
-	if (S.tick_done >= n || in_tick)
-		return;
-	in_tick = 1;
-	int64_t t0 = thread_cpu_self_ns();
-	int64_t now = mono_ns();
-	tick(S.tstate, now - S.last_tick_mono_ns);
-	S.last_tick_mono_ns = now;
-	S.tick_ns += thread_cpu_self_ns() - t0;
-	pthread_mutex_lock(&S.mu);
-	S.tick_done = n;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
-	in_tick = 0;
+	return used_ns < 0 || used_ns * 20 >= interval_ns;
+}
+
+/* What the sampler thread does when it wakes. */
+enum step {
+	STEP_NONE, /* the main thread ticks (its timer, a signal sent) */
+	STEP_IDLE, /* cpu mode: nobody ran; a tick without a sample */
+	STEP_KICK, /* signal the running main thread to tick */
+	STEP_TAKE, /* take the GIL and tick here */
+};
+
+/* b - a of two clock readings, -1 when either could not be read; never
+ * below 0 (the process clock can lag a thread's own by a few µs). */
+static int64_t clock_delta(int64_t a, int64_t b)
+{
+	if (a < 0 || b < 0)
+		return -1;
+	return b > a ? b - a : 0;
 }
 
 /*
- * The tick as a pending call: the main thread runs it at its next
- * eval-breaker check, so a busy program is sampled where it is, not where
- * it next releases the GIL (a thread waiting for the GIL gets it at the
- * next I/O call, or after the 5 ms switch interval: an asyncio loop would
- * be seen in select() only). Before 3.13 a pending call added by another
- * thread does not set the main thread's eval breaker: the sampler then
- * also sends the main thread S.nudge_signal, to which the Python side gave
- * a no-op handler with SA_RESTART; Python's C handler, running on the
- * main thread, sets the eval breaker. Without a nudge signal (start() not
- * called on the main thread), the sampler thread takes the GIL itself.
+ * Decide from the CPU the main thread and the other threads (the process
+ * minus the main thread and the sampler) used since the previous wake:
+ *  - the main thread ran: its timer ticks (cpu mode), else it is
+ *    signalled (its handler ticks at its next bytecode boundary);
+ *  - in cpu mode, a main thread that ran at all is left to its timer,
+ *    which counts its CPU time however it was preempted;
+ *  - other threads ran and the main thread did not: take the GIL here
+ *    (signalling a blocked main thread would wake it to take the GIL
+ *    from the threads that run);
+ *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
+ *    sleeping service stays asleep); wall mode takes the GIL.
+ * A signal not yet handled is not sent again (real-time signals queue).
  */
-static int pending_ok(void)
+static enum step decide(const struct clocks *now, const struct clocks *last)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-	return 1;
-#else
-	return S.nudge_signal > 0;
-#endif
+	int64_t interval = now->mono - last->mono;
+	int64_t main_used = clock_delta(last->main, now->main);
+	int64_t others = clock_delta(last->process, now->process);
+	int64_t self = clock_delta(last->self, now->self);
+	if (others >= 0 && self >= 0 && main_used >= 0)
+		others =
+		    others > self + main_used ? others - self - main_used : 0;
+	int pending =
+	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
+	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
+	if (pg_sampler.nudge_signal > 0 && ran(main_used, interval))
+		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
+	if (pg_sampler.timer_ok && main_used != 0)
+		return STEP_NONE;
+	if (ran(others, interval))
+		return STEP_TAKE;
+	return pg_sampler.cpu_mode ? STEP_IDLE : STEP_TAKE;
 }
 
-static void nudge(void)
+/* Sleep until next_ns (mu held; returns early when stopped). */
+static void sleep_until(int64_t next_ns)
 {
-#if PY_VERSION_HEX < 0x030D0000
-	pthread_kill(S.main_thread, S.nudge_signal);
-#endif
+	struct timespec ts = {.tv_sec = next_ns / 1000000000,
+			      .tv_nsec = next_ns % 1000000000};
+	while (!pg_sampler.stop && mono_ns() < next_ns)
+		pthread_cond_timedwait(&pg_sampler.cv, &pg_sampler.mu, &ts);
 }
 
-static int pending_tick(void *arg)
+/* Take the GIL, tick when asked (and end the window when due); returns
+ * the ended window for the caller to write without the GIL. */
+static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 {
-	uint64_t n = (uint64_t)(uintptr_t)arg;
-	if (S.running && S.pid == getpid() && !S.stop)
-		tick_now(n);
-	return 0;
+	int64_t now = mono_ns();
+	struct pg_sampler_window *ended = NULL;
+	PyEval_RestoreThread(self);
+	pg_sampler.gil_wait_ns += mono_ns() - now;
+	if (!pg_sampler.stop) {
+		if (do_tick && pg_sampler_tick_now())
+			pg_sampler.ticks_thread++;
+		if (now >= pg_sampler.window_end_mono_ns)
+			ended = pg_sampler_end_window();
+	}
+	PyEval_SaveThread();
+	return ended;
+}
+
+/*
+ * The next wake: one period on, or, while the sampler thread has had
+ * nothing to do, up to 8 periods (at least 50 ms) on, doubling; never
+ * past the window's end.
+ */
+static int64_t next_wake(int64_t now_ns, int64_t *sleep_ns, enum step step)
+{
+	int64_t cap = 8 * pg_sampler.period_ns > 50000000
+			  ? 8 * pg_sampler.period_ns
+			  : 50000000;
+	if (step == STEP_NONE || step == STEP_IDLE)
+		*sleep_ns = 2 * *sleep_ns < cap ? 2 * *sleep_ns : cap;
+	else
+		*sleep_ns = pg_sampler.period_ns;
+	int64_t next = now_ns + *sleep_ns;
+	int64_t end =
+	    __atomic_load_n(&pg_sampler.window_end_mono_ns, __ATOMIC_RELAXED);
+	return next > end && end > now_ns ? end : next;
 }
 
 static void *sampler_main(void *arg)
 {
 	(void)arg;
 	PyGILState_STATE g = PyGILState_Ensure();
-	S.tstate = PyThreadState_Get();
+	pg_sampler.tstate = PyThreadState_Get();
 	PyThreadState *self = PyEval_SaveThread();
-	int64_t next = mono_ns() + S.period_ns;
-	/* a pending tick waits at most this long before the thread itself
-	 * takes the GIL (the main thread may be blocked outside Python) */
-	int64_t patience =
-	    S.period_ns / 2 < 2000000 ? S.period_ns / 2 : 2000000;
-	pthread_mutex_lock(&S.mu);
+	struct clocks last, now;
+	read_clocks(&last);
+	int64_t sleep_ns = pg_sampler.period_ns, next = last.mono + sleep_ns;
+	pthread_mutex_lock(&pg_sampler.mu);
 	for (;;) {
-		struct timespec ts = {.tv_sec = next / 1000000000,
-				      .tv_nsec = next % 1000000000};
-		while (!S.stop && mono_ns() < next)
-			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
-		if (S.stop)
+		sleep_until(next);
+		if (pg_sampler.stop)
 			break;
-		uint64_t n = ++S.tick_req;
-		if (pending_ok() &&
-		    Py_AddPendingCall(pending_tick, (void *)(uintptr_t)n) ==
-			0) {
-			nudge();
-			int64_t until = mono_ns() + patience;
-			ts.tv_sec = until / 1000000000;
-			ts.tv_nsec = until % 1000000000;
-			while (!S.stop && S.tick_done < n && mono_ns() < until)
-				pthread_cond_timedwait(&S.cv, &S.mu, &ts);
-		}
-		int done = S.tick_done >= n;
-		pthread_mutex_unlock(&S.mu);
-		if (S.stop || finalizing()) {
-			pthread_mutex_lock(&S.mu);
+		pthread_mutex_unlock(&pg_sampler.mu);
+		if (finalizing()) {
+			pthread_mutex_lock(&pg_sampler.mu);
 			break;
 		}
-		int64_t now = mono_ns();
-		struct window *ended = NULL;
-		if (!done || now >= S.window_end_mono_ns) {
-			PyEval_RestoreThread(self);
-			S.gil_wait_ns += mono_ns() - now;
-			if (!S.stop) {
-				tick_now(n);
-				if (now >= S.window_end_mono_ns)
-					ended = end_window();
-			}
-			PyEval_SaveThread();
+		read_clocks(&now);
+		enum step step = decide(&now, &last);
+		int64_t last_mono = last.mono;
+		last = now;
+		if (step == STEP_IDLE) {
+			/* the periods slept through, in ticks */
+			int64_t n =
+			    (now.mono - last_mono) / pg_sampler.period_ns;
+			n = n > 0 ? n : 1;
+			__atomic_add_fetch(&pg_sampler.idle_ticks, (uint64_t)n,
+					   __ATOMIC_RELAXED);
+			pg_sampler.ticks_idle += (uint64_t)n;
+		} else if (step == STEP_KICK) {
+			__atomic_add_fetch(&pg_sampler.kicks_sent, 1,
+					   __ATOMIC_RELAXED);
+			if (syscall(SYS_tgkill, pg_sampler.pid,
+				    pg_sampler.main_tid,
+				    pg_sampler.nudge_signal))
+				__atomic_add_fetch(&pg_sampler.kicks_served, 1,
+						   __ATOMIC_RELAXED);
 		}
+		struct pg_sampler_window *ended = NULL;
+		if (step == STEP_TAKE ||
+		    now.mono >= __atomic_load_n(&pg_sampler.window_end_mono_ns,
+						__ATOMIC_RELAXED))
+			ended = take_and_tick(self, step == STEP_TAKE);
 		if (ended)
-			finish_window(ended);
-		struct timespec cpu;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-		S.thread_cpu_ns =
-		    (int64_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec;
-		now = mono_ns();
-		next += S.period_ns;
-		if (next <= now) /* fell behind: skip, do not burst */
-			next = now + S.period_ns;
-		pthread_mutex_lock(&S.mu);
+			pg_sampler_finish_window(ended);
+		pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		next = next_wake(mono_ns(), &sleep_ns, step);
+		pthread_mutex_lock(&pg_sampler.mu);
 	}
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&pg_sampler.mu);
 	PyEval_RestoreThread(self);
-	S.tstate = NULL;
+	pg_sampler.tstate = NULL;
 	PyGILState_Release(g);
 	return NULL;
 }
 
-static int spawn_thread(void)
+int pg_sampler_spawn_thread(void)
 {
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&S.cv, &ca);
+	pthread_cond_init(&pg_sampler.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	S.stop = 0;
+	pg_sampler.stop = 0;
 	sigset_t all, old;
 	sigfillset(&all);
 	/* The sampler thread never takes the program's signals. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&S.thread, NULL, sampler_main, NULL);
+	int rc = pthread_create(&pg_sampler.thread, NULL, sampler_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		return -1;
-	S.running = 1;
-	S.pid = getpid();
+	pg_sampler.running = 1;
+	pg_sampler.pid = getpid();
 	return 0;
 }
 
 /* Stop and join the thread (GIL held; released while joining). */
-static void join_thread(void)
+void pg_sampler_join_thread(void)
 {
-	if (!S.running)
+	if (!pg_sampler.running)
 		return;
-	pthread_mutex_lock(&S.mu);
-	S.stop = 1;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
-	Py_BEGIN_ALLOW_THREADS pthread_join(S.thread, NULL);
-	Py_END_ALLOW_THREADS S.running = 0;
+	pthread_mutex_lock(&pg_sampler.mu);
+	pg_sampler.stop = 1;
+	pthread_cond_signal(&pg_sampler.cv);
+	pthread_mutex_unlock(&pg_sampler.mu);
+	Py_BEGIN_ALLOW_THREADS pthread_join(pg_sampler.thread, NULL);
+	Py_END_ALLOW_THREADS pg_sampler.running = 0;
 }
-
-static void atfork_child(void)
-{
-	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-	S.mu = m;
-	/* The thread does not exist in the child; after_fork re-arms it. */
-	if (S.running) {
-		S.running = 0;
-		S.pid = -1;
-	}
-}
-
-/* ---- Python functions ------------------------------------------------- */
 
 /* Start a new, empty live window now (GIL held, thread not running). */
-static void fresh_window(void)
+void pg_sampler_fresh_window(void)
 {
-	window_drop_codes(S.live);
-	window_reset(S.live, unix_ns());
-	S.ncpu = 0;
-	S.last_tick_mono_ns = mono_ns();
-	S.window_end_mono_ns = S.last_tick_mono_ns + S.window_ns;
+	pg_sampler_window_drop_codes(pg_sampler.live);
+	pg_sampler_window_reset(pg_sampler.live, unix_ns());
+	pg_sampler.ncpu = 0;
+	__atomic_store_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	pg_sampler.main_clock_ok =
+	    pthread_getcpuclockid(pg_sampler.main_thread,
+				  &pg_sampler.main_clock) == 0;
+	pg_sampler.main_tid =
+	    pthread_equal(pthread_self(), pg_sampler.main_thread)
+		? (pid_t)syscall(SYS_gettid)
+		: 0;
+	if (!pg_sampler
+		 .main_tid) /* the signal is sent to the main thread only */
+		pg_sampler.nudge_signal = 0;
+	pg_sampler.last_tick_mono_ns = mono_ns();
+	pg_sampler.window_end_mono_ns =
+	    pg_sampler.last_tick_mono_ns + pg_sampler.window_ns;
+}
+
+/* Keep start()'s Python callables (tasks may be None) and the names the
+ * tick looks asyncio up by (GIL held). */
+static void keep_callables(PyObject *describe, PyObject *names, PyObject *tasks)
+{
+	Py_XINCREF(describe);
+	Py_XSETREF(pg_sampler.describe, describe);
+	Py_XINCREF(names);
+	Py_XSETREF(pg_sampler.names, names);
+	Py_XINCREF(tasks);
+	Py_XSETREF(pg_sampler.tasks, tasks == Py_None ? NULL : tasks);
+	if (tasks == Py_None)
+		Py_DECREF(tasks);
+	if (!pg_sampler.str_tasks_mod)
+		pg_sampler.str_tasks_mod =
+		    PyUnicode_InternFromString("asyncio.tasks");
+	if (!pg_sampler.str_current_tasks)
+		pg_sampler.str_current_tasks =
+		    PyUnicode_InternFromString("_current_tasks");
+	PyErr_Clear();
 }
 
 /*
@@ -942,15 +305,16 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	PyObject *out, *describe, *names, *tasks;
 	const char *labels;
 	int rate, cpu, nudge_signal;
+	unsigned long main_ident = 0;
 	double window_s;
 	Py_buffer ops;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i", PyUnicode_FSConverter, &out,
-			      &rate, &cpu, &window_s, &labels, &describe,
-			      &names, &tasks, &ops, &nudge_signal))
+	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i|k", PyUnicode_FSConverter,
+			      &out, &rate, &cpu, &window_s, &labels, &describe,
+			      &names, &tasks, &ops, &nudge_signal, &main_ident))
 		return NULL;
 	PyObject *ret = NULL;
-	if (S.running && S.pid == getpid()) {
+	if (pg_sampler.running && pg_sampler.pid == getpid()) {
 		PyErr_SetString(PyExc_RuntimeError,
 				"the sampler is already running");
 		goto out;
@@ -962,47 +326,43 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	}
 	static int atfork_done;
 	if (!atfork_done) {
-		pthread_atfork(NULL, NULL, atfork_child);
+		pthread_atfork(NULL, NULL, pg_sampler_atfork_child);
 		atfork_done = 1;
 	}
-	free(S.out_dir);
-	free(S.labels);
-	S.out_dir = strdup(PyBytes_AS_STRING(out));
-	S.labels = strdup(labels);
-	Py_XINCREF(describe);
-	Py_XSETREF(S.describe, describe);
-	Py_XINCREF(names);
-	Py_XSETREF(S.names, names);
-	Py_XINCREF(tasks);
-	Py_XSETREF(S.tasks, tasks == Py_None ? NULL : tasks);
-	if (tasks == Py_None)
-		Py_DECREF(tasks);
-	memcpy(S.call_ops, ops.buf, 256);
-	S.rate_hz = rate;
-	S.cpu_mode = cpu;
-	S.nudge_signal = nudge_signal;
-	S.main_thread = pthread_self(); /* start() runs on the main thread
-					   when nudge_signal is given */
-	S.period_ns = 1000000000LL / rate;
-	S.window_ns = (int64_t)(window_s * 1e9);
-	if (gethostname(S.host, sizeof(S.host) - 1))
-		strcpy(S.host, "?");
-	snprintf(S.python, sizeof(S.python), "%.*s",
+	free(pg_sampler.out_dir);
+	free(pg_sampler.labels);
+	pg_sampler.out_dir = strdup(PyBytes_AS_STRING(out));
+	pg_sampler.labels = strdup(labels);
+	keep_callables(describe, names, tasks);
+	memcpy(pg_sampler.call_ops, ops.buf, 256);
+	pg_sampler.rate_hz = rate;
+	pg_sampler.cpu_mode = cpu;
+	pg_sampler.nudge_signal = nudge_signal;
+	/* the main thread's ident (threading.main_thread().ident) */
+	pg_sampler.main_thread =
+	    main_ident ? (pthread_t)main_ident : pthread_self();
+	pg_sampler.period_ns = 1000000000LL / rate;
+	pg_sampler.window_ns = (int64_t)(window_s * 1e9);
+	if (gethostname(pg_sampler.host, sizeof(pg_sampler.host) - 1))
+		strcpy(pg_sampler.host, "?");
+	snprintf(pg_sampler.python, sizeof(pg_sampler.python), "%.*s",
 		 (int)strcspn(Py_GetVersion(), " "), Py_GetVersion());
-	if (!S.live)
-		S.live = window_new();
-	if (!S.spare)
-		S.spare = window_new();
-	if (!S.out_dir || !S.labels || !S.live || !S.spare) {
+	if (!pg_sampler.live)
+		pg_sampler.live = pg_sampler_window_new();
+	if (!pg_sampler.spare)
+		pg_sampler.spare = pg_sampler_window_new();
+	if (!pg_sampler.out_dir || !pg_sampler.labels || !pg_sampler.live ||
+	    !pg_sampler.spare) {
 		PyErr_NoMemory();
 		goto out;
 	}
-	fresh_window();
-	if (spawn_thread()) {
+	pg_sampler_fresh_window();
+	if (pg_sampler_spawn_thread()) {
 		PyErr_SetString(PyExc_OSError,
 				"cannot start the sampler thread");
 		goto out;
 	}
+	pg_sampler_arm_timer();
 	ret = Py_None;
 	Py_INCREF(ret);
 out:
@@ -1016,12 +376,13 @@ static PyObject *m_stop(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	if (!S.running || S.pid != getpid())
+	if (!pg_sampler.running || pg_sampler.pid != getpid())
 		Py_RETURN_FALSE;
-	join_thread();
-	struct window *w = end_window();
+	pg_sampler_disarm_timer();
+	pg_sampler_join_thread();
+	struct pg_sampler_window *w = pg_sampler_end_window();
 	if (w)
-		finish_window(w);
+		pg_sampler_finish_window(w);
 	Py_RETURN_TRUE;
 }
 
@@ -1030,100 +391,76 @@ static PyObject *m_flush(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	if (!S.running || S.pid != getpid())
+	if (!pg_sampler.running || pg_sampler.pid != getpid())
 		Py_RETURN_FALSE;
-	struct window *w = end_window();
+	struct pg_sampler_window *w = pg_sampler_end_window();
 	if (!w)
 		Py_RETURN_FALSE;
-	finish_window(w);
+	pg_sampler_finish_window(w);
 	Py_RETURN_TRUE;
 }
 
-/* _sampler_after_fork(): in a forked child, start a fresh sampler. */
-static PyObject *m_after_fork(PyObject *self, PyObject *unused)
-{
-	(void)self;
-	(void)unused;
-	if (!S.live || (S.pid != -1 && !S.paused))
-		Py_RETURN_FALSE;
-	S.paused = 0;
-	if (!S.spare && !(S.spare = window_new()))
-		Py_RETURN_FALSE;
-	/* The forking thread is the child's main thread. */
-	S.main_thread = pthread_self();
-	/* The parent's window is the parent's to write. */
-	fresh_window();
-	if (spawn_thread())
-		Py_RETURN_FALSE;
-	Py_RETURN_TRUE;
-}
-
-/* _sampler_pause(): before os.fork(), stop the thread, keep the window
- * (so the fork happens in a process with one thread). */
-static PyObject *m_pause(PyObject *self, PyObject *unused)
-{
-	(void)self;
-	(void)unused;
-	if (!S.running || S.pid != getpid())
-		Py_RETURN_FALSE;
-	join_thread();
-	S.paused = 1;
-	Py_RETURN_TRUE;
-}
-
-/* _sampler_resume(): after os.fork() in the parent, go on sampling. */
-static PyObject *m_resume(PyObject *self, PyObject *unused)
-{
-	(void)self;
-	(void)unused;
-	if (!S.paused || S.running)
-		Py_RETURN_FALSE;
-	S.paused = 0;
-	if (spawn_thread())
-		Py_RETURN_FALSE;
-	Py_RETURN_TRUE;
-}
-
+/* _sampler_info(): the live window's counters and the sampler's own
+ * costs (ns) and tick counts since start. */
 static PyObject *m_info(PyObject *self, PyObject *unused)
 {
 	(void)self;
 	(void)unused;
-	struct window *w = S.live;
-	return Py_BuildValue(
-	    "{s:O,s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:L,s:L,s:L}", "running",
-	    S.running && S.pid == getpid() ? Py_True : Py_False, "ticks",
-	    (unsigned long long)(w ? w->ticks : 0), "samples",
-	    (unsigned long long)(w ? w->samples : 0), "overflow",
-	    (unsigned long long)(w ? w->overflow : 0), "windows_written",
-	    (unsigned long long)S.windows_written, "write_errors",
-	    (unsigned long long)S.write_errors, "stacks",
-	    (unsigned)(w ? w->nstacks : 0), "functions",
-	    (unsigned)(w ? w->nfuncs : 0), "gil_wait_ns",
-	    (long long)S.gil_wait_ns, "tick_ns", (long long)S.tick_ns,
-	    "thread_cpu_ns", (long long)S.thread_cpu_ns);
-}
-
-static PyObject *m_nop(PyObject *self, PyObject *args)
-{
-	(void)self;
-	(void)args;
-	Py_RETURN_NONE;
+	struct pg_sampler_window *w = pg_sampler.live;
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	struct {
+		const char *key;
+		unsigned long long v;
+	} u[] = {
+	    {"ticks", w ? w->ticks + __atomic_load_n(&pg_sampler.idle_ticks,
+						     __ATOMIC_RELAXED)
+			: 0},
+	    {"samples", w ? w->samples : 0},
+	    {"overflow", w ? w->overflow : 0},
+	    {"windows_written", pg_sampler.windows_written},
+	    {"write_errors", pg_sampler.write_errors},
+	    {"stacks", w ? w->nstacks : 0},
+	    {"functions", w ? w->nfuncs : 0},
+	    {"gil_wait_ns", (unsigned long long)pg_sampler.gil_wait_ns},
+	    {"tick_ns", (unsigned long long)pg_sampler.tick_ns},
+	    {"thread_cpu_ns", (unsigned long long)pg_sampler.thread_cpu_ns},
+	    {"ticks_main", pg_sampler.ticks_main},
+	    {"ticks_thread", pg_sampler.ticks_thread},
+	    {"ticks_idle", pg_sampler.ticks_idle},
+	    {"signals_sent", pg_sampler.kicks_sent},
+	};
+	int rc = PyDict_SetItemString(
+	    d, "running",
+	    pg_sampler.running && pg_sampler.pid == getpid() ? Py_True
+							     : Py_False);
+	for (size_t i = 0; rc == 0 && i < sizeof(u) / sizeof(u[0]); i++) {
+		PyObject *v = PyLong_FromUnsignedLongLong(u[i].v);
+		rc = v ? PyDict_SetItemString(d, u[i].key, v) : -1;
+		Py_XDECREF(v);
+	}
+	if (rc) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
 }
 
 static PyMethodDef sampler_methods[] = {
-    {"_sampler_nudged", m_nop, METH_VARARGS,
-     "The no-op handler of the sampler's nudge signal."},
+    {"_sampler_nudged", pg_sampler_py_nudged, METH_VARARGS,
+     "The handler of the sampler's signal: a tick on the main thread."},
     {"_sampler_start", m_start, METH_VARARGS,
      "Start the sampler thread (perfguard.sampler.start)."},
     {"_sampler_stop", m_stop, METH_NOARGS,
      "Stop the sampler and write the last window."},
-    {"_sampler_after_fork", m_after_fork, METH_NOARGS,
+    {"_sampler_after_fork", pg_sampler_py_after_fork, METH_NOARGS,
      "Re-arm the sampler in a forked child."},
     {"_sampler_flush", m_flush, METH_NOARGS,
      "End the current window now and write it."},
-    {"_sampler_pause", m_pause, METH_NOARGS,
+    {"_sampler_pause", pg_sampler_py_pause, METH_NOARGS,
      "Stop the thread before fork, keeping the window."},
-    {"_sampler_resume", m_resume, METH_NOARGS,
+    {"_sampler_resume", pg_sampler_py_resume, METH_NOARGS,
      "Restart the thread after fork in the parent."},
     {"_sampler_info", m_info, METH_NOARGS, "The sampler's counters."},
     {NULL, NULL, 0, NULL},

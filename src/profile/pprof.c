@@ -129,24 +129,13 @@ static int gzip_into(const struct pg_buf *raw, struct pg_buf *out)
 	return rc;
 }
 
-int pg_window_export_pprof(const struct pg_window *w, struct pg_buf *out)
+/*
+ * Encode one location per (function, line) of w's frames into locs (ids
+ * from 1); returns, per frame, its location id (malloc'd).
+ */
+static uint64_t *encode_locations(const struct pg_window *w,
+				  struct pg_buf *locs, struct pg_buf *tmp)
 {
-	struct strings st;
-	struct pg_buf prof, tmp, sample, locs;
-	pg_map_init(&st.index);
-	memset(&st.v, 0, sizeof(st.v));
-	pg_buf_init(&prof, 0);
-	pg_buf_init(&tmp, 0);
-	pg_buf_init(&sample, 0);
-	pg_buf_init(&locs, 0);
-	str_id(&st, "");
-	const char *kind = w->cpu_mode ? "cpu" : "wall";
-
-	/* 1: sample_type */
-	value_type(&prof, 1, &st, "samples", "count", &tmp);
-	value_type(&prof, 1, &st, kind, "nanoseconds", &tmp);
-
-	/* Locations: one per (function, line), ids from 1. */
 	struct pg_map loc_index;
 	pg_map_init(&loc_index);
 	uint64_t *loc_of = pg_malloc((w->nframes + 1) * sizeof(*loc_of));
@@ -163,113 +152,153 @@ int pg_window_export_pprof(const struct pg_window *w, struct pg_buf *out)
 			pg_buf_init(&line, 0);
 			field_uint(&line, 1, (uint64_t)w->frames[i].func + 1);
 			field_uint(&line, 2, (uint64_t)w->frames[i].line);
-			field_uint(&tmp, 1, id);   /* id */
-			field_uint(&tmp, 2, 1);	   /* mapping_id */
-			field_msg(&tmp, 4, &line); /* line */
+			field_uint(tmp, 1, id);	  /* id */
+			field_uint(tmp, 2, 1);	  /* mapping_id */
+			field_msg(tmp, 4, &line); /* line */
 			pg_buf_release(&line);
-			field_msg(&locs, 4, &tmp);
+			field_msg(locs, 4, tmp);
 		}
 		loc_of[i] = id;
 	}
+	pg_map_release(&loc_index);
+	return loc_of;
+}
 
-	/* Window labels, shared by every sample. */
+/* The labels of stack k and of its window (start, end: the window's
+ * bounds as decimal strings) into sample. */
+static void encode_labels(struct pg_buf *sample, struct strings *st,
+			  const struct pg_window *w,
+			  const struct pg_window_stack *k, const char *start,
+			  const char *end, struct pg_buf *tmp)
+{
+	const struct pg_window_thread *th = &w->threads[k->thread];
+	label_str(sample, st, "thread", th->name ? th->name : "?", tmp);
+	label_num(sample, st, "thread_id", (int64_t)th->ident, tmp);
+	if (k->task >= 0)
+		label_str(sample, st, "task", w->tasks.v[k->task], tmp);
+	label_str(sample, st, "state",
+		  k->flags & PG_SAMPLE_IDLE ? "idle" : "running", tmp);
+	if (k->flags & PG_SAMPLE_NATIVE)
+		label_str(sample, st, "native", "true", tmp);
+	if (k->flags & PG_SAMPLE_TRUNCATED)
+		label_str(sample, st, "truncated", "true", tmp);
+	for (size_t i = 0; i < w->label_keys.n; i++)
+		label_str(sample, st, w->label_keys.v[i], w->label_values.v[i],
+			  tmp);
+	if (w->host)
+		label_str(sample, st, "host", w->host, tmp);
+	label_num(sample, st, "pid", w->pid, tmp);
+	label_str(sample, st, "window_start", start, tmp);
+	label_str(sample, st, "window_end", end, tmp);
+}
+
+/* 2: one sample per distinct stack of w, into prof. */
+static void encode_samples(struct pg_buf *prof, struct strings *st,
+			   const struct pg_window *w, const uint64_t *loc_of,
+			   struct pg_buf *tmp)
+{
 	char start[32], end[32];
 	snprintf(start, sizeof(start), "%lld", (long long)w->start_ns);
 	snprintf(end, sizeof(end), "%lld", (long long)w->end_ns);
-
-	/* 2: sample */
+	struct pg_buf sample, ids, vals;
+	pg_buf_init(&sample, 0);
+	pg_buf_init(&ids, 0);
+	pg_buf_init(&vals, 0);
 	for (size_t s = 0; s < w->nstacks; s++) {
 		const struct pg_window_stack *k = &w->stacks[s];
 		/* location ids, leaf first (the frames are root first) */
-		struct pg_buf ids;
-		pg_buf_init(&ids, 0);
 		for (uint32_t d = k->depth; d-- > 0;)
 			varint(&ids, loc_of[k->first + d]);
 		field_msg(&sample, 1, &ids);
-		pg_buf_release(&ids);
-		struct pg_buf vals;
-		pg_buf_init(&vals, 0);
 		varint(&vals, k->count);
 		varint(&vals, (uint64_t)k->value_ns);
 		field_msg(&sample, 2, &vals);
-		pg_buf_release(&vals);
-		const struct pg_window_thread *th = &w->threads[k->thread];
-		label_str(&sample, &st, "thread", th->name ? th->name : "?",
-			  &tmp);
-		label_num(&sample, &st, "thread_id", (int64_t)th->ident, &tmp);
-		if (k->task >= 0)
-			label_str(&sample, &st, "task", w->tasks.v[k->task],
-				  &tmp);
-		label_str(&sample, &st, "state",
-			  k->flags & PG_SAMPLE_IDLE ? "idle" : "running", &tmp);
-		if (k->flags & PG_SAMPLE_NATIVE)
-			label_str(&sample, &st, "native", "true", &tmp);
-		if (k->flags & PG_SAMPLE_TRUNCATED)
-			label_str(&sample, &st, "truncated", "true", &tmp);
-		for (size_t i = 0; i < w->label_keys.n; i++)
-			label_str(&sample, &st, w->label_keys.v[i],
-				  w->label_values.v[i], &tmp);
-		if (w->host)
-			label_str(&sample, &st, "host", w->host, &tmp);
-		label_num(&sample, &st, "pid", w->pid, &tmp);
-		label_str(&sample, &st, "window_start", start, &tmp);
-		label_str(&sample, &st, "window_end", end, &tmp);
-		field_msg(&prof, 2, &sample);
+		encode_labels(&sample, st, w, k, start, end, tmp);
+		field_msg(prof, 2, &sample);
 	}
+	pg_buf_release(&sample);
+	pg_buf_release(&ids);
+	pg_buf_release(&vals);
+}
 
-	/* 3: mapping (one: the interpreter; functions are symbolized) */
-	field_uint(&tmp, 1, 1);
-	field_uint(&tmp, 5, str_id(&st, "python"));
-	field_uint(&tmp, 7, 1); /* has_functions */
-	field_uint(&tmp, 8, 1); /* has_filenames */
-	field_uint(&tmp, 9, 1); /* has_line_numbers */
-	field_msg(&prof, 3, &tmp);
-
-	/* 4: location */
-	pg_buf_add(&prof, locs.data, locs.len);
-
-	/* 5: function {id, name, system_name, filename, start_line} */
+/* 3: the mapping, 4: the locations, 5: the functions, into prof. */
+static void encode_symbols(struct pg_buf *prof, struct strings *st,
+			   const struct pg_window *w, struct pg_buf *locs,
+			   struct pg_buf *tmp)
+{
+	/* one mapping: the interpreter; functions are symbolized */
+	field_uint(tmp, 1, 1);
+	field_uint(tmp, 5, str_id(st, "python"));
+	field_uint(tmp, 7, 1); /* has_functions */
+	field_uint(tmp, 8, 1); /* has_filenames */
+	field_uint(tmp, 9, 1); /* has_line_numbers */
+	field_msg(prof, 3, tmp);
+	pg_buf_add(prof, locs->data, locs->len);
+	/* {id, name, system_name, filename, start_line} */
 	for (size_t i = 0; i < w->nfuncs; i++) {
 		const struct pg_func *f = &w->funcs[i];
-		field_uint(&tmp, 1, i + 1);
-		field_uint(&tmp, 2, str_id(&st, f->id));
-		field_uint(&tmp, 3, str_id(&st, f->id));
-		field_uint(&tmp, 4, str_id(&st, f->file ? f->file : ""));
-		field_uint(&tmp, 5, (uint64_t)f->line);
-		field_msg(&prof, 5, &tmp);
+		field_uint(tmp, 1, i + 1);
+		field_uint(tmp, 2, str_id(st, f->id));
+		field_uint(tmp, 3, str_id(st, f->id));
+		field_uint(tmp, 4, str_id(st, f->file ? f->file : ""));
+		field_uint(tmp, 5, (uint64_t)f->line);
+		field_msg(prof, 5, tmp);
 	}
+}
 
-	/* 13: comment (strings must exist before the table is written) */
+/* 6: the string table, then time, duration, period and comment. */
+static void encode_trailer(struct pg_buf *prof, struct strings *st,
+			   const struct pg_window *w, const char *kind,
+			   struct pg_buf *tmp)
+{
+	/* the comment's strings must exist before the table is written */
 	char note[160];
 	snprintf(note, sizeof(note),
 		 "perfguard sampler: %llu ticks, %llu samples, %llu overflow, "
 		 "%d Hz, %s mode",
 		 (unsigned long long)w->ticks, (unsigned long long)w->samples,
 		 (unsigned long long)w->overflow, w->rate_hz, kind);
-	uint64_t note_id = str_id(&st, note);
-	uint64_t period_type = str_id(&st, kind);
-	uint64_t ns = str_id(&st, "nanoseconds");
+	uint64_t note_id = str_id(st, note);
+	uint64_t period_type = str_id(st, kind);
+	uint64_t ns = str_id(st, "nanoseconds");
+	for (size_t i = 0; i < st->v.n; i++)
+		field_bytes(prof, 6, st->v.v[i], strlen(st->v.v[i]));
+	field_uint(prof, 9, (uint64_t)w->start_ns); /* time_nanos */
+	field_uint(prof, 10, (uint64_t)(w->end_ns - w->start_ns)); /* dur */
+	field_uint(tmp, 1, period_type);
+	field_uint(tmp, 2, ns);
+	field_msg(prof, 11, tmp);		      /* period_type */
+	field_uint(prof, 12, (uint64_t)w->period_ns); /* period */
+	field_uint(prof, 13, note_id);		      /* comment */
+	field_uint(prof, 14, period_type);	      /* default_sample_type */
+}
 
-	/* 6: string_table */
-	for (size_t i = 0; i < st.v.n; i++)
-		field_bytes(&prof, 6, st.v.v[i], strlen(st.v.v[i]));
-	field_uint(&prof, 9, (uint64_t)w->start_ns); /* time_nanos */
-	field_uint(&prof, 10, (uint64_t)(w->end_ns - w->start_ns)); /* dur */
-	field_uint(&tmp, 1, period_type);
-	field_uint(&tmp, 2, ns);
-	field_msg(&prof, 11, &tmp);		       /* period_type */
-	field_uint(&prof, 12, (uint64_t)w->period_ns); /* period */
-	field_uint(&prof, 13, note_id);		       /* comment */
-	field_uint(&prof, 14, period_type);	       /* default_sample_type */
+int pg_window_export_pprof(const struct pg_window *w, struct pg_buf *out)
+{
+	struct strings st;
+	struct pg_buf prof, tmp, locs;
+	pg_map_init(&st.index);
+	memset(&st.v, 0, sizeof(st.v));
+	pg_buf_init(&prof, 0);
+	pg_buf_init(&tmp, 0);
+	pg_buf_init(&locs, 0);
+	str_id(&st, "");
+	const char *kind = w->cpu_mode ? "cpu" : "wall";
+
+	/* 1: sample_type */
+	value_type(&prof, 1, &st, "samples", "count", &tmp);
+	value_type(&prof, 1, &st, kind, "nanoseconds", &tmp);
+	uint64_t *loc_of = encode_locations(w, &locs, &tmp);
+	encode_samples(&prof, &st, w, loc_of, &tmp);
+	encode_symbols(&prof, &st, w, &locs, &tmp);
+	encode_trailer(&prof, &st, w, kind, &tmp);
 
 	int rc = gzip_into(&prof, out);
 	free(loc_of);
-	pg_map_release(&loc_index);
 	pg_map_release(&st.index);
 	pg_strvec_release(&st.v);
 	pg_buf_release(&prof);
 	pg_buf_release(&tmp);
-	pg_buf_release(&sample);
 	pg_buf_release(&locs);
 	return rc;
 }

@@ -196,6 +196,8 @@ void pg_profile_merge(struct pg_profile *dst, const struct pg_profile *src)
 			dst->funcs[fmap[i]].line = f->line;
 		if (!dst->funcs[fmap[i]].code[0])
 			pg_profile_set_code(dst, fmap[i], f->code);
+		dst->funcs[fmap[i]].raised += f->raised;
+		dst->funcs[fmap[i]].handled += f->handled;
 	}
 
 	for (size_t t = 0; t < src->ntrials; t++) {

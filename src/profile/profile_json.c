@@ -135,6 +135,12 @@ void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
 			pg_jw_key(w, "code");
 			pg_jw_str(w, f->code);
 		}
+		if (f->raised || f->handled) {
+			pg_jw_key(w, "raised");
+			pg_jw_uint(w, f->raised);
+			pg_jw_key(w, "handled");
+			pg_jw_uint(w, f->handled);
+		}
 		pg_jw_obj_end(w);
 	}
 	pg_jw_arr_end(w);
@@ -340,6 +346,14 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 		    (int)line, (unsigned)flags);
 		if (code && code->type == PG_JSON_STRING)
 			pg_profile_set_code(p, fi, code->string);
+		int64_t raised = 0, handled = 0;
+		if ((pg_json_get(f, "raised") &&
+		     (rc = int_member(f, "raised", 0, INT64_MAX, &raised))) ||
+		    (pg_json_get(f, "handled") &&
+		     (rc = int_member(f, "handled", 0, INT64_MAX, &handled))))
+			return rc;
+		p->funcs[fi].raised = (uint64_t)raised;
+		p->funcs[fi].handled = (uint64_t)handled;
 	}
 	return 0;
 }

@@ -225,115 +225,149 @@ static int dense(struct parser *ps, char **rest, size_t next, const char *what)
 	return 0;
 }
 
-static int record(struct parser *ps, const char *key, char *rest)
+/* thread INDEX IDENT NAME */
+static int record_thread(struct parser *ps, char *rest)
 {
 	struct pg_window *w = ps->w;
 	int64_t v;
 	int rc;
+	if ((rc = dense(ps, &rest, w->nthreads, "thread")))
+		return rc;
+	char *ident = word(&rest);
+	if ((rc = need(ps, ident, "thread")) ||
+	    (rc = num(ps, ident, 0, INT64_MAX, &v)))
+		return rc;
+	if (w->nthreads >= 65536)
+		return bad(ps, "more than 65536 threads");
+	pg_grow((void **)&w->threads, &ps->threads_cap, w->nthreads + 1,
+		sizeof(*w->threads));
+	w->threads[w->nthreads++] = (struct pg_window_thread){
+	    .ident = (uint64_t)v, .name = pg_strdup(rest)};
+	return 0;
+}
+
+/* task INDEX NAME */
+static int record_task(struct parser *ps, char *rest)
+{
+	struct pg_window *w = ps->w;
+	int rc;
+	if ((rc = dense(ps, &rest, w->tasks.n, "task")))
+		return rc;
+	if (w->tasks.n >= 65536)
+		return bad(ps, "more than 65536 tasks");
+	pg_strvec_push(&w->tasks, rest);
+	return 0;
+}
+
+/* func INDEX FIRSTLINE ID<tab>FILE */
+static int record_func(struct parser *ps, char *rest)
+{
+	struct pg_window *w = ps->w;
+	int64_t v;
+	int rc;
+	if ((rc = dense(ps, &rest, w->nfuncs, "func")))
+		return rc;
+	char *line = word(&rest);
+	if ((rc = need(ps, line, "func")) ||
+	    (rc = num(ps, line, 0, INT_MAX, &v)))
+		return rc;
+	char *tab = strchr(rest, '\t');
+	if (!tab)
+		return bad(ps, "func needs 'ID<tab>FILE'");
+	*tab = '\0';
+	if (!*rest)
+		return bad(ps, "empty function id");
+	if (w->nfuncs >= PG_WINDOW_MAX_FUNCS)
+		return bad(ps, "more than %d functions", PG_WINDOW_MAX_FUNCS);
+	pg_grow((void **)&w->funcs, &ps->funcs_cap, w->nfuncs + 1,
+		sizeof(*w->funcs));
+	w->funcs[w->nfuncs++] =
+	    (struct pg_func){.id = pg_strdup(rest),
+			     .file = tab[1] ? pg_strdup(tab + 1) : NULL,
+			     .line = (int)v};
+	return 0;
+}
+
+/* The FUNC:LINE frames of a stack line (root first) into st. */
+static int stack_frames(struct parser *ps, char *rest,
+			struct pg_window_stack *st)
+{
+	struct pg_window *w = ps->w;
+	int rc;
+	char *fr;
+	while ((fr = word(&rest))) {
+		char *colon = strchr(fr, ':');
+		int64_t fi, line;
+		if (!colon)
+			return bad(ps, "frame '%.40s' is not FUNC:LINE", fr);
+		*colon = '\0';
+		if ((rc = num(ps, fr, 0, (int64_t)w->nfuncs - 1, &fi)) ||
+		    (rc = num(ps, colon + 1, 0, INT_MAX, &line)))
+			return rc;
+		if (st->depth >= PG_WINDOW_MAX_DEPTH)
+			return bad(ps, "stack deeper than %d",
+				   PG_WINDOW_MAX_DEPTH);
+		if (w->nframes >= PG_WINDOW_MAX_FRAMES)
+			return bad(ps, "more than %d frames",
+				   PG_WINDOW_MAX_FRAMES);
+		pg_grow((void **)&w->frames, &ps->frames_cap, w->nframes + 1,
+			sizeof(*w->frames));
+		w->frames[w->nframes++] = (struct pg_window_frame){
+		    .func = (uint32_t)fi, .line = (int32_t)line};
+		st->depth++;
+	}
+	return 0;
+}
+
+/* stack COUNT VALUE_NS THREAD TASK FLAGS FUNC:LINE... */
+static int record_stack(struct parser *ps, char *rest)
+{
+	struct pg_window *w = ps->w;
+	int rc;
+	struct pg_window_stack st = {.first = (uint32_t)w->nframes};
+	int64_t f[5];
+	static const int64_t lo[5] = {1, 0, 0, -1, 0};
+	int64_t hi[5] = {INT64_MAX, PG_MAX_NS, (int64_t)w->nthreads - 1,
+			 (int64_t)w->tasks.n - 1, PG_SAMPLE_ALL};
+	for (int i = 0; i < 5; i++) {
+		char *s = word(&rest);
+		if ((rc = need(ps, s, "stack")) ||
+		    (rc = num(ps, s, lo[i], hi[i], &f[i])))
+			return rc;
+	}
+	if (w->nstacks >= PG_WINDOW_MAX_STACKS)
+		return bad(ps, "more than %d stacks", PG_WINDOW_MAX_STACKS);
+	st.count = (uint64_t)f[0];
+	st.value_ns = f[1];
+	st.thread = (uint32_t)f[2];
+	st.task = (int32_t)f[3];
+	st.flags = (uint32_t)f[4];
+	if ((rc = stack_frames(ps, rest, &st)))
+		return rc;
+	if (!st.depth)
+		return bad(ps, "stack without frames");
+	pg_grow((void **)&w->stacks, &ps->stacks_cap, w->nstacks + 1,
+		sizeof(*w->stacks));
+	w->stacks[w->nstacks++] = st;
+	return 0;
+}
+
+static int record(struct parser *ps, const char *key, char *rest)
+{
 	if (!ps->seen_record && (ps->headers & H_REQUIRED) != H_REQUIRED)
 		return bad(ps,
 			   "'%s' before the headers pid, start_ns, end_ns, "
 			   "rate_hz, mode and period_ns",
 			   key);
 	ps->seen_record = true;
-	if (!strcmp(key, "thread")) {
-		if ((rc = dense(ps, &rest, w->nthreads, "thread")))
-			return rc;
-		char *ident = word(&rest);
-		if ((rc = need(ps, ident, "thread")) ||
-		    (rc = num(ps, ident, 0, INT64_MAX, &v)))
-			return rc;
-		if (w->nthreads >= 65536)
-			return bad(ps, "more than 65536 threads");
-		pg_grow((void **)&w->threads, &ps->threads_cap, w->nthreads + 1,
-			sizeof(*w->threads));
-		w->threads[w->nthreads++] = (struct pg_window_thread){
-		    .ident = (uint64_t)v, .name = pg_strdup(rest)};
-		return 0;
-	}
-	if (!strcmp(key, "task")) {
-		if ((rc = dense(ps, &rest, w->tasks.n, "task")))
-			return rc;
-		if (w->tasks.n >= 65536)
-			return bad(ps, "more than 65536 tasks");
-		pg_strvec_push(&w->tasks, rest);
-		return 0;
-	}
-	if (!strcmp(key, "func")) {
-		if ((rc = dense(ps, &rest, w->nfuncs, "func")))
-			return rc;
-		char *line = word(&rest);
-		if ((rc = need(ps, line, "func")) ||
-		    (rc = num(ps, line, 0, INT_MAX, &v)))
-			return rc;
-		char *tab = strchr(rest, '\t');
-		if (!tab)
-			return bad(ps, "func needs 'ID<tab>FILE'");
-		*tab = '\0';
-		if (!*rest)
-			return bad(ps, "empty function id");
-		if (w->nfuncs >= PG_WINDOW_MAX_FUNCS)
-			return bad(ps, "more than %d functions",
-				   PG_WINDOW_MAX_FUNCS);
-		pg_grow((void **)&w->funcs, &ps->funcs_cap, w->nfuncs + 1,
-			sizeof(*w->funcs));
-		w->funcs[w->nfuncs++] =
-		    (struct pg_func){.id = pg_strdup(rest),
-				     .file = tab[1] ? pg_strdup(tab + 1) : NULL,
-				     .line = (int)v};
-		return 0;
-	}
-	if (!strcmp(key, "stack")) {
-		struct pg_window_stack st = {.first = (uint32_t)w->nframes};
-		int64_t f[5];
-		static const int64_t lo[5] = {1, 0, 0, -1, 0};
-		int64_t hi[5] = {INT64_MAX, PG_MAX_NS, (int64_t)w->nthreads - 1,
-				 (int64_t)w->tasks.n - 1, PG_SAMPLE_ALL};
-		for (int i = 0; i < 5; i++) {
-			char *s = word(&rest);
-			if ((rc = need(ps, s, "stack")) ||
-			    (rc = num(ps, s, lo[i], hi[i], &f[i])))
-				return rc;
-		}
-		if (w->nstacks >= PG_WINDOW_MAX_STACKS)
-			return bad(ps, "more than %d stacks",
-				   PG_WINDOW_MAX_STACKS);
-		st.count = (uint64_t)f[0];
-		st.value_ns = f[1];
-		st.thread = (uint32_t)f[2];
-		st.task = (int32_t)f[3];
-		st.flags = (uint32_t)f[4];
-		char *fr;
-		while ((fr = word(&rest))) {
-			char *colon = strchr(fr, ':');
-			int64_t fi, line;
-			if (!colon)
-				return bad(ps, "frame '%.40s' is not FUNC:LINE",
-					   fr);
-			*colon = '\0';
-			if ((rc =
-				 num(ps, fr, 0, (int64_t)w->nfuncs - 1, &fi)) ||
-			    (rc = num(ps, colon + 1, 0, INT_MAX, &line)))
-				return rc;
-			if (st.depth >= PG_WINDOW_MAX_DEPTH)
-				return bad(ps, "stack deeper than %d",
-					   PG_WINDOW_MAX_DEPTH);
-			if (w->nframes >= PG_WINDOW_MAX_FRAMES)
-				return bad(ps, "more than %d frames",
-					   PG_WINDOW_MAX_FRAMES);
-			pg_grow((void **)&w->frames, &ps->frames_cap,
-				w->nframes + 1, sizeof(*w->frames));
-			w->frames[w->nframes++] = (struct pg_window_frame){
-			    .func = (uint32_t)fi, .line = (int32_t)line};
-			st.depth++;
-		}
-		if (!st.depth)
-			return bad(ps, "stack without frames");
-		pg_grow((void **)&w->stacks, &ps->stacks_cap, w->nstacks + 1,
-			sizeof(*w->stacks));
-		w->stacks[w->nstacks++] = st;
-		return 0;
-	}
+	if (!strcmp(key, "thread"))
+		return record_thread(ps, rest);
+	if (!strcmp(key, "task"))
+		return record_task(ps, rest);
+	if (!strcmp(key, "func"))
+		return record_func(ps, rest);
+	if (!strcmp(key, "stack"))
+		return record_stack(ps, rest);
 	return header(ps, key, rest);
 }
 
@@ -409,6 +443,23 @@ out:
 	return rc;
 }
 
+/*
+ * The window's time per sample. A trial counts samples, each worth the
+ * window's mean time value: the time between two ticks varies (a late
+ * signal, a preempted thread), and weighting each stack by its own
+ * intervals would add that variance to every function's share while
+ * the sampled position is uniform over the thread's time either way.
+ */
+static double mean_value_ns(const struct pg_window *w)
+{
+	double value = 0, count = 0;
+	for (size_t s = 0; s < w->nstacks; s++) {
+		value += (double)w->stacks[s].value_ns;
+		count += (double)w->stacks[s].count;
+	}
+	return count > 0 ? value / count : 0;
+}
+
 void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p)
 {
 	uint32_t *fmap = pg_malloc((w->nfuncs + 1) * sizeof(*fmap));
@@ -422,10 +473,11 @@ void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p)
 	p->trials[t].events = w->samples;
 	p->trials[t].threads = (uint32_t)w->nthreads;
 	int64_t total = 0;
+	double per_sample = mean_value_ns(w);
 	for (size_t s = 0; s < w->nstacks; s++) {
 		const struct pg_window_stack *st = &w->stacks[s];
 		const struct pg_window_frame *fr = &w->frames[st->first];
-		int64_t v = st->value_ns;
+		int64_t v = (int64_t)((double)st->count * per_sample + 0.5);
 		uint32_t stamp = (uint32_t)s + 1, node = pg_profile_root(p);
 		total = pg_sat_add_ns(total, v);
 		for (uint32_t k = 0; k < st->depth; k++) {

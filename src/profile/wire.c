@@ -24,7 +24,7 @@
 
 #include "perfguard/profile.h"
 
-#define MAX_FIELDS 8
+#define MAX_FIELDS 9
 
 enum header_bit {
 	H_MECHANISM = 1 << 0,
@@ -220,8 +220,10 @@ static int parse_func(struct wire *w)
 {
 	struct pg_profile *p = w->p;
 	int64_t idx, flags, line;
-	/* The 7th field (code fingerprint) is optional: older hooks omit it. */
-	int rc = expect_fields(w, w->nfields == 7 ? 7 : 6);
+	/* The 7th field (code fingerprint) is optional: older hooks omit it;
+	 * the 8th and 9th (exceptions raised, handled) come only with it. */
+	int rc =
+	    expect_fields(w, w->nfields >= 7 ? (w->nfields == 7 ? 7 : 9) : 6);
 	if (rc)
 		return rc;
 	if (p->nfuncs >= PG_WIRE_MAX_FUNCS)
@@ -240,12 +242,18 @@ static int parse_func(struct wire *w)
 		return bad(w, "empty function id");
 	if (pg_profile_find(p, id) != PG_NO_FUNC)
 		return bad(w, "duplicate function id '%.200s'", id);
-	const char *code = w->nfields == 7 ? w->fields[6] : "";
+	const char *code = w->nfields >= 7 ? w->fields[6] : "";
+	uint64_t raised = 0, handled = 0;
+	if (w->nfields == 9 && ((rc = parse_u64(w, w->fields[7], &raised)) ||
+				(rc = parse_u64(w, w->fields[8], &handled))))
+		return rc;
 	if (*code && !pg_code_valid(code))
 		return bad(w, "bad code fingerprint '%.40s'", code);
 	uint32_t f = pg_profile_intern(p, id, *file ? file : NULL, (int)line,
 				       (unsigned)flags);
 	pg_profile_set_code(p, f, code);
+	p->funcs[f].raised = raised;
+	p->funcs[f].handled = handled;
 	pg_grow((void **)&w->has_sample, &w->has_sample_cap, p->nfuncs,
 		sizeof(*w->has_sample));
 	w->has_sample[idx] = 0;

@@ -228,17 +228,7 @@ static void put_bench(struct pg_jw *w, const struct pg_report_bench *b,
 		pg_jw_str(w, side);
 		pg_jw_key(w, "error");
 		pg_jw_str(w, failure->error);
-		size_t len = 0, dropped = 0;
-		const char *tail =
-		    failure->output
-			? pg_report_tail(failure, PG_REPORT_OUTPUT_MAX_BYTES,
-					 &len, &dropped)
-			: NULL;
-		pg_jw_key(w, "output");
-		if (tail)
-			pg_jw_strn(w, tail, len);
-		else
-			pg_jw_null(w);
+		pg_report_json_output(w, failure);
 	}
 	pg_jw_key(w, "base_trials");
 	pg_jw_uint(w, b->base ? b->base->profile.ntrials : 0);

@@ -143,4 +143,11 @@ void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
 				   struct pg_buf *scratch);
 
+/*
+ * The member "output": the last PG_REPORT_OUTPUT_MAX_BYTES of b's
+ * captured output (pg_report_tail), or null when it has none. Returns
+ * how many bytes before the tail are not shown.
+ */
+size_t pg_report_json_output(struct pg_jw *w, const struct pg_bench_result *b);
+
 #endif

@@ -33,6 +33,21 @@ static void side_info(struct pg_jw *w, const char *label,
 	pg_jw_obj_end(w);
 }
 
+size_t pg_report_json_output(struct pg_jw *w, const struct pg_bench_result *b)
+{
+	size_t len = 0, dropped = 0;
+	const char *tail =
+	    b->output
+		? pg_report_tail(b, PG_REPORT_OUTPUT_MAX_BYTES, &len, &dropped)
+		: NULL;
+	pg_jw_key(w, "output");
+	if (tail)
+		pg_jw_strn(w, tail, len);
+	else
+		pg_jw_null(w);
+	return dropped;
+}
+
 static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 {
 	if (!b) {
@@ -46,16 +61,7 @@ static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_int(w, b->rounds);
 	pg_jw_key(w, "error");
 	pg_jw_str(w, b->error);
-	size_t len = 0, dropped = 0;
-	const char *tail =
-	    b->output
-		? pg_report_tail(b, PG_REPORT_OUTPUT_MAX_BYTES, &len, &dropped)
-		: NULL;
-	pg_jw_key(w, "output");
-	if (tail)
-		pg_jw_strn(w, tail, len);
-	else
-		pg_jw_null(w);
+	size_t dropped = pg_report_json_output(w, b);
 	pg_jw_key(w, "output_dropped_bytes");
 	pg_jw_uint(w, dropped);
 	pg_jw_key(w, "total_cv");

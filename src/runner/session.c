@@ -2,10 +2,13 @@
  * session.c - the measuring loop: benchmarks of a suite on one or more
  * sides (base and head checkouts), trials interleaved.
  *
- * Within a round every side runs one trial, in an order shuffled per
- * round, so that whatever the machine does (a noisy neighbour, thermal
- * drift) falls on both sides alike and round t of one side can be paired
- * with round t of the other. Wall times from hyperfine are taken the same
+ * Within a round every side runs one trial; rounds come in pairs, the
+ * first in a random order and the second in its reverse (ABBA), so that
+ * whatever the machine does (a noisy neighbour, thermal drift, the cost
+ * of running first or right after the other side) falls on both sides
+ * alike and round t of one side can be paired with round t of the other.
+ * Staged sides (struct pg_side) are renamed into one live directory for
+ * each of their trials, so both run from byte-identical paths. Wall times from hyperfine are taken the same
  * way, one unprofiled run per side per round. The loop never judges: it
  * only fills each side's results set.
  */
@@ -108,6 +111,44 @@ static void shuffle(size_t *order, size_t n, uint64_t *state)
 	}
 }
 
+/*
+ * The order of the sides in the session's next round: a fresh random
+ * order on the first round of a pair, the reverse of it on the second
+ * (ABBA), across calls and benchmarks.
+ */
+static const size_t *next_order(struct pg_session *s)
+{
+	size_t n = s->nsides;
+	if (s->rounds_begun++ % 2 == 0) {
+		shuffle(s->order, n, &s->seed);
+	} else {
+		for (size_t i = 0; i < n / 2; i++) {
+			size_t t = s->order[i];
+			s->order[i] = s->order[n - 1 - i];
+			s->order[n - 1 - i] = t;
+		}
+	}
+	return s->order;
+}
+
+int pg_side_enter(const struct pg_side *side)
+{
+	if (side->parked && rename(side->parked, side->live) != 0)
+		return pg_error_errno(PG_EIO, "cannot move %s's tree %s to %s",
+				      side->label, side->parked, side->live);
+	return 0;
+}
+
+int pg_side_leave(const struct pg_side *side)
+{
+	if (side->parked && rename(side->live, side->parked) != 0)
+		return pg_error_errno(PG_EIO,
+				      "cannot move %s's tree back from %s to "
+				      "%s",
+				      side->label, side->live, side->parked);
+	return 0;
+}
+
 static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 			   const struct pg_side *side, char *script,
 			   const char *pycache, struct pg_trial_spec *spec)
@@ -126,7 +167,7 @@ static void trial_spec_for(const struct pg_session *s, const struct pg_bench *b,
 	spec->costs = s->costs;
 	spec->scope = &b->scope;
 	spec->no_builtins = !b->builtins;
-	spec->pycache_prefix = pycache;
+	spec->pycache_prefix = side->pycache ? side->pycache : pycache;
 }
 
 void pg_session_release(struct pg_session *s)
@@ -140,6 +181,11 @@ void pg_session_release(struct pg_session *s)
 static char **pycache_dirs(struct pg_session *s)
 {
 	char **dirs = pg_calloc(s->nsides + 1, sizeof(*dirs));
+	bool all_own = true;
+	for (size_t i = 0; i < s->nsides; i++)
+		all_own = all_own && s->sides[i].pycache;
+	if (all_own)
+		return dirs;
 	if (!s->pycache_dir &&
 	    pg_mkdtemp("perfguard-pycache", &s->pycache_dir)) {
 		pg_error_clear();
@@ -249,14 +295,47 @@ static void wall_summarise(struct pg_wall *w)
 	free(sorted);
 }
 
+/*
+ * One trial of a side, in place (a staged side is moved to its live
+ * directory for it and for its hyperfine run): its profile merged into
+ * br, or br marked failed.
+ */
+static int side_trial(struct pg_session *s, const struct pg_bench *b,
+		      const struct pg_side *side,
+		      const struct pg_trial_spec *spec,
+		      struct pg_bench_result *br, bool warmup)
+{
+	int rc = pg_side_enter(side);
+	if (rc)
+		return rc;
+	struct pg_trial_outcome o;
+	struct pg_profile prof;
+	pg_profile_init(&prof);
+	rc = pg_runner_trial(spec, &o, &prof);
+	if (!rc && o.status != PG_BENCH_OK) {
+		mark_failed(br, &o);
+	} else if (!rc && !warmup) {
+		pg_profile_merge(&br->profile, &prof);
+		br->rounds++;
+		if (b->wall)
+			rc = wall_run(s, spec, br);
+	}
+	pg_trial_outcome_release(&o);
+	pg_profile_release(&prof);
+	int left = pg_side_leave(side);
+	return rc ? rc : left;
+}
+
 int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			   int rounds)
 {
 	size_t n = s->nsides;
+	if (n > PG_SESSION_MAX_SIDES)
+		return pg_error_set(PG_EUSAGE, "at most %d sides run together",
+				    PG_SESSION_MAX_SIDES);
 	int rc = 0;
 	struct pg_bench_result **br = pg_calloc(n, sizeof(*br));
 	char **scripts = pg_calloc(n, sizeof(*scripts));
-	size_t *order = pg_calloc(n, sizeof(*order));
 	bool first = false;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_results *r = s->sides[i].results;
@@ -279,7 +358,7 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	int total = (warm + rounds) * (int)n, done = 0;
 	for (int round = 0; round < warm + rounds && !rc; round++) {
 		bool warmup = round < warm;
-		shuffle(order, n, &s->seed);
+		const size_t *order = next_order(s);
 		for (size_t k = 0; k < n && !rc; k++) {
 			size_t i = order[k];
 			if (br[i]->status != PG_BENCH_OK)
@@ -290,21 +369,9 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			int shown = warmup ? round + 1 : round - warm + 1;
 			report(s, b, s->sides[i].label, shown,
 			       warmup ? warm : rounds, warmup, done, total);
-			struct pg_trial_outcome o;
-			struct pg_profile prof;
-			pg_profile_init(&prof);
-			rc = pg_runner_trial(&spec, &o, &prof);
+			rc = side_trial(s, b, &s->sides[i], &spec, br[i],
+					warmup);
 			done++;
-			if (!rc && o.status != PG_BENCH_OK) {
-				mark_failed(br[i], &o);
-			} else if (!rc && !warmup) {
-				pg_profile_merge(&br[i]->profile, &prof);
-				br[i]->rounds++;
-				if (b->wall)
-					rc = wall_run(s, &spec, br[i]);
-			}
-			pg_trial_outcome_release(&o);
-			pg_profile_release(&prof);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -314,7 +381,6 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	}
 	free(pycache);
 	free(scripts);
-	free(order);
 	free(br);
 	return rc;
 }

@@ -56,63 +56,150 @@ static void relativise_files(struct pg_profile *prof, const char *root)
 	free(real);
 }
 
+/* The child's command line and environment, and what they point into. */
+struct command {
+	const char **argv;
+	struct pg_env_var *env;
+	size_t argc, nenv;
+	char *tmpdir, *wire_path, *scope; /* owned; NULL when not profiled */
+};
+
+/* The hook's part of the command: boot code, wire file, its settings. */
+static int add_hook(struct command *c, const struct pg_trial_spec *spec)
+{
+	int rc = pg_mkdtemp("perfguard-trial", &c->tmpdir);
+	if (rc)
+		return rc;
+	c->wire_path = pg_path_join(c->tmpdir, "profile.wire");
+	c->argv[c->argc++] = "-c";
+	c->argv[c->argc++] = boot_code;
+	c->argv[c->argc++] = spec->py->hook_dir;
+	struct pg_env_var *env = c->env;
+	env[c->nenv++] =
+	    (struct pg_env_var){"PERFGUARD_WIRE_OUT", c->wire_path};
+	env[c->nenv++] = (struct pg_env_var){"PERFGUARD_ROOT",
+					     (char *)(spec->root  ? spec->root
+						      : spec->cwd ? spec->cwd
+								  : ".")};
+	env[c->nenv++] = (struct pg_env_var){"PERFGUARD_CLOCK",
+					     spec->cpu_clock ? "cpu" : "wall"};
+	if (spec->costs && *spec->costs)
+		env[c->nenv++] =
+		    (struct pg_env_var){"PERFGUARD_COSTS", (char *)spec->costs};
+	if (spec->scope && spec->scope->n) {
+		struct pg_buf b;
+		pg_buf_init(&b, 0);
+		for (size_t i = 0; i < spec->scope->n; i++)
+			pg_buf_printf(&b, "%s%s", i ? "\n" : "",
+				      spec->scope->v[i]);
+		c->scope = pg_buf_detach(&b, NULL);
+		env[c->nenv++] =
+		    (struct pg_env_var){"PERFGUARD_SCOPE", c->scope};
+	}
+	env[c->nenv++] = (struct pg_env_var){"PERFGUARD_BUILTINS",
+					     spec->no_builtins ? "0" : "1"};
+	return 0;
+}
+
+/* python [hook boot] script args..., with the environment of the spec. */
+static int build_command(struct command *c, const struct pg_trial_spec *spec)
+{
+	memset(c, 0, sizeof(*c));
+	c->argv = pg_calloc(spec->nargs + 6, sizeof(*c->argv));
+	c->env = pg_calloc(spec->nenv + 8, sizeof(*c->env));
+	c->argv[c->argc++] = spec->py->exe;
+	int rc;
+	if (spec->profile && (rc = add_hook(c, spec)))
+		return rc;
+	c->argv[c->argc++] = spec->script;
+	for (size_t i = 0; i < spec->nargs; i++)
+		c->argv[c->argc++] = spec->args[i];
+	c->env[c->nenv++] = (struct pg_env_var){"PYTHONHASHSEED", "0"};
+	if (spec->pycache_prefix)
+		c->env[c->nenv++] = (struct pg_env_var){
+		    "PYTHONPYCACHEPREFIX", (char *)spec->pycache_prefix};
+	for (size_t i = 0; i < spec->nenv; i++)
+		c->env[c->nenv++] = spec->env[i];
+	return 0;
+}
+
+static void command_release(struct command *c)
+{
+	free(c->scope);
+	if (c->tmpdir)
+		pg_remove_tree(c->tmpdir);
+	free(c->tmpdir);
+	free(c->wire_path);
+	free(c->argv);
+	free(c->env);
+}
+
+/* How the child ended, as the outcome's status and error. */
+static void judge_exit(struct pg_trial_outcome *outcome,
+		       const struct spawn_result *r, int64_t timeout_ms)
+{
+	outcome->exit_code = r->exit_code;
+	outcome->wall_ns = r->wall_ns;
+	outcome->cpu_ns = r->cpu_ns;
+	if (r->timed_out)
+		outcome->status = PG_BENCH_TIMEOUT;
+	else if (r->exit_code != 0)
+		outcome->status = PG_BENCH_FAILED;
+	if (outcome->status != PG_BENCH_OK)
+		outcome->error = describe_failure(r, timeout_ms);
+}
+
+/*
+ * The profile the hook wrote, into prof; a missing or unreadable one
+ * fails the trial (outcome), never the call: the script's output is
+ * still worth reporting.
+ */
+static void read_profile(struct pg_trial_outcome *outcome,
+			 const struct pg_trial_spec *spec,
+			 const char *wire_path, int64_t cpu_ns,
+			 struct pg_profile *prof)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int read_rc = pg_file_read(wire_path, WIRE_MAX_BYTES, &text, &len);
+	if (read_rc == PG_ENOTFOUND) {
+		if (outcome->status == PG_BENCH_OK) {
+			outcome->status = PG_BENCH_FAILED;
+			outcome->error = pg_strdup(
+			    "the hook wrote no profile (did the script "
+			    "call os._exit or exec another program?)");
+		}
+	} else if (read_rc) {
+		if (!outcome->error)
+			outcome->error = pg_strdup(pg_error_message());
+		outcome->status = PG_BENCH_FAILED;
+	} else if (pg_profile_parse_wire(prof, text, len) != 0) {
+		char *why = pg_asprintf("the hook's output is unreadable: %s",
+					pg_error_message());
+		free(outcome->error);
+		outcome->error = why;
+		outcome->status = PG_BENCH_FAILED;
+	} else {
+		if (prof->ntrials > 0)
+			prof->trials[prof->ntrials - 1].cpu_ns = cpu_ns;
+		relativise_files(prof, spec->root ? spec->root : spec->cwd);
+	}
+	free(text);
+}
+
 int pg_runner_trial(const struct pg_trial_spec *spec,
 		    struct pg_trial_outcome *outcome, struct pg_profile *prof)
 {
 	memset(outcome, 0, sizeof(*outcome));
-	int rc = 0;
-	char *tmpdir = NULL, *wire_path = NULL, *text = NULL, *scope = NULL;
-	const char **argv = pg_calloc(spec->nargs + 6, sizeof(*argv));
-	struct pg_env_var *env = pg_calloc(spec->nenv + 8, sizeof(*env));
-	size_t argc = 0, nenv = 0;
-
-	argv[argc++] = spec->py->exe;
-	if (spec->profile) {
-		if ((rc = pg_mkdtemp("perfguard-trial", &tmpdir)))
-			goto cleanup;
-		wire_path = pg_path_join(tmpdir, "profile.wire");
-		argv[argc++] = "-c";
-		argv[argc++] = boot_code;
-		argv[argc++] = spec->py->hook_dir;
-		env[nenv++] =
-		    (struct pg_env_var){"PERFGUARD_WIRE_OUT", wire_path};
-		env[nenv++] = (struct pg_env_var){
-		    "PERFGUARD_ROOT", (char *)(spec->root  ? spec->root
-					       : spec->cwd ? spec->cwd
-							   : ".")};
-		env[nenv++] = (struct pg_env_var){
-		    "PERFGUARD_CLOCK", spec->cpu_clock ? "cpu" : "wall"};
-		if (spec->costs && *spec->costs)
-			env[nenv++] = (struct pg_env_var){"PERFGUARD_COSTS",
-							  (char *)spec->costs};
-		if (spec->scope && spec->scope->n) {
-			struct pg_buf b;
-			pg_buf_init(&b, 0);
-			for (size_t i = 0; i < spec->scope->n; i++)
-				pg_buf_printf(&b, "%s%s", i ? "\n" : "",
-					      spec->scope->v[i]);
-			scope = pg_buf_detach(&b, NULL);
-			env[nenv++] =
-			    (struct pg_env_var){"PERFGUARD_SCOPE", scope};
-		}
-		env[nenv++] = (struct pg_env_var){
-		    "PERFGUARD_BUILTINS", spec->no_builtins ? "0" : "1"};
-	}
-	argv[argc++] = spec->script;
-	for (size_t i = 0; i < spec->nargs; i++)
-		argv[argc++] = spec->args[i];
-	env[nenv++] = (struct pg_env_var){"PYTHONHASHSEED", "0"};
-	if (spec->pycache_prefix)
-		env[nenv++] = (struct pg_env_var){"PYTHONPYCACHEPREFIX",
-						  (char *)spec->pycache_prefix};
-	for (size_t i = 0; i < spec->nenv; i++)
-		env[nenv++] = spec->env[i];
-
+	struct command c;
+	int rc = build_command(&c, spec);
+	if (rc)
+		goto cleanup;
 	struct spawn_spec s = {
-	    .argv = argv,
+	    .argv = c.argv,
 	    .cwd = spec->cwd,
-	    .env = env,
-	    .nenv = nenv,
+	    .env = c.env,
+	    .nenv = c.nenv,
 	    .timeout_ms = spec->timeout_ms,
 	    .passthrough = spec->passthrough,
 	    .tail_bytes = PG_OUTPUT_TAIL_BYTES,
@@ -124,58 +211,11 @@ int pg_runner_trial(const struct pg_trial_spec *spec,
 	outcome->output_dropped = r.output_dropped;
 	if (rc)
 		goto cleanup;
-	outcome->exit_code = r.exit_code;
-	outcome->wall_ns = r.wall_ns;
-	outcome->cpu_ns = r.cpu_ns;
-	if (r.timed_out) {
-		outcome->status = PG_BENCH_TIMEOUT;
-	} else if (r.exit_code == 127 || r.exit_code == 126) {
-		outcome->status = PG_BENCH_FAILED;
-	} else if (r.exit_code != 0) {
-		outcome->status = PG_BENCH_FAILED;
-	}
-	if (outcome->status != PG_BENCH_OK)
-		outcome->error = describe_failure(&r, spec->timeout_ms);
-	if (!spec->profile || r.timed_out)
-		goto cleanup;
-
-	size_t len = 0;
-	int read_rc = pg_file_read(wire_path, WIRE_MAX_BYTES, &text, &len);
-	if (read_rc == PG_ENOTFOUND) {
-		if (outcome->status == PG_BENCH_OK) {
-			outcome->status = PG_BENCH_FAILED;
-			outcome->error = pg_strdup(
-			    "the hook wrote no profile (did the script "
-			    "call os._exit or exec another program?)");
-		}
-		goto cleanup;
-	}
-	if (read_rc) {
-		if (!outcome->error)
-			outcome->error = pg_strdup(pg_error_message());
-		outcome->status = PG_BENCH_FAILED;
-		goto cleanup;
-	}
-	if (pg_profile_parse_wire(prof, text, len) != 0) {
-		char *why = pg_asprintf("the hook's output is unreadable: %s",
-					pg_error_message());
-		free(outcome->error);
-		outcome->error = why;
-		outcome->status = PG_BENCH_FAILED;
-		goto cleanup;
-	}
-	if (prof->ntrials > 0)
-		prof->trials[prof->ntrials - 1].cpu_ns = r.cpu_ns;
-	relativise_files(prof, spec->root ? spec->root : spec->cwd);
+	judge_exit(outcome, &r, spec->timeout_ms);
+	if (spec->profile && !r.timed_out)
+		read_profile(outcome, spec, c.wire_path, r.cpu_ns, prof);
 cleanup:
-	free(text);
-	free(scope);
-	if (tmpdir)
-		pg_remove_tree(tmpdir);
-	free(tmpdir);
-	free(wire_path);
-	free(argv);
-	free(env);
+	command_release(&c);
 	return rc;
 }
 

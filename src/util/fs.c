@@ -97,8 +97,7 @@ int pg_mkdirs(const char *path, int mode)
 	return rc;
 }
 
-/* write(2) all of data, retrying short writes; -1 with errno on error. */
-static int write_all(int fd, const void *data, size_t len)
+int pg_fd_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -148,7 +147,7 @@ int pg_file_write_atomic(const char *path, const void *data, size_t len)
 		tmp = NULL;
 		goto cleanup;
 	}
-	if (write_all(fd, data, len) != 0) {
+	if (pg_fd_write_all(fd, data, len) != 0) {
 		rc = pg_error_errno(PG_EIO, "cannot write %s", path);
 		goto cleanup;
 	}
@@ -176,7 +175,10 @@ int pg_file_write_atomic(const char *path, const void *data, size_t len)
 	}
 	free(tmp);
 	tmp = NULL;
-	fsync_dir(dir);
+	/* Best effort: the file is complete and in place by now, and some
+	 * file systems refuse to sync a directory (EINVAL); an error here
+	 * would report a failure for a file that was written. */
+	(void)fsync_dir(dir);
 cleanup:
 	if (fd >= 0)
 		close(fd);
@@ -196,7 +198,7 @@ static int write_in_place(const char *path, int flags, const void *data,
 	if (fd < 0)
 		return pg_error_errno(PG_EIO, "cannot open %s", path);
 	int rc = 0;
-	if (write_all(fd, data, len) != 0)
+	if (pg_fd_write_all(fd, data, len) != 0)
 		rc = pg_error_errno(PG_EIO, "cannot write %s", path);
 	if (close(fd) != 0 && !rc)
 		rc = pg_error_errno(PG_EIO, "cannot write %s", path);

@@ -23,6 +23,8 @@ KINDS = {
     "import": ("import_time.py", "heavy_module.py:<module>",
                "import_time_clean.py"),
     "gc": ("gc_pauses.py", "<gc>", "gc_pauses_clean.py"),
+    "exceptions": ("exceptions.py", "exceptions.py:lookup",
+                   "exceptions_clean.py"),
 }
 
 

@@ -114,7 +114,11 @@ class BaselineTests(Case):
         self.assertIn("side by side", auto.stderr)
 
     def test_auto_reruns_when_the_fingerprint_differs(self):
-        root = self.make()
+        # Identical code on both sides: the one right verdict is a pass. The
+        # rerun is under test, not the gate's power, so the thresholds are
+        # far above what 3-5 trials of a busy machine's noise can reach
+        # (one 3-trial wall-clock A/A was once judged +9.5%).
+        root = self.make("clock: cpu\nthresholds: {function: 200%, total: 200%}\n")
         self.assertExit(run(["run", "-o", "r.json"], cwd=root), 0)
         doc = json.loads(self.read("r.json", root))
         doc["fingerprint"]["cpu"] = "Some Other CPU"
@@ -123,14 +127,11 @@ class BaselineTests(Case):
         self.assertExit(run(["baseline", "update", "--from", "r.json"], cwd=root), 0)
         self.commit(root, {"x.txt": "x"}, branch="feature")
         auto = run(["check"], cwd=root)
-        # What is tested is the rerun; the verdict of this 3-trial
-        # wall-clock A/A is not (one was judged +9.5% with a neighbour
-        # process busy: see the verdicts issue), only that it ran.
-        self.assertIn(auto.returncode, (0, 1), auto.stderr)
+        self.assertExit(auto, 0)
         self.assertIn("another environment", auto.stderr)
         self.assertIn("running base and head side by side", auto.stderr)
         stored = run(["check", "--baseline", "stored", "--junit", "j.xml"], cwd=root)
-        self.assertIn(stored.returncode, (0, 1))
+        self.assertExit(stored, 0)
         self.assertIn("cpu", stored.stdout.lower())
 
     def test_corrupt_note_is_exit_3_naming_the_commit(self):

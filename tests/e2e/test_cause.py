@@ -15,7 +15,7 @@ from pgtest import Case, PYTHON, git, run
 SUITE = """
 python: {python}
 trials: 8
-max_trials: 16
+max_trials: 24
 warmup: 1
 timeout: 120s
 clock: {clock}
@@ -137,7 +137,7 @@ class CauseTests(Case):
         return p, doc
 
     def test_changed_code_is_the_cause_and_named_first(self):
-        root = self.make(CODE, 1, 6)
+        root = self.make(CODE, 1, 8)
         p, doc = self.check(root)
         c = cause_of(doc, "app.py:slow_part")
         self.assertIsNotNone(c, p.stdout)

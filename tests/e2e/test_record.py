@@ -135,6 +135,74 @@ t.join()
             self.assertIn("app.py:hot", g.stdout)
             self.assertIn("Type: cpu", g.stdout)
 
+    def test_samples_fall_where_the_main_thread_is_not_where_it_yields(self):
+        # three equal loops in one function, one in another (75% / 25% of
+        # the work), and a GIL release between rounds: a sampler that
+        # waited for the GIL would see nearly every sample in sleep(0)
+        body = """
+import time
+
+def three(n):
+    s = 0
+    for i in range(3 * n):
+        s += i
+    return s
+
+def one(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+while not enough():
+    three(1000)
+    one(1000)
+    time.sleep(0)
+i = sampler.info()
+sys.stderr.write("ticks by the main thread %d, by the sampler's %d\\n"
+                 % (i["ticks_main"], i["ticks_thread"]))
+"""
+        # the CPU-time timer (300 samples), the thread's signal (1000)
+        for rate, need in (("100", 300), ("1000", 1000)):
+            self.program(body, need=need)
+            out = os.path.join(self.tmp, "r" + rate)
+            p = self.record(["--rate", rate, "--window", "1h", "--out", out,
+                             "--", "app.py"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            _, res = self.only_window(out)
+            prof = res["benchmarks"][0]["profile"]
+            trial = prof["trials"][0]
+            share = {f["id"].rsplit(":", 1)[-1]: v / trial["total_ns"]
+                     for f, v in zip(prof["functions"], trial["self_ns"])}
+            # one standard error is 1.4 (1000 samples) to 2.5 points
+            why = (rate, share, p.stderr)
+            self.assertTrue(0.60 <= share["three"] <= 0.88, why)
+            self.assertTrue(0.12 <= share["one"] <= 0.38, why)
+            self.assertLess(share.get("<module>", 0), 0.10, why)
+
+    def test_an_idle_program_is_not_woken(self):
+        # blocked in select() (as a server between requests): in cpu mode
+        # the sampler counts empty ticks without the GIL, never signals
+        # the main thread or takes the GIL
+        self.program("""
+import select
+a = sampler.info()
+while sampler.info()["ticks_idle"] < a["ticks_idle"] + 20:
+    select.select([], [], [], 0.2)
+b = sampler.info()
+sys.stderr.write("idle-check %d %d %d\\n" % tuple(
+    b[k] - a[k] for k in ("signals_sent", "ticks_thread", "ticks_main")))
+""")
+        out = os.path.join(self.tmp, "idle")
+        p = self.record(["--rate", "100", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = [l for l in p.stderr.splitlines()
+                if l.startswith("idle-check")]
+        # (the main thread's own timer may still tick on the CPU its
+        # wake-ups use: that is sampling it, not waking it)
+        signals, by_thread, _ = map(int, line[0].split()[1:])
+        self.assertEqual((signals, by_thread), (0, 0), p.stderr)
+
     def test_wall_mode_keeps_idle_threads_marked_and_cpu_mode_drops_them(self):
         self.program("""
 stop = threading.Event()

@@ -478,6 +478,81 @@ class ReportTests(RobustCase):
         self.assertExit(run(["compare", self.base, self.base], cwd=self.root), 0)
 
 
+class FullDiskTests(RobustCase):
+    """Every file a command writes, and standard output, on a full disk
+    (/dev/full): exit 3 with the system's reason, never a silent success
+    (issue 10: no unchecked result of a write)."""
+
+    FULL = "No space left on device"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="pg-e2e-")
+        cls.root = root = os.path.join(cls.shared, "repo")
+        os.makedirs(root)
+        git(root, "init", "-q", "-b", "main")
+        for name, text in (("app.py", APP), ("perfguard.yml", suite())):
+            with open(os.path.join(root, name), "w") as f:
+                f.write(text)
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "base")
+        cls.results = os.path.join(cls.shared, "r.json")
+        cls.shard = os.path.join(cls.shared, "s.json")
+        for args in (["run", "-o", cls.results],
+                     ["run", "--shard", "1/1", "-o", cls.shard],
+                     ["baseline", "update", "--from", cls.results]):
+            p = run(args, cwd=root)
+            assert p.returncode == 0, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared, True)
+
+    def assertFull(self, args):
+        p = run(args, cwd=self.root)
+        self.assertEqual(p.returncode, 3, "%s: %s" % (args, p.stderr))
+        self.assertIn(self.FULL, p.stderr, args)
+        self.assertIn("/dev/full", p.stderr, args)
+
+    def test_every_report_format_on_a_full_disk_is_exit_3(self):
+        for opt in ("--json", "--junit", "--summary", "--html"):
+            self.assertFull(["compare", self.results, self.results, opt,
+                             "/dev/full"])
+        self.assertFull(["merge", "-o", "/dev/full", self.shard])
+        self.assertFull(["report", "--history", "5", "-o", "/dev/full"])
+        self.assertFull(["history", "--json", "/dev/full"])
+        self.assertFull(["analyze", "--json", "/dev/full", self.results])
+
+    def test_every_profile_format_on_a_full_disk_is_exit_3(self):
+        for fmt in ("text", "json", "pstats", "collapsed", "speedscope",
+                    "html", "svg"):
+            self.assertFull(["profile", "--format", fmt, "-o", "/dev/full",
+                             "app.py"])
+
+    def test_results_on_a_full_disk_are_exit_3(self):
+        self.assertFull(["run", "-o", "/dev/full"])
+        self.assertFull(["baseline", "update", "--shard", "1/1", "-o",
+                         "/dev/full"])
+
+    def test_standard_output_on_a_full_disk_is_exit_3(self):
+        for args in (["compare", self.results, self.results],
+                     ["profile", "app.py"],
+                     ["history"],
+                     ["baseline", "show"],
+                     ["baseline", "list"],
+                     ["report", "--history", "5", "-o", "-"],
+                     ["help", "run"],
+                     ["run", "--help"],
+                     ["--help"],
+                     ["--version"]):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run([PERFGUARD] + args, cwd=self.root,
+                                   stdout=full, stderr=subprocess.PIPE,
+                                   text=True, timeout=120)
+            self.assertEqual(p.returncode, 3, "%s: %s" % (args, p.stderr))
+            self.assertIn("standard output", p.stderr, args)
+
+
 class FaultTests(RobustCase):
     """A kill (SIGKILL) or Ctrl-C (SIGINT) at every write point of the
     store: the store stays consistent, and the next run recovers."""

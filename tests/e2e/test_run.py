@@ -61,30 +61,36 @@ class RunTests(Case):
         self.assertTrue(os.path.exists(os.path.join(root, ".perfguard/results/%s-dirty.json" % head)))
 
     def test_crash_timeout_and_flood_are_reported_and_others_kept(self):
+        # No benchmark here depends on the clock: good, crash and flood end
+        # on their own (the 120 s timeout is never reached, however busy the
+        # machine), and hang blocks forever on a pipe nobody writes to, so
+        # it times out whatever the timeout is. Two runs, so the short
+        # timeout of the second never meets a benchmark that has work to do.
         root = self.repo({
             "good.py": WORK.format(n=1000),
             "crash.py": "import sys\nprint('about to fail')\nraise SystemExit(7)\n",
-            "hang.py": "import time\nwhile True:\n    time.sleep(0.05)\n",
-            # 2 MB (30 times what is kept) in 200 writes: few hook events
-            # and little to pipe, so that the flood ends long before the
-            # 2 s timeout even on a loaded machine
+            "hang.py": "import os\nr, w = os.pipe()\nos.read(r, 1)\n",
+            # 2 MB (30 times what is kept) in 200 writes
             "flood.py": "import sys\nfor i in range(200):\n    sys.stdout.write('x' * 10000 + '\\n')\nraise RuntimeError('flooded')\n",
             "perfguard.yml": suite([("good", "good.py"), ("crash", "crash.py"),
-                                    ("hang", "hang.py"), ("flood", "flood.py")]).replace("20s", "2s"),
+                                    ("flood", "flood.py")]).replace("20s", "120s"),
+            "hang.yml": suite([("hang", "hang.py")]).replace("20s", "1s"),
         })
         p = run(["run", "-o", "out.json"], cwd=root)
         self.assertExit(p, 3)
         self.assertIn("about to fail", p.stderr)
         self.assertIn("exited with status 7", p.stderr)
-        self.assertIn("timed out", p.stderr)
         self.assertIn("RuntimeError: flooded", p.stderr)
         self.assertLess(len(p.stderr), 300 * 1024)
         doc = json.loads(self.read("out.json", root))
         status = {b["name"]: b["status"] for b in doc["benchmarks"]}
-        self.assertEqual(status["good"], "ok")
-        self.assertEqual(status["hang"], "timeout")
-        self.assertEqual(status["crash"], "failed")
-        self.assertEqual(status["flood"], "failed")
+        self.assertEqual(status, {"good": "ok", "crash": "failed", "flood": "failed"})
+        self.assertGreater(len(doc["benchmarks"][0]["profile"]["trials"]), 0)
+        p = run(["-s", "hang.yml", "run", "-o", "hang.json"], cwd=root)
+        self.assertExit(p, 3)
+        self.assertIn("timed out", p.stderr)
+        doc = json.loads(self.read("hang.json", root))
+        self.assertEqual({b["name"]: b["status"] for b in doc["benchmarks"]}, {"hang": "timeout"})
 
     def test_ctrl_c_kills_children_and_writes_nothing(self):
         root = self.repo({

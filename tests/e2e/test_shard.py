@@ -45,19 +45,22 @@ def regressed(doc):
 
 
 class ShardTests(Case):
-    def project(self, n=4, slow=()):
+    def project(self, n=4, slow=(), repeat=3, trials=(8, 16), loops=4):
         files = {}
         benches = ""
         for i in range(n):
             files["app%d.py" % i] = APP.format(i=i, repeat=1)
             files["bench%d.py" % i] = (
-                "import app{0}\nfor _ in range(4):\n"
+                "import app{0}\nfor _ in range({1}):\n"
                 "    app{0}.work_{0}(40000)\n    app{0}.steady_{0}(20000)\n"
-                "    app{0}.other_{0}(40000)\n".format(i))
+                "    app{0}.other_{0}(40000)\n".format(i, loops))
             benches += "  - name: b%d\n    script: bench%d.py\n" % (i, i)
-        files["perfguard.yml"] = SUITE.format(python=PYTHON, benches=benches)
+        suite = SUITE.format(python=PYTHON, benches=benches)
+        suite = suite.replace("trials: 8\nmax_trials: 16",
+                              "trials: %d\nmax_trials: %d" % trials)
+        files["perfguard.yml"] = suite
         root = self.repo(files)
-        self.commit(root, {"app%d.py" % i: APP.format(i=i, repeat=3)
+        self.commit(root, {"app%d.py" % i: APP.format(i=i, repeat=repeat)
                            for i in slow}, branch="feature")
         return root
 

@@ -419,6 +419,17 @@ static void parse_wire_reads_optional_code_fingerprints(void **state)
 		pg_profile_release(&p);
 		free(text);
 	}
+	text = wire_edit("\t/src/app.py\n", "\t/src/app.py\t\t40\t2\n");
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	assert_string_equal(p.funcs[0].code, "");
+	assert_int_equal(p.funcs[0].raised, 40);
+	assert_int_equal(p.funcs[0].handled, 2);
+	pg_profile_release(&p);
+	free(text);
+	text = wire_edit("\t/src/app.py\n", "\t/src/app.py\tab\t40\n");
+	assert_int_equal(parse_wire_text(&p, text), PG_EINVALID);
+	pg_profile_release(&p);
+	free(text);
 	assert_true(pg_code_valid("0123456789abcdef0123456789abcdef"));
 	assert_false(pg_code_valid(""));
 }
@@ -500,6 +511,10 @@ static void build_rich_profile(struct pg_profile *p, size_t nfuncs,
 		if (i % 2)
 			pg_profile_set_code(
 			    p, f, i % 4 == 1 ? "0123456789abcdef" : "f");
+		if (i % 3 == 1) {
+			p->funcs[f].raised = i * 1000;
+			p->funcs[f].handled = i;
+		}
 	}
 	uint64_t x = 88172645463325252ull;
 	for (size_t t = 0; t < ntrials; t++) {
@@ -558,6 +573,8 @@ static void assert_profiles_equal(const struct pg_profile *a,
 		assert_int_equal(a->funcs[i].line, b->funcs[i].line);
 		assert_int_equal(a->funcs[i].flags, b->funcs[i].flags);
 		assert_string_equal(a->funcs[i].code, b->funcs[i].code);
+		assert_int_equal(a->funcs[i].raised, b->funcs[i].raised);
+		assert_int_equal(a->funcs[i].handled, b->funcs[i].handled);
 	}
 	assert_int_equal(a->ntrials, b->ntrials);
 	for (size_t t = 0; t < a->ntrials; t++) {

@@ -95,6 +95,9 @@ def _main():
 
     _calibrate()
     _common.configure(_hook)  # scope and builtins (PERFGUARD_SCOPE, ...)
+    if os.environ.get("PERFGUARD_EXCEPTIONS") == "1":  # analyze only
+        from perfguard import _exceptions
+        _exceptions.install()
     status = 0
     try:
         _hook.run(code, main.__dict__)

@@ -300,22 +300,28 @@ def _fingerprint_of(obj, builtin):
 
 
 def describe_all(items):
-    """[(id, file, line, code fingerprint)] of the functions the hook saw,
-    given as [(code or callable, class, builtin)]; the fingerprint is ""
-    for C functions and pseudo-functions. Distinct functions of one file
+    """[(id, file, line, code fingerprint[, raised, handled])] of the
+    functions the hook saw, given as [(code or callable, class, builtin)];
+    the fingerprint is "" for C functions and pseudo-functions; the
+    exceptions raised and handled in each function's frames are added when
+    perfguard._exceptions counted them (PERFGUARD_EXCEPTIONS=1). Distinct functions of one file
     with the same qualified name (two lambdas, a property's getter and
     setter) get "#2", "#3" by definition order, never by call order."""
     out = []
     groups = {}
+    exc = _sys.modules.get("perfguard._exceptions")
     for i, (obj, cls, builtin) in enumerate(items):
         try:
             out.append(describe(obj, cls, builtin))
         except Exception as e:  # one odd object must not lose the rest
             _sys.stderr.write("perfguard-hook: cannot name %r: %s\n"
                               % (obj, e))
-            out.append(("<unnamed>:%d" % i, "", 0, ""))
+            out.append(("<unnamed>:%d" % i, "", 0, "")
+                       + ((0, 0) if exc is not None else ()))
             continue
         out[-1] = out[-1] + (_fingerprint_of(obj, builtin),)
+        if exc is not None:
+            out[-1] = out[-1] + (exc.counts(obj) if not builtin else (0, 0))
         if not builtin:
             groups.setdefault(out[-1][0], []).append(i)
     for fid, idx in groups.items():

@@ -73,15 +73,14 @@ def _call_ops():
 
 
 def _nudge_signal():
-    """A signal number for the sampler to nudge the main thread with before
-    Python 3.13 (see sampler.c): SIGRTMAX - 1 (override with
-    PERFGUARD_SAMPLE_SIGNAL, 0 for none) given a no-op handler that
-    restarts interrupted system calls, when this is the main thread and
-    nobody handles that signal yet; else 0."""
+    """The signal whose handler is the sampler's tick on the main thread
+    (see sampler.c): SIGRTMAX - 1 (override with PERFGUARD_SAMPLE_SIGNAL,
+    0 for none), given the hook's handler with interrupted system calls
+    restarted, when this is the main thread and nobody handles that signal
+    yet; else 0 (the sampler thread then takes the GIL for every tick)."""
     import signal
     import threading
-    if sys.version_info >= (3, 13) or \
-            threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         return 0
     sig = os.environ.get("PERFGUARD_SAMPLE_SIGNAL")
     sig = int(sig) if sig else getattr(signal, "SIGRTMAX", 64) - 1
@@ -95,6 +94,11 @@ def _nudge_signal():
     except (ValueError, OSError):
         pass
     return 0
+
+
+def _main_ident():
+    import threading
+    return threading.main_thread().ident or 0
 
 
 def _clean(v):
@@ -131,7 +135,7 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
         labels += "label commit %s\n" % _clean(commit)
     _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
                          float(window), labels, describe, _names, _tasks,
-                         _call_ops(), _nudge_signal())
+                         _call_ops(), _nudge_signal(), _main_ident())
     if not _armed:
         _armed = True
         atexit.register(stop)

@@ -1,0 +1,251 @@
+/*
+ * sampler_int.h - what the production sampler's files share; not an
+ * interface of the hook (sampler.h is). The sampler is one global state
+ * (pg_sampler) and a pair of windows of bounded tables, split by purpose:
+ *
+ *   sampler.c         the sampler thread (when to tick, who ticks), start,
+ *                     stop, flush and info for Python
+ *   sampler_signal.c  ticks on the main thread (signal handler, CPU-time
+ *                     timer) and fork handling
+ *   sampler_walk.c    one tick: every thread's CPU clock and stack
+ *   sampler_table.c   a window's tables: functions, stacks, threads,
+ *                     tasks, line cache
+ *   sampler_export.c  ending a window: describing it and writing its file
+ *
+ * Locking: the live window and the tick state are touched only with the
+ * GIL held; pg_sampler.mu guards the spare window and the stop flag;
+ * fields read by the sampler thread without the GIL are marked atomic.
+ */
+#ifndef PERFGUARD_HOOK_SAMPLER_INT_H
+#define PERFGUARD_HOOK_SAMPLER_INT_H
+
+#include "sampler.h"
+
+#include <frameobject.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PG_SAMPLER_MAX_DEPTH   128
+#define PG_SAMPLER_MAX_FUNCS   16384
+#define PG_SAMPLER_FUNC_SLOTS  (PG_SAMPLER_MAX_FUNCS * 2)
+#define PG_SAMPLER_MAX_STACKS  8192
+#define PG_SAMPLER_STACK_SLOTS (PG_SAMPLER_MAX_STACKS * 2)
+#define PG_SAMPLER_MAX_FRAMES  (1u << 18)
+#define PG_SAMPLER_LINE_SLOTS  8192
+#define PG_SAMPLER_MAX_THREADS 512
+#define PG_SAMPLER_MAX_TASKS   1024
+#define PG_SAMPLER_MAX_LABEL   256
+
+enum {
+	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
+	PG_SAMPLE_NATIVE = 1u << 1,    /* the leaf frame is in a C function */
+	PG_SAMPLE_TRUNCATED = 1u << 2, /* deeper than PG_SAMPLER_MAX_DEPTH */
+};
+
+struct pg_sampler_frame {
+	uint32_t func;
+	int32_t line;
+};
+
+struct pg_sampler_stack {
+	uint64_t hash;
+	uint32_t first, depth; /* frames[first .. first+depth), root first */
+	uint32_t thread;       /* thread slot */
+	int32_t task;	       /* task slot, -1 for none */
+	uint32_t flags;
+	uint64_t count;
+	int64_t value_ns;
+};
+
+struct pg_sampler_line { /* a line number cache entry */
+	const void *code;
+	int32_t lasti, line;
+};
+
+struct pg_sampler_thread {
+	unsigned long ident;
+	char *name;
+	int tries; /* name lookups that found none */
+};
+
+struct pg_sampler_window {
+	int64_t start_ns, end_ns; /* unix time */
+	PyObject **codes;	  /* nfuncs strong references */
+	char **ids, **files;	  /* descriptions (after describe) */
+	int *lines;
+	uint32_t nfuncs;
+	const void *
+	    *fkeys; /* PG_SAMPLER_FUNC_SLOTS: code pointer, NULL = empty */
+	uint32_t *fvals;
+	struct pg_sampler_frame *frames;
+	uint32_t nframes;
+	struct pg_sampler_stack *stacks;
+	uint32_t nstacks;
+	uint32_t
+	    *sslots; /* PG_SAMPLER_STACK_SLOTS: stack index + 1, 0 = empty */
+	struct pg_sampler_line
+	    *line_cache; /* PG_SAMPLER_LINE_SLOTS, direct-mapped */
+	struct pg_sampler_thread threads[PG_SAMPLER_MAX_THREADS];
+	uint32_t nthreads;
+	char *tasks[PG_SAMPLER_MAX_TASKS];
+	uint32_t ntasks;
+	uint64_t ticks, samples, overflow, errors;
+};
+
+/* Per-thread CPU clock readings, across windows. */
+struct pg_sampler_cpu {
+	unsigned long ident;
+	int64_t last_cpu_ns;
+	uint64_t seen_tick;
+};
+
+struct pg_sampler_state {
+	int running;
+	int paused; /* stopped around os.fork() */
+	volatile int stop;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pid_t pid;
+	/* configuration */
+	int rate_hz;
+	int cpu_mode;
+	int64_t period_ns, window_ns;
+	char *out_dir;
+	char *labels; /* "label k v\n" lines for the window header */
+	char host[256];
+	char python[32];  /* "3.12.1" */
+	int nudge_signal; /* see pg_sampler_py_nudged(); 0 = none */
+	pid_t main_tid;	  /* when nudge_signal > 0 */
+	timer_t timer;	  /* cpu mode: on the main thread's CPU clock */
+	int timer_ok;
+	pthread_t main_thread;
+	PyObject
+	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
+	PyObject *names; /* names(ident) -> str or None */
+	PyObject *tasks; /* tasks() -> {ident: task name} or None */
+	PyObject *str_tasks_mod, *str_current_tasks; /* interned names */
+	unsigned char call_ops[256];		     /* opcodes that call */
+	/* state */
+	struct pg_sampler_window *live, *spare;
+	struct pg_sampler_cpu cpu[PG_SAMPLER_MAX_THREADS];
+	uint32_t ncpu;
+	uint64_t tick_no;
+	int64_t last_tick_mono_ns; /* atomic: read by the sampler thread */
+	uint64_t windows_written, write_errors;
+	int64_t gil_wait_ns;   /* time spent waiting for the GIL */
+	int64_t tick_ns;       /* time spent in ticks (GIL held) */
+	int64_t thread_cpu_ns; /* CPU time of the sampler thread */
+	uint64_t idle_ticks;   /* cpu mode: periods nobody ran (atomic) */
+	uint64_t ticks_main, ticks_thread, ticks_idle; /* since start */
+	clockid_t main_clock; /* the main thread's CPU clock */
+	int main_clock_ok;
+	int64_t window_end_mono_ns;
+	int describing; /* a window's functions are being described */
+	uint64_t kicks_sent, kicks_served; /* signals to the main thread */
+	PyThreadState *tstate;		   /* the sampler thread's own */
+};
+
+extern struct pg_sampler_state pg_sampler;
+
+static inline int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Clock c in ns, -1 when it cannot be read. */
+static inline int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	if (clock_gettime(c, &ts))
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t unix_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- sampler_table.c ------------------------------------------------- */
+
+/* A new empty window with all its tables, or NULL (out of memory). */
+struct pg_sampler_window *pg_sampler_window_new(void);
+/* Free w and its strings (its code references must be dropped). */
+void pg_sampler_window_free(struct pg_sampler_window *w);
+/* Empty w for a window starting at start_ns (unix ns). */
+void pg_sampler_window_reset(struct pg_sampler_window *w, int64_t start_ns);
+/* Drop w's code references (GIL held). */
+void pg_sampler_window_drop_codes(struct pg_sampler_window *w);
+/* The function index of code in w (a reference taken when new), or
+ * UINT32_MAX when the table is full. */
+uint32_t pg_sampler_func_intern(struct pg_sampler_window *w, PyObject *code);
+/* The line of frame f of code at byte offset lasti, cached per window
+ * when held (w holds a reference to code). */
+int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyFrameObject *f,
+			   const PyCodeObject *code, int lasti, int held);
+/* A malloc'd copy (at most PG_SAMPLER_MAX_LABEL bytes) of str s, NULL. */
+char *pg_sampler_dup_utf8(PyObject *s);
+/* fn(Py_BuildValue(fmt, ...)), errors cleared: a new reference or NULL. */
+PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...);
+/* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX. */
+uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
+				unsigned long ident);
+/* The slot of task name (a str) in w, or -1. */
+int32_t pg_sampler_task_slot(struct pg_sampler_window *w, PyObject *name);
+/* Add one sample of stack fr[0..depth) (leaf first) to w; counted as
+ * overflow when the stack table is full. */
+void pg_sampler_add_sample(struct pg_sampler_window *w,
+			   const struct pg_sampler_frame *fr, uint32_t depth,
+			   uint32_t thread, int32_t task, uint32_t flags,
+			   int64_t value_ns);
+
+/* ---- sampler_walk.c -------------------------------------------------- */
+
+/* One tick into the live window (GIL held): a sample of every thread but
+ * self; elapsed_ns since the previous tick. */
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns);
+
+/* ---- sampler_export.c ------------------------------------------------ */
+
+/* End the live window now (GIL held): the ended window, described, for
+ * pg_sampler_finish_window; NULL when out of memory (it goes on). */
+struct pg_sampler_window *pg_sampler_end_window(void);
+/* Write an ended window and keep it as the spare (no GIL needed). */
+void pg_sampler_finish_window(struct pg_sampler_window *w);
+
+/* ---- sampler_signal.c ------------------------------------------------ */
+
+/* One tick now unless one ran less than half a period ago (GIL held);
+ * returns whether it ticked. */
+int pg_sampler_tick_now(void);
+/* cpu mode, on the main thread: the timer on its CPU clock that sends
+ * the tick signal every period of its CPU time. */
+void pg_sampler_arm_timer(void);
+void pg_sampler_disarm_timer(void);
+/* pthread_atfork child handler: the thread and timer are gone. */
+void pg_sampler_atfork_child(void);
+/* The Python functions _sampler_nudged (the signal's handler),
+ * _sampler_after_fork, _sampler_pause and _sampler_resume. */
+PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args);
+PyObject *pg_sampler_py_after_fork(PyObject *self, PyObject *unused);
+PyObject *pg_sampler_py_pause(PyObject *self, PyObject *unused);
+PyObject *pg_sampler_py_resume(PyObject *self, PyObject *unused);
+
+/* ---- sampler.c ------------------------------------------------------- */
+
+/* Start a new, empty live window now (GIL held, thread not running). */
+void pg_sampler_fresh_window(void);
+/* Start the sampler thread: 0, or -1. */
+int pg_sampler_spawn_thread(void);
+/* Stop and join the thread (GIL held; released while joining). */
+void pg_sampler_join_thread(void);
+
+#endif

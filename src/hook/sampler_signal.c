@@ -1,0 +1,167 @@
+/*
+ * sampler_signal.c - ticks on the main thread, and fork. The Python-level
+ * handler of the sampler's signal (SIGRTMAX-1 by default, installed by
+ * perfguard/sampler.py with SA_RESTART) is the tick: Python runs it on
+ * the main thread at its next eval-breaker check, so a busy program is
+ * sampled where it is, not where it next releases the GIL. In cpu mode a
+ * POSIX timer on the main thread's own CPU clock sends that signal every
+ * period of its CPU time: a main thread that does not run is never
+ * woken, and no other thread is involved in its ticks.
+ *
+ * Fork: os.register_at_fork stops the thread before fork (pause), goes
+ * on in the parent (resume) and starts a fresh thread, window and timer
+ * in the child (after_fork); pthread_atfork resets the mutex for forks
+ * from C.
+ */
+#include "sampler_int.h"
+
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/*
+ * One tick, in whichever thread holds the GIL first (GIL held). 0 when a
+ * tick ran less than half a period ago (the main thread's timer and the
+ * sampler thread do not both sample one period).
+ */
+int pg_sampler_tick_now(void)
+{
+	static int in_tick; /* Python code in a tick may run a nested one */
+	int64_t now = mono_ns();
+	if (in_tick || pg_sampler.describing ||
+	    now - pg_sampler.last_tick_mono_ns < pg_sampler.period_ns / 2)
+		return 0;
+	in_tick = 1;
+	int64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t idle =
+	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	pg_sampler.live->ticks += idle;
+	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns);
+	__atomic_store_n(&pg_sampler.last_tick_mono_ns, now, __ATOMIC_RELAXED);
+	pg_sampler.tick_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	in_tick = 0;
+	return 1;
+}
+
+/*
+ * Ticks on the main thread. The Python-level handler of the sampler's
+ * signal (installed with SA_RESTART by sampler.py) is the tick: Python
+ * runs it on the main thread at its next eval-breaker check, so a busy
+ * program is sampled where it is, not where it next releases the GIL (an asyncio loop would otherwise be seen
+ * in select() only). In cpu mode the signal comes from a timer on the
+ * main thread's own CPU clock, every period of its CPU time: a main
+ * thread that does not run is never woken, no other thread is involved,
+ * and the samples are uniform over its CPU time. The kernel checks CPU
+ * timers at its clock tick (CONFIG_HZ, 250 Hz on Debian), which bounds
+ * the rate. In wall mode (or without the timer) the sampler thread sends
+ * the signal to a main thread that runs; on a loaded machine the sampler
+ * thread tends to get a CPU when the main thread yields in a system
+ * call, so those samples lean towards system calls (the timer's do not).
+ */
+PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
+{
+	(void)self;
+	(void)args;
+	__atomic_store_n(
+	    &pg_sampler.kicks_served,
+	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED),
+	    __ATOMIC_RELAXED);
+	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now())
+		pg_sampler.ticks_main++;
+	Py_RETURN_NONE;
+}
+
+void pg_sampler_arm_timer(void)
+{
+	pg_sampler.timer_ok = 0;
+	if (!pg_sampler.cpu_mode || pg_sampler.nudge_signal <= 0 ||
+	    !pg_sampler.main_clock_ok ||
+	    !pthread_equal(pthread_self(), pg_sampler.main_thread))
+		return;
+	struct sigevent ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = pg_sampler.nudge_signal;
+#ifdef sigev_notify_thread_id
+	ev.sigev_notify_thread_id = pg_sampler.main_tid;
+#else /* glibc < 2.35 names it only inside the union */
+	ev._sigev_un._tid = pg_sampler.main_tid;
+#endif
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &pg_sampler.timer))
+		return;
+	struct itimerspec it = {
+	    .it_interval = {.tv_sec = pg_sampler.period_ns / 1000000000,
+			    .tv_nsec = pg_sampler.period_ns % 1000000000},
+	};
+	it.it_value = it.it_interval;
+	if (timer_settime(pg_sampler.timer, 0, &it, NULL)) {
+		timer_delete(pg_sampler.timer);
+		return;
+	}
+	pg_sampler.timer_ok = 1;
+}
+
+void pg_sampler_disarm_timer(void)
+{
+	if (pg_sampler.timer_ok)
+		timer_delete(pg_sampler.timer);
+	pg_sampler.timer_ok = 0;
+}
+
+void pg_sampler_atfork_child(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pg_sampler.mu = m;
+	pg_sampler.timer_ok = 0; /* timers are not inherited */
+	/* The thread does not exist in the child; after_fork re-arms it. */
+	if (pg_sampler.running) {
+		pg_sampler.running = 0;
+		pg_sampler.pid = -1;
+	}
+}
+
+/* _sampler_after_fork(): in a forked child, start a fresh sampler. */
+PyObject *pg_sampler_py_after_fork(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	if (!pg_sampler.live || (pg_sampler.pid != -1 && !pg_sampler.paused))
+		Py_RETURN_FALSE;
+	pg_sampler.paused = 0;
+	if (!pg_sampler.spare && !(pg_sampler.spare = pg_sampler_window_new()))
+		Py_RETURN_FALSE;
+	/* The forking thread is the child's main thread. */
+	pg_sampler.main_thread = pthread_self();
+	/* The parent's window is the parent's to write. */
+	pg_sampler_fresh_window();
+	if (pg_sampler_spawn_thread())
+		Py_RETURN_FALSE;
+	pg_sampler_arm_timer();
+	Py_RETURN_TRUE;
+}
+
+/* _sampler_pause(): before os.fork(), stop the thread, keep the window
+ * (so the fork happens in a process with one thread). */
+PyObject *pg_sampler_py_pause(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	if (!pg_sampler.running || pg_sampler.pid != getpid())
+		Py_RETURN_FALSE;
+	pg_sampler_join_thread();
+	pg_sampler.paused = 1;
+	Py_RETURN_TRUE;
+}
+
+/* _sampler_resume(): after os.fork() in the parent, go on sampling. */
+PyObject *pg_sampler_py_resume(PyObject *self, PyObject *unused)
+{
+	(void)self;
+	(void)unused;
+	if (!pg_sampler.paused || pg_sampler.running)
+		Py_RETURN_FALSE;
+	pg_sampler.paused = 0;
+	if (pg_sampler_spawn_thread())
+		Py_RETURN_FALSE;
+	Py_RETURN_TRUE;
+}

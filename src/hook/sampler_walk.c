@@ -1,0 +1,253 @@
+/*
+ * sampler_walk.c - one tick of the production sampler (GIL held): for
+ * every thread state of the interpreter but the sampler's own, the
+ * thread's CPU clock (pthread_getcpuclockid) decides whether it counts
+ * (cpu mode: it ran at least 5% of the interval, its CPU time is the
+ * value; wall mode: every thread, the wall interval as value, idle ones
+ * marked), and then its stack is walked with public APIs
+ * (PyThreadState_GetFrame, PyFrame_GetBack/GetCode/GetLasti, 3.9-3.13)
+ * into the live window. A leaf frame stopped on a call instruction is in
+ * a C function: the sample stays with that Python frame and is marked.
+ *
+ * No Python code runs during the walk (the GC is paused, names are
+ * resolved after it): running Python mid-walk would let other threads
+ * run and free the thread states being walked. Frame objects are made
+ * (3.11+) only for threads that count.
+ */
+#include "sampler_int.h"
+
+#include <string.h>
+
+/*
+ * Name the threads of w that have no name yet (after the walk: Python
+ * code may run other threads, or a nested tick, which only appends
+ * slots). A thread seen while starting is found on a later try.
+ */
+static void name_threads(struct pg_sampler_window *w)
+{
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		struct pg_sampler_thread *t = &w->threads[i];
+		if (t->name || t->tries >= 8)
+			continue;
+		t->tries++;
+		PyObject *n =
+		    pg_sampler_call_quiet(pg_sampler.names, "(k)", t->ident);
+		char *name = pg_sampler_dup_utf8(n);
+		Py_XDECREF(n);
+		if (name && !t->name)
+			t->name = name;
+		else
+			free(name);
+	}
+}
+
+static int64_t thread_cpu_ns(unsigned long ident)
+{
+	clockid_t cid;
+	struct timespec ts;
+	if (pthread_getcpuclockid((pthread_t)ident, &cid) ||
+	    clock_gettime(cid, &ts))
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CPU time thread ident used since the previous tick (-1: unknown). */
+static int64_t cpu_used(unsigned long ident)
+{
+	int64_t now = thread_cpu_ns(ident);
+	struct pg_sampler_cpu *t = NULL;
+	for (uint32_t i = 0; i < pg_sampler.ncpu; i++)
+		if (pg_sampler.cpu[i].ident == ident) {
+			t = &pg_sampler.cpu[i];
+			break;
+		}
+	if (!t) {
+		if (pg_sampler.ncpu == PG_SAMPLER_MAX_THREADS) {
+			/* forget threads not seen for a while */
+			uint32_t k = 0;
+			for (uint32_t i = 0; i < pg_sampler.ncpu; i++)
+				if (pg_sampler.cpu[i].seen_tick + 2 >=
+				    pg_sampler.tick_no)
+					pg_sampler.cpu[k++] = pg_sampler.cpu[i];
+			pg_sampler.ncpu = k;
+			if (pg_sampler.ncpu == PG_SAMPLER_MAX_THREADS)
+				return -1;
+		}
+		t = &pg_sampler.cpu[pg_sampler.ncpu++];
+		t->ident = ident;
+		t->last_cpu_ns = now;
+		t->seen_tick = pg_sampler.tick_no;
+		return -1; /* first sight: no interval yet */
+	}
+	int64_t used = now - t->last_cpu_ns;
+	if (t->seen_tick + 1 != pg_sampler.tick_no || used < 0)
+		used = -1; /* a gap, or a new thread with a reused ident */
+	t->last_cpu_ns = now;
+	t->seen_tick = pg_sampler.tick_no;
+	return now < 0 ? -1 : used;
+}
+
+static int frame_lasti_bytes(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	return PyFrame_GetLasti(f);
+#elif PY_VERSION_HEX >= 0x030A0000
+	return f->f_lasti * 2;
+#else
+	return f->f_lasti;
+#endif
+}
+
+/* Is a frame of code at byte offset off stopped on a call instruction? */
+static int in_call(PyCodeObject *code, int off)
+{
+	if (off < 0)
+		return 0;
+#if PY_VERSION_HEX >= 0x030B0000
+	Py_ssize_t len = Py_SIZE(code) * 2;
+	const unsigned char *bytes =
+	    (const unsigned char *)code->co_code_adaptive;
+#else
+	Py_ssize_t len = PyBytes_GET_SIZE(code->co_code);
+	const unsigned char *bytes =
+	    (const unsigned char *)PyBytes_AS_STRING(code->co_code);
+#endif
+	return off < len && pg_sampler.call_ops[bytes[off]];
+}
+
+/*
+ * The {thread ident: task name} of the asyncio tasks running now, or
+ * NULL. Most ticks see no task running (asyncio not imported, or the
+ * loop between tasks): that is checked in C, without calling Python.
+ */
+static PyObject *task_names(void)
+{
+	if (!pg_sampler.tasks || !pg_sampler.str_tasks_mod ||
+	    !pg_sampler.str_current_tasks)
+		return NULL;
+	PyObject *mods = PyImport_GetModuleDict();
+	PyObject *mod =
+	    mods && PyDict_Check(mods)
+		? PyDict_GetItemWithError(mods, pg_sampler.str_tasks_mod)
+		: NULL;
+	PyObject *cur =
+	    mod ? PyObject_GetAttr(mod, pg_sampler.str_current_tasks) : NULL;
+	int none = !cur || (PyDict_Check(cur) && PyDict_GET_SIZE(cur) == 0);
+	Py_XDECREF(cur);
+	PyErr_Clear();
+	if (none)
+		return NULL;
+	PyObject *r = pg_sampler_call_quiet(pg_sampler.tasks, "()");
+	if (r && !PyDict_Check(r))
+		Py_CLEAR(r);
+	return r;
+}
+
+/*
+ * Walk thread state ts's stack into fr (leaf first, at most PG_SAMPLER_MAX_DEPTH
+ * frames), adding PG_SAMPLE_NATIVE / PG_SAMPLE_TRUNCATED to *flags. Returns
+ * the depth, or -1 when a function did not fit in w.
+ */
+static int walk_stack(struct pg_sampler_window *w, PyThreadState *ts,
+		      struct pg_sampler_frame *fr, uint32_t *flags)
+{
+	PyFrameObject *f = PyThreadState_GetFrame(ts);
+	int depth = 0, full = 0;
+	while (f) {
+		PyCodeObject *code = PyFrame_GetCode(f);
+		int lasti = frame_lasti_bytes(f);
+		if (depth == 0 && in_call(code, lasti))
+			*flags |= PG_SAMPLE_NATIVE;
+		if (depth < PG_SAMPLER_MAX_DEPTH) {
+			uint32_t fi =
+			    pg_sampler_func_intern(w, (PyObject *)code);
+			full |= fi == UINT32_MAX;
+			fr[depth].func = fi;
+			fr[depth].line = pg_sampler_line_of(w, f, code, lasti,
+							    fi != UINT32_MAX);
+			depth++;
+		} else {
+			*flags |= PG_SAMPLE_TRUNCATED;
+		}
+		Py_DECREF(code);
+		PyFrameObject *back = PyFrame_GetBack(f);
+		Py_DECREF(f);
+		f = back;
+	}
+	return full ? -1 : depth;
+}
+
+/* The task slot of thread ident in w from tasks (see task_names), -1. */
+static int32_t task_of(struct pg_sampler_window *w, PyObject *tasks,
+		       unsigned long ident)
+{
+	if (!tasks)
+		return -1;
+	int32_t task = -1;
+	PyObject *key = PyLong_FromUnsignedLong(ident);
+	PyObject *name = key ? PyDict_GetItemWithError(tasks, key) : NULL;
+	if (name)
+		task = pg_sampler_task_slot(w, name);
+	Py_XDECREF(key);
+	PyErr_Clear();
+	return task;
+}
+
+/*
+ * One tick (GIL held): a sample of every thread but the sampler's own.
+ * elapsed_ns is the time since the previous tick; in cpu mode a thread
+ * counts when it used at least 5% of min(elapsed, period) (periods in
+ * which nobody ran were skipped without a tick, see decide()), before
+ * any frame object is made for it.
+ */
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
+{
+	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
+	PyObject *tasks = task_names(); /* Python code: before the walk */
+	struct pg_sampler_window *w = pg_sampler.live;
+	pg_sampler.tick_no++;
+	w->ticks++;
+	int64_t base = elapsed_ns < pg_sampler.period_ns ? elapsed_ns
+							 : pg_sampler.period_ns;
+#if PY_VERSION_HEX >= 0x030A0000
+	/* Frame objects made for the walk (3.11+) must not start a
+	 * collection: finalizers would run Python code mid-walk. */
+	int gc_was = PyGC_Disable();
+#endif
+	PyInterpreterState *interp =
+	    PyThreadState_GetInterpreter(PyThreadState_Get());
+	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+	     ts = PyThreadState_Next(ts)) {
+		unsigned long ident = ts->thread_id;
+		if (ts == self || !ident) /* !ident: starting or ending */
+			continue;
+		int64_t used = cpu_used(ident);
+		uint32_t flags = 0;
+		int64_t value = elapsed_ns;
+		if (pg_sampler.cpu_mode) {
+			if (used < 0 || used * 20 < base)
+				continue;
+			value = used < 2 * elapsed_ns ? used : 2 * elapsed_ns;
+		} else if (used >= 0 && used * 4 < elapsed_ns) {
+			flags |= PG_SAMPLE_IDLE;
+		}
+		int depth = walk_stack(w, ts, fr, &flags);
+		if (depth == 0)
+			continue;
+		uint32_t slot =
+		    depth > 0 ? pg_sampler_thread_slot(w, ident) : UINT32_MAX;
+		if (slot == UINT32_MAX) {
+			w->samples++;
+			w->overflow++;
+			continue;
+		}
+		pg_sampler_add_sample(w, fr, (uint32_t)depth, slot,
+				      task_of(w, tasks, ident), flags, value);
+	}
+#if PY_VERSION_HEX >= 0x030A0000
+	if (gc_was)
+		PyGC_Enable();
+#endif
+	Py_XDECREF(tasks);
+	name_threads(w);
+}
