@@ -94,71 +94,76 @@ static double quantile(double *v, int n, double q)
 }
 
 /*
- * Rounds per loop, and the quantile of the per-round estimates kept. Many
- * short rounds (n / CAL_SPLIT calls each, a fraction of a millisecond),
- * timed in thread CPU time, rather than a few long wall-clock ones: on a
- * loaded machine another process takes the CPU for milliseconds at a time
- * and leaves the caches cold behind it, so rounds are inflated, never
- * deflated. The minimum keeps the undisturbed ones where a median of long
- * rounds did not (~180 ns per event instead of ~17 with three busy
- * processes, and real work compensated to zero).
+ * Rounds, each running every loop once (n / CAL_SPLIT calls each, a
+ * fraction of a millisecond), timed in thread CPU time; per loop its
+ * fast rounds are kept (pair_cost). On a loaded machine another process takes the
+ * CPU for milliseconds at a time and leaves the caches cold behind it, and
+ * whole spells of a second run at half speed (a busy sibling thread or
+ * host): rounds are mostly inflated, seldom deflated. The rounds interleave the
+ * loops so that every kind's fast rounds come from the same quiet
+ * moments: measured loop after loop, one kind could be measured in a slow
+ * spell and another outside it, and compensation then favoured one kind
+ * of call over another (a generator expression read 49% where it took
+ * 40%, against a map() of a Python function).
  */
-#define CAL_ROUNDS 31
+#define CAL_ROUNDS 56
 #define CAL_SPLIT  8
-#define CAL_Q	   0.0
-#define CAL_PASSES 2
+#define CAL_LOOPS  (PG_HOOK_NKINDS + 1) /* the kinds, then the call loop */
+
+/* Per loop: the fastest "off" run and the per-round added ticks per pair
+ * (untimed events included). */
+struct cal_series {
+	int64_t off;
+	double extra[CAL_ROUNDS]; /* (on - off) / pairs */
+	double cheap[CAL_ROUNDS]; /* untimed events per pair */
+	double inner[CAL_ROUNDS];
+};
+
+static int run_rounds(PyObject *const *fns, PyObject *arg, struct cal_series *s)
+{
+	static struct cal_run r[CAL_LOOPS][CAL_ROUNDS];
+	for (int j = 0; j < CAL_LOOPS; j++)
+		s[j].off = INT64_MAX;
+	for (int i = -1; i < CAL_ROUNDS; i++) {
+		for (int j = 0; j < CAL_LOOPS; j++) {
+			struct cal_run x;
+			if (!fns[j])
+				continue;
+			if (calibrate_once(fns[j], arg, &x))
+				return -1;
+			if (i < 0)
+				continue; /* warm-up: instrumentation, caches */
+			r[j][i] = x;
+			if (x.off < s[j].off)
+				s[j].off = x.off;
+		}
+	}
+	for (int j = 0; j < CAL_LOOPS; j++) {
+		for (int i = 0; fns[j] && i < CAL_ROUNDS; i++) {
+			double pairs =
+			    r[j][i].pairs ? (double)r[j][i].pairs : 1;
+			s[j].extra[i] = (double)(r[j][i].on - s[j].off) / pairs;
+			s[j].cheap[i] = (double)r[j][i].cheap / pairs;
+			s[j].inner[i] = r[j][i].inner;
+		}
+	}
+	return 0;
+}
 
 /*
- * Calibrate one loop: per round, the added cost per pair (the cheap events
- * charged at cheap_cost each) and the inner part. The "off" time is the
- * minimum over rounds (other processes can only inflate it), the "on"
- * estimates the CAL_Q quantile over rounds. *spread receives the
- * distance from that to the median of the per-round pair cost.
+ * The added cost per pair of s in its fast rounds (the CAL_Q quantile), its
+ * untimed events charged at cheap each. Not the fastest round itself: under
+ * load a round now and then reads near zero (a hook-on run as fast as the
+ * fastest hook-off one), and the minimum then switched compensation off.
  */
-static int calibrate_loop(PyObject *fn, long n, double cheap_cost,
-			  int cheap_only, double *pair, double *inner,
-			  double *spread)
+#define CAL_Q 0.1
+static double pair_cost(const struct cal_series *s, double cheap)
 {
-	struct cal_run r[CAL_ROUNDS];
-	double p[CAL_ROUNDS], in[CAL_ROUNDS];
-	int64_t off = INT64_MAX;
-	long per = n / CAL_SPLIT > 100 ? n / CAL_SPLIT : 100;
-	PyObject *arg = PyLong_FromLong(per);
-	if (!arg)
-		return -1;
-	for (int i = -1; i < CAL_ROUNDS; i++) {
-		struct cal_run x;
-		if (calibrate_once(fn, arg, &x)) {
-			Py_DECREF(arg);
-			return -1;
-		}
-		if (i < 0)
-			continue; /* warm-up: instrumentation, caches */
-		r[i] = x;
-		if (x.off < off)
-			off = x.off;
-	}
-	Py_DECREF(arg);
-	for (int i = 0; i < CAL_ROUNDS; i++) {
-		double extra = (double)(r[i].on - off);
-		if (cheap_only) {
-			p[i] = r[i].cheap ? extra / (double)r[i].cheap : 0;
-		} else {
-			extra -= (double)r[i].cheap * cheap_cost;
-			p[i] = r[i].pairs ? extra / (double)r[i].pairs : 0;
-		}
-		in[i] = r[i].inner;
-	}
-	*pair = quantile(p, CAL_ROUNDS, CAL_Q);
-	*spread = quantile(p, CAL_ROUNDS, 0.5) - *pair;
-	*inner = quantile(in, CAL_ROUNDS, CAL_Q);
-	if (*pair < 0)
-		*pair = 0;
-	if (*inner > *pair)
-		*inner = *pair;
-	if (*inner < 0)
-		*inner = 0;
-	return 0;
+	double p[CAL_ROUNDS];
+	for (int i = 0; i < CAL_ROUNDS; i++)
+		p[i] = s->extra[i] - s->cheap[i] * cheap;
+	double q = quantile(p, CAL_ROUNDS, CAL_Q);
+	return q > 0 ? q : 0;
 }
 
 static void set_costs(const double *pair, const double *inner, double cheap)
@@ -173,22 +178,27 @@ static void set_costs(const double *pair, const double *inner, double cheap)
 }
 
 /*
- * calibrate(py_loop, c_loop, gen_loop, cheap_loop, n): py_loop(n) makes n
+ * calibrate(py_loop, c_loop, gen_loop, call_loop, n): py_loop(n) makes n
  * calls of an empty Python function, c_loop(n) n calls of a trivial
- * builtin, gen_loop(n) n resumptions of a generator, cheap_loop(n) n calls
- * of a type (events that are not timed; None on 3.9-3.11). Keeps the costs
- * for compensation; returns a dict of them in ns.
+ * builtin, gen_loop(n) n resumptions of a generator; call_loop(n) (None on
+ * 3.9-3.11) makes n calls of an empty Python function from Python code,
+ * where py_loop makes them from C: its extra cost per call is the untimed
+ * CALL event of a Python callee (the event itself and the call site it
+ * keeps from being specialised), charged per untimed event. Keeps the
+ * costs for compensation; returns a dict of them in ns.
  */
 PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 {
-	PyObject *loops[PG_HOOK_NKINDS], *cheap_loop;
+	PyObject *fns[CAL_LOOPS];
 	long n;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "OOOOl", &loops[PG_HOOK_KIND_PY],
-			      &loops[PG_HOOK_KIND_C], &loops[PG_HOOK_KIND_GEN],
-			      &cheap_loop, &n) ||
+	if (!PyArg_ParseTuple(args, "OOOOl", &fns[PG_HOOK_KIND_PY],
+			      &fns[PG_HOOK_KIND_C], &fns[PG_HOOK_KIND_GEN],
+			      &fns[PG_HOOK_NKINDS], &n) ||
 	    pg_hook_ensure_core())
 		return NULL;
+	if (fns[PG_HOOK_NKINDS] == Py_None)
+		fns[PG_HOOK_NKINDS] = NULL;
 	if (pg_hook.active || pg_hook.started) {
 		PyErr_SetString(PyExc_RuntimeError, "perfguard: hook running");
 		return NULL;
@@ -201,32 +211,33 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	pg_hook.builtins_on = 1;
 	pg_hook.scope_pred = NULL; /* the loops' functions must be timed */
 	set_costs(pair, inner, 0);
-	int rc = 0;
-	/* Two passes apart in time, the smaller costs kept: a slow spell of
-	 * the machine (another guest taking the host's CPU) lasts longer
-	 * than a round and inflates every round of one pass. */
-	for (int pass = 0; !rc && pass < CAL_PASSES; pass++) {
-		double c = 0, in, s, pr, inr;
-		if (cheap_loop != Py_None)
-			rc = calibrate_loop(cheap_loop, n, 0, 1, &c, &in, &s);
-		if (!rc && (pass == 0 || c < cheap))
-			cheap = c;
-		for (int k = 0; !rc && k < PG_HOOK_NKINDS; k++) {
-			rc = calibrate_loop(loops[k], n, cheap, 0, &pr, &inr,
-					    &s);
-			if (pass == 0 || pr < pair[k]) {
-				pair[k] = pr;
-				inner[k] = inr;
-				if (k == PG_HOOK_KIND_PY)
-					spread = s;
-			}
-		}
-	}
+	static struct cal_series s[CAL_LOOPS];
+	long per = n / CAL_SPLIT > 100 ? n / CAL_SPLIT : 100;
+	PyObject *arg = PyLong_FromLong(per);
+	int rc = arg ? run_rounds(fns, arg, s) : -1;
+	Py_XDECREF(arg);
 	pg_hook.cpu_mode = saved_cpu;
 	pg_hook.builtins_on = saved_builtins;
 	pg_hook.scope_pred = saved_scope;
 	if (rc)
 		return NULL;
+	if (fns[PG_HOOK_NKINDS]) {
+		/* A call from Python minus a call from C, fastest rounds. */
+		cheap = pair_cost(&s[PG_HOOK_NKINDS], 0) -
+			pair_cost(&s[PG_HOOK_KIND_PY], 0);
+		if (cheap < 0)
+			cheap = 0;
+	}
+	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		pair[k] = pair_cost(&s[k], cheap);
+		inner[k] = quantile(s[k].inner, CAL_ROUNDS, CAL_Q);
+		if (inner[k] > pair[k])
+			inner[k] = pair[k];
+		if (inner[k] < 0)
+			inner[k] = 0;
+	}
+	spread = quantile(s[PG_HOOK_KIND_PY].extra, CAL_ROUNDS, 0.5) -
+		 pair[PG_HOOK_KIND_PY];
 	pg_hook_timer_calibrate(&pg_hook.timer);
 	double npt = pg_hook.timer.ns_per_tick;
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {

@@ -374,6 +374,13 @@ static void apply_scope(PyObject *pred)
 {
 	Py_XINCREF(pred);
 	Py_XSETREF(pg_hook.scope_pred, pred);
+	pg_hook.scope_c_out = 0;
+	if (pred) {
+		PyObject *v = PyObject_GetAttrString(pred, "builtins_out");
+		pg_hook.scope_c_out = v && PyObject_IsTrue(v) == 1;
+		Py_XDECREF(v);
+		PyErr_Clear();
+	}
 	for (uint32_t i = 0; i < pg_hook.core.nfuncs; i++) {
 		struct pg_hook_func *f = &pg_hook.core.funcs[i];
 		f->flags &= ~(uint32_t)PG_HOOK_OUTSIDE;
@@ -450,8 +457,9 @@ static PyObject *profiler_new(PyTypeObject *type, PyObject *args,
 
 static int profiler_traverse(PyObject *self, visitproc visit, void *arg)
 {
+	/* Not the type: Profiler is static, and the heap subtype's own
+	 * traverse (subtype_traverse) visits it. */
 	Py_VISIT(((struct profiler *)self)->scope);
-	Py_VISIT(Py_TYPE(self));
 	return 0;
 }
 
@@ -465,9 +473,9 @@ static void profiler_dealloc(PyObject *self)
 {
 	PyObject_GC_UnTrack(self);
 	profiler_clear(self);
-	PyTypeObject *tp = Py_TYPE(self);
-	tp->tp_free(self);
-	Py_DECREF(tp);
+	/* No Py_DECREF of the type: Profiler is static, and a heap subtype's
+	 * subtype_dealloc drops its reference after this returns. */
+	Py_TYPE(self)->tp_free(self);
 }
 
 /* _configure(pg_hook.scope_pred_or_None, builtins): settings used when this

@@ -84,6 +84,10 @@ struct pg_hook_state {
 	 * functions of their own (else their time is their caller's). */
 	PyObject *scope_pred;
 	int builtins_on;
+	/* The predicate says no builtin is in scope (its builtins_out
+	 * attribute): call sites need no CALL event once they call code out
+	 * of scope (monitoring.c). */
+	int scope_c_out;
 	/* The Profiler (perfguard.Profile) holding the recording, or NULL. */
 	PyObject *profiler_owner;
 

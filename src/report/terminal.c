@@ -90,6 +90,15 @@ static void cell(struct pg_buf *b, const char *s, size_t width)
 	free(p);
 }
 
+/* A number in at least `width` columns: padded, never shortened (a cut
+ * figure would read as another figure). */
+static void num_cell(struct pg_buf *b, const char *s, size_t width)
+{
+	pg_buf_puts(b, s);
+	for (size_t n = columns(s); n < width; n++)
+		pg_buf_putc(b, ' ');
+}
+
 static const char *row_name(const struct pg_verdict *v)
 {
 	if (v->func_id)
@@ -166,16 +175,17 @@ static void rows(struct term *t, const struct pg_report_view *view,
 		cell(t->b, pg_report_metric_token(v->metric), 5);
 		pg_buf_putc(t->b, ' ');
 		on(t, color);
-		cell(t->b,
-		     pg_report_fmt_pct(pg_report_change(v), pct, sizeof(pct)),
-		     7);
+		num_cell(
+		    t->b,
+		    pg_report_fmt_pct(pg_report_change(v), pct, sizeof(pct)),
+		    7);
 		off(t);
 		pg_buf_putc(t->b, ' ');
-		cell(t->b, pg_report_fmt_ci(v, ci, sizeof(ci)), 18);
+		num_cell(t->b, pg_report_fmt_ci(v, ci, sizeof(ci)), 18);
 		pg_buf_putc(t->b, ' ');
 		snprintf(x, sizeof(x), "q=%s",
 			 pg_report_fmt_q(v, pg_report_q(v), q, sizeof(q)));
-		cell(t->b, x, 8);
+		num_cell(t->b, x, 8);
 		pg_buf_printf(t->b, " %s\n",
 			      pg_report_fmt_values(v, vals, sizeof(vals)));
 		why(t, v);

@@ -167,6 +167,25 @@ class ApiTest(unittest.TestCase):
         """)
         self.assertEqual(r, ["busy", "taken", 1, 2])
 
+    def test_many_profiles_made_and_dropped_keep_their_class_alive(self):
+        # The Profiler base once dropped a reference to the Profile class
+        # at every deallocation: a few dropped Profiles later the class
+        # was freed while in use (a segfault).
+        r = self.program("""
+            import gc, json, perfguard
+            def f(x):
+                return x
+            n = 0
+            for i in range(40):
+                p = perfguard.Profile()
+                with p:
+                    f(i)
+                n += p.stats().get("prog.py:f").calls
+                gc.collect()
+            print(json.dumps([n, perfguard.Profile.__name__]))
+        """)
+        self.assertEqual(r, [40, "Profile"])
+
     def test_dump_writes_every_format_and_pstats_loads(self):
         for exe in ("", "none"):
             r = self.program("""
@@ -312,6 +331,32 @@ class ApiTest(unittest.TestCase):
         total_self = sum(x["self"] for x in f.values())
         self.assertGreaterEqual(total_self, mod["incl"] * 0.98 - 1000)
 
+    def test_scope_without_builtins_stops_reporting_out_of_scope_calls(self):
+        # No pattern can match a builtin: on 3.12+ a call site in scope
+        # that calls a builtin, a class or an out-of-scope function is
+        # switched off after its first call; in-scope callees called from
+        # the same sites are still counted exactly.
+        self.write("pkg/lib.py", "def out(x):\n    return x\n")
+        h, f = self.trial("""
+            import lib
+            def mine(x):
+                return x
+            def loop(n):
+                t = 0
+                for i in range(n):
+                    fn = mine if i % 2 else lib.out
+                    t += fn(i) + len("ab") + int(i)
+                return t
+            loop(4000)
+        """, PERFGUARD_SCOPE="pkg/prog.py:*")
+        self.assertEqual(h["unmatched"], "0")
+        self.assertEqual(f["pkg/prog.py:mine"]["calls"], 2000)
+        self.assertTrue(f["pkg/prog.py:loop"]["flags"] & 8)
+        self.assertNotIn("<builtin>:len", f)
+        if sys.version_info >= (3, 12):
+            # mine's two events per call, and little else
+            self.assertLess(int(h["events"]), 2 * 2000 + 200, h)
+
     def test_scope_of_builtins_and_builtins_off(self):
         h, f = self.scoped_trial(PERFGUARD_SCOPE="pkg/*\n<builtin>:len")
         self.assertEqual(f["<builtin>:len"]["calls"], 120)
@@ -414,13 +459,13 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(how, "measured", repr(bad))
             with open(path) as f:
                 self.assertEqual(f.read().split("\n")[0],
-                                 "perfguard-calibration\t1")
+                                 "perfguard-calibration\t2")
             how, _ = self.program_cal()
             self.assertEqual(how, "cached")
         # a sound entry whose costs the probe contradicts (1000 times the
         # real cost) is measured again
         costs = ",".join(["500000.000000"] * 8)
-        body = "perfguard-calibration\t1\n%s\ncosts\t%s\n" % (
+        body = "perfguard-calibration\t2\n%s\ncosts\t%s\n" % (
             good.split("\n")[1], costs)
         import zlib
         with open(path, "w") as f:

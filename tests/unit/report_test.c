@@ -891,6 +891,23 @@ static void terminal_fits_in_100_columns_without_color(void **state)
 	fixture_free(f);
 }
 
+static void terminal_never_cuts_a_figure(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new();
+	struct pg_verdict *v = &f->verdicts.v[1];
+	v->change_pct = 887.2;
+	v->ci_lo_pct = 700.4;
+	v->ci_hi_pct = 1175.3;
+	v->head_value = v->base_value * 9.872;
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	assert_int_equal(pg_report_terminal(&f->r, false, &out), 0);
+	assert_non_null(strstr(out.data, "+887.2% [+700.4%, +1175.3%]"));
+	pg_buf_release(&out);
+	fixture_free(f);
+}
+
 static void terminal_uses_color_only_when_asked(void **state)
 {
 	(void)state;
@@ -1050,6 +1067,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(json_parses_back_with_every_verdict_and_field),
 	    cmocka_unit_test(json_reports_failed_benchmarks_and_mismatch),
 	    cmocka_unit_test(terminal_fits_in_100_columns_without_color),
+	    cmocka_unit_test(terminal_never_cuts_a_figure),
 	    cmocka_unit_test(terminal_uses_color_only_when_asked),
 	    cmocka_unit_test(terminal_says_ok_for_an_empty_check),
 	    cmocka_unit_test(writers_fail_with_limit_on_a_small_capped_buffer),

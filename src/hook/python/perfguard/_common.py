@@ -131,12 +131,21 @@ def scope_predicate(patterns):
         return None
 
     def in_scope(obj, cls, builtin):
+        if isinstance(obj, str):  # "<gc>", timed whatever the scope
+            return True
         if builtin:
             fid = "<builtin>:" + _ids._builtin_name(obj)
         else:
             # No heap walk here: it runs at first sight of each function,
             # long before the program has defined all of them.
             prefix, _ = _ids._file_id(obj.co_filename)
+            # A file no pattern's file part matches is out of scope
+            # whatever the qualname: 3.9/3.10 then need not compile the
+            # file to find it (a scoped log report ran 3.6x slower).
+            if ":" not in prefix and not any(
+                    glob_match(p.split(":", 1)[0], prefix) if ":" in p
+                    else True for p in pats):
+                return False
             q = (getattr(obj, "co_qualname", None) or
                  _ids._defined_qualname(obj) or obj.co_name)
             fid = prefix + ":" + q
@@ -145,6 +154,10 @@ def scope_predicate(patterns):
                 return True
         return False
 
+    # No builtin can be in scope when no pattern can match "<builtin>:..."
+    # (one starting with a literal other than "<"): the hook then stops
+    # reporting calls at sites that call out-of-scope code (3.12+).
+    in_scope.builtins_out = all(p[0] not in "*?[<" for p in pats)
     return in_scope
 
 
@@ -194,26 +207,37 @@ def _cal_gen_loop(n, g=_cal_gen):
         pass
 
 
-def _cal_cheap_loop(n, t=int):
-    s = 0
-    for _ in range(n):
-        s = t()
+def _cal_c_driven_loop(n, f=_cal_target):
+    # n calls of f from C (no CALL event, no call site of Python code):
+    # what a Python call pair costs by itself on 3.12+.
+    from collections import deque
+    from itertools import repeat
+    deque(map(f, repeat(0, n)), maxlen=0)
 
 
 COST_KEYS = ("py_pair_ns", "c_pair_ns", "gen_pair_ns", "py_inner_ns",
              "c_inner_ns", "gen_inner_ns", "cheap_ns", "spread_ns")
 
-CACHE_VERSION = "perfguard-calibration\t1"
+CACHE_VERSION = "perfguard-calibration\t2"
 # A cached entry is trusted while the probe's pair cost of a Python call is
 # within this factor of the cached one (either way).
 PROBE_TOLERANCE = 2.0
+# ... and trusted (or kept) only while the probe is not faster than them by
+# more than this: costs from a slow spell are not kept.
+PROBE_FASTER = 1.4
 PROBE_N = 2000
 
 
 def _measure(hook, n):
-    hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop,
-                   _cal_cheap_loop if hook.mechanism == "monitoring"
-                   else None, n)
+    # On 3.12+ a Python call from Python code costs its pair plus the
+    # untimed CALL event; from C only the pair: the difference is "cheap".
+    # On 3.9-3.11 there is no such event (and the interpreter's per-bytecode
+    # tracing is part of every pair), so calls are measured from Python.
+    if hook.mechanism == "monitoring":
+        hook.calibrate(_cal_c_driven_loop, _cal_c_loop, _cal_gen_loop,
+                       _cal_loop, n)
+    else:
+        hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop, None, n)
     info = hook.info()
     return [float(info[k]) for k in COST_KEYS]
 
@@ -314,14 +338,18 @@ def cache_store(path, key, costs):
             pass
 
 
-def _probe_agrees(hook, cached):
-    """A short measurement (hook.probe): does the Python pair cost still
-    fit? On 3.12+ the probe includes the untimed CALL event of each call."""
+def _probe_agrees(hook, costs, slower=PROBE_TOLERANCE):
+    """A short measurement (hook.probe): do the costs' Python call pair
+    (on 3.12+ with its untimed CALL event) still fit? A probe faster than
+    the costs by more than PROBE_FASTER means they were measured in a slow
+    spell of the machine (whole seconds run at half speed here when a
+    neighbour is busy) and would over-compensate every later run; a
+    slower one by more than `slower`, that they no longer fit."""
     probe = hook.probe(_cal_loop, PROBE_N)
-    want = cached[0] + (cached[6] if hook.mechanism == "monitoring" else 0)
+    want = costs[0] + (costs[6] if hook.mechanism == "monitoring" else 0)
     if probe <= 0 or want <= 0:
         return False
-    return max(probe, want) / min(probe, want) <= PROBE_TOLERANCE
+    return want / probe <= PROBE_FASTER and probe / want <= slower
 
 
 def calibrate(hook, fail=None, cache=True):
@@ -364,7 +392,7 @@ def calibrate(hook, fail=None, cache=True):
     if use_cache and costs[7] <= max_spread * costs[0]:
         # Kept only when the quick probe agrees with it too (a load that
         # inflated the whole calibration evenly shows there).
-        if not probe or _probe_agrees(hook, costs):
+        if not probe or _probe_agrees(hook, costs, PROBE_FASTER):
             cache_store(path, key, costs)
         set_costs(hook, costs)  # the probe reset them
     return "measured"
