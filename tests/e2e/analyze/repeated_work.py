@@ -5,7 +5,7 @@ def table(k):
 def report():
     t = 0
     for _ in range(2000):
-        t += table(200)
+        t += table(1000)
     return t
 
 report()
