@@ -133,12 +133,20 @@ for (file, line, name), (cc, nc, tt, ct, callers) in s.stats.items():
         self.assertGreaterEqual(int(ncallers), 1)
 
     def test_collapsed_and_speedscope_exports(self):
-        script = self.write("fib.py", FIB)
+        # Recursion with microseconds of work per call, so that every
+        # level of the stack carries weight (fib's own work per call is
+        # about one event cost: compensated, its deep stacks can weigh 0).
+        self.write("walk.py", "def walk(n):\n"
+                   "    s = sum(range(300))\n"
+                   "    return s if n == 0 else s + walk(n - 1)\n"
+                   "walk(40)\n")
         col = os.path.join(self.tmp, "out.collapsed")
         self.assertExit(run(["profile", "--python", PYTHON, "-o", col, "--format",
-                             "collapsed", script, "12"], cwd=self.tmp), 0)
+                             "collapsed", "walk.py"], cwd=self.tmp), 0)
         lines = self.read("out.collapsed").splitlines()
-        self.assertTrue(any("fib.py:fib;" in l for l in lines), lines[:5])
+        self.assertTrue(any("walk.py:walk;walk.py:walk;walk.py:walk" in l
+                            for l in lines), lines[:5])
+        script = self.write("fib.py", FIB)
         for l in lines:
             stack, value = l.rsplit(" ", 1)
             self.assertGreaterEqual(int(value), 0)
