@@ -25,6 +25,8 @@
  */
 #include "hook.h"
 
+#include <stddef.h>
+
 #define EV_PY_START  (1 << 0)
 #define EV_PY_RESUME (1 << 1)
 #define EV_PY_RETURN (1 << 2)

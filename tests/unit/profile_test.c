@@ -410,8 +410,8 @@ static void parse_wire_reads_optional_code_fingerprints(void **state)
 	pg_profile_release(&p);
 	free(text);
 	const char *bad[] = {"\t/src/app.py\t00FF\n", "\t/src/app.py\tx\n",
-			     "\t/src/app.py\t0123456789abcdef0123456789abcdef0"
-			     "\n"};
+			     ("\t/src/app.py\t0123456789abcdef0123456789abcdef0"
+			      "\n")};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		text = wire_edit("\t/src/app.py\n", bad[i]);
 		assert_int_equal(parse_wire_text(&p, text), PG_EINVALID);
