@@ -73,15 +73,6 @@ int pg_analysis_change_points(const double *x, size_t n,
 /* ---- series of one benchmark or function (history.c) --------------- */
 
 /*
- * Median of x[0..n) and a distribution-free confidence interval for it at
- * level conf (order statistics under the binomial law; with too few values
- * for that level, the smallest and largest value). All NAN when n == 0.
- */
-void pg_analysis_median_interval(const double *x, size_t n, double conf,
-				 double *median_out, double *low_out,
-				 double *high_out);
-
-/*
  * The per-trial values a history point of benchmark b is made of: the
  * profiled total (func_id NULL) or the self time of function func_id, in
  * ns, one per trial. *out newly allocated (free()) with b's trial count;

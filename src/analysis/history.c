@@ -17,42 +17,6 @@
 
 #include "perfguard/stats.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-void pg_analysis_median_interval(const double *x, size_t n, double conf,
-				 double *median_out, double *low_out,
-				 double *high_out)
-{
-	if (n == 0) {
-		*median_out = *low_out = *high_out = NAN;
-		return;
-	}
-	double *s = pg_malloc(n * sizeof(*s));
-	memcpy(s, x, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	*median_out = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	/* l = 1-based rank of the lower bound: the largest l with
-	 * P(B <= l - 1) <= (1 - conf) / 2, B ~ Bin(n, 1/2) */
-	double tail = (1 - conf) / 2, cdf = 0, term = pow(0.5, (double)n);
-	size_t l = 1;
-	for (size_t k = 0; k < n / 2; k++) {
-		cdf += term; /* P(B <= k) */
-		if (cdf > tail)
-			break;
-		l = k + 1;
-		term *= (double)(n - k) / (double)(k + 1);
-	}
-	if (l > (n + 1) / 2)
-		l = (n + 1) / 2;
-	*low_out = s[l - 1];
-	*high_out = s[n - l];
-	free(s);
-}
-
 int pg_analysis_trial_values(const struct pg_bench_result *b,
 			     const char *func_id, double **out, size_t *n_out)
 {

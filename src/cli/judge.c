@@ -139,6 +139,16 @@ static int write_report(const char *what, const char *path,
 	return rc;
 }
 
+/* The base and head results of the comparison's i-th selected benchmark
+ * (r[0], r[1]; NULL where a side lacks it). */
+static void bench_sides(const struct cli_comparison *cmp, size_t i,
+			const struct pg_bench_result *r[2])
+{
+	const char *name = cmp->sel->benches[i]->name;
+	r[0] = pg_results_find(cmp->base, name);
+	r[1] = pg_results_find(cmp->head, name);
+}
+
 /*
  * Missing data is never a pass: a benchmark that is present but has no
  * trials, or a comparison in which no benchmark has trials on both sides,
@@ -152,9 +162,8 @@ static int no_data(const struct cli_comparison *cmp)
 	size_t comparable = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;
-		const struct pg_bench_result *r[2] = {
-		    pg_results_find(cmp->base, name),
-		    pg_results_find(cmp->head, name)};
+		const struct pg_bench_result *r[2];
+		bench_sides(cmp, i, r);
 		const char *label[2] = {cmp->base_label, cmp->head_label};
 		for (int k = 0; k < 2; k++) {
 			if (r[k] && r[k]->status == PG_BENCH_OK &&
@@ -170,13 +179,10 @@ static int no_data(const struct cli_comparison *cmp)
 	}
 	/* Failed benchmarks are reported (exit 3) by the caller. */
 	for (size_t i = 0; i < cmp->sel->n; i++) {
-		const char *name = cmp->sel->benches[i]->name;
-		const struct pg_bench_result *rb =
-		    pg_results_find(cmp->base, name);
-		const struct pg_bench_result *rh =
-		    pg_results_find(cmp->head, name);
-		if ((rb && rb->status != PG_BENCH_OK) ||
-		    (rh && rh->status != PG_BENCH_OK))
+		const struct pg_bench_result *r[2];
+		bench_sides(cmp, i, r);
+		if ((r[0] && r[0]->status != PG_BENCH_OK) ||
+		    (r[1] && r[1]->status != PG_BENCH_OK))
 			return 0;
 	}
 	/* A shard may hold no benchmark at all: nothing selected is no claim;
@@ -223,14 +229,12 @@ static size_t too_few_trials(const struct cli_common *c,
 	size_t n = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;
-		const struct pg_bench_result *rb =
-		    pg_results_find(cmp->base, name);
-		const struct pg_bench_result *rh =
-		    pg_results_find(cmp->head, name);
-		if (!rb || !rh || !rb->profile.ntrials || !rh->profile.ntrials)
+		const struct pg_bench_result *r[2];
+		bench_sides(cmp, i, r);
+		if (!r[0] || !r[1])
 			continue;
-		size_t nb = rb->profile.ntrials, nh = rh->profile.ntrials;
-		if ((nb < nh ? nb : nh) >= (size_t)need)
+		size_t nb = r[0]->profile.ntrials, nh = r[1]->profile.ntrials;
+		if (!nb || !nh || (nb < nh ? nb : nh) >= (size_t)need)
 			continue;
 		bool unclear = pg_stats_bench_unclear(v, name);
 		n += unclear;

@@ -231,30 +231,21 @@ static inline PyObject *c_event_target(PyObject *const *a, Py_ssize_t n,
 	return target;
 }
 
-/* A call of a Python function from in-scope code: 1 when the callee is
- * out of scope (known from its first call), and then the caller carries
- * its time; 0 for in-scope callees and anything that is not a Python
- * function. */
+/* A call from in-scope code: 1 when the callee is a Python function (or
+ * a method of one) out of scope (known from its first call), and then the
+ * caller carries its time; 0 for an in-scope Python callee; -1 when the
+ * callee is not a Python function. */
 static int __attribute__((noinline))
 fold_python_callee(const struct pg_hook_thread *th, PyObject *callable)
 {
 	if (Py_IS_TYPE(callable, &PyMethod_Type))
 		callable = PyMethod_GET_FUNCTION(callable);
-	if (Py_IS_TYPE(callable, &PyFunction_Type) &&
-	    known_outside(PyFunction_GET_CODE(callable))) {
-		fold_into_top(th);
-		return 1;
-	}
-	return 0;
-}
-
-/* Whether callable is a Python function or a method of one (PY_START
- * tells when it runs). */
-static int python_callee(PyObject *callable)
-{
-	if (Py_IS_TYPE(callable, &PyMethod_Type))
-		callable = PyMethod_GET_FUNCTION(callable);
-	return Py_IS_TYPE(callable, &PyFunction_Type);
+	if (!Py_IS_TYPE(callable, &PyFunction_Type))
+		return -1;
+	if (!known_outside(PyFunction_GET_CODE(callable)))
+		return 0;
+	fold_into_top(th);
+	return 1;
 }
 
 /*
@@ -275,9 +266,10 @@ call_scope(PyObject *const *a, Py_ssize_t n)
 		return 0;
 	if (scope_check(th, a[0]) && pg_hook_site_outside(a[0]))
 		return 1;
-	if (fold_python_callee(th, a[2]))
+	int py = fold_python_callee(th, a[2]);
+	if (py > 0)
 		return pg_hook.scope_c_out;
-	if (pg_hook.scope_c_out && !python_callee(a[2])) {
+	if (pg_hook.scope_c_out && py < 0) {
 		const void *key;
 		int own = 0;
 		call_target(a[2], &key, &own);

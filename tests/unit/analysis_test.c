@@ -174,20 +174,6 @@ static void same_seed_same_result(void **state)
 
 /* ---- history points -------------------------------------------------- */
 
-static void median_interval_uses_binomial_ranks(void **state)
-{
-	(void)state;
-	double x[10] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5};
-	double med, lo, hi;
-	pg_analysis_median_interval(x, 10, 0.95, &med, &lo, &hi);
-	assert_true(med == 5.5);
-	assert_true(lo == 2 && hi == 9); /* ranks 2 and 9 of 10 */
-	pg_analysis_median_interval(x, 3, 0.95, &med, &lo, &hi);
-	assert_true(med == 9 && lo == 1 && hi == 10); /* too few: range */
-	pg_analysis_median_interval(x, 0, 0.95, &med, &lo, &hi);
-	assert_true(isnan(med) && isnan(lo) && isnan(hi));
-}
-
 static void trial_values_are_totals_or_self_times(void **state)
 {
 	(void)state;
@@ -225,7 +211,6 @@ int main(void)
 	    cmocka_unit_test(two_steps_are_both_found),
 	    cmocka_unit_test(identical_code_has_no_change_points),
 	    cmocka_unit_test(same_seed_same_result),
-	    cmocka_unit_test(median_interval_uses_binomial_ranks),
 	    cmocka_unit_test(trial_values_are_totals_or_self_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

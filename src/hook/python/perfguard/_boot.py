@@ -40,15 +40,6 @@ from perfguard._ids import describe_all as _describe  # noqa: E402
 from perfguard import _common  # noqa: E402
 
 
-def _status(code):
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    sys.stderr.write("%s\n" % (code,))
-    return 1
-
-
 def _calibrate():
     """The hook's compensation costs: those the runner measured once for
     every trial of a check (PERFGUARD_COSTS, so that base and head share
@@ -78,18 +69,9 @@ def _main():
         sys.path[0] = os.path.dirname(script)
     else:
         sys.path.insert(0, os.path.dirname(script))
-    try:
-        with open(script, "rb") as f:
-            source = f.read()
-        code = compile(source, script, "exec", dont_inherit=True)
-    except OSError as e:
-        sys.stderr.write("%s: can't open file %r: %s\n"
-                         % (sys.executable, script, e))
-        return 2
-    except SyntaxError:
-        import traceback
-        traceback.print_exc(limit=0)
-        return 1
+    code = _common.compile_script(script)
+    if not code:
+        return 2 if code is None else 1
 
     main = _common.new_main(script)
 
@@ -98,18 +80,7 @@ def _main():
     if os.environ.get("PERFGUARD_EXCEPTIONS") == "1":  # analyze only
         from perfguard import _exceptions
         _exceptions.install()
-    status = 0
-    try:
-        _hook.run(code, main.__dict__)
-    except SystemExit as e:
-        status = _status(e.code)
-    except BaseException as e:
-        tb = e.__traceback__
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next  # hide the boot frame, as python script.py
-            e.__traceback__ = tb
-        sys.excepthook(type(e), e, tb)
-        status = 1
+    status = _common.exec_main(_hook, code, main)
     try:
         _hook.write(out, _describe)
     except OSError as e:

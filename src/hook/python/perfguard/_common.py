@@ -426,6 +426,42 @@ def new_main(script):
     return main
 
 
+def compile_script(script):
+    """script's code compiled as `python script.py` compiles it; None when
+    it cannot be read (said on stderr, as python says it) and False on a
+    syntax error (traceback printed)."""
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        return compile(source, script, "exec", dont_inherit=True)
+    except OSError as e:
+        sys.stderr.write("%s: can't open file %r: %s\n"
+                         % (sys.executable, script, e))
+        return None
+    except SyntaxError:
+        import traceback
+        traceback.print_exc(limit=0)
+        return False
+
+
+def exec_main(hook, code, main):
+    """Run code in module main under the hook; its exit status as python
+    gives it (SystemExit's code, 1 and the traceback for an exception,
+    with this frame hidden as `python script.py` hides its own)."""
+    try:
+        hook.run(code, main.__dict__)
+    except SystemExit as e:
+        return _status(e.code)
+    except BaseException as e:
+        tb = e.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+            e.__traceback__ = tb
+        sys.excepthook(type(e), e, tb)
+        return 1
+    return 0
+
+
 def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
     """Run script as __main__ under the hook, as ``python script args``
     would (sys.argv, sys.path[0]); returns its exit status, or None when
@@ -437,33 +473,10 @@ def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
         sys.path[0] = os.path.dirname(script)
     else:
         sys.path.insert(0, os.path.dirname(script))
-    try:
-        with open(script, "rb") as f:
-            source = f.read()
-        code = compile(source, script, "exec", dont_inherit=True)
-    except OSError as e:
-        sys.stderr.write("%s: can't open file %r: %s\n"
-                         % (sys.executable, script, e))
-        return None
-    except SyntaxError:
-        import traceback
-        traceback.print_exc(limit=0)
-        return 1
-
+    code = compile_script(script)
+    if not code:
+        return None if code is None else 1
     main = new_main(script)
-
     calibrate_fn()
     configure(hook, scope, builtins)
-    status = 0
-    try:
-        hook.run(code, main.__dict__)
-    except SystemExit as e:
-        status = _status(e.code)
-    except BaseException as e:
-        tb = e.__traceback__
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next  # hide this frame, as python script.py
-            e.__traceback__ = tb
-        sys.excepthook(type(e), e, tb)
-        status = 1
-    return status
+    return exec_main(hook, code, main)
