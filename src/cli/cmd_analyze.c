@@ -273,6 +273,8 @@ static int cmd_analyze(int argc, char **argv)
 	pg_jw_obj_begin(&w);
 	pg_jw_key(&w, "schema");
 	pg_jw_int(&w, 1);
+	pg_jw_key(&w, "kind");
+	pg_jw_str(&w, "perfguard-analyze");
 	pg_jw_key(&w, "findings");
 	pg_jw_arr_begin(&w);
 	char *failure = NULL;

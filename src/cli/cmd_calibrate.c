@@ -279,6 +279,8 @@ static void write_json(const struct calibration *c, struct pg_buf *out)
 	struct pg_jw w;
 	pg_jw_init(&w, out, false);
 	pg_jw_obj_begin(&w);
+	pg_jw_key(&w, "schema");
+	pg_jw_int(&w, 1);
 	pg_jw_key(&w, "kind");
 	pg_jw_str(&w, "perfguard-calibrate");
 	pg_jw_key(&w, "rounds");
