@@ -152,13 +152,12 @@ static void bench_sides(const struct cli_comparison *cmp, size_t i,
 /*
  * Missing data is never a pass: a benchmark that is present but has no
  * trials, or a comparison in which no benchmark has trials on both sides,
- * is an error (exit 2 for files the user named, 3 otherwise). Returns 0
+ * is an error (exit 2 for sides the user named, 3 otherwise). Returns 0
  * when there is something to judge.
  */
 static int no_data(const struct cli_comparison *cmp)
 {
-	bool files = cmp->mode && !strcmp(cmp->mode, "files");
-	int code = files ? PG_EXIT_USAGE : PG_EXIT_FAULT;
+	int code = cmp->named ? PG_EXIT_USAGE : PG_EXIT_FAULT;
 	size_t comparable = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;
