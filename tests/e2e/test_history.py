@@ -120,4 +120,5 @@ class HistoryTests(Case):
         self.assertExit(p, 0)
         self.assertIn("no stored baselines", p.stderr)
         p = run(["history", "--json", "-"], cwd=root)
-        self.assertEqual(json.loads(p.stdout), {"schema": 1, "series": []})
+        self.assertEqual(json.loads(p.stdout),
+                         {"schema": 1, "kind": "perfguard-history", "series": []})
