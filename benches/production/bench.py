@@ -279,15 +279,21 @@ def window_shares(spool):
 
 
 def hook_selfs(args, tmp, n):
-    """Self time per function of cpu.py N under the tracing hook (cpu
-    clock)."""
+    """Self time per function of cpu.py N under the tracing hook with the
+    cpu clock: the hook booted directly (`perfguard profile` sets
+    PERFGUARD_CLOCK itself, to wall), its wire file exported to JSON."""
+    wire = os.path.join(tmp, "traced.wire")
     out = os.path.join(tmp, "traced.json")
-    subprocess.run([os.path.join(args.build, "perfguard"), "profile",
-                    "--python", PY, "-o", out, "--format", "json",
+    subprocess.run([PY, "-c", BOOT, hook_dir(args.build),
                     os.path.join(HERE, "cpu.py"), str(n)], check=True,
                    cwd=HERE, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL,
-                   env=dict(os.environ, PERFGUARD_CLOCK="cpu"))
+                   env=dict(os.environ, PERFGUARD_CLOCK="cpu",
+                            PERFGUARD_WIRE_OUT=wire, PERFGUARD_ROOT=ROOT))
+    subprocess.run([os.path.join(args.build, "perfguard"), "profile",
+                    "--from-wire", wire, "--format", "json", "-o", out],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     with open(out) as f:
         prof = json.load(f)
     ids = [fn["id"] for fn in prof["functions"]]
