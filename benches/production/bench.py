@@ -17,12 +17,12 @@ Usage:
    measured unprofiled (cpu.py --truth), in percentage points; in 10
    interleaved rounds, so that the machine's load hits all three alike.
 4. deploy: --comparisons times, record the service's handler (deploy.py)
-   as a start-up window (left out) and --windows windows of
-   --window-samples samples with price_items at 1.0x and at 1.2x (its
-   whole work 1.2x), and `perfguard compare` the two directories: is
+   as --windows windows of --window-samples samples with price_items at
+   1.0x and at 1.2x (its whole work 1.2x), side by side (each window in a
+   process of its own after a start-up window that is left out, the two
+   deploys alternating), and `perfguard compare` the two directories: is
    price_items named, and is anything else named as regressed? Then A/A:
-   each 1.0x deploy against the next one (separate processes): is
-   anything named?
+   each 1.0x deploy against the next comparison's: is anything named?
 Runs /usr/bin/python3 (Debian's jinja2 on its path).
 """
 
@@ -361,23 +361,41 @@ def accuracy(args, tmp):
     print("\nlargest difference from the tracing hook: %.1f pp" % worst)
 
 
-def record_deploy(args, tmp, name, slow):
-    """One deploy: deploy.py under `perfguard record`, its start-up
-    window removed; returns the directory of its windows."""
-    d = os.path.join(args.deploy_dir or tmp, "deploy-" + name)
-    if args.deploy_dir and glob.glob(os.path.join(d, "*.json")):
-        return d  # recorded by an earlier run: judged again
+def record_window(args, d, slow):
+    """One more window of a deploy in directory d: deploy.py under
+    `perfguard record` in a process of its own, its start-up window
+    removed."""
+    before = set(glob.glob(os.path.join(d, "*.json")))
     subprocess.run([os.path.join(args.build, "perfguard"), "record", "-q",
                     "--rate", "1000", "--window", "1h", "--service", "shop",
-                    "--out", d, "--python", PY, "--", "deploy.py", slow,
-                    str(args.windows), str(args.window_samples)],
+                    "--out", d, "--python", PY, "--", "deploy.py", slow, "1",
+                    str(args.window_samples)],
                    check=True, cwd=HERE, env=dict(os.environ, PYTHONPATH=DIST))
     # the start-up window (imports, first renders) is no trial
-    first = sorted(glob.glob(os.path.join(d, "*.json")),
-                   key=lambda p: int(os.path.basename(p).split("-")[0]))[0]
-    os.unlink(first)
-    os.unlink(first[:-len(".json")] + ".pb.gz")
-    return d
+    new = sorted(set(glob.glob(os.path.join(d, "*.json"))) - before,
+                 key=lambda p: int(os.path.basename(p).split("-")[0]))
+    os.unlink(new[0])
+    os.unlink(new[0][:-len(".json")] + ".pb.gz")
+
+
+def record_deploys(args, tmp, names_slow):
+    """Deploys recorded side by side, as a canary runs beside the old
+    version: window k of every deploy, then window k+1, each in a process
+    of its own, so that the machine's slow drifts of load hit every
+    deploy alike and show in each deploy's windows (as a service's
+    workers and hours do), not as a difference between deploys. Deploys
+    already in --deploy-dir are judged again, not recorded."""
+    dirs = []
+    todo = []
+    for name, slow in names_slow:
+        d = os.path.join(args.deploy_dir or tmp, "deploy-" + name)
+        dirs.append(d)
+        if not (args.deploy_dir and glob.glob(os.path.join(d, "*.json"))):
+            todo.append((d, slow))
+    for _ in range(args.windows):
+        for d, slow in todo:
+            record_window(args, d, slow)
+    return dirs
 
 
 def judge_deploys(args, tmp, a, b):
@@ -397,13 +415,15 @@ def judge_deploys(args, tmp, a, b):
 
 def deploy(args, tmp):
     """A/B: base_i (price_items 1.0x) against head_i (1.2x), recorded
-    one after the other; A/A: base_i against base_i+1 (separate
-    processes, as two deploys are)."""
+    side by side; A/A: base_i against base_i+1 (other processes, another
+    time)."""
     n = args.comparisons
     base, head = [], []
     for i in range(n):
-        base.append(record_deploy(args, tmp, "base%d" % i, "1.0"))
-        head.append(record_deploy(args, tmp, "head%d" % i, "1.2"))
+        b, h = record_deploys(args, tmp, [("base%d" % i, "1.0"),
+                                          ("head%d" % i, "1.2")])
+        base.append(b)
+        head.append(h)
     print("\n## Deploy comparison: price_items 20%% slower, %d windows of "
           "%d samples per side\n" % (args.windows, args.window_samples))
     print("| comparison | named regressed | price_items estimate [95%] "
