@@ -58,10 +58,19 @@ struct pg_cause {
 	bool lead;
 	/* Fingerprints missing on a side: whether the code changed is unknown. */
 	bool code_unknown;
-	const char *other; /* CALLS: the caller; CALLEE: the slower function */
-	double other_base, other_head; /* CALLS: its calls per trial; CALLEE:
-					  its self time per trial (ns) */
-	bool other_changed;	       /* other's code changed */
+	/* CALLS: the caller; CALLEE: the (first) slower function; WAITING:
+	 * a function's caller in whose calls it waits more, a total's
+	 * waiting function */
+	const char *other;
+	/* CALLS: other's calls per trial; CALLEE: a total's function's self
+	 * time per trial, a function's callee's time under it per trial;
+	 * WAITING: the function's self time under other, or a total's
+	 * function's self time, per trial (ns) */
+	double other_base, other_head;
+	bool other_changed; /* other's code changed */
+	/* WAITING: the waiting function's median self time off and on the
+	 * CPU per trial (ns), base and head; NAN for other kinds. */
+	double off_base, off_head, cpu_base, cpu_head;
 	/* Changed functions above this one on its call paths (nearest
 	 * first), or in the benchmark for CALLEE; borrowed ids. */
 	const char **changed;

@@ -25,7 +25,9 @@
  * accumulator. So a frame loses the inner part of its own pair and the
  * full cost of every pair inside it, and its parent loses the outer part.
  * Optionally (cpu mode) time the thread was not running is added to the
- * accumulator too (pg_hook_core_lost).
+ * accumulator too (pg_hook_core_lost). In either mode the glue measures
+ * that time over long intervals and it is kept per node as off-CPU time
+ * (pg_hook_core_off), so each function has both clocks: wall = CPU + off.
  *
  * Invariants: all shared state is mutated under one lock held by the
  * caller (the GIL); threads own their stacks and accumulators. Node i's
@@ -100,8 +102,8 @@ struct pg_hook_thread {
 	struct pg_hook_frame *stack;
 	uint32_t depth, cap;
 	int64_t ovh_fp;	    /* overhead accumulated: virtual = clock - ovh */
-	int64_t last_ticks; /* cpu mode: clock at the previous event */
-	int64_t ckpt_wall_ns, ckpt_cpu_ns; /* cpu mode: checkpoint */
+	int64_t last_ticks; /* glue: clock at the previous event */
+	int64_t ckpt_wall_ns, ckpt_cpu_ns; /* glue: off-CPU checkpoint */
 	uint64_t events; /* events seen on this thread since the last reset */
 	uint64_t allowance; /* returns of frames entered before enabling */
 	uint64_t epoch;	    /* glue: core epoch the allowance is for */
@@ -128,12 +130,18 @@ struct pg_hook_core {
 	uint32_t max_nodes;	/* PG_HOOK_MAX_NODES unless lowered */
 	uint64_t epoch;		/* bumped by the glue */
 	struct pg_hook_thread *threads;
+	/* Per node: time the thread was off the CPU while the node's frame
+	 * was on top (pg_hook_core_off); allocated on first use, off_cap
+	 * entries, those past nnodes zero. */
+	int64_t *off_fp;
+	uint32_t off_cap;
 };
 
 /* Per-function figures derived from the tree (index = function index). */
 struct pg_hook_fstat {
 	uint64_t calls, pcalls, resumes;
 	int64_t self_fp, incl_fp; /* incl counts recursion once */
+	int64_t off_fp;		  /* off-CPU time while it was on top */
 };
 
 struct pg_hook_edge {
@@ -293,6 +301,15 @@ static inline void pg_hook_core_lost(struct pg_hook_thread *th,
 {
 	th->ovh_fp += (int64_t)lost_ticks << PG_HOOK_FP;
 }
+
+/*
+ * Time the thread was not running (off_ticks, measured by the glue from
+ * the thread's CPU clock) while the frame on top of th was current: added
+ * to that node's off-CPU time, whatever the clock. The root collects the
+ * time of no frame. Counts an error when out of memory.
+ */
+void pg_hook_core_off(struct pg_hook_core *core,
+		      const struct pg_hook_thread *th, int64_t off_ticks);
 
 /* Close every open frame of th at now_ticks, as if they returned. */
 void pg_hook_core_close_thread(struct pg_hook_core *core,

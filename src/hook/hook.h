@@ -60,13 +60,14 @@ struct pg_hook_state {
 	int64_t wall_mark_ns, wall_total_ns; /* wall time while active */
 
 	/* Set by the rare expensive paths of a callback (a new thread or
-	 * epoch, a new node, a cpu-mode clock check): only then is the
+	 * epoch, a new node, an off-CPU clock check): only then is the
 	 * callback's own time measured and excluded. The common path reads
 	 * the clock once and its cost is part of the calibrated costs. */
 	int slow_path;
 
-	/* cpu mode (PERFGUARD_CLOCK=cpu): an interval between two events
-	 * longer than cpu_gap_ticks triggers a thread-CPU-clock check. */
+	/* An interval between two events longer than cpu_gap_ticks triggers
+	 * a thread-CPU-clock check: the time off the CPU is recorded per
+	 * node, and in cpu mode (PERFGUARD_CLOCK=cpu) excluded. */
 	int cpu_mode;
 	int64_t cpu_gap_ticks;
 	uint64_t cpu_checks;	/* thread-CPU-clock reads (info()) */
@@ -246,14 +247,13 @@ static inline struct pg_hook_thread *thread_get(void)
 	return pg_hook_thread_slow();
 }
 
-/* Per timed event: in cpu mode, check long intervals. */
+/* Per timed event: check long intervals for time off the CPU (both
+ * clocks: it is recorded per function; cpu mode also excludes it). */
 static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 {
-	if (pg_hook.cpu_mode) {
-		if (t0 - th->last_ticks > pg_hook.cpu_gap_ticks)
-			pg_hook_cpu_adjust(th, t0);
-		th->last_ticks = t0;
-	}
+	if (t0 - th->last_ticks > pg_hook.cpu_gap_ticks)
+		pg_hook_cpu_adjust(th, t0);
+	th->last_ticks = t0;
 }
 
 /* End of a callback that started at t0 on th: a slow path's time is
@@ -263,8 +263,7 @@ static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
 	if (__builtin_expect(pg_hook.slow_path, 0)) {
 		int64_t now = pg_hook_ticks(&pg_hook.timer);
 		pg_hook_core_lost(th, now - t0);
-		if (pg_hook.cpu_mode)
-			th->last_ticks = now;
+		th->last_ticks = now;
 		pg_hook.slow_path = 0;
 	}
 }

@@ -1,7 +1,7 @@
 /*
  * track.c - the slow paths of a callback, shared by both mechanisms: a
  * thread's first event in an epoch, a function or node seen for the first
- * time, and the cpu-mode clock check.
+ * time, and the off-CPU check of long intervals (both clocks).
  *
  * Each sets pg_hook.slow_path so that the callback's own time is measured
  * and excluded (callback_done in hook.h), and sets any pending exception
@@ -39,8 +39,10 @@ void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 }
 
 /*
- * Exclude the time the thread did not run since the checkpoint (wall minus
- * thread CPU time), at most the interval itself, and move the checkpoint.
+ * The time the thread did not run since the checkpoint (wall minus thread
+ * CPU time), at most the interval itself, is the current frame's off-CPU
+ * time (both modes) and, in cpu mode, excluded from its time; the
+ * checkpoint moves.
  */
 void __attribute__((noinline))
 pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
@@ -52,8 +54,11 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 	if (lost > gap)
 		lost = gap;
 	if (lost > 0) {
-		pg_hook_core_lost(th, lost);
-		pg_hook.cpu_lost_ticks += lost;
+		pg_hook_core_off(&pg_hook.core, th, lost);
+		if (pg_hook.cpu_mode) {
+			pg_hook_core_lost(th, lost);
+			pg_hook.cpu_lost_ticks += lost;
+		}
 	}
 	th->ckpt_wall_ns = wall;
 	th->ckpt_cpu_ns = cpu;
@@ -96,8 +101,7 @@ struct pg_hook_thread *__attribute__((noinline)) pg_hook_thread_slow(void)
 	}
 	th->epoch = pg_hook.core.epoch;
 	th->allowance = 2 * frame_depth();
-	if (pg_hook.cpu_mode)
-		pg_hook_cpu_checkpoint(th, pg_hook_ticks(&pg_hook.timer));
+	pg_hook_cpu_checkpoint(th, pg_hook_ticks(&pg_hook.timer));
 	pg_hook.slow_path = 1;
 	return th;
 }
