@@ -461,7 +461,7 @@ def main():
     ap.add_argument("--windows", type=int, default=10)
     ap.add_argument("--deploy-dir", help="keep the deploys' windows here; "
                     "deploys already there are judged, not recorded again")
-    ap.add_argument("--window-samples", type=int, default=2000)
+    ap.add_argument("--window-samples", type=int, default=1500)
     ap.add_argument("--idle-seconds", type=int, default=5)
     ap.add_argument("--modes", default=",".join(MODES),
                     help="modes of the overhead and http parts")
