@@ -123,7 +123,11 @@ struct pg_verdicts {
  * beyond calls_pct gets metric PG_METRIC_CALLS and kind REGRESSED (its
  * time estimate is still filled in). Verdict strings are borrowed from b
  * and the profiles, which must outlive the verdicts. Nothing is appended
- * when either side has no trials. Method: docs/statistics.md.
+ * when either side has no trials. Production windows (both profiles'
+ * mechanism "sampler", values as cli_production_shares leaves them:
+ * share / (1 - share) per total_ns, samples in events) are judged on
+ * their pooled sample counts (pg_stats_odds_test); their values are the
+ * pooled odds. Method: docs/statistics.md.
  * q-values are not set here: call pg_stats_finish once every benchmark
  * of the check has been judged.
  */
