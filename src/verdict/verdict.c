@@ -444,89 +444,104 @@ static bool has_callees(const struct side *s, uint32_t f)
 	return false;
 }
 
-static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
-			   uint32_t fb, uint32_t fh, struct pg_verdicts *out)
+/* A function's medians on both sides, and what they make of it. */
+struct fn_figures {
+	double self_b, self_h, incl_b, incl_h; /* median ns per trial */
+	double share_b, share_h;	       /* self / total */
+	double ishare_b, ishare_h;	       /* inclusive / total */
+	bool tiny; /* flagged tiny by the hook on a side */
+	bool incl; /* judged on inclusive time */
+};
+
+static void function_figures(const struct judge_ctx *c, uint32_t fb,
+			     uint32_t fh, double *buf, struct fn_figures *g)
 {
 	const struct side *sb = &c->base, *sh = &c->head;
-	const struct pg_func *fn =
-	    fb != PG_NO_FUNC ? &sb->p->funcs[fb] : &sh->p->funcs[fh];
-	size_t nb = sb->n, nh = sh->n;
-	double *buf = pg_malloc((nb + nh) * 2 * sizeof(double));
-	double *lb = buf + nb + nh, *lh = lb + nb;
-
-	bool in_b = present(sb, fb), in_h = present(sh, fh);
-	bool tiny = (func_flags(sb, fb) | func_flags(sh, fh)) & PG_FUNC_TINY;
-	double self_b = column_median(sb, fb, COL_SELF, buf);
-	double self_h = column_median(sh, fh, COL_SELF, buf);
-	double incl_b = column_median(sb, fb, COL_INCL, buf);
-	double incl_h = column_median(sh, fh, COL_INCL, buf);
-	double tot_b = pg_stats_median(sb->total_ns, nb);
-	double tot_h = pg_stats_median(sh->total_ns, nh);
-	double share_b = tot_b > 0 ? self_b / tot_b : 0;
-	double share_h = tot_h > 0 ? self_h / tot_h : 0;
-	double ishare_b = tot_b > 0 ? incl_b / tot_b : 0;
-	double ishare_h = tot_h > 0 ? incl_h / tot_h : 0;
-	double min_share = b->thresholds.min_share_pct / 100;
-	bool tracked = pg_suite_tracks(b, fn->id);
-
+	g->tiny = (func_flags(sb, fb) | func_flags(sh, fh)) & PG_FUNC_TINY;
+	g->self_b = column_median(sb, fb, COL_SELF, buf);
+	g->self_h = column_median(sh, fh, COL_SELF, buf);
+	g->incl_b = column_median(sb, fb, COL_INCL, buf);
+	g->incl_h = column_median(sh, fh, COL_INCL, buf);
+	double tot_b = pg_stats_median(sb->total_ns, sb->n);
+	double tot_h = pg_stats_median(sh->total_ns, sh->n);
+	g->share_b = tot_b > 0 ? g->self_b / tot_b : 0;
+	g->share_h = tot_h > 0 ? g->self_h / tot_h : 0;
+	g->ishare_b = tot_b > 0 ? g->incl_b / tot_b : 0;
+	g->ishare_h = tot_h > 0 ? g->incl_h / tot_h : 0;
 	/* Self time below resolution, or flagged tiny: inclusive time. */
-	bool incl = tiny || (self_b < RESOLUTION_NS && self_h < RESOLUTION_NS);
-	enum column col = incl ? COL_INCL : COL_SELF;
+	g->incl =
+	    g->tiny || (g->self_b < RESOLUTION_NS && g->self_h < RESOLUTION_NS);
+}
 
+/* A new verdict of fn in b with its figures, not judged yet. */
+static struct pg_verdict *start_verdict(const struct judge_ctx *c,
+					const struct pg_bench *b,
+					const struct pg_func *fn, uint32_t fb,
+					uint32_t fh, const struct fn_figures *g,
+					double *buf, struct pg_verdicts *out)
+{
 	struct pg_verdict *v = push(out);
 	v->bench = b->name;
 	v->func_id = fn->id;
 	v->file = fn->file;
 	v->line = fn->line;
-	v->metric = incl ? PG_METRIC_INCL : PG_METRIC_SELF;
+	v->metric = g->incl ? PG_METRIC_INCL : PG_METRIC_SELF;
 	v->threshold_pct = b->thresholds.function_pct;
-	v->share_pct = fmax(share_b, share_h) * 100;
-	v->base_value = incl ? incl_b : self_b;
-	v->head_value = incl ? incl_h : self_h;
-	v->base_calls = median_calls(sb, fb, buf);
-	v->head_calls = median_calls(sh, fh, buf);
-	v->base_n = nb;
-	v->head_n = nh;
+	v->share_pct = fmax(g->share_b, g->share_h) * 100;
+	v->base_value = g->incl ? g->incl_b : g->self_b;
+	v->head_value = g->incl ? g->incl_h : g->self_h;
+	v->base_calls = median_calls(&c->base, fb, buf);
+	v->head_calls = median_calls(&c->head, fh, buf);
+	v->base_n = c->base.n;
+	v->head_n = c->head.n;
+	return v;
+}
 
-	if (!tracked) {
-		v->kind = PG_VERDICT_NOT_JUDGED;
-		goto done;
-	}
-	if (!in_b || !in_h) {
-		v->kind = in_h	 ? PG_VERDICT_NEW
-			  : in_b ? PG_VERDICT_GONE
-				 : PG_VERDICT_NOT_JUDGED;
-		goto done;
-	}
-
-	/* Normalise by the speed factors, leaving f itself out of them. */
-	size_t skip = SIZE_MAX;
-	for (size_t g = 0; g < c->nref; g++)
-		if (c->ref_b[g] == fb)
-			skip = g;
+/* The change of the judged time: production windows as counts, else
+ * normalised by the speed factors, leaving f itself out of them. */
+static void compare_times(struct judge_ctx *c, uint32_t fb, uint32_t fh,
+			  struct fn_figures *g, double *buf,
+			  struct pg_verdict *v)
+{
+	const struct side *sb = &c->base, *sh = &c->head;
+	enum column col = g->incl ? COL_INCL : COL_SELF;
 	if (production_windows(c)) {
-		compare_counts(c, fb, fh, col, v, &share_b, &share_h);
-		v->share_pct = fmax(share_b, share_h) * 100;
-	} else {
-		speed_factors(c, skip);
-		column(sb, fb, col, buf);
-		for (size_t t = 0; t < nb; t++)
-			lb[t] = safe_log(fmax(buf[t], 1) / sb->speed[t]);
-		column(sh, fh, col, buf);
-		for (size_t t = 0; t < nh; t++)
-			lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
-		compare_logs(lb, nb, lh, nh, v);
+		compare_counts(c, fb, fh, col, v, &g->share_b, &g->share_h);
+		v->share_pct = fmax(g->share_b, g->share_h) * 100;
+		return;
 	}
-	v->resolution_pct = resolution_pct(c, v);
+	size_t skip = SIZE_MAX;
+	for (size_t k = 0; k < c->nref; k++)
+		if (c->ref_b[k] == fb)
+			skip = k;
+	speed_factors(c, skip);
+	double *lb = buf + sb->n + sh->n, *lh = lb + sb->n;
+	column(sb, fb, col, buf);
+	for (size_t t = 0; t < sb->n; t++)
+		lb[t] = safe_log(fmax(buf[t], 1) / sb->speed[t]);
+	column(sh, fh, col, buf);
+	for (size_t t = 0; t < sh->n; t++)
+		lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
+	compare_logs(lb, sb->n, lh, sh->n, v);
+}
 
+/* Judged (UNCHANGED until the check-wide FDR), calls only (a calls
+ * regression) or not judged. */
+static void decide(const struct judge_ctx *c, const struct pg_bench *b,
+		   uint32_t fb, uint32_t fh, const struct fn_figures *g,
+		   double *buf, struct pg_verdict *v)
+{
+	const struct side *sb = &c->base, *sh = &c->head;
+	double min_share = b->thresholds.min_share_pct / 100;
 	/*
 	 * The share that admits a function is its self time, except for
 	 * tiny functions judged on inclusive time. Calls are checked also
 	 * when only the inclusive share is large (an extra call to a cheap
 	 * helper that does real work underneath).
 	 */
-	double judged_share =
-	    incl && tiny ? fmax(ishare_b, ishare_h) : fmax(share_b, share_h);
+	double judged_share = g->incl && g->tiny
+				  ? fmax(g->ishare_b, g->ishare_h)
+				  : fmax(g->share_b, g->share_h);
 	/*
 	 * A function whose time per call is below the cost of one hook event
 	 * is measured mostly as compensation error (the calibrated cost moves
@@ -545,17 +560,41 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	 */
 	bool leaf = !has_callees(sb, fb) && !has_callees(sh, fh);
 	bool judged =
-	    judged_share >= min_share && resolvable && (!incl || leaf);
-	bool calls_checked = judged || fmax(ishare_b, ishare_h) >= min_share;
+	    judged_share >= min_share && resolvable && (!g->incl || leaf);
+	bool calls_checked =
+	    judged || fmax(g->ishare_b, g->ishare_h) >= min_share;
 	if (calls_checked &&
 	    calls_grew(c, fb, fh, b->thresholds.calls_pct, buf)) {
 		v->metric = PG_METRIC_CALLS;
 		v->kind = PG_VERDICT_REGRESSED;
 		v->p = v->q = 0;
-		goto done;
+		return;
 	}
 	v->kind = judged ? PG_VERDICT_UNCHANGED : PG_VERDICT_NOT_JUDGED;
-done:
+}
+
+static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
+			   uint32_t fb, uint32_t fh, struct pg_verdicts *out)
+{
+	const struct side *sb = &c->base, *sh = &c->head;
+	const struct pg_func *fn =
+	    fb != PG_NO_FUNC ? &sb->p->funcs[fb] : &sh->p->funcs[fh];
+	double *buf = pg_malloc((sb->n + sh->n) * 2 * sizeof(double));
+	struct fn_figures g;
+	function_figures(c, fb, fh, buf, &g);
+	struct pg_verdict *v = start_verdict(c, b, fn, fb, fh, &g, buf, out);
+	bool in_b = present(sb, fb), in_h = present(sh, fh);
+	if (!pg_suite_tracks(b, fn->id))
+		v->kind = PG_VERDICT_NOT_JUDGED;
+	else if (!in_b || !in_h)
+		v->kind = in_h	 ? PG_VERDICT_NEW
+			  : in_b ? PG_VERDICT_GONE
+				 : PG_VERDICT_NOT_JUDGED;
+	else {
+		compare_times(c, fb, fh, &g, buf, v);
+		v->resolution_pct = resolution_pct(c, v);
+		decide(c, b, fb, fh, &g, buf, v);
+	}
 	free(buf);
 }
 
