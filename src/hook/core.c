@@ -380,6 +380,145 @@ void pg_hook_core_summary_free(struct pg_hook_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Scratch of one summary, nn nodes and nf functions long. */
+struct summary_scratch {
+	uint32_t *first, *next; /* first child, next sibling (creation order) */
+	uint32_t *edge_of;	/* node's edge, PG_HOOK_NONE under the root */
+	uint32_t *fdepth;	/* per function: its nodes on the path */
+	uint32_t *edepth;	/* per edge: its nodes on the path */
+	uint32_t *stack;	/* the walk's: node, top bit once closed */
+};
+
+static int scratch_init(struct summary_scratch *s, uint32_t nn, uint32_t nf)
+{
+	s->first = malloc(nn * sizeof(*s->first));
+	s->next = malloc(nn * sizeof(*s->next));
+	s->edge_of = malloc(nn * sizeof(*s->edge_of));
+	s->fdepth = calloc(nf ? nf : 1, sizeof(*s->fdepth));
+	s->edepth = calloc(nn, sizeof(*s->edepth));
+	s->stack = malloc(nn * sizeof(*s->stack));
+	return s->first && s->next && s->edge_of && s->fdepth && s->edepth &&
+		       s->stack
+		   ? 0
+		   : -1;
+}
+
+static void scratch_release(struct summary_scratch *s)
+{
+	free(s->first);
+	free(s->next);
+	free(s->edge_of);
+	free(s->fdepth);
+	free(s->edepth);
+	free(s->stack);
+}
+
+/* Children lists (in creation order) and node self times. */
+static void link_children(const struct pg_hook_core *core,
+			  struct summary_scratch *s,
+			  struct pg_hook_summary *out)
+{
+	uint32_t nn = core->nnodes;
+	for (uint32_t n = 0; n < nn; n++)
+		s->first[n] = s->next[n] = PG_HOOK_NONE;
+	for (uint32_t n = nn; n-- > 1;) {
+		uint32_t p = core->nodes[n].parent;
+		s->next[n] = s->first[p];
+		s->first[p] = n;
+	}
+	for (uint32_t n = 1; n < nn; n++) {
+		out->node_self_fp[n] += core->nodes[n].incl_fp;
+		if (core->nodes[n].parent)
+			out->node_self_fp[core->nodes[n].parent] -=
+			    core->nodes[n].incl_fp;
+	}
+}
+
+/* Edges: one per (caller function, callee function); -1 out of memory. */
+static int find_edges(const struct pg_hook_core *core,
+		      struct summary_scratch *s, struct pg_hook_summary *out)
+{
+	struct pg_hook_map emap = {0};
+	if (map_init(&emap, 64))
+		return -1;
+	int rc = 0;
+	for (uint32_t n = 1; n < core->nnodes && !rc; n++) {
+		uint32_t p = core->nodes[n].parent;
+		s->edge_of[n] = PG_HOOK_NONE;
+		if (p == 0)
+			continue;
+		uint32_t a = core->nodes[p].func, b = core->nodes[n].func;
+		uint64_t key = (uint64_t)a << 32 | b;
+		uint32_t e = map_get(&emap, key);
+		if (e == PG_HOOK_NONE) {
+			e = out->nedges++;
+			rc = map_put(&emap, key, e);
+			out->edges[e].caller = a;
+			out->edges[e].callee = b;
+		}
+		s->edge_of[n] = e;
+	}
+	map_release(&emap);
+	return rc ? -1 : 0;
+}
+
+/* Node n's figures added to its function and edge, the inclusive ones
+ * only where it is the outermost of them on its path. */
+static void open_node(const struct pg_hook_core *core,
+		      struct summary_scratch *s, uint32_t n,
+		      struct pg_hook_summary *out)
+{
+	const struct pg_hook_node *nd = &core->nodes[n];
+	struct pg_hook_fstat *f = &out->funcs[nd->func];
+	f->calls += nd->calls;
+	f->resumes += nd->resumes;
+	f->self_fp += out->node_self_fp[n];
+	if (n < core->off_cap)
+		f->off_fp += core->off_fp[n];
+	if (s->fdepth[nd->func]++ == 0) {
+		f->pcalls += nd->calls;
+		f->incl_fp += nd->incl_fp;
+	}
+	uint32_t e = s->edge_of[n];
+	if (e != PG_HOOK_NONE) {
+		struct pg_hook_edge *ed = &out->edges[e];
+		ed->calls += nd->calls;
+		ed->self_fp += out->node_self_fp[n];
+		if (s->edepth[e]++ == 0) {
+			ed->pcalls += nd->calls;
+			ed->incl_fp += nd->incl_fp;
+		}
+	}
+}
+
+/* Depth-first walk; stack entries: node, with the top bit set once its
+ * children are done (then its counters are released). */
+static void walk_tree(const struct pg_hook_core *core,
+		      struct summary_scratch *s, struct pg_hook_summary *out)
+{
+	uint32_t sp = 0;
+	for (uint32_t c = s->first[0]; c != PG_HOOK_NONE; c = s->next[c])
+		s->stack[sp++] = c;
+	while (sp) {
+		uint32_t n = s->stack[--sp];
+		if (n & 0x80000000u) {
+			n &= 0x7fffffffu;
+			s->fdepth[core->nodes[n].func]--;
+			if (s->edge_of[n] != PG_HOOK_NONE)
+				s->edepth[s->edge_of[n]]--;
+			continue;
+		}
+		open_node(core, s, n, out);
+		/* The closing marker sits below the children; the stack holds
+		 * at most one marker per ancestor plus their pending siblings,
+		 * which is at most nn entries overall. */
+		s->stack[sp++] = n | 0x80000000u;
+		for (uint32_t c = s->first[n]; c != PG_HOOK_NONE;
+		     c = s->next[c])
+			s->stack[sp++] = c;
+	}
+}
+
 /*
  * One depth-first walk of the tree keeps, per function and per edge, how
  * many nodes of it are on the current path: a node whose function (edge)
@@ -395,101 +534,16 @@ int pg_hook_core_summarize(const struct pg_hook_core *core,
 	out->funcs = calloc(nf ? nf : 1, sizeof(*out->funcs));
 	out->edges = calloc(nn, sizeof(*out->edges));
 	out->node_self_fp = calloc(nn, sizeof(*out->node_self_fp));
-	uint32_t *first = malloc(nn * sizeof(*first));
-	uint32_t *next = malloc(nn * sizeof(*next));
-	uint32_t *edge_of = malloc(nn * sizeof(*edge_of));
-	uint32_t *fdepth = calloc(nf ? nf : 1, sizeof(*fdepth));
-	uint32_t *edepth = calloc(nn, sizeof(*edepth));
-	uint32_t *stack = malloc(nn * sizeof(*stack));
-	struct pg_hook_map emap = {0};
+	struct summary_scratch s;
 	int rc = -1;
-	if (!out->funcs || !out->edges || !out->node_self_fp || !first ||
-	    !next || !edge_of || !fdepth || !edepth || !stack ||
-	    map_init(&emap, 64))
-		goto done;
-	/* Children lists (in creation order) and node self times. */
-	for (uint32_t n = 0; n < nn; n++)
-		first[n] = next[n] = PG_HOOK_NONE;
-	for (uint32_t n = nn; n-- > 1;) {
-		uint32_t p = core->nodes[n].parent;
-		next[n] = first[p];
-		first[p] = n;
+	if (!scratch_init(&s, nn, nf) && out->funcs && out->edges &&
+	    out->node_self_fp) {
+		link_children(core, &s, out);
+		rc = find_edges(core, &s, out);
+		if (!rc)
+			walk_tree(core, &s, out);
 	}
-	for (uint32_t n = 1; n < nn; n++) {
-		out->node_self_fp[n] += core->nodes[n].incl_fp;
-		if (core->nodes[n].parent)
-			out->node_self_fp[core->nodes[n].parent] -=
-			    core->nodes[n].incl_fp;
-	}
-	/* Edges: one per (caller function, callee function). */
-	for (uint32_t n = 1; n < nn; n++) {
-		uint32_t p = core->nodes[n].parent;
-		edge_of[n] = PG_HOOK_NONE;
-		if (p == 0)
-			continue;
-		uint32_t a = core->nodes[p].func, b = core->nodes[n].func;
-		uint64_t key = (uint64_t)a << 32 | b;
-		uint32_t e = map_get(&emap, key);
-		if (e == PG_HOOK_NONE) {
-			e = out->nedges++;
-			if (map_put(&emap, key, e))
-				goto done;
-			out->edges[e].caller = a;
-			out->edges[e].callee = b;
-		}
-		edge_of[n] = e;
-	}
-	/* Depth-first walk; stack entries: node, with the top bit set once
-	 * its children are done (then its counters are released). */
-	uint32_t sp = 0;
-	for (uint32_t c = first[0]; c != PG_HOOK_NONE; c = next[c])
-		stack[sp++] = c;
-	while (sp) {
-		uint32_t n = stack[--sp];
-		const struct pg_hook_node *nd = &core->nodes[n & 0x7fffffffu];
-		if (n & 0x80000000u) {
-			n &= 0x7fffffffu;
-			fdepth[nd->func]--;
-			if (edge_of[n] != PG_HOOK_NONE)
-				edepth[edge_of[n]]--;
-			continue;
-		}
-		struct pg_hook_fstat *f = &out->funcs[nd->func];
-		f->calls += nd->calls;
-		f->resumes += nd->resumes;
-		f->self_fp += out->node_self_fp[n];
-		if (n < core->off_cap)
-			f->off_fp += core->off_fp[n];
-		if (fdepth[nd->func]++ == 0) {
-			f->pcalls += nd->calls;
-			f->incl_fp += nd->incl_fp;
-		}
-		uint32_t e = edge_of[n];
-		if (e != PG_HOOK_NONE) {
-			struct pg_hook_edge *ed = &out->edges[e];
-			ed->calls += nd->calls;
-			ed->self_fp += out->node_self_fp[n];
-			if (edepth[e]++ == 0) {
-				ed->pcalls += nd->calls;
-				ed->incl_fp += nd->incl_fp;
-			}
-		}
-		/* The closing marker sits below the children; the stack holds
-		 * at most one marker per ancestor plus their pending siblings,
-		 * which is at most nn entries overall. */
-		stack[sp++] = n | 0x80000000u;
-		for (uint32_t c = first[n]; c != PG_HOOK_NONE; c = next[c])
-			stack[sp++] = c;
-	}
-	rc = 0;
-done:
-	map_release(&emap);
-	free(first);
-	free(next);
-	free(edge_of);
-	free(fdepth);
-	free(edepth);
-	free(stack);
+	scratch_release(&s);
 	if (rc)
 		pg_hook_core_summary_free(out);
 	return rc;
@@ -720,26 +774,19 @@ done:
 	return rc;
 }
 
-int pg_hook_core_write(const struct pg_hook_core *core,
-		       const struct pg_hook_wire_info *info, FILE *out)
+/* The per-function figures added up per output (map: function → output,
+ * PG_HOOK_NONE when left out). */
+static void merge_outputs(const struct pg_hook_core *core,
+			  const struct pg_hook_summary *sum,
+			  const struct pg_hook_wire_info *info,
+			  const uint32_t *map, struct out_func *of)
 {
-	uint32_t n = core->nfuncs, nout = 0;
-	struct pg_hook_summary sum;
-	if (pg_hook_core_summarize(core, &sum))
-		return -1;
-	uint32_t *map = malloc((n ? n : 1) * sizeof(*map));
-	int *dup = malloc((n ? n : 1) * sizeof(*dup));
-	struct out_func *of = calloc(n ? n : 1, sizeof(*of));
-	int rc = -1;
-	if (!map || !dup || !of)
-		goto done;
-	if (assign_outputs(core, sum.funcs, info, map, &nout, dup))
-		goto done;
+	uint32_t n = core->nfuncs;
 	for (uint32_t i = n; i-- > 0;)
 		if (map[i] != PG_HOOK_NONE)
 			of[map[i]].first = i; /* ends at the lowest index */
 	for (uint32_t i = 0; i < n; i++) {
-		const struct pg_hook_fstat *f = &sum.funcs[i];
+		const struct pg_hook_fstat *f = &sum->funcs[i];
 		if (map[i] == PG_HOOK_NONE)
 			continue;
 		struct out_func *o = &of[map[i]];
@@ -757,7 +804,12 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		    core->funcs[i].flags &
 		    (PG_HOOK_BUILTIN | PG_HOOK_GENERATOR | PG_HOOK_FOLDED);
 	}
-	double npt = info->ns_per_tick;
+}
+
+/* The wire's header lines: format, mechanism, timer, counters. */
+static void write_header(const struct pg_hook_core *core,
+			 const struct pg_hook_wire_info *info, FILE *out)
+{
 	fprintf(out, "perfguard-wire\t1\n");
 	fprintf(out, "mechanism\t%s\n", info->mechanism);
 	fprintf(out, "timer\t%s\n", info->timer);
@@ -769,49 +821,80 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 	fprintf(out, "events\t%" PRIu64 "\n", pg_hook_core_events(core));
 	fprintf(out, "unmatched\t%" PRIu64 "\n", core->unmatched);
 	fprintf(out, "lost\t%" PRIu64 "\n", pg_hook_core_lost_events(core));
-	for (uint32_t o = 0; o < nout; o++) {
-		uint32_t i = of[o].first;
-		uint64_t count = of[o].calls + of[o].resumes;
-		double mean_ns = count ? (double)of[o].self_fp * npt /
-					     (double)(1 << PG_HOOK_FP) /
-					     (double)count
-				       : 0;
-		if (count && mean_ns < info->tiny_ns)
-			of[o].flags |= PG_HOOK_TINY;
-		fprintf(out, "F\t%u\t%u\t%d\t", o, of[o].flags,
-			info->lines ? info->lines[i] : 0);
-		put_clean(out, info->ids[i] ? info->ids[i] : "?");
-		if (dup[i] > 1)
-			fprintf(out, "#%d", dup[i]);
+}
+
+/* Output o's F line: flags (TINY set here), line, id, file, code and the
+ * exception counts when any. */
+static void write_func(const struct pg_hook_wire_info *info, uint32_t o,
+		       struct out_func *of, const int *dup, FILE *out)
+{
+	uint32_t i = of->first;
+	uint64_t count = of->calls + of->resumes;
+	double mean_ns = count ? (double)of->self_fp * info->ns_per_tick /
+				     (double)(1 << PG_HOOK_FP) / (double)count
+			       : 0;
+	if (count && mean_ns < info->tiny_ns)
+		of->flags |= PG_HOOK_TINY;
+	fprintf(out, "F\t%u\t%u\t%d\t", o, of->flags,
+		info->lines ? info->lines[i] : 0);
+	put_clean(out, info->ids[i] ? info->ids[i] : "?");
+	if (dup[i] > 1)
+		fprintf(out, "#%d", dup[i]);
+	fputc('\t', out);
+	put_clean(out, info->files ? info->files[i] : NULL);
+	uint64_t raised = info->raised ? of->raised : 0;
+	uint64_t handled = info->handled ? of->handled : 0;
+	if ((info->codes && info->codes[i] && *info->codes[i]) || raised ||
+	    handled) {
 		fputc('\t', out);
-		put_clean(out, info->files ? info->files[i] : NULL);
-		uint64_t raised = info->raised ? of[o].raised : 0;
-		uint64_t handled = info->handled ? of[o].handled : 0;
-		if ((info->codes && info->codes[i] && *info->codes[i]) ||
-		    raised || handled) {
-			fputc('\t', out);
-			put_clean(out, info->codes ? info->codes[i] : NULL);
-		}
-		if (raised || handled)
-			fprintf(out, "\t%" PRIu64 "\t%" PRIu64, raised,
-				handled);
-		fputc('\n', out);
+		put_clean(out, info->codes ? info->codes[i] : NULL);
 	}
-	for (uint32_t o = 0; o < nout; o++) {
-		int64_t self = ns_of(of[o].self_fp, npt);
-		int64_t incl = ns_of(of[o].incl_fp, npt);
-		int64_t off = ns_of(of[o].off_fp, npt);
-		fprintf(out,
-			"S\t%u\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64
-			"\t%" PRId64,
-			o, of[o].calls, of[o].pcalls, of[o].resumes, self,
-			incl < self ? self : incl);
-		if (off > 0)
-			fprintf(out, "\t%" PRId64, off);
-		fputc('\n', out);
-	}
-	if (write_edges(&sum, map, npt, out) ||
-	    write_nodes(core, &sum, map, npt, out))
+	if (raised || handled)
+		fprintf(out, "\t%" PRIu64 "\t%" PRIu64, raised, handled);
+	fputc('\n', out);
+}
+
+/* Output o's S line: calls, primitive calls, resumes, self and inclusive
+ * ns (inclusive at least self), and the time off the CPU when any. */
+static void write_stat(const struct out_func *of, uint32_t o, double npt,
+		       FILE *out)
+{
+	int64_t self = ns_of(of->self_fp, npt);
+	int64_t incl = ns_of(of->incl_fp, npt);
+	int64_t off = ns_of(of->off_fp, npt);
+	fprintf(out,
+		"S\t%u\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64
+		"\t%" PRId64,
+		o, of->calls, of->pcalls, of->resumes, self,
+		incl < self ? self : incl);
+	if (off > 0)
+		fprintf(out, "\t%" PRId64, off);
+	fputc('\n', out);
+}
+
+int pg_hook_core_write(const struct pg_hook_core *core,
+		       const struct pg_hook_wire_info *info, FILE *out)
+{
+	uint32_t n = core->nfuncs, nout = 0;
+	struct pg_hook_summary sum;
+	if (pg_hook_core_summarize(core, &sum))
+		return -1;
+	uint32_t *map = malloc((n ? n : 1) * sizeof(*map));
+	int *dup = malloc((n ? n : 1) * sizeof(*dup));
+	struct out_func *of = calloc(n ? n : 1, sizeof(*of));
+	int rc = -1;
+	if (!map || !dup || !of)
+		goto done;
+	if (assign_outputs(core, sum.funcs, info, map, &nout, dup))
+		goto done;
+	merge_outputs(core, &sum, info, map, of);
+	write_header(core, info, out);
+	for (uint32_t o = 0; o < nout; o++)
+		write_func(info, o, &of[o], dup, out);
+	for (uint32_t o = 0; o < nout; o++)
+		write_stat(&of[o], o, info->ns_per_tick, out);
+	if (write_edges(&sum, map, info->ns_per_tick, out) ||
+	    write_nodes(core, &sum, map, info->ns_per_tick, out))
 		goto done;
 	fprintf(out, "end\t%u\n", nout);
 	rc = ferror(out) ? -1 : 0;

@@ -244,13 +244,20 @@ static PyObject *func_list(void)
 	return list;
 }
 
-/* Fill ids, files, lines and code fingerprints from describe's answer; a
+/* What describe said of each of the n functions, the wire's columns. */
+struct descriptions {
+	uint32_t n;
+	char **ids, **files, **codes;
+	int *lines;
+	uint64_t *raised, *handled;
+};
+
+/* Fill out's columns (ids, files, lines, code fingerprints, exceptions)
+ * from describe's answer; a
  * function it could not describe keeps NULL (the core writes "?"). */
-static void describe_all(PyObject *describe, char **ids, char **files,
-			 int *lines, char **codes, uint64_t *raised,
-			 uint64_t *handled)
+static void describe_all(PyObject *describe, struct descriptions *out)
 {
-	uint32_t n = pg_hook.core.nfuncs;
+	uint32_t n = out->n;
 	PyObject *list = func_list();
 	PyObject *d = list ? PyObject_CallOneArg(describe, list) : NULL;
 	Py_XDECREF(list);
@@ -262,16 +269,17 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 		PyObject *t = PyList_GET_ITEM(d, i);
 		Py_ssize_t size = PyTuple_Check(t) ? PyTuple_GET_SIZE(t) : 0;
 		if (size >= 3 && size <= 6) {
-			ids[i] = dup_str(PyTuple_GET_ITEM(t, 0));
-			files[i] = dup_str(PyTuple_GET_ITEM(t, 1));
-			lines[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+			out->ids[i] = dup_str(PyTuple_GET_ITEM(t, 0));
+			out->files[i] = dup_str(PyTuple_GET_ITEM(t, 1));
+			out->lines[i] =
+			    (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
 		}
 		if (size >= 4)
-			codes[i] = dup_str(PyTuple_GET_ITEM(t, 3));
+			out->codes[i] = dup_str(PyTuple_GET_ITEM(t, 3));
 		if (size == 6) {
-			raised[i] =
+			out->raised[i] =
 			    PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 4));
-			handled[i] =
+			out->handled[i] =
 			    PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 5));
 		}
 	}
@@ -280,6 +288,80 @@ static void describe_all(PyObject *describe, char **ids, char **files,
 		PyErr_Clear();
 	}
 	Py_XDECREF(d);
+}
+
+/* -1 with MemoryError set when out of memory (then release it). */
+static int descriptions_alloc(struct descriptions *d, uint32_t n)
+{
+	d->n = n;
+	d->ids = calloc(n + 1, sizeof(*d->ids));
+	d->files = calloc(n + 1, sizeof(*d->files));
+	d->lines = calloc(n + 1, sizeof(*d->lines));
+	d->codes = calloc(n + 1, sizeof(*d->codes));
+	d->raised = calloc(n + 1, sizeof(*d->raised));
+	d->handled = calloc(n + 1, sizeof(*d->handled));
+	if (d->ids && d->files && d->lines && d->codes && d->raised &&
+	    d->handled)
+		return 0;
+	PyErr_NoMemory();
+	return -1;
+}
+
+static void descriptions_release(struct descriptions *d)
+{
+	for (uint32_t i = 0; d->ids && d->files && d->codes && i < d->n; i++) {
+		free(d->ids[i]);
+		free(d->files[i]);
+		free(d->codes[i]);
+	}
+	free(d->ids);
+	free(d->files);
+	free(d->lines);
+	free(d->codes);
+	free(d->raised);
+	free(d->handled);
+}
+
+/* The interpreter's version up to its first space ("3.12.1"). */
+static void python_version(char *ver, size_t size)
+{
+	const char *pyver = Py_GetVersion();
+	size_t k = 0;
+	while (pyver[k] && pyver[k] != ' ' && k + 1 < size) {
+		ver[k] = pyver[k];
+		k++;
+	}
+	ver[k] = '\0';
+}
+
+/*
+ * The wire written to dst: a regular file is replaced atomically (through
+ * dst.tmpPID); anything else that exists (a pipe, /dev/null) is written in
+ * place, never renamed over. -1 with OSError set on failure.
+ */
+static int write_wire(const char *dst, const struct pg_hook_wire_info *info)
+{
+	size_t len = strlen(dst);
+	char *tmp = malloc(len + 16);
+	if (!tmp) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	snprintf(tmp, len + 16, "%s.tmp%ld", dst, (long)getpid());
+	struct stat st;
+	int in_place = stat(dst, &st) == 0 && !S_ISREG(st.st_mode);
+	FILE *fp = fopen(in_place ? dst : tmp, "w");
+	int rc = fp ? pg_hook_core_write(&pg_hook.core, info, fp) : -1;
+	if (fp && fclose(fp))
+		rc = -1;
+	if (rc == 0 && !in_place && rename(tmp, dst))
+		rc = -1;
+	if (rc) {
+		PyErr_SetFromErrnoWithFilename(PyExc_OSError, dst);
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
 }
 
 /* write(path, describe): describe([(obj, cls, builtin), ...]) -> [(id,
@@ -296,87 +378,39 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		Py_DECREF(path);
 		return NULL;
 	}
-	if (getpid() != pg_hook.owner_pid) /* a forked child writes nothing */
-		goto none;
-	uint32_t n = pg_hook.core.nfuncs;
-	char **ids = calloc(n + 1, sizeof(*ids));
-	char **files = calloc(n + 1, sizeof(*files));
-	int *lines = calloc(n + 1, sizeof(*lines));
-	char **codes = calloc(n + 1, sizeof(*codes));
-	uint64_t *raised = calloc(n + 1, sizeof(*raised));
-	uint64_t *handled = calloc(n + 1, sizeof(*handled));
+	if (getpid() != pg_hook.owner_pid) { /* a forked child writes nothing */
+		Py_DECREF(path);
+		Py_RETURN_NONE;
+	}
+	struct descriptions d = {0};
 	PyObject *ret = NULL;
-	if (!ids || !files || !lines || !codes || !raised || !handled) {
-		PyErr_NoMemory();
-		goto out;
+	if (!descriptions_alloc(&d, pg_hook.core.nfuncs)) {
+		describe_all(describe, &d);
+		char ver[32];
+		python_version(ver, sizeof(ver));
+		struct pg_hook_wire_info info = {
+		    .mechanism = pg_mech_name,
+		    .timer = timer_name(),
+		    .python = ver,
+		    .ns_per_tick = pg_hook.timer.ns_per_tick,
+		    .event_cost_ns = pg_hook.cal_pair_ns[PG_HOOK_KIND_PY] / 2,
+		    .tiny_ns = tiny_ns(),
+		    .wall_ns = pg_hook.wall_total_ns,
+		    .ids = (const char *const *)d.ids,
+		    .files = (const char *const *)d.files,
+		    .lines = d.lines,
+		    .codes = (const char *const *)d.codes,
+		    .raised = d.raised,
+		    .handled = d.handled,
+		};
+		if (!write_wire(PyBytes_AS_STRING(path), &info)) {
+			ret = Py_None;
+			Py_INCREF(ret);
+		}
 	}
-	describe_all(describe, ids, files, lines, codes, raised, handled);
-	const char *pyver = Py_GetVersion();
-	char ver[32];
-	size_t k = 0;
-	while (pyver[k] && pyver[k] != ' ' && k + 1 < sizeof(ver)) {
-		ver[k] = pyver[k];
-		k++;
-	}
-	ver[k] = '\0';
-	struct pg_hook_wire_info info = {
-	    .mechanism = pg_mech_name,
-	    .timer = timer_name(),
-	    .python = ver,
-	    .ns_per_tick = pg_hook.timer.ns_per_tick,
-	    .event_cost_ns = pg_hook.cal_pair_ns[PG_HOOK_KIND_PY] / 2,
-	    .tiny_ns = tiny_ns(),
-	    .wall_ns = pg_hook.wall_total_ns,
-	    .ids = (const char *const *)ids,
-	    .files = (const char *const *)files,
-	    .lines = lines,
-	    .codes = (const char *const *)codes,
-	    .raised = raised,
-	    .handled = handled,
-	};
-	const char *dst = PyBytes_AS_STRING(path);
-	size_t len = strlen(dst);
-	char *tmp = malloc(len + 16);
-	if (!tmp) {
-		PyErr_NoMemory();
-		goto out;
-	}
-	snprintf(tmp, len + 16, "%s.tmp%ld", dst, (long)getpid());
-	/* A regular file is replaced atomically; anything else that exists
-	 * (a pipe, /dev/null) is written in place, never renamed over. */
-	struct stat st;
-	int in_place = stat(dst, &st) == 0 && !S_ISREG(st.st_mode);
-	FILE *fp = fopen(in_place ? dst : tmp, "w");
-	int rc = fp ? pg_hook_core_write(&pg_hook.core, &info, fp) : -1;
-	if (fp && fclose(fp))
-		rc = -1;
-	if (rc == 0 && !in_place && rename(tmp, dst))
-		rc = -1;
-	if (rc) {
-		PyErr_SetFromErrnoWithFilename(PyExc_OSError, dst);
-		unlink(tmp);
-	} else {
-		ret = Py_None;
-		Py_INCREF(ret);
-	}
-	free(tmp);
-out:
-	for (uint32_t i = 0; ids && files && codes && i < n; i++) {
-		free(ids[i]);
-		free(files[i]);
-		free(codes[i]);
-	}
-	free(ids);
-	free(files);
-	free(lines);
-	free(codes);
-	free(raised);
-	free(handled);
+	descriptions_release(&d);
 	Py_DECREF(path);
 	return ret;
-none:
-	Py_DECREF(path);
-	Py_RETURN_NONE;
 }
 
 /* ---- scope ------------------------------------------------------------- */
