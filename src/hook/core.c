@@ -308,6 +308,46 @@ void pg_hook_core_pop_slow(struct pg_hook_core *core, struct pg_hook_thread *th,
 	pop_top(core, th, now_ticks);
 }
 
+/* ---- cpu mode -------------------------------------------------------------- */
+
+/* Weight of a periodic window's not-running fraction in bg_rate. */
+#define CPU_BG_WEIGHT 0.25
+
+int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
+			       int64_t end, int64_t t1, int64_t cpu_ns,
+			       double ns_per_tick, int long_interval)
+{
+	int64_t cpu_ticks =
+	    (int64_t)((double)(cpu_ns - th->ckpt_cpu_ns) / ns_per_tick);
+	/* Not running from the checkpoint to end. The check's own span
+	 * [end, t1] is its caller's to exclude: counted here as if it had
+	 * all been lost, so that a preemption within it is never charged
+	 * twice (otherwise its CPU time, a fraction of a microsecond, is
+	 * charged to the interval). */
+	int64_t lost = (t1 - th->ckpt_ticks) - cpu_ticks - (t1 - end);
+	if (lost < 0)
+		lost = 0;
+	if (!long_interval) {
+		int64_t window = end - th->ckpt_ticks;
+		if (window > 0) {
+			double f = (double)lost / (double)window;
+			if (f > 1)
+				f = 1;
+			th->bg_rate += CPU_BG_WEIGHT * (f - th->bg_rate);
+		}
+		return 0;
+	}
+	int64_t before = start - th->ckpt_ticks;
+	if (before > 0)
+		lost -= (int64_t)(th->bg_rate * (double)before);
+	if (lost > end - start)
+		lost = end - start;
+	if (lost <= 0)
+		return 0;
+	pg_hook_core_lost(th, lost);
+	return lost;
+}
+
 void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks)
 {

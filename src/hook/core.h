@@ -101,7 +101,12 @@ struct pg_hook_thread {
 	uint32_t depth, cap;
 	int64_t ovh_fp;	    /* overhead accumulated: virtual = clock - ovh */
 	int64_t last_ticks; /* cpu mode: clock at the previous event */
-	int64_t ckpt_wall_ns, ckpt_cpu_ns; /* cpu mode: checkpoint */
+	/* cpu mode: the checkpoint (clock and thread CPU time read together
+	 * at the end of the last check or slow path) and the fraction of
+	 * clock time the thread lost, not running, during short intervals
+	 * (interrupts, a hypervisor's steal, brief preemptions). */
+	int64_t ckpt_ticks, ckpt_cpu_ns;
+	double bg_rate;
 	uint64_t events; /* events seen on this thread since the last reset */
 	uint64_t allowance; /* returns of frames entered before enabling */
 	uint64_t epoch;	    /* glue: core epoch the allowance is for */
@@ -293,6 +298,46 @@ static inline void pg_hook_core_lost(struct pg_hook_thread *th,
 {
 	th->ovh_fp += (int64_t)lost_ticks << PG_HOOK_FP;
 }
+
+/*
+ * cpu mode. The glue reads the thread's CPU time only at a check: at the
+ * end of an interval longer than the gap (the thread may have been
+ * descheduled in it), and at least once per period of clock time.
+ */
+static inline int pg_hook_core_cpu_due(const struct pg_hook_thread *th,
+				       int64_t now_ticks, int64_t gap_ticks,
+				       int64_t period_ticks)
+{
+	return now_ticks - th->last_ticks > gap_ticks ||
+	       now_ticks - th->ckpt_ticks > period_ticks;
+}
+
+/* Take the checkpoint: clock ticks and the thread's CPU time (ns) read
+ * together. */
+static inline void pg_hook_core_cpu_mark(struct pg_hook_thread *th,
+					 int64_t ticks, int64_t cpu_ns)
+{
+	th->ckpt_ticks = ticks;
+	th->ckpt_cpu_ns = cpu_ns;
+}
+
+/*
+ * A check at clock time t1 (thread CPU time cpu_ns, read just before t1)
+ * for the interval [start, end] that just ended, end <= t1; [end, t1] is
+ * the check's own time, which the caller excludes (so it is not counted
+ * here). The thread's not-running time since the checkpoint (clock minus
+ * CPU time) belongs to the interval only in part: the short intervals
+ * between the checkpoint and start had their own, estimated from
+ * th->bg_rate, which is not this interval's to lose. When the interval is
+ * long (longer than the gap) the rest, at most end - start ticks, is
+ * added to th's overhead accumulator and returned; when it is short (a
+ * periodic check) the whole window was short intervals: it only updates
+ * bg_rate and returns 0. The checkpoint is not moved
+ * (pg_hook_core_cpu_mark, after the check's own time).
+ */
+int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
+			       int64_t end, int64_t t1, int64_t cpu_ns,
+			       double ns_per_tick, int long_interval);
 
 /* Close every open frame of th at now_ticks, as if they returned. */
 void pg_hook_core_close_thread(struct pg_hook_core *core,

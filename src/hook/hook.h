@@ -66,9 +66,11 @@ struct pg_hook_state {
 	int slow_path;
 
 	/* cpu mode (PERFGUARD_CLOCK=cpu): an interval between two events
-	 * longer than cpu_gap_ticks triggers a thread-CPU-clock check. */
+	 * longer than cpu_gap_ticks triggers a thread-CPU-clock check, and
+	 * so does an event cpu_period_ticks after the last check (it
+	 * measures the not-running time of short intervals). */
 	int cpu_mode;
-	int64_t cpu_gap_ticks;
+	int64_t cpu_gap_ticks, cpu_period_ticks;
 	uint64_t cpu_checks;	/* thread-CPU-clock reads (info()) */
 	int64_t cpu_lost_ticks; /* time excluded as not running (info()) */
 
@@ -143,8 +145,14 @@ int32_t pg_mech_gen_start(PyCodeObject *code) PG_HIDDEN;
  * first use); NULL when out of memory (counted in core.errors). */
 struct pg_hook_thread *pg_hook_thread_slow(void) PG_HIDDEN;
 
-/* cpu mode: a long interval ended at t0; exclude the time not running. */
+/* cpu mode: a check is due at t0 (pg_hook_core_cpu_due): exclude the time
+ * the thread did not run in the interval that ended (when long). Sets
+ * slow_path: callback_done excludes the check and takes the checkpoint. */
 void pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
+
+/* The end of a slow path that started at t0: exclude its time, and in cpu
+ * mode take the checkpoint after it. */
+void pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
 /* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */
 int64_t pg_hook_thread_cpu_ns(void) PG_HIDDEN;
@@ -250,7 +258,8 @@ static inline struct pg_hook_thread *thread_get(void)
 static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 {
 	if (pg_hook.cpu_mode) {
-		if (t0 - th->last_ticks > pg_hook.cpu_gap_ticks)
+		if (pg_hook_core_cpu_due(th, t0, pg_hook.cpu_gap_ticks,
+					 pg_hook.cpu_period_ticks))
 			pg_hook_cpu_adjust(th, t0);
 		th->last_ticks = t0;
 	}
@@ -261,10 +270,7 @@ static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
 {
 	if (__builtin_expect(pg_hook.slow_path, 0)) {
-		int64_t now = pg_hook_ticks(&pg_hook.timer);
-		pg_hook_core_lost(th, now - t0);
-		if (pg_hook.cpu_mode)
-			th->last_ticks = now;
+		pg_hook_slow_done(th, t0);
 		pg_hook.slow_path = 0;
 	}
 }

@@ -340,7 +340,7 @@ chained(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 	int rc = c->func(obj, frame, what, arg);
 	struct pg_hook_thread *th = pg_hook_current_thread();
 	if (th && pg_hook.active)
-		pg_hook_core_lost(th, pg_hook_ticks(&pg_hook.timer) - t0);
+		pg_hook_slow_done(th, t0);
 	return rc;
 }
 

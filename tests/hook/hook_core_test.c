@@ -497,6 +497,165 @@ static void write_flags_functions_below_resolution_as_tiny(void **state)
 	free(text);
 }
 
+/* ---- cpu mode: a simulated thread with a clock and a CPU clock ---------- */
+
+/* Clock ticks (1 ns each) and the thread's CPU time, driven as the glue
+ * does: a check when due (pg_hook_core_cpu_due), whose own time (cost
+ * ticks, plus any time the thread was descheduled during it) is excluded
+ * like a slow path's, and a new checkpoint after it. */
+struct cpu_sim {
+	int64_t tick, cpu;
+	int64_t gap, period, cost;
+	int64_t stall_in_check; /* not running during the next check */
+};
+
+static void sim_run(struct cpu_sim *s, int64_t ticks)
+{
+	s->tick += ticks;
+	s->cpu += ticks;
+}
+
+static void sim_stall(struct cpu_sim *s, int64_t ticks)
+{
+	s->tick += ticks;
+}
+
+/* Before an event at t0 = s->tick: clock_check; 1 when a check ran (then
+ * sim_done follows the event). */
+static int sim_check(struct fixture *fx, struct cpu_sim *s)
+{
+	struct pg_hook_thread *th = fx->th;
+	int64_t t0 = s->tick;
+	if (!pg_hook_core_cpu_due(th, t0, s->gap, s->period)) {
+		th->last_ticks = t0;
+		return 0;
+	}
+	sim_run(s, s->cost / 2);
+	sim_stall(s, s->stall_in_check);
+	s->stall_in_check = 0;
+	int64_t cpu = s->cpu;
+	sim_run(s, s->cost - s->cost / 2);
+	pg_hook_core_cpu_check(th, th->last_ticks, t0, s->tick, cpu, 1.0,
+			       t0 - th->last_ticks > s->gap);
+	return 1;
+}
+
+/* After the event at t0: callback_done's slow path. */
+static void sim_done(struct fixture *fx, struct cpu_sim *s, int64_t t0)
+{
+	pg_hook_core_lost(fx->th, s->tick - t0);
+	pg_hook_core_cpu_mark(fx->th, s->tick, s->cpu);
+	fx->th->last_ticks = s->tick;
+}
+
+static void sim_call(struct fixture *fx, struct cpu_sim *s, int func)
+{
+	int64_t t0 = s->tick;
+	int slow = sim_check(fx, s);
+	call(fx, func, t0);
+	if (slow)
+		sim_done(fx, s, t0);
+}
+
+static void sim_ret(struct fixture *fx, struct cpu_sim *s, int func)
+{
+	int64_t t0 = s->tick;
+	int slow = sim_check(fx, s);
+	ret(fx, func, t0);
+	if (slow)
+		sim_done(fx, s, t0);
+}
+
+static struct cpu_sim sim_start(struct fixture *fx)
+{
+	struct cpu_sim s = {.tick = 1000000,
+			    .cpu = 5000,
+			    .gap = 30000,
+			    .period = 250000,
+			    .cost = 300};
+	fx->th->last_ticks = s.tick;
+	pg_hook_core_cpu_mark(fx->th, s.tick, s.cpu);
+	return s;
+}
+
+/* Many short calls of f[1], each 10 us of CPU and 3 us not running (an
+ * interrupt, a hypervisor's steal, a brief preemption: too short to make
+ * the interval long), under f[0]. */
+static void sim_short_calls(struct fixture *fx, struct cpu_sim *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		sim_call(fx, s, 1);
+		sim_run(s, 5000);
+		sim_stall(s, 3000);
+		sim_run(s, 5000);
+		sim_ret(fx, s, 1);
+	}
+}
+
+static double self_us(struct fixture *fx, int func)
+{
+	return (double)(fstat_of(fx, func)->self_fp >> PG_HOOK_FP) / 1000.0;
+}
+
+static void
+cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 2000); /* 20 ms of CPU, 6 ms not running */
+	sim_call(fx, &s, 2);	       /* one long interval: 1 ms of CPU */
+	sim_run(&s, 1000000);
+	sim_ret(fx, &s, 2);
+	sim_short_calls(fx, &s, 10);
+	sim_call(fx, &s, 2);
+	sim_run(&s, 1000000);
+	sim_ret(fx, &s, 2);
+	sim_ret(fx, &s, 0);
+	/* Before, the 6 ms lost during the short calls were all charged to
+	 * the next long interval, capped at it: f[2] read 0 of its 2 ms. */
+	assert_true(self_us(fx, 2) > 1950 && self_us(fx, 2) < 2050);
+	/* The short calls keep their not-running time (no check sees it
+	 * within them), never more. */
+	assert_true(self_us(fx, 1) >= 2010 * 10 &&
+		    self_us(fx, 1) <= 2010 * 13 + 1);
+}
+
+static void cpu_a_preemption_within_a_long_interval_is_excluded(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 100);
+	sim_call(fx, &s, 2);
+	sim_run(&s, 400000);
+	sim_stall(&s, 5000000); /* another process ran for 5 ms */
+	sim_run(&s, 600000);
+	sim_ret(fx, &s, 2);
+	sim_ret(fx, &s, 0);
+	assert_true(self_us(fx, 2) > 990 && self_us(fx, 2) < 1040);
+}
+
+static void cpu_a_preemption_during_a_check_is_excluded_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 100);
+	sim_call(fx, &s, 2);
+	sim_run(&s, 1000000);
+	s.stall_in_check = 5000000; /* preempted inside the check at return */
+	sim_ret(fx, &s, 2);
+	sim_call(fx, &s, 3);
+	sim_run(&s, 1000000);
+	sim_ret(fx, &s, 3);
+	sim_ret(fx, &s, 0);
+	/* Before, the check charged the stall to f[2] (all of its 1 ms)
+	 * while also excluding it as the check's own time. */
+	assert_true(self_us(fx, 2) > 990 && self_us(fx, 2) < 1010);
+	assert_true(self_us(fx, 3) > 990 && self_us(fx, 3) < 1010);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +676,9 @@ int main(void)
 	    T(write_emits_version_records_and_end),
 	    T(write_numbers_duplicate_ids_in_order_of_appearance),
 	    T(write_flags_functions_below_resolution_as_tiny),
+	    T(cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one),
+	    T(cpu_a_preemption_within_a_long_interval_is_excluded),
+	    T(cpu_a_preemption_during_a_check_is_excluded_once),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
