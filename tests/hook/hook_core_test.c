@@ -592,6 +592,18 @@ static void sim_short_calls(struct fixture *fx, struct cpu_sim *s, int n)
 	}
 }
 
+/* A call of func running ticks of CPU, with a stall of not running
+ * (another process took the CPU) after the first `at` of them. */
+static void sim_long_call(struct fixture *fx, struct cpu_sim *s, int func,
+			  int64_t ticks, int64_t at, int64_t stall)
+{
+	sim_call(fx, s, func);
+	sim_run(s, at);
+	sim_stall(s, stall);
+	sim_run(s, ticks - at);
+	sim_ret(fx, s, func);
+}
+
 static double self_us(struct fixture *fx, int func)
 {
 	return (double)(fstat_of(fx, func)->self_fp >> PG_HOOK_FP) / 1000.0;
@@ -604,13 +616,9 @@ cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one(void **state)
 	struct cpu_sim s = sim_start(fx);
 	sim_call(fx, &s, 0);
 	sim_short_calls(fx, &s, 2000); /* 20 ms of CPU, 6 ms not running */
-	sim_call(fx, &s, 2);	       /* one long interval: 1 ms of CPU */
-	sim_run(&s, 1000000);
-	sim_ret(fx, &s, 2);
+	sim_long_call(fx, &s, 2, 1000000, 0, 0); /* one interval, 1 ms */
 	sim_short_calls(fx, &s, 10);
-	sim_call(fx, &s, 2);
-	sim_run(&s, 1000000);
-	sim_ret(fx, &s, 2);
+	sim_long_call(fx, &s, 2, 1000000, 0, 0);
 	sim_ret(fx, &s, 0);
 	/* Before, the 6 ms lost during the short calls were all charged to
 	 * the next long interval, capped at it: f[2] read 0 of its 2 ms. */
@@ -627,11 +635,8 @@ static void cpu_a_preemption_within_a_long_interval_is_excluded(void **state)
 	struct cpu_sim s = sim_start(fx);
 	sim_call(fx, &s, 0);
 	sim_short_calls(fx, &s, 100);
-	sim_call(fx, &s, 2);
-	sim_run(&s, 400000);
-	sim_stall(&s, 5000000); /* another process ran for 5 ms */
-	sim_run(&s, 600000);
-	sim_ret(fx, &s, 2);
+	/* Another process ran for 5 ms within f[2]'s 1 ms. */
+	sim_long_call(fx, &s, 2, 1000000, 400000, 5000000);
 	sim_ret(fx, &s, 0);
 	assert_true(self_us(fx, 2) > 990 && self_us(fx, 2) < 1040);
 }
@@ -646,9 +651,7 @@ static void cpu_a_preemption_during_a_check_is_excluded_once(void **state)
 	sim_run(&s, 1000000);
 	s.stall_in_check = 5000000; /* preempted inside the check at return */
 	sim_ret(fx, &s, 2);
-	sim_call(fx, &s, 3);
-	sim_run(&s, 1000000);
-	sim_ret(fx, &s, 3);
+	sim_long_call(fx, &s, 3, 1000000, 0, 0);
 	sim_ret(fx, &s, 0);
 	/* Before, the check charged the stall to f[2] (all of its 1 ms)
 	 * while also excluding it as the check's own time. */
