@@ -147,11 +147,27 @@ struct pg_hook_edge {
 	int64_t self_fp, incl_fp; /* incl counts the pair's recursion once */
 };
 
+/*
+ * Compensation is checked against what was measured: the time between a
+ * function's events can never be less than the hook's own cost inside it,
+ * so a node of at least PG_HOOK_COMP_MIN_PUSHES calls and resumes whose
+ * measured self time (compensated self plus the compensation it got) is
+ * less than its compensation proves the calibrated costs too high (a
+ * calibration taken in a slow spell). All compensation is then scaled by
+ * the smallest such ratio (comp_scale < 1), so that no such node's self
+ * time is below zero; what still ends below zero in smaller nodes is
+ * clamped to zero at output and counted (clamped_fp).
+ */
+#define PG_HOOK_COMP_MIN_PUSHES 100
+
 struct pg_hook_summary {
 	struct pg_hook_fstat *funcs; /* core->nfuncs entries */
 	struct pg_hook_edge *edges;
 	uint32_t nedges;
 	int64_t *node_self_fp; /* per node: incl minus its children's incl */
+	int64_t *node_incl_fp; /* per node: inclusive, after comp_scale */
+	double comp_scale;     /* 1, or the factor compensation was scaled by */
+	int64_t clamped_fp; /* negative node self times (as a positive sum) */
 };
 
 /* What the writer needs besides the core (strings are borrowed). */
@@ -160,7 +176,8 @@ struct pg_hook_wire_info {
 	const char *timer;     /* "tsc", "tsc+cpu", "clock_gettime"... */
 	const char *python;    /* "3.12.1" */
 	double ns_per_tick;
-	double event_cost_ns; /* header value: mean per-event cost */
+	double event_cost_ns; /* header value: mean per-event cost (as
+				 calibrated; comp_scale written beside) */
 	double tiny_ns;	      /* mean self per call below which TINY */
 	int64_t wall_ns;
 	const char *const *ids;	  /* per function, nfuncs entries */

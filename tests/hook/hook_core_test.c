@@ -333,6 +333,53 @@ compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller(
 	assert_int_equal(a->self_fp, FP(89 - 9 - 8));
 }
 
+static void
+compensation_above_what_was_measured_is_scaled_down_not_zeroed(void **state)
+{
+	struct fixture *fx = *state;
+	/* Calibrated in a slow spell: Python pairs cost 40 ticks, 20 inside
+	 * the callee; truly they cost 20, 10 inside. */
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(20);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(20);
+	call(fx, 0, 0);
+	int64_t t = 100;
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, t); /* an empty function: 10 ticks, its pair's */
+		ret(fx, 1, t + 10);
+		call(fx, 2, t + 25); /* 60 ticks of work */
+		ret(fx, 2, t + 95);
+		t += 105; /* the caller: 5 ticks of work per round */
+	}
+	ret(fx, 0, t);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(s->comp_scale > 0.49 && s->comp_scale < 0.51);
+	/* As compensated with the true costs; before, f[2] read 200 x 50 and
+	 * f[0] below zero (written as 0). */
+	assert_int_equal(fstat_of(fx, 1)->self_fp, 0);
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(200 * 60));
+	assert_true(fstat_of(fx, 0)->self_fp > FP(200 * 5 - 20) &&
+		    fstat_of(fx, 0)->self_fp < FP(200 * 5 + 120));
+	assert_int_equal(fstat_of(fx, 0)->incl_fp,
+			 fstat_of(fx, 0)->self_fp + FP(200 * 60));
+	assert_int_equal(s->clamped_fp, 0);
+}
+
+static void compensation_as_measured_is_kept(void **state)
+{
+	struct fixture *fx = *state;
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(10);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(10);
+	call(fx, 0, 0);
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, 100 + 30 * i);
+		ret(fx, 1, 100 + 30 * i + 12);
+	}
+	ret(fx, 0, 100 + 30 * 200);
+	assert_true(summary(fx)->comp_scale == 1);
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 2));
+	assert_int_equal(summary(fx)->clamped_fp, 0);
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -438,6 +485,8 @@ static void write_emits_version_records_and_end(void **state)
 			   "events\t8\n"
 			   "unmatched\t0\n"
 			   "lost\t0\n"
+			   "comp_scale\t1.0000\n"
+			   "clamped_ns\t0\n"
 			   "F\t0\t0\t1\ta.py:main\t/r/a.py\n"
 			   "F\t1\t0\t2\ta.py:f x\t/r/a.py\n"
 			   "F\t2\t1\t0\t<builtin>:len\t\n"
@@ -673,6 +722,8 @@ int main(void)
 	    T(lost_time_is_excluded_from_the_running_frame),
 	    T(a_full_tree_keeps_matching_without_charging),
 	    T(compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller),
+	    T(compensation_above_what_was_measured_is_scaled_down_not_zeroed),
+	    T(compensation_as_measured_is_kept),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),
