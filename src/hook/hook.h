@@ -62,7 +62,8 @@ struct pg_hook_state {
 	/* Set by the rare expensive paths of a callback (a new thread or
 	 * epoch, a new node, a cpu-mode clock check): only then is the
 	 * callback's own time measured and excluded. The common path reads
-	 * the clock once and its cost is part of the calibrated costs. */
+	 * the clock once and its cost is part of the calibrated costs. 2: a
+	 * cpu-mode check alone (its checkpoint stands). */
 	int slow_path;
 
 	/* cpu mode (PERFGUARD_CLOCK=cpu): an interval between two events
@@ -146,12 +147,13 @@ int32_t pg_mech_gen_start(PyCodeObject *code) PG_HIDDEN;
 struct pg_hook_thread *pg_hook_thread_slow(void) PG_HIDDEN;
 
 /* cpu mode: a check is due at t0 (pg_hook_core_cpu_due): exclude the time
- * the thread did not run in the interval that ended (when long). Sets
- * slow_path: callback_done excludes the check and takes the checkpoint. */
+ * the thread did not run in the interval that ended (when long) and take
+ * the checkpoint. Sets slow_path (2): callback_done excludes the check. */
 void pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
 /* The end of a slow path that started at t0: exclude its time, and in cpu
- * mode take the checkpoint after it. */
+ * mode take the checkpoint after it (unless slow_path is 2: a check alone,
+ * which took its own). */
 void pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
 /* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */

@@ -47,23 +47,29 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 	int64_t lost = pg_hook_core_cpu_check(
 	    th, th->last_ticks, t0, t1, cpu, pg_hook.timer.ns_per_tick,
 	    t0 - th->last_ticks > pg_hook.cpu_gap_ticks);
+	pg_hook_core_cpu_mark(th, t1, cpu);
 	pg_hook.cpu_lost_ticks += lost;
 	pg_hook.cpu_checks++;
-	pg_hook.slow_path = 1;
+	/* The checkpoint is taken: unless a later slow path of this callback
+	 * sets 1, its end need not read the CPU clock again. */
+	pg_hook.slow_path = 2;
 }
 
 void __attribute__((noinline))
 pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0)
 {
 	/* CPU time first: the checkpoint's clock reading is the later one,
-	 * so the next window holds none of this path's time. */
-	int64_t cpu = pg_hook.cpu_mode ? pg_hook_thread_cpu_ns() : 0;
+	 * so the next window holds none of this path's time. After a check
+	 * alone (slow_path 2) the check's own checkpoint stands: one system
+	 * call per check, not two. */
+	int mark = pg_hook.cpu_mode && pg_hook.slow_path != 2;
+	int64_t cpu = mark ? pg_hook_thread_cpu_ns() : 0;
 	int64_t now = pg_hook_ticks(&pg_hook.timer);
 	pg_hook_core_lost(th, now - t0);
-	if (pg_hook.cpu_mode) {
+	if (pg_hook.cpu_mode)
 		th->last_ticks = now;
+	if (mark)
 		pg_hook_core_cpu_mark(th, now, cpu);
-	}
 }
 
 /* ---- threads ------------------------------------------------------------- */

@@ -160,6 +160,27 @@ def caller(items):
         self.assertIn("app.py:hot", {v["function"] for v in doc["verdicts"]
                                      if v["bench"] == "c" and v["kind"] == "regressed"})
 
+    def test_improved_benchmark_among_four_gets_extra_rounds(self):
+        # As above, but head makes c 5x faster: an unclear improvement gets
+        # the same extra rounds as an unclear regression (it got none and
+        # stayed "unchanged").
+        files = {"app.py": LOOPS}
+        benches = []
+        for name in "abcd":
+            n = 2500000 if name == "c" else 500000
+            files["bench_%s.py" % name] = "import app\napp.hot(%d)\n" % n
+            benches.append((name, "bench_%s.py" % name))
+        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
+        root = self.repo(files)
+        self.commit(root, {"bench_c.py": "import app\napp.hot(500000)\n"},
+                    branch="feature")
+        p, doc = self.check_json(root)
+        self.assertExit(p, 0)
+        self.assertIn("adding", p.stderr)
+        improved = {v["bench"] for v in doc["verdicts"]
+                    if v["metric"] == "total" and v["kind"] == "improved"}
+        self.assertIn("c", improved, p.stdout)
+
     def test_trials_that_cannot_reach_significance_get_enough_rounds(self):
         # 4 against 4 trials cannot go below p = 1/70 > fdr/2: a 10x
         # slowdown used to pass. max_trials is raised to 5, with a note.

@@ -583,17 +583,19 @@ static int sim_check(struct fixture *fx, struct cpu_sim *s)
 	sim_stall(s, s->stall_in_check);
 	s->stall_in_check = 0;
 	int64_t cpu = s->cpu;
-	sim_run(s, s->cost - s->cost / 2);
+	sim_run(s, s->cost / 4);
 	pg_hook_core_cpu_check(th, th->last_ticks, t0, s->tick, cpu, 1.0,
 			       t0 - th->last_ticks > s->gap);
+	pg_hook_core_cpu_mark(th, s->tick, cpu);
+	sim_run(s, s->cost - s->cost / 2 - s->cost / 4); /* the check's tail */
 	return 1;
 }
 
-/* After the event at t0: callback_done's slow path. */
+/* After the event at t0: callback_done's slow path after a check alone
+ * (its checkpoint stands). */
 static void sim_done(struct fixture *fx, struct cpu_sim *s, int64_t t0)
 {
 	pg_hook_core_lost(fx->th, s->tick - t0);
-	pg_hook_core_cpu_mark(fx->th, s->tick, s->cpu);
 	fx->th->last_ticks = s->tick;
 }
 
