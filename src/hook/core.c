@@ -445,6 +445,7 @@ static int check_compensation(const struct pg_hook_core *core,
 		if (r < k)
 			k = r > 0 ? r : 0;
 	}
+	k = fmin(1, k / PG_HOOK_COMP_MARGIN);
 	out->comp_scale = k;
 	for (uint32_t n = 0; n < nn; n++) {
 		if (k < 1 && n)

@@ -153,12 +153,16 @@ struct pg_hook_edge {
  * so a node of at least PG_HOOK_COMP_MIN_PUSHES calls and resumes whose
  * measured self time (compensated self plus the compensation it got) is
  * less than its compensation proves the calibrated costs too high (a
- * calibration taken in a slow spell). All compensation is then scaled by
- * the smallest such ratio (comp_scale < 1), so that no such node's self
- * time is below zero; what still ends below zero in smaller nodes is
- * clamped to zero at output and counted (clamped_fp).
+ * calibration taken in a slow spell). With r the smallest such ratio, all
+ * compensation is scaled by min(1, r / PG_HOOK_COMP_MARGIN) (comp_scale):
+ * nothing changes while every such node keeps at least 80% of its
+ * compensation in its measured time (timing noise, and base and head
+ * trials keep identical compensation), and beyond that the excess over
+ * 1.25x is removed. What still ends below zero is clamped to zero at
+ * output and counted (clamped_fp).
  */
 #define PG_HOOK_COMP_MIN_PUSHES 100
+#define PG_HOOK_COMP_MARGIN	0.8
 
 struct pg_hook_summary {
 	struct pg_hook_fstat *funcs; /* core->nfuncs entries */

@@ -135,7 +135,7 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 /* A trial whose hook found its calibrated costs more than it measured
  * between events: compensation scaled below PG_REPORT_COMP_SCALE_WARN,
  * or clamped beyond PG_REPORT_CLAMPED_WARN of the trial's total. */
-#define PG_REPORT_COMP_SCALE_WARN 0.8
+#define PG_REPORT_COMP_SCALE_WARN 0.9
 #define PG_REPORT_CLAMPED_WARN	  0.01
 bool pg_report_overcompensated(const struct pg_trial *t);
 

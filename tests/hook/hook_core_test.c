@@ -346,22 +346,24 @@ compensation_above_what_was_measured_is_scaled_down_not_zeroed(void **state)
 	for (int i = 0; i < 200; i++) {
 		call(fx, 1, t); /* an empty function: 10 ticks, its pair's */
 		ret(fx, 1, t + 10);
-		call(fx, 2, t + 25); /* 60 ticks of work */
-		ret(fx, 2, t + 95);
-		t += 105; /* the caller: 5 ticks of work per round */
+		call(fx, 2, t + 35); /* 60 ticks of work */
+		ret(fx, 2, t + 105);
+		t += 115; /* the caller: 15 ticks of work per round */
 	}
 	ret(fx, 0, t);
 	const struct pg_hook_summary *s = summary(fx);
-	assert_true(s->comp_scale > 0.49 && s->comp_scale < 0.51);
-	/* As compensated with the true costs; before, f[2] read 200 x 50 and
-	 * f[0] below zero (written as 0). */
-	assert_int_equal(fstat_of(fx, 1)->self_fp, 0);
-	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(200 * 60));
-	assert_true(fstat_of(fx, 0)->self_fp > FP(200 * 5 - 20) &&
-		    fstat_of(fx, 0)->self_fp < FP(200 * 5 + 120));
+	/* The empty function measured half its compensation: scaled to
+	 * 0.5 / 0.8, so costs stay 1.25x the truth (inner 12.5, outer 12.5). */
+	assert_true(s->comp_scale > 0.62 && s->comp_scale < 0.63);
+	/* Before, f[2] read 200 x 50 and f[0] below zero (written as 0). */
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(200 * 57.5));
+	int64_t caller = fstat_of(fx, 0)->self_fp;
+	assert_true(caller > FP(200 * 10 - 20) && caller < FP(200 * 10 + 120));
 	assert_int_equal(fstat_of(fx, 0)->incl_fp,
-			 fstat_of(fx, 0)->self_fp + FP(200 * 60));
-	assert_int_equal(s->clamped_fp, 0);
+			 caller + FP(200 * 57.5) + fstat_of(fx, 1)->self_fp);
+	/* The empty function, 2.5 ticks below zero per call, is clamped. */
+	assert_int_equal(fstat_of(fx, 1)->self_fp, -FP(200 * 2.5));
+	assert_int_equal(s->clamped_fp, FP(200 * 2.5));
 }
 
 static void compensation_as_measured_is_kept(void **state)
