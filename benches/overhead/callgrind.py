@@ -8,14 +8,16 @@ Wall-clock ratios wander by tens of percent on a shared 2-core VM; executed
 instructions do not. For every interpreter and workload this runs the
 workload at scale 1 and scale 2 under `valgrind --tool=callgrind` with no
 profiler, with cProfile and with the hook, and takes the difference between
-the two scales, so that interpreter start-up, imports and the hook's
-calibration cancel out (the hook's calibration is shortened with
-PERFGUARD_CALIBRATE_N: the loop count changes no instruction on the event
-path). Prints
+the two scales, so that interpreter start-up and imports cancel out (the
+hook gets fixed costs through PERFGUARD_COSTS and does not calibrate: the
+costs change no instruction on the event path, a calibration's path
+depends on timing). Prints
 
     (hook instructions - none) / (cProfile instructions - none)
 
-per workload. rdtsc works under valgrind, so the hook takes its normal
+per workload (and, for the `calls` workload, the instructions one call
+adds: CALLS_KIND=py|map|c in the environment picks a call from Python, a
+call from C, or a C callee). rdtsc works under valgrind, so the hook takes its normal
 paths. Slow: about a minute per interpreter and workload.
 """
 
@@ -29,6 +31,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
+
+
+FIXED_COSTS = "60,40,60,30,20,30,10,1"
 
 
 def instructions(cmd, env):
@@ -64,7 +69,9 @@ def main():
                     for scale in (1, 2):
                         cmd, env = bench.command(mode, py, hook_dir, script,
                                                  [str(scale)], tmp)
-                        env["PERFGUARD_CALIBRATE_N"] = "500"
+                        # Fixed costs: no calibration, whose path (cache,
+                        # probe, re-measure) depends on timing.
+                        env["PERFGUARD_COSTS"] = FIXED_COSTS
                         counts.append(instructions(cmd, env))
                     per[mode] = counts[1] - counts[0]
                 c_add = per["cprofile"] - per["none"]
@@ -74,6 +81,12 @@ def main():
                 print("%-6s %-15s none %12d  cProfile +%12d  hook +%12d  "
                       "ratio %5.2f" % (tag, w, per["none"], c_add, h_add,
                                        ratio), flush=True)
+                if w == "calls":  # 20 000 calls per scale step
+                    print("%-6s %-15s per call (%s): none %.0f  cProfile "
+                          "+%.0f  hook +%.0f" % (
+                              tag, w, os.environ.get("CALLS_KIND", "py"),
+                              per["none"] / 2e4, c_add / 2e4, h_add / 2e4),
+                          flush=True)
     tags = [t for t, _ in pythons]
     print("\nhook added instructions / cProfile added instructions")
     print("%-15s" % "workload" + "".join("%8s" % t for t in tags))

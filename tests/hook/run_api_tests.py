@@ -357,6 +357,81 @@ class ApiTest(unittest.TestCase):
             # mine's two events per call, and little else
             self.assertLess(int(h["events"]), 2 * 2000 + 200, h)
 
+    EVERY_CALL = """
+        import functools, operator
+        import lib
+        class K:
+            def __call__(self, x):
+                return leaf(x)
+            def meth(self, x):
+                return x
+        class CLen:
+            __call__ = len
+        def leaf(x):
+            return x
+        def rec(n):
+            return 0 if n == 0 else 1 + rec(n - 1)
+        def gen(n):
+            for i in range(n):
+                yield leaf(i)
+        def drive(n):
+            k, c = K(), CLen()
+            up = operator.methodcaller("meth", 1)
+            part = functools.partial(leaf)
+            t = 0
+            for i in range(n):
+                # one site calling in-scope, out-of-scope and C code
+                fn = (leaf, lib.out, len)[i % 3]
+                t += fn("ab") if fn is len else fn(i)
+                t += k(i) + up(k) + c("abc") + part(i) + rec(3)
+                t += sum(gen(2)) + sum(map(leaf, (1, 2)))
+                t += sorted([3, 1], key=leaf)[0] + lib.call_back(leaf, i)
+            return t
+        drive(30)
+    """
+
+    def test_scope_keeps_counts_exact_through_every_kind_of_call(self):
+        # In-scope functions reached every way there is (a polymorphic
+        # site, a Python __call__, operator.methodcaller, a C __call__,
+        # functools.partial, recursion, a generator, map, a key function,
+        # out-of-scope code calling back) are counted exactly, with a
+        # scope no builtin can match (3.12+ switches call sites off) and
+        # with builtins in scope.
+        self.write("pkg/lib.py", "def out(x):\n    return x\n"
+                   "def call_back(f, x):\n    return f(x)\n")
+        builtins = ("<builtin>:len", "<builtin>:operator.methodcaller",
+                    "<builtin>:functools.partial")
+        for extra in ((), builtins):
+            h, f = self.trial(self.EVERY_CALL, PERFGUARD_SCOPE="\n".join(
+                ("pkg/prog.py:*",) + extra))
+            self.assertEqual(h["unmatched"], "0", extra)
+            # 10 at the polymorphic site, 30 from K.__call__, 30 through
+            # partial, 60 from gen, 60 from map, 60 as a key, 30 called
+            # back from lib
+            self.assertEqual(f["pkg/prog.py:leaf"]["calls"], 280, extra)
+            self.assertEqual(f["pkg/prog.py:K.__call__"]["calls"], 30)
+            self.assertEqual(f["pkg/prog.py:K.meth"]["calls"], 30)
+            self.assertEqual(f["pkg/prog.py:rec"]["calls"], 120)
+            self.assertEqual(f["pkg/prog.py:rec"]["pcalls"], 30)
+            self.assertEqual(f["pkg/prog.py:gen"]["calls"], 30)
+            self.assertEqual(f["pkg/prog.py:gen"]["resumes"], 60)
+            self.assertEqual(f["pkg/prog.py:drive"]["calls"], 1)
+            self.assertNotIn("pkg/lib.py:out", f)
+            self.assertTrue(f["pkg/prog.py:drive"]["flags"] & 8)
+            if not extra:
+                self.assertEqual(
+                    [x for x in f if x.startswith("<builtin>")], [])
+                continue
+            # C callables behind __call__ are seen on 3.12+ only
+            # (setprofile reports no call of them)
+            self.assertEqual(f["<builtin>:len"]["calls"],
+                             40 if MONITORING else 10)
+            for fid in builtins[1:]:
+                if MONITORING:
+                    self.assertEqual(f[fid]["calls"], 30, fid)
+                else:
+                    self.assertNotIn(fid, f)
+
     def test_scope_of_builtins_and_builtins_off(self):
         h, f = self.scoped_trial(PERFGUARD_SCOPE="pkg/*\n<builtin>:len")
         self.assertEqual(f["<builtin>:len"]["calls"], 120)

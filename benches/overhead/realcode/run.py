@@ -22,7 +22,11 @@ table row per interpreter × workload:
   nobuilt  = (hook builtins:false - none) / (cProfile - none)
   scoped   = scoped / none, and scoped with builtins off / none
   share pp = largest |profiled share - true share| of the four logapp
-             functions, shares of their sum (self time, library folded in)
+             functions, shares of their sum (self time, library folded in);
+             in parentheses with the `<gc>` calls below each added (the
+             unprofiled truth counts collections inside the functions)
+
+--shares-only runs only the truth and scoped modes of logreport.
 """
 
 import argparse
@@ -88,20 +92,48 @@ def run(cmd, env):
     return out
 
 
-def wire_self(path):
-    """self ns of the logapp functions in a wire file."""
-    funcs, stats = [], []
+# A workload's third-party needs beyond Debian's packages, per workload.
+NEEDS = {"markdown": "importlib_metadata",
+         "logreport": "importlib_metadata"}  # logapp imports markdown
+
+
+def lacks_module(py, name):
+    """The module a workload needs that `py` cannot import, or None.
+
+    Debian's Python-Markdown imports importlib_metadata below 3.10, which
+    no interpreter here but Debian's own has; such a row is skipped, not
+    failed."""
+    mod = NEEDS.get(name)
+    if not mod:
+        return None
+    probe = ("import sys\nif sys.version_info >= (3, 10): sys.exit(0)\n"
+             "import %s" % mod)
+    p = subprocess.run([py, "-c", probe], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, PYTHONPATH=DIST))
+    return mod if p.returncode else None
+
+
+def wire_self(path, with_gc=False):
+    """self ns of the logapp functions in a wire file; with_gc adds the
+    collections that ran below each (the `<gc>` calls the hook records as
+    their children, which the unprofiled truth counts inside them)."""
+    funcs, stats = {}, {}
+    gc = {}
     with open(path) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "F":
-                funcs.append(p[4])
+                funcs[p[1]] = p[4]
             elif p[0] == "S":
-                stats.append(int(p[5]))
+                stats[p[1]] = int(p[5])
+            elif p[0] == "E" and funcs.get(p[2]) == "<gc>":
+                gc[p[1]] = gc.get(p[1], 0) + int(p[6])
     out = {}
-    for fid, s in zip(funcs, stats):
+    for i, fid in funcs.items():
         if fid.startswith("realcode/logapp.py:"):
-            out[fid.split(":", 1)[1]] = s
+            out[fid.split(":", 1)[1]] = stats.get(i, 0) + (
+                gc.get(i, 0) if with_gc else 0)
     return out
 
 
@@ -116,6 +148,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--tag", action="append")
     ap.add_argument("--workload", action="append")
+    ap.add_argument("--shares-only", action="store_true",
+                    help="logreport: only the truth and scoped runs (the "
+                    "share error, without the overhead columns)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="cpu (default): the process's CPU time over the "
                     "measured part, which other processes on a shared "
@@ -136,9 +171,18 @@ def main():
                 modes = ["none", "cprofile", "hook", "hook_nob"]
                 if name == "logreport":
                     modes += ["scoped", "scoped_nob", "truth"]
+                    if opts.shares_only:
+                        modes = ["scoped", "truth"]
+                elif opts.shares_only:
+                    continue
                 t = {m: [] for m in modes}
-                errs = []
+                errs, errs_gc = [], []
                 truths = []
+                missing = lacks_module(py, name)
+                if missing:
+                    print("| %s | %s | (needs %s, absent for this "
+                          "interpreter) |||||||" % (tag, name, missing))
+                    continue
                 for r in range(opts.rounds):
                     order = modes[r % len(modes):] + modes[:r % len(modes)]
                     for m in order:
@@ -149,27 +193,42 @@ def main():
                         if m == "truth":
                             truths.append(shares(out["truth"]))
                         if m == "scoped":
-                            errs.append(shares(wire_self(
-                                os.path.join(tmp, "wire.txt"))))
+                            wire = os.path.join(tmp, "wire.txt")
+                            errs.append(shares(wire_self(wire)))
+                            errs_gc.append(shares(wire_self(wire, True)))
                 med = {m: statistics.median(v) for m, v in t.items()}
-                base = med["none"]
-                cp = med["cprofile"] - base
-                row = [tag, name, "%.3f" % base, "%.3f" % med["cprofile"],
-                       "%.2f" % ((med["hook"] - base) / cp),
-                       "%.2f" % ((med["hook_nob"] - base) / cp)]
+                if opts.shares_only:
+                    row = [tag, name, "", "", "", "", "", ""]
+                else:
+                    base = med["none"]
+                    cp = med["cprofile"] - base
+                    row = [tag, name, "%.3f" % base,
+                           "%.3f" % med["cprofile"],
+                           "%.2f" % ((med["hook"] - base) / cp),
+                           "%.2f" % ((med["hook_nob"] - base) / cp)]
                 if name == "logreport":
                     true_sh = {k: statistics.median(x[k] for x in truths)
                                for k in FUNCS}
                     prof_sh = {k: statistics.median(x[k] for x in errs)
                                for k in FUNCS}
+                    gc_sh = {k: statistics.median(x[k] for x in errs_gc)
+                             for k in FUNCS}
                     pp = max(abs(prof_sh[k] - true_sh[k]) * 100
                              for k in FUNCS)
-                    row += ["%.2f×" % (med["scoped"] / base),
-                            "%.2f×" % (med["scoped_nob"] / base),
-                            "%.1f" % pp]
-                    sys.stderr.write("%s shares true %s profiled %s\n" % (
-                        tag, {k: round(v, 3) for k, v in true_sh.items()},
-                        {k: round(v, 3) for k, v in prof_sh.items()}))
+                    pp_gc = max(abs(gc_sh[k] - true_sh[k]) * 100
+                                for k in FUNCS)
+                    if opts.shares_only:
+                        row += ["", ""]
+                    else:
+                        row += ["%.2f×" % (med["scoped"] / base),
+                                "%.2f×" % (med["scoped_nob"] / base)]
+                    row += ["%.1f (%.1f)" % (pp, pp_gc)]
+                    sys.stderr.write(
+                        "%s shares true %s profiled %s with <gc> %s\n" % (
+                            tag,
+                            {k: round(v, 3) for k, v in true_sh.items()},
+                            {k: round(v, 3) for k, v in prof_sh.items()},
+                            {k: round(v, 3) for k, v in gc_sh.items()}))
                 else:
                     row += ["", "", ""]
                 print("| " + " | ".join(row) + " |")

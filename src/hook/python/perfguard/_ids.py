@@ -45,6 +45,7 @@ def set_root(root):
     global _ROOT, _STD, _ROOTS
     _ROOT = root or ""
     _STD, _ROOTS = _prefixes()
+    _FILE_IDS.clear()
 
 
 def _below(path, base):
@@ -53,8 +54,20 @@ def _below(path, base):
     return path[len(base.rstrip(os.sep)) + 1:]
 
 
+# filename -> (prefix, path): the scope predicate asks once per code object
+# (a realpath is a system call per path component; ~50 us a function).
+_FILE_IDS = {}
+
+
 def _file_id(filename):
     """The id prefix and display path of a code object's file."""
+    r = _FILE_IDS.get(filename)
+    if r is None:
+        r = _FILE_IDS[filename] = _file_id_uncached(filename)
+    return r
+
+
+def _file_id_uncached(filename):
     if not filename or filename.startswith("<"):
         return filename or "?", ""
     path = os.path.normpath(os.path.join(_CWD, filename))
