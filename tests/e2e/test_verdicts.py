@@ -137,21 +137,28 @@ def caller(items):
         self.assertNotIn("app.py:Item.has_tag", named, p.stdout)
         self.assertEqual(named, {"app.py:caller"}, p.stdout)
 
+    def check_four(self, c_base, c_head):
+        """Check four one-function benchmarks (trials 5, max_trials 8);
+        head changes c's loop from c_base to c_head iterations, the others
+        run 500,000."""
+        files = {"app.py": LOOPS}
+        benches = []
+        for name in "abcd":
+            n = c_base if name == "c" else 500000
+            files["bench_%s.py" % name] = "import app\napp.hot(%d)\n" % n
+            benches.append((name, "bench_%s.py" % name))
+        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
+        root = self.repo(files)
+        self.commit(root, {"bench_c.py": "import app\napp.hot(%d)\n" % c_head},
+                    branch="feature")
+        return self.check_json(root)
+
     def test_doubled_benchmark_among_four_fails_after_extra_rounds(self):
         # trials 5 cannot make one of four totals significant at fdr 0.01:
         # the unclear benchmark must get its extra rounds and fail. Head
         # makes it 5x slower ("doubled" in the issue): per-trial totals
         # vary by up to 50% with both cores busy, and 2x then overlaps.
-        files = {"app.py": LOOPS}
-        benches = []
-        for name in "abcd":
-            files["bench_%s.py" % name] = "import app\napp.hot(500000)\n"
-            benches.append((name, "bench_%s.py" % name))
-        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
-        root = self.repo(files)
-        self.commit(root, {"bench_c.py": "import app\napp.hot(2500000)\n"},
-                    branch="feature")
-        p, doc = self.check_json(root)
+        p, doc = self.check_four(500000, 2500000)
         self.assertExit(p, 1)
         self.assertIn("adding", p.stderr)
         totals = {v["bench"] for v in doc["verdicts"]
@@ -164,17 +171,7 @@ def caller(items):
         # As above, but head makes c 5x faster: an unclear improvement gets
         # the same extra rounds as an unclear regression (it got none and
         # stayed "unchanged").
-        files = {"app.py": LOOPS}
-        benches = []
-        for name in "abcd":
-            n = 2500000 if name == "c" else 500000
-            files["bench_%s.py" % name] = "import app\napp.hot(%d)\n" % n
-            benches.append((name, "bench_%s.py" % name))
-        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
-        root = self.repo(files)
-        self.commit(root, {"bench_c.py": "import app\napp.hot(500000)\n"},
-                    branch="feature")
-        p, doc = self.check_json(root)
+        p, doc = self.check_four(2500000, 500000)
         self.assertExit(p, 0)
         self.assertIn("adding", p.stderr)
         improved = {v["bench"] for v in doc["verdicts"]
