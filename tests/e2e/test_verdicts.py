@@ -51,6 +51,11 @@ def verdict_of(doc, function, metric=("self", "incl", "calls")):
     return None
 
 
+def benches_whose_total(doc, kind):
+    return {v["bench"] for v in doc["verdicts"]
+            if v["metric"] == "total" and v["kind"] == kind}
+
+
 def regressed_functions(doc):
     return {v["function"] for v in doc["verdicts"]
             if v["kind"] == "regressed" and v.get("function")}
@@ -161,9 +166,7 @@ def caller(items):
         p, doc = self.check_four(500000, 2500000)
         self.assertExit(p, 1)
         self.assertIn("adding", p.stderr)
-        totals = {v["bench"] for v in doc["verdicts"]
-                  if v["metric"] == "total" and v["kind"] == "regressed"}
-        self.assertIn("c", totals, p.stdout)
+        self.assertIn("c", benches_whose_total(doc, "regressed"), p.stdout)
         self.assertIn("app.py:hot", {v["function"] for v in doc["verdicts"]
                                      if v["bench"] == "c" and v["kind"] == "regressed"})
 
@@ -174,9 +177,7 @@ def caller(items):
         p, doc = self.check_four(2500000, 500000)
         self.assertExit(p, 0)
         self.assertIn("adding", p.stderr)
-        improved = {v["bench"] for v in doc["verdicts"]
-                    if v["metric"] == "total" and v["kind"] == "improved"}
-        self.assertIn("c", improved, p.stdout)
+        self.assertIn("c", benches_whose_total(doc, "improved"), p.stdout)
 
     def test_trials_that_cannot_reach_significance_get_enough_rounds(self):
         # 4 against 4 trials cannot go below p = 1/70 > fdr/2: a 10x
