@@ -569,14 +569,14 @@ class HookTest(unittest.TestCase):
     """
 
     def test_costs_above_what_is_measured_are_scaled_down(self):
-        # Costs from a slow spell (here given 3x too high, as a cached or
+        # Costs from a slow spell (here given 10x too high, as a cached or
         # shared calibration can be) ate fib's self time: it read 0. The
         # hook's check scales them down to what the empty function took.
         w = self.run_script(self.OVERCOMPENSATED,
                             env={"PERFGUARD_CLOCK": "cpu"})
         fib = w["pkg/prog.py:fib"]["self"]
         pair = 2 * float(w.header["event_cost_ns"])
-        costs = [3 * pair] * 3 + [1.5 * pair] * 3 + [0, 0]
+        costs = [10 * pair] * 3 + [5 * pair] * 3 + [0, 0]
         w = self.run_script(self.OVERCOMPENSATED, env={
             "PERFGUARD_CLOCK": "cpu",
             "PERFGUARD_COSTS": ",".join("%.3f" % c for c in costs)})
