@@ -21,9 +21,14 @@ each:
     extra     one extra call of _escape_attrib_html per attribute (a loop)
 
 Slowdowns are a loop of K empty iterations inserted at the top of the
-function's body, K sized without the profiler: the function's share of
-its benchmark (from a profile) times the benchmark's unprofiled CPU time,
-per call, over the unprofiled cost of one iteration. The truth is also
+function's body. K is sized inside profiled trials of the benchmark
+script followed by a probe that runs the same empty loop: per trial, the
+function's self time per call over the probe's time per iteration, the
+median of 5 (size_k). Both sides of that ratio are taken in one process,
+so a loaded machine slows them alike; sizing from an unprofiled timing
+and a loop cost taken at another moment came out 2-3x off at a load of
+20-35. The intended change is relative to the profiled self time, which
+is what a check's estimate is relative to too. A second truth is
 measured without the profiler: each benchmark script times its measured
 block with time.process_time_ns when GATE_TIMING is set; base and head
 run interleaved (--truth-runs times each) and the measured truth is the
@@ -249,35 +254,61 @@ def insert_at_body(path, qualname, line_text):
         f.write("".join(lines))
 
 
-def iteration_ns(python):
-    code = ("import time\n"
-            "def f(k):\n    for _pg in range(k):\n        pass\n"
-            "best = None\n"
-            "for _ in range(7):\n"
-            "    t = time.process_time_ns(); f(200000)\n"
-            "    d = (time.process_time_ns() - t) / 200000\n"
-            "    best = d if best is None else min(best, d)\n"
-            "print(best)\n")
-    return float(sh([python, "-c", code], TOP).stdout)
+PROBE = """
+
+def _pg_probe(k):
+    for _pg in range(k):
+        pass
 
 
-def profile_share(perfguard, root, script, func_id, python):
-    """(self share of the measured block, calls per run) of the function,
-    medians over 3 profiled runs."""
+with measure():
+    for _pg_i in range({calls}):
+        _pg_probe({k})
+"""
+PROBE_K = 2000
+
+
+def size_k(perfguard, root, script, func_id, python, pct):
+    """K such that K iterations of an empty loop add pct% to the function's
+    self time per call, and the cost of one iteration in ns.
+
+    Both come from the same profiled trials: the benchmark script, then a
+    probe function running the same loop, each trial's ratio taken on its
+    own, the median of 5. A ratio within one process holds under any load
+    (the machine slows both alike), where an unprofiled timing taken now
+    and a loop cost taken earlier do not."""
+    probe = os.path.join(root, "_pg_probe_" + script)
+    with open(os.path.join(root, script)) as f:
+        src = f.read()
+    with open(probe, "w") as f:
+        f.write(src + PROBE.format(calls=200, k=PROBE_K))
     out = os.path.join(root, "profile.json")
-    sh([perfguard, "profile", "--python", python, "--trials", "3",
-        "--format", "json", "-o", out, script], root)
-    with open(out) as f:
-        prof = json.load(f)
-    os.unlink(out)
-    idx = [f["id"] for f in prof["functions"]].index(func_id)
-    shares = [t["self_ns"][idx] / t["total_ns"] for t in prof["trials"]
-              if t["total_ns"] > 0]
-    calls = [t["calls"][idx] for t in prof["trials"]]
-    return statistics.median(shares), statistics.median(calls)
+    try:
+        sh([perfguard, "profile", "--python", python, "--trials", "5",
+            "--format", "json", "-o", out,
+            os.path.basename(probe)], root)
+        with open(out) as f:
+            prof = json.load(f)
+    finally:
+        for x in (out, probe):
+            if os.path.exists(x):
+                os.unlink(x)
+    ids = [f["id"] for f in prof["functions"]]
+    it, pr = ids.index(func_id), [i for i, x in enumerate(ids)
+                                  if x.endswith(":_pg_probe")][0]
+    ratios, iters = [], []
+    for t in prof["trials"]:
+        if t["calls"][it] and t["self_ns"][pr]:
+            per_iter = t["self_ns"][pr] / (t["calls"][pr] * PROBE_K)
+            iters.append(per_iter)
+            ratios.append(t["self_ns"][it] / t["calls"][it] / per_iter)
+    if not ratios:
+        raise RuntimeError("no trial measured %s and the probe" % func_id)
+    k = max(1, int(round(pct / 100.0 * statistics.median(ratios))))
+    return k, statistics.median(iters)
 
 
-def make_branch(root, name, perfguard, python, iter_ns):
+def make_branch(root, name, perfguard, python):
     """The scenario's branch off main; returns K (iterations inserted)."""
     path, qual, pct, bench, _, _ = SCENARIOS[name]
     git(root, "checkout", "-q", "main")
@@ -293,15 +324,12 @@ def make_branch(root, name, perfguard, python, iter_ns):
         with open(p, "w") as f:
             f.write(src)
     elif path:
-        # K from the function's unprofiled self time: its profiled share
-        # of the measured block times the block's unprofiled CPU time.
         script = dict(BENCHES)[bench]
-        share, calls = profile_share(perfguard, root, script,
-                                     path + ":" + qual, python)
-        block = statistics.median(timing(root, script, python)
-                                  for _ in range(3))
-        per_call = share * block / max(calls, 1)
-        k = max(1, int(round(pct / 100.0 * per_call / iter_ns)))
+        k, iter_ns = size_k(perfguard, root, script, path + ":" + qual,
+                            python, pct)
+        os.makedirs(os.path.join(root, "..", name), exist_ok=True)
+        with open(os.path.join(root, "..", name, "sizing.json"), "w") as f:
+            json.dump({"k": k, "iter_ns": iter_ns, "python": python}, f)
         insert_at_body(os.path.join(root, path), qual,
                        "for _pg_slow in range(%d): pass" % k)
     git(root, "add", "-A")
@@ -401,10 +429,8 @@ def branch_k(root, name):
 
 def summarise(work, names):
     """Rows of the table from what a run left in WORK: the check reports,
-    checks.jsonl, each branch's K, iter_ns.json and truth.json files."""
+    checks.jsonl, each branch's K and truth.json files."""
     root = os.path.join(work, "repo")
-    with open(os.path.join(work, "iter_ns.json")) as f:
-        iter_ns = json.load(f)["iter_ns"]
     seconds = {}
     with open(os.path.join(work, "checks.jsonl")) as f:
         for line in f:
@@ -427,7 +453,7 @@ def summarise(work, names):
             continue
         k = branch_k(root, name)
         cls = [classify(doc, target) for _, doc in docs]
-        # The intended change: K was sized from the unprofiled time.
+        # The intended change, relative to the profiled self time.
         truth = pct if k else None
         # Truth 2: the benchmark's unprofiled time, head minus base.
         truth_delta = None
@@ -520,13 +546,10 @@ def main():
     print("work in %s; load at start %.1f %.1f %.1f" % ((work,) + os.getloadavg()),
           flush=True)
     root = make_repo(work, a.markdown, a.python)
-    iter_ns = iteration_ns(a.python)
-    with open(os.path.join(work, "iter_ns.json"), "w") as f:
-        json.dump({"iter_ns": iter_ns, "python": a.python}, f)
     for name in names:
         path, qual, pct, bench, _, desc = SCENARIOS[name]
         target = path + ":" + qual if path else None
-        make_branch(root, name, perfguard, a.python, iter_ns)
+        make_branch(root, name, perfguard, a.python)
         rows = run_checks(root, name, perfguard, a.checks, log)
         if pct:
             delta, _ = truth_delta_ns(root, name, a.python, a.truth_runs)

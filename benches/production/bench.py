@@ -13,12 +13,16 @@ Usage:
    and server CPU time per request, same five modes.
 3. accuracy: cpu.py until the sampler (1000 Hz) has 10,000 samples; each
    function's share of self time against the tracing hook's
-   (`perfguard profile --format json`), in percentage points.
+   (`perfguard profile --format json`, cpu clock) and against the shares
+   measured unprofiled (cpu.py --truth), in percentage points; in 10
+   interleaved rounds, so that the machine's load hits all three alike.
 4. deploy: --comparisons times, record the service's handler (deploy.py)
-   as a start-up window (left out) and 10 windows of --window-samples
-   samples with price_items at 1.0x and at 1.2x, and
-   `perfguard compare` the two directories: is price_items named, and is
-   anything else named as regressed?
+   as --windows windows of --window-samples samples with price_items at
+   1.0x and at 1.2x (its whole work 1.2x), side by side (each window in a
+   process of its own after a start-up window that is left out, the two
+   deploys alternating), and `perfguard compare` the two directories: is
+   price_items named, and is anything else named as regressed? Then A/A:
+   each 1.0x deploy against the next comparison's: is anything named?
 Runs /usr/bin/python3 (Debian's jinja2 on its path).
 """
 
@@ -274,22 +278,22 @@ def window_shares(spool):
     return {k: v / total for k, v in self_ns.items()}, samples
 
 
-def accuracy(args, tmp):
-    spool = os.path.join(tmp, "acc")
-    env = dict(os.environ, PYTHONPATH=os.path.join(
-        args.build, "hooks", "record"), PERFGUARD_SAMPLE_OUT=spool,
-        PERFGUARD_SAMPLE_RATE="1000", PERFGUARD_SAMPLE_MODE="cpu",
-        PERFGUARD_SAMPLE_WINDOW="3600", PERFGUARD_ROOT=ROOT)
-    subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--samples", "10000"],
-                   env=env, check=True, stdout=subprocess.DEVNULL,
-                   cwd=HERE)
-    sampled, n = window_shares(spool)
+def hook_selfs(args, tmp, n):
+    """Self time per function of cpu.py N under the tracing hook with the
+    cpu clock: the hook booted directly (`perfguard profile` sets
+    PERFGUARD_CLOCK itself, to wall), its wire file exported to JSON."""
+    wire = os.path.join(tmp, "traced.wire")
     out = os.path.join(tmp, "traced.json")
-    subprocess.run([os.path.join(args.build, "perfguard"), "profile",
-                    "--python", PY, "-o", out, "--format", "json",
-                    os.path.join(HERE, "cpu.py"), "2000"], check=True,
+    subprocess.run([PY, "-c", BOOT, hook_dir(args.build),
+                    os.path.join(HERE, "cpu.py"), str(n)], check=True,
                    cwd=HERE, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PERFGUARD_CLOCK="cpu"))
+                   stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, PERFGUARD_CLOCK="cpu",
+                            PERFGUARD_WIRE_OUT=wire, PERFGUARD_ROOT=ROOT))
+    subprocess.run([os.path.join(args.build, "perfguard"), "profile",
+                    "--from-wire", wire, "--format", "json", "-o", out],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     with open(out) as f:
         prof = json.load(f)
     ids = [fn["id"] for fn in prof["functions"]]
@@ -297,62 +301,152 @@ def accuracy(args, tmp):
     for t in prof["trials"]:
         for i, s in enumerate(t["self_ns"]):
             selfs[ids[i]] = selfs.get(ids[i], 0) + s
-    tot = sum(v for v in selfs.values() if v > 0)
-    traced = {k: v / tot for k, v in selfs.items() if v > 0}
+    return selfs
+
+
+def shares_of(counts):
+    tot = sum(v for v in counts.values() if v > 0)
+    return {k: v / tot for k, v in counts.items() if v > 0}
+
+
+def accuracy(args, tmp):
+    """Sampler, tracing hook and unprofiled truth on cpu.py, in
+    interleaved rounds so that the machine's slow spells hit all three
+    alike: each round the sampler takes a tenth of the samples in its own
+    process, the hook profiles as much work, and cpu.py --truth times the
+    functions unprofiled. Sampler and hook shares are pooled over the
+    rounds (counts, self times), the truth is the median per function."""
+    spool = os.path.join(tmp, "acc")
+    env = dict(os.environ, PYTHONPATH=os.path.join(
+        args.build, "hooks", "record"), PERFGUARD_SAMPLE_OUT=spool,
+        PERFGUARD_SAMPLE_RATE="1000", PERFGUARD_SAMPLE_MODE="cpu",
+        PERFGUARD_SAMPLE_WINDOW="3600", PERFGUARD_ROOT=ROOT)
+    rounds = args.accuracy_rounds
+    per = -(-args.accuracy_samples // rounds)
+    traced, truth = {}, {}
+    names = ["parse", "validate", "render", "store"]
+    for _ in range(rounds):
+        subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--samples",
+                        str(per)], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=HERE)
+        for k, v in hook_selfs(args, tmp, 2 * per).items():
+            traced[k] = traced.get(k, 0) + v
+        out = subprocess.run([PY, os.path.join(HERE, "cpu.py"), "--truth",
+                              "40"], check=True, capture_output=True,
+                             text=True).stdout.split()
+        for name, v in zip(names, out[1:]):
+            truth.setdefault(name, []).append(int(v))
+    sampled, n = window_shares(spool)
+    traced = shares_of(traced)
+    known = shares_of({k: statistics.median(v) for k, v in truth.items()})
     print("\n## Accuracy: sampled (1000 Hz, %d samples) vs tracing hook, "
-          "self-time shares\n" % n)
-    known = {"parse": 0.4, "validate": 0.3, "render": 0.2, "store": 0.1}
-    print("| function | known | tracing hook | sampler | sampler - hook "
-          "| sampler - known |")
-    print("|---|---|---|---|---|---|")
+          "self-time shares, %d interleaved rounds\n" % (n, rounds))
+    print("| function | unprofiled | tracing hook | sampler | sampler - hook "
+          "| sampler - unprofiled | hook - unprofiled |")
+    print("|---|---|---|---|---|---|---|")
     worst = 0
     for k in sorted(traced, key=lambda k: -traced[k]):
         if traced[k] < 0.05 and sampled.get(k, 0) < 0.05:
             continue
-        d = 100 * (sampled.get(k, 0) - traced[k])
+        s = sampled.get(k, 0)
+        d = 100 * (s - traced[k])
         kn = known.get(k.rsplit(":", 1)[-1])
-        dk = "%+.1f pp" % (100 * (sampled.get(k, 0) - kn)) if kn else "-"
         worst = max(worst, abs(d))
-        print("| `%s` | %s | %.1f%% | %.1f%% | %+.1f pp | %s |"
-              % (k, "%.0f%%" % (100 * kn) if kn else "-", 100 * traced[k],
-                 100 * sampled.get(k, 0), d, dk))
+        print("| `%s` | %s | %.1f%% | %.1f%% | %+.1f pp | %s | %s |"
+              % (k, "%.1f%%" % (100 * kn) if kn else "-", 100 * traced[k],
+                 100 * s, d,
+                 "%+.1f pp" % (100 * (s - kn)) if kn else "-",
+                 "%+.1f pp" % (100 * (traced[k] - kn)) if kn else "-"))
     print("\nlargest difference from the tracing hook: %.1f pp" % worst)
 
 
+def record_window(args, d, slow):
+    """One more window of a deploy in directory d: deploy.py under
+    `perfguard record` in a process of its own, its start-up window
+    removed."""
+    before = set(glob.glob(os.path.join(d, "*.json")))
+    subprocess.run([os.path.join(args.build, "perfguard"), "record", "-q",
+                    "--rate", "1000", "--window", "1h", "--service", "shop",
+                    "--out", d, "--python", PY, "--", "deploy.py", slow, "1",
+                    str(args.window_samples)],
+                   check=True, cwd=HERE, env=dict(os.environ, PYTHONPATH=DIST))
+    # the start-up window (imports, first renders) is no trial
+    new = sorted(set(glob.glob(os.path.join(d, "*.json"))) - before,
+                 key=lambda p: int(os.path.basename(p).split("-")[0]))
+    os.unlink(new[0])
+    os.unlink(new[0][:-len(".json")] + ".pb.gz")
+
+
+def record_deploys(args, tmp, names_slow):
+    """Deploys recorded side by side, as a canary runs beside the old
+    version: window k of every deploy, then window k+1, each in a process
+    of its own, so that the machine's slow drifts of load hit every
+    deploy alike and show in each deploy's windows (as a service's
+    workers and hours do), not as a difference between deploys. Deploys
+    already in --deploy-dir are judged again, not recorded."""
+    dirs = []
+    todo = []
+    for name, slow in names_slow:
+        d = os.path.join(args.deploy_dir or tmp, "deploy-" + name)
+        dirs.append(d)
+        if not (args.deploy_dir and glob.glob(os.path.join(d, "*.json"))):
+            todo.append((d, slow))
+    for _ in range(args.windows):
+        for d, slow in todo:
+            record_window(args, d, slow)
+    return dirs
+
+
+def judge_deploys(args, tmp, a, b):
+    """`perfguard compare A B`: the functions named regressed, and
+    price_items' verdict."""
+    js = os.path.join(tmp, "verdicts.json")
+    subprocess.run([os.path.join(args.build, "perfguard"), "compare", "-q",
+                    "--json", js, a, b], cwd=tmp, stdout=subprocess.DEVNULL)
+    with open(js) as f:
+        doc = json.load(f)
+    reg = {v["function"] for v in doc["verdicts"]
+           if v.get("kind") == "regressed" and v.get("function")}
+    price = [v for v in doc["verdicts"]
+             if (v.get("function") or "").endswith(":price_items")]
+    return reg, price[0] if price else None
+
+
 def deploy(args, tmp):
-    pg = os.path.join(args.build, "perfguard")
-    named = alone = 0
-    for i in range(args.comparisons):
-        dirs = []
-        for side, slow in (("base", "1.0"), ("head", "1.2")):
-            d = os.path.join(tmp, "deploy-%d-%s" % (i, side))
-            subprocess.run([pg, "record", "-q", "--rate", "1000", "--window",
-                            "1h", "--service", "shop", "--out", d,
-                            "--python", PY, "--", "deploy.py", slow, "10",
-                            str(args.window_samples)], check=True, cwd=HERE,
-                           env=dict(os.environ, PYTHONPATH=DIST))
-            # the start-up window (imports, first renders) is no trial
-            first = sorted(glob.glob(os.path.join(d, "*.json")),
-                           key=lambda p: int(os.path.basename(p)
-                                             .split("-")[0]))[0]
-            os.unlink(first)
-            os.unlink(first[:-len(".json")] + ".pb.gz")
-            dirs.append(d)
-        js = os.path.join(tmp, "v%d.json" % i)
-        subprocess.run([pg, "compare", "-q", "--json", js] + dirs, cwd=tmp,
-                       stdout=subprocess.DEVNULL)
-        with open(js) as f:
-            doc = json.load(f)
-        reg = {v["function"] for v in doc["verdicts"]
-               if v.get("kind") == "regressed" and v.get("function")}
+    """A/B: base_i (price_items 1.0x) against head_i (1.2x), recorded
+    side by side; A/A: base_i against base_i+1 (other processes, another
+    time)."""
+    n = args.comparisons
+    base, head = [], []
+    for i in range(n):
+        b, h = record_deploys(args, tmp, [("base%d" % i, "1.0"),
+                                          ("head%d" % i, "1.2")])
+        base.append(b)
+        head.append(h)
+    print("\n## Deploy comparison: price_items 20%% slower, %d windows of "
+          "%d samples per side\n" % (args.windows, args.window_samples))
+    print("| comparison | named regressed | price_items estimate [95%] "
+          "| q |")
+    print("|---|---|---|---|")
+    named = alone = false_aa = 0
+    for i in range(n):
+        reg, v = judge_deploys(args, tmp, base[i], head[i])
         hit = any(r.endswith(":price_items") for r in reg)
         named += hit
         alone += hit and len(reg) == 1
-        print("comparison %d: regressed %s" % (i + 1, sorted(reg) or "-"))
-    print("\n## Deploy comparison: price_items 20%% slower, 10 windows of "
-          "%d samples per side\n" % args.window_samples)
-    print("named in %d/%d comparisons, alone in %d/%d"
-          % (named, args.comparisons, alone, args.comparisons))
+        print("| A/B %d | %s | %+.1f%% [%+.1f%%, %+.1f%%] | %.1g |"
+              % (i + 1, ", ".join(sorted(reg)) or "-", v["change_pct"],
+                 v["ci_lo_pct"], v["ci_hi_pct"], v["q"]))
+    for i in range(n if n > 1 else 0):
+        reg, v = judge_deploys(args, tmp, base[i], base[(i + 1) % n])
+        false_aa += bool(reg)
+        print("| A/A %d | %s | %+.1f%% [%+.1f%%, %+.1f%%] | %.1g |"
+              % (i + 1, ", ".join(sorted(reg)) or "-", v["change_pct"],
+                 v["ci_lo_pct"], v["ci_hi_pct"], v["q"]))
+    print("\nA/B: price_items named in %d/%d comparisons, alone in %d/%d; "
+          "A/A: something named in %d/%d" % (named, n, alone, n, false_aa,
+                                            n if n > 1 else 0))
 
 
 def main():
@@ -362,13 +456,20 @@ def main():
     ap.add_argument("--cpu-rounds", type=int, default=300)
     ap.add_argument("--http-seconds", type=int, default=5)
     ap.add_argument("--comparisons", type=int, default=10)
-    ap.add_argument("--window-samples", type=int, default=300)
+    ap.add_argument("--accuracy-samples", type=int, default=10000)
+    ap.add_argument("--accuracy-rounds", type=int, default=10)
+    ap.add_argument("--windows", type=int, default=10)
+    ap.add_argument("--deploy-dir", help="keep the deploys' windows here; "
+                    "deploys already there are judged, not recorded again")
+    ap.add_argument("--window-samples", type=int, default=1500)
     ap.add_argument("--idle-seconds", type=int, default=5)
     ap.add_argument("--modes", default=",".join(MODES),
                     help="modes of the overhead and http parts")
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
+    if args.deploy_dir:
+        args.deploy_dir = os.path.abspath(args.deploy_dir)
     MODES[:] = [m for m in args.modes.split(",") if m in MODES]
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:

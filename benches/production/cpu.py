@@ -4,8 +4,16 @@ shares of the work (40/30/20/10 by loop counts). Usage:
     python3 cpu.py ROUNDS            # fixed work; prints PG_ELAPSED and
                                      # PG_CPU (process CPU of the work)
     python3 cpu.py --samples N       # until the sampler has N samples
+    python3 cpu.py --truth ROUNDS    # unprofiled: each function's CPU time
 
 The second form is the accuracy run: it stops on the sampler's own count.
+The third measures the shares themselves, without a profiler: ROUNDS
+times, each function's thread CPU time over 5 calls, the functions in
+turn (so a slow spell of the machine hits all four); prints PG_TRUTH and
+each function's median block time in ns, in the order parse, validate,
+render, store. (The 40/30/20/10 loop counts are the design; the
+functions' times differ a little from it: s grows past one 30-bit digit
+in the longer loops.)
 """
 import sys
 import time
@@ -46,7 +54,22 @@ def request(k=10):
     store(k)
 
 
+def truth(rounds):
+    funcs = [parse, validate, render, store]
+    blocks = [[] for _ in funcs]
+    for _ in range(rounds):
+        for f, b in zip(funcs, blocks):
+            t = time.thread_time_ns()
+            for _ in range(5):
+                f(10)
+            b.append(time.thread_time_ns() - t)
+    print("PG_TRUTH", *(sorted(b)[len(b) // 2] for b in blocks))
+
+
 def main():
+    if sys.argv[1] == "--truth":
+        truth(int(sys.argv[2]))
+        return
     t0 = time.perf_counter()
     c0 = time.process_time()  # every thread's CPU: the sampler's too
     if sys.argv[1] == "--samples":

@@ -25,10 +25,15 @@ def load_items(n):
 
 
 def price_items(items):
-    rounds = int(40 * SLOW)
-    for it in items:
+    # SLOW scales the function's whole work: 1.2 prices 72 items for 60
+    # (the first 12 twice, to the same price), so every part of the
+    # per-item work (loop, lookups, float(), the store) costs 1.2x, not
+    # only the inner loop (scaling its 40 rounds made the function about
+    # 15% slower, not 20%).
+    extra = int(round(len(items) * (SLOW - 1.0)))
+    for it in items + items[:extra]:
         p = float(it["base"])
-        for _ in range(rounds):
+        for _ in range(40):
             p = p * 1.0001 + 0.01
         it["price"] = p
     return items

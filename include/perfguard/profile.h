@@ -76,6 +76,10 @@ struct pg_sample {
 	uint64_t resumes; /* generator/coroutine resumptions */
 	int64_t self_ns;
 	int64_t incl_ns; /* recursion counted once */
+	/* Time off the CPU (the thread was not running) while it was the
+	 * innermost timed frame, >= 0: in self_ns on the wall clock, not in
+	 * it on the CPU clock; 0 when not measured (hooks before it). */
+	int64_t off_ns;
 };
 
 struct pg_trial {

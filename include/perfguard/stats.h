@@ -3,7 +3,8 @@
  *
  * Pure functions over arrays of doubles: summaries, the Mann-Whitney rank
  * test, Hodges-Lehmann shift estimates with distribution-free confidence
- * intervals, Benjamini-Hochberg. No I/O, no allocation visible to callers
+ * intervals, Benjamini-Hochberg, Student's t and the quasi-binomial test
+ * of sample counts that judges production windows. No I/O, no allocation visible to callers
  * except where stated, and no perfguard types: the rules that turn
  * profiles into verdicts are verdict.h's.
  */
@@ -93,5 +94,43 @@ void pg_stats_bh(const double *p, size_t n, double *q);
 /* Standard normal CDF and its inverse. */
 double pg_stats_norm_cdf(double z);
 double pg_stats_norm_ppf(double p);
+
+/*
+ * Student's t distribution with df > 0 degrees of freedom (df may be
+ * INFINITY: the normal): the upper tail P(T > t), and the quantile t with
+ * P(T <= t) = p. NAN for a NaN argument or df <= 0.
+ */
+double pg_stats_t_sf(double t, double df);
+double pg_stats_t_ppf(double p, double df);
+
+/*
+ * Quasi-binomial comparison of one function's sample counts on two sides
+ * (counts.c). Side base has wb windows: kb[i] samples of the function
+ * out of nb[i] samples in window i (kb may be fractional; windows with
+ * nb[i] <= 0 are left out); head likewise. The pooled shares K/N of the
+ * sides are compared as log odds: log_odds = logit(head) - logit(base)
+ * (the shares with half a sample of continuity). Its variance is the
+ * binomial one times the dispersion phi, Pearson's chi-square of the
+ * windows about their side's pooled share over wb + wh - 2 degrees of
+ * freedom (both sides pooled), taken as at least 1; the statistic is
+ * referred to Student's t with those degrees of freedom.
+ *  p        one-sided p-value for "head's share is larger";
+ *  p_lower  for "head's share is smaller";
+ *  lo, hi   the interval of log_odds at level conf (e.g. 0.95);
+ *  dispersion  the estimated phi before the floor at 1;
+ *  share_*  the pooled shares K/N without continuity.
+ * With fewer than 3 windows in all (or none on a side) there is no
+ * dispersion estimate: p, p_lower, log_odds, lo, hi and dispersion are
+ * NAN and df is 0.
+ */
+struct pg_odds_test {
+	double p, p_lower;
+	double log_odds, lo, hi;
+	double dispersion, df;
+	double share_base, share_head;
+};
+void pg_stats_odds_test(const double *kb, const double *nb, size_t wb,
+			const double *kh, const double *nh, size_t wh,
+			double conf, struct pg_odds_test *out);
 
 #endif

@@ -58,10 +58,19 @@ struct pg_cause {
 	bool lead;
 	/* Fingerprints missing on a side: whether the code changed is unknown. */
 	bool code_unknown;
-	const char *other; /* CALLS: the caller; CALLEE: the slower function */
-	double other_base, other_head; /* CALLS: its calls per trial; CALLEE:
-					  its self time per trial (ns) */
-	bool other_changed;	       /* other's code changed */
+	/* CALLS: the caller; CALLEE: the (first) slower function; WAITING:
+	 * a function's caller in whose calls it waits more, a total's
+	 * waiting function */
+	const char *other;
+	/* CALLS: other's calls per trial; CALLEE: a total's function's self
+	 * time per trial, a function's callee's time under it per trial;
+	 * WAITING: the function's self time under other, or a total's
+	 * function's self time, per trial (ns) */
+	double other_base, other_head;
+	bool other_changed; /* other's code changed */
+	/* WAITING: the waiting function's median self time off and on the
+	 * CPU per trial (ns), base and head; NAN for other kinds. */
+	double off_base, off_head, cpu_base, cpu_head;
 	/* Changed functions above this one on its call paths (nearest
 	 * first), or in the benchmark for CALLEE; borrowed ids. */
 	const char **changed;
@@ -114,7 +123,11 @@ struct pg_verdicts {
  * beyond calls_pct gets metric PG_METRIC_CALLS and kind REGRESSED (its
  * time estimate is still filled in). Verdict strings are borrowed from b
  * and the profiles, which must outlive the verdicts. Nothing is appended
- * when either side has no trials. Method: docs/statistics.md.
+ * when either side has no trials. Production windows (both profiles'
+ * mechanism "sampler", values as cli_production_shares leaves them:
+ * share / (1 - share) per total_ns, samples in events) are judged on
+ * their pooled sample counts (pg_stats_odds_test); their values are the
+ * pooled odds. Method: docs/statistics.md.
  * q-values are not set here: call pg_stats_finish once every benchmark
  * of the check has been judged.
  */

@@ -4,7 +4,8 @@
  * reports of `check`, without running anything. Production profiles (two
  * directories of recorded windows, or two deployed commits ingested with
  * `perfguard ingest`) are judged on each function's time relative to
- * the rest of the samples (cli_production_shares), windows as trials.
+ * the rest of the samples (cli_production_shares), on the sample counts
+ * pooled over each side's windows (verdict.c's compare_counts).
  */
 #include "cli.h"
 
@@ -76,7 +77,9 @@ const struct cli_command cli_cmd_compare = {
 	     "A commit without a baseline\nnames its ingested production "
 	     "profile (`perfguard ingest`). Production\nprofiles are judged "
 	     "on each function's time relative to the rest of\nthe samples "
-	     "(share / (1 - share)), windows as trials.\n",
+	     "(share / (1 - share)), its samples pooled over each side's\n"
+	     "windows, with a variance the windows' spread gives "
+	     "(docs/statistics.md).\n",
     .tables = {&compare_table, &cli_report_table, &cli_common_table},
 };
 

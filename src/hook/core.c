@@ -146,6 +146,7 @@ void pg_hook_core_release(struct pg_hook_core *core)
 	free(core->funcs);
 	free(core->nodes);
 	free(core->node_slots);
+	free(core->off_fp);
 	struct pg_hook_thread *th = core->threads;
 	while (th) {
 		struct pg_hook_thread *next = th->next;
@@ -270,6 +271,20 @@ oom:
 
 /* ---- events -------------------------------------------------------------- */
 
+void pg_hook_core_off(struct pg_hook_core *core,
+		      const struct pg_hook_thread *th, int64_t off_ticks)
+{
+	uint32_t n = pg_hook_core_top(th);
+	if (n >= core->nnodes || off_ticks <= 0)
+		return; /* a frame below a full tree: charged to no one */
+	if (grow((void **)&core->off_fp, &core->off_cap, core->nnodes,
+		 sizeof(*core->off_fp))) {
+		core->errors++;
+		return;
+	}
+	core->off_fp[n] += off_ticks << PG_HOOK_FP;
+}
+
 int pg_hook_core_grow_stack(struct pg_hook_thread *th)
 {
 	return grow((void **)&th->stack, &th->cap, th->depth + 1,
@@ -342,10 +357,7 @@ int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
 		lost -= (int64_t)(th->bg_rate * (double)before);
 	if (lost > end - start)
 		lost = end - start;
-	if (lost <= 0)
-		return 0;
-	pg_hook_core_lost(th, lost);
-	return lost;
+	return lost > 0 ? lost : 0;
 }
 
 void pg_hook_core_close_thread(struct pg_hook_core *core,
@@ -363,6 +375,8 @@ void pg_hook_core_reset(struct pg_hook_core *core)
 	core->unmatched = 0;
 	core->dropped_nodes = 0;
 	core->errors = 0;
+	if (core->off_fp)
+		memset(core->off_fp, 0, core->off_cap * sizeof(*core->off_fp));
 	for (uint32_t i = 0; i < core->nfuncs; i++)
 		core->funcs[i].flags &= ~(uint32_t)PG_HOOK_FOLDED;
 	for (struct pg_hook_thread *th = core->threads; th; th = th->next) {
@@ -546,6 +560,8 @@ int pg_hook_core_summarize(const struct pg_hook_core *core,
 		f->calls += nd->calls;
 		f->resumes += nd->resumes;
 		f->self_fp += out->node_self_fp[n];
+		if (n < core->off_cap)
+			f->off_fp += core->off_fp[n];
 		if (fdepth[nd->func]++ == 0) {
 			f->pcalls += nd->calls;
 			f->incl_fp += out->node_incl_fp[n];
@@ -586,7 +602,7 @@ done:
 struct out_func {
 	uint64_t calls, pcalls, resumes;
 	uint64_t raised, handled; /* exceptions, when counted */
-	int64_t self_fp, incl_fp;
+	int64_t self_fp, incl_fp, off_fp;
 	uint32_t flags, first; /* first: function index that named it */
 };
 
@@ -834,6 +850,7 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 		o->resumes += f->resumes;
 		o->self_fp += f->self_fp;
 		o->incl_fp += f->incl_fp;
+		o->off_fp += f->off_fp;
 		if (info->raised)
 			o->raised += info->raised[i];
 		if (info->handled)
@@ -887,11 +904,15 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 	for (uint32_t o = 0; o < nout; o++) {
 		int64_t self = ns_of(of[o].self_fp, npt);
 		int64_t incl = ns_of(of[o].incl_fp, npt);
+		int64_t off = ns_of(of[o].off_fp, npt);
 		fprintf(out,
 			"S\t%u\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64
-			"\t%" PRId64 "\n",
+			"\t%" PRId64,
 			o, of[o].calls, of[o].pcalls, of[o].resumes, self,
 			incl < self ? self : incl);
+		if (off > 0)
+			fprintf(out, "\t%" PRId64, off);
+		fputc('\n', out);
 	}
 	if (write_edges(&sum, map, npt, out) ||
 	    write_nodes(core, &sum, map, npt, out))

@@ -25,7 +25,9 @@
  * accumulator. So a frame loses the inner part of its own pair and the
  * full cost of every pair inside it, and its parent loses the outer part.
  * Optionally (cpu mode) time the thread was not running is added to the
- * accumulator too (pg_hook_core_lost).
+ * accumulator too (pg_hook_core_lost). In either mode the glue measures
+ * that time over long intervals and it is kept per node as off-CPU time
+ * (pg_hook_core_off), so each function has both clocks: wall = CPU + off.
  *
  * Invariants: all shared state is mutated under one lock held by the
  * caller (the GIL); threads own their stacks and accumulators. Node i's
@@ -100,8 +102,8 @@ struct pg_hook_thread {
 	struct pg_hook_frame *stack;
 	uint32_t depth, cap;
 	int64_t ovh_fp;	    /* overhead accumulated: virtual = clock - ovh */
-	int64_t last_ticks; /* cpu mode: clock at the previous event */
-	/* cpu mode: the checkpoint (clock and thread CPU time read together
+	int64_t last_ticks; /* glue: clock at the previous event */
+	/* glue, both clocks: the off-CPU checkpoint (clock and thread CPU time read together
 	 * at the end of the last check or slow path) and the fraction of
 	 * clock time the thread lost, not running, during short intervals
 	 * (interrupts, a hypervisor's steal, brief preemptions). */
@@ -133,12 +135,18 @@ struct pg_hook_core {
 	uint32_t max_nodes;	/* PG_HOOK_MAX_NODES unless lowered */
 	uint64_t epoch;		/* bumped by the glue */
 	struct pg_hook_thread *threads;
+	/* Per node: time the thread was off the CPU while the node's frame
+	 * was on top (pg_hook_core_off); allocated on first use, off_cap
+	 * entries, those past nnodes zero. */
+	int64_t *off_fp;
+	uint32_t off_cap;
 };
 
 /* Per-function figures derived from the tree (index = function index). */
 struct pg_hook_fstat {
 	uint64_t calls, pcalls, resumes;
 	int64_t self_fp, incl_fp; /* incl counts recursion once */
+	int64_t off_fp;		  /* off-CPU time while it was on top */
 };
 
 struct pg_hook_edge {
@@ -321,9 +329,10 @@ static inline void pg_hook_core_lost(struct pg_hook_thread *th,
 }
 
 /*
- * cpu mode. The glue reads the thread's CPU time only at a check: at the
- * end of an interval longer than the gap (the thread may have been
- * descheduled in it), and at least once per period of clock time.
+ * Time off the CPU (both clocks). The glue reads the thread's CPU time
+ * only at a check: at the end of an interval longer than the gap (the
+ * thread may have been descheduled in it), and at least once per period
+ * of clock time.
  */
 static inline int pg_hook_core_cpu_due(const struct pg_hook_thread *th,
 				       int64_t now_ticks, int64_t gap_ticks,
@@ -351,14 +360,23 @@ static inline void pg_hook_core_cpu_mark(struct pg_hook_thread *th,
  * between the checkpoint and start had their own, estimated from
  * th->bg_rate, which is not this interval's to lose. When the interval is
  * long (longer than the gap) the rest, at most end - start ticks, is
- * added to th's overhead accumulator and returned; when it is short (a
- * periodic check) the whole window was short intervals: it only updates
- * bg_rate and returns 0. The checkpoint is not moved
- * (pg_hook_core_cpu_mark, after the check's own time).
+ * returned (the glue records it, pg_hook_core_off, and in cpu mode
+ * excludes it, pg_hook_core_lost); when it is short (a periodic check)
+ * the whole window was short intervals: it only updates bg_rate and
+ * returns 0. The checkpoint is not moved (pg_hook_core_cpu_mark).
  */
 int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
 			       int64_t end, int64_t t1, int64_t cpu_ns,
 			       double ns_per_tick, int long_interval);
+
+/*
+ * Time the thread was not running (off_ticks, measured by the glue from
+ * the thread's CPU clock) while the frame on top of th was current: added
+ * to that node's off-CPU time, whatever the clock. The root collects the
+ * time of no frame. Counts an error when out of memory.
+ */
+void pg_hook_core_off(struct pg_hook_core *core,
+		      const struct pg_hook_thread *th, int64_t off_ticks);
 
 /* Close every open frame of th at now_ticks, as if they returned. */
 void pg_hook_core_close_thread(struct pg_hook_core *core,

@@ -60,16 +60,17 @@ struct pg_hook_state {
 	int64_t wall_mark_ns, wall_total_ns; /* wall time while active */
 
 	/* Set by the rare expensive paths of a callback (a new thread or
-	 * epoch, a new node, a cpu-mode clock check): only then is the
+	 * epoch, a new node, an off-CPU clock check): only then is the
 	 * callback's own time measured and excluded. The common path reads
 	 * the clock once and its cost is part of the calibrated costs. 2: a
 	 * cpu-mode check alone (its checkpoint stands). */
 	int slow_path;
 
-	/* cpu mode (PERFGUARD_CLOCK=cpu): an interval between two events
-	 * longer than cpu_gap_ticks triggers a thread-CPU-clock check, and
-	 * so does an event cpu_period_ticks after the last check (it
-	 * measures the not-running time of short intervals). */
+	/* An interval between two events longer than cpu_gap_ticks triggers
+	 * a thread-CPU-clock check, and so does an event cpu_period_ticks
+	 * after the last check (it measures the not-running time of short
+	 * intervals): the time off the CPU is recorded per node, and in cpu
+	 * mode (PERFGUARD_CLOCK=cpu) excluded. */
 	int cpu_mode;
 	int64_t cpu_gap_ticks, cpu_period_ticks;
 	uint64_t cpu_checks;	/* thread-CPU-clock reads (info()) */
@@ -146,14 +147,15 @@ int32_t pg_mech_gen_start(PyCodeObject *code) PG_HIDDEN;
  * first use); NULL when out of memory (counted in core.errors). */
 struct pg_hook_thread *pg_hook_thread_slow(void) PG_HIDDEN;
 
-/* cpu mode: a check is due at t0 (pg_hook_core_cpu_due): exclude the time
- * the thread did not run in the interval that ended (when long) and take
- * the checkpoint. Sets slow_path (2): callback_done excludes the check. */
+/* A check is due at t0 (pg_hook_core_cpu_due): record the time the thread
+ * did not run in the interval that ended (when long; cpu mode also
+ * excludes it) and take the checkpoint. Sets slow_path (2): callback_done
+ * excludes the check. */
 void pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
-/* The end of a slow path that started at t0: exclude its time, and in cpu
- * mode take the checkpoint after it (unless slow_path is 2: a check alone,
- * which took its own). */
+/* The end of a slow path that started at t0: exclude its time and take the
+ * off-CPU checkpoint after it (unless slow_path is 2: a check alone, which
+ * took its own). */
 void pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
 /* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */
@@ -256,15 +258,14 @@ static inline struct pg_hook_thread *thread_get(void)
 	return pg_hook_thread_slow();
 }
 
-/* Per timed event: in cpu mode, check long intervals. */
+/* Per timed event: check long intervals for time off the CPU (both
+ * clocks: it is recorded per function; cpu mode also excludes it). */
 static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 {
-	if (pg_hook.cpu_mode) {
-		if (pg_hook_core_cpu_due(th, t0, pg_hook.cpu_gap_ticks,
-					 pg_hook.cpu_period_ticks))
-			pg_hook_cpu_adjust(th, t0);
-		th->last_ticks = t0;
-	}
+	if (pg_hook_core_cpu_due(th, t0, pg_hook.cpu_gap_ticks,
+				 pg_hook.cpu_period_ticks))
+		pg_hook_cpu_adjust(th, t0);
+	th->last_ticks = t0;
 }
 
 /* End of a callback that started at t0 on th: a slow path's time is

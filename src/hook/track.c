@@ -1,7 +1,7 @@
 /*
  * track.c - the slow paths of a callback, shared by both mechanisms: a
  * thread's first event in an epoch, a function or node seen for the first
- * time, and the cpu-mode clock check.
+ * time, and the off-CPU check of long intervals (both clocks).
  *
  * Each sets pg_hook.slow_path so that the callback's own time is measured
  * and excluded (callback_done in hook.h), and sets any pending exception
@@ -39,6 +39,12 @@ void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 	pg_hook_core_cpu_mark(th, pg_hook_ticks(&pg_hook.timer), cpu);
 }
 
+/*
+ * The time the thread did not run in the interval that ended at t0
+ * (pg_hook_core_cpu_check) is the current frame's off-CPU time (both
+ * modes) and, in cpu mode, excluded from its time; the check takes the
+ * checkpoint.
+ */
 void __attribute__((noinline))
 pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 {
@@ -48,7 +54,13 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 	    th, th->last_ticks, t0, t1, cpu, pg_hook.timer.ns_per_tick,
 	    t0 - th->last_ticks > pg_hook.cpu_gap_ticks);
 	pg_hook_core_cpu_mark(th, t1, cpu);
-	pg_hook.cpu_lost_ticks += lost;
+	if (lost > 0) {
+		pg_hook_core_off(&pg_hook.core, th, lost);
+		if (pg_hook.cpu_mode) {
+			pg_hook_core_lost(th, lost);
+			pg_hook.cpu_lost_ticks += lost;
+		}
+	}
 	pg_hook.cpu_checks++;
 	/* The checkpoint is taken: unless a later slow path of this callback
 	 * sets 1, its end need not read the CPU clock again. */
@@ -62,12 +74,11 @@ pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0)
 	 * so the next window holds none of this path's time. After a check
 	 * alone (slow_path 2) the check's own checkpoint stands: one system
 	 * call per check, not two. */
-	int mark = pg_hook.cpu_mode && pg_hook.slow_path != 2;
+	int mark = pg_hook.slow_path != 2;
 	int64_t cpu = mark ? pg_hook_thread_cpu_ns() : 0;
 	int64_t now = pg_hook_ticks(&pg_hook.timer);
 	pg_hook_core_lost(th, now - t0);
-	if (pg_hook.cpu_mode)
-		th->last_ticks = now;
+	th->last_ticks = now;
 	if (mark)
 		pg_hook_core_cpu_mark(th, now, cpu);
 }
@@ -107,8 +118,7 @@ struct pg_hook_thread *__attribute__((noinline)) pg_hook_thread_slow(void)
 	}
 	th->epoch = pg_hook.core.epoch;
 	th->allowance = 2 * frame_depth();
-	if (pg_hook.cpu_mode)
-		pg_hook_cpu_checkpoint(th, pg_hook_ticks(&pg_hook.timer));
+	pg_hook_cpu_checkpoint(th, pg_hook_ticks(&pg_hook.timer));
 	pg_hook.slow_path = 1;
 	return th;
 }

@@ -30,13 +30,14 @@ enum column {
 	COL_RESUMES,
 	COL_SELF,
 	COL_INCL,
+	COL_OFF,
 };
 
 static void write_column(struct pg_jw *w, const struct pg_trial *t,
 			 size_t nfuncs, enum column c)
 {
-	static const char *const names[] = {"calls", "pcalls", "resumes",
-					    "self_ns", "incl_ns"};
+	static const char *const names[] = {"calls",   "pcalls",  "resumes",
+					    "self_ns", "incl_ns", "off_ns"};
 	pg_jw_key(w, names[c]);
 	pg_jw_arr_begin(w);
 	for (size_t i = 0; i < nfuncs; i++) {
@@ -57,6 +58,9 @@ static void write_column(struct pg_jw *w, const struct pg_trial *t,
 		case COL_INCL:
 			pg_jw_int(w, s->incl_ns);
 			break;
+		case COL_OFF:
+			pg_jw_int(w, s->off_ns);
+			break;
 		}
 	}
 	pg_jw_arr_end(w);
@@ -65,10 +69,11 @@ static void write_column(struct pg_jw *w, const struct pg_trial *t,
 static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 			size_t nfuncs)
 {
-	bool pcalls_differ = false, any_resumes = false;
+	bool pcalls_differ = false, any_resumes = false, any_off = false;
 	for (size_t i = 0; i < nfuncs; i++) {
 		pcalls_differ |= t->samples[i].pcalls != t->samples[i].calls;
 		any_resumes |= t->samples[i].resumes != 0;
+		any_off |= t->samples[i].off_ns != 0;
 	}
 	pg_jw_obj_begin(w);
 	pg_jw_key(w, "wall_ns");
@@ -102,6 +107,8 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 		write_column(w, t, nfuncs, COL_RESUMES);
 	write_column(w, t, nfuncs, COL_SELF);
 	write_column(w, t, nfuncs, COL_INCL);
+	if (any_off)
+		write_column(w, t, nfuncs, COL_OFF);
 	pg_jw_obj_end(w);
 }
 
@@ -379,7 +386,7 @@ static int scale_member(const struct pg_json *t, double *out)
 static int read_trial(struct pg_profile *p, const struct pg_json *t)
 {
 	size_t n = p->nfuncs;
-	const struct pg_json *calls, *pcalls, *resumes, *self, *incl;
+	const struct pg_json *calls, *pcalls, *resumes, *self, *incl, *off;
 	int64_t wall, cpu, total, events, unmatched, threads, lost = 0;
 	int64_t clamped = 0;
 	double scale = 1;
@@ -403,7 +410,8 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	    (rc = int_array(t, "self_ns", n, -PG_MAX_NS, PG_MAX_NS, false,
 			    &self)) ||
 	    (rc = int_array(t, "incl_ns", n, -PG_MAX_NS, PG_MAX_NS, false,
-			    &incl)))
+			    &incl)) ||
+	    (rc = int_array(t, "off_ns", n, 0, PG_MAX_NS, true, &off)))
 		return rc;
 	/* Everything is valid: only now allocate the row. */
 	size_t ti = pg_profile_add_trial(p);
@@ -424,6 +432,7 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 		s->resumes = resumes ? (uint64_t)int_at(resumes, i) : 0;
 		s->self_ns = int_at(self, i);
 		s->incl_ns = int_at(incl, i);
+		s->off_ns = off ? int_at(off, i) : 0;
 	}
 	return 0;
 }

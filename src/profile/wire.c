@@ -278,7 +278,7 @@ static int parse_sample(struct wire *w)
 {
 	struct pg_profile *p = w->p;
 	uint32_t f = 0;
-	int rc = expect_fields(w, 7);
+	int rc = expect_fields(w, w->nfields == 8 ? 8 : 7);
 	if (rc ||
 	    (rc = parse_index(w, w->fields[1], p->nfuncs, "function", &f)))
 		return rc;
@@ -292,6 +292,10 @@ static int parse_sample(struct wire *w)
 	    (rc = parse_ns(w, w->fields[5], &s->self_ns)) ||
 	    (rc = parse_ns(w, w->fields[6], &s->incl_ns)))
 		return rc;
+	if (w->nfields == 8 && (rc = parse_ns(w, w->fields[7], &s->off_ns)))
+		return rc;
+	if (s->off_ns < 0)
+		return bad(w, "negative off-CPU time");
 	return 0;
 }
 

@@ -32,6 +32,14 @@ void pg_report_cause_json(struct pg_jw *w, const struct pg_cause *c)
 	pg_jw_double(w, c->other ? c->other_head : NAN);
 	pg_jw_key(w, "function_changed");
 	pg_jw_bool(w, c->other && c->other_changed);
+	pg_jw_key(w, "off_base_ns");
+	pg_jw_double(w, c->off_base);
+	pg_jw_key(w, "off_head_ns");
+	pg_jw_double(w, c->off_head);
+	pg_jw_key(w, "cpu_base_ns");
+	pg_jw_double(w, c->cpu_base);
+	pg_jw_key(w, "cpu_head_ns");
+	pg_jw_double(w, c->cpu_head);
 	pg_jw_key(w, "changed");
 	pg_jw_arr_begin(w);
 	for (size_t i = 0; i < c->nchanged; i++)

@@ -12,7 +12,9 @@
  * ratios. Each function verdict carries the hook's per-call resolution
  * (from the calibrated event cost), below which a change is not
  * attributed. Totals and wall times are tested raw. Call counts are
- * compared exactly. pg_stats_finish applies Benjamini-Hochberg over the
+ * compared exactly. Production windows (sampled, no calls) are judged on
+ * each function's pooled sample counts instead, with a quasi-binomial
+ * test whose dispersion the windows give (pg_stats_odds_test). pg_stats_finish applies Benjamini-Hochberg over the
  * check (function times and totals as two families) and sets the final
  * kinds. docs/statistics.md explains and measures the method.
  *
@@ -237,15 +239,60 @@ static bool side_shift(struct judge_ctx *c, size_t skip, double *shift)
 }
 
 /*
- * Production windows (mechanism "sampler", judged on each function's time
- * relative to the rest of the window: cli_production_shares) are already
- * per window; the references' few samples per window would only add
- * their noise to every function. No speed factors for them.
+ * Production windows (mechanism "sampler", each function's time relative
+ * to the rest of the window: cli_production_shares) are judged on their
+ * sample counts (compare_counts), which are relative already: the
+ * references' few samples per window would only add their noise to
+ * every function. No speed factors for them.
  */
 static bool production_windows(const struct judge_ctx *c)
 {
 	return strcmp(c->base.p->mechanism, "sampler") == 0 &&
 	       strcmp(c->head.p->mechanism, "sampler") == 0;
+}
+
+/*
+ * Production windows: the quasi-binomial test of the function's sample
+ * counts (pg_stats_odds_test, docs/statistics.md). After
+ * cli_production_shares a window's value x of a function is its odds
+ * share / (1 - share) in ns per total_ns of the rest, so its share is
+ * x / (total + x); the window's sample count is the trial's events. The
+ * verdict's values are the pooled odds in the same unit (ns per second of
+ * the rest), its estimate and interval the odds ratio's. Returns the
+ * pooled shares in *share_b, *share_h.
+ */
+static void compare_counts(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
+			   enum column col, struct pg_verdict *v,
+			   double *share_b, double *share_h)
+{
+	const struct side *sides[2] = {&c->base, &c->head};
+	uint32_t fs[2] = {fb, fh};
+	size_t nb = c->base.n, nh = c->head.n;
+	double *k = pg_malloc((nb + nh + 1) * 2 * sizeof(double));
+	double *n = k + nb + nh + 1;
+	size_t off[2] = {0, nb};
+	for (int s = 0; s < 2; s++) {
+		const struct side *sd = sides[s];
+		double *ks = k + off[s], *ns = n + off[s];
+		column(sd, fs[s], col, ks);
+		for (size_t t = 0; t < sd->n; t++) {
+			double x = fmax(ks[t], 0), tot = sd->total_ns[t];
+			ns[t] = (double)sd->p->trials[t].events;
+			ks[t] = tot > 0 ? ns[t] * x / (tot + x) : 0;
+		}
+	}
+	struct pg_odds_test r;
+	pg_stats_odds_test(k, n, nb, k + nb, n + nb, nh, CI_LEVEL, &r);
+	v->p = r.p;
+	v->p_faster = r.p_lower;
+	v->change_pct = expm1(r.log_odds) * 100;
+	v->ci_lo_pct = expm1(r.lo) * 100;
+	v->ci_hi_pct = expm1(r.hi) * 100;
+	*share_b = r.share_base;
+	*share_h = r.share_head;
+	v->base_value = 1e9 * r.share_base / (1 - r.share_base);
+	v->head_value = 1e9 * r.share_head / (1 - r.share_head);
+	free(k);
 }
 
 /*
@@ -457,14 +504,19 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	for (size_t g = 0; g < c->nref; g++)
 		if (c->ref_b[g] == fb)
 			skip = g;
-	speed_factors(c, skip);
-	column(sb, fb, col, buf);
-	for (size_t t = 0; t < nb; t++)
-		lb[t] = safe_log(fmax(buf[t], 1) / sb->speed[t]);
-	column(sh, fh, col, buf);
-	for (size_t t = 0; t < nh; t++)
-		lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
-	compare_logs(lb, nb, lh, nh, v);
+	if (production_windows(c)) {
+		compare_counts(c, fb, fh, col, v, &share_b, &share_h);
+		v->share_pct = fmax(share_b, share_h) * 100;
+	} else {
+		speed_factors(c, skip);
+		column(sb, fb, col, buf);
+		for (size_t t = 0; t < nb; t++)
+			lb[t] = safe_log(fmax(buf[t], 1) / sb->speed[t]);
+		column(sh, fh, col, buf);
+		for (size_t t = 0; t < nh; t++)
+			lh[t] = safe_log(fmax(buf[t], 1) / sh->speed[t]);
+		compare_logs(lb, nb, lh, nh, v);
+	}
 	v->resolution_pct = resolution_pct(c, v);
 
 	/*

@@ -1,10 +1,11 @@
 """End-to-end tests of the cause of each regression (issue 13): the real
 binary checks real git repositories whose head changes the code in one
 way per cause kind, and every report says why, from the code
-fingerprints, call counts per caller, the calling-context tree and the
-trials' wall and CPU time. Effects are 5-10x and judged on the CPU clock
-(the waiting case needs the wall clock: sleeping is its effect), so load
-on the machine cannot decide the outcome."""
+fingerprints, call counts per caller and the calling-context tree
+(waiting, from each function's time on and off the CPU, is
+test_cause_waiting.py's). Effects are 3-10x and judged on the CPU clock,
+so load on the machine cannot decide the outcome. No assertion bounds
+wall time."""
 import json
 import os
 import re
@@ -19,6 +20,7 @@ max_trials: 24
 warmup: 1
 timeout: 120s
 clock: {clock}
+builtins: {builtins}
 against: main
 benchmarks:
   - name: app
@@ -84,25 +86,27 @@ def main():
     consume(list(range(300 * k)))
 """
 
-# wait is unchanged; main (changed) asks it to sleep 6x longer.
-WAITING = """
-import time
-
-def wait(seconds):
-    time.sleep(seconds)
-
-def spin(n):
+# driver is unchanged: its own loop is linear in its input and its callee
+# leaf is quadratic; main (changed) hands it a 3x longer list, so its own
+# time grows 3x and the time below it 9x.
+CALLEE = """
+def leaf(xs):
     s = 0
-    for i in range(n):
-        s += i
+    for a in xs:
+        for b in xs:
+            s += a ^ b
     return s
 
-def main():
-    spin(100000)
-    for _ in range(10):
-        wait({k} * 0.002)
-"""
+def driver(xs):
+    s = 0
+    for x in xs:
+        for j in range(60):
+            s += x ^ j
+    return s + leaf(xs)
 
+def main():
+    driver(list(range(300 * {k})))
+"""
 
 def cause_of(doc, function, kinds=("regressed",)):
     for v in doc["verdicts"]:
@@ -118,12 +122,14 @@ def line_of(source, name):
     raise AssertionError(name)
 
 
-class CauseTests(Case):
-    def make(self, template, base_k, head_k, clock="cpu"):
+class CauseCase(Case):
+    """A repository whose head changes app.py, and its check."""
+
+    def make(self, template, base_k, head_k, clock="cpu", builtins="true"):
         src = template.lstrip("\n")
+        suite = SUITE.format(python=PYTHON, clock=clock, builtins=builtins)
         root = self.repo({"app.py": src.format(k=base_k), "bench.py": BENCH,
-                          "perfguard.yml": SUITE.format(python=PYTHON,
-                                                        clock=clock)})
+                          "perfguard.yml": suite})
         self.head_src = src.format(k=head_k)
         self.commit(root, {"app.py": self.head_src}, branch="feature")
         return root
@@ -136,6 +142,8 @@ class CauseTests(Case):
         doc = json.loads(self.read("check.json", root))
         return p, doc
 
+
+class CauseTests(CauseCase):
     def test_changed_code_is_the_cause_and_named_first(self):
         root = self.make(CODE, 1, 8)
         p, doc = self.check(root)
@@ -206,16 +214,19 @@ class CauseTests(Case):
             first = doc["verdicts"][doc["regressed"][0]]
             self.assertEqual(first["function"], "app.py:main")
 
-    def test_waiting_more_is_off_cpu(self):
-        root = self.make(WAITING, 1, 6, clock="wall")
+    def test_slower_callee_is_named(self):
+        root = self.make(CALLEE, 1, 3)
         p, doc = self.check(root)
-        c = cause_of(doc, "<builtin>:time.sleep")
+        c = cause_of(doc, "app.py:driver")
         self.assertIsNotNone(c, p.stdout)
-        self.assertEqual(c["kind"], "waiting")
-        self.assertIn("app.py:main", c["changed"])
-        self.assertIn("it waits more", c["text"])
-        spin = cause_of(doc, "app.py:spin")
-        self.assertIsNone(spin)
+        self.assertEqual(c["kind"], "callee", c)
+        self.assertEqual(c["function"], "app.py:leaf")
+        self.assertGreater(c["function_head"], 5 * c["function_base"])
+        self.assertIn("a callee got slower: app.py:leaf", c["text"])
+        self.assertEqual(c["changed"], ["app.py:main"])
+        leaf = cause_of(doc, "app.py:leaf")
+        self.assertIsNotNone(leaf, p.stdout)
+        self.assertEqual(leaf["kind"], "input")
 
     def test_identical_code_has_no_cause(self):
         root = self.make(CODE, 1, 1)

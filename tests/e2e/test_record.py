@@ -174,11 +174,17 @@ sys.stderr.write("ticks by the main thread %d, by the sampler's %d\\n"
             trial = prof["trials"][0]
             share = {f["id"].rsplit(":", 1)[-1]: v / trial["total_ns"]
                      for f, v in zip(prof["functions"], trial["self_ns"])}
-            # one standard error is 1.4 (1000 samples) to 2.5 points
+            # Between the loops: the rounds' sleep(0), enough() and its
+            # info() call, 10-20% of the samples on a loaded machine
+            # (11% once at load 30), all of it where a GIL-waiting sampler
+            # would put 75-89%. The loops split 3:1 whatever that costs:
+            # one standard error of the split is 1.4 (1000 samples) to
+            # 2.8 points (240 samples in the loops).
             why = (rate, share, p.stderr)
-            self.assertTrue(0.60 <= share["three"] <= 0.88, why)
-            self.assertTrue(0.12 <= share["one"] <= 0.38, why)
-            self.assertLess(share.get("<module>", 0), 0.10, why)
+            loops = share["three"] + share["one"]
+            self.assertGreater(loops, 0.65, why)
+            self.assertTrue(0.62 <= share["three"] / loops <= 0.88, why)
+            self.assertLess(share.get("<module>", 0), 0.30, why)
 
     def test_an_idle_program_is_not_woken(self):
         # blocked in select() (as a server between requests): in cpu mode

@@ -586,8 +586,9 @@ static int sim_check(struct fixture *fx, struct cpu_sim *s)
 	s->stall_in_check = 0;
 	int64_t cpu = s->cpu;
 	sim_run(s, s->cost / 4);
-	pg_hook_core_cpu_check(th, th->last_ticks, t0, s->tick, cpu, 1.0,
-			       t0 - th->last_ticks > s->gap);
+	pg_hook_core_lost(
+	    th, pg_hook_core_cpu_check(th, th->last_ticks, t0, s->tick, cpu,
+				       1.0, t0 - th->last_ticks > s->gap));
 	pg_hook_core_cpu_mark(th, s->tick, cpu);
 	sim_run(s, s->cost - s->cost / 2 - s->cost / 4); /* the check's tail */
 	return 1;

@@ -54,10 +54,12 @@ class Wire:
                                    "id": p[4], "file": p[5],
                                    "code": p[6] if len(p) == 7 else ""})
             elif p[0] == "S":
-                assert len(p) == 7 and int(p[1]) == len(self.stats), line
-                c, pc, r, s, i = map(int, p[2:])
+                assert len(p) in (7, 8) and int(p[1]) == len(self.stats), line
+                c, pc, r, s, i = map(int, p[2:7])
+                off = int(p[7]) if len(p) == 8 else 0
+                assert off > 0 or len(p) == 7, line
                 self.stats.append({"calls": c, "pcalls": pc, "resumes": r,
-                                   "self": s, "incl": i})
+                                   "self": s, "incl": i, "off": off})
             elif p[0] == "E":
                 assert len(p) == 7, line
                 self.edges.append(tuple(map(int, p[1:])))
@@ -512,11 +514,20 @@ class HookTest(unittest.TestCase):
         self.assertLess(sleeper["incl"], 20e6)
         self.assertGreater(burner["incl"], 40e6)
         self.assertEqual(w.header["unmatched"], "0")
+        # Both clocks per function: the sleep is time.sleep's time off
+        # the CPU (the thread ran for at most its own CPU time in it).
+        sleep = w["<builtin>:time.sleep"]
+        self.assertGreater(sleep["off"], 150e6)
+        self.assertLess(sleep["self"], 20e6)
         w = self.run_script(self.SLEEP_AND_BURN,
                             env={"PERFGUARD_CLOCK": "wall"})
         self.assertFalse(w.header["timer"].endswith("+cpu"), w.header)
         self.assertGreater(w["pkg/prog.py:sleeper"]["incl"], 190e6)
-        self.assertGreater(w["<builtin>:time.sleep"]["incl"], 190e6)
+        sleep = w["<builtin>:time.sleep"]
+        self.assertGreater(sleep["incl"], 190e6)
+        # On the wall clock the time off the CPU is part of its self time.
+        self.assertGreater(sleep["off"], 150e6)
+        self.assertLessEqual(sleep["off"], sleep["self"])
 
     def test_calibration_under_load_keeps_real_work(self):
         # Three busy processes share the machine (they say when they spin).

@@ -29,7 +29,7 @@ def parse_wire(path):
                 funcs.append({"flags": int(rec[2]), "line": int(rec[3]),
                               "id": rec[4], "file": rec[5]})
             elif rec[0] == "S":
-                samples[int(rec[1])] = tuple(int(x) for x in rec[2:])
+                samples[int(rec[1])] = tuple(int(x) for x in rec[2:7])
             elif rec[0] == "E":
                 edges.append(tuple(int(x) for x in rec[1:]))
             elif rec[0] == "N":

@@ -457,6 +457,27 @@ static void parse_wire_reads_optional_code_fingerprints(void **state)
 	assert_false(pg_code_valid(""));
 }
 
+static void parse_wire_reads_optional_off_cpu_time(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	char *text = wire_edit("S\t2\t2\t2\t6\t6000\t6000\n",
+			       "S\t2\t2\t2\t6\t6000\t6000\t4500\n");
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	assert_int_equal(p.trials[0].samples[2].off_ns, 4500);
+	assert_int_equal(p.trials[0].samples[1].off_ns, 0);
+	pg_profile_release(&p);
+	free(text);
+	const char *bad[] = {"S\t2\t2\t2\t6\t6000\t6000\t-1\n",
+			     "S\t2\t2\t2\t6\t6000\t6000\t1\t2\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		text = wire_edit("S\t2\t2\t2\t6\t6000\t6000\n", bad[i]);
+		assert_int_equal(parse_wire_text(&p, text), PG_EINVALID);
+		pg_profile_release(&p);
+		free(text);
+	}
+}
+
 static void merge_keeps_the_first_code_fingerprint(void **state)
 {
 	(void)state;
@@ -559,6 +580,7 @@ static void build_rich_profile(struct pg_profile *p, size_t nfuncs,
 			s->resumes = t == 2 ? i : 0;
 			s->self_ns = (int64_t)(x % 100000) - 10;
 			s->incl_ns = i == 0 ? PG_MAX_NS : (int64_t)(x % 999999);
+			s->off_ns = t == 1 ? (int64_t)(x % 5000) : 0;
 		}
 	}
 	for (size_t i = 0; i + 1 < nfuncs; i++) {
@@ -646,6 +668,10 @@ static void profile_json_round_trip_is_exact(void **state)
 	assert_string_equal(a.data, b.data);
 	/* Compact columns: trial 0 has neither pcalls nor resumes. */
 	assert_non_null(strstr(a.data, "\"pcalls\""));
+	/* Only trial 1 has off-CPU times: one off_ns column. */
+	const char *off = strstr(a.data, "\"off_ns\"");
+	assert_non_null(off);
+	assert_null(strstr(off + 1, "\"off_ns\""));
 	pg_profile_release(&p);
 	pg_profile_release(&q);
 	pg_buf_release(&a);
@@ -923,6 +949,7 @@ int main(void)
 	    cmocka_unit_test(parse_wire_caps_line_length),
 	    cmocka_unit_test(parse_wire_refuses_a_used_profile),
 	    cmocka_unit_test(parse_wire_reads_optional_code_fingerprints),
+	    cmocka_unit_test(parse_wire_reads_optional_off_cpu_time),
 	    cmocka_unit_test(merge_keeps_the_first_code_fingerprint),
 	    cmocka_unit_test(merged_wire_trials_keep_per_trial_rows),
 	    cmocka_unit_test(profile_json_round_trip_is_exact),

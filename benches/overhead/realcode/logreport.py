@@ -5,31 +5,15 @@ PG_TRUTH=1 it also times each logapp function unprofiled (inclusive, which
 is its true share with library time folded in) and prints PG_TRUTH json."""
 import json
 import os
-import random
 import sys
 import time
 
 import logapp
+import logdata
 
 scale = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 truth = os.environ.get("PG_TRUTH") == "1"
-rnd = random.Random(7)
-PATHS = ["/api/users/%d", "/api/orders/%d/items", "/static/app.js",
-         "/health", "/api/search"]
-lines = []
-for i in range(2000):
-    path = rnd.choice(PATHS)
-    if "%d" in path:
-        path = path % rnd.randrange(1000)
-    lines.append(json.dumps({
-        "ts": "2026-11-%02dT%02d:%02d:%02d" % (
-            1 + i % 28, rnd.randrange(24), rnd.randrange(60),
-            rnd.randrange(60)),
-        "level": rnd.choice(["INFO", "WARN", "ERROR"]),
-        "msg": "%s %s %d %dms" % (rnd.choice(["GET", "POST", "PUT"]), path,
-                                  rnd.choice([200, 200, 201, 404, 500]),
-                                  rnd.randrange(1, 900))}))
-batches = [lines[i:i + 100] for i in range(0, len(lines), 100)]
+batches = logdata.batches()
 spent = {"parse_batch": 0.0, "aggregate": 0.0, "render_text": 0.0,
          "render_html": 0.0}
 clock = time.perf_counter

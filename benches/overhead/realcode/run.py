@@ -198,7 +198,7 @@ def main():
                             errs_gc.append(shares(wire_self(wire, True)))
                 med = {m: statistics.median(v) for m, v in t.items()}
                 if opts.shares_only:
-                    row = [tag, name, "", "", "", "", "", ""]
+                    row = [tag, name, "", "", "", ""]
                 else:
                     base = med["none"]
                     cp = med["cprofile"] - base

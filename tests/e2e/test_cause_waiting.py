@@ -1,0 +1,120 @@
+"""End-to-end tests of the waiting cause of a regression (issue 13): the
+hook records each function's time off the CPU beside its time, and a
+function whose time grew off the CPU while its time on it did not "waits
+more". Waiting is the effect, so these checks run on the wall clock: a
+sleep, and a read from a pipe whose writer is a child process that
+computes first (synchronised with that process, not with the clock).
+Effects are 6-10x; no assertion bounds wall time."""
+import unittest
+
+from test_cause import CauseCase, cause_of
+
+# wait is unchanged; main (changed) asks it to sleep 6x longer.
+WAITING = """
+import time
+
+def wait(seconds):
+    time.sleep(seconds)
+
+def spin(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+def main():
+    spin(100000)
+    for _ in range(5):
+        wait({k} * 0.01)
+"""
+
+
+# fetch is unchanged: it blocks on a pipe until a forked child has done
+# some work and writes; main (changed) asks the child for 10x the work, so
+# fetch waits longer, on the same CPU time of its own. crunch is unchanged
+# and gets 10x the work (its input): its CPU time grew, it does not wait
+# more. With builtins off the read is fetch's own time. (One wait per run,
+# a few ms on base: under load every wake-up comes late by a constant.)
+FORK_WAIT = """
+import os
+
+def child_work(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+def fetch(n):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        child_work(n)
+        os.write(w, b"x")
+        os._exit(0)
+    os.close(w)
+    data = os.read(r, 1)
+    os.close(r)
+    os.waitpid(pid, 0)
+    return data
+
+def crunch(n):
+    s = 0
+    for i in range(n):
+        s ^= i
+    return s
+
+def steady(n):
+    s = 0
+    for i in range(n):
+        s += i * 3
+    return s
+
+def main():
+    k = {k}
+    steady(100000)
+    crunch(30000 * k)
+    fetch(80000 * k)
+"""
+
+
+class WaitingTests(CauseCase):
+    def test_waiting_more_is_off_cpu(self):
+        root = self.make(WAITING, 1, 6, clock="wall")
+        p, doc = self.check(root)
+        c = cause_of(doc, "<builtin>:time.sleep")
+        self.assertIsNotNone(c, p.stdout)
+        self.assertEqual(c["kind"], "waiting")
+        self.assertIn("app.py:main", c["changed"])
+        self.assertIn("it waits more", c["text"])
+        # It waits in wait's calls, and its own CPU time did not grow 6x.
+        self.assertEqual(c["function"], "app.py:wait")
+        # (Under load every wake-up comes late: a constant added to both.)
+        self.assertGreater(c["off_head_ns"] - c["off_base_ns"], 100e6)
+        self.assertLess(c["cpu_head_ns"], 3 * c["cpu_base_ns"] + 1e6)
+        spin = cause_of(doc, "app.py:spin")
+        self.assertIsNone(spin)
+
+    def test_waiting_is_per_function(self):
+        # Wall clock (waiting is the effect); builtins off, so the blocked
+        # read is fetch's own time.
+        root = self.make(FORK_WAIT, 1, 10, clock="wall", builtins="false")
+        p, doc = self.check(root)
+        c = cause_of(doc, "app.py:fetch")
+        self.assertIsNotNone(c, p.stdout)
+        self.assertEqual(c["kind"], "waiting", c)
+        self.assertIn("it waits more: off the CPU", c["text"])
+        self.assertGreater(c["off_head_ns"], c["off_base_ns"])
+        self.assertEqual(c["changed"], ["app.py:main"])
+        # crunch's time grew as its CPU time did: not waiting.
+        crunch = cause_of(doc, "app.py:crunch")
+        if crunch is not None:
+            self.assertNotEqual(crunch["kind"], "waiting", crunch)
+            self.assertEqual(crunch["kind"], "input", crunch)
+        steady = cause_of(doc, "app.py:steady")
+        self.assertIsNone(steady)
+
+
+
+if __name__ == "__main__":
+    unittest.main()
