@@ -361,10 +361,12 @@ def _agrees(ratio, slower=PROBE_TOLERANCE):
 
 def _lower(costs, ratio):
     """The lower of the costs and the probe: the costs scaled down when the
-    probe measured less (timing noise only ever adds, so the lower of two
-    measurements is the better one; too high a cost eats the self time
-    of functions doing about one event cost of work)."""
-    if ratio is None or ratio >= 1:
+    probe measured less, by at most PROBE_FASTER (timing noise mostly
+    adds, so the lower of two agreeing measurements is the better one; too
+    high a cost eats the self time of functions doing about one event cost
+    of work). A probe lower still is not trusted: under load its two short
+    runs can nearly cancel, and once read a pair cost of almost zero."""
+    if ratio is None or ratio >= 1 or ratio * PROBE_FASTER < 1:
         return costs
     return [x * ratio for x in costs[:7]] + costs[7:]
 
