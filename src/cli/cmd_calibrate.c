@@ -114,20 +114,33 @@ static void fmt_duration(char *out, size_t n, double s)
 		snprintf(out, n, "%.0f min %.0f s", floor(s / 60), fmod(s, 60));
 }
 
+/* A percentage as the suite reads it: never in exponent form (%g
+ * writes a raised threshold of millions of percent as 6.5e+06). */
+static void fmt_pct(char *out, size_t n, double pct)
+{
+	if (pct == floor(pct) || fabs(pct) >= 1e5)
+		snprintf(out, n, "%.0f%%", pct);
+	else
+		snprintf(out, n, "%g%%", pct);
+}
+
 /* The YAML to paste: top-level keys of the suite (docs: README). */
 static void snippet(const struct calibration *c, struct pg_buf *out)
 {
 	const struct pg_thresholds *t = &c->suite->thresholds;
+	char fn[64], tot[64];
+	fmt_pct(fn, sizeof(fn), c->advice.function_pct);
+	fmt_pct(tot, sizeof(tot), c->advice.total_pct);
 	pg_buf_printf(out,
 		      "# perfguard calibrate: %d A/A rounds on this runner\n"
 		      "trials: %d\n"
 		      "max_trials: %d\n"
 		      "thresholds:\n"
-		      "  function: %g%%\n"
-		      "  total: %g%%\n"
+		      "  function: %s\n"
+		      "  total: %s\n"
 		      "  fdr: %g\n",
-		      c->rounds, c->advice.trials, c->advice.max_trials,
-		      c->advice.function_pct, c->advice.total_pct, t->fdr);
+		      c->rounds, c->advice.trials, c->advice.max_trials, fn,
+		      tot, t->fdr);
 }
 
 static void print_table(const struct calibration *c, FILE *f)

@@ -211,23 +211,36 @@ static char *dup_str(PyObject *s)
 	return c;
 }
 
-/* What describe is given: a list of (obj, cls, builtin), one per function. */
+/* What describe is given: a list of (obj, cls, builtin), one per function.
+ * A function out of scope that has no node (never timed: it is not
+ * written) is given as a pseudo-function, so that describe neither names
+ * nor fingerprints the hundreds of library functions a scoped run sees,
+ * nor compiles their files to rank same-named ones. */
 static PyObject *func_list(void)
 {
 	uint32_t n = pg_hook.core.nfuncs;
+	unsigned char *timed = calloc(n ? n : 1, 1);
+	if (!timed)
+		return PyErr_NoMemory();
+	for (uint32_t i = 1; i < pg_hook.core.nnodes; i++)
+		if (pg_hook.core.nodes[i].func < n)
+			timed[pg_hook.core.nodes[i].func] = 1;
 	PyObject *list = PyList_New(n);
 	for (uint32_t i = 0; list && i < n; i++) {
 		struct pg_hook_func *f = &pg_hook.core.funcs[i];
 		PyObject *t =
-		    Py_BuildValue("(OOi)", (PyObject *)f->obj,
-				  f->obj2 ? (PyObject *)f->obj2 : Py_None,
-				  (f->flags & PG_HOOK_BUILTIN) != 0);
+		    (f->flags & PG_HOOK_OUTSIDE) && !timed[i]
+			? Py_BuildValue("(sOi)", "<outside>", Py_None, 1)
+			: Py_BuildValue("(OOi)", (PyObject *)f->obj,
+					f->obj2 ? (PyObject *)f->obj2 : Py_None,
+					(f->flags & PG_HOOK_BUILTIN) != 0);
 		if (!t) {
 			Py_CLEAR(list);
 			break;
 		}
 		PyList_SET_ITEM(list, i, t);
 	}
+	free(timed);
 	return list;
 }
 

@@ -167,6 +167,28 @@ class ApiTest(unittest.TestCase):
         """)
         self.assertEqual(r, ["busy", "taken", 1, 2])
 
+    def test_a_takeover_with_a_narrower_scope_keeps_the_first_ids(self):
+        # The second Profile's scope leaves f out; what the first timed
+        # keeps its name (functions out of scope are named only when they
+        # were never timed, which they are then not written).
+        r = self.program("""
+            import json, perfguard
+            def f():
+                pass
+            def g():
+                pass
+            a = perfguard.Profile()
+            b = perfguard.Profile(scope=["prog.py:g"])
+            with a:
+                f()
+            with b:
+                f(); g()
+            print(json.dumps([[x.id for x in a.stats()],
+                              [x.id for x in b.stats()]]))
+        """)
+        self.assertIn("prog.py:f", r[0])
+        self.assertEqual([i for i in r[1] if i != "<gc>"], ["prog.py:g"])
+
     def test_many_profiles_made_and_dropped_keep_their_class_alive(self):
         # The Profiler base once dropped a reference to the Profile class
         # at every deallocation: a few dropped Profiles later the class

@@ -130,6 +130,10 @@ def scope_predicate(patterns):
     if not pats or "*" in pats:
         return None
 
+    # File id prefix -> no pattern's file part matches it (asked once per
+    # file, not per function: a scoped run sees hundreds per library file).
+    file_out = {}
+
     def in_scope(obj, cls, builtin):
         if isinstance(obj, str):  # "<gc>", timed whatever the scope
             return True
@@ -142,9 +146,12 @@ def scope_predicate(patterns):
             # A file no pattern's file part matches is out of scope
             # whatever the qualname: 3.9/3.10 then need not compile the
             # file to find it (a scoped log report ran 3.6x slower).
-            if ":" not in prefix and not any(
+            out = file_out.get(prefix)
+            if out is None:
+                out = file_out[prefix] = ":" not in prefix and not any(
                     glob_match(p.split(":", 1)[0], prefix) if ":" in p
-                    else True for p in pats):
+                    else True for p in pats)
+            if out:
                 return False
             q = (getattr(obj, "co_qualname", None) or
                  _ids._defined_qualname(obj) or obj.co_name)
