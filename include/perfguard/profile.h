@@ -217,7 +217,8 @@ void pg_profile_summarise(const struct pg_profile *p, enum pg_sort_key key,
  * - speedscope: speedscope's file format, one "evented" profile: an open
  *   and a close event per tree node with time, so the file is linear in
  *   the size of the tree at any depth.
- * - json: perfguard's own profile JSON (same shape as in results sets).
+ * - json: perfguard's own profile JSON (same shape as in results sets),
+ *   with "schema": 1 and "kind": "perfguard-profile" first.
  */
 int pg_profile_export_table(const struct pg_profile *p, enum pg_sort_key key,
 			    size_t limit, struct pg_buf *out);

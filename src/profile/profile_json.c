@@ -11,7 +11,11 @@
  * allocates per-trial rows, and reports PG_ECORRUPT; write then read is
  * exact.
  *
- * Deliberately not here: the results-set envelope (store), versions.
+ * `profile --format json` writes the same object with "schema" and
+ * "kind": "perfguard-profile" first, as every JSON output of perfguard
+ * says what it is; inside a results set the set's "schema" covers it.
+ *
+ * Deliberately not here: the results-set envelope (results_json.c).
  */
 #include <limits.h>
 #include <math.h>
@@ -23,6 +27,9 @@
 #include "perfguard/profile.h"
 
 /* ---- writing --------------------------------------------------------- */
+
+/* The standalone file's "schema": this shape, that of results schema 1. */
+#define PROFILE_SCHEMA 1
 
 enum column {
 	COL_CALLS,
@@ -113,9 +120,9 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 		pg_jw_arr_end(w);                                              \
 	} while (0)
 
-void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
+/* The profile's members, inside an object the caller opened. */
+static void write_members(const struct pg_profile *p, struct pg_jw *w)
 {
-	pg_jw_obj_begin(w);
 	pg_jw_key(w, "mechanism");
 	pg_jw_str(w, p->mechanism);
 	pg_jw_key(w, "timer");
@@ -187,6 +194,12 @@ void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
 	WRITE_FIELD_ARRAY(w, "incl_ns", p->nodes, p->nnodes, incl_ns,
 			  pg_jw_int);
 	pg_jw_obj_end(w);
+}
+
+void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
+{
+	pg_jw_obj_begin(w);
+	write_members(p, w);
 	pg_jw_obj_end(w);
 }
 
@@ -198,7 +211,15 @@ int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out)
 	struct pg_jw w;
 	pg_buf_init(&tmp, 0);
 	pg_jw_init(&w, &tmp, false);
-	pg_profile_write_json(p, &w);
+	/* A file of its own says what it is, as every JSON output does; the
+	 * profile inside a results set is identified by the set. */
+	pg_jw_obj_begin(&w);
+	pg_jw_key(&w, "schema");
+	pg_jw_int(&w, PROFILE_SCHEMA);
+	pg_jw_key(&w, "kind");
+	pg_jw_str(&w, "perfguard-profile");
+	write_members(p, &w);
+	pg_jw_obj_end(&w);
 	pg_buf_putc(&tmp, '\n');
 	int rc = pg_buf_add(out, tmp.data, tmp.len);
 	pg_buf_release(&tmp);

@@ -43,7 +43,7 @@ class AnalyzeTests(Case):
                 cwd=HERE)
         self.assertExit(p, 0)
         doc = json.loads(p.stdout)
-        self.assertEqual(doc["schema"], 1)
+        self.assertEqual((doc["schema"], doc["kind"]), (1, "perfguard-analyze"))
         for f in doc["findings"]:
             self.assertEqual(set(f), {"kind", "function", "file", "line",
                                       "share", "evidence", "remedy"})
