@@ -248,12 +248,34 @@ static int cmp_cut(const void *a, const void *b)
 	return (x->at > y->at) - (x->at < y->at);
 }
 
-int pg_analysis_change_points(const double *x, size_t n,
-			      const struct pg_cp_options *o,
-			      struct pg_change_point **out, size_t *n_out)
+/* The search's scratch for series of up to w points. */
+static void search_init(struct search *S, size_t w, size_t min_size)
 {
-	*out = NULL;
-	*n_out = 0;
+	S->min_size = min_size;
+	S->perm = pg_malloc(w * sizeof(double));
+	S->rev = pg_malloc(w * sizeof(double));
+	S->tri = pg_malloc(w * (w + 1) / 2 * sizeof(double));
+	S->inv = pg_malloc((w + 1) * sizeof(double));
+	S->inv_pairs = pg_malloc((w + 1) * sizeof(double));
+	for (size_t k = 0; k <= w; k++) {
+		S->inv[k] = k ? 1.0 / (double)k : 0;
+		S->inv_pairs[k] =
+		    k >= 2 ? 2.0 / ((double)k * (double)(k - 1)) : 0;
+	}
+}
+
+static void search_release(struct search *S)
+{
+	free(S->perm);
+	free(S->rev);
+	free(S->tri);
+	free(S->inv);
+	free(S->inv_pairs);
+}
+
+/* Options and points a search can work with, or PG_EINVALID. */
+static int check_input(const double *x, size_t n, const struct pg_cp_options *o)
+{
 	if (!(o->alpha > 0 && o->alpha < 1) || o->min_size == 0 ||
 	    (o->window && o->window < 4 * o->min_size))
 		return pg_error_set(PG_EINVALID,
@@ -266,72 +288,86 @@ int pg_analysis_change_points(const double *x, size_t n,
 					    "point %zu of the series is not a "
 					    "finite number",
 					    i);
-	if (n < 2)
-		return 0;
-	size_t w = o->window && o->window < n ? o->window : n;
-	uint64_t rng = o->seed;
-	struct search S = {.min_size = o->min_size};
-	S.perm = pg_malloc(w * sizeof(double));
-	S.rev = pg_malloc(w * sizeof(double));
-	S.tri = pg_malloc(w * (w + 1) / 2 * sizeof(double));
-	S.inv = pg_malloc((w + 1) * sizeof(double));
-	S.inv_pairs = pg_malloc((w + 1) * sizeof(double));
-	for (size_t k = 0; k <= w; k++) {
-		S.inv[k] = k ? 1.0 / (double)k : 0;
-		S.inv_pairs[k] =
-		    k >= 2 ? 2.0 / ((double)k * (double)(k - 1)) : 0;
-	}
-	struct segment *segs = pg_malloc(w * sizeof(*segs));
-	struct cut *cuts = pg_malloc(n * sizeof(*cuts)), *found = NULL;
-	size_t ncuts = 0;
-	if (w == n) {
-		divide(&S, x, n, 0, o, &rng, segs, cuts, &ncuts);
-	} else {
-		/* Windows of w points every w/2; each keeps the cuts in its
-		 * middle half (the first from 0, the last to n), so every
-		 * index belongs to one window with >= w/4 points around it. */
-		found = pg_malloc(w * sizeof(*found));
-		size_t step = w / 2;
-		for (size_t start = 0;; start += step) {
-			size_t end = start + w < n ? start + w : n;
-			size_t from = start ? start + w / 4 : 0;
-			size_t to = end < n ? start + w / 4 + step : n;
-			size_t nfound = 0;
-			divide(&S, x + start, end - start, start, o, &rng, segs,
-			       found, &nfound);
-			for (size_t i = 0; i < nfound; i++)
-				if (found[i].at >= from && found[i].at < to)
-					cuts[ncuts++] = found[i];
-			if (end == n)
-				break;
-		}
-	}
-	if (ncuts) {
-		qsort(cuts, ncuts, sizeof(*cuts), cmp_cut);
-		struct pg_change_point *cp = pg_calloc(ncuts, sizeof(*cp));
-		for (size_t i = 0; i < ncuts; i++) {
-			size_t at = cuts[i].at;
-			size_t lo = i ? cuts[i - 1].at : 0;
-			size_t hi = i + 1 < ncuts ? cuts[i + 1].at : n;
-			cp[i].index = at;
-			cp[i].p = cuts[i].p;
-			cp[i].before = pg_stats_median(x + lo, at - lo);
-			cp[i].after = pg_stats_median(x + at, hi - at);
-			cp[i].change_pct =
-			    cp[i].before != 0
-				? (cp[i].after / cp[i].before - 1) * 100
-				: NAN;
-		}
-		*out = cp;
-		*n_out = ncuts;
+	return 0;
+}
+
+/*
+ * E-Divisive over windows of w points every w/2 (w < n); each keeps the
+ * cuts in its middle half (the first from 0, the last to n), so every
+ * index belongs to one window with >= w/4 points around it. Appends to
+ * cuts (room for n).
+ */
+static void divide_windows(const struct search *S, const double *x, size_t n,
+			   size_t w, const struct pg_cp_options *o,
+			   uint64_t *rng, struct segment *segs,
+			   struct cut *cuts, size_t *ncuts)
+{
+	struct cut *found = pg_malloc(w * sizeof(*found));
+	size_t step = w / 2;
+	for (size_t start = 0;; start += step) {
+		size_t end = start + w < n ? start + w : n;
+		size_t from = start ? start + w / 4 : 0;
+		size_t to = end < n ? start + w / 4 + step : n;
+		size_t nfound = 0;
+		divide(S, x + start, end - start, start, o, rng, segs, found,
+		       &nfound);
+		for (size_t i = 0; i < nfound; i++)
+			if (found[i].at >= from && found[i].at < to)
+				cuts[(*ncuts)++] = found[i];
+		if (end == n)
+			break;
 	}
 	free(found);
+}
+
+/* The cuts in order as change points, each with the medians of the
+ * segments either side of it. */
+static struct pg_change_point *describe_cuts(const double *x, size_t n,
+					     struct cut *cuts, size_t ncuts)
+{
+	qsort(cuts, ncuts, sizeof(*cuts), cmp_cut);
+	struct pg_change_point *cp = pg_calloc(ncuts, sizeof(*cp));
+	for (size_t i = 0; i < ncuts; i++) {
+		size_t at = cuts[i].at;
+		size_t lo = i ? cuts[i - 1].at : 0;
+		size_t hi = i + 1 < ncuts ? cuts[i + 1].at : n;
+		cp[i].index = at;
+		cp[i].p = cuts[i].p;
+		cp[i].before = pg_stats_median(x + lo, at - lo);
+		cp[i].after = pg_stats_median(x + at, hi - at);
+		cp[i].change_pct = cp[i].before != 0
+				       ? (cp[i].after / cp[i].before - 1) * 100
+				       : NAN;
+	}
+	return cp;
+}
+
+int pg_analysis_change_points(const double *x, size_t n,
+			      const struct pg_cp_options *o,
+			      struct pg_change_point **out, size_t *n_out)
+{
+	*out = NULL;
+	*n_out = 0;
+	int rc = check_input(x, n, o);
+	if (rc || n < 2)
+		return rc;
+	size_t w = o->window && o->window < n ? o->window : n;
+	uint64_t rng = o->seed;
+	struct search S;
+	search_init(&S, w, o->min_size);
+	struct segment *segs = pg_malloc(w * sizeof(*segs));
+	struct cut *cuts = pg_malloc(n * sizeof(*cuts));
+	size_t ncuts = 0;
+	if (w == n)
+		divide(&S, x, n, 0, o, &rng, segs, cuts, &ncuts);
+	else
+		divide_windows(&S, x, n, w, o, &rng, segs, cuts, &ncuts);
+	if (ncuts) {
+		*out = describe_cuts(x, n, cuts, ncuts);
+		*n_out = ncuts;
+	}
 	free(cuts);
 	free(segs);
-	free(S.perm);
-	free(S.rev);
-	free(S.tri);
-	free(S.inv);
-	free(S.inv_pairs);
+	search_release(&S);
 	return 0;
 }

@@ -248,25 +248,16 @@ static bool is_import_system(const struct pg_profile *p, uint32_t f)
 	       !strncmp(p->funcs[caller].id, "<frozen importlib", 17);
 }
 
-/* Hot paths: nodes holding much time where no child takes most of it. */
-static void hot_paths(struct ctx *c)
+/*
+ * Marks pick[i] for the nodes that end a hot path: at depth 2 or more,
+ * holding HOT_PATH_MIN_SHARE of total, no child holding HOT_PATH_SPLIT of
+ * them, outermost in a recursion, and not the prefix of another path.
+ * depth[i]: node i's depth (the root 0).
+ */
+static void mark_hot_paths(const struct pg_profile *p, double total,
+			   size_t *depth, bool *pick)
 {
-	/* CPU-clock shares when there are some: a burst of preemption
-	 * during one call must not make its path look hot */
-	const struct pg_profile *p = c->p, *cpu = c->in->cpu;
-	double total = c->total, n = c->n;
-	if (cpu && cpu->ntrials && cpu->nnodes >= 2) {
-		p = cpu;
-		total = 0;
-		for (size_t t = 0; t < cpu->ntrials; t++)
-			total += (double)cpu->trials[t].total_ns;
-		n = (double)cpu->ntrials;
-	}
-	if (p->nnodes < 2 || total <= 0)
-		return;
 	double *max_child = pg_calloc(p->nnodes, sizeof(double));
-	size_t *depth = pg_calloc(p->nnodes, sizeof(size_t));
-	bool *pick = pg_calloc(p->nnodes, sizeof(bool));
 	for (size_t i = 1; i < p->nnodes; i++) {
 		const struct pg_node *nd = &p->nodes[i];
 		depth[i] = depth[nd->parent] + 1;
@@ -291,6 +282,68 @@ static void hot_paths(struct ctx *c)
 			for (uint32_t a = p->nodes[i].parent; a != 0;
 			     a = p->nodes[a].parent)
 				pick[a] = false;
+	free(max_child);
+}
+
+/* "a > b > c": the functions from the root's child down to node. */
+static void path_text(const struct pg_profile *p, size_t node,
+		      struct pg_buf *path)
+{
+	uint32_t chain[64];
+	size_t len = 0;
+	for (uint32_t a = (uint32_t)node; a != 0 && len < 64;
+	     a = p->nodes[a].parent)
+		chain[len++] = a;
+	for (size_t j = len; j-- > 0;)
+		pg_buf_printf(path, "%s%s", j + 1 < len ? " > " : "",
+			      p->funcs[p->nodes[chain[j]].func].id);
+}
+
+/* The finding for the path ending at node of p (the wall or CPU profile;
+ * n trials, total time), charged to its function in the wall profile. */
+static void add_hot_path(struct ctx *c, const struct pg_profile *p, size_t node,
+			 size_t depth, double total, double n)
+{
+	const struct pg_node *nd = &p->nodes[node];
+	uint32_t func =
+	    p == c->p ? nd->func : pg_profile_find(c->p, p->funcs[nd->func].id);
+	if (func == PG_NO_FUNC)
+		return;
+	struct pg_buf path;
+	pg_buf_init(&path, 0);
+	path_text(p, node, &path);
+	struct pg_finding *f =
+	    add(c, PG_FINDING_HOT_PATH, func, (double)nd->incl_ns / total,
+		"start here: this call path holds the time; make its last "
+		"function cheaper or call it less often on this path");
+	text(f, "path", path.data ? path.data : "");
+	num(f, "depth", (double)depth);
+	num(f, "calls", (double)nd->calls / n);
+	num(f, "incl_ns", (double)nd->incl_ns / n);
+	num(f, "self_ns", (double)nd->self_ns / n);
+	pg_buf_release(&path);
+}
+
+/* Hot paths: nodes holding much time where no child takes most of it. */
+static void hot_paths(struct ctx *c)
+{
+	/* CPU-clock shares when there are some: a burst of preemption
+	 * during one call must not make its path look hot */
+	const struct pg_profile *p = c->p, *cpu = c->in->cpu;
+	double total = c->total, n = c->n;
+	if (cpu && cpu->ntrials && cpu->nnodes >= 2) {
+		p = cpu;
+		total = 0;
+		for (size_t t = 0; t < cpu->ntrials; t++)
+			total += (double)cpu->trials[t].total_ns;
+		n = (double)cpu->ntrials;
+	}
+	if (p->nnodes < 2 || total <= 0)
+		return;
+	size_t *depth = pg_calloc(p->nnodes, sizeof(size_t));
+	bool *pick = pg_calloc(p->nnodes, sizeof(bool));
+	mark_hot_paths(p, total, depth, pick);
+	/* the HOT_PATH_MAX paths holding the most time, most first */
 	for (int k = 0; k < HOT_PATH_MAX; k++) {
 		size_t best = 0;
 		for (size_t i = 1; i < p->nnodes; i++)
@@ -300,34 +353,8 @@ static void hot_paths(struct ctx *c)
 		if (!best)
 			break;
 		pick[best] = false;
-		const struct pg_node *nd = &p->nodes[best];
-		struct pg_buf path;
-		pg_buf_init(&path, 0);
-		uint32_t chain[64];
-		size_t len = 0;
-		for (uint32_t a = (uint32_t)best; a != 0 && len < 64;
-		     a = p->nodes[a].parent)
-			chain[len++] = a;
-		for (size_t j = len; j-- > 0;)
-			pg_buf_printf(&path, "%s%s", j + 1 < len ? " > " : "",
-				      p->funcs[p->nodes[chain[j]].func].id);
-		uint32_t func =
-		    p == c->p ? nd->func
-			      : pg_profile_find(c->p, p->funcs[nd->func].id);
-		if (func == PG_NO_FUNC)
-			continue;
-		struct pg_finding *f = add(
-		    c, PG_FINDING_HOT_PATH, func, (double)nd->incl_ns / total,
-		    "start here: this call path holds the time; make its last "
-		    "function cheaper or call it less often on this path");
-		text(f, "path", path.data ? path.data : "");
-		num(f, "depth", (double)depth[best]);
-		num(f, "calls", (double)nd->calls / n);
-		num(f, "incl_ns", (double)nd->incl_ns / n);
-		num(f, "self_ns", (double)nd->self_ns / n);
-		pg_buf_release(&path);
+		add_hot_path(c, p, best, depth[best], total, n);
 	}
-	free(max_child);
 	free(depth);
 	free(pick);
 }

@@ -132,6 +132,8 @@ void pg_history_write_json(const struct pg_history *h, struct pg_jw *w)
 	pg_jw_obj_begin(w);
 	pg_jw_key(w, "schema");
 	pg_jw_int(w, 1);
+	pg_jw_key(w, "kind");
+	pg_jw_str(w, "perfguard-history");
 	pg_jw_key(w, "series");
 	pg_jw_arr_begin(w);
 	for (size_t i = 0; i < h->nseries; i++) {

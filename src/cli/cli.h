@@ -232,7 +232,13 @@ struct cli_comparison {
 	const struct pg_suite *suite;
 	const struct cli_selection *sel;
 	const struct pg_results *base, *head;
-	const char *base_label, *head_label, *mode;
+	const char *base_label, *head_label;
+	/* Where the base came from: "rerun", "stored", "files" (a results
+	 * file), "production" (an ingested profile or windows). */
+	const char *mode;
+	/* compare: the user named both sides, so missing data in them is a
+	 * usage error (exit 2), not a fault (exit 3). */
+	bool named;
 	/* A shard's check (head->shard.index > 0): the JSON report embeds
 	 * both results sets so that `perfguard merge` can judge the whole. */
 	bool shard;

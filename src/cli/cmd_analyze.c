@@ -191,6 +191,63 @@ static void analyse(const struct pg_profile *p, const struct pg_profile *cpu,
 	pg_findings_release(&f);
 }
 
+/* Every measured benchmark of a results file, one analysis each. */
+static int analyse_results(const char *path, double call_cost, bool print,
+			   struct pg_jw *w)
+{
+	struct pg_results r;
+	pg_results_init(&r);
+	int rc = cli_results_file(path, &r);
+	for (size_t i = 0; !rc && i < r.nbenches; i++) {
+		const struct pg_bench_result *b = &r.benches[i];
+		if (b->status != PG_BENCH_OK || !b->profile.ntrials)
+			continue;
+		analyse(&b->profile, NULL, NULL, call_cost, b->name, b->name,
+			print, w);
+	}
+	pg_results_release(&r);
+	return rc;
+}
+
+/*
+ * SCRIPT's three runs (wall clock, CPU clock, counting exceptions) and
+ * their one analysis. *failure: how the script failed (first run to fail),
+ * or NULL; a wall run that measured nothing is analysed not at all and
+ * reported by the caller through *nothing.
+ */
+static int analyse_script(const struct pg_python *py, int argc, char **argv,
+			  double call_cost, bool print, struct pg_jw *w,
+			  char **failure, bool *nothing)
+{
+	/* A third run counts exceptions per function (never timed: the
+	 * counting costs a call per exception, or per call before 3.12). */
+	static const struct pg_env_var count_exceptions = {
+	    "PERFGUARD_EXCEPTIONS", "1"};
+	struct pg_profile wall, cpu, exc;
+	pg_profile_init(&wall);
+	pg_profile_init(&cpu);
+	pg_profile_init(&exc);
+	char costs[512];
+	int rc;
+	if (!(rc = pg_runner_calibrate(py, costs, sizeof(costs))) &&
+	    !(rc = profile_once(py, costs, argc, argv, false, !print, &wall,
+				failure)) &&
+	    !(rc = profile_once(py, costs, argc, argv, true, true, &cpu,
+				failure)) &&
+	    !(rc = profile_env(py, costs, argc, argv, true, true,
+			       &count_exceptions, &exc, failure))) {
+		*nothing = !wall.ntrials;
+		if (!*nothing)
+			analyse(&wall, cpu.ntrials ? &cpu : NULL,
+				exc.ntrials ? &exc : NULL, call_cost, argv[0],
+				NULL, print, w);
+	}
+	pg_profile_release(&wall);
+	pg_profile_release(&cpu);
+	pg_profile_release(&exc);
+	return rc;
+}
+
 static int cmd_analyze(int argc, char **argv)
 {
 	struct analyze_opts o = {.python = "python3"};
@@ -208,18 +265,7 @@ static int cmd_analyze(int argc, char **argv)
 	const char *what = argv[optind];
 	if (!pg_path_exists(what) || pg_path_is_dir(what))
 		return cli_usage_error("%s: no such file", what);
-	bool results_file = pg_str_ends(what, ".json");
 	struct pg_python py = {0};
-	struct pg_results r;
-	pg_results_init(&r);
-	struct pg_profile wall, cpu, exc;
-	pg_profile_init(&wall);
-	pg_profile_init(&cpu);
-	pg_profile_init(&exc);
-	/* A third run counts exceptions per function (never timed: the
-	 * counting costs a call per exception, or per call before 3.12). */
-	static const struct pg_env_var count_exceptions = {
-	    "PERFGUARD_EXCEPTIONS", "1"};
 	struct pg_buf json;
 	pg_buf_init(&json, 0);
 	struct pg_jw w;
@@ -227,66 +273,39 @@ static int cmd_analyze(int argc, char **argv)
 	pg_jw_obj_begin(&w);
 	pg_jw_key(&w, "schema");
 	pg_jw_int(&w, 1);
+	pg_jw_key(&w, "kind");
+	pg_jw_str(&w, "perfguard-analyze");
 	pg_jw_key(&w, "findings");
 	pg_jw_arr_begin(&w);
 	char *failure = NULL;
 	double call_cost = 0;
-	bool print = !o.json || strcmp(o.json, "-") != 0;
-	int exit_code = PG_EXIT_OK;
-	if ((rc = pg_python_probe(o.python, &py)) ||
-	    (rc = cli_call_cost(&py, &call_cost)))
-		goto fail;
-	if (results_file) {
-		if ((rc = cli_results_file(what, &r)))
-			goto fail;
-		for (size_t i = 0; i < r.nbenches; i++) {
-			const struct pg_bench_result *b = &r.benches[i];
-			if (b->status != PG_BENCH_OK || !b->profile.ntrials)
-				continue;
-			analyse(&b->profile, NULL, NULL, call_cost, b->name,
-				b->name, print, &w);
-		}
-	} else {
-		char costs[512];
-		if ((rc = pg_runner_calibrate(&py, costs, sizeof(costs))) ||
-		    (rc = profile_once(&py, costs, argc - optind, argv + optind,
-				       false, !print, &wall, &failure)) ||
-		    (rc = profile_once(&py, costs, argc - optind, argv + optind,
-				       true, true, &cpu, &failure)) ||
-		    (rc = profile_env(&py, costs, argc - optind, argv + optind,
-				      true, true, &count_exceptions, &exc,
-				      &failure)))
-			goto fail;
-		if (!wall.ntrials) {
-			fprintf(stderr,
-				"perfguard: %s %s; nothing to analyse\n", what,
-				failure ? failure : "failed");
-			exit_code = PG_EXIT_FAULT;
-			goto out;
-		}
-		analyse(&wall, cpu.ntrials ? &cpu : NULL,
-			exc.ntrials ? &exc : NULL, call_cost, what, NULL, print,
-			&w);
-	}
+	bool print = !o.json || strcmp(o.json, "-") != 0, nothing = false;
+	if (!(rc = pg_python_probe(o.python, &py)) &&
+	    !(rc = cli_call_cost(&py, &call_cost)))
+		rc = pg_str_ends(what, ".json")
+			 ? analyse_results(what, call_cost, print, &w)
+			 : analyse_script(&py, argc - optind, argv + optind,
+					  call_cost, print, &w, &failure,
+					  &nothing);
 	pg_jw_arr_end(&w);
 	pg_jw_obj_end(&w);
 	pg_buf_putc(&json, '\n');
-	if (o.json && (rc = cli_write_output(o.json, json.data, json.len)))
-		goto fail;
-	if (failure) {
+	int exit_code = PG_EXIT_OK;
+	if (rc)
+		exit_code = cli_fail(rc);
+	else if (nothing) {
+		fprintf(stderr, "perfguard: %s %s; nothing to analyse\n", what,
+			failure ? failure : "failed");
+		exit_code = PG_EXIT_FAULT;
+	} else if (o.json &&
+		   (rc = cli_write_output(o.json, json.data, json.len)))
+		exit_code = cli_fail(rc);
+	else if (failure) {
 		fprintf(stderr, "perfguard: %s %s\n", what, failure);
 		exit_code = PG_EXIT_FAULT;
 	}
-	goto out;
-fail:
-	exit_code = cli_fail(rc);
-out:
 	free(failure);
 	pg_buf_release(&json);
-	pg_profile_release(&wall);
-	pg_profile_release(&cpu);
-	pg_profile_release(&exc);
-	pg_results_release(&r);
 	pg_python_release(&py);
 	return exit_code;
 }

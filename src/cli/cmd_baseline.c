@@ -198,12 +198,16 @@ static const struct cli_opt update_options[] = {
 };
 
 static const struct cli_opt list_options[] = {
-    {OPT_LIMIT, "limit", 0, "N", "list at most N baselines (default 20)"},
+    {OPT_LIMIT, "limit", 0, "N",
+     "list at most N baselines (default 20): HEAD's\nfirst-parent line "
+     "newest first, as git log\n--first-parent, then other commits', "
+     "newest first"},
     {0},
 };
 
 static const struct cli_opt prune_options[] = {
-    {OPT_KEEP, "keep", 0, "N", "keep the N newest baselines"},
+    {OPT_KEEP, "keep", 0, "N",
+     "keep the first N baselines `baseline list` shows"},
     {OPT_FORCE, "force", 0, NULL, "allow --keep 0 (drop every baseline)"},
     {0},
 };
@@ -579,18 +583,72 @@ static int baseline_show(struct baseline_ctx *b, int argc, char **argv)
 struct dated_entry {
 	struct pg_store_entry e;
 	int64_t time;
+	size_t rank; /* on HEAD's first-parent line (0: HEAD), or SIZE_MAX */
 	char *subject;
 };
 
-static int by_time_desc(const void *pa, const void *pb)
+/* Commits walked at most when placing baselines on HEAD's history. */
+#define LIST_MAX_WALK 1000000
+
+static int by_commit(const void *pa, const void *pb)
 {
 	const struct dated_entry *a = pa, *b = pb;
-	return a->time < b->time ? 1 : a->time > b->time ? -1 : 0;
+	return strcmp(a->e.commit, b->e.commit);
 }
 
-/* Stored entries, newest commit first, with subject lines. */
-static int dated_entries(struct baseline_ctx *b, struct dated_entry **out,
-			 size_t *n_out)
+/* git log's order: HEAD's first-parent line newest first, then the
+ * commits off it, newest first (ties by id, so the order is stable). */
+static int by_history(const void *pa, const void *pb)
+{
+	const struct dated_entry *a = pa, *b = pb;
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->time != b->time)
+		return a->time < b->time ? 1 : -1;
+	return by_commit(pa, pb);
+}
+
+/*
+ * Set each entry's rank: walk HEAD's first parents until want entries
+ * are placed, the root commit, or LIST_MAX_WALK commits (commit times
+ * have a one-second grain: they cannot order a quick series of commits).
+ * Without HEAD nothing is placed.
+ */
+static void rank_by_history(struct pg_repo *repo, struct dated_entry *d,
+			    size_t n, size_t want)
+{
+	char oid[41];
+	if (!n || !want || pg_git_head(repo, oid)) {
+		pg_error_clear();
+		return;
+	}
+	qsort(d, n, sizeof(*d), by_commit);
+	size_t placed = 0;
+	for (size_t walked = 0; placed < want && walked < LIST_MAX_WALK;
+	     walked++) {
+		struct dated_entry key = {.time = 0};
+		memcpy(key.e.commit, oid, 41);
+		struct dated_entry *hit =
+		    bsearch(&key, d, n, sizeof(*d), by_commit);
+		if (hit && hit->rank == SIZE_MAX) {
+			hit->rank = walked;
+			placed++;
+		}
+		char parent[41];
+		if (pg_git_parent(repo, oid, 0, parent)) {
+			pg_error_clear(); /* the root commit */
+			break;
+		}
+		memcpy(oid, parent, 41);
+	}
+}
+
+/*
+ * Stored entries in git log's order (by_history), with subject lines;
+ * the first want of them placed exactly (those list shows, prune keeps).
+ */
+static int dated_entries(struct baseline_ctx *b, size_t want,
+			 struct dated_entry **out, size_t *n_out)
 {
 	struct pg_store_entry *entries = NULL;
 	size_t n = 0;
@@ -600,6 +658,7 @@ static int dated_entries(struct baseline_ctx *b, struct dated_entry **out,
 	struct dated_entry *d = pg_calloc(n, sizeof(*d));
 	for (size_t i = 0; i < n; i++) {
 		d[i].e = entries[i];
+		d[i].rank = SIZE_MAX;
 		if (pg_git_commit_info(b->repo, entries[i].commit,
 				       &d[i].subject, &d[i].time) != 0) {
 			pg_error_clear();
@@ -607,7 +666,8 @@ static int dated_entries(struct baseline_ctx *b, struct dated_entry **out,
 		}
 	}
 	free(entries);
-	qsort(d, n, sizeof(*d), by_time_desc);
+	rank_by_history(b->repo, d, n, want);
+	qsort(d, n, sizeof(*d), by_history);
 	*out = d;
 	*n_out = n;
 	return 0;
@@ -628,7 +688,7 @@ static int baseline_list(struct baseline_ctx *b, int argc, char **argv)
 		return rc;
 	struct dated_entry *d = NULL;
 	size_t n = 0;
-	if ((rc = dated_entries(b, &d, &n)))
+	if ((rc = dated_entries(b, (size_t)limit, &d, &n)))
 		return rc;
 	for (size_t i = 0; i < n && (int)i < limit; i++) {
 		char date[32] = "?";
@@ -693,7 +753,7 @@ static int baseline_prune(struct baseline_ctx *b, int argc, char **argv)
 		return rc;
 	struct dated_entry *d = NULL;
 	size_t n = 0;
-	if ((rc = dated_entries(b, &d, &n)))
+	if ((rc = dated_entries(b, (size_t)keep, &d, &n)))
 		return rc;
 	size_t dropped = 0;
 	for (size_t i = (size_t)keep; i < n && !rc; i++) {

@@ -221,12 +221,79 @@ static void print_table(const struct calibration *c, FILE *f)
 	fprintf(f, "With it a check takes about %s, up to %s.\n", a, b);
 }
 
+/* One row of the table as a JSON object (the same figures). */
+static void put_row(struct pg_jw *w, const struct calibration *c,
+		    const struct pg_noise_row *r)
+{
+	static const int ns[] = {5, 10, 20, 40};
+	const struct pg_suite *s = c->suite;
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "bench");
+	pg_jw_str(w, r->bench);
+	pg_jw_key(w, "function");
+	pg_jw_str(w, r->func);
+	pg_jw_key(w, "metric");
+	pg_jw_str(w, r->metric == PG_METRIC_WALL    ? "wall"
+		     : r->metric == PG_METRIC_TOTAL ? "total"
+		     : r->metric == PG_METRIC_INCL  ? "incl"
+						    : "self");
+	pg_jw_key(w, "median_ns");
+	pg_jw_double(w, r->median_ns);
+	pg_jw_key(w, "spread_pct");
+	pg_jw_double(w, r->spread_pct);
+	pg_jw_key(w, "aa_change_pct");
+	pg_jw_double(w, r->aa_change_pct);
+	pg_jw_key(w, "aa_regressed");
+	pg_jw_bool(w, r->aa_kind == PG_VERDICT_REGRESSED);
+	pg_jw_key(w, "threshold_pct");
+	pg_jw_double(w, r->threshold_pct);
+	pg_jw_key(w, "detectable_pct");
+	pg_jw_double(w, detectable(c, r, s->trials));
+	pg_jw_key(w, "detectable_max_pct");
+	pg_jw_double(w, detectable(c, r, s->max_trials));
+	pg_jw_key(w, "detectable_by_trials");
+	pg_jw_obj_begin(w);
+	for (size_t k = 0; k < sizeof(ns) / sizeof(*ns); k++) {
+		char key[16];
+		snprintf(key, sizeof(key), "%d", ns[k]);
+		pg_jw_key(w, key);
+		pg_jw_double(w, detectable(c, r, ns[k]));
+	}
+	pg_jw_obj_end(w);
+	pg_jw_obj_end(w);
+}
+
+/* The "recommended" object: the advice and its YAML snippet. */
+static void put_recommended(struct pg_jw *w, const struct calibration *c)
+{
+	pg_jw_obj_begin(w);
+	pg_jw_key(w, "trials");
+	pg_jw_int(w, c->advice.trials);
+	pg_jw_key(w, "max_trials");
+	pg_jw_int(w, c->advice.max_trials);
+	pg_jw_key(w, "function_pct");
+	pg_jw_double(w, c->advice.function_pct);
+	pg_jw_key(w, "total_pct");
+	pg_jw_double(w, c->advice.total_pct);
+	pg_jw_key(w, "reached");
+	pg_jw_bool(w, c->advice.reached);
+	struct pg_buf y;
+	pg_buf_init(&y, 0);
+	snippet(c, &y);
+	pg_jw_key(w, "yaml");
+	pg_jw_strn(w, y.data, y.len);
+	pg_buf_release(&y);
+	pg_jw_obj_end(w);
+}
+
 static void write_json(const struct calibration *c, struct pg_buf *out)
 {
 	const struct pg_suite *s = c->suite;
 	struct pg_jw w;
 	pg_jw_init(&w, out, false);
 	pg_jw_obj_begin(&w);
+	pg_jw_key(&w, "schema");
+	pg_jw_int(&w, 1);
 	pg_jw_key(&w, "kind");
 	pg_jw_str(&w, "perfguard-calibrate");
 	pg_jw_key(&w, "rounds");
@@ -249,174 +316,151 @@ static void write_json(const struct calibration *c, struct pg_buf *out)
 	pg_jw_uint(&w, c->noise.false_alarms);
 	pg_jw_key(&w, "judged");
 	pg_jw_uint(&w, c->noise.functions + c->noise.totals);
-	static const int ns[] = {5, 10, 20, 40};
 	pg_jw_key(&w, "rows");
 	pg_jw_arr_begin(&w);
-	for (size_t i = 0; i < c->noise.n; i++) {
-		const struct pg_noise_row *r = &c->noise.rows[i];
-		pg_jw_obj_begin(&w);
-		pg_jw_key(&w, "bench");
-		pg_jw_str(&w, r->bench);
-		pg_jw_key(&w, "function");
-		pg_jw_str(&w, r->func);
-		pg_jw_key(&w, "metric");
-		pg_jw_str(&w, r->metric == PG_METRIC_WALL    ? "wall"
-			      : r->metric == PG_METRIC_TOTAL ? "total"
-			      : r->metric == PG_METRIC_INCL  ? "incl"
-							     : "self");
-		pg_jw_key(&w, "median_ns");
-		pg_jw_double(&w, r->median_ns);
-		pg_jw_key(&w, "spread_pct");
-		pg_jw_double(&w, r->spread_pct);
-		pg_jw_key(&w, "aa_change_pct");
-		pg_jw_double(&w, r->aa_change_pct);
-		pg_jw_key(&w, "aa_regressed");
-		pg_jw_bool(&w, r->aa_kind == PG_VERDICT_REGRESSED);
-		pg_jw_key(&w, "threshold_pct");
-		pg_jw_double(&w, r->threshold_pct);
-		pg_jw_key(&w, "detectable_pct");
-		pg_jw_double(&w, detectable(c, r, s->trials));
-		pg_jw_key(&w, "detectable_max_pct");
-		pg_jw_double(&w, detectable(c, r, s->max_trials));
-		pg_jw_key(&w, "detectable_by_trials");
-		pg_jw_obj_begin(&w);
-		for (size_t k = 0; k < sizeof(ns) / sizeof(*ns); k++) {
-			char key[16];
-			snprintf(key, sizeof(key), "%d", ns[k]);
-			pg_jw_key(&w, key);
-			pg_jw_double(&w, detectable(c, r, ns[k]));
-		}
-		pg_jw_obj_end(&w);
-		pg_jw_obj_end(&w);
-	}
+	for (size_t i = 0; i < c->noise.n; i++)
+		put_row(&w, c, &c->noise.rows[i]);
 	pg_jw_arr_end(&w);
 	pg_jw_key(&w, "recommended");
-	pg_jw_obj_begin(&w);
-	pg_jw_key(&w, "trials");
-	pg_jw_int(&w, c->advice.trials);
-	pg_jw_key(&w, "max_trials");
-	pg_jw_int(&w, c->advice.max_trials);
-	pg_jw_key(&w, "function_pct");
-	pg_jw_double(&w, c->advice.function_pct);
-	pg_jw_key(&w, "total_pct");
-	pg_jw_double(&w, c->advice.total_pct);
-	pg_jw_key(&w, "reached");
-	pg_jw_bool(&w, c->advice.reached);
-	struct pg_buf y;
-	pg_buf_init(&y, 0);
-	snippet(c, &y);
-	pg_jw_key(&w, "yaml");
-	pg_jw_strn(&w, y.data, y.len);
-	pg_buf_release(&y);
-	pg_jw_obj_end(&w);
+	put_recommended(&w, c);
 	pg_jw_obj_end(&w);
 	pg_buf_putc(out, '\n');
+}
+
+/* What one calibration works with, from the suite to its verdicts. */
+struct aa_run {
+	char *root, *commit; /* commit NULL outside git */
+	bool dirty;
+	struct pg_suite suite;
+	struct pg_python py;
+	struct cli_selection sel;
+	struct pg_results a, b; /* the two identical sides */
+	struct pg_verdicts v;
+	struct calibration cal;
+};
+
+/* Suite, benchmarks, interpreter, rounds, both sides' results begun. */
+static int prepare(struct aa_run *r, const struct calibrate_opts *o)
+{
+	int rc;
+	if ((rc = cli_load_suite(&o->common, r->root, &r->suite)) ||
+	    (rc = cli_select(&r->suite, &o->names, &r->sel)) ||
+	    (rc = pg_python_probe(r->suite.python, &r->py)))
+		return rc;
+	r->cal.rounds =
+	    o->rounds ? o->rounds : (r->suite.trials > 5 ? r->suite.trials : 5);
+	cli_head_state(r->root, &r->commit, &r->dirty);
+	pg_runner_begin_results(&r->a, &r->suite, &r->py, r->commit, r->dirty);
+	pg_runner_begin_results(&r->b, &r->suite, &r->py, r->commit, r->dirty);
+	return pg_runner_prepare(&r->suite, r->root);
+}
+
+/* The working tree against itself, sides alternating as check's do. */
+static int measure_aa(struct aa_run *r, const struct calibrate_opts *o)
+{
+	cli_note(&o->common,
+		 "calibrate: %d rounds of the working tree against itself "
+		 "(%zu benchmark%s)",
+		 r->cal.rounds, r->sel.n, r->sel.n == 1 ? "" : "s");
+	struct pg_side sides[2] = {
+	    {.label = "A", .root = r->root, .results = &r->a},
+	    {.label = "B", .root = r->root, .results = &r->b},
+	};
+	struct pg_session session;
+	cli_session_init(&session, &o->common, &r->suite, &r->py, sides, 2);
+	int64_t t0 = pg_clock_monotonic_ns();
+	int rc = cli_measure_all(&session, &r->sel, r->cal.rounds);
+	r->cal.elapsed_s = (double)(pg_clock_monotonic_ns() - t0) / 1e9;
+	return rc;
+}
+
+/* Check's rules on the two sides: every benchmark both sides measured. */
+static void judge_aa(struct aa_run *r)
+{
+	for (size_t i = 0; i < r->sel.n; i++) {
+		const struct pg_bench_result *ra =
+		    pg_results_find(&r->a, r->sel.benches[i]->name);
+		const struct pg_bench_result *rb =
+		    pg_results_find(&r->b, r->sel.benches[i]->name);
+		if (ra && rb && ra->profile.ntrials && rb->profile.ntrials)
+			pg_stats_judge(r->sel.benches[i], ra, rb, &r->v);
+	}
+	pg_stats_finish(&r->v, r->suite.thresholds.fdr);
+}
+
+/* The spread, the false alarms, the advice and how long checks take. */
+static void conclude(struct aa_run *r)
+{
+	const struct pg_suite *s = &r->suite;
+	struct calibration *cal = &r->cal;
+	pg_analysis_noise(&r->a, &r->b, &r->v, &cal->noise);
+	pg_analysis_recommend(&cal->noise, s->thresholds.fdr,
+			      s->thresholds.function_pct,
+			      s->thresholds.total_pct, &cal->advice);
+	cal->per_round_s = cal->elapsed_s / (cal->rounds + s->warmup);
+	cal->check_s = cal->per_round_s * (s->warmup + s->trials);
+	cal->check_max_s = cal->per_round_s * (s->warmup + s->max_trials);
+}
+
+static int emit_json(const struct calibration *cal, const char *path)
+{
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	write_json(cal, &out);
+	int rc = cli_write_output(path, out.data, out.len);
+	pg_buf_release(&out);
+	return rc;
 }
 
 static int cmd_calibrate(int argc, char **argv)
 {
 	struct calibrate_opts o = {.common = {0}};
+	struct aa_run r = {.cal = {.suite = &r.suite}};
+	pg_results_init(&r.a);
+	pg_results_init(&r.b);
+	int exit_code = PG_EXIT_OK;
 	int rc =
 	    cli_opt_parse(&cli_cmd_calibrate, argc, argv, parse_option, &o);
 	if (rc) {
-		pg_strvec_release(&o.names);
-		return cli_fail(rc);
+		exit_code = cli_fail(rc);
+		goto cleanup;
 	}
 	if (o.common.help) {
-		pg_strvec_release(&o.names);
 		cli_command_print_help(&cli_cmd_calibrate, stdout);
-		return PG_EXIT_OK;
+		goto cleanup;
 	}
 	if (optind < argc) {
-		pg_strvec_release(&o.names);
-		return cli_usage_error("calibrate takes no arguments ('%s'); "
-				       "see `perfguard help calibrate`",
-				       argv[optind]);
+		exit_code =
+		    cli_usage_error("calibrate takes no arguments ('%s'); "
+				    "see `perfguard help calibrate`",
+				    argv[optind]);
+		goto cleanup;
 	}
-	int exit_code = PG_EXIT_OK;
-	char *root = cli_project_root(), *commit = NULL;
-	bool dirty = false;
-	struct pg_suite suite = {0};
-	struct pg_python py = {0};
-	struct pg_results a, b;
-	struct cli_selection sel = {0};
-	struct pg_verdicts v = {0};
-	struct calibration cal = {.suite = &suite};
-	pg_results_init(&a);
-	pg_results_init(&b);
-	if ((rc = cli_load_suite(&o.common, root, &suite)) ||
-	    (rc = cli_select(&suite, &o.names, &sel)) ||
-	    (rc = pg_python_probe(suite.python, &py))) {
+	r.root = cli_project_root();
+	if ((rc = prepare(&r, &o)) || (rc = measure_aa(&r, &o))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
-	cal.rounds =
-	    o.rounds ? o.rounds : (suite.trials > 5 ? suite.trials : 5);
-	cli_head_state(root, &commit, &dirty);
-	pg_runner_begin_results(&a, &suite, &py, commit, dirty);
-	pg_runner_begin_results(&b, &suite, &py, commit, dirty);
-	if ((rc = pg_runner_prepare(&suite, root))) {
-		exit_code = cli_fail(rc);
-		goto cleanup;
-	}
-	cli_note(&o.common,
-		 "calibrate: %d rounds of the working tree against itself "
-		 "(%zu benchmark%s)",
-		 cal.rounds, sel.n, sel.n == 1 ? "" : "s");
-	struct pg_side sides[2] = {
-	    {.label = "A", .root = root, .results = &a},
-	    {.label = "B", .root = root, .results = &b},
-	};
-	struct pg_session session;
-	cli_session_init(&session, &o.common, &suite, &py, sides, 2);
-	int64_t t0 = pg_clock_monotonic_ns();
-	rc = cli_measure_all(&session, &sel, cal.rounds);
-	cal.elapsed_s = (double)(pg_clock_monotonic_ns() - t0) / 1e9;
-	if (rc) {
-		exit_code = cli_fail(rc);
-		goto cleanup;
-	}
-	if (cli_print_failures(&a, "A") + cli_print_failures(&b, "B")) {
+	if (cli_print_failures(&r.a, "A") + cli_print_failures(&r.b, "B")) {
 		exit_code = PG_EXIT_FAULT;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < sel.n; i++) {
-		const struct pg_bench_result *ra =
-		    pg_results_find(&a, sel.benches[i]->name);
-		const struct pg_bench_result *rb =
-		    pg_results_find(&b, sel.benches[i]->name);
-		if (ra && rb && ra->profile.ntrials && rb->profile.ntrials)
-			pg_stats_judge(sel.benches[i], ra, rb, &v);
-	}
-	pg_stats_finish(&v, suite.thresholds.fdr);
-	pg_analysis_noise(&a, &b, &v, &cal.noise);
-	pg_analysis_recommend(&cal.noise, suite.thresholds.fdr,
-			      suite.thresholds.function_pct,
-			      suite.thresholds.total_pct, &cal.advice);
-	cal.per_round_s = cal.elapsed_s / (cal.rounds + suite.warmup);
-	cal.check_s = cal.per_round_s * (suite.warmup + suite.trials);
-	cal.check_max_s = cal.per_round_s * (suite.warmup + suite.max_trials);
+	judge_aa(&r);
+	conclude(&r);
 	if (o.common.verbosity >= 0)
-		print_table(&cal, stdout);
-	if (o.json) {
-		struct pg_buf out;
-		pg_buf_init(&out, 0);
-		write_json(&cal, &out);
-		rc = cli_write_output(o.json, out.data, out.len);
-		pg_buf_release(&out);
-		if (rc)
-			exit_code = cli_fail(rc);
-	}
+		print_table(&r.cal, stdout);
+	if (o.json && (rc = emit_json(&r.cal, o.json)))
+		exit_code = cli_fail(rc);
 cleanup:
-	pg_noise_release(&cal.noise);
-	pg_verdicts_release(&v);
-	free(commit);
-	free(root);
-	cli_selection_release(&sel);
-	pg_results_release(&a);
-	pg_results_release(&b);
-	pg_python_release(&py);
-	pg_suite_release(&suite);
+	pg_noise_release(&r.cal.noise);
+	pg_verdicts_release(&r.v);
+	free(r.commit);
+	free(r.root);
+	cli_selection_release(&r.sel);
+	pg_results_release(&r.a);
+	pg_results_release(&r.b);
+	pg_python_release(&r.py);
+	pg_suite_release(&r.suite);
 	pg_strvec_release(&o.names);
 	return exit_code;
 }

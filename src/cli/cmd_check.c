@@ -23,16 +23,13 @@ struct check_opts {
 	struct cli_report_opts report;
 	const char *against;
 	enum baseline_mode baseline;
-	struct pg_strvec names;
-	int trials;
-	struct pg_shard shard; /* index 0: the whole suite */
+	struct cli_measure_opts measure; /* --bench, --trials */
+	struct pg_shard shard;		 /* index 0: the whole suite */
 };
 
 enum check_opt {
 	OPT_AGAINST = CLI_OPT_ID_COMMAND,
 	OPT_BASELINE,
-	OPT_BENCH,
-	OPT_TRIALS,
 	OPT_SHARD,
 };
 
@@ -42,8 +39,6 @@ static const struct cli_opt check_options[] = {
      "main; then the merge-base)"},
     {OPT_BASELINE, "baseline", 0, "MODE",
      "rerun | stored | auto (default auto)"},
-    {OPT_BENCH, "bench", 0, "NAME", "only this benchmark (repeatable)"},
-    {OPT_TRIALS, "trials", 0, "N", "override the suite's trials"},
     {OPT_SHARD, "shard", 0, "K/N",
      "only shard K of N of the benchmarks (a CI matrix);\ncombine the "
      "shards' --json reports with `perfguard merge`"},
@@ -60,7 +55,8 @@ const struct cli_command cli_cmd_check = {
     .summary = "compare head with its base and fail on regressions (the "
 	       "gate)",
     .usage = "perfguard check [options]\n",
-    .tables = {&check_table, &cli_report_table, &cli_common_table},
+    .tables = {&check_table, &cli_measure_table, &cli_report_table,
+	       &cli_common_table},
 };
 
 static int parse_baseline_mode(const char *arg, enum baseline_mode *out)
@@ -84,7 +80,8 @@ static int parse_option(int id, const char *arg, void *ctx)
 	struct check_opts *o = ctx;
 	int rc;
 	if ((rc = cli_common_option(id, arg, &o->common)) ||
-	    (rc = cli_report_option(id, arg, &o->report)))
+	    (rc = cli_report_option(id, arg, &o->report)) ||
+	    (rc = cli_measure_option(id, arg, &o->measure)))
 		return rc < 0 ? rc : 0;
 	switch (id) {
 	case OPT_AGAINST:
@@ -92,11 +89,6 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_BASELINE:
 		return parse_baseline_mode(arg, &o->baseline);
-	case OPT_BENCH:
-		pg_strvec_push(&o->names, arg);
-		return 0;
-	case OPT_TRIALS:
-		return cli_parse_count("--trials", arg, 1, &o->trials);
 	case OPT_SHARD:
 		return cli_parse_shard(arg, &o->shard);
 	default:
@@ -130,7 +122,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			size_t nsides, const struct pg_results *stored_base,
 			const bool *is_new)
 {
-	int trials = o->trials ? o->trials : suite->trials;
+	int trials = o->measure.trials ? o->measure.trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
 	/*
@@ -245,7 +237,7 @@ static int open_project(struct check_run *c)
 {
 	int rc;
 	if ((rc = cli_load_suite(&c->o.common, c->root, &c->suite)) ||
-	    (rc = cli_select(&c->suite, &c->o.names, &c->sel)))
+	    (rc = cli_select(&c->suite, &c->o.measure.names, &c->sel)))
 		return rc;
 	if ((rc = pg_git_open(c->root, &c->repo))) {
 		pg_error_wrap("check compares commits and needs a git "
@@ -475,7 +467,7 @@ static void check_release(struct check_run *c)
 		pg_git_close(c->repo);
 	pg_python_release(&c->py);
 	pg_suite_release(&c->suite);
-	pg_strvec_release(&c->o.names);
+	pg_strvec_release(&c->o.measure.names);
 	pg_strvec_release(&c->o.shard.of);
 }
 

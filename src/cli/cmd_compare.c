@@ -34,20 +34,24 @@ static int default_suite(const struct pg_results *head, const char *root,
 /*
  * One side: a directory of recorded windows, a results file, a commit's
  * stored baseline, or (with production, or when the commit has no
- * baseline) the commit's stored production profile.
+ * baseline) the commit's stored production profile. *source: which of
+ * them, as the reports' mode: "files", "stored" or "production".
  */
 static int load_side(const char *what, bool production, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_store *prod,
-		     struct pg_results *out)
+		     struct pg_results *out, const char **source)
 {
 	size_t n;
+	*source = "production";
 	if (pg_path_is_dir(what))
 		return cli_windows_load(what, NULL, out, &n);
 	if (production && prod)
 		return cli_load_results(what, repo, prod, out);
+	*source = pg_path_exists(what) ? "files" : "stored";
 	int rc = cli_load_results(what, repo, store, out);
 	if (rc == PG_ENOTFOUND && prod && !pg_path_exists(what)) {
 		pg_error_clear();
+		*source = "production";
 		rc = cli_load_results(what, repo, prod, out);
 	}
 	return rc;
@@ -138,16 +142,18 @@ static void sources_release(struct sources *src)
 }
 
 /* Both sides; production profiles judged on each function's time
- * relative to the rest of the window (loads differ). */
+ * relative to the rest of the window (loads differ). *mode: where the
+ * base came from (load_side). */
 static int load_both(struct sources *src, const char *a, const char *b,
 		     bool production, struct pg_results *base,
-		     struct pg_results *head)
+		     struct pg_results *head, const char **mode)
 {
+	const char *head_source;
 	int rc;
 	if ((rc = load_side(a, production, src->repo, src->store, src->prod,
-			    base)) ||
+			    base, mode)) ||
 	    (rc = load_side(b, production, src->repo, src->store, src->prod,
-			    head)))
+			    head, &head_source)))
 		return rc;
 	if (cli_is_production(base) || cli_is_production(head)) {
 		cli_production_shares(base);
@@ -177,12 +183,13 @@ static int cmd_compare(int argc, char **argv)
 	struct pg_strvec none = {0};
 	struct cli_selection sel = {0};
 	struct pg_results base, head;
+	const char *mode = "files";
 	pg_results_init(&base);
 	pg_results_init(&head);
 
 	if ((rc = cli_check_report_paths(&o.report)) ||
 	    (rc = open_sources(&src, &o.common, root)) ||
-	    (rc = load_both(&src, a, b, o.production, &base, &head))) {
+	    (rc = load_both(&src, a, b, o.production, &base, &head, &mode))) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}
@@ -209,7 +216,8 @@ static int cmd_compare(int argc, char **argv)
 	    .head = &head,
 	    .base_label = a,
 	    .head_label = b,
-	    .mode = "files",
+	    .mode = mode,
+	    .named = true,
 	};
 	exit_code = cli_judge_and_report(&o.common, &o.report, &cmp);
 cleanup:

@@ -301,21 +301,112 @@ static int unknown_name(struct pg_store *store,
 	return rc;
 }
 
+/* What one history works with, from the suite to the series. */
+struct history_run {
+	char *root;
+	struct pg_suite suite;
+	struct pg_repo *repo;
+	struct pg_store *store;
+	struct pg_store_entry *commits; /* with a baseline, oldest first */
+	size_t n;
+	struct pg_cp_options cpo;
+	struct pg_history h;
+};
+
+/* The suite, the repository and the store its baselines are in. */
+static int open_history(struct history_run *r, const struct cli_common *c)
+{
+	int rc;
+	r->root = cli_project_root();
+	if ((rc = cli_load_suite(c, r->root, &r->suite)))
+		return rc;
+	if ((rc = pg_git_open(r->root, &r->repo))) {
+		pg_error_wrap("history follows commits and needs a git "
+			      "repository");
+		return rc;
+	}
+	return cli_open_store(&r->suite, r->repo, r->root, &r->store);
+}
+
+/* The series asked for, baseline by baseline, then their change points. */
+static int load_series(struct history_run *r, const struct history_opts *o)
+{
+	int rc =
+	    stored_history(r->repo, r->store, o->limit, &r->commits, &r->n);
+	for (size_t i = 0; !rc && i < r->n; i++) {
+		struct pg_results res;
+		if ((rc = pg_store_load_partial(r->store, &r->commits[i],
+						o->bench, o->function, &res)))
+			break;
+		pg_history_add(&r->h, r->commits[i].commit, &res, o->bench,
+			       o->function);
+		pg_results_release(&res);
+	}
+	pg_cp_options_default(&r->cpo);
+	return rc ? rc : pg_history_finish(&r->h, &r->cpo);
+}
+
+/* Why the series are missing or too short to say anything; an unknown
+ * --bench or --function is an error. */
+static int explain_gaps(const struct history_run *r,
+			const struct history_opts *o)
+{
+	size_t n = r->n;
+	if (n == 0)
+		cli_note(&o->common, "no stored baselines on HEAD's "
+				     "first-parent history: record some with "
+				     "`perfguard baseline update`");
+	else if (r->h.nseries == 0 && (o->bench || o->function))
+		return unknown_name(r->store, r->commits, n, o->bench,
+				    o->function);
+	else if (r->h.nseries == 0)
+		cli_note(&o->common,
+			 "none of the %zu baselines holds a benchmark "
+			 "with trials",
+			 n);
+	else if (n < min_points(r->cpo.alpha))
+		cli_note(&o->common,
+			 "%zu baseline%s: too few for change-point detection "
+			 "(with fewer than %zu points no change can be "
+			 "significant at %g); record more with `perfguard "
+			 "baseline update`",
+			 n, n == 1 ? "" : "s", min_points(r->cpo.alpha),
+			 r->cpo.alpha);
+	return 0;
+}
+
+/* --json's file, then the charts unless the JSON went to stdout. */
+static int emit(const struct history_run *r, const struct history_opts *o)
+{
+	if (o->json) {
+		struct pg_buf buf;
+		struct pg_jw w;
+		pg_buf_init(&buf, 0);
+		pg_jw_init(&w, &buf, true);
+		pg_history_write_json(&r->h, &w);
+		pg_buf_putc(&buf, '\n');
+		int rc = cli_write_output(o->json, buf.data, buf.len);
+		pg_buf_release(&buf);
+		if (rc)
+			return rc;
+	}
+	if (!o->json || strcmp(o->json, "-") != 0) {
+		bool color = cli_use_color(&o->common, stdout);
+		for (size_t i = 0; i < r->h.nseries; i++)
+			print_series(&r->h.series[i], r->repo, color);
+	}
+	return 0;
+}
+
 static int cmd_history(int argc, char **argv)
 {
 	struct history_opts o = {.limit = 100};
-	char *root = NULL;
-	struct pg_store_entry *commits = NULL;
-	struct pg_suite suite = {0};
-	struct pg_repo *repo = NULL;
-	struct pg_store *store = NULL;
-	struct pg_history h;
-	pg_history_init(&h);
+	struct history_run r = {0};
+	pg_history_init(&r.h);
 	int rc = cli_opt_parse(&cli_cmd_history, argc, argv, parse_option, &o);
 	if (rc)
 		goto out;
-	struct cli_common common = o.common;
-	if (common.help) {
+	if (o.common.help) {
 		cli_command_print_help(&cli_cmd_history, stdout);
 		goto out;
 	}
@@ -326,75 +417,16 @@ static int cmd_history(int argc, char **argv)
 				  argv[optind]);
 		goto out;
 	}
-	root = cli_project_root();
-	if ((rc = cli_load_suite(&common, root, &suite)))
-		goto out;
-	if ((rc = pg_git_open(root, &repo))) {
-		pg_error_wrap("history follows commits and needs a git "
-			      "repository");
-		goto out;
-	}
-	if ((rc = cli_open_store(&suite, repo, root, &store)))
-		goto out;
-	size_t n = 0;
-	if ((rc = stored_history(repo, store, o.limit, &commits, &n)))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		struct pg_results r;
-		if ((rc = pg_store_load_partial(store, &commits[i], o.bench,
-						o.function, &r)))
-			goto out;
-		pg_history_add(&h, commits[i].commit, &r, o.bench, o.function);
-		pg_results_release(&r);
-	}
-	struct pg_cp_options cpo;
-	pg_cp_options_default(&cpo);
-	if ((rc = pg_history_finish(&h, &cpo)))
-		goto out;
-	if (n == 0)
-		cli_note(&common, "no stored baselines on HEAD's first-parent "
-				  "history: record some with `perfguard "
-				  "baseline update`");
-	else if (h.nseries == 0 && (o.bench || o.function)) {
-		rc = unknown_name(store, commits, n, o.bench, o.function);
-		goto out;
-	} else if (h.nseries == 0)
-		cli_note(&common,
-			 "none of the %zu baselines holds a benchmark "
-			 "with trials",
-			 n);
-	else if (n < min_points(cpo.alpha))
-		cli_note(&common,
-			 "%zu baseline%s: too few for change-point detection "
-			 "(with fewer than %zu points no change can be "
-			 "significant at %g); record more with `perfguard "
-			 "baseline update`",
-			 n, n == 1 ? "" : "s", min_points(cpo.alpha),
-			 cpo.alpha);
-	if (o.json) {
-		struct pg_buf buf;
-		struct pg_jw w;
-		pg_buf_init(&buf, 0);
-		pg_jw_init(&w, &buf, true);
-		pg_history_write_json(&h, &w);
-		pg_buf_putc(&buf, '\n');
-		rc = cli_write_output(o.json, buf.data, buf.len);
-		pg_buf_release(&buf);
-		if (rc)
-			goto out;
-	}
-	if (!o.json || strcmp(o.json, "-") != 0) {
-		bool color = cli_use_color(&common, stdout);
-		for (size_t i = 0; i < h.nseries; i++)
-			print_series(&h.series[i], repo, color);
-	}
+	if (!(rc = open_history(&r, &o.common)) &&
+	    !(rc = load_series(&r, &o)) && !(rc = explain_gaps(&r, &o)))
+		rc = emit(&r, &o);
 out:
-	pg_history_release(&h);
-	free(commits);
-	pg_store_close(store);
-	if (repo)
-		pg_git_close(repo);
-	pg_suite_release(&suite);
-	free(root);
+	pg_history_release(&r.h);
+	free(r.commits);
+	pg_store_close(r.store);
+	if (r.repo)
+		pg_git_close(r.repo);
+	pg_suite_release(&r.suite);
+	free(r.root);
 	return rc ? cli_fail(rc) : PG_EXIT_OK;
 }

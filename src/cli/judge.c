@@ -152,13 +152,12 @@ static void bench_sides(const struct cli_comparison *cmp, size_t i,
 /*
  * Missing data is never a pass: a benchmark that is present but has no
  * trials, or a comparison in which no benchmark has trials on both sides,
- * is an error (exit 2 for files the user named, 3 otherwise). Returns 0
+ * is an error (exit 2 for sides the user named, 3 otherwise). Returns 0
  * when there is something to judge.
  */
 static int no_data(const struct cli_comparison *cmp)
 {
-	bool files = cmp->mode && !strcmp(cmp->mode, "files");
-	int code = files ? PG_EXIT_USAGE : PG_EXIT_FAULT;
+	int code = cmp->named ? PG_EXIT_USAGE : PG_EXIT_FAULT;
 	size_t comparable = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;
@@ -236,7 +235,7 @@ static size_t too_few_trials(const struct cli_common *c,
 		size_t nb = r[0]->profile.ntrials, nh = r[1]->profile.ntrials;
 		if (!nb || !nh || (nb < nh ? nb : nh) >= (size_t)need)
 			continue;
-		bool unclear = pg_stats_bench_unclear(v, name);
+		bool unclear = pg_stats_bench_unclear_slower(v, name);
 		n += unclear;
 		if (unclear || c->verbosity >= 0)
 			fprintf(stderr,
@@ -290,6 +289,138 @@ static void report_failed(int rc, int *first)
 		*first = rc;
 }
 
+/*
+ * Every selected benchmark judged that ran on both sides; a note for each
+ * missing on a side. True when some benchmark failed to run on a side.
+ */
+static bool judge_all(const struct cli_common *c,
+		      const struct cli_comparison *cmp, struct pg_verdicts *v)
+{
+	bool failed = false;
+	for (size_t i = 0; i < cmp->sel->n; i++) {
+		const struct pg_bench *b = cmp->sel->benches[i];
+		const struct pg_bench_result *r[2];
+		bench_sides(cmp, i, r);
+		if ((r[0] && r[0]->status != PG_BENCH_OK) ||
+		    (r[1] && r[1]->status != PG_BENCH_OK))
+			failed = true;
+		if (!r[1])
+			cli_note(c, "benchmark %s has no results on head",
+				 b->name);
+		else if (!r[0] && cmp->is_new && cmp->is_new[i])
+			cli_note(c,
+				 "benchmark %s is new: its script %s does not "
+				 "exist at the base commit; head measured (%zu "
+				 "trials), nothing to compare",
+				 b->name, b->script, r[1]->profile.ntrials);
+		else if (!r[0])
+			cli_note(c,
+				 "benchmark %s has no results on base (a new "
+				 "benchmark?): not compared",
+				 b->name);
+		judge_bench(b, cmp->base, cmp->head, v);
+	}
+	return failed;
+}
+
+/* One report file: render's result, then the file written (kind names it
+ * in errors); its failure kept in *wrc. */
+static void file_report(const char *kind, const char *path, int render_rc,
+			const struct pg_buf *out, int *wrc)
+{
+	int rc = render_rc ? render_rc : write_report(kind, path, out);
+	report_failed(rc, wrc);
+}
+
+/* On GitHub (GITHUB_ACTIONS=true) the step summary is written even
+ * without --summary. */
+static const char *summary_path(const struct cli_report_opts *o, bool on_github)
+{
+	const char *step_summary = getenv("GITHUB_STEP_SUMMARY");
+	if (!o->summary && on_github && step_summary && *step_summary)
+		return step_summary;
+	return o->summary;
+}
+
+/*
+ * The terminal report, every report file asked for, then annotations.
+ * Every report is written even when another cannot be; stops at an
+ * interrupt. The first failure's code, or 0.
+ */
+static int write_reports(const struct cli_common *c,
+			 const struct cli_report_opts *o,
+			 const struct pg_check_report *report)
+{
+	const char *gha = getenv("GITHUB_ACTIONS");
+	bool on_github = gha && !strcmp(gha, "true");
+	const char *summary = summary_path(o, on_github);
+	struct pg_buf out;
+	pg_buf_init(&out, 0);
+	int wrc = 0;
+	if (c->verbosity >= 0 || report->regressions) {
+		int rc =
+		    pg_report_terminal(report, cli_use_color(c, stdout), &out);
+		fputs(out.data, stdout);
+		report_failed(rc, &wrc);
+	}
+	if (!interrupted(wrc) && o->junit) {
+		pg_buf_reset(&out);
+		file_report("JUnit", o->junit,
+			    pg_report_junit(report, o->junit_flavor, &out),
+			    &out, &wrc);
+	}
+	if (!interrupted(wrc) && summary) {
+		pg_buf_reset(&out);
+		file_report("Markdown", summary,
+			    pg_report_markdown(report, &out), &out, &wrc);
+	}
+	if (!interrupted(wrc) && o->json) {
+		pg_buf_reset(&out);
+		file_report("JSON", o->json, pg_report_json(report, &out), &out,
+			    &wrc);
+	}
+	if (!interrupted(wrc) && o->html) {
+		pg_buf_reset(&out);
+		file_report("HTML", o->html, pg_report_check_html(report, &out),
+			    &out, &wrc);
+	}
+	if (!interrupted(wrc) &&
+	    (o->annotations == 1 || (o->annotations < 0 && on_github))) {
+		pg_buf_reset(&out);
+		int rc = pg_report_annotations(report, &out);
+		fputs(out.data, stdout);
+		report_failed(rc, &wrc);
+	}
+	fflush(stdout);
+	pg_buf_release(&out);
+	return wrc;
+}
+
+/* The exit code: a report not written or a benchmark that failed, else
+ * the verdicts (a shard's cover its part only). */
+static int exit_code(const struct cli_common *c,
+		     const struct cli_comparison *cmp, int rc,
+		     const struct pg_check_report *report)
+{
+	if (rc)
+		return interrupted(rc) ? cli_exit_code(rc) : PG_EXIT_FAULT;
+	if (report->failed)
+		return PG_EXIT_FAULT;
+	/* A shard's verdict covers its part only: `perfguard merge` of every
+	 * shard's report judges the whole and carries the exit code. */
+	if (cmp->shard && (report->regressions || report->inconclusive))
+		cli_note(c,
+			 "shard %d/%d: the verdict above covers this shard "
+			 "only; the merge of every shard's report decides "
+			 "(a shard exits 0 unless something failed to run)",
+			 cmp->head->shard.index, cmp->head->shard.count);
+	if (cmp->shard)
+		return PG_EXIT_OK;
+	if (report->regressions)
+		return PG_EXIT_REGRESSION;
+	return report->inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;
+}
+
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
@@ -298,33 +429,7 @@ int cli_judge_and_report(const struct cli_common *c,
 	if (empty)
 		return empty;
 	struct pg_verdicts v = {0};
-	bool failed = false;
-	for (size_t i = 0; i < cmp->sel->n; i++) {
-		const struct pg_bench *b = cmp->sel->benches[i];
-		const struct pg_bench_result *rb =
-		    pg_results_find(cmp->base, b->name);
-		const struct pg_bench_result *rh =
-		    pg_results_find(cmp->head, b->name);
-		if (rh && rh->status != PG_BENCH_OK)
-			failed = true;
-		if (rb && rb->status != PG_BENCH_OK)
-			failed = true;
-		if (!rh)
-			cli_note(c, "benchmark %s has no results on head",
-				 b->name);
-		else if (!rb && cmp->is_new && cmp->is_new[i])
-			cli_note(c,
-				 "benchmark %s is new: its script %s does not "
-				 "exist at the base commit; head measured (%zu "
-				 "trials), nothing to compare",
-				 b->name, b->script, rh->profile.ntrials);
-		else if (!rb)
-			cli_note(c,
-				 "benchmark %s has no results on base (a new "
-				 "benchmark?): not compared",
-				 b->name);
-		judge_bench(b, cmp->base, cmp->head, &v);
-	}
+	bool failed = judge_all(c, cmp, &v);
 	size_t regressions = pg_stats_finish(&v, cmp->suite->thresholds.fdr);
 	size_t inconclusive = too_few_trials(c, cmp, &v);
 	struct pg_causes causes; /* why each regression happened */
@@ -347,83 +452,8 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .json_extra = cmp->shard ? shard_members : NULL,
 	    .json_extra_ctx = cmp,
 	};
-	struct pg_buf out;
-	pg_buf_init(&out, 0);
-	int rc = 0;
-	if (c->verbosity >= 0 || regressions) {
-		rc =
-		    pg_report_terminal(&report, cli_use_color(c, stdout), &out);
-		fputs(out.data, stdout);
-	}
-	/* Every report is written even when another cannot be (exit 3). */
-	int wrc = rc;
-	if (wrc)
-		report_failed(wrc, &wrc);
-	if (!interrupted(wrc) && o->junit) {
-		pg_buf_reset(&out);
-		rc = pg_report_junit(&report, o->junit_flavor, &out);
-		if (!rc)
-			rc = write_report("JUnit", o->junit, &out);
-		report_failed(rc, &wrc);
-	}
-	/* On GitHub the step summary is written even without --summary. */
-	const char *gha = getenv("GITHUB_ACTIONS");
-	const char *step_summary = getenv("GITHUB_STEP_SUMMARY");
-	bool on_github = gha && !strcmp(gha, "true");
-	const char *summary = o->summary;
-	if (!summary && on_github && step_summary && *step_summary)
-		summary = step_summary;
-	if (!interrupted(wrc) && summary) {
-		pg_buf_reset(&out);
-		rc = pg_report_markdown(&report, &out);
-		if (!rc)
-			rc = write_report("Markdown", summary, &out);
-		report_failed(rc, &wrc);
-	}
-	if (!interrupted(wrc) && o->json) {
-		pg_buf_reset(&out);
-		rc = pg_report_json(&report, &out);
-		if (!rc)
-			rc = write_report("JSON", o->json, &out);
-		report_failed(rc, &wrc);
-	}
-	if (!interrupted(wrc) && o->html) {
-		pg_buf_reset(&out);
-		rc = pg_report_check_html(&report, &out);
-		if (!rc)
-			rc = write_report("HTML", o->html, &out);
-		report_failed(rc, &wrc);
-	}
-	bool annotate =
-	    o->annotations == 1 || (o->annotations < 0 && on_github);
-	if (!interrupted(wrc) && annotate) {
-		pg_buf_reset(&out);
-		rc = pg_report_annotations(&report, &out);
-		fputs(out.data, stdout);
-		report_failed(rc, &wrc);
-	}
-	rc = wrc;
-	fflush(stdout);
-	pg_buf_release(&out);
+	int rc = write_reports(c, o, &report);
 	pg_verdicts_release(&v);
 	pg_causes_release(&causes);
-	if (rc)
-		return interrupted(rc) ? cli_exit_code(rc) : PG_EXIT_FAULT;
-	if (failed)
-		return PG_EXIT_FAULT;
-	/* A shard's verdict covers its part only: `perfguard merge` of every
-	 * shard's report judges the whole and carries the exit code. */
-	if (cmp->shard && (regressions || inconclusive)) {
-		cli_note(c,
-			 "shard %d/%d: the verdict above covers this shard "
-			 "only; the merge of every shard's report decides "
-			 "(a shard exits 0 unless something failed to run)",
-			 cmp->head->shard.index, cmp->head->shard.count);
-		return PG_EXIT_OK;
-	}
-	if (cmp->shard)
-		return PG_EXIT_OK;
-	if (regressions)
-		return PG_EXIT_REGRESSION;
-	return inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;
+	return exit_code(c, cmp, rc, &report);
 }

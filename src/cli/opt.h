@@ -63,6 +63,10 @@ struct cli_opt_table {
 	const struct cli_opt *opts;
 };
 
+/* Option tables a command may have (check: its own, measuring, reports,
+ * common). */
+#define CLI_MAX_TABLES 4
+
 /* A command or a subcommand (`baseline update`). */
 struct cli_command {
 	const char *name;
@@ -70,8 +74,9 @@ struct cli_command {
 	const char *summary;		  /* one line, for the overview */
 	const char *usage;		  /* usage line(s), '\n'-terminated */
 	const char *notes;		  /* text after usage, or NULL */
-	/* Option tables, NULL-terminated; own table first, common last. */
-	const struct cli_opt_table *tables[4];
+	/* Option tables, NULL-terminated (so at most CLI_MAX_TABLES); own
+	 * table first, common last. */
+	const struct cli_opt_table *tables[CLI_MAX_TABLES + 1];
 	/* Options end at the first operand (profile SCRIPT ARGS...). */
 	bool stop_at_operand;
 	/* Subcommands, NULL-terminated, or NULL. */

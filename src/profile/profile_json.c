@@ -11,7 +11,11 @@
  * allocates per-trial rows, and reports PG_ECORRUPT; write then read is
  * exact.
  *
- * Deliberately not here: the results-set envelope (store), versions.
+ * `profile --format json` writes the same object with "schema" and
+ * "kind": "perfguard-profile" first, as every JSON output of perfguard
+ * says what it is; inside a results set the set's "schema" covers it.
+ *
+ * Deliberately not here: the results-set envelope (results_json.c).
  */
 #include <limits.h>
 #include <math.h>
@@ -23,6 +27,9 @@
 #include "perfguard/profile.h"
 
 /* ---- writing --------------------------------------------------------- */
+
+/* The standalone file's "schema": this shape, that of results schema 1. */
+#define PROFILE_SCHEMA 1
 
 enum column {
 	COL_CALLS,
@@ -90,6 +97,14 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 		pg_jw_key(w, "lost");
 		pg_jw_uint(w, t->lost);
 	}
+	if (t->comp_scale < 1) {
+		pg_jw_key(w, "comp_scale");
+		pg_jw_double(w, t->comp_scale);
+	}
+	if (t->clamped_ns) {
+		pg_jw_key(w, "clamped_ns");
+		pg_jw_int(w, t->clamped_ns);
+	}
 	pg_jw_key(w, "threads");
 	pg_jw_uint(w, t->threads);
 	write_column(w, t, nfuncs, COL_CALLS);
@@ -113,9 +128,9 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 		pg_jw_arr_end(w);                                              \
 	} while (0)
 
-void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
+/* The profile's members, inside an object the caller opened. */
+static void write_members(const struct pg_profile *p, struct pg_jw *w)
 {
-	pg_jw_obj_begin(w);
 	pg_jw_key(w, "mechanism");
 	pg_jw_str(w, p->mechanism);
 	pg_jw_key(w, "timer");
@@ -187,6 +202,12 @@ void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
 	WRITE_FIELD_ARRAY(w, "incl_ns", p->nodes, p->nnodes, incl_ns,
 			  pg_jw_int);
 	pg_jw_obj_end(w);
+}
+
+void pg_profile_write_json(const struct pg_profile *p, struct pg_jw *w)
+{
+	pg_jw_obj_begin(w);
+	write_members(p, w);
 	pg_jw_obj_end(w);
 }
 
@@ -198,7 +219,15 @@ int pg_profile_export_json(const struct pg_profile *p, struct pg_buf *out)
 	struct pg_jw w;
 	pg_buf_init(&tmp, 0);
 	pg_jw_init(&w, &tmp, false);
-	pg_profile_write_json(p, &w);
+	/* A file of its own says what it is, as every JSON output does; the
+	 * profile inside a results set is identified by the set. */
+	pg_jw_obj_begin(&w);
+	pg_jw_key(&w, "schema");
+	pg_jw_int(&w, PROFILE_SCHEMA);
+	pg_jw_key(&w, "kind");
+	pg_jw_str(&w, "perfguard-profile");
+	write_members(p, &w);
+	pg_jw_obj_end(&w);
 	pg_buf_putc(&tmp, '\n');
 	int rc = pg_buf_add(out, tmp.data, tmp.len);
 	pg_buf_release(&tmp);
@@ -365,11 +394,23 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 	return 0;
 }
 
+/* A trial's comp_scale: a number in [0, 1]. */
+static int scale_member(const struct pg_json *t, double *out)
+{
+	if (pg_json_get_double(t, "comp_scale", out) || !(*out >= 0) ||
+	    *out > 1)
+		return corruptf(pg_json_get(t, "comp_scale"),
+				"'comp_scale' is not a number in [0, 1]");
+	return 0;
+}
+
 static int read_trial(struct pg_profile *p, const struct pg_json *t)
 {
 	size_t n = p->nfuncs;
 	const struct pg_json *calls, *pcalls, *resumes, *self, *incl, *off;
 	int64_t wall, cpu, total, events, unmatched, threads, lost = 0;
+	int64_t clamped = 0;
+	double scale = 1;
 	int rc;
 	if (t->type != PG_JSON_OBJECT)
 		return corruptf(t, "trial is not an object");
@@ -381,6 +422,9 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	    (rc = int_member(t, "threads", 0, UINT32_MAX, &threads)) ||
 	    (pg_json_get(t, "lost") &&
 	     (rc = int_member(t, "lost", 0, INT64_MAX, &lost))) ||
+	    (pg_json_get(t, "clamped_ns") &&
+	     (rc = int_member(t, "clamped_ns", 0, PG_MAX_NS, &clamped))) ||
+	    (pg_json_get(t, "comp_scale") && (rc = scale_member(t, &scale))) ||
 	    (rc = int_array(t, "calls", n, 0, INT64_MAX, false, &calls)) ||
 	    (rc = int_array(t, "pcalls", n, 0, INT64_MAX, true, &pcalls)) ||
 	    (rc = int_array(t, "resumes", n, 0, INT64_MAX, true, &resumes)) ||
@@ -399,6 +443,8 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	tr->events = (uint64_t)events;
 	tr->unmatched = (uint64_t)unmatched;
 	tr->lost = (uint64_t)lost;
+	tr->comp_scale = scale;
+	tr->clamped_ns = clamped;
 	tr->threads = (uint32_t)threads;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_sample *s = &tr->samples[i];

@@ -58,7 +58,7 @@ class CalibrateTests(Case):
                 cwd=root)
         self.assertExit(p, 0)
         doc = json.loads(self.read("cal.json", root))
-        self.assertEqual(doc["kind"], "perfguard-calibrate")
+        self.assertEqual((doc["schema"], doc["kind"]), (1, "perfguard-calibrate"))
         self.assertEqual(doc["rounds"], 6)
         rows = doc["rows"]
         funcs = {r["function"] for r in rows}

@@ -63,7 +63,7 @@ class HistoryTests(Case):
                  "h.json"], cwd=root)
         self.assertExit(p, 0)
         doc = json.loads(self.read("h.json", root))
-        self.assertEqual(doc["schema"], 1)
+        self.assertEqual((doc["schema"], doc["kind"]), (1, "perfguard-history"))
         (series,) = doc["series"]
         self.assertEqual(series["bench"], "app")
         self.assertEqual(series["function"], "app.py:work")
@@ -120,4 +120,5 @@ class HistoryTests(Case):
         self.assertExit(p, 0)
         self.assertIn("no stored baselines", p.stderr)
         p = run(["history", "--json", "-"], cwd=root)
-        self.assertEqual(json.loads(p.stdout), {"schema": 1, "series": []})
+        self.assertEqual(json.loads(p.stdout),
+                         {"schema": 1, "kind": "perfguard-history", "series": []})

@@ -341,3 +341,73 @@ class PolishTests(Case):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OutputShapeTests(Case):
+    """Findings of the third session's review: what JSON files say they
+    are, the order of `baseline list`, and the mode a compare names."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.repo({"app.py": APP,
+                               "b.py": BENCH_B.format(size=2000, calls=1),
+                               "perfguard.yml": suite(["b"], trials=2,
+                                                      max_trials=2)})
+
+    def test_profile_json_names_its_schema_and_kind(self):
+        p = run(["profile", "-o", "p.json", "--format", "json", "b.py"],
+                cwd=self.root)
+        self.assertExit(p, 0)
+        doc = json.loads(self.read("p.json", self.root))
+        self.assertEqual(list(doc)[:2], ["schema", "kind"])
+        self.assertEqual((doc["schema"], doc["kind"]),
+                         (1, "perfguard-profile"))
+        self.assertTrue(doc["functions"] and doc["trials"])
+
+    def test_baseline_list_follows_first_parent_history(self):
+        # Commits made within one second: their times cannot order them.
+        p = run(["run", "--trials", "2", "-o", "r.json"], cwd=self.root)
+        self.assertExit(p, 0)
+        names = ["init"]
+        ids = {"init": git(self.root, "rev-parse", "HEAD")}
+        for name in ("c2", "slow", "c4", "c5"):
+            ids[name] = self.commit(self.root, {}, message=name)
+            names.append(name)
+        git(self.root, "checkout", "-q", "-b", "side", ids["c2"])
+        ids["side"] = self.commit(self.root, {}, message="side")
+        git(self.root, "checkout", "-q", "main")
+        for name in ("side", "c4", "init", "c5", "slow", "c2"):
+            p = run(["baseline", "update", "--from", "r.json", "--commit",
+                     ids[name]], cwd=self.root)
+            self.assertExit(p, 0)
+        p = run(["baseline", "list"], cwd=self.root)
+        self.assertExit(p, 0)
+        listed = [line.split()[0] for line in p.stdout.splitlines()]
+        order = ["c5", "c4", "slow", "c2", "init", "side"]
+        self.assertEqual(listed, [ids[n][:10] for n in order], p.stdout)
+        p = run(["baseline", "list", "--limit", "2"], cwd=self.root)
+        self.assertEqual([line.split()[0] for line in p.stdout.splitlines()],
+                         [ids["c5"][:10], ids["c4"][:10]])
+        # prune keeps what list shows first
+        self.assertExit(run(["baseline", "prune", "--keep", "3"],
+                            cwd=self.root), 0)
+        p = run(["baseline", "list"], cwd=self.root)
+        self.assertEqual([line.split()[0] for line in p.stdout.splitlines()],
+                         [ids[n][:10] for n in ("c5", "c4", "slow")])
+
+    def test_compare_names_where_the_base_came_from(self):
+        p = run(["baseline", "update", "--trials", "2"], cwd=self.root)
+        self.assertExit(p, 0)
+        self.commit(self.root, {}, message="next")
+        p = run(["baseline", "update", "--trials", "2"], cwd=self.root)
+        self.assertExit(p, 0)
+        p = run(["run", "--trials", "2", "-o", "r.json"], cwd=self.root)
+        self.assertExit(p, 0)
+        for base, mode in (("HEAD~1", "stored"), ("r.json", "files")):
+            p = run(["compare", "--json", "c.json", base, "HEAD"],
+                    cwd=self.root)
+            self.assertIn(p.returncode, (0, 2), p.stderr)  # 2 trials: maybe undecided
+            self.assertIn("base %s → head HEAD (%s)" % (base, mode),
+                          p.stdout)
+            doc = json.loads(self.read("c.json", self.root))
+            self.assertEqual(doc["mode"], mode)
