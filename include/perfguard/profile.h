@@ -89,7 +89,13 @@ struct pg_trial {
 	uint64_t events;    /* hook events seen */
 	uint64_t unmatched; /* returns that matched no call (reported) */
 	uint64_t lost;	    /* events the hook could not record (reported) */
-	uint32_t threads;   /* threads that ran profiled code */
+	/* The hook's check of its compensation (hook-protocol.md): 1, or the
+	 * factor the calibrated costs were scaled down by because they were
+	 * more than the time measured between events; and compensation that
+	 * still exceeded the measured time, clamped to zero. */
+	double comp_scale;
+	int64_t clamped_ns;
+	uint32_t threads; /* threads that ran profiled code */
 	/* nfuncs meaningful entries, room for funcs_cap (rows grow with the
 	 * function table); create rows with pg_profile_add_trial only. */
 	struct pg_sample *samples;

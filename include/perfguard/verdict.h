@@ -145,8 +145,9 @@ void pg_stats_judge(const struct pg_bench *b,
  * limit = max(threshold_pct, resolution_pct): REGRESSED when q <= fdr / 2
  * and the estimate exceeds limit; IMPROVED symmetrically (with q_faster);
  * UNCLEAR when not regressed, the interval reaches above limit and
- * q <= min(0.5, 50 * fdr) (suggestive: worth more rounds); else
- * UNCHANGED. Idempotent: may be called again after re-judging.
+ * q <= min(0.5, 50 * fdr) (suggestive: worth more rounds), or, not
+ * improved, it reaches below -limit and q_faster <= the same bound (an
+ * improvement, maybe: the same extra rounds); else UNCHANGED. Idempotent: may be called again after re-judging.
  * Returns the number of regressions (calls regressions included).
  */
 size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
@@ -180,6 +181,12 @@ bool pg_verdict_judged(const struct pg_verdict *v);
 
 /* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);
+
+/* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR about a
+ * slowdown (its interval reaches above its limit), not only about an
+ * improvement. */
+bool pg_stats_bench_unclear_slower(const struct pg_verdicts *v,
+				   const char *name);
 
 /*
  * The smallest number of trials per side with which a benchmark's total

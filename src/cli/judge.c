@@ -235,7 +235,7 @@ static size_t too_few_trials(const struct cli_common *c,
 		size_t nb = r[0]->profile.ntrials, nh = r[1]->profile.ntrials;
 		if (!nb || !nh || (nb < nh ? nb : nh) >= (size_t)need)
 			continue;
-		bool unclear = pg_stats_bench_unclear(v, name);
+		bool unclear = pg_stats_bench_unclear_slower(v, name);
 		n += unclear;
 		if (unclear || c->verbosity >= 0)
 			fprintf(stderr,

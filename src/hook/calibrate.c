@@ -78,6 +78,38 @@ static int calibrate_once(PyObject *fn, PyObject *n, struct cal_run *out)
 	return 0;
 }
 
+/* What calibration and the probe change while they run: no cpu mode, every
+ * function timed, and no off-CPU checks (a check is a system call, where
+ * the thread is often descheduled under load: its excluded wall time then
+ * exceeded the CPU time it took, and a round's cost could read 0). */
+struct cal_saved {
+	int cpu_mode, builtins_on;
+	PyObject *scope_pred;
+	int64_t gap, period;
+};
+
+static void cal_enter(struct cal_saved *s)
+{
+	s->cpu_mode = pg_hook.cpu_mode;
+	s->builtins_on = pg_hook.builtins_on;
+	s->scope_pred = pg_hook.scope_pred;
+	s->gap = pg_hook.cpu_gap_ticks;
+	s->period = pg_hook.cpu_period_ticks;
+	pg_hook.cpu_mode = 0;
+	pg_hook.builtins_on = 1;
+	pg_hook.scope_pred = NULL; /* the loops' functions must be timed */
+	pg_hook.cpu_gap_ticks = pg_hook.cpu_period_ticks = INT64_MAX;
+}
+
+static void cal_leave(const struct cal_saved *s)
+{
+	pg_hook.cpu_mode = s->cpu_mode;
+	pg_hook.builtins_on = s->builtins_on;
+	pg_hook.scope_pred = s->scope_pred;
+	pg_hook.cpu_gap_ticks = s->gap;
+	pg_hook.cpu_period_ticks = s->period;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -205,20 +237,15 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	}
 	double pair[PG_HOOK_NKINDS] = {0}, inner[PG_HOOK_NKINDS] = {0};
 	double cheap = 0, spread = 0;
-	int saved_cpu = pg_hook.cpu_mode, saved_builtins = pg_hook.builtins_on;
-	PyObject *saved_scope = pg_hook.scope_pred;
-	pg_hook.cpu_mode = 0;
-	pg_hook.builtins_on = 1;
-	pg_hook.scope_pred = NULL; /* the loops' functions must be timed */
+	struct cal_saved saved;
+	cal_enter(&saved);
 	set_costs(pair, inner, 0);
 	static struct cal_series s[CAL_LOOPS];
 	long per = n / CAL_SPLIT > 100 ? n / CAL_SPLIT : 100;
 	PyObject *arg = PyLong_FromLong(per);
 	int rc = arg ? run_rounds(fns, arg, s) : -1;
 	Py_XDECREF(arg);
-	pg_hook.cpu_mode = saved_cpu;
-	pg_hook.builtins_on = saved_builtins;
-	pg_hook.scope_pred = saved_scope;
+	cal_leave(&saved);
 	if (rc)
 		return NULL;
 	if (fns[PG_HOOK_NKINDS]) {
@@ -269,11 +296,8 @@ PyObject *pg_hook_probe(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	double zero[PG_HOOK_NKINDS] = {0};
-	int saved_cpu = pg_hook.cpu_mode, saved_builtins = pg_hook.builtins_on;
-	PyObject *saved_scope = pg_hook.scope_pred;
-	pg_hook.cpu_mode = 0;
-	pg_hook.builtins_on = 1;
-	pg_hook.scope_pred = NULL;
+	struct cal_saved saved;
+	cal_enter(&saved);
 	set_costs(zero, zero, 0);
 	int64_t off = INT64_MAX, on = INT64_MAX;
 	uint64_t pairs = 0;
@@ -289,9 +313,7 @@ PyObject *pg_hook_probe(PyObject *self, PyObject *args)
 			on = r.on;
 		pairs = r.pairs;
 	}
-	pg_hook.cpu_mode = saved_cpu;
-	pg_hook.builtins_on = saved_builtins;
-	pg_hook.scope_pred = saved_scope;
+	cal_leave(&saved);
 	pg_hook_reset_all();
 	if (rc)
 		return NULL;

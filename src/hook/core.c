@@ -323,6 +323,43 @@ void pg_hook_core_pop_slow(struct pg_hook_core *core, struct pg_hook_thread *th,
 	pop_top(core, th, now_ticks);
 }
 
+/* ---- cpu mode -------------------------------------------------------------- */
+
+/* Weight of a periodic window's not-running fraction in bg_rate. */
+#define CPU_BG_WEIGHT 0.25
+
+int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
+			       int64_t end, int64_t t1, int64_t cpu_ns,
+			       double ns_per_tick, int long_interval)
+{
+	int64_t cpu_ticks =
+	    (int64_t)((double)(cpu_ns - th->ckpt_cpu_ns) / ns_per_tick);
+	/* Not running from the checkpoint to end. The check's own span
+	 * [end, t1] is its caller's to exclude: counted here as if it had
+	 * all been lost, so that a preemption within it is never charged
+	 * twice (otherwise its CPU time, a fraction of a microsecond, is
+	 * charged to the interval). */
+	int64_t lost = (t1 - th->ckpt_ticks) - cpu_ticks - (t1 - end);
+	if (lost < 0)
+		lost = 0;
+	if (!long_interval) {
+		int64_t window = end - th->ckpt_ticks;
+		if (window > 0) {
+			double f = (double)lost / (double)window;
+			if (f > 1)
+				f = 1;
+			th->bg_rate += CPU_BG_WEIGHT * (f - th->bg_rate);
+		}
+		return 0;
+	}
+	int64_t before = start - th->ckpt_ticks;
+	if (before > 0)
+		lost -= (int64_t)(th->bg_rate * (double)before);
+	if (lost > end - start)
+		lost = end - start;
+	return lost > 0 ? lost : 0;
+}
+
 void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks)
 {
@@ -377,7 +414,69 @@ void pg_hook_core_summary_free(struct pg_hook_summary *s)
 	free(s->funcs);
 	free(s->edges);
 	free(s->node_self_fp);
+	free(s->node_incl_fp);
 	memset(s, 0, sizeof(*s));
+}
+
+/* The compensation each node's self time got: its own entries' inner
+ * costs, and the outer costs (with the untimed CALL event before a Python
+ * callee) of its children's pairs. */
+static void node_compensation(const struct pg_hook_core *core, int64_t *comp)
+{
+	for (uint32_t n = 1; n < core->nnodes; n++) {
+		const struct pg_hook_node *nd = &core->nodes[n];
+		int64_t pushes = (int64_t)(nd->calls + nd->resumes);
+		comp[n] += pushes * core->enter_fp[nd->kind];
+		comp[nd->parent] += pushes * core->leave_fp[nd->kind];
+		if (nd->kind == PG_HOOK_KIND_PY)
+			comp[nd->parent] +=
+			    (int64_t)nd->calls * core->call_event_fp;
+	}
+}
+
+/*
+ * Check compensation against what was measured (core.h): scale it down
+ * when some large node's measured self time is less than its
+ * compensation, then derive the inclusive times again and count what
+ * remains below zero. Returns 0 or -1 (ENOMEM).
+ */
+static int check_compensation(const struct pg_hook_core *core,
+			      struct pg_hook_summary *out)
+{
+	uint32_t nn = core->nnodes;
+	int64_t *comp = calloc(nn, sizeof(*comp));
+	if (!comp)
+		return -1;
+	node_compensation(core, comp);
+	double k = 1;
+	for (uint32_t n = 1; n < nn; n++) {
+		const struct pg_hook_node *nd = &core->nodes[n];
+		if (nd->calls + nd->resumes < PG_HOOK_COMP_MIN_PUSHES ||
+		    comp[n] <= 0)
+			continue;
+		double r =
+		    (double)(out->node_self_fp[n] + comp[n]) / (double)comp[n];
+		if (r < k)
+			k = r > 0 ? r : 0;
+	}
+	k = fmin(1, k / PG_HOOK_COMP_MARGIN);
+	out->comp_scale = k;
+	for (uint32_t n = 0; n < nn; n++) {
+		if (k < 1 && n)
+			out->node_self_fp[n] +=
+			    (int64_t)llround((1 - k) * (double)comp[n]);
+		out->node_incl_fp[n] = n ? out->node_self_fp[n] : 0;
+	}
+	/* Parents precede their children. */
+	for (uint32_t n = nn; n-- > 1;) {
+		if (core->nodes[n].parent)
+			out->node_incl_fp[core->nodes[n].parent] +=
+			    out->node_incl_fp[n];
+		if (out->node_self_fp[n] < 0)
+			out->clamped_fp -= out->node_self_fp[n];
+	}
+	free(comp);
+	return 0;
 }
 
 /* Scratch of one summary, nn nodes and nf functions long. */
@@ -477,7 +576,7 @@ static void open_node(const struct pg_hook_core *core,
 		f->off_fp += core->off_fp[n];
 	if (s->fdepth[nd->func]++ == 0) {
 		f->pcalls += nd->calls;
-		f->incl_fp += nd->incl_fp;
+		f->incl_fp += out->node_incl_fp[n];
 	}
 	uint32_t e = s->edge_of[n];
 	if (e != PG_HOOK_NONE) {
@@ -486,7 +585,7 @@ static void open_node(const struct pg_hook_core *core,
 		ed->self_fp += out->node_self_fp[n];
 		if (s->edepth[e]++ == 0) {
 			ed->pcalls += nd->calls;
-			ed->incl_fp += nd->incl_fp;
+			ed->incl_fp += out->node_incl_fp[n];
 		}
 	}
 }
@@ -534,12 +633,15 @@ int pg_hook_core_summarize(const struct pg_hook_core *core,
 	out->funcs = calloc(nf ? nf : 1, sizeof(*out->funcs));
 	out->edges = calloc(nn, sizeof(*out->edges));
 	out->node_self_fp = calloc(nn, sizeof(*out->node_self_fp));
+	out->node_incl_fp = calloc(nn, sizeof(*out->node_incl_fp));
 	struct summary_scratch s;
 	int rc = -1;
 	if (!scratch_init(&s, nn, nf) && out->funcs && out->edges &&
-	    out->node_self_fp) {
+	    out->node_self_fp && out->node_incl_fp) {
 		link_children(core, &s, out);
-		rc = find_edges(core, &s, out);
+		rc = check_compensation(core, out);
+		if (!rc)
+			rc = find_edges(core, &s, out);
 		if (!rc)
 			walk_tree(core, &s, out);
 	}
@@ -758,7 +860,7 @@ static int write_nodes(const struct pg_hook_core *core,
 		to[i] = j;
 		merged[j].calls += n->calls;
 		merged[j].self_fp += sum->node_self_fp[i];
-		merged[j].incl_fp += n->incl_fp;
+		merged[j].incl_fp += sum->node_incl_fp[i];
 	}
 	for (uint32_t j = 1; j < nm; j++)
 		fprintf(out,
@@ -806,8 +908,10 @@ static void merge_outputs(const struct pg_hook_core *core,
 	}
 }
 
-/* The wire's header lines: format, mechanism, timer, counters. */
+/* The wire's header lines: format, mechanism, timer, counters, and how
+ * compensation fared. */
 static void write_header(const struct pg_hook_core *core,
+			 const struct pg_hook_summary *sum,
 			 const struct pg_hook_wire_info *info, FILE *out)
 {
 	fprintf(out, "perfguard-wire\t1\n");
@@ -821,6 +925,9 @@ static void write_header(const struct pg_hook_core *core,
 	fprintf(out, "events\t%" PRIu64 "\n", pg_hook_core_events(core));
 	fprintf(out, "unmatched\t%" PRIu64 "\n", core->unmatched);
 	fprintf(out, "lost\t%" PRIu64 "\n", pg_hook_core_lost_events(core));
+	fprintf(out, "comp_scale\t%.4f\n", sum->comp_scale);
+	fprintf(out, "clamped_ns\t%" PRId64 "\n",
+		ns_of(sum->clamped_fp, info->ns_per_tick));
 }
 
 /* Output o's F line: flags (TINY set here), line, id, file, code and the
@@ -888,7 +995,7 @@ int pg_hook_core_write(const struct pg_hook_core *core,
 	if (assign_outputs(core, sum.funcs, info, map, &nout, dup))
 		goto done;
 	merge_outputs(core, &sum, info, map, of);
-	write_header(core, info, out);
+	write_header(core, &sum, info, out);
 	for (uint32_t o = 0; o < nout; o++)
 		write_func(info, o, &of[o], dup, out);
 	for (uint32_t o = 0; o < nout; o++)

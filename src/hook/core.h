@@ -103,7 +103,12 @@ struct pg_hook_thread {
 	uint32_t depth, cap;
 	int64_t ovh_fp;	    /* overhead accumulated: virtual = clock - ovh */
 	int64_t last_ticks; /* glue: clock at the previous event */
-	int64_t ckpt_wall_ns, ckpt_cpu_ns; /* glue: off-CPU checkpoint */
+	/* glue, both clocks: the off-CPU checkpoint (clock and thread CPU time read together
+	 * at the end of the last check or slow path) and the fraction of
+	 * clock time the thread lost, not running, during short intervals
+	 * (interrupts, a hypervisor's steal, brief preemptions). */
+	int64_t ckpt_ticks, ckpt_cpu_ns;
+	double bg_rate;
 	uint64_t events; /* events seen on this thread since the last reset */
 	uint64_t allowance; /* returns of frames entered before enabling */
 	uint64_t epoch;	    /* glue: core epoch the allowance is for */
@@ -150,11 +155,31 @@ struct pg_hook_edge {
 	int64_t self_fp, incl_fp; /* incl counts the pair's recursion once */
 };
 
+/*
+ * Compensation is checked against what was measured: the time between a
+ * function's events can never be less than the hook's own cost inside it,
+ * so a node of at least PG_HOOK_COMP_MIN_PUSHES calls and resumes whose
+ * measured self time (compensated self plus the compensation it got) is
+ * less than its compensation proves the calibrated costs too high (a
+ * calibration taken in a slow spell). With r the smallest such ratio, all
+ * compensation is scaled by min(1, r / PG_HOOK_COMP_MARGIN) (comp_scale):
+ * nothing changes while every such node keeps at least 80% of its
+ * compensation in its measured time (timing noise, and base and head
+ * trials keep identical compensation), and beyond that the excess over
+ * 1.25x is removed. What still ends below zero is clamped to zero at
+ * output and counted (clamped_fp).
+ */
+#define PG_HOOK_COMP_MIN_PUSHES 100
+#define PG_HOOK_COMP_MARGIN	0.8
+
 struct pg_hook_summary {
 	struct pg_hook_fstat *funcs; /* core->nfuncs entries */
 	struct pg_hook_edge *edges;
 	uint32_t nedges;
 	int64_t *node_self_fp; /* per node: incl minus its children's incl */
+	int64_t *node_incl_fp; /* per node: inclusive, after comp_scale */
+	double comp_scale;     /* 1, or the factor compensation was scaled by */
+	int64_t clamped_fp; /* negative node self times (as a positive sum) */
 };
 
 /* What the writer needs besides the core (strings are borrowed). */
@@ -163,7 +188,8 @@ struct pg_hook_wire_info {
 	const char *timer;     /* "tsc", "tsc+cpu", "clock_gettime"... */
 	const char *python;    /* "3.12.1" */
 	double ns_per_tick;
-	double event_cost_ns; /* header value: mean per-event cost */
+	double event_cost_ns; /* header value: mean per-event cost (as
+				 calibrated; comp_scale written beside) */
 	double tiny_ns;	      /* mean self per call below which TINY */
 	int64_t wall_ns;
 	const char *const *ids;	  /* per function, nfuncs entries */
@@ -301,6 +327,47 @@ static inline void pg_hook_core_lost(struct pg_hook_thread *th,
 {
 	th->ovh_fp += (int64_t)lost_ticks << PG_HOOK_FP;
 }
+
+/*
+ * Time off the CPU (both clocks). The glue reads the thread's CPU time
+ * only at a check: at the end of an interval longer than the gap (the
+ * thread may have been descheduled in it), and at least once per period
+ * of clock time.
+ */
+static inline int pg_hook_core_cpu_due(const struct pg_hook_thread *th,
+				       int64_t now_ticks, int64_t gap_ticks,
+				       int64_t period_ticks)
+{
+	return now_ticks - th->last_ticks > gap_ticks ||
+	       now_ticks - th->ckpt_ticks > period_ticks;
+}
+
+/* Take the checkpoint: clock ticks and the thread's CPU time (ns) read
+ * together. */
+static inline void pg_hook_core_cpu_mark(struct pg_hook_thread *th,
+					 int64_t ticks, int64_t cpu_ns)
+{
+	th->ckpt_ticks = ticks;
+	th->ckpt_cpu_ns = cpu_ns;
+}
+
+/*
+ * A check at clock time t1 (thread CPU time cpu_ns, read just before t1)
+ * for the interval [start, end] that just ended, end <= t1; [end, t1] is
+ * the check's own time, which the caller excludes (so it is not counted
+ * here). The thread's not-running time since the checkpoint (clock minus
+ * CPU time) belongs to the interval only in part: the short intervals
+ * between the checkpoint and start had their own, estimated from
+ * th->bg_rate, which is not this interval's to lose. When the interval is
+ * long (longer than the gap) the rest, at most end - start ticks, is
+ * returned (the glue records it, pg_hook_core_off, and in cpu mode
+ * excludes it, pg_hook_core_lost); when it is short (a periodic check)
+ * the whole window was short intervals: it only updates bg_rate and
+ * returns 0. The checkpoint is not moved (pg_hook_core_cpu_mark).
+ */
+int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
+			       int64_t end, int64_t t1, int64_t cpu_ns,
+			       double ns_per_tick, int long_interval);
 
 /*
  * Time the thread was not running (off_ticks, measured by the glue from

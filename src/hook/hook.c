@@ -28,18 +28,29 @@
 
 /* ---- enabling ---------------------------------------------------------- */
 
+/* A duration in us from the environment (def when unset or not > 0), in
+ * ticks. */
+static int64_t env_us_ticks(const char *name, double def)
+{
+	const char *v = getenv(name);
+	double us = v ? atof(v) : def;
+	if (!(us > 0))
+		us = def;
+	return (int64_t)(us * 1000.0 / pg_hook.timer.ns_per_tick);
+}
+
 /* PERFGUARD_CLOCK=cpu selects cpu mode; anything else is wall. The gap
- * that triggers a check: PERFGUARD_CPU_GAP_US (default 30 us). */
+ * that triggers a check: PERFGUARD_CPU_GAP_US (default 30 us); the
+ * period of checks within short intervals: PERFGUARD_CPU_PERIOD_US
+ * (default 250 us: a thread-CPU-clock read, a fraction of a microsecond,
+ * per period). */
 static void read_clock_mode(void)
 {
 	const char *c = getenv("PERFGUARD_CLOCK");
 	pg_hook.cpu_mode = c && !strcmp(c, "cpu");
-	const char *g = getenv("PERFGUARD_CPU_GAP_US");
-	double gap_us = g ? atof(g) : 30.0;
-	if (gap_us <= 0)
-		gap_us = 30.0;
-	pg_hook.cpu_gap_ticks =
-	    (int64_t)(gap_us * 1000.0 / pg_hook.timer.ns_per_tick);
+	pg_hook.cpu_gap_ticks = env_us_ticks("PERFGUARD_CPU_GAP_US", 30.0);
+	pg_hook.cpu_period_ticks =
+	    env_us_ticks("PERFGUARD_CPU_PERIOD_US", 250.0);
 }
 
 int pg_hook_ensure_core(void)

@@ -62,14 +62,17 @@ struct pg_hook_state {
 	/* Set by the rare expensive paths of a callback (a new thread or
 	 * epoch, a new node, an off-CPU clock check): only then is the
 	 * callback's own time measured and excluded. The common path reads
-	 * the clock once and its cost is part of the calibrated costs. */
+	 * the clock once and its cost is part of the calibrated costs. 2: a
+	 * cpu-mode check alone (its checkpoint stands). */
 	int slow_path;
 
 	/* An interval between two events longer than cpu_gap_ticks triggers
-	 * a thread-CPU-clock check: the time off the CPU is recorded per
-	 * node, and in cpu mode (PERFGUARD_CLOCK=cpu) excluded. */
+	 * a thread-CPU-clock check, and so does an event cpu_period_ticks
+	 * after the last check (it measures the not-running time of short
+	 * intervals): the time off the CPU is recorded per node, and in cpu
+	 * mode (PERFGUARD_CLOCK=cpu) excluded. */
 	int cpu_mode;
-	int64_t cpu_gap_ticks;
+	int64_t cpu_gap_ticks, cpu_period_ticks;
 	uint64_t cpu_checks;	/* thread-CPU-clock reads (info()) */
 	int64_t cpu_lost_ticks; /* time excluded as not running (info()) */
 
@@ -144,8 +147,16 @@ int32_t pg_mech_gen_start(PyCodeObject *code) PG_HIDDEN;
  * first use); NULL when out of memory (counted in core.errors). */
 struct pg_hook_thread *pg_hook_thread_slow(void) PG_HIDDEN;
 
-/* cpu mode: a long interval ended at t0; exclude the time not running. */
+/* A check is due at t0 (pg_hook_core_cpu_due): record the time the thread
+ * did not run in the interval that ended (when long; cpu mode also
+ * excludes it) and take the checkpoint. Sets slow_path (2): callback_done
+ * excludes the check. */
 void pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
+
+/* The end of a slow path that started at t0: exclude its time and take the
+ * off-CPU checkpoint after it (unless slow_path is 2: a check alone, which
+ * took its own). */
+void pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0) PG_HIDDEN;
 
 /* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */
 int64_t pg_hook_thread_cpu_ns(void) PG_HIDDEN;
@@ -251,7 +262,8 @@ static inline struct pg_hook_thread *thread_get(void)
  * clocks: it is recorded per function; cpu mode also excludes it). */
 static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 {
-	if (t0 - th->last_ticks > pg_hook.cpu_gap_ticks)
+	if (pg_hook_core_cpu_due(th, t0, pg_hook.cpu_gap_ticks,
+				 pg_hook.cpu_period_ticks))
 		pg_hook_cpu_adjust(th, t0);
 	th->last_ticks = t0;
 }
@@ -261,9 +273,7 @@ static inline void clock_check(struct pg_hook_thread *th, int64_t t0)
 static inline void callback_done(struct pg_hook_thread *th, int64_t t0)
 {
 	if (__builtin_expect(pg_hook.slow_path, 0)) {
-		int64_t now = pg_hook_ticks(&pg_hook.timer);
-		pg_hook_core_lost(th, now - t0);
-		th->last_ticks = now;
+		pg_hook_slow_done(th, t0);
 		pg_hook.slow_path = 0;
 	}
 }

@@ -83,17 +83,17 @@ int32_t pg_mech_gen_start(PyCodeObject *code)
 #endif
 }
 
-/* The PyMethodDef of a C callable we profile, else NULL. The exact types
- * first: PyCFunction_Check of a method descriptor (a C call event's
- * commonest callable with builtin methods) calls PyType_IsSubtype. */
+/* The PyMethodDef of a C callable we profile, else NULL. The interpreter
+ * reports a method descriptor's call as one of a bound builtin method (it
+ * binds it to report it), so PyCFunction_Check's exact-type test is the
+ * one that hits. */
 static inline PyMethodDef *cfunc_def(PyObject *callable)
 {
 	PyMethodDef *ml = NULL;
-	PyTypeObject *tp = Py_TYPE(callable);
-	if (tp == &PyMethodDescr_Type)
-		ml = ((PyMethodDescrObject *)callable)->d_method;
-	else if (tp == &PyCFunction_Type || PyCFunction_Check(callable))
+	if (PyCFunction_Check(callable))
 		ml = ((PyCFunctionObject *)callable)->m_ml;
+	else if (Py_IS_TYPE(callable, &PyMethodDescr_Type))
+		ml = ((PyMethodDescrObject *)callable)->d_method;
 	return ml && !own_method(ml) ? ml : NULL;
 }
 
@@ -343,7 +343,7 @@ chained(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 	int rc = c->func(obj, frame, what, arg);
 	struct pg_hook_thread *th = pg_hook_current_thread();
 	if (th && pg_hook.active)
-		pg_hook_core_lost(th, pg_hook_ticks(&pg_hook.timer) - t0);
+		pg_hook_slow_done(th, t0);
 	return rc;
 }
 

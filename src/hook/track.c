@@ -34,25 +34,26 @@ int64_t pg_hook_thread_cpu_ns(void)
 void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 {
 	th->last_ticks = t0;
-	th->ckpt_wall_ns = pg_hook_mono_ns();
-	th->ckpt_cpu_ns = pg_hook_thread_cpu_ns();
+	th->bg_rate = 0;
+	int64_t cpu = pg_hook_thread_cpu_ns();
+	pg_hook_core_cpu_mark(th, pg_hook_ticks(&pg_hook.timer), cpu);
 }
 
 /*
- * The time the thread did not run since the checkpoint (wall minus thread
- * CPU time), at most the interval itself, is the current frame's off-CPU
- * time (both modes) and, in cpu mode, excluded from its time; the
- * checkpoint moves.
+ * The time the thread did not run in the interval that ended at t0
+ * (pg_hook_core_cpu_check) is the current frame's off-CPU time (both
+ * modes) and, in cpu mode, excluded from its time; the check takes the
+ * checkpoint.
  */
 void __attribute__((noinline))
 pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 {
-	int64_t wall = pg_hook_mono_ns(), cpu = pg_hook_thread_cpu_ns();
-	int64_t lost_ns = (wall - th->ckpt_wall_ns) - (cpu - th->ckpt_cpu_ns);
-	int64_t gap = t0 - th->last_ticks;
-	int64_t lost = (int64_t)((double)lost_ns / pg_hook.timer.ns_per_tick);
-	if (lost > gap)
-		lost = gap;
+	int64_t cpu = pg_hook_thread_cpu_ns();
+	int64_t t1 = pg_hook_ticks(&pg_hook.timer);
+	int64_t lost = pg_hook_core_cpu_check(
+	    th, th->last_ticks, t0, t1, cpu, pg_hook.timer.ns_per_tick,
+	    t0 - th->last_ticks > pg_hook.cpu_gap_ticks);
+	pg_hook_core_cpu_mark(th, t1, cpu);
 	if (lost > 0) {
 		pg_hook_core_off(&pg_hook.core, th, lost);
 		if (pg_hook.cpu_mode) {
@@ -60,10 +61,26 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 			pg_hook.cpu_lost_ticks += lost;
 		}
 	}
-	th->ckpt_wall_ns = wall;
-	th->ckpt_cpu_ns = cpu;
 	pg_hook.cpu_checks++;
-	pg_hook.slow_path = 1;
+	/* The checkpoint is taken: unless a later slow path of this callback
+	 * sets 1, its end need not read the CPU clock again. */
+	pg_hook.slow_path = 2;
+}
+
+void __attribute__((noinline))
+pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0)
+{
+	/* CPU time first: the checkpoint's clock reading is the later one,
+	 * so the next window holds none of this path's time. After a check
+	 * alone (slow_path 2) the check's own checkpoint stands: one system
+	 * call per check, not two. */
+	int mark = pg_hook.slow_path != 2;
+	int64_t cpu = mark ? pg_hook_thread_cpu_ns() : 0;
+	int64_t now = pg_hook_ticks(&pg_hook.timer);
+	pg_hook_core_lost(th, now - t0);
+	th->last_ticks = now;
+	if (mark)
+		pg_hook_core_cpu_mark(th, now, cpu);
 }
 
 /* ---- threads ------------------------------------------------------------- */

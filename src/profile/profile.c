@@ -113,6 +113,7 @@ size_t pg_profile_add_trial(struct pg_profile *p)
 		sizeof(*p->trials));
 	struct pg_trial *tr = &p->trials[p->ntrials];
 	memset(tr, 0, sizeof(*tr));
+	tr->comp_scale = 1;
 	tr->samples =
 	    pg_calloc(p->funcs_cap ? p->funcs_cap : 1, sizeof(*tr->samples));
 	return p->ntrials++;

@@ -97,6 +97,14 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 		pg_jw_key(w, "lost");
 		pg_jw_uint(w, t->lost);
 	}
+	if (t->comp_scale < 1) {
+		pg_jw_key(w, "comp_scale");
+		pg_jw_double(w, t->comp_scale);
+	}
+	if (t->clamped_ns) {
+		pg_jw_key(w, "clamped_ns");
+		pg_jw_int(w, t->clamped_ns);
+	}
 	pg_jw_key(w, "threads");
 	pg_jw_uint(w, t->threads);
 	write_column(w, t, nfuncs, COL_CALLS);
@@ -386,11 +394,23 @@ static int read_functions(struct pg_profile *p, const struct pg_json *arr)
 	return 0;
 }
 
+/* A trial's comp_scale: a number in [0, 1]. */
+static int scale_member(const struct pg_json *t, double *out)
+{
+	if (pg_json_get_double(t, "comp_scale", out) || !(*out >= 0) ||
+	    *out > 1)
+		return corruptf(pg_json_get(t, "comp_scale"),
+				"'comp_scale' is not a number in [0, 1]");
+	return 0;
+}
+
 static int read_trial(struct pg_profile *p, const struct pg_json *t)
 {
 	size_t n = p->nfuncs;
 	const struct pg_json *calls, *pcalls, *resumes, *self, *incl, *off;
 	int64_t wall, cpu, total, events, unmatched, threads, lost = 0;
+	int64_t clamped = 0;
+	double scale = 1;
 	int rc;
 	if (t->type != PG_JSON_OBJECT)
 		return corruptf(t, "trial is not an object");
@@ -402,6 +422,9 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	    (rc = int_member(t, "threads", 0, UINT32_MAX, &threads)) ||
 	    (pg_json_get(t, "lost") &&
 	     (rc = int_member(t, "lost", 0, INT64_MAX, &lost))) ||
+	    (pg_json_get(t, "clamped_ns") &&
+	     (rc = int_member(t, "clamped_ns", 0, PG_MAX_NS, &clamped))) ||
+	    (pg_json_get(t, "comp_scale") && (rc = scale_member(t, &scale))) ||
 	    (rc = int_array(t, "calls", n, 0, INT64_MAX, false, &calls)) ||
 	    (rc = int_array(t, "pcalls", n, 0, INT64_MAX, true, &pcalls)) ||
 	    (rc = int_array(t, "resumes", n, 0, INT64_MAX, true, &resumes)) ||
@@ -420,6 +443,8 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	tr->events = (uint64_t)events;
 	tr->unmatched = (uint64_t)unmatched;
 	tr->lost = (uint64_t)lost;
+	tr->comp_scale = scale;
+	tr->clamped_ns = clamped;
 	tr->threads = (uint32_t)threads;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_sample *s = &tr->samples[i];

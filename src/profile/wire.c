@@ -35,8 +35,10 @@ enum header_bit {
 	H_THREADS = 1 << 5,
 	H_EVENTS = 1 << 6,
 	H_UNMATCHED = 1 << 7,
-	H_ALL = (1 << 8) - 1, /* the required headers */
-	H_LOST = 1 << 8,      /* optional: 0 when absent */
+	H_ALL = (1 << 8) - 1,  /* the required headers */
+	H_LOST = 1 << 8,       /* optional: 0 when absent */
+	H_COMP_SCALE = 1 << 9, /* optional: 1 when absent */
+	H_CLAMPED = 1 << 10,   /* optional: 0 when absent */
 };
 
 struct wire {
@@ -165,6 +167,22 @@ static int copy_word(const struct wire *w, char *dst, size_t cap,
 	return 0;
 }
 
+/* A finite number in [0, max] (C locale) into *out. */
+static int parse_double(const struct wire *w, const char *val, double max,
+			double *out)
+{
+	char *end = NULL;
+	locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	errno = 0;
+	double d = c ? strtod_l(val, &end, c) : strtod(val, &end);
+	if (c)
+		freelocale(c);
+	if (!*val || *end || !isfinite(d) || d < 0 || d > max)
+		return bad(w, "bad %s '%.40s'", w->fields[0], val);
+	*out = d;
+	return 0;
+}
+
 static int parse_header(struct wire *w, unsigned bit)
 {
 	static const char *const mechanisms[] = {"monitoring", "setprofile",
@@ -186,18 +204,14 @@ static int parse_header(struct wire *w, unsigned bit)
 		return copy_word(w, p->timer, sizeof(p->timer), timers);
 	case H_PYTHON:
 		return copy_word(w, p->python, sizeof(p->python), NULL);
-	case H_EVENT_COST: {
-		char *end = NULL;
-		locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-		errno = 0;
-		double d = c ? strtod_l(val, &end, c) : strtod(val, &end);
-		if (c)
-			freelocale(c);
-		if (!*val || *end || !isfinite(d) || d < 0 || d > 1e9)
-			return bad(w, "bad event_cost_ns '%.40s'", val);
-		p->event_cost_ns = d;
-		return 0;
-	}
+	case H_EVENT_COST:
+		return parse_double(w, val, 1e9, &p->event_cost_ns);
+	case H_COMP_SCALE:
+		return parse_double(w, val, 1, &t->comp_scale);
+	case H_CLAMPED:
+		rc = parse_i64(w, val, false, PG_MAX_NS, &v);
+		t->clamped_ns = v;
+		return rc;
 	case H_WALL:
 		rc = parse_i64(w, val, false, PG_MAX_NS, &v);
 		t->wall_ns = v;
@@ -371,7 +385,8 @@ static int parse_record(struct wire *w, bool *ended)
 	    {"python", H_PYTHON},	{"event_cost_ns", H_EVENT_COST},
 	    {"wall_ns", H_WALL},	{"threads", H_THREADS},
 	    {"events", H_EVENTS},	{"unmatched", H_UNMATCHED},
-	    {"lost", H_LOST},
+	    {"lost", H_LOST},		{"comp_scale", H_COMP_SCALE},
+	    {"clamped_ns", H_CLAMPED},
 	};
 	const char *tag = w->fields[0];
 	if (tag[0] && !tag[1] && strchr("FSEN", tag[0])) {

@@ -129,8 +129,16 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 
 /*
  * Append one line per side of b that lost events ("<prefix>base: lost
- * events in 2 of 8 trials ..."); nothing when no trial lost any.
+ * events in 2 of 8 trials ..."), and one per side with overcompensated
+ * trials (pg_report_overcompensated); nothing when no trial did either.
  */
+/* A trial whose hook found its calibrated costs more than it measured
+ * between events: compensation scaled below PG_REPORT_COMP_SCALE_WARN,
+ * or clamped beyond PG_REPORT_CLAMPED_WARN of the trial's total. */
+#define PG_REPORT_COMP_SCALE_WARN 0.9
+#define PG_REPORT_CLAMPED_WARN	  0.01
+bool pg_report_overcompensated(const struct pg_trial *t);
+
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b);
 

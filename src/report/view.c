@@ -346,6 +346,46 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 	return n;
 }
 
+bool pg_report_overcompensated(const struct pg_trial *t)
+{
+	return t->comp_scale < PG_REPORT_COMP_SCALE_WARN ||
+	       (t->clamped_ns > 0 &&
+		(double)t->clamped_ns >
+		    PG_REPORT_CLAMPED_WARN *
+			(double)(t->total_ns > 0 ? t->total_ns : 1));
+}
+
+/* The compensation line of one side, when some trial needed it. */
+static void overcompensated_line(struct pg_buf *out, const char *prefix,
+				 const char *bench, const char *side,
+				 const struct pg_profile *p)
+{
+	size_t n = 0;
+	double scale = 1;
+	int64_t clamped = 0;
+	for (size_t i = 0; i < p->ntrials; i++) {
+		if (!pg_report_overcompensated(&p->trials[i]))
+			continue;
+		n++;
+		scale = fmin(scale, p->trials[i].comp_scale);
+		clamped += p->trials[i].clamped_ns;
+	}
+	if (!n)
+		return;
+	pg_buf_printf(out,
+		      "%s%s: %s: the hook's calibrated cost per event was more "
+		      "than the time measured between events in %zu of %zu "
+		      "trials (compensation scaled down to %.0f%%, %.3f ms "
+		      "still clamped to zero): functions doing little per "
+		      "call read low; trials",
+		      prefix, bench, side, n, p->ntrials, 100 * scale,
+		      (double)clamped / 1e6);
+	for (size_t i = 0; i < p->ntrials; i++)
+		if (pg_report_overcompensated(&p->trials[i]))
+			pg_buf_printf(out, " %zu", i + 1);
+	pg_buf_puts(out, "\n");
+}
+
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b)
 {
@@ -353,6 +393,9 @@ void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 	static const char *const names[2] = {"base", "head"};
 	for (int s = 0; s < 2; s++) {
 		uint64_t lost, unmatched;
+		if (sides[s])
+			overcompensated_line(out, prefix, b->name, names[s],
+					     &sides[s]->profile);
 		size_t n = pg_report_lossy_trials(sides[s], &lost, &unmatched);
 		if (!n)
 			continue;

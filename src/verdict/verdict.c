@@ -754,6 +754,9 @@ size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
 			v->kind = PG_VERDICT_IMPROVED;
 		else if (v->q <= unclear_q && v->ci_hi_pct > limit)
 			v->kind = PG_VERDICT_UNCLEAR;
+		else if (v->q_faster <= unclear_q && v->ci_lo_pct < -limit)
+			v->kind =
+			    PG_VERDICT_UNCLEAR; /* an improvement, maybe */
 		else
 			v->kind = PG_VERDICT_UNCHANGED;
 		regressions += v->kind == PG_VERDICT_REGRESSED;
@@ -781,6 +784,19 @@ bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name)
 		if (v->v[i].kind == PG_VERDICT_UNCLEAR && v->v[i].bench &&
 		    strcmp(v->v[i].bench, name) == 0)
 			return true;
+	return false;
+}
+
+bool pg_stats_bench_unclear_slower(const struct pg_verdicts *v,
+				   const char *name)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const struct pg_verdict *x = &v->v[i];
+		if (x->kind == PG_VERDICT_UNCLEAR && x->bench &&
+		    strcmp(x->bench, name) == 0 &&
+		    x->ci_hi_pct > fmax(x->threshold_pct, x->resolution_pct))
+			return true;
+	}
 	return false;
 }
 

@@ -51,15 +51,6 @@ class AnalyzeTests(Case):
             self.assertTrue(f["remedy"])
         return doc["findings"]
 
-    def analyze_until(self, python, script, holds):
-        """The findings of script, analysed again once when they do not
-        satisfy holds. A known hook fault (issue 8's notes: with the CPU
-        clock under a parallel load, a run can rarely charge nearly all
-        of its time to one <gc> entry) spoils one run in a few hundred;
-        a rule that is wrong misses both runs."""
-        found = self.analyze(python, script)
-        return found if holds(found) else self.analyze(python, script)
-
     def test_every_kind_is_found_where_built_and_only_there(self):
         for tag, python in interpreters():
             for kind, (show, func, clean) in KINDS.items():
@@ -67,13 +58,13 @@ class AnalyzeTests(Case):
                     def shown(found):
                         return any(f["function"].endswith(func)
                                    for f in found if f["kind"] == kind)
-                    found = self.analyze_until(python, show, shown)
+                    found = self.analyze(python, show)
                     self.assertTrue(shown(found),
                                     "%s: no %s finding about %s in %s"
                                     % (show, kind, func, found))
                     def none(found):
                         return not [f for f in found if f["kind"] == kind]
-                    found = self.analyze_until(python, clean, none)
+                    found = self.analyze(python, clean)
                     self.assertTrue(none(found), "%s: false %s finding: %s"
                                     % (clean, kind, found))
 

@@ -51,6 +51,11 @@ def verdict_of(doc, function, metric=("self", "incl", "calls")):
     return None
 
 
+def benches_whose_total(doc, kind):
+    return {v["bench"] for v in doc["verdicts"]
+            if v["metric"] == "total" and v["kind"] == kind}
+
+
 def regressed_functions(doc):
     return {v["function"] for v in doc["verdicts"]
             if v["kind"] == "regressed" and v.get("function")}
@@ -137,28 +142,42 @@ def caller(items):
         self.assertNotIn("app.py:Item.has_tag", named, p.stdout)
         self.assertEqual(named, {"app.py:caller"}, p.stdout)
 
+    def check_four(self, c_base, c_head):
+        """Check four one-function benchmarks (trials 5, max_trials 8);
+        head changes c's loop from c_base to c_head iterations, the others
+        run 500,000."""
+        files = {"app.py": LOOPS}
+        benches = []
+        for name in "abcd":
+            n = c_base if name == "c" else 500000
+            files["bench_%s.py" % name] = "import app\napp.hot(%d)\n" % n
+            benches.append((name, "bench_%s.py" % name))
+        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
+        root = self.repo(files)
+        self.commit(root, {"bench_c.py": "import app\napp.hot(%d)\n" % c_head},
+                    branch="feature")
+        return self.check_json(root)
+
     def test_doubled_benchmark_among_four_fails_after_extra_rounds(self):
         # trials 5 cannot make one of four totals significant at fdr 0.01:
         # the unclear benchmark must get its extra rounds and fail. Head
         # makes it 5x slower ("doubled" in the issue): per-trial totals
         # vary by up to 50% with both cores busy, and 2x then overlaps.
-        files = {"app.py": LOOPS}
-        benches = []
-        for name in "abcd":
-            files["bench_%s.py" % name] = "import app\napp.hot(500000)\n"
-            benches.append((name, "bench_%s.py" % name))
-        files["perfguard.yml"] = suite8(benches, trials=5, max_trials=8)
-        root = self.repo(files)
-        self.commit(root, {"bench_c.py": "import app\napp.hot(2500000)\n"},
-                    branch="feature")
-        p, doc = self.check_json(root)
+        p, doc = self.check_four(500000, 2500000)
         self.assertExit(p, 1)
         self.assertIn("adding", p.stderr)
-        totals = {v["bench"] for v in doc["verdicts"]
-                  if v["metric"] == "total" and v["kind"] == "regressed"}
-        self.assertIn("c", totals, p.stdout)
+        self.assertIn("c", benches_whose_total(doc, "regressed"), p.stdout)
         self.assertIn("app.py:hot", {v["function"] for v in doc["verdicts"]
                                      if v["bench"] == "c" and v["kind"] == "regressed"})
+
+    def test_improved_benchmark_among_four_gets_extra_rounds(self):
+        # As above, but head makes c 5x faster: an unclear improvement gets
+        # the same extra rounds as an unclear regression (it got none and
+        # stayed "unchanged").
+        p, doc = self.check_four(2500000, 500000)
+        self.assertExit(p, 0)
+        self.assertIn("adding", p.stderr)
+        self.assertIn("c", benches_whose_total(doc, "improved"), p.stdout)
 
     def test_trials_that_cannot_reach_significance_get_enough_rounds(self):
         # 4 against 4 trials cannot go below p = 1/70 > fdr/2: a 10x

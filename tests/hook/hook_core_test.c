@@ -333,6 +333,55 @@ compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller(
 	assert_int_equal(a->self_fp, FP(89 - 9 - 8));
 }
 
+static void
+compensation_above_what_was_measured_is_scaled_down_not_zeroed(void **state)
+{
+	struct fixture *fx = *state;
+	/* Calibrated in a slow spell: Python pairs cost 40 ticks, 20 inside
+	 * the callee; truly they cost 20, 10 inside. */
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(20);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(20);
+	call(fx, 0, 0);
+	int64_t t = 100;
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, t); /* an empty function: 10 ticks, its pair's */
+		ret(fx, 1, t + 10);
+		call(fx, 2, t + 35); /* 60 ticks of work */
+		ret(fx, 2, t + 105);
+		t += 115; /* the caller: 15 ticks of work per round */
+	}
+	ret(fx, 0, t);
+	const struct pg_hook_summary *s = summary(fx);
+	/* The empty function measured half its compensation: scaled to
+	 * 0.5 / 0.8, so costs stay 1.25x the truth (inner 12.5, outer 12.5). */
+	assert_true(s->comp_scale > 0.62 && s->comp_scale < 0.63);
+	/* Before, f[2] read 200 x 50 and f[0] below zero (written as 0). */
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(200 * 57.5));
+	int64_t caller = fstat_of(fx, 0)->self_fp;
+	assert_true(caller > FP(200 * 10 - 20) && caller < FP(200 * 10 + 120));
+	assert_int_equal(fstat_of(fx, 0)->incl_fp,
+			 caller + FP(200 * 57.5) + fstat_of(fx, 1)->self_fp);
+	/* The empty function, 2.5 ticks below zero per call, is clamped. */
+	assert_int_equal(fstat_of(fx, 1)->self_fp, -FP(200 * 2.5));
+	assert_int_equal(s->clamped_fp, FP(200 * 2.5));
+}
+
+static void compensation_as_measured_is_kept(void **state)
+{
+	struct fixture *fx = *state;
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(10);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(10);
+	call(fx, 0, 0);
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, 100 + 30 * i);
+		ret(fx, 1, 100 + 30 * i + 12);
+	}
+	ret(fx, 0, 100 + 30 * 200);
+	assert_true(summary(fx)->comp_scale == 1);
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 2));
+	assert_int_equal(summary(fx)->clamped_fp, 0);
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -438,6 +487,8 @@ static void write_emits_version_records_and_end(void **state)
 			   "events\t8\n"
 			   "unmatched\t0\n"
 			   "lost\t0\n"
+			   "comp_scale\t1.0000\n"
+			   "clamped_ns\t0\n"
 			   "F\t0\t0\t1\ta.py:main\t/r/a.py\n"
 			   "F\t1\t0\t2\ta.py:f x\t/r/a.py\n"
 			   "F\t2\t1\t0\t<builtin>:len\t\n"
@@ -497,6 +548,171 @@ static void write_flags_functions_below_resolution_as_tiny(void **state)
 	free(text);
 }
 
+/* ---- cpu mode: a simulated thread with a clock and a CPU clock ---------- */
+
+/* Clock ticks (1 ns each) and the thread's CPU time, driven as the glue
+ * does: a check when due (pg_hook_core_cpu_due), whose own time (cost
+ * ticks, plus any time the thread was descheduled during it) is excluded
+ * like a slow path's, and a new checkpoint after it. */
+struct cpu_sim {
+	int64_t tick, cpu;
+	int64_t gap, period, cost;
+	int64_t stall_in_check; /* not running during the next check */
+};
+
+static void sim_run(struct cpu_sim *s, int64_t ticks)
+{
+	s->tick += ticks;
+	s->cpu += ticks;
+}
+
+static void sim_stall(struct cpu_sim *s, int64_t ticks)
+{
+	s->tick += ticks;
+}
+
+/* Before an event at t0 = s->tick: clock_check; 1 when a check ran (then
+ * sim_done follows the event). */
+static int sim_check(struct fixture *fx, struct cpu_sim *s)
+{
+	struct pg_hook_thread *th = fx->th;
+	int64_t t0 = s->tick;
+	if (!pg_hook_core_cpu_due(th, t0, s->gap, s->period)) {
+		th->last_ticks = t0;
+		return 0;
+	}
+	sim_run(s, s->cost / 2);
+	sim_stall(s, s->stall_in_check);
+	s->stall_in_check = 0;
+	int64_t cpu = s->cpu;
+	sim_run(s, s->cost / 4);
+	pg_hook_core_lost(
+	    th, pg_hook_core_cpu_check(th, th->last_ticks, t0, s->tick, cpu,
+				       1.0, t0 - th->last_ticks > s->gap));
+	pg_hook_core_cpu_mark(th, s->tick, cpu);
+	sim_run(s, s->cost - s->cost / 2 - s->cost / 4); /* the check's tail */
+	return 1;
+}
+
+/* After the event at t0: callback_done's slow path after a check alone
+ * (its checkpoint stands). */
+static void sim_done(struct fixture *fx, struct cpu_sim *s, int64_t t0)
+{
+	pg_hook_core_lost(fx->th, s->tick - t0);
+	fx->th->last_ticks = s->tick;
+}
+
+static void sim_call(struct fixture *fx, struct cpu_sim *s, int func)
+{
+	int64_t t0 = s->tick;
+	int slow = sim_check(fx, s);
+	call(fx, func, t0);
+	if (slow)
+		sim_done(fx, s, t0);
+}
+
+static void sim_ret(struct fixture *fx, struct cpu_sim *s, int func)
+{
+	int64_t t0 = s->tick;
+	int slow = sim_check(fx, s);
+	ret(fx, func, t0);
+	if (slow)
+		sim_done(fx, s, t0);
+}
+
+static struct cpu_sim sim_start(struct fixture *fx)
+{
+	struct cpu_sim s = {.tick = 1000000,
+			    .cpu = 5000,
+			    .gap = 30000,
+			    .period = 250000,
+			    .cost = 300};
+	fx->th->last_ticks = s.tick;
+	pg_hook_core_cpu_mark(fx->th, s.tick, s.cpu);
+	return s;
+}
+
+/* Many short calls of f[1], each 10 us of CPU and 3 us not running (an
+ * interrupt, a hypervisor's steal, a brief preemption: too short to make
+ * the interval long), under f[0]. */
+static void sim_short_calls(struct fixture *fx, struct cpu_sim *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		sim_call(fx, s, 1);
+		sim_run(s, 5000);
+		sim_stall(s, 3000);
+		sim_run(s, 5000);
+		sim_ret(fx, s, 1);
+	}
+}
+
+/* A call of func running ticks of CPU, with a stall of not running
+ * (another process took the CPU) after the first `at` of them. */
+static void sim_long_call(struct fixture *fx, struct cpu_sim *s, int func,
+			  int64_t ticks, int64_t at, int64_t stall)
+{
+	sim_call(fx, s, func);
+	sim_run(s, at);
+	sim_stall(s, stall);
+	sim_run(s, ticks - at);
+	sim_ret(fx, s, func);
+}
+
+static double self_us(struct fixture *fx, int func)
+{
+	return (double)(fstat_of(fx, func)->self_fp >> PG_HOOK_FP) / 1000.0;
+}
+
+static void
+cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 2000); /* 20 ms of CPU, 6 ms not running */
+	sim_long_call(fx, &s, 2, 1000000, 0, 0); /* one interval, 1 ms */
+	sim_short_calls(fx, &s, 10);
+	sim_long_call(fx, &s, 2, 1000000, 0, 0);
+	sim_ret(fx, &s, 0);
+	/* Before, the 6 ms lost during the short calls were all charged to
+	 * the next long interval, capped at it: f[2] read 0 of its 2 ms. */
+	assert_true(self_us(fx, 2) > 1950 && self_us(fx, 2) < 2050);
+	/* The short calls keep their not-running time (no check sees it
+	 * within them), never more. */
+	assert_true(self_us(fx, 1) >= 2010 * 10 &&
+		    self_us(fx, 1) <= 2010 * 13 + 1);
+}
+
+static void cpu_a_preemption_within_a_long_interval_is_excluded(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 100);
+	/* Another process ran for 5 ms within f[2]'s 1 ms. */
+	sim_long_call(fx, &s, 2, 1000000, 400000, 5000000);
+	sim_ret(fx, &s, 0);
+	assert_true(self_us(fx, 2) > 990 && self_us(fx, 2) < 1040);
+}
+
+static void cpu_a_preemption_during_a_check_is_excluded_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct cpu_sim s = sim_start(fx);
+	sim_call(fx, &s, 0);
+	sim_short_calls(fx, &s, 100);
+	sim_call(fx, &s, 2);
+	sim_run(&s, 1000000);
+	s.stall_in_check = 5000000; /* preempted inside the check at return */
+	sim_ret(fx, &s, 2);
+	sim_long_call(fx, &s, 3, 1000000, 0, 0);
+	sim_ret(fx, &s, 0);
+	/* Before, the check charged the stall to f[2] (all of its 1 ms)
+	 * while also excluding it as the check's own time. */
+	assert_true(self_us(fx, 2) > 990 && self_us(fx, 2) < 1010);
+	assert_true(self_us(fx, 3) > 990 && self_us(fx, 3) < 1010);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,12 +727,17 @@ int main(void)
 	    T(lost_time_is_excluded_from_the_running_frame),
 	    T(a_full_tree_keeps_matching_without_charging),
 	    T(compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller),
+	    T(compensation_above_what_was_measured_is_scaled_down_not_zeroed),
+	    T(compensation_as_measured_is_kept),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),
 	    T(write_emits_version_records_and_end),
 	    T(write_numbers_duplicate_ids_in_order_of_appearance),
 	    T(write_flags_functions_below_resolution_as_tiny),
+	    T(cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one),
+	    T(cpu_a_preemption_within_a_long_interval_is_excluded),
+	    T(cpu_a_preemption_during_a_check_is_excluded_once),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,10 +35,15 @@ class Wire:
             k, v = line.split("\t")
             assert k == key, (k, key)
             self.header[k] = v
+        # The compensation check's headers.
+        for key, line in zip(["comp_scale", "clamped_ns"], lines[10:12]):
+            k, v = line.split("\t")
+            assert k == key, (k, key)
+            self.header[k] = v
         self.funcs, self.stats, self.edges, self.nodes = [], [], [], []
         order = "FSEN"
         last = 0
-        for line in lines[10:-1]:
+        for line in lines[12:-1]:
             p = line.split("\t")
             kind = order.index(p[0])
             assert kind >= last, "records out of order: " + line
@@ -562,6 +567,37 @@ class HookTest(unittest.TestCase):
         # per call sits beside ~150 ns of compensated hook cost.
         self.assertGreater(fib["self"] / 5, truth_ns / 10,
                            (fib, truth_ns, w.header))
+
+    OVERCOMPENSATED = """
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        def nothing():
+            pass
+        for _ in range(2000):
+            nothing()
+        for _ in range(20):
+            fib(12)
+    """
+
+    def test_costs_above_what_is_measured_are_scaled_down(self):
+        # Costs from a slow spell (here given 10x too high, as a cached or
+        # shared calibration can be) ate fib's self time: it read 0. The
+        # hook's check scales them down to what the empty function took.
+        w = self.run_script(self.OVERCOMPENSATED,
+                            env={"PERFGUARD_CLOCK": "cpu"})
+        fib = w["pkg/prog.py:fib"]["self"]
+        # At least 100 ns a pair: a calibration under load can read less.
+        pair = max(2 * float(w.header["event_cost_ns"]), 100.0)
+        costs = [10 * pair] * 3 + [5 * pair] * 3 + [0, 0]
+        w = self.run_script(self.OVERCOMPENSATED, env={
+            "PERFGUARD_CLOCK": "cpu",
+            "PERFGUARD_COSTS": ",".join("%.3f" % c for c in costs)})
+        self.assertLess(float(w.header["comp_scale"]), 0.7, w.header)
+        # Loose: the scale comes from the empty function's inner part and
+        # the two runs are timed minutes apart on a loaded machine.
+        self.assertGreater(w["pkg/prog.py:fib"]["self"], fib / 10,
+                           (fib, w.header))
+        self.assertEqual(w["pkg/prog.py:fib"]["calls"], 20 * 465)
 
     def test_scripts_own_profilers_do_not_switch_the_hook_off(self):
         w = self.run_script("""

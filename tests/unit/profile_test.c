@@ -307,7 +307,30 @@ static void parse_wire_reads_a_valid_trial(void **state)
 	assert_int_equal(p.nodes[3].parent, 1);
 	assert_int_equal(p.nodes[3].func, 2);
 	assert_int_equal(p.nodes[1].incl_ns, 9000);
+	assert_true(p.trials[0].comp_scale == 1);
+	assert_int_equal(p.trials[0].clamped_ns, 0);
 	pg_profile_release(&p);
+}
+
+static char *wire_edit(const char *from, const char *to);
+
+static void parse_wire_reads_the_compensation_check(void **state)
+{
+	(void)state;
+	struct pg_profile p;
+	char *text =
+	    wire_edit("unmatched\t0\n", "unmatched\t0\ncomp_scale\t0.4150\n"
+					"clamped_ns\t1234\n");
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	assert_true(p.trials[0].comp_scale > 0.4149 &&
+		    p.trials[0].comp_scale < 0.4151);
+	assert_int_equal(p.trials[0].clamped_ns, 1234);
+	pg_profile_release(&p);
+	free(text);
+	text = wire_edit("unmatched\t0\n", "unmatched\t0\ncomp_scale\t1.5\n");
+	assert_int_not_equal(parse_wire_text(&p, text), 0);
+	pg_profile_release(&p);
+	free(text);
 }
 
 /* wire_ok with the first occurrence of `from` replaced by `to`. */
@@ -921,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(fingerprint_detect_fills_machine_fields),
 	    cmocka_unit_test(fingerprint_equal_names_first_difference),
 	    cmocka_unit_test(parse_wire_reads_a_valid_trial),
+	    cmocka_unit_test(parse_wire_reads_the_compensation_check),
 	    cmocka_unit_test(parse_wire_rejects_broken_input_with_line_numbers),
 	    cmocka_unit_test(parse_wire_caps_line_length),
 	    cmocka_unit_test(parse_wire_refuses_a_used_profile),

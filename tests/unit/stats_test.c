@@ -670,6 +670,28 @@ static void fdr_is_controlled_across_benchmarks(void **state)
 	pg_verdicts_release(&vs);
 }
 
+static void an_unclear_improvement_gets_extra_rounds_too(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	/* Faster with p = 0.004: q_faster 0.04 among ten, suggestive. */
+	struct pg_verdict v = fake("a", "m.py:f", 0.996, -20);
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	for (int i = 0; i < 9; i++) {
+		v = fake("b", "m.py:g", 0.5, 0);
+		PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	}
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 0);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	assert_true(pg_stats_bench_unclear(&vs, "a"));
+	assert_false(pg_stats_bench_unclear_slower(&vs, "a"));
+	/* Alone it is significant: improved. */
+	vs.n = 1;
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_IMPROVED);
+	pg_verdicts_release(&vs);
+}
+
 static void significant_change_below_threshold_is_not_a_regression(void **state)
 {
 	(void)state;
@@ -828,6 +850,7 @@ int main(void)
 	    cmocka_unit_test(min_trials_follow_fdr_and_the_number_of_totals),
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
+	    cmocka_unit_test(an_unclear_improvement_gets_extra_rounds_too),
 	    cmocka_unit_test(
 		significant_change_below_threshold_is_not_a_regression),
 	    cmocka_unit_test(verdict_line_reads_like_the_spec),

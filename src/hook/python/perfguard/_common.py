@@ -345,18 +345,37 @@ def cache_store(path, key, costs):
             pass
 
 
-def _probe_agrees(hook, costs, slower=PROBE_TOLERANCE):
-    """A short measurement (hook.probe): do the costs' Python call pair
-    (on 3.12+ with its untimed CALL event) still fit? A probe faster than
-    the costs by more than PROBE_FASTER means they were measured in a slow
-    spell of the machine (whole seconds run at half speed here when a
-    neighbour is busy) and would over-compensate every later run; a
-    slower one by more than `slower`, that they no longer fit."""
+def _probe_ratio(hook, costs):
+    """A short measurement (hook.probe) of the costs' Python call pair (on
+    3.12+ with its untimed CALL event): probe / costs, or None when either
+    is not positive."""
     probe = hook.probe(_cal_loop, PROBE_N)
     want = costs[0] + (costs[6] if hook.mechanism == "monitoring" else 0)
     if probe <= 0 or want <= 0:
-        return False
-    return want / probe <= PROBE_FASTER and probe / want <= slower
+        return None
+    return probe / want
+
+
+def _agrees(ratio, slower=PROBE_TOLERANCE):
+    """Do costs still fit, given _probe_ratio? A probe faster than the
+    costs by more than PROBE_FASTER means they were measured in a slow
+    spell of the machine (whole seconds run at half speed here when a
+    neighbour is busy) and would over-compensate every later run; a
+    slower one by more than `slower`, that they no longer fit."""
+    return ratio is not None and 1 / ratio <= PROBE_FASTER and \
+        ratio <= slower
+
+
+def _lower(costs, ratio):
+    """The lower of the costs and the probe: the costs scaled down when the
+    probe measured less, by at most PROBE_FASTER (timing noise mostly
+    adds, so the lower of two agreeing measurements is the better one; too
+    high a cost eats the self time of functions doing about one event cost
+    of work). A probe lower still is not trusted: under load its two short
+    runs can nearly cancel, and once read a pair cost of almost zero."""
+    if ratio is None or ratio >= 1 or ratio * PROBE_FASTER < 1:
+        return costs
+    return [x * ratio for x in costs[:7]] + costs[7:]
 
 
 def calibrate(hook, fail=None, cache=True):
@@ -384,10 +403,11 @@ def calibrate(hook, fail=None, cache=True):
         key = cache_key(hook)
         path = cache_path(key)
         cached = cache_load(path, key)
-        if cached is not None and (not probe or
-                                   _probe_agrees(hook, cached)):
-            set_costs(hook, cached)
-            return "cached"
+        if cached is not None:
+            ratio = _probe_ratio(hook, cached) if probe else 1.0
+            if _agrees(ratio):
+                set_costs(hook, _lower(cached, ratio))
+                return "cached"
     costs = _measure(hook, n)
     # A noisy calibration (rounds spread over more than half the cost: a
     # loaded machine) is used for this run but not kept for later ones.
@@ -396,12 +416,13 @@ def calibrate(hook, fail=None, cache=True):
             "PERFGUARD_CALIBRATION_MAX_SPREAD") or 0.5)
     except ValueError:
         max_spread = 0.5
+    ratio = _probe_ratio(hook, costs) if probe else 1.0
     if use_cache and costs[7] <= max_spread * costs[0]:
         # Kept only when the quick probe agrees with it too (a load that
         # inflated the whole calibration evenly shows there).
-        if not probe or _probe_agrees(hook, costs, PROBE_FASTER):
+        if _agrees(ratio, PROBE_FASTER):
             cache_store(path, key, costs)
-        set_costs(hook, costs)  # the probe reset them
+    set_costs(hook, _lower(costs, ratio))  # the probe reset them
     return "measured"
 
 
