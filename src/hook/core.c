@@ -12,6 +12,12 @@
  * its self time.
  *
  * It does not know about Python, clocks, or files beyond the FILE * given.
+ *
+ * The file is over 900 lines: the tree, the summary and the writer share
+ * private helpers (the map, grow) and the node layout, and it is tested
+ * as one unit without Python (tests/hook/hook_core_test.c). The wire
+ * writer (assign_outputs to pg_hook_core_write) is the part to move to a
+ * file of its own when it grows further.
  */
 #include "core.h"
 
