@@ -43,9 +43,14 @@ static int64_t env_us_ticks(const char *name, double def)
  * that triggers a check: PERFGUARD_CPU_GAP_US (default 30 us); the
  * period of checks within short intervals: PERFGUARD_CPU_PERIOD_US
  * (default 250 us: a thread-CPU-clock read, a fraction of a microsecond,
- * per period). */
+ * per period). PERFGUARD_COMP_SCALE (0..1], when set, is the
+ * compensation scale to use instead of deciding it from the run (the
+ * runner decides it once per benchmark of a check, core.h). */
 static void read_clock_mode(void)
 {
+	const char *scale = getenv("PERFGUARD_COMP_SCALE");
+	double k = scale ? atof(scale) : 0;
+	pg_hook.core.comp_fixed = k > 0 && k <= 1 ? k : 0;
 	const char *c = getenv("PERFGUARD_CLOCK");
 	pg_hook.cpu_mode = c && !strcmp(c, "cpu");
 	pg_hook.cpu_gap_ticks = env_us_ticks("PERFGUARD_CPU_GAP_US", 30.0);
