@@ -127,14 +127,16 @@ static void sleep_until(int64_t next_ns)
  * the ended window for the caller to write without the GIL. */
 static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 {
-	if (do_tick)
-		pg_sampler_pre_read(); /* no clock is read with the GIL */
+	/* no clock is read with the GIL held; an asked tick still pending
+	 * owns pre (its readings, if it has not run, are used here) */
+	if (do_tick && !__atomic_load_n(&pg_sampler.asked_ns, __ATOMIC_ACQUIRE))
+		pg_sampler_pre_read();
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
 	PyEval_RestoreThread(self);
 	pg_sampler.gil_wait_ns += mono_ns() - now;
 	if (!pg_sampler.stop) {
-		if (do_tick && pg_sampler_tick_now())
+		if (do_tick && pg_sampler_tick_now(1))
 			pg_sampler.ticks_thread++;
 		if (now >= pg_sampler.window_end_mono_ns)
 			ended = pg_sampler_end_window();

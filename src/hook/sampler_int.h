@@ -238,14 +238,16 @@ void pg_sampler_add_sample(struct pg_sampler_window *w,
 /* ---- sampler_walk.c -------------------------------------------------- */
 
 /* One tick into the live window (GIL held): a sample of every thread but
- * self; elapsed_ns since the previous tick. A tick of the sampler thread
- * (the current thread state is self) uses the CPU clock readings of
- * pg_sampler_pre_read where it has them, and keeps the threads' clocks
- * for the next one. */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns);
-/* Sampler thread, without the GIL: read the CPU clocks of the threads its
- * last tick saw (a few µs each, a system call), so that its next tick
- * does not read them with the GIL held. */
+ * self; elapsed_ns since the previous tick. With use_pre (the ticks that
+ * the sampler thread runs or asks for, which own pg_sampler.pre) it uses
+ * the CPU clock readings of pg_sampler_pre_read where it has them, and
+ * keeps the threads' clocks for the next one. */
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns,
+		     int use_pre);
+/* Sampler thread, without the GIL, while no asked tick is pending: read
+ * the CPU clocks of the threads the last tick saw (a few µs each, a
+ * system call), so that the tick it runs or asks for next does not read
+ * them with the GIL held. */
 void pg_sampler_pre_read(void);
 
 /* ---- sampler_export.c ------------------------------------------------ */
@@ -259,8 +261,8 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
 /* ---- sampler_signal.c ------------------------------------------------ */
 
 /* One tick now unless one ran less than half a period ago (GIL held);
- * returns whether it ticked. */
-int pg_sampler_tick_now(void);
+ * returns whether it ticked. use_pre: see pg_sampler_tick. */
+int pg_sampler_tick_now(int use_pre);
 /* cpu mode, on the main thread: the timer on its CPU clock that sends
  * the tick signal every period of its CPU time. */
 void pg_sampler_arm_timer(void);

@@ -30,7 +30,7 @@
  * tick ran less than half a period ago (the main thread's timer and the
  * sampler thread do not both sample one period).
  */
-int pg_sampler_tick_now(void)
+int pg_sampler_tick_now(int use_pre)
 {
 	static int in_tick; /* Python code in a tick may run a nested one */
 	int64_t now = mono_ns();
@@ -41,7 +41,8 @@ int pg_sampler_tick_now(void)
 	uint64_t idle =
 	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
 	pg_sampler.live->ticks += idle;
-	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns);
+	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns,
+			use_pre);
 	__atomic_store_n(&pg_sampler.last_tick_mono_ns, now, __ATOMIC_RELAXED);
 	/* wall time with the GIL held (a thread's CPU clock costs a system
 	 * call, the monotonic clock does not) */
@@ -73,7 +74,7 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
 	    &pg_sampler.kicks_served,
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED),
 	    __ATOMIC_RELAXED);
-	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now())
+	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now(0))
 		pg_sampler.ticks_main++;
 	Py_RETURN_NONE;
 }
@@ -85,7 +86,7 @@ static int pending_tick(void *arg)
 	(void)arg;
 	if (pg_sampler.running && !pg_sampler.stop &&
 	    pg_sampler.pid == getpid() && !pg_sampler_finalizing() &&
-	    pg_sampler_tick_now())
+	    pg_sampler_tick_now(1))
 		pg_sampler.ticks_asked++;
 	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
 	return 0;
@@ -98,6 +99,8 @@ int pg_sampler_ask_holder(int64_t now_ns)
 	int64_t asked = __atomic_load_n(&pg_sampler.asked_ns, __ATOMIC_ACQUIRE);
 	if (asked)
 		return now_ns - asked < pg_sampler.period_ns;
+	/* pre is the sampler thread's until the call has run */
+	pg_sampler_pre_read();
 	/* set before the call can run (it clears it) */
 	__atomic_store_n(&pg_sampler.asked_ns, now_ns, __ATOMIC_RELEASE);
 	if (pg_sampler.add_pending(pg_sampler.interp, pending_tick, NULL, 0)) {
