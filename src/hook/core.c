@@ -193,6 +193,7 @@ struct pg_hook_thread *pg_hook_core_thread_new(struct pg_hook_core *core)
 	struct pg_hook_thread *th = calloc(1, sizeof(*th));
 	if (!th)
 		return NULL;
+	th->rq_ns = -1;
 	th->next = core->threads;
 	core->threads = th;
 	return th;
@@ -364,6 +365,24 @@ int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
 	if (lost > end - start)
 		lost = end - start;
 	return lost > 0 ? lost : 0;
+}
+
+int64_t pg_hook_core_blocked(struct pg_hook_thread *th, int64_t lost_ticks,
+			     int64_t t1, int64_t cpu_ns, int64_t rq_ns,
+			     double ns_per_tick)
+{
+	int64_t prev = th->rq_ns;
+	double off_ns = (double)(t1 - th->rq_ticks) * ns_per_tick -
+			(double)(cpu_ns - th->rq_cpu_ns);
+	th->rq_ns = rq_ns;
+	th->rq_ticks = t1;
+	th->rq_cpu_ns = cpu_ns;
+	if (rq_ns < 0 || prev < 0 || rq_ns < prev)
+		return lost_ticks;
+	double blocked = (off_ns - (double)(rq_ns - prev)) / ns_per_tick;
+	if (blocked <= 0)
+		return 0;
+	return blocked < (double)lost_ticks ? (int64_t)blocked : lost_ticks;
 }
 
 void pg_hook_core_close_thread(struct pg_hook_core *core,

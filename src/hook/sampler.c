@@ -89,7 +89,9 @@ static int64_t clock_delta(int64_t a, int64_t b)
  *    from the threads that run);
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
  *    sleeping service stays asleep); wall mode takes the GIL.
- * A signal not yet handled is not sent again (real-time signals queue).
+ * A signal not yet handled is not sent again (real-time signals queue),
+ * and the GIL is not taken when a tick ran less than half a period ago
+ * (the tick would be skipped: pg_sampler_tick_now).
  */
 static enum step decide(const struct clocks *now, const struct clocks *last)
 {
@@ -107,9 +109,14 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
 	if (pg_sampler.timer_ok && main_used != 0)
 		return STEP_NONE;
-	if (ran(others, interval))
-		return STEP_TAKE;
-	return pg_sampler.cpu_mode ? STEP_IDLE : STEP_TAKE;
+	enum step step = ran(others, interval) || !pg_sampler.cpu_mode
+			     ? STEP_TAKE
+			     : STEP_IDLE;
+	int64_t since =
+	    now->mono -
+	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
+	return step == STEP_TAKE && since < pg_sampler.period_ns / 2 ? STEP_NONE
+								     : step;
 }
 
 /* Sleep until next_ns (mu held; returns early when stopped). */
@@ -125,6 +132,8 @@ static void sleep_until(int64_t next_ns)
  * the ended window for the caller to write without the GIL. */
 static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 {
+	if (do_tick)
+		pg_sampler_pre_read(); /* no clock is read with the GIL */
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
 	PyEval_RestoreThread(self);
@@ -135,6 +144,7 @@ static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 		if (now >= pg_sampler.window_end_mono_ns)
 			ended = pg_sampler_end_window();
 	}
+	pg_sampler.pre_read = 0;
 	PyEval_SaveThread();
 	return ended;
 }
@@ -206,11 +216,13 @@ static void *sampler_main(void *arg)
 			ended = take_and_tick(self, step == STEP_TAKE);
 		if (ended)
 			pg_sampler_finish_window(ended);
-		pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		/* as of this wake (one clock read a wake, not two) */
+		pg_sampler.thread_cpu_ns = now.self;
 		next = next_wake(mono_ns(), &sleep_ns, step);
 		pthread_mutex_lock(&pg_sampler.mu);
 	}
 	pthread_mutex_unlock(&pg_sampler.mu);
+	pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	PyEval_RestoreThread(self);
 	pg_sampler.tstate = NULL;
 	PyGILState_Release(g);

@@ -95,6 +95,15 @@ struct pg_sampler_window {
 	uint64_t ticks, samples, overflow, errors;
 };
 
+/* A thread's CPU clock as the sampler thread last saw it, and its
+ * reading taken before the sampler thread took the GIL (see
+ * pg_sampler_pre_read). Touched by the sampler thread only. */
+struct pg_sampler_pre {
+	unsigned long ident;
+	clockid_t clock;
+	int64_t ns; /* -1: not read */
+};
+
 /* Per-thread CPU clock readings, across windows. */
 struct pg_sampler_cpu {
 	unsigned long ident;
@@ -137,7 +146,7 @@ struct pg_sampler_state {
 	int64_t last_tick_mono_ns; /* atomic: read by the sampler thread */
 	uint64_t windows_written, write_errors;
 	int64_t gil_wait_ns;   /* time spent waiting for the GIL */
-	int64_t tick_ns;       /* time spent in ticks (GIL held) */
+	int64_t tick_ns;       /* wall time ticks held the GIL */
 	int64_t thread_cpu_ns; /* CPU time of the sampler thread */
 	uint64_t idle_ticks;   /* cpu mode: periods nobody ran (atomic) */
 	uint64_t ticks_main, ticks_thread, ticks_idle; /* since start */
@@ -147,6 +156,9 @@ struct pg_sampler_state {
 	int describing; /* a window's functions are being described */
 	uint64_t kicks_sent, kicks_served; /* signals to the main thread */
 	PyThreadState *tstate;		   /* the sampler thread's own */
+	struct pg_sampler_pre pre[PG_SAMPLER_MAX_THREADS];
+	uint32_t npre;
+	int pre_read; /* pre[].ns were read for the coming tick */
 };
 
 extern struct pg_sampler_state pg_sampler;
@@ -210,8 +222,15 @@ void pg_sampler_add_sample(struct pg_sampler_window *w,
 /* ---- sampler_walk.c -------------------------------------------------- */
 
 /* One tick into the live window (GIL held): a sample of every thread but
- * self; elapsed_ns since the previous tick. */
+ * self; elapsed_ns since the previous tick. A tick of the sampler thread
+ * (the current thread state is self) uses the CPU clock readings of
+ * pg_sampler_pre_read where it has them, and keeps the threads' clocks
+ * for the next one. */
 void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns);
+/* Sampler thread, without the GIL: read the CPU clocks of the threads its
+ * last tick saw (a few µs each, a system call), so that its next tick
+ * does not read them with the GIL held. */
+void pg_sampler_pre_read(void);
 
 /* ---- sampler_export.c ------------------------------------------------ */
 

@@ -420,9 +420,17 @@ class DeployTests(Case):
                 if regressed:
                     self.assertEqual({v["function"] for v in regressed},
                                      {"app.py:slow"})
-        # the same deploy against itself: nothing named
-        p = run(["compare", da, da], cwd=root)
+        # the same deploy against itself: nothing named, nothing unclear
+        # (ten windows of 100 samples: every interval is wider than 10%)
+        p = run(["compare", "--json", os.path.join(self.tmp, "aa.json"),
+                 da, da], cwd=root)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.tmp, "aa.json")) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["counts"]["unclear"], 0, p.stdout)
+        self.assertEqual(doc["counts"]["regressed"], 0, p.stdout)
+        self.assertGreater(doc["counts"]["unchanged"], 3, p.stdout)
+        self.assertNotIn("unclear", p.stdout)
 
 
 if __name__ == "__main__":

@@ -713,6 +713,34 @@ static void cpu_a_preemption_during_a_check_is_excluded_once(void **state)
 	assert_true(self_us(fx, 3) > 990 && self_us(fx, 3) < 1010);
 }
 
+/* Off the CPU is the part blocked: run-queue wait (a preempted
+ * computation) is not, and an unknown run queue keeps all of it. */
+static void blocked_time_leaves_out_run_queue_wait(void **state)
+{
+	struct fixture *fx = *state;
+	struct pg_hook_thread *th = fx->th;
+	/* Unknown at first: all lost time counts. */
+	assert_int_equal(pg_hook_core_blocked(th, 700, 1000, 300, -1, 1.0),
+			 700);
+	/* First reading at tick 1000, CPU 300, run queue 50. */
+	assert_int_equal(pg_hook_core_blocked(th, 0, 1000, 300, 50, 1.0), 0);
+	/* 10,000 ticks later, 2,000 on the CPU: 8,000 not running, all of
+	 * it in the run queue (preempted). */
+	assert_int_equal(pg_hook_core_blocked(th, 7000, 11000, 2300, 8050, 1.0),
+			 0);
+	/* Then 5,000 ticks, 1,000 on the CPU, 500 in the run queue: 3,500
+	 * blocked, at most the 3,000 this interval lost. */
+	assert_int_equal(pg_hook_core_blocked(th, 3000, 16000, 3300, 8550, 1.0),
+			 3000);
+	/* 2 ns per tick: 1,000 ticks (2,000 ns), 400 ns on the CPU, 600 in
+	 * the run queue: 1,000 ns = 500 ticks blocked. */
+	assert_int_equal(pg_hook_core_blocked(th, 800, 17000, 3700, 9150, 2.0),
+			 500);
+	/* A counter that went back (a new task after fork): all of it. */
+	assert_int_equal(pg_hook_core_blocked(th, 400, 18000, 3800, 10, 1.0),
+			 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +766,7 @@ int main(void)
 	    T(cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one),
 	    T(cpu_a_preemption_within_a_long_interval_is_excluded),
 	    T(cpu_a_preemption_during_a_check_is_excluded_once),
+	    T(blocked_time_leaves_out_run_queue_wait),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
