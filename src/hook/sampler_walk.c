@@ -57,15 +57,15 @@ void pg_sampler_pre_read(void)
 }
 
 /*
- * Thread ident's CPU clock now: in a tick of the sampler thread (own),
- * the reading it took before taking the GIL (pre[hint] is tried first:
- * threads come in the same order at every tick); read here for threads
- * it did not know, in ticks of the main thread, and when the reading
- * failed (a thread gone, and a new one with its ident).
+ * Thread ident's CPU clock now: in a tick of the sampler thread or one
+ * it asked for (use_pre), the reading it took before (pre[hint] is tried
+ * first: threads come in the same order at every tick); read here for
+ * threads it did not know, in ticks of the main thread, and when the
+ * reading failed (a thread gone, and a new one with its ident).
  */
-static int64_t thread_clock(unsigned long ident, int own, uint32_t hint)
+static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint)
 {
-	if (own && pg_sampler.pre_read) {
+	if (use_pre && pg_sampler.pre_read) {
 		const struct pg_sampler_pre *p = pg_sampler.pre;
 		uint32_t n = pg_sampler.npre, i = hint;
 		if (i >= n || p[i].ident != ident)
@@ -77,8 +77,8 @@ static int64_t thread_clock(unsigned long ident, int own, uint32_t hint)
 	return thread_cpu_ns(ident);
 }
 
-/* After a tick of the sampler thread: the clocks of the threads it saw,
- * for pg_sampler_pre_read (pthread_getcpuclockid reads no clock). */
+/* After a tick that used pre: the clocks of the threads it saw, for
+ * pg_sampler_pre_read (pthread_getcpuclockid reads no clock). */
 static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
 {
 	uint32_t n = 0;
@@ -243,7 +243,7 @@ static int32_t task_of(struct pg_sampler_window *w, PyObject *tasks,
  * which nobody ran were skipped without a tick, see decide()), before
  * any frame object is made for it.
  */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 {
 	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
 	PyObject *tasks = task_names(); /* Python code: before the walk */
@@ -257,16 +257,16 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
 	 * collection: finalizers would run Python code mid-walk. */
 	int gc_was = PyGC_Disable();
 #endif
-	PyThreadState *cur = PyThreadState_Get();
-	PyInterpreterState *interp = PyThreadState_GetInterpreter(cur);
-	int own = cur == self;
+	PyInterpreterState *interp =
+	    PyThreadState_GetInterpreter(PyThreadState_Get());
 	uint32_t k = 0;
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
 	     ts = PyThreadState_Next(ts)) {
 		unsigned long ident = ts->thread_id;
 		if (ts == self || !ident) /* !ident: starting or ending */
 			continue;
-		int64_t used = cpu_used(ident, thread_clock(ident, own, k++));
+		int64_t used =
+		    cpu_used(ident, thread_clock(ident, use_pre, k++));
 		uint32_t flags = 0;
 		int64_t value = elapsed_ns;
 		if (pg_sampler.cpu_mode) {
@@ -293,7 +293,7 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
 	if (gc_was)
 		PyGC_Enable();
 #endif
-	if (own)
+	if (use_pre)
 		keep_clocks(interp, self);
 	Py_XDECREF(tasks);
 	name_threads(w);
