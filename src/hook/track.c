@@ -122,17 +122,23 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 void __attribute__((noinline))
 pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0)
 {
-	/* CPU time first: the checkpoint's clock reading is the later one,
-	 * so the next window holds none of this path's time. After a check
-	 * alone (slow_path 2) the check's own checkpoint stands: one system
-	 * call per check, not two. */
-	int mark = pg_hook.slow_path != 2;
-	int64_t cpu = mark ? pg_hook_thread_cpu_ns() : 0;
+	/* The checkpoint moves past a slow path only when the path was long
+	 * enough to hold time off the CPU (longer than the gap, as for an
+	 * interval): that time is excluded with the path, and must not be
+	 * charged again from the next check's window. A shorter path ran on
+	 * the CPU, in the window's clock and CPU time alike, so it changes
+	 * nothing there: no system call. After a check alone (slow_path 2)
+	 * the check's own checkpoint stands. CPU time first: the checkpoint's
+	 * clock reading is the later one, so the next window holds none of
+	 * this path's time. */
 	int64_t now = pg_hook_ticks(&pg_hook.timer);
+	if (pg_hook.slow_path != 2 && now - t0 > pg_hook.cpu_gap_ticks) {
+		int64_t cpu = pg_hook_thread_cpu_ns();
+		now = pg_hook_ticks(&pg_hook.timer);
+		pg_hook_core_cpu_mark(th, now, cpu);
+	}
 	pg_hook_core_lost(th, now - t0);
 	th->last_ticks = now;
-	if (mark)
-		pg_hook_core_cpu_mark(th, now, cpu);
 }
 
 /* ---- threads ------------------------------------------------------------- */

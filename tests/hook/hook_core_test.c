@@ -382,6 +382,54 @@ static void compensation_as_measured_is_kept(void **state)
 	assert_int_equal(summary(fx)->clamped_fp, 0);
 }
 
+/* Rounds of one thin call (measured `thin` ticks) and ten calls of 30
+ * ticks each, all at calibrated costs of 10 inside and 10 outside. */
+static void thin_and_thick_rounds(struct fixture *fx, int64_t thin)
+{
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(10);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(10);
+	call(fx, 0, 0);
+	int64_t t = 100;
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, t);
+		ret(fx, 1, t + thin);
+		t += thin + 20;
+		for (int j = 0; j < 10; j++, t += 50) {
+			call(fx, 2, t);
+			ret(fx, 2, t + 30);
+		}
+	}
+	ret(fx, 0, t);
+}
+
+static void one_thin_node_below_its_compensation_scales_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	/* f1 measured 6 ticks a call against 10 of compensation (a call shape
+	 * cheaper than the calibration's), f2 three times its own: the costs
+	 * are right for most of what was compensated. The old check scaled
+	 * everything to 0.6 / 0.8 on f1 alone. */
+	thin_and_thick_rounds(fx, 6);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(s->comp_scale == 1);
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(2000 * 20));
+	assert_int_equal(fstat_of(fx, 1)->self_fp, -FP(200 * 4));
+	assert_int_equal(s->clamped_fp, FP(200 * 4));
+}
+
+static void a_given_compensation_scale_is_used_as_is(void **state)
+{
+	struct fixture *fx = *state;
+	/* The runner's scale for every trial of a benchmark: used even when
+	 * this run alone would keep its compensation whole. */
+	fx->core.comp_fixed = 0.5;
+	thin_and_thick_rounds(fx, 12);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(s->comp_scale == 0.5);
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(2000 * 25));
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 7));
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -757,6 +805,8 @@ int main(void)
 	    T(compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller),
 	    T(compensation_above_what_was_measured_is_scaled_down_not_zeroed),
 	    T(compensation_as_measured_is_kept),
+	    T(one_thin_node_below_its_compensation_scales_nothing),
+	    T(a_given_compensation_scale_is_used_as_is),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),
