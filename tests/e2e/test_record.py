@@ -401,6 +401,10 @@ while True:
                          .returncode, 2)
         self.assertEqual(self.record(["--max-size", "lots", "--", "x.py"])
                          .returncode, 2)
+        self.write("afile", "not a directory\n")  # was exit 3 (mkdir failed)
+        p = self.record(["--out", "afile", "--", "x.py"])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--out afile is not a directory", p.stderr)
         self.write("boom.py", "raise SystemExit(4)\n")
         p = self.record(["--out", os.path.join(self.tmp, "o"), "--",
                          "boom.py"])
