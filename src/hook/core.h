@@ -188,8 +188,8 @@ struct pg_hook_wire_info {
 	/* NULL, or why the mechanism is not the one the settings asked for
 	 * (written as the optional "fallback" header) */
 	const char *fallback;
-	const char *timer;     /* "tsc", "tsc+cpu", "clock_gettime"... */
-	const char *python;    /* "3.12.1" */
+	const char *timer;  /* "tsc", "tsc+cpu", "clock_gettime"... */
+	const char *python; /* "3.12.1" */
 	double ns_per_tick;
 	double event_cost_ns; /* header value: mean per-event cost (as
 				 calibrated; comp_scale written beside) */

@@ -106,9 +106,9 @@ static inline int makes_generator(frame_t f)
 static int __attribute__((noinline))
 gen_resumed(PyObject *code, frame_t f, uint32_t n, int throwflag)
 {
-	uint32_t fi = n < PG_HOOK_DETACHED ? pg_hook.core.nodes[n].func
-					   : pg_hook_core_find(&pg_hook.core,
-							       code);
+	uint32_t fi = n < PG_HOOK_DETACHED
+			  ? pg_hook.core.nodes[n].func
+			  : pg_hook_core_find(&pg_hook.core, code);
 	if (fi == PG_HOOK_NONE)
 		return 0;
 	int32_t start = pg_hook.core.funcs[fi].start_lasti;

@@ -419,9 +419,9 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		    .timer = timer_name(),
 		    .python = ver,
 		    .ns_per_tick = pg_hook.timer.ns_per_tick,
-		    .event_cost_ns =
-			pg_hook.cal[pg_hook.mech_used].pair_ns[PG_HOOK_KIND_PY] /
-			2,
+		    .event_cost_ns = pg_hook.cal[pg_hook.mech_used]
+					 .pair_ns[PG_HOOK_KIND_PY] /
+				     2,
 		    .tiny_ns = tiny_ns(pg_hook.mech_used),
 		    .wall_ns = pg_hook.wall_total_ns,
 		    .ids = (const char *const *)d.ids,
@@ -446,8 +446,8 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 /* Whether recordings with the current settings time no C function. */
 static void update_c_untimed(void)
 {
-	pg_hook.c_untimed = !pg_hook.builtins_on ||
-			    (pg_hook.scope_pred && pg_hook.scope_c_out);
+	pg_hook.c_untimed =
+	    !pg_hook.builtins_on || (pg_hook.scope_pred && pg_hook.scope_c_out);
 }
 
 /* Use pred (NULL: everything in scope) and classify every known function

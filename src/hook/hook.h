@@ -39,8 +39,8 @@
 #include "core.h"
 #include "timer.h"
 
-#define PG_HIDDEN __attribute__((visibility("hidden")))
-#define GEN_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define PG_HIDDEN     __attribute__((visibility("hidden")))
+#define GEN_FLAGS     (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
 #define PG_MECH_SLOTS 2 /* mechanisms an interpreter may choose between */
 
 /*

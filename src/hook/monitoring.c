@@ -41,7 +41,6 @@
 	 EV_PY_UNWIND | EV_PY_THROW)
 #define EV_MASK (EV_PY_MASK | EV_CALL | EV_C_RETURN | EV_C_RAISE)
 
-
 /* ---- callbacks: the hot path --------------------------------------------- */
 
 /* What a callback of a local event returns: DISABLE when the code (or

@@ -35,7 +35,7 @@
 #define RESUME_311 151 /* opcode of RESUME in 3.11 */
 
 /* Which of the two mechanisms of 3.9-3.11 a recording uses. */
-static int use_evalframe; /* the last pg_mech_on chose evalframe.c */
+static int use_evalframe;    /* the last pg_mech_on chose evalframe.c */
 static const char *fallback; /* why it could not, or NULL */
 
 static int frame_lasti(PyFrameObject *frame)
