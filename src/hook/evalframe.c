@@ -30,8 +30,9 @@
  * this function. The function is per interpreter: every thread's frames
  * arrive here, including threads started by _thread.start_new_thread.
  *
- * Scope: code out of scope is passed through after one lookup (no clock
- * read), its time left to the nearest in-scope caller (marked folded).
+ * Scope: code out of scope is passed through after one compare (out_code:
+ * no clock read, no tree lookup), its time left to the nearest in-scope
+ * caller (marked folded).
  *
  * Coexistence: the script's own sys.setprofile / cProfile no longer
  * displace the hook (they set a thread's profile function, not the
@@ -44,6 +45,8 @@
  * look at C calls (setprofile.c does, when builtins are timed).
  */
 #include "hook.h"
+
+#include <string.h>
 
 #if PY_VERSION_HEX >= 0x030B0000
 #define Py_BUILD_CORE 1
@@ -59,6 +62,19 @@ typedef PyFrameObject *frame_t;
 static __thread int busy __attribute__((tls_model("initial-exec")));
 
 static int installed;
+
+/* Code objects found out of scope in this recording, direct-mapped by
+ * address: their evaluations pass through without a clock read or a tree
+ * lookup. Entries are functions the core knows (it holds a reference to
+ * their code, so an address is never reused by other code); cleared when
+ * a recording starts, after which the scope may have changed. */
+#define OUT_SLOTS 4096
+static const void *out_code[OUT_SLOTS];
+
+static inline const void **out_slot(const void *code)
+{
+	return &out_code[((uintptr_t)code >> 4) & (OUT_SLOTS - 1)];
+}
 
 static inline PyObject *frame_code(frame_t f)
 {
@@ -136,26 +152,30 @@ static inline uint32_t eval_node(struct pg_hook_thread *th, PyObject *code,
 	return n;
 }
 
-/* The frame-evaluation function: the hot path. */
+/* The frame-evaluation function: the hot path. Code out of scope seen
+ * before costs a thread lookup and one compare; it is not charged as
+ * overhead (it reads no clock and touches no tree, a few nanoseconds). */
 static PyObject *eval_frame(PyThreadState *ts, frame_t f, int throwflag)
 {
-	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	struct pg_hook_thread *th;
 	if (__builtin_expect(busy, 0) || !pg_hook.active ||
 	    !(th = thread_get()))
 		return _PyEval_EvalFrameDefault(ts, f, throwflag);
 	PyObject *code = frame_code(f);
-	int gen = ((PyCodeObject *)code)->co_flags & GEN_FLAGS;
-	if (__builtin_expect(gen, 0) && makes_generator(f)) {
-		callback_done(th, t0);
+	if (__builtin_expect(*out_slot(code) == code, 0)) {
+		fold_into_top(th);
 		return _PyEval_EvalFrameDefault(ts, f, throwflag);
 	}
+	int gen = ((PyCodeObject *)code)->co_flags & GEN_FLAGS;
+	if (__builtin_expect(gen, 0) && makes_generator(f))
+		return _PyEval_EvalFrameDefault(ts, f, throwflag);
+	int64_t t0 = pg_hook_ticks(&pg_hook.timer);
 	th->events++;
 	clock_check(th, t0);
 	uint32_t n = eval_node(th, code, f);
 	if (__builtin_expect(n == PG_HOOK_NODE_OUT, 0)) {
-		fold_into_top(th); /* out of scope: not timed */
-		charge_untimed_pair(th, PG_HOOK_KIND_PY);
+		*out_slot(code) = code; /* out of scope: not timed */
+		fold_into_top(th);
 		callback_done(th, t0);
 		return _PyEval_EvalFrameDefault(ts, f, throwflag);
 	}
@@ -192,6 +212,7 @@ int pg_evalframe_on(const char **why)
 		*why = "another frame-evaluation function is installed";
 		return -1;
 	}
+	memset(out_code, 0, sizeof(out_code));
 	_PyInterpreterState_SetEvalFrameFunc(interp, eval_frame);
 	installed = 1;
 	return 0;
