@@ -120,11 +120,11 @@ def http_run(mode, build, seconds, port, tmp):
     try:
         if p.stdout.readline().strip() != "ready":
             raise RuntimeError("service did not start under %s" % mode)
-        c0 = proc_cpu(p.pid)
+        c0, s0 = proc_cpu(p.pid), task_stats(p.pid)
         w = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % seconds,
                             "http://127.0.0.1:%d/" % port],
                            capture_output=True, text=True, check=True)
-        c1 = proc_cpu(p.pid)
+        c1, s1 = proc_cpu(p.pid), task_stats(p.pid)
     finally:
         p.send_signal(signal.SIGINT)
         try:
@@ -138,7 +138,10 @@ def http_run(mode, build, seconds, port, tmp):
             rps = float(line.split()[1])
         if "requests in" in line:
             reqs = int(line.split()[0])
-    return rps, (c1 - c0) / max(reqs, 1)
+    # context switches of every thread (those started during the run
+    # counted whole): the GIL handoffs a sampler adds show here
+    sw = sum(v[1] - s0.get(t, (0, 0))[1] for t, v in s1.items())
+    return rps, (c1 - c0) / max(reqs, 1), sw / max(reqs, 1)
 
 
 def pct(x, base):
@@ -187,26 +190,29 @@ def overhead(args, tmp):
 def http(args, tmp):
     rps = {m: [] for m in MODES}
     cpr = {m: [] for m in MODES}
+    swr = {m: [] for m in MODES}
     port = 18000 + os.getpid() % 1000
     for r in range(args.rounds):
         order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
         for m in order:
             port += 1
-            a, b = http_run(m, args.build, args.http_seconds, port, tmp)
+            a, b, c = http_run(m, args.build, args.http_seconds, port, tmp)
             rps[m].append(a)
             cpr[m].append(b)
+            swr[m].append(c)
     print("\n## HTTP service (service.py, wrk -t2 -c8 -d%ds), median of %d "
           "rounds\n" % (args.http_seconds, args.rounds))
     print("| mode | requests/s | throughput lost (min..max) | server CPU "
-          "ms/request | CPU added (min..max) |")
-    print("|---|---|---|---|---|")
+          "ms/request | CPU added (min..max) | context switches/request |")
+    print("|---|---|---|---|---|---|")
     for m in MODES:
         r, c = statistics.median(rps[m]), statistics.median(cpr[m])
         lost = [-pct(a, b) for a, b in zip(rps[m], rps["none"])]
         print("| %s | %.1f | %+.2f%% (%+.1f..%+.1f) | %.3f | %+.2f%% "
-              "(%+.1f..%+.1f) |" % (m, r, statistics.median(lost),
-                                    min(lost), max(lost), c * 1000,
-                                    *ratio_pct(cpr, m)))
+              "(%+.1f..%+.1f) | %.2f |" % (m, r, statistics.median(lost),
+                                          min(lost), max(lost), c * 1000,
+                                          *ratio_pct(cpr, m),
+                                          statistics.median(swr[m])))
 
 
 def task_stats(pid):
@@ -452,6 +458,9 @@ def deploy(args, tmp):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
+    ap.add_argument("--python", default=PY,
+                    help="interpreter (Debian's jinja2 on its path; a "
+                    "hook built for it)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cpu-rounds", type=int, default=300)
     ap.add_argument("--http-seconds", type=int, default=5)
@@ -467,6 +476,7 @@ def main():
                     help="modes of the overhead and http parts")
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
+    globals()["PY"] = args.python
     args.build = os.path.abspath(args.build)
     if args.deploy_dir:
         args.deploy_dir = os.path.abspath(args.deploy_dir)

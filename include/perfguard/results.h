@@ -52,6 +52,10 @@ struct pg_bench_result {
 	struct pg_profile profile;
 	bool has_wall;
 	struct pg_wall wall;
+	/* The compensation scale every measured trial of this run used:
+	 * decided from the warm-up trials of all sides (the runner), so that
+	 * base and head compensate alike; 0 until decided. Not stored. */
+	double comp_scale;
 };
 
 /*

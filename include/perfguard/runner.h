@@ -55,6 +55,9 @@ struct pg_trial_spec {
 	bool profile;	    /* false: run without the hook */
 	bool cpu_clock;	    /* hook excludes time the thread did not run */
 	const char *costs;  /* hook compensation costs to use, NULL = measure */
+	/* The compensation scale the hook uses (PERFGUARD_COMP_SCALE, in
+	 * (0, 1]); 0 = the hook decides it from the trial itself. */
+	double comp_scale;
 	/* Function-id globs of the code timed (PERFGUARD_SCOPE); NULL or
 	 * empty = all. Borrowed. */
 	const struct pg_strvec *scope;

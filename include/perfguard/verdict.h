@@ -144,10 +144,12 @@ void pg_stats_judge(const struct pg_bench *b,
  * see pg_stats_min_trials). Then set each verdict's final kind, with
  * limit = max(threshold_pct, resolution_pct): REGRESSED when q <= fdr / 2
  * and the estimate exceeds limit; IMPROVED symmetrically (with q_faster);
- * UNCLEAR when not regressed, the interval reaches above limit and
- * q <= min(0.5, 50 * fdr) (suggestive: worth more rounds), or, not
- * improved, it reaches below -limit and q_faster <= the same bound (an
- * improvement, maybe: the same extra rounds); else UNCHANGED. Idempotent: may be called again after re-judging.
+ * UNCLEAR when not regressed, the estimate is above 0, the interval
+ * reaches above limit and q <= min(0.5, 50 * fdr) (suggestive: worth more
+ * rounds), or, not improved, the estimate is below 0, the interval
+ * reaches below -limit and q_faster <= the same bound (an improvement,
+ * maybe: the same extra rounds); else UNCHANGED (so a profile compared
+ * with itself, estimate 0 and p = 0.5, is unchanged throughout). Idempotent: may be called again after re-judging.
  * Returns the number of regressions (calls regressions included).
  */
 size_t pg_stats_finish(struct pg_verdicts *v, double fdr);

@@ -9,6 +9,10 @@
  * timed; --from-wire converts a file the hook wrote (perfguard.Profile's
  * dump) instead of running anything.
  *
+ * --clock wall|cpu picks the hook's clock; without it $PERFGUARD_CLOCK (the
+ * variable the runner sets for every trial), else the suite's `clock:`
+ * (--suite, or the project's perfguard.yml when there is one), else wall.
+ *
  * Defaults: builtins are timed (as cProfile does: `profile` is for looking
  * at a program, where seeing time inside len() or re matters more than the
  * hook's lower overhead without them).
@@ -107,6 +111,7 @@ enum profile_opt {
 	OPT_NO_BUILTINS,
 	OPT_FROM_WIRE,
 	OPT_ANALYZE,
+	OPT_CLOCK,
 };
 
 static const struct cli_opt profile_options[] = {
@@ -129,6 +134,10 @@ static const struct cli_opt profile_options[] = {
     {OPT_FROM_WIRE, "from-wire", 0, "FILE",
      "export a file the hook wrote instead of running\na script "
      "(perfguard.Profile.dump uses it)"},
+    {OPT_CLOCK, "clock", 0, "wall|cpu",
+     "time with the wall clock or the thread's CPU clock\n(cpu: time the "
+     "thread does not run is charged to\nno one); default $PERFGUARD_CLOCK, "
+     "else the\nsuite's clock, else wall"},
     {OPT_ANALYZE, "analyze", 0, NULL,
      "print the findings of `perfguard analyze` after the\ntable (one more "
      "run, with the CPU clock)"},
@@ -177,7 +186,19 @@ struct profile_opts {
 	struct pg_strvec scope;
 	bool no_builtins;
 	bool analyze;
+	const char *clock; /* "wall" or "cpu"; NULL: not given */
+	bool cpu_clock;	   /* what --clock or $PERFGUARD_CLOCK chose */
 };
+
+/* --clock's argument or $PERFGUARD_CLOCK's value into *cpu. */
+static int parse_clock(const char *what, const char *arg, bool *cpu)
+{
+	if (strcmp(arg, "wall") && strcmp(arg, "cpu"))
+		return pg_error_set(PG_EUSAGE, "%s takes wall or cpu, not '%s'",
+				    what, arg);
+	*cpu = !strcmp(arg, "cpu");
+	return 0;
+}
 
 static int parse_option(int id, const char *arg, void *ctx)
 {
@@ -216,6 +237,9 @@ static int parse_option(int id, const char *arg, void *ctx)
 	case OPT_ANALYZE:
 		o->analyze = true;
 		return 0;
+	case OPT_CLOCK:
+		o->clock = arg;
+		return parse_clock("--clock", arg, &o->cpu_clock);
 	default:
 		return pg_error_set(PG_EUSAGE, "see `perfguard help profile`");
 	}
@@ -289,6 +313,46 @@ static int cmd_profile(int argc, char **argv)
 	return rc;
 }
 
+/* The suite's clock into *cpu; no suite (and no --suite) is no change. */
+static int suite_clock(const struct cli_common *c, bool *cpu)
+{
+	struct pg_suite suite;
+	char *root = cli_project_root();
+	int rc = cli_load_suite(c, root, &suite);
+	free(root);
+	if (rc == 0) {
+		*cpu = suite.clock == PG_CLOCK_CPU;
+		pg_suite_release(&suite);
+	} else if (rc == PG_ENOTFOUND && !c->suite_path) {
+		pg_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
+ * The clock when --clock did not choose: $PERFGUARD_CLOCK (what the
+ * runner gives the hook; a user who sets it expects it), else the
+ * suite's, else wall. 0, or the exit code (2 for a bad value or suite,
+ * after the message); --analyze needs the wall clock.
+ */
+static int choose_clock(struct profile_opts *o)
+{
+	const char *env = getenv("PERFGUARD_CLOCK");
+	int rc = 0;
+	if (!o->clock && env && *env)
+		rc = parse_clock("PERFGUARD_CLOCK", env, &o->cpu_clock);
+	else if (!o->clock)
+		rc = suite_clock(&o->common, &o->cpu_clock);
+	if (rc)
+		return cli_fail(rc);
+	if (o->analyze && o->cpu_clock)
+		return cli_usage_error(
+		    "--analyze compares a wall-clock run with a CPU-clock "
+		    "run; run it with --clock wall");
+	return 0;
+}
+
 /*
  * The usage checks before anything runs: 0, or the exit code (2) after
  * the message. Also the operands of --from-wire, which runs nothing.
@@ -342,6 +406,7 @@ static int run_trials(const struct profile_opts *o, const struct pg_python *py,
 		    .profile = true,
 		    .scope = &o->scope,
 		    .no_builtins = o->no_builtins,
+		    .cpu_clock = o->cpu_clock,
 		};
 		struct pg_trial_outcome out;
 		struct pg_profile one;
@@ -366,6 +431,8 @@ static int run_profile(struct profile_opts *opts, int argc, char **argv)
 		return PG_EXIT_OK;
 	}
 	int exit_code = check_args(opts, argc, argv);
+	if (!exit_code && !opts->from_wire)
+		exit_code = choose_clock(opts);
 	if (exit_code)
 		return exit_code;
 	if (opts->from_wire)

@@ -193,6 +193,7 @@ struct pg_hook_thread *pg_hook_core_thread_new(struct pg_hook_core *core)
 	struct pg_hook_thread *th = calloc(1, sizeof(*th));
 	if (!th)
 		return NULL;
+	th->rq_ns = -1;
 	th->next = core->threads;
 	core->threads = th;
 	return th;
@@ -366,6 +367,24 @@ int64_t pg_hook_core_cpu_check(struct pg_hook_thread *th, int64_t start,
 	return lost > 0 ? lost : 0;
 }
 
+int64_t pg_hook_core_blocked(struct pg_hook_thread *th, int64_t lost_ticks,
+			     int64_t t1, int64_t cpu_ns, int64_t rq_ns,
+			     double ns_per_tick)
+{
+	int64_t prev = th->rq_ns;
+	double off_ns = (double)(t1 - th->rq_ticks) * ns_per_tick -
+			(double)(cpu_ns - th->rq_cpu_ns);
+	th->rq_ns = rq_ns;
+	th->rq_ticks = t1;
+	th->rq_cpu_ns = cpu_ns;
+	if (rq_ns < 0 || prev < 0 || rq_ns < prev)
+		return lost_ticks;
+	double blocked = (off_ns - (double)(rq_ns - prev)) / ns_per_tick;
+	if (blocked <= 0)
+		return 0;
+	return blocked < (double)lost_ticks ? (int64_t)blocked : lost_ticks;
+}
+
 void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks)
 {
@@ -440,11 +459,63 @@ static void node_compensation(const struct pg_hook_core *core, int64_t *comp)
 	}
 }
 
+/* A node's measured-over-compensation ratio and its weight. */
+struct comp_ratio {
+	double r, w;
+};
+
+static int cmp_ratio(const void *a, const void *b)
+{
+	double x = ((const struct comp_ratio *)a)->r;
+	double y = ((const struct comp_ratio *)b)->r;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The scale the measured self times support (core.h): from the
+ * PG_HOOK_COMP_QUANTILE quantile, weighted by compensation, of measured
+ * self time over compensation among the nodes that can show it, or from
+ * the lowest node alone when it is below PG_HOOK_COMP_ALONE; 1 when none
+ * can show it. -1 when out of memory.
+ */
+static double comp_supported(const struct pg_hook_core *core,
+			     const int64_t *self, const int64_t *comp)
+{
+	struct comp_ratio *v = malloc(core->nnodes * sizeof(*v));
+	if (!v)
+		return -1;
+	uint32_t m = 0;
+	double total = 0;
+	for (uint32_t n = 1; n < core->nnodes; n++) {
+		const struct pg_hook_node *nd = &core->nodes[n];
+		if (nd->calls + nd->resumes < PG_HOOK_COMP_MIN_PUSHES ||
+		    comp[n] <= 0 ||
+		    (core->funcs[nd->func].flags & PG_HOOK_FOLDED))
+			continue;
+		double r = (double)(self[n] + comp[n]) / (double)comp[n];
+		v[m++] = (struct comp_ratio){r > 0 ? r : 0, (double)comp[n]};
+		total += (double)comp[n];
+	}
+	qsort(v, m, sizeof(*v), cmp_ratio);
+	double q = 1, seen = 0;
+	for (uint32_t i = 0; i < m; i++) {
+		seen += v[i].w;
+		if (seen >= PG_HOOK_COMP_QUANTILE * total) {
+			q = v[i].r;
+			break;
+		}
+	}
+	if (m && v[0].r < PG_HOOK_COMP_ALONE)
+		q = v[0].r;
+	free(v);
+	return fmin(1, q / PG_HOOK_COMP_MARGIN);
+}
+
 /*
  * Check compensation against what was measured (core.h): scale it down
- * when some large node's measured self time is less than its
- * compensation, then derive the inclusive times again and count what
- * remains below zero. Returns 0 or -1 (ENOMEM).
+ * when the nodes that can show it measured less than their compensation
+ * (or by comp_fixed), then derive the inclusive times again and count
+ * what remains below zero. Returns 0 or -1 (ENOMEM).
  */
 static int check_compensation(const struct pg_hook_core *core,
 			      struct pg_hook_summary *out)
@@ -454,18 +525,14 @@ static int check_compensation(const struct pg_hook_core *core,
 	if (!comp)
 		return -1;
 	node_compensation(core, comp);
-	double k = 1;
-	for (uint32_t n = 1; n < nn; n++) {
-		const struct pg_hook_node *nd = &core->nodes[n];
-		if (nd->calls + nd->resumes < PG_HOOK_COMP_MIN_PUSHES ||
-		    comp[n] <= 0)
-			continue;
-		double r =
-		    (double)(out->node_self_fp[n] + comp[n]) / (double)comp[n];
-		if (r < k)
-			k = r > 0 ? r : 0;
+	double k = core->comp_fixed;
+	if (!(k > 0))
+		k = comp_supported(core, out->node_self_fp, comp);
+	if (k < 0) {
+		free(comp);
+		return -1;
 	}
-	k = fmin(1, k / PG_HOOK_COMP_MARGIN);
+	k = fmin(1, k);
 	out->comp_scale = k;
 	for (uint32_t n = 0; n < nn; n++) {
 		if (k < 1 && n)

@@ -42,15 +42,29 @@ static int64_t env_us_ticks(const char *name, double def)
 /* PERFGUARD_CLOCK=cpu selects cpu mode; anything else is wall. The gap
  * that triggers a check: PERFGUARD_CPU_GAP_US (default 30 us); the
  * period of checks within short intervals: PERFGUARD_CPU_PERIOD_US
- * (default 250 us: a thread-CPU-clock read, a fraction of a microsecond,
- * per period). */
+ * (default 250 us: a thread-CPU-clock read, a system call, per period).
+ * The periodic checks keep the background rate of short intervals and a
+ * recent checkpoint for the next long interval. In cpu mode that
+ * interval's time is excluded by it; on the wall clock only its off-CPU
+ * figure (off_ns) needs it, and the period is WALL_PERIOD_FACTOR times
+ * longer: 8x fewer system calls, and a long interval's off-CPU time
+ * then carries the background-rate error of up to 2 ms of short
+ * intervals before it instead of 250 us. PERFGUARD_COMP_SCALE (0..1], when set, is the
+ * compensation scale to use instead of deciding it from the run (the
+ * runner decides it once per benchmark of a check, core.h). */
+#define WALL_PERIOD_FACTOR 8
 static void read_clock_mode(void)
 {
+	const char *scale = getenv("PERFGUARD_COMP_SCALE");
+	double k = scale ? atof(scale) : 0;
+	pg_hook.core.comp_fixed = k > 0 && k <= 1 ? k : 0;
 	const char *c = getenv("PERFGUARD_CLOCK");
 	pg_hook.cpu_mode = c && !strcmp(c, "cpu");
 	pg_hook.cpu_gap_ticks = env_us_ticks("PERFGUARD_CPU_GAP_US", 30.0);
 	pg_hook.cpu_period_ticks =
 	    env_us_ticks("PERFGUARD_CPU_PERIOD_US", 250.0);
+	if (!pg_hook.cpu_mode)
+		pg_hook.cpu_period_ticks *= WALL_PERIOD_FACTOR;
 }
 
 int pg_hook_ensure_core(void)

@@ -10,9 +10,11 @@
  * (sampler_signal.c), when it runs Python; in cpu mode a timer on its CPU
  * clock sends the signal, in wall mode the sampler thread does. The
  * sampler thread (a C pthread with its own thread state) wakes every
- * period and, from CPU clocks read without the GIL, takes the GIL and
- * ticks itself only when other threads run while the main thread does
- * not (a server whose main thread waits in accept()); when nobody ran
+ * period and, from CPU clocks read without the GIL, acts only when other
+ * threads run while the main thread does not (a server whose main thread
+ * waits in accept()): on 3.12+ it asks the GIL's holder to tick (a
+ * pending call, sampler_signal.c), else it takes the GIL and ticks
+ * itself, its threads' clocks read before; when nobody ran
  * (cpu mode) it counts an empty tick and wakes nobody, and while it has
  * nothing to do it sleeps up to 8 periods. It also ends windows.
  *
@@ -30,15 +32,6 @@
 #include <unistd.h>
 
 struct pg_sampler_state pg_sampler = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static int finalizing(void)
-{
-#if PY_VERSION_HEX >= 0x030D0000
-	return Py_IsFinalizing();
-#else
-	return _Py_IsFinalizing();
-#endif
-}
 
 /* CPU clocks read by the sampler thread at each wake, without the GIL. */
 struct clocks {
@@ -65,6 +58,7 @@ enum step {
 	STEP_NONE, /* the main thread ticks (its timer, a signal sent) */
 	STEP_IDLE, /* cpu mode: nobody ran; a tick without a sample */
 	STEP_KICK, /* signal the running main thread to tick */
+	STEP_ASK,  /* others ran: ask the GIL's holder to tick (3.12+) */
 	STEP_TAKE, /* take the GIL and tick here */
 };
 
@@ -84,12 +78,15 @@ static int64_t clock_delta(int64_t a, int64_t b)
  *    signalled (its handler ticks at its next bytecode boundary);
  *  - in cpu mode, a main thread that ran at all is left to its timer,
  *    which counts its CPU time however it was preempted;
- *  - other threads ran and the main thread did not: take the GIL here
- *    (signalling a blocked main thread would wake it to take the GIL
- *    from the threads that run);
+ *  - other threads ran and the main thread did not: ask the thread that
+ *    holds the GIL to tick (3.12+), else take the GIL here (signalling a
+ *    blocked main thread would wake it to take the GIL from the threads
+ *    that run);
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
  *    sleeping service stays asleep); wall mode takes the GIL.
- * A signal not yet handled is not sent again (real-time signals queue).
+ * A signal not yet handled is not sent again (real-time signals queue),
+ * and the GIL is not taken when a tick ran less than half a period ago
+ * (the tick would be skipped: pg_sampler_tick_now).
  */
 static enum step decide(const struct clocks *now, const struct clocks *last)
 {
@@ -107,9 +104,14 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
 	if (pg_sampler.timer_ok && main_used != 0)
 		return STEP_NONE;
-	if (ran(others, interval))
-		return STEP_TAKE;
-	return pg_sampler.cpu_mode ? STEP_IDLE : STEP_TAKE;
+	enum step step = ran(others, interval) ? STEP_ASK
+			 : pg_sampler.cpu_mode ? STEP_IDLE
+					       : STEP_TAKE;
+	int64_t since =
+	    now->mono -
+	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
+	return step >= STEP_ASK && since < pg_sampler.period_ns / 2 ? STEP_NONE
+								    : step;
 }
 
 /* Sleep until next_ns (mu held; returns early when stopped). */
@@ -125,16 +127,21 @@ static void sleep_until(int64_t next_ns)
  * the ended window for the caller to write without the GIL. */
 static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 {
+	/* no clock is read with the GIL held; an asked tick still pending
+	 * owns pre (its readings, if it has not run, are used here) */
+	if (do_tick && !__atomic_load_n(&pg_sampler.asked_ns, __ATOMIC_ACQUIRE))
+		pg_sampler_pre_read();
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
 	PyEval_RestoreThread(self);
 	pg_sampler.gil_wait_ns += mono_ns() - now;
 	if (!pg_sampler.stop) {
-		if (do_tick && pg_sampler_tick_now())
+		if (do_tick && pg_sampler_tick_now(1))
 			pg_sampler.ticks_thread++;
 		if (now >= pg_sampler.window_end_mono_ns)
 			ended = pg_sampler_end_window();
 	}
+	pg_sampler.pre_read = 0;
 	PyEval_SaveThread();
 	return ended;
 }
@@ -174,7 +181,7 @@ static void *sampler_main(void *arg)
 		if (pg_sampler.stop)
 			break;
 		pthread_mutex_unlock(&pg_sampler.mu);
-		if (finalizing()) {
+		if (pg_sampler_finalizing()) {
 			pthread_mutex_lock(&pg_sampler.mu);
 			break;
 		}
@@ -199,6 +206,8 @@ static void *sampler_main(void *arg)
 				__atomic_add_fetch(&pg_sampler.kicks_served, 1,
 						   __ATOMIC_RELAXED);
 		}
+		if (step == STEP_ASK && !pg_sampler_ask_holder(now.mono))
+			step = STEP_TAKE;
 		struct pg_sampler_window *ended = NULL;
 		if (step == STEP_TAKE ||
 		    now.mono >= __atomic_load_n(&pg_sampler.window_end_mono_ns,
@@ -206,11 +215,13 @@ static void *sampler_main(void *arg)
 			ended = take_and_tick(self, step == STEP_TAKE);
 		if (ended)
 			pg_sampler_finish_window(ended);
-		pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		/* as of this wake (one clock read a wake, not two) */
+		pg_sampler.thread_cpu_ns = now.self;
 		next = next_wake(mono_ns(), &sleep_ns, step);
 		pthread_mutex_lock(&pg_sampler.mu);
 	}
 	pthread_mutex_unlock(&pg_sampler.mu);
+	pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	PyEval_RestoreThread(self);
 	pg_sampler.tstate = NULL;
 	PyGILState_Release(g);
@@ -357,6 +368,7 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 		goto out;
 	}
 	pg_sampler_fresh_window();
+	pg_sampler_find_ask();
 	if (pg_sampler_spawn_thread()) {
 		PyErr_SetString(PyExc_OSError,
 				"cannot start the sampler thread");
@@ -429,6 +441,8 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    {"ticks_main", pg_sampler.ticks_main},
 	    {"ticks_thread", pg_sampler.ticks_thread},
 	    {"ticks_idle", pg_sampler.ticks_idle},
+	    {"ticks_asked", pg_sampler.ticks_asked},
+	    {"asks", pg_sampler.asks},
 	    {"signals_sent", pg_sampler.kicks_sent},
 	};
 	int rc = PyDict_SetItemString(

@@ -6,7 +6,8 @@
  *   sampler.c         the sampler thread (when to tick, who ticks), start,
  *                     stop, flush and info for Python
  *   sampler_signal.c  ticks on the main thread (signal handler, CPU-time
- *                     timer) and fork handling
+ *                     timer), on the GIL's holder (a pending call, 3.12+)
+ *                     and fork handling
  *   sampler_walk.c    one tick: every thread's CPU clock and stack
  *   sampler_table.c   a window's tables: functions, stacks, threads,
  *                     tasks, line cache
@@ -95,6 +96,15 @@ struct pg_sampler_window {
 	uint64_t ticks, samples, overflow, errors;
 };
 
+/* A thread's CPU clock as the sampler thread last saw it, and its
+ * reading taken before the sampler thread took the GIL (see
+ * pg_sampler_pre_read). Touched by the sampler thread only. */
+struct pg_sampler_pre {
+	unsigned long ident;
+	clockid_t clock;
+	int64_t ns; /* -1: not read */
+};
+
 /* Per-thread CPU clock readings, across windows. */
 struct pg_sampler_cpu {
 	unsigned long ident;
@@ -137,16 +147,25 @@ struct pg_sampler_state {
 	int64_t last_tick_mono_ns; /* atomic: read by the sampler thread */
 	uint64_t windows_written, write_errors;
 	int64_t gil_wait_ns;   /* time spent waiting for the GIL */
-	int64_t tick_ns;       /* time spent in ticks (GIL held) */
+	int64_t tick_ns;       /* wall time ticks held the GIL */
 	int64_t thread_cpu_ns; /* CPU time of the sampler thread */
 	uint64_t idle_ticks;   /* cpu mode: periods nobody ran (atomic) */
 	uint64_t ticks_main, ticks_thread, ticks_idle; /* since start */
+	uint64_t ticks_asked, asks; /* see pg_sampler_ask_holder */
+	/* 3.12+: _PyEval_AddPendingCall when the interpreter exports it,
+	 * else NULL; the interpreter the sampler was started in */
+	int (*add_pending)(PyInterpreterState *, int (*)(void *), void *, int);
+	PyInterpreterState *interp;
+	int64_t asked_ns;     /* atomic: when the pending tick was asked, 0 */
 	clockid_t main_clock; /* the main thread's CPU clock */
 	int main_clock_ok;
 	int64_t window_end_mono_ns;
 	int describing; /* a window's functions are being described */
 	uint64_t kicks_sent, kicks_served; /* signals to the main thread */
 	PyThreadState *tstate;		   /* the sampler thread's own */
+	struct pg_sampler_pre pre[PG_SAMPLER_MAX_THREADS];
+	uint32_t npre;
+	int pre_read; /* pre[].ns were read for the coming tick */
 };
 
 extern struct pg_sampler_state pg_sampler;
@@ -165,6 +184,15 @@ static inline int64_t clock_ns(clockid_t c)
 	if (clock_gettime(c, &ts))
 		return -1;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int pg_sampler_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	return Py_IsFinalizing();
+#else
+	return _Py_IsFinalizing();
+#endif
 }
 
 static inline int64_t unix_ns(void)
@@ -210,8 +238,17 @@ void pg_sampler_add_sample(struct pg_sampler_window *w,
 /* ---- sampler_walk.c -------------------------------------------------- */
 
 /* One tick into the live window (GIL held): a sample of every thread but
- * self; elapsed_ns since the previous tick. */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns);
+ * self; elapsed_ns since the previous tick. With use_pre (the ticks that
+ * the sampler thread runs or asks for, which own pg_sampler.pre) it uses
+ * the CPU clock readings of pg_sampler_pre_read where it has them, and
+ * keeps the threads' clocks for the next one. */
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns,
+		     int use_pre);
+/* Sampler thread, without the GIL, while no asked tick is pending: read
+ * the CPU clocks of the threads the last tick saw (a few µs each, a
+ * system call), so that the tick it runs or asks for next does not read
+ * them with the GIL held. */
+void pg_sampler_pre_read(void);
 
 /* ---- sampler_export.c ------------------------------------------------ */
 
@@ -224,12 +261,27 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
 /* ---- sampler_signal.c ------------------------------------------------ */
 
 /* One tick now unless one ran less than half a period ago (GIL held);
- * returns whether it ticked. */
-int pg_sampler_tick_now(void);
+ * returns whether it ticked. use_pre: see pg_sampler_tick. */
+int pg_sampler_tick_now(int use_pre);
 /* cpu mode, on the main thread: the timer on its CPU clock that sends
  * the tick signal every period of its CPU time. */
 void pg_sampler_arm_timer(void);
 void pg_sampler_disarm_timer(void);
+/*
+ * Sampler thread, without the GIL (3.12+): instead of taking the GIL,
+ * ask the thread that holds it to tick at its next eval-breaker check, a
+ * pending call that any thread of the interpreter may run; no thread
+ * switch. 1 when asked, or asked less than a period ago and not yet
+ * served (nothing to do); 0 when the sampler thread should take the GIL
+ * itself: before 3.12 (pending calls run on the main thread only), when
+ * the interpreter does not export the call, when the queue is full, and
+ * when nobody served the call within a period (every thread blocked, or
+ * running C code without the GIL).
+ */
+int pg_sampler_ask_holder(int64_t now_ns);
+/* Look up _PyEval_AddPendingCall (3.12+; PERFGUARD_SAMPLE_ASK=0: do not
+ * use it) for the current interpreter (GIL held). */
+void pg_sampler_find_ask(void);
 /* pthread_atfork child handler: the thread and timer are gone. */
 void pg_sampler_atfork_child(void);
 /* The Python functions _sampler_nudged (the signal's handler),

@@ -8,6 +8,10 @@
  * period of its CPU time: a main thread that does not run is never
  * woken, and no other thread is involved in its ticks.
  *
+ * Ticks on the thread that holds the GIL (3.12+, pg_sampler_ask_holder):
+ * the sampler thread queues a pending call instead of taking the GIL
+ * from a running thread, which would cost two thread switches a tick.
+ *
  * Fork: os.register_at_fork stops the thread before fork (pause), goes
  * on in the parent (resume) and starts a fresh thread, window and timer
  * in the child (after_fork); pthread_atfork resets the mutex for forks
@@ -15,6 +19,8 @@
  */
 #include "sampler_int.h"
 
+#include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,7 +30,7 @@
  * tick ran less than half a period ago (the main thread's timer and the
  * sampler thread do not both sample one period).
  */
-int pg_sampler_tick_now(void)
+int pg_sampler_tick_now(int use_pre)
 {
 	static int in_tick; /* Python code in a tick may run a nested one */
 	int64_t now = mono_ns();
@@ -32,13 +38,15 @@ int pg_sampler_tick_now(void)
 	    now - pg_sampler.last_tick_mono_ns < pg_sampler.period_ns / 2)
 		return 0;
 	in_tick = 1;
-	int64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t idle =
 	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
 	pg_sampler.live->ticks += idle;
-	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns);
+	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns,
+			use_pre);
 	__atomic_store_n(&pg_sampler.last_tick_mono_ns, now, __ATOMIC_RELAXED);
-	pg_sampler.tick_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	/* wall time with the GIL held (a thread's CPU clock costs a system
+	 * call, the monotonic clock does not) */
+	pg_sampler.tick_ns += mono_ns() - now;
 	in_tick = 0;
 	return 1;
 }
@@ -66,9 +74,60 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
 	    &pg_sampler.kicks_served,
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED),
 	    __ATOMIC_RELAXED);
-	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now())
+	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now(0))
 		pg_sampler.ticks_main++;
 	Py_RETURN_NONE;
+}
+
+/* The pending call: a tick on whichever thread runs it (GIL held). It
+ * never fails (a failure would raise into that thread). */
+static int pending_tick(void *arg)
+{
+	(void)arg;
+	if (pg_sampler.running && !pg_sampler.stop &&
+	    pg_sampler.pid == getpid() && !pg_sampler_finalizing() &&
+	    pg_sampler_tick_now(1))
+		pg_sampler.ticks_asked++;
+	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int pg_sampler_ask_holder(int64_t now_ns)
+{
+	if (!pg_sampler.add_pending)
+		return 0;
+	int64_t asked = __atomic_load_n(&pg_sampler.asked_ns, __ATOMIC_ACQUIRE);
+	if (asked)
+		return now_ns - asked < pg_sampler.period_ns;
+	/* pre is the sampler thread's until the call has run */
+	pg_sampler_pre_read();
+	/* set before the call can run (it clears it) */
+	__atomic_store_n(&pg_sampler.asked_ns, now_ns, __ATOMIC_RELEASE);
+	if (pg_sampler.add_pending(pg_sampler.interp, pending_tick, NULL, 0)) {
+		__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
+		return 0;
+	}
+	pg_sampler.asks++;
+	return 1;
+}
+
+void pg_sampler_find_ask(void)
+{
+	pg_sampler.add_pending = NULL;
+	pg_sampler.interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
+#if PY_VERSION_HEX >= 0x030C0000
+	/* Before 3.12 only the main thread runs pending calls. The function
+	 * is CPython's internal one (Py_AddPendingCall targets the main
+	 * thread); looked up, so that an interpreter without it still loads
+	 * the hook. 3.12: (interp, func, arg, mainthreadonly), 3.13: (interp,
+	 * func, arg, flags); 0 for either is "any thread", 0 returned is
+	 * success. */
+	const char *env = getenv("PERFGUARD_SAMPLE_ASK");
+	if (!env || strcmp(env, "0"))
+		*(void **)&pg_sampler.add_pending =
+		    dlsym(RTLD_DEFAULT, "_PyEval_AddPendingCall");
+#endif
 }
 
 void pg_sampler_arm_timer(void)
@@ -113,6 +172,7 @@ void pg_sampler_atfork_child(void)
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	pg_sampler.mu = m;
 	pg_sampler.timer_ok = 0; /* timers are not inherited */
+	pg_sampler.asked_ns = 0; /* the parent's call is the parent's */
 	/* The thread does not exist in the child; after_fork re-arms it. */
 	if (pg_sampler.running) {
 		pg_sampler.running = 0;

@@ -44,17 +44,60 @@ static void name_threads(struct pg_sampler_window *w)
 static int64_t thread_cpu_ns(unsigned long ident)
 {
 	clockid_t cid;
-	struct timespec ts;
-	if (pthread_getcpuclockid((pthread_t)ident, &cid) ||
-	    clock_gettime(cid, &ts))
+	if (pthread_getcpuclockid((pthread_t)ident, &cid))
 		return -1;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clock_ns(cid);
 }
 
-/* CPU time thread ident used since the previous tick (-1: unknown). */
-static int64_t cpu_used(unsigned long ident)
+void pg_sampler_pre_read(void)
 {
-	int64_t now = thread_cpu_ns(ident);
+	for (uint32_t i = 0; i < pg_sampler.npre; i++)
+		pg_sampler.pre[i].ns = clock_ns(pg_sampler.pre[i].clock);
+	pg_sampler.pre_read = 1;
+}
+
+/*
+ * Thread ident's CPU clock now: in a tick of the sampler thread or one
+ * it asked for (use_pre), the reading it took before (pre[hint] is tried
+ * first: threads come in the same order at every tick); read here for
+ * threads it did not know, in ticks of the main thread, and when the
+ * reading failed (a thread gone, and a new one with its ident).
+ */
+static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint)
+{
+	if (use_pre && pg_sampler.pre_read) {
+		const struct pg_sampler_pre *p = pg_sampler.pre;
+		uint32_t n = pg_sampler.npre, i = hint;
+		if (i >= n || p[i].ident != ident)
+			for (i = 0; i < n && p[i].ident != ident; i++)
+				;
+		if (i < n && p[i].ns >= 0)
+			return p[i].ns;
+	}
+	return thread_cpu_ns(ident);
+}
+
+/* After a tick that used pre: the clocks of the threads it saw, for
+ * pg_sampler_pre_read (pthread_getcpuclockid reads no clock). */
+static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
+{
+	uint32_t n = 0;
+	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
+	     ts && n < PG_SAMPLER_MAX_THREADS; ts = PyThreadState_Next(ts)) {
+		struct pg_sampler_pre *p = &pg_sampler.pre[n];
+		p->ident = ts->thread_id;
+		if (ts != self && p->ident &&
+		    !pthread_getcpuclockid((pthread_t)p->ident, &p->clock))
+			n++;
+	}
+	pg_sampler.npre = n;
+	pg_sampler.pre_read = 0;
+}
+
+/* CPU time thread ident used since the previous tick (-1: unknown),
+ * from its clock's reading now (-1: unreadable). */
+static int64_t cpu_used(unsigned long ident, int64_t now)
+{
 	struct pg_sampler_cpu *t = NULL;
 	for (uint32_t i = 0; i < pg_sampler.ncpu; i++)
 		if (pg_sampler.cpu[i].ident == ident) {
@@ -200,7 +243,7 @@ static int32_t task_of(struct pg_sampler_window *w, PyObject *tasks,
  * which nobody ran were skipped without a tick, see decide()), before
  * any frame object is made for it.
  */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 {
 	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
 	PyObject *tasks = task_names(); /* Python code: before the walk */
@@ -216,12 +259,14 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
 #endif
 	PyInterpreterState *interp =
 	    PyThreadState_GetInterpreter(PyThreadState_Get());
+	uint32_t k = 0;
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
 	     ts = PyThreadState_Next(ts)) {
 		unsigned long ident = ts->thread_id;
 		if (ts == self || !ident) /* !ident: starting or ending */
 			continue;
-		int64_t used = cpu_used(ident);
+		int64_t used =
+		    cpu_used(ident, thread_clock(ident, use_pre, k++));
 		uint32_t flags = 0;
 		int64_t value = elapsed_ns;
 		if (pg_sampler.cpu_mode) {
@@ -248,6 +293,8 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns)
 	if (gc_was)
 		PyGC_Enable();
 #endif
+	if (use_pre)
+		keep_clocks(interp, self);
 	Py_XDECREF(tasks);
 	name_threads(w);
 }

@@ -15,8 +15,12 @@
  */
 #include "hook.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct pg_hook_state pg_hook = {.tool_id = -1, .builtins_on = 1};
 __thread struct pg_hook_thread *pg_hook_tls
@@ -31,12 +35,51 @@ int64_t pg_hook_thread_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Set when the kernel has no per-thread schedstat: not asked again. */
+static int rq_unknown;
+
+/*
+ * The calling thread's time waiting in the run queue so far (ns): the
+ * second field of Linux's /proc/thread-self/schedstat ("on-CPU ns,
+ * run-queue ns, timeslices"); -1 when there is none. errno is kept.
+ */
+static int64_t run_queue_ns(void)
+{
+	if (rq_unknown)
+		return -1;
+	int saved = errno;
+	char buf[96];
+	ssize_t n = -1;
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	int64_t rq = -1;
+	if (n > 0) {
+		buf[n] = '\0';
+		char *end;
+		strtoull(buf, &end, 10);
+		char *p = end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end != p)
+			rq = (int64_t)v;
+	}
+	if (rq < 0)
+		rq_unknown = 1;
+	errno = saved;
+	return rq;
+}
+
 void pg_hook_cpu_checkpoint(struct pg_hook_thread *th, int64_t t0)
 {
 	th->last_ticks = t0;
 	th->bg_rate = 0;
 	int64_t cpu = pg_hook_thread_cpu_ns();
-	pg_hook_core_cpu_mark(th, pg_hook_ticks(&pg_hook.timer), cpu);
+	int64_t t1 = pg_hook_ticks(&pg_hook.timer);
+	pg_hook_core_cpu_mark(th, t1, cpu);
+	pg_hook_core_blocked(th, 0, t1, cpu, run_queue_ns(),
+			     pg_hook.timer.ns_per_tick);
 }
 
 /*
@@ -55,7 +98,16 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 	    t0 - th->last_ticks > pg_hook.cpu_gap_ticks);
 	pg_hook_core_cpu_mark(th, t1, cpu);
 	if (lost > 0) {
-		pg_hook_core_off(&pg_hook.core, th, lost);
+		/* Off the CPU is the part blocked, not waiting to run: a busy
+		 * machine preempts a long computation, which is no wait of
+		 * its own. The run queue is read (three system calls) only
+		 * when more than a gap was lost. */
+		int64_t off = lost;
+		if (lost > pg_hook.cpu_gap_ticks)
+			off = pg_hook_core_blocked(th, lost, t1, cpu,
+						   run_queue_ns(),
+						   pg_hook.timer.ns_per_tick);
+		pg_hook_core_off(&pg_hook.core, th, off);
 		if (pg_hook.cpu_mode) {
 			pg_hook_core_lost(th, lost);
 			pg_hook.cpu_lost_ticks += lost;
@@ -70,17 +122,23 @@ pg_hook_cpu_adjust(struct pg_hook_thread *th, int64_t t0)
 void __attribute__((noinline))
 pg_hook_slow_done(struct pg_hook_thread *th, int64_t t0)
 {
-	/* CPU time first: the checkpoint's clock reading is the later one,
-	 * so the next window holds none of this path's time. After a check
-	 * alone (slow_path 2) the check's own checkpoint stands: one system
-	 * call per check, not two. */
-	int mark = pg_hook.slow_path != 2;
-	int64_t cpu = mark ? pg_hook_thread_cpu_ns() : 0;
+	/* The checkpoint moves past a slow path only when the path was long
+	 * enough to hold time off the CPU (longer than the gap, as for an
+	 * interval): that time is excluded with the path, and must not be
+	 * charged again from the next check's window. A shorter path ran on
+	 * the CPU, in the window's clock and CPU time alike, so it changes
+	 * nothing there: no system call. After a check alone (slow_path 2)
+	 * the check's own checkpoint stands. CPU time first: the checkpoint's
+	 * clock reading is the later one, so the next window holds none of
+	 * this path's time. */
 	int64_t now = pg_hook_ticks(&pg_hook.timer);
+	if (pg_hook.slow_path != 2 && now - t0 > pg_hook.cpu_gap_ticks) {
+		int64_t cpu = pg_hook_thread_cpu_ns();
+		now = pg_hook_ticks(&pg_hook.timer);
+		pg_hook_core_cpu_mark(th, now, cpu);
+	}
 	pg_hook_core_lost(th, now - t0);
 	th->last_ticks = now;
-	if (mark)
-		pg_hook_core_cpu_mark(th, now, cpu);
 }
 
 /* ---- threads ------------------------------------------------------------- */

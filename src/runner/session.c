@@ -333,12 +333,12 @@ static void wall_summarise(struct pg_wall *w)
 /*
  * One trial of a side, in place (a staged side is moved to its live
  * directory for it and for its hyperfine run): its profile merged into
- * br, or br marked failed.
+ * br, or br marked failed. A warm-up's compensation scale lowers *scale.
  */
 static int side_trial(struct pg_session *s, const struct pg_bench *b,
 		      const struct pg_side *side,
 		      const struct pg_trial_spec *spec,
-		      struct pg_bench_result *br, bool warmup)
+		      struct pg_bench_result *br, bool warmup, double *scale)
 {
 	int rc = pg_side_enter(side);
 	if (rc)
@@ -349,7 +349,10 @@ static int side_trial(struct pg_session *s, const struct pg_bench *b,
 	rc = pg_runner_trial(spec, &o, &prof);
 	if (!rc && o.status != PG_BENCH_OK) {
 		mark_failed(br, &o);
-	} else if (!rc && !warmup) {
+	} else if (!rc && warmup) {
+		for (size_t i = 0; i < prof.ntrials; i++)
+			*scale = fmin(*scale, prof.trials[i].comp_scale);
+	} else if (!rc) {
 		pg_profile_merge(&br->profile, &prof);
 		br->rounds++;
 		if (b->wall)
@@ -359,6 +362,20 @@ static int side_trial(struct pg_session *s, const struct pg_bench *b,
 	pg_profile_release(&prof);
 	int left = pg_side_leave(side);
 	return rc ? rc : left;
+}
+
+/*
+ * The compensation scale of every measured trial of a benchmark, decided
+ * once for all sides so that base and head compensate alike (a scale per
+ * trial let one side's trials keep compensation the other's lost): the
+ * lowest the hook chose in the warm-up trials, or 1 (the calibration as
+ * measured; clamped time is reported) when there were none. The hook
+ * takes 0 as "decide yourself": a scale of 0 is given as 0.001.
+ */
+static void decide_scale(struct pg_bench_result **br, size_t n, double seen)
+{
+	for (size_t i = 0; i < n; i++)
+		br[i]->comp_scale = fmax(seen, 0.001);
 }
 
 int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
@@ -391,8 +408,11 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	char **pycache = pycache_dirs(s);
 	int warm = first ? s->suite->warmup : 0;
 	int total = (warm + rounds) * (int)n, done = 0;
+	double seen = 1;
 	for (int round = 0; round < warm + rounds && !rc; round++) {
 		bool warmup = round < warm;
+		if (first && round == warm)
+			decide_scale(br, n, seen);
 		const size_t *order = next_order(s);
 		for (size_t k = 0; k < n && !rc; k++) {
 			size_t i = order[k];
@@ -401,11 +421,12 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 			struct pg_trial_spec spec;
 			trial_spec_for(s, b, &s->sides[i], scripts[i],
 				       pycache[i], &spec);
+			spec.comp_scale = warmup ? 0 : br[i]->comp_scale;
 			int shown = warmup ? round + 1 : round - warm + 1;
 			report(s, b, s->sides[i].label, shown,
 			       warmup ? warm : rounds, warmup, done, total);
 			rc = side_trial(s, b, &s->sides[i], &spec, br[i],
-					warmup);
+					warmup, &seen);
 			done++;
 		}
 	}

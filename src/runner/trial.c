@@ -62,6 +62,7 @@ struct command {
 	struct pg_env_var *env;
 	size_t argc, nenv;
 	char *tmpdir, *wire_path, *scope; /* owned; NULL when not profiled */
+	char comp_scale[32];		  /* PERFGUARD_COMP_SCALE's value */
 };
 
 /* The hook's part of the command: boot code, wire file, its settings. */
@@ -86,6 +87,12 @@ static int add_hook(struct command *c, const struct pg_trial_spec *spec)
 	if (spec->costs && *spec->costs)
 		env[c->nenv++] =
 		    (struct pg_env_var){"PERFGUARD_COSTS", (char *)spec->costs};
+	if (spec->comp_scale > 0) {
+		snprintf(c->comp_scale, sizeof(c->comp_scale), "%.6f",
+			 spec->comp_scale);
+		env[c->nenv++] =
+		    (struct pg_env_var){"PERFGUARD_COMP_SCALE", c->comp_scale};
+	}
 	if (spec->scope && spec->scope->n) {
 		struct pg_buf b;
 		pg_buf_init(&b, 0);
@@ -106,7 +113,7 @@ static int build_command(struct command *c, const struct pg_trial_spec *spec)
 {
 	memset(c, 0, sizeof(*c));
 	c->argv = pg_calloc(spec->nargs + 6, sizeof(*c->argv));
-	c->env = pg_calloc(spec->nenv + 8, sizeof(*c->env));
+	c->env = pg_calloc(spec->nenv + 9, sizeof(*c->env));
 	c->argv[c->argc++] = spec->py->exe;
 	int rc;
 	if (spec->profile && (rc = add_hook(c, spec)))

@@ -78,6 +78,46 @@ def main():
 """
 
 
+# crunch is unchanged and gets 20x the work (its input) on a CPU it shares
+# with a busy neighbour: a run of a millisecond or two fits in a time
+# slice, 20x that is preempted again and again, so its time off the CPU
+# can grow far more than its CPU time (seen on CI with the other core
+# busy: off 1.9 -> 134 ms, on 2.6 -> 26 ms). That is run-queue wait, not a
+# wait of its own. (Whether a run is preempted is the scheduler's choice,
+# so this reproduces the fault often, not always; hook_core_test pins the
+# split itself.)
+STARVED = """
+import os
+
+def crunch(n):
+    s = 0
+    for i in range(n):
+        s ^= i
+    return s
+
+def steady(n):
+    s = 0
+    for i in range(n):
+        s += i * 3
+    return s
+
+def main():
+    os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        while os.getppid() == parent:
+            pass
+        os._exit(0)
+    try:
+        steady(100000)
+        crunch(30000 * {k})
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+"""
+
+
 class WaitingTests(CauseCase):
     def test_waiting_more_is_off_cpu(self):
         root = self.make(WAITING, 1, 6, clock="wall")
@@ -115,6 +155,12 @@ class WaitingTests(CauseCase):
         self.assertIsNone(steady)
 
 
+    def test_a_preempted_computation_is_not_waiting(self):
+        root = self.make(STARVED, 1, 20, clock="wall", builtins="false")
+        p, doc = self.check(root)
+        crunch = cause_of(doc, "app.py:crunch")
+        self.assertIsNotNone(crunch, p.stdout)
+        self.assertEqual(crunch["kind"], "input", crunch)
 
 if __name__ == "__main__":
     unittest.main()

@@ -78,10 +78,51 @@ class ProfileTests(Case):
         self.assertExit(p, 2)
         self.assertIn("nope.py: no such file", p.stderr)
 
+    def test_clock_cpu_charges_a_sleep_to_no_one(self):
+        # 0.2 s asleep: its whole time under the wall clock, next to none
+        # under the CPU clock (flag or PERFGUARD_CLOCK), whatever the load
+        script = self.write("sleepy.py", """
+            import time
+            def sleeper():
+                time.sleep(0.2)
+            sleeper()
+        """)
+
+        def sleeper_time(args, env=None):
+            p = run(["profile", "--python", PYTHON] + args + [script],
+                    cwd=self.tmp, env=env)
+            self.assertExit(p, 0)
+            line = next(l for l in p.stdout.splitlines()
+                        if "sleepy.py:sleeper" in l)
+            return float(line.split()[3])  # cumtime, s
+
+        self.assertGreaterEqual(sleeper_time([]), 0.19)
+        self.assertGreaterEqual(sleeper_time(["--clock", "wall"]), 0.19)
+        self.assertLess(sleeper_time(["--clock", "cpu"]), 0.02)
+        cpu_env = dict(os.environ, PERFGUARD_CLOCK="cpu")
+        self.assertLess(sleeper_time([], cpu_env), 0.02)
+        self.assertGreaterEqual(sleeper_time(["--clock", "wall"], cpu_env),
+                                0.19)
+        # the suite's clock, when neither the flag nor the variable is set
+        self.write("cpu.yml", "python: %s\nclock: cpu\nbenchmarks:\n"
+                   "  - name: s\n    script: sleepy.py\n" % PYTHON)
+        self.assertLess(sleeper_time(["--suite", "cpu.yml"]), 0.02)
+        self.assertGreaterEqual(
+            sleeper_time(["--suite", "cpu.yml", "--clock", "wall"]), 0.19)
+        p = run(["profile", "--clock", "cpu", "--analyze", script],
+                cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("--clock wall", p.stderr)
+        p = run(["profile", script], cwd=self.tmp,
+                env=dict(os.environ, PERFGUARD_CLOCK="process"))
+        self.assertExit(p, 2)
+        self.assertIn("PERFGUARD_CLOCK takes wall or cpu", p.stderr)
+
     def test_bad_flags_are_usage_errors(self):
         script = self.write("ok.py", "pass\n")
         self.assertExit(run(["profile", "--sort", "bogus", script], cwd=self.tmp), 2)
         self.assertExit(run(["profile", "--trials", "0", script], cwd=self.tmp), 2)
+        self.assertExit(run(["profile", "--clock", "process", script], cwd=self.tmp), 2)
         self.assertExit(run(["profile", "--frobnicate", script], cwd=self.tmp), 2)
         self.assertExit(run(["frofile"], cwd=self.tmp), 2)
 

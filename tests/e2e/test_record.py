@@ -306,6 +306,52 @@ sys.exit(status >> 8)
                 self.assertEqual(len(pids), 2, (tag, stems(out)))
                 self.assertEqual(glob.glob(out + "/.spool/*"), [])
 
+    def test_a_worker_is_sampled_while_the_main_thread_waits(self):
+        # The main thread blocked in a wait, a worker running Python: the
+        # worker's stack and name in every mode and interpreter. 3.12+
+        # ask the worker to tick itself (a pending call, no GIL handoff),
+        # 3.9-3.11 take the GIL from it; wall mode samples the waiting
+        # main thread too.
+        self.program("""
+done = threading.Event()
+def work():
+    while not enough():
+        hot(2000)
+    done.set()
+t = threading.Thread(target=work, name="worker-1")
+t.start()
+done.wait()
+t.join()
+i = sampler.info()
+print("PGINFO", i["ticks_asked"], i["ticks_thread"])
+""", need=100)
+        for tag, py in interpreters():
+            for mode in ("cpu", "wall"):
+                with self.subTest(python=tag, mode=mode):
+                    out = os.path.join(self.tmp, "w-%s-%s" % (tag, mode))
+                    p = self.record(["--python", py, "--mode", mode,
+                                     "--rate", "500", "--window", "1h",
+                                     "--out", out, "--", "app.py"])
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    asked, taken = map(int, next(
+                        l for l in p.stdout.splitlines()
+                        if l.startswith("PGINFO")).split()[1:])
+                    if int(tag[3:]) >= 12:
+                        self.assertGreater(asked, 0, p.stdout)
+                    else:
+                        self.assertEqual(asked, 0, p.stdout)
+                        self.assertGreater(taken, 0, p.stdout)
+                    prof, _ = self.only_window(out)
+                    by_thread = {}
+                    for smp in prof["samples"]:
+                        by_thread.setdefault(smp["labels"]["thread"],
+                                             []).append(smp["stack"])
+                    self.assertIn("worker-1", by_thread, by_thread.keys())
+                    self.assertTrue(any("app.py:hot" in st for st in
+                                        by_thread["worker-1"]))
+                    if mode == "wall":  # (cpu: it ran before its wait)
+                        self.assertIn("MainThread", by_thread)
+
     def test_windows_rotate_oldest_first_under_max_size(self):
         self.program("""
 while not enough():
@@ -393,9 +439,17 @@ class DeployTests(Case):
                 if regressed:
                     self.assertEqual({v["function"] for v in regressed},
                                      {"app.py:slow"})
-        # the same deploy against itself: nothing named
-        p = run(["compare", da, da], cwd=root)
+        # the same deploy against itself: nothing named, nothing unclear
+        # (ten windows of 100 samples: every interval is wider than 10%)
+        p = run(["compare", "--json", os.path.join(self.tmp, "aa.json"),
+                 da, da], cwd=root)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.tmp, "aa.json")) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["counts"]["unclear"], 0, p.stdout)
+        self.assertEqual(doc["counts"]["regressed"], 0, p.stdout)
+        self.assertGreater(doc["counts"]["unchanged"], 3, p.stdout)
+        self.assertNotIn("unclear", p.stdout)
 
 
 if __name__ == "__main__":

@@ -382,6 +382,54 @@ static void compensation_as_measured_is_kept(void **state)
 	assert_int_equal(summary(fx)->clamped_fp, 0);
 }
 
+/* Rounds of one thin call (measured `thin` ticks) and ten calls of 30
+ * ticks each, all at calibrated costs of 10 inside and 10 outside. */
+static void thin_and_thick_rounds(struct fixture *fx, int64_t thin)
+{
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(10);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(10);
+	call(fx, 0, 0);
+	int64_t t = 100;
+	for (int i = 0; i < 200; i++) {
+		call(fx, 1, t);
+		ret(fx, 1, t + thin);
+		t += thin + 20;
+		for (int j = 0; j < 10; j++, t += 50) {
+			call(fx, 2, t);
+			ret(fx, 2, t + 30);
+		}
+	}
+	ret(fx, 0, t);
+}
+
+static void one_thin_node_below_its_compensation_scales_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	/* f1 measured 6 ticks a call against 10 of compensation (a call shape
+	 * cheaper than the calibration's), f2 three times its own: the costs
+	 * are right for most of what was compensated. The old check scaled
+	 * everything to 0.6 / 0.8 on f1 alone. */
+	thin_and_thick_rounds(fx, 6);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(s->comp_scale == 1);
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(2000 * 20));
+	assert_int_equal(fstat_of(fx, 1)->self_fp, -FP(200 * 4));
+	assert_int_equal(s->clamped_fp, FP(200 * 4));
+}
+
+static void a_given_compensation_scale_is_used_as_is(void **state)
+{
+	struct fixture *fx = *state;
+	/* The runner's scale for every trial of a benchmark: used even when
+	 * this run alone would keep its compensation whole. */
+	fx->core.comp_fixed = 0.5;
+	thin_and_thick_rounds(fx, 12);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(s->comp_scale == 0.5);
+	assert_int_equal(fstat_of(fx, 2)->self_fp, FP(2000 * 25));
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 7));
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -713,6 +761,34 @@ static void cpu_a_preemption_during_a_check_is_excluded_once(void **state)
 	assert_true(self_us(fx, 3) > 990 && self_us(fx, 3) < 1010);
 }
 
+/* Off the CPU is the part blocked: run-queue wait (a preempted
+ * computation) is not, and an unknown run queue keeps all of it. */
+static void blocked_time_leaves_out_run_queue_wait(void **state)
+{
+	struct fixture *fx = *state;
+	struct pg_hook_thread *th = fx->th;
+	/* Unknown at first: all lost time counts. */
+	assert_int_equal(pg_hook_core_blocked(th, 700, 1000, 300, -1, 1.0),
+			 700);
+	/* First reading at tick 1000, CPU 300, run queue 50. */
+	assert_int_equal(pg_hook_core_blocked(th, 0, 1000, 300, 50, 1.0), 0);
+	/* 10,000 ticks later, 2,000 on the CPU: 8,000 not running, all of
+	 * it in the run queue (preempted). */
+	assert_int_equal(pg_hook_core_blocked(th, 7000, 11000, 2300, 8050, 1.0),
+			 0);
+	/* Then 5,000 ticks, 1,000 on the CPU, 500 in the run queue: 3,500
+	 * blocked, at most the 3,000 this interval lost. */
+	assert_int_equal(pg_hook_core_blocked(th, 3000, 16000, 3300, 8550, 1.0),
+			 3000);
+	/* 2 ns per tick: 1,000 ticks (2,000 ns), 400 ns on the CPU, 600 in
+	 * the run queue: 1,000 ns = 500 ticks blocked. */
+	assert_int_equal(pg_hook_core_blocked(th, 800, 17000, 3700, 9150, 2.0),
+			 500);
+	/* A counter that went back (a new task after fork): all of it. */
+	assert_int_equal(pg_hook_core_blocked(th, 400, 18000, 3800, 10, 1.0),
+			 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +805,8 @@ int main(void)
 	    T(compensation_subtracts_inner_part_from_callee_and_pair_cost_from_caller),
 	    T(compensation_above_what_was_measured_is_scaled_down_not_zeroed),
 	    T(compensation_as_measured_is_kept),
+	    T(one_thin_node_below_its_compensation_scales_nothing),
+	    T(a_given_compensation_scale_is_used_as_is),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),
@@ -738,6 +816,7 @@ int main(void)
 	    T(cpu_not_running_in_short_intervals_is_not_charged_to_a_long_one),
 	    T(cpu_a_preemption_within_a_long_interval_is_excluded),
 	    T(cpu_a_preemption_during_a_check_is_excluded_once),
+	    T(blocked_time_leaves_out_run_queue_wait),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -692,6 +692,36 @@ static void an_unclear_improvement_gets_extra_rounds_too(void **state)
 	pg_verdicts_release(&vs);
 }
 
+static void data_that_lean_neither_way_are_unchanged(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	/* A profile compared with itself: estimate 0, p = p_faster = 0.5,
+	 * an interval wider than the threshold both ways (few samples). */
+	for (int i = 0; i < 5; i++) {
+		struct pg_verdict v = fake("a", "m.py:f", 0.5, 0);
+		v.ci_lo_pct = -17;
+		v.ci_hi_pct = 21;
+		PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	}
+	assert_int_equal(pg_stats_finish(&vs, 0.05), 0);
+	for (size_t i = 0; i < vs.n; i++)
+		assert_int_equal(vs.v[i].kind, PG_VERDICT_UNCHANGED);
+	assert_false(pg_stats_bench_unclear(&vs, "a"));
+	/* Leaning towards slower (p 0.3, +4%): suggestive, unclear. */
+	vs.v[0].p = 0.3;
+	vs.v[0].p_faster = 0.7;
+	vs.v[0].change_pct = 4;
+	pg_stats_finish(&vs, 0.05);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	/* q 0.5 with an estimate below 0 suggests no slowdown, and with
+	 * q_faster 0.7 no improvement either. */
+	vs.v[0].change_pct = -1;
+	pg_stats_finish(&vs, 0.05);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCHANGED);
+	pg_verdicts_release(&vs);
+}
+
 static void significant_change_below_threshold_is_not_a_regression(void **state)
 {
 	(void)state;
@@ -851,6 +881,7 @@ int main(void)
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
 	    cmocka_unit_test(an_unclear_improvement_gets_extra_rounds_too),
+	    cmocka_unit_test(data_that_lean_neither_way_are_unchanged),
 	    cmocka_unit_test(
 		significant_change_below_threshold_is_not_a_regression),
 	    cmocka_unit_test(verdict_line_reads_like_the_spec),
