@@ -644,15 +644,19 @@ class HookTest(unittest.TestCase):
         self.assertEqual(w["pkg/prog.py:loop"]["calls"], 4)
         self.assertEqual(w.header["unmatched"], "0")
 
+    # work(lock, n): n calls of leaf, then releases lock.
+    WORK = textwrap.dedent("""
+        import _thread, threading
+        def leaf(x):
+            return x * 2
+        def work(lock, n):
+            for i in range(n):
+                leaf(i)
+            lock.release()
+    """)
+
     def test_threads_from_thread_start_new_thread_are_profiled(self):
-        w = self.run_script("""
-            import _thread
-            def leaf(x):
-                return x * 2
-            def work(lock, n):
-                for i in range(n):
-                    leaf(i)
-                lock.release()
+        w = self.run_script(self.WORK + textwrap.dedent("""
             locks = []
             for _ in range(3):
                 lock = _thread.allocate_lock()
@@ -661,7 +665,7 @@ class HookTest(unittest.TestCase):
                 locks.append(lock)
             for lock in locks:
                 lock.acquire()
-        """)
+        """))
         self.assertEqual(w["pkg/prog.py:work"]["calls"], 3)
         self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 300)
         self.assertGreaterEqual(int(w.header["threads"]), 4)
@@ -777,22 +781,23 @@ class HookTest(unittest.TestCase):
             self.assertEqual(w2["pkg/prog.py:g"]["code"],
                              w["pkg/prog.py:g"]["code"])
 
+    # Cycles only the collector frees, then work that makes none.
+    CHURN = textwrap.dedent("""
+        class Node:
+            def __init__(self):
+                self.me = self
+        def churn(n):
+            for _ in range(n):
+                Node()
+        def quiet(n):
+            return sum(range(n))
+        churn(20000)
+        quiet(20000)
+    """)
+
     def test_garbage_collection_is_its_own_entry_below_its_trigger(self):
-        w = self.run_script("""
-            import gc
-            gc.collect()
-            class Node:
-                def __init__(self):
-                    self.me = self  # a cycle: only the collector frees it
-            def churn(n):
-                for _ in range(n):
-                    Node()
-            def quiet(n):
-                return sum(range(n))
-            churn(20000)
-            quiet(20000)
-            gc.collect()
-        """)
+        w = self.run_script("import gc\ngc.collect()\n" + self.CHURN +
+                            "gc.collect()\n")
         g = w["<gc>"]
         self.assertGreater(g["calls"], 5)  # 20000 cycles, gen0 every 700
         self.assertGreater(g["incl"], 0)
@@ -848,18 +853,7 @@ class EvalFrameTest(HookTest):
         self.assertGreater(w["pkg/prog.py:sleeper"]["self"], 190e6)
 
     def test_garbage_collection_entry_without_builtins(self):
-        w = self.run_script("""
-            class Node:
-                def __init__(self):
-                    self.me = self  # a cycle: only the collector frees it
-            def churn(n):
-                for _ in range(n):
-                    Node()
-            def quiet(n):
-                return sum(range(n))
-            churn(20000)
-            quiet(20000)
-        """)
+        w = self.run_script(self.CHURN)
         self.assertGreater(w["<gc>"]["calls"], 5)
         gcs = w.index("<gc>")
         callers = {e[0] for e in w.edges if e[1] == gcs}
@@ -901,15 +895,8 @@ class EvalFrameTest(HookTest):
         # The frame-evaluation function is the interpreter's: threads
         # started through _thread.start_new_thread (also as saved before
         # the hook wrapped it) and threading.Thread are all seen.
-        w = self.run_script("""
-            import _thread, threading
+        w = self.run_script(self.WORK + textwrap.dedent("""
             start = threading._start_new_thread
-            def leaf(x):
-                return x * 2
-            def work(lock, n):
-                for i in range(n):
-                    leaf(i)
-                lock.release()
             locks = []
             for launch in (_thread.start_new_thread, start):
                 lock = _thread.allocate_lock()
@@ -924,7 +911,7 @@ class EvalFrameTest(HookTest):
             t.join()
             for lock in locks:
                 lock.acquire()
-        """)
+        """))
         self.assertEqual(w["pkg/prog.py:work"]["calls"], 3)
         self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 300)
         self.assertGreaterEqual(int(w.header["threads"]), 4)
