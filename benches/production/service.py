@@ -9,6 +9,7 @@ makes it 20% slower (1.2). Prints "ready" when it accepts connections.
 """
 import http.server
 import json
+import signal
 import sys
 
 import jinja2
@@ -74,6 +75,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # the bench stops it with SIGINT, which a shell's background job
+    # inherits as ignored (the bench then waited 30 s for every run)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
                                           Handler)
     srv.daemon_threads = True

@@ -366,6 +366,12 @@ static int cmd_record(int argc, char **argv)
 					"perfguard with its hooks (cmake)");
 		return cli_fail(PG_EUSAGE);
 	}
+	if (pg_path_exists(o.out) && !pg_path_is_dir(o.out)) {
+		free(record_dir);
+		return cli_usage_error("--out %s is not a directory: record "
+				       "writes its windows into one",
+				       o.out);
+	}
 	char *root = cli_project_root();
 	char *commit = NULL;
 	char *spool = pg_path_join(o.out, ".spool");

@@ -149,10 +149,61 @@ static void bench_sides(const struct cli_comparison *cmp, size_t i,
 	r[1] = pg_results_find(cmp->head, name);
 }
 
+/* Did every trial of r time nothing but garbage collections? A scope that
+ * matches none of the benchmark's functions, or an empty
+ * perfguard.measure() block, gives such a profile ("<gc>" is timed whatever
+ * the scope), and its totals compared collections with collections: a pass
+ * whatever the code did. */
+static bool measured_nothing(const struct pg_bench_result *r)
+{
+	const struct pg_profile *p = &r->profile;
+	uint32_t gc = pg_profile_find(p, "<gc>");
+	for (size_t t = 0; t < p->ntrials; t++) {
+		int64_t gc_ns =
+		    gc == PG_NO_FUNC ? 0 : p->trials[t].samples[gc].self_ns;
+		if (p->trials[t].total_ns != gc_ns)
+			return false;
+	}
+	return true;
+}
+
+/* The exit code when a side of the i-th benchmark holds nothing to judge
+ * (saying why on stderr), else 0. */
+static int empty_side(const struct cli_comparison *cmp, size_t i)
+{
+	const char *name = cmp->sel->benches[i]->name;
+	const char *label[2] = {cmp->base_label, cmp->head_label};
+	const struct pg_bench_result *r[2];
+	bench_sides(cmp, i, r);
+	for (int k = 0; k < 2; k++) {
+		if (!r[k] || r[k]->status != PG_BENCH_OK)
+			continue;
+		const char *side = label[k] ? label[k] : "?";
+		if (!r[k]->profile.ntrials) {
+			fprintf(stderr,
+				"perfguard: benchmark %s has no trials in %s: "
+				"nothing to judge, not a pass\n",
+				name, side);
+			return cmp->named ? PG_EXIT_USAGE : PG_EXIT_FAULT;
+		}
+		if (measured_nothing(r[k])) {
+			fprintf(stderr,
+				"perfguard: benchmark %s measured no time in "
+				"%s: none of its functions is in its scope, or "
+				"its perfguard.measure() blocks are empty; "
+				"nothing to judge, not a pass\n",
+				name, side);
+			return PG_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 /*
  * Missing data is never a pass: a benchmark that is present but has no
- * trials, or a comparison in which no benchmark has trials on both sides,
- * is an error (exit 2 for sides the user named, 3 otherwise). Returns 0
+ * trials, or trials that measured nothing, or a comparison in which no
+ * benchmark has trials on both sides, is an error (exit 2 for sides the
+ * user named or a suite that measures nothing, 3 otherwise). Returns 0
  * when there is something to judge.
  */
 static int no_data(const struct cli_comparison *cmp)
@@ -160,20 +211,11 @@ static int no_data(const struct cli_comparison *cmp)
 	int code = cmp->named ? PG_EXIT_USAGE : PG_EXIT_FAULT;
 	size_t comparable = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
-		const char *name = cmp->sel->benches[i]->name;
 		const struct pg_bench_result *r[2];
+		int empty = empty_side(cmp, i);
+		if (empty)
+			return empty;
 		bench_sides(cmp, i, r);
-		const char *label[2] = {cmp->base_label, cmp->head_label};
-		for (int k = 0; k < 2; k++) {
-			if (r[k] && r[k]->status == PG_BENCH_OK &&
-			    !r[k]->profile.ntrials) {
-				fprintf(stderr,
-					"perfguard: benchmark %s has no trials "
-					"in %s: nothing to judge, not a pass\n",
-					name, label[k] ? label[k] : "?");
-				return code;
-			}
-		}
 		comparable += r[0] && r[1];
 	}
 	/* Failed benchmarks are reported (exit 3) by the caller. */

@@ -126,6 +126,28 @@ int pg_runner_hyperfine_check(void)
 	return 0;
 }
 
+/*
+ * The PYTHONPATH of an unprofiled run: the benchmark's (else the inherited
+ * one) with the hook's directory appended, as a trial appends it to
+ * sys.path, so that `import perfguard` and `perfguard.measure()` (a no-op
+ * outside a trial) work unprofiled too. Returns a string to free.
+ */
+static char *unprofiled_pythonpath(const struct pg_trial_spec *spec)
+{
+	const char *base = getenv("PYTHONPATH");
+	for (size_t i = 0; i < spec->nenv; i++)
+		if (!strcmp(spec->env[i].name, "PYTHONPATH"))
+			base = spec->env[i].value;
+	const char *hook = spec->py->hook_dir ? spec->py->hook_dir : "";
+	struct pg_buf b;
+	pg_buf_init(&b, 0);
+	if (base && *base)
+		pg_buf_printf(&b, "%s%s", base, *hook ? ":" : "");
+	pg_buf_puts(&b, hook);
+	char *path = pg_buf_detach(&b, NULL);
+	return path ? path : pg_strdup("");
+}
+
 int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 			struct pg_wall *out)
 {
@@ -150,15 +172,17 @@ int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 	const char *argv[] = {"hyperfine",     "-N",	  "--style", "none",
 			      "--warmup",      warm,	  "--runs",  nruns,
 			      "--export-json", json_path, cmd.data,  NULL};
-	struct pg_env_var *env = pg_calloc(spec->nenv + 1, sizeof(*env));
+	char *pythonpath = unprofiled_pythonpath(spec);
+	struct pg_env_var *env = pg_calloc(spec->nenv + 2, sizeof(*env));
 	env[0] = (struct pg_env_var){"PYTHONHASHSEED", "0"};
 	for (size_t i = 0; i < spec->nenv; i++)
 		env[i + 1] = spec->env[i];
+	env[spec->nenv + 1] = (struct pg_env_var){"PYTHONPATH", pythonpath};
 	struct spawn_spec s = {
 	    .argv = argv,
 	    .cwd = spec->cwd,
 	    .env = env,
-	    .nenv = spec->nenv + 1,
+	    .nenv = spec->nenv + 2,
 	    .timeout_ms = spec->timeout_ms > 0
 			      ? spec->timeout_ms * (runs + warmup + 1)
 			      : 0,
@@ -167,6 +191,7 @@ int pg_runner_hyperfine(const struct pg_trial_spec *spec, int warmup, int runs,
 	struct spawn_result r;
 	rc = pg_spawn(&s, &r);
 	free(env);
+	free(pythonpath);
 	if (rc) {
 		free(r.output);
 		goto cleanup;

@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import unittest
 
@@ -368,12 +369,42 @@ while not enough():
         self.assertEqual(sorted(os.listdir(out)),
                          [".spool", left[0] + ".json", left[0] + ".pb.gz"])
 
+    def test_a_service_stopped_by_sigterm_or_sighup_keeps_its_window(self):
+        # how services are stopped (systemd, docker stop): the window in
+        # progress was lost, here the run's only one ("0 windows written")
+        self.program("""
+while not enough():
+    hot(2000)
+print("ready", flush=True)
+while True:
+    hot(2000)
+""", need=20)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(sig=sig):
+                out = os.path.join(self.tmp, "prof%d" % sig)
+                p = subprocess.Popen(
+                    [PERFGUARD, "record", "--window", "1h", "--out", out,
+                     "--", "app.py"], cwd=self.tmp, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True)
+                self.assertEqual(p.stdout.readline().strip(), "ready")
+                p.send_signal(sig)
+                _, err = p.communicate(timeout=300)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertIn("1 window written", err)
+                prof, _ = self.only_window(out)
+                self.assertGreaterEqual(
+                    sum(s["values"][0] for s in prof["samples"]), 20)
+
     def test_usage_errors_and_failing_programs(self):
         self.assertEqual(self.record([]).returncode, 2)
         self.assertEqual(self.record(["--mode", "both", "--", "x.py"])
                          .returncode, 2)
         self.assertEqual(self.record(["--max-size", "lots", "--", "x.py"])
                          .returncode, 2)
+        self.write("afile", "not a directory\n")  # was exit 3 (mkdir failed)
+        p = self.record(["--out", "afile", "--", "x.py"])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--out afile is not a directory", p.stderr)
         self.write("boom.py", "raise SystemExit(4)\n")
         p = self.record(["--out", os.path.join(self.tmp, "o"), "--",
                          "boom.py"])

@@ -159,17 +159,27 @@ class RunTests(Case):
             else:
                 self.assertGreater(min(selfs), 250e6, selfs)
 
-    def test_wall_time_comes_from_hyperfine(self):
-        root = self.repo({"a.py": WORK.format(n=20000),
-                          "perfguard.yml": suite([("a", "a.py")]).replace(
-                              "script: a.py}", "script: a.py, wall: true}")})
+    def run_wall(self, script):
+        """`run` of one `wall: true` benchmark m.py; its results set."""
+        root = self.repo({"m.py": script.format(n=20000),
+                          "perfguard.yml": suite([("m", "m.py")]).replace(
+                              "script: m.py}", "script: m.py, wall: true}")})
         p = run(["run", "-o", "out.json"], cwd=root)
         self.assertExit(p, 0)
-        doc = json.loads(self.read("out.json", root))
-        wall = doc["benchmarks"][0]["wall"]
+        return json.loads(self.read("out.json", root))
+
+    def test_wall_time_comes_from_hyperfine(self):
+        wall = self.run_wall(WORK)["benchmarks"][0]["wall"]
         self.assertEqual(len(wall["times_s"]), 3)
         self.assertGreater(wall["median_s"], 0)
 
+    def test_wall_time_of_a_script_that_uses_measure(self):
+        # `import perfguard` (the README's measure() example) failed in
+        # hyperfine's unprofiled runs: ModuleNotFoundError, exit 3
+        doc = self.run_wall("import perfguard\n" + WORK.replace(
+            "total(parse", "with perfguard.measure():\n    total(parse"))
+        self.assertEqual(len(doc["benchmarks"][0]["wall"]["times_s"]), 3)
+        self.assertIn("m.py:parse", json.dumps(doc))
 
 if __name__ == "__main__":
     unittest.main()

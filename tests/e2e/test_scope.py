@@ -87,6 +87,31 @@ class ScopeTests(Case):
         self.assertNotIn("helper.py:twice", text)
         self.assertNotIn("<stdlib>", text)
 
+    def test_a_scope_that_matches_nothing_is_no_pass(self):
+        # a typo'd scope timed nothing on either side: 0 ns against 0 ns
+        # was "OK: no regressions" beside a 5x slower head (exit 0)
+        suite = """
+            python: %s
+            trials: 5
+            max_trials: 5
+            warmup: 0
+            clock: cpu
+            against: main
+            scope: ["src/app/*"]
+            benchmarks:
+              - name: app
+                script: app.py
+        """ % PYTHON
+        root = self.repo({"perfguard.yml": suite, "app.py": APP,
+                          "helper.py": HELPER})
+        self.commit(root, {"helper.py": "def twice(x):\n"
+                           "    return sum(range(x * 20000))\n"},
+                    branch="slow")
+        p = run(["check", "--baseline", "rerun"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("benchmark app measured no time", p.stderr)
+        self.assertIn("nothing to judge, not a pass", p.stderr)
+
     def test_hook_path_makes_import_perfguard_work(self):
         p = run(["hook-path", "--python", PYTHON], cwd=self.tmp)
         self.assertExit(p, 0)

@@ -74,6 +74,13 @@ class SymmetryTests(Case):
         self.assertEqual(sides, {"base", "head"})
         heads = [r.pop("untracked") for r in recs]
         self.assertEqual(heads.count(True), len(recs) // 2, "head has the untracked file")
+        # The warm-ups let the hook choose its compensation scale; every
+        # measured trial, base and head alike, gets the one they chose.
+        scales = [r["env"].pop("PERFGUARD_COMP_SCALE", None) for r in recs]
+        given = [(h, x) for h, x in zip(heads, scales) if x is not None]
+        self.assertEqual(len(given), len(recs) - 2, scales)
+        self.assertEqual({h for h, _ in given}, {True, False}, scales)
+        self.assertEqual(len({x for _, x in given}), 1, scales)
         for r in recs:
             self.assertEqual(r, recs[0])
         self.assertFalse(recs[0]["ignored"])

@@ -3,6 +3,13 @@ of the recorded program: puts the perfguard hook built for this
 interpreter on sys.path, starts perfguard.sampler from the PERFGUARD_*
 environment, then runs the sitecustomize that would have run without
 perfguard. An interpreter with no hook runs unprofiled (and says so once).
+
+SIGTERM and SIGHUP, when the program leaves them at their default (death),
+first write the current window, then kill the process by the same signal:
+that is how services are stopped, and without it the window in progress
+(all of a run shorter than --window) was lost. A program that installs its
+own handler replaces this one; SIGINT already ends through Python's
+KeyboardInterrupt and atexit.
 """
 
 import os
@@ -29,6 +36,30 @@ def _perfguard_record():
             window=float(env.get("PERFGUARD_SAMPLE_WINDOW") or 60))
     except Exception as e:  # never stop the program
         sys.stderr.write("perfguard-record: sampler not started: %s\n" % e)
+        return
+    _write_window_on_stop(perfguard.sampler)
+
+
+def _write_window_on_stop(sampler):
+    """Default-action SIGTERM/SIGHUP: write the window, then die by it."""
+    import signal
+
+    def stop_then_die(signum, frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second one waits
+        try:
+            sampler.stop()
+        except Exception:
+            pass
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        try:
+            if signum and signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, stop_then_die)
+        except (ValueError, OSError):  # not the main thread, or refused
+            pass
 
 
 def _chain():
