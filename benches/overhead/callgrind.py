@@ -2,7 +2,7 @@
 
 Usage:
     python3 benches/overhead/callgrind.py --build build-hook [--tag cp312 ...]
-        [--workload oo ...]
+        [--workload oo ...] [--no-builtins] [--no-evalframe]
 
 Wall-clock ratios wander by tens of percent on a shared 2-core VM; executed
 instructions do not. For every interpreter and workload this runs the
@@ -18,7 +18,10 @@ depends on timing). Prints
 per workload (and, for the `calls` workload, the instructions one call
 adds: CALLS_KIND=py|map|c in the environment picks a call from Python, a
 call from C, or a C callee). rdtsc works under valgrind, so the hook takes its normal
-paths. Slow: about a minute per interpreter and workload.
+paths. --no-builtins runs the hook with PERFGUARD_BUILTINS=0 (on 3.9-3.11
+the frame-evaluation mechanism); --no-evalframe keeps the profile function
+there (PERFGUARD_EVALFRAME=0: the figures before evalframe.c). Slow: about
+a minute per interpreter and workload.
 """
 
 import argparse
@@ -53,6 +56,10 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--tag", action="append")
     ap.add_argument("--workload", action="append")
+    ap.add_argument("--no-builtins", action="store_true",
+                    help="the hook times no C function")
+    ap.add_argument("--no-evalframe", action="store_true",
+                    help="3.9-3.11: the profile function even so")
     a = ap.parse_args()
     pythons = [p for p in bench.read_pythons(a.build)
                if not a.tag or p[0] in a.tag]
@@ -76,6 +83,14 @@ def main():
                         # makes intervals pass the 30 us gap at a rate that
                         # depends on the machine's load.
                         env["PERFGUARD_CPU_GAP_US"] = "1000000000"
+                        # One hash seed: start-up's instruction count
+                        # varies by up to a million with it, tens of
+                        # instructions per call of the difference.
+                        env["PYTHONHASHSEED"] = "0"
+                        if a.no_builtins:
+                            env["PERFGUARD_BUILTINS"] = "0"
+                        if a.no_evalframe:
+                            env["PERFGUARD_EVALFRAME"] = "0"
                         counts.append(instructions(cmd, env))
                     per[mode] = counts[1] - counts[0]
                 c_add = per["cprofile"] - per["none"]

@@ -31,7 +31,8 @@ const char *pg_git_workdir(const struct pg_repo *r);
 /*
  * Resolve a revision (ref name, short or full hash, "HEAD~2", ...) to a
  * commit id. PG_ENOTFOUND with a hint when unknown; in a shallow clone,
- * the hint names `fetch-depth: 0`.
+ * the hint names `fetch-depth: 0`; "HEAD" of a repository without commits
+ * says that.
  */
 int pg_git_resolve(struct pg_repo *r, const char *rev, char out[41]);
 

@@ -185,6 +185,8 @@ static int lookup_commit(struct pg_repo *r, const char *rev, git_commit **out)
 
 int pg_git_resolve(struct pg_repo *r, const char *rev, char out[41])
 {
+	if (!strcmp(rev, "HEAD")) /* says so when there is no commit yet */
+		return pg_git_head(r, out);
 	git_commit *c = NULL;
 	int rc = lookup_commit(r, rev, &c);
 	if (rc < 0)

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Per-pair costs, in ticks, measured with all compensation off: for each
@@ -198,26 +199,37 @@ static double pair_cost(const struct cal_series *s, double cheap)
 	return q > 0 ? q : 0;
 }
 
-static void set_costs(const double *pair, const double *inner, double cheap)
+/* Keep costs in ticks for a mechanism slot: the core takes them when a
+ * recording with that mechanism starts (pg_hook_enable). */
+static void set_costs_slot(int slot, const double *pair, const double *inner,
+			   double cheap)
 {
+	struct pg_hook_costs *c = &pg_hook.cal[slot];
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
-		pg_hook.core.enter_fp[k] =
-		    llround(inner[k] * (1 << PG_HOOK_FP));
-		pg_hook.core.leave_fp[k] =
+		c->enter_fp[k] = llround(inner[k] * (1 << PG_HOOK_FP));
+		c->leave_fp[k] =
 		    llround((pair[k] - inner[k]) * (1 << PG_HOOK_FP));
 	}
-	pg_hook.core.call_event_fp = llround(cheap * (1 << PG_HOOK_FP));
+	c->call_event_fp = llround(cheap * (1 << PG_HOOK_FP));
+}
+
+/* ... for the mechanism recordings with the current settings use. */
+static void set_costs(const double *pair, const double *inner, double cheap)
+{
+	set_costs_slot(pg_mech_slot(), pair, inner, cheap);
 }
 
 /*
  * calibrate(py_loop, c_loop, gen_loop, call_loop, n): py_loop(n) makes n
  * calls of an empty Python function, c_loop(n) n calls of a trivial
- * builtin, gen_loop(n) n resumptions of a generator; call_loop(n) (None on
+ * builtin (None when the mechanism sees no C call: evalframe; its costs are
+ * then 0), gen_loop(n) n resumptions of a generator; call_loop(n) (None on
  * 3.9-3.11) makes n calls of an empty Python function from Python code,
  * where py_loop makes them from C: its extra cost per call is the untimed
  * CALL event of a Python callee (the event itself and the call site it
- * keeps from being specialised), charged per untimed event. Keeps the
- * costs for compensation; returns a dict of them in ns.
+ * keeps from being specialised), charged per untimed event. Measures the
+ * mechanism the current settings choose (pg_mech_slot) and keeps the
+ * costs for its recordings; returns a dict of them in ns (info()).
  */
 PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 {
@@ -231,6 +243,8 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 		return NULL;
 	if (fns[PG_HOOK_NKINDS] == Py_None)
 		fns[PG_HOOK_NKINDS] = NULL;
+	if (fns[PG_HOOK_KIND_C] == Py_None)
+		fns[PG_HOOK_KIND_C] = NULL;
 	if (pg_hook.active || pg_hook.started) {
 		PyErr_SetString(PyExc_RuntimeError, "perfguard: hook running");
 		return NULL;
@@ -256,6 +270,8 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 			cheap = 0;
 	}
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		if (!fns[k])
+			continue; /* not measured: 0 */
 		pair[k] = pair_cost(&s[k], cheap);
 		inner[k] = quantile(s[k].inner, CAL_ROUNDS, CAL_Q);
 		if (inner[k] > pair[k])
@@ -267,12 +283,13 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 		 pair[PG_HOOK_KIND_PY];
 	pg_hook_timer_calibrate(&pg_hook.timer);
 	double npt = pg_hook.timer.ns_per_tick;
+	struct pg_hook_costs *c = &pg_hook.cal[pg_mech_slot()];
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
-		pg_hook.cal_pair_ns[k] = pair[k] * npt;
-		pg_hook.cal_inner_ns[k] = inner[k] * npt;
+		c->pair_ns[k] = pair[k] * npt;
+		c->inner_ns[k] = inner[k] * npt;
 	}
-	pg_hook.cal_cheap_ns = cheap * npt;
-	pg_hook.cal_spread_ns = spread * npt;
+	c->cheap_ns = cheap * npt;
+	c->spread_ns = spread * npt;
 	set_costs(pair, inner, cheap);
 	pg_hook_reset_all();
 	return pg_hook_info(self, NULL);
@@ -321,28 +338,43 @@ PyObject *pg_hook_probe(PyObject *self, PyObject *args)
 	return PyFloat_FromDouble(pair * pg_hook.timer.ns_per_tick);
 }
 
-/* set_costs(pair_ns, inner_ns, cheap_ns[, spread_ns]): use costs measured
- * elsewhere instead of calibrating (the runner calibrates once per check so
- * that every trial, base and head, shares them); sequences of 3 (py, c,
- * gen). */
+/* set_costs(pair_ns, inner_ns, cheap_ns[, spread_ns[, mechanism]]): use
+ * costs measured elsewhere instead of calibrating (the runner calibrates
+ * once per check so that every trial, base and head, shares them);
+ * sequences of 3 (py, c, gen). They are the costs of the named mechanism
+ * (info()'s "mechanism"), by default of the one the current settings
+ * choose; a name this interpreter has no such mechanism for is refused. */
 PyObject *pg_hook_set_costs(PyObject *self, PyObject *args)
 {
 	double pair[3], inner[3], cheap, spread = 0;
+	const char *mech = NULL;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "(ddd)(ddd)d|d", &pair[0], &pair[1],
+	if (!PyArg_ParseTuple(args, "(ddd)(ddd)d|dz", &pair[0], &pair[1],
 			      &pair[2], &inner[0], &inner[1], &inner[2], &cheap,
-			      &spread) ||
+			      &spread, &mech) ||
 	    pg_hook_ensure_core())
 		return NULL;
-	pg_hook.cal_spread_ns = spread;
+	int slot = pg_mech_slot();
+	if (mech) {
+		for (slot = 0; slot < PG_MECH_SLOTS; slot++)
+			if (!strcmp(mech, pg_mech_name(slot)))
+				break;
+		if (slot == PG_MECH_SLOTS) {
+			PyErr_Format(PyExc_ValueError,
+				     "perfguard: no mechanism %s here", mech);
+			return NULL;
+		}
+	}
+	struct pg_hook_costs *c = &pg_hook.cal[slot];
+	c->spread_ns = spread;
 	double npt = pg_hook.timer.ns_per_tick;
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
-		pg_hook.cal_pair_ns[k] = pair[k];
-		pg_hook.cal_inner_ns[k] = inner[k];
+		c->pair_ns[k] = pair[k];
+		c->inner_ns[k] = inner[k];
 		pair[k] /= npt;
 		inner[k] /= npt;
 	}
-	pg_hook.cal_cheap_ns = cheap;
-	set_costs(pair, inner, cheap / npt);
+	c->cheap_ns = cheap;
+	set_costs_slot(slot, pair, inner, cheap / npt);
 	Py_RETURN_NONE;
 }

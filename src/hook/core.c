@@ -1001,6 +1001,11 @@ static void write_header(const struct pg_hook_core *core,
 	fprintf(out, "comp_scale\t%.4f\n", sum->comp_scale);
 	fprintf(out, "clamped_ns\t%" PRId64 "\n",
 		ns_of(sum->clamped_fp, info->ns_per_tick));
+	if (info->fallback && *info->fallback) {
+		fputs("fallback\t", out);
+		put_clean(out, info->fallback);
+		fputc('\n', out);
+	}
 }
 
 /* Output o's F line: flags (TINY set here), line, id, file, code and the

@@ -206,9 +206,12 @@ struct pg_hook_summary {
 
 /* What the writer needs besides the core (strings are borrowed). */
 struct pg_hook_wire_info {
-	const char *mechanism; /* "monitoring" or "setprofile" */
-	const char *timer;     /* "tsc", "tsc+cpu", "clock_gettime"... */
-	const char *python;    /* "3.12.1" */
+	const char *mechanism; /* "monitoring", "setprofile" or "evalframe" */
+	/* NULL, or why the mechanism is not the one the settings asked for
+	 * (written as the optional "fallback" header) */
+	const char *fallback;
+	const char *timer;  /* "tsc", "tsc+cpu", "clock_gettime"... */
+	const char *python; /* "3.12.1" */
 	double ns_per_tick;
 	double event_cost_ns; /* header value: mean per-event cost (as
 				 calibrated; comp_scale written beside) */

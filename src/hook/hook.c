@@ -90,6 +90,17 @@ int pg_hook_ensure_core(void)
 	return 0;
 }
 
+/* The core compensates with the costs of the mechanism in use. */
+static void load_costs(int slot)
+{
+	const struct pg_hook_costs *c = &pg_hook.cal[slot];
+	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
+		pg_hook.core.enter_fp[k] = c->enter_fp[k];
+		pg_hook.core.leave_fp[k] = c->leave_fp[k];
+	}
+	pg_hook.core.call_event_fp = c->call_event_fp;
+}
+
 int pg_hook_enable(int restart)
 {
 	pg_hook.core.epoch++;
@@ -98,6 +109,8 @@ int pg_hook_enable(int restart)
 		pg_hook.active = 0;
 		return -1;
 	}
+	pg_hook.mech_used = pg_mech_slot();
+	load_costs(pg_hook.mech_used);
 	pg_hook.wall_mark_ns = pg_hook_mono_ns();
 	return 0;
 }
@@ -188,11 +201,11 @@ static const char *timer_name(void)
 }
 
 /* The TINY threshold: a mean self time per call within the calibration's
- * uncertainty (spread of the per-pair cost over rounds), at least the
- * clock's resolution. */
-static double tiny_ns(void)
+ * uncertainty (spread of the per-pair cost over rounds) of the mechanism
+ * slot, at least the clock's resolution. */
+static double tiny_ns(int slot)
 {
-	double t = pg_hook.cal_spread_ns;
+	double t = pg_hook.cal[slot].spread_ns;
 	return t > pg_hook.timer.resolution_ns ? t
 					       : pg_hook.timer.resolution_ns;
 }
@@ -204,16 +217,17 @@ PyObject *pg_hook_info(PyObject *self, PyObject *unused)
 	if (pg_hook_ensure_core())
 		return NULL;
 	double npt = pg_hook.timer.ns_per_tick;
+	int slot = pg_mech_slot();
+	const struct pg_hook_costs *c = &pg_hook.cal[slot];
 	return Py_BuildValue(
-	    "{s:s,s:s,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,"
-	    "s:d,s:i}",
-	    "mechanism", pg_mech_name, "timer", timer_name(), "py_pair_ns",
-	    pg_hook.cal_pair_ns[0], "c_pair_ns", pg_hook.cal_pair_ns[1],
-	    "gen_pair_ns", pg_hook.cal_pair_ns[2], "py_inner_ns",
-	    pg_hook.cal_inner_ns[0], "c_inner_ns", pg_hook.cal_inner_ns[1],
-	    "gen_inner_ns", pg_hook.cal_inner_ns[2], "cheap_ns",
-	    pg_hook.cal_cheap_ns, "spread_ns", pg_hook.cal_spread_ns, "tiny_ns",
-	    tiny_ns(), "ns_per_tick", npt, "events",
+	    "{s:s,s:z,s:s,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,"
+	    "s:K,s:d,s:i}",
+	    "mechanism", pg_mech_name(slot), "fallback", pg_mech_fallback(),
+	    "timer", timer_name(), "py_pair_ns", c->pair_ns[0], "c_pair_ns",
+	    c->pair_ns[1], "gen_pair_ns", c->pair_ns[2], "py_inner_ns",
+	    c->inner_ns[0], "c_inner_ns", c->inner_ns[1], "gen_inner_ns",
+	    c->inner_ns[2], "cheap_ns", c->cheap_ns, "spread_ns", c->spread_ns,
+	    "tiny_ns", tiny_ns(slot), "ns_per_tick", npt, "events",
 	    (unsigned long long)pg_hook_core_events(&pg_hook.core), "unmatched",
 	    (unsigned long long)pg_hook.core.unmatched, "errors",
 	    (unsigned long long)pg_hook.core.errors, "cpu_checks",
@@ -414,12 +428,15 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 		char ver[32];
 		python_version(ver, sizeof(ver));
 		struct pg_hook_wire_info info = {
-		    .mechanism = pg_mech_name,
+		    .mechanism = pg_mech_name(pg_hook.mech_used),
+		    .fallback = pg_mech_fallback(),
 		    .timer = timer_name(),
 		    .python = ver,
 		    .ns_per_tick = pg_hook.timer.ns_per_tick,
-		    .event_cost_ns = pg_hook.cal_pair_ns[PG_HOOK_KIND_PY] / 2,
-		    .tiny_ns = tiny_ns(),
+		    .event_cost_ns = pg_hook.cal[pg_hook.mech_used]
+					 .pair_ns[PG_HOOK_KIND_PY] /
+				     2,
+		    .tiny_ns = tiny_ns(pg_hook.mech_used),
 		    .wall_ns = pg_hook.wall_total_ns,
 		    .ids = (const char *const *)d.ids,
 		    .files = (const char *const *)d.files,
@@ -439,6 +456,13 @@ static PyObject *m_write(PyObject *self, PyObject *args)
 }
 
 /* ---- scope ------------------------------------------------------------- */
+
+/* Whether recordings with the current settings time no C function. */
+static void update_c_untimed(void)
+{
+	pg_hook.c_untimed =
+	    !pg_hook.builtins_on || (pg_hook.scope_pred && pg_hook.scope_c_out);
+}
 
 /* Use pred (NULL: everything in scope) and classify every known function
  * again. Events must be off. */
@@ -461,6 +485,7 @@ static void apply_scope(PyObject *pred)
 				      (f->flags & PG_HOOK_BUILTIN) != 0))
 			f->flags |= PG_HOOK_OUTSIDE;
 	}
+	update_c_untimed();
 }
 
 static int refuse_while_active(const char *what)
@@ -496,6 +521,7 @@ static PyObject *m_set_builtins(PyObject *self, PyObject *flag)
 	    refuse_while_active("set_builtins"))
 		return NULL;
 	pg_hook.builtins_on = on;
+	update_c_untimed();
 	Py_RETURN_NONE;
 }
 
@@ -614,8 +640,8 @@ static PyObject *profiler_enable(PyObject *self, PyObject *unused)
 		((struct profiler *)pg_hook.profiler_owner)->state = PROF_TAKEN;
 		Py_CLEAR(pg_hook.profiler_owner);
 	}
-	apply_scope(p->scope);
 	pg_hook.builtins_on = p->builtins;
+	apply_scope(p->scope);
 	pg_hook_reset_all();
 	pg_hook.profiler_owner = new_ref(self);
 	p->state = PROF_OWNER;
@@ -780,7 +806,7 @@ PyMODINIT_FUNC PyInit__hook(void)
 	Py_INCREF(&profiler_type);
 	if (PyModule_AddObject(m, "Profiler", (PyObject *)&profiler_type) < 0 ||
 	    PyModule_AddObject(m, "Measure", (PyObject *)&measure_type) < 0 ||
-	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name) < 0 ||
+	    PyModule_AddStringConstant(m, "mechanism", pg_mech_name(0)) < 0 ||
 	    pg_sampler_add_to_module(m) < 0) {
 		Py_DECREF(&measure_type);
 		Py_DECREF(m);

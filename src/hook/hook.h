@@ -6,9 +6,10 @@
  * Files: hook.c (the module: start, stop, run, info, write, measure(),
  * scope, and the Profiler type behind perfguard.Profile),
  * track.c (threads and functions: the rare slow paths of a callback),
- * calibrate.c (per-event costs), and one mechanism chosen by CMake from the
- * interpreter's version: monitoring.c (sys.monitoring, 3.12+) or
- * setprofile.c (PyEval_SetProfile, 3.9-3.11).
+ * calibrate.c (per-event costs), and the mechanism chosen by CMake from the
+ * interpreter's version: monitoring.c (sys.monitoring, 3.12+), or on
+ * 3.9-3.11 setprofile.c (PyEval_SetProfile) with evalframe.c (a PEP 523
+ * frame-evaluation function, used instead when C functions are not timed).
  *
  * Hot path: a callback reads the clock once, finds its thread
  * (thread_get), its node (code_node / c_node: one-entry cache hit) and
@@ -38,8 +39,9 @@
 #include "core.h"
 #include "timer.h"
 
-#define PG_HIDDEN __attribute__((visibility("hidden")))
-#define GEN_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define PG_HIDDEN     __attribute__((visibility("hidden")))
+#define GEN_FLAGS     (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define PG_MECH_SLOTS 2 /* mechanisms an interpreter may choose between */
 
 /*
  * The extension's whole state (one instance: the module is single-phase
@@ -76,11 +78,18 @@ struct pg_hook_state {
 	uint64_t cpu_checks;	/* thread-CPU-clock reads (info()) */
 	int64_t cpu_lost_ticks; /* time excluded as not running (info()) */
 
-	/* Calibration: costs in ns as measured or given (the core holds them
-	 * in ticks), and the untimed events it counts. */
+	/* Calibration, per mechanism slot (pg_mech_slot): costs in ns as
+	 * measured or given, and in fixed-point ticks as the core uses them
+	 * (loaded into the core when a recording starts); and the untimed
+	 * events it counts. */
 	uint64_t cheap_events; /* events charged without a clock read */
-	double cal_pair_ns[PG_HOOK_NKINDS], cal_inner_ns[PG_HOOK_NKINDS];
-	double cal_cheap_ns, cal_spread_ns;
+	struct pg_hook_costs {
+		double pair_ns[PG_HOOK_NKINDS], inner_ns[PG_HOOK_NKINDS];
+		double cheap_ns, spread_ns;
+		int64_t enter_fp[PG_HOOK_NKINDS], leave_fp[PG_HOOK_NKINDS];
+		int64_t call_event_fp;
+	} cal[PG_MECH_SLOTS];
+	int mech_used; /* slot of the last recording (the wire's mechanism) */
 
 	/* Scope: in_scope(obj, cls, builtin) -> bool, asked once per function
 	 * at first sight (PG_HOOK_OUTSIDE caches a no); NULL when every
@@ -92,6 +101,11 @@ struct pg_hook_state {
 	 * attribute): call sites need no CALL event once they call code out
 	 * of scope (monitoring.c). */
 	int scope_c_out;
+	/* C functions are not timed in recordings with the current settings
+	 * (builtins off, or scope_c_out): 3.9-3.11 then use evalframe.c.
+	 * Kept apart from builtins_on and scope_pred, which calibration
+	 * overrides while it measures the mechanism these settings choose. */
+	int c_untimed;
 	/* The Profiler (perfguard.Profile) holding the recording, or NULL. */
 	PyObject *profiler_owner;
 
@@ -120,10 +134,21 @@ extern PyMethodDef pg_profiler_methods[PG_N_PROFILER_METHODS + 1] PG_HIDDEN;
  * timed (never pushed). */
 #define PG_HOOK_NODE_OUT (PG_HOOK_DETACHED - 1)
 
-/* ---- the mechanism (monitoring.c or setprofile.c) ----------------------- */
+/* ---- the mechanism (monitoring.c, or setprofile.c with evalframe.c) ----- */
 
-/* "monitoring" or "setprofile". */
-extern const char pg_mech_name[] PG_HIDDEN;
+/* The mechanism slot of a recording: while active the one in use, else the
+ * one a recording would use with the current settings (c_untimed, and
+ * whether the frame-evaluation function can be installed). 0: the
+ * callback mechanism (monitoring or setprofile); 1: evalframe. */
+int pg_mech_slot(void) PG_HIDDEN;
+
+/* The name of a slot's mechanism, as written in the wire: "monitoring",
+ * "setprofile" or "evalframe" (a static string). */
+const char *pg_mech_name(int slot) PG_HIDDEN;
+
+/* Why the last pg_mech_on did not use evalframe.c although C functions
+ * were not timed (a static string), or NULL. */
+const char *pg_mech_fallback(void) PG_HIDDEN;
 
 /* Once, at first use: claim what the mechanism needs (events stay off).
  * Returns 0, or -1 with a Python exception set. */
@@ -135,6 +160,17 @@ int pg_mech_on(int restart) PG_HIDDEN;
 
 /* Stop delivering events. 0 or -1 (exception). */
 int pg_mech_off(void) PG_HIDDEN;
+
+/* evalframe.c (3.9-3.11): install the frame-evaluation function on the
+ * interpreter. 0; or -1 with *why set (a static string, no exception)
+ * when another frame-evaluation function is installed. */
+int pg_evalframe_on(const char **why) PG_HIDDEN;
+
+/* evalframe.c: uninstall it (frames in flight still leave through it). */
+void pg_evalframe_off(void) PG_HIDDEN;
+
+/* evalframe.c: whether pg_evalframe_on would succeed now. */
+int pg_evalframe_usable(void) PG_HIDDEN;
 
 /* For generator code: the position a frame not yet started is at, that
  * the mechanism compares against to tell a first call from a resumption;

@@ -41,8 +41,6 @@
 	 EV_PY_UNWIND | EV_PY_THROW)
 #define EV_MASK (EV_PY_MASK | EV_CALL | EV_C_RETURN | EV_C_RAISE)
 
-const char pg_mech_name[] = "monitoring";
-
 /* ---- callbacks: the hot path --------------------------------------------- */
 
 /* What a callback of a local event returns: DISABLE when the code (or
@@ -435,6 +433,22 @@ int pg_mech_on(int restart)
 int pg_mech_off(void)
 {
 	return set_events(0);
+}
+
+int pg_mech_slot(void)
+{
+	return 0;
+}
+
+const char *pg_mech_name(int slot)
+{
+	(void)slot;
+	return "monitoring";
+}
+
+const char *pg_mech_fallback(void)
+{
+	return NULL;
 }
 
 int32_t pg_mech_gen_start(PyCodeObject *code)

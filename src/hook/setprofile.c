@@ -29,11 +29,14 @@
  */
 #include "hook.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RESUME_311 151 /* opcode of RESUME in 3.11 */
 
-const char pg_mech_name[] = "setprofile";
+/* Which of the two mechanisms of 3.9-3.11 a recording uses. */
+static int use_evalframe;    /* the last pg_mech_on chose evalframe.c */
+static const char *fallback; /* why it could not, or NULL */
 
 static int frame_lasti(PyFrameObject *frame)
 {
@@ -315,7 +318,8 @@ static int audit(const char *event, PyObject *args, void *unused)
 {
 	(void)args;
 	(void)unused;
-	if (own_change || !pg_hook.active || strcmp(event, "sys.setprofile"))
+	if (own_change || !pg_hook.active || use_evalframe ||
+	    strcmp(event, "sys.setprofile"))
 		return 0;
 	struct pg_hook_thread *th = pg_hook_current_thread();
 	if (th && th->depth &&
@@ -355,7 +359,7 @@ static PyObject *orig_start_new_thread;
 static PyObject *thread_boot(PyObject *packed, PyObject *unused)
 {
 	(void)unused;
-	if (pg_hook.active)
+	if (pg_hook.active && !use_evalframe)
 		take_thread(PyThreadState_Get());
 	PyObject *kw = PyTuple_GET_ITEM(packed, 2);
 	return PyObject_Call(PyTuple_GET_ITEM(packed, 0),
@@ -467,9 +471,17 @@ static int set_threading_profile(PyObject *fn)
 	return r ? 0 : -1;
 }
 
-int pg_mech_on(int restart)
+/* Whether a recording with the current settings would use evalframe.c:
+ * C functions are not timed and PERFGUARD_EVALFRAME is not 0. */
+static int evalframe_wanted(void)
 {
-	(void)restart;
+	const char *env = getenv("PERFGUARD_EVALFRAME");
+	return pg_hook.c_untimed && !(env && !strcmp(env, "0"));
+}
+
+/* The profile function on every thread, present and future. */
+static int setprofile_on(void)
+{
 	PyObject *fn = PyCFunction_New(&thread_profile_def, NULL);
 	if (!fn)
 		return -1;
@@ -481,8 +493,37 @@ int pg_mech_on(int restart)
 	return 0;
 }
 
+int pg_mech_on(int restart)
+{
+	(void)restart;
+	fallback = NULL;
+	use_evalframe = evalframe_wanted() && pg_evalframe_on(&fallback) == 0;
+	return use_evalframe ? 0 : setprofile_on();
+}
+
 int pg_mech_off(void)
 {
+	if (use_evalframe) {
+		pg_evalframe_off();
+		return 0;
+	}
 	each_thread(release_thread);
 	return set_threading_profile(Py_None);
+}
+
+int pg_mech_slot(void)
+{
+	if (pg_hook.active)
+		return use_evalframe;
+	return evalframe_wanted() && pg_evalframe_usable();
+}
+
+const char *pg_mech_name(int slot)
+{
+	return slot ? "evalframe" : "setprofile";
+}
+
+const char *pg_mech_fallback(void)
+{
+	return fallback;
 }

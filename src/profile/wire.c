@@ -39,6 +39,7 @@ enum header_bit {
 	H_LOST = 1 << 8,       /* optional: 0 when absent */
 	H_COMP_SCALE = 1 << 9, /* optional: 1 when absent */
 	H_CLAMPED = 1 << 10,   /* optional: 0 when absent */
+	H_FALLBACK = 1 << 11,  /* optional: why not the mechanism asked for */
 };
 
 struct wire {
@@ -186,7 +187,7 @@ static int parse_double(const struct wire *w, const char *val, double max,
 static int parse_header(struct wire *w, unsigned bit)
 {
 	static const char *const mechanisms[] = {"monitoring", "setprofile",
-						 NULL};
+						 "evalframe", NULL};
 	static const char *const timers[] = {"tsc", "clock_gettime", "tsc+cpu",
 					     "clock_gettime+cpu", NULL};
 	struct pg_profile *p = w->p;
@@ -226,6 +227,8 @@ static int parse_header(struct wire *w, unsigned bit)
 		return parse_u64(w, val, &t->unmatched);
 	case H_LOST:
 		return parse_u64(w, val, &t->lost);
+	case H_FALLBACK: /* free text, for people: checked, not kept */
+		return *val ? 0 : bad(w, "empty fallback");
 	}
 	return 0;
 }
@@ -386,7 +389,7 @@ static int parse_record(struct wire *w, bool *ended)
 	    {"wall_ns", H_WALL},	{"threads", H_THREADS},
 	    {"events", H_EVENTS},	{"unmatched", H_UNMATCHED},
 	    {"lost", H_LOST},		{"comp_scale", H_COMP_SCALE},
-	    {"clamped_ns", H_CLAMPED},
+	    {"clamped_ns", H_CLAMPED},	{"fallback", H_FALLBACK},
 	};
 	const char *tag = w->fields[0];
 	if (tag[0] && !tag[1] && strchr("FSEN", tag[0])) {

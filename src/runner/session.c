@@ -43,6 +43,41 @@ static const char *expected_timer(void)
 	return tsc ? "tsc" : "clock_gettime";
 }
 
+/* Whether a benchmark's trials time no C function: builtins off, or a
+ * scope none of whose patterns can match a builtin's id (as the hook's
+ * scope predicate decides: a pattern starting with a literal other than
+ * '<'; "*" alone times everything). */
+static bool times_no_c(const struct pg_bench *b)
+{
+	if (!b->builtins)
+		return true;
+	if (!b->scope.n)
+		return false;
+	for (size_t i = 0; i < b->scope.n; i++)
+		if (!b->scope.v[i][0] || strchr("*?[<", b->scope.v[i][0]))
+			return false;
+	return true;
+}
+
+/* The hook mechanism the suite's trials use: on 3.9-3.11 the profile
+ * function, or the frame-evaluation function for benchmarks that time no
+ * C function (docs/hook-protocol.md), "setprofile+evalframe" when both. */
+static const char *hook_mechanism(const struct pg_suite *s,
+				  const struct pg_python *py)
+{
+	if (py->minor >= 12)
+		return "monitoring";
+	size_t ef = 0;
+	for (size_t i = 0; i < s->nbenches; i++)
+		ef += times_no_c(&s->benches[i]);
+	if (ef && getenv("PERFGUARD_EVALFRAME") &&
+	    !strcmp(getenv("PERFGUARD_EVALFRAME"), "0"))
+		ef = 0;
+	return !ef		   ? "setprofile"
+	       : ef == s->nbenches ? "evalframe"
+				   : "setprofile+evalframe";
+}
+
 void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 			     const struct pg_python *py, const char *commit,
 			     bool dirty)
@@ -60,9 +95,9 @@ void pg_runner_begin_results(struct pg_results *r, const struct pg_suite *s,
 	r->fp.suite_hash = pg_strdup(s->hash);
 	/* Known before any trial runs, so `check --baseline auto` can decide
 	 * whether a stored baseline fits without measuring first. */
-	r->fp.hook = pg_asprintf(
-	    "%s/%s%s", py->minor >= 12 ? "monitoring" : "setprofile",
-	    expected_timer(), s->clock == PG_CLOCK_CPU ? "+cpu" : "");
+	r->fp.hook =
+	    pg_asprintf("%s/%s%s", hook_mechanism(s, py), expected_timer(),
+			s->clock == PG_CLOCK_CPU ? "+cpu" : "");
 }
 
 int pg_runner_prepare(const struct pg_suite *s, const char *dir)

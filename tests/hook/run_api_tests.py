@@ -129,6 +129,72 @@ class ApiTest(unittest.TestCase):
             self.assertNotIn("perfguard", fid)
         self.assertLessEqual(r["cum"], r["self"] * 1.01 + 1e-6)
 
+    MIDSTACK = """
+        import json, perfguard
+        from perfguard import _hook
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        p = perfguard.Profile(builtins=False)
+        def starts():    # entered before enabling: it never returns to it
+            p.enable()
+            fib(10)
+            return stops()
+        def stops():     # entered while recording, returns after disabling
+            fib(5)
+            p.disable()
+            fib(5)       # not recorded
+            return 1
+        def again():     # a second epoch inside a frame entered before
+            p.enable()
+            fib(3)
+            mech = _hook.info()["mechanism"]
+            p.disable()
+            return mech
+        starts()
+        mech = again()
+        st = p.stats()
+        print(json.dumps({"mech": mech, "head": st.header,
+                          "calls": {r.id: r.calls for r in st}}))
+    """
+
+    def test_profile_without_builtins_enabled_and_disabled_mid_stack(self):
+        r = self.program(self.MIDSTACK)
+        self.assertEqual(r["mech"], "monitoring" if MONITORING
+                         else "evalframe")
+        self.assertEqual(r["head"]["mechanism"], r["mech"])
+        self.assertEqual(r["head"]["unmatched"], "0")
+        self.assertEqual(r["calls"], {"prog.py:fib": 177 + 15 + 5,
+                                      "prog.py:stops": 1})
+
+    def test_calibration_measures_the_mechanism_in_use(self):
+        # 3.9-3.11: without builtins the frame-evaluation function is
+        # calibrated (it sees no C call: its C costs are 0), with them
+        # the profile function; the runner's calibration writes both.
+        r = self.program("""
+            import json, perfguard
+            from perfguard import _hook
+            out = {}
+            for b in (True, False):
+                perfguard.Profile(builtins=b)
+                i = _hook.info()
+                out[str(b)] = [i["mechanism"], i["c_pair_ns"]]
+            print(json.dumps(out))
+        """, PERFGUARD_COSTS="")
+        if MONITORING:
+            self.assertEqual(r["False"][0], "monitoring")
+            return
+        self.assertEqual(r["True"][0], "setprofile")
+        self.assertGreater(r["True"][1], 0)
+        self.assertEqual(r["False"], ["evalframe", 0])
+        out = os.path.join(self.root, "costs.txt")
+        self.py(["-c", BOOT, HOOK_DIR], PERFGUARD_COSTS="",
+                PERFGUARD_CALIBRATE_ONLY="1", PERFGUARD_WIRE_OUT=out)
+        with open(out) as f:
+            costs = [float(x) for x in f.read().split(",")]
+        self.assertEqual(len(costs), 16)
+        self.assertGreater(costs[1], 0)
+        self.assertEqual(costs[8 + 1], 0)  # evalframe's C pair
+
     def test_profile_decorator_records_outermost_calls(self):
         r = self.program("""
             import json, perfguard

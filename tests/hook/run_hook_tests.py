@@ -41,9 +41,12 @@ class Wire:
             assert k == key, (k, key)
             self.header[k] = v
         self.funcs, self.stats, self.edges, self.nodes = [], [], [], []
+        records = lines[12:-1]
+        if records and records[0].startswith("fallback\t"):  # optional
+            self.header["fallback"] = records.pop(0).split("\t", 1)[1]
         order = "FSEN"
         last = 0
-        for line in lines[12:-1]:
+        for line in records:
             p = line.split("\t")
             kind = order.index(p[0])
             assert kind >= last, "records out of order: " + line
@@ -641,15 +644,19 @@ class HookTest(unittest.TestCase):
         self.assertEqual(w["pkg/prog.py:loop"]["calls"], 4)
         self.assertEqual(w.header["unmatched"], "0")
 
+    # work(lock, n): n calls of leaf, then releases lock.
+    WORK = textwrap.dedent("""
+        import _thread, threading
+        def leaf(x):
+            return x * 2
+        def work(lock, n):
+            for i in range(n):
+                leaf(i)
+            lock.release()
+    """)
+
     def test_threads_from_thread_start_new_thread_are_profiled(self):
-        w = self.run_script("""
-            import _thread
-            def leaf(x):
-                return x * 2
-            def work(lock, n):
-                for i in range(n):
-                    leaf(i)
-                lock.release()
+        w = self.run_script(self.WORK + textwrap.dedent("""
             locks = []
             for _ in range(3):
                 lock = _thread.allocate_lock()
@@ -658,7 +665,7 @@ class HookTest(unittest.TestCase):
                 locks.append(lock)
             for lock in locks:
                 lock.acquire()
-        """)
+        """))
         self.assertEqual(w["pkg/prog.py:work"]["calls"], 3)
         self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 300)
         self.assertGreaterEqual(int(w.header["threads"]), 4)
@@ -774,22 +781,23 @@ class HookTest(unittest.TestCase):
             self.assertEqual(w2["pkg/prog.py:g"]["code"],
                              w["pkg/prog.py:g"]["code"])
 
+    # Cycles only the collector frees, then work that makes none.
+    CHURN = textwrap.dedent("""
+        class Node:
+            def __init__(self):
+                self.me = self
+        def churn(n):
+            for _ in range(n):
+                Node()
+        def quiet(n):
+            return sum(range(n))
+        churn(20000)
+        quiet(20000)
+    """)
+
     def test_garbage_collection_is_its_own_entry_below_its_trigger(self):
-        w = self.run_script("""
-            import gc
-            gc.collect()
-            class Node:
-                def __init__(self):
-                    self.me = self  # a cycle: only the collector frees it
-            def churn(n):
-                for _ in range(n):
-                    Node()
-            def quiet(n):
-                return sum(range(n))
-            churn(20000)
-            quiet(20000)
-            gc.collect()
-        """)
+        w = self.run_script("import gc\ngc.collect()\n" + self.CHURN +
+                            "gc.collect()\n")
         g = w["<gc>"]
         self.assertGreater(g["calls"], 5)  # 20000 cycles, gen0 every 700
         self.assertGreater(g["incl"], 0)
@@ -806,6 +814,149 @@ class HookTest(unittest.TestCase):
         self.assertIn(collect, callers)
         self.assertEqual(w.header["unmatched"], "0")
 
+
+@unittest.skipIf(sys.version_info >= (3, 12),
+                 "3.12+ have no frame-evaluation mechanism")
+class EvalFrameTest(HookTest):
+    """The tests above that time no builtin, with builtins off: 3.9-3.11
+    then record with the frame-evaluation function (evalframe.c), which
+    must keep every guarantee of the profile function."""
+
+    def run_script(self, source, name="prog.py", args=(), status=0,
+                   env=None):
+        env = dict(env or {}, PERFGUARD_BUILTINS="0")
+        w = super().run_script(source, name, args, status, env)
+        self.assertEqual(w.header["mechanism"], "evalframe", w.header)
+        self.assertNotIn("fallback", w.header)
+        for fid in w.by_id:
+            self.assertFalse(fid.startswith("<builtin>"), fid)
+        return w
+
+    # They time builtins, or do not depend on the mechanism.
+    test_header_names_mechanism_and_counts_no_unmatched = None
+    test_builtins_and_stdlib_have_their_prefixes = None
+    test_cpu_clock_excludes_sleep_and_wall_clock_counts_it = None
+    test_garbage_collection_is_its_own_entry_below_its_trigger = None
+    test_c_callables_behind_call_are_counted = None
+    test_argv_path_and_main_are_those_of_python_script = None
+    test_same_named_functions_get_ids_from_their_definitions = None
+    test_code_fingerprints_follow_the_code_not_its_place = None
+    test_sys_exit_status_is_the_scripts_and_output_is_written = None
+
+    def test_cpu_clock_excludes_sleep_without_builtins(self):
+        w = self.run_script(self.SLEEP_AND_BURN, env={"PERFGUARD_CLOCK": "cpu"})
+        self.assertLess(w["pkg/prog.py:sleeper"]["incl"], 20e6)
+        self.assertGreater(w["pkg/prog.py:sleeper"]["off"], 150e6)
+        self.assertGreater(w["pkg/prog.py:burner"]["incl"], 40e6)
+        w = self.run_script(self.SLEEP_AND_BURN,
+                            env={"PERFGUARD_CLOCK": "wall"})
+        self.assertGreater(w["pkg/prog.py:sleeper"]["self"], 190e6)
+
+    def test_garbage_collection_entry_without_builtins(self):
+        w = self.run_script(self.CHURN)
+        self.assertGreater(w["<gc>"]["calls"], 5)
+        gcs = w.index("<gc>")
+        callers = {e[0] for e in w.edges if e[1] == gcs}
+        self.assertTrue(callers & {w.index("pkg/prog.py:churn"),
+                                   w.index("pkg/prog.py:Node.__init__")})
+        self.assertNotIn(w.index("pkg/prog.py:quiet"), callers)
+        self.assertEqual(w.header["unmatched"], "0")
+
+    def test_a_profile_function_left_on_does_not_switch_the_hook_off(self):
+        # The script's own profile function stays on to the end, set on
+        # this thread and on threads started later: the hook still sees
+        # every call (the profile function no longer displaces it), and
+        # the script's function sees them too.
+        w = self.run_script("""
+            import sys, threading
+            seen = []
+            def mine(frame, event, arg):
+                if event == "call" and frame.f_code.co_name == "f":
+                    seen.append(1)
+            def f(x):
+                return x + 1
+            def loop():
+                for i in range(100):
+                    f(i)
+            sys.setprofile(mine)
+            threading.setprofile(mine)
+            loop()
+            t = threading.Thread(target=loop)
+            t.start()
+            t.join()
+            print(len(seen))
+        """)
+        self.assertEqual(self.stdout.strip(), "200")
+        self.assertEqual(w["pkg/prog.py:f"]["calls"], 200)
+        self.assertEqual(w["pkg/prog.py:loop"]["calls"], 2)
+        self.assertEqual(w.header["unmatched"], "0")
+
+    def test_threads_of_every_kind_are_seen(self):
+        # The frame-evaluation function is the interpreter's: threads
+        # started through _thread.start_new_thread (also as saved before
+        # the hook wrapped it) and threading.Thread are all seen.
+        w = self.run_script(self.WORK + textwrap.dedent("""
+            start = threading._start_new_thread
+            locks = []
+            for launch in (_thread.start_new_thread, start):
+                lock = _thread.allocate_lock()
+                lock.acquire()
+                launch(work, (lock, 100))
+                locks.append(lock)
+            lock = _thread.allocate_lock()
+            lock.acquire()
+            t = threading.Thread(target=work, args=(lock, 100))
+            t.start()
+            lock.acquire()
+            t.join()
+            for lock in locks:
+                lock.acquire()
+        """))
+        self.assertEqual(w["pkg/prog.py:work"]["calls"], 3)
+        self.assertEqual(w["pkg/prog.py:leaf"]["calls"], 300)
+        self.assertGreaterEqual(int(w.header["threads"]), 4)
+
+    def test_generator_throw_close_and_first_start_count_as_before(self):
+        # Calls and resumes of generators (first start, next, send, throw,
+        # close, a throw before the start) are counted as the profile
+        # function counts them.
+        src = """
+            def gen(n):
+                for i in range(n):
+                    yield i
+            def echo():
+                x = yield 0
+                while True:
+                    x = yield x
+            g = echo()
+            next(g)
+            g.send(1)
+            g.send(2)
+            try:
+                g.throw(KeyError)
+            except KeyError:
+                pass
+            h = gen(3)
+            next(h)
+            h.close()
+            u = gen(2)
+            try:
+                u.throw(ValueError)
+            except ValueError:
+                pass
+            list(gen(4))
+        """
+        w = self.run_script(src)
+        ref = HookTest.run_script(self, src, env={
+            "PERFGUARD_BUILTINS": "0", "PERFGUARD_EVALFRAME": "0"})
+        self.assertEqual(ref.header["mechanism"], "setprofile")
+        echo = w["pkg/prog.py:echo"]
+        self.assertEqual((echo["calls"], echo["resumes"]), (1, 3))
+        for fid in ("pkg/prog.py:echo", "pkg/prog.py:gen",
+                    "pkg/prog.py:<module>"):
+            self.assertEqual((w[fid]["calls"], w[fid]["resumes"]),
+                             (ref[fid]["calls"], ref[fid]["resumes"]), fid)
+        self.assertEqual(w.header["unmatched"], "0")
 
 def main():
     global HOOK_DIR

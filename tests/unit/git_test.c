@@ -74,6 +74,10 @@ static void head_of_empty_repository_says_it_has_no_commits(void **state)
 	assert_int_equal(pg_git_head(r, head), PG_ENOTFOUND);
 	assert_string_equal(pg_error_message(),
 			    "the repository has no commits yet");
+	/* `report` resolves HEAD: it said "unknown revision 'HEAD'" */
+	assert_int_equal(pg_git_resolve(r, "HEAD", head), PG_ENOTFOUND);
+	assert_string_equal(pg_error_message(),
+			    "the repository has no commits yet");
 	pg_git_close(r);
 	pg_remove_tree(dir);
 	free(dir);

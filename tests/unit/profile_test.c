@@ -342,6 +342,24 @@ static char *wire_edit(const char *from, const char *to)
 			   at + strlen(from));
 }
 
+static void
+parse_wire_reads_the_evalframe_mechanism_and_a_fallback(void **state)
+{
+	(void)state;
+	char *text =
+	    wire_edit("mechanism\tmonitoring\n", "mechanism\tevalframe\n");
+	struct pg_profile p;
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	assert_string_equal(p.mechanism, "evalframe");
+	pg_profile_release(&p);
+	free(text);
+	text = wire_edit("unmatched\t0\n",
+			 "unmatched\t0\nfallback\tanother one is installed\n");
+	assert_int_equal(parse_wire_text(&p, text), 0);
+	pg_profile_release(&p);
+	free(text);
+}
+
 static void parse_wire_rejects_broken_input_with_line_numbers(void **state)
 {
 	(void)state;
@@ -381,6 +399,10 @@ static void parse_wire_rejects_broken_input_with_line_numbers(void **state)
 	     "line 14: F record after"},
 	    {"unmatched\t0", "unmatched\t0\nbogus\t1",
 	     "line 10: unknown record"},
+	    {"unmatched\t0", "unmatched\t0\nfallback\t",
+	     "line 10: empty fallback"},
+	    {"mechanism\tmonitoring", "mechanism\tevalframes",
+	     "line 2: unknown mechanism"},
 	    {"S\t0\t1\t1\t0\t1000", "S\t0\t1\t1\t0\t1125899906842625",
 	     "line 13: number out of range"},
 	    {"python\t3.12.1", "python\t3.12.1\r", NULL},
@@ -944,6 +966,8 @@ int main(void)
 	    cmocka_unit_test(fingerprint_detect_fills_machine_fields),
 	    cmocka_unit_test(fingerprint_equal_names_first_difference),
 	    cmocka_unit_test(parse_wire_reads_a_valid_trial),
+	    cmocka_unit_test(
+		parse_wire_reads_the_evalframe_mechanism_and_a_fallback),
 	    cmocka_unit_test(parse_wire_reads_the_compensation_check),
 	    cmocka_unit_test(parse_wire_rejects_broken_input_with_line_numbers),
 	    cmocka_unit_test(parse_wire_caps_line_length),

@@ -8,7 +8,11 @@ alike. run.py's share column is the cold, one-round-per-process figure.
 
 Usage:
     python3 benches/overhead/realcode/steady_shares.py --build build
-        [--rounds 12] [--tag cp312 ...] [--no-compensation]
+        [--rounds 12] [--tag cp312 ...] [--no-compensation] [--no-evalframe]
+
+The scope can match no builtin, so 3.9-3.11 record with the
+frame-evaluation function; --no-evalframe keeps the profile function there
+(PERFGUARD_EVALFRAME=0: the figures before evalframe.c).
 
 Prints per interpreter and function the median true and profiled share of
 the four functions' sum and the difference in percentage points, with
@@ -91,6 +95,8 @@ def main():
     ap.add_argument("--tag", action="append")
     ap.add_argument("--no-compensation", action="store_true",
                     help="profile with zero costs (what compensation adds)")
+    ap.add_argument("--no-evalframe", action="store_true",
+                    help="3.9-3.11: the profile function, not evalframe.c")
     opts = ap.parse_args()
     for tag, py in read_pythons(opts.build):
         if opts.tag and tag not in opts.tag:
@@ -102,6 +108,8 @@ def main():
                        "/usr/lib/python3/dist-packages", HERE]))
         if opts.no_compensation:
             env["PERFGUARD_COSTS"] = ",".join(["0"] * 8)
+        if opts.no_evalframe:
+            env["PERFGUARD_EVALFRAME"] = "0"
         missing = lacks_module(py, "logreport")
         if missing:
             print("%s: needs %s, absent for this interpreter" % (

@@ -298,20 +298,34 @@ def _export(stats, path, fmt):
 
 # ---- Profile -------------------------------------------------------------
 
-_CALIBRATED = None
+_CALIBRATED = {}  # per mechanism: how its costs were had
+_ROOT_SET = False
 
 
-def _ready():
-    """Calibrate once per process (cached per user, see _common)."""
-    global _CALIBRATED
-    if _CALIBRATED is None and _hook.info()["trial"]:
-        _CALIBRATED = "trial"  # the trial's boot set the costs and root
-    if _CALIBRATED is None:
-        from perfguard import _common
+def _ready(untimed=False):
+    """Calibrate once per process and mechanism (cached per user, see
+    _common): untimed says the Profile times no C function (3.9-3.11 then
+    record with the frame-evaluation function)."""
+    global _ROOT_SET
+    if _hook.info()["trial"]:
+        return "trial"  # the trial's boot set the costs and root
+    from perfguard import _common
+    if not _ROOT_SET:
         # Outside a trial, ids are relative to the working directory.
         _common.set_root(os.environ.get("PERFGUARD_ROOT") or os.getcwd())
-        _CALIBRATED = _common.calibrate(_hook)
-    return _CALIBRATED
+        _ROOT_SET = True
+    try:
+        # The settings choose the mechanism calibration measures; the
+        # Profile's own are applied when it is enabled.
+        _hook.set_builtins(not untimed)
+        if not untimed and _hook.info()["mechanism"] == "evalframe":
+            _hook.set_scope(None)
+    except RuntimeError:
+        return None  # another Profile is recording: its costs stay
+    mech = _hook.info()["mechanism"]
+    if mech not in _CALIBRATED:
+        _CALIBRATED[mech] = _common.calibrate(_hook)
+    return _CALIBRATED[mech]
 
 
 def _snapshot_wire():
@@ -342,10 +356,11 @@ if _hook is not None:
             from perfguard import _common
             if isinstance(scope, str):
                 scope = [scope]
-            _ready()
+            pred = _common.scope_predicate(list(scope or ()))
+            _ready(not builtins or bool(
+                pred is not None and getattr(pred, "builtins_out", False)))
             self._wire = None
-            self._configure(_common.scope_predicate(list(scope or ())),
-                            bool(builtins))
+            self._configure(pred, bool(builtins))
 
         def _taken_over(self):
             # Called by the hook before another Profile resets it.

@@ -55,11 +55,10 @@ def _main():
         # Measure the costs and write them as PERFGUARD_COSTS expects. The
         # runner does this once per check for base and head alike: always
         # a fresh measurement, not the cache (which is for quick starts).
-        _common.calibrate(_hook, _fail, cache=False)
-        info = _hook.info()
+        # 3.9-3.11: both mechanisms (a trial's builtins and scope choose).
+        costs = _common.calibrate_all(_hook, _fail)
         with open(out, "w") as f:
-            f.write(",".join("%.6f" % info[k] for k in _common.COST_KEYS)
-                    + "\n")
+            f.write(",".join("%.6f" % x for x in costs) + "\n")
         return 0
     if len(sys.argv) < 2:
         _fail("usage: ... <hooks/<tag>> <script> [args...]")
@@ -75,8 +74,10 @@ def _main():
 
     main = _common.new_main(script)
 
+    # Scope and builtins (PERFGUARD_SCOPE, ...) first: on 3.9-3.11 they
+    # choose the mechanism, and calibration measures the one in use.
+    _common.configure(_hook)
     _calibrate()
-    _common.configure(_hook)  # scope and builtins (PERFGUARD_SCOPE, ...)
     if os.environ.get("PERFGUARD_EXCEPTIONS") == "1":  # analyze only
         from perfguard import _exceptions
         _exceptions.install()

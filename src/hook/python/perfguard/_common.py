@@ -240,9 +240,13 @@ def _measure(hook, n):
     # untimed CALL event; from C only the pair: the difference is "cheap".
     # On 3.9-3.11 there is no such event (and the interpreter's per-bytecode
     # tracing is part of every pair), so calls are measured from Python.
+    # The frame-evaluation function (3.9-3.11 when C functions are not
+    # timed) sees no C call: its C costs are 0.
     if hook.mechanism == "monitoring":
         hook.calibrate(_cal_c_driven_loop, _cal_c_loop, _cal_gen_loop,
                        _cal_loop, n)
+    elif hook.info()["mechanism"] == "evalframe":
+        hook.calibrate(_cal_loop, None, _cal_gen_loop, None, n)
     else:
         hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop, None, n)
     info = hook.info()
@@ -250,16 +254,42 @@ def _measure(hook, n):
 
 
 def set_costs(hook, v):
-    hook.set_costs((v[0], v[1], v[2]), (v[3], v[4], v[5]), v[6], v[7])
+    """Give the hook costs: 8 numbers for the mechanism the current
+    settings choose, or 16 (3.9-3.11, as a calibration run writes them):
+    the profile function's, then the frame-evaluation function's."""
+    names = [hook.mechanism, "evalframe"] if len(v) > len(COST_KEYS) \
+        else [None]
+    for i, name in enumerate(names):
+        w = v[i * len(COST_KEYS):(i + 1) * len(COST_KEYS)]
+        hook.set_costs((w[0], w[1], w[2]), (w[3], w[4], w[5]), w[6], w[7],
+                       name)
+
+
+def calibrate_all(hook, fail=None):
+    """A fresh calibration of every mechanism recordings may use (the
+    runner's, shared by all trials whatever their builtins and scope): 8
+    numbers, or 16 on 3.9-3.11 (set_costs). Leaves builtins on."""
+    calibrate(hook, fail, cache=False)
+    info = hook.info()
+    v = [float(info[k]) for k in COST_KEYS]
+    if hook.mechanism == "setprofile":
+        hook.set_builtins(False)
+        if hook.info()["mechanism"] == "evalframe":
+            calibrate(hook, fail, cache=False)
+            info = hook.info()
+            v += [float(info[k]) for k in COST_KEYS]
+        hook.set_builtins(True)
+    return v
 
 
 def parse_costs(text):
-    """8 comma-separated numbers (PERFGUARD_COSTS), or None."""
+    """8 comma-separated numbers (PERFGUARD_COSTS; 16 on 3.9-3.11: see
+    set_costs), or None."""
     try:
         v = [float(x) for x in text.split(",")]
     except ValueError:
         return None
-    if len(v) != len(COST_KEYS):
+    if len(v) not in (len(COST_KEYS), 2 * len(COST_KEYS)):
         return None
     for x in v:
         if not (0.0 <= x < 1e6):  # also refuses nan and inf
@@ -299,7 +329,7 @@ def cache_key(hook):
         build = so
     timer = hook.info()["timer"].split("+")[0]
     parts = [os.path.realpath(sys.executable), " ".join(sys.version.split()),
-             build, cpu, clocksource, timer, hook.mechanism]
+             build, cpu, clocksource, timer, hook.info()["mechanism"]]
     return "\x1f".join(p.replace("\n", " ").replace("\t", " ")
                        for p in parts)
 
@@ -388,7 +418,8 @@ def calibrate(hook, fail=None, cache=True):
     if given:
         v = parse_costs(given)
         if v is None:
-            msg = "PERFGUARD_COSTS needs %d numbers" % len(COST_KEYS)
+            msg = "PERFGUARD_COSTS needs %d numbers (or %d)" % (
+            len(COST_KEYS), 2 * len(COST_KEYS))
             if fail:
                 fail(msg)
             raise ValueError(msg)
@@ -505,6 +536,8 @@ def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
     if not code:
         return None if code is None else 1
     main = new_main(script)
-    calibrate_fn()
+    # Configured first: the scope and builtins choose the mechanism
+    # (3.9-3.11), and calibration measures the one in use.
     configure(hook, scope, builtins)
+    calibrate_fn()
     return exec_main(hook, code, main)
