@@ -375,10 +375,16 @@ static void overcompensated_line(struct pg_buf *out, const char *prefix,
 	pg_buf_printf(out,
 		      "%s%s: %s: the hook's calibrated cost per event was more "
 		      "than the time measured between events in %zu of %zu "
-		      "trials (compensation scaled down to %.0f%%, %.3f ms "
-		      "still clamped to zero): functions doing little per "
+		      "trials (",
+		      prefix, bench, side, n, p->ntrials);
+	if (scale < 0.995) /* below what prints as 100% */
+		pg_buf_printf(out, "compensation scaled down to %.0f%%, ",
+			      100 * scale);
+	else
+		pg_buf_puts(out, "compensation not scaled, ");
+	pg_buf_printf(out,
+		      "%.3f ms clamped to zero): functions doing little per "
 		      "call read low; trials",
-		      prefix, bench, side, n, p->ntrials, 100 * scale,
 		      (double)clamped / 1e6);
 	for (size_t i = 0; i < p->ntrials; i++)
 		if (pg_report_overcompensated(&p->trials[i]))
