@@ -218,12 +218,10 @@ def _cal_out_target(x):
     return x
 
 
-def _cal_out_loop(n, f=_cal_out_target):
+def _cal_out_loop(n):
     # n calls of a function out of scope (_cal_out_scope): what one costs
     # the frame-evaluation function (3.9-3.11 without builtins).
-    s = 0
-    for _ in range(n):
-        s = f(s)
+    _cal_loop(n, _cal_out_target)
 
 
 def _cal_out_scope(obj, cls, builtin):
