@@ -19,8 +19,10 @@
  */
 #include "cli.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "perfguard/analysis.h"
 #include "perfguard/report.h"
@@ -424,6 +426,33 @@ static int run_trials(const struct profile_opts *o, const struct pg_python *py,
 	return rc;
 }
 
+/*
+ * With `-o -` stdout carries the export, so the script's own output goes to
+ * stderr while it runs (it was mixed into the file). Returns perfguard's
+ * stdout, saved close-on-exec for restore_stdout, or -1 (nothing moved).
+ */
+static int stdout_to_stderr(const char *output)
+{
+	if (!output || strcmp(output, "-") != 0)
+		return -1;
+	fflush(stdout);
+	int saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (saved >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		close(saved);
+		return -1;
+	}
+	return saved;
+}
+
+static void restore_stdout(int saved)
+{
+	if (saved < 0)
+		return;
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+}
+
 static int run_profile(struct profile_opts *opts, int argc, char **argv)
 {
 	if (opts->common.help) {
@@ -448,7 +477,10 @@ static int run_profile(struct profile_opts *opts, int argc, char **argv)
 	pg_buf_init(&out, 0);
 	char *failure = NULL;
 
-	if ((rc = run_trials(opts, &py, argc, argv, &merged, &failure))) {
+	int saved = stdout_to_stderr(opts->output);
+	rc = run_trials(opts, &py, argc, argv, &merged, &failure);
+	restore_stdout(saved);
+	if (rc) {
 		exit_code = cli_fail(rc);
 		goto cleanup;
 	}

@@ -42,6 +42,16 @@ class ProfileTests(Case):
         area = next(l for l in p.stdout.splitlines() if "Shape.area" in l)
         self.assertEqual(area.split()[0], "1000")
 
+    def test_output_to_stdout_keeps_the_scripts_output_out_of_it(self):
+        # `-o -`: the script's prints were mixed into the JSON on stdout
+        script = self.write("fib.py", FIB)
+        p = run(["profile", "--python", PYTHON, "-o", "-", "--format",
+                 "json", script, "5"], cwd=self.tmp)
+        self.assertExit(p, 0)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["kind"], "perfguard-profile")
+        self.assertIn("argv ['5']", p.stderr)
+
     def test_script_runs_in_the_callers_cwd_with_its_argv(self):
         self.write("sub/where.py", """
             import os, sys
