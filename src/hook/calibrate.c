@@ -220,14 +220,32 @@ static void set_costs(const double *pair, const double *inner, double cheap)
 }
 
 /*
- * calibrate(py_loop, c_loop, gen_loop, call_loop, n): py_loop(n) makes n
+ * The cost of one untimed event from call_loop's series s[PG_HOOK_NKINDS]
+ * (fastest rounds): with out (evalframe) an out-of-scope call, whose
+ * target makes no node (the series' one pair is the loop's own call: its
+ * added ticks are for per calls); else a call from Python minus a call
+ * from C.
+ */
+static double cheap_cost(const struct cal_series *s, int out, long per)
+{
+	double c = out ? pair_cost(&s[PG_HOOK_NKINDS], 0) / (double)per
+		       : pair_cost(&s[PG_HOOK_NKINDS], 0) -
+			     pair_cost(&s[PG_HOOK_KIND_PY], 0);
+	return c > 0 ? c : 0;
+}
+
+/*
+ * calibrate(py_loop, c_loop, gen_loop, call_loop, n[, out_pred]): py_loop(n) makes n
  * calls of an empty Python function, c_loop(n) n calls of a trivial
  * builtin (None when the mechanism sees no C call: evalframe; its costs are
  * then 0), gen_loop(n) n resumptions of a generator; call_loop(n) (None on
  * 3.9-3.11) makes n calls of an empty Python function from Python code,
  * where py_loop makes them from C: its extra cost per call is the untimed
  * CALL event of a Python callee (the event itself and the call site it
- * keeps from being specialised), charged per untimed event. Measures the
+ * keeps from being specialised), charged per untimed event. With out_pred
+ * (evalframe: a scope predicate that puts only call_loop's target out of
+ * scope) call_loop(n) makes n calls of that target instead, and the cost
+ * of one out-of-scope call is "cheap" (charged per such call). Measures the
  * mechanism the current settings choose (pg_mech_slot) and keeps the
  * costs for its recordings; returns a dict of them in ns (info()).
  */
@@ -236,11 +254,14 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	PyObject *fns[CAL_LOOPS];
 	long n;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "OOOOl", &fns[PG_HOOK_KIND_PY],
+	PyObject *out_pred = NULL;
+	if (!PyArg_ParseTuple(args, "OOOOl|O", &fns[PG_HOOK_KIND_PY],
 			      &fns[PG_HOOK_KIND_C], &fns[PG_HOOK_KIND_GEN],
-			      &fns[PG_HOOK_NKINDS], &n) ||
+			      &fns[PG_HOOK_NKINDS], &n, &out_pred) ||
 	    pg_hook_ensure_core())
 		return NULL;
+	if (out_pred == Py_None)
+		out_pred = NULL;
 	if (fns[PG_HOOK_NKINDS] == Py_None)
 		fns[PG_HOOK_NKINDS] = NULL;
 	if (fns[PG_HOOK_KIND_C] == Py_None)
@@ -253,6 +274,7 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	double cheap = 0, spread = 0;
 	struct cal_saved saved;
 	cal_enter(&saved);
+	pg_hook.scope_pred = out_pred; /* only call_loop's target is out */
 	set_costs(pair, inner, 0);
 	static struct cal_series s[CAL_LOOPS];
 	long per = n / CAL_SPLIT > 100 ? n / CAL_SPLIT : 100;
@@ -262,13 +284,8 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	cal_leave(&saved);
 	if (rc)
 		return NULL;
-	if (fns[PG_HOOK_NKINDS]) {
-		/* A call from Python minus a call from C, fastest rounds. */
-		cheap = pair_cost(&s[PG_HOOK_NKINDS], 0) -
-			pair_cost(&s[PG_HOOK_KIND_PY], 0);
-		if (cheap < 0)
-			cheap = 0;
-	}
+	if (fns[PG_HOOK_NKINDS])
+		cheap = cheap_cost(s, out_pred != NULL, per);
 	for (int k = 0; k < PG_HOOK_NKINDS; k++) {
 		if (!fns[k])
 			continue; /* not measured: 0 */

@@ -195,6 +195,54 @@ class ApiTest(unittest.TestCase):
         self.assertGreater(costs[1], 0)
         self.assertEqual(costs[8 + 1], 0)  # evalframe's C pair
 
+    # Another frame-evaluation function (as a debugger or JIT installs):
+    # it forwards every frame to the interpreter's own.
+    OTHER_EVAL = r"""
+        #include <Python.h>
+        static PyObject *other(PyThreadState *ts, void *f, int t)
+        {
+            return _PyEval_EvalFrameDefault(ts, f, t);
+        }
+        static PyObject *install(PyObject *m, PyObject *a)
+        {
+            _PyInterpreterState_SetEvalFrameFunc(
+                PyInterpreterState_Get(), (_PyFrameEvalFunction)other);
+            Py_RETURN_NONE;
+        }
+        static PyMethodDef ms[] = {{"install", install, METH_NOARGS, 0},
+                                   {0}};
+        static struct PyModuleDef md = {PyModuleDef_HEAD_INIT, "other_eval",
+                                        0, -1, ms};
+        PyMODINIT_FUNC PyInit_other_eval(void) { return PyModule_Create(&md); }
+    """
+
+    @unittest.skipIf(MONITORING, "3.12+ have no frame-evaluation mechanism")
+    def test_another_frame_evaluation_function_means_the_profile_function(self):
+        import sysconfig
+        src = self.write("ext/other_eval.c", self.OTHER_EVAL)
+        so = os.path.join(self.root, "ext", "other_eval" +
+                          sysconfig.get_config_var("EXT_SUFFIX"))
+        subprocess.run(["cc", "-shared", "-fPIC", "-w", "-I",
+                        sysconfig.get_paths()["include"], "-o", so, src],
+                       check=True, timeout=120)
+        r = self.program("""
+            import json, sys, perfguard
+            sys.path.insert(0, "ext")
+            import other_eval
+            def f():
+                return 1
+            other_eval.install()
+            p = perfguard.Profile(builtins=False)
+            with p:
+                for _ in range(10):
+                    f()
+            st = p.stats()
+            print(json.dumps({"head": st.header, "f": st.get("prog.py:f").calls}))
+        """)
+        self.assertEqual(r["head"]["mechanism"], "setprofile")
+        self.assertIn("frame-evaluation", r["head"]["fallback"])
+        self.assertEqual(r["f"], 10)
+
     def test_profile_decorator_records_outermost_calls(self):
         r = self.program("""
             import json, perfguard

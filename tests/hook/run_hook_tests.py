@@ -842,6 +842,10 @@ class EvalFrameTest(HookTest):
     test_same_named_functions_get_ids_from_their_definitions = None
     test_code_fingerprints_follow_the_code_not_its_place = None
     test_sys_exit_status_is_the_scripts_and_output_is_written = None
+    # Its injected costs are 10x a pair of at least 100 ns: ~16x this
+    # mechanism's pair (~60 ns on 3.11), which once (1 run in 5, loaded)
+    # scaled fib's self time to 0. The check it tests is the core's.
+    test_costs_above_what_is_measured_are_scaled_down = None
 
     def test_cpu_clock_excludes_sleep_without_builtins(self):
         w = self.run_script(self.SLEEP_AND_BURN, env={"PERFGUARD_CLOCK": "cpu"})

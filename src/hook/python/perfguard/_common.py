@@ -214,6 +214,20 @@ def _cal_gen_loop(n, g=_cal_gen):
         pass
 
 
+def _cal_out_target(x):
+    return x
+
+
+def _cal_out_loop(n):
+    # n calls of a function out of scope (_cal_out_scope): what one costs
+    # the frame-evaluation function (3.9-3.11 without builtins).
+    _cal_loop(n, _cal_out_target)
+
+
+def _cal_out_scope(obj, cls, builtin):
+    return obj is not _cal_out_target.__code__
+
+
 def _cal_c_driven_loop(n, f=_cal_target):
     # n calls of f from C (no CALL event, no call site of Python code):
     # what a Python call pair costs by itself on 3.12+.
@@ -241,12 +255,14 @@ def _measure(hook, n):
     # On 3.9-3.11 there is no such event (and the interpreter's per-bytecode
     # tracing is part of every pair), so calls are measured from Python.
     # The frame-evaluation function (3.9-3.11 when C functions are not
-    # timed) sees no C call: its C costs are 0.
+    # timed) sees no C call: its C costs are 0, and its "cheap" cost is
+    # that of a call of code out of scope.
     if hook.mechanism == "monitoring":
         hook.calibrate(_cal_c_driven_loop, _cal_c_loop, _cal_gen_loop,
                        _cal_loop, n)
     elif hook.info()["mechanism"] == "evalframe":
-        hook.calibrate(_cal_loop, None, _cal_gen_loop, None, n)
+        hook.calibrate(_cal_loop, None, _cal_gen_loop, _cal_out_loop, n,
+                       _cal_out_scope)
     else:
         hook.calibrate(_cal_loop, _cal_c_loop, _cal_gen_loop, None, n)
     info = hook.info()
