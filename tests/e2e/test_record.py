@@ -395,6 +395,22 @@ while True:
                 self.assertGreaterEqual(
                     sum(s["values"][0] for s in prof["samples"]), 20)
 
+    def test_a_program_ending_in_os_exit_keeps_its_window(self):
+        # os._exit skips atexit: the window in progress was lost, exit 0
+        self.program("""
+import os
+while not enough():
+    hot(2000)
+os._exit(0)
+""", need=20)
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--window", "1h", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1 window written", p.stderr)
+        prof, _ = self.only_window(out)
+        self.assertGreaterEqual(
+            sum(s["values"][0] for s in prof["samples"]), 20)
+
     def test_usage_errors_and_failing_programs(self):
         self.assertEqual(self.record([]).returncode, 2)
         self.assertEqual(self.record(["--mode", "both", "--", "x.py"])

@@ -9,7 +9,9 @@ first write the current window, then kill the process by the same signal:
 that is how services are stopped, and without it the window in progress
 (all of a run shorter than --window) was lost. A program that installs its
 own handler replaces this one; SIGINT already ends through Python's
-KeyboardInterrupt and atexit.
+KeyboardInterrupt and atexit. os._exit, which skips atexit (forked
+children and multiprocessing's workers end by it), writes the window first
+too.
 """
 
 import os
@@ -38,6 +40,22 @@ def _perfguard_record():
         sys.stderr.write("perfguard-record: sampler not started: %s\n" % e)
         return
     _write_window_on_stop(perfguard.sampler)
+    _write_window_on_exit(perfguard.sampler)
+
+
+def _write_window_on_exit(sampler):
+    """os._exit(status): write the window, then exit as asked."""
+    real_exit = os._exit
+
+    def _exit(status):
+        try:
+            sampler.stop()
+        except Exception:
+            pass
+        real_exit(status)
+
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit
 
 
 def _write_window_on_stop(sampler):
