@@ -207,8 +207,14 @@ struct cli_report_opts {
  * directory, cannot be written: PG_EUSAGE naming it (exit 2).
  */
 int cli_check_output(const char *path);
-/* cli_check_output of every report path of o. */
-int cli_check_report_paths(const struct cli_report_opts *o);
+/*
+ * cli_check_output of every report path of o; a usage error also when two
+ * report options name one file, or a report would replace one of the
+ * command's input files (inputs[0..ninputs), paths; those that are not
+ * existing files, such as revisions, never match).
+ */
+int cli_check_report_paths(const struct cli_report_opts *o,
+			   const char *const *inputs, size_t ninputs);
 
 /* Ids of the report options of check and compare (cli_report_table). */
 enum cli_report_opt {

@@ -402,7 +402,7 @@ static void find_new(struct check_run *c)
 static int run_check(struct check_run *c)
 {
 	int rc;
-	if ((rc = cli_check_report_paths(&c->o.report)) ||
+	if ((rc = cli_check_report_paths(&c->o.report, NULL, 0)) ||
 	    (rc = open_project(c)) || (rc = resolve_base(c)) ||
 	    (rc = pg_python_probe(c->suite.python, &c->py)) ||
 	    (rc = load_stored(c)))

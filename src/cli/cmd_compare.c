@@ -187,7 +187,8 @@ static int cmd_compare(int argc, char **argv)
 	pg_results_init(&base);
 	pg_results_init(&head);
 
-	if ((rc = cli_check_report_paths(&o.report)) ||
+	const char *inputs[] = {a, b};
+	if ((rc = cli_check_report_paths(&o.report, inputs, 2)) ||
 	    (rc = open_sources(&src, &o.common, root)) ||
 	    (rc = load_both(&src, a, b, o.production, &base, &head, &mode))) {
 		exit_code = cli_fail(rc);

@@ -368,7 +368,8 @@ static int cmd_merge(int argc, char **argv)
 		pg_results_init(&parts[i].head);
 	}
 	int exit_code = PG_EXIT_OK;
-	if (!(rc = cli_check_report_paths(&o.report)))
+	if (!(rc = cli_check_report_paths(
+		  &o.report, (const char *const *)argv + optind, n)))
 		rc = cli_check_output(o.output);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = read_part(&parts[i]);

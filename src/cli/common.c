@@ -284,14 +284,44 @@ int cli_check_output(const char *path)
 	return rc;
 }
 
-int cli_check_report_paths(const struct cli_report_opts *o)
+/* a and b are one existing file (not standard output). */
+static bool same_file(const char *a, const char *b)
 {
-	int rc;
-	if ((rc = cli_check_output(o->junit)) ||
-	    (rc = cli_check_output(o->summary)) ||
-	    (rc = cli_check_output(o->json)) ||
-	    (rc = cli_check_output(o->html)))
-		return rc;
+	struct stat sa, sb;
+	return strcmp(a, "-") && strcmp(b, "-") && stat(a, &sa) == 0 &&
+	       stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+int cli_check_report_paths(const struct cli_report_opts *o,
+			   const char *const *inputs, size_t ninputs)
+{
+	const char *paths[] = {o->junit, o->summary, o->json, o->html};
+	static const char *const opts[] = {"--junit", "--summary", "--json",
+					   "--html"};
+	for (size_t i = 0; i < 4; i++) {
+		if (!paths[i])
+			continue;
+		int rc = cli_check_output(paths[i]);
+		if (rc)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (paths[j] && strcmp(paths[i], "-") &&
+			    (!strcmp(paths[i], paths[j]) ||
+			     same_file(paths[i], paths[j])))
+				return pg_error_set(
+				    PG_EUSAGE,
+				    "%s and %s both name %s: one report "
+				    "would replace the other",
+				    opts[j], opts[i], paths[i]);
+		for (size_t k = 0; k < ninputs; k++)
+			if (same_file(paths[i], inputs[k]))
+				return pg_error_set(
+				    PG_EUSAGE,
+				    "%s %s is an input of this command: "
+				    "writing the report would replace it",
+				    opts[i], paths[i]);
+	}
 	return 0;
 }
 

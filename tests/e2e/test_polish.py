@@ -282,6 +282,23 @@ class OutputPathTests(Case):
         self.assertIn("JSON report", p.stderr)
         self.assertIn("<testsuite", self.read("j.xml", root))
         self.assertTrue(os.path.getsize(os.path.join(root, "p.html")) > 0)
+        # A report never replaces an input, nor another report.
+        good = self.read("r.json", root)
+        os.symlink("r.json", os.path.join(root, "link.json"))
+        for args, says in (
+                (["--json", "r.json", "r.json", "HEAD"], "is an input"),
+                (["--html", "link.json", "r.json", "r.json"], "is an input"),
+                (["--json", "o.x", "--summary", "o.x", "r.json", "r.json"],
+                 "both name o.x")):
+            with self.subTest(args=args):
+                p = run(["compare"] + args, cwd=root)
+                self.assertExit(p, 2)
+                self.assertIn(says, p.stderr)
+                self.assertEqual(self.read("r.json", root), good)
+        p = run(["merge", "--json", "r.json", "r.json"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("is an input", p.stderr)
+        self.assertEqual(self.read("r.json", root), good)
 
 
 class PolishTests(Case):
