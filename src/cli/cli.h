@@ -391,14 +391,23 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
  * until its windows take at most max_bytes; the newest always stays.
  */
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
+/* Which windows cli_windows_load takes: every one, or those whose stem
+ * ("<start ms>-<pid>") is not in skip (counted in nskipped); the stems
+ * of the windows read are added to read when not NULL. */
+struct cli_window_filter {
+	const struct pg_strvec *skip;
+	struct pg_strvec *read;
+	size_t nskipped;
+};
 /*
  * Every window results file in dir (of commit, when not NULL) as one
  * results set whose trials are the windows, oldest first, leaving out
  * windows with under a quarter of the median window's samples; out is
- * initialised here. PG_ENOTFOUND when there is none.
+ * initialised here. filter may be NULL. PG_ENOTFOUND when there is none.
  */
 int cli_windows_load(const char *dir, const char *commit,
-		     struct pg_results *out, size_t *nwindows);
+		     struct cli_window_filter *filter, struct pg_results *out,
+		     size_t *nwindows);
 /* The distinct commits of dir's windows (PG_EUSAGE when one has none). */
 int cli_windows_commits(const char *dir, struct pg_strvec *out);
 /* Append r's benchmarks' trials to dst (dst takes r's header if empty). */

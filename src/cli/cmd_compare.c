@@ -44,7 +44,7 @@ static int load_side(const char *what, bool production, struct pg_repo *repo,
 	size_t n;
 	*source = "production";
 	if (pg_path_is_dir(what))
-		return cli_windows_load(what, NULL, out, &n);
+		return cli_windows_load(what, NULL, NULL, out, &n);
 	if (production && prod)
 		return cli_load_results(what, repo, prod, out);
 	*source = pg_path_exists(what) ? "files" : "stored";

@@ -10,6 +10,12 @@
  * trials: the oldest windows are folded together pairwise), so a week of
  * windows stays small. Windows are grouped by their own commit label;
  * --commit takes every window in DIR as that commit's.
+ *
+ * A window is stored once: DIR's ledger (LEDGER, a line "<commit hex>
+ * <stem>" per window stored) names what earlier ingests of DIR stored, so
+ * the periodic `ingest DIR` of a running `record` adds only new windows.
+ * The ledger is written after the store, and keeps only windows still in
+ * DIR (record's --max-size removes old ones).
  */
 #include "cli.h"
 
@@ -56,15 +62,95 @@ static int parse_option(int id, const char *arg, void *ctx)
 	return pg_error_set(PG_EUSAGE, "see `perfguard help ingest`");
 }
 
+#define LEDGER	   ".perfguard-ingested"
+#define LEDGER_MAX (64u << 20)
+
+/* The ledger's lines (NULL when there is none or it cannot be read). */
+static char *ledger_read(const char *dir)
+{
+	char *path = pg_asprintf("%s/%s", dir, LEDGER), *text = NULL;
+	if (pg_file_read(path, LEDGER_MAX, &text, NULL))
+		pg_error_clear();
+	free(path);
+	return text;
+}
+
+/* The stems the ledger holds for commit hex. */
+static void ledger_stems(const char *text, const char *hex,
+			 struct pg_strvec *out)
+{
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len > 41 && !strncmp(l, hex, 40) && l[40] == ' ') {
+			char *stem = pg_strndup(l + 41, len - 41);
+			pg_strvec_push(out, stem);
+			free(stem);
+		}
+		l += len + (nl != NULL);
+	}
+}
+
+/* Rewrite the ledger: its lines whose window is still in dir, then
+ * hex's stems. A failure is a warning: the windows are stored. */
+static void ledger_add(const char *dir, const char *hex,
+		       const struct pg_strvec *stems)
+{
+	char *old = ledger_read(dir);
+	struct pg_buf b = {0};
+	for (const char *l = old; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		char *stem = len > 41 ? pg_strndup(l + 41, len - 41) : NULL;
+		char *js = stem ? pg_asprintf("%s/%s.json", dir, stem) : NULL;
+		if (js && pg_path_exists(js))
+			pg_buf_printf(&b, "%.*s\n", (int)len, l);
+		free(js);
+		free(stem);
+		l += len + (nl != NULL);
+	}
+	for (size_t i = 0; i < stems->n; i++)
+		pg_buf_printf(&b, "%s %s\n", hex, stems->v[i]);
+	char *path = pg_asprintf("%s/%s", dir, LEDGER);
+	if (pg_file_write_atomic(path, b.data ? b.data : "", b.len)) {
+		fprintf(stderr,
+			"perfguard: warning: %s: %s; the windows are stored, "
+			"but another ingest of %s would store them again\n",
+			path, pg_error_message(), dir);
+		pg_error_clear();
+	}
+	free(path);
+	pg_buf_release(&b);
+	free(old);
+}
+
 static int ingest_commit(struct pg_store *store, const char *dir,
 			 const char *label, const char *hex,
 			 const struct cli_common *common)
 {
 	struct pg_results add, stored;
 	size_t n = 0;
-	int rc = cli_windows_load(dir, label, &add, &n);
-	if (rc)
+	struct pg_strvec done = {0}, read = {0};
+	char *ledger = ledger_read(dir);
+	ledger_stems(ledger, hex, &done);
+	free(ledger);
+	struct cli_window_filter filter = {.skip = &done, .read = &read};
+	int rc = cli_windows_load(dir, label, &filter, &add, &n);
+	pg_strvec_release(&done);
+	if (rc == PG_ENOTFOUND && filter.nskipped) {
+		pg_error_clear();
+		cli_note(common,
+			 "nothing new: the %zu window%s of %.12s in %s %s "
+			 "stored already",
+			 filter.nskipped, filter.nskipped == 1 ? "" : "s", hex,
+			 dir, filter.nskipped == 1 ? "is" : "are");
+		pg_strvec_release(&read);
+		return 0;
+	}
+	if (rc) {
+		pg_strvec_release(&read);
 		return rc;
+	}
 	rc = pg_store_load(store, hex, &stored);
 	if (rc == PG_ENOTFOUND) {
 		pg_error_clear();
@@ -80,15 +166,18 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 	cli_production_bound(&stored, CLI_PRODUCTION_TRIALS);
 	rc = pg_store_save(store, hex, &stored);
 	if (!rc) {
+		ledger_add(dir, hex, &read);
 		size_t trials = 0;
 		for (size_t i = 0; i < stored.nbenches; i++)
 			trials += stored.benches[i].profile.ntrials;
-		cli_note(common,
-			 "%zu window%s stored as the production profile of "
-			 "%.12s (%zu trial%s)",
-			 n, n == 1 ? "" : "s", hex, trials,
-			 trials == 1 ? "" : "s");
+		cli_note(
+		    common,
+		    "%zu window%s stored as the production profile of "
+		    "%.12s (%zu trial%s)%s",
+		    n, n == 1 ? "" : "s", hex, trials, trials == 1 ? "" : "s",
+		    filter.nskipped ? "; windows stored before skipped" : "");
 	}
+	pg_strvec_release(&read);
 	pg_results_release(&add);
 	pg_results_release(&stored);
 	return rc;

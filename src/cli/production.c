@@ -305,9 +305,27 @@ static int each_window(const char *dir,
 
 struct load_ctx {
 	const char *commit;
-	struct pg_results *loaded; /* the windows, in order */
+	struct cli_window_filter *filter; /* or NULL */
+	struct pg_results *loaded;	  /* the windows, in order */
 	size_t n, cap;
 };
+
+/* "DIR/<stem>.json" -> a new string "<stem>". */
+static char *stem_of(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	return pg_strndup(base, n > 5 ? n - 5 : n);
+}
+
+static bool in_strvec(const struct pg_strvec *sv, const char *s)
+{
+	for (size_t i = 0; sv && i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return true;
+	return false;
+}
 
 static uint64_t window_samples(const struct pg_results *r)
 {
@@ -321,9 +339,19 @@ static uint64_t window_samples(const struct pg_results *r)
 static int load_one(const char *path, struct pg_results *r, void *ctx)
 {
 	struct load_ctx *c = ctx;
-	(void)path;
 	if (c->commit && (!r->commit || strcmp(r->commit, c->commit)))
 		return 0;
+	if (c->filter) {
+		char *stem = stem_of(path);
+		bool skip = in_strvec(c->filter->skip, stem);
+		if (skip)
+			c->filter->nskipped++;
+		else if (c->filter->read)
+			pg_strvec_push(c->filter->read, stem);
+		free(stem);
+		if (skip)
+			return 0;
+	}
 	/* keep r: the caller releases what it is left with */
 	pg_grow((void **)&c->loaded, &c->cap, c->n + 1, sizeof(*c->loaded));
 	c->loaded[c->n++] = *r;
@@ -338,9 +366,10 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 int cli_windows_load(const char *dir, const char *commit,
-		     struct pg_results *out, size_t *nwindows)
+		     struct cli_window_filter *filter, struct pg_results *out,
+		     size_t *nwindows)
 {
-	struct load_ctx c = {.commit = commit};
+	struct load_ctx c = {.commit = commit, .filter = filter};
 	pg_results_init(out);
 	*nwindows = 0;
 	size_t skipped = 0;

@@ -4,6 +4,7 @@ trials to decide, production comparisons inside a suite's repository, and
 bad input files. Real binary, real git repositories, `clock: cpu`."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -242,6 +243,38 @@ class BadInputFileTests(Case):
         p = run(["ingest", out], cwd=root)
         self.assertExit(p, 2)
         self.assertIn("no valid production windows", p.stderr)
+
+
+class IngestOnceTests(Case):
+    """A window is stored once: the periodic ingest of a recording
+    directory adds only its new windows (it stored all of them again)."""
+
+    def test_ingesting_a_directory_again_adds_only_new_windows(self):
+        root = self.repo({"svc.py": SERVICE})
+        out = os.path.join(self.tmp, "rec")
+        rec = ["record", "--window", "1h", "--rate", "500", "--out", out,
+               "--", "svc.py"]
+
+        def ingest():
+            p = run(["ingest", out], cwd=root)
+            self.assertExit(p, 0)
+            m = re.search(r"(\d+) windows? stored .*\((\d+) trials?\)",
+                          p.stderr)
+            return p, (int(m.group(1)), int(m.group(2))) if m else None
+
+        self.assertExit(run(rec, cwd=root), 0)
+        p, first = ingest()
+        self.assertIsNotNone(first, p.stderr)
+        self.assertEqual(first[0], first[1], p.stderr)
+        p, again = ingest()
+        self.assertIsNone(again, p.stderr)
+        self.assertIn("nothing new", p.stderr)
+        self.assertExit(run(rec, cwd=root), 0)  # a second run's windows
+        p, more = ingest()
+        self.assertIsNotNone(more, p.stderr)
+        self.assertIn("windows stored before skipped", p.stderr)
+        self.assertGreater(more[0], 0)
+        self.assertEqual(more[1], first[1] + more[0], p.stderr)
 
 
 class OutputPathTests(Case):
