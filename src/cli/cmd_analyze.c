@@ -152,7 +152,9 @@ static int profile_env(const struct pg_python *py, const char *costs, int argc,
 	pg_profile_init(prof);
 	int rc = pg_runner_trial(&spec, &o, prof);
 	if (!rc && o.status != PG_BENCH_OK && !*failure)
-		*failure = pg_strdup(o.error ? o.error : "failed");
+		*failure = pg_asprintf("%s%s%s", o.error ? o.error : "failed",
+				       o.output && *o.output ? ":\n" : "",
+				       o.output ? o.output : "");
 	pg_trial_outcome_release(&o);
 	free(root);
 	free(cwd);

@@ -298,6 +298,12 @@ PyObject *pg_hook_calibrate(PyObject *self, PyObject *args)
 	}
 	spread = quantile(s[PG_HOOK_KIND_PY].extra, CAL_ROUNDS, 0.5) -
 		 pair[PG_HOOK_KIND_PY];
+	/* A pair of almost no cost (the frame-evaluation function on 3.9:
+	 * ~10 ns) has rounds below zero under load, and a clamped pair over a
+	 * negative median gave a negative spread, which PERFGUARD_COSTS
+	 * refuses (exit 2 of every trial). */
+	if (spread < 0)
+		spread = 0;
 	pg_hook_timer_calibrate(&pg_hook.timer);
 	double npt = pg_hook.timer.ns_per_tick;
 	struct pg_hook_costs *c = &pg_hook.cal[pg_mech_slot()];

@@ -434,8 +434,8 @@ def calibrate(hook, fail=None, cache=True):
     if given:
         v = parse_costs(given)
         if v is None:
-            msg = "PERFGUARD_COSTS needs %d numbers (or %d)" % (
-            len(COST_KEYS), 2 * len(COST_KEYS))
+            msg = "PERFGUARD_COSTS needs %d numbers (or %d), each >= 0: " \
+                "%s" % (len(COST_KEYS), 2 * len(COST_KEYS), given)
             if fail:
                 fail(msg)
             raise ValueError(msg)
