@@ -29,6 +29,23 @@ def main():
 """
 
 
+# Two unchanged computations: crunch is given more work by main in head,
+# steady never is.
+COMPUTE = """
+def crunch(n):
+    s = 0
+    for i in range(n):
+        s ^= i
+    return s
+
+def steady(n):
+    s = 0
+    for i in range(n):
+        s += i * 3
+    return s
+"""
+
+
 # fetch is unchanged: it blocks on a pipe until a forked child has done
 # some work and writes; main (changed) asks the child for 10x the work, so
 # fetch waits longer, on the same CPU time of its own. crunch is unchanged
@@ -58,18 +75,7 @@ def fetch(n):
     os.waitpid(pid, 0)
     return data
 
-def crunch(n):
-    s = 0
-    for i in range(n):
-        s ^= i
-    return s
-
-def steady(n):
-    s = 0
-    for i in range(n):
-        s += i * 3
-    return s
-
+""" + COMPUTE + """
 def main():
     k = {k}
     steady(100000)
@@ -89,18 +95,7 @@ def main():
 STARVED = """
 import os
 
-def crunch(n):
-    s = 0
-    for i in range(n):
-        s ^= i
-    return s
-
-def steady(n):
-    s = 0
-    for i in range(n):
-        s += i * 3
-    return s
-
+""" + COMPUTE + """
 def main():
     os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
     parent = os.getpid()
