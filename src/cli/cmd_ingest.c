@@ -75,19 +75,34 @@ static char *ledger_read(const char *dir)
 	return text;
 }
 
+/* The next well-formed ledger line at *cur ("<40 hex> <stem>"): its
+ * start and length; advances *cur. false at the end. */
+static bool ledger_next(const char **cur, const char **line, size_t *len)
+{
+	while (*cur && **cur) {
+		const char *l = *cur, *nl = strchr(l, '\n');
+		*len = nl ? (size_t)(nl - l) : strlen(l);
+		*cur = l + *len + (nl != NULL);
+		if (*len > 41 && l[40] == ' ') {
+			*line = l;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The stems the ledger holds for commit hex. */
 static void ledger_stems(const char *text, const char *hex,
 			 struct pg_strvec *out)
 {
-	for (const char *l = text; l && *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
-		if (len > 41 && !strncmp(l, hex, 40) && l[40] == ' ') {
-			char *stem = pg_strndup(l + 41, len - 41);
-			pg_strvec_push(out, stem);
-			free(stem);
-		}
-		l += len + (nl != NULL);
+	const char *l;
+	size_t len;
+	while (ledger_next(&text, &l, &len)) {
+		if (strncmp(l, hex, 40))
+			continue;
+		char *stem = pg_strndup(l + 41, len - 41);
+		pg_strvec_push(out, stem);
+		free(stem);
 	}
 }
 
@@ -98,16 +113,14 @@ static void ledger_add(const char *dir, const char *hex,
 {
 	char *old = ledger_read(dir);
 	struct pg_buf b = {0};
-	for (const char *l = old; l && *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
-		char *stem = len > 41 ? pg_strndup(l + 41, len - 41) : NULL;
-		char *js = stem ? pg_asprintf("%s/%s.json", dir, stem) : NULL;
-		if (js && pg_path_exists(js))
+	const char *cur = old, *l;
+	size_t len;
+	while (ledger_next(&cur, &l, &len)) {
+		char *js =
+		    pg_asprintf("%s/%.*s.json", dir, (int)(len - 41), l + 41);
+		if (pg_path_exists(js))
 			pg_buf_printf(&b, "%.*s\n", (int)len, l);
 		free(js);
-		free(stem);
-		l += len + (nl != NULL);
 	}
 	for (size_t i = 0; i < stems->n; i++)
 		pg_buf_printf(&b, "%s %s\n", hex, stems->v[i]);
