@@ -38,7 +38,8 @@ class HistoryTests(Case):
 
     def record(self, root, commit, results_file):
         self.assertExit(run(["baseline", "update", "--from", results_file,
-                             "--commit", commit], cwd=root), 0)
+                             "--commit", commit, "--allow-other-tree"],
+                            cwd=root), 0)
 
     def make_history(self):
         """14 commits with baselines; work() is 4x slower from the 8th.

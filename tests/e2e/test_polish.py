@@ -179,7 +179,8 @@ class HistoryNamesTests(Case):
             commits.append(self.commit(root, {"n.txt": str(i)}))
         for c in commits:
             self.assertExit(run(["baseline", "update", "--from", "r.json",
-                                 "--commit", c], cwd=root), 0)
+                                 "--commit", c, "--allow-other-tree"],
+                                cwd=root), 0)
         p = run(["history", "--bench", "bb"], cwd=root)
         self.assertExit(p, 2)
         self.assertIn("no benchmark 'bb' in any of the 3 baselines; did you mean 'b'?",
