@@ -462,3 +462,40 @@ class OutputShapeTests(Case):
                           p.stdout)
             doc = json.loads(self.read("c.json", self.root))
             self.assertEqual(doc["mode"], mode)
+
+
+class SmallFaultsTests(Case):
+    """The small message and exit-code faults of the fourth session's new
+    user (breaker4 #13): each said the wrong thing or exited 3 where the
+    input was at fault."""
+
+    def test_record_of_a_missing_program_is_exit_2_before_it_starts(self):
+        out = os.path.join(self.tmp, "out")
+        p = run(["record", "--out", out, "--", "nosuch.py"], cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("no such script: nosuch.py", p.stderr)
+        p = run(["record", "--out", out, "--", "no-such-program", "x"],
+                cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("cannot run no-such-program: No such file", p.stderr)
+        self.assertNotIn("recording", p.stderr)
+
+    def test_a_repository_without_commits_is_named_as_such(self):
+        root = os.path.join(self.tmp, "empty")
+        os.makedirs(root)
+        git(root, "init", "-q", "-b", "main")
+        self.write("perfguard.yml", suite(["c"]), root)
+        self.write("c.py", BENCH_C, root)
+        for args in (["compare", "HEAD", "HEAD"], ["baseline", "show"]):
+            p = run(args, cwd=root)
+            self.assertExit(p, 2)
+            self.assertIn("no commits yet", p.stderr)
+
+    def test_analyze_reads_a_profile_export(self):
+        self.write("app.py", APP + "for _ in range(30):\n    work(3000)\n")
+        self.assertExit(run(["profile", "-q", "-o", "p.json", "--format",
+                             "json", "app.py"], cwd=self.tmp), 0)
+        p = run(["analyze", "--json", "a.json", "p.json"], cwd=self.tmp)
+        self.assertExit(p, 0)
+        doc = json.loads(self.read("a.json"))
+        self.assertIn("app.py:work", [f["function"] for f in doc["findings"]])
