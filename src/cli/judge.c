@@ -343,8 +343,16 @@ static bool judge_all(const struct cli_common *c,
 		const struct pg_bench *b = cmp->sel->benches[i];
 		const struct pg_bench_result *r[2];
 		bench_sides(cmp, i, r);
-		if ((r[0] && r[0]->status != PG_BENCH_OK) ||
-		    (r[1] && r[1]->status != PG_BENCH_OK))
+		if (pg_results_failed_on_base_only(r[0], r[1]))
+			fprintf(stderr,
+				"perfguard: warning: benchmark %s failed on "
+				"base (%s) before any trial and ran cleanly on "
+				"head (%zu trials): not compared, nothing "
+				"judged (does this change fix it?)\n",
+				b->name, r[0]->error ? r[0]->error : "failed",
+				r[1]->profile.ntrials);
+		else if ((r[0] && r[0]->status != PG_BENCH_OK) ||
+			 (r[1] && r[1]->status != PG_BENCH_OK))
 			failed = true;
 		if (!r[1])
 			cli_note(c, "benchmark %s has no results on head",
