@@ -429,7 +429,7 @@ class OutputShapeTests(Case):
         git(self.root, "checkout", "-q", "main")
         for name in ("side", "c4", "init", "c5", "slow", "c2"):
             p = run(["baseline", "update", "--from", "r.json", "--commit",
-                     ids[name]], cwd=self.root)
+                     ids[name], "--allow-other-tree"], cwd=self.root)
             self.assertExit(p, 0)
         p = run(["baseline", "list"], cwd=self.root)
         self.assertExit(p, 0)
