@@ -512,11 +512,36 @@ static int exit_code(const struct cli_common *c,
 	return report->inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;
 }
 
+/*
+ * Times on different clocks measure different things (a wall-clock base
+ * against a CPU-clock head read as a 90% improvement, the other way round
+ * as a regression): exit 2 naming both, else 0. A side that does not say
+ * its clock is taken as it is.
+ */
+static int clocks_differ(const struct cli_comparison *cmp)
+{
+	const char *a = cmp->base->clock, *b = cmp->head->clock;
+	if (!a || !b || !strcmp(a, b))
+		return 0;
+	fprintf(stderr,
+		"perfguard: %s was timed with the %s clock and %s with the %s "
+		"clock: their times are not comparable, nothing judged; "
+		"measure both with the same `clock:`%s\n",
+		cmp->base_label ? cmp->base_label : "base", a,
+		cmp->head_label ? cmp->head_label : "head", b,
+		!strcmp(cmp->mode ? cmp->mode : "", "stored")
+		    ? " (or use --baseline rerun)"
+		    : "");
+	return PG_EXIT_USAGE;
+}
+
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
 {
-	int empty = no_data(cmp);
+	int empty = clocks_differ(cmp);
+	if (!empty)
+		empty = no_data(cmp);
 	if (empty)
 		return empty;
 	struct pg_verdicts v = {0};

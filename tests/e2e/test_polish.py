@@ -499,3 +499,26 @@ class SmallFaultsTests(Case):
         self.assertExit(p, 0)
         doc = json.loads(self.read("a.json"))
         self.assertIn("app.py:work", [f["function"] for f in doc["findings"]])
+
+
+class ClockMismatchTests(Case):
+    """A CPU-clock results set compared with a wall-clock one: the sleep
+    in the script made the wall-clock side ~9x the CPU side, judged a
+    regression (exit 1) one way and an improvement the other."""
+
+    def test_results_on_different_clocks_are_not_compared(self):
+        root = self.repo({"s.py": APP + "import time\nwork(3000)\n"
+                          "time.sleep(0.05)\n",
+                          "perfguard.yml": suite(["s"], trials=5)})
+        self.assertExit(run(["run", "-o", "../cpu.json"], cwd=root), 0)
+        self.write("perfguard.yml", suite(["s"], trials=5).replace(
+            "clock: cpu", "clock: wall"), root)
+        self.assertExit(run(["run", "-o", "../wall.json"], cwd=root), 0)
+        for a, b in (("cpu", "wall"), ("wall", "cpu")):
+            p = run(["compare", "--json", "c.json", "%s.json" % a,
+                     "%s.json" % b], cwd=self.tmp)
+            self.assertExit(p, 2)
+            self.assertIn("timed with the %s clock and %s.json with the %s "
+                          "clock: their times are not comparable" % (a, b, b),
+                          p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "c.json")))
