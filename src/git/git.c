@@ -278,16 +278,28 @@ cleanup:
 	return rc;
 }
 
+/* The worktree's status as `show` and `flags` ask (submodules not looked
+ * into); the caller frees *list. */
+static int status_list(struct pg_repo *r, git_status_show_t show,
+		       unsigned flags, git_status_list **list)
+{
+	git_status_options opts;
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = show;
+	opts.flags = flags | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	*list = NULL;
+	if (git_status_list_new(list, r->repo, &opts) < 0)
+		return pg_git_fail("cannot compute the status of the worktree");
+	return 0;
+}
+
 int pg_git_is_dirty(struct pg_repo *r, bool *out)
 {
 	*out = false;
-	git_status_options opts;
-	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
-	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	git_status_list *list = NULL;
-	if (git_status_list_new(&list, r->repo, &opts) < 0)
-		return pg_git_fail("cannot compute the status of the worktree");
+	int rc = status_list(r, GIT_STATUS_SHOW_INDEX_AND_WORKDIR, 0, &list);
+	if (rc)
+		return rc;
 	size_t n = git_status_list_entrycount(list);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(list, i);
@@ -319,14 +331,11 @@ static bool own_untracked(const char *path)
 
 int pg_git_untracked(struct pg_repo *r, struct pg_strvec *out)
 {
-	git_status_options opts;
-	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
-	opts.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
-	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
-		     GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	git_status_list *list = NULL;
-	if (git_status_list_new(&list, r->repo, &opts) < 0)
-		return pg_git_fail("cannot compute the status of the worktree");
+	int rc = status_list(r, GIT_STATUS_SHOW_WORKDIR_ONLY,
+			     GIT_STATUS_OPT_INCLUDE_UNTRACKED, &list);
+	if (rc)
+		return rc;
 	size_t n = git_status_list_entrycount(list);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(list, i);

@@ -8,18 +8,10 @@ import os
 import subprocess
 import unittest
 
-from pgtest import Case, PYTHON, SOURCE, run
+from pgtest import Case, SOURCE, run
+from test_polish import APP, suite
 
-WORK = """
-def work(n):
-    t = 0
-    for i in range(n):
-        t = (t * 31 + i) % 1000003
-    return t
-
-for _ in range(5):
-    work(2000)
-"""
+WORK = APP + "\nfor _ in range(5):\n    work(2000)\n"
 
 # Fails on its second run (the first is measured): a flaky base.
 FLAKY = """
@@ -32,28 +24,17 @@ if runs == 1:
     raise SystemExit("flaky base")
 """ + WORK
 
-SUITE = """
-python: {python}
-trials: 3
-max_trials: 3
-warmup: 0
-timeout: 60s
-clock: cpu
-against: main
-thresholds: {{function: 1000%, total: 1000%, calls: "off", fdr: 0.5}}
-benchmarks:
-  - name: fixed
-    script: fixed.py
-  - name: steady
-    script: steady.py
-"""
+# Thresholds no noise reaches: only failures decide these checks.
+SUITE = suite(["fixed", "steady"], trials=3, max_trials=3).replace(
+    "clock: cpu\n", "clock: cpu\nthresholds: {function: 1000%, "
+    "total: 1000%, calls: \"off\", fdr: 0.5}\n")
 
 
 class NotComparedTests(Case):
     def make(self, base_fixed, head_fixed):
         os.makedirs(os.path.join(self.tmp, "count"))
         root = self.repo({"fixed.py": base_fixed, "steady.py": WORK,
-                          "perfguard.yml": SUITE.format(python=PYTHON)})
+                          "perfguard.yml": SUITE})
         self.commit(root, {"fixed.py": head_fixed}, branch="fix")
         return root
 
