@@ -48,6 +48,8 @@
     return PG.el('div', null, [PG.el('dt', { text: f[0] }), PG.el('dd', { text: f[1] })]);
   })));
   if (data.mismatch) main.appendChild(PG.el('p', { cls: 'pg-warn', text: 'Base and head were measured in different environments (' + data.mismatch + ' differs): differences may come from the machine.' }));
+  var notCompared = data.benches.filter(function (b) { return b.status === 'not-compared'; }).map(function (b) { return b.name; });
+  if (notCompared.length) main.appendChild(PG.el('p', { cls: 'pg-warn', text: 'Not compared (failed on base before any trial, ran cleanly on head): ' + notCompared.join(', ') + '.' }));
 
   /* ---- verdict table ---- */
   var judged = [];
