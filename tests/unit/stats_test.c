@@ -589,6 +589,59 @@ static void change_below_the_per_call_resolution_is_not_named(void **state)
 	one_release(&o);
 }
 
+/*
+ * Issue 8: a caller's self time picks up part of its callee's change (a
+ * longer callee leaves it colder). func1 (~13.6 ms) calls func0 (~27 ms
+ * in 2,000 calls per trial); func0 gets 3x slower (+54 ms, 27 us per
+ * call). func1 reading 2.7 ms slower (+20%, 1.35 us per call of func0) is
+ * within the callee's shadow (10% of its change, 5.4 ms, at most 10 us
+ * per call) and not attributed to it; its own +13.6 ms (+100%) is.
+ */
+static bool caller_named(double caller_factor)
+{
+	struct one o;
+	few_run(&o, 3, 0.02, 11);
+	o.sb.f[0].factor = 3;
+	o.sb.f[0].calls = 2000;
+	o.sb.f[1].factor = caller_factor;
+	struct sim_rng rng = {12};
+	memset(&o.c, 0, sizeof(o.c));
+	struct pg_bench_result *side[2] = {&o.c.base, &o.c.head};
+	for (int h = 0; h < 2; h++) {
+		struct pg_profile *p = &side[h]->profile;
+		pg_profile_init(p);
+		sim_side(&o.sb, h, 10, &rng, side[h]);
+		uint32_t callee = pg_profile_find(p, o.sb.f[0].id);
+		uint32_t caller = pg_profile_find(p, o.sb.f[1].id);
+		for (size_t t = 0; t < p->ntrials; t++) {
+			struct pg_sample *x = &p->trials[t].samples[callee];
+			p->trials[t].samples[caller].incl_ns += x->incl_ns;
+			pg_profile_add_edge(
+			    p, &(struct pg_edge){.caller = caller,
+						 .callee = callee,
+						 .calls = x->calls,
+						 .pcalls = x->calls,
+						 .self_ns = x->self_ns,
+						 .incl_ns = x->incl_ns});
+		}
+	}
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	pg_stats_finish(&o.v, o.b.thresholds.fdr);
+	const struct pg_verdict *callee = sim_find(&o.v, o.sb.f[0].id, 0);
+	const struct pg_verdict *caller = sim_find(&o.v, o.sb.f[1].id, 0);
+	assert_int_equal(callee->kind, PG_VERDICT_REGRESSED);
+	bool named = caller->kind == PG_VERDICT_REGRESSED;
+	one_release(&o);
+	return named;
+}
+
+static void caller_change_within_its_callees_shadow_is_not_named(void **state)
+{
+	(void)state;
+	assert_false(caller_named(1.2));
+	assert_true(caller_named(2.0));
+}
+
 static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
 {
 	(void)state;
@@ -877,6 +930,8 @@ int main(void)
 	    cmocka_unit_test(uniform_change_beyond_a_machine_shift_is_named),
 	    cmocka_unit_test(dominant_function_of_few_keeps_its_full_change),
 	    cmocka_unit_test(change_below_the_per_call_resolution_is_not_named),
+	    cmocka_unit_test(
+		caller_change_within_its_callees_shadow_is_not_named),
 	    cmocka_unit_test(min_trials_follow_fdr_and_the_number_of_totals),
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
