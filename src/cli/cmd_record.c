@@ -390,9 +390,6 @@ static int cmd_record(int argc, char **argv)
 		return cli_usage_error("record needs the program to run: "
 				       "perfguard record [options] -- "
 				       "app.py ARGS...");
-	const char *script = argv[optind];
-	if (pg_str_ends(script, ".py") && !pg_path_exists(script))
-		return cli_usage_error("no such script: %s", script);
 	char *record_dir = pg_runner_record_dir();
 	if (!record_dir) {
 		pg_error_set(PG_EUSAGE, "the sampler was not built: build "
@@ -404,6 +401,11 @@ static int cmd_record(int argc, char **argv)
 		return cli_usage_error("--out %s is not a directory: record "
 				       "writes its windows into one",
 				       o.out);
+	}
+	const char *script = argv[optind];
+	if (pg_str_ends(script, ".py") && !pg_path_exists(script)) {
+		free(record_dir);
+		return cli_usage_error("no such script: %s", script);
 	}
 	char *root = cli_project_root();
 	char *commit = NULL;
