@@ -114,6 +114,20 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 								    : step;
 }
 
+/* Add the CPU time the program used since the last wake (the sampler
+ * thread's own left out), at most the wall time between, to busy_ns. */
+static void add_busy(const struct clocks *now, const struct clocks *last)
+{
+	int64_t used = clock_delta(last->process, now->process);
+	int64_t own = clock_delta(last->self, now->self);
+	int64_t interval = now->mono - last->mono;
+	if (used < 0 || own < 0 || interval <= 0)
+		return;
+	used = used > own ? used - own : 0;
+	__atomic_add_fetch(&pg_sampler.busy_ns,
+			   used < interval ? used : interval, __ATOMIC_RELAXED);
+}
+
 /* Sleep until next_ns (mu held; returns early when stopped). */
 static void sleep_until(int64_t next_ns)
 {
@@ -134,7 +148,9 @@ static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
 	PyEval_RestoreThread(self);
-	pg_sampler.gil_wait_ns += mono_ns() - now;
+	int64_t waited = mono_ns() - now;
+	pg_sampler.gil_wait_ns += waited;
+	pg_sampler.live->gil_wait_ns += waited;
 	if (!pg_sampler.stop) {
 		if (do_tick && pg_sampler_tick_now(1))
 			pg_sampler.ticks_thread++;
@@ -187,6 +203,7 @@ static void *sampler_main(void *arg)
 		}
 		read_clocks(&now);
 		enum step step = decide(&now, &last);
+		add_busy(&now, &last);
 		int64_t last_mono = last.mono;
 		last = now;
 		if (step == STEP_IDLE) {
@@ -269,6 +286,7 @@ void pg_sampler_fresh_window(void)
 	pg_sampler_window_reset(pg_sampler.live, unix_ns());
 	pg_sampler.ncpu = 0;
 	__atomic_store_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pg_sampler.busy_ns, 0, __ATOMIC_RELAXED);
 	pg_sampler.main_clock_ok =
 	    pthread_getcpuclockid(pg_sampler.main_thread,
 				  &pg_sampler.main_clock) == 0;
@@ -422,6 +440,9 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
+	uint64_t due = 0, taken = 0;
+	if (w)
+		pg_sampler_achieved_hz(w, unix_ns(), &due, &taken);
 	struct {
 		const char *key;
 		unsigned long long v;
@@ -444,6 +465,8 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    {"ticks_asked", pg_sampler.ticks_asked},
 	    {"asks", pg_sampler.asks},
 	    {"signals_sent", pg_sampler.kicks_sent},
+	    {"ticks_due", due},
+	    {"ticks_taken", taken},
 	};
 	int rc = PyDict_SetItemString(
 	    d, "running",
