@@ -74,14 +74,16 @@ static int64_t clock_delta(int64_t a, int64_t b)
 /*
  * Decide from the CPU the main thread and the other threads (the process
  * minus the main thread and the sampler) used since the previous wake:
- *  - the main thread ran: its timer ticks (cpu mode), else it is
+ *  - other threads ran (whether or not the main thread did): ask the
+ *    thread that holds the GIL to tick (3.12+), else take the GIL here
+ *    (the main thread's timer ticks only per period of its own CPU time,
+ *    so a main thread that runs a little, an event loop beside busy
+ *    workers, left every tick to it; and signalling a blocked main
+ *    thread would wake it to take the GIL from the threads that run);
+ *  - only the main thread ran: its timer ticks (cpu mode), else it is
  *    signalled (its handler ticks at its next bytecode boundary);
  *  - in cpu mode, a main thread that ran at all is left to its timer,
  *    which counts its CPU time however it was preempted;
- *  - other threads ran and the main thread did not: ask the thread that
- *    holds the GIL to tick (3.12+), else take the GIL here (signalling a
- *    blocked main thread would wake it to take the GIL from the threads
- *    that run);
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
  *    sleeping service stays asleep); wall mode takes the GIL.
  * A signal not yet handled is not sent again (real-time signals queue),
@@ -100,11 +102,13 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	int pending =
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
-	if (pg_sampler.nudge_signal > 0 && ran(main_used, interval))
+	int others_ran = ran(others, interval);
+	if (!others_ran && pg_sampler.nudge_signal > 0 &&
+	    ran(main_used, interval))
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
-	if (pg_sampler.timer_ok && main_used != 0)
+	if (!others_ran && pg_sampler.timer_ok && main_used != 0)
 		return STEP_NONE;
-	enum step step = ran(others, interval) ? STEP_ASK
+	enum step step = others_ran	       ? STEP_ASK
 			 : pg_sampler.cpu_mode ? STEP_IDLE
 					       : STEP_TAKE;
 	int64_t since =
