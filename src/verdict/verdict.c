@@ -10,8 +10,9 @@
  * real change is never divided away. The rank test and the Hodges-Lehmann
  * interval then work on the logarithm of these values, so estimates are
  * ratios. Each function verdict carries the hook's per-call resolution
- * (from the calibrated event cost), below which a change is not
- * attributed. Totals and wall times are tested raw. Call counts are
+ * (from the calibrated event cost) and, for self time, its callees'
+ * shadow (what their change does to its time), below which a change is
+ * not attributed. Totals and wall times are tested raw. Call counts are
  * compared exactly. Production windows (sampled, no calls) are judged on
  * each function's pooled sample counts instead, with a quasi-binomial
  * test whose dispersion the windows give (pg_stats_odds_test). pg_stats_finish applies Benjamini-Hochberg over the
@@ -66,14 +67,36 @@
  * up over callees): two event costs per call.
  */
 #define RES_EVENT_FRACTION 1.0
+/*
+ * A caller's self time is the intervals between its callees' events, and
+ * each runs after a callee: a longer callee leaves the caller's code and
+ * data colder (on a shared machine, evicted by neighbours meanwhile), so
+ * the caller reads slower without doing more. An unchanged driver loop
+ * (`for _ in range(300): checksum(v)`, base and head with the same
+ * calibration and compensation scale) read 0.2 to 4 us more per call of
+ * its callee, whose time per call grew by 120 to 200 us: 0.6% to 2.7% of
+ * that growth, the per-call figure varying with the machine's state even
+ * within one process. So a change of a caller's self time is attributed
+ * only beyond its callees' shadow: for each callee, the smaller of
+ * SHADOW_FRACTION of the change of its inclusive time under the caller
+ * and SHADOW_COLD_NS per call of it (a cold start of the caller's code
+ * after each return; the callee's change bounds what it can cause, and a
+ * callee that did not change casts none).
+ */
+#define SHADOW_FRACTION 0.1
+#define SHADOW_COLD_NS	10000.0
 /* Level of the displayed confidence intervals. */
 #define CI_LEVEL 0.95
 /*
  * A verdict is unclear (worth more rounds) when its interval reaches
  * above the threshold, its estimate is a slowdown and its q is at most
  * min(UNCLEAR_Q_MAX, UNCLEAR_Q_FACTOR * fdr): suggestive, not yet
- * conclusive. An estimate of 0 (a profile compared with itself: p = 0.5,
- * and q = 0.5 meets the bound) suggests nothing: unchanged.
+ * conclusive. An estimate above the threshold is unclear whatever its q:
+ * with an interval as wide as [-28%, +34%] the data cannot say the
+ * function is unchanged (a +10% change was once reported so after 10
+ * noisy rounds, and no extra round was run). An estimate of 0 (a profile
+ * compared with itself: p = 0.5, and q = 0.5 meets the bound) suggests
+ * nothing: unchanged.
  */
 #define UNCLEAR_Q_FACTOR 50
 #define UNCLEAR_Q_MAX	 0.5
@@ -415,31 +438,6 @@ static bool calls_grew(const struct judge_ctx *c, uint32_t fb, uint32_t fh,
 	return (med_h - med_b) / med_b * 100 > calls_pct;
 }
 
-/*
- * The smallest change of v's time, in percent, that the hook can
- * attribute: RES_EVENT_FRACTION of the calibrated event cost for each of
- * the call's two events, relative to the smaller side's time per call
- * (docs/statistics.md).
- */
-static double resolution_pct(const struct judge_ctx *c,
-			     const struct pg_verdict *v)
-{
-	double cost = fmax(c->base.p->event_cost_ns, c->head.p->event_cost_ns);
-	if (!(cost > 0))
-		cost = DEFAULT_EVENT_COST_NS;
-	double per_call_b =
-	    v->base_calls ? v->base_value / (double)v->base_calls : 0;
-	double per_call_h =
-	    v->head_calls ? v->head_value / (double)v->head_calls : 0;
-	double per_call = fmin(per_call_b, per_call_h);
-	if (!(per_call > 0))
-		per_call = fmax(per_call_b, per_call_h);
-	if (!(per_call > 0))
-		return 0;
-	/* Its own call and return: two events per call. */
-	return RES_EVENT_FRACTION * cost * 2 / per_call * 100;
-}
-
 /* Does f call anything (an edge from f on this side)? */
 static bool has_callees(const struct side *s, uint32_t f)
 {
@@ -478,6 +476,106 @@ static void function_figures(const struct judge_ctx *c, uint32_t fb,
 	/* Self time below resolution, or flagged tiny: inclusive time. */
 	g->incl =
 	    g->tiny || (g->self_b < RESOLUTION_NS && g->self_h < RESOLUTION_NS);
+}
+
+/* What one side's function f passed to callee g per trial: calls and
+ * inclusive time (edges are summed over the profile's trials). */
+struct edge_per_trial {
+	uint32_t callee;
+	double calls, incl_ns;
+};
+
+/* The edges from f to other functions on side s, per trial, into out (at
+ * most cap). A call of f itself is f's own time, no shadow on it. */
+static size_t edges_from(const struct side *s, uint32_t f,
+			 struct edge_per_trial *out, size_t cap)
+{
+	size_t n = 0;
+	double trials = s->p->ntrials ? (double)s->p->ntrials : 1;
+	for (size_t e = 0; e < s->p->nedges && f != PG_NO_FUNC; e++) {
+		const struct pg_edge *x = &s->p->edges[e];
+		if (x->caller != f || x->callee == f || n == cap)
+			continue;
+		out[n++] = (struct edge_per_trial){x->callee,
+						   (double)x->calls / trials,
+						   (double)x->incl_ns / trials};
+	}
+	return n;
+}
+
+/* One callee's shadow (SHADOW_*) from its figures on both sides. */
+static double shadow_of(const struct edge_per_trial *b,
+			const struct edge_per_trial *h)
+{
+	double calls = fmax(b ? b->calls : 0, h ? h->calls : 0);
+	double change = fabs((h ? h->incl_ns : 0) - (b ? b->incl_ns : 0));
+	return fmin(SHADOW_FRACTION * change, SHADOW_COLD_NS * calls);
+}
+
+/*
+ * The part of a change of f's self time (ns per trial) that its callees'
+ * changes can explain (SHADOW_*): the sum of each callee's shadow, callees
+ * matched by id between the sides.
+ */
+static double callee_shadow_ns(const struct judge_ctx *c, uint32_t fb,
+			       uint32_t fh)
+{
+	const struct side *sb = &c->base, *sh = &c->head;
+	size_t cb = sb->p->nedges + 1, ch = sh->p->nedges + 1;
+	struct edge_per_trial *eb = pg_calloc(cb, sizeof(*eb));
+	struct edge_per_trial *eh = pg_calloc(ch, sizeof(*eh));
+	size_t nb = edges_from(sb, fb, eb, cb), nh = edges_from(sh, fh, eh, ch);
+	bool *matched = pg_calloc(nh + 1, sizeof(*matched));
+	double sum = 0;
+	for (size_t i = 0; i < nb; i++) {
+		uint32_t g =
+		    pg_profile_find(sh->p, sb->p->funcs[eb[i].callee].id);
+		const struct edge_per_trial *h = NULL;
+		for (size_t k = 0; k < nh && g != PG_NO_FUNC && !h; k++)
+			if (eh[k].callee == g) {
+				h = &eh[k];
+				matched[k] = true;
+			}
+		sum += shadow_of(&eb[i], h);
+	}
+	for (size_t k = 0; k < nh; k++)
+		if (!matched[k])
+			sum += shadow_of(NULL, &eh[k]);
+	free(matched);
+	free(eb);
+	free(eh);
+	return sum;
+}
+
+/*
+ * The smallest change of v's time, in percent, that the hook can
+ * attribute: RES_EVENT_FRACTION of the calibrated event cost for each of
+ * the call's two events, relative to the smaller side's time per call,
+ * and for self time its callees' shadow relative to the smaller side's
+ * self time (g's medians; docs/statistics.md).
+ */
+static double resolution_pct(const struct judge_ctx *c, uint32_t fb,
+			     uint32_t fh, const struct pg_verdict *v,
+			     const struct fn_figures *g)
+{
+	double cost = fmax(c->base.p->event_cost_ns, c->head.p->event_cost_ns);
+	if (!(cost > 0))
+		cost = DEFAULT_EVENT_COST_NS;
+	double per_call_b =
+	    v->base_calls ? v->base_value / (double)v->base_calls : 0;
+	double per_call_h =
+	    v->head_calls ? v->head_value / (double)v->head_calls : 0;
+	double per_call = fmin(per_call_b, per_call_h);
+	if (!(per_call > 0))
+		per_call = fmax(per_call_b, per_call_h);
+	if (!(per_call > 0))
+		return 0;
+	/* Its own call and return: two events per call. */
+	double res = RES_EVENT_FRACTION * cost * 2 / per_call * 100;
+	double self = fmin(g->self_b, g->self_h);
+	if (v->metric == PG_METRIC_SELF && !production_windows(c) && self > 0)
+		res = fmax(res, callee_shadow_ns(c, fb, fh) / self * 100);
+	return res;
 }
 
 /* A new verdict of fn in b with its figures, not judged yet. */
@@ -599,7 +697,7 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 				 : PG_VERDICT_NOT_JUDGED;
 	else {
 		compare_times(c, fb, fh, &g, buf, v);
-		v->resolution_pct = resolution_pct(c, v);
+		v->resolution_pct = resolution_pct(c, fb, fh, v, &g);
 		decide(c, b, fb, fh, &g, buf, v);
 	}
 	free(buf);
@@ -759,8 +857,9 @@ size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
 			v->kind = PG_VERDICT_REGRESSED;
 		else if (faster && v->change_pct < -limit)
 			v->kind = PG_VERDICT_IMPROVED;
-		else if (v->q <= unclear_q && v->change_pct > 0 &&
-			 v->ci_hi_pct > limit)
+		else if (v->change_pct > limit ||
+			 (v->q <= unclear_q && v->change_pct > 0 &&
+			  v->ci_hi_pct > limit))
 			v->kind = PG_VERDICT_UNCLEAR;
 		else if (v->q_faster <= unclear_q && v->change_pct < 0 &&
 			 v->ci_lo_pct < -limit)

@@ -589,6 +589,59 @@ static void change_below_the_per_call_resolution_is_not_named(void **state)
 	one_release(&o);
 }
 
+/*
+ * Issue 8: a caller's self time picks up part of its callee's change (a
+ * longer callee leaves it colder). func1 (~13.6 ms) calls func0 (~27 ms
+ * in 2,000 calls per trial); func0 gets 3x slower (+54 ms, 27 us per
+ * call). func1 reading 2.7 ms slower (+20%, 1.35 us per call of func0) is
+ * within the callee's shadow (10% of its change, 5.4 ms, at most 10 us
+ * per call) and not attributed to it; its own +13.6 ms (+100%) is.
+ */
+static bool caller_named(double caller_factor)
+{
+	struct one o;
+	few_run(&o, 3, 0.02, 11);
+	o.sb.f[0].factor = 3;
+	o.sb.f[0].calls = 2000;
+	o.sb.f[1].factor = caller_factor;
+	struct sim_rng rng = {12};
+	memset(&o.c, 0, sizeof(o.c));
+	struct pg_bench_result *side[2] = {&o.c.base, &o.c.head};
+	for (int h = 0; h < 2; h++) {
+		struct pg_profile *p = &side[h]->profile;
+		pg_profile_init(p);
+		sim_side(&o.sb, h, 10, &rng, side[h]);
+		uint32_t callee = pg_profile_find(p, o.sb.f[0].id);
+		uint32_t caller = pg_profile_find(p, o.sb.f[1].id);
+		for (size_t t = 0; t < p->ntrials; t++) {
+			struct pg_sample *x = &p->trials[t].samples[callee];
+			p->trials[t].samples[caller].incl_ns += x->incl_ns;
+			pg_profile_add_edge(
+			    p, &(struct pg_edge){.caller = caller,
+						 .callee = callee,
+						 .calls = x->calls,
+						 .pcalls = x->calls,
+						 .self_ns = x->self_ns,
+						 .incl_ns = x->incl_ns});
+		}
+	}
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	pg_stats_finish(&o.v, o.b.thresholds.fdr);
+	const struct pg_verdict *callee = sim_find(&o.v, o.sb.f[0].id, 0);
+	const struct pg_verdict *caller = sim_find(&o.v, o.sb.f[1].id, 0);
+	assert_int_equal(callee->kind, PG_VERDICT_REGRESSED);
+	bool named = caller->kind == PG_VERDICT_REGRESSED;
+	one_release(&o);
+	return named;
+}
+
+static void caller_change_within_its_callees_shadow_is_not_named(void **state)
+{
+	(void)state;
+	assert_false(caller_named(1.2));
+	assert_true(caller_named(2.0));
+}
+
 static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
 {
 	(void)state;
@@ -718,6 +771,32 @@ static void data_that_lean_neither_way_are_unchanged(void **state)
 	 * q_faster 0.7 no improvement either. */
 	vs.v[0].change_pct = -1;
 	pg_stats_finish(&vs, 0.05);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCHANGED);
+	pg_verdicts_release(&vs);
+}
+
+static void an_estimate_above_the_threshold_is_never_unchanged(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	/* +6.6% [-28%, +34%] against a 5% threshold among fourteen judged
+	 * functions: q far above any bound, but nothing says "unchanged". */
+	struct pg_verdict v = fake("a", "m.py:f", 0.25, 6.6);
+	v.ci_lo_pct = -28;
+	v.ci_hi_pct = 34;
+	v.threshold_pct = 5;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	for (int i = 0; i < 13; i++) {
+		v = fake("a", "m.py:g", 0.6, -1);
+		PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	}
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 0);
+	assert_true(vs.v[0].q > 0.5);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	assert_true(pg_stats_bench_unclear_slower(&vs, "a"));
+	/* The same estimate below the threshold, q as high: unchanged. */
+	vs.v[0].change_pct = 4;
+	pg_stats_finish(&vs, 0.01);
 	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCHANGED);
 	pg_verdicts_release(&vs);
 }
@@ -877,11 +956,15 @@ int main(void)
 	    cmocka_unit_test(uniform_change_beyond_a_machine_shift_is_named),
 	    cmocka_unit_test(dominant_function_of_few_keeps_its_full_change),
 	    cmocka_unit_test(change_below_the_per_call_resolution_is_not_named),
+	    cmocka_unit_test(
+		caller_change_within_its_callees_shadow_is_not_named),
 	    cmocka_unit_test(min_trials_follow_fdr_and_the_number_of_totals),
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
 	    cmocka_unit_test(an_unclear_improvement_gets_extra_rounds_too),
 	    cmocka_unit_test(data_that_lean_neither_way_are_unchanged),
+	    cmocka_unit_test(
+		an_estimate_above_the_threshold_is_never_unchanged),
 	    cmocka_unit_test(
 		significant_change_below_threshold_is_not_a_regression),
 	    cmocka_unit_test(verdict_line_reads_like_the_spec),
