@@ -159,5 +159,27 @@ class RealcodeInjection(unittest.TestCase):
             realcode.find_function(self.SRC, "A.g")
 
 
+class RealcodeTruth(unittest.TestCase):
+    """The dominant case's truth is a ratio of times taken together."""
+
+    def test_share_is_of_the_functions_own_benchmark(self):
+        doc = {"verdicts": [
+            {"bench": "a", "metric": "total", "base_value": 1000.0},
+            {"bench": "s", "function": "m.py:f", "metric": "self",
+             "base_value": 300.0},
+            {"bench": "s", "metric": "total", "base_value": 600.0},
+            {"bench": "s", "function": "m.py:f", "metric": "calls",
+             "base_value": 5.0}]}
+        self.assertAlmostEqual(realcode.base_share(doc, "m.py:f"), 0.5)
+        self.assertIsNone(realcode.base_share(doc, "m.py:g"))
+
+    def test_dominant_target_is_relative_to_the_truth(self):
+        row = {"name": "dominant", "n": 2, "named": 2, "others": [[], []],
+               "truth": 50, "truth_delta": 30.0, "estimates": [25.0, 35.0]}
+        self.assertTrue(realcode.target_met(row))
+        row["estimates"] = [23.0, 35.0]  # 23 is 23% under 30
+        self.assertFalse(realcode.target_met(row))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -381,13 +381,23 @@ int cli_load_results(const char *what, struct pg_repo *repo,
  */
 int cli_window_results(const struct pg_window *w, const char *commit,
 		       struct pg_results *out);
+/* A window sampled far below the rate asked (pg_trial_undersampled):
+ * record says so once, with the reason. */
+struct cli_rate_note {
+	bool low; /* set by the first such window; later ones leave it */
+	char stem[128];
+	int rate_hz;
+	double achieved_hz;
+	char reason[320]; /* why, from the window's counters */
+};
 /*
  * Convert the window file samples_path into <stem>.pb.gz and <stem>.json
  * in out_dir (stem = <start ms>-<pid>), both written atomically. Parse
- * errors are PG_EINVALID naming the file.
+ * errors are PG_EINVALID naming the file. note (or NULL): filled when
+ * it is not yet low and this window was sampled far below its rate.
  */
 int cli_window_convert(const char *samples_path, const char *out_dir,
-		       const char *commit);
+		       const char *commit, struct cli_rate_note *note);
 /*
  * Convert every finished window file (*.samples) in spool into out_dir and
  * remove it; a window that does not parse is renamed *.bad, one that
@@ -396,7 +406,8 @@ int cli_window_convert(const char *samples_path, const char *out_dir,
  * counts successes.
  */
 int cli_windows_convert_spool(const char *spool, const char *out_dir,
-			      const char *commit, size_t *converted);
+			      const char *commit, size_t *converted,
+			      struct cli_rate_note *note);
 /*
  * Remove the oldest windows (pprof and results files together) of dir
  * until its windows take at most max_bytes; the newest always stays.

@@ -214,11 +214,19 @@ static int resolve_commit(const char *ref, const char *root, char **out)
 }
 
 static int convert(const char *spool, const struct record_opts *o,
-		   size_t *windows, bool *failed)
+		   size_t *windows, bool *failed, struct cli_rate_note *note)
 {
 	size_t n = 0, removed = 0;
-	int rc = cli_windows_convert_spool(spool, o->out, NULL, &n);
+	bool was_low = note->low;
+	int rc = cli_windows_convert_spool(spool, o->out, NULL, &n, note);
 	*windows += n;
+	if (note->low && !was_low) /* once a recording: the first window */
+		fprintf(stderr,
+			"perfguard: warning: window %s was sampled at %.1f Hz "
+			"of the %d Hz asked: %s; its profile has fewer "
+			"samples than asked\n",
+			note->stem, note->achieved_hz, note->rate_hz,
+			note->reason);
 	if (rc) {
 		fprintf(stderr, "perfguard: %s (set aside as .bad)\n",
 			pg_error_message());
@@ -341,9 +349,10 @@ static int follow_program(pid_t pid, const char *spool,
 	size_t windows = 0;
 	bool failed = false;
 	int status = 0;
+	struct cli_rate_note note = {0};
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
-		convert(spool, o, &windows, &failed);
+		convert(spool, o, &windows, &failed, &note);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
@@ -351,7 +360,7 @@ static int follow_program(pid_t pid, const char *spool,
 		poll(NULL, 0, 200);
 	}
 	child_pid = 0;
-	convert(spool, o, &windows, &failed);
+	convert(spool, o, &windows, &failed, &note);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

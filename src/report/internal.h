@@ -134,11 +134,6 @@ double pg_report_total_cv(const struct pg_bench_result *b);
 size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 			      uint64_t *unmatched);
 
-/*
- * Append one line per side of b that lost events ("<prefix>base: lost
- * events in 2 of 8 trials ..."), and one per side with overcompensated
- * trials (pg_report_overcompensated); nothing when no trial did either.
- */
 /* A trial whose hook found its calibrated costs more than it measured
  * between events: compensation scaled below PG_REPORT_COMP_SCALE_WARN,
  * or clamped beyond PG_REPORT_CLAMPED_WARN of the trial's total. */
@@ -146,6 +141,13 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 #define PG_REPORT_CLAMPED_WARN	  0.01
 bool pg_report_overcompensated(const struct pg_trial *t);
 
+/*
+ * Append one line per side of b that lost events ("<prefix>base: lost
+ * events in 2 of 8 trials ..."), one per side with overcompensated
+ * trials (pg_report_overcompensated), and one per side whose production
+ * windows were sampled far below the rate asked (pg_trial_undersampled);
+ * nothing when no trial did any of these.
+ */
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b);
 

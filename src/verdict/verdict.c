@@ -91,8 +91,12 @@
  * A verdict is unclear (worth more rounds) when its interval reaches
  * above the threshold, its estimate is a slowdown and its q is at most
  * min(UNCLEAR_Q_MAX, UNCLEAR_Q_FACTOR * fdr): suggestive, not yet
- * conclusive. An estimate of 0 (a profile compared with itself: p = 0.5,
- * and q = 0.5 meets the bound) suggests nothing: unchanged.
+ * conclusive. An estimate above the threshold is unclear whatever its q:
+ * with an interval as wide as [-28%, +34%] the data cannot say the
+ * function is unchanged (a +10% change was once reported so after 10
+ * noisy rounds, and no extra round was run). An estimate of 0 (a profile
+ * compared with itself: p = 0.5, and q = 0.5 meets the bound) suggests
+ * nothing: unchanged.
  */
 #define UNCLEAR_Q_FACTOR 50
 #define UNCLEAR_Q_MAX	 0.5
@@ -854,8 +858,9 @@ size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
 			v->kind = PG_VERDICT_REGRESSED;
 		else if (faster && v->change_pct < -limit)
 			v->kind = PG_VERDICT_IMPROVED;
-		else if (v->q <= unclear_q && v->change_pct > 0 &&
-			 v->ci_hi_pct > limit)
+		else if (v->change_pct > limit ||
+			 (v->q <= unclear_q && v->change_pct > 0 &&
+			  v->ci_hi_pct > limit))
 			v->kind = PG_VERDICT_UNCLEAR;
 		else if (v->q_faster <= unclear_q && v->change_pct < 0 &&
 			 v->ci_lo_pct < -limit)

@@ -775,6 +775,32 @@ static void data_that_lean_neither_way_are_unchanged(void **state)
 	pg_verdicts_release(&vs);
 }
 
+static void an_estimate_above_the_threshold_is_never_unchanged(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	/* +6.6% [-28%, +34%] against a 5% threshold among fourteen judged
+	 * functions: q far above any bound, but nothing says "unchanged". */
+	struct pg_verdict v = fake("a", "m.py:f", 0.25, 6.6);
+	v.ci_lo_pct = -28;
+	v.ci_hi_pct = 34;
+	v.threshold_pct = 5;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	for (int i = 0; i < 13; i++) {
+		v = fake("a", "m.py:g", 0.6, -1);
+		PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	}
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 0);
+	assert_true(vs.v[0].q > 0.5);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCLEAR);
+	assert_true(pg_stats_bench_unclear_slower(&vs, "a"));
+	/* The same estimate below the threshold, q as high: unchanged. */
+	vs.v[0].change_pct = 4;
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_UNCHANGED);
+	pg_verdicts_release(&vs);
+}
+
 static void significant_change_below_threshold_is_not_a_regression(void **state)
 {
 	(void)state;
@@ -937,6 +963,8 @@ int main(void)
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
 	    cmocka_unit_test(an_unclear_improvement_gets_extra_rounds_too),
 	    cmocka_unit_test(data_that_lean_neither_way_are_unchanged),
+	    cmocka_unit_test(
+		an_estimate_above_the_threshold_is_never_unchanged),
 	    cmocka_unit_test(
 		significant_change_below_threshold_is_not_a_regression),
 	    cmocka_unit_test(verdict_line_reads_like_the_spec),
