@@ -191,6 +191,16 @@ int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
  */
 void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 
+/*
+ * What of the measuring environment differs between two results sets
+ * (history's consecutive baselines): "clock", else the first differing
+ * fingerprint field ("cpu", "python", "hook", ...), else NULL (a constant
+ * string). perfguard's version and the suite file's hash are left out:
+ * they change more often than what is measured.
+ */
+const char *cli_env_change(const struct pg_results *a,
+			   const struct pg_results *b);
+
 /* ---- judging and reports (judge.c) -------------------------------- */
 
 /* Where check/compare write their reports. */
