@@ -523,15 +523,18 @@ static int clocks_differ(const struct cli_comparison *cmp)
 	const char *a = cmp->base->clock, *b = cmp->head->clock;
 	if (!a || !b || !strcmp(a, b))
 		return 0;
+	const char *mode = cmp->mode ? cmp->mode : "";
 	fprintf(stderr,
 		"perfguard: %s was timed with the %s clock and %s with the %s "
-		"clock: their times are not comparable, nothing judged; "
-		"measure both with the same `clock:`%s\n",
+		"clock: their times are not comparable, nothing judged; %s\n",
 		cmp->base_label ? cmp->base_label : "base", a,
 		cmp->head_label ? cmp->head_label : "head", b,
-		!strcmp(cmp->mode ? cmp->mode : "", "stored")
-		    ? " (or use --baseline rerun)"
-		    : "");
+		!strcmp(mode, "production")
+		    ? "record both with the same `record --mode`"
+		: !strcmp(mode, "stored")
+		    ? "measure both with the same `clock:` (or use "
+		      "--baseline rerun)"
+		    : "measure both with the same `clock:`");
 	return PG_EXIT_USAGE;
 }
 
