@@ -52,7 +52,8 @@ def main():
     _common.set_root(os.environ.get("PERFGUARD_ROOT") or os.getcwd())
     settings = dict(scope=opts.scope,
                     builtins=False if opts.no_builtins else None)
-    calibrate = lambda: _common.calibrate(_hook)  # noqa: E731
+    def calibrate():
+        _common.calibrate(_hook)
     if opts.module is not None:
         # After -m MODULE everything is the module's (argparse took the
         # first of its arguments as the script).
