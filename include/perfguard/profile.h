@@ -96,6 +96,12 @@ struct pg_trial {
 	double comp_scale;
 	int64_t clamped_ns;
 	uint32_t threads; /* threads that ran profiled code */
+	/* A production window (0 otherwise): the sampling rate asked, the
+	 * ticks it owed over the trial and those that sampled; the rate
+	 * achieved is rate_hz * ticks_taken / ticks_due (pg_trial_achieved_hz;
+	 * folded trials sum the ticks). */
+	int32_t rate_hz;
+	uint64_t ticks_due, ticks_taken;
 	/* nfuncs meaningful entries, room for funcs_cap (rows grow with the
 	 * function table); create rows with pg_profile_add_trial only. */
 	struct pg_sample *samples;
@@ -295,6 +301,14 @@ struct pg_window {
 	bool cpu_mode;
 	int64_t period_ns;
 	uint64_t ticks, samples, overflow, errors;
+	/* The rate achieved (optional headers; 0 when absent): the ticks
+	 * the asked rate owed (ticks_due), those that sampled (ticks_taken),
+	 * rate_hz * taken / due as the sampler wrote it, the ticks the main
+	 * thread's signal handler ran, the sampler thread's wait for the
+	 * GIL. pg_window_achieved_hz derives the rate when it is absent. */
+	uint64_t ticks_due, ticks_taken, main_ticks;
+	double achieved_hz;
+	int64_t gil_wait_ns;
 	struct pg_strvec label_keys, label_values; /* commit, service, ... */
 	struct pg_func *funcs;			   /* id, file, line */
 	size_t nfuncs;
@@ -316,6 +330,23 @@ void pg_window_release(struct pg_window *w);
  * w holds partial data: release it.
  */
 int pg_window_parse(struct pg_window *w, const char *text, size_t len);
+/* A production trial's achieved sampling rate in Hz (rate_hz when it
+ * owed no tick; 0 for a trial that is not a window). */
+double pg_trial_achieved_hz(const struct pg_trial *t);
+/*
+ * A production trial sampled far below its asked rate: under
+ * PG_RATE_LOW_FRACTION of it, over at least PG_RATE_MIN_DUE ticks owed
+ * (fewer prove nothing).
+ */
+#define PG_RATE_LOW_FRACTION 0.5
+#define PG_RATE_MIN_DUE	     20
+bool pg_trial_undersampled(const struct pg_trial *t);
+/*
+ * The sampling rate w achieved, in Hz: its achieved_hz header, else
+ * rate_hz * ticks / (window length / period) for files without it (at
+ * most rate_hz; rate_hz when nothing was due).
+ */
+double pg_window_achieved_hz(const struct pg_window *w);
 /* The value of label key (e.g. "commit"), or NULL. Borrowed. */
 const char *pg_window_label(const struct pg_window *w, const char *key);
 /*

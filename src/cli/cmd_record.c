@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -213,11 +214,19 @@ static int resolve_commit(const char *ref, const char *root, char **out)
 }
 
 static int convert(const char *spool, const struct record_opts *o,
-		   size_t *windows, bool *failed)
+		   size_t *windows, bool *failed, struct cli_rate_note *note)
 {
 	size_t n = 0, removed = 0;
-	int rc = cli_windows_convert_spool(spool, o->out, NULL, &n);
+	bool was_low = note->low;
+	int rc = cli_windows_convert_spool(spool, o->out, NULL, &n, note);
 	*windows += n;
+	if (note->low && !was_low) /* once a recording: the first window */
+		fprintf(stderr,
+			"perfguard: warning: window %s was sampled at %.1f Hz "
+			"of the %d Hz asked: %s; its profile has fewer "
+			"samples than asked\n",
+			note->stem, note->achieved_hz, note->rate_hz,
+			note->reason);
 	if (rc) {
 		fprintf(stderr, "perfguard: %s (set aside as .bad)\n",
 			pg_error_message());
@@ -274,8 +283,19 @@ static int parse_option(int id, const char *arg, void *ctx)
 
 /* Fork and exec the program with the forwarded signals caught here and
  * left at their defaults in the child: its pid, or -1 (error set). */
+/*
+ * Fork and exec the program. An exec that fails (no such program, not
+ * executable) is reported back through a close-on-exec pipe: PG_EUSAGE
+ * naming it, before anything is recorded (it used to be the program's
+ * "exit status 127", exit 3, after "recording ..." was announced).
+ */
 static pid_t start_program(char **pargv)
 {
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		pg_error_errno(PG_EIO, "cannot create a pipe");
+		return -1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -285,16 +305,34 @@ static pid_t start_program(char **pargv)
 	pid_t pid = fork();
 	if (pid < 0) {
 		pg_error_errno(PG_EIO, "cannot fork");
+		close(fds[0]);
+		close(fds[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		close(fds[0]);
 		execvp(pargv[0], pargv);
-		fprintf(stderr, "perfguard: cannot run %s: %s\n", pargv[0],
-			strerror(errno));
+		int err = errno;
+		ssize_t w = write(fds[1], &err, sizeof(err));
+		(void)w;
 		_exit(127);
+	}
+	close(fds[1]);
+	int err = 0;
+	ssize_t got;
+	do
+		got = read(fds[0], &err, sizeof(err));
+	while (got < 0 && errno == EINTR);
+	close(fds[0]);
+	if (got == (ssize_t)sizeof(err)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		pg_error_set(PG_EUSAGE, "cannot run %s: %s", pargv[0],
+			     strerror(err));
+		return -1;
 	}
 	return pid;
 }
@@ -311,9 +349,10 @@ static int follow_program(pid_t pid, const char *spool,
 	size_t windows = 0;
 	bool failed = false;
 	int status = 0;
+	struct cli_rate_note note = {0};
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
-		convert(spool, o, &windows, &failed);
+		convert(spool, o, &windows, &failed, &note);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
@@ -321,7 +360,7 @@ static int follow_program(pid_t pid, const char *spool,
 		poll(NULL, 0, 200);
 	}
 	child_pid = 0;
-	convert(spool, o, &windows, &failed);
+	convert(spool, o, &windows, &failed, &note);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
@@ -372,6 +411,11 @@ static int cmd_record(int argc, char **argv)
 				       "writes its windows into one",
 				       o.out);
 	}
+	const char *script = argv[optind];
+	if (pg_str_ends(script, ".py") && !pg_path_exists(script)) {
+		free(record_dir);
+		return cli_usage_error("no such script: %s", script);
+	}
 	char *root = cli_project_root();
 	char *commit = NULL;
 	char *spool = pg_path_join(o.out, ".spool");
@@ -387,7 +431,7 @@ static int cmd_record(int argc, char **argv)
 
 	pid_t pid = start_program(pargv);
 	if (pid < 0) {
-		rc = PG_EIO;
+		rc = pg_error_code();
 		goto fail;
 	}
 	child_pid = pid;

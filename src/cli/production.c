@@ -58,8 +58,52 @@ static int load_window(const char *path, struct pg_window *w)
 	return rc;
 }
 
+/* Why window w was sampled below its rate, from its counters. */
+static void rate_reason(const struct pg_window *w, char *out, size_t n)
+{
+	int64_t span = w->end_ns - w->start_ns;
+	double gil = span > 0 ? (double)w->gil_wait_ns / (double)span : 0;
+	if (gil >= 0.2)
+		snprintf(out, n,
+			 "the sampler thread waited for the GIL %.0f%% of the "
+			 "window (Python %s: before 3.12 it takes the GIL "
+			 "from the running threads, and the GIL goes to any "
+			 "of the threads waiting for it, one per switch "
+			 "interval)",
+			 100 * gil, w->python ? w->python : "?");
+	else if (w->cpu_mode && w->main_ticks * 2 >= w->ticks_taken &&
+		 w->main_ticks > 0)
+		snprintf(out, n,
+			 "most ticks came from the main thread's CPU-time "
+			 "timer, which the kernel fires at most once per "
+			 "clock tick (CONFIG_HZ, often 250 Hz) and which "
+			 "waits for a C call holding the GIL to return");
+	else
+		snprintf(out, n,
+			 "the program held the GIL in C code for long "
+			 "stretches, or the machine was too busy to run the "
+			 "sampler thread");
+}
+
+/* Fill note from w when w is the first window sampled far below its
+ * rate. */
+static void note_rate(const struct pg_window *w, const char *stem,
+		      struct cli_rate_note *note)
+{
+	struct pg_trial t = {.rate_hz = w->rate_hz,
+			     .ticks_due = w->ticks_due,
+			     .ticks_taken = w->ticks_taken};
+	if (!note || note->low || !w->ticks_due || !pg_trial_undersampled(&t))
+		return;
+	note->low = true;
+	snprintf(note->stem, sizeof(note->stem), "%s", stem);
+	note->rate_hz = w->rate_hz;
+	note->achieved_hz = pg_window_achieved_hz(w);
+	rate_reason(w, note->reason, sizeof(note->reason));
+}
+
 int cli_window_convert(const char *samples_path, const char *out_dir,
-		       const char *commit)
+		       const char *commit, struct cli_rate_note *note)
 {
 	struct pg_window w;
 	struct pg_results r;
@@ -73,6 +117,7 @@ int cli_window_convert(const char *samples_path, const char *out_dir,
 	char stem[PROD_STEM_MAX];
 	snprintf(stem, sizeof(stem), "%lld-%ld",
 		 (long long)(w.start_ns / 1000000), w.pid);
+	note_rate(&w, stem, note);
 	char *pb = pg_asprintf("%s/%s.pb.gz", out_dir, stem);
 	char *js = pg_asprintf("%s/%s.json", out_dir, stem);
 	pg_results_release(&r);
@@ -192,7 +237,8 @@ out:
 }
 
 int cli_windows_convert_spool(const char *spool, const char *out_dir,
-			      const char *commit, size_t *converted)
+			      const char *commit, size_t *converted,
+			      struct cli_rate_note *note)
 {
 	DIR *d = opendir(spool);
 	int rc = 0;
@@ -207,7 +253,7 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 	closedir(d);
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = pg_path_join(spool, names.v[i]);
-		int r = cli_window_convert(path, out_dir, commit);
+		int r = cli_window_convert(path, out_dir, commit, note);
 		/*
 		 * A bad window (it does not parse, or is over the cap) is
 		 * reported and set aside, never retried. A window that could
@@ -466,6 +512,10 @@ static void fold_trial(struct pg_profile *p, size_t a, size_t b)
 	ta->total_ns = pg_sat_add_ns(ta->total_ns, tb->total_ns);
 	ta->events += tb->events;
 	ta->threads = ta->threads > tb->threads ? ta->threads : tb->threads;
+	ta->ticks_due += tb->ticks_due;
+	ta->ticks_taken += tb->ticks_taken;
+	if (!ta->rate_hz)
+		ta->rate_hz = tb->rate_hz;
 	free(tb->samples);
 	memmove(tb, tb + 1, (p->ntrials - b - 1) * sizeof(*tb));
 	p->ntrials--;

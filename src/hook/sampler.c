@@ -74,14 +74,16 @@ static int64_t clock_delta(int64_t a, int64_t b)
 /*
  * Decide from the CPU the main thread and the other threads (the process
  * minus the main thread and the sampler) used since the previous wake:
- *  - the main thread ran: its timer ticks (cpu mode), else it is
+ *  - other threads ran (whether or not the main thread did): ask the
+ *    thread that holds the GIL to tick (3.12+), else take the GIL here
+ *    (the main thread's timer ticks only per period of its own CPU time,
+ *    so a main thread that runs a little, an event loop beside busy
+ *    workers, left every tick to it; and signalling a blocked main
+ *    thread would wake it to take the GIL from the threads that run);
+ *  - only the main thread ran: its timer ticks (cpu mode), else it is
  *    signalled (its handler ticks at its next bytecode boundary);
  *  - in cpu mode, a main thread that ran at all is left to its timer,
  *    which counts its CPU time however it was preempted;
- *  - other threads ran and the main thread did not: ask the thread that
- *    holds the GIL to tick (3.12+), else take the GIL here (signalling a
- *    blocked main thread would wake it to take the GIL from the threads
- *    that run);
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
  *    sleeping service stays asleep); wall mode takes the GIL.
  * A signal not yet handled is not sent again (real-time signals queue),
@@ -100,11 +102,13 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	int pending =
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
-	if (pg_sampler.nudge_signal > 0 && ran(main_used, interval))
+	int others_ran = ran(others, interval);
+	if (!others_ran && pg_sampler.nudge_signal > 0 &&
+	    ran(main_used, interval))
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
-	if (pg_sampler.timer_ok && main_used != 0)
+	if (!others_ran && pg_sampler.timer_ok && main_used != 0)
 		return STEP_NONE;
-	enum step step = ran(others, interval) ? STEP_ASK
+	enum step step = others_ran	       ? STEP_ASK
 			 : pg_sampler.cpu_mode ? STEP_IDLE
 					       : STEP_TAKE;
 	int64_t since =
@@ -112,6 +116,20 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
 	return step >= STEP_ASK && since < pg_sampler.period_ns / 2 ? STEP_NONE
 								    : step;
+}
+
+/* Add the CPU time the program used since the last wake (the sampler
+ * thread's own left out), at most the wall time between, to busy_ns. */
+static void add_busy(const struct clocks *now, const struct clocks *last)
+{
+	int64_t used = clock_delta(last->process, now->process);
+	int64_t own = clock_delta(last->self, now->self);
+	int64_t interval = now->mono - last->mono;
+	if (used < 0 || own < 0 || interval <= 0)
+		return;
+	used = used > own ? used - own : 0;
+	__atomic_add_fetch(&pg_sampler.busy_ns,
+			   used < interval ? used : interval, __ATOMIC_RELAXED);
 }
 
 /* Sleep until next_ns (mu held; returns early when stopped). */
@@ -134,7 +152,9 @@ static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
 	PyEval_RestoreThread(self);
-	pg_sampler.gil_wait_ns += mono_ns() - now;
+	int64_t waited = mono_ns() - now;
+	pg_sampler.gil_wait_ns += waited;
+	pg_sampler.live->gil_wait_ns += waited;
 	if (!pg_sampler.stop) {
 		if (do_tick && pg_sampler_tick_now(1))
 			pg_sampler.ticks_thread++;
@@ -187,6 +207,7 @@ static void *sampler_main(void *arg)
 		}
 		read_clocks(&now);
 		enum step step = decide(&now, &last);
+		add_busy(&now, &last);
 		int64_t last_mono = last.mono;
 		last = now;
 		if (step == STEP_IDLE) {
@@ -269,6 +290,7 @@ void pg_sampler_fresh_window(void)
 	pg_sampler_window_reset(pg_sampler.live, unix_ns());
 	pg_sampler.ncpu = 0;
 	__atomic_store_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pg_sampler.busy_ns, 0, __ATOMIC_RELAXED);
 	pg_sampler.main_clock_ok =
 	    pthread_getcpuclockid(pg_sampler.main_thread,
 				  &pg_sampler.main_clock) == 0;
@@ -422,6 +444,9 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
+	uint64_t due = 0, taken = 0;
+	if (w)
+		pg_sampler_achieved_hz(w, unix_ns(), &due, &taken);
 	struct {
 		const char *key;
 		unsigned long long v;
@@ -444,6 +469,8 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    {"ticks_asked", pg_sampler.ticks_asked},
 	    {"asks", pg_sampler.asks},
 	    {"signals_sent", pg_sampler.kicks_sent},
+	    {"ticks_due", due},
+	    {"ticks_taken", taken},
 	};
 	int rc = PyDict_SetItemString(
 	    d, "running",

@@ -48,6 +48,25 @@ static void describe_window(struct pg_sampler_window *w)
 	}
 }
 
+double pg_sampler_achieved_hz(const struct pg_sampler_window *w, int64_t end_ns,
+			      uint64_t *due, uint64_t *taken)
+{
+	int64_t span =
+	    w->end_ns ? w->end_ns - w->start_ns : end_ns - w->start_ns;
+	if (pg_sampler.cpu_mode) /* the live window's is still accruing */
+		span = w->end_ns ? w->busy_ns
+				 : __atomic_load_n(&pg_sampler.busy_ns,
+						   __ATOMIC_RELAXED);
+	/* idle ticks not yet moved into the live window are in neither */
+	*taken = w->ticks > w->idle ? w->ticks - w->idle : 0;
+	*due = span > 0 && pg_sampler.period_ns > 0
+		   ? (uint64_t)(span / pg_sampler.period_ns)
+		   : 0;
+	if (!*due || *taken >= *due)
+		return pg_sampler.rate_hz;
+	return (double)pg_sampler.rate_hz * (double)*taken / (double)*due;
+}
+
 /* Write s with control characters (and, when tab_ok is 0, tabs) as '?'. */
 static void put_clean(FILE *fp, const char *s)
 {
@@ -82,6 +101,19 @@ static int write_window(const struct pg_sampler_window *w)
 	fprintf(fp, "ticks %llu\nsamples %llu\noverflow %llu\nerrors %llu\n",
 		(unsigned long long)w->ticks, (unsigned long long)w->samples,
 		(unsigned long long)w->overflow, (unsigned long long)w->errors);
+	uint64_t due, taken;
+	/* in hundredths, printed without %f: the program's locale may
+	 * write a decimal comma */
+	unsigned long long centi =
+	    (unsigned long long)(100 * pg_sampler_achieved_hz(w, w->end_ns,
+							      &due, &taken) +
+				 0.5);
+	fprintf(fp,
+		"ticks_due %llu\nticks_taken %llu\nachieved_hz %llu.%02llu\n"
+		"main_ticks %llu\ngil_wait_ns %lld\n",
+		(unsigned long long)due, (unsigned long long)taken, centi / 100,
+		centi % 100, (unsigned long long)w->main_ticks,
+		(long long)w->gil_wait_ns);
 	if (pg_sampler.labels)
 		fputs(pg_sampler.labels, fp);
 	for (uint32_t i = 0; i < w->nthreads; i++) {
@@ -142,8 +174,12 @@ struct pg_sampler_window *pg_sampler_end_window(void)
 	pg_sampler_window_reset(pg_sampler.live, now);
 	__atomic_store_n(&pg_sampler.window_end_mono_ns,
 			 mono_ns() + pg_sampler.window_ns, __ATOMIC_RELAXED);
-	w->ticks +=
+	uint64_t idle =
 	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
+	w->ticks += idle;
+	w->idle += idle;
+	w->busy_ns =
+	    __atomic_exchange_n(&pg_sampler.busy_ns, 0, __ATOMIC_RELAXED);
 	pg_sampler.describing = 1; /* the describing code is not sampled */
 	describe_window(w);
 	pg_sampler.describing = 0;

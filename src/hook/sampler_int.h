@@ -94,6 +94,11 @@ struct pg_sampler_window {
 	char *tasks[PG_SAMPLER_MAX_TASKS];
 	uint32_t ntasks;
 	uint64_t ticks, samples, overflow, errors;
+	/* of ticks: cpu mode's empty ones (nobody ran), and those the main
+	 * thread's signal handler ran */
+	uint64_t idle, main_ticks;
+	int64_t gil_wait_ns; /* the sampler thread's wait for the GIL */
+	int64_t busy_ns;     /* cpu mode: time the program ran (see busy) */
 };
 
 /* A thread's CPU clock as the sampler thread last saw it, and its
@@ -150,6 +155,11 @@ struct pg_sampler_state {
 	int64_t tick_ns;       /* wall time ticks held the GIL */
 	int64_t thread_cpu_ns; /* CPU time of the sampler thread */
 	uint64_t idle_ticks;   /* cpu mode: periods nobody ran (atomic) */
+	/* atomic: the sampler thread's sum, over its wakes, of the CPU time
+	 * the program's threads used (its own left out), each wake's at
+	 * most the wall time since the last: the time the program ran,
+	 * during which cpu mode owes a tick every period */
+	int64_t busy_ns;
 	uint64_t ticks_main, ticks_thread, ticks_idle; /* since start */
 	uint64_t ticks_asked, asks; /* see pg_sampler_ask_holder */
 	/* 3.12+: _PyEval_AddPendingCall when the interpreter exports it,
@@ -251,6 +261,17 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns,
 void pg_sampler_pre_read(void);
 
 /* ---- sampler_export.c ------------------------------------------------ */
+
+/*
+ * The rate w achieved (GIL held, or w ended): *due, the ticks the asked
+ * rate owed over the window (its length in wall mode, the time the
+ * program ran in cpu mode, in periods); *taken, the ticks that sampled
+ * (cpu mode's empty ticks left out); returns rate_hz * taken / due, at
+ * most rate_hz, and rate_hz when nothing was due. end_ns: the window's
+ * end (unix ns), or now for the live window.
+ */
+double pg_sampler_achieved_hz(const struct pg_sampler_window *w, int64_t end_ns,
+			      uint64_t *due, uint64_t *taken);
 
 /* End the live window now (GIL held): the ended window, described, for
  * pg_sampler_finish_window; NULL when out of memory (it goes on). */

@@ -41,6 +41,7 @@ int pg_sampler_tick_now(int use_pre)
 	uint64_t idle =
 	    __atomic_exchange_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
 	pg_sampler.live->ticks += idle;
+	pg_sampler.live->idle += idle;
 	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns,
 			use_pre);
 	__atomic_store_n(&pg_sampler.last_tick_mono_ns, now, __ATOMIC_RELAXED);
@@ -74,8 +75,10 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
 	    &pg_sampler.kicks_served,
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED),
 	    __ATOMIC_RELAXED);
-	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now(0))
+	if (pg_sampler.running && !pg_sampler.stop && pg_sampler_tick_now(0)) {
 		pg_sampler.ticks_main++;
+		pg_sampler.live->main_ticks++;
+	}
 	Py_RETURN_NONE;
 }
 

@@ -252,12 +252,13 @@ static void encode_trailer(struct pg_buf *prof, struct strings *st,
 			   struct pg_buf *tmp)
 {
 	/* the comment's strings must exist before the table is written */
-	char note[160];
+	char note[200];
 	snprintf(note, sizeof(note),
 		 "perfguard sampler: %llu ticks, %llu samples, %llu overflow, "
-		 "%d Hz, %s mode",
+		 "%d Hz asked, %.1f Hz achieved, %s mode",
 		 (unsigned long long)w->ticks, (unsigned long long)w->samples,
-		 (unsigned long long)w->overflow, w->rate_hz, kind);
+		 (unsigned long long)w->overflow, w->rate_hz,
+		 pg_window_achieved_hz(w), kind);
 	uint64_t note_id = str_id(st, note);
 	uint64_t period_type = str_id(st, kind);
 	uint64_t ns = str_id(st, "nanoseconds");

@@ -107,6 +107,14 @@ static void write_trial(struct pg_jw *w, const struct pg_trial *t,
 	}
 	pg_jw_key(w, "threads");
 	pg_jw_uint(w, t->threads);
+	if (t->rate_hz > 0) {
+		pg_jw_key(w, "rate_hz");
+		pg_jw_int(w, t->rate_hz);
+		pg_jw_key(w, "ticks_due");
+		pg_jw_uint(w, t->ticks_due);
+		pg_jw_key(w, "ticks_taken");
+		pg_jw_uint(w, t->ticks_taken);
+	}
 	write_column(w, t, nfuncs, COL_CALLS);
 	if (pcalls_differ)
 		write_column(w, t, nfuncs, COL_PCALLS);
@@ -409,11 +417,18 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	size_t n = p->nfuncs;
 	const struct pg_json *calls, *pcalls, *resumes, *self, *incl, *off;
 	int64_t wall, cpu, total, events, unmatched, threads, lost = 0;
-	int64_t clamped = 0;
+	int64_t clamped = 0, rate = 0, due = 0, taken = 0;
 	double scale = 1;
 	int rc;
 	if (t->type != PG_JSON_OBJECT)
 		return corruptf(t, "trial is not an object");
+	if ((pg_json_get(t, "rate_hz") &&
+	     (rc = int_member(t, "rate_hz", 1, 1000000, &rate))) ||
+	    (pg_json_get(t, "ticks_due") &&
+	     (rc = int_member(t, "ticks_due", 0, INT64_MAX, &due))) ||
+	    (pg_json_get(t, "ticks_taken") &&
+	     (rc = int_member(t, "ticks_taken", 0, INT64_MAX, &taken))))
+		return rc;
 	if ((rc = int_member(t, "wall_ns", 0, INT64_MAX, &wall)) ||
 	    (rc = int_member(t, "cpu_ns", 0, INT64_MAX, &cpu)) ||
 	    (rc = int_member(t, "total_ns", INT64_MIN, INT64_MAX, &total)) ||
@@ -446,6 +461,9 @@ static int read_trial(struct pg_profile *p, const struct pg_json *t)
 	tr->comp_scale = scale;
 	tr->clamped_ns = clamped;
 	tr->threads = (uint32_t)threads;
+	tr->rate_hz = (int32_t)rate;
+	tr->ticks_due = (uint64_t)due;
+	tr->ticks_taken = (uint64_t)taken;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_sample *s = &tr->samples[i];
 		s->calls = (uint64_t)int_at(calls, i);

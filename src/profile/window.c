@@ -68,6 +68,45 @@ void pg_window_release(struct pg_window *w)
 	memset(w, 0, sizeof(*w));
 }
 
+double pg_trial_achieved_hz(const struct pg_trial *t)
+{
+	if (!t->ticks_due || t->ticks_taken >= t->ticks_due)
+		return t->rate_hz;
+	return t->rate_hz * (double)t->ticks_taken / (double)t->ticks_due;
+}
+
+bool pg_trial_undersampled(const struct pg_trial *t)
+{
+	return t->rate_hz > 0 && t->ticks_due >= PG_RATE_MIN_DUE &&
+	       pg_trial_achieved_hz(t) < PG_RATE_LOW_FRACTION * t->rate_hz;
+}
+
+/* The window's rate into its trial: its tick counts, or for a file
+ * without them, the window's length in periods and its ticks. */
+static void trial_rate(const struct pg_window *w, struct pg_trial *t)
+{
+	t->rate_hz = w->rate_hz;
+	t->ticks_due = w->ticks_due;
+	t->ticks_taken = w->ticks_taken;
+	if (!w->ticks_due && w->period_ns > 0 && w->end_ns > w->start_ns) {
+		t->ticks_due =
+		    (uint64_t)((w->end_ns - w->start_ns) / w->period_ns);
+		t->ticks_taken = w->ticks;
+	}
+}
+
+double pg_window_achieved_hz(const struct pg_window *w)
+{
+	if (w->achieved_hz > 0 || w->ticks_due)
+		return w->achieved_hz;
+	int64_t span = w->end_ns - w->start_ns;
+	double due =
+	    w->period_ns > 0 && span > 0 ? (double)(span / w->period_ns) : 0;
+	if (due < 1 || (double)w->ticks >= due)
+		return w->rate_hz;
+	return w->rate_hz * (double)w->ticks / due;
+}
+
 const char *pg_window_label(const struct pg_window *w, const char *key)
 {
 	for (size_t i = 0; i < w->label_keys.n; i++)
@@ -99,6 +138,24 @@ static int num(const struct parser *ps, const char *s, int64_t min, int64_t max,
 	if (r < min || r > max)
 		return bad(ps, "number out of range: '%.40s'", s);
 	*out = r;
+	return 0;
+}
+
+/* A rate in Hz: digits, optionally '.' and up to 6 digits ("21.47"),
+ * at most 1e6 (read without strtod: no locale). */
+static int rate(const struct parser *ps, const char *s, double *out)
+{
+	const char *p = s;
+	double v = 0, scale = 1;
+	size_t whole = 0, frac = 0;
+	for (; *p >= '0' && *p <= '9' && whole < 8; p++, whole++)
+		v = v * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9' && frac < 6; p++, frac++)
+			v += (*p - '0') * (scale /= 10);
+	if (!whole || *p || v > 1e6)
+		return bad(ps, "rate expected, got '%.40s'", s);
+	*out = v;
 	return 0;
 }
 
@@ -164,16 +221,22 @@ static int header(struct parser *ps, const char *key, char *rest)
 		pg_strvec_push(&w->label_values, rest);
 		return 0;
 	}
-	uint64_t *counters[] = {&w->ticks, &w->samples, &w->overflow,
-				&w->errors};
-	static const char *const cnames[] = {"ticks", "samples", "overflow",
-					     "errors"};
-	for (size_t i = 0; i < 4; i++)
+	uint64_t *counters[] = {&w->ticks,     &w->samples,   &w->overflow,
+				&w->errors,    &w->ticks_due, &w->ticks_taken,
+				&w->main_ticks};
+	static const char *const cnames[] = {
+	    "ticks",	 "samples",	"overflow",  "errors",
+	    "ticks_due", "ticks_taken", "main_ticks"};
+	for (size_t i = 0; i < sizeof(cnames) / sizeof(*cnames); i++)
 		if (!strcmp(key, cnames[i])) {
 			rc = num(ps, rest, 0, INT64_MAX, &v);
 			*counters[i] = (uint64_t)v;
 			return rc;
 		}
+	if (!strcmp(key, "gil_wait_ns"))
+		return num(ps, rest, 0, INT64_MAX, &w->gil_wait_ns);
+	if (!strcmp(key, "achieved_hz"))
+		return rate(ps, rest, &w->achieved_hz);
 	for (unsigned i = 0; i < 6; i++) {
 		if (strcmp(key, names[i]))
 			continue;
@@ -472,6 +535,7 @@ void pg_window_add_trial(const struct pg_window *w, struct pg_profile *p)
 	p->trials[t].wall_ns = w->end_ns - w->start_ns;
 	p->trials[t].events = w->samples;
 	p->trials[t].threads = (uint32_t)w->nthreads;
+	trial_rate(w, &p->trials[t]);
 	int64_t total = 0;
 	double per_sample = mean_value_ns(w);
 	for (size_t s = 0; s < w->nstacks; s++) {

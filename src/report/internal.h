@@ -46,7 +46,8 @@ struct pg_report_view {
 	struct pg_report_item *improvements;
 	size_t nimprovements, improvements_cap;
 	size_t judged;	       /* judged verdicts over the whole check */
-	size_t failed_benches; /* benchmarks that failed on either side */
+	size_t failed_benches; /* benchmarks that failed (a fault: exit 3) */
+	size_t not_compared;   /* failed on base only: head-only, said so */
 };
 
 /* Build the view of r (which must outlive it). Never fails. */
@@ -54,10 +55,16 @@ void pg_report_view_build(struct pg_report_view *view,
 			  const struct pg_check_report *r);
 void pg_report_view_release(struct pg_report_view *view);
 
-/* True when the benchmark did not run cleanly on either side. */
+/* True when the benchmark did not run cleanly on a side (a fault: not
+ * one that failed on base only, which is not compared). */
 bool pg_report_bench_failed(const struct pg_report_bench *b);
 
-/* The failing side's result (head first), or NULL when both ran. */
+/* True when base failed before measuring and head ran cleanly
+ * (pg_results_failed_on_base_only): shown as not compared. */
+bool pg_report_bench_not_compared(const struct pg_report_bench *b);
+
+/* The failing side's result (head first), or NULL when both ran or the
+ * benchmark is not compared. */
 const struct pg_bench_result *
 pg_report_bench_failure(const struct pg_report_bench *b, const char **side);
 
@@ -127,11 +134,6 @@ double pg_report_total_cv(const struct pg_bench_result *b);
 size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 			      uint64_t *unmatched);
 
-/*
- * Append one line per side of b that lost events ("<prefix>base: lost
- * events in 2 of 8 trials ..."), and one per side with overcompensated
- * trials (pg_report_overcompensated); nothing when no trial did either.
- */
 /* A trial whose hook found its calibrated costs more than it measured
  * between events: compensation scaled below PG_REPORT_COMP_SCALE_WARN,
  * or clamped beyond PG_REPORT_CLAMPED_WARN of the trial's total. */
@@ -139,6 +141,13 @@ size_t pg_report_lossy_trials(const struct pg_bench_result *b, uint64_t *lost,
 #define PG_REPORT_CLAMPED_WARN	  0.01
 bool pg_report_overcompensated(const struct pg_trial *t);
 
+/*
+ * Append one line per side of b that lost events ("<prefix>base: lost
+ * events in 2 of 8 trials ..."), one per side with overcompensated
+ * trials (pg_report_overcompensated), and one per side whose production
+ * windows were sampled far below the rate asked (pg_trial_undersampled);
+ * nothing when no trial did any of these.
+ */
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b);
 

@@ -22,9 +22,15 @@ static bool side_failed(const struct pg_bench_result *b)
 	return b && b->status != PG_BENCH_OK;
 }
 
+bool pg_report_bench_not_compared(const struct pg_report_bench *b)
+{
+	return pg_results_failed_on_base_only(b->base, b->head);
+}
+
 bool pg_report_bench_failed(const struct pg_report_bench *b)
 {
-	return side_failed(b->head) || side_failed(b->base);
+	return side_failed(b->head) ||
+	       (side_failed(b->base) && !pg_report_bench_not_compared(b));
 }
 
 const struct pg_bench_result *
@@ -35,7 +41,7 @@ pg_report_bench_failure(const struct pg_report_bench *b, const char **side)
 			*side = "head";
 		return b->head;
 	}
-	if (side_failed(b->base)) {
+	if (side_failed(b->base) && !pg_report_bench_not_compared(b)) {
 		if (side)
 			*side = "base";
 		return b->base;
@@ -160,9 +166,12 @@ void pg_report_view_build(struct pg_report_view *view,
 	if (view->nimprovements)
 		qsort(view->improvements, view->nimprovements,
 		      sizeof(*view->improvements), cmp_improvement);
-	for (size_t i = 0; i < view->nbenches; i++)
+	for (size_t i = 0; i < view->nbenches; i++) {
 		if (pg_report_bench_failed(&view->benches[i]))
 			view->failed_benches++;
+		else if (pg_report_bench_not_compared(&view->benches[i]))
+			view->not_compared++;
+	}
 }
 
 void pg_report_view_release(struct pg_report_view *view)
@@ -392,6 +401,39 @@ static void overcompensated_line(struct pg_buf *out, const char *prefix,
 	pg_buf_puts(out, "\n");
 }
 
+/* The line of a side whose production windows were sampled far below
+ * the rate asked (pg_trial_undersampled), when some were. */
+static void undersampled_line(struct pg_buf *out, const char *prefix,
+			      const char *bench, const char *side,
+			      const struct pg_profile *p)
+{
+	size_t n = 0;
+	uint64_t due = 0, taken = 0;
+	int rate = 0;
+	for (size_t i = 0; i < p->ntrials; i++) {
+		const struct pg_trial *t = &p->trials[i];
+		if (!pg_trial_undersampled(t))
+			continue;
+		n++;
+		due += t->ticks_due;
+		taken += t->ticks_taken < t->ticks_due ? t->ticks_taken
+						       : t->ticks_due;
+		rate = t->rate_hz;
+	}
+	if (!n)
+		return;
+	pg_buf_printf(out,
+		      "%s%s: %s: sampled far below the rate asked in %zu of "
+		      "%zu windows (%.1f Hz of %d Hz over them): fewer "
+		      "samples than asked, so wider intervals; windows",
+		      prefix, bench, side, n, p->ntrials,
+		      rate * (double)taken / (double)due, rate);
+	for (size_t i = 0; i < p->ntrials; i++)
+		if (pg_trial_undersampled(&p->trials[i]))
+			pg_buf_printf(out, " %zu", i + 1);
+	pg_buf_puts(out, "\n");
+}
+
 void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 			   const struct pg_report_bench *b)
 {
@@ -399,9 +441,12 @@ void pg_report_lossy_lines(struct pg_buf *out, const char *prefix,
 	static const char *const names[2] = {"base", "head"};
 	for (int s = 0; s < 2; s++) {
 		uint64_t lost, unmatched;
-		if (sides[s])
+		if (sides[s]) {
 			overcompensated_line(out, prefix, b->name, names[s],
 					     &sides[s]->profile);
+			undersampled_line(out, prefix, b->name, names[s],
+					  &sides[s]->profile);
+		}
 		size_t n = pg_report_lossy_trials(sides[s], &lost, &unmatched);
 		if (!n)
 			continue;

@@ -770,6 +770,90 @@ static void profile_json_rejects_inconsistent_data(void **state)
 
 /* ---- summaries and exports -------------------------------------------- */
 
+/* ---- production windows' rates -------------------------------------- */
+
+#define WINDOW_HEAD                                                            \
+	"perfguard-samples 1\npid 7\nstart_ns 1000000000\n"                    \
+	"end_ns 2000000000\nrate_hz 1000\nmode cpu\nperiod_ns 1000000\n"       \
+	"ticks 60\n"
+
+static void window_states_the_rate_asked_and_achieved(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    WINDOW_HEAD "ticks_due 800\nticks_taken 40\nachieved_hz 50.00\n"
+			"main_ticks 3\ngil_wait_ns 600000000\nend\n";
+	struct pg_window w;
+	pg_window_init(&w);
+	assert_int_equal(pg_window_parse(&w, text, strlen(text)), 0);
+	assert_int_equal(w.ticks_due, 800);
+	assert_int_equal(w.ticks_taken, 40);
+	assert_int_equal(w.main_ticks, 3);
+	assert_int_equal(w.gil_wait_ns, 600000000);
+	assert_true(fabs(pg_window_achieved_hz(&w) - 50) < 1e-9);
+	/* as a trial: the counts travel, the rate is derived and judged */
+	struct pg_profile p;
+	pg_profile_init(&p);
+	pg_window_add_trial(&w, &p);
+	const struct pg_trial *t = &p.trials[0];
+	assert_int_equal(t->rate_hz, 1000);
+	assert_int_equal(t->ticks_due, 800);
+	assert_int_equal(t->ticks_taken, 40);
+	assert_true(fabs(pg_trial_achieved_hz(t) - 50) < 1e-9);
+	assert_true(pg_trial_undersampled(t));
+	/* and through the results JSON */
+	struct pg_buf a;
+	struct pg_profile q;
+	pg_buf_init(&a, 0);
+	assert_int_equal(pg_profile_export_json(&p, &a), 0);
+	assert_int_equal(read_profile_text(a.data, a.len, &q), 0);
+	assert_int_equal(q.trials[0].rate_hz, 1000);
+	assert_int_equal(q.trials[0].ticks_due, 800);
+	assert_int_equal(q.trials[0].ticks_taken, 40);
+	pg_buf_release(&a);
+	pg_profile_release(&q);
+	pg_profile_release(&p);
+	pg_window_release(&w);
+}
+
+static void window_without_rate_headers_derives_the_rate(void **state)
+{
+	(void)state;
+	static const char text[] = WINDOW_HEAD "end\n";
+	struct pg_window w;
+	pg_window_init(&w);
+	assert_int_equal(pg_window_parse(&w, text, strlen(text)), 0);
+	/* 60 ticks over 1000 periods of 1 ms */
+	assert_true(fabs(pg_window_achieved_hz(&w) - 60) < 1e-9);
+	pg_window_release(&w);
+	/* few ticks owed prove nothing; at or above half is not low */
+	struct pg_trial t = {.rate_hz = 100, .ticks_due = 19};
+	assert_false(pg_trial_undersampled(&t));
+	t.ticks_due = 20;
+	assert_true(pg_trial_undersampled(&t));
+	t.ticks_taken = 10;
+	assert_false(pg_trial_undersampled(&t));
+	assert_true(fabs(pg_trial_achieved_hz(&t) - 50) < 1e-9);
+}
+
+static void window_rejects_a_bad_rate(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "achieved_hz -1", "achieved_hz 1e3",  "achieved_hz 2000000",
+	    "achieved_hz",    "achieved_hz 12,5", "ticks_due x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = pg_asprintf("%s%s\nend\n", WINDOW_HEAD, bad[i]);
+		struct pg_window w;
+		pg_window_init(&w);
+		if (pg_window_parse(&w, text, strlen(text)) != PG_EINVALID)
+			fail_msg("'%s' was accepted", bad[i]);
+		pg_error_clear();
+		pg_window_release(&w);
+		free(text);
+	}
+}
+
 static void summarise_takes_medians_and_mad_across_trials(void **state)
 {
 	(void)state;
@@ -979,6 +1063,9 @@ int main(void)
 	    cmocka_unit_test(profile_json_round_trip_is_exact),
 	    cmocka_unit_test(profile_json_of_empty_profile_round_trips),
 	    cmocka_unit_test(profile_json_rejects_inconsistent_data),
+	    cmocka_unit_test(window_states_the_rate_asked_and_achieved),
+	    cmocka_unit_test(window_without_rate_headers_derives_the_rate),
+	    cmocka_unit_test(window_rejects_a_bad_rate),
 	    cmocka_unit_test(summarise_takes_medians_and_mad_across_trials),
 	    cmocka_unit_test(table_looks_like_cprofile),
 	    cmocka_unit_test(table_of_several_trials_has_a_spread_column),
