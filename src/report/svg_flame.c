@@ -146,7 +146,8 @@ static void colour(const char *id, unsigned flags, char out[48])
 	int r, g, b;
 	if (flags & PG_FUNC_BUILTIN || pg_str_starts(id, "<builtin>")) {
 		r = 120 + (int)(50 * v), g = 180 + (int)(40 * v), b = 220;
-	} else if (pg_str_starts(id, "<stdlib>")) {
+	} else if (pg_str_starts(id, "<stdlib>") ||
+		   pg_str_starts(id, "<frozen ")) { /* frozen: stdlib too */
 		r = 225, g = 190 + (int)(40 * v), b = 60 + (int)(40 * v);
 	} else if (pg_str_starts(id, "<site>")) {
 		r = 130 + (int)(50 * v), g = 190 + (int)(30 * v),

@@ -94,6 +94,23 @@ class PageTests(Case):
                            check=True)
         self.assertIn("2 trials", svg)
 
+    def test_frozen_modules_are_coloured_as_the_standard_library(self):
+        # importlib's bootstrap (and 3.11+'s frozen os, codecs...) read
+        # "<frozen importlib._bootstrap>:...": they were coloured as the
+        # user's own code
+        self.write("imp.py", "import fractions\n")
+        p = run(["profile", "-q", "--format", "svg", "-o", "imp.svg",
+                 "imp.py"], cwd=self.tmp)
+        self.assertExit(p, 0)
+        fills = re.findall(r"&lt;frozen importlib\._bootstrap&gt;:"
+                           r"_find_and_load\n[^<]*</title><rect [^>]*"
+                           r'fill="rgb\((\d+),(\d+),(\d+)\)"',
+                           self.read("imp.svg"))
+        self.assertTrue(fills)
+        stdlib = re.findall(r"&lt;stdlib&gt;/[^\n]*\n[^<]*</title><rect "
+                            r'[^>]*fill="rgb\((\d+),', self.read("imp.svg"))
+        self.assertEqual({f[0] for f in fills}, set(stdlib))
+
     def test_page_formats_need_an_output_file(self):
         self.write("work.py", SCRIPT)
         for fmt in ("html", "svg"):

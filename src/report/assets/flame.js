@@ -117,7 +117,9 @@ PG.shortName = function (id) {
 PG.family = function (id) {
   if (!id) return 'root';
   if (id.indexOf('<builtin>') === 0) return 'builtin';
-  if (id.indexOf('<stdlib>') === 0) return 'stdlib';
+  /* Frozen modules (importlib's bootstrap, 3.11+'s os, codecs...) are
+   * the standard library too. */
+  if (id.indexOf('<stdlib>') === 0 || id.indexOf('<frozen ') === 0) return 'stdlib';
   if (id.indexOf('<site>') === 0) return 'site';
   return 'project';
 };
