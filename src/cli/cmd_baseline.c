@@ -436,6 +436,17 @@ static int take_results_file(struct baseline_ctx *b,
 				    "baseline must describe its commit "
 				    "(--allow-dirty to record it anyway)",
 				    o->from);
+	/* As when measuring: a failed run never becomes a baseline. */
+	for (size_t i = 0; i < results->nbenches; i++) {
+		const struct pg_bench_result *r = &results->benches[i];
+		if (r->status != PG_BENCH_OK)
+			return pg_error_set(
+			    PG_EUSAGE,
+			    "%s: benchmark %s did not run cleanly (%s): a "
+			    "failed run never becomes a baseline; measure "
+			    "again once it runs",
+			    o->from, r->name, r->error ? r->error : "failed");
+	}
 	return 0;
 }
 

@@ -134,6 +134,12 @@ class BaselineTests(Case):
         self.commit(root, {"app.py": "raise SystemExit(4)\n"})
         self.assertExit(run(["baseline", "update"], cwd=root), 3)
         self.assertEqual(self.notes(root), set())
+        # nor from a results file of a failed run (it was recorded, exit 0)
+        self.assertExit(run(["run", "-o", "../failed.json"], cwd=root), 3)
+        p = run(["baseline", "update", "--from", "../failed.json"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("benchmark app did not run cleanly", p.stderr)
+        self.assertEqual(self.notes(root), set())
 
     def test_from_file_and_prune(self):
         root = self.make()
