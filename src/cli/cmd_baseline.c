@@ -500,6 +500,31 @@ static int head_tree_state(struct baseline_ctx *b, const struct update_opts *o,
 	return rc;
 }
 
+/* Every selected benchmark's script must be in the commit measured: one
+ * that is not (untracked, or added after it) is exit 2 before anything
+ * runs, not a crash of the benchmark (exit 3). */
+static int scripts_in_commit(struct baseline_ctx *b,
+			     const struct cli_selection *sel, const char *oid)
+{
+	for (size_t i = 0; i < sel->n; i++) {
+		bool there = false;
+		int rc = pg_git_path_exists(b->repo, oid,
+					    sel->benches[i]->script, &there);
+		if (rc)
+			return rc;
+		if (!there)
+			return pg_error_set(
+			    PG_EUSAGE,
+			    "benchmark %s: its script %s is not in commit "
+			    "%.10s (untracked, or added later): commit it, "
+			    "measure the working tree as it is with "
+			    "--allow-dirty, or leave it out with --bench",
+			    sel->benches[i]->name, sel->benches[i]->script,
+			    oid);
+	}
+	return 0;
+}
+
 /*
  * Measure the commit in stage st (opened here; the caller closes it):
  * the commit materialised, as `check` measures a base it reruns (a stored
@@ -524,6 +549,7 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 	struct pg_python py = {0};
 	struct cli_selection sel = {0};
 	if ((rc = cli_select(&b->suite, &o->measure.names, &sel)) ||
+	    (!copy && (rc = scripts_in_commit(b, &sel, oid))) ||
 	    (rc = pg_python_probe(b->suite.python, &py)))
 		goto done;
 	if (o->shard.index)

@@ -97,6 +97,19 @@ class BaselineTests(Case):
         self.assertTrue(note["dirty"])
         self.assertIn("extra.py", json.dumps(note))
 
+    def test_a_benchmark_script_not_in_the_commit_is_a_usage_error(self):
+        # A new benchmark not committed yet: its script was missing from the
+        # commit measured, and the run crashed (exit 3)
+        root = self.make("  - name: fresh\n    script: fresh.py\n")
+        self.write("fresh.py", APP.format(rounds=1), root)
+        p = run(["baseline", "update"], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("benchmark fresh: its script fresh.py is not in commit",
+                      p.stderr)
+        self.assertEqual(self.notes(root), set())
+        self.assertExit(run(["baseline", "update", "--bench", "app"],
+                            cwd=root), 0)
+
     def test_from_a_file_of_another_tree_is_refused_unless_allowed(self):
         root = self.make()
         first = git(root, "rev-parse", "HEAD")
