@@ -118,13 +118,18 @@ static int dispatch(int argc, char **argv)
 		return PG_EXIT_OK;
 	}
 	if (!strcmp(name, "help")) {
-		if (argc < 3) {
+		/* `perfguard -h help [CMD]`: the -h moved after "help" */
+		int k = 2;
+		while (k < argc &&
+		       (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")))
+			k++;
+		if (k >= argc) {
 			print_overview(stdout);
 			return PG_EXIT_OK;
 		}
-		const struct cli_command *c = find_command(argv[2]);
+		const struct cli_command *c = find_command(argv[k]);
 		if (!c)
-			return cli_usage_error("no such command '%s'", argv[2]);
+			return cli_usage_error("no such command '%s'", argv[k]);
 		cli_command_print_help(c, stdout);
 		return PG_EXIT_OK;
 	}

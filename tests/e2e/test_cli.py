@@ -119,6 +119,11 @@ class OptionsTest(Case):
                 b = run(["-h"] + cmd, self.tmp)
                 self.assertEqual(b.returncode, 0, b.stderr)
                 self.assertEqual(a.stdout, b.stdout)
+        # and `help` itself after -h still is help
+        overview = run(["help"], self.tmp).stdout
+        self.assertEqual(run(["-h", "help"], self.tmp).stdout, overview)
+        self.assertEqual(run(["--help", "help", "run"], self.tmp).stdout,
+                         run(["help", "run"], self.tmp).stdout)
 
 
 if __name__ == "__main__":
