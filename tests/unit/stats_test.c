@@ -642,6 +642,53 @@ static void caller_change_within_its_callees_shadow_is_not_named(void **state)
 	assert_true(caller_named(2.0));
 }
 
+/*
+ * A dispatcher (func0, 2 ms of its own) calls ten callees (~33 ms under
+ * it) whose times moved both ways between the sides (+20%, -17%, ...,
+ * as run-to-run noise does). Their shadows are signed and mostly cancel,
+ * so the dispatcher's own +25% is named; summed as sizes they came to a
+ * third of its time and hid it.
+ */
+static void callees_moving_both_ways_cast_opposite_shadows(void **state)
+{
+	(void)state;
+	struct one o;
+	few_run(&o, 11, 0.02, 31);
+	o.sb.f[0].self_ns = 2e6;
+	o.sb.f[0].factor = 1.25;
+	for (size_t i = 1; i <= 10; i++)
+		o.sb.f[i].factor = i % 2 ? 1.2 : 1 / 1.2;
+	struct sim_rng rng = {32};
+	memset(&o.c, 0, sizeof(o.c));
+	struct pg_bench_result *side[2] = {&o.c.base, &o.c.head};
+	for (int h = 0; h < 2; h++) {
+		struct pg_profile *p = &side[h]->profile;
+		pg_profile_init(p);
+		sim_side(&o.sb, h, 10, &rng, side[h]);
+		uint32_t f0 = pg_profile_find(p, o.sb.f[0].id);
+		for (size_t t = 0; t < p->ntrials; t++)
+			for (size_t i = 1; i <= 10; i++) {
+				uint32_t g = pg_profile_find(p, o.sb.f[i].id);
+				struct pg_sample *x = &p->trials[t].samples[g];
+				p->trials[t].samples[f0].incl_ns += x->incl_ns;
+				pg_profile_add_edge(
+				    p,
+				    &(struct pg_edge){.caller = f0,
+						      .callee = g,
+						      .calls = x->calls,
+						      .pcalls = x->calls,
+						      .self_ns = x->self_ns,
+						      .incl_ns = x->incl_ns});
+			}
+	}
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	pg_stats_finish(&o.v, o.b.thresholds.fdr);
+	const struct pg_verdict *v = sim_find(&o.v, o.sb.f[0].id, 0);
+	assert_true(v->resolution_pct < 15);
+	assert_int_equal(v->kind, PG_VERDICT_REGRESSED);
+	one_release(&o);
+}
+
 static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
 {
 	(void)state;
@@ -958,6 +1005,7 @@ int main(void)
 	    cmocka_unit_test(change_below_the_per_call_resolution_is_not_named),
 	    cmocka_unit_test(
 		caller_change_within_its_callees_shadow_is_not_named),
+	    cmocka_unit_test(callees_moving_both_ways_cast_opposite_shadows),
 	    cmocka_unit_test(min_trials_follow_fdr_and_the_number_of_totals),
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
