@@ -53,6 +53,23 @@ int pg_git_parent(struct pg_repo *r, const char *commit, unsigned n,
  */
 int pg_git_is_dirty(struct pg_repo *r, bool *out);
 
+/*
+ * Append to out (copies) the untracked files that are not ignored, as
+ * `git status` lists them (an untracked directory once, as "dir/";
+ * submodules not looked into), leaving out perfguard's own top-level
+ * `.perfguard/` and `__pycache__` directories, as pg_git_copy_worktree
+ * does. Errors: PG_EGIT.
+ */
+int pg_git_untracked(struct pg_repo *r, struct pg_strvec *out);
+
+/*
+ * Whether commits a and b (any revisions) have the same tree (*out): the
+ * same files with the same contents and modes, whatever their history.
+ * Errors: as pg_git_resolve.
+ */
+int pg_git_same_tree(struct pg_repo *r, const char *a, const char *b,
+		     bool *out);
+
 /* True when the repository is a shallow clone. */
 bool pg_git_is_shallow(struct pg_repo *r);
 

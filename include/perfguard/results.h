@@ -101,6 +101,18 @@ bool pg_results_move_bench(struct pg_results *dst, struct pg_results *src,
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name);
 /*
+ * A benchmark that cannot be compared but is no fault of head: base
+ * crashed or timed out before any of its trials was measured (its first
+ * run: the base is broken, as when a pull request fixes the benchmark),
+ * while head ran every round cleanly. Reports show it as not compared,
+ * loudly, instead of failing every check of the fix (exit 3); a base
+ * that failed after measuring trials (flaky) and any head failure are
+ * still faults. Either side may be NULL (false).
+ */
+bool pg_results_failed_on_base_only(const struct pg_bench_result *base,
+				    const struct pg_bench_result *head);
+
+/*
  * Fill fp with this machine's CPU model (/proc/cpuinfo), online cores, OS
  * ("sysname release machine") and perfguard version, replacing (freeing)
  * old values; python, hook and suite fields are untouched.

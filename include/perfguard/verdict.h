@@ -160,17 +160,19 @@ size_t pg_stats_finish(struct pg_verdicts *v, double fdr);
  * pg_stats_finish for one part of a check (a shard) that decides its
  * extra rounds before the whole is judged (`perfguard merge`): each BH
  * family is judged as if the whole check held more verdicts, judged
- * elsewhere without evidence (p = 1): fn_scale times as many function
+ * elsewhere, all with p-value pad_p: fn_scale times as many function
  * verdicts as vs has (the whole check's benchmarks over the part's; <= 1
- * adds none), and extra_totals more totals and wall times. Other parts
- * can only lower those p-values, so a verdict REGRESSED here is
- * regressed in the whole, and none is settled on a smaller family than
- * the whole check's (a part judged alone found a gross slowdown
- * "significant" that the whole then left unclear). pg_stats_finish is
- * pg_stats_finish_part(vs, fdr, 1, 0).
+ * adds none), and extra_totals more totals and wall times. BH q-values
+ * only grow with any p-value, so pad_p 1 gives each verdict the largest
+ * q the whole can give it (a verdict REGRESSED then is regressed in the
+ * whole; none is settled on a smaller family than the whole check's) and
+ * pad_p 0 the smallest (a verdict UNCHANGED then is unchanged in the
+ * whole): a part whose two views agree has settled what the merge will
+ * find, when the other parts hold about fn_scale times its function
+ * verdicts. pg_stats_finish is pg_stats_finish_part(vs, fdr, 1, 0, 1).
  */
 size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
-			    size_t extra_totals);
+			    size_t extra_totals, double pad_p);
 
 /*
  * Was this verdict judged: did the rules reach a decision (unchanged,

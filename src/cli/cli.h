@@ -191,6 +191,16 @@ int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
  */
 void cli_head_state(const char *root, char **commit_out, bool *dirty_out);
 
+/*
+ * What of the measuring environment differs between two results sets
+ * (history's consecutive baselines): "clock", else the first differing
+ * fingerprint field ("cpu", "python", "hook", ...), else NULL (a constant
+ * string). perfguard's version and the suite file's hash are left out:
+ * they change more often than what is measured.
+ */
+const char *cli_env_change(const struct pg_results *a,
+			   const struct pg_results *b);
+
 /* ---- judging and reports (judge.c) -------------------------------- */
 
 /* Where check/compare write their reports. */
@@ -248,6 +258,9 @@ struct cli_comparison {
 	/* A shard's check (head->shard.index > 0): the JSON report embeds
 	 * both results sets so that `perfguard merge` can judge the whole. */
 	bool shard;
+	/* merge: the shards' checks combined; an inconclusive verdict says to
+	 * run the shards again with more trials. */
+	bool merged;
 	/* check: is_new[i] when sel->benches[i]'s script does not exist at
 	 * the base commit (head measured, nothing to compare); may be NULL. */
 	const bool *is_new;
@@ -263,17 +276,25 @@ struct cli_whole {
  * Judge every selected benchmark together, exactly as the final report
  * will (one Benjamini-Hochberg pass over the whole check), and set
  * unclear[i] (sel->n entries) when some verdict of sel->benches[i] is
- * still unclear, so more rounds could settle it. Returns how many are.
+ * still unclear, so more rounds could settle it. Returns how many are
+ * unclear or unsettled.
  * For a shard, whole (else NULL) gives the whole check's size: the BH
  * families are then judged as large as the merged check's
- * (pg_stats_finish_part), so `perfguard merge` never finds unsettled
- * what the shard thought settled by judging fewer verdicts.
+ * (pg_stats_finish_part), as if the other shards' verdicts all had p = 1
+ * (unclear[]: nothing the shard settles is unsettled by the merge's
+ * larger families), and once more as if they all had p = 0:
+ * unsettled[i] (sel->n entries, all false for a whole check) when that
+ * view finds the benchmark unclear or disagrees with the first on one of
+ * its verdicts, so that `perfguard merge`, whose q-values lie between
+ * the two, may find it unclear (the other shards' function verdicts are
+ * estimated as this shard's per benchmark).
  */
 size_t cli_unclear_benches(const struct pg_suite *suite,
 			   const struct cli_selection *sel,
 			   const struct cli_whole *whole,
 			   const struct pg_results *base,
-			   const struct pg_results *head, bool *unclear);
+			   const struct pg_results *head, bool *unclear,
+			   bool *unsettled);
 
 /* Totals and wall times a check of sel judges: that BH family's size. */
 size_t cli_total_verdicts(const struct cli_selection *sel);

@@ -9,7 +9,8 @@
  * rather than computing show as the difference, and once counting the
  * exceptions raised and handled per function (PERFGUARD_EXCEPTIONS=1),
  * whose times are not used. A RESULTS.json file is analysed
- * benchmark by benchmark as measured (one clock: no waiting findings).
+ * benchmark by benchmark as measured, a `profile --format json` export
+ * as its one profile (one clock: no waiting findings).
  * The interpreter's cost of one Python call is measured on the spot, for
  * the call-overhead rule. The rules live in src/analysis/findings.c.
  */
@@ -45,7 +46,8 @@ const struct cli_command cli_cmd_analyze = {
     .notes =
 	"A SCRIPT runs three times under the hook (wall clock, CPU clock:\n"
 	"waiting is their difference; then counting exceptions); a\n"
-	"results file is analysed per benchmark. Kinds: hot-path,\n"
+	"results file is analysed per benchmark, a `profile --format\n"
+	"json` export as it was measured. Kinds: hot-path,\n"
 	"call-overhead, waiting, repeated-work, recursion,\n"
 	"builtin-hotspot, exceptions, gc, import (docs/analysis.md has\n"
 	"the rules).\n",
@@ -196,13 +198,58 @@ static void analyse(const struct pg_profile *p, const struct pg_profile *cpu,
 	pg_findings_release(&f);
 }
 
-/* Every measured benchmark of a results file, one analysis each. */
+/*
+ * A `profile --format json` export (kind "perfguard-profile"): analysed
+ * as it was measured. *is_profile false (nothing done) for other files.
+ */
+static int analyse_profile_file(const char *path, double call_cost, bool print,
+				struct pg_jw *w, bool *is_profile)
+{
+	*is_profile = false;
+	char *text = NULL;
+	size_t len = 0;
+	struct pg_json *doc = NULL;
+	const char *kind = NULL;
+	if (pg_file_read(path, PG_RESULTS_MAX_BYTES, &text, &len) ||
+	    pg_json_parse_opts(text, len, PG_JSON_PACK_INTS, &doc) ||
+	    pg_json_get_str(doc, "kind", &kind) ||
+	    strcmp(kind, "perfguard-profile") != 0) {
+		/* Not a profile export: the results reader says what it is. */
+		pg_error_clear();
+		pg_json_free(doc);
+		free(text);
+		return 0;
+	}
+	*is_profile = true;
+	struct pg_profile prof;
+	pg_profile_init(&prof);
+	int rc = pg_profile_read_json(&prof, doc);
+	if (rc)
+		rc = pg_error_set(PG_EINVALID, "%s: %s", path,
+				  pg_error_message());
+	else if (!prof.ntrials)
+		rc = pg_error_set(PG_EINVALID, "%s: the profile has no trials",
+				  path);
+	else
+		analyse(&prof, NULL, NULL, call_cost, path, NULL, print, w);
+	pg_profile_release(&prof);
+	pg_json_free(doc);
+	free(text);
+	return rc;
+}
+
+/* Every measured benchmark of a results file, one analysis each (or the
+ * profile of a `profile --format json` export). */
 static int analyse_results(const char *path, double call_cost, bool print,
 			   struct pg_jw *w)
 {
+	bool is_profile = false;
+	int rc = analyse_profile_file(path, call_cost, print, w, &is_profile);
+	if (rc || is_profile)
+		return rc;
 	struct pg_results r;
 	pg_results_init(&r);
-	int rc = cli_results_file(path, &r);
+	rc = cli_results_file(path, &r);
 	for (size_t i = 0; !rc && i < r.nbenches; i++) {
 		const struct pg_bench_result *b = &r.benches[i];
 		if (b->status != PG_BENCH_OK || !b->profile.ntrials)

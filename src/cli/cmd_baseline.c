@@ -171,6 +171,7 @@ enum baseline_opt {
 	OPT_FROM,
 	OPT_PUSH,
 	OPT_ALLOW_DIRTY,
+	OPT_ALLOW_OTHER_TREE,
 	OPT_SHARD,
 	OPT_OUTPUT,
 	OPT_LIMIT,
@@ -187,7 +188,11 @@ static const struct cli_opt update_options[] = {
     {OPT_PUSH, "push", 0, "REMOTE",
      "push the notes to REMOTE (merging on rejection)"},
     {OPT_ALLOW_DIRTY, "allow-dirty", 0, NULL,
-     "record results of a tree with uncommitted changes"},
+     "measure HEAD's working tree as it is (uncommitted\nchanges and "
+     "untracked files; marked dirty)"},
+    {OPT_ALLOW_OTHER_TREE, "allow-other-tree", 0, NULL,
+     "with --from: record results measured on a commit\nwhose tree differs "
+     "from --commit's"},
     {OPT_SHARD, "shard", 0, "K/N",
      "measure only shard K of N and write it to -o (never\nstored: "
      "`perfguard merge` the shards, then --from)"},
@@ -268,7 +273,7 @@ const struct cli_command cli_cmd_baseline = {
 struct update_opts {
 	struct cli_common *common;
 	const char *commit_rev, *from, *remote;
-	bool allow_dirty;
+	bool allow_dirty, allow_other_tree;
 	struct cli_measure_opts measure;
 	struct pg_shard shard;
 	const char *output;
@@ -293,6 +298,9 @@ static int update_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_ALLOW_DIRTY:
 		o->allow_dirty = true;
+		return 0;
+	case OPT_ALLOW_OTHER_TREE:
+		o->allow_other_tree = true;
 		return 0;
 	case OPT_SHARD:
 		return cli_parse_shard(arg, &o->shard);
@@ -344,8 +352,59 @@ static int check_update_args(const struct update_opts *o, int argc, char **argv)
 				    "it goes with neither --from nor --push "
 				    "(merge the shards, then record the whole "
 				    "with --from)");
+	if (o->allow_other_tree && !o->from)
+		return pg_error_set(PG_EUSAGE,
+				    "--allow-other-tree goes with --from");
 	if (o->output && !o->shard.index)
 		return pg_error_set(PG_EUSAGE, "-o/--output goes with --shard");
+	return 0;
+}
+
+/*
+ * --from FILE --commit C where FILE was measured on another commit
+ * (`measured`, NULL when it names none): fine when both commits have the
+ * same tree (a rebase, a squash merge), else only with --allow-other-tree
+ * (a slip of --commit would give C a baseline of other code).
+ */
+static int other_commit(struct baseline_ctx *b, const struct update_opts *o,
+			const char *measured, const char *oid)
+{
+	bool same = false;
+	const char *why = NULL;
+	if (!measured)
+		why = "names no commit it was measured on";
+	else if (pg_git_same_tree(b->repo, measured, oid, &same)) {
+		pg_error_clear();
+		why = "was measured on a commit this repository does not have "
+		      "(fetch it?)";
+	}
+	if (same) {
+		cli_note(&b->common,
+			 "recording results measured on %.10s as the baseline "
+			 "of %.10s (the same tree)",
+			 measured, oid);
+		return 0;
+	}
+	if (!o->allow_other_tree && why)
+		return pg_error_set(
+		    PG_EUSAGE,
+		    "%s %s, so its tree cannot be compared "
+		    "with %.10s's: pass --allow-other-tree to "
+		    "record it as that commit's baseline anyway",
+		    o->from, why, oid);
+	if (!o->allow_other_tree)
+		return pg_error_set(
+		    PG_EUSAGE,
+		    "%s was measured on %.10s, whose tree differs from "
+		    "%.10s's: it would not describe that commit (check "
+		    "--commit, or pass --allow-other-tree to record it "
+		    "anyway)",
+		    o->from, measured, oid);
+	cli_note(&b->common,
+		 "recording results measured on %.10s (%s) as the baseline of "
+		 "%.10s, as --allow-other-tree asks",
+		 measured ? measured : "no commit",
+		 why ? "a tree not compared" : "another tree", oid);
 	return 0;
 }
 
@@ -365,15 +424,10 @@ static int take_results_file(struct baseline_ctx *b,
 				    o->from);
 	if ((rc = pg_git_resolve(b->repo, rev, oid)))
 		return rc;
-	if (results->commit && strcmp(results->commit, oid) != 0) {
-		/* Asked for explicitly: the results now stand for oid. */
-		cli_note(&b->common,
-			 "recording results measured on %.10s as the baseline "
-			 "of %.10s",
-			 results->commit, oid);
+	if (!results->commit || strcmp(results->commit, oid) != 0) {
+		if ((rc = other_commit(b, o, results->commit, oid)))
+			return rc;
 		free(results->commit);
-		results->commit = pg_strdup(oid);
-	} else if (!results->commit) {
 		results->commit = pg_strdup(oid);
 	}
 	if (results->dirty && !o->allow_dirty)
@@ -385,10 +439,62 @@ static int take_results_file(struct baseline_ctx *b,
 	return 0;
 }
 
+/* Untracked files listed in a note, at most. */
+#define UNTRACKED_SHOWN 5
+
+/* Say which untracked files (some of the n in u) a baseline leaves out. */
+static void note_untracked(struct baseline_ctx *b, const struct pg_strvec *u,
+			   const char *oid)
+{
+	struct pg_buf names;
+	pg_buf_init(&names, 0);
+	for (size_t i = 0; i < u->n && i < UNTRACKED_SHOWN; i++)
+		pg_buf_printf(&names, "%s%s", i ? ", " : "", u->v[i]);
+	cli_note(&b->common,
+		 "%zu untracked file%s (%s%s) %s not part of commit %.10s: "
+		 "the baseline measures the commit without %s "
+		 "(--allow-dirty measures the working tree as it is)",
+		 u->n, u->n == 1 ? "" : "s", names.data,
+		 u->n > UNTRACKED_SHOWN ? ", ..." : "",
+		 u->n == 1 ? "is" : "are", oid, u->n == 1 ? "it" : "them");
+	pg_buf_release(&names);
+}
+
+/*
+ * Whether to measure HEAD's working tree as it is (*copy; --allow-dirty
+ * only, *dirty when it holds tracked changes or untracked files) rather
+ * than the commit; refuses tracked changes without --allow-dirty.
+ */
+static int head_tree_state(struct baseline_ctx *b, const struct update_opts *o,
+			   const char *oid, bool *copy, bool *dirty)
+{
+	struct pg_strvec untracked = {0};
+	int rc = pg_git_is_dirty(b->repo, dirty);
+	if (!rc)
+		rc = pg_git_untracked(b->repo, &untracked);
+	if (!rc && *dirty && !o->allow_dirty)
+		rc = pg_error_set(PG_EUSAGE,
+				  "the working tree has uncommitted changes, "
+				  "so its results would not describe commit "
+				  "%.10s: commit or stash them, or pass "
+				  "--allow-dirty",
+				  oid);
+	if (!rc && o->allow_dirty) {
+		*copy = true;
+		*dirty = *dirty || untracked.n > 0;
+	} else if (!rc && untracked.n) {
+		note_untracked(b, &untracked, oid);
+	}
+	pg_strvec_release(&untracked);
+	return rc;
+}
+
 /*
  * Measure the commit in stage st (opened here; the caller closes it):
- * HEAD's working tree copied, else the commit materialised, at the path
- * `check` runs its sides from. Every benchmark must run.
+ * the commit materialised, as `check` measures a base it reruns (a stored
+ * baseline stands in for that rerun), at the path `check` runs its sides
+ * from; with --allow-dirty, HEAD's working tree copied as it is (tracked
+ * changes and untracked files, marked dirty). Every benchmark must run.
  */
 static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 			  const char *head_oid, struct pg_results *results,
@@ -398,16 +504,10 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 				oid);
 	if (rc)
 		return rc;
-	bool on_head = !strcmp(oid, head_oid), dirty = false;
-	if (on_head && (rc = pg_git_is_dirty(b->repo, &dirty)))
+	bool copy = false, dirty = false;
+	if (!strcmp(oid, head_oid) &&
+	    (rc = head_tree_state(b, o, oid, &copy, &dirty)))
 		return rc;
-	if (dirty && !o->allow_dirty)
-		return pg_error_set(PG_EUSAGE,
-				    "the working tree has uncommitted changes, "
-				    "so its results would not describe commit "
-				    "%.10s: commit or stash them, or pass "
-				    "--allow-dirty",
-				    oid);
 	if ((rc = pg_stage_open(st)))
 		return rc;
 	struct pg_python py = {0};
@@ -421,7 +521,7 @@ static int measure_commit(struct baseline_ctx *b, struct update_opts *o,
 	pg_runner_begin_results(results, &b->suite, &py, oid, dirty);
 	struct pg_side side = {.label = "head", .results = results};
 	if ((rc = cli_stage_side(st, b->repo, &b->suite, &side,
-				 on_head ? NULL : oid)))
+				 copy ? NULL : oid)))
 		goto done;
 	struct pg_session session;
 	cli_session_init(&session, &b->common, &b->suite, &py, &side, 1);

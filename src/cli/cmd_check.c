@@ -150,6 +150,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	const struct pg_results *head = sides[nsides - 1].results;
 	int *done = pg_malloc((sel->n ? sel->n : 1) * sizeof(int));
 	bool *unclear = pg_malloc((sel->n ? sel->n : 1) * sizeof(bool));
+	bool *unsettled = pg_malloc((sel->n ? sel->n : 1) * sizeof(bool));
 	/* A new benchmark (no script at base) runs on head alone. */
 	struct pg_session head_only = session;
 	head_only.sides = &sides[nsides - 1];
@@ -164,18 +165,26 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	pg_session_release(&head_only);
 	while (!rc &&
 	       cli_unclear_benches(suite, sel, o->shard.index ? whole : NULL,
-				   base, head, unclear)) {
+				   base, head, unclear, unsettled)) {
 		bool added = false;
 		for (size_t i = 0; i < sel->n && !rc; i++) {
-			if (!unclear[i] || is_new[i] || done[i] >= max_trials)
+			/* What a shard cannot know is settled for the merge
+			 * gets rounds up to the fewest that can decide it
+			 * there (below them the merge is inconclusive). */
+			bool more_needed =
+			    unclear[i] || (unsettled[i] && done[i] < need);
+			if (!more_needed || is_new[i] || done[i] >= max_trials)
 				continue;
+			int cap = unclear[i] ? max_trials : need;
 			int more = trials / 2 > 2 ? trials / 2 : 2;
-			if (more > max_trials - done[i])
-				more = max_trials - done[i];
+			if (more > cap - done[i])
+				more = cap - done[i];
 			cli_note(&o->common,
-				 "%s: verdict unclear after %d rounds, adding "
-				 "%d",
-				 sel->benches[i]->name, done[i], more);
+				 "%s: verdict %s after %d rounds, adding %d",
+				 sel->benches[i]->name,
+				 unclear[i] ? "unclear"
+					    : "not settled for the merge",
+				 done[i], more);
 			rc = pg_runner_bench_rounds(&session, sel->benches[i],
 						    more);
 			done[i] += more;
@@ -186,6 +195,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	}
 	free(done);
 	free(unclear);
+	free(unsettled);
 	cli_progress_done(&o->common);
 	pg_session_release(&session);
 	return rc;

@@ -158,12 +158,38 @@ static void format_ns(char *out, size_t len, double ns)
 		snprintf(out, len, "%.0f ns", ns);
 }
 
+/* What one history works with, from the suite to the series. */
+struct history_run {
+	char *root;
+	struct pg_suite suite;
+	struct pg_repo *repo;
+	struct pg_store *store;
+	struct pg_store_entry *commits; /* with a baseline, oldest first */
+	size_t n;
+	struct pg_cp_options cpo;
+	struct pg_history h;
+	/* env[i]: what of the measuring environment differs between the
+	 * baselines of commits[i - 1] and commits[i] (cli_env_change), or
+	 * NULL. */
+	const char **env;
+};
+
+/* What changed in the environment at commit (cli_env_change), or NULL. */
+static const char *point_env(const struct history_run *r, const char *commit)
+{
+	for (size_t i = 0; r->env && i < r->n; i++)
+		if (!strcmp(r->commits[i].commit, commit))
+			return r->env[i];
+	return NULL;
+}
+
 #define CHART_WIDTH 40
 
 /* One series as rows of commit, median, interval and a bar. */
 static void print_series(const struct pg_history_series *s,
-			 struct pg_repo *repo, bool color)
+			 const struct history_run *r, bool color)
 {
+	struct pg_repo *repo = r->repo;
 	printf("%s: %s (%zu commits, oldest first)\n", s->bench,
 	       s->function ? s->function : "total", s->npoints);
 	double lo = INFINITY, hi = -INFINITY;
@@ -179,17 +205,27 @@ static void print_series(const struct pg_history_series *s,
 	size_t next_cp = 0;
 	for (size_t i = 0; i < s->npoints; i++) {
 		const struct pg_history_point *pt = &s->points[i];
+		const char *env = point_env(r, pt->commit);
+		if (env)
+			printf(
+			    "  -- the environment changed here (%s differs): "
+			    "values before and after were measured "
+			    "differently --\n",
+			    env);
 		if (next_cp < s->ncps && s->cps[next_cp].index == i) {
 			const struct pg_change_point *cp = &s->cps[next_cp++];
 			char before[32], after[32];
 			format_ns(before, sizeof(before), cp->before);
 			format_ns(after, sizeof(after), cp->after);
 			printf("  %s-- change point: %+.1f%% (%s -> %s), "
-			       "p=%.3g --%s\n",
+			       "p=%.3g%s --%s\n",
 			       color ? (cp->change_pct > 0 ? "\033[31m"
 							   : "\033[32m")
 				     : "",
 			       cp->change_pct, before, after, cp->p,
+			       env ? "; at the environment's change: "
+				     "perhaps the machine's, not the code's"
+				   : "",
 			       color ? "\033[0m" : "");
 		}
 		char value[32], low[32], high[32];
@@ -301,18 +337,6 @@ static int unknown_name(struct pg_store *store,
 	return rc;
 }
 
-/* What one history works with, from the suite to the series. */
-struct history_run {
-	char *root;
-	struct pg_suite suite;
-	struct pg_repo *repo;
-	struct pg_store *store;
-	struct pg_store_entry *commits; /* with a baseline, oldest first */
-	size_t n;
-	struct pg_cp_options cpo;
-	struct pg_history h;
-};
-
 /* The suite, the repository and the store its baselines are in. */
 static int open_history(struct history_run *r, const struct cli_common *c)
 {
@@ -333,6 +357,9 @@ static int load_series(struct history_run *r, const struct history_opts *o)
 {
 	int rc =
 	    stored_history(r->repo, r->store, o->limit, &r->commits, &r->n);
+	struct pg_results prev;
+	pg_results_init(&prev);
+	r->env = pg_calloc(r->n ? r->n : 1, sizeof(*r->env));
 	for (size_t i = 0; !rc && i < r->n; i++) {
 		struct pg_results res;
 		if ((rc = pg_store_load_partial(r->store, &r->commits[i],
@@ -340,8 +367,11 @@ static int load_series(struct history_run *r, const struct history_opts *o)
 			break;
 		pg_history_add(&r->h, r->commits[i].commit, &res, o->bench,
 			       o->function);
-		pg_results_release(&res);
+		r->env[i] = i ? cli_env_change(&prev, &res) : NULL;
+		pg_results_release(&prev);
+		prev = res;
 	}
+	pg_results_release(&prev);
 	pg_cp_options_default(&r->cpo);
 	return rc ? rc : pg_history_finish(&r->h, &r->cpo);
 }
@@ -351,7 +381,18 @@ static int load_series(struct history_run *r, const struct history_opts *o)
 static int explain_gaps(const struct history_run *r,
 			const struct history_opts *o)
 {
-	size_t n = r->n;
+	size_t n = r->n, changes = 0, first = 0;
+	for (size_t i = n; i-- > 0;)
+		if (r->env && r->env[i]) {
+			changes++;
+			first = i;
+		}
+	if (changes)
+		fprintf(stderr,
+			"perfguard: warning: the measuring environment changed "
+			"at %zu of these commits (first at %.10s: %s differs); "
+			"a step there may be the machine's, not the code's\n",
+			changes, r->commits[first].commit, r->env[first]);
 	if (n == 0)
 		cli_note(&o->common, "no stored baselines on HEAD's "
 				     "first-parent history: record some with "
@@ -393,7 +434,7 @@ static int emit(const struct history_run *r, const struct history_opts *o)
 	if (!o->json || strcmp(o->json, "-") != 0) {
 		bool color = cli_use_color(&o->common, stdout);
 		for (size_t i = 0; i < r->h.nseries; i++)
-			print_series(&r->h.series[i], r->repo, color);
+			print_series(&r->h.series[i], r, color);
 	}
 	return 0;
 }
@@ -422,6 +463,7 @@ static int cmd_history(int argc, char **argv)
 		rc = emit(&r, &o);
 out:
 	pg_history_release(&r.h);
+	free(r.env);
 	free(r.commits);
 	pg_store_close(r.store);
 	if (r.repo)

@@ -306,6 +306,7 @@ static int judge_merged(const struct merge_opts *o, struct part *parts,
 	    .base_label = parts[0].base_label ? parts[0].base_label : "base",
 	    .head_label = parts[0].head_label ? parts[0].head_label : "head",
 	    .mode = parts[0].mode ? parts[0].mode : "rerun",
+	    .merged = true,
 	};
 	exit_code = cli_judge_and_report(&o->common, &o->report, &cmp);
 cleanup:

@@ -497,10 +497,17 @@ static int run_profile(struct profile_opts *opts, int argc, char **argv)
 	}
 	if ((exit_code = emit(&out, opts->output, &opts->common, script)))
 		goto cleanup;
-	if (opts->analyze && !failure &&
-	    (rc = print_analysis(&py, &merged, argc - optind, argv + optind))) {
-		exit_code = cli_fail(rc);
-		goto cleanup;
+	if (opts->analyze && !failure) {
+		/* With `-o -` the findings go to stderr, after the export on
+		 * stdout (they made a JSON or pstats export unreadable). The
+		 * CPU-clock run's own output goes there too. */
+		saved = stdout_to_stderr(opts->output);
+		rc = print_analysis(&py, &merged, argc - optind, argv + optind);
+		restore_stdout(saved);
+		if (rc) {
+			exit_code = cli_fail(rc);
+			goto cleanup;
+		}
 	}
 	if (failure) {
 		fprintf(stderr, "perfguard: %s %s\n", script, failure);

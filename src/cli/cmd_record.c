@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -282,8 +283,19 @@ static int parse_option(int id, const char *arg, void *ctx)
 
 /* Fork and exec the program with the forwarded signals caught here and
  * left at their defaults in the child: its pid, or -1 (error set). */
+/*
+ * Fork and exec the program. An exec that fails (no such program, not
+ * executable) is reported back through a close-on-exec pipe: PG_EUSAGE
+ * naming it, before anything is recorded (it used to be the program's
+ * "exit status 127", exit 3, after "recording ..." was announced).
+ */
 static pid_t start_program(char **pargv)
 {
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		pg_error_errno(PG_EIO, "cannot create a pipe");
+		return -1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -293,16 +305,34 @@ static pid_t start_program(char **pargv)
 	pid_t pid = fork();
 	if (pid < 0) {
 		pg_error_errno(PG_EIO, "cannot fork");
+		close(fds[0]);
+		close(fds[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		close(fds[0]);
 		execvp(pargv[0], pargv);
-		fprintf(stderr, "perfguard: cannot run %s: %s\n", pargv[0],
-			strerror(errno));
+		int err = errno;
+		ssize_t w = write(fds[1], &err, sizeof(err));
+		(void)w;
 		_exit(127);
+	}
+	close(fds[1]);
+	int err = 0;
+	ssize_t got;
+	do
+		got = read(fds[0], &err, sizeof(err));
+	while (got < 0 && errno == EINTR);
+	close(fds[0]);
+	if (got == (ssize_t)sizeof(err)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		pg_error_set(PG_EUSAGE, "cannot run %s: %s", pargv[0],
+			     strerror(err));
+		return -1;
 	}
 	return pid;
 }
@@ -381,6 +411,11 @@ static int cmd_record(int argc, char **argv)
 				       "writes its windows into one",
 				       o.out);
 	}
+	const char *script = argv[optind];
+	if (pg_str_ends(script, ".py") && !pg_path_exists(script)) {
+		free(record_dir);
+		return cli_usage_error("no such script: %s", script);
+	}
 	char *root = cli_project_root();
 	char *commit = NULL;
 	char *spool = pg_path_join(o.out, ".spool");
@@ -396,7 +431,7 @@ static int cmd_record(int argc, char **argv)
 
 	pid_t pid = start_program(pargv);
 	if (pid < 0) {
-		rc = PG_EIO;
+		rc = pg_error_code();
 		goto fail;
 	}
 	child_pid = pid;

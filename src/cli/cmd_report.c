@@ -225,6 +225,22 @@ static void walk_release(struct walk *w)
 	free(w->subjects);
 }
 
+/* Say where the measuring environment changed between the walked
+ * baselines: a step there may be the machine's, not the code's. */
+static void warn_env_changes(const struct walk *w)
+{
+	for (size_t i = 1; i < w->n; i++) {
+		const char *what = cli_env_change(w->commits[i - 1].results,
+						  w->commits[i].results);
+		if (what)
+			fprintf(stderr,
+				"perfguard: warning: the measuring environment "
+				"changed at %.10s (%s differs): a step there "
+				"may be the machine's, not the code's\n",
+				w->commits[i].commit, what);
+	}
+}
+
 /* The page of the walked commits' series and their change points. */
 static int draw_page(const struct walk *w, int top, struct pg_buf *out)
 {
@@ -278,6 +294,7 @@ static int cmd_report(int argc, char **argv)
 	    (rc = draw_page(&w, o.top, &out)) ||
 	    (rc = cli_write_output(o.output, out.data, out.len)))
 		goto fail;
+	warn_env_changes(&w);
 	if (w.n == 0)
 		cli_note(&common,
 			 "none of the last %zu commits has a stored baseline "

@@ -83,28 +83,62 @@ static bool judge_bench(const struct pg_bench *b, const struct pg_results *base,
 	return true;
 }
 
-size_t cli_unclear_benches(const struct pg_suite *suite,
-			   const struct cli_selection *sel,
-			   const struct cli_whole *whole,
-			   const struct pg_results *base,
-			   const struct pg_results *head, bool *unclear)
+/* Judge the selection's benchmarks that ran on both sides into v, as a
+ * part of `whole` (NULL: the whole check) whose other parts' verdicts all
+ * have p-value pad_p (pg_stats_finish_part). */
+static void
+judge_part(const struct pg_suite *suite, const struct cli_selection *sel,
+	   const struct cli_whole *whole, const struct pg_results *base,
+	   const struct pg_results *head, double pad_p, struct pg_verdicts *v)
 {
-	struct pg_verdicts v = {0};
 	for (size_t i = 0; i < sel->n; i++)
-		judge_bench(sel->benches[i], base, head, &v);
+		judge_bench(sel->benches[i], base, head, v);
 	size_t totals = cli_total_verdicts(sel);
 	double scale = whole && sel->n && whole->benches > sel->n
 			   ? (double)whole->benches / (double)sel->n
 			   : 1.0;
 	size_t extra =
 	    whole && whole->totals > totals ? whole->totals - totals : 0;
-	pg_stats_finish_part(&v, suite->thresholds.fdr, scale, extra);
+	pg_stats_finish_part(v, suite->thresholds.fdr, scale, extra, pad_p);
+}
+
+/* Do the two views of a shard disagree on some verdict of bench `name`
+ * (same verdicts, same order: the same judging of the same data)? */
+static bool views_differ(const struct pg_verdicts *a,
+			 const struct pg_verdicts *b, const char *name)
+{
+	for (size_t k = 0; k < a->n && k < b->n; k++)
+		if (a->v[k].bench && !strcmp(a->v[k].bench, name) &&
+		    a->v[k].kind != b->v[k].kind)
+			return true;
+	return false;
+}
+
+size_t cli_unclear_benches(const struct pg_suite *suite,
+			   const struct cli_selection *sel,
+			   const struct cli_whole *whole,
+			   const struct pg_results *base,
+			   const struct pg_results *head, bool *unclear,
+			   bool *unsettled)
+{
+	/* A shard cannot see the other shards' p-values: the worst case for
+	 * its verdicts (the others show nothing) decides as before; where
+	 * the best case (the others are all significant) disagrees with it,
+	 * the merge may find unclear what the shard left. */
+	struct pg_verdicts worst = {0}, best = {0};
+	judge_part(suite, sel, whole, base, head, 1.0, &worst);
+	if (whole)
+		judge_part(suite, sel, whole, base, head, 0.0, &best);
 	size_t n = 0;
 	for (size_t i = 0; i < sel->n; i++) {
-		unclear[i] = pg_stats_bench_unclear(&v, sel->benches[i]->name);
-		n += unclear[i];
+		const char *name = sel->benches[i]->name;
+		unclear[i] = pg_stats_bench_unclear(&worst, name);
+		unsettled[i] = whole && (pg_stats_bench_unclear(&best, name) ||
+					 views_differ(&worst, &best, name));
+		n += unclear[i] || unsettled[i];
 	}
-	pg_verdicts_release(&v);
+	pg_verdicts_release(&worst);
+	pg_verdicts_release(&best);
 	return n;
 }
 
@@ -286,10 +320,17 @@ static size_t too_few_trials(const struct cli_common *c,
 				"side with which a slowdown can be significant "
 				"at fdr %g: %s\n",
 				name, nb, nh, need, cmp->suite->thresholds.fdr,
-				unclear ? "its time verdicts are undecided "
-					  "(inconclusive); measure more trials"
-					: "a slowdown of its times could not "
-					  "have been detected");
+				!unclear ? "a slowdown of its times could not "
+					   "have been detected"
+				: cmp->merged
+				    ? "its time verdicts are undecided "
+				      "(inconclusive): its shard stopped "
+				      "adding rounds before the whole check "
+				      "could decide it; run the shards again "
+				      "with more trials (e.g. `--trials N` "
+				      "with N at least that many)"
+				    : "its time verdicts are undecided "
+				      "(inconclusive); measure more trials");
 	}
 	return n;
 }
@@ -343,8 +384,16 @@ static bool judge_all(const struct cli_common *c,
 		const struct pg_bench *b = cmp->sel->benches[i];
 		const struct pg_bench_result *r[2];
 		bench_sides(cmp, i, r);
-		if ((r[0] && r[0]->status != PG_BENCH_OK) ||
-		    (r[1] && r[1]->status != PG_BENCH_OK))
+		if (pg_results_failed_on_base_only(r[0], r[1]))
+			fprintf(stderr,
+				"perfguard: warning: benchmark %s failed on "
+				"base (%s) before any trial and ran cleanly on "
+				"head (%zu trials): not compared, nothing "
+				"judged (does this change fix it?)\n",
+				b->name, r[0]->error ? r[0]->error : "failed",
+				r[1]->profile.ntrials);
+		else if ((r[0] && r[0]->status != PG_BENCH_OK) ||
+			 (r[1] && r[1]->status != PG_BENCH_OK))
 			failed = true;
 		if (!r[1])
 			cli_note(c, "benchmark %s has no results on head",
@@ -463,11 +512,39 @@ static int exit_code(const struct cli_common *c,
 	return report->inconclusive ? PG_EXIT_USAGE : PG_EXIT_OK;
 }
 
+/*
+ * Times on different clocks measure different things (a wall-clock base
+ * against a CPU-clock head read as a 90% improvement, the other way round
+ * as a regression): exit 2 naming both, else 0. A side that does not say
+ * its clock is taken as it is.
+ */
+static int clocks_differ(const struct cli_comparison *cmp)
+{
+	const char *a = cmp->base->clock, *b = cmp->head->clock;
+	if (!a || !b || !strcmp(a, b))
+		return 0;
+	const char *mode = cmp->mode ? cmp->mode : "";
+	fprintf(stderr,
+		"perfguard: %s was timed with the %s clock and %s with the %s "
+		"clock: their times are not comparable, nothing judged; %s\n",
+		cmp->base_label ? cmp->base_label : "base", a,
+		cmp->head_label ? cmp->head_label : "head", b,
+		!strcmp(mode, "production")
+		    ? "record both with the same `record --mode`"
+		: !strcmp(mode, "stored")
+		    ? "measure both with the same `clock:` (or use "
+		      "--baseline rerun)"
+		    : "measure both with the same `clock:`");
+	return PG_EXIT_USAGE;
+}
+
 int cli_judge_and_report(const struct cli_common *c,
 			 const struct cli_report_opts *o,
 			 const struct cli_comparison *cmp)
 {
-	int empty = no_data(cmp);
+	int empty = clocks_differ(cmp);
+	if (!empty)
+		empty = no_data(cmp);
 	if (empty)
 		return empty;
 	struct pg_verdicts v = {0};

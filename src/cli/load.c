@@ -60,11 +60,16 @@ int cli_load_results(const char *what, struct pg_repo *repo,
 				    what);
 	char oid[41];
 	int rc = pg_git_resolve(repo, what, oid);
-	if (rc)
-		return pg_error_set(PG_ENOTFOUND,
-				    "%s: neither a results file nor a known "
-				    "revision",
-				    what);
+	if (rc) {
+		/* Keep git's reason: no commits yet, a shallow clone, ... */
+		char *why = pg_strdup(pg_error_message());
+		rc = pg_error_set(PG_ENOTFOUND,
+				  "%s: neither a results file nor a known "
+				  "revision (%s)",
+				  what, why);
+		free(why);
+		return rc;
+	}
 	rc = pg_store_load(store, oid, out);
 	if (rc == PG_ENOTFOUND)
 		return pg_error_set(PG_ENOTFOUND,

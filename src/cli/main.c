@@ -47,6 +47,7 @@ static int global_option(int argc, char **argv, int i)
 {
 	const char *a = argv[i];
 	if (!strcmp(a, "--quiet") || !strcmp(a, "--verbose") ||
+	    !strcmp(a, "--help") || !strcmp(a, "-h") ||
 	    !strncmp(a, "--color=", 8) || !strncmp(a, "--suite=", 8))
 		return 1;
 	if (!strcmp(a, "--color") || !strcmp(a, "--suite"))

@@ -166,3 +166,16 @@ void cli_head_state(const char *root, char **commit_out, bool *dirty_out)
 	pg_error_clear();
 	pg_git_close(repo);
 }
+
+/* cli.h */
+const char *cli_env_change(const struct pg_results *a,
+			   const struct pg_results *b)
+{
+	if (a->clock && b->clock && strcmp(a->clock, b->clock))
+		return "clock";
+	struct pg_fingerprint fa = a->fp, fb = b->fp;
+	fa.perfguard = fb.perfguard = NULL;
+	fa.suite_hash = fb.suite_hash = NULL;
+	const char *what = NULL;
+	return pg_fingerprint_equal(&fa, &fb, &what) ? NULL : what;
+}

@@ -278,16 +278,28 @@ cleanup:
 	return rc;
 }
 
+/* The worktree's status as `show` and `flags` ask (submodules not looked
+ * into); the caller frees *list. */
+static int status_list(struct pg_repo *r, git_status_show_t show,
+		       unsigned flags, git_status_list **list)
+{
+	git_status_options opts;
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = show;
+	opts.flags = flags | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	*list = NULL;
+	if (git_status_list_new(list, r->repo, &opts) < 0)
+		return pg_git_fail("cannot compute the status of the worktree");
+	return 0;
+}
+
 int pg_git_is_dirty(struct pg_repo *r, bool *out)
 {
 	*out = false;
-	git_status_options opts;
-	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
-	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	git_status_list *list = NULL;
-	if (git_status_list_new(&list, r->repo, &opts) < 0)
-		return pg_git_fail("cannot compute the status of the worktree");
+	int rc = status_list(r, GIT_STATUS_SHOW_INDEX_AND_WORKDIR, 0, &list);
+	if (rc)
+		return rc;
 	size_t n = git_status_list_entrycount(list);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(list, i);
@@ -300,6 +312,56 @@ int pg_git_is_dirty(struct pg_repo *r, bool *out)
 	}
 	git_status_list_free(list);
 	return 0;
+}
+
+/* perfguard's own files and Python's caches, which copy_worktree leaves
+ * out as well: not the user's untracked work. */
+static bool own_untracked(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	if (base && base[1] == '\0') { /* a directory: "dir/" */
+		const char *p = base;
+		while (p > path && p[-1] != '/')
+			p--;
+		if (!strncmp(p, "__pycache__/", 12))
+			return true;
+	}
+	return !strncmp(path, ".perfguard/", 11);
+}
+
+int pg_git_untracked(struct pg_repo *r, struct pg_strvec *out)
+{
+	git_status_list *list = NULL;
+	int rc = status_list(r, GIT_STATUS_SHOW_WORKDIR_ONLY,
+			     GIT_STATUS_OPT_INCLUDE_UNTRACKED, &list);
+	if (rc)
+		return rc;
+	size_t n = git_status_list_entrycount(list);
+	for (size_t i = 0; i < n; i++) {
+		const git_status_entry *e = git_status_byindex(list, i);
+		const git_diff_delta *d = e->index_to_workdir;
+		if (!(e->status & GIT_STATUS_WT_NEW) || !d ||
+		    !d->new_file.path || own_untracked(d->new_file.path))
+			continue;
+		pg_strvec_push(out, d->new_file.path);
+	}
+	git_status_list_free(list);
+	return 0;
+}
+
+int pg_git_same_tree(struct pg_repo *r, const char *a, const char *b, bool *out)
+{
+	*out = false;
+	git_commit *ca = NULL, *cb = NULL;
+	int rc = lookup_commit(r, a, &ca);
+	if (rc == 0)
+		rc = lookup_commit(r, b, &cb);
+	if (rc == 0)
+		*out = git_oid_equal(git_commit_tree_id(ca),
+				     git_commit_tree_id(cb));
+	git_commit_free(ca);
+	git_commit_free(cb);
+	return rc;
 }
 
 int pg_git_commit_info(struct pg_repo *r, const char *commit,

@@ -138,15 +138,16 @@ static void regression(struct pg_buf *b, const char *bench,
 	changed_code(b, bench, v, done);
 }
 
+/* A side that failed; `note` (or NULL) is added to the title. */
 static void failed(struct pg_buf *b, const char *bench, const char *side,
-		   const struct pg_bench_result *res)
+		   const struct pg_bench_result *res, const char *note)
 {
 	pg_buf_puts(b, "::warning ");
-	title(b, "perfguard: benchmark %s %s on %s", bench,
+	title(b, "perfguard: benchmark %s %s on %s%s", bench,
 	      res->status == PG_BENCH_TIMEOUT	? "timed out"
 	      : res->status == PG_BENCH_SKIPPED ? "was skipped"
 						: "failed",
-	      side);
+	      side, note ? note : "");
 	pg_buf_puts(b, "::");
 	struct pg_buf msg;
 	pg_buf_init(&msg, 0);
@@ -193,9 +194,12 @@ int pg_report_annotations(const struct pg_check_report *r, struct pg_buf *out)
 	for (size_t i = 0; i < view.nbenches; i++) {
 		const struct pg_report_bench *bench = &view.benches[i];
 		if (bench->head && bench->head->status != PG_BENCH_OK)
-			failed(&b, bench->name, "head", bench->head);
+			failed(&b, bench->name, "head", bench->head, NULL);
 		if (bench->base && bench->base->status != PG_BENCH_OK)
-			failed(&b, bench->name, "base", bench->base);
+			failed(&b, bench->name, "base", bench->base,
+			       pg_report_bench_not_compared(bench)
+				   ? ", ran cleanly on head: not compared"
+				   : NULL);
 	}
 
 	/* view.regressions is grouped by benchmark, worst first within. */

@@ -220,9 +220,16 @@ static void put_bench(struct pg_jw *w, const struct pg_report_bench *b,
 	const char *side = NULL;
 	const struct pg_bench_result *failure =
 	    pg_report_bench_failure(b, &side);
+	bool not_compared = pg_report_bench_not_compared(b);
 	pg_jw_key(w, "status");
-	pg_jw_str(w, failure ? pg_report_status_token(failure->status)
-			     : (b->base && b->head ? "ok" : "one-sided"));
+	pg_jw_str(w, failure	    ? pg_report_status_token(failure->status)
+		     : not_compared ? "not-compared"
+		     : b->base && b->head ? "ok"
+					  : "one-sided");
+	if (not_compared) {
+		failure = b->base;
+		side = "base";
+	}
 	if (failure) {
 		pg_jw_key(w, "failed_side");
 		pg_jw_str(w, side);

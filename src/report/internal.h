@@ -46,7 +46,8 @@ struct pg_report_view {
 	struct pg_report_item *improvements;
 	size_t nimprovements, improvements_cap;
 	size_t judged;	       /* judged verdicts over the whole check */
-	size_t failed_benches; /* benchmarks that failed on either side */
+	size_t failed_benches; /* benchmarks that failed (a fault: exit 3) */
+	size_t not_compared;   /* failed on base only: head-only, said so */
 };
 
 /* Build the view of r (which must outlive it). Never fails. */
@@ -54,10 +55,16 @@ void pg_report_view_build(struct pg_report_view *view,
 			  const struct pg_check_report *r);
 void pg_report_view_release(struct pg_report_view *view);
 
-/* True when the benchmark did not run cleanly on either side. */
+/* True when the benchmark did not run cleanly on a side (a fault: not
+ * one that failed on base only, which is not compared). */
 bool pg_report_bench_failed(const struct pg_report_bench *b);
 
-/* The failing side's result (head first), or NULL when both ran. */
+/* True when base failed before measuring and head ran cleanly
+ * (pg_results_failed_on_base_only): shown as not compared. */
+bool pg_report_bench_not_compared(const struct pg_report_bench *b);
+
+/* The failing side's result (head first), or NULL when both ran or the
+ * benchmark is not compared. */
 const struct pg_bench_result *
 pg_report_bench_failure(const struct pg_report_bench *b, const char **side);
 

@@ -156,6 +156,8 @@ static void counts(struct pg_jw *w, const struct pg_report_view *view)
 	pg_jw_uint(w, view->nbenches);
 	pg_jw_key(w, "failed_benchmarks");
 	pg_jw_uint(w, view->failed_benches);
+	pg_jw_key(w, "not_compared");
+	pg_jw_uint(w, view->not_compared);
 	pg_jw_key(w, "verdicts");
 	pg_jw_uint(w, nv);
 	pg_jw_key(w, "judged");
@@ -222,6 +224,8 @@ static void put_benchmarks(struct pg_jw *w, const struct pg_report_view *view)
 		pg_jw_uint(w, bench->improved);
 		pg_jw_key(w, "unclear");
 		pg_jw_uint(w, bench->unclear);
+		pg_jw_key(w, "not_compared");
+		pg_jw_bool(w, pg_report_bench_not_compared(bench));
 		pg_jw_key(w, "base");
 		bench_side(w, bench->base);
 		pg_jw_key(w, "head");

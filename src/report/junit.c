@@ -209,17 +209,21 @@ static int verdict_lines(struct jw *j, const struct pg_verdict *const *v,
 	return rc;
 }
 
+/* A side's failure: an <error> with the output, or <skipped> when the
+ * side was skipped or the benchmark is not compared (it failed on base
+ * only: head ran cleanly). */
 static int bench_error(struct jw *j, const char *side,
-		       const struct pg_bench_result *res)
+		       const struct pg_bench_result *res, bool not_compared)
 {
 	const char *what = res->status == PG_BENCH_TIMEOUT   ? "timed out"
 			   : res->status == PG_BENCH_SKIPPED ? "was skipped"
 							     : "failed";
 	char *msg =
-	    pg_asprintf("%s: benchmark %s%s%s", side, what,
-			res->error ? ": " : "", res->error ? res->error : "");
+	    pg_asprintf("%s: benchmark %s%s%s%s", side, what,
+			res->error ? ": " : "", res->error ? res->error : "",
+			not_compared ? "; head ran cleanly: not compared" : "");
 	int rc;
-	if (res->status == PG_BENCH_SKIPPED) {
+	if (res->status == PG_BENCH_SKIPPED || not_compared) {
 		rc = start(j, "skipped");
 		if (!rc)
 			rc = attr(j, "message", msg);
@@ -336,7 +340,7 @@ struct plan {
 	struct fgroup *g;
 	size_t ng, gcap;
 	const struct pg_bench_result *fail_head, *fail_base;
-	bool total_failed;
+	bool total_failed, not_compared;
 	size_t tests, failures, errors, skipped;
 };
 
@@ -369,9 +373,11 @@ static void plan_build(struct plan *p, const struct pg_report_bench *b)
 		p->fail_head = b->head;
 	if (b->base && b->base->status != PG_BENCH_OK)
 		p->fail_base = b->base;
+	p->not_compared = pg_report_bench_not_compared(b);
 	bool crashed =
 	    (p->fail_head && p->fail_head->status != PG_BENCH_SKIPPED) ||
-	    (p->fail_base && p->fail_base->status != PG_BENCH_SKIPPED);
+	    (p->fail_base && p->fail_base->status != PG_BENCH_SKIPPED &&
+	     !p->not_compared);
 	p->tests = 1;
 	if (crashed)
 		p->errors = 1;
@@ -472,9 +478,9 @@ static int suite(struct jw *j, const struct pg_report_bench *b,
 				   b->total ? b->total->head_value / 1e9 : 0,
 				   NULL);
 	if (!rc && p->fail_head)
-		rc = bench_error(j, "head", p->fail_head);
+		rc = bench_error(j, "head", p->fail_head, false);
 	if (!rc && p->fail_base)
-		rc = bench_error(j, "base", p->fail_base);
+		rc = bench_error(j, "base", p->fail_base, p->not_compared);
 	if (!rc && p->total_failed)
 		rc = failure(j, b->total);
 	if (!rc && b->total)

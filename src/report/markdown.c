@@ -174,7 +174,10 @@ static void headline(struct md *m, const struct pg_report_view *view)
 	size_t nreg = view->nregressions;
 	bool bad = nreg > 0 || r->failed || view->failed_benches > 0 ||
 		   r->inconclusive > 0;
-	pg_buf_printf(&m->u, "## %s perfguard: ", bad ? "❌" : "✅");
+	pg_buf_printf(&m->u, "## %s perfguard: ",
+		      bad		   ? "❌"
+		      : view->not_compared ? "⚠️"
+					   : "✅");
 	if (nreg)
 		pg_buf_printf(&m->u, "%zu %s", nreg,
 			      plural(nreg, "regression", "regressions"));
@@ -191,6 +194,11 @@ static void headline(struct md *m, const struct pg_report_view *view)
 		    plural(view->failed_benches, "benchmark", "benchmarks"));
 	else if (r->failed)
 		pg_buf_puts(&m->u, ", the run failed");
+	if (view->not_compared)
+		pg_buf_printf(
+		    &m->u, ", %zu %s not compared (failed on base)",
+		    view->not_compared,
+		    plural(view->not_compared, "benchmark", "benchmarks"));
 	pg_buf_printf(
 	    &m->u, "\n\n%zu %s, %zu %s judged · %zu %s · %zu %s\n",
 	    view->nbenches, plural(view->nbenches, "benchmark", "benchmarks"),
@@ -220,6 +228,36 @@ static void headline(struct md *m, const struct pg_report_view *view)
 	emit(m);
 }
 
+/* One failed side of a benchmark, with the tail of its output. */
+static void failure_item(struct md *m, const char *name, const char *side,
+			 const struct pg_bench_result *res, const char *more)
+{
+	pg_buf_puts(&m->u, "\n- **");
+	cell(&m->u, name);
+	pg_buf_printf(&m->u, "** (%s): %s", side,
+		      pg_report_status_token(res->status));
+	if (res->error) {
+		pg_buf_puts(&m->u, ": ");
+		cell(&m->u, res->error);
+	}
+	if (more)
+		pg_buf_puts(&m->u, more);
+	pg_buf_putc(&m->u, '\n');
+	size_t len, dropped;
+	const char *tail =
+	    pg_report_tail(res, MD_OUTPUT_MAX_BYTES, &len, &dropped);
+	if (len) {
+		pg_buf_printf(&m->u,
+			      "\n  <details><summary>output "
+			      "(last %zu bytes)</summary>\n\n"
+			      "<pre>",
+			      len);
+		html(&m->u, tail, len);
+		pg_buf_puts(&m->u, "</pre>\n\n  </details>\n");
+	}
+	emit(m);
+}
+
 static void failed_benches(struct md *m, const struct pg_report_view *view)
 {
 	if (!view->failed_benches)
@@ -231,33 +269,29 @@ static void failed_benches(struct md *m, const struct pg_report_view *view)
 		const struct pg_report_bench *b = &view->benches[i];
 		const struct pg_bench_result *sides[2] = {b->head, b->base};
 		const char *names[2] = {"head", "base"};
-		for (int s = 0; s < 2; s++) {
-			const struct pg_bench_result *res = sides[s];
-			if (!res || res->status == PG_BENCH_OK)
-				continue;
-			pg_buf_puts(&m->u, "\n- **");
-			cell(&m->u, b->name);
-			pg_buf_printf(&m->u, "** (%s): %s", names[s],
-				      pg_report_status_token(res->status));
-			if (res->error) {
-				pg_buf_puts(&m->u, ": ");
-				cell(&m->u, res->error);
-			}
-			pg_buf_putc(&m->u, '\n');
-			size_t len, dropped;
-			const char *tail = pg_report_tail(
-			    res, MD_OUTPUT_MAX_BYTES, &len, &dropped);
-			if (len) {
-				pg_buf_printf(&m->u,
-					      "\n  <details><summary>output "
-					      "(last %zu bytes)</summary>\n\n"
-					      "<pre>",
-					      len);
-				html(&m->u, tail, len);
-				pg_buf_puts(&m->u, "</pre>\n\n  </details>\n");
-			}
-			emit(m);
-		}
+		if (pg_report_bench_not_compared(b))
+			continue;
+		for (int s = 0; s < 2; s++)
+			if (sides[s] && sides[s]->status != PG_BENCH_OK)
+				failure_item(m, b->name, names[s], sides[s],
+					     NULL);
+	}
+}
+
+/* Benchmarks that failed on base only: head ran, nothing compared. */
+static void not_compared(struct md *m, const struct pg_report_view *view)
+{
+	if (!view->not_compared)
+		return;
+	pg_buf_printf(&m->u,
+		      "\n### Not compared: failed on base, ran on head (%zu)\n",
+		      view->not_compared);
+	emit(m);
+	for (size_t i = 0; i < view->nbenches; i++) {
+		const struct pg_report_bench *b = &view->benches[i];
+		if (pg_report_bench_not_compared(b))
+			failure_item(m, b->name, "base", b->base,
+				     "; head ran cleanly, nothing judged");
 	}
 }
 
@@ -306,6 +340,8 @@ static void bench_details(struct md *m, const struct pg_report_bench *b,
 		pg_buf_printf(&m->u, " · %d rounds", b->head->rounds);
 	if (pg_report_bench_failed(b))
 		pg_buf_puts(&m->u, " · failed");
+	else if (pg_report_bench_not_compared(b))
+		pg_buf_puts(&m->u, " · not compared (failed on base)");
 	pg_buf_puts(&m->u, "</summary>\n\n");
 	struct pg_buf lossy;
 	pg_buf_init(&lossy, 0);
@@ -373,6 +409,7 @@ int pg_report_markdown(const struct pg_check_report *r, struct pg_buf *out)
 	change_table(&m, &view, "Improvements", view.improvements,
 		     view.nimprovements, false);
 	failed_benches(&m, &view);
+	not_compared(&m, &view);
 	for (size_t i = 0; i < view.nbenches; i++)
 		bench_details(&m, &view.benches[i], i == 0);
 	if (m.truncated && !m.err) {

@@ -304,6 +304,8 @@ static void failures(struct term *t, const struct pg_report_view *view)
 		const struct pg_report_bench *b = &view->benches[i];
 		const struct pg_bench_result *sides[2] = {b->head, b->base};
 		const char *names[2] = {"head", "base"};
+		if (pg_report_bench_not_compared(b))
+			continue;
 		for (int s = 0; s < 2; s++) {
 			const struct pg_bench_result *res = sides[s];
 			if (!res || res->status == PG_BENCH_OK)
@@ -320,6 +322,39 @@ static void failures(struct term *t, const struct pg_report_view *view)
 			free(err);
 			output_tail(t, res);
 		}
+	}
+}
+
+/* Benchmarks that failed on base only: head ran, nothing was compared. */
+static void not_compared(struct term *t, const struct pg_report_view *view)
+{
+	if (!view->not_compared)
+		return;
+	pg_buf_putc(t->b, '\n');
+	on(t, C_BOLD);
+	on(t, C_YELLOW);
+	pg_buf_printf(t->b,
+		      "Not compared (%zu): failed on base, ran cleanly on head",
+		      view->not_compared);
+	off(t);
+	pg_buf_putc(t->b, '\n');
+	for (size_t i = 0; i < view->nbenches; i++) {
+		const struct pg_report_bench *b = &view->benches[i];
+		if (!pg_report_bench_not_compared(b))
+			continue;
+		char *name = printable(b->name, strlen(b->name));
+		char *err = b->base->error ? printable(b->base->error,
+						       strlen(b->base->error))
+					   : NULL;
+		pg_buf_printf(t->b,
+			      "  %s: base %s%s%s; head measured %zu trials, "
+			      "not judged\n",
+			      name, pg_report_status_token(b->base->status),
+			      err ? ": " : "", err ? err : "",
+			      b->head->profile.ntrials);
+		free(name);
+		free(err);
+		output_tail(t, b->base);
 	}
 }
 
@@ -351,6 +386,13 @@ static void status(struct term *t, const struct pg_report_view *view)
 			      "INCONCLUSIVE: too few trials to judge %zu "
 			      "benchmark%s",
 			      r->inconclusive, r->inconclusive == 1 ? "" : "s");
+	} else if (view->not_compared) {
+		on(t, C_YELLOW);
+		pg_buf_printf(t->b,
+			      "OK: no regressions, but %zu benchmark%s not "
+			      "compared (failed on base)",
+			      view->not_compared,
+			      view->not_compared == 1 ? "" : "s");
 	} else {
 		on(t, C_GREEN);
 		pg_buf_puts(t->b, "OK: no regressions");
@@ -414,6 +456,7 @@ int pg_report_terminal(const struct pg_check_report *r, bool color,
 	     view.nimprovements);
 	noise(&t, &view);
 	failures(&t, &view);
+	not_compared(&t, &view);
 	status(&t, &view);
 
 	int rc = pg_buf_add(out, b.data, b.len);

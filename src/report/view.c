@@ -22,9 +22,15 @@ static bool side_failed(const struct pg_bench_result *b)
 	return b && b->status != PG_BENCH_OK;
 }
 
+bool pg_report_bench_not_compared(const struct pg_report_bench *b)
+{
+	return pg_results_failed_on_base_only(b->base, b->head);
+}
+
 bool pg_report_bench_failed(const struct pg_report_bench *b)
 {
-	return side_failed(b->head) || side_failed(b->base);
+	return side_failed(b->head) ||
+	       (side_failed(b->base) && !pg_report_bench_not_compared(b));
 }
 
 const struct pg_bench_result *
@@ -35,7 +41,7 @@ pg_report_bench_failure(const struct pg_report_bench *b, const char **side)
 			*side = "head";
 		return b->head;
 	}
-	if (side_failed(b->base)) {
+	if (side_failed(b->base) && !pg_report_bench_not_compared(b)) {
 		if (side)
 			*side = "base";
 		return b->base;
@@ -160,9 +166,12 @@ void pg_report_view_build(struct pg_report_view *view,
 	if (view->nimprovements)
 		qsort(view->improvements, view->nimprovements,
 		      sizeof(*view->improvements), cmp_improvement);
-	for (size_t i = 0; i < view->nbenches; i++)
+	for (size_t i = 0; i < view->nbenches; i++) {
 		if (pg_report_bench_failed(&view->benches[i]))
 			view->failed_benches++;
+		else if (pg_report_bench_not_compared(&view->benches[i]))
+			view->not_compared++;
+	}
 }
 
 void pg_report_view_release(struct pg_report_view *view)

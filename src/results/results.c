@@ -83,6 +83,16 @@ struct pg_bench_result *pg_results_find(const struct pg_results *r,
 	return NULL;
 }
 
+bool pg_results_failed_on_base_only(const struct pg_bench_result *base,
+				    const struct pg_bench_result *head)
+{
+	return base && head &&
+	       (base->status == PG_BENCH_FAILED ||
+		base->status == PG_BENCH_TIMEOUT) &&
+	       base->profile.ntrials == 0 && head->status == PG_BENCH_OK &&
+	       head->profile.ntrials > 0;
+}
+
 /* Trim leading/trailing whitespace in place; returns the start. */
 static char *trim(char *s)
 {

@@ -574,6 +574,47 @@ out:
 	return rc;
 }
 
+/* The fingerprint object into f (strings may be null; unknown members
+ * skipped): history tells the environments of its baselines apart. */
+static int read_fingerprint(struct cur *c, struct pg_fingerprint *f)
+{
+	struct {
+		const char *name;
+		char **field;
+	} strs[] = {{"cpu", &f->cpu},
+		    {"os", &f->os},
+		    {"python", &f->python},
+		    {"python_build", &f->python_build},
+		    {"perfguard", &f->perfguard},
+		    {"hook", &f->hook},
+		    {"suite_hash", &f->suite_hash}};
+	bool first = true;
+	const char *key;
+	size_t klen;
+	int m, rc;
+	if ((rc = expect(c, '{', "fingerprint: expected an object")))
+		return rc;
+	while ((m = next_member(c, &first, &key, &klen)) == 1) {
+		char **field = NULL;
+		for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+			if (is_key(key, klen, strs[i].name))
+				field = strs[i].field;
+		int64_t cores = 0;
+		if (field) {
+			free(*field);
+			rc = read_string(c, field, true);
+		} else if (is_key(key, klen, "cores")) {
+			rc = read_int(c, 0, 1 << 20, &cores);
+			f->cores = (int)cores;
+		} else {
+			rc = skip_value(c);
+		}
+		if (rc)
+			return rc;
+	}
+	return m;
+}
+
 int pg_results_read_json_partial(struct pg_results *r, const char *text,
 				 size_t len, const char *bench,
 				 const char *func_id)
@@ -600,6 +641,13 @@ int pg_results_read_json_partial(struct pg_results *r, const char *text,
 		} else if (is_key(key, klen, "commit")) {
 			free(r->commit);
 			if ((rc = read_string(&c, &r->commit, true)))
+				goto fail;
+		} else if (is_key(key, klen, "clock")) {
+			free(r->clock);
+			if ((rc = read_string(&c, &r->clock, true)))
+				goto fail;
+		} else if (is_key(key, klen, "fingerprint")) {
+			if ((rc = read_fingerprint(&c, &r->fp)))
 				goto fail;
 		} else if (is_key(key, klen, "benchmarks")) {
 			if ((rc = expect(&c, '[',

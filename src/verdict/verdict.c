@@ -792,7 +792,7 @@ static int family(const struct pg_verdict *v)
 
 size_t pg_stats_finish(struct pg_verdicts *vs, double fdr)
 {
-	return pg_stats_finish_part(vs, fdr, 1.0, 0);
+	return pg_stats_finish_part(vs, fdr, 1.0, 0, 1.0);
 }
 
 /* How many verdicts of family fam pg_stats_finish tests. */
@@ -805,7 +805,7 @@ static size_t family_size(const struct pg_verdicts *vs, int fam)
 }
 
 size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
-			    size_t extra_totals)
+			    size_t extra_totals, double pad_p)
 {
 	size_t regressions = 0;
 	size_t pad[2] = {0, extra_totals};
@@ -825,9 +825,10 @@ size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
 			pf[m] = v->p_faster;
 			m++;
 		}
-		/* Verdicts judged elsewhere, without evidence either way. */
+		/* Verdicts judged elsewhere: all without evidence (pad_p 1),
+		 * or all as significant as can be (pad_p 0). */
 		for (size_t k = 0; m && k < pad[fam]; k++, m++)
-			p[m] = pf[m] = 1.0;
+			p[m] = pf[m] = pad_p;
 		pg_stats_bh(p, m, q);
 		pg_stats_bh(pf, m, qf);
 		size_t k = 0;

@@ -72,6 +72,63 @@ class BaselineTests(Case):
         self.assertIn("--allow-dirty", p.stderr)
         self.assertExit(run(["baseline", "update", "--allow-dirty"], cwd=root), 0)
 
+    def test_update_measures_the_commit_not_untracked_files(self):
+        # An untracked, non-ignored module the benchmark imports when it is
+        # there was measured as HEAD's baseline, and the tree called clean.
+        root = self.make()
+        self.commit(root, {"app.py": "try:\n    import extra\n"
+                           "    extra.heavy()\nexcept ImportError:\n"
+                           "    pass\n" + APP.format(rounds=2)})
+        self.write("extra.py", "def heavy():\n    return sum(range(50000))\n",
+                   root)
+        head = git(root, "rev-parse", "HEAD")
+        p = run(["baseline", "update"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("1 untracked file (extra.py) is not part of commit", p.stderr)
+        self.assertIn("--allow-dirty", p.stderr)
+        note = git(root, "notes", "--ref=perfguard", "show", head)
+        self.assertNotIn("extra.py", note)
+        self.assertFalse(json.loads(note)["dirty"])
+        self.assertIn("app.py:work", note)
+        # --allow-dirty measures the working tree as it is, marked dirty.
+        p = run(["baseline", "update", "--allow-dirty"], cwd=root)
+        self.assertExit(p, 0)
+        note = json.loads(git(root, "notes", "--ref=perfguard", "show", head))
+        self.assertTrue(note["dirty"])
+        self.assertIn("extra.py", json.dumps(note))
+
+    def test_from_a_file_of_another_tree_is_refused_unless_allowed(self):
+        root = self.make()
+        first = git(root, "rev-parse", "HEAD")
+        self.assertExit(run(["run", "-o", "../first.json"], cwd=root), 0)
+        second = self.commit(root, {"app.py": APP.format(rounds=6)})
+        p = run(["baseline", "update", "--from", "../first.json", "--commit",
+                 second], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("whose tree differs", p.stderr)
+        self.assertIn("--allow-other-tree", p.stderr)
+        self.assertEqual(self.notes(root), set())
+        # The same tree under another commit (a squash merge, a rebase).
+        self.assertExit(run(["run", "-o", "../second.json"], cwd=root), 0)
+        third = self.commit(root, {}, message="empty")
+        p = run(["baseline", "update", "--from", "../second.json", "--commit",
+                 third], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("(the same tree)", p.stderr)
+        # A commit this clone lacks cannot be compared: refused too.
+        doc = json.loads(self.read("first.json"))
+        doc["commit"] = "0123456789abcdef0123456789abcdef01234567"
+        self.write("gone.json", json.dumps(doc))
+        p = run(["baseline", "update", "--from", "../gone.json", "--commit",
+                 third], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("does not have", p.stderr)
+        p = run(["baseline", "update", "--from", "../first.json", "--commit",
+                 second, "--allow-other-tree"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertEqual(self.notes(root), {second, third})
+        self.assertNotIn(first, self.notes(root))
+
     def test_failed_benchmark_records_nothing(self):
         root = self.make()
         self.commit(root, {"app.py": "raise SystemExit(4)\n"})
@@ -86,7 +143,8 @@ class BaselineTests(Case):
             commits.append(self.commit(root, {"f%d.txt" % i: "x"}))
         for c in commits:
             self.assertExit(run(["baseline", "update", "--from", "r.json",
-                                 "--commit", c, "--allow-dirty"], cwd=root), 0)
+                                 "--commit", c, "--allow-other-tree"],
+                                cwd=root), 0)
         self.assertEqual(self.notes(root), set(commits))
         self.assertExit(run(["baseline", "prune", "--keep", "2"], cwd=root), 0)
         self.assertEqual(self.notes(root), set(commits[-2:]))
@@ -151,7 +209,7 @@ class BaselineTests(Case):
         for i in range(7):
             commits.append(self.commit(root, {"f%d.txt" % i: "x"}))
         procs = [subprocess.Popen([PERFGUARD, "baseline", "update", "--from", "r.json",
-                                   "--commit", c, "--allow-dirty"], cwd=root,
+                                   "--commit", c, "--allow-other-tree"], cwd=root,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for c in commits]
         for p in procs:

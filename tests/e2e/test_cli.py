@@ -111,6 +111,15 @@ class OptionsTest(Case):
                 self.assertEqual(b.returncode, 0, b.stderr)
                 self.assertEqual(a.stdout, b.stdout)
 
+    def test_dash_h_before_the_command_prints_its_help(self):
+        # README: -h/--help before or after the command name, as in git
+        for cmd in commands(self.tmp):
+            with self.subTest(command=" ".join(cmd)):
+                a = run(["help", cmd[0]], self.tmp)
+                b = run(["-h"] + cmd, self.tmp)
+                self.assertEqual(b.returncode, 0, b.stderr)
+                self.assertEqual(a.stdout, b.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

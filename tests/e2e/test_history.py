@@ -38,7 +38,8 @@ class HistoryTests(Case):
 
     def record(self, root, commit, results_file):
         self.assertExit(run(["baseline", "update", "--from", results_file,
-                             "--commit", commit], cwd=root), 0)
+                             "--commit", commit, "--allow-other-tree"],
+                            cwd=root), 0)
 
     def make_history(self):
         """14 commits with baselines; work() is 4x slower from the 8th.
@@ -113,6 +114,35 @@ class HistoryTests(Case):
         (series,) = json.loads(p.stdout)["series"]
         self.assertEqual(len(series["points"]), 10)
         self.assertEqual(series["change_points"], [])
+
+    def test_a_step_where_the_environment_changed_says_so(self):
+        # The same code measured on the CPU clock, then (from the 7th
+        # commit) on the wall clock while it sleeps: a +800% "change
+        # point" at a commit that changed nothing but how it was timed.
+        root = self.repo({"app.py": APP.format(rounds=2) +
+                          "import time\ntime.sleep(0.03)\n",
+                          "perfguard.yml": SUITE.format(python=PYTHON)})
+        (cpu,) = self.runs(root, "cpu", n=1)
+        self.write("perfguard.yml", SUITE.format(python=PYTHON).replace(
+            "clock: cpu", "clock: wall"), root)
+        (wall,) = self.runs(root, "wall", n=1)
+        git(root, "checkout", "-q", "perfguard.yml")
+        commits = [git(root, "rev-parse", "HEAD")]
+        for i in range(11):
+            commits.append(self.commit(root, {}, message="c%d" % i))
+        for i, c in enumerate(commits):
+            self.assertExit(run(["baseline", "update", "-q", "--from",
+                                 wall if i >= 6 else cpu, "--commit", c,
+                                 "--allow-dirty"], cwd=root), 0)
+        p = run(["history"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("the environment changed here (clock differs)",
+                      p.stdout)
+        self.assertIn("at the environment's change: perhaps the machine's",
+                      p.stdout)
+        self.assertIn("the measuring environment changed at 1 of these "
+                      "commits (first at %s: clock differs)" % commits[6][:10],
+                      p.stderr)
 
     def test_usage_errors_and_an_empty_store(self):
         root = self.repo({"app.py": APP.format(rounds=1),

@@ -191,7 +191,8 @@ class PageTests(Case):
             commits.append(git(root, "rev-parse", "HEAD"))
             src = os.path.join(self.tmp, "fast.json" if i < 8 else "slow.json")
             self.assertExit(run(["baseline", "update", "-q", "--commit", commits[-1],
-                                 "--from", src], cwd=root), 0)
+                                 "--from", src, "--allow-other-tree"],
+                                cwd=root), 0)
         p = run(["report", "-q", "--history", "16", "-o", "h.html"], cwd=root)
         self.assertExit(p, 0)
         data = data_island(self.read("h.html", root))

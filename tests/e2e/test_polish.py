@@ -179,7 +179,8 @@ class HistoryNamesTests(Case):
             commits.append(self.commit(root, {"n.txt": str(i)}))
         for c in commits:
             self.assertExit(run(["baseline", "update", "--from", "r.json",
-                                 "--commit", c], cwd=root), 0)
+                                 "--commit", c, "--allow-other-tree"],
+                                cwd=root), 0)
         p = run(["history", "--bench", "bb"], cwd=root)
         self.assertExit(p, 2)
         self.assertIn("no benchmark 'bb' in any of the 3 baselines; did you mean 'b'?",
@@ -428,7 +429,7 @@ class OutputShapeTests(Case):
         git(self.root, "checkout", "-q", "main")
         for name in ("side", "c4", "init", "c5", "slow", "c2"):
             p = run(["baseline", "update", "--from", "r.json", "--commit",
-                     ids[name]], cwd=self.root)
+                     ids[name], "--allow-other-tree"], cwd=self.root)
             self.assertExit(p, 0)
         p = run(["baseline", "list"], cwd=self.root)
         self.assertExit(p, 0)
@@ -461,3 +462,63 @@ class OutputShapeTests(Case):
                           p.stdout)
             doc = json.loads(self.read("c.json", self.root))
             self.assertEqual(doc["mode"], mode)
+
+
+class SmallFaultsTests(Case):
+    """The small message and exit-code faults of the fourth session's new
+    user (breaker4 #13): each said the wrong thing or exited 3 where the
+    input was at fault."""
+
+    def test_record_of_a_missing_program_is_exit_2_before_it_starts(self):
+        out = os.path.join(self.tmp, "out")
+        p = run(["record", "--out", out, "--", "nosuch.py"], cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("no such script: nosuch.py", p.stderr)
+        p = run(["record", "--out", out, "--", "no-such-program", "x"],
+                cwd=self.tmp)
+        self.assertExit(p, 2)
+        self.assertIn("cannot run no-such-program: No such file", p.stderr)
+        self.assertNotIn("recording", p.stderr)
+
+    def test_a_repository_without_commits_is_named_as_such(self):
+        root = os.path.join(self.tmp, "empty")
+        os.makedirs(root)
+        git(root, "init", "-q", "-b", "main")
+        self.write("perfguard.yml", suite(["c"]), root)
+        self.write("c.py", BENCH_C, root)
+        for args in (["compare", "HEAD", "HEAD"], ["baseline", "show"]):
+            p = run(args, cwd=root)
+            self.assertExit(p, 2)
+            self.assertIn("no commits yet", p.stderr)
+
+    def test_analyze_reads_a_profile_export(self):
+        self.write("app.py", APP + "for _ in range(30):\n    work(3000)\n")
+        self.assertExit(run(["profile", "-q", "-o", "p.json", "--format",
+                             "json", "app.py"], cwd=self.tmp), 0)
+        p = run(["analyze", "--json", "a.json", "p.json"], cwd=self.tmp)
+        self.assertExit(p, 0)
+        doc = json.loads(self.read("a.json"))
+        self.assertIn("app.py:work", [f["function"] for f in doc["findings"]])
+
+
+class ClockMismatchTests(Case):
+    """A CPU-clock results set compared with a wall-clock one: the sleep
+    in the script made the wall-clock side ~9x the CPU side, judged a
+    regression (exit 1) one way and an improvement the other."""
+
+    def test_results_on_different_clocks_are_not_compared(self):
+        root = self.repo({"s.py": APP + "import time\nwork(3000)\n"
+                          "time.sleep(0.05)\n",
+                          "perfguard.yml": suite(["s"], trials=5)})
+        self.assertExit(run(["run", "-o", "../cpu.json"], cwd=root), 0)
+        self.write("perfguard.yml", suite(["s"], trials=5).replace(
+            "clock: cpu", "clock: wall"), root)
+        self.assertExit(run(["run", "-o", "../wall.json"], cwd=root), 0)
+        for a, b in (("cpu", "wall"), ("wall", "cpu")):
+            p = run(["compare", "--json", "c.json", "%s.json" % a,
+                     "%s.json" % b], cwd=self.tmp)
+            self.assertExit(p, 2)
+            self.assertIn("timed with the %s clock and %s.json with the %s "
+                          "clock: their times are not comparable" % (a, b, b),
+                          p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "c.json")))

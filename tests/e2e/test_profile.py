@@ -51,6 +51,13 @@ class ProfileTests(Case):
         doc = json.loads(p.stdout)
         self.assertEqual(doc["kind"], "perfguard-profile")
         self.assertIn("argv ['5']", p.stderr)
+        # --analyze's findings (and its CPU-clock run's prints) went after
+        # the JSON on stdout: they go to stderr
+        p = run(["profile", "--python", PYTHON, "--analyze", "-o", "-",
+                 "--format", "json", script, "5"], cwd=self.tmp)
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["kind"], "perfguard-profile")
+        self.assertIn("analysis: ", p.stderr)
 
     def test_script_runs_in_the_callers_cwd_with_its_argv(self):
         self.write("sub/where.py", """

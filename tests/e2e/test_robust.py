@@ -287,7 +287,7 @@ class PushTests(RobustCase):
 
     def update(self, clone, commit):
         return ["baseline", "update", "--from", "r.json", "--commit", commit,
-                "--allow-dirty", "--push", "origin"]
+                "--allow-other-tree", "--push", "origin"]
 
     def test_rejecting_remote_is_exit_3_and_never_reported_as_pushed(self):
         remote, (clone,), (commit,) = self.remote_with_clones(1)
@@ -567,7 +567,7 @@ class FaultTests(RobustCase):
                             cwd=self.root), 0)
         self.second = self.commit(self.root, {"x.txt": "x"})
         self.update = ["baseline", "update", "--from", self.results,
-                       "--commit", self.second]
+                       "--commit", self.second, "--allow-other-tree"]
 
     def consistent(self, root, expected):
         self.assertEqual(self.notes(root), expected)
@@ -605,7 +605,8 @@ class FaultTests(RobustCase):
         root = self.make(extra="store: {kind: dir, path: .perfguard/baselines}\n",
                          name="dirstore")
         head = git(root, "rev-parse", "HEAD")
-        update = ["baseline", "update", "--from", self.results, "--commit", head]
+        update = ["baseline", "update", "--from", self.results, "--commit", head,
+                  "--allow-other-tree"]
         code, _, err = Faulted(update, root, "file-before-rename").finish(signal.SIGKILL)
         self.assertEqual(code, -9, err)
         self.assertExit(run(["baseline", "show", head], cwd=root), 2)
@@ -622,8 +623,8 @@ class FaultTests(RobustCase):
         clone = os.path.join(self.tmp, "clone")
         git(self.tmp, "clone", "-q", remote, clone)
         self.assertExit(run(["baseline", "update", "--from", self.results,
-                             "--commit", self.second, "--push", "origin"],
-                            cwd=self.root), 0)
+                             "--commit", self.second, "--allow-other-tree",
+                             "--push", "origin"], cwd=self.root), 0)
         return remote, clone
 
     def test_kill_and_ctrl_c_between_ref_and_push(self):
@@ -646,7 +647,8 @@ class FaultTests(RobustCase):
         remote, clone = self.pushed_pair()
         third = self.commit(clone, {"y.txt": "y"})
         clone_update = ["baseline", "update", "--from", self.results,
-                        "--commit", third, "--push", "origin"]
+                        "--commit", third, "--allow-other-tree", "--push",
+                        "origin"]
         for sig in (signal.SIGKILL, signal.SIGINT):
             code, _, err = Faulted(clone_update, clone,
                                    "store-merge-before-ref").finish(sig)

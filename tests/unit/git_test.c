@@ -230,6 +230,50 @@ static void dirty_means_tracked_changes_in_index_or_worktree(void **state)
 	free(dir);
 }
 
+static void
+untracked_lists_new_files_not_ignored_or_perfguards_own(void **state)
+{
+	(void)state;
+	char *dir = make_repo();
+	sh(dir, "mkdir -p pkg/__pycache__ .perfguard/results new && "
+		"echo x > extra.py && echo x > pkg/__pycache__/m.pyc && "
+		"echo x > .perfguard/results/r.json && echo x > new/n.py && "
+		"echo x > skip.log && echo '*.log' > .gitignore && "
+		"echo x > pkg/m.py && git add .gitignore pkg/m.py && "
+		"git commit -q -m ignore");
+	struct pg_repo *r = NULL;
+	assert_int_equal(pg_git_open(dir, &r), 0);
+	struct pg_strvec u = {0};
+	assert_int_equal(pg_git_untracked(r, &u), 0);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.v[0], "extra.py");
+	assert_string_equal(u.v[1], "new/");
+	pg_strvec_release(&u);
+	pg_git_close(r);
+	pg_remove_tree(dir);
+	free(dir);
+}
+
+static void same_tree_compares_trees_not_commits(void **state)
+{
+	(void)state;
+	char *dir = make_repo();
+	sh(dir, "git commit -q --allow-empty -m empty");
+	struct pg_repo *r = NULL;
+	assert_int_equal(pg_git_open(dir, &r), 0);
+	bool same = false;
+	assert_int_equal(pg_git_same_tree(r, "HEAD", "HEAD~1", &same), 0);
+	assert_true(same);
+	sh(dir, "echo changed >> a.txt && git commit -q -am changed");
+	assert_int_equal(pg_git_same_tree(r, "HEAD", "HEAD~1", &same), 0);
+	assert_false(same);
+	assert_int_equal(pg_git_same_tree(r, "HEAD", "nosuch", &same),
+			 PG_ENOTFOUND);
+	pg_git_close(r);
+	pg_remove_tree(dir);
+	free(dir);
+}
+
 static void assert_mode(const char *path, mode_t want)
 {
 	struct stat st;
@@ -391,6 +435,9 @@ int main(void)
 	    cmocka_unit_test(merge_base_is_the_fork_point),
 	    cmocka_unit_test(parent_numbers_follow_git),
 	    cmocka_unit_test(dirty_means_tracked_changes_in_index_or_worktree),
+	    cmocka_unit_test(
+		untracked_lists_new_files_not_ignored_or_perfguards_own),
+	    cmocka_unit_test(same_tree_compares_trees_not_commits),
 	    cmocka_unit_test(materialise_writes_the_commit_not_the_worktree),
 	    cmocka_unit_test(commit_info_gives_subject_and_time),
 	    cmocka_unit_test(base_for_check_is_merge_base_or_test_merge_parent),

@@ -6,7 +6,8 @@
  * Data (written by src/report/html_check.c into #pg-data):
  *   {kind: "check", base_label, head_label, mode, base_commit, head_commit,
  *    mismatch (what differs, or null), regressions, failed,
- *    benches: [{name, status, failed_side?, error?, output?, base_trials,
+ *    benches: [{name, status (ok, one-sided, not-compared, or the failed
+ *      side's status), failed_side?, error?, output?, base_trials,
  *      head_trials,
  *      funcs: {id[], file[], line[], flags[]},
  *      tree: {parent[], func[], side[] (1 head, 2 base, 3 both),
@@ -47,6 +48,8 @@
     return PG.el('div', null, [PG.el('dt', { text: f[0] }), PG.el('dd', { text: f[1] })]);
   })));
   if (data.mismatch) main.appendChild(PG.el('p', { cls: 'pg-warn', text: 'Base and head were measured in different environments (' + data.mismatch + ' differs): differences may come from the machine.' }));
+  var notCompared = data.benches.filter(function (b) { return b.status === 'not-compared'; }).map(function (b) { return b.name; });
+  if (notCompared.length) main.appendChild(PG.el('p', { cls: 'pg-warn', text: 'Not compared (failed on base before any trial, ran cleanly on head): ' + notCompared.join(', ') + '.' }));
 
   /* ---- verdict table ---- */
   var judged = [];
@@ -159,6 +162,7 @@
     var out = { section: s, flame: null, toolbar: null, rows: {} };
     if (b.status !== 'ok') {
       var err = PG.el('div', { cls: 'pg-bench-error' }, [PG.el('p', { cls: 'pg-warn', text: b.status === 'one-sided' ? 'Measured on one side only: not compared.' :
+        b.status === 'not-compared' ? 'Failed on base before any trial, ran cleanly on head: not compared. Base: ' + (b.error || '') :
         b.status + ' on ' + (b.failed_side || '?') + ': ' + (b.error || '') })]);
       if (b.output) err.appendChild(PG.el('pre', { text: b.output }));
       s.appendChild(err);
