@@ -81,7 +81,9 @@
  * SHADOW_FRACTION of the change of its inclusive time under the caller
  * and SHADOW_COLD_NS per call of it (a cold start of the caller's code
  * after each return; the callee's change bounds what it can cause, and a
- * callee that did not change casts none).
+ * callee that did not change casts none), signed as the change and
+ * summed (noise in many callees cancels; summed as sizes it made a
+ * dispatcher's resolution 10.9%).
  */
 #define SHADOW_FRACTION 0.1
 #define SHADOW_COLD_NS	10000.0
@@ -119,6 +121,9 @@ struct judge_ctx {
 	double *ref_med_b, *ref_med_h, *ref_shift;
 	size_t nref;
 	double *scratch; /* max(nref, n) */
+	/* The factor between the sides applied to the function judged last
+	 * (speed_factors), 1 when none was. */
+	double shift;
 };
 
 static void column(const struct side *s, uint32_t f, enum column what,
@@ -340,6 +345,7 @@ static bool speed_factors(struct judge_ctx *c, size_t skip)
 	struct side *sides[2] = {&c->base, &c->head};
 	double shift = 1;
 	bool apply = !production_windows(c) && side_shift(c, skip, &shift);
+	c->shift = apply ? shift : 1;
 	for (int k = 0; k < 2; k++) {
 		struct side *s = sides[k];
 		const uint32_t *idx = k == 0 ? c->ref_b : c->ref_h;
@@ -503,19 +509,27 @@ static size_t edges_from(const struct side *s, uint32_t f,
 	return n;
 }
 
-/* One callee's shadow (SHADOW_*) from its figures on both sides. */
+/*
+ * One callee's shadow (SHADOW_*) from its figures on both sides, signed
+ * as its change: head's time divided by the factor between the sides
+ * (shift), so that a machine that ran one side's trials slower casts
+ * none.
+ */
 static double shadow_of(const struct edge_per_trial *b,
-			const struct edge_per_trial *h)
+			const struct edge_per_trial *h, double shift)
 {
 	double calls = fmax(b ? b->calls : 0, h ? h->calls : 0);
-	double change = fabs((h ? h->incl_ns : 0) - (b ? b->incl_ns : 0));
-	return fmin(SHADOW_FRACTION * change, SHADOW_COLD_NS * calls);
+	double change = (h ? h->incl_ns / (shift > 0 ? shift : 1) : 0) -
+			(b ? b->incl_ns : 0);
+	double size =
+	    fmin(SHADOW_FRACTION * fabs(change), SHADOW_COLD_NS * calls);
+	return change < 0 ? -size : size;
 }
 
 /*
  * The part of a change of f's self time (ns per trial) that its callees'
- * changes can explain (SHADOW_*): the sum of each callee's shadow, callees
- * matched by id between the sides.
+ * changes can explain (SHADOW_*): the size of the sum of the callees'
+ * signed shadows, callees matched by id between the sides.
  */
 static double callee_shadow_ns(const struct judge_ctx *c, uint32_t fb,
 			       uint32_t fh)
@@ -536,15 +550,16 @@ static double callee_shadow_ns(const struct judge_ctx *c, uint32_t fb,
 				h = &eh[k];
 				matched[k] = true;
 			}
-		sum += shadow_of(&eb[i], h);
+		sum += shadow_of(&eb[i], h, c->shift);
 	}
 	for (size_t k = 0; k < nh; k++)
 		if (!matched[k])
-			sum += shadow_of(NULL, &eh[k]);
+			sum += shadow_of(NULL, &eh[k], c->shift);
 	free(matched);
 	free(eb);
 	free(eh);
-	return sum;
+	/* Callees that got slower and faster cast opposite shadows. */
+	return fabs(sum);
 }
 
 /*
@@ -725,6 +740,7 @@ void pg_stats_judge(const struct pg_bench *b,
 	if (base->profile.ntrials == 0 || head->profile.ntrials == 0)
 		return;
 	struct judge_ctx c = {0};
+	c.shift = 1;
 	side_init(&c.base, &base->profile);
 	side_init(&c.head, &head->profile);
 	find_references(&c);

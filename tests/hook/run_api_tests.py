@@ -400,6 +400,32 @@ class ApiTest(unittest.TestCase):
         calls = [v[1] for k, v in st.items() if k[2] == "helper"]
         self.assertEqual(calls, [250])
 
+    def test_python_m_perfguard_runs_a_module_like_python_m(self):
+        # `python -m cProfile -m MODULE` works; this was "unrecognized
+        # arguments: -m" (exit 2)
+        self.write("tool/__init__.py", "")
+        self.write("tool/__main__.py", """
+            import sys
+            def helper(x):
+                return x * 2
+            assert __name__ == "__main__" and __spec__.name == "tool.__main__"
+            assert sys.argv[1:] == ["a", "-x"], sys.argv
+            print("total", sum(helper(i) for i in range(50)))
+            sys.exit(4)
+        """)
+        out = self.py(["-m", "perfguard", "--limit", "0", "-m", "tool", "a",
+                       "-x"], status=4)
+        self.assertIn("total 2450", out)
+        line = [x for x in out.splitlines() if "tool/__main__.py:helper" in x]
+        self.assertEqual(line[0].split()[0], "50", out)
+        p = subprocess.run([sys.executable, "-m", "perfguard", "-m", "nosuch"],
+                           env=self.env(), cwd=self.root,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=300)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("No module named nosuch", p.stderr)
+        self.assertNotIn("function calls", p.stdout)
+
     # ---- scope and builtins ---------------------------------------------
 
     SCOPED = """

@@ -3,6 +3,9 @@ cProfile``, run a script under the hook and print its per-function table
 (or write it with ``-o``). The script sees the argv, sys.path[0] and
 ``__main__`` that ``python script.py`` gives it; its exit status is kept.
 
+``python -m perfguard [options] -m module [args]`` runs a module as
+``python -m module`` does.
+
 Options: ``-o FILE`` write instead of printing (``--format`` pstats, json,
 collapsed, speedscope; default pstats, as cProfile's ``-o``), ``-s KEY``
 sort (tottime, cumtime, calls, name), ``--limit N`` rows (0 = all),
@@ -32,6 +35,8 @@ def _parser():
                    "(repeatable); the rest is its caller's time")
     p.add_argument("--no-builtins", action="store_true",
                    help="do not time C functions separately")
+    p.add_argument("-m", dest="module", metavar="MODULE",
+                   help="profile a module run as `python -m MODULE`")
     p.add_argument("script", nargs="?", help="the script to profile")
     p.add_argument("args", nargs=argparse.REMAINDER,
                    help="its arguments (optional)")
@@ -41,16 +46,25 @@ def _parser():
 def main():
     parser = _parser()
     opts = parser.parse_args()
-    if opts.script is None:
+    if opts.script is None and opts.module is None:
         parser.error("no script to profile: python -m perfguard "
-                     "[options] SCRIPT [ARGS...]")
+                     "[options] (SCRIPT | -m MODULE) [ARGS...]")
     _common.set_root(os.environ.get("PERFGUARD_ROOT") or os.getcwd())
-    status = _common.run_script(
-        _hook, opts.script, opts.args, lambda: _common.calibrate(_hook),
-        scope=opts.scope,
-        builtins=False if opts.no_builtins else None)
-    if status is None:
-        return 2
+    settings = dict(scope=opts.scope,
+                    builtins=False if opts.no_builtins else None)
+    def calibrate():
+        _common.calibrate(_hook)
+    if opts.module is not None:
+        # After -m MODULE everything is the module's (argparse took the
+        # first of its arguments as the script).
+        args = ([opts.script] if opts.script is not None else []) + opts.args
+        status = _common.run_module(_hook, opts.module, args, calibrate,
+                                    **settings)
+    else:
+        status = _common.run_script(_hook, opts.script, opts.args,
+                                    calibrate, **settings)
+    if status is None:  # no such script (2) or module (1), as python
+        return 1 if opts.module is not None else 2
     import tempfile
     fd, wire = tempfile.mkstemp(prefix="perfguard-", suffix=".wire")
     os.close(fd)
@@ -68,7 +82,11 @@ def main():
     if opts.outfile:
         _export(stats, opts.outfile, opts.format)
     else:
-        stats.print(opts.sort, opts.limit, sys.stdout)
+        out = sys.stdout
+        if out is None or out.closed:  # the program closed it (json.tool)
+            out = open(1, "w", closefd=False)
+        stats.print(opts.sort, opts.limit, out)
+        out.flush()
     return status
 
 

@@ -537,6 +537,37 @@ def exec_main(hook, code, main):
     return 0
 
 
+def run_module(hook, name, args, calibrate_fn, scope=None, builtins=None):
+    """Run module `name` as __main__ under the hook, as ``python -m name
+    args`` would (sys.argv[0] its file, the working directory first on
+    sys.path, __spec__ set, a package's __main__); returns its exit status,
+    or None when it cannot be found (said on stderr as python says it).
+    Set up as run_script."""
+    import runpy
+    import types
+    if not (sys.path and sys.path[0] in ("", os.getcwd())):
+        sys.path.insert(0, os.getcwd())  # `python -m` put it first
+    try:
+        # What `python -m` itself does to find the code (runpy's own
+        # helper, there since 3.4; a package runs its __main__).
+        name, spec, code = runpy._get_module_details(name)
+    except Exception as e:  # runpy's _Error and ImportError
+        sys.stderr.write("%s: %s\n" % (sys.executable, e))
+        return None
+    sys.argv = [spec.origin or name] + list(args)
+    main = types.ModuleType("__main__")
+    main.__spec__ = spec
+    main.__file__ = spec.origin
+    main.__cached__ = spec.cached
+    main.__loader__ = spec.loader
+    main.__package__ = spec.parent
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    configure(hook, scope, builtins)
+    calibrate_fn()
+    return exec_main(hook, code, main)
+
+
 def run_script(hook, script, args, calibrate_fn, scope=None, builtins=None):
     """Run script as __main__ under the hook, as ``python script args``
     would (sys.argv, sys.path[0]); returns its exit status, or None when
