@@ -67,9 +67,9 @@ static void rate_reason(const struct pg_window *w, char *out, size_t n)
 		snprintf(out, n,
 			 "the sampler thread waited for the GIL %.0f%% of the "
 			 "window (Python %s: before 3.12 it takes the GIL "
-			 "from the running threads, and the GIL goes to any "
-			 "of the threads waiting for it, one per switch "
-			 "interval)",
+			 "from the running threads to sample, and each "
+			 "handover goes to any of the threads waiting for "
+			 "it)",
 			 100 * gil, w->python ? w->python : "?");
 	else if (w->cpu_mode && w->main_ticks * 2 >= w->ticks_taken &&
 		 w->main_ticks > 0)

@@ -14,7 +14,8 @@
  * threads run while the main thread does not (a server whose main thread
  * waits in accept()): on 3.12+ it asks the GIL's holder to tick (a
  * pending call, sampler_signal.c), else it takes the GIL and ticks
- * itself, its threads' clocks read before; when nobody ran
+ * itself, its threads' clocks read before, the switch interval shortened
+ * while it waits (3.9-3.11, hurry_begin); when nobody ran
  * (cpu mode) it counts an empty tick and wakes nobody, and while it has
  * nothing to do it sleeps up to 8 periods. It also ends windows.
  *
@@ -141,6 +142,53 @@ static void sleep_until(int64_t next_ns)
 		pthread_cond_timedwait(&pg_sampler.cv, &pg_sampler.mu, &ts);
 }
 
+/*
+ * 3.9-3.11: the sampler thread, waiting for the GIL to tick, is one of
+ * every thread waiting for it; each waiter asks the holder to drop it
+ * after a switch interval (5 ms by default) and the GIL then goes to any
+ * waiter, so with N busy threads it waited about N intervals (4 threads
+ * spinning on bytecode, 1000 Hz asked: 26 ticks a second). While it
+ * waits, the switch interval is PG_SAMPLER_HURRY_US: it asks the holder
+ * every 100 us, the holder hands over at its next bytecode boundary
+ * (CPython's own protocol: nothing is read or written but the interval,
+ * through _PyEval_SetSwitchInterval, which needs no GIL), and it wins
+ * after about N handoffs (the same: 200 ticks a second). Other waiters
+ * that wake meanwhile use it too; the program's own interval comes back
+ * as soon as the sampler has the GIL, unless the program set another
+ * meanwhile (then that one stays; one set between this thread's read and
+ * write of the interval, a few instructions, is lost). The interval is
+ * global before 3.12, where the sampler thread asks the holder to tick
+ * instead (sampler_signal.c). PERFGUARD_SAMPLE_HURRY=0 turns this off,
+ * a number sets the interval in microseconds (A/B runs).
+ *
+ * hurry_begin: shorten the interval for a wait; the one to restore, 0.
+ */
+static unsigned long hurry_begin(void)
+{
+#if PY_VERSION_HEX < 0x030C0000
+	unsigned long old = _PyEval_GetSwitchInterval();
+	if (!pg_sampler.hurry || old <= pg_sampler.hurry_us)
+		return 0;
+	__atomic_store_n(&pg_sampler.hurry_saved_us, old, __ATOMIC_RELAXED);
+	_PyEval_SetSwitchInterval(pg_sampler.hurry_us);
+	return old;
+#else
+	return 0;
+#endif
+}
+
+/* After the wait: the program's interval back (see hurry_begin). */
+static void hurry_end(unsigned long old_us)
+{
+#if PY_VERSION_HEX < 0x030C0000
+	if (old_us && _PyEval_GetSwitchInterval() == pg_sampler.hurry_us)
+		_PyEval_SetSwitchInterval(old_us);
+	__atomic_store_n(&pg_sampler.hurry_saved_us, 0, __ATOMIC_RELAXED);
+#else
+	(void)old_us;
+#endif
+}
+
 /* Take the GIL, tick when asked (and end the window when due); returns
  * the ended window for the caller to write without the GIL. */
 static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
@@ -151,7 +199,9 @@ static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 		pg_sampler_pre_read();
 	int64_t now = mono_ns();
 	struct pg_sampler_window *ended = NULL;
+	unsigned long old_us = do_tick ? hurry_begin() : 0;
 	PyEval_RestoreThread(self);
+	hurry_end(old_us);
 	int64_t waited = mono_ns() - now;
 	pg_sampler.gil_wait_ns += waited;
 	pg_sampler.live->gil_wait_ns += waited;

@@ -39,6 +39,9 @@
 #define PG_SAMPLER_MAX_THREADS 512
 #define PG_SAMPLER_MAX_TASKS   1024
 #define PG_SAMPLER_MAX_LABEL   256
+/* 3.9-3.11: the GIL's switch interval while the sampler thread waits
+ * for it (sampler.c, hurry_begin), microseconds */
+#define PG_SAMPLER_HURRY_US 100
 
 enum {
 	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
@@ -162,6 +165,12 @@ struct pg_sampler_state {
 	int64_t busy_ns;
 	uint64_t ticks_main, ticks_thread, ticks_idle; /* since start */
 	uint64_t ticks_asked, asks; /* see pg_sampler_ask_holder */
+	/* 3.9-3.11: shorten the switch interval to hurry_us while the
+	 * sampler thread waits for the GIL (sampler.c, hurry_begin); the
+	 * program's interval while it is shortened, else 0 (atomic: read
+	 * at fork) */
+	int hurry;
+	unsigned long hurry_us, hurry_saved_us;
 	/* 3.12+: _PyEval_AddPendingCall when the interpreter exports it,
 	 * else NULL; the interpreter the sampler was started in */
 	int (*add_pending)(PyInterpreterState *, int (*)(void *), void *, int);
@@ -301,7 +310,8 @@ void pg_sampler_disarm_timer(void);
  */
 int pg_sampler_ask_holder(int64_t now_ns);
 /* Look up _PyEval_AddPendingCall (3.12+; PERFGUARD_SAMPLE_ASK=0: do not
- * use it) for the current interpreter (GIL held). */
+ * use it) for the current interpreter, and on 3.9-3.11 whether to hurry
+ * the GIL's handover (PERFGUARD_SAMPLE_HURRY=0: not) (GIL held). */
 void pg_sampler_find_ask(void);
 /* pthread_atfork child handler: the thread and timer are gone. */
 void pg_sampler_atfork_child(void);

@@ -119,6 +119,13 @@ void pg_sampler_find_ask(void)
 	pg_sampler.add_pending = NULL;
 	pg_sampler.interp = PyThreadState_GetInterpreter(PyThreadState_Get());
 	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
+	const char *hurry = getenv("PERFGUARD_SAMPLE_HURRY");
+	pg_sampler.hurry =
+	    PY_VERSION_HEX < 0x030C0000 && (!hurry || strcmp(hurry, "0"));
+	/* a number of microseconds sets the shortened interval (A/B) */
+	long us = hurry ? strtol(hurry, NULL, 10) : 0;
+	pg_sampler.hurry_us =
+	    us > 1 && us <= 1000000 ? (unsigned long)us : PG_SAMPLER_HURRY_US;
 #if PY_VERSION_HEX >= 0x030C0000
 	/* Before 3.12 only the main thread runs pending calls. The function
 	 * is CPython's internal one (Py_AddPendingCall targets the main
@@ -176,6 +183,15 @@ void pg_sampler_atfork_child(void)
 	pg_sampler.mu = m;
 	pg_sampler.timer_ok = 0; /* timers are not inherited */
 	pg_sampler.asked_ns = 0; /* the parent's call is the parent's */
+#if PY_VERSION_HEX < 0x030C0000
+	/* forked (from C) while the sampler thread waited for the GIL: the
+	 * program's switch interval, not the shortened one */
+	unsigned long saved =
+	    __atomic_load_n(&pg_sampler.hurry_saved_us, __ATOMIC_RELAXED);
+	if (saved)
+		_PyEval_SetSwitchInterval(saved);
+	pg_sampler.hurry_saved_us = 0;
+#endif
 	/* The thread does not exist in the child; after_fork re-arms it. */
 	if (pg_sampler.running) {
 		pg_sampler.running = 0;

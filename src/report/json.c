@@ -74,6 +74,13 @@ static void bench_side(struct pg_jw *w, const struct pg_bench_result *b)
 		if (b->profile.trials[i].lost || b->profile.trials[i].unmatched)
 			pg_jw_uint(w, i + 1);
 	pg_jw_arr_end(w);
+	/* Production windows sampled far below the rate asked. */
+	pg_jw_key(w, "undersampled_trials");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < b->profile.ntrials; i++)
+		if (pg_trial_undersampled(&b->profile.trials[i]))
+			pg_jw_uint(w, i + 1);
+	pg_jw_arr_end(w);
 	pg_jw_obj_end(w);
 }
 

@@ -40,6 +40,22 @@ def cold(n):
 def enough():
     i = sampler.info()
     return i["samples"] >= {need} or i["windows_written"] >= {windows}
+
+_stop = []
+
+def spinners(n):  # n threads running cold(100) until stop_spinners
+    def spin():
+        while not _stop:
+            cold(100)
+    ts = [threading.Thread(target=spin) for _ in range(n)]
+    for t in ts:
+        t.start()
+    return ts
+
+def stop_spinners(ts):
+    _stop.append(True)
+    for t in ts:
+        t.join()
 """
 
 
@@ -381,18 +397,10 @@ while sampler.info()["ticks_due"] < 200:
     sum(map(DATA.count, [b"\\xff\\x00\\x01"] * 20))
 """
         spinning = """
-stop = False
-def spin():
-    while not stop:
-        cold(100)
-ts = [threading.Thread(target=spin) for _ in range(4)]
-for t in ts:
-    t.start()
+ts = spinners(4)
 while sampler.info()["ticks_due"] < 200:
     ts[0].join(0.005)
-stop = True
-for t in ts:
-    t.join()
+stop_spinners(ts)
 """
         alone = """
 while sampler.info()["ticks_due"] < 50:
@@ -423,6 +431,46 @@ while sampler.info()["ticks_due"] < 50:
                 if warned:
                     self.assertIn("of the %s Hz asked: " % rate, warned[0])
                     self.assertRegex(warned[0], r"at \d+\.\d Hz of")
+                if low and tag == "cp311":  # compare does not pretend
+                    js = os.path.join(self.tmp, "cmp.json")
+                    c = run(["compare", out, out, "--json", js],
+                            cwd=self.tmp)
+                    self.assertEqual(c.returncode, 0, c.stderr)
+                    self.assertIn("sampled far below the rate asked in 1 "
+                                  "of 1 windows", c.stdout + c.stderr)
+                    with open(js) as f:
+                        sides = json.load(f)["benchmarks"][0]
+                    self.assertEqual(sides["base"]["undersampled_trials"],
+                                     [1], sides)
+
+    def test_the_program_keeps_its_switch_interval(self):
+        # On 3.9-3.11 the sampler thread shortens the GIL's switch interval
+        # while it waits for the GIL to tick beside busy threads; the
+        # program's own interval (set here before any thread runs, so
+        # before any such wait) must be back when it looks, and in a child
+        # forked meanwhile. Ticks are counted, never timed.
+        self.program("""
+import os
+sys.setswitchinterval(0.002)
+ts = spinners(2)
+while sampler.info()["ticks_thread"] + sampler.info()["ticks_asked"] < 20:
+    ts[0].join(0.005)
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if sys.getswitchinterval() == 0.002 else 7)
+_, status = os.waitpid(pid, 0)
+stop_spinners(ts)
+sampler.stop()
+print("PGSWITCH", sys.getswitchinterval(), status)
+""")
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "sw-" + tag)
+                p = self.record(["--python", py, "--rate", "1000",
+                                 "--window", "1h", "--out", out, "--",
+                                 "app.py"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn("PGSWITCH 0.002 0", p.stdout, p.stderr)
 
     def test_windows_rotate_oldest_first_under_max_size(self):
         self.program("""
