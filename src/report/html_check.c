@@ -263,8 +263,11 @@ int pg_report_check_html(const struct pg_check_report *r, struct pg_buf *out)
 	struct pg_report_view view;
 	pg_report_view_build(&view, r);
 	char title[256];
-	snprintf(title, sizeof(title), "perfguard: %zu regression%s",
-		 r->regressions, r->regressions == 1 ? "" : "s");
+	if (!r->regressions && r->inconclusive)
+		snprintf(title, sizeof(title), "perfguard: inconclusive");
+	else
+		snprintf(title, sizeof(title), "perfguard: %zu regression%s",
+			 r->regressions, r->regressions == 1 ? "" : "s");
 	char *subtitle = pg_asprintf(
 	    "%s → %s (%s)", r->base_label ? r->base_label : "base",
 	    r->head_label ? r->head_label : "head", r->mode ? r->mode : "");
@@ -298,6 +301,8 @@ int pg_report_check_html(const struct pg_check_report *r, struct pg_buf *out)
 	pg_jw_uint(&w, r->regressions);
 	pg_jw_key(&w, "failed");
 	pg_jw_bool(&w, r->failed);
+	pg_jw_key(&w, "inconclusive");
+	pg_jw_uint(&w, r->inconclusive);
 	pg_jw_key(&w, "benches");
 	pg_jw_arr_begin(&w);
 	for (size_t i = 0; i < view.nbenches; i++)

@@ -111,6 +111,25 @@ class PageTests(Case):
                             r'[^>]*fill="rgb\((\d+),', self.read("imp.svg"))
         self.assertEqual({f[0] for f in fills}, set(stdlib))
 
+    def test_an_inconclusive_comparison_is_not_shown_as_a_pass(self):
+        # 2 trials cannot make a 10x slowdown significant: exit 2,
+        # INCONCLUSIVE; the page said "No regression beyond the thresholds."
+        work = "def w(n):\n    t = 0\n    for i in range(n):\n        t += i\n"
+        root = self.repo({"b.py": work + "w(2000)\n",
+                          "perfguard.yml": "python: %s\ntrials: 2\n"
+                          "max_trials: 2\nwarmup: 0\nclock: cpu\n"
+                          "benchmarks:\n  - {name: b, script: b.py}\n"
+                          % PYTHON})
+        self.assertExit(run(["run", "-q", "-o", "../base.json"], cwd=root), 0)
+        self.commit(root, {"b.py": work + "w(200000)\n"})
+        self.assertExit(run(["run", "-q", "-o", "../head.json"], cwd=root), 0)
+        p = run(["compare", "--html", "c.html", "base.json", "head.json"],
+                cwd=self.tmp)
+        self.assertExit(p, 2)
+        page = self.read("c.html")
+        self.assertIn("<title>perfguard: inconclusive", page)
+        self.assertIn('"inconclusive":1', page)
+
     def test_page_formats_need_an_output_file(self):
         self.write("work.py", SCRIPT)
         for fmt in ("html", "svg"):

@@ -5,7 +5,8 @@
  *
  * Data (written by src/report/html_check.c into #pg-data):
  *   {kind: "check", base_label, head_label, mode, base_commit, head_commit,
- *    mismatch (what differs, or null), regressions, failed,
+ *    mismatch (what differs, or null), regressions, failed, inconclusive
+ *    (benchmarks too few trials left undecided: exit 2),
  *    benches: [{name, status (ok, one-sided, not-compared, or the failed
  *      side's status), failed_side?, error?, output?, base_trials,
  *      head_trials,
@@ -39,6 +40,7 @@
   var status;
   if (data.failed) status = PG.el('div', { cls: 'pg-status pg-status-fault', id: 'pg-status', text: 'A benchmark failed to run: the check cannot vouch for it (exit 3).' });
   else if (data.regressions) status = PG.el('div', { cls: 'pg-status pg-status-fail', id: 'pg-status', text: data.regressions + (data.regressions === 1 ? ' regression' : ' regressions') + ' beyond the thresholds (exit 1).' });
+  else if (data.inconclusive) status = PG.el('div', { cls: 'pg-status pg-status-fault', id: 'pg-status', text: 'Inconclusive: too few trials to judge ' + data.inconclusive + (data.inconclusive === 1 ? ' benchmark' : ' benchmarks') + ' (exit 2); measure more trials.' });
   else status = PG.el('div', { cls: 'pg-status pg-status-ok', id: 'pg-status', text: 'No regression beyond the thresholds.' });
   main.appendChild(status);
   var facts = [['base', (data.base_label || 'base') + (data.base_commit ? ' (' + data.base_commit.slice(0, 10) + ')' : '')],
