@@ -42,6 +42,10 @@
 /* 3.9-3.11: the GIL's switch interval while the sampler thread waits
  * for it (sampler.c, hurry_begin), microseconds */
 #define PG_SAMPLER_HURRY_US 100
+/* ... and at most this many of its waits a second are hurried: the
+ * default rate, at which hurrying cost nothing measurable; above it the
+ * handovers it forces would cost the program per tick (sampler.c) */
+#define PG_SAMPLER_HURRY_MAX_HZ 100
 
 enum {
 	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
@@ -171,6 +175,7 @@ struct pg_sampler_state {
 	 * at fork) */
 	int hurry;
 	unsigned long hurry_us, hurry_saved_us;
+	int64_t hurry_last_ns; /* when the last hurried wait began */
 	/* 3.12+: _PyEval_AddPendingCall when the interpreter exports it,
 	 * else NULL; the interpreter the sampler was started in */
 	int (*add_pending)(PyInterpreterState *, int (*)(void *), void *, int);
