@@ -29,6 +29,9 @@ struct pg_check_report {
 	/* Benchmarks with too few trials whose time verdicts stayed unclear:
 	 * the comparison cannot decide (exit 2 unless regressed/failed). */
 	size_t inconclusive;
+	/* Their names (inconclusive of them), or NULL: JUnit gives each an
+	 * <error type="inconclusive"> so no reader takes the check for green. */
+	const struct pg_strvec *inconclusive_benches;
 	/*
 	 * Optional: called by pg_report_json just before it closes the top
 	 * level object, to add members the report module does not know of

@@ -298,7 +298,8 @@ static int no_data(const struct cli_comparison *cmp)
  */
 static size_t too_few_trials(const struct cli_common *c,
 			     const struct cli_comparison *cmp,
-			     const struct pg_verdicts *v)
+			     const struct pg_verdicts *v,
+			     struct pg_strvec *names)
 {
 	int need = cli_min_trials(cmp->suite, cli_total_verdicts(cmp->sel));
 	size_t n = 0;
@@ -313,6 +314,8 @@ static size_t too_few_trials(const struct cli_common *c,
 			continue;
 		bool unclear = pg_stats_bench_unclear_slower(v, name);
 		n += unclear;
+		if (unclear)
+			pg_strvec_push(names, name);
 		if (unclear || c->verbosity >= 0)
 			fprintf(stderr,
 				"perfguard: benchmark %s has %zu trials on "
@@ -550,7 +553,8 @@ int cli_judge_and_report(const struct cli_common *c,
 	struct pg_verdicts v = {0};
 	bool failed = judge_all(c, cmp, &v);
 	size_t regressions = pg_stats_finish(&v, cmp->suite->thresholds.fdr);
-	size_t inconclusive = too_few_trials(c, cmp, &v);
+	struct pg_strvec undecided = {0};
+	size_t inconclusive = too_few_trials(c, cmp, &v, &undecided);
 	struct pg_causes causes; /* why each regression happened */
 	pg_analysis_causes(cmp->base, cmp->head, &v, &causes);
 	const char *what = NULL;
@@ -568,10 +572,12 @@ int cli_judge_and_report(const struct cli_common *c,
 	    .regressions = regressions,
 	    .failed = failed,
 	    .inconclusive = inconclusive,
+	    .inconclusive_benches = &undecided,
 	    .json_extra = cmp->shard ? shard_members : NULL,
 	    .json_extra_ctx = cmp,
 	};
 	int rc = write_reports(c, o, &report);
+	pg_strvec_release(&undecided);
 	pg_verdicts_release(&v);
 	pg_causes_release(&causes);
 	return exit_code(c, cmp, rc, &report);

@@ -257,6 +257,21 @@ static int bench_error(struct jw *j, const char *side,
 	return rc;
 }
 
+/* The benchmark's times stayed undecided with too few trials (exit 2). */
+static int inconclusive_error(struct jw *j)
+{
+	int rc = start(j, "error");
+	if (!rc)
+		rc = attr(j, "message",
+			  "inconclusive: too few trials to decide its times; "
+			  "measure more trials");
+	if (!rc)
+		rc = attr(j, "type", "inconclusive");
+	if (!rc)
+		rc = end(j);
+	return rc;
+}
+
 static int testcase_open(struct jw *j, const char *name, const char *bench,
 			 double seconds, const struct pg_verdict *loc)
 {
@@ -340,11 +355,22 @@ struct plan {
 	struct fgroup *g;
 	size_t ng, gcap;
 	const struct pg_bench_result *fail_head, *fail_base;
-	bool total_failed, not_compared;
+	bool total_failed, not_compared, inconclusive;
 	size_t tests, failures, errors, skipped;
 };
 
-static void plan_build(struct plan *p, const struct pg_report_bench *b)
+/* Is bench `name` one the report found inconclusive? */
+static bool undecided(const struct pg_check_report *r, const char *name)
+{
+	const struct pg_strvec *v = r->inconclusive_benches;
+	for (size_t i = 0; v && name && i < v->n; i++)
+		if (!strcmp(v->v[i], name))
+			return true;
+	return false;
+}
+
+static void plan_build(struct plan *p, const struct pg_report_bench *b,
+		       const struct pg_check_report *r)
 {
 	memset(p, 0, sizeof(*p));
 	struct pg_map index;
@@ -386,6 +412,9 @@ static void plan_build(struct plan *p, const struct pg_report_bench *b)
 	p->total_failed = b->total && b->total->kind == PG_VERDICT_REGRESSED;
 	if (p->total_failed)
 		p->failures++;
+	p->inconclusive = !crashed && !p->total_failed && undecided(r, b->name);
+	if (p->inconclusive)
+		p->errors = 1;
 	if (b->wall) {
 		p->tests++;
 		if (b->wall->kind == PG_VERDICT_REGRESSED)
@@ -483,6 +512,8 @@ static int suite(struct jw *j, const struct pg_report_bench *b,
 		rc = bench_error(j, "base", p->fail_base, p->not_compared);
 	if (!rc && p->total_failed)
 		rc = failure(j, b->total);
+	if (!rc && p->inconclusive)
+		rc = inconclusive_error(j);
 	if (!rc && b->total)
 		rc = verdict_lines(j, &b->total, 1);
 	if (!rc)
@@ -547,7 +578,7 @@ int pg_report_junit(const struct pg_check_report *r,
 	pg_report_view_build(&view, r);
 	struct plan *plans = pg_calloc(view.nbenches + 1, sizeof(*plans));
 	for (size_t i = 0; i < view.nbenches; i++)
-		plan_build(&plans[i], &view.benches[i]);
+		plan_build(&plans[i], &view.benches[i], r);
 
 	int ret = 0;
 	xmlBufferPtr xb = xmlBufferCreate();

@@ -123,12 +123,14 @@ class PageTests(Case):
         self.assertExit(run(["run", "-q", "-o", "../base.json"], cwd=root), 0)
         self.commit(root, {"b.py": work + "w(200000)\n"})
         self.assertExit(run(["run", "-q", "-o", "../head.json"], cwd=root), 0)
-        p = run(["compare", "--html", "c.html", "base.json", "head.json"],
-                cwd=self.tmp)
+        p = run(["compare", "--html", "c.html", "--junit", "j.xml",
+                 "base.json", "head.json"], cwd=self.tmp)
         self.assertExit(p, 2)
         page = self.read("c.html")
         self.assertIn("<title>perfguard: inconclusive", page)
         self.assertIn('"inconclusive":1', page)
+        # nor is the JUnit report all green
+        self.assertIn('type="inconclusive"', self.read("j.xml"))
 
     def test_page_formats_need_an_output_file(self):
         self.write("work.py", SCRIPT)
