@@ -34,18 +34,32 @@
 
 struct pg_sampler_state pg_sampler = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* CPU clocks read by the sampler thread at each wake, without the GIL. */
+/*
+ * CPU clocks read by the sampler thread at each wake, without the GIL.
+ * The main thread's clock is read before the process's (main) and after
+ * it (main_after): the sampler thread can be preempted between two
+ * readings while the main thread runs, and the main thread's CPU time
+ * of such a gap, counted in the process's difference but not in the
+ * main thread's, read as another thread's (an idle program blocked in
+ * select() was then woken to take the GIL). The main thread's time
+ * between one wake's main and the next's main_after holds all of it.
+ */
 struct clocks {
-	int64_t mono, process, self, main;
+	int64_t mono, process, self, main, main_after;
 };
+
+static int64_t main_clock(void)
+{
+	return pg_sampler.main_clock_ok ? clock_ns(pg_sampler.main_clock) : -1;
+}
 
 static void read_clocks(struct clocks *c)
 {
 	c->mono = mono_ns();
+	c->main = main_clock();
 	c->process = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	c->self = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	c->main =
-	    pg_sampler.main_clock_ok ? clock_ns(pg_sampler.main_clock) : -1;
+	c->main_after = main_clock();
 }
 
 /* Used at least 5% of interval_ns (unknown readings count as used). */
@@ -95,11 +109,12 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 {
 	int64_t interval = now->mono - last->mono;
 	int64_t main_used = clock_delta(last->main, now->main);
+	int64_t main_most = clock_delta(last->main, now->main_after);
 	int64_t others = clock_delta(last->process, now->process);
 	int64_t self = clock_delta(last->self, now->self);
-	if (others >= 0 && self >= 0 && main_used >= 0)
+	if (others >= 0 && self >= 0 && main_most >= 0)
 		others =
-		    others > self + main_used ? others - self - main_used : 0;
+		    others > self + main_most ? others - self - main_most : 0;
 	int pending =
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
