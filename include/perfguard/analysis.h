@@ -188,9 +188,17 @@ struct pg_history_series {
 	size_t ncps;
 };
 
+/* Where the measuring environment changed between two baselines. */
+struct pg_history_env {
+	char commit[41];  /* the first baseline measured differently */
+	const char *what; /* what differs ("clock", "cpu", ...), static */
+};
+
 struct pg_history {
 	struct pg_history_series *series;
 	size_t nseries, series_cap;
+	struct pg_history_env *env; /* in the order noted */
+	size_t nenv, env_cap;
 };
 
 void pg_history_init(struct pg_history *h);
@@ -215,6 +223,11 @@ void pg_history_add_values(struct pg_history *h, const char *commit,
 			   const char *bench, const char *func_id,
 			   const double *values, size_t n);
 
+/* Note that the environment changed at commit (40 hex); what is a
+ * string that outlives h (a constant). */
+void pg_history_note_env(struct pg_history *h, const char *commit,
+			 const char *what);
+
 /* Change points of every series (of its medians). Errors as
  * pg_analysis_change_points. */
 int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
@@ -222,8 +235,8 @@ int pg_history_finish(struct pg_history *h, const struct pg_cp_options *o);
 /*
  * The history as SPEC §2's JSON: {"schema": 1, "series": [{"bench",
  * "function", "points": [{"commit", "value_ns", "low_ns", "high_ns"}],
- * "change_points": [{"commit", "change_pct", "p"}]}]} at the writer's
- * position.
+ * "change_points": [{"commit", "change_pct", "p"}]}],
+ * "environment_changes": [{"commit", "what"}]} at the writer's position.
  */
 void pg_history_write_json(const struct pg_history *h, struct pg_jw *w);
 

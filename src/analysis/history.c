@@ -53,7 +53,16 @@ void pg_history_release(struct pg_history *h)
 		free(h->series[i].cps);
 	}
 	free(h->series);
+	free(h->env);
 	memset(h, 0, sizeof(*h));
+}
+
+void pg_history_note_env(struct pg_history *h, const char *commit,
+			 const char *what)
+{
+	struct pg_history_env e = {.what = what};
+	snprintf(e.commit, sizeof(e.commit), "%s", commit);
+	PG_VEC_PUSH(h->env, h->nenv, h->env_cap, e);
 }
 
 static struct pg_history_series *
@@ -173,6 +182,17 @@ void pg_history_write_json(const struct pg_history *h, struct pg_jw *w)
 			pg_jw_obj_end(w);
 		}
 		pg_jw_arr_end(w);
+		pg_jw_obj_end(w);
+	}
+	pg_jw_arr_end(w);
+	pg_jw_key(w, "environment_changes");
+	pg_jw_arr_begin(w);
+	for (size_t i = 0; i < h->nenv; i++) {
+		pg_jw_obj_begin(w);
+		pg_jw_key(w, "commit");
+		pg_jw_str(w, h->env[i].commit);
+		pg_jw_key(w, "what");
+		pg_jw_str(w, h->env[i].what);
 		pg_jw_obj_end(w);
 	}
 	pg_jw_arr_end(w);

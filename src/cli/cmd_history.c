@@ -368,6 +368,9 @@ static int load_series(struct history_run *r, const struct history_opts *o)
 		pg_history_add(&r->h, r->commits[i].commit, &res, o->bench,
 			       o->function);
 		r->env[i] = i ? cli_env_change(&prev, &res) : NULL;
+		if (r->env[i])
+			pg_history_note_env(&r->h, r->commits[i].commit,
+					    r->env[i]);
 		pg_results_release(&prev);
 		prev = res;
 	}

@@ -143,6 +143,10 @@ class HistoryTests(Case):
         self.assertIn("the measuring environment changed at 1 of these "
                       "commits (first at %s: clock differs)" % commits[6][:10],
                       p.stderr)
+        p = run(["history", "--json", "-"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["environment_changes"],
+                         [{"commit": commits[6], "what": "clock"}])
 
     def test_usage_errors_and_an_empty_store(self):
         root = self.repo({"app.py": APP.format(rounds=1),
@@ -154,4 +158,5 @@ class HistoryTests(Case):
         self.assertIn("no stored baselines", p.stderr)
         p = run(["history", "--json", "-"], cwd=root)
         self.assertEqual(json.loads(p.stdout),
-                         {"schema": 1, "kind": "perfguard-history", "series": []})
+                         {"schema": 1, "kind": "perfguard-history", "series": [],
+                          "environment_changes": []})
