@@ -194,6 +194,7 @@ struct pg_hook_thread *pg_hook_core_thread_new(struct pg_hook_core *core)
 	if (!th)
 		return NULL;
 	th->rq_ns = -1;
+	th->vcsw = -1;
 	th->next = core->threads;
 	core->threads = th;
 	return th;

@@ -114,6 +114,9 @@ struct pg_hook_thread {
 	 * -1 when unknown) and the clock and CPU time when it was read
 	 * (pg_hook_core_blocked). */
 	int64_t rq_ns, rq_ticks, rq_cpu_ns;
+	/* glue: the thread's voluntary context switches at that reading (-1
+	 * when unknown); none since means it never blocked meanwhile */
+	int64_t vcsw;
 	uint64_t events; /* events seen on this thread since the last reset */
 	uint64_t allowance; /* returns of frames entered before enabling */
 	uint64_t epoch;	    /* glue: core epoch the allowance is for */
