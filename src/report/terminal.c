@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,21 @@ static void why(struct term *t, const struct pg_verdict *v)
 	pg_buf_release(&text);
 }
 
+/* A blank line, then a bold coloured section heading of its own line. */
+static void __attribute__((format(printf, 3, 4)))
+heading_line(struct term *t, const char *color, const char *fmt, ...)
+{
+	va_list ap;
+	pg_buf_putc(t->b, '\n');
+	on(t, C_BOLD);
+	on(t, color);
+	va_start(ap, fmt);
+	pg_buf_vprintf(t->b, fmt, ap);
+	va_end(ap);
+	off(t);
+	pg_buf_putc(t->b, '\n');
+}
+
 static void rows(struct term *t, const struct pg_report_view *view,
 		 const char *heading, const char *color,
 		 const struct pg_report_item *items, size_t n)
@@ -149,12 +165,7 @@ static void rows(struct term *t, const struct pg_report_view *view,
 		return;
 	size_t fw = t->func_width;
 
-	pg_buf_putc(t->b, '\n');
-	on(t, C_BOLD);
-	on(t, color);
-	pg_buf_printf(t->b, "%s (%zu)", heading, n);
-	off(t);
-	pg_buf_putc(t->b, '\n');
+	heading_line(t, color, "%s (%zu)", heading, n);
 	size_t last = (size_t)-1;
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_verdict *v = items[i].v;
@@ -294,12 +305,7 @@ static void failures(struct term *t, const struct pg_report_view *view)
 {
 	if (!view->failed_benches)
 		return;
-	pg_buf_putc(t->b, '\n');
-	on(t, C_BOLD);
-	on(t, C_RED);
-	pg_buf_printf(t->b, "Failed benchmarks (%zu)", view->failed_benches);
-	off(t);
-	pg_buf_putc(t->b, '\n');
+	heading_line(t, C_RED, "Failed benchmarks (%zu)", view->failed_benches);
 	for (size_t i = 0; i < view->nbenches; i++) {
 		const struct pg_report_bench *b = &view->benches[i];
 		const struct pg_bench_result *sides[2] = {b->head, b->base};
@@ -330,14 +336,9 @@ static void not_compared(struct term *t, const struct pg_report_view *view)
 {
 	if (!view->not_compared)
 		return;
-	pg_buf_putc(t->b, '\n');
-	on(t, C_BOLD);
-	on(t, C_YELLOW);
-	pg_buf_printf(t->b,
-		      "Not compared (%zu): failed on base, ran cleanly on head",
-		      view->not_compared);
-	off(t);
-	pg_buf_putc(t->b, '\n');
+	heading_line(t, C_YELLOW,
+		     "Not compared (%zu): failed on base, ran cleanly on head",
+		     view->not_compared);
 	for (size_t i = 0; i < view->nbenches; i++) {
 		const struct pg_report_bench *b = &view->benches[i];
 		if (!pg_report_bench_not_compared(b))
