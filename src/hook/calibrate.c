@@ -5,7 +5,9 @@
  * that every trial, base and head, shares the same costs).
  *
  * Invariant: costs are never negative and a pair's inner part never exceeds
- * the pair. It deliberately does not calibrate while the script runs.
+ * the pair. It deliberately does not calibrate while the script runs; the
+ * reference loops before and after the script (pg_hook_reference) only
+ * check the costs against the speed the machine runs at then.
  */
 #include "hook.h"
 
@@ -400,4 +402,65 @@ PyObject *pg_hook_set_costs(PyObject *self, PyObject *args)
 	c->cheap_ns = cheap;
 	set_costs_slot(slot, pair, inner, cheap / npt);
 	Py_RETURN_NONE;
+}
+
+/* The reference function's nodes: their pushes and compensated inclusive
+ * time, summed, then emptied (a function without calls is not written). */
+static void take_reference(struct pg_hook_core *core, uint32_t f,
+			   uint64_t *pushes, int64_t *incl)
+{
+	*pushes = 0;
+	*incl = 0;
+	for (uint32_t i = 1; i < core->nnodes; i++) {
+		struct pg_hook_node *nd = &core->nodes[i];
+		if (nd->func != f)
+			continue;
+		*pushes += nd->calls + nd->resumes;
+		*incl += nd->incl_fp;
+		nd->calls = nd->resumes = 0;
+		nd->incl_fp = 0;
+		if (core->off_fp && i < core->off_cap)
+			core->off_fp[i] = 0;
+	}
+}
+
+int64_t pg_hook_reference(PyObject *fn, long n)
+{
+	struct pg_hook_core *core = &pg_hook.core;
+	int64_t t0 = pg_hook_mono_ns();
+	int was_active = pg_hook.active;
+	if (!was_active && pg_hook_enable(0))
+		return -1;
+	/* Calls the tree has no room for are not the recording's losses. */
+	uint64_t events = pg_hook_core_events(core);
+	uint64_t dropped = core->dropped_nodes, errors = core->errors;
+	int rc = 0;
+	for (long i = 0; i < n && !rc; i++) {
+		PyObject *r = PyObject_CallOneArg(fn, Py_None);
+		rc = r ? 0 : -1;
+		Py_XDECREF(r);
+	}
+	if (!was_active)
+		pg_hook_disable();
+	core->ref_events += pg_hook_core_events(core) - events;
+	core->dropped_nodes = dropped;
+	core->errors = errors;
+	if (rc)
+		return -1;
+	PyObject *code = PyFunction_Check(fn) ? PyFunction_GetCode(fn) : NULL;
+	uint32_t f = code ? pg_hook_core_find(core, code) : PG_HOOK_NONE;
+	if (f != PG_HOOK_NONE) {
+		uint64_t pushes;
+		int64_t incl;
+		take_reference(core, f, &pushes, &incl);
+		int64_t comp =
+		    (int64_t)pushes * core->enter_fp[PG_HOOK_KIND_PY];
+		if (pushes >= PG_HOOK_COMP_MIN_PUSHES && comp > 0) {
+			double r = (double)(incl + comp) / (double)comp;
+			r = r > 1e-6 ? r : 1e-6; /* 0 means none */
+			if (!(core->comp_ref > 0) || r < core->comp_ref)
+				core->comp_ref = r;
+		}
+	}
+	return pg_hook_mono_ns() - t0;
 }

@@ -399,6 +399,7 @@ void pg_hook_core_reset(struct pg_hook_core *core)
 	       ((size_t)core->node_mask + 1) * sizeof(*core->node_slots));
 	root_init(core);
 	core->unmatched = 0;
+	core->ref_events = 0;
 	core->dropped_nodes = 0;
 	core->errors = 0;
 	if (core->off_fp)
@@ -430,7 +431,7 @@ uint64_t pg_hook_core_events(const struct pg_hook_core *core)
 	uint64_t n = 0;
 	for (const struct pg_hook_thread *th = core->threads; th; th = th->next)
 		n += th->events;
-	return n;
+	return n > core->ref_events ? n - core->ref_events : 0;
 }
 
 /* ---- derivation from the tree -------------------------------------------- */
@@ -515,7 +516,7 @@ static double comp_supported(const struct pg_hook_core *core,
 /*
  * Check compensation against what was measured (core.h): scale it down
  * when the nodes that can show it measured less than their compensation
- * (or by comp_fixed), then derive the inclusive times again and count
+ * (or by comp_fixed), and when the reference did (comp_ref), then derive the inclusive times again and count
  * what remains below zero. Returns 0 or -1 (ENOMEM).
  */
 static int check_compensation(const struct pg_hook_core *core,
@@ -533,6 +534,8 @@ static int check_compensation(const struct pg_hook_core *core,
 		free(comp);
 		return -1;
 	}
+	if (core->comp_ref > 0)
+		k = fmin(k, core->comp_ref / PG_HOOK_COMP_REF_MARGIN);
 	k = fmin(1, k);
 	out->comp_scale = k;
 	for (uint32_t n = 0; n < nn; n++) {
@@ -917,10 +920,16 @@ static int write_nodes(const struct pg_hook_core *core,
 	}
 	int rc = 0;
 	to[0] = 0;
-	/* Parents precede children in core->nodes, so to[parent] is known. */
+	/* Parents precede children in core->nodes, so to[parent] is known.
+	 * Nodes of functions left out (the emptied reference: no calls) are
+	 * left out with their subtrees. */
 	for (uint32_t i = 1; i < core->nnodes; i++) {
 		const struct pg_hook_node *n = &core->nodes[i];
 		uint32_t p = to[n->parent], f = map[n->func];
+		if (p == PG_HOOK_NONE || f == PG_HOOK_NONE) {
+			to[i] = PG_HOOK_NONE;
+			continue;
+		}
 		int fresh;
 		uint32_t j = pair_index(&m, p, f, &nm, &fresh);
 		if (j == PG_HOOK_NONE) {

@@ -151,6 +151,14 @@ struct pg_hook_core {
 	/* > 0: the compensation scale to use (given); 0: decided from the
 	 * run (check_compensation, comp_scale above). Kept across resets. */
 	double comp_fixed;
+	/* > 0: what an empty reference function measured inside this
+	 * recording over the compensation it got (the glue's reference
+	 * loops, the lowest of them); 0: none measured. Kept across resets
+	 * (a measure() block's reset comes after the first loop). */
+	double comp_ref;
+	/* Events of the reference loops since the last reset: not the
+	 * recording's (left out of the wire's count). */
+	uint64_t ref_events;
 };
 
 /* Per-function figures derived from the tree (index = function index). */
@@ -187,15 +195,29 @@ struct pg_hook_edge {
  * is then scaled by min(1, r / PG_HOOK_COMP_MARGIN) (comp_scale): nothing
  * changes while the evidence keeps at least 80% of its compensation in
  * its measured time, and beyond that the excess over 1.25x is removed.
+ * An empty reference function timed inside the recording (comp_ref) is
+ * evidence of its own whatever the other nodes show: the machine runs
+ * whole seconds at half or twice the speed of another second, so costs
+ * calibrated in a slow spell are twice what a run in a fast one pays, and
+ * a function doing less work per call than the hook costs (a recursive
+ * fib: ~50 ns against ~100 ns a pair) measures no less than that
+ * compensation, so its nodes cannot show it, and it read 0. With costs
+ * right for the run the reference reads about PG_HOOK_COMP_REF_MARGIN
+ * (the calibration keeps its fastest rounds; a loop's mean is ~10% above).
  * comp_fixed > 0 (the runner's PERFGUARD_COMP_SCALE, decided once per
  * benchmark from its warm-up trials so that base and head trials
- * compensate alike) is used instead. What still ends below zero is
+ * compensate alike) is used instead of the nodes' evidence. The scale is
+ * then at most comp_ref / PG_HOOK_COMP_REF_MARGIN in every case: the
+ * reference is the same function whatever the code, so base and head
+ * trials read it alike, and a trial in a faster spell than the warm-ups
+ * is not over-compensated. What still ends below zero is
  * clamped to zero at output and counted (clamped_fp).
  */
 #define PG_HOOK_COMP_MIN_PUSHES 100
 #define PG_HOOK_COMP_MARGIN	0.8
 #define PG_HOOK_COMP_QUANTILE	0.1
 #define PG_HOOK_COMP_ALONE	0.5
+#define PG_HOOK_COMP_REF_MARGIN 1.1
 
 struct pg_hook_summary {
 	struct pg_hook_fstat *funcs; /* core->nfuncs entries */
@@ -433,7 +455,8 @@ void pg_hook_core_close_thread(struct pg_hook_core *core,
  */
 void pg_hook_core_reset(struct pg_hook_core *core);
 
-/* Threads that ran profiled code, and events seen, since the last reset. */
+/* Threads that ran profiled code, and events seen, since the last reset
+ * (the reference loops' events left out). */
 uint32_t pg_hook_core_threads_ran(const struct pg_hook_core *core);
 uint64_t pg_hook_core_events(const struct pg_hook_core *core);
 

@@ -2,6 +2,7 @@
  * hook_core_test.c - unit tests of the hook's pure-C accounting core with a
  * fake clock: times are passed in explicitly, so every expectation is exact.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -430,6 +431,31 @@ static void a_given_compensation_scale_is_used_as_is(void **state)
 	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 7));
 }
 
+static void a_reference_below_its_compensation_scales_it_down(void **state)
+{
+	struct fixture *fx = *state;
+	/* The rounds alone keep the compensation whole (f1 measures 12 a
+	 * call against 10), but the run's empty reference measured 0.55 of
+	 * its compensation, where right costs read 1.1: the costs come from
+	 * a slower spell, and f1's 2 ticks of work a call are really 7. */
+	fx->core.comp_ref = 0.55;
+	thin_and_thick_rounds(fx, 12);
+	const struct pg_hook_summary *s = summary(fx);
+	assert_true(fabs(s->comp_scale - 0.5) < 1e-9);
+	assert_int_equal(fstat_of(fx, 1)->self_fp, FP(200 * 7));
+	assert_int_equal(s->clamped_fp, 0);
+	/* A reference at or above what right costs read changes nothing. */
+	fx->core.comp_ref = 1.3;
+	fx->ops++;
+	assert_true(summary(fx)->comp_scale == 1);
+	/* The runner's scale from warm-ups in a slower spell than this run
+	 * is lowered to the reference's too. */
+	fx->core.comp_fixed = 0.8;
+	fx->core.comp_ref = 0.55;
+	fx->ops++;
+	assert_true(fabs(summary(fx)->comp_scale - 0.5) < 1e-9);
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -807,6 +833,7 @@ int main(void)
 	    T(compensation_as_measured_is_kept),
 	    T(one_thin_node_below_its_compensation_scales_nothing),
 	    T(a_given_compensation_scale_is_used_as_is),
+	    T(a_reference_below_its_compensation_scales_it_down),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),

@@ -524,7 +524,11 @@ def exec_main(hook, code, main):
     gives it (SystemExit's code, 1 and the traceback for an exception,
     with this frame hidden as `python script.py` hides its own)."""
     try:
-        hook.run(code, main.__dict__)
+        # The reference loops (docs/statistics.md); PERFGUARD_REFERENCE=0
+        # leaves them out (to see what the run alone shows).
+        ref = None if os.environ.get("PERFGUARD_REFERENCE") == "0" \
+            else _cal_target
+        hook.run(code, main.__dict__, ref)
     except SystemExit as e:
         return _status(e.code)
     except BaseException as e:
