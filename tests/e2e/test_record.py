@@ -111,6 +111,7 @@ t.join()
         head = git(root, "rev-parse", "HEAD")
         self.assertEqual(prof["sample_type"],
                          [("samples", "count"), ("cpu", "nanoseconds")])
+        self.assertEqual(prof["default_sample_type"], "cpu")
         names = {f["name"] for f in prof["functions"].values()}
         self.assertIn("app.py:hot", names)
         self.assertIn("app.py:cold", names)

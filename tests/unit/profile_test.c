@@ -1005,6 +1005,55 @@ static void speedscope_export_is_an_evented_profile(void **state)
 	pg_profile_release(&p);
 }
 
+/* A node's negative (compensated) self time: the events' clock stays put. */
+static void speedscope_events_never_run_backwards(void **state)
+{
+	(void)state;
+	static const char wire[] =
+	    WIRE_HEAD "F\t0\t0\t10\tapp.py:main\tapp.py\n"
+		      "F\t1\t0\t20\tapp.py:empty\tapp.py\n"
+		      "F\t2\t0\t30\tapp.py:work\tapp.py\n"
+		      "S\t0\t1\t1\t0\t-100\t4900\n"
+		      "S\t1\t1\t1\t0\t-50\t0\n"
+		      "S\t2\t1\t1\t0\t5000\t5000\n"
+		      "N\t1\t0\t0\t1\t-100\t4850\n"
+		      "N\t2\t1\t1\t1\t-50\t0\n"
+		      "N\t3\t1\t2\t1\t5000\t5000\n"
+		      "end\t3\n";
+	struct pg_profile p;
+	struct pg_buf b;
+	struct pg_json *j;
+	assert_int_equal(parse_wire_text(&p, wire), 0);
+	pg_buf_init(&b, 0);
+	assert_int_equal(pg_profile_export_speedscope(&p, "t", &b), 0);
+	assert_int_equal(pg_json_parse(b.data, b.len, &j), 0);
+	const struct pg_json *prof = pg_json_get_array(j, "profiles")->items[0];
+	const struct pg_json *events = pg_json_get_array(prof, "events");
+	/* main spends 0 ns, empty (all-negative) is left out, work 5000 */
+	static const struct {
+		const char *type;
+		int64_t frame, at;
+	} want[] = {{"O", 0, 0}, {"O", 2, 0}, {"C", 2, 5000}, {"C", 0, 5000}};
+	assert_non_null(events);
+	assert_int_equal(events->len, 4);
+	for (size_t i = 0; i < 4; i++) {
+		const char *t;
+		int64_t frame, at;
+		assert_int_equal(pg_json_get_str(events->items[i], "type", &t),
+				 0);
+		assert_int_equal(
+		    pg_json_get_i64(events->items[i], "frame", &frame), 0);
+		assert_int_equal(pg_json_get_i64(events->items[i], "at", &at),
+				 0);
+		assert_string_equal(t, want[i].type);
+		assert_int_equal(frame, want[i].frame);
+		assert_int_equal(at, want[i].at);
+	}
+	pg_json_free(j);
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+}
+
 static void pstats_export_is_a_marshal_dict(void **state)
 {
 	(void)state;
@@ -1071,6 +1120,7 @@ int main(void)
 	    cmocka_unit_test(table_of_several_trials_has_a_spread_column),
 	    cmocka_unit_test(collapsed_lists_tree_paths_with_self_microseconds),
 	    cmocka_unit_test(speedscope_export_is_an_evented_profile),
+	    cmocka_unit_test(speedscope_events_never_run_backwards),
 	    cmocka_unit_test(pstats_export_is_a_marshal_dict),
 	    cmocka_unit_test(exports_respect_a_capped_buffer),
 	};
