@@ -3,9 +3,10 @@
  * own page (npm `speedscope`, pinned in package-lock.json, opened from
  * node_modules as a file:// page that must load nothing from the network)
  * imports them the way a user does, through its file input. The real
- * binary records a Python program with two known hot functions (the
- * program runs until the sampler itself says it has taken enough samples,
- * so no clock is involved) in cpu and in wall mode; each pprof window
+ * binary records a Python program with two known hot functions called
+ * from a method of a class with a non-ASCII name (the program runs until
+ * the sampler itself says it has taken enough samples, so no clock is
+ * involved) in cpu and in wall mode; each pprof window
  * (gzip'd profile.proto) must import without an error or alert, show its
  * file name as the profile's name, and list in speedscope's Sandwich table
  * every function with exactly the total and self time that an independent
@@ -33,7 +34,7 @@ if (!fs.existsSync(SPEEDSCOPE)) {
   process.exit(77);
 }
 
-// Under handle(), parse_rows does several times render_page's work.
+// Under Café.handle, parse_rows does several times render_page's work.
 const FUNCS = `
 def parse_rows(n):
     s = 0
@@ -49,17 +50,18 @@ def render_page(n):
         i += 1
     return len(out)
 
-def handle(n):
-    return parse_rows(3 * n) + render_page(n)
+class Café:  # a non-ASCII name: UTF-8 through the string table
+    def handle(self, n):
+        return parse_rows(3 * n) + render_page(n)
 `;
 const RECORDED = `import perfguard.sampler as sampler
 ${FUNCS}
 while sampler.info()["samples"] < 400:
-    handle(1000)
+    Café().handle(1000)
 `;
 const PROFILED = `${FUNCS}
 for _ in range(20):
-    handle(10000)
+    Café().handle(10000)
 `;
 
 // Per function of a pprof file: the summed total and self values of its
@@ -177,12 +179,12 @@ for (const mode of ['cpu', 'wall']) {
     const { page, problems } = await importFile(file);
     await assertImported(page, problems, path.basename(file));
     const table = await sandwich(page);
-    assert.ok('app.py:parse_rows' in table && 'app.py:render_page' in table && 'app.py:handle' in table,
+    assert.ok('app.py:parse_rows' in table && 'app.py:render_page' in table && 'app.py:Café.handle' in table,
       JSON.stringify(table));
     assertTimes(table, sums.sums);
     const self = (fn) => sums.sums[fn][1];
     assert.ok(self('app.py:parse_rows') > self('app.py:render_page'), JSON.stringify(sums));
-    assert.ok(self('app.py:handle') < self('app.py:render_page'), JSON.stringify(sums));
+    assert.ok(self('app.py:Café.handle') < self('app.py:render_page'), JSON.stringify(sums));
     assert.deepStrictEqual(problems, []);
     await page.close();
   });
@@ -225,7 +227,7 @@ test('speedscope imports perfguard profile --format speedscope', async () => {
   const file = path.join(dir, 'work.speedscope.json');
   const r = h.perfguard(['profile', '-q', '--format', 'speedscope', '-o', file, 'work.py'], dir);
   assert.strictEqual(r.status, 0, r.stderr);
-  const sums = await checkEvented(file, 'work.py', ['work.py:parse_rows', 'work.py:render_page', 'work.py:handle']);
+  const sums = await checkEvented(file, 'work.py', ['work.py:parse_rows', 'work.py:render_page', 'work.py:Café.handle']);
   assert.ok(sums['work.py:parse_rows'][1] > sums['work.py:render_page'][1], JSON.stringify(sums));
 });
 
