@@ -130,6 +130,8 @@ function recordWindow(mode) {
 async function importFile(file) {
   const { page, problems } = await h.open(browser, SPEEDSCOPE, { noReady: true });
   page.setDefaultTimeout(0);
+  // the Sandwich table draws only the rows in view: room for ~95 of them
+  await page.setViewportSize({ width: 1200, height: 2000 });
   // speedscope logs why an import failed (then shows its error view)
   page.on('console', (m) => { if (/^Failed to load format/.test(m.text())) problems.push('speedscope: ' + m.text()); });
   await page.waitForFunction(() => typeof window.testContextLoss === 'function' ||
