@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
-# playwright-core for the browser tests, as pinned (never a browser download).
+# playwright-core and speedscope for the browser tests, as pinned (never a
+# browser download).
 (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 ci/check-format.sh

@@ -17,7 +17,10 @@
  * Collapsed stacks and speedscope walk the calling-context tree once,
  * iteratively: speedscope's evented form opens and closes each node once,
  * so its size is linear in the tree; collapsed stacks repeat each path by
- * nature, so lines are cut at PG_COLLAPSED_MAX_DEPTH frames.
+ * nature, so lines are cut at PG_COLLAPSED_MAX_DEPTH frames. Neither can
+ * show a negative self time (compensation leaves a few on tiny nodes):
+ * collapsed stacks leave such a node's own line out, speedscope's events
+ * spend 0 ns in it, so their clock never runs backwards.
  *
  * Deliberately not here: reading any of these formats.
  */
@@ -383,15 +386,28 @@ int pg_profile_export_collapsed(const struct pg_profile *p, struct pg_buf *out)
 struct speedscope_ctx {
 	const struct pg_profile *p;
 	struct pg_jw *w;
-	int64_t *incl; /* per node: self plus children, rounded ns */
+	int64_t *incl; /* per node: self plus children, rounded ns, >= 0 */
 	int64_t at;    /* the evented profile's clock */
 	uint32_t skip; /* depth at which an all-zero subtree began, or 0 */
 };
 
+/*
+ * A node's self time as the evented profile spends it: never below 0. The
+ * hook's compensated times may be slightly negative for a node (an empty
+ * body, docs/hook-protocol.md), and an event clock that runs backwards is
+ * a file speedscope refuses ("Samples must be provided in increasing
+ * order of cumulative value").
+ */
+static int64_t evented_self(const struct speedscope_ctx *c, uint32_t node)
+{
+	int64_t self = node_self(c->p, node, 1);
+	return self > 0 ? self : 0;
+}
+
 static void add_to_parent(void *ctx, struct tree *t, uint32_t node)
 {
 	struct speedscope_ctx *c = ctx;
-	c->incl[node] = pg_sat_add_ns(c->incl[node], node_self(c->p, node, 1));
+	c->incl[node] = pg_sat_add_ns(c->incl[node], evented_self(c, node));
 	if (t->depth > 1) {
 		uint32_t parent = t->path[t->depth - 2];
 		c->incl[parent] = pg_sat_add_ns(c->incl[parent], c->incl[node]);
@@ -421,7 +437,7 @@ static void open_frame(void *ctx, struct tree *t, uint32_t node)
 		return;
 	}
 	event(c, "O", node);
-	c->at = pg_sat_add_ns(c->at, node_self(c->p, node, 1));
+	c->at = pg_sat_add_ns(c->at, evented_self(c, node));
 }
 
 static void close_frame(void *ctx, struct tree *t, uint32_t node)

@@ -7,10 +7,11 @@
  * length-delimited fields (nested messages are encoded into a scratch
  * buffer first, then copied with their length). The string table is
  * deduplicated; index 0 is "" as the format requires. Functions are the
- * window's functions (name = perfguard's function id), locations one per
- * (function, line); every sample carries the thread, task and state of its
- * stack and the window's labels, so a fleet store can filter by commit,
- * service, host or pid.
+ * window's functions (name = perfguard's function id; no system_name, so
+ * that pprof does not "demangle" ids such as "<stdlib>/x.py:f"),
+ * locations one per (function, line); every sample carries the thread,
+ * task and state of its stack and the window's labels, so a fleet store
+ * can filter by commit, service, host or pid.
  *
  * Deliberately not here: decoding (the tests have their own reader), or
  * any mapping/address information (Python code has none).
@@ -234,12 +235,15 @@ static void encode_symbols(struct pg_buf *prof, struct strings *st,
 	field_uint(tmp, 9, 1); /* has_line_numbers */
 	field_msg(prof, 3, tmp);
 	pg_buf_add(prof, locs->data, locs->len);
-	/* {id, name, system_name, filename, start_line} */
+	/* {id, name, filename, start_line}: no system_name (field 3), which
+	 * is for mangled names; pprof takes a name equal to it for one still
+	 * to demangle and cuts what stands in <> and () out of it, so
+	 * "<stdlib>/json/encoder.py:..." read "/json/encoder.py:..." and
+	 * "app.py:<module>" read "app.py:" in `go tool pprof`. */
 	for (size_t i = 0; i < w->nfuncs; i++) {
 		const struct pg_func *f = &w->funcs[i];
 		field_uint(tmp, 1, i + 1);
 		field_uint(tmp, 2, str_id(st, f->id));
-		field_uint(tmp, 3, str_id(st, f->id));
 		field_uint(tmp, 4, str_id(st, f->file ? f->file : ""));
 		field_uint(tmp, 5, (uint64_t)f->line);
 		field_msg(prof, 5, tmp);

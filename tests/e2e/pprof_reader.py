@@ -8,6 +8,7 @@ returns the profile as plain Python data, resolving string indexes.
                                "lines": [...], "values": [...],
                                "labels": {key: str or int}}]
     prof["functions"]     -> {id: {"name", "filename", "start_line"}}
+    prof["default_sample_type"] -> "cpu" (a sample type's type, "" if unset)
 """
 import gzip
 
@@ -114,6 +115,7 @@ def decode(raw):
         "duration_nanos": top.get(10, [0])[0],
         "period": top.get(12, [0])[0],
         "comments": [S(c) for c in top.get(13, [])],
+        "default_sample_type": S(top.get(14, [0])[0]),
     }
 
 

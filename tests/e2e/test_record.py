@@ -111,6 +111,7 @@ t.join()
         head = git(root, "rev-parse", "HEAD")
         self.assertEqual(prof["sample_type"],
                          [("samples", "count"), ("cpu", "nanoseconds")])
+        self.assertEqual(prof["default_sample_type"], "cpu")
         names = {f["name"] for f in prof["functions"].values()}
         self.assertIn("app.py:hot", names)
         self.assertIn("app.py:cold", names)
@@ -150,6 +151,9 @@ t.join()
                 capture_output=True, text=True, env=env, timeout=300)
             self.assertEqual(g.returncode, 0, g.stderr)
             self.assertIn("app.py:hot", g.stdout)
+            # ids are names as they are: pprof once "demangled" them,
+            # cutting <module> out of this one
+            self.assertIn("app.py:<module>", g.stdout)
             self.assertIn("Type: cpu", g.stdout)
 
     def test_samples_fall_where_the_main_thread_is_not_where_it_yields(self):

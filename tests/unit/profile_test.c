@@ -953,16 +953,52 @@ static void collapsed_lists_tree_paths_with_self_microseconds(void **state)
 	pg_profile_release(&p);
 }
 
-static void speedscope_export_is_an_evented_profile(void **state)
+struct want_event {
+	const char *type;
+	int64_t frame, at;
+};
+
+/* The events of an evented speedscope profile are exactly want[0..n). */
+static void assert_events(const struct pg_json *prof,
+			  const struct want_event *want, size_t n)
 {
-	(void)state;
+	const struct pg_json *events = pg_json_get_array(prof, "events");
+	assert_non_null(events);
+	assert_int_equal(events->len, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *t;
+		int64_t frame, at;
+		assert_int_equal(pg_json_get_str(events->items[i], "type", &t),
+				 0);
+		assert_int_equal(
+		    pg_json_get_i64(events->items[i], "frame", &frame), 0);
+		assert_int_equal(pg_json_get_i64(events->items[i], "at", &at),
+				 0);
+		assert_string_equal(t, want[i].type);
+		assert_int_equal(frame, want[i].frame);
+		assert_int_equal(at, want[i].at);
+	}
+}
+
+/* The speedscope export of a wire text, parsed (free with pg_json_free). */
+static struct pg_json *speedscope_of(const char *wire, const char *name)
+{
 	struct pg_profile p;
 	struct pg_buf b;
 	struct pg_json *j;
-	assert_int_equal(parse_wire_text(&p, wire_ok), 0);
+	assert_int_equal(parse_wire_text(&p, wire), 0);
 	pg_buf_init(&b, 0);
-	assert_int_equal(pg_profile_export_speedscope(&p, "bench", &b), 0);
+	assert_int_equal(pg_profile_export_speedscope(&p, name, &b), 0);
 	assert_int_equal(pg_json_parse(b.data, b.len, &j), 0);
+	pg_buf_release(&b);
+	pg_profile_release(&p);
+	return j;
+}
+
+static void speedscope_export_is_an_evented_profile(void **state)
+{
+	(void)state;
+	struct pg_json *j = speedscope_of(wire_ok, "bench");
 	const char *schema;
 	assert_int_equal(pg_json_get_str(j, "$schema", &schema), 0);
 	assert_string_equal(
@@ -976,33 +1012,37 @@ static void speedscope_export_is_an_evented_profile(void **state)
 	assert_int_equal(pg_json_get_str(prof, "type", &type), 0);
 	assert_string_equal(type, "evented");
 	/* main opens, spends its 1000 ns, then len (2000) and gen (6000). */
-	static const struct {
-		const char *type;
-		int64_t frame, at;
-	} want[] = {{"O", 0, 0},    {"O", 1, 1000}, {"C", 1, 3000},
-		    {"O", 2, 3000}, {"C", 2, 9000}, {"C", 0, 9000}};
-	const struct pg_json *events = pg_json_get_array(prof, "events");
-	assert_non_null(events);
-	assert_int_equal(events->len, 6);
-	for (size_t i = 0; i < 6; i++) {
-		const char *t;
-		int64_t frame, at;
-		assert_int_equal(pg_json_get_str(events->items[i], "type", &t),
-				 0);
-		assert_int_equal(
-		    pg_json_get_i64(events->items[i], "frame", &frame), 0);
-		assert_int_equal(pg_json_get_i64(events->items[i], "at", &at),
-				 0);
-		assert_string_equal(t, want[i].type);
-		assert_int_equal(frame, want[i].frame);
-		assert_int_equal(at, want[i].at);
-	}
+	static const struct want_event want[] = {
+	    {"O", 0, 0},    {"O", 1, 1000}, {"C", 1, 3000},
+	    {"O", 2, 3000}, {"C", 2, 9000}, {"C", 0, 9000}};
+	assert_events(prof, want, 6);
 	int64_t end;
 	assert_int_equal(pg_json_get_i64(prof, "endValue", &end), 0);
 	assert_int_equal(end, 9000);
 	pg_json_free(j);
-	pg_buf_release(&b);
-	pg_profile_release(&p);
+}
+
+/* A node's negative (compensated) self time: the events' clock stays put. */
+static void speedscope_events_never_run_backwards(void **state)
+{
+	(void)state;
+	static const char wire[] =
+	    WIRE_HEAD "F\t0\t0\t10\tapp.py:main\tapp.py\n"
+		      "F\t1\t0\t20\tapp.py:empty\tapp.py\n"
+		      "F\t2\t0\t30\tapp.py:work\tapp.py\n"
+		      "S\t0\t1\t1\t0\t-100\t4900\n"
+		      "S\t1\t1\t1\t0\t-50\t0\n"
+		      "S\t2\t1\t1\t0\t5000\t5000\n"
+		      "N\t1\t0\t0\t1\t-100\t4850\n"
+		      "N\t2\t1\t1\t1\t-50\t0\n"
+		      "N\t3\t1\t2\t1\t5000\t5000\n"
+		      "end\t3\n";
+	struct pg_json *j = speedscope_of(wire, "t");
+	/* main spends 0 ns, empty (all-negative) is left out, work 5000 */
+	static const struct want_event want[] = {
+	    {"O", 0, 0}, {"O", 2, 0}, {"C", 2, 5000}, {"C", 0, 5000}};
+	assert_events(pg_json_get_array(j, "profiles")->items[0], want, 4);
+	pg_json_free(j);
 }
 
 static void pstats_export_is_a_marshal_dict(void **state)
@@ -1071,6 +1111,7 @@ int main(void)
 	    cmocka_unit_test(table_of_several_trials_has_a_spread_column),
 	    cmocka_unit_test(collapsed_lists_tree_paths_with_self_microseconds),
 	    cmocka_unit_test(speedscope_export_is_an_evented_profile),
+	    cmocka_unit_test(speedscope_events_never_run_backwards),
 	    cmocka_unit_test(pstats_export_is_a_marshal_dict),
 	    cmocka_unit_test(exports_respect_a_capped_buffer),
 	};
