@@ -11,6 +11,10 @@ Usage:
 2. http: the demo service (service.py: threaded http.server + jinja2 +
    json) driven by wrk on loopback for --http-seconds per run: requests/s
    and server CPU time per request, same five modes.
+   throughput: the same service under each mode side by side with the
+   unprofiled one (and an unprofiled one beside another: the method's
+   spread), both loaded at once; throughput lost per round, median and
+   its interval.
 3. accuracy: cpu.py until the sampler (1000 Hz) has 10,000 samples; each
    function's share of self time against the tracing hook's
    (`perfguard profile --format json`, cpu clock) and against the shares
@@ -112,26 +116,15 @@ def proc_cpu(pid):
 
 
 def http_run(mode, build, seconds, port, tmp):
-    cmd, env = command(mode, build, os.path.join(HERE, "service.py"),
-                       [str(port)], tmp)
-    p = subprocess.Popen(cmd, env=dict(os.environ, **env),
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
+    p = start_service(mode, build, port, tmp)
     try:
-        if p.stdout.readline().strip() != "ready":
-            raise RuntimeError("service did not start under %s" % mode)
         c0, s0 = proc_cpu(p.pid), task_stats(p.pid)
         w = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % seconds,
                             "http://127.0.0.1:%d/" % port],
                            capture_output=True, text=True, check=True)
         c1, s1 = proc_cpu(p.pid), task_stats(p.pid)
     finally:
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_service(p)
     rps = reqs = None
     for line in w.stdout.splitlines():
         if line.startswith("Requests/sec:"):
@@ -213,6 +206,107 @@ def http(args, tmp):
                                           min(lost), max(lost), c * 1000,
                                           *ratio_pct(cpr, m),
                                           statistics.median(swr[m])))
+
+
+def start_service(mode, build, port, tmp):
+    """The demo service under mode, listening on port once it returns."""
+    sub = os.path.join(tmp, "%s-%d" % (mode, port))
+    os.makedirs(sub, exist_ok=True)
+    cmd, env = command(mode, build, os.path.join(HERE, "service.py"),
+                       [str(port)], sub)
+    p = subprocess.Popen(cmd, env=dict(os.environ, **env),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    if p.stdout.readline().strip() != "ready":
+        p.kill()
+        p.wait()
+        raise RuntimeError("service did not start under %s" % mode)
+    return p
+
+
+def stop_service(p):
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def wrk_rps(w):
+    out, _ = w.communicate()
+    if w.returncode != 0:
+        raise RuntimeError("wrk failed")
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError("wrk printed no Requests/sec")
+
+
+def pair_run(modes, build, seconds, port, tmp):
+    """Two services side by side (modes[0] on port, modes[1] on port + 1),
+    each driven by a wrk of its own for the same seconds at the same
+    time: requests/s of each. Running at once, both see the same machine
+    (this one runs whole seconds at half the speed of others, which moved
+    one-at-a-time throughput by +-25% from round to round)."""
+    procs = []
+    try:
+        for i, m in enumerate(modes):
+            procs.append(start_service(m, build, port + i, tmp))
+        ws = [subprocess.Popen(["wrk", "-t1", "-c4", "-d%ds" % seconds,
+                                "http://127.0.0.1:%d/" % (port + i)],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+              for i in range(len(modes))]
+        return [wrk_rps(w) for w in ws]
+    finally:
+        for p in procs:
+            stop_service(p)
+
+
+def throughput(args, tmp):
+    """Throughput lost, side by side: each round runs the unprofiled
+    service beside a sampled one (and beside another unprofiled one: the
+    method's own spread), the two loaded at once; lost = 1 - sampled
+    requests/s over unprofiled requests/s of the same round. The pair's
+    ports swap every round."""
+    others = [m for m in MODES if m != "none"] + ["none"]
+    lost = {m: [] for m in others}
+    port = 19000 + os.getpid() % 500 * 2
+    for r in range(args.rounds):
+        for m in others:
+            port += 2
+            pair = ["none", m] if r % 2 == 0 else [m, "none"]
+            rps = dict(zip(("a", "b"), pair_run(pair, args.build,
+                                                args.http_seconds, port,
+                                                tmp)))
+            base, prof = (rps["a"], rps["b"]) if r % 2 == 0 \
+                else (rps["b"], rps["a"])
+            lost[m].append(100.0 * (1 - prof / base))
+    print("\n## Throughput lost, side by side (service.py beside the "
+          "unprofiled service, both under wrk -t1 -c4 -d%ds at once), "
+          "%d rounds\n" % (args.http_seconds, args.rounds))
+    print("| mode | throughput lost, median | min..max | 95% interval "
+          "of the median |")
+    print("|---|---|---|---|")
+    for m in others:
+        v = sorted(lost[m])
+        lo, hi = median_interval(v)
+        print("| %s | %+.2f%% | %+.1f..%+.1f | [%+.2f%%, %+.2f%%] |"
+              % ("none (A/A)" if m == "none" else m, statistics.median(v),
+                 v[0], v[-1], lo, hi))
+    print("\n(A/A: the unprofiled service beside another unprofiled one; "
+          "its spread is the method's own)")
+
+
+def median_interval(v):
+    """A distribution-free ~95% interval of the median of sorted v (order
+    statistics of the binomial(n, 1/2)); the extremes when n < 6."""
+    n = len(v)
+    if n < 6:
+        return v[0], v[-1]
+    k = max(0, int((n - 1.96 * n ** 0.5) / 2))
+    return v[k], v[n - 1 - k]
 
 
 def task_stats(pid):
@@ -484,7 +578,7 @@ def main():
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("overhead", overhead), ("http", http),
-                         ("idle", idle),
+                         ("throughput", throughput), ("idle", idle),
                          ("accuracy", accuracy), ("deploy", deploy)):
             if name not in skip:
                 fn(args, tmp)
