@@ -248,9 +248,13 @@ def ticker():
         # Costs far above the truth (as from a calibration in a slow
         # spell): the hook scales compensation down where a node shows it.
         # Only head has such a node (tick, empty); base's helper does
-        # enough per call to hide it. A scale per trial compensated head's
-        # trials less than base's, and the unchanged helper read +50%
-        # slower. Decided once per benchmark, it is the same for both.
+        # enough per call to hide it. A scale per trial from the nodes
+        # compensated head's trials less than base's (100% against 4%),
+        # and the unchanged helper read +50% slower. The nodes' scale is
+        # decided once per benchmark; the empty reference function every
+        # run times (the same code on both sides) lowers each trial's to
+        # what that trial pays, so both sides end far down alike (their
+        # lowest trials differ by the reference's noise: 3% and 5%).
         bench = "import app\napp.work()\n"
         root = self.repo({"app.py": self.SCALE_APP, "bench.py": bench,
                           "perfguard.yml": suite8([("work", "bench.py")],
@@ -271,7 +275,8 @@ def ticker():
                             p.stdout)
         self.assertEqual(sorted(side for side, _ in scales),
                          ["base", "head"], p.stdout)
-        self.assertEqual(scales[0][1], scales[1][1], p.stdout)
+        for _, pct in scales:
+            self.assertLess(int(pct), 30, p.stdout)
 
     def test_improvements_are_significant(self):
         root = self.repo({"app.py": APP.format(repeat=10), "bench.py": BENCH,
