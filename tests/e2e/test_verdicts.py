@@ -265,12 +265,17 @@ def ticker():
         p = run(["check", "--json", "check.json"], cwd=root,
                 env={"PERFGUARD_COSTS": costs})
         doc = json.loads(self.read("check.json", root))
-        self.assertExit(p, 0)
+        # Head really does more (3,000 calls of tick): its total may read
+        # a few percent slower, around the threshold, so the check may
+        # fail on the total or on ticker, never on the unchanged code.
+        self.assertIn(p.returncode, (0, 1), p.stdout + p.stderr)
         named = regressed_functions(doc) | {
             v.get("function") for v in doc["verdicts"]
             if v["kind"] == "improved"}
         self.assertFalse({"app.py:helper", "app.py:work"} & named,
                          p.stdout)
+        self.assertLessEqual(named - {None}, {"app.py:ticker", "app.py:tick",
+                                             "bench.py:<module>"}, p.stdout)
         scales = re.findall(r"work: (base|head): .*scaled down to (\d+)%",
                             p.stdout)
         self.assertEqual(sorted(side for side, _ in scales),
