@@ -404,27 +404,50 @@ PyObject *pg_hook_set_costs(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
-/* The reference function's nodes: their pushes and compensated inclusive
- * time, summed, then emptied (a function without calls is not written). */
-static void take_reference(struct pg_hook_core *core, uint32_t f,
-			   uint64_t *pushes, int64_t *incl)
+/* Pushes and compensated inclusive time of one function's nodes, then
+ * emptied (a function without calls is not written). */
+struct ref_sum {
+	uint64_t pushes;
+	int64_t incl;
+};
+
+static struct ref_sum take_nodes(struct pg_hook_core *core, uint32_t f)
 {
-	*pushes = 0;
-	*incl = 0;
-	for (uint32_t i = 1; i < core->nnodes; i++) {
+	struct ref_sum s = {0, 0};
+	for (uint32_t i = 1; f != PG_HOOK_NONE && i < core->nnodes; i++) {
 		struct pg_hook_node *nd = &core->nodes[i];
 		if (nd->func != f)
 			continue;
-		*pushes += nd->calls + nd->resumes;
-		*incl += nd->incl_fp;
+		s.pushes += nd->calls + nd->resumes;
+		s.incl += nd->incl_fp;
 		nd->calls = nd->resumes = 0;
 		nd->incl_fp = 0;
 		if (core->off_fp && i < core->off_cap)
 			core->off_fp[i] = 0;
 	}
+	return s;
 }
 
-int64_t pg_hook_reference(PyObject *fn, long n)
+static uint32_t func_of(struct pg_hook_core *core, PyObject *fn)
+{
+	return PyFunction_Check(fn)
+		   ? pg_hook_core_find(core, PyFunction_GetCode(fn))
+		   : PG_HOOK_NONE;
+}
+
+/* Lower comp_ref to measured / compensation when there is enough of it. */
+static void ref_evidence(struct pg_hook_core *core, uint64_t pushes,
+			 int64_t self, int64_t comp)
+{
+	if (pushes < PG_HOOK_COMP_MIN_PUSHES || comp <= 0)
+		return;
+	double r = (double)(self + comp) / (double)comp;
+	r = r > 1e-6 ? r : 1e-6; /* 0 means none */
+	if (!(core->comp_ref > 0) || r < core->comp_ref)
+		core->comp_ref = r;
+}
+
+int64_t pg_hook_reference(PyObject *loop, PyObject *target, long n)
 {
 	struct pg_hook_core *core = &pg_hook.core;
 	int64_t t0 = pg_hook_mono_ns();
@@ -434,33 +457,28 @@ int64_t pg_hook_reference(PyObject *fn, long n)
 	/* Calls the tree has no room for are not the recording's losses. */
 	uint64_t events = pg_hook_core_events(core);
 	uint64_t dropped = core->dropped_nodes, errors = core->errors;
-	int rc = 0;
-	for (long i = 0; i < n && !rc; i++) {
-		PyObject *r = PyObject_CallOneArg(fn, Py_None);
-		rc = r ? 0 : -1;
-		Py_XDECREF(r);
-	}
+	PyObject *arg = PyLong_FromLong(n);
+	PyObject *r = arg ? PyObject_CallOneArg(loop, arg) : NULL;
+	Py_XDECREF(arg);
+	Py_XDECREF(r);
 	if (!was_active)
 		pg_hook_disable();
 	core->ref_events += pg_hook_core_events(core) - events;
 	core->dropped_nodes = dropped;
 	core->errors = errors;
-	if (rc)
+	if (!r)
 		return -1;
-	PyObject *code = PyFunction_Check(fn) ? PyFunction_GetCode(fn) : NULL;
-	uint32_t f = code ? pg_hook_core_find(core, code) : PG_HOOK_NONE;
-	if (f != PG_HOOK_NONE) {
-		uint64_t pushes;
-		int64_t incl;
-		take_reference(core, f, &pushes, &incl);
-		int64_t comp =
-		    (int64_t)pushes * core->enter_fp[PG_HOOK_KIND_PY];
-		if (pushes >= PG_HOOK_COMP_MIN_PUSHES && comp > 0) {
-			double r = (double)(incl + comp) / (double)comp;
-			r = r > 1e-6 ? r : 1e-6; /* 0 means none */
-			if (!(core->comp_ref > 0) || r < core->comp_ref)
-				core->comp_ref = r;
-		}
-	}
+	/* The target's nodes: its inner part. The loop's self time: its own
+	 * work (which only makes it read high) and, per call, the outer part
+	 * and the untimed CALL event, compensated as node_compensation does. */
+	struct ref_sum t = take_nodes(core, func_of(core, target));
+	struct ref_sum l = take_nodes(core, func_of(core, loop));
+	const int py = PG_HOOK_KIND_PY;
+	ref_evidence(core, t.pushes, t.incl,
+		     (int64_t)t.pushes * core->enter_fp[py]);
+	ref_evidence(core, t.pushes, l.incl - t.incl,
+		     (int64_t)l.pushes * core->enter_fp[py] +
+			 (int64_t)t.pushes *
+			     (core->leave_fp[py] + core->call_event_fp));
 	return pg_hook_mono_ns() - t0;
 }

@@ -871,6 +871,8 @@ static int write_edges(const struct pg_hook_summary *sum, const uint32_t *map,
 	for (uint32_t i = 0; i < sum->nedges; i++) {
 		const struct pg_hook_edge *e = &sum->edges[i];
 		uint32_t c = map[e->caller], d = map[e->callee];
+		if (c == PG_HOOK_NONE || d == PG_HOOK_NONE)
+			continue; /* a function left out (the reference) */
 		int fresh;
 		uint32_t j = pair_index(&m, c, d, &nm, &fresh);
 		if (j == PG_HOOK_NONE) {

@@ -195,8 +195,9 @@ struct pg_hook_edge {
  * is then scaled by min(1, r / PG_HOOK_COMP_MARGIN) (comp_scale): nothing
  * changes while the evidence keeps at least 80% of its compensation in
  * its measured time, and beyond that the excess over 1.25x is removed.
- * An empty reference function timed inside the recording (comp_ref) is
- * evidence of its own whatever the other nodes show: the machine runs
+ * A reference loop timed inside the recording (comp_ref: an empty
+ * function's calls and the loop's own self time, hook.h) is evidence of
+ * its own whatever the other nodes show: the machine runs
  * whole seconds at half or twice the speed of another second, so costs
  * calibrated in a slow spell are twice what a run in a fast one pays, and
  * a function doing less work per call than the hook costs (a recursive

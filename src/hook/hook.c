@@ -173,24 +173,32 @@ static PyObject *m_stop(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-/* Calls of the reference function before and after the script: a few
+/* Calls of the reference target before and after the script: a few
  * hundred microseconds each. */
 #define REFERENCE_CALLS 2000
 
-/* run(code, globals[, reference]): start, evaluate the script's code,
+static void set_ref_codes(PyObject *loop, PyObject *target)
+{
+	pg_hook.ref_code[0] = loop ? PyFunction_GetCode(loop) : NULL;
+	pg_hook.ref_code[1] = target ? PyFunction_GetCode(target) : NULL;
+}
+
+/* run(code, globals[, loop, target]): start, evaluate the script's code,
  * stop. Only the script's own frames are seen: no Python-level call sits
- * in between. reference, an empty Python function of one argument, is
- * timed before and after the script (pg_hook_reference); its time is not
- * the recording's. */
+ * in between. loop(n), a Python loop of n calls of target (an empty
+ * Python function of one argument), is timed before and after the script
+ * (pg_hook_reference); its time is not the recording's. */
 static PyObject *m_run(PyObject *self, PyObject *args)
 {
-	PyObject *code, *globals, *ref = Py_None;
-	if (!PyArg_ParseTuple(args, "O!O!|O", &PyCode_Type, &code, &PyDict_Type,
-			      &globals, &ref))
+	PyObject *code, *globals, *loop = Py_None, *target = Py_None;
+	if (!PyArg_ParseTuple(args, "O!O!|OO", &PyCode_Type, &code,
+			      &PyDict_Type, &globals, &loop, &target))
 		return NULL;
-	if (ref != Py_None && !PyFunction_Check(ref)) {
-		PyErr_SetString(PyExc_TypeError,
-				"perfguard: the reference must be a function");
+	int ref = loop != Py_None;
+	if (ref && !(PyFunction_Check(loop) && PyFunction_Check(target))) {
+		PyErr_SetString(
+		    PyExc_TypeError,
+		    "perfguard: the reference must be two functions");
 		return NULL;
 	}
 	PyObject *r = m_start(self, NULL);
@@ -199,27 +207,27 @@ static PyObject *m_run(PyObject *self, PyObject *args)
 	Py_DECREF(r);
 	pg_hook.core.comp_ref = 0;
 	int64_t end_ns = 0;
-	if (ref != Py_None) {
-		pg_hook.ref_code = PyFunction_GetCode(ref);
-		if (pg_hook_reference(ref, REFERENCE_CALLS) < 0) {
-			pg_hook.ref_code = NULL;
+	if (ref) {
+		set_ref_codes(loop, target);
+		if (pg_hook_reference(loop, target, REFERENCE_CALLS) < 0) {
+			set_ref_codes(NULL, NULL);
 			Py_XDECREF(m_stop(self, NULL));
 			return NULL;
 		}
-		/* Nothing of the first loop stays: not its node (a small
+		/* Nothing of the first loop stays: not its nodes (a small
 		 * tree's room), its time nor its events. */
 		pg_hook_reset_all();
 	}
 	r = PyEval_EvalCode(code, globals, globals);
 	PyObject *type, *value, *tb;
 	PyErr_Fetch(&type, &value, &tb);
-	if (ref != Py_None) {
-		end_ns = pg_hook_reference(ref, REFERENCE_CALLS);
+	if (ref) {
+		end_ns = pg_hook_reference(loop, target, REFERENCE_CALLS);
 		if (end_ns < 0) {
 			PyErr_Clear(); /* the script's outcome comes first */
 			end_ns = 0;
 		}
-		pg_hook.ref_code = NULL;
+		set_ref_codes(NULL, NULL);
 	}
 	Py_XDECREF(m_stop(self, NULL));
 	pg_hook.wall_total_ns -= end_ns;
@@ -805,7 +813,7 @@ PyMethodDef pg_hook_methods[PG_N_HOOK_METHODS + 1] = {
     {"start", m_start, METH_NOARGS, "Start profiling."},
     {"stop", m_stop, METH_NOARGS, "Stop profiling."},
     {"run", m_run, METH_VARARGS,
-     "run(code, globals[, reference]): profile the evaluation of code."},
+     "run(code, globals[, loop, target]): profile the evaluation of code."},
     {"info", pg_hook_info, METH_NOARGS, "Mechanism, timer and counters."},
     {"write", m_write, METH_VARARGS,
      "write(path, describe): write the wire format v1."},

@@ -106,9 +106,9 @@ struct pg_hook_state {
 	 * Kept apart from builtins_on and scope_pred, which calibration
 	 * overrides while it measures the mechanism these settings choose. */
 	int c_untimed;
-	/* The reference function's code while run() times it (borrowed):
-	 * always in scope, whatever the predicate says. */
-	PyObject *ref_code;
+	/* The reference loop's and target's code while run() times them
+	 * (borrowed): always in scope, whatever the predicate says. */
+	PyObject *ref_code[2];
 	/* The Profiler (perfguard.Profile) holding the recording, or NULL. */
 	PyObject *profiler_owner;
 
@@ -257,17 +257,20 @@ PyObject *pg_hook_probe(PyObject *self, PyObject *args) PG_HIDDEN;
 PyObject *pg_hook_set_costs(PyObject *self, PyObject *args) PG_HIDDEN;
 
 /*
- * The reference of the running recording (core.h, comp_ref): n calls of
- * fn, an empty Python function taking one argument, from C on this
- * thread, with events on (switched on for the loop when a measure()
- * narrowing has them off). What its nodes measured over the compensation
- * they got lowers core.comp_ref; the nodes are then emptied, so the
- * function is never written, and its events are not counted (nor calls a
- * full tree had no room for as lost). Returns the wall time the loop
- * took, ns (for the caller to leave out of the recording's), or -1 with
- * an exception set (fn raised).
+ * The reference of the running recording (core.h, comp_ref): loop(n)
+ * called once from C on this thread, with events on (switched on for it
+ * when a measure() narrowing has them off); loop is a Python loop making n
+ * calls of target, an empty Python function, from Python code. What the
+ * target's nodes measured over their compensation (a pair's inner part),
+ * and what the loop's own self time measured over the compensation its
+ * calls charged it (the outer part and the untimed CALL event, beside the
+ * loop's own work), lower core.comp_ref. Both functions' nodes are then
+ * emptied, so they are never written, and their events are not counted
+ * (nor calls a full tree had no room for as lost). Returns the wall time
+ * it took, ns (for the caller to leave out of the recording's), or -1
+ * with an exception set.
  */
-int64_t pg_hook_reference(PyObject *fn, long n) PG_HIDDEN;
+int64_t pg_hook_reference(PyObject *loop, PyObject *target, long n) PG_HIDDEN;
 
 /* ---- pending exceptions around slow paths --------------------------------- */
 

@@ -220,7 +220,8 @@ struct pg_hook_thread *pg_hook_current_thread(void)
 
 int pg_hook_in_scope(PyObject *obj, PyObject *cls, int builtin)
 {
-	if (!pg_hook.scope_pred || (obj && obj == pg_hook.ref_code))
+	if (!pg_hook.scope_pred ||
+	    (obj && (obj == pg_hook.ref_code[0] || obj == pg_hook.ref_code[1])))
 		return 1;
 	/* The interpreter delivers no events while a callback runs, nor
 	 * while events are off: the predicate is not profiled. */

@@ -526,9 +526,10 @@ def exec_main(hook, code, main):
     try:
         # The reference loops (docs/statistics.md); PERFGUARD_REFERENCE=0
         # leaves them out (to see what the run alone shows).
-        ref = None if os.environ.get("PERFGUARD_REFERENCE") == "0" \
-            else _cal_target
-        hook.run(code, main.__dict__, ref)
+        if os.environ.get("PERFGUARD_REFERENCE") == "0":
+            hook.run(code, main.__dict__)
+        else:
+            hook.run(code, main.__dict__, _cal_loop, _cal_target)
     except SystemExit as e:
         return _status(e.code)
     except BaseException as e:
