@@ -404,47 +404,9 @@ PyObject *pg_hook_set_costs(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
-/* Pushes and compensated inclusive time of one function's nodes, then
- * emptied (a function without calls is not written). */
-struct ref_sum {
-	uint64_t pushes;
-	int64_t incl;
-};
-
-static struct ref_sum take_nodes(struct pg_hook_core *core, uint32_t f)
-{
-	struct ref_sum s = {0, 0};
-	for (uint32_t i = 1; f != PG_HOOK_NONE && i < core->nnodes; i++) {
-		struct pg_hook_node *nd = &core->nodes[i];
-		if (nd->func != f)
-			continue;
-		s.pushes += nd->calls + nd->resumes;
-		s.incl += nd->incl_fp;
-		nd->calls = nd->resumes = 0;
-		nd->incl_fp = 0;
-		if (core->off_fp && i < core->off_cap)
-			core->off_fp[i] = 0;
-	}
-	return s;
-}
-
 static uint32_t func_of(struct pg_hook_core *core, PyObject *fn)
 {
-	return PyFunction_Check(fn)
-		   ? pg_hook_core_find(core, PyFunction_GetCode(fn))
-		   : PG_HOOK_NONE;
-}
-
-/* Lower comp_ref to measured / compensation when there is enough of it. */
-static void ref_evidence(struct pg_hook_core *core, uint64_t pushes,
-			 int64_t self, int64_t comp)
-{
-	if (pushes < PG_HOOK_COMP_MIN_PUSHES || comp <= 0)
-		return;
-	double r = (double)(self + comp) / (double)comp;
-	r = r > 1e-6 ? r : 1e-6; /* 0 means none */
-	if (!(core->comp_ref > 0) || r < core->comp_ref)
-		core->comp_ref = r;
+	return pg_hook_core_find(core, PyFunction_GetCode(fn));
 }
 
 int64_t pg_hook_reference(PyObject *loop, PyObject *target, long n)
@@ -468,17 +430,7 @@ int64_t pg_hook_reference(PyObject *loop, PyObject *target, long n)
 	core->errors = errors;
 	if (!r)
 		return -1;
-	/* The target's nodes: its inner part. The loop's self time: its own
-	 * work (which only makes it read high) and, per call, the outer part
-	 * and the untimed CALL event, compensated as node_compensation does. */
-	struct ref_sum t = take_nodes(core, func_of(core, target));
-	struct ref_sum l = take_nodes(core, func_of(core, loop));
-	const int py = PG_HOOK_KIND_PY;
-	ref_evidence(core, t.pushes, t.incl,
-		     (int64_t)t.pushes * core->enter_fp[py]);
-	ref_evidence(core, t.pushes, l.incl - t.incl,
-		     (int64_t)l.pushes * core->enter_fp[py] +
-			 (int64_t)t.pushes *
-			     (core->leave_fp[py] + core->call_event_fp));
+	pg_hook_core_take_reference(core, func_of(core, loop),
+				    func_of(core, target));
 	return pg_hook_mono_ns() - t0;
 }

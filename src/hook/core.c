@@ -445,20 +445,79 @@ void pg_hook_core_summary_free(struct pg_hook_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The compensation each node's self time got: its own entries' inner
- * costs, and the outer costs (with the untimed CALL event before a Python
- * callee) of its children's pairs. */
+/* What a node's pairs were compensated: inside it (its entries' inner
+ * costs), and in its parent (their outer costs, with the untimed CALL
+ * event before a Python callee). */
+static void pair_charges(const struct pg_hook_core *core,
+			 const struct pg_hook_node *nd, int64_t *own,
+			 int64_t *parent)
+{
+	int64_t pushes = (int64_t)(nd->calls + nd->resumes);
+	*own = pushes * core->enter_fp[nd->kind];
+	*parent = pushes * core->leave_fp[nd->kind];
+	if (nd->kind == PG_HOOK_KIND_PY)
+		*parent += (int64_t)nd->calls * core->call_event_fp;
+}
+
+/* The compensation each node's self time got: its own pairs' inner part
+ * and its children's outer part. */
 static void node_compensation(const struct pg_hook_core *core, int64_t *comp)
 {
 	for (uint32_t n = 1; n < core->nnodes; n++) {
 		const struct pg_hook_node *nd = &core->nodes[n];
-		int64_t pushes = (int64_t)(nd->calls + nd->resumes);
-		comp[n] += pushes * core->enter_fp[nd->kind];
-		comp[nd->parent] += pushes * core->leave_fp[nd->kind];
-		if (nd->kind == PG_HOOK_KIND_PY)
-			comp[nd->parent] +=
-			    (int64_t)nd->calls * core->call_event_fp;
+		int64_t own, parent;
+		pair_charges(core, nd, &own, &parent);
+		comp[n] += own;
+		comp[nd->parent] += parent;
 	}
+}
+
+/* Lower comp_ref to measured / compensation (measured = compensated time
+ * + compensation, as comp_supported reads a node) when there is enough. */
+static void ref_evidence(struct pg_hook_core *core, uint64_t pushes,
+			 int64_t self, int64_t comp)
+{
+	if (pushes < PG_HOOK_COMP_MIN_PUSHES || comp <= 0)
+		return;
+	double r = (double)(self + comp) / (double)comp;
+	r = r > 1e-6 ? r : 1e-6; /* 0 means none */
+	if (!(core->comp_ref > 0) || r < core->comp_ref)
+		core->comp_ref = r;
+}
+
+/* Empty node n (a function without calls is not written). */
+static void empty_node(struct pg_hook_core *core, uint32_t n)
+{
+	core->nodes[n].calls = core->nodes[n].resumes = 0;
+	core->nodes[n].incl_fp = 0;
+	if (core->off_fp && n < core->off_cap)
+		core->off_fp[n] = 0;
+}
+
+void pg_hook_core_take_reference(struct pg_hook_core *core, uint32_t loop,
+				 uint32_t target)
+{
+	uint64_t target_pushes = 0;
+	int64_t target_incl = 0, target_comp = 0, loop_incl = 0, loop_comp = 0;
+	for (uint32_t n = 1; n < core->nnodes; n++) {
+		const struct pg_hook_node *nd = &core->nodes[n];
+		if (nd->func != loop && nd->func != target)
+			continue;
+		int64_t own, parent;
+		pair_charges(core, nd, &own, &parent);
+		if (nd->func == target) {
+			target_pushes += nd->calls + nd->resumes;
+			target_incl += nd->incl_fp;
+			target_comp += own;
+			loop_comp += parent; /* its parent is the loop */
+		} else {
+			loop_incl += nd->incl_fp;
+			loop_comp += own;
+		}
+		empty_node(core, n);
+	}
+	ref_evidence(core, target_pushes, target_incl, target_comp);
+	ref_evidence(core, target_pushes, loop_incl - target_incl, loop_comp);
 }
 
 /* A node's measured-over-compensation ratio and its weight. */
@@ -516,8 +575,9 @@ static double comp_supported(const struct pg_hook_core *core,
 /*
  * Check compensation against what was measured (core.h): scale it down
  * when the nodes that can show it measured less than their compensation
- * (or by comp_fixed), and when the reference did (comp_ref), then derive the inclusive times again and count
- * what remains below zero. Returns 0 or -1 (ENOMEM).
+ * (or by comp_fixed), and when the reference did (comp_ref); then derive
+ * the inclusive times again and count what remains below zero. Returns 0
+ * or -1 (ENOMEM).
  */
 static int check_compensation(const struct pg_hook_core *core,
 			      struct pg_hook_summary *out)

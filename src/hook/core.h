@@ -151,10 +151,10 @@ struct pg_hook_core {
 	/* > 0: the compensation scale to use (given); 0: decided from the
 	 * run (check_compensation, comp_scale above). Kept across resets. */
 	double comp_fixed;
-	/* > 0: what an empty reference function measured inside this
-	 * recording over the compensation it got (the glue's reference
-	 * loops, the lowest of them); 0: none measured. Kept across resets
-	 * (a measure() block's reset comes after the first loop). */
+	/* > 0: the lowest measured-over-compensation ratio of the reference
+	 * loops inside this recording (pg_hook_core_take_reference); 0: none
+	 * measured. Kept across resets (a measure() block's reset comes
+	 * after the first loop). */
 	double comp_ref;
 	/* Events of the reference loops since the last reset: not the
 	 * recording's (left out of the wire's count). */
@@ -448,6 +448,19 @@ void pg_hook_core_off(struct pg_hook_core *core,
 /* Close every open frame of th at now_ticks, as if they returned. */
 void pg_hook_core_close_thread(struct pg_hook_core *core,
 			       struct pg_hook_thread *th, int64_t now_ticks);
+
+/*
+ * Take the evidence of a reference loop just run (comp_ref): loop, a
+ * function index, made calls of target, an empty function. The target's
+ * nodes give their measured time over their inner compensation; the
+ * loop's nodes their self time over what they and their target children
+ * charged them (the loop's own work only makes that read high). The
+ * lower of the two, when at least PG_HOOK_COMP_MIN_PUSHES calls were
+ * made, lowers comp_ref. Both functions' nodes are then emptied (no calls,
+ * no time), so neither is written. Either index may be PG_HOOK_NONE.
+ */
+void pg_hook_core_take_reference(struct pg_hook_core *core, uint32_t loop,
+				 uint32_t target);
 
 /*
  * Discard all measurements (functions stay known, their FOLDED marks are

@@ -260,15 +260,12 @@ PyObject *pg_hook_set_costs(PyObject *self, PyObject *args) PG_HIDDEN;
  * The reference of the running recording (core.h, comp_ref): loop(n)
  * called once from C on this thread, with events on (switched on for it
  * when a measure() narrowing has them off); loop is a Python loop making n
- * calls of target, an empty Python function, from Python code. What the
- * target's nodes measured over their compensation (a pair's inner part),
- * and what the loop's own self time measured over the compensation its
- * calls charged it (the outer part and the untimed CALL event, beside the
- * loop's own work), lower core.comp_ref. Both functions' nodes are then
- * emptied, so they are never written, and their events are not counted
- * (nor calls a full tree had no room for as lost). Returns the wall time
- * it took, ns (for the caller to leave out of the recording's), or -1
- * with an exception set.
+ * calls of target, an empty Python function, from Python code; both must
+ * be Python functions. Its evidence is taken and its nodes emptied by
+ * pg_hook_core_take_reference; its events are not counted (nor calls a
+ * full tree had no room for as lost). Returns the wall time it took, ns
+ * (for the caller to leave out of the recording's), or -1 with an
+ * exception set.
  */
 int64_t pg_hook_reference(PyObject *loop, PyObject *target, long n) PG_HIDDEN;
 

@@ -456,6 +456,53 @@ static void a_reference_below_its_compensation_scales_it_down(void **state)
 	assert_true(fabs(summary(fx)->comp_scale - 0.5) < 1e-9);
 }
 
+/* A reference loop (f1) of n calls of an empty target (f2): each call
+ * measured `inner` ticks inside and `gap` ticks of the loop's own before
+ * it (and one after the last), at costs of 10 inside and 10 outside (the
+ * CALL event's charge is the glue's, not the core's: 0 here). */
+static void reference_loop(struct fixture *fx, int n, int64_t inner,
+			   int64_t gap)
+{
+	fx->core.enter_fp[PG_HOOK_KIND_PY] = FP(10);
+	fx->core.leave_fp[PG_HOOK_KIND_PY] = FP(10);
+	int64_t t = 1000;
+	call(fx, 1, t);
+	for (int i = 0; i < n; i++) {
+		t += gap;
+		call(fx, 2, t);
+		ret(fx, 2, t += inner);
+	}
+	ret(fx, 1, t += gap);
+	pg_hook_core_take_reference(&fx->core, fx->f[1], fx->f[2]);
+}
+
+static void a_reference_loop_shows_either_part_of_a_pair(void **state)
+{
+	struct fixture *fx = *state;
+	/* Both parts measured above their costs (inside 13 of 10; outside
+	 * the loop's 201 x 30 of 200 x 10 + 10): the lower reads 1.3. */
+	reference_loop(fx, 200, 13, 30);
+	assert_true(fabs(fx->core.comp_ref - 1.3) < 1e-9);
+	/* Nothing of it is left to write. */
+	assert_int_equal(fstat_of(fx, 1)->calls, 0);
+	assert_int_equal(fstat_of(fx, 2)->calls, 0);
+	assert_int_equal(fstat_of(fx, 1)->self_fp, 0);
+	assert_int_equal(fstat_of(fx, 2)->incl_fp, 0);
+	/* The inner part measured half its cost. */
+	fx->core.comp_ref = 0;
+	reference_loop(fx, 200, 5, 30);
+	assert_true(fabs(fx->core.comp_ref - 0.5) < 1e-9);
+	/* The outer part measured 6 a call: the loop reads its 201 x 6
+	 * against 200 x 10 + 10, below the inner part's 1.3. */
+	fx->core.comp_ref = 0;
+	reference_loop(fx, 200, 13, 6);
+	assert_true(fabs(fx->core.comp_ref - 201.0 * 6 / 2010) < 1e-9);
+	/* Fewer calls than PG_HOOK_COMP_MIN_PUSHES are no evidence: the
+	 * earlier reading stays. */
+	reference_loop(fx, 50, 1, 1);
+	assert_true(fabs(fx->core.comp_ref - 201.0 * 6 / 2010) < 1e-9);
+}
+
 static void unmatched_returns_are_counted_and_never_charged(void **state)
 {
 	struct fixture *fx = *state;
@@ -834,6 +881,7 @@ int main(void)
 	    T(one_thin_node_below_its_compensation_scales_nothing),
 	    T(a_given_compensation_scale_is_used_as_is),
 	    T(a_reference_below_its_compensation_scales_it_down),
+	    T(a_reference_loop_shows_either_part_of_a_pair),
 	    T(unmatched_returns_are_counted_and_never_charged),
 	    T(reset_discards_data_and_allows_open_frames_to_return),
 	    T(close_thread_charges_open_frames),
