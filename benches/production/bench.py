@@ -8,13 +8,18 @@ Usage:
    same work unprofiled, under the sampler at 100 Hz and 1000 Hz (cpu
    mode), under the tracing hook and under cProfile; rounds interleaved,
    medians; "added" is relative to unprofiled.
+   added: the same work unprofiled and under each mode at once, both on
+   one CPU (each in a session of its own, the scheduler alternating them),
+   and an unprofiled pair (A/A); each round's work CPU ratio.
 2. http: the demo service (service.py: threaded http.server + jinja2 +
    json) driven by wrk on loopback for --http-seconds per run: requests/s
    and server CPU time per request, same five modes.
    throughput: the same service under each mode side by side with the
    unprofiled one (and an unprofiled one beside another: the method's
-   spread), both loaded at once; throughput lost per round, median and
-   its interval.
+   spread), both loaded at once and sharing one CPU (each in a session of
+   its own, so the scheduler halves the CPU between them; the wrks on the
+   other CPUs; --no-pin lets all four run anywhere); throughput lost per
+   round, median and its interval.
 3. accuracy: cpu.py until the sampler (1000 Hz) has 10,000 samples; each
    function's share of self time against the tracing hook's
    (`perfguard profile --format json`, cpu clock) and against the shares
@@ -180,6 +185,43 @@ def overhead(args, tmp):
           "ticks held the GIL, over the work CPU)")
 
 
+def added(args, tmp):
+    """CPU time added, side by side: each round runs cpu.py unprofiled and
+    under a mode at once, both on the last CPU, each in a session of its
+    own (the scheduler alternates them every few ms, so the machine's
+    slow and fast spells hit both); added = the profiled run's work CPU
+    over the unprofiled one's. An unprofiled pair gives the method's own
+    spread (A/A). Start order swaps every round."""
+    others = [m for m in MODES if m != "none"] + ["none"]
+    res = {m: [] for m in others}
+    cpus = {max(os.sched_getaffinity(0))}
+    for r in range(args.rounds):
+        for m in others:
+            pair = ["none", m] if r % 2 == 0 else [m, "none"]
+            procs = []
+            for i, mode in enumerate(pair):
+                sub = os.path.join(tmp, "added-%d-%s-%d" % (r, mode, i))
+                os.makedirs(sub, exist_ok=True)
+                cmd, env = command(mode, args.build,
+                                   os.path.join(HERE, "cpu.py"),
+                                   [str(args.cpu_rounds)], sub)
+                procs.append(subprocess.Popen(
+                    cmd, env=dict(os.environ, **env), text=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    start_new_session=True, preexec_fn=pinned(cpus)))
+            cpu = [printed(p, "PG_CPU ") for p in procs]
+            i = 1 if r % 2 == 0 else 0
+            res[m].append(100.0 * (cpu[i] / cpu[1 - i] - 1))
+    print("\n## CPU time added, side by side (cpu.py %d unprofiled and "
+          "under the mode at once, both on one CPU), %d rounds\n"
+          % (args.cpu_rounds, args.rounds))
+    print("| mode | work CPU added, median | min..max | 95% interval of "
+          "the median |")
+    print("|---|---|---|---|")
+    for m in others:
+        print(paired_row(m, res[m]))
+
+
 def http(args, tmp):
     rps = {m: [] for m in MODES}
     cpr = {m: [] for m in MODES}
@@ -208,15 +250,26 @@ def http(args, tmp):
                                           statistics.median(swr[m])))
 
 
-def start_service(mode, build, port, tmp):
-    """The demo service under mode, listening on port once it returns."""
+def pinned(cpus):
+    """A preexec_fn that runs the child on cpus only (None: anywhere)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def start_service(mode, build, port, tmp, cpus=None):
+    """The demo service under mode, listening on port once it returns; on
+    cpus only if given, and then in a session of its own (the scheduler's
+    autogroup: two sessions on one CPU get half of it each, whatever
+    number of threads either runs)."""
     sub = os.path.join(tmp, "%s-%d" % (mode, port))
     os.makedirs(sub, exist_ok=True)
     cmd, env = command(mode, build, os.path.join(HERE, "service.py"),
                        [str(port)], sub)
     p = subprocess.Popen(cmd, env=dict(os.environ, **env),
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
+                         text=True, start_new_session=cpus is not None,
+                         preexec_fn=pinned(cpus))
     if p.stdout.readline().strip() != "ready":
         p.kill()
         p.wait()
@@ -233,32 +286,46 @@ def stop_service(p):
         p.wait()
 
 
-def wrk_rps(w):
-    out, _ = w.communicate()
-    if w.returncode != 0:
-        raise RuntimeError("wrk failed")
+def printed(p, key):
+    """The number after key on the output of finished process p (a wrk's
+    "Requests/sec:", cpu.py's "PG_CPU ")."""
+    out, _ = p.communicate()
+    if p.returncode != 0:
+        raise RuntimeError("%s failed" % p.args[0])
     for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
+        if line.startswith(key):
             return float(line.split()[1])
-    raise RuntimeError("wrk printed no Requests/sec")
+    raise RuntimeError("%s printed no %s" % (p.args[0], key))
 
 
-def pair_run(modes, build, seconds, port, tmp):
+def pair_run(modes, build, seconds, port, tmp, pin):
     """Two services side by side (modes[0] on port, modes[1] on port + 1),
     each driven by a wrk of its own for the same seconds at the same
-    time: requests/s of each. Running at once, both see the same machine
-    (this one runs whole seconds at half the speed of others, which moved
-    one-at-a-time throughput by +-25% from round to round)."""
+    time: requests/s of each, and each one's share of the CPU time the
+    two used. Running at once, both see the same machine (this one runs
+    whole seconds at half the speed of others, which moved one-at-a-time
+    throughput by +-25% from round to round). With pin, both services
+    share the last CPU, each in a session of its own, and the wrks run on
+    the others: both are saturated and the scheduler splits the one CPU
+    evenly between them, so requests/s measure requests per CPU second.
+    Unpinned, two servers and two wrks compete for every CPU."""
+    last = max(os.sched_getaffinity(0))
+    servers = {last} if pin else None
+    clients = (os.sched_getaffinity(0) - {last}) if pin else None
     procs = []
     try:
         for i, m in enumerate(modes):
-            procs.append(start_service(m, build, port + i, tmp))
+            procs.append(start_service(m, build, port + i, tmp, servers))
+        c0 = [proc_cpu(p.pid) for p in procs]
         ws = [subprocess.Popen(["wrk", "-t1", "-c4", "-d%ds" % seconds,
                                 "http://127.0.0.1:%d/" % (port + i)],
                                stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+                               stderr=subprocess.DEVNULL, text=True,
+                               preexec_fn=pinned(clients))
               for i in range(len(modes))]
-        return [wrk_rps(w) for w in ws]
+        rps = [printed(w, "Requests/sec:") for w in ws]
+        cpu = [proc_cpu(p.pid) - c for p, c in zip(procs, c0)]
+        return rps, [c / max(sum(cpu), 1e-9) for c in cpu]
     finally:
         for p in procs:
             stop_service(p)
@@ -269,34 +336,45 @@ def throughput(args, tmp):
     service beside a sampled one (and beside another unprofiled one: the
     method's own spread), the two loaded at once; lost = 1 - sampled
     requests/s over unprofiled requests/s of the same round. The pair's
-    ports swap every round."""
+    ports and start order swap every round."""
     others = [m for m in MODES if m != "none"] + ["none"]
     lost = {m: [] for m in others}
+    share = {m: [] for m in others}
     port = 19000 + os.getpid() % 500 * 2
+    pin = not args.no_pin and len(os.sched_getaffinity(0)) > 1
     for r in range(args.rounds):
         for m in others:
             port += 2
             pair = ["none", m] if r % 2 == 0 else [m, "none"]
-            rps = dict(zip(("a", "b"), pair_run(pair, args.build,
-                                                args.http_seconds, port,
-                                                tmp)))
-            base, prof = (rps["a"], rps["b"]) if r % 2 == 0 \
-                else (rps["b"], rps["a"])
-            lost[m].append(100.0 * (1 - prof / base))
+            rps, cpu = pair_run(pair, args.build, args.http_seconds, port,
+                                tmp, pin)
+            i = 1 if r % 2 == 0 else 0
+            lost[m].append(100.0 * (1 - rps[i] / rps[1 - i]))
+            share[m].append(100.0 * cpu[i])
     print("\n## Throughput lost, side by side (service.py beside the "
-          "unprofiled service, both under wrk -t1 -c4 -d%ds at once), "
-          "%d rounds\n" % (args.http_seconds, args.rounds))
+          "unprofiled service, both under wrk -t1 -c4 -d%ds at once%s), "
+          "%d rounds\n" % (args.http_seconds,
+                           ", both on one CPU, wrk on the other" if pin
+                           else "", args.rounds))
     print("| mode | throughput lost, median | min..max | 95% interval "
-          "of the median |")
-    print("|---|---|---|---|")
+          "of the median | its CPU share, median |")
+    print("|---|---|---|---|---|")
     for m in others:
-        v = sorted(lost[m])
-        lo, hi = median_interval(v)
-        print("| %s | %+.2f%% | %+.1f..%+.1f | [%+.2f%%, %+.2f%%] |"
-              % ("none (A/A)" if m == "none" else m, statistics.median(v),
-                 v[0], v[-1], lo, hi))
+        print(paired_row(m, lost[m]) + " %.1f%% |"
+              % statistics.median(share[m]))
     print("\n(A/A: the unprofiled service beside another unprofiled one; "
-          "its spread is the method's own)")
+          "its spread is the method's own. CPU share: the profiled "
+          "service's part of the CPU time the pair used)")
+
+
+def paired_row(mode, values):
+    """A table row of per-round percentages: mode, median, min..max and
+    the median's interval ("none" is the A/A)."""
+    v = sorted(values)
+    lo, hi = median_interval(v)
+    return "| %s | %+.2f%% | %+.1f..%+.1f | [%+.2f%%, %+.2f%%] |" % (
+        "none (A/A)" if mode == "none" else mode, statistics.median(v),
+        v[0], v[-1], lo, hi)
 
 
 def median_interval(v):
@@ -567,17 +645,24 @@ def main():
     ap.add_argument("--window-samples", type=int, default=1500)
     ap.add_argument("--idle-seconds", type=int, default=5)
     ap.add_argument("--modes", default=",".join(MODES),
-                    help="modes of the overhead and http parts")
+                    help="modes of every part but accuracy and deploy "
+                    "(samplerN: the sampler at N Hz)")
     ap.add_argument("--skip", default="")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="throughput: let the pair and the wrks run on "
+                    "any CPU (default: the pair shares the last CPU)")
     args = ap.parse_args()
     globals()["PY"] = args.python
     args.build = os.path.abspath(args.build)
     if args.deploy_dir:
         args.deploy_dir = os.path.abspath(args.deploy_dir)
-    MODES[:] = [m for m in args.modes.split(",") if m in MODES]
+    MODES[:] = [m for m in args.modes.split(",")
+                if m in MODES or m[len("sampler"):].isdigit()
+                and m.startswith("sampler")]
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fn in (("overhead", overhead), ("http", http),
+        for name, fn in (("overhead", overhead), ("added", added),
+                         ("http", http),
                          ("throughput", throughput), ("idle", idle),
                          ("accuracy", accuracy), ("deploy", deploy)):
             if name not in skip:
