@@ -192,12 +192,13 @@ def added(args, tmp):
     slow and fast spells hit both); added = the profiled run's work CPU
     over the unprofiled one's. An unprofiled pair gives the method's own
     spread (A/A). Start order swaps every round."""
-    others = [m for m in MODES if m != "none"] + ["none"]
+    base = args.base_mode
+    others = [m for m in MODES if m != base] + [base]
     res = {m: [] for m in others}
     cpus = {max(os.sched_getaffinity(0))}
     for r in range(args.rounds):
         for m in others:
-            pair = ["none", m] if r % 2 == 0 else [m, "none"]
+            pair = [base, m] if r % 2 == 0 else [m, base]
             procs = []
             for i, mode in enumerate(pair):
                 sub = os.path.join(tmp, "added-%d-%s-%d" % (r, mode, i))
@@ -212,14 +213,14 @@ def added(args, tmp):
             cpu = [printed(p, "PG_CPU ") for p in procs]
             i = 1 if r % 2 == 0 else 0
             res[m].append(100.0 * (cpu[i] / cpu[1 - i] - 1))
-    print("\n## CPU time added, side by side (cpu.py %d unprofiled and "
+    print("\n## CPU time added, side by side (cpu.py %d under %s and "
           "under the mode at once, both on one CPU), %d rounds\n"
-          % (args.cpu_rounds, args.rounds))
+          % (args.cpu_rounds, base, args.rounds))
     print("| mode | work CPU added, median | min..max | 95% interval of "
           "the median |")
     print("|---|---|---|---|")
     for m in others:
-        print(paired_row(m, res[m]))
+        print(paired_row(m, base, res[m]))
 
 
 def http(args, tmp):
@@ -337,7 +338,8 @@ def throughput(args, tmp):
     method's own spread), the two loaded at once; lost = 1 - sampled
     requests/s over unprofiled requests/s of the same round. The pair's
     ports and start order swap every round."""
-    others = [m for m in MODES if m != "none"] + ["none"]
+    base = args.base_mode
+    others = [m for m in MODES if m != base] + [base]
     lost = {m: [] for m in others}
     share = {m: [] for m in others}
     port = 19000 + os.getpid() % 500 * 2
@@ -345,35 +347,35 @@ def throughput(args, tmp):
     for r in range(args.rounds):
         for m in others:
             port += 2
-            pair = ["none", m] if r % 2 == 0 else [m, "none"]
+            pair = [base, m] if r % 2 == 0 else [m, base]
             rps, cpu = pair_run(pair, args.build, args.http_seconds, port,
                                 tmp, pin)
             i = 1 if r % 2 == 0 else 0
             lost[m].append(100.0 * (1 - rps[i] / rps[1 - i]))
             share[m].append(100.0 * cpu[i])
-    print("\n## Throughput lost, side by side (service.py beside the "
-          "unprofiled service, both under wrk -t1 -c4 -d%ds at once%s), "
-          "%d rounds\n" % (args.http_seconds,
+    print("\n## Throughput lost, side by side (service.py beside itself "
+          "under %s, both under wrk -t1 -c4 -d%ds at once%s), "
+          "%d rounds\n" % (base, args.http_seconds,
                            ", both on one CPU, wrk on the other" if pin
                            else "", args.rounds))
     print("| mode | throughput lost, median | min..max | 95% interval "
           "of the median | its CPU share, median |")
     print("|---|---|---|---|---|")
     for m in others:
-        print(paired_row(m, lost[m]) + " %.1f%% |"
+        print(paired_row(m, base, lost[m]) + " %.1f%% |"
               % statistics.median(share[m]))
-    print("\n(A/A: the unprofiled service beside another unprofiled one; "
-          "its spread is the method's own. CPU share: the profiled "
-          "service's part of the CPU time the pair used)")
+    print("\n(A/A: %s beside %s; its spread is the method's own. CPU "
+          "share: the profiled service's part of the CPU time the pair "
+          "used)" % (base, base))
 
 
-def paired_row(mode, values):
+def paired_row(mode, base, values):
     """A table row of per-round percentages: mode, median, min..max and
-    the median's interval ("none" is the A/A)."""
+    the median's interval (mode == base: the A/A)."""
     v = sorted(values)
     lo, hi = median_interval(v)
     return "| %s | %+.2f%% | %+.1f..%+.1f | [%+.2f%%, %+.2f%%] |" % (
-        "none (A/A)" if mode == "none" else mode, statistics.median(v),
+        "%s (A/A)" % mode if mode == base else mode, statistics.median(v),
         v[0], v[-1], lo, hi)
 
 
@@ -648,6 +650,9 @@ def main():
                     help="modes of every part but accuracy and deploy "
                     "(samplerN: the sampler at N Hz)")
     ap.add_argument("--skip", default="")
+    ap.add_argument("--base-mode", default="none",
+                    help="added, throughput: what each mode is compared "
+                    "with (sampler0: record's start-up, no sampler)")
     ap.add_argument("--no-pin", action="store_true",
                     help="throughput: let the pair and the wrks run on "
                     "any CPU (default: the pair shares the last CPU)")
