@@ -46,6 +46,9 @@
  * default rate, at which hurrying cost nothing measurable; above it the
  * handovers it forces would cost the program per tick (sampler.c) */
 #define PG_SAMPLER_HURRY_MAX_HZ 100
+/* ... and only while behind: after an unhurried wait of more than half a
+ * period, this many waits are hurried, then one is not (a probe) */
+#define PG_SAMPLER_HURRY_RUN 8
 
 enum {
 	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
@@ -176,6 +179,7 @@ struct pg_sampler_state {
 	int hurry;
 	unsigned long hurry_us, hurry_saved_us;
 	int64_t hurry_last_ns; /* when the last hurried wait began */
+	int hurry_left;	       /* waits still to hurry before a probe */
 	/* 3.12+: _PyEval_AddPendingCall when the interpreter exports it,
 	 * else NULL; the interpreter the sampler was started in */
 	int (*add_pending)(PyInterpreterState *, int (*)(void *), void *, int);
