@@ -65,10 +65,14 @@ def hook_dir(build):
 def command(mode, build, script, args, tmp):
     env = {"PYTHONPATH": DIST}
     if mode.startswith("sampler"):
+        # samplerN, or samplerN-nohurry: 3.9-3.11 never hurry the GIL
+        rate, _, variant = mode[len("sampler"):].partition("-")
         env.update(PYTHONPATH=os.path.join(build, "hooks", "record") + ":"
                    + DIST, PERFGUARD_SAMPLE_OUT=os.path.join(tmp, "spool"),
-                   PERFGUARD_SAMPLE_RATE=mode[len("sampler"):],
-                   PERFGUARD_SAMPLE_MODE="cpu", PERFGUARD_ROOT=ROOT)
+                   PERFGUARD_SAMPLE_RATE=rate, PERFGUARD_SAMPLE_MODE="cpu",
+                   PERFGUARD_ROOT=ROOT,
+                   PERFGUARD_SAMPLE_HURRY="0" if variant == "nohurry"
+                   else "1")
         return [PY, script] + args, env
     if mode == "hook":
         env.update(PERFGUARD_WIRE_OUT=os.path.join(tmp, "wire.txt"),
@@ -648,7 +652,8 @@ def main():
     ap.add_argument("--idle-seconds", type=int, default=5)
     ap.add_argument("--modes", default=",".join(MODES),
                     help="modes of every part but accuracy and deploy "
-                    "(samplerN: the sampler at N Hz)")
+                    "(samplerN: the sampler at N Hz; samplerN-nohurry: "
+                    "never hurrying the GIL, 3.9-3.11)")
     ap.add_argument("--skip", default="")
     ap.add_argument("--base-mode", default="none",
                     help="added, throughput: what each mode is compared "
@@ -662,8 +667,8 @@ def main():
     if args.deploy_dir:
         args.deploy_dir = os.path.abspath(args.deploy_dir)
     MODES[:] = [m for m in args.modes.split(",")
-                if m in MODES or m[len("sampler"):].isdigit()
-                and m.startswith("sampler")]
+                if m in MODES or m.startswith("sampler")
+                and m[len("sampler"):].partition("-")[0].isdigit()]
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("overhead", overhead), ("added", added),
