@@ -8,9 +8,10 @@ Usage:
    same work unprofiled, under the sampler at 100 Hz and 1000 Hz (cpu
    mode), under the tracing hook and under cProfile; rounds interleaved,
    medians; "added" is relative to unprofiled.
-   added: the same work unprofiled and under each mode at once, both on
-   one CPU (each in a session of its own, the scheduler alternating them),
-   and an unprofiled pair (A/A); each round's work CPU ratio.
+   added: the same work under the base mode (--base-mode, unprofiled by
+   default) and under each mode at once, both on one CPU (each in a
+   session of its own, the scheduler alternating them), and the base
+   beside itself (A/A); each round's work CPU ratio.
 2. http: the demo service (service.py: threaded http.server + jinja2 +
    json) driven by wrk on loopback for --http-seconds per run: requests/s
    and server CPU time per request, same five modes.
@@ -190,33 +191,28 @@ def overhead(args, tmp):
 
 
 def added(args, tmp):
-    """CPU time added, side by side: each round runs cpu.py unprofiled and
-    under a mode at once, both on the last CPU, each in a session of its
-    own (the scheduler alternates them every few ms, so the machine's
-    slow and fast spells hit both); added = the profiled run's work CPU
-    over the unprofiled one's. An unprofiled pair gives the method's own
-    spread (A/A). Start order swaps every round."""
-    base = args.base_mode
-    others = [m for m in MODES if m != base] + [base]
+    """CPU time added, side by side: each round runs cpu.py under the base
+    mode (--base-mode; unprofiled by default) and under a mode at once,
+    both on the last CPU, each in a session of its own (the scheduler
+    alternates them every few ms, so the machine's slow and fast spells
+    hit both); added = the mode's work CPU over the base's. The base
+    beside itself gives the method's own spread (A/A)."""
+    base, others = args.base_mode, side_modes(args)
     res = {m: [] for m in others}
     cpus = {max(os.sched_getaffinity(0))}
-    for r in range(args.rounds):
-        for m in others:
-            pair = [base, m] if r % 2 == 0 else [m, base]
-            procs = []
-            for i, mode in enumerate(pair):
-                sub = os.path.join(tmp, "added-%d-%s-%d" % (r, mode, i))
-                os.makedirs(sub, exist_ok=True)
-                cmd, env = command(mode, args.build,
-                                   os.path.join(HERE, "cpu.py"),
-                                   [str(args.cpu_rounds)], sub)
-                procs.append(subprocess.Popen(
-                    cmd, env=dict(os.environ, **env), text=True,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                    start_new_session=True, preexec_fn=pinned(cpus)))
-            cpu = [printed(p, "PG_CPU ") for p in procs]
-            i = 1 if r % 2 == 0 else 0
-            res[m].append(100.0 * (cpu[i] / cpu[1 - i] - 1))
+    for m, pair, i in paired_rounds(args):
+        procs = []
+        for mode in pair:
+            sub = os.path.join(tmp, "added-%s-%d" % (mode, len(procs)))
+            os.makedirs(sub, exist_ok=True)
+            cmd, env = command(mode, args.build, os.path.join(HERE, "cpu.py"),
+                               [str(args.cpu_rounds)], sub)
+            procs.append(subprocess.Popen(
+                cmd, env=dict(os.environ, **env), text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=pinned(cpus)))
+        cpu = [printed(p, "PG_CPU ") for p in procs]
+        res[m].append(100.0 * (cpu[i] / cpu[1 - i] - 1))
     print("\n## CPU time added, side by side (cpu.py %d under %s and "
           "under the mode at once, both on one CPU), %d rounds\n"
           % (args.cpu_rounds, base, args.rounds))
@@ -337,26 +333,22 @@ def pair_run(modes, build, seconds, port, tmp, pin):
 
 
 def throughput(args, tmp):
-    """Throughput lost, side by side: each round runs the unprofiled
-    service beside a sampled one (and beside another unprofiled one: the
-    method's own spread), the two loaded at once; lost = 1 - sampled
-    requests/s over unprofiled requests/s of the same round. The pair's
-    ports and start order swap every round."""
-    base = args.base_mode
-    others = [m for m in MODES if m != base] + [base]
+    """Throughput lost, side by side: each round runs the service under
+    the base mode (--base-mode; unprofiled by default) beside it under a
+    mode (and beside itself: the method's own spread), the two loaded at
+    once; lost = 1 - the mode's requests/s over the base's in the same
+    round. The pair's ports and start order swap every round."""
+    base, others = args.base_mode, side_modes(args)
     lost = {m: [] for m in others}
     share = {m: [] for m in others}
     port = 19000 + os.getpid() % 500 * 2
     pin = not args.no_pin and len(os.sched_getaffinity(0)) > 1
-    for r in range(args.rounds):
-        for m in others:
-            port += 2
-            pair = [base, m] if r % 2 == 0 else [m, base]
-            rps, cpu = pair_run(pair, args.build, args.http_seconds, port,
-                                tmp, pin)
-            i = 1 if r % 2 == 0 else 0
-            lost[m].append(100.0 * (1 - rps[i] / rps[1 - i]))
-            share[m].append(100.0 * cpu[i])
+    for m, pair, i in paired_rounds(args):
+        port += 2
+        rps, cpu = pair_run(pair, args.build, args.http_seconds, port, tmp,
+                            pin)
+        lost[m].append(100.0 * (1 - rps[i] / rps[1 - i]))
+        share[m].append(100.0 * cpu[i])
     print("\n## Throughput lost, side by side (service.py beside itself "
           "under %s, both under wrk -t1 -c4 -d%ds at once%s), "
           "%d rounds\n" % (base, args.http_seconds,
@@ -371,6 +363,22 @@ def throughput(args, tmp):
     print("\n(A/A: %s beside %s; its spread is the method's own. CPU "
           "share: the profiled service's part of the CPU time the pair "
           "used)" % (base, base))
+
+
+def side_modes(args):
+    """The modes a side-by-side part runs beside the base mode, the base
+    itself (the A/A) last."""
+    return [m for m in MODES if m != args.base_mode] + [args.base_mode]
+
+
+def paired_rounds(args):
+    """(mode, pair, i) for each round and mode of a side-by-side part:
+    pair is the base mode (--base-mode) and mode, their order swapped
+    every round; pair[i] is mode."""
+    base = args.base_mode
+    for r in range(args.rounds):
+        for m in side_modes(args):
+            yield (m, [base, m], 1) if r % 2 == 0 else (m, [m, base], 0)
 
 
 def paired_row(mode, base, values):
