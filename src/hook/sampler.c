@@ -10,7 +10,8 @@
  * (sampler_signal.c), when it runs Python; in cpu mode a timer on its CPU
  * clock sends the signal, in wall mode the sampler thread does. The
  * sampler thread (a C pthread with its own thread state) wakes every
- * period and, from CPU clocks read without the GIL, acts only when other
+ * period (up to 8 periods while the process timer of sampler_signal.c
+ * ticks) and, from CPU clocks read without the GIL, acts only when other
  * threads run while the main thread does not (a server whose main thread
  * waits in accept()): on 3.12+ it asks the GIL's holder to tick (a
  * pending call, sampler_signal.c), else it takes the GIL and ticks
@@ -87,8 +88,29 @@ static int64_t clock_delta(int64_t a, int64_t b)
 }
 
 /*
+ * With the process timer armed: has the program used two periods of CPU
+ * time since a tick last came (this wake's or earlier ones')? On 3.13 the
+ * timer's signal is let go on a thread that runs without the GIL
+ * (sampler_pending.c), so a program that runs C code without it is
+ * ticked by the sampler thread meanwhile.
+ */
+static int ptimer_behind(const struct clocks *now, const struct clocks *last)
+{
+	static uint64_t seen;	 /* tick_no at the last wake */
+	static int64_t unticked; /* CPU time since a tick last came */
+	uint64_t tick_no =
+	    __atomic_load_n(&pg_sampler.tick_no, __ATOMIC_RELAXED);
+	int64_t used = clock_delta(last->process, now->process);
+	unticked = tick_no != seen ? 0 : unticked + (used > 0 ? used : 0);
+	seen = tick_no;
+	return unticked > 2 * pg_sampler.period_ns;
+}
+
+/*
  * Decide from the CPU the main thread and the other threads (the process
- * minus the main thread and the sampler) used since the previous wake:
+ * minus the main thread and the sampler) used since the previous wake
+ * (with the process timer armed, which ticks whoever runs, only whether
+ * anybody ran, unless it is behind: ptimer_behind):
  *  - other threads ran (whether or not the main thread did): ask the
  *    thread that holds the GIL to tick (3.12+), else take the GIL here
  *    (the main thread's timer ticks only per period of its own CPU time,
@@ -119,6 +141,12 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
 	int others_ran = ran(others, interval);
+	if (pg_sampler.ptimer_ok && !ptimer_behind(now, last))
+		return others_ran || ran(main_used, interval) ? STEP_NONE
+							      : STEP_IDLE;
+	int64_t since =
+	    now->mono -
+	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
 	if (!others_ran && pg_sampler.nudge_signal > 0 &&
 	    ran(main_used, interval))
 		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
@@ -127,9 +155,6 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	enum step step = others_ran	       ? STEP_ASK
 			 : pg_sampler.cpu_mode ? STEP_IDLE
 					       : STEP_TAKE;
-	int64_t since =
-	    now->mono -
-	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
 	return step >= STEP_ASK && since < pg_sampler.period_ns / 2 ? STEP_NONE
 								    : step;
 }
@@ -554,6 +579,7 @@ static PyObject *m_info(PyObject *self, PyObject *unused)
 	    {"ticks_thread", pg_sampler.ticks_thread},
 	    {"ticks_idle", pg_sampler.ticks_idle},
 	    {"ticks_asked", pg_sampler.ticks_asked},
+	    {"ticks_timer", pg_sampler.ticks_timer},
 	    {"asks", pg_sampler.asks},
 	    {"signals_sent", pg_sampler.kicks_sent},
 	    {"ticks_due", due},

@@ -49,6 +49,10 @@
 /* ... and only while behind: after an unhurried wait of more than half a
  * period, this many waits are hurried, then one is not (a probe) */
 #define PG_SAMPLER_HURRY_RUN 8
+/* 3.12+, cpu mode: the process timer (sampler_signal.c) ticks at rates up
+ * to this; the kernel checks CPU timers at its clock tick, CONFIG_HZ,
+ * which is 100 at the lowest, so they are never capped by it */
+#define PG_SAMPLER_PTIMER_MAX_HZ 100
 
 enum {
 	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
@@ -147,6 +151,12 @@ struct pg_sampler_state {
 	pid_t main_tid;	  /* when nudge_signal > 0 */
 	timer_t timer;	  /* cpu mode: on the main thread's CPU clock */
 	int timer_ok;
+	/* 3.12+, cpu mode: the process timer (on the process's CPU clock,
+	 * its signal taken by the thread that runs), its signal, and
+	 * whether the tick it asked for is pending (atomic) */
+	timer_t ptimer;
+	int ptimer_ok, ptimer_signal, ptimer_asked;
+	uint64_t ticks_timer; /* ticks the process timer asked for */
 	pthread_t main_thread;
 	PyObject
 	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
@@ -302,8 +312,13 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
 /* One tick now unless one ran less than half a period ago (GIL held);
  * returns whether it ticked. use_pre: see pg_sampler_tick. */
 int pg_sampler_tick_now(int use_pre);
-/* cpu mode, on the main thread: the timer on its CPU clock that sends
- * the tick signal every period of its CPU time. */
+/*
+ * cpu mode: the timer that ticks. 3.12+ at up to PG_SAMPLER_PTIMER_MAX_HZ
+ * (and unless PERFGUARD_SAMPLE_CPU_SIGNAL=0): the process timer, on the
+ * process's CPU clock, whose signal the thread that runs takes; else, on
+ * the main thread, the timer on its CPU clock that sends the tick signal
+ * every period of its CPU time.
+ */
 void pg_sampler_arm_timer(void);
 void pg_sampler_disarm_timer(void);
 /*

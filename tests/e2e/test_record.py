@@ -376,6 +376,76 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"])
                     if mode == "wall":  # (cpu: it ran before its wait)
                         self.assertIn("MainThread", by_thread)
 
+    def test_the_process_timer_ticks_whoever_runs(self):
+        # 3.12+, cpu mode, up to 100 Hz: a timer on the process's CPU
+        # clock, its signal handled by the thread that runs, which queues
+        # the tick; the sampler thread never ticks or asks. Spinning
+        # threads, a thread whose system calls the signal interrupts (its
+        # bytes must all arrive) and a main thread that waits: every one
+        # of them runs on, and the spinners are sampled. Above 100 Hz, or
+        # with PERFGUARD_SAMPLE_CPU_SIGNAL=0, the sampler thread asks.
+        self.program("""
+import socket
+a, b = socket.socketpair()
+got = []
+def echo():
+    n = 0
+    while True:
+        d = b.recv(65536)
+        if not d:
+            break
+        n += len(d)
+    got.append(n)
+e = threading.Thread(target=echo, name="echo")
+e.start()
+ts = spinners(3)
+sent = 0
+done = threading.Event()
+def feed():
+    global sent
+    while not enough():
+        a.sendall(b"x" * 4096)
+        sent += 4096
+    done.set()
+f = threading.Thread(target=feed, name="feed")
+f.start()
+done.wait()
+f.join()
+a.close()
+e.join()
+stop_spinners(ts)
+i = sampler.info()
+print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
+      sent == got[0])
+""", need=300)
+        newer = [(t, py) for t, py in interpreters() if int(t[3:]) >= 12]
+        if not newer:
+            self.skipTest("no hook for Python 3.12+")
+        for (tag, py), rate, env in (
+                (newer[0], "100", None), (newer[-1], "100", None),
+                (newer[-1], "101", None),
+                (newer[-1], "100", {"PERFGUARD_SAMPLE_CPU_SIGNAL": "0"})):
+            with self.subTest(python=tag, rate=rate, env=env):
+                out = os.path.join(self.tmp, "pt-%s-%s-%d" % (
+                    tag, rate, bool(env)))
+                p = self.record(["--python", py, "--rate", rate, "--window",
+                                 "1h", "--out", out, "--", "app.py"],
+                                env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                timer, asked, taken, whole = next(
+                    l for l in p.stdout.splitlines()
+                    if l.startswith("PGTIMER")).split()[1:]
+                self.assertEqual(whole, "True", p.stdout)
+                if rate == "100" and not env:
+                    self.assertGreater(int(timer), 0, p.stdout)
+                    self.assertEqual((asked, taken), ("0", "0"), p.stdout)
+                else:
+                    self.assertEqual(timer, "0", p.stdout)
+                    self.assertGreater(int(asked), 0, p.stdout)
+                prof, _ = self.only_window(out)
+                self.assertTrue(any("app.py:cold" in smp["stack"]
+                                    for smp in prof["samples"]))
+
     def rate_of(self, out):
         """The one window's trial: (asked, owed, taken, achieved Hz)."""
         prof, res = self.only_window(out)
