@@ -11,7 +11,9 @@ Usage:
    added: the same work under the base mode (--base-mode, unprofiled by
    default) and under each mode at once, both on one CPU (each in a
    session of its own, the scheduler alternating them), and the base
-   beside itself (A/A); each round's work CPU ratio.
+   beside itself (A/A); each round's work CPU ratio. --cpu-threads N
+   splits the work over N threads while the main thread waits (the
+   sampler thread ticks then, not the main thread's timer).
 2. http: the demo service (service.py: threaded http.server + jinja2 +
    json) driven by wrk on loopback for --http-seconds per run: requests/s
    and server CPU time per request, same five modes.
@@ -205,17 +207,20 @@ def added(args, tmp):
         for mode in pair:
             sub = os.path.join(tmp, "added-%s-%d" % (mode, len(procs)))
             os.makedirs(sub, exist_ok=True)
+            threads = ["--threads", str(args.cpu_threads)] \
+                if args.cpu_threads else []
             cmd, env = command(mode, args.build, os.path.join(HERE, "cpu.py"),
-                               [str(args.cpu_rounds)], sub)
+                               threads + [str(args.cpu_rounds)], sub)
             procs.append(subprocess.Popen(
                 cmd, env=dict(os.environ, **env), text=True,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=pinned(cpus)))
         cpu = [printed(p, "PG_CPU ") for p in procs]
         res[m].append(100.0 * (cpu[i] / cpu[1 - i] - 1))
-    print("\n## CPU time added, side by side (cpu.py %d under %s and "
+    print("\n## CPU time added, side by side (cpu.py %s%d under %s and "
           "under the mode at once, both on one CPU), %d rounds\n"
-          % (args.cpu_rounds, base, args.rounds))
+          % ("--threads %d " % args.cpu_threads if args.cpu_threads else "",
+             args.cpu_rounds, base, args.rounds))
     print("| mode | work CPU added, median | min..max | 95% interval of "
           "the median |")
     print("|---|---|---|---|")
@@ -649,6 +654,10 @@ def main():
                     "hook built for it)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cpu-rounds", type=int, default=300)
+    ap.add_argument("--cpu-threads", type=int, default=0,
+                    help="added: cpu.py's work split over this many "
+                    "threads, its main thread waiting (0: the main "
+                    "thread works)")
     ap.add_argument("--http-seconds", type=int, default=5)
     ap.add_argument("--comparisons", type=int, default=10)
     ap.add_argument("--accuracy-samples", type=int, default=10000)

@@ -3,11 +3,16 @@ shares of the work (40/30/20/10 by loop counts). Usage:
 
     python3 cpu.py ROUNDS            # fixed work; prints PG_ELAPSED and
                                      # PG_CPU (process CPU of the work)
+    python3 cpu.py --threads N ROUNDS  # the same work split over N
+                                     # threads, the main thread waiting
     python3 cpu.py --samples N       # until the sampler has N samples
     python3 cpu.py --truth ROUNDS    # unprofiled: each function's CPU time
 
-The second form is the accuracy run: it stops on the sampler's own count.
-The third measures the shares themselves, without a profiler: ROUNDS
+The threaded form is the sampler's other path: a main thread that does not
+run (as a server's waits in accept()) and busy threads that pass the GIL
+between them, so the sampler thread, not the main thread's timer, ticks.
+The third form is the accuracy run: it stops on the sampler's own count.
+The last measures the shares themselves, without a profiler: ROUNDS
 times, each function's thread CPU time over 5 calls, the functions in
 turn (so a slow spell of the machine hits all four); prints PG_TRUTH and
 each function's median block time in ns, in the order parse, validate,
@@ -16,6 +21,7 @@ functions' times differ a little from it: s grows past one 30-bit digit
 in the longer loops.)
 """
 import sys
+import threading
 import time
 
 
@@ -66,10 +72,29 @@ def truth(rounds):
     print("PG_TRUTH", *(sorted(b)[len(b) // 2] for b in blocks))
 
 
+def work(rounds, threads):
+    """rounds requests, split over threads threads (0: this one)."""
+    if threads == 0:
+        for _ in range(rounds):
+            request()
+        return
+    share = [rounds // threads + (i < rounds % threads)
+             for i in range(threads)]
+    ts = [threading.Thread(target=work, args=(n, 0)) for n in share]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def main():
     if sys.argv[1] == "--truth":
         truth(int(sys.argv[2]))
         return
+    threads = 0
+    if sys.argv[1] == "--threads":
+        threads = int(sys.argv[2])
+        del sys.argv[1:3]
     t0 = time.perf_counter()
     c0 = time.process_time()  # every thread's CPU: the sampler's too
     if sys.argv[1] == "--samples":
@@ -78,8 +103,7 @@ def main():
         while sampler.info()["samples"] < need:
             request()
     else:
-        for _ in range(int(sys.argv[1])):
-            request()
+        work(int(sys.argv[1]), threads)
     print("PG_ELAPSED %.6f" % (time.perf_counter() - t0))
     print("PG_CPU %.6f" % (time.process_time() - c0))
     sampler = sys.modules.get("perfguard.sampler")
