@@ -152,10 +152,10 @@ struct pg_sampler_state {
 	timer_t timer;	  /* cpu mode: on the main thread's CPU clock */
 	int timer_ok;
 	/* 3.12+, cpu mode: the process timer (on the process's CPU clock,
-	 * its signal taken by the thread that runs), its signal, and
-	 * whether the tick it asked for is pending (atomic) */
+	 * its signal taken by the thread that runs), and whether the tick
+	 * it asked for is pending (atomic) */
 	timer_t ptimer;
-	int ptimer_ok, ptimer_signal, ptimer_asked;
+	int ptimer_ok, ptimer_asked;
 	uint64_t ticks_timer; /* ticks the process timer asked for */
 	pthread_t main_thread;
 	PyObject

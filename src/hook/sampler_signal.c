@@ -99,14 +99,22 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* A tick from a pending call (GIL held), unless the sampler stopped, this
+ * is a forked child, or the interpreter is finalizing: whether it ticked.
+ * use_pre: see pg_sampler_tick. */
+static int queued_tick(int use_pre)
+{
+	return pg_sampler.running && !pg_sampler.stop &&
+	       pg_sampler.pid == getpid() && !pg_sampler_finalizing() &&
+	       pg_sampler_tick_now(use_pre);
+}
+
 /* The pending call: a tick on whichever thread runs it (GIL held). It
  * never fails (a failure would raise into that thread). */
 static int pending_tick(void *arg)
 {
 	(void)arg;
-	if (pg_sampler.running && !pg_sampler.stop &&
-	    pg_sampler.pid == getpid() && !pg_sampler_finalizing() &&
-	    pg_sampler_tick_now(1))
+	if (queued_tick(1))
 		pg_sampler.ticks_asked++;
 	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
 	return 0;
@@ -162,9 +170,7 @@ void pg_sampler_find_ask(void)
 static int ptimer_tick(void *arg)
 {
 	(void)arg;
-	if (pg_sampler.running && !pg_sampler.stop &&
-	    pg_sampler.pid == getpid() && !pg_sampler_finalizing() &&
-	    pg_sampler_tick_now(0))
+	if (queued_tick(0))
 		pg_sampler.ticks_timer++;
 	__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
 	return 0;
@@ -221,6 +227,24 @@ static int ptimer_signo(void)
 	return 0;
 }
 
+/* Create a timer on clock that sends ev every period, in *t: 1, or 0
+ * (nothing left behind). */
+static int start_timer(clockid_t clock, struct sigevent *ev, timer_t *t)
+{
+	if (timer_create(clock, ev, t))
+		return 0;
+	struct itimerspec it = {
+	    .it_interval = {.tv_sec = pg_sampler.period_ns / 1000000000,
+			    .tv_nsec = pg_sampler.period_ns % 1000000000},
+	};
+	it.it_value = it.it_interval;
+	if (timer_settime(*t, 0, &it, NULL)) {
+		timer_delete(*t);
+		return 0;
+	}
+	return 1;
+}
+
 /* Arm the process timer (see the top of this file): 1 when armed. */
 static int arm_ptimer(void)
 {
@@ -236,22 +260,10 @@ static int arm_ptimer(void)
 	memset(&ev, 0, sizeof(ev));
 	ev.sigev_notify = SIGEV_SIGNAL;
 	ev.sigev_signo = sig;
-	if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &pg_sampler.ptimer))
-		return 0;
-	struct itimerspec it = {
-	    .it_interval = {.tv_sec = pg_sampler.period_ns / 1000000000,
-			    .tv_nsec = pg_sampler.period_ns % 1000000000},
-	};
-	it.it_value = it.it_interval;
 	__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
-	pg_sampler.ptimer_signal = sig;
-	pg_sampler.ptimer_ok = 1;
-	if (timer_settime(pg_sampler.ptimer, 0, &it, NULL)) {
-		pg_sampler.ptimer_ok = 0;
-		timer_delete(pg_sampler.ptimer);
-		return 0;
-	}
-	return 1;
+	pg_sampler.ptimer_ok =
+	    start_timer(CLOCK_PROCESS_CPUTIME_ID, &ev, &pg_sampler.ptimer);
+	return pg_sampler.ptimer_ok;
 }
 
 void pg_sampler_arm_timer(void)
@@ -273,18 +285,8 @@ void pg_sampler_arm_timer(void)
 #else /* glibc < 2.35 names it only inside the union */
 	ev._sigev_un._tid = pg_sampler.main_tid;
 #endif
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &pg_sampler.timer))
-		return;
-	struct itimerspec it = {
-	    .it_interval = {.tv_sec = pg_sampler.period_ns / 1000000000,
-			    .tv_nsec = pg_sampler.period_ns % 1000000000},
-	};
-	it.it_value = it.it_interval;
-	if (timer_settime(pg_sampler.timer, 0, &it, NULL)) {
-		timer_delete(pg_sampler.timer);
-		return;
-	}
-	pg_sampler.timer_ok = 1;
+	pg_sampler.timer_ok =
+	    start_timer(CLOCK_THREAD_CPUTIME_ID, &ev, &pg_sampler.timer);
 }
 
 void pg_sampler_disarm_timer(void)
