@@ -456,6 +456,120 @@ def idle(args, tmp):
         print("| %s | %.0f | %.1f | %.1f |" % (m, cpu, main, other))
 
 
+def read_phases(stream):
+    """toggle.py's phases on stream, up to PG_DONE: (on, requests,
+    seconds, CPU s, own ns, ticks) tuples."""
+    out = []
+    for line in stream:
+        f = line.split()
+        if f and f[0] == "PG_PHASE":
+            out.append((f[1] == "on", int(f[2]), float(f[3]), float(f[4]),
+                        int(f[5]), int(f[6])))
+        elif f and f[0] == "PG_DONE":
+            break
+    return out
+
+
+def toggled(cmd, env, cpus):
+    """Run toggle.py's cmd on cpus: its phases (read_phases)."""
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True,
+                         preexec_fn=pinned(cpus))
+    out = read_phases(p.stdout)
+    p.stdout.close()
+    if p.wait(60) != 0:
+        raise RuntimeError("%s failed" % " ".join(cmd))
+    return out
+
+
+def toggle_http(args, rate, env, port, cpus):
+    """The service toggling the sampler at rate under wrk (on the CPUs
+    the service is not on) until its phases are done."""
+    cmd = [PY, os.path.join(HERE, "toggle.py"), "http", str(port),
+           str(rate), str(args.pairs), str(args.phase_seconds),
+           env["PERFGUARD_SAMPLE_OUT"]]
+    total = (2 * args.pairs + 3) * args.phase_seconds + 30
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True,
+                         preexec_fn=pinned(cpus))
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("toggle.py http did not start")
+        w = subprocess.Popen(["wrk", "-t1", "-c4", "-d%ds" % total,
+                              "http://127.0.0.1:%d/" % port],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             preexec_fn=pinned(os.sched_getaffinity(0) - cpus
+                                               or None))
+        phases = read_phases(p.stdout)
+        if len(phases) != 2 * args.pairs:
+            raise RuntimeError("toggle.py http ended early")
+        w.kill()
+        w.wait()
+    finally:
+        p.kill()
+        p.wait()
+    return phases
+
+
+def pair_costs(phases, cost):
+    """cost(on, off) of each pair of phases, sorted; the sampler's own
+    cost over the on phases' CPU, %; and its ticks per CPU second."""
+    out, own, cpu, ticks = [], 0, 0.0, 0
+    for a, b in zip(phases[0::2], phases[1::2]):
+        on, off = (a, b) if a[0] else (b, a)
+        out.append(cost(on, off))
+        own += on[4]
+        cpu += on[3]
+        ticks += on[5]
+    cpu = max(cpu, 1e-9)
+    return sorted(out), 100.0 * own / 1e9 / cpu, ticks / cpu
+
+
+def inprocess(args, tmp):
+    """The sampler's cost measured inside one process (toggle.py): the
+    process starts and stops the sampler every phase; each pair's ratio,
+    median and its interval. Rate 0 never starts it (A/A)."""
+    rates = [0] + [int(m[len("sampler"):].partition("-")[0])
+                   for m in MODES if m.startswith("sampler")]
+    env = dict(os.environ, PYTHONPATH=":".join(
+        [hook_dir(args.build), HERE, DIST]), PERFGUARD_ROOT=ROOT)
+    last = {max(os.sched_getaffinity(0))}
+    port = 20000 + os.getpid() % 1000
+    rows = []
+    for rate in rates:
+        env["PERFGUARD_SAMPLE_OUT"] = os.path.join(tmp, "toggle-%d" % rate)
+        port += 1
+        web = toggle_http(args, rate, env, port, last)
+        lost, own_h, hz_h = pair_costs(web, lambda on, off: 100.0 * (
+            1 - on[1] / on[2] / (off[1] / off[2])))
+        work = toggled([PY, os.path.join(HERE, "toggle.py"), "cpu",
+                        str(rate), str(args.pairs), str(args.block),
+                        env["PERFGUARD_SAMPLE_OUT"]], env, last)
+        added_c, own_c, hz_c = pair_costs(
+            work, lambda on, off: 100.0 * (on[3] / off[3] - 1))
+        rows.append((rate, lost, own_h, hz_h, added_c, own_c, hz_c))
+    print("\n## The sampler's cost inside one process (toggle.py: the "
+          "sampler started and stopped by the process itself, %d pairs "
+          "of phases; the service %.0f s phases under wrk -t1 -c4, "
+          "cpu.py %d requests a phase; both on one CPU)\n"
+          % (args.pairs, args.phase_seconds, args.block))
+    print("| rate | service: throughput lost, median [95% interval] | "
+          "sampler's own | ticks | cpu.py: CPU added, median [95% "
+          "interval] | sampler's own | ticks |")
+    print("|---|---|---|---|---|---|---|")
+    for rate, lost, own_h, hz_h, added_c, own_c, hz_c in rows:
+        print("| %s | %+.2f%% [%+.2f%%, %+.2f%%] | %.2f%% | %.0f | %+.2f%% "
+              "[%+.2f%%, %+.2f%%] | %.2f%% | %.0f |"
+              % ("%d Hz" % rate if rate else "A/A (never on)",
+                 statistics.median(lost), *median_interval(lost), own_h,
+                 hz_h, statistics.median(added_c),
+                 *median_interval(added_c), own_c, hz_c))
+    print("\n(sampler's own: its thread's CPU time plus its ticks, over "
+          "the on phases' process CPU; the rest of its cost is the "
+          "program's, slowed by the switches and caches the sampler "
+          "disturbs. ticks: ticks that sampled per CPU second of the on "
+          "phases)")
+
+
 def window_shares(spool):
     self_ns, total, samples = {}, 0, 0
     for path in glob.glob(os.path.join(spool, "*.samples")):
@@ -671,6 +785,12 @@ def main():
                     help="modes of every part but accuracy and deploy "
                     "(samplerN: the sampler at N Hz; samplerN-nohurry: "
                     "never hurrying the GIL, 3.9-3.11)")
+    ap.add_argument("--pairs", type=int, default=40,
+                    help="inprocess: pairs of phases (sampler on, off)")
+    ap.add_argument("--phase-seconds", type=float, default=1.0,
+                    help="inprocess: the service's phase length")
+    ap.add_argument("--block", type=int, default=300,
+                    help="inprocess: cpu.py requests a phase")
     ap.add_argument("--skip", default="")
     ap.add_argument("--base-mode", default="none",
                     help="added, throughput: what each mode is compared "
@@ -688,7 +808,8 @@ def main():
                 and m[len("sampler"):].partition("-")[0].isdigit()]
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fn in (("overhead", overhead), ("added", added),
+        for name, fn in (("inprocess", inprocess),
+                         ("overhead", overhead), ("added", added),
                          ("http", http),
                          ("throughput", throughput), ("idle", idle),
                          ("accuracy", accuracy), ("deploy", deploy)):

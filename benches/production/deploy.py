@@ -6,11 +6,11 @@ window every N samples. Usage (under `perfguard record`):
 """
 import sys
 
-sys.argv = [sys.argv[0], "0", sys.argv[1]] + sys.argv[2:]
-import service  # noqa: E402  (reads SLOW from argv[2])
-import perfguard.sampler as sampler  # noqa: E402
+import perfguard.sampler as sampler
+import service
 
-windows, per = int(sys.argv[3]), int(sys.argv[4])
+service.SLOW = float(sys.argv[1])
+windows, per = int(sys.argv[2]), int(sys.argv[3])
 # Start-up (imports, first renders) in a window of its own, too short to
 # count as a trial (see cli_windows_load), like a 60 s window would dilute
 # it in production.

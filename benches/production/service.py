@@ -18,7 +18,7 @@ PAGE = jinja2.Template("""<html><body><h1>{{ title }}</h1><ul>
 {% for it in items %}<li>{{ it.name }}: {{ "%.2f"|format(it.price) }}</li>
 {% endfor %}</ul><p>{{ total }}</p></body></html>""")
 
-SLOW = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+SLOW = 1.0  # set from the command line (toggle.py imports this module)
 
 
 def load_items(n):
@@ -78,6 +78,8 @@ if __name__ == "__main__":
     # the bench stops it with SIGINT, which a shell's background job
     # inherits as ignored (the bench then waited 30 s for every run)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if len(sys.argv) > 2:
+        SLOW = float(sys.argv[2])
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
                                           Handler)
     srv.daemon_threads = True
