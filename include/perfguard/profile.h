@@ -304,9 +304,10 @@ struct pg_window {
 	/* The rate achieved (optional headers; 0 when absent): the ticks
 	 * the asked rate owed (ticks_due), those that sampled (ticks_taken),
 	 * rate_hz * taken / due as the sampler wrote it, the ticks the main
-	 * thread's signal handler ran, the sampler thread's wait for the
-	 * GIL. pg_window_achieved_hz derives the rate when it is absent. */
-	uint64_t ticks_due, ticks_taken, main_ticks;
+	 * thread's signal handler ran and those the process timer queued
+	 * (3.12+), the sampler thread's wait for the GIL.
+	 * pg_window_achieved_hz derives the rate when it is absent. */
+	uint64_t ticks_due, ticks_taken, main_ticks, timer_ticks;
 	double achieved_hz;
 	int64_t gil_wait_ns;
 	struct pg_strvec label_keys, label_values; /* commit, service, ... */

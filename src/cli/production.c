@@ -71,13 +71,17 @@ static void rate_reason(const struct pg_window *w, char *out, size_t n)
 			 "handover goes to any of the threads waiting for "
 			 "it)",
 			 100 * gil, w->python ? w->python : "?");
-	else if (w->cpu_mode && w->main_ticks * 2 >= w->ticks_taken &&
-		 w->main_ticks > 0)
+	else if (w->cpu_mode &&
+		 (w->main_ticks + w->timer_ticks) * 2 >= w->ticks_taken &&
+		 w->main_ticks + w->timer_ticks > 0)
 		snprintf(out, n,
-			 "most ticks came from the main thread's CPU-time "
-			 "timer, which the kernel fires at most once per "
-			 "clock tick (CONFIG_HZ, often 250 Hz) and which "
-			 "waits for a C call holding the GIL to return");
+			 "most ticks came from a CPU-time timer (%s), which "
+			 "the kernel fires at most once per clock tick "
+			 "(CONFIG_HZ, often 250 Hz) and whose tick waits for "
+			 "a C call holding the GIL to return",
+			 w->timer_ticks > w->main_ticks
+			     ? "the process's, Python 3.12+"
+			     : "the main thread's");
 	else
 		snprintf(out, n,
 			 "the program held the GIL in C code for long "

@@ -89,7 +89,9 @@ static int64_t clock_delta(int64_t a, int64_t b)
 
 /*
  * With the process timer armed: has the program used two periods of CPU
- * time since a tick last came (this wake's or earlier ones')? On 3.13 the
+ * time since a tick last came (this wake's or earlier ones'), and two of
+ * the kernel's clock ticks at the longest (at which the timer fires: a
+ * period shorter than that is not behind, only coarse)? On 3.13 the
  * timer's signal is let go on a thread that runs without the GIL
  * (sampler_pending.c), so a program that runs C code without it is
  * ticked by the sampler thread meanwhile.
@@ -103,7 +105,10 @@ static int ptimer_behind(const struct clocks *now, const struct clocks *last)
 	int64_t used = clock_delta(last->process, now->process);
 	unticked = tick_no != seen ? 0 : unticked + (used > 0 ? used : 0);
 	seen = tick_no;
-	return unticked > 2 * pg_sampler.period_ns;
+	int64_t gap = pg_sampler.period_ns > PG_SAMPLER_KERNEL_TICK_MAX_NS
+			  ? pg_sampler.period_ns
+			  : PG_SAMPLER_KERNEL_TICK_MAX_NS;
+	return unticked > 2 * gap;
 }
 
 /*

@@ -110,10 +110,10 @@ static int write_window(const struct pg_sampler_window *w)
 				 0.5);
 	fprintf(fp,
 		"ticks_due %llu\nticks_taken %llu\nachieved_hz %llu.%02llu\n"
-		"main_ticks %llu\ngil_wait_ns %lld\n",
+		"main_ticks %llu\ntimer_ticks %llu\ngil_wait_ns %lld\n",
 		(unsigned long long)due, (unsigned long long)taken, centi / 100,
 		centi % 100, (unsigned long long)w->main_ticks,
-		(long long)w->gil_wait_ns);
+		(unsigned long long)w->timer_ticks, (long long)w->gil_wait_ns);
 	if (pg_sampler.labels)
 		fputs(pg_sampler.labels, fp);
 	for (uint32_t i = 0; i < w->nthreads; i++) {

@@ -49,10 +49,11 @@
 /* ... and only while behind: after an unhurried wait of more than half a
  * period, this many waits are hurried, then one is not (a probe) */
 #define PG_SAMPLER_HURRY_RUN 8
-/* 3.12+, cpu mode: the process timer (sampler_signal.c) ticks at rates up
- * to this; the kernel checks CPU timers at its clock tick, CONFIG_HZ,
- * which is 100 at the lowest, so they are never capped by it */
-#define PG_SAMPLER_PTIMER_MAX_HZ 100
+/* The kernel checks CPU timers at its clock tick (CONFIG_HZ, 100 at the
+ * lowest): the longest gap between two ticks of a CPU-time timer that
+ * runs, ns; the process timer is behind only past twice this (sampler.c,
+ * ptimer_behind) */
+#define PG_SAMPLER_KERNEL_TICK_MAX_NS 10000000
 
 enum {
 	PG_SAMPLE_IDLE = 1u << 0,      /* wall mode: the thread did not run */
@@ -108,9 +109,9 @@ struct pg_sampler_window {
 	char *tasks[PG_SAMPLER_MAX_TASKS];
 	uint32_t ntasks;
 	uint64_t ticks, samples, overflow, errors;
-	/* of ticks: cpu mode's empty ones (nobody ran), and those the main
-	 * thread's signal handler ran */
-	uint64_t idle, main_ticks;
+	/* of ticks: cpu mode's empty ones (nobody ran), those the main
+	 * thread's signal handler ran, and those the process timer queued */
+	uint64_t idle, main_ticks, timer_ticks;
 	int64_t gil_wait_ns; /* the sampler thread's wait for the GIL */
 	int64_t busy_ns;     /* cpu mode: time the program ran (see busy) */
 };
@@ -313,8 +314,8 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
  * returns whether it ticked. use_pre: see pg_sampler_tick. */
 int pg_sampler_tick_now(int use_pre);
 /*
- * cpu mode: the timer that ticks. 3.12+ at up to PG_SAMPLER_PTIMER_MAX_HZ
- * (and unless PERFGUARD_SAMPLE_CPU_SIGNAL=0): the process timer, on the
+ * cpu mode: the timer that ticks. 3.12+ (unless
+ * PERFGUARD_SAMPLE_CPU_SIGNAL=0): the process timer, on the
  * process's CPU clock, whose signal the thread that runs takes; else, on
  * the main thread, the timer on its CPU clock that sends the tick signal
  * every period of its CPU time.

@@ -12,8 +12,8 @@
  * the sampler thread queues a pending call instead of taking the GIL
  * from a running thread, which would cost two thread switches a tick.
  *
- * The process timer (3.12+, cpu mode, up to PG_SAMPLER_PTIMER_MAX_HZ):
- * a POSIX timer on the process's CPU clock, every period of CPU time
+ * The process timer (3.12+, cpu mode): a POSIX timer on the process's CPU
+ * clock, every period of CPU time
  * used by any of its threads. Since Linux 6.3 its signal goes to the
  * thread that was running (older kernels send it to the main thread,
  * waking it if it waits), and that thread's C handler queues the pending
@@ -24,8 +24,13 @@
  * A/B, benches/production). The sampler thread then wakes only every
  * few periods, to count the program's CPU time and end windows, and
  * ticks itself only while the timer's ticks do not come (sampler.c,
- * ptimer_behind). The signal interrupts system calls of the thread that
- * runs (restarted, SA_RESTART), as any CPU profiler's SIGPROF does.
+ * ptimer_behind). The kernel fires CPU timers at its clock tick
+ * (CONFIG_HZ): a rate above it gives one tick per clock tick of CPU time,
+ * each weighing the time since the last (the window states the rate
+ * achieved); a sampler thread that woke at the rate asked would sample
+ * more often, at the cost above. The signal interrupts system calls of
+ * the thread that runs (restarted, SA_RESTART), as any CPU profiler's
+ * SIGPROF does.
  *
  * Fork: os.register_at_fork stops the thread before fork (pause), goes
  * on in the parent (resume) and starts a fresh thread, window and timer
@@ -170,8 +175,10 @@ void pg_sampler_find_ask(void)
 static int ptimer_tick(void *arg)
 {
 	(void)arg;
-	if (queued_tick(0))
+	if (queued_tick(0)) {
 		pg_sampler.ticks_timer++;
+		pg_sampler.live->timer_ticks++;
+	}
 	__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -250,7 +257,6 @@ static int arm_ptimer(void)
 {
 	if (PY_VERSION_HEX < 0x030C0000 || !pg_sampler.cpu_mode ||
 	    !pg_sampler.add_pending ||
-	    pg_sampler.rate_hz > PG_SAMPLER_PTIMER_MAX_HZ ||
 	    !pg_sampler_pending_sane(pg_sampler.interp))
 		return 0;
 	int sig = ptimer_signo();

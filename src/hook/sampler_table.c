@@ -81,7 +81,7 @@ void pg_sampler_window_reset(struct pg_sampler_window *w, int64_t start_ns)
 	       PG_SAMPLER_LINE_SLOTS * sizeof(*w->line_cache));
 	w->nfuncs = w->nframes = w->nstacks = w->nthreads = w->ntasks = 0;
 	w->ticks = w->samples = w->overflow = w->errors = 0;
-	w->idle = w->main_ticks = 0;
+	w->idle = w->main_ticks = w->timer_ticks = 0;
 	w->gil_wait_ns = w->busy_ns = 0;
 	w->start_ns = start_ns;
 	w->end_ns = 0;

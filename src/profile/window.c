@@ -221,12 +221,12 @@ static int header(struct parser *ps, const char *key, char *rest)
 		pg_strvec_push(&w->label_values, rest);
 		return 0;
 	}
-	uint64_t *counters[] = {&w->ticks,     &w->samples,   &w->overflow,
-				&w->errors,    &w->ticks_due, &w->ticks_taken,
-				&w->main_ticks};
+	uint64_t *counters[] = {&w->ticks,	&w->samples,	&w->overflow,
+				&w->errors,	&w->ticks_due,	&w->ticks_taken,
+				&w->main_ticks, &w->timer_ticks};
 	static const char *const cnames[] = {
-	    "ticks",	 "samples",	"overflow",  "errors",
-	    "ticks_due", "ticks_taken", "main_ticks"};
+	    "ticks",	 "samples",	"overflow",   "errors",
+	    "ticks_due", "ticks_taken", "main_ticks", "timer_ticks"};
 	for (size_t i = 0; i < sizeof(cnames) / sizeof(*cnames); i++)
 		if (!strcmp(key, cnames[i])) {
 			rc = num(ps, rest, 0, INT64_MAX, &v);

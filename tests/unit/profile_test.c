@@ -782,13 +782,15 @@ static void window_states_the_rate_asked_and_achieved(void **state)
 	(void)state;
 	static const char text[] =
 	    WINDOW_HEAD "ticks_due 800\nticks_taken 40\nachieved_hz 50.00\n"
-			"main_ticks 3\ngil_wait_ns 600000000\nend\n";
+			"main_ticks 3\ntimer_ticks 5\ngil_wait_ns 600000000\n"
+			"end\n";
 	struct pg_window w;
 	pg_window_init(&w);
 	assert_int_equal(pg_window_parse(&w, text, strlen(text)), 0);
 	assert_int_equal(w.ticks_due, 800);
 	assert_int_equal(w.ticks_taken, 40);
 	assert_int_equal(w.main_ticks, 3);
+	assert_int_equal(w.timer_ticks, 5);
 	assert_int_equal(w.gil_wait_ns, 600000000);
 	assert_true(fabs(pg_window_achieved_hz(&w) - 50) < 1e-9);
 	/* as a trial: the counts travel, the rate is derived and judged */
