@@ -541,28 +541,35 @@ def inprocess(args, tmp):
         web = toggle_http(args, rate, env, port, last)
         lost, own_h, hz_h = pair_costs(web, lambda on, off: 100.0 * (
             1 - on[1] / on[2] / (off[1] / off[2])))
+        # per CPU second: the machine's other jobs taking the service's
+        # CPU for a while move requests per second, not per CPU second
+        lost_cpu = pair_costs(web, lambda on, off: 100.0 * (
+            1 - on[1] / on[3] / (off[1] / off[3])))[0]
         work = toggled([PY, os.path.join(HERE, "toggle.py"), "cpu",
                         str(rate), str(args.pairs), str(args.block),
                         env["PERFGUARD_SAMPLE_OUT"]], env, last)
         added_c, own_c, hz_c = pair_costs(
             work, lambda on, off: 100.0 * (on[3] / off[3] - 1))
-        rows.append((rate, lost, own_h, hz_h, added_c, own_c, hz_c))
+        rows.append((rate, lost_cpu, lost, own_h, hz_h, added_c, own_c,
+                     hz_c))
     print("\n## The sampler's cost inside one process (toggle.py: the "
           "sampler started and stopped by the process itself, %d pairs "
           "of phases; the service %.0f s phases under wrk -t1 -c4, "
           "cpu.py %d requests a phase; both on one CPU)\n"
           % (args.pairs, args.phase_seconds, args.block))
-    print("| rate | service: throughput lost, median [95% interval] | "
-          "sampler's own | ticks | cpu.py: CPU added, median [95% "
-          "interval] | sampler's own | ticks |")
-    print("|---|---|---|---|---|---|---|")
-    for rate, lost, own_h, hz_h, added_c, own_c, hz_c in rows:
-        print("| %s | %+.2f%% [%+.2f%%, %+.2f%%] | %.2f%% | %.0f | %+.2f%% "
-              "[%+.2f%%, %+.2f%%] | %.2f%% | %.0f |"
+    print("| rate | service: requests per CPU second lost, median [95% "
+          "interval] | requests per second lost | sampler's own | ticks | "
+          "cpu.py: CPU added | sampler's own | ticks |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def cell(v):
+        return "%+.2f%% [%+.2f%%, %+.2f%%]" % (statistics.median(v),
+                                              *median_interval(v))
+    for rate, lost_cpu, lost, own_h, hz_h, added_c, own_c, hz_c in rows:
+        print("| %s | %s | %s | %.2f%% | %.0f | %s | %.2f%% | %.0f |"
               % ("%d Hz" % rate if rate else "A/A (never on)",
-                 statistics.median(lost), *median_interval(lost), own_h,
-                 hz_h, statistics.median(added_c),
-                 *median_interval(added_c), own_c, hz_c))
+                 cell(lost_cpu), cell(lost), own_h, hz_h, cell(added_c),
+                 own_c, hz_c))
     print("\n(sampler's own: its thread's CPU time plus its ticks, over "
           "the on phases' process CPU; the rest of its cost is the "
           "program's, slowed by the switches and caches the sampler "
