@@ -122,11 +122,15 @@ class WaitingTests(CauseCase):
         self.assertEqual(c["kind"], "waiting")
         self.assertIn("app.py:main", c["changed"])
         self.assertIn("it waits more", c["text"])
-        # It waits in wait's calls, and its own CPU time did not grow 6x.
+        # It waits in wait's calls: what grew is off the CPU. (Under load
+        # every wake-up comes late: a constant added to both. The CPU time
+        # of a few sleep calls is itself noise: 0.2 ms on base against
+        # 2.9 ms on head was seen under the sanitizers on CI, for the same
+        # five calls; a tenth of the off-CPU growth, 25 ms, is not.)
         self.assertEqual(c["function"], "app.py:wait")
-        # (Under load every wake-up comes late: a constant added to both.)
-        self.assertGreater(c["off_head_ns"] - c["off_base_ns"], 100e6)
-        self.assertLess(c["cpu_head_ns"], 3 * c["cpu_base_ns"] + 1e6)
+        off_grew = c["off_head_ns"] - c["off_base_ns"]
+        self.assertGreater(off_grew, 100e6)
+        self.assertLess(c["cpu_head_ns"] - c["cpu_base_ns"], off_grew / 10)
         spin = cause_of(doc, "app.py:spin")
         self.assertIsNone(spin)
 
