@@ -470,11 +470,21 @@ def read_phases(stream):
     return out
 
 
-def toggled(cmd, env, cpus):
-    """Run toggle.py's cmd on cpus: its phases (read_phases)."""
+def all_phases(p, pairs):
+    """The phases of toggle.py's process p (read_phases), all 2 x pairs
+    of them, else RuntimeError."""
+    out = read_phases(p.stdout)
+    if len(out) != 2 * pairs:
+        raise RuntimeError("toggle.py ended after %d of %d phases"
+                           % (len(out), 2 * pairs))
+    return out
+
+
+def toggled(cmd, env, cpus, pairs):
+    """Run toggle.py's cmd on cpus: its phases (all_phases)."""
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True,
                          preexec_fn=pinned(cpus))
-    out = read_phases(p.stdout)
+    out = all_phases(p, pairs)
     p.stdout.close()
     if p.wait(60) != 0:
         raise RuntimeError("%s failed" % " ".join(cmd))
@@ -499,9 +509,7 @@ def toggle_http(args, rate, env, port, cpus):
                              stderr=subprocess.DEVNULL,
                              preexec_fn=pinned(os.sched_getaffinity(0) - cpus
                                                or None))
-        phases = read_phases(p.stdout)
-        if len(phases) != 2 * args.pairs:
-            raise RuntimeError("toggle.py http ended early")
+        phases = all_phases(p, args.pairs)
         w.kill()
         w.wait()
     finally:
@@ -547,7 +555,7 @@ def inprocess(args, tmp):
             1 - on[1] / on[3] / (off[1] / off[3])))[0]
         work = toggled([PY, os.path.join(HERE, "toggle.py"), "cpu",
                         str(rate), str(args.pairs), str(args.block),
-                        env["PERFGUARD_SAMPLE_OUT"]], env, last)
+                        env["PERFGUARD_SAMPLE_OUT"]], env, last, args.pairs)
         added_c, own_c, hz_c = pair_costs(
             work, lambda on, off: 100.0 * (on[3] / off[3] - 1))
         rows.append((rate, lost_cpu, lost, own_h, hz_h, added_c, own_c,

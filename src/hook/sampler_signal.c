@@ -13,24 +13,22 @@
  * from a running thread, which would cost two thread switches a tick.
  *
  * The process timer (3.12+, cpu mode): a POSIX timer on the process's CPU
- * clock, every period of CPU time
- * used by any of its threads. Since Linux 6.3 its signal goes to the
- * thread that was running (older kernels send it to the main thread,
- * waking it if it waits), and that thread's C handler queues the pending
- * call: nobody is woken, where the sampler thread had to wake, preempt
- * the thread that ran and ask, every period. That wake, not the tick,
- * was most of the sampler's cost: a thread that only woke 1000 times a
- * second cost the demo service 4.4% of its requests (3.12, in-process
- * A/B, benches/production). The sampler thread then wakes only every
- * few periods, to count the program's CPU time and end windows, and
+ * clock, every period of CPU time used by any of its threads. Since Linux
+ * 6.3 its signal goes to the thread that was running (older kernels send it
+ * to the main thread, waking it if it waits), and that thread's C handler
+ * queues the pending call: nobody is woken, where the sampler thread had to
+ * wake, preempt the thread that ran and ask, every period. That wake, not
+ * the tick, was most of the sampler's cost: a thread that only woke 1000
+ * times a second cost the demo service 4.4% of its requests (3.12,
+ * in-process A/B, benches/production). The sampler thread then wakes only
+ * every few periods, to count the program's CPU time and end windows, and
  * ticks itself only while the timer's ticks do not come (sampler.c,
- * ptimer_behind). The kernel fires CPU timers at its clock tick
- * (CONFIG_HZ): a rate above it gives one tick per clock tick of CPU time,
- * each weighing the time since the last (the window states the rate
- * achieved); a sampler thread that woke at the rate asked would sample
- * more often, at the cost above. The signal interrupts system calls of
- * the thread that runs (restarted, SA_RESTART), as any CPU profiler's
- * SIGPROF does.
+ * ptimer_behind). The kernel fires CPU timers at its clock tick (CONFIG_HZ):
+ * a rate above it gives one tick per clock tick of CPU time, each weighing
+ * the time since the last (the window states the rate achieved); a sampler
+ * thread that woke at the rate asked would sample more often, at the cost
+ * above. The signal interrupts system calls of the thread that runs
+ * (restarted, SA_RESTART), as any CPU profiler's SIGPROF does.
  *
  * Fork: os.register_at_fork stops the thread before fork (pause), goes
  * on in the parent (resume) and starts a fresh thread, window and timer
