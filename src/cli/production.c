@@ -79,9 +79,8 @@ static void rate_reason(const struct pg_window *w, char *out, size_t n)
 			 "the kernel fires at most once per clock tick "
 			 "(CONFIG_HZ, often 250 Hz) and whose tick waits for "
 			 "a C call holding the GIL to return",
-			 w->timer_ticks > w->main_ticks
-			     ? "the process's, Python 3.12+"
-			     : "the main thread's");
+			 w->timer_ticks > w->main_ticks ? "the process's"
+							: "the main thread's");
 	else
 		snprintf(out, n,
 			 "the program held the GIL in C code for long "

@@ -146,9 +146,18 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
 	int others_ran = ran(others, interval);
-	if (pg_sampler.ptimer_ok && !ptimer_behind(now, last))
-		return others_ran || ran(main_used, interval) ? STEP_NONE
-							      : STEP_IDLE;
+	if (pg_sampler.ptimer_ok) {
+		if (!ptimer_behind(now, last))
+			return others_ran || ran(main_used, interval)
+				   ? STEP_NONE
+				   : STEP_IDLE;
+		/* 3.9-3.10: a trace_tick the program replaced with its own
+		 * trace function never runs (sampler_signal.c); the timer
+		 * may queue again */
+		if (PY_VERSION_HEX < 0x030C0000)
+			__atomic_store_n(&pg_sampler.ptimer_asked, 0,
+					 __ATOMIC_RELEASE);
+	}
 	int64_t since =
 	    now->mono -
 	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);

@@ -6,7 +6,8 @@
  *   sampler.c         the sampler thread (when to tick, who ticks), start,
  *                     stop, flush and info for Python
  *   sampler_signal.c  ticks on the main thread (signal handler, CPU-time
- *                     timer), on the GIL's holder (a pending call, 3.12+)
+ *                     timer), on the GIL's holder (a pending call, 3.12+;
+ *                     the process timer's one-shot trace function, 3.9-3.10)
  *                     and fork handling
  *   sampler_walk.c    one tick: every thread's CPU clock and stack
  *   sampler_table.c   a window's tables: functions, stacks, threads,
@@ -152,7 +153,7 @@ struct pg_sampler_state {
 	pid_t main_tid;	  /* when nudge_signal > 0 */
 	timer_t timer;	  /* cpu mode: on the main thread's CPU clock */
 	int timer_ok;
-	/* 3.12+, cpu mode: the process timer (on the process's CPU clock,
+	/* cpu mode: the process timer (on the process's CPU clock,
 	 * its signal taken by the thread that runs), and whether the tick
 	 * it asked for is pending (atomic) */
 	timer_t ptimer;
@@ -314,8 +315,8 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
  * returns whether it ticked. use_pre: see pg_sampler_tick. */
 int pg_sampler_tick_now(int use_pre);
 /*
- * cpu mode: the timer that ticks. 3.12+ (unless
- * PERFGUARD_SAMPLE_CPU_SIGNAL=0): the process timer, on the
+ * cpu mode: the timer that ticks. On 3.9, 3.10 and 3.12+ unless
+ * PERFGUARD_SAMPLE_CPU_SIGNAL=0: the process timer, on the
  * process's CPU clock, whose signal the thread that runs takes; else, on
  * the main thread, the timer on its CPU clock that sends the tick signal
  * every period of its CPU time.

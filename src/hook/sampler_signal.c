@@ -12,15 +12,17 @@
  * the sampler thread queues a pending call instead of taking the GIL
  * from a running thread, which would cost two thread switches a tick.
  *
- * The process timer (3.12+, cpu mode): a POSIX timer on the process's CPU
+ * The process timer (cpu mode): a POSIX timer on the process's CPU
  * clock, every period of CPU time used by any of its threads. Since Linux
  * 6.3 its signal goes to the thread that was running (older kernels send it
  * to the main thread, waking it if it waits), and that thread's C handler
- * queues the pending call: nobody is woken, where the sampler thread had to
- * wake, preempt the thread that ran and ask, every period. That wake, not
- * the tick, was most of the sampler's cost: a thread that only woke 1000
- * times a second cost the demo service 4.4% of its requests (3.12,
- * in-process A/B, benches/production). The sampler thread then wakes only
+ * queues the tick on itself (queue_tick: a pending call on 3.12+, a
+ * one-shot trace function on 3.9-3.10; not on 3.11): nobody is woken, where the sampler
+ * thread had to wake, preempt the thread that ran and ask, every period.
+ * That wake, not the tick, was most of the sampler's cost: a thread that
+ * only woke 1000 times a second cost the demo service 4.4% of its
+ * requests (3.12, in-process A/B, benches/production). Before 3.12 it
+ * also had to take the GIL. The sampler thread then wakes only
  * every few periods, to count the program's CPU time and end windows, and
  * ticks itself only while the timer's ticks do not come (sampler.c,
  * ptimer_behind). The kernel fires CPU timers at its clock tick (CONFIG_HZ):
@@ -168,6 +170,17 @@ void pg_sampler_find_ask(void)
 #endif
 }
 
+/*
+ * The process timer's tick through a trace function (3.9, 3.10): 3.11's
+ * specialized instructions dispatch without reading the thread's tracing
+ * flag, so such a tick waited for the next call or return and samples
+ * landed late (of two loops in one function and one in the next, the
+ * first read 61% of the work, not 75%); 3.11 keeps the main thread's
+ * timer and the sampler thread.
+ */
+#define PG_TRACE_TICK (PY_VERSION_HEX < 0x030B0000)
+
+#if PY_VERSION_HEX >= 0x030C0000 || PG_TRACE_TICK
 /* The process timer's pending call: a tick on the thread that runs it
  * (GIL held); never fails. */
 static int ptimer_tick(void *arg)
@@ -180,13 +193,71 @@ static int ptimer_tick(void *arg)
 	__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
 	return 0;
 }
+#endif
+
+#if PG_TRACE_TICK
+/* 3.9-3.10: the process timer's tick as a one-shot trace function of
+ * the thread that holds the GIL (see arm_trace): it takes itself off
+ * (CPython recomputes the thread's tracing flag when it returns) and
+ * ticks. */
+static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
+		      PyObject *arg)
+{
+	(void)obj;
+	(void)frame;
+	(void)what;
+	(void)arg;
+	PyThreadState *ts = PyThreadState_Get();
+	if (ts->c_tracefunc == trace_tick)
+		ts->c_tracefunc = NULL;
+	ptimer_tick(NULL);
+	return 0;
+}
+#endif
+
+/*
+ * Queue a tick on the thread this signal handler interrupted: 1 when
+ * queued. 3.12+: a pending call, unless queueing could wait for this very
+ * thread (sampler_pending.c). 3.9-3.10, where only the main thread runs
+ * pending calls: when this thread holds the GIL and has no trace or
+ * profile function, trace_tick becomes its trace function, which CPython
+ * calls at the thread's next traced event (a new line or a backward jump
+ * on 3.10, a call or a return on 3.9, whose line events need an
+ * interpreter-wide count this handler leaves alone). Both threads are
+ * this one: nothing else reads or writes the fields meanwhile, and a
+ * program that sets its own trace function replaces trace_tick, whose
+ * tick is then let go (the sampler thread sees it behind).
+ */
+static int queue_tick(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+	return pg_sampler.add_pending &&
+	       pg_sampler_pending_free(pg_sampler.interp) &&
+	       pg_sampler.add_pending(pg_sampler.interp, ptimer_tick, NULL,
+				      0) == 0;
+#elif PG_TRACE_TICK
+	PyThreadState *ts = _PyThreadState_UncheckedGet();
+	if (!ts || ts != PyGILState_GetThisThreadState() || ts->c_tracefunc ||
+	    ts->c_profilefunc || ts->tracing)
+		return 0;
+	ts->c_tracefunc = trace_tick;
+#if PY_VERSION_HEX >= 0x030A0000
+	ts->cframe->use_tracing = 1;
+#else
+	ts->use_tracing = 1;
+#endif
+	return 1;
+#else
+	return 0;
+#endif
+}
 
 /*
  * The process timer's signal handler, on whichever thread ran (any
  * thread, with or without the GIL; async-signal-safe): queue the tick
- * unless one is queued already, the sampler is not running in this
- * process, or queueing could wait for this very thread
- * (sampler_pending.c): the tick is then let go, not waited for.
+ * (queue_tick) unless one is queued already or the sampler is not running
+ * in this process; a tick that cannot be queued is let go, not waited
+ * for.
  */
 static void ptimer_signal(int sig, siginfo_t *si, void *ctx)
 {
@@ -195,15 +266,11 @@ static void ptimer_signal(int sig, siginfo_t *si, void *ctx)
 	(void)ctx;
 	int saved = errno;
 	if (pg_sampler.ptimer_ok && pg_sampler.running && !pg_sampler.stop &&
-	    pg_sampler.pid == getpid() && pg_sampler.add_pending &&
-	    pg_sampler_pending_free(pg_sampler.interp) &&
+	    pg_sampler.pid == getpid() &&
 	    !__atomic_exchange_n(&pg_sampler.ptimer_asked, 1,
-				 __ATOMIC_ACQ_REL)) {
-		if (pg_sampler.add_pending(pg_sampler.interp, ptimer_tick, NULL,
-					   0))
-			__atomic_store_n(&pg_sampler.ptimer_asked, 0,
-					 __ATOMIC_RELEASE);
-	}
+				 __ATOMIC_ACQ_REL) &&
+	    !queue_tick())
+		__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
 	errno = saved;
 }
 
@@ -253,9 +320,11 @@ static int start_timer(clockid_t clock, struct sigevent *ev, timer_t *t)
 /* Arm the process timer (see the top of this file): 1 when armed. */
 static int arm_ptimer(void)
 {
-	if (PY_VERSION_HEX < 0x030C0000 || !pg_sampler.cpu_mode ||
-	    !pg_sampler.add_pending ||
-	    !pg_sampler_pending_sane(pg_sampler.interp))
+	if (!pg_sampler.cpu_mode ||
+	    (!PG_TRACE_TICK && PY_VERSION_HEX < 0x030C0000) ||
+	    (PY_VERSION_HEX >= 0x030C0000 &&
+	     (!pg_sampler.add_pending ||
+	      !pg_sampler_pending_sane(pg_sampler.interp))))
 		return 0;
 	int sig = ptimer_signo();
 	if (!sig)

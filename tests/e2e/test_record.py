@@ -332,11 +332,12 @@ sys.exit(status >> 8)
 
     def test_a_worker_is_sampled_while_the_main_thread_waits(self):
         # The main thread blocked in a wait, a worker running Python: the
-        # worker's stack and name in every mode and interpreter. On 3.12+
-        # the worker ticks itself (a pending call, no GIL handoff), queued
-        # by the process timer's signal in cpu mode and asked for by the
-        # sampler thread in wall mode; 3.9-3.11 take the GIL from it; wall
-        # mode samples the waiting main thread too.
+        # worker's stack and name in every mode and interpreter. In cpu
+        # mode the worker ticks itself (no GIL handoff), queued by the
+        # process timer's signal (a pending call on 3.12+, a one-shot
+        # trace function on 3.9-3.10); in wall mode the sampler thread asks
+        # it to (3.12+) or takes the GIL from it (3.9-3.11, and 3.11's cpu
+        # mode); wall mode samples the waiting main thread too.
         self.program("""
 done = threading.Event()
 def work():
@@ -361,9 +362,10 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
                     asked, taken, timer = map(int, next(
                         l for l in p.stdout.splitlines()
                         if l.startswith("PGINFO")).split()[1:])
-                    if int(tag[3:]) >= 12:
-                        self.assertGreater(timer if mode == "cpu" else asked,
-                                           0, p.stdout)
+                    if mode == "cpu" and tag != "cp311":
+                        self.assertGreater(timer, 0, p.stdout)
+                    elif int(tag[3:]) >= 12:
+                        self.assertGreater(asked, 0, p.stdout)
                     else:
                         self.assertEqual(asked, 0, p.stdout)
                         self.assertGreater(taken, 0, p.stdout)
@@ -379,7 +381,7 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
                         self.assertIn("MainThread", by_thread)
 
     def test_the_process_timer_ticks_whoever_runs(self):
-        # 3.12+, cpu mode: a timer on the process's CPU clock, its signal
+        # cpu mode: a timer on the process's CPU clock, its signal
         # handled by the thread that runs, which queues the tick; the
         # sampler thread never ticks or asks, also at 1000 Hz, a period
         # shorter than the kernel's clock tick at which the timer fires
@@ -387,7 +389,8 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
         # threads, a thread whose system calls the signal interrupts (its
         # bytes must all arrive) and a main thread that waits: every one
         # of them runs on, and the spinners are sampled. With
-        # PERFGUARD_SAMPLE_CPU_SIGNAL=0 the sampler thread asks.
+        # PERFGUARD_SAMPLE_CPU_SIGNAL=0 the sampler thread asks (3.12+)
+        # or takes the GIL (3.9-3.11).
         self.program("""
 import socket
 a, b = socket.socketpair()
@@ -422,13 +425,18 @@ i = sampler.info()
 print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
       sent == got[0])
 """, need=300)
-        newer = [(t, py) for t, py in interpreters() if int(t[3:]) >= 12]
-        if not newer:
-            self.skipTest("no hook for Python 3.12+")
-        for (tag, py), rate, env in (
-                (newer[0], "100", None), (newer[-1], "100", None),
-                (newer[-1], "1000", None),
-                (newer[-1], "100", {"PERFGUARD_SAMPLE_CPU_SIGNAL": "0"})):
+        # the oldest and newest interpreters with the process timer (3.11
+        # has none: its main thread's timer and the sampler thread tick)
+        pys = sorted((p for p in interpreters() if p[0] != "cp311"),
+                     key=lambda p: int(p[0][3:]))
+        if not pys:
+            self.skipTest("no hook for 3.9, 3.10 or 3.12+")
+        off = {"PERFGUARD_SAMPLE_CPU_SIGNAL": "0"}
+        cases = [(py, rate, env) for py in (pys[0], pys[-1])
+                 for rate, env in (("100", None), ("1000", None),
+                                   ("100", off))]
+        cases += [(p, "100", off) for p in interpreters() if p[0] == "cp311"]
+        for (tag, py), rate, env in cases:
             with self.subTest(python=tag, rate=rate, env=env):
                 out = os.path.join(self.tmp, "pt-%s-%s-%d" % (
                     tag, rate, bool(env)))
@@ -450,9 +458,61 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                             self.assertIn("the process's", l)
                 else:
                     self.assertEqual(timer, "0", p.stdout)
-                    self.assertGreater(int(asked), 0, p.stdout)
+                    self.assertGreater(int(asked if int(tag[3:]) >= 12
+                                           else taken), 0, p.stdout)
                 prof, _ = self.only_window(out)
                 self.assertTrue(any("app.py:cold" in smp["stack"]
+                                    for smp in prof["samples"]))
+
+    def test_the_programs_trace_functions_stay_its_own(self):
+        # On 3.9-3.10 the process timer's tick is a one-shot trace
+        # function of the running thread: a thread with a trace function
+        # of its own is never given it, the program's sys.settrace
+        # replaces it at any time (the sampler then ticks on), and
+        # sys.gettrace() never shows it. Every interpreter: the same
+        # program must hold on 3.12+.
+        self.program("""
+import sys
+calls = [0]
+def tracer(frame, event, arg):
+    calls[0] += 1
+    return tracer
+ok = []
+def traced():
+    sys.settrace(tracer)
+    while not enough():
+        hot(500)
+        ok.append(sys.gettrace() is tracer)
+    sys.settrace(None)
+t = threading.Thread(target=traced, name="traced")
+t.start()
+while t.is_alive():
+    ok.append(sys.gettrace() is None)
+    before = calls[0]
+    sys.settrace(tracer)
+    hot(50)
+    sys.settrace(None)
+    ok.append(calls[0] > before)
+    hot(2000)
+t.join()
+i = sampler.info()
+print("PGTRACE", all(ok), len(ok), i["ticks_timer"] + i["ticks_thread"])
+""", need=300)
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "tr-%s" % tag)
+                p = self.record(["--python", py, "--rate", "1000",
+                                 "--window", "1h", "--out", out, "--",
+                                 "app.py"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                good, n, ticks = next(
+                    l for l in p.stdout.splitlines()
+                    if l.startswith("PGTRACE")).split()[1:]
+                self.assertEqual(good, "True", p.stdout)
+                self.assertGreater(int(n), 10, p.stdout)
+                self.assertGreater(int(ticks), 0, p.stdout)
+                prof, _ = self.only_window(out)
+                self.assertTrue(any("app.py:hot" in smp["stack"]
                                     for smp in prof["samples"]))
 
     def rate_of(self, out):
