@@ -226,7 +226,12 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
  * interpreter-wide count this handler leaves alone). Both threads are
  * this one: nothing else reads or writes the fields meanwhile, and a
  * program that sets its own trace function replaces trace_tick, whose
- * tick is then let go (the sampler thread sees it behind).
+ * tick is then let go (the sampler thread sees it behind). A trace_tick
+ * still in place is armed again: 3.10 keeps the flag per run of the
+ * evaluation loop, copied from the caller's at entry and back at return,
+ * so a signal between the copy and the switch to the new run sets the
+ * caller's copy, which the return overwrites, and the function stays
+ * without the flag.
  */
 static int queue_tick(void)
 {
@@ -237,7 +242,8 @@ static int queue_tick(void)
 				      0) == 0;
 #elif PG_TRACE_TICK
 	PyThreadState *ts = _PyThreadState_UncheckedGet();
-	if (!ts || ts != PyGILState_GetThisThreadState() || ts->c_tracefunc ||
+	if (!ts || ts != PyGILState_GetThisThreadState() ||
+	    (ts->c_tracefunc && ts->c_tracefunc != trace_tick) ||
 	    ts->c_profilefunc || ts->tracing)
 		return 0;
 	ts->c_tracefunc = trace_tick;
