@@ -1,6 +1,9 @@
 /*
- * sampler_pending.c - the one look into CPython's internal state that the
- * process timer's signal handler needs (3.12+): whether
+ * sampler_pending.c - the looks into CPython's internal state that the
+ * process timer's signal handler needs. 3.9: the interpreter's count of
+ * threads with a trace function, which PyEval_SetTrace keeps by adding
+ * one when a thread gets one and taking one off when it loses it. 3.12+:
+ * whether
  * _PyEval_AddPendingCall, called now on this thread, could wait for this
  * very thread. It takes the interpreter's pending-call lock (3.12, 3.13)
  * and then the GIL's own mutex (3.13), and a handler that interrupted the
@@ -16,7 +19,7 @@
  */
 #include <patchlevel.h>
 
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030C0000 || PY_VERSION_HEX < 0x030A0000
 #define Py_BUILD_CORE 1
 #include <Python.h>
 #include "internal/pycore_interp.h"
@@ -27,6 +30,16 @@
 #endif
 
 #include "sampler_pending.h"
+
+void pg_sampler_trace_count(PyInterpreterState *interp, int delta)
+{
+#if PY_VERSION_HEX < 0x030A0000
+	interp->ceval.tracing_possible += delta;
+#else
+	(void)interp;
+	(void)delta;
+#endif
+}
 
 int pg_sampler_pending_free(PyInterpreterState *interp)
 {

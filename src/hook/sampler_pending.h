@@ -1,11 +1,17 @@
 /*
- * sampler_pending.h - CPython's pending-call state as the process timer's
- * signal handler sees it (sampler_pending.c). Both functions are
- * async-signal-safe and change nothing (a lock tried is let go at once);
- * before 3.12 both return 0.
+ * sampler_pending.h - CPython's internal state as the process timer's
+ * signal handler sees it (sampler_pending.c): the pending calls (3.12+)
+ * and the count of traced threads (3.9). All are async-signal-safe; the
+ * pending-call checks change nothing (a lock tried is let go at once) and
+ * return 0 before 3.12.
  */
 #ifndef PG_SAMPLER_PENDING_H
 #define PG_SAMPLER_PENDING_H
+
+/* 3.9: adds delta (+1 or -1) to interp's count of threads with a trace
+ * function, as PyEval_SetTrace does when a thread gets or loses one; the
+ * caller holds the GIL. Elsewhere nothing. */
+void pg_sampler_trace_count(PyInterpreterState *interp, int delta);
 
 /* 1 when _PyEval_AddPendingCall(interp, ...) called now, on this thread,
  * cannot wait for this thread (see sampler_pending.c), else 0. */

@@ -208,8 +208,10 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
 	(void)what;
 	(void)arg;
 	PyThreadState *ts = PyThreadState_Get();
-	if (ts->c_tracefunc == trace_tick)
+	if (ts->c_tracefunc == trace_tick) {
 		ts->c_tracefunc = NULL;
+		pg_sampler_trace_count(ts->interp, -1);
+	}
 	ptimer_tick(NULL);
 	return 0;
 }
@@ -219,14 +221,17 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
  * Queue a tick on the thread this signal handler interrupted: 1 when
  * queued. 3.12+: a pending call, unless queueing could wait for this very
  * thread (sampler_pending.c). 3.9-3.10, where only the main thread runs
- * pending calls: when this thread holds the GIL and has no trace or
- * profile function, trace_tick becomes its trace function, which CPython
- * calls at the thread's next traced event (a new line or a backward jump
- * on 3.10, a call or a return on 3.9, whose line events need an
- * interpreter-wide count this handler leaves alone). Both threads are
- * this one: nothing else reads or writes the fields meanwhile, and a
- * program that sets its own trace function replaces trace_tick, whose
- * tick is then let go (the sampler thread sees it behind). A trace_tick
+ * pending calls: when this thread holds the GIL, runs a Python frame
+ * (whose return at the latest is traced) and has no trace or profile
+ * function, trace_tick becomes its trace function, which CPython calls at
+ * the thread's next traced event (a new line or a backward jump). Both
+ * threads are this one: nothing else reads or writes the fields
+ * meanwhile, and a program that sets its own trace function replaces
+ * trace_tick, whose tick is then let go (the sampler thread sees it
+ * behind). 3.9 also counts the threads with a trace function, and its
+ * PyEval_SetTrace takes trace_tick for one: the count goes up with it and
+ * down when it takes itself off, so a program's own function replacing
+ * it gets line events (the count left alone, it got none). A trace_tick
  * still in place is armed again: 3.10 keeps the flag per run of the
  * evaluation loop, copied from the caller's at entry and back at return,
  * so a signal between the copy and the switch to the new run sets the
@@ -242,10 +247,12 @@ static int queue_tick(void)
 				      0) == 0;
 #elif PG_TRACE_TICK
 	PyThreadState *ts = _PyThreadState_UncheckedGet();
-	if (!ts || ts != PyGILState_GetThisThreadState() ||
+	if (!ts || ts != PyGILState_GetThisThreadState() || !ts->frame ||
 	    (ts->c_tracefunc && ts->c_tracefunc != trace_tick) ||
 	    ts->c_profilefunc || ts->tracing)
 		return 0;
+	if (!ts->c_tracefunc)
+		pg_sampler_trace_count(ts->interp, 1);
 	ts->c_tracefunc = trace_tick;
 #if PY_VERSION_HEX >= 0x030A0000
 	ts->cframe->use_tracing = 1;

@@ -469,14 +469,25 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
         # function of the running thread: a thread with a trace function
         # of its own is never given it, the program's sys.settrace
         # replaces it at any time (the sampler then ticks on), and
-        # sys.gettrace() never shows it. Every interpreter: the same
-        # program must hold on 3.12+.
+        # sys.gettrace() never shows it; a function of the program's that
+        # replaces it gets every line event (3.9 counts the traced
+        # threads: the count left alone, it got none). Every interpreter:
+        # the same program must hold on 3.12+.
         self.program("""
 import sys
 calls = [0]
 def tracer(frame, event, arg):
     calls[0] += 1
     return tracer
+lines = [0]
+def line_tracer(frame, event, arg):
+    if event == "line":
+        lines[0] += 1
+    return line_tracer
+def three():
+    a = 1
+    b = 2
+    return a + b
 ok = []
 def traced():
     sys.settrace(tracer)
@@ -495,6 +506,15 @@ while t.is_alive():
     ok.append(calls[0] > before)
     hot(2000)
 t.join()
+for _ in range(20):
+    s = 0
+    for k in range(300000):  # no call: 3.9's tick used to wait for one
+        s += k
+    before = lines[0]
+    sys.settrace(line_tracer)
+    three()
+    sys.settrace(None)
+    ok.append(lines[0] - before == 3)
 i = sampler.info()
 print("PGTRACE", all(ok), len(ok), i["ticks_timer"] + i["ticks_thread"])
 """, need=300)
