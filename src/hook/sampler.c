@@ -432,45 +432,49 @@ void pg_sampler_fresh_window(void)
 	    pg_sampler.last_tick_mono_ns + pg_sampler.window_ns;
 }
 
-/* Keep start()'s Python callables (tasks may be None) and the names the
- * tick looks asyncio up by (GIL held). */
-static void keep_callables(PyObject *describe, PyObject *names, PyObject *tasks)
+/* Intern *slot from c once (GIL held; a failure leaves it NULL). */
+static void intern_once(PyObject **slot, const char *c)
+{
+	if (!*slot)
+		*slot = PyUnicode_InternFromString(c);
+}
+
+/* Keep start()'s Python callables and the names the tick looks asyncio
+ * up by (GIL held). */
+static void keep_callables(PyObject *describe, PyObject *names)
 {
 	Py_XINCREF(describe);
 	Py_XSETREF(pg_sampler.describe, describe);
 	Py_XINCREF(names);
 	Py_XSETREF(pg_sampler.names, names);
-	Py_XINCREF(tasks);
-	Py_XSETREF(pg_sampler.tasks, tasks == Py_None ? NULL : tasks);
-	if (tasks == Py_None)
-		Py_DECREF(tasks);
-	if (!pg_sampler.str_tasks_mod)
-		pg_sampler.str_tasks_mod =
-		    PyUnicode_InternFromString("asyncio.tasks");
-	if (!pg_sampler.str_current_tasks)
-		pg_sampler.str_current_tasks =
-		    PyUnicode_InternFromString("_current_tasks");
+	intern_once(&pg_sampler.str_tasks_mod, "asyncio.tasks");
+	intern_once(&pg_sampler.str_current_tasks, "_current_tasks");
+	intern_once(&pg_sampler.str_asyncio_c, "_asyncio");
+	intern_once(&pg_sampler.str_task, "Task");
+	intern_once(&pg_sampler.str_get_name, "get_name");
+	intern_once(&pg_sampler.str_thread_id, "_thread_id");
+	intern_once(&pg_sampler.str_name, "_name");
 	PyErr_Clear();
 }
 
 /*
  * _sampler_start(out_dir, rate_hz, cpu_mode, window_s, labels, describe,
- * names, tasks, call_ops, nudge_signal): labels is a str of "label KEY
+ * names, call_ops, nudge_signal[, main_ident]): labels is a str of "label KEY
  * VALUE" lines; call_ops a 256-byte bytes (1 where the opcode calls);
  * nudge_signal a signal number with a no-op Python handler, or 0.
  */
 static PyObject *m_start(PyObject *self, PyObject *args)
 {
-	PyObject *out, *describe, *names, *tasks;
+	PyObject *out, *describe, *names;
 	const char *labels;
 	int rate, cpu, nudge_signal;
 	unsigned long main_ident = 0;
 	double window_s;
 	Py_buffer ops;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O&ipdsOOOy*i|k", PyUnicode_FSConverter,
+	if (!PyArg_ParseTuple(args, "O&ipdsOOy*i|k", PyUnicode_FSConverter,
 			      &out, &rate, &cpu, &window_s, &labels, &describe,
-			      &names, &tasks, &ops, &nudge_signal, &main_ident))
+			      &names, &ops, &nudge_signal, &main_ident))
 		return NULL;
 	PyObject *ret = NULL;
 	if (pg_sampler.running && pg_sampler.pid == getpid()) {
@@ -492,7 +496,7 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	free(pg_sampler.labels);
 	pg_sampler.out_dir = strdup(PyBytes_AS_STRING(out));
 	pg_sampler.labels = strdup(labels);
-	keep_callables(describe, names, tasks);
+	keep_callables(describe, names);
 	memcpy(pg_sampler.call_ops, ops.buf, 256);
 	pg_sampler.rate_hz = rate;
 	pg_sampler.cpu_mode = cpu;

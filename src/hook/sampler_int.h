@@ -163,9 +163,10 @@ struct pg_sampler_state {
 	PyObject
 	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
 	PyObject *names; /* names(ident) -> str or None */
-	PyObject *tasks; /* tasks() -> {ident: task name} or None */
-	PyObject *str_tasks_mod, *str_current_tasks; /* interned names */
-	unsigned char call_ops[256];		     /* opcodes that call */
+	/* interned names the tick looks asyncio's running tasks up by */
+	PyObject *str_tasks_mod, *str_current_tasks, *str_asyncio_c, *str_task,
+	    *str_get_name, *str_thread_id, *str_name;
+	unsigned char call_ops[256]; /* opcodes that call */
 	/* state */
 	struct pg_sampler_window *live, *spare;
 	struct pg_sampler_cpu cpu[PG_SAMPLER_MAX_THREADS];

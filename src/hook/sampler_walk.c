@@ -158,32 +158,89 @@ static int in_call(PyCodeObject *code, int off)
 	return off < len && pg_sampler.call_ops[bytes[off]];
 }
 
+/* Attribute name of obj from its instance dict, else (no dict) through
+ * the type's C-level lookup; new reference or NULL. Neither runs the
+ * program's __getattr__ or __getattribute__. */
+static PyObject *plain_attr(PyObject *obj, PyObject *name)
+{
+	PyObject *dict = PyObject_GenericGetDict(obj, NULL);
+	if (!dict) {
+		PyErr_Clear();
+		return PyObject_GenericGetAttr(obj, name);
+	}
+	PyObject *v =
+	    PyDict_Check(dict) ? PyDict_GetItemWithError(dict, name) : NULL;
+	Py_XINCREF(v);
+	Py_DECREF(dict);
+	return v;
+}
+
+/* Task's name: the C Task's own get_name (an override is not called),
+ * else its _name (the pure-Python Task); new reference or NULL. */
+static PyObject *task_name(PyObject *task, PyObject *get_name)
+{
+	if (get_name && PyObject_TypeCheck(task, PyDescr_TYPE(get_name)))
+		return PyObject_CallOneArg(get_name, task);
+	return plain_attr(task, pg_sampler.str_name);
+}
+
+/* Attribute attr of module mod if it is imported; new reference or
+ * NULL (an error may be set). */
+static PyObject *imported_attr(PyObject *mod, PyObject *attr)
+{
+	PyObject *mods = PyImport_GetModuleDict();
+	PyObject *m = mods && PyDict_Check(mods)
+			  ? PyDict_GetItemWithError(mods, mod)
+			  : NULL;
+	return m ? PyObject_GetAttr(m, attr) : NULL;
+}
+
 /*
  * The {thread ident: task name} of the asyncio tasks running now, or
- * NULL. Most ticks see no task running (asyncio not imported, or the
- * loop between tasks): that is checked in C, without calling Python.
+ * NULL, read from asyncio.tasks._current_tasks ({loop: task}) and each
+ * loop's _thread_id in C: a tick must not run Python code, where the
+ * program's signal handlers would run too and what they raise would be
+ * lost with the tick's own errors.
  */
 static PyObject *task_names(void)
 {
-	if (!pg_sampler.tasks || !pg_sampler.str_tasks_mod ||
-	    !pg_sampler.str_current_tasks)
+	if (!pg_sampler.str_tasks_mod)
 		return NULL;
-	PyObject *mods = PyImport_GetModuleDict();
-	PyObject *mod =
-	    mods && PyDict_Check(mods)
-		? PyDict_GetItemWithError(mods, pg_sampler.str_tasks_mod)
+	PyObject *out = NULL;
+	PyObject *cur = imported_attr(pg_sampler.str_tasks_mod,
+				      pg_sampler.str_current_tasks);
+	if (!cur || !PyDict_Check(cur) || PyDict_GET_SIZE(cur) == 0) {
+		Py_XDECREF(cur); /* most ticks: no task runs */
+		PyErr_Clear();
+		return NULL;
+	}
+	PyObject *ctask =
+	    imported_attr(pg_sampler.str_asyncio_c, pg_sampler.str_task);
+	PyObject *get_name =
+	    ctask && PyType_Check(ctask)
+		? PyDict_GetItemWithError(((PyTypeObject *)ctask)->tp_dict,
+					  pg_sampler.str_get_name)
 		: NULL;
-	PyObject *cur =
-	    mod ? PyObject_GetAttr(mod, pg_sampler.str_current_tasks) : NULL;
-	int none = !cur || (PyDict_Check(cur) && PyDict_GET_SIZE(cur) == 0);
-	Py_XDECREF(cur);
+	if (get_name && !PyObject_TypeCheck(get_name, &PyMethodDescr_Type))
+		get_name = NULL;
 	PyErr_Clear();
-	if (none)
-		return NULL;
-	PyObject *r = pg_sampler_call_quiet(pg_sampler.tasks, "()");
-	if (r && !PyDict_Check(r))
-		Py_CLEAR(r);
-	return r;
+	Py_ssize_t pos = 0;
+	PyObject *loop, *task;
+	while (PyDict_Next(cur, &pos, &loop, &task)) {
+		PyObject *ident = plain_attr(loop, pg_sampler.str_thread_id);
+		PyObject *name = ident && PyLong_Check(ident)
+				     ? task_name(task, get_name)
+				     : NULL;
+		if (name && PyUnicode_Check(name) &&
+		    (out || (out = PyDict_New())))
+			PyDict_SetItem(out, ident, name);
+		Py_XDECREF(name);
+		Py_XDECREF(ident);
+		PyErr_Clear();
+	}
+	Py_XDECREF(ctask);
+	Py_DECREF(cur);
+	return out;
 }
 
 /*

@@ -83,6 +83,18 @@ class RecordTests(Case):
         p = run(["record"] + args, cwd=cwd or self.tmp, env=env)
         return p
 
+    def on_every_interpreter(self, stem, rate, check):
+        """Record app.py at rate (one window) on every interpreter, each
+        a subTest, and check(tag, completed record, out dir)."""
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "%s-%s" % (stem, tag))
+                p = self.record(["--python", py, "--rate", str(rate),
+                                 "--window", "1h", "--out", out, "--",
+                                 "app.py"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                check(tag, p, out)
+
     def only_window(self, out):
         s = stems(out)
         self.assertEqual(len(s), 1, s)
@@ -268,8 +280,20 @@ t.join()
         self.assertLessEqual(sum(s["values"][0] for s in seen["cpu"]), 2)
 
     def test_asyncio_tasks_are_labelled(self):
+        # The names are read in C: a tick runs none of the program's code
+        # (a get_name of its own, or the signal handlers Python would run
+        # inside any Python call, whose exceptions the tick would lose).
+        # alpha is the C Task, beta a subclass overriding get_name,
+        # gamma the pure-Python Task. Every interpreter.
         self.program("""
 import asyncio
+import asyncio.tasks
+
+overridden = [0]
+class Named(asyncio.Task):
+    def get_name(self):
+        overridden[0] += 1
+        return "not-" + super().get_name()
 
 async def spin():
     while not enough():
@@ -277,19 +301,22 @@ async def spin():
         await asyncio.sleep(0)
 
 async def main():
-    await asyncio.gather(asyncio.create_task(spin(), name="alpha"),
-                         asyncio.create_task(spin(), name="beta"))
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(
+        asyncio.create_task(spin(), name="alpha"),
+        Named(spin(), loop=loop, name="beta"),
+        asyncio.tasks._PyTask(spin(), loop=loop, name="gamma"))
 
 asyncio.run(main())
+print("PGOVERRIDDEN", overridden[0])
 """)
-        out = os.path.join(self.tmp, "prof")
-        p = self.record(["--rate", "500", "--window", "1h", "--out", out,
-                         "--", "app.py"])
-        self.assertEqual(p.returncode, 0, p.stderr)
-        prof, _ = self.only_window(out)
-        tasks = {s["labels"].get("task") for s in prof["samples"]}
-        self.assertIn("alpha", tasks)
-        self.assertIn("beta", tasks)
+
+        def check(tag, p, out):
+            self.assertIn("PGOVERRIDDEN 0", p.stdout)
+            prof, _ = self.only_window(out)
+            tasks = {s["labels"].get("task") for s in prof["samples"]}
+            self.assertLessEqual({"alpha", "beta", "gamma"}, tasks)
+        self.on_every_interpreter("tasks", 500, check)
 
     def test_threads_fork_and_exit_on_every_interpreter(self):
         self.program("""
@@ -383,7 +410,8 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
     def test_the_process_timer_ticks_whoever_runs(self):
         # cpu mode: a timer on the process's CPU clock, its signal
         # handled by the thread that runs, which queues the tick; the
-        # sampler thread never ticks or asks, also at 1000 Hz, a period
+        # sampler thread never asks and (3.12+) never ticks, also at
+        # 1000 Hz, a period
         # shorter than the kernel's clock tick at which the timer fires
         # (its ticks come at that tick: coarse, not behind). Spinning
         # threads, a thread whose system calls the signal interrupts (its
@@ -448,7 +476,15 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                     l for l in p.stdout.splitlines()
                     if l.startswith("PGTIMER")).split()[1:]
                 self.assertEqual(whole, "True", p.stdout)
-                if not env:
+                if not env and int(tag[3:]) < 12:
+                    # the tick waits for the thread the signal hit: one
+                    # that blocks first (sendall) leaves the timer behind
+                    # now and then, and the sampler thread ticks once
+                    self.assertGreater(int(timer), 0, p.stdout)
+                    self.assertEqual(asked, "0", p.stdout)
+                    self.assertLessEqual(int(taken) * 10, int(timer),
+                                         p.stdout)
+                elif not env:
                     self.assertGreater(int(timer), 0, p.stdout)
                     self.assertEqual((asked, taken), ("0", "0"), p.stdout)
                     # below half the rate (1000 Hz on a kernel ticking at
@@ -518,22 +554,18 @@ for _ in range(20):
 i = sampler.info()
 print("PGTRACE", all(ok), len(ok), i["ticks_timer"] + i["ticks_thread"])
 """, need=300)
-        for tag, py in interpreters():
-            with self.subTest(python=tag):
-                out = os.path.join(self.tmp, "tr-%s" % tag)
-                p = self.record(["--python", py, "--rate", "1000",
-                                 "--window", "1h", "--out", out, "--",
-                                 "app.py"])
-                self.assertEqual(p.returncode, 0, p.stderr)
-                good, n, ticks = next(
-                    l for l in p.stdout.splitlines()
-                    if l.startswith("PGTRACE")).split()[1:]
-                self.assertEqual(good, "True", p.stdout)
-                self.assertGreater(int(n), 10, p.stdout)
-                self.assertGreater(int(ticks), 0, p.stdout)
-                prof, _ = self.only_window(out)
-                self.assertTrue(any("app.py:hot" in smp["stack"]
-                                    for smp in prof["samples"]))
+
+        def check(tag, p, out):
+            good, n, ticks = next(
+                l for l in p.stdout.splitlines()
+                if l.startswith("PGTRACE")).split()[1:]
+            self.assertEqual(good, "True", p.stdout)
+            self.assertGreater(int(n), 10, p.stdout)
+            self.assertGreater(int(ticks), 0, p.stdout)
+            prof, _ = self.only_window(out)
+            self.assertTrue(any("app.py:hot" in smp["stack"]
+                                for smp in prof["samples"]))
+        self.on_every_interpreter("tr", 1000, check)
 
     def rate_of(self, out):
         """The one window's trial: (asked, owed, taken, achieved Hz)."""
@@ -631,14 +663,9 @@ stop_spinners(ts)
 sampler.stop()
 print("PGSWITCH", sys.getswitchinterval(), status)
 """)
-        for tag, py in interpreters():
-            with self.subTest(python=tag):
-                out = os.path.join(self.tmp, "sw-" + tag)
-                p = self.record(["--python", py, "--rate", "1000",
-                                 "--window", "1h", "--out", out, "--",
-                                 "app.py"])
-                self.assertEqual(p.returncode, 0, p.stderr)
-                self.assertIn("PGSWITCH 0.002 0", p.stdout, p.stderr)
+        self.on_every_interpreter(
+            "sw", 1000, lambda tag, p, out: self.assertIn(
+                "PGSWITCH 0.002 0", p.stdout, p.stderr))
 
     def test_windows_rotate_oldest_first_under_max_size(self):
         self.program("""

@@ -39,22 +39,6 @@ def _names(ident):
     return getattr(t, "name", None)
 
 
-def _tasks():
-    tasks = sys.modules.get("asyncio.tasks")
-    current = getattr(tasks, "_current_tasks", None)
-    if not current:
-        return None
-    out = {}
-    for loop, task in list(current.items()):
-        ident = getattr(loop, "_thread_id", None)
-        if ident is not None:
-            try:
-                out[ident] = task.get_name()
-            except Exception:
-                pass
-    return out or None
-
-
 def _call_ops():
     """256 flags: 1 for the opcodes (specialised ones too) that call."""
     import dis
@@ -134,7 +118,7 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
     if commit:
         labels += "label commit %s\n" % _clean(commit)
     _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
-                         float(window), labels, describe, _names, _tasks,
+                         float(window), labels, describe, _names,
                          _call_ops(), _nudge_signal(), _main_ident())
     if not _armed:
         _armed = True
