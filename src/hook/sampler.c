@@ -439,14 +439,16 @@ static void intern_once(PyObject **slot, const char *c)
 		*slot = PyUnicode_InternFromString(c);
 }
 
-/* Keep start()'s Python callables and the names the tick looks asyncio
- * up by (GIL held). */
-static void keep_callables(PyObject *describe, PyObject *names)
+/* Keep start()'s describe and the names the tick looks threads and
+ * asyncio's tasks up by (GIL held). */
+static void keep_callables(PyObject *describe)
 {
 	Py_XINCREF(describe);
 	Py_XSETREF(pg_sampler.describe, describe);
-	Py_XINCREF(names);
-	Py_XSETREF(pg_sampler.names, names);
+	intern_once(&pg_sampler.str_threading, "threading");
+	intern_once(&pg_sampler.str_active, "_active");
+	intern_once(&pg_sampler.str_limbo, "_limbo");
+	intern_once(&pg_sampler.str_ident, "_ident");
 	intern_once(&pg_sampler.str_tasks_mod, "asyncio.tasks");
 	intern_once(&pg_sampler.str_current_tasks, "_current_tasks");
 	intern_once(&pg_sampler.str_asyncio_c, "_asyncio");
@@ -459,22 +461,22 @@ static void keep_callables(PyObject *describe, PyObject *names)
 
 /*
  * _sampler_start(out_dir, rate_hz, cpu_mode, window_s, labels, describe,
- * names, call_ops, nudge_signal[, main_ident]): labels is a str of "label KEY
+ * call_ops, nudge_signal[, main_ident]): labels is a str of "label KEY
  * VALUE" lines; call_ops a 256-byte bytes (1 where the opcode calls);
  * nudge_signal a signal number with a no-op Python handler, or 0.
  */
 static PyObject *m_start(PyObject *self, PyObject *args)
 {
-	PyObject *out, *describe, *names;
+	PyObject *out, *describe;
 	const char *labels;
 	int rate, cpu, nudge_signal;
 	unsigned long main_ident = 0;
 	double window_s;
 	Py_buffer ops;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O&ipdsOOy*i|k", PyUnicode_FSConverter,
-			      &out, &rate, &cpu, &window_s, &labels, &describe,
-			      &names, &ops, &nudge_signal, &main_ident))
+	if (!PyArg_ParseTuple(args, "O&ipdsOy*i|k", PyUnicode_FSConverter, &out,
+			      &rate, &cpu, &window_s, &labels, &describe, &ops,
+			      &nudge_signal, &main_ident))
 		return NULL;
 	PyObject *ret = NULL;
 	if (pg_sampler.running && pg_sampler.pid == getpid()) {
@@ -496,7 +498,7 @@ static PyObject *m_start(PyObject *self, PyObject *args)
 	free(pg_sampler.labels);
 	pg_sampler.out_dir = strdup(PyBytes_AS_STRING(out));
 	pg_sampler.labels = strdup(labels);
-	keep_callables(describe, names);
+	keep_callables(describe);
 	memcpy(pg_sampler.call_ops, ops.buf, 256);
 	pg_sampler.rate_hz = rate;
 	pg_sampler.cpu_mode = cpu;

@@ -37,10 +37,7 @@ static void describe_window(struct pg_sampler_window *w)
 	}
 	pg_sampler_window_drop_codes(w);
 	for (uint32_t i = 0; i < w->nthreads; i++) {
-		PyObject *n = pg_sampler_call_quiet(pg_sampler.names, "(k)",
-						    w->threads[i].ident);
-		char *name = pg_sampler_dup_utf8(n);
-		Py_XDECREF(n);
+		char *name = pg_sampler_thread_name(w->threads[i].ident);
 		if (name) {
 			free(w->threads[i].name);
 			w->threads[i].name = name;

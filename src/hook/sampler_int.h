@@ -161,11 +161,12 @@ struct pg_sampler_state {
 	uint64_t ticks_timer; /* ticks the process timer asked for */
 	pthread_t main_thread;
 	PyObject
-	    *describe;	 /* describe(code, None, False) -> (id, file, line) */
-	PyObject *names; /* names(ident) -> str or None */
-	/* interned names the tick looks asyncio's running tasks up by */
+	    *describe; /* describe(code, None, False) -> (id, file, line) */
+	/* interned names the tick looks threads and asyncio's running tasks
+	 * up by */
 	PyObject *str_tasks_mod, *str_current_tasks, *str_asyncio_c, *str_task,
-	    *str_get_name, *str_thread_id, *str_name;
+	    *str_get_name, *str_thread_id, *str_name, *str_threading,
+	    *str_active, *str_limbo, *str_ident;
 	unsigned char call_ops[256]; /* opcodes that call */
 	/* state */
 	struct pg_sampler_window *live, *spare;
@@ -262,6 +263,9 @@ int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyFrameObject *f,
 			   const PyCodeObject *code, int lasti, int held);
 /* A malloc'd copy (at most PG_SAMPLER_MAX_LABEL bytes) of str s, NULL. */
 char *pg_sampler_dup_utf8(PyObject *s);
+/* The name of thread ident (threading's Thread, read in C: no Python
+ * code runs), malloc'd, or NULL (GIL held; errors cleared). */
+char *pg_sampler_thread_name(unsigned long ident);
 /* fn(Py_BuildValue(fmt, ...)), errors cleared: a new reference or NULL. */
 PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...);
 /* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX. */

@@ -19,9 +19,9 @@
 #include <string.h>
 
 /*
- * Name the threads of w that have no name yet (after the walk: Python
- * code may run other threads, or a nested tick, which only appends
- * slots). A thread seen while starting is found on a later try.
+ * Name the threads of w that have no name yet (after the walk, which
+ * must not let the interpreter switch threads; a name lookup may
+ * allocate). A thread seen while starting is found on a later try.
  */
 static void name_threads(struct pg_sampler_window *w)
 {
@@ -30,10 +30,7 @@ static void name_threads(struct pg_sampler_window *w)
 		if (t->name || t->tries >= 8)
 			continue;
 		t->tries++;
-		PyObject *n =
-		    pg_sampler_call_quiet(pg_sampler.names, "(k)", t->ident);
-		char *name = pg_sampler_dup_utf8(n);
-		Py_XDECREF(n);
+		char *name = pg_sampler_thread_name(t->ident);
 		if (name && !t->name)
 			t->name = name;
 		else
@@ -193,6 +190,43 @@ static PyObject *imported_attr(PyObject *mod, PyObject *attr)
 			  ? PyDict_GetItemWithError(mods, mod)
 			  : NULL;
 	return m ? PyObject_GetAttr(m, attr) : NULL;
+}
+
+char *pg_sampler_thread_name(unsigned long ident)
+{
+	PyObject *key = PyLong_FromUnsignedLong(ident), *t = NULL;
+	PyObject *active =
+	    key ? imported_attr(pg_sampler.str_threading, pg_sampler.str_active)
+		: NULL;
+	if (active && PyDict_Check(active))
+		t = PyDict_GetItemWithError(active, key);
+	Py_XINCREF(t);
+	PyObject *limbo =
+	    t ? NULL
+	      : imported_attr(pg_sampler.str_threading, pg_sampler.str_limbo);
+	Py_ssize_t pos = 0;
+	PyObject *k, *v;
+	/* starting: still in _limbo ({Thread: Thread}), its _ident set */
+	while (!t && limbo && PyDict_Check(limbo) &&
+	       PyDict_Next(limbo, &pos, &k, &v)) {
+		PyObject *id = plain_attr(k, pg_sampler.str_ident);
+		if (id && PyLong_Check(id) &&
+		    PyLong_AsUnsignedLong(id) == ident) {
+			t = k;
+			Py_INCREF(t);
+		}
+		Py_XDECREF(id);
+	}
+	PyObject *name = t ? plain_attr(t, pg_sampler.str_name) : NULL;
+	char *c =
+	    name && PyUnicode_Check(name) ? pg_sampler_dup_utf8(name) : NULL;
+	Py_XDECREF(name);
+	Py_XDECREF(t);
+	Py_XDECREF(limbo);
+	Py_XDECREF(active);
+	Py_XDECREF(key);
+	PyErr_Clear();
+	return c;
 }
 
 /*

@@ -279,12 +279,13 @@ t.join()
         # cpu mode: only ticks where it ran (starting up) count
         self.assertLessEqual(sum(s["values"][0] for s in seen["cpu"]), 2)
 
-    def test_asyncio_tasks_are_labelled(self):
-        # The names are read in C: a tick runs none of the program's code
-        # (a get_name of its own, or the signal handlers Python would run
-        # inside any Python call, whose exceptions the tick would lose).
-        # alpha is the C Task, beta a subclass overriding get_name,
-        # gamma the pure-Python Task. Every interpreter.
+    def test_tasks_and_threads_are_named_without_the_programs_code(self):
+        # Task and thread names are read in C: a tick runs no Python code
+        # (a get_name or name of the program's, or the signal handlers
+        # Python would run inside any Python call, whose exceptions the
+        # tick would lose). alpha is the C Task, beta a subclass
+        # overriding get_name, gamma the pure-Python Task; delta a thread
+        # whose class overrides name. Every interpreter.
         self.program("""
 import asyncio
 import asyncio.tasks
@@ -294,6 +295,18 @@ class Named(asyncio.Task):
     def get_name(self):
         overridden[0] += 1
         return "not-" + super().get_name()
+
+class Counted(threading.Thread):
+    @property
+    def name(self):
+        overridden[0] += 1
+        return "not-" + self._name
+
+def work():
+    while not enough():
+        hot(500)
+delta = Counted(target=work, name="delta")
+delta.start()
 
 async def spin():
     while not enough():
@@ -308,6 +321,7 @@ async def main():
         asyncio.tasks._PyTask(spin(), loop=loop, name="gamma"))
 
 asyncio.run(main())
+delta.join()
 print("PGOVERRIDDEN", overridden[0])
 """)
 
@@ -316,6 +330,8 @@ print("PGOVERRIDDEN", overridden[0])
             prof, _ = self.only_window(out)
             tasks = {s["labels"].get("task") for s in prof["samples"]}
             self.assertLessEqual({"alpha", "beta", "gamma"}, tasks)
+            threads = {s["labels"]["thread"] for s in prof["samples"]}
+            self.assertLessEqual({"delta", "MainThread"}, threads)
         self.on_every_interpreter("tasks", 500, check)
 
     def test_threads_fork_and_exit_on_every_interpreter(self):

@@ -25,20 +25,6 @@ __all__ = ["start", "stop", "flush", "info"]
 _armed = False
 
 
-def _names(ident):
-    threading = sys.modules.get("threading")
-    if threading is None:
-        return None
-    t = threading._active.get(ident)
-    if t is None:  # starting: still in _limbo, keyed by the Thread
-        for t in list(getattr(threading, "_limbo", {})):
-            if getattr(t, "_ident", None) == ident:
-                break
-        else:
-            t = None
-    return getattr(t, "name", None)
-
-
 def _call_ops():
     """256 flags: 1 for the opcodes (specialised ones too) that call."""
     import dis
@@ -118,7 +104,7 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
     if commit:
         labels += "label commit %s\n" % _clean(commit)
     _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
-                         float(window), labels, describe, _names,
+                         float(window), labels, describe,
                          _call_ops(), _nudge_signal(), _main_ident())
     if not _armed:
         _armed = True
