@@ -17,12 +17,12 @@
  * 6.3 its signal goes to the thread that was running (older kernels send it
  * to the main thread, waking it if it waits), and that thread's C handler
  * queues the tick on itself (queue_tick: a pending call on 3.12+, a
- * one-shot trace function on 3.9-3.10; not on 3.11): nobody is woken, where the sampler
- * thread had to wake, preempt the thread that ran and ask, every period.
- * That wake, not the tick, was most of the sampler's cost: a thread that
- * only woke 1000 times a second cost the demo service 4.4% of its
- * requests (3.12, in-process A/B, benches/production). Before 3.12 it
- * also had to take the GIL. The sampler thread then wakes only
+ * one-shot trace function on 3.9-3.10; not on 3.11): nobody is woken,
+ * where the sampler thread had to wake, preempt the thread that ran and
+ * ask, every period. That wake, not the tick, was most of the sampler's
+ * cost: a thread that only woke 1000 times a second cost the demo service
+ * 4.4% of its requests (3.12, in-process A/B, benches/production); before
+ * 3.12 it also had to take the GIL. The sampler thread then wakes only
  * every few periods, to count the program's CPU time and end windows, and
  * ticks itself only while the timer's ticks do not come (sampler.c,
  * ptimer_behind). The kernel fires CPU timers at its clock tick (CONFIG_HZ):
@@ -197,7 +197,7 @@ static int ptimer_tick(void *arg)
 
 #if PG_TRACE_TICK
 /* 3.9-3.10: the process timer's tick as a one-shot trace function of
- * the thread that holds the GIL (see arm_trace): it takes itself off
+ * the thread that holds the GIL (see queue_tick): it takes itself off
  * (CPython recomputes the thread's tracing flag when it returns) and
  * ticks. */
 static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
