@@ -97,10 +97,10 @@ struct pg_verdict {
 	double threshold_pct;
 	/*
 	 * Smallest change (percent) the hook can attribute to this function:
-	 * the per-call resolution from the calibrated event cost, and for
-	 * self time at least its callees' shadow (what their change can do
-	 * to its time, docs/statistics.md); 0 for totals and wall times.
-	 * REGRESSED and
+	 * the per-call resolution from the calibrated event cost, its
+	 * callers' shadow (what a change of their own work around its calls
+	 * can do to its time) and, for self time, its callees' shadow
+	 * (docs/statistics.md); 0 for totals and wall times. REGRESSED and
 	 * IMPROVED need the estimate beyond max(threshold_pct, this).
 	 */
 	double resolution_pct;
