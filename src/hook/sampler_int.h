@@ -22,6 +22,7 @@
 #define PERFGUARD_HOOK_SAMPLER_INT_H
 
 #include "sampler.h"
+#include "sampler_pending.h"
 
 #include <frameobject.h>
 
@@ -257,10 +258,10 @@ void pg_sampler_window_drop_codes(struct pg_sampler_window *w);
 /* The function index of code in w (a reference taken when new), or
  * UINT32_MAX when the table is full. */
 uint32_t pg_sampler_func_intern(struct pg_sampler_window *w, PyObject *code);
-/* The line of frame f of code at byte offset lasti, cached per window
- * when held (w holds a reference to code). */
-int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyFrameObject *f,
-			   const PyCodeObject *code, int lasti, int held);
+/* The line of code at byte offset lasti (-1: its first line), cached per
+ * window when held (w holds a reference to code). */
+int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyCodeObject *code,
+			   int lasti, int held);
 /* A malloc'd copy (at most PG_SAMPLER_MAX_LABEL bytes) of str s, NULL. */
 char *pg_sampler_dup_utf8(PyObject *s);
 /* The name of thread ident (threading's Thread, read in C: no Python

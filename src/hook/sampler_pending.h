@@ -1,12 +1,27 @@
 /*
- * sampler_pending.h - CPython's internal state as the process timer's
- * signal handler sees it (sampler_pending.c): the pending calls (3.12+)
- * and the count of traced threads (3.9). All are async-signal-safe; the
- * pending-call checks change nothing (a lock tried is let go at once) and
- * return 0 before 3.12.
+ * sampler_pending.h - CPython's internal state as the sampler sees it
+ * (sampler_pending.c): a thread's frame chain for a tick, and for the
+ * process timer's signal handler the pending calls (3.12+) and the count
+ * of traced threads (3.9). The handler's functions are async-signal-safe;
+ * the pending-call checks change nothing (a lock tried is let go at once)
+ * and return 0 before 3.12.
  */
 #ifndef PG_SAMPLER_PENDING_H
 #define PG_SAMPLER_PENDING_H
+
+/* One frame of a thread's stack: its code (borrowed: valid while the GIL
+ * is held and no Python code runs) and the byte offset of its last
+ * instruction (-1 before its first). */
+struct pg_sampler_raw {
+	PyCodeObject *code;
+	int lasti;
+};
+
+/* Thread ts's complete Python frames, innermost first, into out (at most
+ * cap); *more is set to 1 when frames were left out. The caller holds the
+ * GIL. Makes no object and runs no Python code. Returns the count. */
+int pg_sampler_frames(PyThreadState *ts, struct pg_sampler_raw *out, int cap,
+		      int *more);
 
 /* 3.9: adds delta (+1 or -1) to interp's count of threads with a trace
  * function, as PyEval_SetTrace does when a thread gets or loses one; the

@@ -122,13 +122,13 @@ uint32_t pg_sampler_func_intern(struct pg_sampler_window *w, PyObject *code)
 	return w->nfuncs++;
 }
 
-/* The line of frame f (at byte offset lasti of code), cached per window
- * by (code, offset): computing it walks the code's line table. */
-int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyFrameObject *f,
-			   const PyCodeObject *code, int lasti, int held)
+/* The line of code at byte offset lasti, cached per window by (code,
+ * offset): computing it walks the code's line table. */
+int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyCodeObject *code,
+			   int lasti, int held)
 {
 	if (lasti < 0 || !held) { /* held: w has a reference to code */
-		int line = PyFrame_GetLineNumber(f);
+		int line = PyCode_Addr2Line(code, lasti);
 		return line > 0 ? line : 0;
 	}
 	uint32_t h = (hash_ptr(code) ^ ((uint32_t)lasti * 0x9E3779B1u)) &
@@ -136,7 +136,7 @@ int32_t pg_sampler_line_of(struct pg_sampler_window *w, PyFrameObject *f,
 	struct pg_sampler_line *e = &w->line_cache[h];
 	if (e->code == code && e->lasti == lasti)
 		return e->line;
-	int line = PyFrame_GetLineNumber(f);
+	int line = PyCode_Addr2Line(code, lasti);
 	e->code = code;
 	e->lasti = lasti;
 	e->line = line > 0 ? line : 0;

@@ -4,15 +4,14 @@
  * thread's CPU clock (pthread_getcpuclockid) decides whether it counts
  * (cpu mode: it ran at least 5% of the interval, its CPU time is the
  * value; wall mode: every thread, the wall interval as value, idle ones
- * marked), and then its stack is walked with public APIs
- * (PyThreadState_GetFrame, PyFrame_GetBack/GetCode/GetLasti, 3.9-3.13)
- * into the live window. A leaf frame stopped on a call instruction is in
+ * marked), and then its frame chain is read as it is (pg_sampler_frames,
+ * 3.9-3.13) into the live window. A leaf frame stopped on a call instruction is in
  * a C function: the sample stays with that Python frame and is marked.
  *
  * No Python code runs during the walk (the GC is paused, names are
  * resolved after it): running Python mid-walk would let other threads
- * run and free the thread states being walked. Frame objects are made
- * (3.11+) only for threads that count.
+ * run and free the thread states being walked. The walk makes no
+ * objects (no frame objects either: see sampler_pending.c).
  */
 #include "sampler_int.h"
 
@@ -127,19 +126,8 @@ static int64_t cpu_used(unsigned long ident, int64_t now)
 	return now < 0 ? -1 : used;
 }
 
-static int frame_lasti_bytes(PyFrameObject *f)
-{
-#if PY_VERSION_HEX >= 0x030B0000
-	return PyFrame_GetLasti(f);
-#elif PY_VERSION_HEX >= 0x030A0000
-	return f->f_lasti * 2;
-#else
-	return f->f_lasti;
-#endif
-}
-
 /* Is a frame of code at byte offset off stopped on a call instruction? */
-static int in_call(PyCodeObject *code, int off)
+static int in_call(const PyCodeObject *code, int off)
 {
 	if (off < 0)
 		return 0;
@@ -285,28 +273,20 @@ static PyObject *task_names(void)
 static int walk_stack(struct pg_sampler_window *w, PyThreadState *ts,
 		      struct pg_sampler_frame *fr, uint32_t *flags)
 {
-	PyFrameObject *f = PyThreadState_GetFrame(ts);
-	int depth = 0, full = 0;
-	while (f) {
-		PyCodeObject *code = PyFrame_GetCode(f);
-		int lasti = frame_lasti_bytes(f);
-		if (depth == 0 && in_call(code, lasti))
-			*flags |= PG_SAMPLE_NATIVE;
-		if (depth < PG_SAMPLER_MAX_DEPTH) {
-			uint32_t fi =
-			    pg_sampler_func_intern(w, (PyObject *)code);
-			full |= fi == UINT32_MAX;
-			fr[depth].func = fi;
-			fr[depth].line = pg_sampler_line_of(w, f, code, lasti,
-							    fi != UINT32_MAX);
-			depth++;
-		} else {
-			*flags |= PG_SAMPLE_TRUNCATED;
-		}
-		Py_DECREF(code);
-		PyFrameObject *back = PyFrame_GetBack(f);
-		Py_DECREF(f);
-		f = back;
+	struct pg_sampler_raw raw[PG_SAMPLER_MAX_DEPTH];
+	int more = 0, full = 0;
+	int depth = pg_sampler_frames(ts, raw, PG_SAMPLER_MAX_DEPTH, &more);
+	if (more)
+		*flags |= PG_SAMPLE_TRUNCATED;
+	if (depth > 0 && in_call(raw[0].code, raw[0].lasti))
+		*flags |= PG_SAMPLE_NATIVE;
+	for (int i = 0; i < depth; i++) {
+		uint32_t fi =
+		    pg_sampler_func_intern(w, (PyObject *)raw[i].code);
+		full |= fi == UINT32_MAX;
+		fr[i].func = fi;
+		fr[i].line = pg_sampler_line_of(w, raw[i].code, raw[i].lasti,
+						fi != UINT32_MAX);
 	}
 	return full ? -1 : depth;
 }
@@ -344,7 +324,7 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 	int64_t base = elapsed_ns < pg_sampler.period_ns ? elapsed_ns
 							 : pg_sampler.period_ns;
 #if PY_VERSION_HEX >= 0x030A0000
-	/* Frame objects made for the walk (3.11+) must not start a
+	/* What the tick allocates (a task lookup's key) must not start a
 	 * collection: finalizers would run Python code mid-walk. */
 	int gc_was = PyGC_Disable();
 #endif
