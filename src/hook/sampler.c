@@ -151,7 +151,7 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 			return others_ran || ran(main_used, interval)
 				   ? STEP_NONE
 				   : STEP_IDLE;
-		/* 3.9-3.10: a trace_tick the program replaced with its own
+		/* 3.9-3.11: a trace_tick the program replaced with its own
 		 * trace function never runs (sampler_signal.c); the timer
 		 * may queue again */
 		if (PY_VERSION_HEX < 0x030C0000)

@@ -7,7 +7,7 @@
  *                     stop, flush and info for Python
  *   sampler_signal.c  ticks on the main thread (signal handler, CPU-time
  *                     timer), on the GIL's holder (a pending call, 3.12+;
- *                     the process timer's one-shot trace function, 3.9-3.10)
+ *                     the process timer's one-shot trace function, 3.9-3.11)
  *                     and fork handling
  *   sampler_walk.c    one tick: every thread's CPU clock and stack
  *   sampler_table.c   a window's tables: functions, stacks, threads,

@@ -378,9 +378,9 @@ sys.exit(status >> 8)
         # worker's stack and name in every mode and interpreter. In cpu
         # mode the worker ticks itself (no GIL handoff), queued by the
         # process timer's signal (a pending call on 3.12+, a one-shot
-        # trace function on 3.9-3.10); in wall mode the sampler thread asks
-        # it to (3.12+) or takes the GIL from it (3.9-3.11, and 3.11's cpu
-        # mode); wall mode samples the waiting main thread too.
+        # trace function on 3.9-3.11); in wall mode the sampler thread asks
+        # it to (3.12+) or takes the GIL from it (3.9-3.11); wall mode
+        # samples the waiting main thread too.
         self.program("""
 done = threading.Event()
 def work():
@@ -405,7 +405,7 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
                     asked, taken, timer = map(int, next(
                         l for l in p.stdout.splitlines()
                         if l.startswith("PGINFO")).split()[1:])
-                    if mode == "cpu" and tag != "cp311":
+                    if mode == "cpu":
                         self.assertGreater(timer, 0, p.stdout)
                     elif int(tag[3:]) >= 12:
                         self.assertGreater(asked, 0, p.stdout)
@@ -469,17 +469,15 @@ i = sampler.info()
 print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
       sent == got[0])
 """, need=300)
-        # the oldest and newest interpreters with the process timer (3.11
-        # has none: its main thread's timer and the sampler thread tick)
-        pys = sorted((p for p in interpreters() if p[0] != "cp311"),
-                     key=lambda p: int(p[0][3:]))
-        if not pys:
-            self.skipTest("no hook for 3.9, 3.10 or 3.12+")
+        # the oldest and newest interpreters, and 3.11 (its own tracing
+        # flag and specialized instructions)
+        pys = sorted(interpreters(), key=lambda p: int(p[0][3:]))
+        pys = [p for i, p in enumerate(pys)
+               if i in (0, len(pys) - 1) or p[0] == "cp311"]
         off = {"PERFGUARD_SAMPLE_CPU_SIGNAL": "0"}
-        cases = [(py, rate, env) for py in (pys[0], pys[-1])
+        cases = [(py, rate, env) for py in pys
                  for rate, env in (("100", None), ("1000", None),
                                    ("100", off))]
-        cases += [(p, "100", off) for p in interpreters() if p[0] == "cp311"]
         for (tag, py), rate, env in cases:
             with self.subTest(python=tag, rate=rate, env=env):
                 out = os.path.join(self.tmp, "pt-%s-%s-%d" % (
@@ -517,7 +515,7 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                                     for smp in prof["samples"]))
 
     def test_the_programs_trace_functions_stay_its_own(self):
-        # On 3.9-3.10 the process timer's tick is a one-shot trace
+        # On 3.9-3.11 the process timer's tick is a one-shot trace
         # function of the running thread: a thread with a trace function
         # of its own is never given it, the program's sys.settrace
         # replaces it at any time (the sampler then ticks on), and
@@ -600,9 +598,9 @@ print("PGTRACE", all(ok), len(ok), i["ticks_timer"] + i["ticks_thread"])
         # per 1 ms of CPU time; it runs until 200 are owed, so it achieves
         # about 1/50 of the rate whatever the machine's speed or load (a
         # 25x faster machine would still be below half). (2) Four threads spinning
-        # on pure bytecode with the main thread in join(): on 3.9-3.11 the
-        # sampler must win the GIL from them; what it achieves depends on
-        # the machine, so only the window's statement of it is checked,
+        # on pure bytecode with the main thread in join(), ticked through
+        # 3.11's tracing flag; what it achieves depends on the machine,
+        # so only the window's statement of it is checked,
         # and that record warns exactly when it is below half. (3) The
         # main thread alone at 100 Hz achieves its rate: no warning.
         gil_held = """
