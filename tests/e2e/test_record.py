@@ -514,6 +514,33 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                 self.assertTrue(any("app.py:cold" in smp["stack"]
                                     for smp in prof["samples"]))
 
+    def test_a_subinterpreter_runs_unsampled_and_quiet(self):
+        # A subinterpreter runs the same sitecustomize; the sampler is the
+        # main interpreter's, so it is not started there, and that is no
+        # error to print (it printed "sampler not started" on every
+        # interpreter, a line per subinterpreter). The main one is sampled.
+        self.program("""
+try:
+    import _interpreters as interpreters
+except ImportError:
+    import _xxsubinterpreters as interpreters
+for _ in range(3):
+    sub = interpreters.create()
+    interpreters.run_string(sub, "x = sum(range(1000))")
+    interpreters.destroy(sub)
+while not enough():
+    hot(2000)
+print("PGSUB done")
+""")
+
+        def check(tag, p, out):
+            self.assertIn("PGSUB done", p.stdout, p.stderr)
+            self.assertNotIn("perfguard-record:", p.stderr)
+            prof, _ = self.only_window(out)
+            self.assertTrue(any("app.py:hot" in smp["stack"]
+                                for smp in prof["samples"]))
+        self.on_every_interpreter("sub", 500, check)
+
     def test_the_programs_trace_functions_stay_its_own(self):
         # On 3.9-3.11 the process timer's tick is a one-shot trace
         # function of the running thread: a thread with a trace function

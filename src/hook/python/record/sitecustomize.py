@@ -37,10 +37,25 @@ def _perfguard_record():
             mode=env.get("PERFGUARD_SAMPLE_MODE") or "cpu",
             window=float(env.get("PERFGUARD_SAMPLE_WINDOW") or 60))
     except Exception as e:  # never stop the program
-        sys.stderr.write("perfguard-record: sampler not started: %s\n" % e)
+        if _main_interpreter():  # a subinterpreter is not sampled: quiet
+            sys.stderr.write("perfguard-record: sampler not started: %s\n"
+                             % e)
         return
     _write_window_on_stop(perfguard.sampler)
     _write_window_on_exit(perfguard.sampler)
+
+
+def _main_interpreter():
+    """Is this the process's main interpreter (the one sampled)?"""
+    import _thread
+    is_main = getattr(_thread, "_is_main_interpreter", None)  # 3.12+
+    if is_main:
+        return is_main()
+    try:
+        import _xxsubinterpreters as interpreters
+    except ImportError:
+        return True
+    return interpreters.get_current() == interpreters.get_main()
 
 
 def _write_window_on_exit(sampler):
