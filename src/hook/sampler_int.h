@@ -159,6 +159,12 @@ struct pg_sampler_state {
 	 * it asked for is pending (atomic) */
 	timer_t ptimer;
 	int ptimer_ok, ptimer_asked;
+	/* 3.9-3.11: where the process timer's signal found the thread whose
+	 * trace_tick it armed (ts NULL: none); that thread's sample starts
+	 * there (see queue_tick) */
+	const PyThreadState *site_ts;
+	struct pg_sampler_raw site;
+	int site_tick;	      /* set while trace_tick's own tick runs */
 	uint64_t ticks_timer; /* ticks the process timer asked for */
 	pthread_t main_thread;
 	PyObject

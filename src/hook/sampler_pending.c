@@ -104,11 +104,18 @@ int pg_sampler_frames(PyThreadState *ts, struct pg_sampler_raw *out, int cap,
 			*more = 1;
 			break;
 		}
+		out[n].frame = f;
 		out[n].code = code;
 		out[n].lasti = FRAME_LASTI(f);
 		n++;
 	}
 	return n;
+}
+
+int pg_sampler_frame_now(PyThreadState *ts, struct pg_sampler_raw *out)
+{
+	int more;
+	return pg_sampler_frames(ts, out, 1, &more);
 }
 
 void pg_sampler_trace_count(PyInterpreterState *interp, int delta)

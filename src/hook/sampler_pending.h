@@ -13,6 +13,7 @@
  * is held and no Python code runs) and the byte offset of its last
  * instruction (-1 before its first). */
 struct pg_sampler_raw {
+	const void *frame; /* identity only, never read through */
 	PyCodeObject *code;
 	int lasti;
 };
@@ -22,6 +23,9 @@ struct pg_sampler_raw {
  * GIL. Makes no object and runs no Python code. Returns the count. */
 int pg_sampler_frames(PyThreadState *ts, struct pg_sampler_raw *out, int cap,
 		      int *more);
+/* Thread ts's innermost complete Python frame into *out: 1, or 0 when it
+ * has none. Reads only: async-signal-safe on the thread ts runs on. */
+int pg_sampler_frame_now(PyThreadState *ts, struct pg_sampler_raw *out);
 
 /* 3.9: adds delta (+1 or -1) to interp's count of threads with a trace
  * function, as PyEval_SetTrace does when a thread gets or loses one; the

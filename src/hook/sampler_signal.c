@@ -225,7 +225,10 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
 		ts->c_tracefunc = NULL;
 		pg_sampler_trace_count(ts->interp, -1);
 	}
+	pg_sampler.site_tick = 1; /* the site is for this tick only */
 	ptimer_tick(NULL);
+	pg_sampler.site_tick = 0;
+	pg_sampler.site_ts = NULL;
 	return 0;
 }
 #endif
@@ -237,7 +240,13 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
  * pending calls: when this thread holds the GIL, runs a Python frame
  * (whose return at the latest is traced) and has no trace or profile
  * function, trace_tick becomes its trace function, which CPython calls at
- * the thread's next traced event (a new line or a backward jump). Both
+ * the thread's next traced event (a new line or a backward jump). That
+ * comes after a C function the signal found running has returned, and may
+ * be a call made after it: the frame the signal found and its position
+ * are kept (pg_sampler.site), and the thread's sample starts there when
+ * that frame is still on its stack (a C function's time stays on the line
+ * that called it, marked native, as on 3.12+). Only threads of the
+ * sampled interpreter: a subinterpreter's thread is not sampled. Both
  * threads are this one: nothing else reads or writes the fields
  * meanwhile, and a program that sets its own trace function replaces
  * trace_tick, whose tick is then let go (the sampler thread sees it
@@ -260,10 +269,13 @@ static int queue_tick(void)
 				      0) == 0;
 #elif PG_TRACE_TICK
 	PyThreadState *ts = _PyThreadState_UncheckedGet();
-	if (!ts || ts != PyGILState_GetThisThreadState() || !in_frame(ts) ||
+	if (!ts || ts != PyGILState_GetThisThreadState() ||
+	    ts->interp != pg_sampler.interp || !in_frame(ts) ||
 	    (ts->c_tracefunc && ts->c_tracefunc != trace_tick) ||
 	    ts->c_profilefunc || ts->tracing)
 		return 0;
+	pg_sampler.site_ts =
+	    pg_sampler_frame_now(ts, &pg_sampler.site) ? ts : NULL;
 	if (!ts->c_tracefunc)
 		pg_sampler_trace_count(ts->interp, 1);
 	ts->c_tracefunc = trace_tick;

@@ -266,6 +266,25 @@ static PyObject *task_names(void)
 }
 
 /*
+ * The stack raw[0..depth) of the thread whose process-timer signal
+ * armed this tick (3.9-3.11), started where the signal found it: from the
+ * frame it found, when that is still on the stack (same frame and code),
+ * at the position it found. Returns the new depth.
+ */
+static int from_site(struct pg_sampler_raw *raw, int depth)
+{
+	const struct pg_sampler_raw *site = &pg_sampler.site;
+	for (int i = 0; i < depth; i++) {
+		if (raw[i].frame != site->frame || raw[i].code != site->code)
+			continue;
+		memmove(raw, raw + i, (size_t)(depth - i) * sizeof(*raw));
+		raw[0].lasti = site->lasti;
+		return depth - i;
+	}
+	return depth;
+}
+
+/*
  * Walk thread state ts's stack into fr (leaf first, at most PG_SAMPLER_MAX_DEPTH
  * frames), adding PG_SAMPLE_NATIVE / PG_SAMPLE_TRUNCATED to *flags. Returns
  * the depth, or -1 when a function did not fit in w.
@@ -278,6 +297,8 @@ static int walk_stack(struct pg_sampler_window *w, PyThreadState *ts,
 	int depth = pg_sampler_frames(ts, raw, PG_SAMPLER_MAX_DEPTH, &more);
 	if (more)
 		*flags |= PG_SAMPLE_TRUNCATED;
+	if (pg_sampler.site_tick && ts == pg_sampler.site_ts)
+		depth = from_site(raw, depth);
 	if (depth > 0 && in_call(raw[0].code, raw[0].lasti))
 		*flags |= PG_SAMPLE_NATIVE;
 	for (int i = 0; i < depth; i++) {

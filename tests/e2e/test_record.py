@@ -514,19 +514,69 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                 self.assertTrue(any("app.py:cold" in smp["stack"]
                                     for smp in prof["samples"]))
 
+    def test_time_in_a_c_function_stays_on_its_calling_line(self):
+        # Nearly all the CPU is in sorted() (C) on one line; the next
+        # line and the trivial function called after it take almost none.
+        # On 3.9-3.11 the process timer's tick runs at the thread's next
+        # traced event, after sorted() has returned: it used to land on
+        # the next line or inside first() (first() read 84-99%, no native
+        # mark). The sample starts where the signal found the thread.
+        self.program("""
+DATA = list(range(200000, 0, -1))
+def first(rows):
+    return rows[0]
+def serve():
+    n = 0
+    while not enough():
+        rows = sorted(DATA)  # SORTED
+        n += first(rows)
+    return n
+serve()
+""", need=300)
+        with open(os.path.join(self.tmp, "app.py")) as f:
+            line = next(i for i, l in enumerate(f, 1) if "# SORTED" in l)
+
+        def check(tag, p, out):
+            prof, _ = self.only_window(out)
+            total = sum(smp["values"][0] for smp in prof["samples"])
+            at_sort = sum(smp["values"][0] for smp in prof["samples"]
+                          if smp["stack"][0] == "app.py:serve"
+                          and smp["lines"][0] == line
+                          and smp["labels"].get("native") == "true")
+            self.assertGreater(at_sort, 0.7 * total,
+                               (at_sort, total, tag, prof["samples"][:5]))
+        self.on_every_interpreter("cfn", 1000, check)
+
     def test_a_subinterpreter_runs_unsampled_and_quiet(self):
         # A subinterpreter runs the same sitecustomize; the sampler is the
         # main interpreter's, so it is not started there, and that is no
         # error to print (it printed "sampler not started" on every
-        # interpreter, a line per subinterpreter). The main one is sampled.
+        # interpreter, a line per subinterpreter). Its threads are not
+        # sampled either (3.9-3.11's timer armed a tick on them, which
+        # walked their interpreter and kept its code). The main one is.
         self.program("""
 try:
     import _interpreters as interpreters
 except ImportError:
     import _xxsubinterpreters as interpreters
+BURN = '''
+import threading, time
+def sub_burn():
+    t = time.process_time()
+    while time.process_time() - t < 0.3:
+        sum(i for i in range(1000))
+th = threading.Thread(target=sub_burn)
+th.start()
+th.join()
+'''
+def legacy():  # a subinterpreter that may start threads
+    try:
+        return interpreters.create(isolated=False)
+    except TypeError:  # 3.13
+        return interpreters.create("legacy")
 for _ in range(3):
-    sub = interpreters.create()
-    interpreters.run_string(sub, "x = sum(range(1000))")
+    sub = legacy()
+    interpreters.run_string(sub, BURN)
     interpreters.destroy(sub)
 while not enough():
     hot(2000)
@@ -539,6 +589,8 @@ print("PGSUB done")
             prof, _ = self.only_window(out)
             self.assertTrue(any("app.py:hot" in smp["stack"]
                                 for smp in prof["samples"]))
+            self.assertFalse([smp["stack"] for smp in prof["samples"]
+                              if any("sub_burn" in f for f in smp["stack"])])
         self.on_every_interpreter("sub", 500, check)
 
     def test_the_programs_trace_functions_stay_its_own(self):
