@@ -84,8 +84,8 @@ static void rate_reason(const struct pg_window *w, char *out, size_t n)
 	else
 		snprintf(out, n,
 			 "the program held the GIL in C code for long "
-			 "stretches, or the machine was too busy to run the "
-			 "sampler thread");
+			 "stretches or blocked the sampler's signals, or the "
+			 "machine was too busy to run the sampler thread");
 }
 
 /* Fill note from w when w is the first window sampled far below its

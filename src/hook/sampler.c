@@ -88,13 +88,14 @@ static int64_t clock_delta(int64_t a, int64_t b)
 }
 
 /*
- * With the process timer armed: has the program used two periods of CPU
- * time since a tick last came (this wake's or earlier ones'), and two of
- * the kernel's clock ticks at the longest (at which the timer fires: a
- * period shorter than that is not behind, only coarse)? On 3.13 the
+ * Has the program used two periods of CPU time since a tick last came
+ * (this wake's or earlier ones'), and two of the kernel's clock ticks at
+ * the longest (at which CPU timers fire: a period shorter than that is
+ * not behind, only coarse)? Called once a wake. On 3.13 the process
  * timer's signal is let go on a thread that runs without the GIL
  * (sampler_pending.c), so a program that runs C code without it is
- * ticked by the sampler thread meanwhile.
+ * ticked by the sampler thread meanwhile; a main thread that blocks the
+ * timers' signals (or the nudge) is ticked so too.
  */
 static int ptimer_behind(const struct clocks *now, const struct clocks *last)
 {
@@ -146,8 +147,9 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	    __atomic_load_n(&pg_sampler.kicks_sent, __ATOMIC_RELAXED) !=
 	    __atomic_load_n(&pg_sampler.kicks_served, __ATOMIC_RELAXED);
 	int others_ran = ran(others, interval);
+	int behind = ptimer_behind(now, last);
 	if (pg_sampler.ptimer_ok) {
-		if (!ptimer_behind(now, last))
+		if (!behind)
 			return others_ran || ran(main_used, interval)
 				   ? STEP_NONE
 				   : STEP_IDLE;
@@ -161,14 +163,18 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 	int64_t since =
 	    now->mono -
 	    __atomic_load_n(&pg_sampler.last_tick_mono_ns, __ATOMIC_RELAXED);
+	/* the main thread's timer or nudge: unless ticks stopped coming
+	 * (its signals blocked, the GIL held in C code) */
+	int waiting = pg_sampler.timer_ok || pending;
 	if (!others_ran && pg_sampler.nudge_signal > 0 &&
-	    ran(main_used, interval))
-		return pg_sampler.timer_ok || pending ? STEP_NONE : STEP_KICK;
-	if (!others_ran && pg_sampler.timer_ok && main_used != 0)
+	    ran(main_used, interval) && !(waiting && behind))
+		return waiting ? STEP_NONE : STEP_KICK;
+	if (!others_ran && pg_sampler.timer_ok && main_used != 0 && !behind)
 		return STEP_NONE;
-	enum step step = others_ran	       ? STEP_ASK
-			 : pg_sampler.cpu_mode ? STEP_IDLE
-					       : STEP_TAKE;
+	enum step step = others_ran		    ? STEP_ASK
+			 : behind && main_used != 0 ? STEP_TAKE
+			 : pg_sampler.cpu_mode	    ? STEP_IDLE
+						    : STEP_TAKE;
 	return step >= STEP_ASK && since < pg_sampler.period_ns / 2 ? STEP_NONE
 								    : step;
 }

@@ -95,6 +95,21 @@ class RecordTests(Case):
                 self.assertEqual(p.returncode, 0, p.stderr)
                 check(tag, p, out)
 
+    def in_both_modes(self, stem, rate, check):
+        """Record app.py at rate (one window) on every interpreter in cpu
+        and wall mode, each a subTest, and check(tag, mode, completed
+        record, out dir)."""
+        for tag, py in interpreters():
+            for mode in ("cpu", "wall"):
+                with self.subTest(python=tag, mode=mode):
+                    out = os.path.join(self.tmp, "%s-%s-%s" % (stem, tag,
+                                                                mode))
+                    p = self.record(["--python", py, "--mode", mode,
+                                     "--rate", str(rate), "--window", "1h",
+                                     "--out", out, "--", "app.py"])
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    check(tag, mode, p, out)
+
     def only_window(self, out):
         s = stems(out)
         self.assertEqual(len(s), 1, s)
@@ -394,34 +409,29 @@ t.join()
 i = sampler.info()
 print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
 """, need=100)
-        for tag, py in interpreters():
-            for mode in ("cpu", "wall"):
-                with self.subTest(python=tag, mode=mode):
-                    out = os.path.join(self.tmp, "w-%s-%s" % (tag, mode))
-                    p = self.record(["--python", py, "--mode", mode,
-                                     "--rate", "500", "--window", "1h",
-                                     "--out", out, "--", "app.py"])
-                    self.assertEqual(p.returncode, 0, p.stderr)
-                    asked, taken, timer = map(int, next(
-                        l for l in p.stdout.splitlines()
-                        if l.startswith("PGINFO")).split()[1:])
-                    if mode == "cpu":
-                        self.assertGreater(timer, 0, p.stdout)
-                    elif int(tag[3:]) >= 12:
-                        self.assertGreater(asked, 0, p.stdout)
-                    else:
-                        self.assertEqual(asked, 0, p.stdout)
-                        self.assertGreater(taken, 0, p.stdout)
-                    prof, _ = self.only_window(out)
-                    by_thread = {}
-                    for smp in prof["samples"]:
-                        by_thread.setdefault(smp["labels"]["thread"],
-                                             []).append(smp["stack"])
-                    self.assertIn("worker-1", by_thread, by_thread.keys())
-                    self.assertTrue(any("app.py:hot" in st for st in
-                                        by_thread["worker-1"]))
-                    if mode == "wall":  # (cpu: it ran before its wait)
-                        self.assertIn("MainThread", by_thread)
+
+        def check(tag, mode, p, out):
+            asked, taken, timer = map(int, next(
+                l for l in p.stdout.splitlines()
+                if l.startswith("PGINFO")).split()[1:])
+            if mode == "cpu":
+                self.assertGreater(timer, 0, p.stdout)
+            elif int(tag[3:]) >= 12:
+                self.assertGreater(asked, 0, p.stdout)
+            else:
+                self.assertEqual(asked, 0, p.stdout)
+                self.assertGreater(taken, 0, p.stdout)
+            prof, _ = self.only_window(out)
+            by_thread = {}
+            for smp in prof["samples"]:
+                by_thread.setdefault(smp["labels"]["thread"],
+                                     []).append(smp["stack"])
+            self.assertIn("worker-1", by_thread, by_thread.keys())
+            self.assertTrue(any("app.py:hot" in st for st in
+                                by_thread["worker-1"]))
+            if mode == "wall":  # (cpu: it ran before its wait)
+                self.assertIn("MainThread", by_thread)
+        self.in_both_modes("w", 500, check)
 
     def test_the_process_timer_ticks_whoever_runs(self):
         # cpu mode: a timer on the process's CPU clock, its signal
@@ -546,6 +556,27 @@ serve()
             self.assertGreater(at_sort, 0.7 * total,
                                (at_sort, total, tag, prof["samples"][:5]))
         self.on_every_interpreter("cfn", 1000, check)
+
+    def test_a_main_thread_that_blocks_every_signal_is_still_sampled(self):
+        # The timers' and the nudge's signals never reach a main thread
+        # that blocks them all: it got no tick and no window, and nothing
+        # said why. The sampler thread now ticks once ticks stop coming.
+        self.program("""
+import signal, time
+signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+while not enough() and time.process_time() < 6:  # no tick: no hang
+    hot(2000)
+print("PGBLOCKED", sampler.info()["ticks_thread"])
+""", need=20)
+
+        def check(tag, mode, p, out):
+            taken = int(next(l for l in p.stdout.splitlines()
+                             if l.startswith("PGBLOCKED")).split()[1])
+            self.assertGreater(taken, 0, p.stdout)
+            prof, _ = self.only_window(out)
+            self.assertTrue(any("app.py:hot" in smp["stack"]
+                                for smp in prof["samples"]))
+        self.in_both_modes("blk", 100, check)
 
     def test_a_subinterpreter_runs_unsampled_and_quiet(self):
         # A subinterpreter runs the same sitecustomize; the sampler is the
