@@ -13,6 +13,8 @@
  *   sampler_table.c   a window's tables: functions, stacks, threads,
  *                     tasks, line cache
  *   sampler_export.c  ending a window: describing it and writing its file
+ *   sampler_pending.c CPython's internal state: a thread's frame chain,
+ *                     pending calls, 3.9's count of traced threads
  *
  * Locking: the live window and the tick state are touched only with the
  * GIL held; pg_sampler.mu guards the spare window and the stop flag;
