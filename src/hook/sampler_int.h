@@ -162,11 +162,11 @@ struct pg_sampler_state {
 	timer_t ptimer;
 	int ptimer_ok, ptimer_asked;
 	/* 3.9-3.11: where the process timer's signal found the thread whose
-	 * trace_tick it armed (ts NULL: none); that thread's sample starts
-	 * there (see queue_tick) */
+	 * trace_tick it armed (see queue_tick); while trace_tick's own tick
+	 * runs, site_ts is that thread (else NULL), and its sample starts
+	 * at site */
 	const PyThreadState *site_ts;
 	struct pg_sampler_raw site;
-	int site_tick;	      /* set while trace_tick's own tick runs */
 	uint64_t ticks_timer; /* ticks the process timer asked for */
 	pthread_t main_thread;
 	PyObject

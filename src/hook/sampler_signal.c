@@ -199,15 +199,9 @@ static int ptimer_tick(void *arg)
 #endif
 
 #if PG_TRACE_TICK
-/* Is thread ts inside a Python frame? */
-static int in_frame(const PyThreadState *ts)
-{
-#if PY_VERSION_HEX >= 0x030B0000
-	return ts->cframe && ts->cframe->current_frame;
-#else
-	return ts->frame != NULL;
-#endif
-}
+/* The thread whose trace_tick is armed, where pg_sampler.site was read
+ * (see queue_tick). */
+static const PyThreadState *site_armed;
 
 /* 3.9-3.11: the process timer's tick as a one-shot trace function of
  * the thread that holds the GIL (see queue_tick): it takes itself off
@@ -225,9 +219,8 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
 		ts->c_tracefunc = NULL;
 		pg_sampler_trace_count(ts->interp, -1);
 	}
-	pg_sampler.site_tick = 1; /* the site is for this tick only */
+	pg_sampler.site_ts = site_armed; /* for this tick only */
 	ptimer_tick(NULL);
-	pg_sampler.site_tick = 0;
 	pg_sampler.site_ts = NULL;
 	return 0;
 }
@@ -270,12 +263,12 @@ static int queue_tick(void)
 #elif PG_TRACE_TICK
 	PyThreadState *ts = _PyThreadState_UncheckedGet();
 	if (!ts || ts != PyGILState_GetThisThreadState() ||
-	    ts->interp != pg_sampler.interp || !in_frame(ts) ||
+	    ts->interp != pg_sampler.interp ||
 	    (ts->c_tracefunc && ts->c_tracefunc != trace_tick) ||
-	    ts->c_profilefunc || ts->tracing)
+	    ts->c_profilefunc || ts->tracing ||
+	    !pg_sampler_frame_now(ts, &pg_sampler.site))
 		return 0;
-	pg_sampler.site_ts =
-	    pg_sampler_frame_now(ts, &pg_sampler.site) ? ts : NULL;
+	site_armed = ts;
 	if (!ts->c_tracefunc)
 		pg_sampler_trace_count(ts->interp, 1);
 	ts->c_tracefunc = trace_tick;

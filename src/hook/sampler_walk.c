@@ -297,7 +297,7 @@ static int walk_stack(struct pg_sampler_window *w, PyThreadState *ts,
 	int depth = pg_sampler_frames(ts, raw, PG_SAMPLER_MAX_DEPTH, &more);
 	if (more)
 		*flags |= PG_SAMPLE_TRUNCATED;
-	if (pg_sampler.site_tick && ts == pg_sampler.site_ts)
+	if (ts == pg_sampler.site_ts)
 		depth = from_site(raw, depth);
 	if (depth > 0 && in_call(raw[0].code, raw[0].lasti))
 		*flags |= PG_SAMPLE_NATIVE;
