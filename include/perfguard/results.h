@@ -56,6 +56,11 @@ struct pg_bench_result {
 	 * decided from the warm-up trials of all sides (the runner), so that
 	 * base and head compensate alike; 0 until decided. Not stored. */
 	double comp_scale;
+	/* The measuring session whose rounds ran every trial here (its
+	 * pg_session tag, nonzero), so that trial i of two results with the
+	 * same tag ran side by side in round i; 0 when any trial came from
+	 * elsewhere (a file, a stored baseline). Not stored. */
+	uint64_t session;
 };
 
 /*

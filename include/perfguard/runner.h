@@ -172,6 +172,9 @@ struct pg_session {
 	 * from fresh caches of equal path length, primed by the same
 	 * warmups. Left to pg_mkdtemp's sweep of dead processes' dirs. */
 	char *pycache_dir;
+	/* Tells this session's results apart (pg_bench_result.session):
+	 * given on its first rounds, unique in the process. */
+	uint64_t tag;
 };
 
 /*

@@ -2,7 +2,8 @@
  * stats.h - the numerics under the verdict rules (SPEC §6).
  *
  * Pure functions over arrays of doubles: summaries, the Mann-Whitney rank
- * test, Hodges-Lehmann shift estimates with distribution-free confidence
+ * test, Wilcoxon's signed-rank test of pairs, Hodges-Lehmann shift
+ * estimates (two samples, pairs) with distribution-free confidence
  * intervals, Benjamini-Hochberg, Student's t and the quasi-binomial test
  * of sample counts that judges production windows. No I/O, no allocation visible to callers
  * except where stated, and no perfguard types: the rules that turn
@@ -84,6 +85,36 @@ void pg_stats_hodges_lehmann(const double *a, size_t na, const double *b,
  * distribution is not feasible; clamped to 1..ceil(mn/2).
  */
 size_t pg_stats_hl_rank(size_t na, size_t nb, double conf);
+
+/*
+ * Wilcoxon signed-rank test of n paired differences d (head - base of
+ * each pair), one-sided, alternative "the differences tend to be
+ * positive". Zero differences are left out (Wilcoxon's convention);
+ * ranks of tied magnitudes are averaged. The exact null distribution
+ * when no magnitudes tie and at most PG_STATS_EXACT_MAX_N differences are
+ * nonzero, else the normal approximation with tie and continuity
+ * correction. Returns the p-value in [0, 1]: 1 when every difference is
+ * zero, NAN when n == 0.
+ */
+double pg_stats_signed_rank(const double *d, size_t n);
+/*
+ * Hodges-Lehmann estimate of the centre of n paired differences d (the
+ * median of the n(n+1)/2 Walsh averages (d_i + d_j) / 2, i <= j) with
+ * its distribution-free interval at level conf: the k-th smallest and
+ * k-th largest Walsh average, k = pg_stats_signed_rank_k(n, conf).
+ * Outputs may be NULL; all NAN when n == 0. Allocates n(n+1)/2 doubles
+ * of scratch.
+ */
+void pg_stats_hodges_lehmann_paired(const double *d, size_t n, double conf,
+				    double *est_out, double *lo_out,
+				    double *hi_out);
+/*
+ * The 1-based order statistic k of that interval: the smallest k with
+ * P(W+ <= k) >= (1 - conf) / 2 under the exact null distribution (R's
+ * qsignrank), or floor(M/2 - z * sd(W+)) (M = n(n+1)/2) above
+ * PG_STATS_EXACT_MAX_N; clamped to 1..ceil(M/2).
+ */
+size_t pg_stats_signed_rank_k(size_t n, double conf);
 
 /*
  * Benjamini-Hochberg adjusted p-values (q-values): q[i] for p[i], n tests.

@@ -197,12 +197,15 @@ bool pg_stats_bench_unclear_slower(const struct pg_verdicts *v,
 /*
  * The smallest number of trials per side with which a benchmark's total
  * can reach q <= fdr / 2 when `ntotals` totals and wall times are judged
- * in the check: the smallest n with ntotals / C(2n, n) <= fdr / 2 (the
- * smallest one-sided rank-test p-value of n against n trials is
- * 1 / C(2n, n), and BH multiplies a lone significant p-value by its
- * family's size). Returns 0 when fdr is not in (0, 1] or ntotals is 0.
+ * in the check: the smallest n with ntotals * pmin(n) <= fdr / 2, BH
+ * multiplying a lone significant p-value by its family's size. pmin(n)
+ * is the smallest one-sided p-value of the totals' test: 1 / C(2n, n)
+ * for the rank test of n against n trials, 1 / 2^n for the signed-rank
+ * test of n rounds (`paired`: both sides measured in the same rounds,
+ * pg_bench_result.session). Returns 0 when fdr is not in (0, 1] or
+ * ntotals is 0.
  */
-int pg_stats_min_trials(double fdr, size_t ntotals);
+int pg_stats_min_trials(double fdr, size_t ntotals, bool paired);
 
 void pg_verdicts_release(struct pg_verdicts *v);
 

@@ -302,10 +302,11 @@ size_t cli_total_verdicts(const struct cli_selection *sel);
 /*
  * The smallest max_trials with which a benchmark's total can reach
  * significance at the suite's fdr when ntotals totals and wall times are
- * judged (one BH family; for a shard, the whole check's):
- * pg_stats_min_trials.
+ * judged (one BH family; for a shard, the whole check's), compared round
+ * by round (`paired`: both sides measured together, as by check) or as
+ * two samples: pg_stats_min_trials.
  */
-int cli_min_trials(const struct pg_suite *suite, size_t ntotals);
+int cli_min_trials(const struct pg_suite *suite, size_t ntotals, bool paired);
 
 /*
  * Judge every selected benchmark, print the terminal report, write the

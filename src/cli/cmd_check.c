@@ -115,6 +115,35 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
  * benchmark with an unclear verdict, up to max_trials. A shard judges
  * with the whole check's family sizes (whole), as `merge` will.
  */
+/*
+ * A max_trials with which no total can become significant at this fdr
+ * would let a gross slowdown pass as "unclear": the smallest that works
+ * when max_trials is below it (and a note saying so), else max_trials.
+ * paired: the totals are compared round by round (both sides measured).
+ */
+static int enough_trials(struct check_opts *o, const struct pg_suite *suite,
+			 const struct cli_whole *whole, bool paired,
+			 int max_trials)
+{
+	int need = cli_min_trials(suite, whole->totals, paired);
+	if (max_trials >= need)
+		return max_trials;
+	char what[64];
+	if (paired)
+		snprintf(what, sizeof(what), "%d rounds is 1/2^%d", max_trials,
+			 max_trials);
+	else
+		snprintf(what, sizeof(what),
+			 "%d against %d trials is 1/C(%d, %d)", max_trials,
+			 max_trials, 2 * max_trials, max_trials);
+	cli_note(&o->common,
+		 "max_trials %d cannot make a slowdown significant at fdr %g "
+		 "with %zu benchmark(s) (the smallest p-value of %s): adding "
+		 "rounds up to %d where verdicts are unclear",
+		 max_trials, suite->thresholds.fdr, whole->benches, what, need);
+	return need;
+}
+
 static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct cli_selection *sel,
 			const struct cli_whole *whole,
@@ -125,23 +154,9 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	int trials = o->measure.trials ? o->measure.trials : suite->trials;
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
-	/*
-	 * A max_trials with which no total can become significant at this fdr
-	 * would let a gross slowdown pass as "unclear": raise it to the
-	 * smallest that works, and say so.
-	 */
-	int need = cli_min_trials(suite, whole->totals);
-	if (max_trials < need) {
-		cli_note(&o->common,
-			 "max_trials %d cannot make a slowdown significant at "
-			 "fdr %g with %zu benchmark(s) (the smallest rank-test "
-			 "p-value of %d against %d trials is 1/C(%d, %d)): "
-			 "adding rounds up to %d where verdicts are unclear",
-			 max_trials, suite->thresholds.fdr, whole->benches,
-			 max_trials, max_trials, 2 * max_trials, max_trials,
-			 need);
-		max_trials = need;
-	}
+	max_trials = enough_trials(o, suite, whole, !stored_base, max_trials);
+	/* what a merge of shards (two samples) needs to decide a total */
+	int need = cli_min_trials(suite, whole->totals, false);
 	int rc = 0;
 	struct pg_session session;
 	cli_session_init(&session, &o->common, suite, py, sides, nsides);

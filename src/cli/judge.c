@@ -150,9 +150,9 @@ size_t cli_total_verdicts(const struct cli_selection *sel)
 	return n;
 }
 
-int cli_min_trials(const struct pg_suite *suite, size_t ntotals)
+int cli_min_trials(const struct pg_suite *suite, size_t ntotals, bool paired)
 {
-	return pg_stats_min_trials(suite->thresholds.fdr, ntotals);
+	return pg_stats_min_trials(suite->thresholds.fdr, ntotals, paired);
 }
 
 /*
@@ -301,7 +301,8 @@ static size_t too_few_trials(const struct cli_common *c,
 			     const struct pg_verdicts *v,
 			     struct pg_strvec *names)
 {
-	int need = cli_min_trials(cmp->suite, cli_total_verdicts(cmp->sel));
+	int need =
+	    cli_min_trials(cmp->suite, cli_total_verdicts(cmp->sel), false);
 	size_t n = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;

@@ -134,7 +134,7 @@ int cli_measure_all(struct pg_session *s, const struct cli_selection *sel,
 		    int trials)
 {
 	int rc = 0, n = trials ? trials : s->suite->trials;
-	int need = cli_min_trials(s->suite, cli_total_verdicts(sel));
+	int need = cli_min_trials(s->suite, cli_total_verdicts(sel), false);
 	if (n < need)
 		cli_note(s->ctx,
 			 "warning: %d trial%s per benchmark cannot make a "

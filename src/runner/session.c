@@ -389,12 +389,18 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	struct pg_bench_result **br = pg_calloc(n, sizeof(*br));
 	char **scripts = pg_calloc(n, sizeof(*scripts));
 	bool first = false;
+	static uint64_t tags;
+	if (!s->tag)
+		s->tag = ++tags;
 	for (size_t i = 0; i < n; i++) {
 		struct pg_results *r = s->sides[i].results;
 		br[i] = pg_results_find(r, b->name);
 		if (!br[i]) {
 			br[i] = pg_results_add_bench(r, b->name);
+			br[i]->session = s->tag;
 			first = true;
+		} else if (br[i]->session != s->tag) {
+			br[i]->session = 0; /* earlier trials ran elsewhere */
 		}
 		scripts[i] = pg_path_join(s->sides[i].root, b->script);
 	}

@@ -1,6 +1,8 @@
 /*
- * numerics.c - summaries, the Mann-Whitney U test, Hodges-Lehmann shift
- * estimates, Benjamini-Hochberg and the standard normal distribution.
+ * numerics.c - summaries, the Mann-Whitney U test, Wilcoxon's signed-rank
+ * test of paired differences, Hodges-Lehmann shift estimates (of two
+ * samples and of pairs), Benjamini-Hochberg and the standard normal
+ * distribution.
  *
  * Every function is pure: inputs are read-only arrays of finite doubles,
  * scratch memory is allocated and freed inside. The Mann-Whitney test
@@ -281,15 +283,41 @@ static double exact_sf(size_t m, size_t n, double u)
 	return (double)tail / (double)total;
 }
 
+/* A value to rank, and whether its rank counts in the statistic. */
 struct ranked {
 	double v;
-	size_t idx;
+	bool counted;
 };
 
 static int cmp_ranked(const void *a, const void *b)
 {
 	const struct ranked *x = a, *y = b;
 	return (x->v > y->v) - (x->v < y->v);
+}
+
+/*
+ * Sort r[0..n) by value and return the sum of the 1-based ranks of the
+ * counted values, ties getting their average rank; *tie_term gets
+ * sum(t^3 - t) over the groups of t tied values.
+ */
+static double counted_rank_sum(struct ranked *r, size_t n, double *tie_term)
+{
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	double sum = 0, ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && r[j].v == r[i].v)
+			j++;
+		double t = (double)(j - i);
+		double avg = ((double)i + 1 + (double)j) / 2;
+		for (size_t k = i; k < j; k++)
+			if (r[k].counted)
+				sum += avg;
+		ties += t * t * t - t;
+		i = j;
+	}
+	*tie_term = ties;
+	return sum;
 }
 
 /*
@@ -302,26 +330,12 @@ static void u_statistic(const double *a, size_t na, const double *b, size_t nb,
 	size_t n = na + nb;
 	struct ranked *r = pg_malloc(n * sizeof(*r));
 	for (size_t i = 0; i < na; i++)
-		r[i] = (struct ranked){a[i], i};
+		r[i] = (struct ranked){a[i], false};
 	for (size_t j = 0; j < nb; j++)
-		r[na + j] = (struct ranked){b[j], na + j};
-	qsort(r, n, sizeof(*r), cmp_ranked);
-	double rank_sum_b = 0, ties = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j < n && r[j].v == r[i].v)
-			j++;
-		double t = (double)(j - i);
-		double avg = ((double)i + 1 + (double)j) / 2; /* 1-based */
-		for (size_t k = i; k < j; k++)
-			if (r[k].idx >= na)
-				rank_sum_b += avg;
-		ties += t * t * t - t;
-		i = j;
-	}
+		r[na + j] = (struct ranked){b[j], true};
+	double rank_sum_b = counted_rank_sum(r, n, tie_term);
 	free(r);
 	*u_b = rank_sum_b - (double)nb * ((double)nb + 1) / 2;
-	*tie_term = ties;
 }
 
 double pg_stats_mann_whitney(const double *a, size_t na, const double *b,
@@ -411,30 +425,141 @@ size_t pg_stats_hl_rank(size_t na, size_t nb, double conf)
 	return k;
 }
 
-void pg_stats_hodges_lehmann(const double *a, size_t na, const double *b,
-			     size_t nb, double conf, double *est_out,
-			     double *lo_out, double *hi_out)
+/*
+ * A Hodges-Lehmann estimate from its len candidate values x (pairwise
+ * differences or Walsh averages; taken and freed): their median, and the
+ * k-th smallest and k-th largest as the interval. All NAN when len == 0.
+ * Outputs may be NULL.
+ */
+static void estimate_of(double *x, size_t len, size_t k, double *est_out,
+			double *lo_out, double *hi_out)
 {
 	double est = NAN, lo = NAN, hi = NAN;
-	size_t mn = na * nb;
-	if (mn > 0) {
-		double *d = pg_malloc(mn * sizeof(*d));
-		for (size_t i = 0; i < na; i++)
-			for (size_t j = 0; j < nb; j++)
-				d[i * nb + j] = b[j] - a[i];
-		qsort(d, mn, sizeof(*d), cmp_double);
-		est = quantile_sorted(d, mn, 0.5);
-		size_t k = pg_stats_hl_rank(na, nb, conf);
-		lo = d[k - 1];
-		hi = d[mn - k];
-		free(d);
+	if (len > 0) {
+		qsort(x, len, sizeof(*x), cmp_double);
+		est = quantile_sorted(x, len, 0.5);
+		lo = x[k - 1];
+		hi = x[len - k];
 	}
+	free(x);
 	if (est_out)
 		*est_out = est;
 	if (lo_out)
 		*lo_out = lo;
 	if (hi_out)
 		*hi_out = hi;
+}
+
+void pg_stats_hodges_lehmann(const double *a, size_t na, const double *b,
+			     size_t nb, double conf, double *est_out,
+			     double *lo_out, double *hi_out)
+{
+	size_t mn = na * nb;
+	double *d = pg_malloc((mn ? mn : 1) * sizeof(*d));
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			d[i * nb + j] = b[j] - a[i];
+	estimate_of(d, mn, mn ? pg_stats_hl_rank(na, nb, conf) : 0, est_out,
+		    lo_out, hi_out);
+}
+
+/* ---- Wilcoxon signed-rank (paired) ------------------------------------ */
+
+/*
+ * The null distribution of W+ for n ranks: the number of subsets of
+ * {1..n} with each sum 0..n(n+1)/2 (every rank's sign a fair coin).
+ * Counts stay below 2^n, which fits int64 for n <= PG_STATS_EXACT_MAX_N.
+ * The caller frees the array.
+ */
+static int64_t *w_counts(size_t n)
+{
+	size_t len = n * (n + 1) / 2 + 1;
+	int64_t *c = pg_calloc(len, sizeof(*c));
+	c[0] = 1;
+	for (size_t r = 1; r <= n; r++)
+		for (size_t w = r * (r + 1) / 2; w >= r; w--)
+			c[w] += c[w - r];
+	return c;
+}
+
+/* The variance of W+ for m ranks with tie term sum(t^3 - t). */
+static double w_var(size_t m, double tie_term)
+{
+	double k = (double)m;
+	return k * (k + 1) * (2 * k + 1) / 24 - tie_term / 48;
+}
+
+double pg_stats_signed_rank(const double *d, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	struct ranked *r = pg_malloc(n * sizeof(*r));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (d[i] != 0)
+			r[m++] = (struct ranked){fabs(d[i]), d[i] > 0};
+	double ties;
+	double w = counted_rank_sum(r, m, &ties);
+	free(r);
+	if (m == 0)
+		return 1; /* every difference zero: no evidence */
+	double p;
+	if (ties == 0 && m <= PG_STATS_EXACT_MAX_N) {
+		int64_t *c = w_counts(m);
+		size_t len = m * (m + 1) / 2 + 1;
+		int64_t tail = 0;
+		for (size_t k = (size_t)ceil(w); k < len; k++)
+			tail += c[k];
+		free(c);
+		p = (double)tail / ldexp(1, (int)m);
+	} else {
+		double var = w_var(m, ties);
+		double num = w - (double)m * ((double)m + 1) / 4 - 0.5;
+		p = var > 0 ? norm_sf(num / sqrt(var)) : num > 0 ? 0 : 1;
+	}
+	return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+size_t pg_stats_signed_rank_k(size_t n, double conf)
+{
+	size_t len = n * (n + 1) / 2;
+	double alpha = 1 - conf;
+	if (len == 0 || !(alpha > 0 && alpha < 1))
+		return 1;
+	size_t k = 0;
+	if (n <= PG_STATS_EXACT_MAX_N) {
+		/* Smallest k with P(W+ <= k) >= alpha/2 (R's qsignrank). */
+		int64_t *c = w_counts(n);
+		double target = alpha / 2 * ldexp(1, (int)n), cum = 0;
+		for (k = 0; k < len; k++) {
+			cum += (double)c[k];
+			if (cum >= target * (1 - 1e-12))
+				break;
+		}
+		free(c);
+	} else {
+		double z = pg_stats_norm_ppf(1 - alpha / 2);
+		double kk = floor((double)len / 2 - z * sqrt(w_var(n, 0)));
+		k = kk > 0 ? (size_t)kk : 0;
+	}
+	if (k < 1)
+		k = 1;
+	if (k > (len + 1) / 2)
+		k = (len + 1) / 2;
+	return k;
+}
+
+void pg_stats_hodges_lehmann_paired(const double *d, size_t n, double conf,
+				    double *est_out, double *lo_out,
+				    double *hi_out)
+{
+	size_t len = n * (n + 1) / 2, m = 0;
+	double *a = pg_malloc((len ? len : 1) * sizeof(*a));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i; j < n; j++)
+			a[m++] = (d[i] + d[j]) / 2;
+	estimate_of(a, len, len ? pg_stats_signed_rank_k(n, conf) : 0, est_out,
+		    lo_out, hi_out);
 }
 
 /* ---- Benjamini-Hochberg ---------------------------------------------- */

@@ -785,9 +785,39 @@ static void judge_function(struct judge_ctx *c, const struct pg_bench *b,
 	free(buf);
 }
 
+/*
+ * Values of both sides measured in the same rounds (value i of each side
+ * in round i, side by side): each round's log ratio head / base, tested
+ * with Wilcoxon's signed-rank test and estimated by the paired
+ * Hodges-Lehmann estimate, so that what a round's machine did to both
+ * sides alike (load, frequency) leaves the comparison.
+ */
+static void compare_paired(const double *b, const double *h, size_t n,
+			   struct pg_verdict *v)
+{
+	double *d = pg_malloc((2 * n + 1) * sizeof(double));
+	double *neg = d + n;
+	for (size_t i = 0; i < n; i++) {
+		d[i] = safe_log(h[i]) - safe_log(b[i]);
+		neg[i] = -d[i];
+	}
+	v->p = pg_stats_signed_rank(d, n);
+	v->p_faster = pg_stats_signed_rank(neg, n);
+	double est, lo, hi;
+	pg_stats_hodges_lehmann_paired(d, n, CI_LEVEL, &est, &lo, &hi);
+	v->change_pct = expm1(est) * 100;
+	v->ci_lo_pct = expm1(lo) * 100;
+	v->ci_hi_pct = expm1(hi) * 100;
+	v->base_value = pg_stats_median(b, n);
+	v->head_value = pg_stats_median(h, n);
+	free(d);
+}
+
+/* A whole-benchmark verdict (total or wall time): paired when the sides
+ * ran in the same rounds (compare_paired), else as two samples. */
 static void judge_whole(const struct pg_bench *b, enum pg_metric metric,
 			const double *base, size_t nb, const double *head,
-			size_t nh, struct pg_verdicts *out)
+			size_t nh, bool paired, struct pg_verdicts *out)
 {
 	struct pg_verdict *v = push(out);
 	v->bench = b->name;
@@ -797,7 +827,10 @@ static void judge_whole(const struct pg_bench *b, enum pg_metric metric,
 	v->share_pct = 100;
 	v->base_n = nb;
 	v->head_n = nh;
-	compare_raw(base, nb, head, nh, v);
+	if (paired && nb == nh && nb > 0)
+		compare_paired(base, head, nb, v);
+	else
+		compare_raw(base, nb, head, nh, v);
 }
 
 void pg_stats_judge(const struct pg_bench *b,
@@ -820,8 +853,9 @@ void pg_stats_judge(const struct pg_bench *b,
 		if (pg_profile_find(bp, hp->funcs[fh].id) == PG_NO_FUNC)
 			judge_function(&c, b, PG_NO_FUNC, fh, out);
 
+	bool paired = base->session && base->session == head->session;
 	judge_whole(b, PG_METRIC_TOTAL, c.base.total_ns, c.base.n,
-		    c.head.total_ns, c.head.n, out);
+		    c.head.total_ns, c.head.n, paired, out);
 
 	if (base->has_wall && head->has_wall && base->wall.ntimes > 0 &&
 	    head->wall.ntimes > 0) {
@@ -831,7 +865,7 @@ void pg_stats_judge(const struct pg_bench *b,
 			w[i] = base->wall.times_s[i] * 1e9;
 		for (size_t i = 0; i < nh; i++)
 			w[nb + i] = head->wall.times_s[i] * 1e9;
-		judge_whole(b, PG_METRIC_WALL, w, nb, w + nb, nh, out);
+		judge_whole(b, PG_METRIC_WALL, w, nb, w + nb, nh, paired, out);
 		free(w);
 	}
 
@@ -956,16 +990,19 @@ size_t pg_stats_finish_part(struct pg_verdicts *vs, double fdr, double fn_scale,
 	return regressions;
 }
 
-int pg_stats_min_trials(double fdr, size_t ntotals)
+int pg_stats_min_trials(double fdr, size_t ntotals, bool paired)
 {
 	if (!(fdr > 0 && fdr <= 1) || ntotals == 0)
 		return 0;
-	/* C(2n, n) by the recurrence C(2n+2, n+1) = C(2n, n)(2n+1)(2n+2)/(n+1)^2 */
+	/* 1 / pmin(n): 2^n, or C(2n, n) by the recurrence
+	 * C(2n+2, n+1) = C(2n, n)(2n+1)(2n+2)/(n+1)^2 */
 	double c = 2; /* n = 1 */
 	for (int n = 1; n < 1000; n++) {
 		if ((double)ntotals / c <= fdr / 2)
 			return n;
-		c = c * (2.0 * n + 1) * (2.0 * n + 2) / ((n + 1.0) * (n + 1.0));
+		c = paired ? 2 * c
+			   : c * (2.0 * n + 1) * (2.0 * n + 2) /
+				 ((n + 1.0) * (n + 1.0));
 	}
 	return 1000;
 }

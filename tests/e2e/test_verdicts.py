@@ -193,8 +193,9 @@ def caller(items):
         self.assertIn("c", benches_whose_total(doc, "improved"), p.stdout)
 
     def test_trials_that_cannot_reach_significance_get_enough_rounds(self):
-        # 4 against 4 trials cannot go below p = 1/70 > fdr/2: a 10x
-        # slowdown used to pass. max_trials is raised to 5, with a note.
+        # 4 rounds cannot go below p = 1/2^4 > fdr/2 (the totals are
+        # compared round by round): a 10x slowdown used to pass.
+        # max_trials is raised to 8 (1/256 <= 0.005), with a note.
         bench = "import app\napp.hot({n})\n"
         root = self.repo({"app.py": LOOPS, "bench.py": bench.format(n=100000),
                           "perfguard.yml": suite8([("one", "bench.py")],
@@ -202,7 +203,8 @@ def caller(items):
         self.commit(root, {"bench.py": bench.format(n=1000000)}, branch="feature")
         p = run(["check"], cwd=root)
         self.assertExit(p, 1)
-        self.assertIn("adding rounds up to 5", p.stderr)
+        self.assertIn("adding rounds up to 8", p.stderr)
+        self.assertIn("the smallest p-value of 4 rounds is 1/2^4", p.stderr)
 
     def test_stored_baseline_lacking_a_benchmark_is_rerun(self):
         files = {"app.py": LOOPS,

@@ -157,6 +157,102 @@ static void hodges_lehmann_matches_reference(void **state)
 	}
 }
 
+/* W+ of d with the signs of mask (bit i set: d[i] negated); distinct
+ * magnitudes, so rank i is the 1-based position of |d[i]|. */
+static double w_plus(const double *d, size_t n, unsigned mask)
+{
+	double w = 0;
+	for (size_t i = 0; i < n; i++) {
+		double v = mask >> i & 1 ? -d[i] : d[i];
+		size_t rank = 1;
+		for (size_t j = 0; j < n; j++)
+			rank += fabs(d[j]) < fabs(d[i]);
+		w += v > 0 ? (double)rank : 0;
+	}
+	return w;
+}
+
+/* The exact p-value and interval rank against all 2^n sign patterns. */
+static void signed_rank_matches_enumeration(void **state)
+{
+	(void)state;
+	uint64_t seed = 7;
+	for (size_t n = 1; n <= 12; n++) {
+		double d[12];
+		for (size_t i = 0; i < n; i++) {
+			seed =
+			    seed * 6364136223846793005u + 1442695040888963407u;
+			double u = (double)(seed >> 11) / 9007199254740992.0;
+			d[i] = (u - 0.35) * (double)(i + 1); /* distinct */
+		}
+		unsigned all = 1u << n;
+		double w0 = w_plus(d, n, 0);
+		size_t ge = 0;
+		for (unsigned m = 0; m < all; m++)
+			ge += w_plus(d, n, m) >= w0;
+		assert_close(pg_stats_signed_rank(d, n), (double)ge / all,
+			     1e-12, 0, "p", n);
+		/* k: the smallest with P(W+ <= k) >= 2.5% */
+		size_t len = n * (n + 1) / 2, k = 0, cum = 0,
+		       *at = calloc(len + 1, sizeof(*at));
+		for (unsigned m = 0; m < all; m++)
+			at[(size_t)w_plus(d, n, m)]++;
+		while (k < len && (cum += at[k]) < 0.025 * all)
+			k++;
+		free(at);
+		k = k < 1 ? 1 : k > (len + 1) / 2 ? (len + 1) / 2 : k;
+		assert_int_equal(pg_stats_signed_rank_k(n, 0.95), k);
+	}
+	/* R: qsignrank(0.025, 10) = 9 */
+	assert_int_equal(pg_stats_signed_rank_k(10, 0.95), 9);
+}
+
+static void signed_rank_edges_and_ties(void **state)
+{
+	(void)state;
+	double d[] = {0, 0, 0};
+	assert_true(isnan(pg_stats_signed_rank(d, 0)));
+	assert_close(pg_stats_signed_rank(d, 3), 1, 0, 0, "zeros", 0);
+	/* ties: the normal approximation. The zero is left out; ranks 1.5
+	 * 1.5 3 4.5 4.5, W+ = 12, mean 7.5, variance 13.75 - (6 + 6) / 48 */
+	double t[] = {1, 1, -2, 3, 3, 0};
+	double want = 0.5 * erfc((12 - 7.5 - 0.5) / sqrt(13.5) / sqrt(2));
+	assert_close(pg_stats_signed_rank(t, 6), want, 1e-12, 0, "ties", 0);
+	/* a one-sided test: all positive is the smallest p, 2^-n */
+	double up[8] = {1, 2, 3, 4, 5, 6, 7, 8}, down[8];
+	for (int i = 0; i < 8; i++)
+		down[i] = -up[i];
+	assert_close(pg_stats_signed_rank(up, 8), 1.0 / 256, 1e-15, 0, "up", 0);
+	assert_close(pg_stats_signed_rank(down, 8), 1, 0, 0, "down", 0);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The paired estimate is the median of the Walsh averages, its interval
+ * their k-th smallest and largest. */
+static void paired_hodges_lehmann_uses_walsh_averages(void **state)
+{
+	(void)state;
+	double d[] = {0.3, -0.1, 0.8, 0.25, 0.05, 1.1, 0.4, -0.2, 0.6, 0.15};
+	size_t n = N_OF(d), len = n * (n + 1) / 2, m = 0;
+	double walsh[55];
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i; j < n; j++)
+			walsh[m++] = (d[i] + d[j]) / 2;
+	qsort(walsh, len, sizeof(double), cmp_dbl);
+	double est, lo, hi;
+	pg_stats_hodges_lehmann_paired(d, n, 0.95, &est, &lo, &hi);
+	assert_close(est, (walsh[26] + walsh[27]) / 2, 1e-15, 0, "est", 0);
+	assert_close(lo, walsh[8], 0, 0, "lo", 0);  /* k = 9 */
+	assert_close(hi, walsh[46], 0, 0, "hi", 0); /* 55 - 9 */
+	pg_stats_hodges_lehmann_paired(d, 0, 0.95, &est, &lo, &hi);
+	assert_true(isnan(est) && isnan(lo) && isnan(hi));
+}
+
 static void bh_matches_reference(void **state)
 {
 	(void)state;
@@ -506,6 +602,61 @@ static void total_and_wall_time_are_judged(void **state)
 	one_release(&o);
 }
 
+/*
+ * Wall times of 12 rounds whose machine speed wanders by +-30%, felt by
+ * both sides of a round alike, head `factor` times base: the kind of
+ * the wall verdict when the sides ran in the same rounds (session tags
+ * equal, paired) and when they did not.
+ */
+static enum pg_verdict_kind wall_kind(double factor, bool paired,
+				      double *change)
+{
+	struct one o;
+	one_init(&o, 23, 10);
+	struct sim_rng rng = {24};
+	memset(&o.c, 0, sizeof(o.c));
+	pg_profile_init(&o.c.base.profile);
+	pg_profile_init(&o.c.head.profile);
+	sim_side(&o.sb, false, 12, &rng, &o.c.base);
+	sim_side(&o.sb, true, 12, &rng, &o.c.head);
+	double wb[12], wh[12];
+	for (int i = 0; i < 12; i++) {
+		double round = exp(0.3 * sim_normal(&rng));
+		wb[i] = round * exp(0.01 * sim_normal(&rng));
+		wh[i] = round * factor * exp(0.01 * sim_normal(&rng));
+	}
+	o.c.base.has_wall = o.c.head.has_wall = true;
+	o.c.base.wall.times_s = wb;
+	o.c.head.wall.times_s = wh;
+	o.c.base.wall.ntimes = o.c.head.wall.ntimes = 12;
+	o.c.base.session = 7;
+	o.c.head.session = paired ? 7 : 0;
+	pg_stats_judge(&o.b, &o.c.base, &o.c.head, &o.v);
+	pg_stats_finish(&o.v, 0.01);
+	const struct pg_verdict *w = sim_find(&o.v, NULL, PG_METRIC_WALL);
+	assert_non_null(w);
+	enum pg_verdict_kind k = w->kind;
+	*change = w->change_pct;
+	o.c.base.wall.times_s = o.c.head.wall.times_s = NULL;
+	one_release(&o);
+	return k;
+}
+
+/* What a round did to both sides leaves a comparison of the same rounds:
+ * an 8% slowdown in a 30% wander is named, identical sides are not; as
+ * two independent samples the slowdown drowns. */
+static void sides_of_the_same_rounds_are_compared_round_by_round(void **state)
+{
+	(void)state;
+	double change;
+	assert_int_equal(wall_kind(1.08, true, &change), PG_VERDICT_REGRESSED);
+	assert_true(change > 6 && change < 10);
+	assert_int_equal(wall_kind(1.0, true, &change), PG_VERDICT_UNCHANGED);
+	assert_true(fabs(change) < 2);
+	assert_int_not_equal(wall_kind(1.08, false, &change),
+			     PG_VERDICT_REGRESSED);
+}
+
 /* Judge a hand-made benchmark of nf functions (Zipf shares), 10 trials. */
 static void few_run(struct one *o, size_t nf, double machine_sd, uint64_t seed)
 {
@@ -683,11 +834,15 @@ static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
 {
 	(void)state;
 	/* 1/C(8,4) = 1/70 > 0.005; 1/C(10,5) = 1/252 <= 0.005. */
-	assert_int_equal(pg_stats_min_trials(0.01, 1), 5);
+	assert_int_equal(pg_stats_min_trials(0.01, 1, false), 5);
 	/* 4 totals: 4/252 > 0.005, 4/924 <= 0.005. */
-	assert_int_equal(pg_stats_min_trials(0.01, 4), 6);
-	assert_int_equal(pg_stats_min_trials(0.05, 1), 4);
-	assert_int_equal(pg_stats_min_trials(0, 1), 0);
+	assert_int_equal(pg_stats_min_trials(0.01, 4, false), 6);
+	assert_int_equal(pg_stats_min_trials(0.05, 1, false), 4);
+	assert_int_equal(pg_stats_min_trials(0, 1, false), 0);
+	/* rounds: 1/128 > 0.005, 1/256 <= 0.005; 4/512 > 0.005, 4/1024 */
+	assert_int_equal(pg_stats_min_trials(0.01, 1, true), 8);
+	assert_int_equal(pg_stats_min_trials(0.01, 4, true), 10);
+	assert_int_equal(pg_stats_min_trials(0.05, 1, true), 6);
 }
 
 static void empty_side_appends_nothing(void **state)
@@ -974,6 +1129,9 @@ int main(void)
 	    cmocka_unit_test(exact_mann_whitney_counts_arrangements),
 	    cmocka_unit_test(mann_whitney_of_empty_sample_is_nan),
 	    cmocka_unit_test(hodges_lehmann_matches_reference),
+	    cmocka_unit_test(signed_rank_matches_enumeration),
+	    cmocka_unit_test(signed_rank_edges_and_ties),
+	    cmocka_unit_test(paired_hodges_lehmann_uses_walsh_averages),
 	    cmocka_unit_test(bh_matches_reference),
 	    cmocka_unit_test(normal_distribution_matches_scipy),
 	    cmocka_unit_test(identical_code_rarely_fails),
@@ -990,6 +1148,8 @@ int main(void)
 	    cmocka_unit_test(tiny_function_is_judged_on_inclusive_time),
 	    cmocka_unit_test(tiny_caller_is_not_blamed_for_its_callee),
 	    cmocka_unit_test(total_and_wall_time_are_judged),
+	    cmocka_unit_test(
+		sides_of_the_same_rounds_are_compared_round_by_round),
 	    cmocka_unit_test(uniform_change_beyond_a_machine_shift_is_named),
 	    cmocka_unit_test(dominant_function_of_few_keeps_its_full_change),
 	    cmocka_unit_test(change_below_the_per_call_resolution_is_not_named),
