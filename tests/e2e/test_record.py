@@ -557,6 +557,48 @@ serve()
                                (at_sort, total, tag, prof["samples"][:5]))
         self.on_every_interpreter("cfn", 1000, check)
 
+    def test_a_thread_without_the_gil_is_sampled_by_its_cpu_time(self):
+        # A thread hashing in C with the GIL released and the main thread
+        # in Python both run; cpu mode samples each by its CPU time.
+        # 3.12+: the process timer's signal finds the hashing thread, and
+        # the tick, run by the thread holding the GIL, samples the one it
+        # found (at its calling line, native); 3.9-3.11: the next tick
+        # reads its CPU clock.
+        self.program("""
+import hashlib
+BLOB = bytes(1 << 20)
+cpu = {}
+def digest():
+    while not enough():
+        hashlib.sha256(BLOB).digest()  # HASH
+    cpu["hash"] = time.thread_time()
+import time
+h = threading.Thread(target=digest, name="hasher")
+h.start()
+while not enough():
+    hot(2000)
+cpu["main"] = time.thread_time()
+h.join()
+print("PGCPU", cpu["hash"], cpu["main"])
+""", need=400)
+
+        def check(tag, p, out):
+            line = next(l for l in p.stdout.splitlines()
+                        if l.startswith("PGCPU")).split()
+            want = float(line[1]) / (float(line[1]) + float(line[2]))
+            prof, _ = self.only_window(out)
+            total = sum(smp["values"][1] for smp in prof["samples"])
+            hashing = sum(smp["values"][1] for smp in prof["samples"]
+                          if smp["labels"].get("thread") == "hasher")
+            native = sum(smp["values"][1] for smp in prof["samples"]
+                         if smp["labels"].get("thread") == "hasher"
+                         and smp["labels"].get("native") == "true")
+            self.assertAlmostEqual(hashing / total, want, delta=0.15,
+                                   msg=(tag, hashing, total, want))
+            self.assertGreater(native, 0.8 * hashing, (tag, native,
+                                                       hashing))
+        self.on_every_interpreter("nogil", 1000, check)
+
     def test_a_main_thread_that_blocks_every_signal_is_still_sampled(self):
         # The timers' and the nudge's signals never reach a main thread
         # that blocks them all: it got no tick and no window, and nothing
