@@ -63,6 +63,10 @@ struct sim_bench {
 	struct sim_func f[SIM_MAX_FUNCS];
 	size_t nf;
 	double machine_sd; /* sd of the per-trial log machine factor */
+	/* sd of a log factor per round that both sides feel alike (the
+	 * machine's load over a round), drawn from round_seed */
+	double round_sd;
+	uint64_t round_seed;
 };
 
 /*
@@ -106,9 +110,11 @@ static inline void sim_side(const struct sim_bench *sb, bool head,
 		idx[i] = pg_profile_intern(p, f->id, "app/mod.py",
 					   (int)(10 + i), f->flags);
 	}
+	struct sim_rng rounds = {sb->round_seed};
 	for (size_t t = 0; t < trials; t++) {
 		size_t tr = pg_profile_add_trial(p);
-		double machine = exp(sb->machine_sd * sim_normal(rng));
+		double machine = exp(sb->machine_sd * sim_normal(rng) +
+				     sb->round_sd * sim_normal(&rounds));
 		int64_t total = 0;
 		for (size_t i = 0; i < sb->nf; i++) {
 			const struct sim_func *f = &sb->f[i];
@@ -172,6 +178,7 @@ static inline void sim_judge(struct sim_check *c, const struct sim_bench *sb,
 	pg_profile_init(&c->head.profile);
 	sim_side(sb, false, trials, rng, &c->base);
 	sim_side(sb, true, trials, rng, &c->head);
+	c->base.session = c->head.session = 1; /* as check: same rounds */
 	pg_stats_judge(b, &c->base, &c->head, out);
 }
 

@@ -2,12 +2,13 @@
  * simulate.c - measure the verdict rules on synthetic checks: false alarms
  * on identical code (A/A) and the power to find a slowdown, for the
  * figures in docs/statistics.md. Not part of the test suite (it prints);
- * build it against pg_core by hand:
+ * build it against the dev build's libraries by hand:
  *
- *   ninja -C build-stats pg_core
- *   cc -std=gnu11 -O2 -Iinclude tests/stats/simulate.c \
- *      build-stats/src/libpg_core.a $(pkg-config --libs libgit2 yaml-0.1 \
- *      libxml-2.0) -lm -o /tmp/pg-simulate && /tmp/pg-simulate
+ *   L=build/src; cc -std=gnu11 -O2 -Iinclude tests/stats/simulate.c \
+ *      $L/verdict/libpg_verdict.a $L/profile/libpg_profile.a \
+ *      $L/suite/libpg_suite.a $L/stats/libpg_stats.a \
+ *      $L/util/libpg_util.a -lyaml -lm -o /tmp/pg-simulate &&
+ *   /tmp/pg-simulate 100
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct scenario {
 	double machine_sd, noise_lo, noise_hi;
 	int target; /* function of benchmark 0 made slower, or -1 */
 	double factor, function_pct;
+	double round_sd;  /* load per round, felt by both sides alike */
+	double slow_all;  /* every function of benchmark 0 this slower */
+	bool two_samples; /* totals as two samples, not round by round */
 };
 
 static struct outcome run(const struct scenario *sc, size_t checks,
@@ -49,7 +53,14 @@ static struct outcome run(const struct scenario *sc, size_t checks,
 				       sc->noise_lo, sc->noise_hi, &rng);
 			if (j == 0 && sc->target >= 0)
 				sb[j].f[sc->target].factor = sc->factor;
+			for (size_t i = 0;
+			     j == 0 && sc->slow_all > 0 && i < sb[j].nf; i++)
+				sb[j].f[i].factor = sc->slow_all;
+			sb[j].round_sd = sc->round_sd;
+			sb[j].round_seed = sim_next(&rng);
 			sim_judge(&c[j], &sb[j], &b, sc->max, &rng, &v);
+			if (sc->two_samples)
+				c[j].base.session = c[j].head.session = 0;
 			n[j] = sc->start;
 		}
 		size_t regs;
@@ -167,5 +178,23 @@ int main(int argc, char **argv)
 	report("one benchmark per check: +10% on a 5%-share function, noise "
 	       "3-8%, threshold 5%",
 	       s6, checks, 8);
+	/* What the totals' round-by-round comparison is for: load that a
+	 * round's two trials share (machine sd 5% per trial on top). */
+	for (int two = 0; two < 2; two++) {
+		const char *how = two ? "two samples" : "round by round";
+		char what[160];
+		struct scenario r1 = {4,  0, 0,	 0.05, 0.03, 0.08,
+				      -1, 1, 10, 0.20, 0,    two};
+		snprintf(what, sizeof(what),
+			 "A/A, load per round sd 20%%, totals %s", how);
+		report(what, r1, checks, 9);
+		struct scenario r2 = {4,  0, 0,	 0.05, 0.03, 0.08,
+				      -1, 1, 10, 0.20, 1.08, two};
+		snprintf(what, sizeof(what),
+			 "benchmark 0 +8%% throughout, load per round sd 20%%, "
+			 "totals %s",
+			 how);
+		report(what, r2, checks, 10);
+	}
 	return 0;
 }
