@@ -306,8 +306,9 @@ void pg_noise_release(struct pg_noise *n);
  * p <= fdr / 2 / family): the A/A verdict's precision scaled by
  * sqrt(r->n / n) (or, without an interval, the raw spread with the rank
  * test's efficiency), normal approximation. INFINITY when n trials
- * cannot reach that level at all (the smallest p-value, 1 / C(2n, n), or
- * 1 / 2^n for a paired row, above it) or nothing is known. Not the check's threshold or resolution: callers compare.
+ * cannot reach that level at all (pg_stats_smallest_p above it) or
+ * nothing is known. Not the check's threshold or resolution: callers
+ * compare.
  */
 double pg_analysis_detectable_pct(const struct pg_noise_row *r, int n,
 				  size_t family, double fdr);

@@ -102,6 +102,10 @@ struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
  */
 bool pg_results_move_bench(struct pg_results *dst, struct pg_results *src,
 			   const char *name);
+/* Did a and b run side by side in the same rounds (trial i of each in
+ * round i)? Both nonzero and equal session tags. */
+bool pg_bench_results_paired(const struct pg_bench_result *a,
+			     const struct pg_bench_result *b);
 /* The benchmark named `name`, or NULL. */
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name);

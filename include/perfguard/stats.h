@@ -115,6 +115,13 @@ void pg_stats_hodges_lehmann_paired(const double *d, size_t n, double conf,
  * PG_STATS_EXACT_MAX_N; clamped to 1..ceil(M/2).
  */
 size_t pg_stats_signed_rank_k(size_t n, double conf);
+/*
+ * The smallest one-sided p-value n trials per side can give, ties aside:
+ * 1 / C(2n, n) for the rank test of n against n trials, 1 / 2^n for the
+ * signed-rank test of n pairs (`paired`). 1 for n < 1; may underflow to
+ * 0 for large n.
+ */
+double pg_stats_smallest_p(int n, bool paired);
 
 /*
  * Benjamini-Hochberg adjusted p-values (q-values): q[i] for p[i], n tests.

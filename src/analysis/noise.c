@@ -13,7 +13,8 @@
  * n), at the one-sided level a lone true change must reach under
  * Benjamini-Hochberg in a family of m judged verdicts (fdr / 2 / m) with
  * 80% power, and is infinite when n trials cannot reach that level at all
- * (1 / C(2n, n) above it; 1 / 2^n for totals compared round by round). It is an approximation (normal approximation
+ * (pg_stats_smallest_p above it: 1 / C(2n, n), or 1 / 2^n for totals
+ * compared round by round). It is an approximation (normal approximation
  * of the rank test), stated as such in docs/statistics.md.
  *
  * It neither runs anything nor prints: the cli measures, this computes.
@@ -83,14 +84,7 @@ double pg_analysis_detectable_pct(const struct pg_noise_row *r, int n,
 	if (n < 1 || !family || !(fdr > 0 && fdr < 1))
 		return INFINITY;
 	double level = fdr / 2 / (double)family;
-	/* The smallest one-sided p: 1/C(2n, n) for the rank test of n
-	 * against n, 1/2^n for the signed-rank test of n rounds. */
-	double c = 2;
-	for (int k = 1; k < n && c < 1e300; k++)
-		c = r->paired ? 2 * c
-			      : c * (2.0 * k + 1) * (2.0 * k + 2) /
-				    ((k + 1.0) * (k + 1.0));
-	if (1 / c > level)
+	if (pg_stats_smallest_p(n, r->paired) > level)
 		return INFINITY;
 	double sd; /* sd of the log estimate at the A/A run's trials */
 	if (isfinite(r->halfwidth_log) && r->halfwidth_log > 0 && r->n > 0)
@@ -127,8 +121,7 @@ void pg_analysis_noise(const struct pg_results *a, const struct pg_results *b,
 		    .aa_change_pct = v->change_pct,
 		    .aa_kind = v->kind,
 		    .n = na < nb ? na : nb,
-		    .paired = !v->func_id && ra->session &&
-			      ra->session == rb->session,
+		    .paired = !v->func_id && pg_bench_results_paired(ra, rb),
 		};
 		double sa = log_spread(xa, na), sb = log_spread(xb, nb);
 		r.spread_log = sqrt((sa * sa + sb * sb) / 2);

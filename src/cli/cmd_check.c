@@ -110,12 +110,6 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 }
 
 /*
- * Run base and head interleaved, `trials` rounds of every benchmark; then,
- * judging the whole check as the report will, add rounds to every
- * benchmark with an unclear verdict, up to max_trials. A shard judges
- * with the whole check's family sizes (whole), as `merge` will.
- */
-/*
  * A max_trials with which no total can become significant at this fdr
  * would let a gross slowdown pass as "unclear": the smallest that works
  * when max_trials is below it (and a note saying so), else max_trials.
@@ -144,6 +138,12 @@ static int enough_trials(struct check_opts *o, const struct pg_suite *suite,
 	return need;
 }
 
+/*
+ * Run base and head interleaved, `trials` rounds of every benchmark; then,
+ * judging the whole check as the report will, add rounds to every
+ * benchmark with an unclear verdict, up to max_trials. A shard judges
+ * with the whole check's family sizes (whole), as `merge` will.
+ */
 static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			const struct cli_selection *sel,
 			const struct cli_whole *whole,

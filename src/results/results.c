@@ -72,6 +72,12 @@ struct pg_bench_result *pg_results_add_bench(struct pg_results *r,
 	return b;
 }
 
+bool pg_bench_results_paired(const struct pg_bench_result *a,
+			     const struct pg_bench_result *b)
+{
+	return a->session && a->session == b->session;
+}
+
 struct pg_bench_result *pg_results_find(const struct pg_results *r,
 					const char *name)
 {

@@ -395,34 +395,50 @@ double pg_stats_mann_whitney_two_sided(const double *a, size_t na,
 
 /* ---- Hodges-Lehmann ------------------------------------------------- */
 
-size_t pg_stats_hl_rank(size_t na, size_t nb, double conf)
+/*
+ * The 1-based order statistic k of a distribution-free interval, for a
+ * statistic taking the values 0..len: the smallest k with P(stat <= k) >=
+ * alpha/2 from its null counts c (summing to total), or, without counts
+ * (c NULL), floor(len/2 - z(1 - alpha/2) * sd); clamped to
+ * 1..ceil(len/2).
+ */
+static size_t interval_rank(const int64_t *c, double total, size_t len,
+			    double alpha, double sd)
 {
-	size_t mn = na * nb;
-	double alpha = 1 - conf;
-	if (mn == 0 || !(alpha > 0 && alpha < 1))
-		return 1;
 	size_t k = 0;
-	if (pg_stats_exact_feasible(na, nb)) {
-		/* Smallest k with P(U <= k) >= alpha/2 (R's qwilcox). */
-		int64_t total;
-		const int64_t *c = u_counts(na, nb, &total);
-		double target = alpha / 2 * (double)total, cum = 0;
-		for (k = 0; k < mn; k++) {
+	if (c) {
+		double target = alpha / 2 * total, cum = 0;
+		for (k = 0; k < len; k++) {
 			cum += (double)c[k];
 			if (cum >= target * (1 - 1e-12))
 				break;
 		}
 	} else {
 		double z = pg_stats_norm_ppf(1 - alpha / 2);
-		double sd = sqrt((double)mn * (double)(na + nb + 1) / 12);
-		double kk = floor((double)mn / 2 - z * sd);
+		double kk = floor((double)len / 2 - z * sd);
 		k = kk > 0 ? (size_t)kk : 0;
 	}
 	if (k < 1)
 		k = 1;
-	if (k > (mn + 1) / 2)
-		k = (mn + 1) / 2;
+	if (k > (len + 1) / 2)
+		k = (len + 1) / 2;
 	return k;
+}
+
+size_t pg_stats_hl_rank(size_t na, size_t nb, double conf)
+{
+	size_t mn = na * nb;
+	double alpha = 1 - conf;
+	if (mn == 0 || !(alpha > 0 && alpha < 1))
+		return 1;
+	if (!pg_stats_exact_feasible(na, nb))
+		return interval_rank(
+		    NULL, 0, mn, alpha,
+		    sqrt((double)mn * (double)(na + nb + 1) / 12));
+	/* R's qwilcox */
+	int64_t total;
+	const int64_t *c = u_counts(na, nb, &total);
+	return interval_rank(c, (double)total, mn, alpha, 0);
 }
 
 /*
@@ -526,27 +542,24 @@ size_t pg_stats_signed_rank_k(size_t n, double conf)
 	double alpha = 1 - conf;
 	if (len == 0 || !(alpha > 0 && alpha < 1))
 		return 1;
-	size_t k = 0;
-	if (n <= PG_STATS_EXACT_MAX_N) {
-		/* Smallest k with P(W+ <= k) >= alpha/2 (R's qsignrank). */
-		int64_t *c = w_counts(n);
-		double target = alpha / 2 * ldexp(1, (int)n), cum = 0;
-		for (k = 0; k < len; k++) {
-			cum += (double)c[k];
-			if (cum >= target * (1 - 1e-12))
-				break;
-		}
-		free(c);
-	} else {
-		double z = pg_stats_norm_ppf(1 - alpha / 2);
-		double kk = floor((double)len / 2 - z * sqrt(w_var(n, 0)));
-		k = kk > 0 ? (size_t)kk : 0;
-	}
-	if (k < 1)
-		k = 1;
-	if (k > (len + 1) / 2)
-		k = (len + 1) / 2;
+	if (n > PG_STATS_EXACT_MAX_N)
+		return interval_rank(NULL, 0, len, alpha, sqrt(w_var(n, 0)));
+	/* R's qsignrank */
+	int64_t *c = w_counts(n);
+	size_t k = interval_rank(c, ldexp(1, (int)n), len, alpha, 0);
+	free(c);
 	return k;
+}
+
+double pg_stats_smallest_p(int n, bool paired)
+{
+	/* 1/C(2n, n) by C(2k+2, k+1) = C(2k, k)(2k+1)(2k+2)/(k+1)^2 */
+	double p = 1;
+	for (int k = 0; k < n && p > 0; k++)
+		p = paired ? p / 2
+			   : p * (k + 1.0) * (k + 1.0) /
+				 ((2.0 * k + 1) * (2.0 * k + 2));
+	return p;
 }
 
 void pg_stats_hodges_lehmann_paired(const double *d, size_t n, double conf,

@@ -853,7 +853,7 @@ void pg_stats_judge(const struct pg_bench *b,
 		if (pg_profile_find(bp, hp->funcs[fh].id) == PG_NO_FUNC)
 			judge_function(&c, b, PG_NO_FUNC, fh, out);
 
-	bool paired = base->session && base->session == head->session;
+	bool paired = pg_bench_results_paired(base, head);
 	judge_whole(b, PG_METRIC_TOTAL, c.base.total_ns, c.base.n,
 		    c.head.total_ns, c.head.n, paired, out);
 
@@ -994,16 +994,9 @@ int pg_stats_min_trials(double fdr, size_t ntotals, bool paired)
 {
 	if (!(fdr > 0 && fdr <= 1) || ntotals == 0)
 		return 0;
-	/* 1 / pmin(n): 2^n, or C(2n, n) by the recurrence
-	 * C(2n+2, n+1) = C(2n, n)(2n+1)(2n+2)/(n+1)^2 */
-	double c = 2; /* n = 1 */
-	for (int n = 1; n < 1000; n++) {
-		if ((double)ntotals / c <= fdr / 2)
+	for (int n = 1; n < 1000; n++)
+		if ((double)ntotals * pg_stats_smallest_p(n, paired) <= fdr / 2)
 			return n;
-		c = paired ? 2 * c
-			   : c * (2.0 * n + 1) * (2.0 * n + 2) /
-				 ((n + 1.0) * (n + 1.0));
-	}
 	return 1000;
 }
 

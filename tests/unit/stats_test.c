@@ -558,6 +558,16 @@ static void tiny_caller_is_not_blamed_for_its_callee(void **state)
 	one_release(&o);
 }
 
+/* Fresh profiles of trials trials on both sides of o, not judged. */
+static void both_sides(struct one *o, size_t trials, struct sim_rng *rng)
+{
+	memset(&o->c, 0, sizeof(o->c));
+	pg_profile_init(&o->c.base.profile);
+	pg_profile_init(&o->c.head.profile);
+	sim_side(&o->sb, false, trials, rng, &o->c.base);
+	sim_side(&o->sb, true, trials, rng, &o->c.head);
+}
+
 static void total_and_wall_time_are_judged(void **state)
 {
 	(void)state;
@@ -567,11 +577,7 @@ static void total_and_wall_time_are_judged(void **state)
 		o.sb.f[i].factor =
 		    1.3; /* everything slower: only totals see it */
 	struct sim_rng rng = {20};
-	memset(&o.c, 0, sizeof(o.c));
-	pg_profile_init(&o.c.base.profile);
-	pg_profile_init(&o.c.head.profile);
-	sim_side(&o.sb, false, 10, &rng, &o.c.base);
-	sim_side(&o.sb, true, 10, &rng, &o.c.head);
+	both_sides(&o, 10, &rng);
 	double wb[10], wh[10];
 	for (int i = 0; i < 10; i++) {
 		wb[i] = 1.0 + 0.01 * i;
@@ -614,11 +620,7 @@ static enum pg_verdict_kind wall_kind(double factor, bool paired,
 	struct one o;
 	one_init(&o, 23, 10);
 	struct sim_rng rng = {24};
-	memset(&o.c, 0, sizeof(o.c));
-	pg_profile_init(&o.c.base.profile);
-	pg_profile_init(&o.c.head.profile);
-	sim_side(&o.sb, false, 12, &rng, &o.c.base);
-	sim_side(&o.sb, true, 12, &rng, &o.c.head);
+	both_sides(&o, 12, &rng);
 	double wb[12], wh[12];
 	for (int i = 0; i < 12; i++) {
 		double round = exp(0.3 * sim_normal(&rng));
@@ -843,6 +845,9 @@ static void min_trials_follow_fdr_and_the_number_of_totals(void **state)
 	assert_int_equal(pg_stats_min_trials(0.01, 1, true), 8);
 	assert_int_equal(pg_stats_min_trials(0.01, 4, true), 10);
 	assert_int_equal(pg_stats_min_trials(0.05, 1, true), 6);
+	assert_close(pg_stats_smallest_p(4, false), 1.0 / 70, 1e-12, 0, "p", 0);
+	assert_close(pg_stats_smallest_p(8, true), 1.0 / 256, 1e-15, 0, "p", 1);
+	assert_close(pg_stats_smallest_p(0, true), 1, 0, 0, "p", 2);
 }
 
 static void empty_side_appends_nothing(void **state)
