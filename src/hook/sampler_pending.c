@@ -112,10 +112,54 @@ int pg_sampler_frames(PyThreadState *ts, struct pg_sampler_raw *out, int cap,
 	return n;
 }
 
+#if PY_VERSION_HEX >= 0x030B0000
+/*
+ * 1 when frame f lies in the used part of one of ts's data-stack chunks,
+ * which stay mapped while they are linked. At every entry of the
+ * evaluation loop, 3.11 and 3.12 make their new C-level frame record
+ * current a few instructions before they set its innermost frame, which
+ * holds whatever the C stack held until then (a signal handler there
+ * read a garbage pointer's fields and crashed, 3.11); a frame being
+ * popped may also be gone. A generator's or coroutine's frame lies in its
+ * object, outside the chunks, and is not read either.
+ */
+static int in_datastack(PyThreadState *ts, frame_t f)
+{
+	const char *p = (const char *)f;
+	for (const _PyStackChunk *c = ts->datastack_chunk; c; c = c->previous) {
+		const char *base = (const char *)c->data;
+		const char *top = c == ts->datastack_chunk
+				      ? (const char *)ts->datastack_top
+				      : (const char *)&c->data[c->top];
+		if (p >= base && p + sizeof(*f) <= top)
+			return 1;
+	}
+	return 0;
+}
+#endif
+
 int pg_sampler_frame_now(PyThreadState *ts, struct pg_sampler_raw *out)
 {
+#if PY_VERSION_HEX >= 0x030B0000
+	/* the frame's own fields only: its code is never read through */
+	frame_t f = frame_top(ts);
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return -1;
+	if (!in_datastack(ts, f))
+		return 0;
+	out->frame = f;
+#if PY_VERSION_HEX >= 0x030D0000
+	out->code = (PyCodeObject *)f->f_executable;
+#else
+	out->code = f->f_code;
+#endif
+	out->lasti = FRAME_LASTI(f);
+	return 1;
+#else
 	int more;
-	return pg_sampler_frames(ts, out, 1, &more);
+	return pg_sampler_frames(ts, out, 1, &more) ? 1 : -1;
+#endif
 }
 
 void pg_sampler_trace_count(PyInterpreterState *interp, int delta)

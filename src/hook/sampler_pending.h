@@ -23,8 +23,12 @@ struct pg_sampler_raw {
  * GIL. Makes no object and runs no Python code. Returns the count. */
 int pg_sampler_frames(PyThreadState *ts, struct pg_sampler_raw *out, int cap,
 		      int *more);
-/* Thread ts's innermost complete Python frame into *out: 1, or 0 when it
- * has none. Reads only: async-signal-safe on the thread ts runs on. */
+/* Thread ts's innermost Python frame into *out (frame, code and offset,
+ * read from the frame's own fields; its code is not read through): 1;
+ * 0 with *out zeroed when that frame cannot be read safely now (3.11+:
+ * it is not in the thread's data stack: a generator's frame, or the
+ * thread is between frames); -1 when the thread has no Python frame.
+ * Reads only: async-signal-safe on the thread ts runs on. */
 int pg_sampler_frame_now(PyThreadState *ts, struct pg_sampler_raw *out);
 
 /* 3.9: adds delta (+1 or -1) to interp's count of threads with a trace

@@ -239,7 +239,9 @@ static int trace_tick(PyObject *obj, PyFrameObject *frame, int what,
  * be a call made after it: the frame the signal found and its position
  * are kept (pg_sampler.site), and the thread's sample starts there when
  * that frame is still on its stack (a C function's time stays on the line
- * that called it, marked native, as on 3.12+). Only threads of the
+ * that called it, marked native, as on 3.12+; 3.11: not when the frame is
+ * a generator's or coroutine's, which the handler cannot read safely,
+ * see pg_sampler_frame_now). Only threads of the
  * sampled interpreter: a subinterpreter's thread is not sampled. Both
  * threads are this one: nothing else reads or writes the fields
  * meanwhile, and a program that sets its own trace function replaces
@@ -267,7 +269,7 @@ static int queue_tick(void)
 	    ts->interp != pg_sampler.interp ||
 	    (ts->c_tracefunc && ts->c_tracefunc != trace_tick) ||
 	    ts->c_profilefunc || ts->tracing ||
-	    !pg_sampler_frame_now(ts, &pg_sampler.site))
+	    pg_sampler_frame_now(ts, &pg_sampler.site) < 0)
 		return 0;
 	site_armed = ts;
 	if (!ts->c_tracefunc)

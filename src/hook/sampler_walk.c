@@ -126,21 +126,29 @@ static int64_t cpu_used(unsigned long ident, int64_t now)
 	return now < 0 ? -1 : used;
 }
 
+/* code's bytecode size in bytes. */
+static Py_ssize_t code_size(const PyCodeObject *code)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	return Py_SIZE(code) * 2;
+#else
+	return PyBytes_GET_SIZE(code->co_code);
+#endif
+}
+
 /* Is a frame of code at byte offset off stopped on a call instruction? */
 static int in_call(const PyCodeObject *code, int off)
 {
-	if (off < 0)
+	if (off < 0 || off >= code_size(code))
 		return 0;
 #if PY_VERSION_HEX >= 0x030B0000
-	Py_ssize_t len = Py_SIZE(code) * 2;
 	const unsigned char *bytes =
 	    (const unsigned char *)code->co_code_adaptive;
 #else
-	Py_ssize_t len = PyBytes_GET_SIZE(code->co_code);
 	const unsigned char *bytes =
 	    (const unsigned char *)PyBytes_AS_STRING(code->co_code);
 #endif
-	return off < len && pg_sampler.call_ops[bytes[off]];
+	return pg_sampler.call_ops[bytes[off]];
 }
 
 /* Attribute name of obj from its instance dict, else (no dict) through
@@ -278,7 +286,9 @@ static int from_site(struct pg_sampler_raw *raw, int depth)
 		if (raw[i].frame != site->frame || raw[i].code != site->code)
 			continue;
 		memmove(raw, raw + i, (size_t)(depth - i) * sizeof(*raw));
-		raw[0].lasti = site->lasti;
+		/* read by a signal handler: an offset in the code or none */
+		if (site->lasti >= 0 && site->lasti < code_size(raw[0].code))
+			raw[0].lasti = site->lasti;
 		return depth - i;
 	}
 	return depth;
