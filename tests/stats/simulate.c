@@ -5,7 +5,8 @@
  * build it against the dev build's libraries by hand:
  *
  *   L=build/src; cc -std=gnu11 -O2 -Iinclude tests/stats/simulate.c \
- *      $L/verdict/libpg_verdict.a $L/profile/libpg_profile.a \
+ *      $L/verdict/libpg_verdict.a $L/results/libpg_results.a \
+ *      $L/profile/libpg_profile.a \
  *      $L/suite/libpg_suite.a $L/stats/libpg_stats.a \
  *      $L/util/libpg_util.a -lyaml -lm -o /tmp/pg-simulate &&
  *   /tmp/pg-simulate 100
