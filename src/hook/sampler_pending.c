@@ -54,6 +54,16 @@ static frame_t frame_top(PyThreadState *ts)
 #endif
 }
 
+/* f's code field as it is, not read through (3.13: f_executable). */
+static PyCodeObject *frame_raw_code(frame_t f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	return (PyCodeObject *)f->f_executable;
+#else
+	return f->f_code;
+#endif
+}
+
 /* f's code when f is a complete frame of Python code, else NULL (a
  * frame being set up, or a C shim frame). */
 static PyCodeObject *frame_code(frame_t f)
@@ -68,11 +78,7 @@ static PyCodeObject *frame_code(frame_t f)
 #endif
 	if (_PyFrame_IsIncomplete(f))
 		return NULL;
-#if PY_VERSION_HEX >= 0x030D0000
-	return _PyFrame_GetCode(f);
-#else
-	return f->f_code;
-#endif
+	return frame_raw_code(f);
 }
 
 #define FRAME_BACK(f) ((f)->previous)
@@ -149,11 +155,7 @@ int pg_sampler_frame_now(PyThreadState *ts, struct pg_sampler_raw *out)
 	if (!in_datastack(ts, f))
 		return 0;
 	out->frame = f;
-#if PY_VERSION_HEX >= 0x030D0000
-	out->code = (PyCodeObject *)f->f_executable;
-#else
-	out->code = f->f_code;
-#endif
+	out->code = frame_raw_code(f);
 	out->lasti = FRAME_LASTI(f);
 	return 1;
 #else
