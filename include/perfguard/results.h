@@ -59,7 +59,8 @@ struct pg_bench_result {
 	/* The measuring session whose rounds ran every trial here (its
 	 * pg_session tag, nonzero), so that trial i of two results with the
 	 * same tag ran side by side in round i; 0 when any trial came from
-	 * elsewhere (a file, a stored baseline). Not stored. */
+	 * elsewhere or it is not known. Stored ("session", 16 hex digits),
+	 * so that a check's shards, merged, still pair their sides. */
 	uint64_t session;
 };
 

@@ -173,7 +173,8 @@ struct pg_session {
 	 * warmups. Left to pg_mkdtemp's sweep of dead processes' dirs. */
 	char *pycache_dir;
 	/* Tells this session's results apart (pg_bench_result.session):
-	 * given on its first rounds, unique in the process. */
+	 * given on its first rounds, random and nonzero, so that results
+	 * files of different sessions (shards on other machines) differ. */
 	uint64_t tag;
 };
 

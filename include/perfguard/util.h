@@ -308,6 +308,10 @@ char *pg_self_dir(void);
 int64_t pg_clock_monotonic_ns(void);
 /* Seconds since the epoch, UTC, formatted as ISO 8601 into out[32]. */
 void pg_clock_iso8601(char out[32]);
+/* n unpredictable bytes into out: the kernel's random source, or when it
+ * cannot be read, the monotonic clock and the pid mixed (unique enough to
+ * tell runs apart, not secret). Never fails. */
+void pg_random_bytes(void *out, size_t n);
 
 /* ---- JSON ------------------------------------------------------------ */
 

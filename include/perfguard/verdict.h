@@ -107,6 +107,9 @@ struct pg_verdict {
 	double share_pct; /* max of the two sides' share of the benchmark */
 	uint64_t base_calls, head_calls; /* medians, exact per trial */
 	size_t base_n, head_n;		 /* trials used */
+	/* Totals and wall times: judged round by round (both sides ran in
+	 * the same rounds: pg_bench_results_paired), else as two samples. */
+	bool paired;
 	/* Why it regressed, or NULL (set by pg_analysis_causes; borrowed). */
 	const struct pg_cause *cause;
 };

@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,17 +345,7 @@ static void stop_token(char out[33], const char *data, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[16];
 	for (;;) {
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n != (ssize_t)sizeof(raw)) {
-			uint64_t t = (uint64_t)pg_clock_monotonic_ns() ^
-				     ((uint64_t)getpid() << 32);
-			for (size_t i = 0; i < sizeof(raw); i++)
-				raw[i] = (unsigned char)(t >> (i % 8 * 8)) ^
-					 (unsigned char)(i * 37);
-		}
+		pg_random_bytes(raw, sizeof(raw));
 		for (size_t i = 0; i < sizeof(raw); i++) {
 			out[2 * i] = hex[raw[i] >> 4];
 			out[2 * i + 1] = hex[raw[i] & 15];

@@ -124,6 +124,10 @@ void pg_report_json_verdict_fields(struct pg_jw *w, const struct pg_verdict *v,
 	pg_jw_double(w, v->threshold_pct);
 	pg_jw_key(w, "resolution_pct");
 	pg_jw_double(w, v->resolution_pct);
+	if (v->metric == PG_METRIC_TOTAL || v->metric == PG_METRIC_WALL) {
+		pg_jw_key(w, "paired");
+		pg_jw_bool(w, v->paired);
+	}
 	pg_jw_key(w, "share_pct");
 	pg_jw_double(w, v->share_pct);
 	pg_jw_key(w, "base_calls");

@@ -98,6 +98,13 @@ static void write_bench(struct pg_jw *w, const struct pg_bench_result *b)
 	}
 	pg_jw_key(w, "rounds");
 	pg_jw_int(w, b->rounds);
+	if (b->session) {
+		char tag[17];
+		snprintf(tag, sizeof(tag), "%016llx",
+			 (unsigned long long)b->session);
+		pg_jw_key(w, "session");
+		pg_jw_str(w, tag);
+	}
 	pg_jw_key(w, "profile");
 	pg_profile_write_json(&b->profile, w);
 	pg_jw_key(w, "wall");
@@ -197,6 +204,25 @@ static int get_str(const struct pg_json *obj, const char *where,
 	if (strlen(v->string) != v->len)
 		return bad(where, key, "contains a NUL byte");
 	*out = pg_strndup(v->string, v->len);
+	return 0;
+}
+
+/* The optional "session" member: 1 to 16 hex digits, not all zero. */
+static int read_session(const struct pg_json *obj, const char *where,
+			uint64_t *out)
+{
+	char *s = NULL;
+	int rc = get_str(obj, where, "session", true, &s);
+	if (rc < 0 || !s)
+		return rc;
+	size_t len = strlen(s);
+	bool hex =
+	    len >= 1 && len <= 16 && strspn(s, "0123456789abcdef") == len;
+	*out = hex ? strtoull(s, NULL, 16) : 0;
+	free(s);
+	if (!*out)
+		return bad(where, "session",
+			   "expected 1 to 16 lowercase hex digits, not all 0");
 	return 0;
 }
 
@@ -343,6 +369,8 @@ static int read_bench(const struct pg_json *j, size_t i, struct pg_results *r)
 	    (rc = get_int(j, w, "rounds", 0, INT32_MAX, &rounds)) < 0)
 		return rc;
 	b->rounds = (int)rounds;
+	if ((rc = read_session(j, w, &b->session)) < 0)
+		return rc;
 	const struct pg_json *dropped = pg_json_get(j, "output_dropped_bytes");
 	if (dropped && dropped->type == PG_JSON_NUMBER && dropped->is_integer &&
 	    dropped->integer > 0)

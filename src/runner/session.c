@@ -389,9 +389,8 @@ int pg_runner_bench_rounds(struct pg_session *s, const struct pg_bench *b,
 	struct pg_bench_result **br = pg_calloc(n, sizeof(*br));
 	char **scripts = pg_calloc(n, sizeof(*scripts));
 	bool first = false;
-	static uint64_t tags;
-	if (!s->tag)
-		s->tag = ++tags;
+	while (!s->tag)
+		pg_random_bytes(&s->tag, sizeof(s->tag));
 	for (size_t i = 0; i < n; i++) {
 		struct pg_results *r = s->sides[i].results;
 		br[i] = pg_results_find(r, b->name);

@@ -827,7 +827,8 @@ static void judge_whole(const struct pg_bench *b, enum pg_metric metric,
 	v->share_pct = 100;
 	v->base_n = nb;
 	v->head_n = nh;
-	if (paired && nb == nh && nb > 0)
+	v->paired = paired && nb == nh && nb > 0;
+	if (v->paired)
 		compare_paired(base, head, nb, v);
 	else
 		compare_raw(base, nb, head, nh, v);

@@ -175,10 +175,17 @@ class BaselineTests(Case):
         root = self.make()
         self.assertExit(run(["baseline", "update"], cwd=root), 0)
         self.commit(root, {"app.py": APP.format(rounds=15)}, branch="feature")
-        p = run(["check", "--baseline", "stored"], cwd=root)
+        p = run(["check", "--baseline", "stored", "--json", "s.json"],
+                cwd=root)
         self.assertExit(p, 1)
         self.assertIn("stored baseline", p.stderr)
         self.assertIn("app.py:work", p.stdout)
+        # the baseline's rounds were not the head's (it stores a session
+        # tag of its own): the totals are two samples
+        doc = json.loads(self.read("s.json", root))
+        totals = [v for v in doc["verdicts"] if v["metric"] == "total"]
+        self.assertTrue(totals)
+        self.assertFalse(any(v["paired"] for v in totals), totals)
         auto = run(["check"], cwd=root)
         self.assertExit(auto, 1)
         self.assertIn("stored baseline", auto.stderr)

@@ -93,18 +93,30 @@ class ShardTests(Case):
         # the shard holding b2 saw the regression, said so, and exited 0
         self.assertTrue(any("covers this shard only" in e
                             for e in self.shard_stderr), self.shard_stderr)
-        names = []
+        names, sessions = [], set()
         for f in files:
             doc = json.loads(self.read(f, root))
             self.assertEqual(doc["shard"]["count"], 3)
             names += [b["name"] for b in doc["results"]["head"]["benchmarks"]]
+            # both sides of a shard ran in its rounds: one session tag
+            tags = {b["session"] for side in ("base", "head")
+                    for b in doc["results"][side]["benchmarks"]}
+            self.assertEqual(len(tags), 1, tags)
+            sessions |= tags
         self.assertEqual(sorted(names), ["b0", "b1", "b2", "b3"])
+        self.assertEqual(len(sessions), 3, "each shard its own session")
         merged = run(["merge", "--json", "merged.json", "--junit",
                       "merged.xml"] + files, cwd=root)
         self.assertExit(merged, 1)
         one = json.loads(self.read("whole.json", root))
         both = json.loads(self.read("merged.json", root))
         self.assertEqual(regressed(both), regressed(one))
+        # totals judged round by round, merged as unsharded (the session
+        # tags stored in the shards' results pair their sides again)
+        for doc in (one, both):
+            totals = [v for v in doc["verdicts"] if v["metric"] == "total"]
+            self.assertEqual(len(totals), 4)
+            self.assertTrue(all(v["paired"] for v in totals), totals)
         self.assertIn(("b2", "app2.py:work_2", "self"), regressed(both))
         self.assertEqual(both["counts"]["benchmarks"], 4)
         self.assertIn("app2.py:work_2", self.read("merged.xml", root))

@@ -69,6 +69,7 @@ static void make_results(struct pg_results *r, const char *commit)
 
 	struct pg_bench_result *b = pg_results_add_bench(r, "render_page");
 	b->rounds = 3;
+	b->session = 0x00f0000000000abcULL; /* a leading 0 digit survives */
 	uint32_t f = pg_profile_intern(&b->profile, "app/render.py:render",
 				       "app/render.py", 12, 0);
 	uint32_t g = pg_profile_intern(&b->profile, "<builtin>:len", NULL, 0,
@@ -137,6 +138,7 @@ static void results_round_trip_is_exact(void **state)
 	const struct pg_bench_result *b = pg_results_find(&back, "render_page");
 	assert_non_null(b);
 	assert_int_equal(b->rounds, 3);
+	assert_true(b->session == 0x00f0000000000abcULL);
 	assert_true(b->has_wall);
 	assert_int_equal(b->wall.ntimes, 3);
 	assert_true(b->wall.times_s[1] == 1.0 / 3.0);
@@ -150,6 +152,7 @@ static void results_round_trip_is_exact(void **state)
 	assert_memory_equal(b->output, CRASHY_OUTPUT, b->output_len);
 	assert_int_equal(b->output_dropped, 12345);
 	assert_false(b->has_wall);
+	assert_true(b->session == 0); /* not written, not paired */
 
 	free(again);
 	free(text);
@@ -272,6 +275,14 @@ static void read_rejects_damaged_fields_naming_their_path(void **state)
 	     "benchmarks[1].status"},
 	    {"\"rounds\":3", "\"rounds\":3.5",
 	     "benchmarks[0].rounds: expected an integer"},
+	    {"\"session\":\"00f0000000000abc\"", "\"session\":\"0\"",
+	     "benchmarks[0].session: expected 1 to 16"},
+	    {"\"session\":\"00f0000000000abc\"",
+	     "\"session\":\"00f0000000000abcd\"", "benchmarks[0].session"},
+	    {"\"session\":\"00f0000000000abc\"", "\"session\":\"-1\"",
+	     "benchmarks[0].session"},
+	    {"\"session\":\"00f0000000000abc\"", "\"session\":1",
+	     "benchmarks[0].session: expected a string"},
 	    {"\"mean_s\":", "\"mean_x\":", "benchmarks[0].wall.mean_s"},
 	    {"\"times_s\":[", "\"times_s\":[\"a\",",
 	     "benchmarks[0].wall.times_s"},
