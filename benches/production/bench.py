@@ -4,6 +4,11 @@ Usage:
     python3 benches/production/bench.py --build build [--rounds 3]
         [--http-seconds 5] [--comparisons 10] [--skip overhead,http,...]
 
+0. inprocess (toggle.py): one process starts and stops the sampler phase
+   by phase under wrk (the service) and over cpu.py's requests; per pair
+   of phases the loss, median and interval; --runs R pools R fresh
+   processes per rate, so that the spread between processes (their memory
+   layouts) enters the interval.
 1. overhead (CPU-bound, cpu.py): process CPU time and elapsed time of the
    same work unprofiled, under the sampler at 100 Hz and 1000 Hz (cpu
    mode), under the tracing hook and under cProfile; rounds interleaved,
@@ -42,6 +47,7 @@ import argparse
 import glob
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -532,52 +538,93 @@ def pair_costs(phases, cost):
     return sorted(out), 100.0 * own / 1e9 / cpu, ticks / cpu
 
 
+def pooled_interval(groups, draws=4000):
+    """A ~95% interval of the median of the pooled values of groups (the
+    runs, each a list of per-pair values) that counts the spread between
+    runs as well as within them: a two-stage bootstrap, runs drawn with
+    replacement, then each drawn run's pairs. With one group it is
+    median_interval's."""
+    if len(groups) == 1:
+        return median_interval(sorted(groups[0]))
+    rng = random.Random(1)
+    meds = []
+    for _ in range(draws):
+        pooled = []
+        for g in rng.choices(groups, k=len(groups)):
+            pooled += rng.choices(g, k=len(g))
+        meds.append(statistics.median(pooled))
+    meds.sort()
+    return meds[int(0.025 * draws)], meds[int(0.975 * draws) - 1]
+
+
+def inprocess_run(args, rate, env, port, last):
+    """One fresh process per workload toggling the sampler at rate: the
+    service's per-pair losses (per CPU second, per second), its sampler's
+    own share and ticks, and cpu.py's (none with --block 0)."""
+    env["PERFGUARD_SAMPLE_OUT"] = os.path.join(args.tmp, "toggle-%d" % rate)
+    web = toggle_http(args, rate, env, port, last)
+    lost, own_h, hz_h = pair_costs(web, lambda on, off: 100.0 * (
+        1 - on[1] / on[2] / (off[1] / off[2])))
+    # per CPU second: the machine's other jobs taking the service's CPU
+    # for a while move requests per second, not per CPU second
+    lost_cpu = pair_costs(web, lambda on, off: 100.0 * (
+        1 - on[1] / on[3] / (off[1] / off[3])))[0]
+    added_c, own_c, hz_c = [], 0.0, 0.0
+    if args.block:
+        work = toggled([PY, os.path.join(HERE, "toggle.py"), "cpu",
+                        str(rate), str(args.pairs), str(args.block),
+                        env["PERFGUARD_SAMPLE_OUT"]], env, last, args.pairs)
+        added_c, own_c, hz_c = pair_costs(
+            work, lambda on, off: 100.0 * (on[3] / off[3] - 1))
+    return lost_cpu, lost, own_h, hz_h, added_c, own_c, hz_c
+
+
 def inprocess(args, tmp):
     """The sampler's cost measured inside one process (toggle.py): the
     process starts and stops the sampler every phase; each pair's ratio,
-    median and its interval. Rate 0 never starts it (A/A)."""
+    median and its interval. Rate 0 never starts it (A/A). With --runs R,
+    R fresh processes per rate, the rates interleaved run by run; the
+    pairs of all runs pooled, the interval counting the runs' own spread
+    (pooled_interval), and each run's median listed."""
     rates = [0] + [int(m[len("sampler"):].partition("-")[0])
                    for m in MODES if m.startswith("sampler")]
     env = dict(os.environ, PYTHONPATH=":".join(
         [hook_dir(args.build), HERE, DIST]), PERFGUARD_ROOT=ROOT)
     last = {max(os.sched_getaffinity(0))}
     port = 20000 + os.getpid() % 1000
-    rows = []
-    for rate in rates:
-        env["PERFGUARD_SAMPLE_OUT"] = os.path.join(tmp, "toggle-%d" % rate)
-        port += 1
-        web = toggle_http(args, rate, env, port, last)
-        lost, own_h, hz_h = pair_costs(web, lambda on, off: 100.0 * (
-            1 - on[1] / on[2] / (off[1] / off[2])))
-        # per CPU second: the machine's other jobs taking the service's
-        # CPU for a while move requests per second, not per CPU second
-        lost_cpu = pair_costs(web, lambda on, off: 100.0 * (
-            1 - on[1] / on[3] / (off[1] / off[3])))[0]
-        work = toggled([PY, os.path.join(HERE, "toggle.py"), "cpu",
-                        str(rate), str(args.pairs), str(args.block),
-                        env["PERFGUARD_SAMPLE_OUT"]], env, last, args.pairs)
-        added_c, own_c, hz_c = pair_costs(
-            work, lambda on, off: 100.0 * (on[3] / off[3] - 1))
-        rows.append((rate, lost_cpu, lost, own_h, hz_h, added_c, own_c,
-                     hz_c))
+    args.tmp = tmp
+    runs = {rate: [] for rate in rates}
+    for _ in range(args.runs):
+        for rate in rates:
+            port += 1
+            runs[rate].append(inprocess_run(args, rate, env, port, last))
     print("\n## The sampler's cost inside one process (toggle.py: the "
-          "sampler started and stopped by the process itself, %d pairs "
-          "of phases; the service %.0f s phases under wrk -t1 -c4, "
-          "cpu.py %d requests a phase; both on one CPU)\n"
-          % (args.pairs, args.phase_seconds, args.block))
+          "sampler started and stopped by the process itself, %d run(s) "
+          "of %d pairs of phases; the service %g s phases under wrk "
+          "-t1 -c4, cpu.py %d requests a phase; both on one CPU)\n"
+          % (args.runs, args.pairs, args.phase_seconds, args.block))
     print("| rate | service: requests per CPU second lost, median [95% "
-          "interval] | requests per second lost | sampler's own | ticks | "
-          "cpu.py: CPU added | sampler's own | ticks |")
-    print("|---|---|---|---|---|---|---|---|")
+          "interval] | run medians | requests per second lost | sampler's "
+          "own | ticks | cpu.py: CPU added | sampler's own | ticks |")
+    print("|---|---|---|---|---|---|---|---|---|")
 
-    def cell(v):
-        return "%+.2f%% [%+.2f%%, %+.2f%%]" % (statistics.median(v),
-                                              *median_interval(v))
-    for rate, lost_cpu, lost, own_h, hz_h, added_c, own_c, hz_c in rows:
-        print("| %s | %s | %s | %.2f%% | %.0f | %s | %.2f%% | %.0f |"
+    def cell(groups):
+        if not groups[0]:
+            return "–"
+        pooled = [x for g in groups for x in g]
+        return "%+.2f%% [%+.2f%%, %+.2f%%]" % (statistics.median(pooled),
+                                              *pooled_interval(groups))
+
+    def mean(rs, i):
+        return statistics.mean(r[i] for r in rs)
+    for rate in rates:
+        rs = runs[rate]
+        print("| %s | %s | %s | %s | %.2f%% | %.0f | %s | %.2f%% | %.0f |"
               % ("%d Hz" % rate if rate else "A/A (never on)",
-                 cell(lost_cpu), cell(lost), own_h, hz_h, cell(added_c),
-                 own_c, hz_c))
+                 cell([r[0] for r in rs]),
+                 " ".join("%+.2f" % statistics.median(r[0]) for r in rs),
+                 cell([r[1] for r in rs]), mean(rs, 2), mean(rs, 3),
+                 cell([r[4] for r in rs]), mean(rs, 5), mean(rs, 6)))
     print("\n(sampler's own: its thread's CPU time plus its ticks, over "
           "the on phases' process CPU; the rest of its cost is the "
           "program's, slowed by the switches and caches the sampler "
@@ -805,7 +852,10 @@ def main():
     ap.add_argument("--phase-seconds", type=float, default=1.0,
                     help="inprocess: the service's phase length")
     ap.add_argument("--block", type=int, default=300,
-                    help="inprocess: cpu.py requests a phase")
+                    help="inprocess: cpu.py requests a phase (0: no "
+                    "cpu.py)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="inprocess: fresh processes per rate, pooled")
     ap.add_argument("--skip", default="")
     ap.add_argument("--base-mode", default="none",
                     help="added, throughput: what each mode is compared "
