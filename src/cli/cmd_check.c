@@ -155,8 +155,10 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 	int max_trials =
 	    suite->max_trials > trials ? suite->max_trials : trials;
 	max_trials = enough_trials(o, suite, whole, !stored_base, max_trials);
-	/* what a merge of shards (two samples) needs to decide a total */
-	int need = cli_min_trials(suite, whole->totals, false);
+	/* what a merge of shards needs to decide a total: round by round
+	 * when both sides are measured here (the shards keep their session
+	 * tags), else two samples */
+	int need = cli_min_trials(suite, whole->totals, !stored_base);
 	int rc = 0;
 	struct pg_session session;
 	cli_session_init(&session, &o->common, suite, py, sides, nsides);
