@@ -557,11 +557,11 @@ def pooled_interval(groups, draws=4000):
     return meds[int(0.025 * draws)], meds[int(0.975 * draws) - 1]
 
 
-def inprocess_run(args, rate, env, port, last):
+def inprocess_run(args, tmp, rate, env, port, last):
     """One fresh process per workload toggling the sampler at rate: the
     service's per-pair losses (per CPU second, per second), its sampler's
     own share and ticks, and cpu.py's (none with --block 0)."""
-    env["PERFGUARD_SAMPLE_OUT"] = os.path.join(args.tmp, "toggle-%d" % rate)
+    env["PERFGUARD_SAMPLE_OUT"] = os.path.join(tmp, "toggle-%d" % rate)
     web = toggle_http(args, rate, env, port, last)
     lost, own_h, hz_h = pair_costs(web, lambda on, off: 100.0 * (
         1 - on[1] / on[2] / (off[1] / off[2])))
@@ -592,12 +592,12 @@ def inprocess(args, tmp):
         [hook_dir(args.build), HERE, DIST]), PERFGUARD_ROOT=ROOT)
     last = {max(os.sched_getaffinity(0))}
     port = 20000 + os.getpid() % 1000
-    args.tmp = tmp
     runs = {rate: [] for rate in rates}
     for _ in range(args.runs):
         for rate in rates:
             port += 1
-            runs[rate].append(inprocess_run(args, rate, env, port, last))
+            runs[rate].append(inprocess_run(args, tmp, rate, env, port,
+                                            last))
     print("\n## The sampler's cost inside one process (toggle.py: the "
           "sampler started and stopped by the process itself, %d run(s) "
           "of %d pairs of phases; the service %g s phases under wrk "

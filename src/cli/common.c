@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,15 +343,10 @@ int cli_write_output(const char *path, const char *data, size_t len)
 /* A token that no line of the fenced output contains. */
 static void stop_token(char out[33], const char *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[16];
+	uint64_t raw[2];
 	for (;;) {
 		pg_random_bytes(raw, sizeof(raw));
-		for (size_t i = 0; i < sizeof(raw); i++) {
-			out[2 * i] = hex[raw[i] >> 4];
-			out[2 * i + 1] = hex[raw[i] & 15];
-		}
-		out[32] = '\0';
+		snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, raw[0], raw[1]);
 		if (!memmem(data, len, out, 32))
 			return;
 	}

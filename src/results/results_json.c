@@ -14,6 +14,7 @@
  * so that additions which older readers can safely skip need no new
  * schema number; anything else must bump "schema".
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +101,7 @@ static void write_bench(struct pg_jw *w, const struct pg_bench_result *b)
 	pg_jw_int(w, b->rounds);
 	if (b->session) {
 		char tag[17];
-		snprintf(tag, sizeof(tag), "%016llx",
-			 (unsigned long long)b->session);
+		snprintf(tag, sizeof(tag), "%016" PRIx64, b->session);
 		pg_jw_key(w, "session");
 		pg_jw_str(w, tag);
 	}
