@@ -261,9 +261,17 @@ static int parse_option(int id, const char *arg, void *ctx)
 			    PG_EUSAGE, "--mode is cpu or wall, not '%s'", arg);
 		return 0;
 	case OPT_WINDOW:
-		return cli_parse_duration_s("--window", arg, &o->window_s);
+		rc = cli_parse_duration_s("--window", arg, &o->window_s);
+		if (!rc && o->window_s < 0.01) /* the sampler's least */
+			rc = pg_error_set(PG_EUSAGE,
+					  "--window is at least 10ms, not '%s'",
+					  arg);
+		return rc;
 	case OPT_OUT:
 		o->out = arg;
+		if (!*arg)
+			return pg_error_set(PG_EUSAGE,
+					    "--out needs a directory, not ''");
 		return 0;
 	case OPT_MAX_SIZE:
 		return cli_parse_size("--max-size", arg, &o->max_bytes);
@@ -281,13 +289,13 @@ static int parse_option(int id, const char *arg, void *ctx)
 	}
 }
 
-/* Fork and exec the program with the forwarded signals caught here and
- * left at their defaults in the child: its pid, or -1 (error set). */
 /*
  * Fork and exec the program. An exec that fails (no such program, not
  * executable) is reported back through a close-on-exec pipe: PG_EUSAGE
  * naming it, before anything is recorded (it used to be the program's
- * "exit status 127", exit 3, after "recording ..." was announced).
+ * "exit status 127", exit 3, after "recording ..." was announced). The
+ * forwarded signals are caught here and left at their defaults in the
+ * child. Returns its pid, or -1 (error set).
  */
 static pid_t start_program(char **pargv)
 {
