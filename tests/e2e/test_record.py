@@ -924,6 +924,39 @@ while True:
                 self.assertGreaterEqual(
                     sum(s["values"][0] for s in prof["samples"]), 20)
 
+    def test_sigterm_while_the_window_is_written_at_exit_waits_for_it(self):
+        # multiprocessing's Pool.terminate() sends SIGTERM to workers that
+        # may be exiting already: the handler ran inside exit's stop(),
+        # found the sampler stopped and killed the worker mid-write (its
+        # window lost in most runs). Here the signal comes exactly then:
+        # a profile function set at exit sends it when the write first
+        # calls the function-naming code, whose next bytecode handles it.
+        self.program("""
+import atexit, os, signal, sys
+while not enough():
+    hot(2000)
+
+def kill_in_write(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "describe":
+        sys.setprofile(None)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+atexit.register(sys.setprofile, kill_in_write)  # runs before the stop
+""", need=20)
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "prof-" + tag)
+                p = self.record(["--python", py, "--window", "1h", "--out",
+                                 out, "--", "app.py"])
+                # it died by a signal record did not forward: exit 3
+                self.assertEqual(p.returncode, 3, p.stderr)
+                self.assertIn("killed by signal %d" % signal.SIGTERM,
+                              p.stderr)
+                self.assertIn("1 window written", p.stderr)
+                prof, _ = self.only_window(out)
+                self.assertGreaterEqual(
+                    sum(s["values"][0] for s in prof["samples"]), 20)
+
     def test_a_program_ending_in_os_exit_keeps_its_window(self):
         # os._exit skips atexit: the window in progress was lost, exit 0
         self.program("""

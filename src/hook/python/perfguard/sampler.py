@@ -20,9 +20,11 @@ import sys
 from perfguard import _hook
 from perfguard._ids import describe
 
-__all__ = ["start", "stop", "flush", "info"]
+__all__ = ["start", "stop", "flush", "info", "when_written"]
 
 _armed = False
+_writing = 0  # stop() and flush() calls under way (a window being written)
+_deferred = []  # what when_written() left for the end of that write
 
 
 def _call_ops():
@@ -116,14 +118,38 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
                 after_in_child=_quiet(_hook._sampler_after_fork))
 
 
+def _write(fn):
+    """fn() (a C call that writes a window, running Python code to name
+    its functions, where a signal handler of this thread may run), then
+    what when_written() deferred meanwhile."""
+    global _writing
+    _writing += 1
+    try:
+        return fn()
+    finally:
+        _writing -= 1
+        while not _writing and _deferred:
+            _deferred.pop(0)()
+
+
 def stop():
     """Stop sampling and write the current window. True if it ran."""
-    return _hook._sampler_stop()
+    return _write(_hook._sampler_stop)
 
 
 def flush():
     """End the current window now and write it (a new one starts)."""
-    return _hook._sampler_flush()
+    return _write(_hook._sampler_flush)
+
+
+def when_written(fn):
+    """Call fn() now, or, when a window is being written (a signal
+    handler that interrupted stop() or flush()), once it is: a handler
+    that ends the process must not cut that write short."""
+    if _writing:
+        _deferred.append(fn)
+    else:
+        fn()
 
 
 def info():

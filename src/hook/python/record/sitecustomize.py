@@ -79,12 +79,18 @@ def _write_window_on_stop(sampler):
 
     def stop_then_die(signum, frame):
         signal.signal(signum, signal.SIG_IGN)  # a second one waits
-        try:
-            sampler.stop()
-        except Exception:
-            pass
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+
+        def die():
+            try:
+                sampler.stop()
+            except Exception:
+                pass
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        # the signal may come while exit's stop() writes the window (a
+        # multiprocessing worker ended by Pool.terminate): die after it
+        sampler.when_written(die)
 
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
