@@ -47,11 +47,15 @@ def steady(n):
 
 
 # fetch is unchanged: it blocks on a pipe until a forked child has done
-# some work and writes; main (changed) asks the child for 10x the work, so
+# some work and writes; main (changed) asks the child for 40x the work, so
 # fetch waits longer, on the same CPU time of its own. crunch is unchanged
-# and gets 10x the work (its input): its CPU time grew, it does not wait
+# and gets 40x the work (its input): its CPU time grew, it does not wait
 # more. With builtins off the read is fetch's own time. (One wait per run,
-# a few ms on base: under load every wake-up comes late by a constant.)
+# a few ms on base: under load every wake-up comes late by a constant.
+# fetch's own CPU time is mostly the fork's, 2-4 ms, which moves by
+# milliseconds under load; at 10x, off the CPU 4 -> 17 ms per run, once
+# read as "input" on CI with the other core busy. At 40x the wait grows
+# by about 50 ms, far beyond either.)
 FORK_WAIT = """
 import os
 
@@ -137,7 +141,7 @@ class WaitingTests(CauseCase):
     def test_waiting_is_per_function(self):
         # Wall clock (waiting is the effect); builtins off, so the blocked
         # read is fetch's own time.
-        root = self.make(FORK_WAIT, 1, 10, clock="wall", builtins="false")
+        root = self.make(FORK_WAIT, 1, 40, clock="wall", builtins="false")
         p, doc = self.check(root)
         c = cause_of(doc, "app.py:fetch")
         self.assertIsNotNone(c, p.stdout)
