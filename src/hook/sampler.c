@@ -22,7 +22,8 @@
  *
  * It deliberately never raises into the program (errors are counted and
  * written in the window), never samples its own thread, and does not run
- * during interpreter finalization: the Python side stops it at exit.
+ * during interpreter finalization: the Python side stops it at exit. A
+ * stop signal wakes it to write the window and die (sampler_stop.c).
  */
 #include "sampler_int.h"
 
@@ -193,13 +194,21 @@ static void add_busy(const struct clocks *now, const struct clocks *last)
 			   used < interval ? used : interval, __ATOMIC_RELAXED);
 }
 
-/* Sleep until next_ns (mu held; returns early when stopped). */
+/* A stop signal came and nothing holds it off (sampler_stop.c). */
+static int stop_asked(void)
+{
+	return __atomic_load_n(&pg_sampler.die_signal, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&pg_sampler.holds, __ATOMIC_SEQ_CST);
+}
+
+/* Sleep until next_ns; returns early when stopped or a stop signal came. */
 static void sleep_until(int64_t next_ns)
 {
 	struct timespec ts = {.tv_sec = next_ns / 1000000000,
 			      .tv_nsec = next_ns % 1000000000};
-	while (!pg_sampler.stop && mono_ns() < next_ns)
-		pthread_cond_timedwait(&pg_sampler.cv, &pg_sampler.mu, &ts);
+	while (!__atomic_load_n(&pg_sampler.stop, __ATOMIC_ACQUIRE) &&
+	       !stop_asked() && mono_ns() < next_ns)
+		sem_clockwait(&pg_sampler.wake, CLOCK_MONOTONIC, &ts);
 }
 
 /*
@@ -327,16 +336,14 @@ static void *sampler_main(void *arg)
 	struct clocks last, now;
 	read_clocks(&last);
 	int64_t sleep_ns = pg_sampler.period_ns, next = last.mono + sleep_ns;
-	pthread_mutex_lock(&pg_sampler.mu);
 	for (;;) {
 		sleep_until(next);
-		if (pg_sampler.stop)
+		if (__atomic_load_n(&pg_sampler.stop, __ATOMIC_ACQUIRE))
 			break;
-		pthread_mutex_unlock(&pg_sampler.mu);
-		if (pg_sampler_finalizing()) {
-			pthread_mutex_lock(&pg_sampler.mu);
+		if (stop_asked())
+			pg_sampler_serve_stop(self);
+		if (pg_sampler_finalizing())
 			break;
-		}
 		read_clocks(&now);
 		enum step step = decide(&now, &last);
 		add_busy(&now, &last);
@@ -371,9 +378,8 @@ static void *sampler_main(void *arg)
 		/* as of this wake (one clock read a wake, not two) */
 		pg_sampler.thread_cpu_ns = now.self;
 		next = next_wake(mono_ns(), &sleep_ns, step);
-		pthread_mutex_lock(&pg_sampler.mu);
 	}
-	pthread_mutex_unlock(&pg_sampler.mu);
+	pg_sampler_thread_leaves();
 	pg_sampler.thread_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	PyEval_RestoreThread(self);
 	pg_sampler.tstate = NULL;
@@ -383,20 +389,19 @@ static void *sampler_main(void *arg)
 
 int pg_sampler_spawn_thread(void)
 {
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pg_sampler.cv, &ca);
-	pthread_condattr_destroy(&ca);
+	sem_init(&pg_sampler.wake, 0, 0);
 	pg_sampler.stop = 0;
+	__atomic_store_n(&pg_sampler.thread_alive, 1, __ATOMIC_SEQ_CST);
 	sigset_t all, old;
 	sigfillset(&all);
 	/* The sampler thread never takes the program's signals. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&pg_sampler.thread, NULL, sampler_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
+	if (rc) {
+		pg_sampler_thread_leaves();
 		return -1;
+	}
 	pg_sampler.running = 1;
 	pg_sampler.pid = getpid();
 	return 0;
@@ -407,10 +412,8 @@ void pg_sampler_join_thread(void)
 {
 	if (!pg_sampler.running)
 		return;
-	pthread_mutex_lock(&pg_sampler.mu);
-	pg_sampler.stop = 1;
-	pthread_cond_signal(&pg_sampler.cv);
-	pthread_mutex_unlock(&pg_sampler.mu);
+	__atomic_store_n(&pg_sampler.stop, 1, __ATOMIC_RELEASE);
+	sem_post(&pg_sampler.wake);
 	Py_BEGIN_ALLOW_THREADS pthread_join(pg_sampler.thread, NULL);
 	Py_END_ALLOW_THREADS pg_sampler.running = 0;
 }
@@ -550,11 +553,13 @@ static PyObject *m_stop(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (!pg_sampler.running || pg_sampler.pid != getpid())
 		Py_RETURN_FALSE;
+	pg_sampler_hold();
 	pg_sampler_disarm_timer();
 	pg_sampler_join_thread();
 	struct pg_sampler_window *w = pg_sampler_end_window();
 	if (w)
 		pg_sampler_finish_window(w);
+	pg_sampler_release();
 	Py_RETURN_TRUE;
 }
 
@@ -565,11 +570,12 @@ static PyObject *m_flush(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (!pg_sampler.running || pg_sampler.pid != getpid())
 		Py_RETURN_FALSE;
+	pg_sampler_hold();
 	struct pg_sampler_window *w = pg_sampler_end_window();
-	if (!w)
-		Py_RETURN_FALSE;
-	pg_sampler_finish_window(w);
-	Py_RETURN_TRUE;
+	if (w)
+		pg_sampler_finish_window(w);
+	pg_sampler_release();
+	return PyBool_FromLong(w != NULL);
 }
 
 /* _sampler_info(): the live window's counters and the sampler's own
@@ -643,6 +649,8 @@ static PyMethodDef sampler_methods[] = {
     {"_sampler_resume", pg_sampler_py_resume, METH_NOARGS,
      "Restart the thread after fork in the parent."},
     {"_sampler_info", m_info, METH_NOARGS, "The sampler's counters."},
+    {"_sampler_catch_stop", pg_sampler_py_catch_stop, METH_VARARGS,
+     "Write the window, then die, on SIGTERM/SIGHUP left at default."},
     {NULL, NULL, 0, NULL},
 };
 

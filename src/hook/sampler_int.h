@@ -13,12 +13,14 @@
  *   sampler_table.c   a window's tables: functions, stacks, threads,
  *                     tasks, line cache
  *   sampler_export.c  ending a window: describing it and writing its file
+ *   sampler_stop.c    SIGTERM/SIGHUP: the window written, then death
  *   sampler_pending.c CPython's internal state: a thread's frame chain,
  *                     pending calls, 3.9's count of traced threads
  *
  * Locking: the live window and the tick state are touched only with the
- * GIL held; pg_sampler.mu guards the spare window and the stop flag;
- * fields read by the sampler thread without the GIL are marked atomic.
+ * GIL held; pg_sampler.mu guards the spare window; fields read by the
+ * sampler thread without the GIL are marked atomic, and the thread
+ * sleeps on a semaphore (wake), which a signal handler may post.
  */
 #ifndef PERFGUARD_HOOK_SAMPLER_INT_H
 #define PERFGUARD_HOOK_SAMPLER_INT_H
@@ -29,6 +31,7 @@
 #include <frameobject.h>
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -139,10 +142,14 @@ struct pg_sampler_cpu {
 struct pg_sampler_state {
 	int running;
 	int paused; /* stopped around os.fork() */
-	volatile int stop;
+	int stop;   /* atomic: the thread is asked to end */
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	sem_t wake; /* posted to wake the sampler thread */
+	/* atomic (sampler_stop.c): the stop signal to die by once the
+	 * window is written, 0; calls under way that hold it off; whether
+	 * the sampler thread runs its loop */
+	int die_signal, holds, thread_alive;
 	pid_t pid;
 	/* configuration */
 	int rate_hz;
@@ -361,6 +368,27 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args);
 PyObject *pg_sampler_py_after_fork(PyObject *self, PyObject *unused);
 PyObject *pg_sampler_py_pause(PyObject *self, PyObject *unused);
 PyObject *pg_sampler_py_resume(PyObject *self, PyObject *unused);
+
+/* ---- sampler_stop.c -------------------------------------------------- */
+
+/* Kill the process by sig at its default action (any thread; also from
+ * a signal handler). */
+void pg_sampler_die_by(int sig);
+/* Hold off a stop signal: stop, flush and the pause around fork, which
+ * write the window or restart the thread, call these around it (GIL
+ * held); a signal that came meanwhile is acted on at the last release
+ * (the thread, if it runs, writes the rest; else the process dies). */
+void pg_sampler_hold(void);
+void pg_sampler_release(void);
+/* The sampler thread, leaving its loop: not alive any more (a stop
+ * signal that came with nobody to write kills now). */
+void pg_sampler_thread_leaves(void);
+/* The sampler thread, woken by a stop signal (no GIL): take the GIL,
+ * end and write the window, die by the signal; never returns. */
+void pg_sampler_serve_stop(PyThreadState *self);
+/* _sampler_catch_stop(signum): give SIGTERM or SIGHUP the stop handler
+ * when it has its default action; True when the handler is in place. */
+PyObject *pg_sampler_py_catch_stop(PyObject *self, PyObject *args);
 
 /* ---- sampler.c ------------------------------------------------------- */
 

@@ -416,6 +416,9 @@ void pg_sampler_atfork_child(void)
 	pg_sampler.ptimer_ok = 0;
 	pg_sampler.ptimer_asked = 0; /* the parent's call is the parent's */
 	pg_sampler.asked_ns = 0;     /* the parent's call is the parent's */
+	pg_sampler.die_signal = 0;   /* ... and so is a stop signal */
+	pg_sampler.holds = 0;	     /* the parent's pause holds, not ours */
+	pg_sampler.thread_alive = 0;
 #if PY_VERSION_HEX < 0x030C0000
 	/* forked (from C) while the sampler thread waited for the GIL: the
 	 * program's switch interval, not the shortened one */
@@ -460,6 +463,7 @@ PyObject *pg_sampler_py_pause(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (!pg_sampler.running || pg_sampler.pid != getpid())
 		Py_RETURN_FALSE;
+	pg_sampler_hold(); /* until resume, or in the child, gone */
 	pg_sampler_join_thread();
 	pg_sampler.paused = 1;
 	Py_RETURN_TRUE;
@@ -473,7 +477,7 @@ PyObject *pg_sampler_py_resume(PyObject *self, PyObject *unused)
 	if (!pg_sampler.paused || pg_sampler.running)
 		Py_RETURN_FALSE;
 	pg_sampler.paused = 0;
-	if (pg_sampler_spawn_thread())
-		Py_RETURN_FALSE;
-	Py_RETURN_TRUE;
+	int rc = pg_sampler_spawn_thread();
+	pg_sampler_release();
+	return PyBool_FromLong(rc == 0);
 }

@@ -129,6 +129,13 @@ class RecordTests(Case):
                     self.assertEqual(p.returncode, 0, p.stderr)
                     check(tag, mode, p, out)
 
+    def assert_one_window(self, out, err, least=20):
+        """One window written into out, with at least least samples."""
+        self.assertIn("1 window written", err)
+        prof, _ = self.only_window(out)
+        self.assertGreaterEqual(
+            sum(s["values"][0] for s in prof["samples"]), least)
+
     def only_window(self, out):
         s = stems(out)
         self.assertEqual(len(s), 1, s)
@@ -919,10 +926,94 @@ while True:
                 p.send_signal(sig)
                 _, err = p.communicate(timeout=300)
                 self.assertEqual(p.returncode, 0, err)
-                self.assertIn("1 window written", err)
-                prof, _ = self.only_window(out)
-                self.assertGreaterEqual(
-                    sum(s["values"][0] for s in prof["samples"]), 20)
+                self.assert_one_window(out, err)
+
+    def stop_when_ready(self, py, out, sig=signal.SIGTERM):
+        """record app.py with py, send sig to record at the program's
+        "ready" line: (record's exit status, its stderr)."""
+        p = subprocess.Popen(
+            [PERFGUARD, "record", "--python", py, "--window", "1h", "--out",
+             out, "--", "app.py"], cwd=self.tmp, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=300)
+        return p.returncode, err
+
+    def test_sigterm_to_a_main_thread_blocked_in_c_writes_the_window(self):
+        # a Python-level handler runs only when the blocking C call
+        # returns: a multiprocessing worker idle in sem_wait() once held
+        # its process and the parent's waitpid() for good. A mutex locked
+        # twice blocks without the GIL and is never interrupted by a
+        # signal: the old handler never ran (record hung).
+        self.program("""
+import ctypes
+while not enough():
+    hot(2000)
+libc = ctypes.CDLL(None)
+mutex = ctypes.create_string_buffer(64)  # glibc: zeroed is unlocked
+libc.pthread_mutex_lock(mutex)
+print("ready", flush=True)
+libc.pthread_mutex_lock(mutex)
+print("not reached", flush=True)
+""", need=20)
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "prof-" + tag)
+                rc, err = self.stop_when_ready(py, out)
+                self.assertEqual(rc, 0, err)
+                self.assert_one_window(out, err)
+
+    def test_a_terminated_pool_ends_and_its_workers_keep_their_windows(self):
+        # Pool.terminate() sends SIGTERM to idle workers blocked in
+        # sem_wait() and to workers that are exiting; one such worker
+        # never ended (3.12), the record waiting for it for good
+        self.write("app.py", """
+import multiprocessing as mp
+
+def work(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    with mp.Pool(2) as pool:
+        pool.map(work, [200000] * 40, chunksize=1)
+        pool.terminate()
+    print("done", flush=True)
+""")
+        for tag, py in interpreters():
+            with self.subTest(python=tag):
+                out = os.path.join(self.tmp, "prof-" + tag)
+                p = self.record(["--python", py, "--window", "1h", "--out",
+                                 out, "--", "app.py"])
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(p.stdout, "done\n")
+                pids = {stem.split("-")[1] for stem in stems(out)}
+                # the parent and the workers that ran a task
+                self.assertGreaterEqual(len(pids), 2, p.stderr)
+
+    def test_sigterm_while_the_gil_is_held_for_good_still_ends_the_process(
+            self):
+        # the sampler thread cannot take the GIL to write the window: the
+        # process must still die by the signal, and say the window is lost
+        self.program("""
+import ctypes
+while not enough():
+    hot(2000)
+libc = ctypes.PyDLL(None)  # calls keep the GIL
+mutex = ctypes.create_string_buffer(64)
+libc.pthread_mutex_lock(mutex)
+print("ready", flush=True)
+libc.pthread_mutex_lock(mutex)
+""", need=20)
+        out = os.path.join(self.tmp, "prof")
+        rc, err = self.stop_when_ready(PYTHON, out)
+        self.assertEqual(rc, 0, err)  # it died by the signal it was sent
+        self.assertIn("the window in progress is lost", err)
+        self.assertIn("0 windows written", err)
 
     def test_sigterm_while_the_window_is_written_at_exit_waits_for_it(self):
         # multiprocessing's Pool.terminate() sends SIGTERM to workers that
@@ -952,10 +1043,7 @@ atexit.register(sys.setprofile, kill_in_write)  # runs before the stop
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertIn("killed by signal %d" % signal.SIGTERM,
                               p.stderr)
-                self.assertIn("1 window written", p.stderr)
-                prof, _ = self.only_window(out)
-                self.assertGreaterEqual(
-                    sum(s["values"][0] for s in prof["samples"]), 20)
+                self.assert_one_window(out, p.stderr)
 
     def test_a_program_ending_in_os_exit_keeps_its_window(self):
         # os._exit skips atexit: the window in progress was lost, exit 0
@@ -968,10 +1056,7 @@ os._exit(0)
         out = os.path.join(self.tmp, "prof")
         p = self.record(["--window", "1h", "--out", out, "--", "app.py"])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("1 window written", p.stderr)
-        prof, _ = self.only_window(out)
-        self.assertGreaterEqual(
-            sum(s["values"][0] for s in prof["samples"]), 20)
+        self.assert_one_window(out, p.stderr)
 
     def test_usage_errors_and_failing_programs(self):
         self.assertEqual(self.record([]).returncode, 2)

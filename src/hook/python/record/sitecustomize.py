@@ -5,10 +5,11 @@ environment, then runs the sitecustomize that would have run without
 perfguard. An interpreter with no hook runs unprofiled (and says so once).
 
 SIGTERM and SIGHUP, when the program leaves them at their default (death),
-first write the current window, then kill the process by the same signal:
-that is how services are stopped, and without it the window in progress
-(all of a run shorter than --window) was lost. A program that installs its
-own handler replaces this one; SIGINT already ends through Python's
+first write the current window, then kill the process by the same signal
+(the sampler thread does it, in C: a main thread blocked in a C call
+cannot hold it off): that is how services are stopped, and without it the
+window in progress (all of a run shorter than --window) was lost. A
+program that installs its own handler replaces this one; SIGINT already ends through Python's
 KeyboardInterrupt and atexit. os._exit, which skips atexit (forked
 children and multiprocessing's workers end by it), writes the window first
 too.
@@ -41,7 +42,7 @@ def _perfguard_record():
             sys.stderr.write("perfguard-record: sampler not started: %s\n"
                              % e)
         return
-    _write_window_on_stop(perfguard.sampler)
+    _write_window_on_stop()
     _write_window_on_exit(perfguard.sampler)
 
 
@@ -73,31 +74,18 @@ def _write_window_on_exit(sampler):
     os._exit = _exit
 
 
-def _write_window_on_stop(sampler):
-    """Default-action SIGTERM/SIGHUP: write the window, then die by it."""
+def _write_window_on_stop():
+    """Default-action SIGTERM/SIGHUP: write the window, then die by it
+    (a handler in C, so that a main thread blocked in a C call does not
+    hold it off)."""
     import signal
-
-    def stop_then_die(signum, frame):
-        signal.signal(signum, signal.SIG_IGN)  # a second one waits
-
-        def die():
-            try:
-                sampler.stop()
-            except Exception:
-                pass
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-        # the signal may come while exit's stop() writes the window (a
-        # multiprocessing worker ended by Pool.terminate): die after it
-        sampler.when_written(die)
-
+    from perfguard import _hook
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         try:
-            if signum and signal.getsignal(signum) == signal.SIG_DFL:
-                signal.signal(signum, stop_then_die)
-        except (ValueError, OSError):  # not the main thread, or refused
+            if signum:
+                _hook._sampler_catch_stop(signum)
+        except (ValueError, OSError):
             pass
 
 
