@@ -297,7 +297,7 @@ static struct pg_sampler_window *take_and_tick(PyThreadState *self, int do_tick)
 	pg_sampler.gil_wait_ns += waited;
 	pg_sampler.live->gil_wait_ns += waited;
 	if (!pg_sampler.stop) {
-		if (do_tick && pg_sampler_tick_now(1))
+		if (do_tick && pg_sampler_tick_now(PG_TICK_PRE))
 			pg_sampler.ticks_thread++;
 		if (now >= pg_sampler.window_end_mono_ns)
 			ended = pg_sampler_end_window();
@@ -423,7 +423,7 @@ void pg_sampler_fresh_window(void)
 {
 	pg_sampler_window_drop_codes(pg_sampler.live);
 	pg_sampler_window_reset(pg_sampler.live, unix_ns());
-	pg_sampler.ncpu = 0;
+	pg_sampler_seed_clocks();
 	__atomic_store_n(&pg_sampler.idle_ticks, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&pg_sampler.busy_ns, 0, __ATOMIC_RELAXED);
 	pg_sampler.main_clock_ok =

@@ -223,7 +223,12 @@ struct pg_sampler_state {
 	PyThreadState *tstate;		   /* the sampler thread's own */
 	struct pg_sampler_pre pre[PG_SAMPLER_MAX_THREADS];
 	uint32_t npre;
-	int pre_read; /* pre[].ns were read for the coming tick */
+	int pre_read;		/* pre[].ns were read for the coming tick */
+	int64_t pre_process_ns; /* ... and the process's CPU clock then */
+	/* cpu mode: the process's CPU clock at the last tick, the CPU time
+	 * no thread seen used since (sampler_walk.c, cpu_of_others), and
+	 * the sampler thread's CPU clock at the last tick */
+	int64_t process_cpu_ns, others_ns, own_cpu_ns;
 };
 
 extern struct pg_sampler_state pg_sampler;
@@ -298,18 +303,31 @@ void pg_sampler_add_sample(struct pg_sampler_window *w,
 
 /* ---- sampler_walk.c -------------------------------------------------- */
 
+/* How a tick came (pg_sampler_tick's how, bits). */
+enum {
+	/* the sampler thread runs or asked for it, and owns pg_sampler.pre */
+	PG_TICK_PRE = 1,
+	/* the process timer's: the thread that runs it was running */
+	PG_TICK_PTIMER = 2,
+};
+
 /* One tick into the live window (GIL held): a sample of every thread but
- * self; elapsed_ns since the previous tick. With use_pre (the ticks that
- * the sampler thread runs or asks for, which own pg_sampler.pre) it uses
- * the CPU clock readings of pg_sampler_pre_read where it has them, and
- * keeps the threads' clocks for the next one. */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns,
-		     int use_pre);
+ * self; elapsed_ns since the previous tick. With PG_TICK_PRE it uses the
+ * CPU clock readings of pg_sampler_pre_read where it has them, and keeps
+ * the threads' clocks for the next one; with PG_TICK_PTIMER (cpu mode)
+ * the running thread's sample also gets the CPU time of the threads not
+ * seen (ended since the previous tick, or not Python's). */
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how);
 /* Sampler thread, without the GIL, while no asked tick is pending: read
  * the CPU clocks of the threads the last tick saw (a few µs each, a
  * system call), so that the tick it runs or asks for next does not read
  * them with the GIL held. */
 void pg_sampler_pre_read(void);
+
+/* Note the CPU clocks of the threads there now (GIL held; at start and
+ * in a forked child): the threads a tick meets for the first time began
+ * after it, their whole CPU time since the previous tick. */
+void pg_sampler_seed_clocks(void);
 
 /* ---- sampler_export.c ------------------------------------------------ */
 
@@ -333,8 +351,8 @@ void pg_sampler_finish_window(struct pg_sampler_window *w);
 /* ---- sampler_signal.c ------------------------------------------------ */
 
 /* One tick now unless one ran less than half a period ago (GIL held);
- * returns whether it ticked. use_pre: see pg_sampler_tick. */
-int pg_sampler_tick_now(int use_pre);
+ * returns whether it ticked. how: see pg_sampler_tick. */
+int pg_sampler_tick_now(int how);
 /*
  * cpu mode: the timer that ticks. On 3.9, 3.10 and 3.12+ unless
  * PERFGUARD_SAMPLE_CPU_SIGNAL=0: the process timer, on the

@@ -52,7 +52,7 @@
  * tick ran less than half a period ago (the main thread's timer and the
  * sampler thread do not both sample one period).
  */
-int pg_sampler_tick_now(int use_pre)
+int pg_sampler_tick_now(int how)
 {
 	static int in_tick; /* Python code in a tick may run a nested one */
 	int64_t now = mono_ns();
@@ -65,7 +65,7 @@ int pg_sampler_tick_now(int use_pre)
 	pg_sampler.live->ticks += idle;
 	pg_sampler.live->idle += idle;
 	pg_sampler_tick(pg_sampler.tstate, now - pg_sampler.last_tick_mono_ns,
-			use_pre);
+			how);
 	__atomic_store_n(&pg_sampler.last_tick_mono_ns, now, __ATOMIC_RELAXED);
 	/* wall time with the GIL held (a thread's CPU clock costs a system
 	 * call, the monotonic clock does not) */
@@ -108,11 +108,11 @@ PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args)
  * the interpreter is finalizing: whether it ticked. A forked child has
  * running 0 (pg_sampler_atfork_child), so no getpid() here or in
  * ptimer_signal: two system calls a tick were 10% of a tick's cost (perf,
- * the demo service, 3.12). use_pre: see pg_sampler_tick. */
-static int queued_tick(int use_pre)
+ * the demo service, 3.12). how: see pg_sampler_tick. */
+static int queued_tick(int how)
 {
 	return pg_sampler.running && !pg_sampler.stop &&
-	       !pg_sampler_finalizing() && pg_sampler_tick_now(use_pre);
+	       !pg_sampler_finalizing() && pg_sampler_tick_now(how);
 }
 
 /* The pending call: a tick on whichever thread runs it (GIL held). It
@@ -120,7 +120,7 @@ static int queued_tick(int use_pre)
 static int pending_tick(void *arg)
 {
 	(void)arg;
-	if (queued_tick(1))
+	if (queued_tick(PG_TICK_PRE))
 		pg_sampler.ticks_asked++;
 	__atomic_store_n(&pg_sampler.asked_ns, 0, __ATOMIC_RELEASE);
 	return 0;
@@ -190,7 +190,7 @@ void pg_sampler_find_ask(void)
 static int ptimer_tick(void *arg)
 {
 	(void)arg;
-	if (queued_tick(0)) {
+	if (queued_tick(PG_TICK_PTIMER)) {
 		pg_sampler.ticks_timer++;
 		pg_sampler.live->timer_ticks++;
 	}

@@ -47,6 +47,7 @@ static int64_t thread_cpu_ns(unsigned long ident)
 
 void pg_sampler_pre_read(void)
 {
+	pg_sampler.pre_process_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (uint32_t i = 0; i < pg_sampler.npre; i++)
 		pg_sampler.pre[i].ns = clock_ns(pg_sampler.pre[i].clock);
 	pg_sampler.pre_read = 1;
@@ -90,8 +91,16 @@ static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
 	pg_sampler.pre_read = 0;
 }
 
-/* CPU time thread ident used since the previous tick (-1: unknown),
- * from its clock's reading now (-1: unreadable). */
+/*
+ * CPU time thread ident used since the previous tick (-1: unknown), from
+ * its clock's reading now (-1: unreadable). A thread first seen began
+ * after the previous tick (the threads there at start are known,
+ * pg_sampler_seed_clocks): its clock, which starts at 0, is what it used;
+ * leaving it out dropped most of the CPU of short threads (a thread
+ * per request), which tick at most once. So is a thread known by its
+ * ident but not seen at the previous tick, or whose clock went back: a
+ * new thread with an ended one's ident.
+ */
 static int64_t cpu_used(unsigned long ident, int64_t now)
 {
 	struct pg_sampler_cpu *t = NULL;
@@ -114,16 +123,38 @@ static int64_t cpu_used(unsigned long ident, int64_t now)
 		}
 		t = &pg_sampler.cpu[pg_sampler.ncpu++];
 		t->ident = ident;
-		t->last_cpu_ns = now;
-		t->seen_tick = pg_sampler.tick_no;
-		return -1; /* first sight: no interval yet */
+		t->last_cpu_ns = 0; /* new: its clock began at 0 */
+		t->seen_tick = pg_sampler.tick_no - 1;
 	}
 	int64_t used = now - t->last_cpu_ns;
+	/* not seen at the previous tick, or its clock went back: a new
+	 * thread with an ended one's ident */
 	if (t->seen_tick + 1 != pg_sampler.tick_no || used < 0)
-		used = -1; /* a gap, or a new thread with a reused ident */
+		used = now;
 	t->last_cpu_ns = now;
 	t->seen_tick = pg_sampler.tick_no;
 	return now < 0 ? -1 : used;
+}
+
+void pg_sampler_seed_clocks(void)
+{
+	pg_sampler.ncpu = 0;
+	pg_sampler.process_cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	pg_sampler.others_ns = 0;
+	pg_sampler.own_cpu_ns = 0; /* the sampler thread is started after */
+	PyInterpreterState *interp =
+	    PyThreadState_GetInterpreter(PyThreadState_Get());
+	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
+	     ts && pg_sampler.ncpu < PG_SAMPLER_MAX_THREADS;
+	     ts = PyThreadState_Next(ts)) {
+		int64_t now = ts->thread_id ? thread_cpu_ns(ts->thread_id) : -1;
+		if (now < 0)
+			continue;
+		struct pg_sampler_cpu *t = &pg_sampler.cpu[pg_sampler.ncpu++];
+		t->ident = ts->thread_id;
+		t->last_cpu_ns = now;
+		t->seen_tick = pg_sampler.tick_no;
+	}
 }
 
 /* code's bytecode size in bytes. */
@@ -339,15 +370,68 @@ static int32_t task_of(struct pg_sampler_window *w, PyObject *tasks,
 }
 
 /*
+ * cpu mode, a tick of the process timer: the CPU time the process used
+ * since the previous tick (process_ns, its clock now) that no thread the
+ * tick saw used (known_ns, their sum and the sampler thread's own), held
+ * over from earlier ticks, for the thread the timer found running: the
+ * threads that ended since the previous tick took it with them (a thread
+ * per request lives a few ms, a tick of 100 Hz comes every 10 ms of CPU
+ * time), as did threads that are not Python's. A profiler whose signal
+ * (SIGPROF) takes a sample every period of the process's CPU time puts
+ * all of each period on the thread running at its end; so does this, for
+ * what the per-thread clocks cannot place. 0 for other ticks (it is kept).
+ */
+static int64_t cpu_of_others(int64_t process_ns, int64_t known_ns, int how)
+{
+	int64_t prev = pg_sampler.process_cpu_ns;
+	pg_sampler.process_cpu_ns = process_ns;
+	if (prev < 0 || process_ns < 0 || known_ns < 0)
+		return 0;
+	int64_t rest = process_ns - prev - known_ns;
+	if (rest > 0)
+		pg_sampler.others_ns += rest;
+	if (!(how & PG_TICK_PTIMER))
+		return 0;
+	rest = pg_sampler.others_ns;
+	pg_sampler.others_ns = 0;
+	return rest;
+}
+
+/*
+ * cpu mode, at a tick: the process's CPU clock (*process_ns, -1 unknown)
+ * and the CPU time the sampler thread used since the previous tick (the
+ * first part of cpu_of_others' known_ns; -1 unknown). Both as of the
+ * readings of pg_sampler_pre_read with PG_TICK_PRE.
+ */
+static int64_t tick_clocks(const PyThreadState *self, int how,
+			   int64_t *process_ns)
+{
+	int use_pre = how & PG_TICK_PRE;
+	*process_ns = use_pre && pg_sampler.pre_read
+			  ? pg_sampler.pre_process_ns
+			  : clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	int64_t now = self ? thread_clock(self->thread_id, use_pre, 0) : -1;
+	if (now < 0)
+		return -1;
+	int64_t was = pg_sampler.own_cpu_ns;
+	pg_sampler.own_cpu_ns = now;
+	return now >= was ? now - was : now; /* a new thread began at 0 */
+}
+
+/*
  * One tick (GIL held): a sample of every thread but the sampler's own.
  * elapsed_ns is the time since the previous tick; in cpu mode a thread
  * counts when it used at least 5% of min(elapsed, period) (periods in
  * which nobody ran were skipped without a tick, see decide()), before
- * any frame object is made for it.
+ * any frame object is made for it, and the thread that runs a tick of
+ * the process timer also gets the CPU time of threads not seen
+ * (cpu_of_others).
  */
-void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
+void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 {
 	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
+	struct pg_sampler_frame mine[PG_SAMPLER_MAX_DEPTH];
+	int use_pre = how & PG_TICK_PRE;
 	PyObject *tasks = task_names(); /* Python code: before the walk */
 	struct pg_sampler_window *w = pg_sampler.live;
 	pg_sampler.tick_no++;
@@ -359,8 +443,17 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 	 * collection: finalizers would run Python code mid-walk. */
 	int gc_was = PyGC_Disable();
 #endif
-	PyInterpreterState *interp =
-	    PyThreadState_GetInterpreter(PyThreadState_Get());
+	PyThreadState *running = PyThreadState_Get();
+	PyInterpreterState *interp = PyThreadState_GetInterpreter(running);
+	int64_t process = -1;
+	int64_t known =
+	    pg_sampler.cpu_mode ? tick_clocks(self, how, &process) : -1;
+	struct {
+		int depth;
+		uint32_t slot, flags;
+		int32_t task;
+		int64_t value;
+	} me = {0};
 	uint32_t k = 0;
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
 	     ts = PyThreadState_Next(ts)) {
@@ -369,6 +462,8 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 			continue;
 		int64_t used =
 		    cpu_used(ident, thread_clock(ident, use_pre, k++));
+		if (known >= 0 && used > 0) /* unreadable: it ended */
+			known += used;
 		uint32_t flags = 0;
 		int64_t value = elapsed_ns;
 		if (pg_sampler.cpu_mode) {
@@ -378,7 +473,8 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 		} else if (used >= 0 && used * 4 < elapsed_ns) {
 			flags |= PG_SAMPLE_IDLE;
 		}
-		int depth = walk_stack(w, ts, fr, &flags);
+		struct pg_sampler_frame *out = ts == running ? mine : fr;
+		int depth = walk_stack(w, ts, out, &flags);
 		if (depth == 0)
 			continue;
 		uint32_t slot =
@@ -388,9 +484,20 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int use_pre)
 			w->overflow++;
 			continue;
 		}
-		pg_sampler_add_sample(w, fr, (uint32_t)depth, slot,
-				      task_of(w, tasks, ident), flags, value);
+		int32_t task = task_of(w, tasks, ident);
+		if (ts == running) /* added last, with cpu_of_others */
+			me = (__typeof__(me)){depth, slot, flags, task, value};
+		else
+			pg_sampler_add_sample(w, fr, (uint32_t)depth, slot,
+					      task, flags, value);
 	}
+	int64_t others =
+	    pg_sampler.cpu_mode ? cpu_of_others(process, known, how) : 0;
+	if (me.depth > 0)
+		pg_sampler_add_sample(w, mine, (uint32_t)me.depth, me.slot,
+				      me.task, me.flags, me.value + others);
+	else
+		pg_sampler.others_ns += others; /* kept for the next */
 #if PY_VERSION_HEX >= 0x030A0000
 	if (gc_was)
 		PyGC_Enable();

@@ -583,6 +583,36 @@ serve()
                                (at_sort, total, tag, prof["samples"][:5]))
         self.on_every_interpreter("cfn", 1000, check)
 
+    def test_short_threads_keep_their_cpu_time(self):
+        # a thread per request: 60 threads of 4 ms each, one at a time,
+        # the main thread waiting in join(). A thread that ended before
+        # the next tick took its CPU time with it, and one first seen at
+        # a tick was not counted: 0 of ~240 ms (3.11), 36 of 385 (3.13).
+        self.write("app.py", """
+import threading, time
+spent = []
+def burn():
+    t0 = time.thread_time()
+    while time.thread_time() - t0 < 0.004:
+        pass
+    spent.append(time.thread_time() - t0)
+for _ in range(60):
+    t = threading.Thread(target=burn)
+    t.start()
+    t.join()
+print("PGCPU", sum(spent))
+""")
+
+        def check(tag, p, out):
+            want = float(p.stdout.split()[-1]) * 1e9
+            prof, _ = self.only_window(out)
+            burnt = sum(smp["values"][1] for smp in prof["samples"]
+                        if smp["stack"][0] == "app.py:burn")
+            # all but the last period's (10 ms), read at no tick
+            self.assertGreater(burnt, 0.75 * want, (tag, burnt, want))
+            self.assertLess(burnt, 1.2 * want, (tag, burnt, want))
+        self.on_every_interpreter("short", 100, check)
+
     def test_a_thread_without_the_gil_is_sampled_by_its_cpu_time(self):
         # A thread hashing in C with the GIL released and the main thread
         # in Python both run; cpu mode samples each by its CPU time.
