@@ -437,12 +437,15 @@ struct cli_window_filter {
  * Every window results file in dir (of commit, when not NULL) as one
  * results set whose trials are the windows, oldest first, leaving out
  * windows with under a quarter of the median window's samples; out is
- * initialised here. filter may be NULL. PG_ENOTFOUND when there is none.
+ * initialised here. filter may be NULL. PG_ENOTFOUND when there is none;
+ * PG_EINVALID when dir's windows (all of them, of any commit) were sampled
+ * with two clocks.
  */
 int cli_windows_load(const char *dir, const char *commit,
 		     struct cli_window_filter *filter, struct pg_results *out,
 		     size_t *nwindows);
-/* The distinct commits of dir's windows (PG_EUSAGE when one has none). */
+/* The distinct commits of dir's windows (PG_EUSAGE when one has none;
+ * PG_EINVALID for two clocks, as cli_windows_load). */
 int cli_windows_commits(const char *dir, struct pg_strvec *out);
 /* Append r's benchmarks' trials to dst (dst takes r's header if empty). */
 void cli_production_append(struct pg_results *dst, const struct pg_results *r);

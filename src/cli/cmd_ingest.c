@@ -173,6 +173,17 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 		pg_results_release(&add);
 		return rc;
 	}
+	if (stored.clock && add.clock && strcmp(stored.clock, add.clock)) {
+		rc = pg_error_set(PG_EINVALID,
+				  "the production profile of %.12s is stored "
+				  "with the %s clock, and the windows in %s "
+				  "were sampled with the %s clock: their "
+				  "samples do not pool; record that deploy "
+				  "with --mode %s",
+				  hex, stored.clock, dir, add.clock,
+				  stored.clock);
+		goto done;
+	}
 	cli_production_append(&stored, &add);
 	free(stored.commit);
 	stored.commit = pg_strdup(hex);
@@ -190,6 +201,7 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 		    n, n == 1 ? "" : "s", hex, trials, trials == 1 ? "" : "s",
 		    filter.nskipped ? "; windows stored before skipped" : "");
 	}
+done:
 	pg_strvec_release(&read);
 	pg_results_release(&add);
 	pg_results_release(&stored);

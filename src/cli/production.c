@@ -8,8 +8,10 @@
  *
  * A window's results file is a results set with one benchmark named after
  * the service and one trial; its pprof file sits beside it with the same
- * stem (<start ms>-<pid>). Deliberately not here: sampling (the hook) or
- * the pprof encoding (profile).
+ * stem (<start ms>-<pid>). The windows of one directory are of one clock
+ * (cpu or wall): a directory mixing them is refused, never pooled.
+ * Deliberately not here: sampling (the hook) or the pprof encoding
+ * (profile).
  */
 #include "cli.h"
 
@@ -312,11 +314,41 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r)
 }
 
 /*
+ * One directory, one clock: r (window file path) against the first
+ * window's clock and file (*clock, *first: set here, owned by the
+ * caller). A directory's windows are pooled, and a wall-clock window
+ * counts the idle time a CPU-clock one leaves out: PG_EINVALID naming
+ * both clocks and a file of each. A window without a clock is taken as
+ * it is.
+ */
+static int same_clock(const char *path, const struct pg_results *r,
+		      char **clock, char **first)
+{
+	if (!r->clock)
+		return 0;
+	if (!*clock) {
+		*clock = pg_strdup(r->clock);
+		*first = pg_strdup(path);
+		return 0;
+	}
+	if (!strcmp(*clock, r->clock))
+		return 0;
+	return pg_error_set(PG_EINVALID,
+			    "%s was sampled with the %s clock and %s with the "
+			    "%s clock: the windows of one directory are "
+			    "pooled, and the two clocks measure different "
+			    "things; record each --mode into its own --out "
+			    "(and move these apart)",
+			    *first, *clock, path, r->clock);
+}
+
+/*
  * Call fn(r, ctx) for every window results file of dir, oldest first,
  * until it returns non-zero (returned). r is released after the call. A
  * window file that does not read (corrupt, truncated, foreign) is skipped
- * (with a warning when warn) and counted in *skipped: one bad file does not lose the
- * others.
+ * (with a warning when warn) and counted in *skipped: one bad file does
+ * not lose the others. Windows of two clocks are an error (same_clock),
+ * before fn sees the first window of the second clock.
  */
 static int each_window(const char *dir,
 		       int (*fn)(const char *path, struct pg_results *r,
@@ -325,6 +357,7 @@ static int each_window(const char *dir,
 {
 	struct entry *v;
 	size_t n;
+	char *clock = NULL, *first = NULL;
 	int rc = list_windows(dir, &v, &n);
 	if (rc)
 		return rc;
@@ -332,7 +365,9 @@ static int each_window(const char *dir,
 		char *js = pg_asprintf("%s/%s.json", dir, v[i].stem);
 		struct pg_results r;
 		if (pg_path_exists(js) && !(rc = pg_results_load(js, &r))) {
-			rc = fn(js, &r, ctx);
+			rc = same_clock(js, &r, &clock, &first);
+			if (!rc)
+				rc = fn(js, &r, ctx);
 			pg_results_release(&r);
 		} else if (rc == PG_ECORRUPT || rc == PG_EINVALID ||
 			   rc == PG_ELIMIT) {
@@ -349,6 +384,8 @@ static int each_window(const char *dir,
 		free(js);
 	}
 	free_entries(v, n);
+	free(clock);
+	free(first);
 	return rc;
 }
 

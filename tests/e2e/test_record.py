@@ -1184,5 +1184,64 @@ class DeployTests(Case):
         self.assertNotIn("unclear", p.stdout)
 
 
+# Three windows of 60 samples each, flushed by the program.
+WINDOWS = SPIN.format(need=10 ** 9, windows=10 ** 9) + """
+for _ in range(3):
+    while sampler.info()["samples"] < 60:
+        hot(20000)
+    sampler.flush()
+"""
+
+
+class ProductionInputTests(Case):
+    """What record, ingest and compare refuse rather than pool, count
+    twice or label wrongly (exit 2, nothing stored)."""
+
+    def record_into(self, root, out, mode="cpu", args=()):
+        self.write("svc.py", WINDOWS, root)
+        p = run(["record", "--mode", mode, "--window", "1h", "--rate", "500",
+                 "--out", out] + list(args) + ["--", "svc.py"], cwd=root)
+        self.assertExit(p, 0)
+        return sorted(f for f in os.listdir(out) if f.endswith(".json"))
+
+    def production_notes(self, root):
+        return git(root, "notes", "--ref", "perfguard-production", "list")
+
+    def test_a_directory_mixing_cpu_and_wall_windows_is_refused(self):
+        root = self.repo({"README": "x\n"})
+        mixed = os.path.join(self.tmp, "mixed")
+        cpu = self.record_into(root, mixed, "cpu")
+        wall = [w for w in self.record_into(root, mixed, "wall")
+                if w not in cpu]
+        self.assertTrue(cpu and wall, (cpu, wall))
+        for args in (["compare", mixed, mixed], ["ingest", mixed],
+                     ["ingest", "--commit", "HEAD", mixed]):
+            with self.subTest(args=args):
+                p = run(args, cwd=root)
+                self.assertExit(p, 2)
+                self.assertIn("cpu clock", p.stderr)
+                self.assertIn("wall clock", p.stderr)
+                self.assertTrue(any(w in p.stderr for w in cpu), p.stderr)
+                self.assertTrue(any(w in p.stderr for w in wall), p.stderr)
+        self.assertEqual(self.production_notes(root), "")
+        # a cpu directory against a wall one: refused, nothing judged
+        dirs = {}
+        for mode in ("cpu", "wall"):
+            dirs[mode] = os.path.join(self.tmp, mode)
+            self.record_into(root, dirs[mode], mode)
+        p = run(["compare", dirs["cpu"], dirs["wall"]], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("with the cpu clock", p.stderr)
+        self.assertIn("with the wall clock", p.stderr)
+        self.assertEqual(p.stdout, "")
+        # wall windows ingested onto a commit stored with the cpu clock
+        self.assertExit(run(["ingest", dirs["cpu"]], cwd=root), 0)
+        stored = self.production_notes(root)
+        p = run(["ingest", dirs["wall"]], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("cpu clock", p.stderr)
+        self.assertIn("wall clock", p.stderr)
+        self.assertEqual(self.production_notes(root), stored)
+
 if __name__ == "__main__":
     unittest.main()
