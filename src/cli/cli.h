@@ -426,11 +426,12 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
 /* Which windows cli_windows_load takes: every one, or those whose stem
  * ("<start ms>-<pid>") is not in skip (which it sorts; counted in
- * nskipped); the stems
- * of the windows read are added to read when not NULL. */
+ * nskipped, and added to skipped when not NULL); the stems of the
+ * windows read are added to read when not NULL. */
 struct cli_window_filter {
 	struct pg_strvec *skip;
 	struct pg_strvec *read;
+	struct pg_strvec *skipped;
 	size_t nskipped;
 };
 /*

@@ -14,8 +14,10 @@
  * A window is stored once: DIR's ledger (LEDGER, a line "<commit hex>
  * <stem>" per window stored) names what earlier ingests of DIR stored, so
  * the periodic `ingest DIR` of a running `record` adds only new windows.
- * The ledger is written after the store, and keeps only windows still in
- * DIR (record's --max-size removes old ones).
+ * That holds across commits: a window stored as one commit's is skipped
+ * by an ingest that names another (--commit), with a warning naming the
+ * commit it counts for. The ledger is written after the store, and keeps
+ * only windows still in DIR (record's --max-size removes old ones).
  */
 #include "cli.h"
 
@@ -91,18 +93,56 @@ static bool ledger_next(const char **cur, const char **line, size_t *len)
 	return false;
 }
 
-/* The stems the ledger holds for commit hex. */
-static void ledger_stems(const char *text, const char *hex,
-			 struct pg_strvec *out)
+/* The stems the ledger holds, of any commit: a window is stored once,
+ * whatever commit a later ingest names. */
+static void ledger_stems(const char *text, struct pg_strvec *out)
 {
 	const char *l;
 	size_t len;
 	while (ledger_next(&text, &l, &len)) {
-		if (strncmp(l, hex, 40))
-			continue;
 		char *stem = pg_strndup(l + 41, len - 41);
 		pg_strvec_push(out, stem);
 		free(stem);
+	}
+}
+
+/* What the ledger says of the windows an ingest skipped. */
+struct stored_before {
+	size_t n;     /* windows skipped: stored before */
+	size_t other; /* of those, stored as another commit's */
+	bool several; /* under more than one other commit */
+	char hex[41]; /* the first such commit */
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Count in out the skipped stems (sorted here) that the ledger holds
+ * under a commit other than hex. */
+static void ledger_others(const char *text, const char *hex,
+			  struct pg_strvec *skipped, struct stored_before *out)
+{
+	const char *l;
+	size_t len;
+	if (!skipped->n)
+		return;
+	qsort(skipped->v, skipped->n, sizeof(*skipped->v), cmp_str);
+	while (ledger_next(&text, &l, &len)) {
+		if (!strncmp(l, hex, 40))
+			continue;
+		char *stem = pg_strndup(l + 41, len - 41);
+		bool hit = bsearch(&stem, skipped->v, skipped->n,
+				   sizeof(*skipped->v), cmp_str) != NULL;
+		free(stem);
+		if (!hit)
+			continue;
+		if (!out->other)
+			snprintf(out->hex, sizeof(out->hex), "%.40s", l);
+		else if (strncmp(out->hex, l, 40))
+			out->several = true;
+		out->other++;
 	}
 }
 
@@ -137,74 +177,123 @@ static void ledger_add(const char *dir, const char *hex,
 	free(old);
 }
 
-static int ingest_commit(struct pg_store *store, const char *dir,
-			 const char *label, const char *hex,
-			 const struct cli_common *common)
+/*
+ * The windows of dir (label's, or every one) that no ingest of dir stored
+ * before, under any commit, into add (*n of them, their stems added to
+ * read); what the ledger says of the others in *before. PG_ENOTFOUND when
+ * none is new.
+ */
+static int load_new(const char *dir, const char *label, const char *hex,
+		    struct pg_results *add, size_t *n, struct pg_strvec *read,
+		    struct stored_before *before)
 {
-	struct pg_results add, stored;
-	size_t n = 0;
-	struct pg_strvec done = {0}, read = {0};
+	struct pg_strvec done = {0}, skipped = {0};
 	char *ledger = ledger_read(dir);
-	ledger_stems(ledger, hex, &done);
+	ledger_stems(ledger, &done);
+	struct cli_window_filter filter = {
+	    .skip = &done, .read = read, .skipped = &skipped};
+	int rc = cli_windows_load(dir, label, &filter, add, n);
+	before->n = filter.nskipped;
+	ledger_others(ledger, hex, &skipped, before);
 	free(ledger);
-	struct cli_window_filter filter = {.skip = &done, .read = &read};
-	int rc = cli_windows_load(dir, label, &filter, &add, &n);
 	pg_strvec_release(&done);
-	if (rc == PG_ENOTFOUND && filter.nskipped) {
-		pg_error_clear();
-		cli_note(common,
-			 "nothing new: the %zu window%s of %.12s in %s %s "
-			 "stored already",
-			 filter.nskipped, filter.nskipped == 1 ? "" : "s", hex,
-			 dir, filter.nskipped == 1 ? "is" : "are");
-		pg_strvec_release(&read);
-		return 0;
-	}
-	if (rc) {
-		pg_strvec_release(&read);
-		return rc;
-	}
-	rc = pg_store_load(store, hex, &stored);
+	pg_strvec_release(&skipped);
+	return rc;
+}
+
+/* Say (always: it may be a mistake) that windows stored as another
+ * commit's were not stored again as hex's. */
+static void warn_stored_before(const char *dir, const char *hex,
+			       const struct stored_before *b)
+{
+	if (!b->other)
+		return;
+	fprintf(stderr,
+		"perfguard: warning: %zu window%s in %s %s stored already as "
+		"the production profile of %.12s%s: skipped, not stored "
+		"again as %.12s's (a window is stored once; %s/%s lists "
+		"them)\n",
+		b->other, b->other == 1 ? "" : "s", dir,
+		b->other == 1 ? "is" : "are", b->hex,
+		b->several ? " and other commits" : "", hex, dir, LEDGER);
+}
+
+/* Add the n windows of add (stems read, nskipped older ones left out) to
+ * hex's stored production profile, then to dir's ledger. */
+static int store_windows(struct pg_store *store, const char *dir,
+			 const char *hex, const struct pg_results *add,
+			 const struct pg_strvec *read, size_t n,
+			 size_t nskipped, const struct cli_common *common)
+{
+	struct pg_results stored;
+	int rc = pg_store_load(store, hex, &stored);
 	if (rc == PG_ENOTFOUND) {
 		pg_error_clear();
 		pg_results_init(&stored);
 		rc = 0;
 	} else if (rc) {
-		pg_results_release(&add);
 		return rc;
 	}
-	if (stored.clock && add.clock && strcmp(stored.clock, add.clock)) {
+	if (stored.clock && add->clock && strcmp(stored.clock, add->clock)) {
 		rc = pg_error_set(PG_EINVALID,
 				  "the production profile of %.12s is stored "
 				  "with the %s clock, and the windows in %s "
 				  "were sampled with the %s clock: their "
 				  "samples do not pool; record that deploy "
 				  "with --mode %s",
-				  hex, stored.clock, dir, add.clock,
+				  hex, stored.clock, dir, add->clock,
 				  stored.clock);
-		goto done;
+		pg_results_release(&stored);
+		return rc;
 	}
-	cli_production_append(&stored, &add);
+	cli_production_append(&stored, add);
 	free(stored.commit);
 	stored.commit = pg_strdup(hex);
 	cli_production_bound(&stored, CLI_PRODUCTION_TRIALS);
 	rc = pg_store_save(store, hex, &stored);
 	if (!rc) {
-		ledger_add(dir, hex, &read);
+		ledger_add(dir, hex, read);
 		size_t trials = 0;
 		for (size_t i = 0; i < stored.nbenches; i++)
 			trials += stored.benches[i].profile.ntrials;
-		cli_note(
-		    common,
-		    "%zu window%s stored as the production profile of "
-		    "%.12s (%zu trial%s)%s",
-		    n, n == 1 ? "" : "s", hex, trials, trials == 1 ? "" : "s",
-		    filter.nskipped ? "; windows stored before skipped" : "");
+		cli_note(common,
+			 "%zu window%s stored as the production profile of "
+			 "%.12s (%zu trial%s)%s",
+			 n, n == 1 ? "" : "s", hex, trials,
+			 trials == 1 ? "" : "s",
+			 nskipped ? "; windows stored before skipped" : "");
 	}
-done:
-	pg_strvec_release(&read);
-	pg_results_release(&add);
 	pg_results_release(&stored);
+	return rc;
+}
+
+/* Store dir's new windows (label's, or every one) as hex's. */
+static int ingest_commit(struct pg_store *store, const char *dir,
+			 const char *label, const char *hex,
+			 const struct cli_common *common)
+{
+	struct pg_results add;
+	struct pg_strvec read = {0};
+	struct stored_before before = {0};
+	size_t n = 0;
+	int rc = load_new(dir, label, hex, &add, &n, &read, &before);
+	if (!rc || rc == PG_ENOTFOUND)
+		warn_stored_before(dir, hex, &before);
+	if (rc == PG_ENOTFOUND && before.n) {
+		pg_error_clear();
+		cli_note(common,
+			 "nothing new: the %zu window%s %s%.12s%sin %s %s "
+			 "stored already",
+			 before.n, before.n == 1 ? "" : "s", label ? "of " : "",
+			 label ? hex : "", label ? " " : "", dir,
+			 before.n == 1 ? "is" : "are");
+		rc = 0;
+	} else if (!rc) {
+		rc = store_windows(store, dir, hex, &add, &read, n, before.n,
+				   common);
+		pg_results_release(&add);
+	}
+	pg_strvec_release(&read);
 	return rc;
 }
 

@@ -434,6 +434,8 @@ static int load_one(const char *path, struct pg_results *r, void *ctx)
 	if (c->filter) {
 		char *stem = stem_of(path);
 		bool skip = in_sorted(c->filter->skip, stem);
+		if (skip && c->filter->skipped)
+			pg_strvec_push(c->filter->skipped, stem);
 		if (skip)
 			c->filter->nskipped++;
 		else if (c->filter->read)

@@ -1243,5 +1243,32 @@ class ProductionInputTests(Case):
         self.assertIn("wall clock", p.stderr)
         self.assertEqual(self.production_notes(root), stored)
 
+    def test_windows_ingested_under_one_commit_are_not_stored_again(self):
+        root = self.repo({"README": "x\n"})
+        first = git(root, "rev-parse", "HEAD")
+        second = self.commit(root, {"n.txt": "1"})
+        out = os.path.join(self.tmp, "rec")
+        self.record_into(root, out)
+        p = run(["ingest", "--commit", first, out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("3 windows stored", p.stderr)
+        p = run(["ingest", "--commit", second, out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("nothing new", p.stderr)
+        self.assertIn("stored already as the production profile of %s"
+                      % first[:12], p.stderr)
+        notes = self.production_notes(root).splitlines()
+        self.assertEqual([n.split()[1] for n in notes], [first])
+        # the label's ingest skips them too; new windows go to --commit
+        self.assertIn("nothing new", run(["ingest", out], cwd=root).stderr)
+        self.record_into(root, out)
+        p = run(["ingest", "--commit", second, out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("3 windows stored as the production profile of %s"
+                      % second[:12], p.stderr)
+        self.assertIn("3 windows in %s are stored already as the "
+                      "production profile of %s: skipped" % (out, first[:12]),
+                      p.stderr)
+
 if __name__ == "__main__":
     unittest.main()
