@@ -45,7 +45,9 @@ static const struct cli_opt record_options[] = {
      "where the windows go (default perfguard-profiles)"},
     {OPT_MAX_SIZE, "max-size", 0, "SIZE",
      "keep DIR's windows under SIZE (e.g. 500M),\noldest removed first"},
-    {OPT_COMMIT, "commit", 0, "REF", "the deployed commit (default HEAD)"},
+    {OPT_COMMIT, "commit", 0, "REF",
+     "the deployed commit (default HEAD; outside a\ngit repository, a full "
+     "40-hex-digit id)"},
     {OPT_SERVICE, "service", 0, "NAME",
      "the service's name (default the script's)"},
     {OPT_PYTHON, "python", 0, "PATH",
@@ -187,29 +189,61 @@ static void set_env(const struct record_opts *o, const char *spool,
 		setenv("PERFGUARD_ROOT", root, 1);
 }
 
-/* The commit to label windows with: --commit resolved in the project's
- * repository when it can be, else as given; without it, HEAD. */
+/* ref as a full commit id (40 hex digits, lowercased) into *out, else
+ * PG_EUSAGE: outside a repository nothing else can be checked. */
+static int full_commit_id(const char *ref, char **out)
+{
+	size_t n = strlen(ref);
+	bool hex = n == 40;
+	for (size_t i = 0; hex && i < n; i++)
+		hex = isxdigit((unsigned char)ref[i]) != 0;
+	if (!hex)
+		return pg_error_set(PG_EUSAGE,
+				    "--commit %s: outside a git repository "
+				    "record cannot check a name or an "
+				    "abbreviated id; give the full "
+				    "40-hex-digit commit id (`git rev-parse "
+				    "REF` where the code was built)",
+				    ref);
+	*out = pg_strdup(ref);
+	for (char *c = *out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return 0;
+}
+
+/*
+ * The commit to label windows with, checked before the program runs. In
+ * the project's repository --commit must resolve there (PG_EUSAGE with
+ * git's reason); outside one (a deployed service often has no .git) a
+ * full commit id is taken as it is, and nothing else (full_commit_id).
+ * Without --commit, HEAD; no label when there is no repository or it has
+ * no commits (then ingest --commit names the commit).
+ */
 static int resolve_commit(const char *ref, const char *root, char **out)
 {
 	struct pg_repo *repo = NULL;
 	*out = NULL;
 	if (pg_git_open(root, &repo)) {
 		pg_error_clear();
-		*out = pg_strdup(ref);
-		return 0;
+		return ref ? full_commit_id(ref, out) : 0;
 	}
 	char hex[41];
 	int rc = pg_git_resolve(repo, ref ? ref : "HEAD", hex);
-	if (rc == 0)
-		*out = pg_strdup(hex);
-	else if (ref) {
-		*out = pg_strdup(ref);
-		rc = 0;
-	} else {
-		rc = 0; /* a repository without commits */
-	}
-	pg_error_clear();
 	pg_git_close(repo);
+	if (rc == 0) {
+		*out = pg_strdup(hex);
+		return 0;
+	}
+	if (!ref) { /* a repository without commits */
+		pg_error_clear();
+		return 0;
+	}
+	char *why = pg_strdup(pg_error_message());
+	rc = pg_error_set(PG_EUSAGE,
+			  "--commit %s is not a commit of the repository at "
+			  "%s (%s): name the deployed commit",
+			  ref, root, why);
+	free(why);
 	return rc;
 }
 

@@ -1270,5 +1270,41 @@ class ProductionInputTests(Case):
                       "production profile of %s: skipped" % (out, first[:12]),
                       p.stderr)
 
+    def test_record_refuses_a_commit_it_cannot_resolve(self):
+        root = self.repo({"README": "x\n"})
+        self.write("svc.py", "open('ran', 'w').close()\n", root)
+        out = os.path.join(self.tmp, "rec")
+        for ref in ("nosuch", "0" * 40, "HEAD~5"):
+            with self.subTest(ref=ref):
+                p = run(["record", "--commit", ref, "--out", out, "--",
+                         "svc.py"], cwd=root)
+                self.assertExit(p, 2)
+                self.assertIn("--commit " + ref, p.stderr)
+                self.assertFalse(os.path.exists(os.path.join(root, "ran")))
+        # outside a repository: a full commit id as it is, nothing else
+        away = os.path.join(self.tmp, "deployed")
+        os.makedirs(away)
+        self.write("svc.py", WINDOWS, away)
+        for ref in ("v1.2", "abc123", "g" * 40):
+            with self.subTest(ref=ref):
+                p = run(["record", "--commit", ref, "--out", out, "--",
+                         "svc.py"], cwd=away)
+                self.assertExit(p, 2)
+                self.assertIn("full 40-hex-digit commit id", p.stderr)
+        head = git(root, "rev-parse", "HEAD")
+        out = os.path.join(self.tmp, "rec-deployed")
+        p = run(["record", "--commit", head.upper(), "--window", "1h",
+                 "--rate", "500", "--out", out, "--", "svc.py"], cwd=away)
+        self.assertExit(p, 0)
+        windows = [f for f in os.listdir(out) if f.endswith(".json")]
+        self.assertTrue(windows)
+        for w in windows:
+            with open(os.path.join(out, w)) as f:
+                self.assertEqual(json.load(f)["commit"], head)
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn(head, self.production_notes(root))
+
+
 if __name__ == "__main__":
     unittest.main()
