@@ -11,9 +11,10 @@
  * set (-o), ready for `baseline update --from`.
  *
  * Invariant: a merge is whole or it is an error. Every shard 1..N present
- * once, split from the same benchmark list, measured on the same commits,
- * and every benchmark of that list in exactly one shard; otherwise exit 2
- * naming what is missing, never a verdict on part of the suite.
+ * once, split from the same benchmark list, measured on the same commits
+ * with the same clock, and every benchmark of that list in exactly one
+ * shard; otherwise exit 2 naming what is missing or differs, never a
+ * verdict on part of the suite.
  */
 #include "cli.h"
 
@@ -119,7 +120,38 @@ static bool same_list(const struct pg_strvec *a, const struct pg_strvec *b)
 	return true;
 }
 
-/* Every shard once, of the same split and commits (side 0 base, 1 head). */
+/* " (base)" or " (head)" after a check report's name; "" for a results
+ * set. */
+static const char *side_name(const struct part *p, int side)
+{
+	if (!p->is_check)
+		return "";
+	return side ? " (head)" : " (base)";
+}
+
+/*
+ * One clock for every shard's side: the merged set takes the first
+ * shard's, so a shard timed with the other clock would be judged (or
+ * recorded) as if it were of it. PG_EINVALID naming both; a side that does
+ * not say its clock is taken as it is, as compare does.
+ */
+static int same_clock(const struct part *parts, size_t i, int side)
+{
+	const struct pg_results *first = side ? &parts[0].head : &parts[0].base;
+	const struct pg_results *r = side ? &parts[i].head : &parts[i].base;
+	if (!first->clock || !r->clock || !strcmp(first->clock, r->clock))
+		return 0;
+	return pg_error_set(PG_EINVALID,
+			    "%s%s was timed with the %s clock and %s%s with "
+			    "the %s clock: shards of one merge are timed with "
+			    "one clock (the suite's `clock:`), nothing merged",
+			    parts[0].path, side_name(&parts[0], side),
+			    first->clock, parts[i].path,
+			    side_name(&parts[i], side), r->clock);
+}
+
+/* Every shard once, of the same split, commits and clock (side 0 base, 1
+ * head). */
 static int check_complete(struct part *parts, size_t n, int side)
 {
 	const struct pg_results *first = side ? &parts[0].head : &parts[0].base;
@@ -152,7 +184,7 @@ static int check_complete(struct part *parts, size_t n, int side)
 			    parts[i].path, r->commit ? r->commit : "(none)",
 			    parts[0].path,
 			    first->commit ? first->commit : "(none)");
-		else
+		else if (!(rc = same_clock(parts, i, side)))
 			seen[s->index] = true;
 	}
 	for (int k = 1; k <= count && !rc; k++)

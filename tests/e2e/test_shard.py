@@ -208,5 +208,40 @@ class ShardTests(Case):
         self.assertEqual(sorted(names), ["b0", "b1", "b2", "b3", "b4"])
 
 
+    def test_shards_timed_with_two_clocks_are_not_merged(self):
+        # the merged set took the first shard's clock: a wall-clock shard
+        # was recorded (or judged) as if it were timed with the CPU's
+        root = self.project(n=2, loops=1)
+        git(root, "checkout", "-q", "main")
+        suite = self.read("perfguard.yml", root)
+        files = []
+        for k, clock in ((1, "cpu"), (2, "wall")):
+            self.write(clock + ".yml", suite.replace(
+                "clock: cpu", "clock: " + clock), root)
+            out = "part-%d.json" % k
+            self.assertExit(run(["run", "-s", clock + ".yml", "--trials",
+                                 "1", "--shard", "%d/2" % k, "-o", out],
+                                cwd=root), 0)
+            self.assertEqual(json.loads(self.read(out, root))["clock"],
+                             clock)
+            files.append(out)
+        p = run(["merge", "-o", "whole.json"] + files, cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("part-1.json was timed with the cpu clock and "
+                      "part-2.json with the wall clock", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root, "whole.json")))
+        # a check shard whose head side says another clock: the same
+        git(root, "checkout", "-q", "feature")
+        reports = self.shards(root, 2, ["--trials", "2"])
+        doc = json.loads(self.read(reports[1], root))
+        doc["results"]["head"]["clock"] = "wall"
+        self.write(reports[1], json.dumps(doc), root)
+        p = run(["merge", "--json", "merged.json"] + reports, cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("shard-1.json (head) was timed with the cpu clock and "
+                      "shard-2.json (head) with the wall clock", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root, "merged.json")))
+
+
 if __name__ == "__main__":
     unittest.main()
