@@ -267,7 +267,8 @@ enum merge_opt {
 
 static const struct cli_opt merge_options[] = {
     {OPT_OUTPUT, "output", 'o', "FILE",
-     "merging results sets: the whole set ('-' = stdout)"},
+     "merging results sets: the whole set ('-' = stdout;\nnot for check "
+     "reports)"},
     {0},
 };
 
@@ -283,7 +284,9 @@ const struct cli_command cli_cmd_merge = {
     .notes = "FILES are the --json reports of `check --shard K/N`, judged "
 	     "as one check\n(the report options as for check), or the "
 	     "results files of `run\n--shard K/N`, combined into one "
-	     "results set (-o). Every shard must be\nthere exactly once.\n",
+	     "results set (-o). Every shard must be\nthere exactly once. -o "
+	     "goes with results files only, the report\noptions with check "
+	     "reports only.\n",
     .tables = {&merge_table, &cli_report_table, &cli_common_table},
 };
 
@@ -380,6 +383,38 @@ static int write_merged(const struct merge_opts *o, struct part *parts,
 	return rc ? cli_fail(rc) : PG_EXIT_OK;
 }
 
+/*
+ * -o goes with results sets (merged into one, judged by nothing) and the
+ * report options with check reports (judged as one check, no results set
+ * to write): an output the merge of first's kind would not write is a
+ * usage error, never ignored.
+ */
+static int check_outputs(const struct merge_opts *o, const struct part *first)
+{
+	const struct cli_report_opts *r = &o->report;
+	const char *report = r->json	  ? "--json"
+			     : r->junit	  ? "--junit"
+			     : r->summary ? "--summary"
+			     : r->html	  ? "--html"
+					  : NULL;
+	if (first->is_check && o->output)
+		return pg_error_set(
+		    PG_EUSAGE,
+		    "-o %s writes the results set merged from the shards of "
+		    "`run --shard`, and %s is a check report: check reports "
+		    "are judged as one check; write its report with --json, "
+		    "--junit, --summary or --html",
+		    o->output, first->path);
+	if (!first->is_check && report)
+		return pg_error_set(
+		    PG_EUSAGE,
+		    "%s writes the report of the check merged from the shards "
+		    "of `check --shard`, and %s is a results set: results "
+		    "sets are merged into one, unjudged, with -o FILE",
+		    report, first->path);
+	return 0;
+}
+
 static int cmd_merge(int argc, char **argv)
 {
 	struct merge_opts o = {.report = {.annotations = -1}};
@@ -414,6 +449,8 @@ static int cmd_merge(int argc, char **argv)
 					 "sets",
 					 parts[0].path, parts[i].path);
 	}
+	if (!rc)
+		rc = check_outputs(&o, &parts[0]);
 	if (rc) {
 		/* An unreadable or missing input is bad input (exit 2). */
 		if (rc != PG_EUSAGE) {

@@ -84,6 +84,19 @@ class ShardTests(Case):
             files.append(out)
         return files
 
+    def run_shards(self, root, trials, suite=None):
+        """`run --shard k/2` (with -s suite[k-1] when given) for k = 1, 2
+        one after the other; their results files."""
+        files = []
+        for k in (1, 2):
+            out = "part-%d.json" % k
+            opts = ["-s", suite[k - 1]] if suite else []
+            self.assertExit(run(["run"] + opts + ["--trials", str(trials),
+                                 "--shard", "%d/2" % k, "-o", out],
+                                cwd=root), 0)
+            files.append(out)
+        return files
+
     def test_three_shards_merged_give_the_unsharded_verdict(self):
         root = self.project(n=4, slow=(2,))
         whole = run(["check", "--against", "main", "--json", "whole.json"],
@@ -152,12 +165,7 @@ class ShardTests(Case):
     def test_run_shards_merge_into_one_recordable_baseline(self):
         root = self.project(n=5)
         git(root, "checkout", "-q", "main")
-        files = []
-        for k in (1, 2):
-            out = "part-%d.json" % k
-            self.assertExit(run(["run", "--trials", "2", "--shard",
-                                 "%d/2" % k, "-o", out], cwd=root), 0)
-            files.append(out)
+        files = self.run_shards(root, 2)
         counts = [len(json.loads(self.read(f, root))["benchmarks"])
                   for f in files]
         self.assertEqual(sorted(counts), [2, 3])
@@ -214,17 +222,12 @@ class ShardTests(Case):
         root = self.project(n=2, loops=1)
         git(root, "checkout", "-q", "main")
         suite = self.read("perfguard.yml", root)
-        files = []
-        for k, clock in ((1, "cpu"), (2, "wall")):
+        for clock in ("cpu", "wall"):
             self.write(clock + ".yml", suite.replace(
                 "clock: cpu", "clock: " + clock), root)
-            out = "part-%d.json" % k
-            self.assertExit(run(["run", "-s", clock + ".yml", "--trials",
-                                 "1", "--shard", "%d/2" % k, "-o", out],
-                                cwd=root), 0)
-            self.assertEqual(json.loads(self.read(out, root))["clock"],
-                             clock)
-            files.append(out)
+        files = self.run_shards(root, 1, ["cpu.yml", "wall.yml"])
+        self.assertEqual([json.loads(self.read(f, root))["clock"]
+                          for f in files], ["cpu", "wall"])
         p = run(["merge", "-o", "whole.json"] + files, cwd=root)
         self.assertExit(p, 2)
         self.assertIn("part-1.json was timed with the cpu clock and "
@@ -241,6 +244,36 @@ class ShardTests(Case):
         self.assertIn("shard-1.json (head) was timed with the cpu clock and "
                       "shard-2.json (head) with the wall clock", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(root, "merged.json")))
+
+
+    def test_merge_refuses_an_output_its_kind_of_input_does_not_write(self):
+        # -o with check reports was ignored: exit 0, the verdict printed,
+        # no file; the report options with results sets likewise
+        root = self.project(n=2, loops=1)
+        reports = self.shards(root, 2, ["--trials", "2"])
+        p = run(["merge", "-o", "whole.json"] + reports, cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("-o whole.json writes the results set", p.stderr)
+        self.assertIn("shard-1.json is a check report", p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertFalse(os.path.exists(os.path.join(root, "whole.json")))
+        git(root, "checkout", "-q", "main")
+        parts = self.run_shards(root, 1)
+        p = run(["merge", "-o", "whole.json", "--json", "v.json"] + parts,
+                cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("--json writes the report of the check", p.stderr)
+        self.assertIn("part-1.json is a results set", p.stderr)
+        for f in ("whole.json", "v.json"):
+            self.assertFalse(os.path.exists(os.path.join(root, f)))
+        # each with its own kind of output still merges
+        self.assertExit(run(["merge", "-o", "whole.json"] + parts,
+                            cwd=root), 0)
+        git(root, "checkout", "-q", "feature")
+        self.assertExit(run(["merge", "--json", "v.json"] + reports,
+                            cwd=root), 0)
+        self.assertEqual(json.loads(self.read("v.json", root))["counts"]
+                         ["benchmarks"], 2)
 
 
 if __name__ == "__main__":
