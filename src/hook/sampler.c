@@ -649,6 +649,8 @@ static PyMethodDef sampler_methods[] = {
     {"_sampler_resume", pg_sampler_py_resume, METH_NOARGS,
      "Restart the thread after fork in the parent."},
     {"_sampler_info", m_info, METH_NOARGS, "The sampler's counters."},
+    {"_sampler_signal_taken", pg_sampler_py_signal_taken, METH_VARARGS,
+     "The program handles a signal: the sampler stops using it."},
     {"_sampler_catch_stop", pg_sampler_py_catch_stop, METH_VARARGS,
      "Write the window, then die, on SIGTERM/SIGHUP left at default."},
     {NULL, NULL, 0, NULL},

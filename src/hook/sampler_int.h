@@ -168,6 +168,7 @@ struct pg_sampler_state {
 	 * it asked for is pending (atomic) */
 	timer_t ptimer;
 	int ptimer_ok, ptimer_asked;
+	int ptimer_signal; /* its signal, once armed */
 	/* 3.9-3.11: where the process timer's signal found the thread whose
 	 * trace_tick it armed (see queue_tick); while trace_tick's own tick
 	 * runs, site_ts is that thread (else NULL), and its sample starts
@@ -381,11 +382,13 @@ void pg_sampler_find_ask(void);
 /* pthread_atfork child handler: the thread and timer are gone. */
 void pg_sampler_atfork_child(void);
 /* The Python functions _sampler_nudged (the signal's handler),
- * _sampler_after_fork, _sampler_pause and _sampler_resume. */
+ * _sampler_after_fork, _sampler_pause, _sampler_resume and
+ * _sampler_signal_taken. */
 PyObject *pg_sampler_py_nudged(PyObject *self, PyObject *args);
 PyObject *pg_sampler_py_after_fork(PyObject *self, PyObject *unused);
 PyObject *pg_sampler_py_pause(PyObject *self, PyObject *unused);
 PyObject *pg_sampler_py_resume(PyObject *self, PyObject *unused);
+PyObject *pg_sampler_py_signal_taken(PyObject *self, PyObject *args);
 
 /* ---- sampler_stop.c -------------------------------------------------- */
 

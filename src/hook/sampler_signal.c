@@ -369,6 +369,7 @@ static int arm_ptimer(void)
 	ev.sigev_notify = SIGEV_SIGNAL;
 	ev.sigev_signo = sig;
 	__atomic_store_n(&pg_sampler.ptimer_asked, 0, __ATOMIC_RELEASE);
+	pg_sampler.ptimer_signal = sig;
 	pg_sampler.ptimer_ok =
 	    start_timer(CLOCK_PROCESS_CPUTIME_ID, &ev, &pg_sampler.ptimer);
 	return pg_sampler.ptimer_ok;
@@ -395,6 +396,32 @@ void pg_sampler_arm_timer(void)
 #endif
 	pg_sampler.timer_ok =
 	    start_timer(CLOCK_THREAD_CPUTIME_ID, &ev, &pg_sampler.timer);
+}
+
+/* _sampler_signal_taken(signum): the program is about to handle signum
+ * (signal.signal): if the sampler uses it, stop using it (its timer
+ * deleted: the program's handler would get every tick; the sampler
+ * thread ticks without it). True when it did. */
+PyObject *pg_sampler_py_signal_taken(PyObject *self, PyObject *args)
+{
+	int sig, taken = 0;
+	(void)self;
+	if (!PyArg_ParseTuple(args, "i", &sig))
+		return NULL;
+	if (sig > 0 && sig == pg_sampler.nudge_signal) {
+		if (pg_sampler.timer_ok)
+			timer_delete(pg_sampler.timer);
+		pg_sampler.timer_ok = 0;
+		pg_sampler.nudge_signal = 0;
+		taken = 1;
+	}
+	if (sig > 0 && sig == pg_sampler.ptimer_signal &&
+	    pg_sampler.ptimer_ok) {
+		pg_sampler.ptimer_ok = 0;
+		timer_delete(pg_sampler.ptimer);
+		taken = 1;
+	}
+	return PyBool_FromLong(taken);
 }
 
 void pg_sampler_disarm_timer(void)

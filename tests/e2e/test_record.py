@@ -583,6 +583,38 @@ serve()
                                (at_sort, total, tag, prof["samples"][:5]))
         self.on_every_interpreter("cfn", 1000, check)
 
+    def test_a_program_that_handles_the_samplers_signals_gets_none(self):
+        # the process timer kept sending SIGRTMAX-2 (and the sampler
+        # thread SIGRTMAX-1) to handlers the program set after start:
+        # they ran up to the rate a second; the program now takes them
+        self.program("""
+import signal
+got = []
+def before(n):
+    hot(n)
+def after(n):
+    hot(n)
+while not enough():
+    before(2000)
+for sig in (signal.SIGRTMAX - 1, signal.SIGRTMAX - 2):
+    signal.signal(sig, lambda s, f: got.append(s))
+start = sampler.info()["samples"]
+while sampler.info()["samples"] < start + 100:
+    after(2000)
+print("PGGOT", len(got))
+""", need=100)
+
+        def check(tag, mode, p, out):
+            self.assertIn("PGGOT 0", p.stdout, p.stderr)
+            if mode == "cpu":  # the process timer's signal
+                self.assertIn("handles signal %d" % (signal.SIGRTMAX - 2),
+                              p.stderr)
+            prof, _ = self.only_window(out)
+            self.assertGreaterEqual(
+                sum(smp["values"][0] for smp in prof["samples"]
+                    if "app.py:after" in smp["stack"]), 50)
+        self.in_both_modes("taken", 200, check)
+
     def test_short_threads_keep_their_cpu_time(self):
         # a thread per request: 60 threads of 4 ms each, one at a time,
         # the main thread waiting in join(). A thread that ended before

@@ -68,6 +68,26 @@ def _nudge_signal():
     return 0
 
 
+def _guard_signals():
+    """Wrap signal.signal: a program that handles a signal the sampler
+    uses (its tick signal, the process timer's) takes it over, and the
+    sampler stops sending it; else the program's handler got the ticks."""
+    import functools
+    import signal
+    real = signal.signal
+
+    @functools.wraps(real)
+    def signal_(signalnum, handler):
+        if handler is not _hook._sampler_nudged and \
+                _hook._sampler_signal_taken(int(signalnum)):
+            sys.stderr.write("perfguard sampler: the program handles "
+                             "signal %d, which the sampler used; it "
+                             "samples without it\n" % int(signalnum))
+        return real(signalnum, handler)
+
+    signal.signal = signal_
+
+
 def _main_ident():
     import threading
     return threading.main_thread().ident or 0
@@ -110,6 +130,7 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
                          _call_ops(), _nudge_signal(), _main_ident())
     if not _armed:
         _armed = True
+        _guard_signals()
         atexit.register(stop)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(
