@@ -294,6 +294,13 @@ int pg_remove_tree(const char *path);
  * directories whose locks no living process holds.
  */
 int pg_mkdtemp(const char *prefix, char **out);
+/*
+ * Create the lock file lock, held by an flock on *fd_out until it is
+ * closed or the process dies; it is made under a temporary name, locked,
+ * then renamed, so nobody who tries to lock it finds it free. PG_EIO
+ * (*fd_out -1) when it cannot be made.
+ */
+int pg_lock_create(const char *lock, int *fd_out);
 bool pg_path_exists(const char *path);
 bool pg_path_is_dir(const char *path);
 /* Join two path parts with one '/'. New string. */

@@ -8,19 +8,26 @@
  *
  * The sampler is loaded through PYTHONPATH (hooks/record/sitecustomize.py)
  * and configured by PERFGUARD_SAMPLE_* variables; it writes raw windows
- * into OUT/.spool, which this process converts while the program runs and
- * once more after it ends. SIGINT, SIGTERM and SIGHUP are passed on to the
- * program; its end by such a signal is a normal end of the recording.
+ * into this recording's own spool, OUT/.spool/<record's pid>, which this
+ * process converts while the program runs and once more after it ends.
+ * Several recordings may share OUT: each converts only its own spool,
+ * held by an flock on its .lock, and the spools of recordings that died
+ * (their lock free) are converted by the next one to start or end.
+ * SIGINT, SIGTERM and SIGHUP are passed on to the program; its end by
+ * such a signal is a normal end of the recording.
  */
 #include "cli.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -247,6 +254,84 @@ static int resolve_commit(const char *ref, const char *root, char **out)
 	return rc;
 }
 
+/* Report a window that could not be converted (the error cleared). */
+static void warn_window(const char *why)
+{
+	fprintf(stderr, "perfguard: %s (set aside as .bad)\n", why);
+	pg_error_clear();
+}
+
+/*
+ * Make this recording's spool, OUT/.spool/<pid>, into *spool, locked by
+ * an flock held on *lock_fd (its .lock, pg_lock_create) until record
+ * ends. PG_EIO when it cannot be made.
+ */
+static int own_spool(const char *out, char **spool, int *lock_fd)
+{
+	char *base = pg_path_join(out, ".spool");
+	char *name = pg_asprintf("%ld", (long)getpid());
+	*spool = pg_path_join(base, name);
+	char *lock = pg_path_join(*spool, ".lock");
+	*lock_fd = -1;
+	int rc = pg_mkdirs(*spool, 0755);
+	if (!rc)
+		rc = pg_lock_create(lock, lock_fd);
+	free(lock);
+	free(name);
+	free(base);
+	return rc;
+}
+
+/* Remove spool's lock and spool itself when nothing is left in it (a
+ * window set aside as .bad stays). */
+static void drop_spool(const char *spool)
+{
+	char *lock = pg_path_join(spool, ".lock");
+	unlink(lock);
+	rmdir(spool);
+	free(lock);
+}
+
+/*
+ * The spools in OUT/.spool of recordings that died (SIGKILL, a crash)
+ * with windows left: their lock is free. Each one found is locked here
+ * while its windows are converted (into *windows), then dropped.
+ */
+static void adopt_orphans(const char *out, const char *own, size_t *windows)
+{
+	char *base = pg_path_join(out, ".spool");
+	DIR *d = opendir(base);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *dir = pg_path_join(base, e->d_name);
+		char *lock = pg_path_join(dir, ".lock");
+		int fd = strcmp(dir, own)
+			     ? open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+			     : -1;
+		size_t n = 0;
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (cli_windows_convert_spool(dir, out, NULL, &n, NULL))
+				warn_window(pg_error_message());
+			drop_spool(dir);
+			*windows += n;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lock);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	/* windows an earlier perfguard spooled here, without a lock */
+	size_t n = 0;
+	if (cli_windows_convert_spool(base, out, NULL, &n, NULL))
+		warn_window(pg_error_message());
+	*windows += n;
+	free(base);
+}
+
 static int convert(const char *spool, const struct record_opts *o,
 		   size_t *windows, bool *failed, struct cli_rate_note *note)
 {
@@ -262,9 +347,7 @@ static int convert(const char *spool, const struct record_opts *o,
 			note->stem, note->achieved_hz, note->rate_hz,
 			note->reason);
 	if (rc) {
-		fprintf(stderr, "perfguard: %s (set aside as .bad)\n",
-			pg_error_message());
-		pg_error_clear();
+		warn_window(pg_error_message());
 		*failed = true;
 	}
 	if (o->max_bytes &&
@@ -380,15 +463,15 @@ static pid_t start_program(char **pargv)
 }
 
 /*
- * Convert windows while the program runs and once more when it ended;
+ * Convert windows while the program runs and once more when it ended
+ * (windows: those converted before, from orphaned spools);
  * the exit code from how it ended (0, or PG_EXIT_FAULT /
  * PG_EXIT_INTERRUPTED); a negative PG_E* when waiting failed.
  */
 static int follow_program(pid_t pid, const char *spool,
 			  const struct record_opts *o,
-			  struct cli_common *common)
+			  struct cli_common *common, size_t windows)
 {
-	size_t windows = 0;
 	bool failed = false;
 	int status = 0;
 	struct cli_rate_note note = {0};
@@ -403,6 +486,7 @@ static int follow_program(pid_t pid, const char *spool,
 	}
 	child_pid = 0;
 	convert(spool, o, &windows, &failed, &note);
+	adopt_orphans(o->out, spool, &windows);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
@@ -460,12 +544,14 @@ static int cmd_record(int argc, char **argv)
 	}
 	char *root = cli_project_root();
 	char *commit = NULL;
-	char *spool = pg_path_join(o.out, ".spool");
-	int exit_code = PG_EXIT_OK;
+	char *spool = NULL;
+	int exit_code = PG_EXIT_OK, lock_fd = -1;
 	char **pargv = NULL;
+	size_t adopted = 0;
 	if ((rc = resolve_commit(o.commit, root, &commit)) ||
-	    (rc = pg_mkdirs(spool, 0755)))
+	    (rc = own_spool(o.out, &spool, &lock_fd)))
 		goto fail;
+	adopt_orphans(o.out, spool, &adopted);
 	char *abs_spool = pg_realpath(spool);
 	set_env(&o, abs_spool ? abs_spool : spool, record_dir, commit, root);
 	free(abs_spool);
@@ -481,7 +567,7 @@ static int cmd_record(int argc, char **argv)
 		 "recording %s (pid %ld) at %d Hz, %s mode, "
 		 "windows of %gs in %s",
 		 pargv[0], (long)pid, o.rate_hz, o.mode, o.window_s, o.out);
-	exit_code = follow_program(pid, spool, &o, &common);
+	exit_code = follow_program(pid, spool, &o, &common, adopted);
 	if (exit_code < 0) {
 		rc = exit_code;
 		goto fail;
@@ -490,6 +576,10 @@ static int cmd_record(int argc, char **argv)
 fail:
 	exit_code = cli_fail(rc);
 cleanup:
+	if (lock_fd >= 0) {
+		drop_spool(spool);
+		close(lock_fd);
+	}
 	free(pargv);
 	free(spool);
 	free(commit);

@@ -16,6 +16,7 @@
 #include "cli.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -259,6 +260,11 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = pg_path_join(spool, names.v[i]);
 		int r = cli_window_convert(path, out_dir, commit, note);
+		if (r && access(path, F_OK) && errno == ENOENT) {
+			pg_error_clear(); /* another perfguard converted it */
+			free(path);
+			continue;
+		}
 		/*
 		 * A bad window (it does not parse, or is over the cap) is
 		 * reported and set aside, never retried. A window that could

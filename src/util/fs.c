@@ -285,18 +285,13 @@ static void sweep_stale(const char *base)
 	pg_error_clear();
 }
 
-/*
- * Lock dir: a lock file made under a temporary name, locked, then renamed
- * to `<dir>.perfguard-lock`, so a sweeper never sees it unlocked.
- */
-static int lock_dir(const char *dir, int *fd_out)
+int pg_lock_create(const char *lock, int *fd_out)
 {
-	char *tmp = pg_asprintf("%s%s.XXXXXX", dir, LOCK_SUFFIX);
-	char *lock = pg_asprintf("%s%s", dir, LOCK_SUFFIX);
+	char *tmp = pg_asprintf("%s.XXXXXX", lock);
 	int rc = 0;
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0 || rename(tmp, lock) != 0) {
-		rc = pg_error_errno(PG_EIO, "cannot lock %s", dir);
+		rc = pg_error_errno(PG_EIO, "cannot lock %s", lock);
 		if (fd >= 0) {
 			unlink(tmp);
 			close(fd);
@@ -304,8 +299,16 @@ static int lock_dir(const char *dir, int *fd_out)
 		fd = -1;
 	}
 	free(tmp);
-	free(lock);
 	*fd_out = fd;
+	return rc;
+}
+
+/* Lock dir by `<dir>.perfguard-lock` (pg_lock_create). */
+static int lock_dir(const char *dir, int *fd_out)
+{
+	char *lock = pg_asprintf("%s%s", dir, LOCK_SUFFIX);
+	int rc = pg_lock_create(lock, fd_out);
+	free(lock);
 	return rc;
 }
 

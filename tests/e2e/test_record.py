@@ -9,6 +9,7 @@ depends on how fast this machine is.
 import glob
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -966,6 +967,66 @@ while not enough():
         self.assertEqual(len(left), 1, left)  # the newest stays
         self.assertEqual(sorted(os.listdir(out)),
                          [".spool", left[0] + ".json", left[0] + ".pb.gz"])
+
+    def test_two_recordings_share_one_out_directory(self):
+        # each converted the other's spooled windows too: one failed
+        # (exit 3, a window gone under it) and the counts were wrong
+        self.program("""
+while not enough():
+    hot(2000)
+""", need=10 ** 9, windows=8)
+        out = os.path.join(self.tmp, "prof")
+        cmd = [PERFGUARD, "record", "--window", "50ms", "--rate", "500",
+               "--out", out, "--", "app.py"]
+        ps = [subprocess.Popen(cmd, cwd=self.tmp, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+        written = 0
+        for p in ps:
+            _, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err)
+            written += int(err.split(" window")[-2].split()[-1])
+            self.assertGreaterEqual(written, 8)
+        self.assertEqual(len(stems(out)), written)
+        self.assertEqual(os.listdir(os.path.join(out, ".spool")), [])
+
+    def test_windows_a_killed_recording_left_are_converted_by_the_next(self):
+        self.write("wait.py", """
+import os, sys
+import perfguard.sampler as sampler
+while sampler.info()["samples"] < 20:
+    sum(i * i for i in range(20000))
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):
+    sum(i * i for i in range(20000))
+""")
+        self.program("""
+while not enough():
+    hot(2000)
+""", need=20)
+        out, go = os.path.join(self.tmp, "prof"), os.path.join(self.tmp, "go")
+        a = subprocess.Popen(
+            [PERFGUARD, "record", "--window", "1h", "--out", out, "--",
+             "wait.py", go], cwd=self.tmp, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.assertEqual(a.stdout.readline().strip(), "ready")
+        line = next(l for l in a.stderr if "(pid " in l)
+        pid = int(line.split("(pid ")[1].split(")")[0])
+        ended = os.pidfd_open(pid)  # readable once the program ended
+        a.kill()  # record dies; its program goes on, spooling
+        a.wait()
+        a.stderr.close()
+        a.stdout.close()
+        self.write("go", "")  # the program writes its window and ends
+        self.assertTrue(select.select([ended], [], [], 300)[0])
+        os.close(ended)
+        self.assertEqual(stems(out), [])  # spooled, not converted
+        p = self.record(["--window", "1h", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("2 windows written", p.stderr)
+        self.assertEqual(len(stems(out)), 2)
+        self.assertTrue(any(s.endswith("-%d" % pid) for s in stems(out)))
+        self.assertEqual(os.listdir(os.path.join(out, ".spool")), [])
 
     def test_a_service_stopped_by_sigterm_or_sighup_keeps_its_window(self):
         # how services are stopped (systemd, docker stop): the window in
