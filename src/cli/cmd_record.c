@@ -489,6 +489,19 @@ static int follow_program(pid_t pid, const char *spool,
 	adopt_orphans(o->out, spool, &windows);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
+	if (!pg_path_is_dir(spool)) {
+		fprintf(stderr,
+			"perfguard: %s was removed while recording: the "
+			"windows the program wrote into it are lost\n",
+			spool);
+		failed = true;
+	} else if (!windows) {
+		fprintf(stderr,
+			"perfguard: warning: no window: the program ended "
+			"before the sampler's first tick, or ran no Python "
+			"with it (python -I and -S ignore the PYTHONPATH "
+			"that loads it)\n");
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		fprintf(stderr,
 			"perfguard: the program exited with status %d\n",

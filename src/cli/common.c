@@ -240,8 +240,8 @@ int cli_parse_count(const char *opt, const char *arg, int min, int *out)
 	long v = strtol(arg, &end, 10);
 	if (errno || *end || end == arg || v < min || v > 1000000)
 		return pg_error_set(PG_EUSAGE,
-				    "%s takes a whole number of at least %d, "
-				    "not '%s'",
+				    "%s takes a whole number from %d to "
+				    "1000000, not '%s'",
 				    opt, min, arg);
 	*out = (int)v;
 	return 0;

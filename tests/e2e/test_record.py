@@ -990,6 +990,33 @@ while not enough():
         self.assertEqual(len(stems(out)), written)
         self.assertEqual(os.listdir(os.path.join(out, ".spool")), [])
 
+    def test_recording_nothing_or_losing_the_out_directory_is_said(self):
+        # both ended "0 windows written", exit 0, and nothing else
+        self.program("""
+import os
+while not enough():
+    hot(2000)
+print("ready", flush=True)
+while not os.path.exists("go"):
+    hot(2000)
+""", need=20)
+        out = os.path.join(self.tmp, "prof")
+        p = subprocess.Popen(
+            [PERFGUARD, "record", "--window", "1h", "--out", out, "--",
+             "app.py"], cwd=self.tmp, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        shutil.rmtree(out)
+        self.write("go", "")
+        _, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 3, err)
+        self.assertIn("was removed while recording", err)
+        self.write("plain.py", "print(sum(i * i for i in range(10**6)))\n")
+        p = self.record(["--out", out, "--", PYTHON, "-I", "plain.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("0 windows written", p.stderr)
+        self.assertIn("python -I and -S ignore the PYTHONPATH", p.stderr)
+
     def test_windows_a_killed_recording_left_are_converted_by_the_next(self):
         self.write("wait.py", """
 import os, sys
