@@ -191,6 +191,30 @@ bool pg_verdict_judged(const struct pg_verdict *v);
 /* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR. */
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name);
 
+/*
+ * Of the significance level a total's family has (fdr / 2), the share a
+ * total (or wall time) must meet to be called REGRESSED or IMPROVED
+ * before the last round a check may add: a check that adds rounds while
+ * a verdict is unclear tests again after each, and every test is another
+ * chance for identical code to read as changed (4 of 200 simulated A/A
+ * checks failed on a total under rounds 10..30, against 0-1 at a fixed
+ * count). With the early tests this strict, the last one keeps almost
+ * all of the level (a Haybittle-Peto bound: 0.001 early for 0.05).
+ */
+#define PG_STATS_EARLY_SHARE 0.02
+
+/*
+ * Does verdict x (judged at fdr, before the last round the check may
+ * add) want more rounds: it is PG_VERDICT_UNCLEAR, or it is a total's
+ * REGRESSED or IMPROVED whose q is above fdr / 2 * PG_STATS_EARLY_SHARE?
+ */
+bool pg_verdict_needs_rounds(const struct pg_verdict *x, double fdr);
+
+/* True when some verdict of bench `name` wants more rounds
+ * (pg_verdict_needs_rounds). */
+bool pg_stats_bench_needs_rounds(const struct pg_verdicts *v, const char *name,
+				 double fdr);
+
 /* True when some verdict of bench `name` is PG_VERDICT_UNCLEAR about a
  * slowdown (its interval reaches above its limit), not only about an
  * improvement. */

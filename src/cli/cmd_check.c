@@ -199,7 +199,7 @@ static int measure_both(struct check_opts *o, const struct pg_suite *suite,
 			cli_note(&o->common,
 				 "%s: verdict %s after %d rounds, adding %d",
 				 sel->benches[i]->name,
-				 unclear[i] ? "unclear"
+				 unclear[i] ? "not decided"
 					    : "not settled for the merge",
 				 done[i], more);
 			rc = pg_runner_bench_rounds(&session, sel->benches[i],

@@ -132,7 +132,8 @@ size_t cli_unclear_benches(const struct pg_suite *suite,
 	size_t n = 0;
 	for (size_t i = 0; i < sel->n; i++) {
 		const char *name = sel->benches[i]->name;
-		unclear[i] = pg_stats_bench_unclear(&worst, name);
+		unclear[i] = pg_stats_bench_needs_rounds(&worst, name,
+							 suite->thresholds.fdr);
 		unsettled[i] = whole && (pg_stats_bench_unclear(&best, name) ||
 					 views_differ(&worst, &best, name));
 		n += unclear[i] || unsettled[i];

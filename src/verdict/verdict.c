@@ -1001,6 +1001,26 @@ int pg_stats_min_trials(double fdr, size_t ntotals, bool paired)
 	return 1000;
 }
 
+bool pg_verdict_needs_rounds(const struct pg_verdict *x, double fdr)
+{
+	if (x->kind == PG_VERDICT_UNCLEAR)
+		return true;
+	return !x->func_id &&
+	       (x->kind == PG_VERDICT_REGRESSED ||
+		x->kind == PG_VERDICT_IMPROVED) &&
+	       !(x->q <= fdr / 2 * PG_STATS_EARLY_SHARE);
+}
+
+bool pg_stats_bench_needs_rounds(const struct pg_verdicts *v, const char *name,
+				 double fdr)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].bench && strcmp(v->v[i].bench, name) == 0 &&
+		    pg_verdict_needs_rounds(&v->v[i], fdr))
+			return true;
+	return false;
+}
+
 bool pg_stats_bench_unclear(const struct pg_verdicts *v, const char *name)
 {
 	for (size_t i = 0; i < v->n; i++)

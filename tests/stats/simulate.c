@@ -77,7 +77,8 @@ static struct outcome run(const struct scenario *sc, size_t checks,
 			size_t j = 0;
 			bool unclear = false;
 			for (size_t i = 0; i < v.n; i++) {
-				unclear |= v.v[i].kind == PG_VERDICT_UNCLEAR;
+				unclear |= pg_verdict_needs_rounds(
+				    &v.v[i], b.thresholds.fdr);
 				if (!v.v[i].func_id &&
 				    v.v[i].metric == PG_METRIC_TOTAL) {
 					if (unclear && n[j] < sc->max) {

@@ -942,6 +942,46 @@ static void an_unclear_improvement_gets_extra_rounds_too(void **state)
 	pg_verdicts_release(&vs);
 }
 
+static void an_early_total_decision_needs_a_stricter_q(void **state)
+{
+	(void)state;
+	struct pg_verdicts vs = {0};
+	/* A total slower at p = 0.001: regressed at fdr 0.01 (its family's
+	 * level 0.005), but not below the early bound 0.005 * 0.02. */
+	struct pg_verdict v = fake("a", NULL, 0.001, 20);
+	v.metric = PG_METRIC_TOTAL;
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	assert_int_equal(pg_stats_finish(&vs, 0.01), 1);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_REGRESSED);
+	assert_false(pg_stats_bench_unclear(&vs, "a"));
+	assert_true(pg_stats_bench_needs_rounds(&vs, "a", 0.01));
+	/* ... nor faster at the same p: improved, and more rounds too. */
+	vs.v[0].p = 0.999;
+	vs.v[0].p_faster = 0.001;
+	vs.v[0].change_pct = -20;
+	vs.v[0].ci_lo_pct = -25;
+	vs.v[0].ci_hi_pct = -15;
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_IMPROVED);
+	assert_true(pg_stats_bench_needs_rounds(&vs, "a", 0.01));
+	/* At p = 1e-5 the total is decided at once. */
+	vs.v[0].p = 1e-5;
+	vs.v[0].p_faster = 1 - 1e-5;
+	vs.v[0].change_pct = 20;
+	vs.v[0].ci_lo_pct = 15;
+	vs.v[0].ci_hi_pct = 25;
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[0].kind, PG_VERDICT_REGRESSED);
+	assert_false(pg_stats_bench_needs_rounds(&vs, "a", 0.01));
+	/* A function's regression is not held to it (no inflation seen). */
+	v = fake("b", "m.py:f", 0.001, 20);
+	PG_VEC_PUSH(vs.v, vs.n, vs.cap, v);
+	pg_stats_finish(&vs, 0.01);
+	assert_int_equal(vs.v[1].kind, PG_VERDICT_REGRESSED);
+	assert_false(pg_stats_bench_needs_rounds(&vs, "b", 0.01));
+	pg_verdicts_release(&vs);
+}
+
 static void data_that_lean_neither_way_are_unchanged(void **state)
 {
 	(void)state;
@@ -1165,6 +1205,7 @@ int main(void)
 	    cmocka_unit_test(empty_side_appends_nothing),
 	    cmocka_unit_test(fdr_is_controlled_across_benchmarks),
 	    cmocka_unit_test(an_unclear_improvement_gets_extra_rounds_too),
+	    cmocka_unit_test(an_early_total_decision_needs_a_stricter_q),
 	    cmocka_unit_test(data_that_lean_neither_way_are_unchanged),
 	    cmocka_unit_test(
 		an_estimate_above_the_threshold_is_never_unchanged),
