@@ -222,12 +222,16 @@ static int empty_side(const struct cli_comparison *cmp, size_t i)
 			return cmp->named ? PG_EXIT_USAGE : PG_EXIT_FAULT;
 		}
 		if (measured_nothing(r[k])) {
+			bool windows =
+			    cmp->mode && !strcmp(cmp->mode, "production");
 			fprintf(stderr,
 				"perfguard: benchmark %s measured no time in "
-				"%s: none of its functions is in its scope, or "
-				"its perfguard.measure() blocks are empty; "
-				"nothing to judge, not a pass\n",
-				name, side);
+				"%s: %s; nothing to judge, not a pass\n",
+				name, side,
+				windows ? "its windows hold no sample"
+					: "none of its functions is in its "
+					  "scope, or its perfguard.measure() "
+					  "blocks are empty");
 			return PG_EXIT_USAGE;
 		}
 	}

@@ -1363,6 +1363,27 @@ class ProductionInputTests(Case):
         self.assertIn("wall clock", p.stderr)
         self.assertEqual(self.production_notes(root), stored)
 
+    def test_windows_that_measured_nothing_are_named_as_windows(self):
+        # the error spoke of scopes and perfguard.measure() blocks
+        root = self.repo({"README": "x\n"})
+        good = os.path.join(self.tmp, "good")
+        self.record_into(root, good)
+        empty = os.path.join(self.tmp, "empty")
+        shutil.copytree(good, empty)
+        for f in glob.glob(os.path.join(empty, "*.json")):
+            with open(f) as fh:
+                doc = json.load(fh)
+            for t in doc["benchmarks"][0]["profile"]["trials"]:
+                t["total_ns"] = 0
+                t["self_ns"] = [0] * len(t["self_ns"])
+                t["incl_ns"] = [0] * len(t["incl_ns"])
+            with open(f, "w") as fh:
+                json.dump(doc, fh)
+        p = run(["compare", empty, good], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn("its windows hold no sample", p.stderr)
+        self.assertNotIn("measure()", p.stderr)
+
     def test_windows_ingested_under_one_commit_are_not_stored_again(self):
         root = self.repo({"README": "x\n"})
         first = git(root, "rev-parse", "HEAD")
