@@ -226,6 +226,7 @@ struct pg_sampler_state {
 	uint32_t npre;
 	int pre_read;		/* pre[].ns were read for the coming tick */
 	int64_t pre_process_ns; /* ... and the process's CPU clock then */
+	uint64_t pre_tick_no;	/* ... and tick_no then */
 	/* cpu mode: the process's CPU clock at the last tick, the CPU time
 	 * no thread seen used since (sampler_walk.c, cpu_of_others), and
 	 * the sampler thread's CPU clock at the last tick */

@@ -47,6 +47,9 @@ static int64_t thread_cpu_ns(unsigned long ident)
 
 void pg_sampler_pre_read(void)
 {
+	/* before the clocks: a tick after this makes the readings stale */
+	pg_sampler.pre_tick_no =
+	    __atomic_load_n(&pg_sampler.tick_no, __ATOMIC_ACQUIRE);
 	pg_sampler.pre_process_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (uint32_t i = 0; i < pg_sampler.npre; i++)
 		pg_sampler.pre[i].ns = clock_ns(pg_sampler.pre[i].clock);
@@ -99,7 +102,10 @@ static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
  * leaving it out dropped most of the CPU of short threads (a thread
  * per request), which tick at most once. So is a thread known by its
  * ident but not seen at the previous tick, or whose clock went back: a
- * new thread with an ended one's ident.
+ * new thread with an ended one's ident. An ident met twice in one tick
+ * (3.9-3.11 give a thread state the ident of the thread that creates it,
+ * until the new thread starts) is counted once: read as new, the second
+ * one put its thread's whole CPU time in one sample.
  */
 static int64_t cpu_used(unsigned long ident, int64_t now)
 {
@@ -126,6 +132,8 @@ static int64_t cpu_used(unsigned long ident, int64_t now)
 		t->last_cpu_ns = 0; /* new: its clock began at 0 */
 		t->seen_tick = pg_sampler.tick_no - 1;
 	}
+	if (t->seen_tick == pg_sampler.tick_no)
+		return -1; /* seen in this tick already: see below */
 	int64_t used = now - t->last_cpu_ns;
 	/* not seen at the previous tick, or its clock went back: a new
 	 * thread with an ended one's ident */
@@ -431,10 +439,17 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 {
 	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
 	struct pg_sampler_frame mine[PG_SAMPLER_MAX_DEPTH];
-	int use_pre = how & PG_TICK_PRE;
+	/* readings taken before another tick ran (the sampler thread waited
+	 * for the GIL meanwhile) are older than that tick's: not used, as
+	 * a clock that went back read as a new thread's whole CPU time */
+	int owns_pre = how & PG_TICK_PRE;
+	int use_pre = owns_pre && pg_sampler.pre_read &&
+		      pg_sampler.pre_tick_no == pg_sampler.tick_no;
+	how = use_pre ? how : how & ~PG_TICK_PRE;
 	PyObject *tasks = task_names(); /* Python code: before the walk */
 	struct pg_sampler_window *w = pg_sampler.live;
-	pg_sampler.tick_no++;
+	__atomic_store_n(&pg_sampler.tick_no, pg_sampler.tick_no + 1,
+			 __ATOMIC_RELEASE);
 	w->ticks++;
 	int64_t base = elapsed_ns < pg_sampler.period_ns ? elapsed_ns
 							 : pg_sampler.period_ns;
@@ -502,7 +517,7 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 	if (gc_was)
 		PyGC_Enable();
 #endif
-	if (use_pre)
+	if (owns_pre)
 		keep_clocks(interp, self);
 	Py_XDECREF(tasks);
 	name_threads(w);
