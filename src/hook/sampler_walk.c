@@ -426,6 +426,35 @@ static int64_t tick_clocks(const PyThreadState *self, int how,
 	return now >= was ? now - was : now; /* a new thread began at 0 */
 }
 
+/* The readings of pg_sampler_pre_read, if no tick ran since: older ones
+ * (the sampler thread waited for the GIL meanwhile) would read as a
+ * clock that went back, a new thread's whole CPU time. */
+static int pre_fresh(void)
+{
+	return pg_sampler.pre_read &&
+	       pg_sampler.pre_tick_no == pg_sampler.tick_no;
+}
+
+/*
+ * A thread's sample value from the CPU time it used since the previous
+ * tick (used, -1 unknown) and the time since then (elapsed_ns): cpu mode,
+ * its CPU time (at most twice elapsed), or -1 (no sample) below 5% of
+ * min(elapsed, period); wall mode, elapsed, marked idle in *flags below
+ * a quarter of it.
+ */
+static int64_t sample_value(int64_t used, int64_t elapsed_ns, uint32_t *flags)
+{
+	int64_t base = elapsed_ns < pg_sampler.period_ns ? elapsed_ns
+							 : pg_sampler.period_ns;
+	if (pg_sampler.cpu_mode)
+		return used < 0 || used * 20 < base ? -1
+		       : used < 2 * elapsed_ns	    ? used
+						    : 2 * elapsed_ns;
+	if (used >= 0 && used * 4 < elapsed_ns)
+		*flags |= PG_SAMPLE_IDLE;
+	return elapsed_ns;
+}
+
 /*
  * One tick (GIL held): a sample of every thread but the sampler's own.
  * elapsed_ns is the time since the previous tick; in cpu mode a thread
@@ -439,20 +468,14 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 {
 	struct pg_sampler_frame fr[PG_SAMPLER_MAX_DEPTH];
 	struct pg_sampler_frame mine[PG_SAMPLER_MAX_DEPTH];
-	/* readings taken before another tick ran (the sampler thread waited
-	 * for the GIL meanwhile) are older than that tick's: not used, as
-	 * a clock that went back read as a new thread's whole CPU time */
 	int owns_pre = how & PG_TICK_PRE;
-	int use_pre = owns_pre && pg_sampler.pre_read &&
-		      pg_sampler.pre_tick_no == pg_sampler.tick_no;
+	int use_pre = owns_pre && pre_fresh();
 	how = use_pre ? how : how & ~PG_TICK_PRE;
 	PyObject *tasks = task_names(); /* Python code: before the walk */
 	struct pg_sampler_window *w = pg_sampler.live;
 	__atomic_store_n(&pg_sampler.tick_no, pg_sampler.tick_no + 1,
 			 __ATOMIC_RELEASE);
 	w->ticks++;
-	int64_t base = elapsed_ns < pg_sampler.period_ns ? elapsed_ns
-							 : pg_sampler.period_ns;
 #if PY_VERSION_HEX >= 0x030A0000
 	/* What the tick allocates (a task lookup's key) must not start a
 	 * collection: finalizers would run Python code mid-walk. */
@@ -480,14 +503,9 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 		if (known >= 0 && used > 0) /* unreadable: it ended */
 			known += used;
 		uint32_t flags = 0;
-		int64_t value = elapsed_ns;
-		if (pg_sampler.cpu_mode) {
-			if (used < 0 || used * 20 < base)
-				continue;
-			value = used < 2 * elapsed_ns ? used : 2 * elapsed_ns;
-		} else if (used >= 0 && used * 4 < elapsed_ns) {
-			flags |= PG_SAMPLE_IDLE;
-		}
+		int64_t value = sample_value(used, elapsed_ns, &flags);
+		if (value < 0)
+			continue;
 		struct pg_sampler_frame *out = ts == running ? mine : fr;
 		int depth = walk_stack(w, ts, out, &flags);
 		if (depth == 0)
