@@ -1132,6 +1132,32 @@ print("not reached", flush=True)
                 self.assertEqual(rc, 0, err)
                 self.assert_one_window(out, err)
 
+    def test_a_program_that_sets_sig_dfl_again_keeps_the_window(self):
+        # restoring the SIG_DFL it read, or setting it before raising the
+        # signal from its own handler, replaced perfguard's: 0 windows
+        self.program("""
+import os, signal
+old = signal.getsignal(signal.SIGTERM)
+assert old == signal.SIG_DFL, old
+def cleanup(signum, frame):
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+signal.signal(signal.SIGTERM, lambda s, f: None)
+signal.signal(signal.SIGTERM, old)
+signal.signal(signal.SIGHUP, cleanup)
+while not enough():
+    hot(2000)
+print("ready", flush=True)
+while True:
+    hot(2000)
+""", need=20)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(sig=sig):
+                out = os.path.join(self.tmp, "prof%d" % sig)
+                rc, err = self.stop_when_ready(PYTHON, out, sig)
+                self.assertEqual(rc, 0, err)
+                self.assert_one_window(out, err)
+
     def test_a_terminated_pool_ends_and_its_workers_keep_their_windows(self):
         # Pool.terminate() sends SIGTERM to idle workers blocked in
         # sem_wait() and to workers that are exiting; one such worker

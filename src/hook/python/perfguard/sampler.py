@@ -20,7 +20,7 @@ import sys
 from perfguard import _hook
 from perfguard._ids import describe
 
-__all__ = ["start", "stop", "flush", "info", "when_written"]
+__all__ = ["start", "stop", "flush", "info", "when_written", "write_on_stop"]
 
 _armed = False
 _writing = 0  # stop() and flush() calls under way (a window being written)
@@ -83,9 +83,28 @@ def _guard_signals():
             sys.stderr.write("perfguard sampler: the program handles "
                              "signal %d, which the sampler used; it "
                              "samples without it\n" % int(signalnum))
-        return real(signalnum, handler)
+        old = real(signalnum, handler)
+        if handler == signal.SIG_DFL and int(signalnum) in _stop_signals:
+            _hook._sampler_catch_stop(int(signalnum))
+        return old
 
     signal.signal = signal_
+
+
+_stop_signals = set()  # see write_on_stop
+
+
+def write_on_stop(signum):
+    """SIGTERM or SIGHUP at its default action (death): write the window
+    in progress first, then die by the signal. The handler is C's, run by
+    the sampler thread, so a main thread blocked in a C call does not
+    hold it off; signal.getsignal() still reads SIG_DFL, and a program
+    that sets SIG_DFL again (restoring what it read, or before raising
+    the signal itself) keeps it. True when it is in place."""
+    if _hook._sampler_catch_stop(int(signum)):
+        _stop_signals.add(int(signum))
+        return True
+    return False
 
 
 def _main_ident():

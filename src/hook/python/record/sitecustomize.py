@@ -42,7 +42,7 @@ def _perfguard_record():
             sys.stderr.write("perfguard-record: sampler not started: %s\n"
                              % e)
         return
-    _write_window_on_stop()
+    _write_window_on_stop(perfguard.sampler)
     _write_window_on_exit(perfguard.sampler)
 
 
@@ -74,17 +74,15 @@ def _write_window_on_exit(sampler):
     os._exit = _exit
 
 
-def _write_window_on_stop():
+def _write_window_on_stop(sampler):
     """Default-action SIGTERM/SIGHUP: write the window, then die by it
-    (a handler in C, so that a main thread blocked in a C call does not
-    hold it off)."""
+    (sampler.write_on_stop)."""
     import signal
-    from perfguard import _hook
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         try:
             if signum:
-                _hook._sampler_catch_stop(signum)
+                sampler.write_on_stop(signum)
         except (ValueError, OSError):
             pass
 
