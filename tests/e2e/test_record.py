@@ -60,6 +60,17 @@ def stop_spinners(ts):
 """
 
 
+# The program of the stop tests: work until the sampler has enough
+# samples, say "ready", then work until stopped.
+READY_THEN_SPIN = """
+while not enough():
+    hot(2000)
+print("ready", flush=True)
+while True:
+    hot(2000)
+"""
+
+
 def interpreters():
     """(tag, python) for every interpreter a hook was built for."""
     out = []
@@ -1076,25 +1087,8 @@ while not enough():
     def test_a_service_stopped_by_sigterm_or_sighup_keeps_its_window(self):
         # how services are stopped (systemd, docker stop): the window in
         # progress was lost, here the run's only one ("0 windows written")
-        self.program("""
-while not enough():
-    hot(2000)
-print("ready", flush=True)
-while True:
-    hot(2000)
-""", need=20)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with self.subTest(sig=sig):
-                out = os.path.join(self.tmp, "prof%d" % sig)
-                p = subprocess.Popen(
-                    [PERFGUARD, "record", "--window", "1h", "--out", out,
-                     "--", "app.py"], cwd=self.tmp, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, text=True)
-                self.assertEqual(p.stdout.readline().strip(), "ready")
-                p.send_signal(sig)
-                _, err = p.communicate(timeout=300)
-                self.assertEqual(p.returncode, 0, err)
-                self.assert_one_window(out, err)
+        self.program(READY_THEN_SPIN, need=20)
+        self.stop_by_each_keeps_one_window()
 
     def stop_when_ready(self, py, out, sig=signal.SIGTERM):
         """record app.py with py, send sig to record at the program's
@@ -1107,6 +1101,16 @@ while True:
         p.send_signal(sig)
         _, err = p.communicate(timeout=300)
         return p.returncode, err
+
+    def stop_by_each_keeps_one_window(self):
+        """SIGTERM, then SIGHUP, to record of app.py at its "ready": each
+        ends the recording (exit 0) with the window written."""
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(sig=sig):
+                out = os.path.join(self.tmp, "prof%d" % sig)
+                rc, err = self.stop_when_ready(PYTHON, out, sig)
+                self.assertEqual(rc, 0, err)
+                self.assert_one_window(out, err)
 
     def test_sigterm_to_a_main_thread_blocked_in_c_writes_the_window(self):
         # a Python-level handler runs only when the blocking C call
@@ -1145,18 +1149,8 @@ def cleanup(signum, frame):
 signal.signal(signal.SIGTERM, lambda s, f: None)
 signal.signal(signal.SIGTERM, old)
 signal.signal(signal.SIGHUP, cleanup)
-while not enough():
-    hot(2000)
-print("ready", flush=True)
-while True:
-    hot(2000)
-""", need=20)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with self.subTest(sig=sig):
-                out = os.path.join(self.tmp, "prof%d" % sig)
-                rc, err = self.stop_when_ready(PYTHON, out, sig)
-                self.assertEqual(rc, 0, err)
-                self.assert_one_window(out, err)
+""" + READY_THEN_SPIN, need=20)
+        self.stop_by_each_keeps_one_window()
 
     def test_a_terminated_pool_ends_and_its_workers_keep_their_windows(self):
         # Pool.terminate() sends SIGTERM to idle workers blocked in
