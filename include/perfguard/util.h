@@ -72,10 +72,18 @@ extern volatile sig_atomic_t pg_interrupted;
 
 /*
  * Install handlers that set pg_interrupted on SIGINT, SIGTERM and SIGHUP,
- * and ignore SIGPIPE (a closed reader becomes an EPIPE write error).
- * Child processes get the default dispositions back before exec.
+ * and ignore SIGPIPE (a closed reader becomes an EPIPE write error). A
+ * stop signal ignored when perfguard started (nohup, a background job)
+ * stays ignored. Child processes get the dispositions perfguard started
+ * with back before exec (pg_signals_inherited).
  */
 void pg_signals_install(void);
+/* Was sig (SIGINT, SIGTERM, SIGHUP or SIGPIPE) ignored when
+ * pg_signals_install ran? */
+bool pg_signal_ignored_at_start(int sig);
+/* In a child before exec: SIGINT, SIGTERM, SIGHUP and SIGPIPE as they
+ * were when perfguard started (ignored, or at their default). */
+void pg_signals_inherited(void);
 
 /* PG_EINTR ("interrupted by ...") when pg_interrupted is set, else 0. */
 int pg_interrupt_check(void);

@@ -407,12 +407,37 @@ static int parse_option(int id, const char *arg, void *ctx)
 }
 
 /*
+ * Pass on to the program the signals a service manager or a user sends
+ * to stop, reload or poke it (systemd's ExecReload sends SIGUSR1 or
+ * SIGHUP to record, its main pid; gunicorn stops at once on SIGQUIT),
+ * except those ignored when record started (nohup), which the program
+ * inherits ignored.
+ */
+static void forward_signals(void)
+{
+	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
+				   SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
+	struct sigaction sa = {.sa_handler = on_signal}, old;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int sig = sigs[i];
+		bool ignored = sig == SIGINT || sig == SIGTERM || sig == SIGHUP
+				   ? pg_signal_ignored_at_start(sig)
+				   : sigaction(sig, NULL, &old) == 0 &&
+					 old.sa_handler == SIG_IGN;
+		if (!ignored)
+			sigaction(sig, &sa, NULL);
+	}
+}
+
+/*
  * Fork and exec the program. An exec that fails (no such program, not
  * executable) is reported back through a close-on-exec pipe: PG_EUSAGE
  * naming it, before anything is recorded (it used to be the program's
  * "exit status 127", exit 3, after "recording ..." was announced). The
- * forwarded signals are caught here and left at their defaults in the
- * child. Returns its pid, or -1 (error set).
+ * forwarded signals are caught here (forward_signals); the child gets
+ * the dispositions perfguard started with. Returns its pid, or -1 (error
+ * set).
  */
 static pid_t start_program(char **pargv)
 {
@@ -421,11 +446,7 @@ static pid_t start_program(char **pargv)
 		pg_error_errno(PG_EIO, "cannot create a pipe");
 		return -1;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	forward_signals();
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -434,10 +455,8 @@ static pid_t start_program(char **pargv)
 		close(fds[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+	if (pid == 0) { /* exec resets the caught ones to their default */
+		pg_signals_inherited();
 		close(fds[0]);
 		execvp(pargv[0], pargv);
 		int err = errno;

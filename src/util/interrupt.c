@@ -31,16 +31,47 @@ static void on_signal(int sig)
 	pg_interrupted = sig;
 }
 
+/* Of SIGINT, SIGTERM, SIGHUP and SIGPIPE: those ignored when perfguard
+ * started (nohup, a shell's background job, a service manager). */
+static sigset_t ignored_at_start;
+
+static bool ignored_now(int sig)
+{
+	struct sigaction old;
+	return sigaction(sig, NULL, &old) == 0 &&
+	       !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
+}
+
 void pg_signals_install(void)
 {
+	static const int stop[] = {SIGINT, SIGTERM, SIGHUP};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&ignored_at_start);
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
+		if (ignored_now(stop[i]))
+			sigaddset(&ignored_at_start, stop[i]);
+		else
+			sigaction(stop[i], &sa, NULL);
+	}
+	if (ignored_now(SIGPIPE))
+		sigaddset(&ignored_at_start, SIGPIPE);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+bool pg_signal_ignored_at_start(int sig)
+{
+	return sigismember(&ignored_at_start, sig) == 1;
+}
+
+void pg_signals_inherited(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i],
+		       pg_signal_ignored_at_start(sigs[i]) ? SIG_IGN : SIG_DFL);
 }
 
 int pg_interrupt_check(void)

@@ -1152,6 +1152,54 @@ signal.signal(signal.SIGHUP, cleanup)
 """ + READY_THEN_SPIN, need=20)
         self.stop_by_each_keeps_one_window()
 
+    def test_signals_are_passed_on_and_ignored_ones_stay_ignored(self):
+        # SIGUSR1 (systemd's reload) killed record and left the program
+        # unsupervised; under nohup the program's SIGHUP was deadly, and
+        # record's own ignored SIGPIPE leaked into it
+        self.program("""
+import os, signal
+print("PGSIG", int(signal.getsignal(signal.SIGHUP)), flush=True)
+with open("/proc/self/status") as f:
+    print(next(l for l in f if l.startswith("SigIgn:")), flush=True)
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+while not enough():
+    hot(2000)
+print("ready", flush=True)
+while not got:
+    hot(2000)
+print("PGUSR1", flush=True)
+""", need=20)
+        for nohup in (False, True):
+            with self.subTest(nohup=nohup):
+                out = os.path.join(self.tmp, "sig%d" % nohup)
+                cmd = [PERFGUARD, "record", "--python", PYTHON, "--out",
+                       out, "--", "app.py"]
+                p = subprocess.Popen(
+                    cmd, cwd=self.tmp, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True,
+                    preexec_fn=(lambda: signal.signal(signal.SIGHUP,
+                                                      signal.SIG_IGN))
+                    if nohup else None)
+                lines = []
+                while not lines or lines[-1] != "ready":
+                    lines.append(p.stdout.readline().strip())
+                p.send_signal(signal.SIGUSR1)
+                rest, err = p.communicate(timeout=300)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertIn("PGUSR1", rest)
+                self.assertIn("PGSIG %d" % (1 if nohup else 0), lines)
+                ign = int(next(l for l in lines
+                               if l.startswith("SigIgn:")).split()[1], 16)
+                self.assertEqual(bool(ign & (1 << (signal.SIGHUP - 1))),
+                                 nohup, lines)
+        # Python ignores SIGPIPE itself: a program that is not Python
+        p = self.record(["--out", os.path.join(self.tmp, "sh"), "--",
+                         "/bin/sh", "-c", "grep SigIgn: /proc/self/status"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ign = int(p.stdout.split()[1], 16)
+        self.assertFalse(ign & (1 << (signal.SIGPIPE - 1)), p.stdout)
+
     def test_a_terminated_pool_ends_and_its_workers_keep_their_windows(self):
         # Pool.terminate() sends SIGTERM to idle workers blocked in
         # sem_wait() and to workers that are exiting; one such worker
