@@ -12,7 +12,8 @@
  * process converts while the program runs and once more after it ends.
  * Several recordings may share OUT: each converts only its own spool,
  * held by an flock on its .lock, and the spools of recordings that died
- * (their lock free) are converted by the next one to start or end.
+ * (their lock free) are converted by the next one to start or end, and
+ * kept (their programs may still run).
  * SIGINT, SIGTERM and SIGHUP are passed on to the program; its end by
  * such a signal is a normal end of the recording.
  */
@@ -295,7 +296,9 @@ static void drop_spool(const char *spool)
 /*
  * The spools in OUT/.spool of recordings that died (SIGKILL, a crash)
  * with windows left: their lock is free. Each one found is locked here
- * while its windows are converted (into *windows), then dropped.
+ * while its windows are converted (into *windows). It is kept: the
+ * program of a recording killed outright may still run and write more
+ * windows into it, which the next recording converts.
  */
 static void adopt_orphans(const char *out, const char *own, size_t *windows)
 {
@@ -314,7 +317,6 @@ static void adopt_orphans(const char *out, const char *own, size_t *windows)
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			if (cli_windows_convert_spool(dir, out, NULL, &n, NULL))
 				warn_window(pg_error_message());
-			drop_spool(dir);
 			*windows += n;
 		}
 		if (fd >= 0)
