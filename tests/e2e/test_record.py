@@ -474,8 +474,8 @@ print("PGINFO", i["ticks_asked"], i["ticks_thread"], i["ticks_timer"])
     def test_the_process_timer_ticks_whoever_runs(self):
         # cpu mode: a timer on the process's CPU clock, its signal
         # handled by the thread that runs, which queues the tick; the
-        # sampler thread never asks and (3.12+) never ticks, also at
-        # 1000 Hz, a period
+        # sampler thread steps in (asks, or takes the GIL) only for the
+        # rare tick that falls behind, also at 1000 Hz, a period
         # shorter than the kernel's clock tick at which the timer fires
         # (its ticks come at that tick: coarse, not behind). Spinning
         # threads, a thread whose system calls the signal interrupts (its
@@ -547,8 +547,11 @@ print("PGTIMER", i["ticks_timer"], i["ticks_asked"], i["ticks_thread"],
                     self.assertLessEqual(int(taken) * 10, int(timer),
                                          p.stdout)
                 elif not env:
+                    # the same, rarer: with both cores loaded the timer
+                    # fell behind once and the sampler thread asked (CI)
                     self.assertGreater(int(timer), 0, p.stdout)
-                    self.assertEqual((asked, taken), ("0", "0"), p.stdout)
+                    self.assertLessEqual((int(asked) + int(taken)) * 10,
+                                         int(timer), p.stdout)
                     # below half the rate (1000 Hz on a kernel ticking at
                     # 250 or 300 Hz), the warning names this timer
                     for l in p.stderr.splitlines():
