@@ -1240,20 +1240,27 @@ if __name__ == "__main__":
     def test_sigterm_while_the_gil_is_held_for_good_still_ends_the_process(
             self):
         # the sampler thread cannot take the GIL to write the window: the
-        # process must still die by the signal, and say the window is lost
+        # process must still die by the signal, and say the window is
+        # lost. The GIL is held (PyDLL) from before "ready" is printed:
+        # system() prints it, then waits for a sleep that outlives it.
         self.program("""
 import ctypes
 while not enough():
     hot(2000)
-libc = ctypes.PyDLL(None)  # calls keep the GIL
-mutex = ctypes.create_string_buffer(64)
-libc.pthread_mutex_lock(mutex)
-print("ready", flush=True)
-libc.pthread_mutex_lock(mutex)
+ctypes.PyDLL(None).system(
+    b"echo ready $$; exec sleep 100000 </dev/null >/dev/null 2>&1")
 """, need=20)
         out = os.path.join(self.tmp, "prof")
-        rc, err = self.stop_when_ready(PYTHON, out)
-        self.assertEqual(rc, 0, err)  # it died by the signal it was sent
+        p = subprocess.Popen(
+            [PERFGUARD, "record", "--python", PYTHON, "--window", "1h",
+             "--out", out, "--", "app.py"], cwd=self.tmp,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready, sleeper = p.stdout.readline().split()
+        self.addCleanup(os.kill, int(sleeper), signal.SIGKILL)
+        self.assertEqual(ready, "ready")
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, err)  # it died by that signal
         self.assertIn("the window in progress is lost", err)
         self.assertIn("0 windows written", err)
 
