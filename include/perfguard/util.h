@@ -78,9 +78,6 @@ extern volatile sig_atomic_t pg_interrupted;
  * with back before exec (pg_signals_inherited).
  */
 void pg_signals_install(void);
-/* Was sig (SIGINT, SIGTERM, SIGHUP or SIGPIPE) ignored when
- * pg_signals_install ran? */
-bool pg_signal_ignored_at_start(int sig);
 /* In a child before exec: SIGINT, SIGTERM, SIGHUP and SIGPIPE as they
  * were when perfguard started (ignored, or at their default). */
 void pg_signals_inherited(void);
@@ -181,6 +178,10 @@ struct pg_strvec {
 };
 void pg_strvec_push(struct pg_strvec *sv, const char *s); /* copies s */
 void pg_strvec_release(struct pg_strvec *sv);
+/* Sort sv's strings (strcmp order) in place. */
+void pg_strvec_sort(struct pg_strvec *sv);
+/* Is s in sv, which pg_strvec_sort sorted? (sv may be NULL.) */
+bool pg_strvec_has_sorted(const struct pg_strvec *sv, const char *s);
 
 /* ---- UTF-8 ---------------------------------------------------------- */
 

@@ -114,11 +114,6 @@ struct stored_before {
 	char hex[41]; /* the first such commit */
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Count in out the skipped stems (sorted here) that the ledger holds
  * under a commit other than hex. */
 static void ledger_others(const char *text, const char *hex,
@@ -128,13 +123,12 @@ static void ledger_others(const char *text, const char *hex,
 	size_t len;
 	if (!skipped->n)
 		return;
-	qsort(skipped->v, skipped->n, sizeof(*skipped->v), cmp_str);
+	pg_strvec_sort(skipped);
 	while (ledger_next(&text, &l, &len)) {
 		if (!strncmp(l, hex, 40))
 			continue;
 		char *stem = pg_strndup(l + 41, len - 41);
-		bool hit = bsearch(&stem, skipped->v, skipped->n,
-				   sizeof(*skipped->v), cmp_str) != NULL;
+		bool hit = pg_strvec_has_sorted(skipped, stem);
 		free(stem);
 		if (!hit)
 			continue;

@@ -422,13 +422,10 @@ static void forward_signals(void)
 	struct sigaction sa = {.sa_handler = on_signal}, old;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		int sig = sigs[i];
-		bool ignored = sig == SIGINT || sig == SIGTERM || sig == SIGHUP
-				   ? pg_signal_ignored_at_start(sig)
-				   : sigaction(sig, NULL, &old) == 0 &&
-					 old.sa_handler == SIG_IGN;
-		if (!ignored)
-			sigaction(sig, &sa, NULL);
+		/* pg_signals_install left the ignored ones ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 	}
 }
 

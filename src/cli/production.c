@@ -411,18 +411,6 @@ static char *stem_of(const char *path)
 	return pg_strndup(base, n > 5 ? n - 5 : n);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* s is in sv, which is sorted (strcmp). */
-static bool in_sorted(const struct pg_strvec *sv, const char *s)
-{
-	return sv && sv->n &&
-	       bsearch(&s, sv->v, sv->n, sizeof(*sv->v), cmp_str) != NULL;
-}
-
 static uint64_t window_samples(const struct pg_results *r)
 {
 	uint64_t n = 0;
@@ -439,7 +427,7 @@ static int load_one(const char *path, struct pg_results *r, void *ctx)
 		return 0;
 	if (c->filter) {
 		char *stem = stem_of(path);
-		bool skip = in_sorted(c->filter->skip, stem);
+		bool skip = pg_strvec_has_sorted(c->filter->skip, stem);
 		if (skip && c->filter->skipped)
 			pg_strvec_push(c->filter->skipped, stem);
 		if (skip)
@@ -468,9 +456,8 @@ int cli_windows_load(const char *dir, const char *commit,
 		     size_t *nwindows)
 {
 	struct load_ctx c = {.commit = commit, .filter = filter};
-	if (filter && filter->skip && filter->skip->n)
-		qsort(filter->skip->v, filter->skip->n,
-		      sizeof(*filter->skip->v), cmp_str);
+	if (filter && filter->skip)
+		pg_strvec_sort(filter->skip);
 	pg_results_init(out);
 	*nwindows = 0;
 	size_t skipped = 0;

@@ -50,6 +50,19 @@ void pg_sampler_die_by(int sig)
 	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 }
 
+/* Act on stop signal sig when nothing holds it off: the sampler thread,
+ * if it runs, writes the window and dies; else die now
+ * (async-signal-safe). */
+static void act_on(int sig)
+{
+	if (__atomic_load_n(&pg_sampler.holds, __ATOMIC_SEQ_CST))
+		return; /* the last hold's end acts on it */
+	if (__atomic_load_n(&pg_sampler.thread_alive, __ATOMIC_SEQ_CST))
+		sem_post(&pg_sampler.wake);
+	else
+		pg_sampler_die_by(sig);
+}
+
 /* The stop signal: noted, and acted on by whoever can write the window
  * (async-signal-safe; see the top of this file). */
 static void stop_signal(int sig)
@@ -58,12 +71,7 @@ static void stop_signal(int sig)
 	int none = 0;
 	__atomic_compare_exchange_n(&pg_sampler.die_signal, &none, sig, 0,
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&pg_sampler.holds, __ATOMIC_SEQ_CST))
-		; /* the last hold's end acts on it */
-	else if (__atomic_load_n(&pg_sampler.thread_alive, __ATOMIC_SEQ_CST))
-		sem_post(&pg_sampler.wake);
-	else
-		pg_sampler_die_by(sig);
+	act_on(sig);
 	errno = saved;
 }
 
@@ -74,23 +82,18 @@ void pg_sampler_hold(void)
 
 void pg_sampler_release(void)
 {
-	if (__atomic_sub_fetch(&pg_sampler.holds, 1, __ATOMIC_SEQ_CST))
-		return;
+	__atomic_sub_fetch(&pg_sampler.holds, 1, __ATOMIC_SEQ_CST);
 	int sig = __atomic_load_n(&pg_sampler.die_signal, __ATOMIC_SEQ_CST);
-	if (!sig)
-		return;
-	if (__atomic_load_n(&pg_sampler.thread_alive, __ATOMIC_SEQ_CST))
-		sem_post(&pg_sampler.wake); /* it writes the rest, then dies */
-	else
-		pg_sampler_die_by(sig);
+	if (sig)
+		act_on(sig);
 }
 
 void pg_sampler_thread_leaves(void)
 {
 	__atomic_store_n(&pg_sampler.thread_alive, 0, __ATOMIC_SEQ_CST);
 	int sig = __atomic_load_n(&pg_sampler.die_signal, __ATOMIC_SEQ_CST);
-	if (sig && !__atomic_load_n(&pg_sampler.holds, __ATOMIC_SEQ_CST))
-		pg_sampler_die_by(sig);
+	if (sig)
+		act_on(sig);
 }
 
 /* Kill the process PG_SAMPLER_STOP_WAIT_S after the stop signal arg,

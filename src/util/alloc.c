@@ -195,6 +195,23 @@ void pg_strvec_push(struct pg_strvec *sv, const char *s)
 	PG_VEC_PUSH(sv->v, sv->n, sv->cap, pg_strdup(s));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void pg_strvec_sort(struct pg_strvec *sv)
+{
+	if (sv->n)
+		qsort(sv->v, sv->n, sizeof(*sv->v), cmp_str);
+}
+
+bool pg_strvec_has_sorted(const struct pg_strvec *sv, const char *s)
+{
+	return sv && sv->n &&
+	       bsearch(&s, sv->v, sv->n, sizeof(*sv->v), cmp_str) != NULL;
+}
+
 void pg_strvec_release(struct pg_strvec *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)

@@ -61,7 +61,8 @@ void pg_signals_install(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-bool pg_signal_ignored_at_start(int sig)
+/* Was sig (SIGINT, SIGTERM, SIGHUP or SIGPIPE) ignored at start? */
+static bool ignored_at(int sig)
 {
 	return sigismember(&ignored_at_start, sig) == 1;
 }
@@ -70,8 +71,7 @@ void pg_signals_inherited(void)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i],
-		       pg_signal_ignored_at_start(sigs[i]) ? SIG_IGN : SIG_DFL);
+		signal(sigs[i], ignored_at(sigs[i]) ? SIG_IGN : SIG_DFL);
 }
 
 int pg_interrupt_check(void)
