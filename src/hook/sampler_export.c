@@ -36,12 +36,12 @@ static void describe_window(struct pg_sampler_window *w)
 		Py_XDECREF(d);
 	}
 	pg_sampler_window_drop_codes(w);
+	/* the threads still unnamed (an ended one's ident may be another
+	 * thread's now) */
 	for (uint32_t i = 0; i < w->nthreads; i++) {
-		char *name = pg_sampler_thread_name(w->threads[i].ident);
-		if (name) {
-			free(w->threads[i].name);
-			w->threads[i].name = name;
-		}
+		struct pg_sampler_thread *t = &w->threads[i];
+		if (!t->name && !t->ended)
+			t->name = pg_sampler_thread_name(t->ident);
 	}
 }
 

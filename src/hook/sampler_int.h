@@ -92,6 +92,9 @@ struct pg_sampler_thread {
 	unsigned long ident;
 	char *name;
 	int tries; /* name lookups that found none */
+	int ended; /* its thread ended or was renamed: the slot is kept for
+		    * its samples, and a later thread with its ident gets a
+		    * new one */
 };
 
 struct pg_sampler_window {
@@ -113,6 +116,7 @@ struct pg_sampler_window {
 	    *line_cache; /* PG_SAMPLER_LINE_SLOTS, direct-mapped */
 	struct pg_sampler_thread threads[PG_SAMPLER_MAX_THREADS];
 	uint32_t nthreads;
+	uint32_t rename_next; /* the thread name_threads looks up again */
 	char *tasks[PG_SAMPLER_MAX_TASKS];
 	uint32_t ntasks;
 	uint64_t ticks, samples, overflow, errors;
@@ -135,6 +139,7 @@ struct pg_sampler_pre {
 /* Per-thread CPU clock readings, across windows. */
 struct pg_sampler_cpu {
 	unsigned long ident;
+	clockid_t clock; /* names the kernel's thread */
 	int64_t last_cpu_ns;
 	uint64_t seen_tick;
 };
@@ -291,9 +296,14 @@ char *pg_sampler_dup_utf8(PyObject *s);
 char *pg_sampler_thread_name(unsigned long ident);
 /* fn(Py_BuildValue(fmt, ...)), errors cleared: a new reference or NULL. */
 PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...);
-/* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX. */
+/* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX
+ * when the table is full. */
 uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 				unsigned long ident);
+/* The thread of ident's slot in w ended (a new thread has its ident):
+ * the slot keeps its samples and name, and ident's next samples go to a
+ * new slot. Kept in use when the table is full. */
+void pg_sampler_thread_ended(struct pg_sampler_window *w, unsigned long ident);
 /* The slot of task name (a str) in w, or -1. */
 int32_t pg_sampler_task_slot(struct pg_sampler_window *w, PyObject *name);
 /* Add one sample of stack fr[0..depth) (leaf first) to w; counted as

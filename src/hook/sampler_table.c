@@ -180,7 +180,7 @@ uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 				unsigned long ident)
 {
 	for (uint32_t i = 0; i < w->nthreads; i++)
-		if (w->threads[i].ident == ident)
+		if (w->threads[i].ident == ident && !w->threads[i].ended)
 			return i;
 	if (w->nthreads == PG_SAMPLER_MAX_THREADS)
 		return UINT32_MAX;
@@ -188,7 +188,17 @@ uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 	t->ident = ident;
 	t->tries = 0;
 	t->name = NULL;
+	t->ended = 0;
 	return w->nthreads++;
+}
+
+void pg_sampler_thread_ended(struct pg_sampler_window *w, unsigned long ident)
+{
+	if (w->nthreads == PG_SAMPLER_MAX_THREADS)
+		return;
+	for (uint32_t i = 0; i < w->nthreads; i++)
+		if (w->threads[i].ident == ident)
+			w->threads[i].ended = 1;
 }
 
 int32_t pg_sampler_task_slot(struct pg_sampler_window *w, PyObject *name)

@@ -21,12 +21,15 @@
  * Name the threads of w that have no name yet (after the walk, which
  * must not let the interpreter switch threads; a name lookup may
  * allocate). A thread seen while starting is found on a later try.
+ * Then one named thread, in turn, is looked up again: a thread renamed
+ * (Thread.name set) gets a new slot under its new name, so that its
+ * samples before and after are each under the name it had.
  */
 static void name_threads(struct pg_sampler_window *w)
 {
 	for (uint32_t i = 0; i < w->nthreads; i++) {
 		struct pg_sampler_thread *t = &w->threads[i];
-		if (t->name || t->tries >= 8)
+		if (t->name || t->ended || t->tries >= 8)
 			continue;
 		t->tries++;
 		char *name = pg_sampler_thread_name(t->ident);
@@ -35,14 +38,36 @@ static void name_threads(struct pg_sampler_window *w)
 		else
 			free(name);
 	}
+	for (uint32_t n = 0; n < w->nthreads; n++) {
+		struct pg_sampler_thread *t =
+		    &w->threads[w->rename_next++ % w->nthreads];
+		if (t->ended || !t->name)
+			continue;
+		char *name = pg_sampler_thread_name(t->ident);
+		if (name && strcmp(name, t->name)) {
+			unsigned long ident = t->ident;
+			pg_sampler_thread_ended(w, ident);
+			uint32_t slot = t->ended
+					    ? pg_sampler_thread_slot(w, ident)
+					    : UINT32_MAX;
+			if (slot != UINT32_MAX) {
+				w->threads[slot].name = name;
+				name = NULL;
+			}
+		}
+		free(name);
+		return;
+	}
 }
 
-static int64_t thread_cpu_ns(unsigned long ident)
+/* Thread ident's CPU clock reading (-1: unreadable) and, in *clock, the
+ * clock's id, which names the kernel's thread (an ident, the address of
+ * the thread's pthread struct, is reused by later threads). */
+static int64_t thread_cpu_ns(unsigned long ident, clockid_t *clock)
 {
-	clockid_t cid;
-	if (pthread_getcpuclockid((pthread_t)ident, &cid))
+	if (pthread_getcpuclockid((pthread_t)ident, clock))
 		return -1;
-	return clock_ns(cid);
+	return clock_ns(*clock);
 }
 
 void pg_sampler_pre_read(void)
@@ -61,9 +86,11 @@ void pg_sampler_pre_read(void)
  * it asked for (use_pre), the reading it took before (pre[hint] is tried
  * first: threads come in the same order at every tick); read here for
  * threads it did not know, in ticks of the main thread, and when the
- * reading failed (a thread gone, and a new one with its ident).
+ * reading failed (a thread gone, and a new one with its ident); the
+ * clock's id in *clock.
  */
-static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint)
+static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint,
+			    clockid_t *clock)
 {
 	if (use_pre && pg_sampler.pre_read) {
 		const struct pg_sampler_pre *p = pg_sampler.pre;
@@ -71,10 +98,12 @@ static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint)
 		if (i >= n || p[i].ident != ident)
 			for (i = 0; i < n && p[i].ident != ident; i++)
 				;
-		if (i < n && p[i].ns >= 0)
+		if (i < n && p[i].ns >= 0) {
+			*clock = p[i].clock;
 			return p[i].ns;
+		}
 	}
-	return thread_cpu_ns(ident);
+	return thread_cpu_ns(ident, clock);
 }
 
 /* After a tick that used pre: the clocks of the threads it saw, for
@@ -96,20 +125,24 @@ static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
 
 /*
  * CPU time thread ident used since the previous tick (-1: unknown), from
- * its clock's reading now (-1: unreadable). A thread first seen began
- * after the previous tick (the threads there at start are known,
- * pg_sampler_seed_clocks): its clock, which starts at 0, is what it used;
- * leaving it out dropped most of the CPU of short threads (a thread
- * per request), which tick at most once. So is a thread known by its
- * ident but not seen at the previous tick, or whose clock went back: a
- * new thread with an ended one's ident. An ident met twice in one tick
- * (3.9-3.11 give a thread state the ident of the thread that creates it,
- * until the new thread starts) is counted once: read as new, the second
- * one put its thread's whole CPU time in one sample.
+ * its clock's reading now (-1: unreadable) and the clock's id. A thread
+ * first seen began after the previous tick (the threads there at start
+ * are known, pg_sampler_seed_clocks): its clock, which starts at 0, is
+ * what it used; leaving it out dropped most of the CPU of short threads
+ * (a thread per request), which tick at most once. So is a thread known
+ * by its ident but not seen at the previous tick, or with another clock
+ * (another kernel thread), or whose clock went back: a new thread with
+ * an ended one's ident. *fresh says it is such a new thread. An ident
+ * met twice in one tick (3.9-3.11 give a thread state the ident of the
+ * thread that creates it, until the new thread starts) is counted once:
+ * read as new, the second one put its thread's whole CPU time in one
+ * sample.
  */
-static int64_t cpu_used(unsigned long ident, int64_t now)
+static int64_t cpu_used(unsigned long ident, clockid_t clock, int64_t now,
+			int *fresh)
 {
 	struct pg_sampler_cpu *t = NULL;
+	*fresh = 0;
 	for (uint32_t i = 0; i < pg_sampler.ncpu; i++)
 		if (pg_sampler.cpu[i].ident == ident) {
 			t = &pg_sampler.cpu[i];
@@ -129,16 +162,21 @@ static int64_t cpu_used(unsigned long ident, int64_t now)
 		}
 		t = &pg_sampler.cpu[pg_sampler.ncpu++];
 		t->ident = ident;
+		t->clock = clock;
 		t->last_cpu_ns = 0; /* new: its clock began at 0 */
 		t->seen_tick = pg_sampler.tick_no - 1;
+		*fresh = 1;
 	}
 	if (t->seen_tick == pg_sampler.tick_no)
 		return -1; /* seen in this tick already: see below */
 	int64_t used = now - t->last_cpu_ns;
-	/* not seen at the previous tick, or its clock went back: a new
-	 * thread with an ended one's ident */
-	if (t->seen_tick + 1 != pg_sampler.tick_no || used < 0)
+	if (t->seen_tick + 1 != pg_sampler.tick_no || used < 0 ||
+	    (now >= 0 && t->clock != clock)) {
 		used = now;
+		*fresh = 1;
+	}
+	if (now >= 0)
+		t->clock = clock;
 	t->last_cpu_ns = now;
 	t->seen_tick = pg_sampler.tick_no;
 	return now < 0 ? -1 : used;
@@ -155,11 +193,14 @@ void pg_sampler_seed_clocks(void)
 	for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp);
 	     ts && pg_sampler.ncpu < PG_SAMPLER_MAX_THREADS;
 	     ts = PyThreadState_Next(ts)) {
-		int64_t now = ts->thread_id ? thread_cpu_ns(ts->thread_id) : -1;
+		clockid_t clock;
+		int64_t now =
+		    ts->thread_id ? thread_cpu_ns(ts->thread_id, &clock) : -1;
 		if (now < 0)
 			continue;
 		struct pg_sampler_cpu *t = &pg_sampler.cpu[pg_sampler.ncpu++];
 		t->ident = ts->thread_id;
+		t->clock = clock;
 		t->last_cpu_ns = now;
 		t->seen_tick = pg_sampler.tick_no;
 	}
@@ -418,7 +459,9 @@ static int64_t tick_clocks(const PyThreadState *self, int how,
 	*process_ns = use_pre && pg_sampler.pre_read
 			  ? pg_sampler.pre_process_ns
 			  : clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	int64_t now = self ? thread_clock(self->thread_id, use_pre, 0) : -1;
+	clockid_t clock;
+	int64_t now =
+	    self ? thread_clock(self->thread_id, use_pre, 0, &clock) : -1;
 	if (now < 0)
 		return -1;
 	int64_t was = pg_sampler.own_cpu_ns;
@@ -498,8 +541,12 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 		unsigned long ident = ts->thread_id;
 		if (ts == self || !ident) /* !ident: starting or ending */
 			continue;
-		int64_t used =
-		    cpu_used(ident, thread_clock(ident, use_pre, k++));
+		clockid_t clock = 0;
+		int fresh;
+		int64_t now = thread_clock(ident, use_pre, k++, &clock);
+		int64_t used = cpu_used(ident, clock, now, &fresh);
+		if (fresh) /* its samples go under its own name */
+			pg_sampler_thread_ended(w, ident);
 		if (known >= 0 && used > 0) /* unreadable: it ended */
 			known += used;
 		uint32_t flags = 0;

@@ -678,6 +678,61 @@ print("PGCPU", sum(spent), time.process_time())
                     self.assertLessEqual(total, process,
                                          (tag, total, process))
 
+    def test_threads_keep_their_own_names_when_idents_are_reused(self):
+        # Threads started one after another get the same ident (glibc
+        # reuses the ended one's stack); each ran work_<i> under its own
+        # name req-<i>. Names were kept per ident for the whole window:
+        # every one read req-0. A thread renamed midway (Thread.name
+        # set) has its samples before and after under each name.
+        self.program("""
+import types
+def until(n, fn):
+    goal = sampler.info()["samples"] + n
+    while sampler.info()["samples"] < goal:
+        fn(300)
+idents = []
+for i in range(6):
+    code = hot.__code__.replace(co_name="work_%d" % i)
+    if hasattr(code, "co_qualname"):
+        code = code.replace(co_qualname="work_%d" % i)
+    work = types.FunctionType(code, globals())
+    def run():
+        idents.append(threading.get_ident())
+        until(8, work)
+    t = threading.Thread(target=run, name="req-%d" % i)
+    t.start()
+    t.join()
+def renamed():
+    until(8, cold)
+    threading.current_thread().name = "after"
+    until(20, hot)
+t = threading.Thread(target=renamed, name="before")
+t.start()
+t.join()
+print("PGIDENTS", len(set(idents)))
+""")
+
+        def check(tag, p, out):
+            # the case the test is about happened
+            self.assertIn("PGIDENTS 1", p.stdout)
+            prof, _ = self.only_window(out)
+            seen = {}
+            for s in prof["samples"]:
+                leaf = s["stack"][0].split(":")[-1]
+                seen.setdefault(leaf, {}).setdefault(
+                    s["labels"]["thread"], 0)
+                seen[leaf][s["labels"]["thread"]] += s["values"][0]
+            for i in range(6):
+                self.assertEqual(set(seen["work_%d" % i]), {"req-%d" % i},
+                                 (tag, seen))
+            self.assertEqual(set(seen["cold"]), {"before"}, (tag, seen))
+            # the rename is seen at the next look at the thread's name:
+            # the thread's slot is one of at most two looked at in turn
+            hot = seen["hot"]
+            self.assertGreaterEqual(hot.get("after", 0), 8, (tag, seen))
+            self.assertLessEqual(hot.get("before", 0), 3, (tag, seen))
+        self.on_every_interpreter("reuse", 500, check)
+
     def test_a_thread_without_the_gil_is_sampled_by_its_cpu_time(self):
         # A thread hashing in C with the GIL released and the main thread
         # in Python both run; cpu mode samples each by its CPU time.
