@@ -11,9 +11,12 @@
  * into this recording's own spool, OUT/.spool/<record's pid>, which this
  * process converts while the program runs and once more after it ends.
  * Several recordings may share OUT: each converts only its own spool,
- * held by an flock on its .lock, and the spools of recordings that died
- * (their lock free) are converted by the next one to start or end, and
- * kept (their programs may still run).
+ * held by an flock on its .lock. Each process of the program holds its
+ * own .live.<pid> there (perfguard.sampler.hold_spool): record names
+ * the processes that outlive the program and keeps their spool, and the
+ * spools of recordings that died or were outlived (their lock free) are
+ * converted by the next one to start or end, and removed once nothing
+ * samples into them.
  * SIGINT, SIGTERM and SIGHUP are passed on to the program; its end by
  * such a signal is a normal end of the recording.
  */
@@ -283,22 +286,80 @@ static int own_spool(const char *out, char **spool, int *lock_fd)
 	return rc;
 }
 
+/*
+ * The processes of the program still sampling into spool: those holding
+ * their .live.<pid> there locked (perfguard.sampler.hold_spool), pids
+ * pushed onto *pids when given; the files of processes gone (their lock
+ * free) are removed. The count.
+ */
+static size_t spool_survivors(const char *spool, struct pg_strvec *pids)
+{
+	DIR *d = opendir(spool);
+	struct dirent *e;
+	size_t n = 0;
+	while (d && (e = readdir(d))) {
+		if (!pg_str_starts(e->d_name, ".live."))
+			continue;
+		char *path = pg_path_join(spool, e->d_name);
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			unlink(path);
+		} else if (fd >= 0 && errno == EWOULDBLOCK) {
+			n++;
+			if (pids)
+				pg_strvec_push(pids, e->d_name + 6);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* Remove spool's lock and spool itself when nothing is left in it (a
- * window set aside as .bad stays). */
+ * window set aside as .bad stays) and no process samples into it: a
+ * later recording converts what those write (adopt_orphans). */
 static void drop_spool(const char *spool)
 {
+	if (spool_survivors(spool, NULL))
+		return;
 	char *lock = pg_path_join(spool, ".lock");
 	unlink(lock);
 	rmdir(spool);
 	free(lock);
 }
 
+/* Say which processes of the program outlived it (spool_survivors). */
+static void report_survivors(const char *spool, const char *out)
+{
+	struct pg_strvec pids = {0};
+	spool_survivors(spool, &pids);
+	if (pids.n) {
+		struct pg_buf list;
+		pg_buf_init(&list, 0);
+		for (size_t i = 0; i < pids.n; i++)
+			pg_buf_printf(&list, "%s%s", i ? ", " : "", pids.v[i]);
+		fprintf(stderr,
+			"perfguard: warning: %zu process%s of the program "
+			"still run%s (pid %s): the windows %s write%s stay "
+			"in %s, and the next `perfguard record --out %s` "
+			"converts them\n",
+			pids.n, pids.n == 1 ? "" : "es", pids.n == 1 ? "s" : "",
+			list.data, pids.n == 1 ? "it" : "they",
+			pids.n == 1 ? "s" : "", spool, out);
+		pg_buf_release(&list);
+	}
+	pg_strvec_release(&pids);
+}
+
 /*
- * The spools in OUT/.spool of recordings that died (SIGKILL, a crash)
- * with windows left: their lock is free. Each one found is locked here
- * while its windows are converted (into *windows). It is kept: the
- * program of a recording killed outright may still run and write more
- * windows into it, which the next recording converts.
+ * The spools in OUT/.spool of recordings that ended (their lock free):
+ * killed outright (SIGKILL, a crash), or outlived by processes of their
+ * program. Each one found is locked here while its windows are
+ * converted (into *windows), and removed once no process samples into
+ * it (spool_survivors) and it is empty.
  */
 static void adopt_orphans(const char *out, const char *own, size_t *windows)
 {
@@ -315,9 +376,14 @@ static void adopt_orphans(const char *out, const char *own, size_t *windows)
 			     : -1;
 		size_t n = 0;
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			bool alive = spool_survivors(dir, NULL) > 0;
+			/* converted after the check: a process that ended
+			 * wrote its last window before its lock went */
 			if (cli_windows_convert_spool(dir, out, NULL, &n, NULL))
 				warn_window(pg_error_message());
 			*windows += n;
+			if (!alive && unlink(lock) == 0)
+				rmdir(dir);
 		}
 		if (fd >= 0)
 			close(fd);
@@ -505,6 +571,7 @@ static int follow_program(pid_t pid, const char *spool,
 	child_pid = 0;
 	convert(spool, o, &windows, &failed, &note);
 	adopt_orphans(o->out, spool, &windows);
+	report_survivors(spool, o->out);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
 	if (!pg_path_is_dir(spool)) {

@@ -1140,10 +1140,55 @@ while not enough():
         self.assertIn("2 windows written", p.stderr)
         self.assertEqual(len(stems(out)), 2)
         self.assertTrue(any(s.endswith("-%d" % pid) for s in stems(out)))
-        # the dead recording's spool is kept (its program might still
-        # write windows there), emptied
-        self.assertEqual(glob.glob(os.path.join(out, ".spool", "*",
-                                                "*.samples")), [])
+        # the dead recording's spool is removed: nothing samples into it
+        self.assertEqual(os.listdir(os.path.join(out, ".spool")), [])
+
+    def test_processes_that_outlive_the_program_are_named(self):
+        # A child that outlives its parent (a daemon, the workers of a
+        # parent stopped alone) writes windows after record's last
+        # conversion: record said nothing of them, and removed its
+        # spool's lock, so no later recording converted them.
+        self.program("""
+import os
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    os.close(r)
+    null = os.open(os.devnull, os.O_WRONLY)  # the test reads record's
+    os.dup2(null, 1)                         # output to its end
+    os.dup2(null, 2)
+    while not enough():
+        hot(2000)
+    os.write(w, b"x")
+    with open(sys.argv[1]) as f:  # until the test opens it for writing
+        f.read()
+    sys.exit(0)                   # atexit writes the child's window
+os.close(w)
+os.read(r, 1)
+print(child, flush=True)
+""", need=20)
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--window", "1h", "--out", out, "--", "app.py",
+                         fifo])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        child = int(p.stdout.split()[-1])
+        self.assertIn("1 process of the program still runs (pid %d)" % child,
+                      p.stderr)
+        self.assertIn("1 window written", p.stderr)
+        ended = os.pidfd_open(child)  # readable once the child ended
+        with open(fifo, "w"):
+            pass
+        self.assertTrue(select.select([ended], [], [], 300)[0])
+        os.close(ended)
+        self.program("pass\n")
+        p = self.record(["--window", "1h", "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("still run", p.stderr)
+        self.assertTrue(any(s.endswith("-%d" % child) for s in stems(out)),
+                        stems(out))
+        self.assertEqual(os.listdir(os.path.join(out, ".spool")), [])
 
     def test_a_service_stopped_by_sigterm_or_sighup_keeps_its_window(self):
         # how services are stopped (systemd, docker stop): the window in

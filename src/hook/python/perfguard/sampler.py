@@ -20,9 +20,11 @@ import sys
 from perfguard import _hook
 from perfguard._ids import describe
 
-__all__ = ["start", "stop", "flush", "info", "when_written", "write_on_stop"]
+__all__ = ["start", "stop", "flush", "info", "when_written", "write_on_stop",
+           "hold_spool"]
 
 _armed = False
+_live = None  # (fd, path, pid) of hold_spool's lock, while held
 _writing = 0  # stop() and flush() calls under way (a window being written)
 _deferred = []  # what when_written() left for the end of that write
 
@@ -155,7 +157,45 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
             os.register_at_fork(
                 before=_quiet(_hook._sampler_pause),
                 after_in_parent=_quiet(_hook._sampler_resume),
-                after_in_child=_quiet(_hook._sampler_after_fork))
+                after_in_child=_quiet(_after_fork))
+
+
+def _after_fork():
+    _hook._sampler_after_fork()
+    if _live:
+        hold_spool(os.path.dirname(_live[1]))
+
+
+def hold_spool(out):
+    """Hold ``out/.live.<pid>`` locked (flock) while this process samples
+    (a forked child takes its own; stop() lets go after the last window):
+    ``perfguard record`` tells by it which processes of the program still
+    run, and may still write windows, when it ends."""
+    global _live
+    import fcntl
+    path = os.path.join(out, ".live.%d" % os.getpid())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        raise
+    old, _live = _live, (fd, path, os.getpid())
+    if old:  # the parent's, inherited: closing it here keeps its lock
+        os.close(old[0])
+
+
+def _let_go():
+    global _live
+    live, _live = _live, None
+    if not live:
+        return
+    if live[2] == os.getpid():  # not a parent's, kept by a fork from C
+        try:
+            os.unlink(live[1])
+        except OSError:
+            pass
+    os.close(live[0])
 
 
 def _write(fn):
@@ -174,7 +214,10 @@ def _write(fn):
 
 def stop():
     """Stop sampling and write the current window. True if it ran."""
-    return _write(_hook._sampler_stop)
+    try:
+        return _write(_hook._sampler_stop)
+    finally:
+        _let_go()
 
 
 def flush():

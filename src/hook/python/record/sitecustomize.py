@@ -37,6 +37,7 @@ def _perfguard_record():
             rate=int(env.get("PERFGUARD_SAMPLE_RATE") or 100),
             mode=env.get("PERFGUARD_SAMPLE_MODE") or "cpu",
             window=float(env.get("PERFGUARD_SAMPLE_WINDOW") or 60))
+        perfguard.sampler.hold_spool(env["PERFGUARD_SAMPLE_OUT"])
     except Exception as e:  # never stop the program
         if _main_interpreter():  # a subinterpreter is not sampled: quiet
             sys.stderr.write("perfguard-record: sampler not started: %s\n"
