@@ -125,7 +125,9 @@ static int ptimer_behind(const struct clocks *now, const struct clocks *last)
  *    workers, left every tick to it; and signalling a blocked main
  *    thread would wake it to take the GIL from the threads that run);
  *  - only the main thread ran: its timer ticks (cpu mode), else it is
- *    signalled (its handler ticks at its next bytecode boundary);
+ *    signalled (its handler ticks at its next bytecode boundary); with
+ *    neither (the program handles their signals, or they are off), as
+ *    when others ran;
  *  - in cpu mode, a main thread that ran at all is left to its timer,
  *    which counts its CPU time however it was preempted;
  *  - nobody ran: cpu mode counts an empty tick and wakes nobody (a
@@ -172,7 +174,11 @@ static enum step decide(const struct clocks *now, const struct clocks *last)
 		return waiting ? STEP_NONE : STEP_KICK;
 	if (!others_ran && pg_sampler.timer_ok && main_used != 0 && !behind)
 		return STEP_NONE;
-	enum step step = others_ran		    ? STEP_ASK
+	/* a main thread with neither its timer nor its signal (the
+	 * program took them, or they are off) ticks like the others */
+	int unticked = !pg_sampler.timer_ok && pg_sampler.nudge_signal <= 0 &&
+		       ran(main_used, interval);
+	enum step step = others_ran || unticked	    ? STEP_ASK
 			 : behind && main_used != 0 ? STEP_TAKE
 			 : pg_sampler.cpu_mode	    ? STEP_IDLE
 						    : STEP_TAKE;
