@@ -388,7 +388,9 @@ int cli_load_results(const char *what, struct pg_repo *repo,
 /*
  * A window as a results set (out is initialised here): one benchmark
  * named after the window's service label, one trial; commit overrides the
- * window's commit label when not NULL.
+ * window's commit label when not NULL. dirty when the window's own commit
+ * label comes with the label `dirty true` (recorded from a work tree with
+ * uncommitted changes).
  */
 int cli_window_results(const struct pg_window *w, const char *commit,
 		       struct pg_results *out);
@@ -445,8 +447,9 @@ struct cli_window_filter {
 int cli_windows_load(const char *dir, const char *commit,
 		     struct cli_window_filter *filter, struct pg_results *out,
 		     size_t *nwindows);
-/* The distinct commits of dir's windows (PG_EUSAGE when one has none;
- * PG_EINVALID for two clocks, as cli_windows_load). */
+/* The distinct commits of dir's windows (PG_EUSAGE naming a window that
+ * has none, or that is marked dirty: not its commit's code; PG_EINVALID
+ * for two clocks, as cli_windows_load). */
 int cli_windows_commits(const char *dir, struct pg_strvec *out);
 /* Append r's benchmarks' trials to dst (dst takes r's header if empty). */
 void cli_production_append(struct pg_results *dst, const struct pg_results *r);

@@ -96,6 +96,13 @@ struct record_opts {
 	const char *python;
 };
 
+/* The commit record labels its windows with, and what it says of it. */
+struct commit_label {
+	char *commit; /* 40 hex digits, or NULL: no label */
+	bool dirty;   /* HEAD's, with tracked files changed: not its code */
+	bool unborn;  /* no label: a repository without commits */
+};
+
 int cli_parse_duration_s(const char *opt, const char *arg, double *out)
 {
 	char *end;
@@ -177,7 +184,7 @@ static char **program_argv(char **cmd, int n, const char *python)
 }
 
 static void set_env(const struct record_opts *o, const char *spool,
-		    const char *record_dir, const char *commit,
+		    const char *record_dir, const struct commit_label *label,
 		    const char *root)
 {
 	char buf[64];
@@ -186,14 +193,21 @@ static void set_env(const struct record_opts *o, const char *spool,
 			       : pg_strdup(record_dir);
 	setenv("PYTHONPATH", path, 1);
 	free(path);
-	setenv("PERFGUARD_SAMPLE_OUT", spool, 1);
+	char *abs_spool = pg_realpath(spool); /* the program may chdir */
+	setenv("PERFGUARD_SAMPLE_OUT", abs_spool ? abs_spool : spool, 1);
+	free(abs_spool);
 	snprintf(buf, sizeof(buf), "%d", o->rate_hz);
 	setenv("PERFGUARD_SAMPLE_RATE", buf, 1);
 	setenv("PERFGUARD_SAMPLE_MODE", o->mode, 1);
 	snprintf(buf, sizeof(buf), "%.3f", o->window_s);
 	setenv("PERFGUARD_SAMPLE_WINDOW", buf, 1);
-	if (commit)
-		setenv("PERFGUARD_COMMIT", commit, 1);
+	if (label->commit)
+		setenv("PERFGUARD_COMMIT", label->commit, 1);
+	/* never an outer recording's: the sampler marks the windows dirty */
+	if (label->dirty)
+		setenv("PERFGUARD_DIRTY", "1", 1);
+	else
+		unsetenv("PERFGUARD_DIRTY");
 	if (o->service)
 		setenv("PERFGUARD_SERVICE", o->service, 1);
 	if (!getenv("PERFGUARD_ROOT"))
@@ -227,26 +241,36 @@ static int full_commit_id(const char *ref, char **out)
  * the project's repository --commit must resolve there (PG_EUSAGE with
  * git's reason); outside one (a deployed service often has no .git) a
  * full commit id is taken as it is, and nothing else (full_commit_id).
- * Without --commit, HEAD; no label when there is no repository or it has
- * no commits (then ingest --commit names the commit).
+ * Without --commit, HEAD, and whether tracked files differ from it (the
+ * program runs them as they are); no label when there is no repository
+ * or it has no commits (then ingest --commit names the commit).
  */
-static int resolve_commit(const char *ref, const char *root, char **out)
+static int resolve_commit(const char *ref, const char *root,
+			  struct commit_label *out)
 {
 	struct pg_repo *repo = NULL;
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	if (pg_git_open(root, &repo)) {
 		pg_error_clear();
-		return ref ? full_commit_id(ref, out) : 0;
+		return ref ? full_commit_id(ref, &out->commit) : 0;
 	}
 	char hex[41];
 	int rc = pg_git_resolve(repo, ref ? ref : "HEAD", hex);
+	if (rc == 0 && !ref && pg_git_is_dirty(repo, &out->dirty)) {
+		fprintf(stderr,
+			"perfguard: warning: cannot tell whether the work "
+			"tree at %s has uncommitted changes: %s\n",
+			root, pg_error_message());
+		pg_error_clear();
+	}
 	pg_git_close(repo);
 	if (rc == 0) {
-		*out = pg_strdup(hex);
+		out->commit = pg_strdup(hex);
 		return 0;
 	}
 	if (!ref) { /* a repository without commits */
 		pg_error_clear();
+		out->unborn = true;
 		return 0;
 	}
 	char *why = pg_strdup(pg_error_message());
@@ -256,6 +280,38 @@ static int resolve_commit(const char *ref, const char *root, char **out)
 			  ref, root, why);
 	free(why);
 	return rc;
+}
+
+/*
+ * Say once, before the program runs, what is wrong with the label the
+ * windows will carry: none (ingest refuses such windows, long after), or
+ * HEAD's for code that is not HEAD's (ingest refuses them as HEAD's).
+ * An inherited PERFGUARD_COMMIT labels them in the sampler: nothing to
+ * say then.
+ */
+static void warn_label(const struct commit_label *l, const char *root)
+{
+	const char *env = getenv("PERFGUARD_COMMIT");
+	if (!l->commit && !(env && *env))
+		fprintf(stderr,
+			"perfguard: warning: the windows will carry no commit "
+			"label: %s %s%s; %s, or name their commit later with "
+			"`perfguard ingest --commit REF DIR`\n",
+			l->unborn ? "the git repository at"
+				  : "there is no git repository at",
+			root, l->unborn ? " has no commit yet" : "",
+			l->unborn ? "commit the code first"
+				  : "give the deployed commit with --commit "
+				    "ID (its full 40-hex-digit id)");
+	else if (l->dirty)
+		fprintf(stderr,
+			"perfguard: warning: the work tree at %s has "
+			"uncommitted changes to tracked files: the windows "
+			"are labelled %.12s and marked dirty, and `perfguard "
+			"ingest` will not store them as %.12s's profile "
+			"(commit first, or vouch for them with `perfguard "
+			"ingest --commit REF DIR`)\n",
+			root, l->commit, l->commit);
 }
 
 /* Report a window that could not be converted (the error cleared). */
@@ -641,18 +697,17 @@ static int cmd_record(int argc, char **argv)
 		return cli_usage_error("no such script: %s", script);
 	}
 	char *root = cli_project_root();
-	char *commit = NULL;
+	struct commit_label label = {0};
 	char *spool = NULL;
 	int exit_code = PG_EXIT_OK, lock_fd = -1;
 	char **pargv = NULL;
 	size_t adopted = 0;
-	if ((rc = resolve_commit(o.commit, root, &commit)) ||
+	if ((rc = resolve_commit(o.commit, root, &label)) ||
 	    (rc = own_spool(o.out, &spool, &lock_fd)))
 		goto fail;
+	warn_label(&label, root);
 	adopt_orphans(o.out, spool, &adopted);
-	char *abs_spool = pg_realpath(spool);
-	set_env(&o, abs_spool ? abs_spool : spool, record_dir, commit, root);
-	free(abs_spool);
+	set_env(&o, spool, record_dir, &label, root);
 	pargv = program_argv(argv + optind, argc - optind, o.python);
 
 	pid_t pid = start_program(pargv);
@@ -680,7 +735,7 @@ cleanup:
 	}
 	free(pargv);
 	free(spool);
-	free(commit);
+	free(label.commit);
 	free(root);
 	free(record_dir);
 	return exit_code;

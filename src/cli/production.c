@@ -32,8 +32,11 @@ int cli_window_results(const struct pg_window *w, const char *commit,
 	pg_clock_iso8601(created);
 	const char *service = pg_window_label(w, "service");
 	const char *c = commit ? commit : pg_window_label(w, "commit");
+	const char *dirty = pg_window_label(w, "dirty");
 	out->schema = 1;
 	out->commit = pg_strdup(c);
+	/* the window's own commit, for code that was not that commit's */
+	out->dirty = !commit && c && dirty && !strcmp(dirty, "true");
 	out->created = pg_strdup(created);
 	out->clock = pg_strdup(w->cpu_mode ? "cpu" : "wall");
 	pg_fingerprint_detect(&out->fp);
@@ -511,6 +514,15 @@ static int commit_of(const char *path, struct pg_results *r, void *ctx)
 				    "%s has no commit: record with --commit, "
 				    "or ingest with --commit REF",
 				    path);
+	if (r->dirty)
+		return pg_error_set(
+		    PG_EUSAGE,
+		    "%s was recorded from a work tree with uncommitted "
+		    "changes to commit %.12s: it is not the profile of that "
+		    "commit, and nothing was stored; record the committed "
+		    "code, or vouch for these windows with `perfguard ingest "
+		    "--commit %.12s DIR`",
+		    path, r->commit, r->commit);
 	for (size_t k = 0; k < out->n; k++)
 		if (!strcmp(out->v[k], r->commit))
 			return 0;

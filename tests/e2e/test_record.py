@@ -1615,6 +1615,97 @@ class ProductionInputTests(Case):
                       "production profile of %s: skipped" % (out, first[:12]),
                       p.stderr)
 
+    def test_record_says_when_windows_will_carry_no_commit(self):
+        # they were written unlabelled without a word, and ingest
+        # refused them long after
+        away = os.path.join(self.tmp, "deployed")
+        os.makedirs(away)
+        unborn = os.path.join(self.tmp, "unborn")
+        os.makedirs(unborn)
+        git(unborn, "init", "-q", "-b", "main")
+        for where, why in ((away, "there is no git repository at %s"),
+                           (unborn, "the git repository at %s has no "
+                                    "commit yet")):
+            with self.subTest(where=where):
+                out = os.path.join(where, "rec")
+                self.write("svc.py", WINDOWS, where)
+                p = run(["record", "--window", "1h", "--rate", "500",
+                         "--out", out, "--", "svc.py"], cwd=where)
+                self.assertExit(p, 0)
+                warned = [l for l in p.stderr.splitlines()
+                          if "no commit label" in l]
+                self.assertEqual(len(warned), 1, p.stderr)
+                self.assertIn(why % os.path.realpath(where), warned[0])
+                self.assertIn("--commit", warned[0])
+                self.assertIn("ingest --commit", warned[0])
+                for w in glob.glob(os.path.join(out, "*.json")):
+                    with open(w) as f:
+                        self.assertIsNone(json.load(f)["commit"])
+        # a full commit id given: labelled, nothing to say
+        root = self.repo({"README": "x\n"})
+        head = git(root, "rev-parse", "HEAD")
+        out = os.path.join(self.tmp, "rec-given")
+        p = run(["record", "--commit", head, "--window", "1h", "--out", out,
+                 "--", "svc.py"], cwd=away)
+        self.assertExit(p, 0)
+        self.assertNotIn("commit label", p.stderr)
+
+    def test_windows_of_a_dirty_tree_are_marked_and_not_its_commits(self):
+        # they were labelled as HEAD's, and ingest stored them so
+        root = self.repo({"README": "x\n", "svc.py": WINDOWS})
+        head = git(root, "rev-parse", "HEAD")
+        self.write("svc.py", WINDOWS + "\n# changed\n", root)
+        out = os.path.join(self.tmp, "dirty")
+        p = run(["record", "--window", "1h", "--rate", "500", "--out", out,
+                 "--", "svc.py"], cwd=root)
+        self.assertExit(p, 0)
+        warned = [l for l in p.stderr.splitlines() if "uncommitted" in l]
+        self.assertEqual(len(warned), 1, p.stderr)
+        self.assertIn(head[:12], warned[0])
+        windows = sorted(glob.glob(os.path.join(out, "*.json")))
+        self.assertTrue(windows)
+        for w in windows:
+            with open(w) as f:
+                doc = json.load(f)
+            self.assertEqual((doc["commit"], doc["dirty"]), (head, True))
+            prof = pprof_reader.read(w[:-5] + ".pb.gz")
+            self.assertEqual({s["labels"].get("dirty")
+                              for s in prof["samples"]}, {"true"})
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 2)
+        self.assertIn(os.path.basename(windows[0]), p.stderr)
+        self.assertIn(head[:12], p.stderr)
+        self.assertIn("uncommitted changes", p.stderr)
+        self.assertIn("ingest --commit", p.stderr)
+        self.assertEqual(self.production_notes(root), "")
+        # the user vouches for them
+        p = run(["ingest", "--commit", "HEAD", out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("windows stored as the production profile of %s"
+                      % head[:12], p.stderr)
+        # --commit named on a dirty tree: the user's word, not marked
+        given = os.path.join(self.tmp, "given")
+        p = run(["record", "--commit", "HEAD", "--window", "1h", "--out",
+                 given, "--", "svc.py"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertNotIn("uncommitted", p.stderr)
+        # a clean tree (an untracked file does not count): not marked
+        git(root, "checkout", "-q", "svc.py")
+        self.write("notes.txt", "untracked\n", root)
+        clean = os.path.join(self.tmp, "clean")
+        p = run(["record", "--window", "1h", "--out", clean, "--",
+                 "svc.py"], cwd=root)
+        self.assertExit(p, 0)
+        self.assertNotIn("uncommitted", p.stderr)
+        for d in (given, clean):
+            for w in glob.glob(os.path.join(d, "*.json")):
+                with open(w) as f:
+                    self.assertFalse(json.load(f)["dirty"], w)
+                prof = pprof_reader.read(w[:-5] + ".pb.gz")
+                self.assertFalse(any("dirty" in s["labels"]
+                                     for s in prof["samples"]), w)
+        self.assertExit(run(["ingest", clean], cwd=root), 0)
+
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
         self.write("svc.py", "open('ran', 'w').close()\n", root)

@@ -133,19 +133,27 @@ def start(out=None, rate=100, mode="cpu", window=60.0, commit=None,
     "wall" (every thread, idle ones marked), one window file per
     ``window`` seconds in directory ``out`` (default $PERFGUARD_SAMPLE_OUT,
     else ./perfguard-samples). ``commit`` and ``service`` label every
-    window (default $PERFGUARD_COMMIT, $PERFGUARD_SERVICE)."""
+    window (default $PERFGUARD_COMMIT, $PERFGUARD_SERVICE); a commit from
+    $PERFGUARD_COMMIT with $PERFGUARD_DIRTY set to 1 (``perfguard record``
+    on a work tree with uncommitted changes) is labelled ``dirty true``
+    too: the code that ran is not that commit's."""
     global _armed
     if mode not in ("cpu", "wall"):
         raise ValueError("mode must be 'cpu' or 'wall', not %r" % (mode,))
     out = out or os.environ.get("PERFGUARD_SAMPLE_OUT") or "perfguard-samples"
     os.makedirs(out, exist_ok=True)
-    commit = commit or os.environ.get("PERFGUARD_COMMIT")
+    dirty = False
+    if not commit:
+        commit = os.environ.get("PERFGUARD_COMMIT")
+        dirty = bool(commit) and os.environ.get("PERFGUARD_DIRTY") == "1"
     service = service or os.environ.get("PERFGUARD_SERVICE") or \
         os.path.splitext(os.path.basename(sys.argv[0] or "python"))[0] or \
         "python"
     labels = "label service %s\n" % _clean(service)
     if commit:
         labels += "label commit %s\n" % _clean(commit)
+    if dirty:
+        labels += "label dirty true\n"
     _hook._sampler_start(os.path.abspath(out), int(rate), mode == "cpu",
                          float(window), labels, describe,
                          _call_ops(), _nudge_signal(), _main_ident())
