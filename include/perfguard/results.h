@@ -86,6 +86,10 @@ struct pg_results {
 	struct pg_bench_result *benches;
 	size_t nbenches, benches_cap;
 	struct pg_shard shard; /* index 0: not a shard */
+	/* A production profile's windows (docs/results-format.md): the ids
+	 * of the sampler windows whose trials it holds, oldest first, so
+	 * that a window is not stored twice; empty for anything else. */
+	struct pg_strvec windows;
 };
 
 void pg_results_init(struct pg_results *r);

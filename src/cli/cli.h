@@ -384,10 +384,20 @@ int cli_load_results(const char *what, struct pg_repo *repo,
 #define CLI_PRODUCTION_REF "refs/notes/perfguard-production"
 /* Trials kept per stored production profile (older windows are folded). */
 #define CLI_PRODUCTION_TRIALS 64
+/* Window ids kept per stored production profile (the oldest dropped): a
+ * week of one-minute windows of one process, about 300 KB. */
+#define CLI_PRODUCTION_WINDOWS 10080
 
 /*
+ * What identifies window w wherever its files are copied: "<start
+ * ms>-<pid>@<host>" (its files' stem, then its host; without a host
+ * header, the stem). Newly allocated.
+ */
+char *cli_window_id(const struct pg_window *w);
+/*
  * A window as a results set (out is initialised here): one benchmark
- * named after the window's service label, one trial; commit overrides the
+ * named after the window's service label, one trial, its id in windows
+ * (cli_window_id); commit overrides the
  * window's commit label when not NULL. dirty when the window's own commit
  * label comes with the label `dirty true` (recorded from a work tree with
  * uncommitted changes).
@@ -428,13 +438,16 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
 /* Which windows cli_windows_load takes: every one, or those whose stem
  * ("<start ms>-<pid>") is not in skip (which it sorts; counted in
- * nskipped, and added to skipped when not NULL); the stems of the
- * windows read are added to read when not NULL. */
+ * nskipped, and added to skipped when not NULL) and whose window id is
+ * not in held (the ids a stored profile holds, cli_window_id; sorted
+ * there too; counted in nheld); the stems of the windows read, and of
+ * those held, are added to read when not NULL. */
 struct cli_window_filter {
 	struct pg_strvec *skip;
+	struct pg_strvec *held;
 	struct pg_strvec *read;
 	struct pg_strvec *skipped;
-	size_t nskipped;
+	size_t nskipped, nheld;
 };
 /*
  * Every window results file in dir (of commit, when not NULL) as one
@@ -451,9 +464,11 @@ int cli_windows_load(const char *dir, const char *commit,
  * has none, or that is marked dirty: not its commit's code; PG_EINVALID
  * for two clocks, as cli_windows_load). */
 int cli_windows_commits(const char *dir, struct pg_strvec *out);
-/* Append r's benchmarks' trials to dst (dst takes r's header if empty). */
+/* Append r's benchmarks' trials and window ids to dst (dst takes r's
+ * header if empty). */
 void cli_production_append(struct pg_results *dst, const struct pg_results *r);
-/* Fold the oldest trials pairwise until each benchmark has <= max. */
+/* Fold the oldest trials pairwise until each benchmark has <= max, and
+ * keep the ids of the newest CLI_PRODUCTION_WINDOWS windows only. */
 void cli_production_bound(struct pg_results *r, size_t max_trials);
 /*
  * Turn every trial's times into each function's time relative to the rest

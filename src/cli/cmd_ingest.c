@@ -18,6 +18,11 @@
  * by an ingest that names another (--commit), with a warning naming the
  * commit it counts for. The ledger is written after the store, and keeps
  * only windows still in DIR (record's --max-size removes old ones).
+ * Without the ledger (DIR copied elsewhere, the file deleted) the stored
+ * profile itself says which windows it holds: their ids (host, pid and
+ * start, cli_window_id), of the newest CLI_PRODUCTION_WINDOWS windows;
+ * those are skipped too, and said so. Across commits only the ledger
+ * knows.
  */
 #include "cli.h"
 
@@ -106,12 +111,13 @@ static void ledger_stems(const char *text, struct pg_strvec *out)
 	}
 }
 
-/* What the ledger says of the windows an ingest skipped. */
+/* What an ingest skipped, and what the ledger says of it. */
 struct stored_before {
-	size_t n;     /* windows skipped: stored before */
+	size_t n;     /* windows skipped: stored before (the ledger) */
 	size_t other; /* of those, stored as another commit's */
 	bool several; /* under more than one other commit */
 	char hex[41]; /* the first such commit */
+	size_t held;  /* skipped: the stored profile holds their ids */
 };
 
 /* Count in out the skipped stems (sorted here) that the ledger holds
@@ -173,21 +179,23 @@ static void ledger_add(const char *dir, const char *hex,
 
 /*
  * The windows of dir (label's, or every one) that no ingest of dir stored
- * before, under any commit, into add (*n of them, their stems added to
- * read); what the ledger says of the others in *before. PG_ENOTFOUND when
- * none is new.
+ * before, under any commit, and whose ids are not in held (those the
+ * stored profile holds: a copy of dir, or a lost ledger), into add (*n of
+ * them, their stems added to read, with those of the held ones); what
+ * was skipped in *before. PG_ENOTFOUND when none is new.
  */
 static int load_new(const char *dir, const char *label, const char *hex,
-		    struct pg_results *add, size_t *n, struct pg_strvec *read,
-		    struct stored_before *before)
+		    struct pg_strvec *held, struct pg_results *add, size_t *n,
+		    struct pg_strvec *read, struct stored_before *before)
 {
 	struct pg_strvec done = {0}, skipped = {0};
 	char *ledger = ledger_read(dir);
 	ledger_stems(ledger, &done);
 	struct cli_window_filter filter = {
-	    .skip = &done, .read = read, .skipped = &skipped};
+	    .skip = &done, .held = held, .read = read, .skipped = &skipped};
 	int rc = cli_windows_load(dir, label, &filter, add, n);
 	before->n = filter.nskipped;
+	before->held = filter.nheld;
 	ledger_others(ledger, hex, &skipped, before);
 	free(ledger);
 	pg_strvec_release(&done);
@@ -212,53 +220,82 @@ static void warn_stored_before(const char *dir, const char *hex,
 		b->several ? " and other commits" : "", hex, dir, LEDGER);
 }
 
-/* Add the n windows of add (stems read, nskipped older ones left out) to
- * hex's stored production profile, then to dir's ledger. */
-static int store_windows(struct pg_store *store, const char *dir,
-			 const char *hex, const struct pg_results *add,
-			 const struct pg_strvec *read, size_t n,
-			 size_t nskipped, const struct cli_common *common)
+/* hex's stored production profile into out (initialised), or an empty
+ * one when there is none. */
+static int load_stored(struct pg_store *store, const char *hex,
+		       struct pg_results *out)
 {
-	struct pg_results stored;
-	int rc = pg_store_load(store, hex, &stored);
+	int rc = pg_store_load(store, hex, out);
 	if (rc == PG_ENOTFOUND) {
 		pg_error_clear();
-		pg_results_init(&stored);
+		pg_results_init(out);
 		rc = 0;
-	} else if (rc) {
-		return rc;
 	}
-	if (stored.clock && add->clock && strcmp(stored.clock, add->clock)) {
-		rc = pg_error_set(PG_EINVALID,
-				  "the production profile of %.12s is stored "
-				  "with the %s clock, and the windows in %s "
-				  "were sampled with the %s clock: their "
-				  "samples do not pool; record that deploy "
-				  "with --mode %s",
-				  hex, stored.clock, dir, add->clock,
-				  stored.clock);
-		pg_results_release(&stored);
-		return rc;
-	}
-	cli_production_append(&stored, add);
-	free(stored.commit);
-	stored.commit = pg_strdup(hex);
-	cli_production_bound(&stored, CLI_PRODUCTION_TRIALS);
-	rc = pg_store_save(store, hex, &stored);
+	return rc;
+}
+
+/* Add the n windows of add (stems read) to hex's stored production
+ * profile (stored), then to dir's ledger. */
+static int store_windows(struct pg_store *store, const char *dir,
+			 const char *hex, struct pg_results *stored,
+			 const struct pg_results *add,
+			 const struct pg_strvec *read, size_t n,
+			 const struct cli_common *common)
+{
+	if (stored->clock && add->clock && strcmp(stored->clock, add->clock))
+		return pg_error_set(PG_EINVALID,
+				    "the production profile of %.12s is stored "
+				    "with the %s clock, and the windows in %s "
+				    "were sampled with the %s clock: their "
+				    "samples do not pool; record that deploy "
+				    "with --mode %s",
+				    hex, stored->clock, dir, add->clock,
+				    stored->clock);
+	cli_production_append(stored, add);
+	free(stored->commit);
+	stored->commit = pg_strdup(hex);
+	cli_production_bound(stored, CLI_PRODUCTION_TRIALS);
+	int rc = pg_store_save(store, hex, stored);
 	if (!rc) {
 		ledger_add(dir, hex, read);
 		size_t trials = 0;
-		for (size_t i = 0; i < stored.nbenches; i++)
-			trials += stored.benches[i].profile.ntrials;
+		for (size_t i = 0; i < stored->nbenches; i++)
+			trials += stored->benches[i].profile.ntrials;
 		cli_note(common,
 			 "%zu window%s stored as the production profile of "
-			 "%.12s (%zu trial%s)%s",
+			 "%.12s (%zu trial%s)",
 			 n, n == 1 ? "" : "s", hex, trials,
-			 trials == 1 ? "" : "s",
-			 nskipped ? "; windows stored before skipped" : "");
+			 trials == 1 ? "" : "s");
 	}
-	pg_results_release(&stored);
 	return rc;
+}
+
+/* Say what was skipped (b) of dir's windows (label's, or every one)
+ * stored as hex's, n new ones left. */
+static void say_skipped(const char *dir, const char *label, const char *hex,
+			const struct stored_before *b, size_t n,
+			const struct cli_common *common)
+{
+	warn_stored_before(dir, hex, b);
+	if (b->held)
+		cli_note(common,
+			 "%zu window%s in %s %s held already by the "
+			 "production profile of %.12s: skipped",
+			 b->held, b->held == 1 ? "" : "s", dir,
+			 b->held == 1 ? "is" : "are", hex);
+	size_t old = b->n + b->held;
+	if (!n && old)
+		cli_note(common,
+			 "nothing new: the %zu window%s %s%.12s%sin %s %s "
+			 "stored already",
+			 old, old == 1 ? "" : "s", label ? "of " : "",
+			 label ? hex : "", label ? " " : "", dir,
+			 old == 1 ? "is" : "are");
+	else if (b->n)
+		cli_note(common,
+			 "%zu window%s stored before skipped (%s/%s lists "
+			 "them)",
+			 b->n, b->n == 1 ? "" : "s", dir, LEDGER);
 }
 
 /* Store dir's new windows (label's, or every one) as hex's. */
@@ -266,28 +303,29 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 			 const char *label, const char *hex,
 			 const struct cli_common *common)
 {
-	struct pg_results add;
-	struct pg_strvec read = {0};
+	struct pg_results stored, add;
+	struct pg_strvec read = {0}, held = {0};
 	struct stored_before before = {0};
 	size_t n = 0;
-	int rc = load_new(dir, label, hex, &add, &n, &read, &before);
+	int rc = load_stored(store, hex, &stored);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < stored.windows.n; i++)
+		pg_strvec_push(&held, stored.windows.v[i]);
+	rc = load_new(dir, label, hex, &held, &add, &n, &read, &before);
 	if (!rc || rc == PG_ENOTFOUND)
-		warn_stored_before(dir, hex, &before);
-	if (rc == PG_ENOTFOUND && before.n) {
+		say_skipped(dir, label, hex, &before, rc ? 0 : n, common);
+	if (rc == PG_ENOTFOUND && before.n + before.held) {
 		pg_error_clear();
-		cli_note(common,
-			 "nothing new: the %zu window%s %s%.12s%sin %s %s "
-			 "stored already",
-			 before.n, before.n == 1 ? "" : "s", label ? "of " : "",
-			 label ? hex : "", label ? " " : "", dir,
-			 before.n == 1 ? "is" : "are");
 		rc = 0;
 	} else if (!rc) {
-		rc = store_windows(store, dir, hex, &add, &read, n, before.n,
+		rc = store_windows(store, dir, hex, &stored, &add, &read, n,
 				   common);
 		pg_results_release(&add);
 	}
+	pg_results_release(&stored);
 	pg_strvec_release(&read);
+	pg_strvec_release(&held);
 	return rc;
 }
 

@@ -7,8 +7,9 @@
  * to the rest of the samples instead of times.
  *
  * A window's results file is a results set with one benchmark named after
- * the service and one trial; its pprof file sits beside it with the same
- * stem (<start ms>-<pid>). The windows of one directory are of one clock
+ * the service, one trial and the window's id (<start ms>-<pid>@<host>,
+ * which a stored production profile keeps for each window it holds); its
+ * pprof file sits beside it with the same stem (<start ms>-<pid>). The windows of one directory are of one clock
  * (cpu or wall): a directory mixing them is refused, never pooled.
  * Deliberately not here: sampling (the hook) or the pprof encoding
  * (profile).
@@ -23,6 +24,22 @@
 #include <unistd.h>
 
 #define PROD_STEM_MAX 128
+
+/* w's files' stem: "<start ms>-<pid>". */
+static void window_stem(const struct pg_window *w, char *out, size_t n)
+{
+	snprintf(out, n, "%lld-%ld", (long long)(w->start_ns / 1000000),
+		 w->pid);
+}
+
+char *cli_window_id(const struct pg_window *w)
+{
+	char stem[PROD_STEM_MAX];
+	window_stem(w, stem, sizeof(stem));
+	if (!w->host || !*w->host)
+		return pg_strdup(stem);
+	return pg_asprintf("%s@%.255s", stem, w->host);
+}
 
 int cli_window_results(const struct pg_window *w, const char *commit,
 		       struct pg_results *out)
@@ -48,6 +65,9 @@ int cli_window_results(const struct pg_window *w, const char *commit,
 	    out, service && *service ? service : "service");
 	b->rounds = 1;
 	pg_window_add_trial(w, &b->profile);
+	char *id = cli_window_id(w);
+	pg_strvec_push(&out->windows, id);
+	free(id);
 	return 0;
 }
 
@@ -124,8 +144,7 @@ int cli_window_convert(const char *samples_path, const char *out_dir,
 	if (rc)
 		goto out;
 	char stem[PROD_STEM_MAX];
-	snprintf(stem, sizeof(stem), "%lld-%ld",
-		 (long long)(w.start_ns / 1000000), w.pid);
+	window_stem(&w, stem, sizeof(stem));
 	note_rate(&w, stem, note);
 	char *pb = pg_asprintf("%s/%s.pb.gz", out_dir, stem);
 	char *js = pg_asprintf("%s/%s.json", out_dir, stem);
@@ -320,6 +339,8 @@ void cli_production_append(struct pg_results *dst, const struct pg_results *r)
 		pg_profile_merge(&b->profile, &src->profile);
 		b->rounds = (int)b->profile.ntrials;
 	}
+	for (size_t i = 0; i < r->windows.n; i++)
+		pg_strvec_push(&dst->windows, r->windows.v[i]);
 }
 
 /*
@@ -423,24 +444,38 @@ static uint64_t window_samples(const struct pg_results *r)
 	return n;
 }
 
+/* Whether f leaves out the window of stem with ids (counted there). */
+static bool filtered(struct cli_window_filter *f, const char *stem,
+		     const struct pg_strvec *ids)
+{
+	if (pg_strvec_has_sorted(f->skip, stem)) {
+		if (f->skipped)
+			pg_strvec_push(f->skipped, stem);
+		f->nskipped++;
+		return true;
+	}
+	if (f->read) /* held ones too: the ledger learns what is stored */
+		pg_strvec_push(f->read, stem);
+	for (size_t i = 0; i < ids->n; i++)
+		if (pg_strvec_has_sorted(f->held, ids->v[i])) {
+			f->nheld++;
+			return true;
+		}
+	return false;
+}
+
 static int load_one(const char *path, struct pg_results *r, void *ctx)
 {
 	struct load_ctx *c = ctx;
 	if (c->commit && (!r->commit || strcmp(r->commit, c->commit)))
 		return 0;
-	if (c->filter) {
-		char *stem = stem_of(path);
-		bool skip = pg_strvec_has_sorted(c->filter->skip, stem);
-		if (skip && c->filter->skipped)
-			pg_strvec_push(c->filter->skipped, stem);
-		if (skip)
-			c->filter->nskipped++;
-		else if (c->filter->read)
-			pg_strvec_push(c->filter->read, stem);
-		free(stem);
-		if (skip)
-			return 0;
-	}
+	char *stem = stem_of(path);
+	if (!r->windows.n) /* a window file written before ids were */
+		pg_strvec_push(&r->windows, stem);
+	bool skip = c->filter && filtered(c->filter, stem, &r->windows);
+	free(stem);
+	if (skip)
+		return 0;
 	/* keep r: the caller releases what it is left with */
 	pg_grow((void **)&c->loaded, &c->cap, c->n + 1, sizeof(*c->loaded));
 	c->loaded[c->n++] = *r;
@@ -461,6 +496,8 @@ int cli_windows_load(const char *dir, const char *commit,
 	struct load_ctx c = {.commit = commit, .filter = filter};
 	if (filter && filter->skip)
 		pg_strvec_sort(filter->skip);
+	if (filter && filter->held)
+		pg_strvec_sort(filter->held);
 	pg_results_init(out);
 	*nwindows = 0;
 	size_t skipped = 0;
@@ -581,6 +618,15 @@ void cli_production_bound(struct pg_results *r, size_t max_trials)
 			k++;
 		}
 		r->benches[i].rounds = (int)p->ntrials;
+	}
+	struct pg_strvec *ids = &r->windows;
+	if (ids->n > CLI_PRODUCTION_WINDOWS) { /* drop the oldest */
+		size_t drop = ids->n - CLI_PRODUCTION_WINDOWS;
+		for (size_t i = 0; i < drop; i++)
+			free(ids->v[i]);
+		memmove(ids->v, ids->v + drop,
+			CLI_PRODUCTION_WINDOWS * sizeof(*ids->v));
+		ids->n = CLI_PRODUCTION_WINDOWS;
 	}
 }
 

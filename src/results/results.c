@@ -40,6 +40,7 @@ void pg_results_release(struct pg_results *r)
 	free(r->clock);
 	pg_fingerprint_release(&r->fp);
 	pg_strvec_release(&r->shard.of);
+	pg_strvec_release(&r->windows);
 	pg_results_init(r);
 }
 

@@ -156,6 +156,13 @@ void pg_results_write_jw(const struct pg_results *r, struct pg_jw *w)
 	for (size_t i = 0; i < r->nbenches; i++)
 		write_bench(w, &r->benches[i]);
 	pg_jw_arr_end(w);
+	if (r->windows.n) {
+		pg_jw_key(w, "windows");
+		pg_jw_arr_begin(w);
+		for (size_t i = 0; i < r->windows.n; i++)
+			pg_jw_str(w, r->windows.v[i]);
+		pg_jw_arr_end(w);
+	}
 	pg_jw_obj_end(w);
 }
 
@@ -436,6 +443,23 @@ static int read_shard(const struct pg_json *j, struct pg_shard *s)
 	return 0;
 }
 
+/* The optional "windows" member: an array of non-empty ids. */
+static int read_windows(const struct pg_json *j, struct pg_strvec *out)
+{
+	if (j->type != PG_JSON_ARRAY || (j->len && !j->items))
+		return bad("", "windows", "expected an array of window ids");
+	for (size_t i = 0; i < j->len; i++) {
+		const struct pg_json *id = j->items[i];
+		if (id->type != PG_JSON_STRING || !id->len ||
+		    strlen(id->string) != id->len)
+			return bad("", "windows",
+				   "expected an array of window ids");
+	}
+	for (size_t i = 0; i < j->len; i++)
+		pg_strvec_push(out, j->items[i]->string);
+	return 0;
+}
+
 static int read_top(const struct pg_json *j, struct pg_results *r)
 {
 	if (j->type != PG_JSON_OBJECT)
@@ -476,6 +500,9 @@ static int read_top(const struct pg_json *j, struct pg_results *r)
 		return rc;
 	if ((v = pg_json_get(j, "shard")) && v->type != PG_JSON_NULL &&
 	    (rc = read_shard(v, &r->shard)) < 0)
+		return rc;
+	if ((v = pg_json_get(j, "windows")) && v->type != PG_JSON_NULL &&
+	    (rc = read_windows(v, &r->windows)) < 0)
 		return rc;
 	if ((rc = member(j, "", "benchmarks", &v)) < 0)
 		return rc;

@@ -1706,6 +1706,55 @@ class ProductionInputTests(Case):
                                      for s in prof["samples"]), w)
         self.assertExit(run(["ingest", clean], cwd=root), 0)
 
+    def stored_profile(self, root, commit):
+        return json.loads(git(root, "notes", "--ref", "perfguard-production",
+                              "show", commit))
+
+    def test_windows_stored_before_are_skipped_without_the_ledger(self):
+        # a copy of the directory, or one whose ledger was deleted, was
+        # stored again: each window counted twice
+        root = self.repo({"README": "x\n"})
+        head = git(root, "rev-parse", "HEAD")
+        out = os.path.join(self.tmp, "rec")
+        self.record_into(root, out)
+        self.assertExit(run(["ingest", out], cwd=root), 0)
+        held = self.stored_profile(root, head)
+        self.assertEqual(held["benchmarks"][0]["rounds"], 3)
+        self.assertEqual(len(held["windows"]), 3)
+        copy = os.path.join(self.tmp, "copy")
+        shutil.copytree(out, copy)
+        os.remove(os.path.join(copy, ".perfguard-ingested"))
+        os.remove(os.path.join(out, ".perfguard-ingested"))
+        for d, args in ((copy, []), (out, ["--commit", head])):
+            with self.subTest(dir=d):
+                p = run(["ingest"] + args + [d], cwd=root)
+                self.assertExit(p, 0)
+                self.assertIn("nothing new", p.stderr)
+                self.assertIn("3 windows in %s are held already by the "
+                              "production profile of %s: skipped"
+                              % (d, head[:12]), p.stderr)
+                self.assertEqual(self.stored_profile(root, head), held)
+        # new windows beside them are stored, the others skipped
+        self.record_into(root, copy)
+        p = run(["ingest", copy], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("3 windows stored as the production profile of %s "
+                      "(6 trials)" % head[:12], p.stderr)
+        self.assertIn("3 windows in %s are held already" % copy, p.stderr)
+        self.assertEqual(len(self.stored_profile(root, head)["windows"]), 6)
+        # a note stored before window ids were (none) still loads
+        old = self.stored_profile(root, head)
+        del old["windows"]
+        self.write("old.json", json.dumps(old))
+        git(root, "notes", "--ref", "perfguard-production", "add", "-f",
+            "-F", os.path.join(self.tmp, "old.json"), head)
+        more = os.path.join(self.tmp, "more")
+        self.record_into(root, more)
+        p = run(["ingest", more], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("(9 trials)", p.stderr)
+        self.assertEqual(len(self.stored_profile(root, head)["windows"]), 3)
+
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
         self.write("svc.py", "open('ran', 'w').close()\n", root)

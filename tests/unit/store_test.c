@@ -235,6 +235,45 @@ static char *replace(const char *text, const char *from, const char *to)
 			   at + strlen(from));
 }
 
+static void window_ids_round_trip_and_a_set_without_them_reads(void **state)
+{
+	(void)state;
+	struct pg_results r, back;
+	make_results(&r, "0123456789abcdef0123456789abcdef01234567");
+	char *none = to_json(&r);
+	assert_null(strstr(none, "\"windows\""));
+	pg_strvec_push(&r.windows, "1796035574823-4242@web-3");
+	pg_strvec_push(&r.windows, "1796035634824-4242");
+	char *text = to_json(&r);
+	assert_non_null(strstr(text,
+			       "\"windows\":[\"1796035574823-4242@web-3\","
+			       "\"1796035634824-4242\"]"));
+	assert_int_equal(pg_results_read_json(&back, text, strlen(text)), 0);
+	assert_int_equal(back.windows.n, 2);
+	assert_string_equal(back.windows.v[1], "1796035634824-4242");
+	pg_results_release(&back);
+	assert_int_equal(pg_results_read_json(&back, none, strlen(none)), 0);
+	assert_int_equal(back.windows.n, 0);
+	pg_results_release(&back);
+	for (int i = 0; i < 3; i++) {
+		static const char *const bad[] = {"[\"a\",\"\"]", "[1]",
+						  "\"a\""};
+		char *from =
+		    pg_asprintf("\"windows\":[\"1796035574823-4242@web-3\","
+				"\"1796035634824-4242\"]");
+		char *to = pg_asprintf("\"windows\":%s", bad[i]);
+		char *damaged = replace(text, from, to);
+		assert_corrupt(damaged, "windows: expected an array of window "
+					"ids");
+		free(damaged);
+		free(to);
+		free(from);
+	}
+	free(text);
+	free(none);
+	pg_results_release(&r);
+}
+
 static void read_rejects_damaged_shards(void **state)
 {
 	(void)state;
@@ -822,6 +861,8 @@ int main(void)
 	    cmocka_unit_test(results_round_trip_is_exact),
 	    cmocka_unit_test(a_shard_round_trips_and_moves_into_a_whole),
 	    cmocka_unit_test(read_rejects_damaged_shards),
+	    cmocka_unit_test(
+		window_ids_round_trip_and_a_set_without_them_reads),
 	    cmocka_unit_test(a_shard_is_never_stored_as_a_baseline),
 	    cmocka_unit_test(read_rejects_foreign_json_and_other_schemas),
 	    cmocka_unit_test(read_rejects_damaged_fields_naming_their_path),
