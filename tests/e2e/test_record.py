@@ -1754,6 +1754,24 @@ class ProductionInputTests(Case):
         self.assertExit(p, 0)
         self.assertIn("(9 trials)", p.stderr)
         self.assertEqual(len(self.stored_profile(root, head)["windows"]), 3)
+        # the ids of the newest 10,080 windows are kept, no more (a note
+        # whose ids are all others': more's windows are stored again)
+        full = self.stored_profile(root, head)
+        full["windows"] = ["%d-1@old" % i for i in range(10080)]
+        self.write("full.json", json.dumps(full))
+        git(root, "notes", "--ref", "perfguard-production", "add", "-f",
+            "-F", os.path.join(self.tmp, "full.json"), head)
+        os.remove(os.path.join(more, ".perfguard-ingested"))
+        p = run(["ingest", more], cwd=root)
+        self.assertExit(p, 0)
+        ids = self.stored_profile(root, head)["windows"]
+        self.assertEqual(len(ids), 10080)
+        self.assertEqual(ids[:2], ["3-1@old", "4-1@old"])
+        mine = []
+        for w in sorted(glob.glob(os.path.join(more, "*.json"))):
+            with open(w) as f:
+                mine += json.load(f)["windows"]
+        self.assertEqual(ids[-3:], mine)
 
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
