@@ -19,6 +19,9 @@
  * samples into them.
  * SIGINT, SIGTERM and SIGHUP are passed on to the program; its end by
  * such a signal is a normal end of the recording.
+ * The windows are labelled with the commit (--commit, else HEAD, marked
+ * dirty when tracked files differ from it); record warns at start when
+ * they will carry no commit or a dirty one, which ingest refuses.
  */
 #include "cli.h"
 
@@ -57,8 +60,8 @@ static const struct cli_opt record_options[] = {
     {OPT_MAX_SIZE, "max-size", 0, "SIZE",
      "keep DIR's windows under SIZE (e.g. 500M),\noldest removed first"},
     {OPT_COMMIT, "commit", 0, "REF",
-     "the deployed commit (default HEAD; outside a\ngit repository, a full "
-     "40-hex-digit id)"},
+     "the deployed commit (default HEAD, marked dirty\nwith uncommitted "
+     "changes; outside a git\nrepository, a full 40-hex-digit id)"},
     {OPT_SERVICE, "service", 0, "NAME",
      "the service's name (default the script's)"},
     {OPT_PYTHON, "python", 0, "PATH",
