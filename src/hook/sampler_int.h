@@ -95,6 +95,8 @@ struct pg_sampler_thread {
 	int ended; /* its thread ended or was renamed: the slot is kept for
 		    * its samples, and a later thread with its ident gets a
 		    * new one */
+	int gone;  /* its name is gone from threading's (it is ending): not
+		    * looked up again for a rename */
 };
 
 struct pg_sampler_window {

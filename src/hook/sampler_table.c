@@ -189,6 +189,7 @@ uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 	t->tries = 0;
 	t->name = NULL;
 	t->ended = 0;
+	t->gone = 0;
 	return w->nthreads++;
 }
 

@@ -21,9 +21,9 @@
  * Name the threads of w that have no name yet (after the walk, which
  * must not let the interpreter switch threads; a name lookup may
  * allocate). A thread seen while starting is found on a later try.
- * Then one named thread, in turn, is looked up again: a thread renamed
- * (Thread.name set) gets a new slot under its new name, so that its
- * samples before and after are each under the name it had.
+ * Then one named thread still running, in turn, is looked up again: a
+ * thread renamed (Thread.name set) gets a new slot under its new name,
+ * so that its samples before and after are each under the name it had.
  */
 static void name_threads(struct pg_sampler_window *w)
 {
@@ -41,10 +41,14 @@ static void name_threads(struct pg_sampler_window *w)
 	for (uint32_t n = 0; n < w->nthreads; n++) {
 		struct pg_sampler_thread *t =
 		    &w->threads[w->rename_next++ % w->nthreads];
-		if (t->ended || !t->name)
+		if (t->ended || t->gone || !t->name)
 			continue;
 		char *name = pg_sampler_thread_name(t->ident);
-		if (name && strcmp(name, t->name)) {
+		if (!name) { /* ending: its last samples keep its name */
+			t->gone = 1;
+			continue;
+		}
+		if (strcmp(name, t->name)) {
 			unsigned long ident = t->ident;
 			pg_sampler_thread_ended(w, ident);
 			uint32_t slot = t->ended
