@@ -43,9 +43,12 @@
 #define PG_SAMPLER_STACK_SLOTS (PG_SAMPLER_MAX_STACKS * 2)
 #define PG_SAMPLER_MAX_FRAMES  (1u << 18)
 #define PG_SAMPLER_LINE_SLOTS  8192
-#define PG_SAMPLER_MAX_THREADS 512
-#define PG_SAMPLER_MAX_TASKS   1024
-#define PG_SAMPLER_MAX_LABEL   256
+#define PG_SAMPLER_MAX_THREADS 512 /* running at once */
+/* threads a window names: a thread per request ends and another takes
+ * its ident all the time (a slot each, sampler_table.c) */
+#define PG_SAMPLER_WINDOW_THREADS 8192
+#define PG_SAMPLER_MAX_TASKS	  1024
+#define PG_SAMPLER_MAX_LABEL	  256
 /* 3.9-3.11: the GIL's switch interval while the sampler thread waits
  * for it (sampler.c, hurry_begin), microseconds */
 #define PG_SAMPLER_HURRY_US 100
@@ -116,9 +119,9 @@ struct pg_sampler_window {
 	    *sslots; /* PG_SAMPLER_STACK_SLOTS: stack index + 1, 0 = empty */
 	struct pg_sampler_line
 	    *line_cache; /* PG_SAMPLER_LINE_SLOTS, direct-mapped */
-	struct pg_sampler_thread threads[PG_SAMPLER_MAX_THREADS];
+	struct pg_sampler_thread *threads; /* PG_SAMPLER_WINDOW_THREADS */
 	uint32_t nthreads;
-	uint32_t rename_next; /* the thread name_threads looks up again */
+	uint32_t named; /* threads[0..named) need no name lookup */
 	char *tasks[PG_SAMPLER_MAX_TASKS];
 	uint32_t ntasks;
 	uint64_t ticks, samples, overflow, errors;
@@ -142,6 +145,7 @@ struct pg_sampler_pre {
 struct pg_sampler_cpu {
 	unsigned long ident;
 	clockid_t clock; /* names the kernel's thread */
+	uint32_t slot;	 /* its slot in the live window, if still its */
 	int64_t last_cpu_ns;
 	uint64_t seen_tick;
 };
@@ -197,6 +201,7 @@ struct pg_sampler_state {
 	struct pg_sampler_cpu cpu[PG_SAMPLER_MAX_THREADS];
 	uint32_t ncpu;
 	uint64_t tick_no;
+	uint32_t rename_next;	   /* the cpu[] name_threads looks up again */
 	int64_t last_tick_mono_ns; /* atomic: read by the sampler thread */
 	uint64_t windows_written, write_errors;
 	int64_t gil_wait_ns;   /* time spent waiting for the GIL */
@@ -299,12 +304,12 @@ char *pg_sampler_thread_name(unsigned long ident);
 /* fn(Py_BuildValue(fmt, ...)), errors cleared: a new reference or NULL. */
 PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...);
 /* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX
- * when the table is full. */
+ * when the table is full (its samples are then overflow). */
 uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 				unsigned long ident);
-/* The thread of ident's slot in w ended (a new thread has its ident):
- * the slot keeps its samples and name, and ident's next samples go to a
- * new slot. Kept in use when the table is full. */
+/* The thread of ident's slot in w ended (a new thread has its ident) or
+ * was renamed: the slot keeps its samples and name, and ident's next
+ * samples go to a new slot. */
 void pg_sampler_thread_ended(struct pg_sampler_window *w, unsigned long ident);
 /* The slot of task name (a str) in w, or -1. */
 int32_t pg_sampler_task_slot(struct pg_sampler_window *w, PyObject *name);

@@ -30,6 +30,7 @@ void pg_sampler_window_free(struct pg_sampler_window *w)
 	free(w->stacks);
 	free(w->sslots);
 	free(w->line_cache);
+	free(w->threads);
 	free(w);
 }
 
@@ -48,8 +49,10 @@ struct pg_sampler_window *pg_sampler_window_new(void)
 	w->stacks = calloc(PG_SAMPLER_MAX_STACKS, sizeof(*w->stacks));
 	w->sslots = calloc(PG_SAMPLER_STACK_SLOTS, sizeof(*w->sslots));
 	w->line_cache = calloc(PG_SAMPLER_LINE_SLOTS, sizeof(*w->line_cache));
-	if (!w->line_cache || !w->codes || !w->ids || !w->files || !w->lines ||
-	    !w->fkeys || !w->fvals || !w->frames || !w->stacks || !w->sslots) {
+	w->threads = calloc(PG_SAMPLER_WINDOW_THREADS, sizeof(*w->threads));
+	if (!w->line_cache || !w->threads || !w->codes || !w->ids ||
+	    !w->files || !w->lines || !w->fkeys || !w->fvals || !w->frames ||
+	    !w->stacks || !w->sslots) {
 		pg_sampler_window_free(w);
 		return NULL;
 	}
@@ -80,6 +83,7 @@ void pg_sampler_window_reset(struct pg_sampler_window *w, int64_t start_ns)
 	memset(w->line_cache, 0,
 	       PG_SAMPLER_LINE_SLOTS * sizeof(*w->line_cache));
 	w->nfuncs = w->nframes = w->nstacks = w->nthreads = w->ntasks = 0;
+	w->named = 0;
 	w->ticks = w->samples = w->overflow = w->errors = 0;
 	w->idle = w->main_ticks = w->timer_ticks = 0;
 	w->gil_wait_ns = w->busy_ns = 0;
@@ -179,24 +183,18 @@ PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...)
 uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 				unsigned long ident)
 {
-	for (uint32_t i = 0; i < w->nthreads; i++)
+	for (uint32_t i = w->nthreads; i-- > 0;) /* the newest first */
 		if (w->threads[i].ident == ident && !w->threads[i].ended)
 			return i;
-	if (w->nthreads == PG_SAMPLER_MAX_THREADS)
+	if (w->nthreads == PG_SAMPLER_WINDOW_THREADS)
 		return UINT32_MAX;
 	struct pg_sampler_thread *t = &w->threads[w->nthreads];
-	t->ident = ident;
-	t->tries = 0;
-	t->name = NULL;
-	t->ended = 0;
-	t->gone = 0;
+	*t = (struct pg_sampler_thread){.ident = ident};
 	return w->nthreads++;
 }
 
 void pg_sampler_thread_ended(struct pg_sampler_window *w, unsigned long ident)
 {
-	if (w->nthreads == PG_SAMPLER_MAX_THREADS)
-		return;
 	for (uint32_t i = 0; i < w->nthreads; i++)
 		if (w->threads[i].ident == ident)
 			w->threads[i].ended = 1;

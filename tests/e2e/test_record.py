@@ -57,6 +57,13 @@ def stop_spinners(ts):
     _stop.append(True)
     for t in ts:
         t.join()
+
+def renamed(fn, name):  # fn as a function of its own called name
+    import types
+    code = fn.__code__.replace(co_name=name)
+    if hasattr(code, "co_qualname"):
+        code = code.replace(co_qualname=name)
+    return types.FunctionType(code, fn.__globals__)
 """
 
 
@@ -630,6 +637,37 @@ print("PGGOT", len(got))
                     if "app.py:after" in smp["stack"]), 50)
         self.in_both_modes("taken", 200, check)
 
+    def test_a_thread_per_request_keeps_every_threads_name(self):
+        # 600 threads one after another, each sampled at least once in
+        # its work_<i> under its name t<i>: past 512 in a window, the
+        # sampler's thread table was full and a thread with a reused
+        # ident was filed under the last slot of that ident (t510 and
+        # t511 got ~470 samples each, overflow 0).
+        self.program("""
+for i in range(600):
+    work = renamed(hot, "work_%d" % i)
+    def run():
+        goal = sampler.info()["samples"] + 1
+        while sampler.info()["samples"] < goal:
+            work(300)
+    t = threading.Thread(target=run, name="t%d" % i)
+    t.start()
+    t.join()
+""")
+
+        def check(tag, p, out):
+            prof, _ = self.only_window(out)
+            self.assertIn(" 0 overflow", prof["comments"][0])
+            names = set()
+            for s in prof["samples"]:
+                leaf = s["stack"][0].split(":")[-1]
+                thread = s["labels"]["thread"]
+                names.add(thread)
+                if leaf.startswith("work_"):
+                    self.assertEqual(thread, "t" + leaf[5:], (tag, s))
+            self.assertGreaterEqual(len(names), 600, tag)
+        self.on_every_interpreter("many", 500, check)
+
     def test_short_threads_keep_their_cpu_time(self):
         # a thread per request: 60 threads of 4 ms each, one at a time,
         # the main thread waiting in join(). A thread that ended before
@@ -685,17 +723,13 @@ print("PGCPU", sum(spent), time.process_time())
         # every one read req-0. A thread renamed midway (Thread.name
         # set) has its samples before and after under each name.
         self.program("""
-import types
 def until(n, fn):
     goal = sampler.info()["samples"] + n
     while sampler.info()["samples"] < goal:
-        fn(300)
+        fn(3000)  # most of the time, not in info()
 idents = []
 for i in range(6):
-    code = hot.__code__.replace(co_name="work_%d" % i)
-    if hasattr(code, "co_qualname"):
-        code = code.replace(co_qualname="work_%d" % i)
-    work = types.FunctionType(code, globals())
+    work = renamed(hot, "work_%d" % i)
     def run():
         idents.append(threading.get_ident())
         until(8, work)
