@@ -165,11 +165,18 @@ int cli_parse_size(const char *opt, const char *arg, uint64_t *out)
 static volatile sig_atomic_t got_signal;
 static volatile pid_t child_pid;
 
-static void on_signal(int sig)
+/* Pass sig on to the program. A terminal's signal (Ctrl-C, Ctrl-\, a
+ * resize: SI_KERNEL) went to its whole foreground process group, the
+ * program's too when it is record's: passed on, it came twice (a second
+ * KeyboardInterrupt in the first one's cleanup). */
+static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
+	(void)ctx;
 	got_signal = sig;
-	if (child_pid > 0)
-		kill(child_pid, sig);
+	pid_t pid = child_pid;
+	if (pid > 0 &&
+	    !(si && si->si_code == SI_KERNEL && getpgid(pid) == getpgrp()))
+		kill(pid, sig);
 }
 
 /* The argv to exec: a script or -m runs under the interpreter. */
@@ -544,7 +551,9 @@ static void forward_signals(void)
 {
 	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
 				   SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
-	struct sigaction sa = {.sa_handler = on_signal}, old;
+	struct sigaction sa = {.sa_sigaction = on_signal,
+			       .sa_flags = SA_SIGINFO},
+			 old;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		/* pg_signals_install left the ignored ones ignored */
@@ -605,6 +614,16 @@ static pid_t start_program(char **pargv)
 	return pid;
 }
 
+/* Is the program's death by sig the end of a recording stopped as
+ * services are stopped (SIGINT, SIGTERM, SIGHUP that record passed
+ * on)? Any other signal, passed on or not, ended it abnormally, as it
+ * would have without record (a service manager restarts it). */
+static bool stopped_by(int sig)
+{
+	return sig == got_signal &&
+	       (sig == SIGINT || sig == SIGTERM || sig == SIGHUP);
+}
+
 /*
  * Convert windows while the program runs and once more when it ended
  * (windows: those converted before, from orphaned spools);
@@ -639,6 +658,11 @@ static int follow_program(pid_t pid, const char *spool,
 			"windows the program wrote into it are lost\n",
 			spool);
 		failed = true;
+	} else if (!windows && WIFSIGNALED(status)) {
+		fprintf(stderr,
+			"perfguard: warning: no window: the program was "
+			"killed by signal %d (%s) before it wrote one\n",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
 	} else if (!windows) {
 		fprintf(stderr,
 			"perfguard: warning: no window: the program ended "
@@ -652,10 +676,11 @@ static int follow_program(pid_t pid, const char *spool,
 			WEXITSTATUS(status));
 		return PG_EXIT_FAULT;
 	}
-	if (WIFSIGNALED(status) && WTERMSIG(status) != got_signal) {
+	if (WIFSIGNALED(status) && !stopped_by(WTERMSIG(status))) {
 		fprintf(stderr,
-			"perfguard: the program was killed by signal %d\n",
-			WTERMSIG(status));
+			"perfguard: the program was killed by signal %d "
+			"(%s)\n",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return PG_EXIT_FAULT;
 	}
 	if (failed)

@@ -658,7 +658,7 @@ static PyMethodDef sampler_methods[] = {
     {"_sampler_signal_taken", pg_sampler_py_signal_taken, METH_VARARGS,
      "The program handles a signal: the sampler stops using it."},
     {"_sampler_catch_stop", pg_sampler_py_catch_stop, METH_VARARGS,
-     "Write the window, then die, on SIGTERM/SIGHUP left at default."},
+     "Write the window, then die, on a stop signal left at default."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,7 +13,7 @@
  *   sampler_table.c   a window's tables: functions, stacks, threads,
  *                     tasks, line cache
  *   sampler_export.c  ending a window: describing it and writing its file
- *   sampler_stop.c    SIGTERM/SIGHUP: the window written, then death
+ *   sampler_stop.c    SIGTERM, SIGHUP...: the window written, then death
  *   sampler_pending.c CPython's internal state: a thread's frame chain,
  *                     pending calls, 3.9's count of traced threads
  *
@@ -425,8 +425,9 @@ void pg_sampler_thread_leaves(void);
 /* The sampler thread, woken by a stop signal (no GIL): take the GIL,
  * end and write the window, die by the signal; never returns. */
 void pg_sampler_serve_stop(PyThreadState *self);
-/* _sampler_catch_stop(signum): give SIGTERM or SIGHUP the stop handler
- * when it has its default action; True when the handler is in place. */
+/* _sampler_catch_stop(signum): give signum (SIGTERM, SIGHUP, SIGQUIT,
+ * SIGUSR1, SIGUSR2 or SIGALRM; ValueError else) the stop handler when it
+ * has its default action; True when the handler is in place. */
 PyObject *pg_sampler_py_catch_stop(PyObject *self, PyObject *args);
 
 /* ---- sampler.c ------------------------------------------------------- */

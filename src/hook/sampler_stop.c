@@ -1,6 +1,9 @@
 /*
  * sampler_stop.c - a service stopped by SIGTERM or SIGHUP keeps its last
- * window. `perfguard record` gives these signals, where the program
+ * window, and so does one killed by a signal it does not handle that
+ * record passes on (SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM: a reload signal
+ * it does not know). `perfguard record` gives these signals, where the
+ * program
  * leaves them at their default action (death), a C handler
  * (_sampler_catch_stop). The handler only notes the signal and wakes the
  * sampler thread (both async-signal-safe), which takes the GIL, ends and
@@ -146,8 +149,11 @@ PyObject *pg_sampler_py_catch_stop(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "i", &sig))
 		return NULL;
 	struct sigaction old, sa;
-	if (sig != SIGTERM && sig != SIGHUP) {
-		PyErr_SetString(PyExc_ValueError, "SIGTERM or SIGHUP only");
+	if (sig != SIGTERM && sig != SIGHUP && sig != SIGQUIT &&
+	    sig != SIGUSR1 && sig != SIGUSR2 && sig != SIGALRM) {
+		PyErr_SetString(PyExc_ValueError,
+				"SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 "
+				"or SIGALRM only");
 		return NULL;
 	}
 	if (sigaction(sig, NULL, &old))

@@ -1261,6 +1261,61 @@ print(child, flush=True)
                 self.assertEqual(rc, 0, err)
                 self.assert_one_window(out, err)
 
+    def test_a_passed_on_signal_the_program_dies_of_keeps_the_window(self):
+        # SIGUSR1 (systemd's ExecReload=kill -USR1) to a program that does
+        # not handle it kills it: the window was lost, and record said
+        # "the program ended before the sampler's first tick", exit 0 (a
+        # service manager saw a clean end and did not restart it).
+        self.program(READY_THEN_SPIN, need=20)
+        for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):
+            with self.subTest(sig=sig):
+                out = os.path.join(self.tmp, "prof%d" % sig)
+                rc, err = self.stop_when_ready(PYTHON, out, sig)
+                self.assertEqual(rc, 3, err)
+                self.assertIn("killed by signal %d (" % sig, err)
+                self.assert_one_window(out, err)
+
+    def test_ctrl_c_at_a_terminal_reaches_the_program_once(self):
+        # The terminal sends SIGINT to its whole foreground process group,
+        # the program included; record passed it on as well: a handler
+        # ran twice, and a second KeyboardInterrupt hit the first one's
+        # cleanup. A terminal here is a pseudo-terminal record runs in.
+        import pty
+        self.write("app.py", """
+import signal, sys
+got = []
+signal.signal(signal.SIGINT, lambda s, f: got.append(s))
+signal.signal(signal.SIGALRM, lambda s, f: None)
+print("ready", flush=True)
+while not got:
+    signal.pause()
+for _ in range(3):  # a second one would come meanwhile
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    signal.pause()
+print("PGGOT", len(got), flush=True)
+""")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(self.tmp)
+            os.execv(PERFGUARD, [PERFGUARD, "record", "--window", "1h",
+                                 "--out", "prof", "--", "app.py"])
+        out = b""
+        while b"ready" not in out:
+            out += os.read(fd, 4096)
+        os.write(fd, b"\x03")  # Ctrl-C
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the terminal's other end closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        text = out.decode(errors="replace")
+        self.assertIn("PGGOT 1", text)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 130, text)
+
     def test_sigterm_to_a_main_thread_blocked_in_c_writes_the_window(self):
         # a Python-level handler runs only when the blocking C call
         # returns: a multiprocessing worker idle in sem_wait() once held

@@ -97,7 +97,8 @@ _stop_signals = set()  # see write_on_stop
 
 
 def write_on_stop(signum):
-    """SIGTERM or SIGHUP at its default action (death): write the window
+    """SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 or SIGALRM at its
+    default action (death): write the window
     in progress first, then die by the signal. The handler is C's, run by
     the sampler thread, so a main thread blocked in a C call does not
     hold it off; signal.getsignal() still reads SIG_DFL, and a program

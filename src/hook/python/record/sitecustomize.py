@@ -6,6 +6,8 @@ perfguard. An interpreter with no hook runs unprofiled (and says so once).
 
 SIGTERM and SIGHUP, when the program leaves them at their default (death),
 first write the current window, then kill the process by the same signal
+(and so do SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM, which record passes on:
+a reload signal the program does not handle still kills it)
 (the sampler thread does it, in C: a main thread blocked in a C call
 cannot hold it off): that is how services are stopped, and without it the
 window in progress (all of a run shorter than --window) was lost. A
@@ -76,10 +78,11 @@ def _write_window_on_exit(sampler):
 
 
 def _write_window_on_stop(sampler):
-    """Default-action SIGTERM/SIGHUP: write the window, then die by it
+    """Default-action stop signals: write the window, then die by it
     (sampler.write_on_stop)."""
     import signal
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2",
+                 "SIGALRM"):
         signum = getattr(signal, name, None)
         try:
             if signum:
