@@ -467,7 +467,8 @@ static void adopt_orphans(const char *out, const char *own, size_t *windows)
 }
 
 static int convert(const char *spool, const struct record_opts *o,
-		   size_t *windows, bool *failed, struct cli_rate_note *note)
+		   size_t *windows, size_t *rotated, bool *failed,
+		   struct cli_rate_note *note)
 {
 	size_t n = 0, removed = 0;
 	bool was_low = note->low;
@@ -489,6 +490,7 @@ static int convert(const char *spool, const struct record_opts *o,
 		fprintf(stderr, "perfguard: %s\n", pg_error_message());
 		pg_error_clear();
 	}
+	*rotated += removed;
 	return 0;
 }
 
@@ -500,11 +502,15 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return rc < 0 ? rc : 0;
 	switch (id) {
 	case OPT_RATE:
-		rc = cli_parse_count("--rate", arg, 1, &o->rate_hz);
-		if (!rc && o->rate_hz > 10000)
-			rc = pg_error_set(PG_EUSAGE,
-					  "--rate is at most 10000 Hz");
-		return rc;
+		if (cli_parse_count("--rate", arg, 1, &o->rate_hz) ||
+		    o->rate_hz > 10000)
+			return pg_error_set(
+			    PG_EUSAGE,
+			    "--rate takes samples per second, a "
+			    "whole number from 1 to 10000, not "
+			    "'%s'",
+			    arg);
+		return 0;
 	case OPT_MODE:
 		o->mode = arg;
 		if (strcmp(arg, "cpu") && strcmp(arg, "wall"))
@@ -636,10 +642,11 @@ static int follow_program(pid_t pid, const char *spool,
 {
 	bool failed = false;
 	int status = 0;
+	size_t rotated = 0;
 	struct cli_rate_note note = {0};
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
-		convert(spool, o, &windows, &failed, &note);
+		convert(spool, o, &windows, &rotated, &failed, &note);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
@@ -647,11 +654,15 @@ static int follow_program(pid_t pid, const char *spool,
 		poll(NULL, 0, 200);
 	}
 	child_pid = 0;
-	convert(spool, o, &windows, &failed, &note);
+	convert(spool, o, &windows, &rotated, &failed, &note);
 	adopt_orphans(o->out, spool, &windows);
 	report_survivors(spool, o->out);
 	cli_note(common, "%zu window%s written to %s", windows,
 		 windows == 1 ? "" : "s", o->out);
+	if (rotated)
+		cli_note(common,
+			 "--max-size removed the %zu oldest window%s of %s",
+			 rotated, rotated == 1 ? "" : "s", o->out);
 	if (!pg_path_is_dir(spool)) {
 		fprintf(stderr,
 			"perfguard: %s was removed while recording: the "

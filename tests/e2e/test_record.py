@@ -1091,8 +1091,11 @@ while not enough():
         p = self.record(["--window", "50ms", "--rate", "500", "--max-size",
                          "1K", "--out", out, "--", "app.py"])
         self.assertEqual(p.returncode, 0, p.stderr)
-        written = int(p.stderr.split(" window")[-2].split()[-1])
+        written = int(p.stderr.split(" windows written")[0].split()[-1])
         self.assertGreaterEqual(written, 5)
+        # record said "N windows written" of a directory holding one
+        self.assertIn("--max-size removed the %d oldest windows of"
+                      % (written - 1), p.stderr)
         left = stems(out)
         self.assertEqual(len(left), 1, left)  # the newest stays
         self.assertEqual(sorted(os.listdir(out)),
@@ -1508,6 +1511,10 @@ os._exit(0)
                          .returncode, 2)
         self.assertEqual(self.record(["--max-size", "lots", "--", "x.py"])
                          .returncode, 2)
+        for rate in ("abc", "0", "10001"):  # one range, whatever is wrong
+            p = self.record(["--rate", rate, "--", "x.py"])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("from 1 to 10000, not '%s'" % rate, p.stderr)
         # both were accepted: '' wrote the windows into /, 9ms recorded
         # nothing ("sampler not started") and exited 0
         p = self.record(["--out", "", "--", "x.py"])
