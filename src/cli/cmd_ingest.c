@@ -21,8 +21,8 @@
  * Without the ledger (DIR copied elsewhere, the file deleted) the stored
  * profile itself says which windows it holds: their ids (host, pid and
  * start, cli_window_id), of the newest CLI_PRODUCTION_WINDOWS windows;
- * those are skipped too, and said so. Across commits only the ledger
- * knows.
+ * those are skipped too, said so, and added to the ledger (also when
+ * nothing is new). Across commits only the ledger knows.
  */
 #include "cli.h"
 
@@ -318,6 +318,9 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 	if (rc == PG_ENOTFOUND && before.n + before.held) {
 		pg_error_clear();
 		rc = 0;
+		/* the held ones: an ingest naming another commit skips them */
+		if (read.n)
+			ledger_add(dir, hex, &read);
 	} else if (!rc) {
 		rc = store_windows(store, dir, hex, &stored, &add, &read, n,
 				   common);

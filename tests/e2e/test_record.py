@@ -1625,6 +1625,16 @@ class ProductionInputTests(Case):
         self.assertExit(p, 0)
         return sorted(f for f in os.listdir(out) if f.endswith(".json"))
 
+    def recorded_on_second(self):
+        """A repository of two commits, and a directory of windows
+        recorded on the second: (root, first, second, directory)."""
+        root = self.repo({"README": "x\n"})
+        first = git(root, "rev-parse", "HEAD")
+        second = self.commit(root, {"n.txt": "1"})
+        out = os.path.join(self.tmp, "rec")
+        self.record_into(root, out)
+        return root, first, second, out
+
     def production_notes(self, root):
         return git(root, "notes", "--ref", "perfguard-production", "list")
 
@@ -1686,11 +1696,7 @@ class ProductionInputTests(Case):
         self.assertNotIn("measure()", p.stderr)
 
     def test_windows_ingested_under_one_commit_are_not_stored_again(self):
-        root = self.repo({"README": "x\n"})
-        first = git(root, "rev-parse", "HEAD")
-        second = self.commit(root, {"n.txt": "1"})
-        out = os.path.join(self.tmp, "rec")
-        self.record_into(root, out)
+        root, first, second, out = self.recorded_on_second()
         p = run(["ingest", "--commit", first, out], cwd=root)
         self.assertExit(p, 0)
         self.assertIn("3 windows stored", p.stderr)
@@ -1837,7 +1843,8 @@ class ProductionInputTests(Case):
         self.assertExit(p, 0)
         self.assertIn("3 windows stored as the production profile of %s "
                       "(6 trials)" % head[:12], p.stderr)
-        self.assertIn("3 windows in %s are held already" % copy, p.stderr)
+        # the ingest that found them held put them in copy's ledger
+        self.assertIn("3 windows stored before skipped", p.stderr)
         self.assertEqual(len(self.stored_profile(root, head)["windows"]), 6)
         # a note stored before window ids were (none) still loads
         old = self.stored_profile(root, head)
@@ -1869,6 +1876,30 @@ class ProductionInputTests(Case):
             with open(w) as f:
                 mine += json.load(f)["windows"]
         self.assertEqual(ids[-3:], mine)
+
+    def test_windows_found_held_enter_the_ledger_for_other_commits(self):
+        # "nothing new" wrote no ledger: `ingest --commit OTHER` then
+        # stored the same windows as a second commit's
+        root, first, second, out = self.recorded_on_second()
+        self.record_into(root, out)
+        self.assertExit(run(["ingest", out], cwd=root), 0)
+        ledger = os.path.join(out, ".perfguard-ingested")
+        os.remove(ledger)
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("6 windows in %s are held already" % out, p.stderr)
+        self.assertIn("nothing new", p.stderr)
+        self.assertTrue(os.path.exists(ledger), p.stderr)
+        with open(ledger) as f:
+            self.assertEqual(len(f.read().splitlines()), 6)
+        p = run(["ingest", "--commit", first, out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("6 windows in %s are stored already as the "
+                      "production profile of %s: skipped"
+                      % (out, second[:12]), p.stderr)
+        self.assertIn("nothing new", p.stderr)
+        notes = self.production_notes(root).splitlines()
+        self.assertEqual([n.split()[1] for n in notes], [second])
 
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
