@@ -22,7 +22,8 @@
  * profile itself says which windows it holds: their ids (host, pid and
  * start, cli_window_id), of the newest CLI_PRODUCTION_WINDOWS windows;
  * those are skipped too, said so, and added to the ledger (also when
- * nothing is new). Across commits only the ledger knows.
+ * nothing is new). Across commits only the ledger knows. Corrupt window
+ * files are skipped and counted, also when nothing is new.
  */
 #include "cli.h"
 
@@ -113,11 +114,12 @@ static void ledger_stems(const char *text, struct pg_strvec *out)
 
 /* What an ingest skipped, and what the ledger says of it. */
 struct stored_before {
-	size_t n;     /* windows skipped: stored before (the ledger) */
-	size_t other; /* of those, stored as another commit's */
-	bool several; /* under more than one other commit */
-	char hex[41]; /* the first such commit */
-	size_t held;  /* skipped: the stored profile holds their ids */
+	size_t n;	/* windows skipped: stored before (the ledger) */
+	size_t other;	/* of those, stored as another commit's */
+	bool several;	/* under more than one other commit */
+	char hex[41];	/* the first such commit */
+	size_t held;	/* skipped: the stored profile holds their ids */
+	size_t corrupt; /* window files that did not read */
 };
 
 /* Count in out the skipped stems (sorted here) that the ledger holds
@@ -196,6 +198,7 @@ static int load_new(const char *dir, const char *label, const char *hex,
 	int rc = cli_windows_load(dir, label, &filter, add, n);
 	before->n = filter.nskipped;
 	before->held = filter.nheld;
+	before->corrupt = filter.ncorrupt;
 	ledger_others(ledger, hex, &skipped, before);
 	free(ledger);
 	pg_strvec_release(&done);
@@ -284,13 +287,18 @@ static void say_skipped(const char *dir, const char *label, const char *hex,
 			 b->held, b->held == 1 ? "" : "s", dir,
 			 b->held == 1 ? "is" : "are", hex);
 	size_t old = b->n + b->held;
+	char corrupt[64] = "";
+	if (b->corrupt)
+		snprintf(corrupt, sizeof(corrupt),
+			 "; %zu corrupt window file%s skipped", b->corrupt,
+			 b->corrupt == 1 ? "" : "s");
 	if (!n && old)
 		cli_note(common,
 			 "nothing new: the %zu window%s %s%.12s%sin %s %s "
-			 "stored already",
+			 "stored already%s",
 			 old, old == 1 ? "" : "s", label ? "of " : "",
 			 label ? hex : "", label ? " " : "", dir,
-			 old == 1 ? "is" : "are");
+			 old == 1 ? "is" : "are", corrupt);
 	else if (b->n)
 		cli_note(common,
 			 "%zu window%s stored before skipped (%s/%s lists "

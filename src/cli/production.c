@@ -522,7 +522,11 @@ int cli_windows_load(const char *dir, const char *commit,
 	}
 	free(counts);
 	free(c.loaded);
-	if (!rc && !*nwindows && skipped)
+	/* windows left out by filter: nothing new, not nothing valid */
+	size_t passed = filter ? filter->nskipped + filter->nheld : 0;
+	if (filter)
+		filter->ncorrupt = skipped;
+	if (!rc && !*nwindows && skipped && !passed)
 		rc = pg_error_set(PG_EINVALID,
 				  "no valid production windows%s%s in %s (%zu "
 				  "corrupt window file%s skipped)",

@@ -1901,6 +1901,26 @@ class ProductionInputTests(Case):
         notes = self.production_notes(root).splitlines()
         self.assertEqual([n.split()[1] for n in notes], [second])
 
+    def test_corrupt_files_beside_stored_windows_are_nothing_new(self):
+        # "no valid production windows", exit 2
+        root = self.repo({"README": "x\n"})
+        out = os.path.join(self.tmp, "rec")
+        self.record_into(root, out)
+        self.assertExit(run(["ingest", out], cwd=root), 0)
+        for i in range(3):
+            self.write("%d-1.json" % (i + 1), "{not json", out)
+        copy = os.path.join(self.tmp, "copy")
+        shutil.copytree(out, copy)
+        os.remove(os.path.join(copy, ".perfguard-ingested"))
+        for d in (out, copy):  # the ledger's, the stored profile's
+            with self.subTest(dir=d):
+                p = run(["ingest", d], cwd=root)
+                self.assertExit(p, 0)
+                self.assertIn("nothing new: the 3 windows of ", p.stderr)
+                self.assertIn("stored already; 3 corrupt window files "
+                              "skipped", p.stderr)
+                self.assertNotIn("no valid", p.stderr)
+
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
         self.write("svc.py", "open('ran', 'w').close()\n", root)
