@@ -440,24 +440,27 @@ int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
  * ("<start ms>-<pid>") is not in skip (which it sorts; counted in
  * nskipped, and added to skipped when not NULL) and whose window id is
  * not in held (the ids a stored profile holds, cli_window_id; sorted
- * there too; counted in nheld); the stems of the windows read, and of
- * those held, are added to read when not NULL. ncorrupt counts the
- * window files that did not read. */
+ * there too; counted in nheld). The stems of the windows taken, and of
+ * those held, are added to read when not NULL (never those left out as
+ * too small, counted in nshort: they are not stored). ncorrupt counts
+ * the window files that did not read. */
 struct cli_window_filter {
 	struct pg_strvec *skip;
 	struct pg_strvec *held;
 	struct pg_strvec *read;
 	struct pg_strvec *skipped;
-	size_t nskipped, nheld, ncorrupt;
+	size_t nskipped, nheld, nshort, ncorrupt;
 };
 /*
  * Every window results file in dir (of commit, when not NULL) as one
  * results set whose trials are the windows, oldest first, leaving out
- * windows with under a quarter of the median window's samples; out is
- * initialised here. filter may be NULL. PG_ENOTFOUND when there is none
- * (also when filter left out the valid ones and others did not read);
- * PG_EINVALID when no window file reads, or dir's windows (all of them,
- * of any commit) were sampled with two clocks.
+ * windows with under a quarter of the samples of the median window of
+ * dir (of commit; filtered ones too, so that a window is judged alike
+ * whichever ingest takes it); out is initialised here. filter may be
+ * NULL. PG_ENOTFOUND when none is left (also when filter left out the
+ * valid ones and others did not read); PG_EINVALID when no window file
+ * reads, or dir's windows (all of them, of any commit) were sampled with
+ * two clocks.
  */
 int cli_windows_load(const char *dir, const char *commit,
 		     struct cli_window_filter *filter, struct pg_results *out,

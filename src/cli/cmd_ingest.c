@@ -22,8 +22,12 @@
  * profile itself says which windows it holds: their ids (host, pid and
  * start, cli_window_id), of the newest CLI_PRODUCTION_WINDOWS windows;
  * those are skipped too, said so, and added to the ledger (also when
- * nothing is new). Across commits only the ledger knows. Corrupt window
- * files are skipped and counted, also when nothing is new.
+ * nothing is new). Across commits only the ledger knows.
+ *
+ * Windows too small to be trials (cli_windows_load) are left out, said
+ * in one line, and kept out of the ledger and the stored ids: the next
+ * ingest judges them again. Corrupt window files are skipped and
+ * counted, also when nothing is new.
  */
 #include "cli.h"
 
@@ -47,8 +51,10 @@ const struct cli_command cli_cmd_ingest = {
     .summary = "store recorded windows as the production profile of "
 	       "their commit",
     .usage = "perfguard ingest [--commit REF] DIR\n",
-    .notes = "Then `perfguard compare --production A B` judges two "
-	     "deploys.\n",
+    .notes = "A window is stored once (DIR/.perfguard-ingested lists "
+	     "them).\nWindows with under a quarter of the median window's "
+	     "samples\nare left out, and said so. Then `perfguard compare "
+	     "--production A B`\njudges two deploys.\n",
     .tables = {&ingest_table, &cli_common_table},
 };
 
@@ -119,6 +125,7 @@ struct stored_before {
 	bool several;	/* under more than one other commit */
 	char hex[41];	/* the first such commit */
 	size_t held;	/* skipped: the stored profile holds their ids */
+	size_t small;	/* left out: too few samples (cli_windows_load) */
 	size_t corrupt; /* window files that did not read */
 };
 
@@ -198,6 +205,7 @@ static int load_new(const char *dir, const char *label, const char *hex,
 	int rc = cli_windows_load(dir, label, &filter, add, n);
 	before->n = filter.nskipped;
 	before->held = filter.nheld;
+	before->small = filter.nshort;
 	before->corrupt = filter.ncorrupt;
 	ledger_others(ledger, hex, &skipped, before);
 	free(ledger);
@@ -286,6 +294,14 @@ static void say_skipped(const char *dir, const char *label, const char *hex,
 			 "production profile of %.12s: skipped",
 			 b->held, b->held == 1 ? "" : "s", dir,
 			 b->held == 1 ? "is" : "are", hex);
+	if (b->small)
+		cli_note(common,
+			 "%zu window%s %s%.12s%sin %s left out, not stored: "
+			 "under a quarter of the samples of the median window "
+			 "there (a process's short last window, or one that "
+			 "barely ran)",
+			 b->small, b->small == 1 ? "" : "s", label ? "of " : "",
+			 label ? hex : "", label ? " " : "", dir);
 	size_t old = b->n + b->held;
 	char corrupt[64] = "";
 	if (b->corrupt)

@@ -423,7 +423,10 @@ struct load_ctx {
 	const char *commit;
 	struct cli_window_filter *filter; /* or NULL */
 	struct pg_results *loaded;	  /* the windows, in order */
+	struct pg_strvec stems;		  /* loaded's stems */
 	size_t n, cap;
+	uint64_t *counts; /* samples of each window of commit, filtered too */
+	size_t ncounts, ccap;
 };
 
 /* "DIR/<stem>.json" -> a new string "<stem>". */
@@ -454,11 +457,11 @@ static bool filtered(struct cli_window_filter *f, const char *stem,
 		f->nskipped++;
 		return true;
 	}
-	if (f->read) /* held ones too: the ledger learns what is stored */
-		pg_strvec_push(f->read, stem);
 	for (size_t i = 0; i < ids->n; i++)
 		if (pg_strvec_has_sorted(f->held, ids->v[i])) {
 			f->nheld++;
+			if (f->read) /* the ledger learns what is stored */
+				pg_strvec_push(f->read, stem);
 			return true;
 		}
 	return false;
@@ -469,10 +472,15 @@ static int load_one(const char *path, struct pg_results *r, void *ctx)
 	struct load_ctx *c = ctx;
 	if (c->commit && (!r->commit || strcmp(r->commit, c->commit)))
 		return 0;
+	/* the median is of every window, stored before or not: a window is
+	 * judged alike whichever ingest of its directory sees it first */
+	PG_VEC_PUSH(c->counts, c->ncounts, c->ccap, window_samples(r));
 	char *stem = stem_of(path);
 	if (!r->windows.n) /* a window file written before ids were */
 		pg_strvec_push(&r->windows, stem);
 	bool skip = c->filter && filtered(c->filter, stem, &r->windows);
+	if (!skip)
+		pg_strvec_push(&c->stems, stem);
 	free(stem);
 	if (skip)
 		return 0;
@@ -489,6 +497,39 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A quarter of the median of the n counts (sorted here): a window with
+ * fewer samples (the short last one of a process, one that barely ran)
+ * is no trial, its shares are noise. */
+static uint64_t least_samples(uint64_t *counts, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(counts, n, sizeof(*counts), cmp_u64);
+	return counts[n / 2] / 4;
+}
+
+/* Add the windows c loaded that hold least samples or more to out
+ * (*nwindows of them; their stems into c's filter),
+ * counting the others there; release them all. */
+static void take_windows(struct load_ctx *c, int rc, uint64_t least,
+			 struct pg_results *out, size_t *nwindows)
+{
+	struct cli_window_filter *f = c->filter;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pg_results *r = &c->loaded[i];
+		uint64_t k = window_samples(r);
+		if (!rc && k > 0 && k >= least) {
+			cli_production_append(out, r);
+			(*nwindows)++;
+			if (f && f->read)
+				pg_strvec_push(f->read, c->stems.v[i]);
+		} else if (f) {
+			f->nshort++;
+		}
+		pg_results_release(&c->loaded[i]);
+	}
+}
+
 int cli_windows_load(const char *dir, const char *commit,
 		     struct cli_window_filter *filter, struct pg_results *out,
 		     size_t *nwindows)
@@ -502,28 +543,13 @@ int cli_windows_load(const char *dir, const char *commit,
 	*nwindows = 0;
 	size_t skipped = 0;
 	int rc = each_window(dir, load_one, &c, &skipped, true);
-	/*
-	 * A window with under a quarter of the median window's samples (the
-	 * short last one of a process, one that barely ran) is no trial: its
-	 * shares are noise.
-	 */
-	uint64_t *counts = pg_calloc(c.n + 1, sizeof(*counts));
-	for (size_t i = 0; i < c.n; i++)
-		counts[i] = window_samples(&c.loaded[i]);
-	qsort(counts, c.n, sizeof(*counts), cmp_u64);
-	uint64_t min = c.n ? counts[c.n / 2] / 4 : 0;
-	for (size_t i = 0; i < c.n; i++) {
-		uint64_t k = window_samples(&c.loaded[i]);
-		if (!rc && k > 0 && k >= min) {
-			cli_production_append(out, &c.loaded[i]);
-			(*nwindows)++;
-		}
-		pg_results_release(&c.loaded[i]);
-	}
-	free(counts);
+	take_windows(&c, rc, least_samples(c.counts, c.ncounts), out, nwindows);
+	free(c.counts);
 	free(c.loaded);
-	/* windows left out by filter: nothing new, not nothing valid */
-	size_t passed = filter ? filter->nskipped + filter->nheld : 0;
+	pg_strvec_release(&c.stems);
+	/* windows left out by filter, or small: not "nothing valid" */
+	size_t passed =
+	    filter ? filter->nskipped + filter->nheld + filter->nshort : 0;
 	if (filter)
 		filter->ncorrupt = skipped;
 	if (!rc && !*nwindows && skipped && !passed)
@@ -535,8 +561,9 @@ int cli_windows_load(const char *dir, const char *commit,
 				  skipped == 1 ? "" : "s");
 	else if (!rc && !*nwindows)
 		rc = pg_error_set(
-		    PG_ENOTFOUND, "no production windows%s%s in %s",
-		    commit ? " of commit " : "", commit ? commit : "", dir);
+		    PG_ENOTFOUND, "no production windows%s%s %sin %s",
+		    commit ? " of commit " : "", commit ? commit : "",
+		    c.ncounts ? "with samples " : "", dir);
 	else if (!rc && skipped)
 		fprintf(stderr,
 			"perfguard: %zu corrupt window file%s skipped, %zu "

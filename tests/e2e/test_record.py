@@ -1618,8 +1618,8 @@ class ProductionInputTests(Case):
     """What record, ingest and compare refuse rather than pool, count
     twice or label wrongly (exit 2, nothing stored)."""
 
-    def record_into(self, root, out, mode="cpu", args=()):
-        self.write("svc.py", WINDOWS, root)
+    def record_into(self, root, out, mode="cpu", args=(), program=WINDOWS):
+        self.write("svc.py", program, root)
         p = run(["record", "--mode", mode, "--window", "1h", "--rate", "500",
                  "--out", out] + list(args) + ["--", "svc.py"], cwd=root)
         self.assertExit(p, 0)
@@ -1900,6 +1900,46 @@ class ProductionInputTests(Case):
         self.assertIn("nothing new", p.stderr)
         notes = self.production_notes(root).splitlines()
         self.assertEqual([n.split()[1] for n in notes], [second])
+
+    def test_windows_left_out_as_short_are_said_and_not_marked_stored(self):
+        # the short last window of each run was dropped without a word,
+        # yet listed in the ledger; a copy of the directory stored it
+        root = self.repo({"README": "x\n"})
+        head = git(root, "rev-parse", "HEAD")
+        tail = WINDOWS + """
+while sampler.info()["samples"] < 3:
+    hot(20000)
+"""
+        out = os.path.join(self.tmp, "rec")
+        self.record_into(root, out, program=tail)
+        self.record_into(root, out, program=tail)
+        self.assertEqual(len(glob.glob(os.path.join(out, "*.json"))), 8)
+        p = run(["ingest", out], cwd=root)
+        self.assertExit(p, 0)
+        self.assertIn("6 windows stored as the production profile of %s "
+                      "(6 trials)" % head[:12], p.stderr)
+        said = [l for l in p.stderr.splitlines() if "left out" in l]
+        self.assertEqual(len(said), 1, p.stderr)
+        self.assertIn("2 windows of %s in %s left out, not stored"
+                      % (head[:12], out), said[0])
+        self.assertIn("median window", said[0])
+        with open(os.path.join(out, ".perfguard-ingested")) as f:
+            self.assertEqual(len(f.read().splitlines()), 6)
+        held = self.stored_profile(root, head)
+        self.assertEqual(len(held["windows"]), 6)
+        # a copy (no ledger) and a second ingest judge them alike
+        copy = os.path.join(self.tmp, "copy")
+        shutil.copytree(out, copy)
+        os.remove(os.path.join(copy, ".perfguard-ingested"))
+        for d in (copy, out):
+            with self.subTest(dir=d):
+                p = run(["ingest", d], cwd=root)
+                self.assertExit(p, 0)
+                self.assertIn("nothing new", p.stderr)
+                self.assertIn("2 windows of %s in %s left out"
+                              % (head[:12], d), p.stderr)
+                self.assertNotIn("stored as", p.stderr)
+                self.assertEqual(self.stored_profile(root, head), held)
 
     def test_corrupt_files_beside_stored_windows_are_nothing_new(self):
         # "no valid production windows", exit 2
