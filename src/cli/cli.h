@@ -442,13 +442,15 @@ int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
  * not in held (the ids a stored profile holds, cli_window_id; sorted
  * there too; counted in nheld). The stems of the windows taken, and of
  * those held, are added to read when not NULL (never those left out as
- * too small, counted in nshort: they are not stored). ncorrupt counts
- * the window files that did not read. */
+ * too small, counted in nshort: they are not stored); the distinct
+ * commit labels of the windows taken to labels when not NULL. ncorrupt
+ * counts the window files that did not read. */
 struct cli_window_filter {
 	struct pg_strvec *skip;
 	struct pg_strvec *held;
 	struct pg_strvec *read;
 	struct pg_strvec *skipped;
+	struct pg_strvec *labels;
 	size_t nskipped, nheld, nshort, ncorrupt;
 };
 /*

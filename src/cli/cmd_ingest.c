@@ -27,7 +27,8 @@
  * Windows too small to be trials (cli_windows_load) are left out, said
  * in one line, and kept out of the ledger and the stored ids: the next
  * ingest judges them again. Corrupt window files are skipped and
- * counted, also when nothing is new.
+ * counted, also when nothing is new. --commit vouches for windows
+ * labelled another commit: they are stored, with a warning naming both.
  */
 #include "cli.h"
 
@@ -37,7 +38,9 @@
 enum ingest_opt { OPT_COMMIT = CLI_OPT_ID_COMMAND };
 
 static const struct cli_opt ingest_options[] = {
-    {OPT_COMMIT, "commit", 0, "REF", "take every window in DIR as REF's"},
+    {OPT_COMMIT, "commit", 0, "REF",
+     "take every window in DIR as REF's\n(a warning names windows labelled\n"
+     "another commit)"},
     {0},
 };
 
@@ -190,18 +193,23 @@ static void ledger_add(const char *dir, const char *hex,
  * The windows of dir (label's, or every one) that no ingest of dir stored
  * before, under any commit, and whose ids are not in held (those the
  * stored profile holds: a copy of dir, or a lost ledger), into add (*n of
- * them, their stems added to read, with those of the held ones); what
- * was skipped in *before. PG_ENOTFOUND when none is new.
+ * them, their stems added to read, with those of the held ones, their
+ * commit labels to labels); what was skipped in *before. PG_ENOTFOUND
+ * when none is new.
  */
 static int load_new(const char *dir, const char *label, const char *hex,
 		    struct pg_strvec *held, struct pg_results *add, size_t *n,
-		    struct pg_strvec *read, struct stored_before *before)
+		    struct pg_strvec *read, struct pg_strvec *labels,
+		    struct stored_before *before)
 {
 	struct pg_strvec done = {0}, skipped = {0};
 	char *ledger = ledger_read(dir);
 	ledger_stems(ledger, &done);
-	struct cli_window_filter filter = {
-	    .skip = &done, .held = held, .read = read, .skipped = &skipped};
+	struct cli_window_filter filter = {.skip = &done,
+					   .held = held,
+					   .read = read,
+					   .skipped = &skipped,
+					   .labels = labels};
 	int rc = cli_windows_load(dir, label, &filter, add, n);
 	before->n = filter.nskipped;
 	before->held = filter.nheld;
@@ -322,13 +330,41 @@ static void say_skipped(const char *dir, const char *label, const char *hex,
 			 b->n, b->n == 1 ? "" : "s", dir, LEDGER);
 }
 
-/* Store dir's new windows (label's, or every one) as hex's. */
-static int ingest_commit(struct pg_store *store, const char *dir,
-			 const char *label, const char *hex,
+/*
+ * Say (--commit vouches for them: they are stored) that the windows of
+ * dir labelled with another commit than hex (labels, their distinct
+ * commit labels) are stored as hex's.
+ */
+static void warn_relabelled(struct pg_repo *repo, const char *dir,
+			    const char *hex, const struct pg_strvec *labels)
+{
+	const char *first = NULL;
+	size_t other = 0;
+	for (size_t i = 0; i < labels->n; i++) {
+		char id[41];
+		if (pg_git_resolve(repo, labels->v[i], id))
+			pg_error_clear(); /* not this repository's: another */
+		else if (!strcmp(id, hex))
+			continue;
+		if (!first)
+			first = labels->v[i];
+		other++;
+	}
+	if (first)
+		fprintf(stderr,
+			"perfguard: warning: windows in %s recorded as commit "
+			"%.12s%s are stored as the production profile of "
+			"%.12s, as --commit says\n",
+			dir, first, other > 1 ? " and other commits" : "", hex);
+}
+
+/* Store dir's new windows (label's, or every one: --commit) as hex's. */
+static int ingest_commit(struct pg_repo *repo, struct pg_store *store,
+			 const char *dir, const char *label, const char *hex,
 			 const struct cli_common *common)
 {
 	struct pg_results stored, add;
-	struct pg_strvec read = {0}, held = {0};
+	struct pg_strvec read = {0}, held = {0}, labels = {0};
 	struct stored_before before = {0};
 	size_t n = 0;
 	int rc = load_stored(store, hex, &stored);
@@ -336,7 +372,8 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 		return rc;
 	for (size_t i = 0; i < stored.windows.n; i++)
 		pg_strvec_push(&held, stored.windows.v[i]);
-	rc = load_new(dir, label, hex, &held, &add, &n, &read, &before);
+	rc =
+	    load_new(dir, label, hex, &held, &add, &n, &read, &labels, &before);
 	if (!rc || rc == PG_ENOTFOUND)
 		say_skipped(dir, label, hex, &before, rc ? 0 : n, common);
 	if (rc == PG_ENOTFOUND && before.n + before.held) {
@@ -346,6 +383,8 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 		if (read.n)
 			ledger_add(dir, hex, &read);
 	} else if (!rc) {
+		if (!label)
+			warn_relabelled(repo, dir, hex, &labels);
 		rc = store_windows(store, dir, hex, &stored, &add, &read, n,
 				   common);
 		pg_results_release(&add);
@@ -353,6 +392,7 @@ static int ingest_commit(struct pg_store *store, const char *dir,
 	pg_results_release(&stored);
 	pg_strvec_release(&read);
 	pg_strvec_release(&held);
+	pg_strvec_release(&labels);
 	return rc;
 }
 
@@ -396,7 +436,7 @@ static int cmd_ingest(int argc, char **argv)
 		char hex[41];
 		if ((rc = pg_git_resolve(repo, commit, hex)))
 			goto fail;
-		rc = ingest_commit(store, dir, NULL, hex, &common);
+		rc = ingest_commit(repo, store, dir, NULL, hex, &common);
 		if (rc)
 			goto fail;
 		goto cleanup;
@@ -406,8 +446,8 @@ static int cmd_ingest(int argc, char **argv)
 	for (size_t i = 0; i < commits.n; i++) {
 		char hex[41];
 		if ((rc = pg_git_resolve(repo, commits.v[i], hex)) ||
-		    (rc =
-			 ingest_commit(store, dir, commits.v[i], hex, &common)))
+		    (rc = ingest_commit(repo, store, dir, commits.v[i], hex,
+					&common)))
 			goto fail;
 	}
 	goto cleanup;

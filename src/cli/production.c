@@ -508,8 +508,17 @@ static uint64_t least_samples(uint64_t *counts, size_t n)
 	return counts[n / 2] / 4;
 }
 
+/* Add s to sv unless it is there. */
+static void add_distinct(struct pg_strvec *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return;
+	pg_strvec_push(sv, s);
+}
+
 /* Add the windows c loaded that hold least samples or more to out
- * (*nwindows of them; their stems into c's filter),
+ * (*nwindows of them; their stems and commit labels into c's filter),
  * counting the others there; release them all. */
 static void take_windows(struct load_ctx *c, int rc, uint64_t least,
 			 struct pg_results *out, size_t *nwindows)
@@ -523,6 +532,8 @@ static void take_windows(struct load_ctx *c, int rc, uint64_t least,
 			(*nwindows)++;
 			if (f && f->read)
 				pg_strvec_push(f->read, c->stems.v[i]);
+			if (f && f->labels && r->commit)
+				add_distinct(f->labels, r->commit);
 		} else if (f) {
 			f->nshort++;
 		}

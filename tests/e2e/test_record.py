@@ -1961,6 +1961,26 @@ while sampler.info()["samples"] < 3:
                               "skipped", p.stderr)
                 self.assertNotIn("no valid", p.stderr)
 
+    def test_commit_given_for_windows_of_another_commit_is_warned(self):
+        # they were stored as the other commit's without a word
+        root, first, second, out = self.recorded_on_second()
+        p = run(["ingest", "--commit", first, out], cwd=root)
+        self.assertExit(p, 0)
+        warned = [l for l in p.stderr.splitlines() if "warning" in l]
+        self.assertEqual(len(warned), 1, p.stderr)
+        self.assertIn("recorded as commit %s are stored as the production "
+                      "profile of %s, as --commit says"
+                      % (second[:12], first[:12]), warned[0])
+        self.assertIn("3 windows stored as the production profile of %s"
+                      % first[:12], p.stderr)
+        # their own commit, by any name: nothing to say
+        same = os.path.join(self.tmp, "same")
+        self.record_into(root, same)
+        p = run(["ingest", "--commit", "HEAD", same], cwd=root)
+        self.assertExit(p, 0)
+        self.assertNotIn("warning", p.stderr)
+        self.assertIn("3 windows stored", p.stderr)
+
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
         self.write("svc.py", "open('ran', 'w').close()\n", root)
