@@ -436,6 +436,10 @@ int cli_windows_convert_spool(const char *spool, const char *out_dir,
  * until its windows take at most max_bytes; the newest always stays.
  */
 int cli_windows_rotate(const char *dir, uint64_t max_bytes, size_t *removed);
+/* Why cli_windows_load left a window out, for messages. */
+#define CLI_SHORT_WINDOW_WHY                                                   \
+	"under a quarter of the samples of the median window there (a "        \
+	"process's short last window, or one that barely ran)"
 /* Which windows cli_windows_load takes: every one, or those whose stem
  * ("<start ms>-<pid>") is not in skip (which it sorts; counted in
  * nskipped, and added to skipped when not NULL) and whose window id is

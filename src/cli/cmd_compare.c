@@ -31,6 +31,31 @@ static int default_suite(const struct pg_results *head, const char *root,
 	return rc;
 }
 
+/* A directory side's windows (cli_windows_load): say what was left out,
+ * and that windows of several commits are judged as one side. */
+static int load_dir_side(const char *dir, struct pg_results *out)
+{
+	struct pg_strvec labels = {0};
+	struct cli_window_filter f = {.labels = &labels};
+	size_t n;
+	int rc = cli_windows_load(dir, NULL, &f, out, &n);
+	if (!rc && f.nshort)
+		fprintf(stderr,
+			"perfguard: %zu window%s in %s left "
+			"out: " CLI_SHORT_WINDOW_WHY "\n",
+			f.nshort, f.nshort == 1 ? "" : "s", dir);
+	if (!rc && labels.n > 1)
+		fprintf(stderr,
+			"perfguard: warning: %s holds windows of %zu commits "
+			"(%.12s, %.12s%s), judged as one side; to compare "
+			"deploys, `perfguard ingest` it and compare the "
+			"commits\n",
+			dir, labels.n, labels.v[0], labels.v[1],
+			labels.n > 2 ? ", ..." : "");
+	pg_strvec_release(&labels);
+	return rc;
+}
+
 /*
  * One side: a directory of recorded windows, a results file, a commit's
  * stored baseline, or (with production, or when the commit has no
@@ -41,10 +66,9 @@ static int load_side(const char *what, bool production, struct pg_repo *repo,
 		     struct pg_store *store, struct pg_store *prod,
 		     struct pg_results *out, const char **source)
 {
-	size_t n;
 	*source = "production";
 	if (pg_path_is_dir(what))
-		return cli_windows_load(what, NULL, NULL, out, &n);
+		return load_dir_side(what, out);
 	if (production && prod)
 		return cli_load_results(what, repo, prod, out);
 	*source = pg_path_exists(what) ? "files" : "stored";

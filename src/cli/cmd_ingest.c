@@ -304,10 +304,8 @@ static void say_skipped(const char *dir, const char *label, const char *hex,
 			 b->held == 1 ? "is" : "are", hex);
 	if (b->small)
 		cli_note(common,
-			 "%zu window%s %s%.12s%sin %s left out, not stored: "
-			 "under a quarter of the samples of the median window "
-			 "there (a process's short last window, or one that "
-			 "barely ran)",
+			 "%zu window%s %s%.12s%sin %s left out, not "
+			 "stored: " CLI_SHORT_WINDOW_WHY,
 			 b->small, b->small == 1 ? "" : "s", label ? "of " : "",
 			 label ? hex : "", label ? " " : "", dir);
 	size_t old = b->n + b->held;

@@ -1925,6 +1925,10 @@ while sampler.info()["samples"] < 3:
         self.assertIn("median window", said[0])
         with open(os.path.join(out, ".perfguard-ingested")) as f:
             self.assertEqual(len(f.read().splitlines()), 6)
+        # compare leaves them out too, and says so (it did not)
+        p = run(["compare", out, out], cwd=root)
+        self.assertIn("2 windows in %s left out: under a quarter" % out,
+                      p.stderr)
         held = self.stored_profile(root, head)
         self.assertEqual(len(held["windows"]), 6)
         # a copy (no ledger) and a second ingest judge them alike
@@ -1980,6 +1984,22 @@ while sampler.info()["samples"] < 3:
         self.assertExit(p, 0)
         self.assertNotIn("warning", p.stderr)
         self.assertIn("3 windows stored", p.stderr)
+
+    def test_compare_says_a_directory_mixes_commits(self):
+        # windows of two deploys in one directory were pooled as one side
+        # without a word
+        root, first, second, out = self.recorded_on_second()
+        git(root, "checkout", "-q", first)
+        self.record_into(root, out)
+        p = run(["compare", out, out], cwd=root)
+        self.assertNotIn("Traceback", p.stderr)
+        self.assertIn("%s holds windows of 2 commits" % out, p.stderr)
+        self.assertIn(first[:12], p.stderr)
+        self.assertIn(second[:12], p.stderr)
+        one = os.path.join(self.tmp, "one")
+        self.record_into(root, one)
+        p = run(["compare", one, one], cwd=root)
+        self.assertNotIn("holds windows of", p.stderr)
 
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
