@@ -47,6 +47,7 @@
 /* threads a window names: a thread per request ends and another takes
  * its ident all the time (a slot each, sampler_table.c) */
 #define PG_SAMPLER_WINDOW_THREADS 8192
+#define PG_SAMPLER_THREAD_SLOTS	  (PG_SAMPLER_WINDOW_THREADS * 2)
 #define PG_SAMPLER_MAX_TASKS	  1024
 #define PG_SAMPLER_MAX_LABEL	  256
 /* 3.9-3.11: the GIL's switch interval while the sampler thread waits
@@ -120,6 +121,9 @@ struct pg_sampler_window {
 	struct pg_sampler_line
 	    *line_cache; /* PG_SAMPLER_LINE_SLOTS, direct-mapped */
 	struct pg_sampler_thread *threads; /* PG_SAMPLER_WINDOW_THREADS */
+	/* PG_SAMPLER_THREAD_SLOTS, open addressing by ident: 1 + the newest
+	 * slot of an ident (the only one not ended), 0 empty */
+	uint32_t *tslots;
 	uint32_t nthreads;
 	uint32_t named; /* threads[0..named) need no name lookup */
 	char *tasks[PG_SAMPLER_MAX_TASKS];
@@ -145,7 +149,6 @@ struct pg_sampler_pre {
 struct pg_sampler_cpu {
 	unsigned long ident;
 	clockid_t clock; /* names the kernel's thread */
-	uint32_t slot;	 /* its slot in the live window, if still its */
 	int64_t last_cpu_ns;
 	uint64_t seen_tick;
 };
@@ -306,6 +309,9 @@ PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...);
 /* The slot of thread ident in w (added, unnamed, when new), UINT32_MAX
  * when the table is full (its samples are then overflow). */
 uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
+				unsigned long ident);
+/* The slot of ident in w that is not ended, UINT32_MAX. */
+uint32_t pg_sampler_thread_find(const struct pg_sampler_window *w,
 				unsigned long ident);
 /* The thread of ident's slot in w ended (a new thread has its ident) or
  * was renamed: the slot keeps its samples and name, and ident's next

@@ -31,6 +31,7 @@ void pg_sampler_window_free(struct pg_sampler_window *w)
 	free(w->sslots);
 	free(w->line_cache);
 	free(w->threads);
+	free(w->tslots);
 	free(w);
 }
 
@@ -50,9 +51,10 @@ struct pg_sampler_window *pg_sampler_window_new(void)
 	w->sslots = calloc(PG_SAMPLER_STACK_SLOTS, sizeof(*w->sslots));
 	w->line_cache = calloc(PG_SAMPLER_LINE_SLOTS, sizeof(*w->line_cache));
 	w->threads = calloc(PG_SAMPLER_WINDOW_THREADS, sizeof(*w->threads));
-	if (!w->line_cache || !w->threads || !w->codes || !w->ids ||
-	    !w->files || !w->lines || !w->fkeys || !w->fvals || !w->frames ||
-	    !w->stacks || !w->sslots) {
+	w->tslots = calloc(PG_SAMPLER_THREAD_SLOTS, sizeof(*w->tslots));
+	if (!w->line_cache || !w->threads || !w->tslots || !w->codes ||
+	    !w->ids || !w->files || !w->lines || !w->fkeys || !w->fvals ||
+	    !w->frames || !w->stacks || !w->sslots) {
 		pg_sampler_window_free(w);
 		return NULL;
 	}
@@ -82,6 +84,7 @@ void pg_sampler_window_reset(struct pg_sampler_window *w, int64_t start_ns)
 	memset(w->sslots, 0, PG_SAMPLER_STACK_SLOTS * sizeof(*w->sslots));
 	memset(w->line_cache, 0,
 	       PG_SAMPLER_LINE_SLOTS * sizeof(*w->line_cache));
+	memset(w->tslots, 0, PG_SAMPLER_THREAD_SLOTS * sizeof(*w->tslots));
 	w->nfuncs = w->nframes = w->nstacks = w->nthreads = w->ntasks = 0;
 	w->named = 0;
 	w->ticks = w->samples = w->overflow = w->errors = 0;
@@ -175,6 +178,24 @@ PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...)
 	return r;
 }
 
+/* Where ident is, or goes, in w->tslots. */
+static uint32_t *tslot_of(const struct pg_sampler_window *w,
+			  unsigned long ident)
+{
+	uint32_t i =
+	    hash_ptr((const void *)ident) & (PG_SAMPLER_THREAD_SLOTS - 1);
+	while (w->tslots[i] && w->threads[w->tslots[i] - 1].ident != ident)
+		i = (i + 1) & (PG_SAMPLER_THREAD_SLOTS - 1);
+	return &w->tslots[i];
+}
+
+uint32_t pg_sampler_thread_find(const struct pg_sampler_window *w,
+				unsigned long ident)
+{
+	uint32_t s = *tslot_of(w, ident);
+	return s && !w->threads[s - 1].ended ? s - 1 : UINT32_MAX;
+}
+
 /*
  * The slot of thread ident in w, added (without a name) when new. No
  * Python code runs here: the walk over thread states must not let the
@@ -183,21 +204,21 @@ PyObject *pg_sampler_call_quiet(PyObject *fn, const char *fmt, ...)
 uint32_t pg_sampler_thread_slot(struct pg_sampler_window *w,
 				unsigned long ident)
 {
-	for (uint32_t i = w->nthreads; i-- > 0;) /* the newest first */
-		if (w->threads[i].ident == ident && !w->threads[i].ended)
-			return i;
+	uint32_t *s = tslot_of(w, ident);
+	if (*s && !w->threads[*s - 1].ended)
+		return *s - 1;
 	if (w->nthreads == PG_SAMPLER_WINDOW_THREADS)
 		return UINT32_MAX;
-	struct pg_sampler_thread *t = &w->threads[w->nthreads];
-	*t = (struct pg_sampler_thread){.ident = ident};
-	return w->nthreads++;
+	w->threads[w->nthreads] = (struct pg_sampler_thread){.ident = ident};
+	*s = ++w->nthreads;
+	return *s - 1;
 }
 
 void pg_sampler_thread_ended(struct pg_sampler_window *w, unsigned long ident)
 {
-	for (uint32_t i = 0; i < w->nthreads; i++)
-		if (w->threads[i].ident == ident)
-			w->threads[i].ended = 1;
+	uint32_t s = *tslot_of(w, ident);
+	if (s)
+		w->threads[s - 1].ended = 1;
 }
 
 int32_t pg_sampler_task_slot(struct pg_sampler_window *w, PyObject *name)

@@ -35,11 +35,13 @@ static void find_rename(struct pg_sampler_window *w)
 	for (uint32_t n = 0; n < pg_sampler.ncpu; n++) {
 		const struct pg_sampler_cpu *c =
 		    &pg_sampler.cpu[pg_sampler.rename_next++ % pg_sampler.ncpu];
-		if (c->seen_tick != pg_sampler.tick_no ||
-		    c->slot >= w->nthreads)
+		uint32_t slot = c->seen_tick == pg_sampler.tick_no
+				    ? pg_sampler_thread_find(w, c->ident)
+				    : UINT32_MAX;
+		if (slot == UINT32_MAX)
 			continue;
-		struct pg_sampler_thread *t = &w->threads[c->slot];
-		if (t->ident != c->ident || t->ended || t->gone || !t->name)
+		struct pg_sampler_thread *t = &w->threads[slot];
+		if (t->gone || !t->name)
 			continue;
 		char *name = pg_sampler_thread_name(t->ident);
 		if (!name) {
@@ -48,9 +50,9 @@ static void find_rename(struct pg_sampler_window *w)
 		}
 		if (strcmp(name, t->name)) {
 			pg_sampler_thread_ended(w, t->ident);
-			uint32_t slot = pg_sampler_thread_slot(w, t->ident);
-			if (slot != UINT32_MAX) {
-				w->threads[slot].name = name;
+			uint32_t to = pg_sampler_thread_slot(w, t->ident);
+			if (to != UINT32_MAX) {
+				w->threads[to].name = name;
 				name = NULL;
 			}
 		}
@@ -151,19 +153,17 @@ static void keep_clocks(PyInterpreterState *interp, const PyThreadState *self)
  * (a thread per request), which tick at most once. So is a thread known
  * by its ident but not seen at the previous tick, or with another clock
  * (another kernel thread), or whose clock went back: a new thread with
- * an ended one's ident. *fresh says it is such a new thread; *entry is
- * its entry in pg_sampler.cpu (NULL when that is full). An ident
+ * an ended one's ident. *fresh says it is such a new thread. An ident
  * met twice in one tick (3.9-3.11 give a thread state the ident of the
  * thread that creates it, until the new thread starts) is counted once:
  * read as new, the second one put its thread's whole CPU time in one
  * sample.
  */
 static int64_t cpu_used(unsigned long ident, clockid_t clock, int64_t now,
-			int *fresh, struct pg_sampler_cpu **entry)
+			int *fresh)
 {
 	struct pg_sampler_cpu *t = NULL;
 	*fresh = 0;
-	*entry = NULL;
 	for (uint32_t i = 0; i < pg_sampler.ncpu; i++)
 		if (pg_sampler.cpu[i].ident == ident) {
 			t = &pg_sampler.cpu[i];
@@ -184,12 +184,10 @@ static int64_t cpu_used(unsigned long ident, clockid_t clock, int64_t now,
 		t = &pg_sampler.cpu[pg_sampler.ncpu++];
 		t->ident = ident;
 		t->clock = clock;
-		t->slot = UINT32_MAX;
 		t->last_cpu_ns = 0; /* new: its clock began at 0 */
 		t->seen_tick = pg_sampler.tick_no - 1;
 		*fresh = 1;
 	}
-	*entry = t;
 	if (t->seen_tick == pg_sampler.tick_no)
 		return -1; /* seen in this tick already: see below */
 	int64_t used = now - t->last_cpu_ns;
@@ -224,7 +222,6 @@ void pg_sampler_seed_clocks(void)
 		struct pg_sampler_cpu *t = &pg_sampler.cpu[pg_sampler.ncpu++];
 		t->ident = ts->thread_id;
 		t->clock = clock;
-		t->slot = UINT32_MAX;
 		t->last_cpu_ns = now;
 		t->seen_tick = pg_sampler.tick_no;
 	}
@@ -522,21 +519,6 @@ static int64_t sample_value(int64_t used, int64_t elapsed_ns, uint32_t *flags)
 	return elapsed_ns;
 }
 
-/* The slot of thread ident in w, through its cpu entry c (NULL: none)
- * which keeps it: a linear search of the window's slots, which a thread
- * per request fills with ended ones, per thread at every tick cost. */
-static uint32_t thread_slot(struct pg_sampler_window *w,
-			    struct pg_sampler_cpu *c, unsigned long ident)
-{
-	if (c && c->slot < w->nthreads && w->threads[c->slot].ident == ident &&
-	    !w->threads[c->slot].ended)
-		return c->slot;
-	uint32_t slot = pg_sampler_thread_slot(w, ident);
-	if (c)
-		c->slot = slot;
-	return slot;
-}
-
 /*
  * One tick (GIL held): a sample of every thread but the sampler's own.
  * elapsed_ns is the time since the previous tick; in cpu mode a thread
@@ -582,9 +564,8 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 			continue;
 		clockid_t clock = 0;
 		int fresh;
-		struct pg_sampler_cpu *c;
 		int64_t now = thread_clock(ident, use_pre, k++, &clock);
-		int64_t used = cpu_used(ident, clock, now, &fresh, &c);
+		int64_t used = cpu_used(ident, clock, now, &fresh);
 		if (fresh) /* its samples go under its own name */
 			pg_sampler_thread_ended(w, ident);
 		if (known >= 0 && used > 0) /* unreadable: it ended */
@@ -598,7 +579,7 @@ void pg_sampler_tick(const PyThreadState *self, int64_t elapsed_ns, int how)
 		if (depth == 0)
 			continue;
 		uint32_t slot =
-		    depth > 0 ? thread_slot(w, c, ident) : UINT32_MAX;
+		    depth > 0 ? pg_sampler_thread_slot(w, ident) : UINT32_MAX;
 		if (slot == UINT32_MAX) {
 			w->samples++;
 			w->overflow++;
