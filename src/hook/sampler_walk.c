@@ -119,8 +119,13 @@ static int64_t thread_clock(unsigned long ident, int use_pre, uint32_t hint,
 		if (i >= n || p[i].ident != ident)
 			for (i = 0; i < n && p[i].ident != ident; i++)
 				;
-		if (i < n && p[i].ns >= 0) {
-			*clock = p[i].clock;
+		/* ... of the same kernel thread: one that ended after the
+		 * reading may have left its ident to a new one */
+		clockid_t cid;
+		if (i < n && p[i].ns >= 0 &&
+		    !pthread_getcpuclockid((pthread_t)ident, &cid) &&
+		    cid == p[i].clock) {
+			*clock = cid;
 			return p[i].ns;
 		}
 	}

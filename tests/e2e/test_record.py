@@ -668,6 +668,44 @@ for i in range(600):
             self.assertGreaterEqual(len(names), 600, tag)
         self.on_every_interpreter("many", 500, check)
 
+    def test_a_thread_is_not_filed_under_the_last_owner_of_its_ident(self):
+        # Threads one after another, sleeping and spinning in turn (wall
+        # mode samples both). A clock read before the tick took the GIL
+        # could be the ended thread's whose ident the next one got: that
+        # tick filed the new thread's sample under the old one's name
+        # (2-8 of ~1,100 per run of 600 threads).
+        self.write("app.py", """
+import threading, time
+def f_even():
+    end = time.time() + 0.02
+    while time.time() < end:
+        time.sleep(0.002)
+def f_odd():
+    end = time.time() + 0.02
+    while time.time() < end:
+        pass
+for i in range(600):
+    fn, name = (f_even, "even") if i % 2 == 0 else (f_odd, "odd")
+    t = threading.Thread(target=fn, name="%s-%d" % (name, i))
+    t.start()
+    t.join()
+""")
+        out = os.path.join(self.tmp, "prof")
+        p = self.record(["--mode", "wall", "--rate", "500", "--window", "1h",
+                         "--out", out, "--", "app.py"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        prof, _ = self.only_window(out)
+        wrong, seen = [], 0
+        for s in prof["samples"]:
+            leaf = next((f for f in s["stack"] if f.startswith("app.py:f_")),
+                        None)
+            if leaf:
+                seen += 1
+                if not s["labels"]["thread"].startswith(leaf[9:]):
+                    wrong.append((leaf, s["labels"]["thread"]))
+        self.assertGreater(seen, 600)
+        self.assertEqual(wrong, [])
+
     def test_short_threads_keep_their_cpu_time(self):
         # a thread per request: 60 threads of 4 ms each, one at a time,
         # the main thread waiting in join(). A thread that ended before
