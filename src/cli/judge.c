@@ -308,6 +308,9 @@ static size_t too_few_trials(const struct cli_common *c,
 {
 	int need =
 	    cli_min_trials(cmp->suite, cli_total_verdicts(cmp->sel), false);
+	/* production windows: the odds test can decide with fewer; the
+	 * least is kept for the dispersion's sake (docs/statistics.md) */
+	bool windows = cmp->mode && !strcmp(cmp->mode, "production");
 	size_t n = 0;
 	for (size_t i = 0; i < cmp->sel->n; i++) {
 		const char *name = cmp->sel->benches[i]->name;
@@ -322,7 +325,19 @@ static size_t too_few_trials(const struct cli_common *c,
 		n += unclear;
 		if (unclear)
 			pg_strvec_push(names, name);
-		if (unclear || c->verbosity >= 0)
+		if (windows && (unclear || c->verbosity >= 0))
+			fprintf(stderr,
+				"perfguard: %s has %zu windows on base and %zu "
+				"on head, fewer than the %d per side a deploy "
+				"comparison asks for (their spread sets the "
+				"variance): %s\n",
+				name, nb, nh, need,
+				unclear ? "its unclear verdicts are undecided "
+					  "(inconclusive); record more windows"
+					: "its verdicts rest on the spread of "
+					  "few windows; record more to confirm "
+					  "them");
+		else if (unclear || c->verbosity >= 0)
 			fprintf(stderr,
 				"perfguard: benchmark %s has %zu trials on "
 				"base and %zu on head, fewer than the %d per "

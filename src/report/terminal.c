@@ -220,15 +220,22 @@ static void noise(struct term *t, const struct pg_report_view *view)
 	pg_buf_puts(t->b, "Noise");
 	off(t);
 	pg_buf_putc(t->b, '\n');
+	/* production windows: shares, whose totals are the whole */
+	bool windows = view->r->mode && !strcmp(view->r->mode, "production");
 	for (size_t i = 0; i < view->nbenches; i++) {
 		const struct pg_report_bench *b = &view->benches[i];
 		pg_buf_puts(t->b, "  ");
 		cell(t->b, b->name, bw);
-		pg_buf_printf(t->b, "  rounds %d/%d",
-			      b->base ? b->base->rounds : 0,
-			      b->head ? b->head->rounds : 0);
-		double cb = pg_report_total_cv(b->base);
-		double ch = pg_report_total_cv(b->head);
+		if (windows)
+			pg_buf_printf(t->b, "  windows %zu/%zu",
+				      b->base ? b->base->profile.ntrials : 0,
+				      b->head ? b->head->profile.ntrials : 0);
+		else
+			pg_buf_printf(t->b, "  rounds %d/%d",
+				      b->base ? b->base->rounds : 0,
+				      b->head ? b->head->rounds : 0);
+		double cb = windows ? NAN : pg_report_total_cv(b->base);
+		double ch = windows ? NAN : pg_report_total_cv(b->head);
 		if (isfinite(cb) || isfinite(ch)) {
 			pg_buf_puts(t->b, "  total cv ");
 			if (isfinite(cb))
@@ -241,7 +248,7 @@ static void noise(struct term *t, const struct pg_report_view *view)
 			else
 				pg_buf_puts(t->b, "-");
 		}
-		if (b->total && isfinite(b->total->ci_lo_pct) &&
+		if (!windows && b->total && isfinite(b->total->ci_lo_pct) &&
 		    isfinite(b->total->ci_hi_pct))
 			pg_buf_printf(
 			    t->b, "  total CI ±%.1f%%",
@@ -255,8 +262,11 @@ static void noise(struct term *t, const struct pg_report_view *view)
 			pg_buf_printf(t->b, "  %zu unclear", b->unclear);
 		pg_buf_putc(t->b, '\n');
 	}
-	pg_buf_puts(t->b, "  (rounds base/head; cv of per-trial totals "
-			  "base/head; CI half-width of the total's change)\n");
+	pg_buf_puts(t->b, windows
+			      ? "  (windows base/head)\n"
+			      : "  (rounds base/head; cv of per-trial totals "
+				"base/head; CI half-width of the total's "
+				"change)\n");
 	for (size_t i = 0; i < view->nbenches; i++)
 		pg_report_lossy_lines(t->b, "  warning: ", &view->benches[i]);
 }

@@ -2039,6 +2039,19 @@ while sampler.info()["samples"] < 3:
         p = run(["compare", one, one], cwd=root)
         self.assertNotIn("holds windows of", p.stderr)
 
+    def test_compare_of_few_windows_speaks_of_windows(self):
+        # it spoke of the rank test's trials ("a slowdown of its times
+        # could not have been detected") beside a regression the odds
+        # test found, and its Noise block of totals, which are the whole
+        # (cv 0.0%, CI ±0.0%)
+        root, first, second, out = self.recorded_on_second()
+        p = run(["compare", out, out], cwd=root)
+        self.assertIn("has 3 windows on base and 3 on head, fewer than",
+                      p.stderr)
+        self.assertNotIn("could not have been detected", p.stderr)
+        self.assertIn("windows 3/3", p.stdout)
+        self.assertNotIn("total cv", p.stdout)
+
     def test_record_refuses_a_commit_it_cannot_resolve(self):
         root = self.repo({"README": "x\n"})
         self.write("svc.py", "open('ran', 'w').close()\n", root)
