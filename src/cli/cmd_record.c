@@ -537,6 +537,15 @@ static int parse_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_SERVICE:
 		o->service = arg;
+		for (const char *c = arg; *c; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				return pg_error_set(PG_EUSAGE,
+						    "--service takes a name "
+						    "without control "
+						    "characters");
+		if (!*arg)
+			return pg_error_set(PG_EUSAGE,
+					    "--service needs a name, not ''");
 		return 0;
 	case OPT_PYTHON:
 		o->python = arg;

@@ -1549,6 +1549,12 @@ os._exit(0)
                          .returncode, 2)
         self.assertEqual(self.record(["--max-size", "lots", "--", "x.py"])
                          .returncode, 2)
+        # both were taken: '' as the script's name, a newline as '?'
+        for service, why in (("", "needs a name"),
+                             ("a\nb", "without control characters")):
+            p = self.record(["--service", service, "--", "x.py"])
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(why, p.stderr)
         for rate in ("abc", "0", "10001"):  # one range, whatever is wrong
             p = self.record(["--rate", rate, "--", "x.py"])
             self.assertEqual(p.returncode, 2, p.stderr)
